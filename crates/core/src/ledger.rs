@@ -1,0 +1,630 @@
+//! The ledger: a local JSON file per environment recording what paysec
+//! created. Written atomically after every state change (temp file, fsync,
+//! rename, fsync of the directory), so a crash at any moment leaves either
+//! the old or the new file, never a torn one. Locked against a second
+//! concurrent run. Holds no secret. A file it cannot understand is an error,
+//! never overwritten.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::LogicalId;
+use crate::naming::EnvName;
+use crate::resource::Present;
+
+/// The schema version this paysec reads and writes.
+pub const SCHEMA: u32 = 1;
+
+/// Where a resource stands, as far as the ledger knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A create call is about to be made or was made; its result was not
+    /// recorded. The next run looks the resource up by name or tag first.
+    Creating,
+    /// Exists; its readiness wait has not finished.
+    Created,
+    /// Exists and is ready.
+    Ready,
+    /// A delete was started and not recorded as finished.
+    Deleting,
+}
+
+/// One resource in the ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub kind: String,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, String>,
+    pub updated_at: String,
+    /// The last failure on this resource, kept for `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl Record {
+    /// The live identity, when the ledger has one.
+    pub fn present(&self) -> Option<Present> {
+        self.physical_id.as_ref().map(|p| Present {
+            physical_id: p.clone(),
+            attrs: self.attrs.clone(),
+        })
+    }
+}
+
+/// Something `down` deliberately left in place, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kept {
+    pub id: LogicalId,
+    pub kind: String,
+    pub physical_id: String,
+    pub note: String,
+    pub at: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LedgerFile {
+    schema: u32,
+    environment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    paysec_version: String,
+    updated_at: String,
+    resources: BTreeMap<LogicalId, Record>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    kept: Vec<Kept>,
+}
+
+/// Who holds an environment's lock, as written into the lock file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Holder {
+    pub pid: u32,
+    pub host: String,
+    pub command: String,
+    pub since: String,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {} on {} (`paysec {}`, since {})",
+            self.pid, self.host, self.command, self.since
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("cannot access the ledger at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the ledger {path} is not valid JSON ({detail}); paysec will not overwrite it. Restore it from a backup, or move it aside and run `paysec up` to adopt the existing resources by their tags")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("{path} is not a paysec ledger (no `schema` field); paysec will not overwrite it. Point --ledger-dir elsewhere or move the file aside")]
+    NotALedger { path: PathBuf },
+    #[error("the ledger {path} has schema {found}, written by a newer paysec (this one reads schema {supported}); upgrade paysec")]
+    FutureSchema {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+    },
+    #[error("the ledger {path} belongs to environment {found:?}, not {expected:?}; was it renamed by hand?")]
+    WrongEnvironment {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("the ledger {path} records environment {env} in account {ledger_account} region {ledger_region}, but the current credentials are for account {account} region {region}; select the right profile/region, or use another --env")]
+    AccountMismatch {
+        path: PathBuf,
+        env: String,
+        ledger_account: String,
+        ledger_region: String,
+        account: String,
+        region: String,
+    },
+    #[error("environment {env} is locked by {holder}; wait for that run to finish. The lock is released when that process exits; if it is gone and the lock remains (a network filesystem), delete {path}")]
+    Locked {
+        env: String,
+        holder: Holder,
+        path: PathBuf,
+    },
+}
+
+/// An environment's ledger, loaded in memory. Opened for writing, it holds
+/// the environment's lock until dropped.
+#[derive(Debug)]
+pub struct Ledger {
+    path: PathBuf,
+    data: LedgerFile,
+    exists_on_disk: bool,
+    _lock: Option<File>,
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
+    move |source| LedgerError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown-host".to_owned())
+}
+
+impl Ledger {
+    pub fn path_for(dir: &Path, env: &EnvName) -> PathBuf {
+        dir.join(format!("{env}.json"))
+    }
+
+    fn lock_path(dir: &Path, env: &EnvName) -> PathBuf {
+        dir.join(format!("{env}.lock"))
+    }
+
+    /// Opens the ledger for a run that changes things: takes the lock, then
+    /// loads the file (or starts an empty ledger, written on first change).
+    pub fn open_for_write(dir: &Path, env: &EnvName, command: &str) -> Result<Self, LedgerError> {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        // Best effort: the directory only holds paysec's own files.
+        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+        let lock = Self::lock(dir, env, command)?;
+        let mut ledger = Self::load(dir, env)?;
+        ledger._lock = Some(lock);
+        Ok(ledger)
+    }
+
+    /// Loads without locking, for commands that only read (`status`, `plan`).
+    pub fn open_read_only(dir: &Path, env: &EnvName) -> Result<Self, LedgerError> {
+        Self::load(dir, env)
+    }
+
+    fn lock(dir: &Path, env: &EnvName, command: &str) -> Result<File, LedgerError> {
+        let path = Self::lock_path(dir, env);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        match file.try_lock() {
+            Ok(()) => {
+                let holder = Holder {
+                    pid: std::process::id(),
+                    host: hostname(),
+                    command: command.to_owned(),
+                    since: now(),
+                };
+                let text = serde_json::to_string(&holder).unwrap_or_default();
+                file.set_len(0).map_err(io_err(&path))?;
+                file.rewind().map_err(io_err(&path))?;
+                file.write_all(text.as_bytes()).map_err(io_err(&path))?;
+                file.sync_all().map_err(io_err(&path))?;
+                Ok(file)
+            }
+            Err(TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                let holder = serde_json::from_str(&text).unwrap_or_default();
+                Err(LedgerError::Locked {
+                    env: env.to_string(),
+                    holder,
+                    path,
+                })
+            }
+            Err(TryLockError::Error(source)) => Err(LedgerError::Io { path, source }),
+        }
+    }
+
+    fn load(dir: &Path, env: &EnvName) -> Result<Self, LedgerError> {
+        let path = Self::path_for(dir, env);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self {
+                    data: LedgerFile {
+                        schema: SCHEMA,
+                        environment: env.to_string(),
+                        account: None,
+                        region: None,
+                        paysec_version: env!("CARGO_PKG_VERSION").to_owned(),
+                        updated_at: now(),
+                        resources: BTreeMap::new(),
+                        kept: Vec::new(),
+                    },
+                    path,
+                    exists_on_disk: false,
+                    _lock: None,
+                });
+            }
+            Err(source) => return Err(LedgerError::Io { path, source }),
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| LedgerError::Corrupt {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+        let schema = match value.get("schema") {
+            Some(s) => s.as_u64().ok_or_else(|| LedgerError::Corrupt {
+                path: path.clone(),
+                detail: "`schema` is not a number".into(),
+            })?,
+            None => return Err(LedgerError::NotALedger { path }),
+        };
+        if schema > u64::from(SCHEMA) {
+            return Err(LedgerError::FutureSchema {
+                path,
+                found: schema,
+                supported: SCHEMA,
+            });
+        }
+        let data: LedgerFile = serde_json::from_value(value).map_err(|e| LedgerError::Corrupt {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        if data.environment != env.as_str() {
+            return Err(LedgerError::WrongEnvironment {
+                path,
+                found: data.environment,
+                expected: env.to_string(),
+            });
+        }
+        Ok(Self {
+            path,
+            data,
+            exists_on_disk: true,
+            _lock: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn exists_on_disk(&self) -> bool {
+        self.exists_on_disk
+    }
+
+    pub fn account(&self) -> Option<&str> {
+        self.data.account.as_deref()
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.data.region.as_deref()
+    }
+
+    pub fn updated_at(&self) -> &str {
+        &self.data.updated_at
+    }
+
+    pub fn record(&self, id: &LogicalId) -> Option<&Record> {
+        self.data.resources.get(id)
+    }
+
+    pub fn records(&self) -> &BTreeMap<LogicalId, Record> {
+        &self.data.resources
+    }
+
+    pub fn kept(&self) -> &[Kept] {
+        &self.data.kept
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.resources.is_empty()
+    }
+
+    /// Ties the ledger to an account and region on first use and refuses a
+    /// ledger from another one: its resources are not where the credentials
+    /// point, and acting on them would create a second stack or lose track of
+    /// the first.
+    pub fn bind_account(&mut self, account: &str, region: &str) -> Result<(), LedgerError> {
+        match (&self.data.account, &self.data.region) {
+            (Some(a), Some(r)) if a == account && r == region => Ok(()),
+            (Some(a), Some(r)) if !self.data.resources.is_empty() => {
+                Err(LedgerError::AccountMismatch {
+                    path: self.path.clone(),
+                    env: self.data.environment.clone(),
+                    ledger_account: a.clone(),
+                    ledger_region: r.clone(),
+                    account: account.to_owned(),
+                    region: region.to_owned(),
+                })
+            }
+            _ => {
+                self.data.account = Some(account.to_owned());
+                self.data.region = Some(region.to_owned());
+                Ok(())
+            }
+        }
+    }
+
+    /// Records the intent to create, before the create call.
+    pub fn set_creating(&mut self, id: &LogicalId, kind: &str) -> Result<(), LedgerError> {
+        let record = self
+            .data
+            .resources
+            .entry(id.clone())
+            .or_insert_with(|| Record {
+                kind: kind.to_owned(),
+                status: Status::Creating,
+                physical_id: None,
+                attrs: BTreeMap::new(),
+                updated_at: now(),
+                last_error: None,
+            });
+        record.status = Status::Creating;
+        record.updated_at = now();
+        self.save()
+    }
+
+    /// Records a live resource and its attributes.
+    pub fn set_present(
+        &mut self,
+        id: &LogicalId,
+        kind: &str,
+        present: &Present,
+        status: Status,
+    ) -> Result<(), LedgerError> {
+        let record = Record {
+            kind: kind.to_owned(),
+            status,
+            physical_id: Some(present.physical_id.clone()),
+            attrs: present.attrs.clone(),
+            updated_at: now(),
+            last_error: None,
+        };
+        if self.data.resources.get(id) == Some(&record) {
+            return Ok(());
+        }
+        self.data.resources.insert(id.clone(), record);
+        self.save()
+    }
+
+    pub fn set_deleting(&mut self, id: &LogicalId) -> Result<(), LedgerError> {
+        if let Some(r) = self.data.resources.get_mut(id) {
+            r.status = Status::Deleting;
+            r.updated_at = now();
+        }
+        self.save()
+    }
+
+    pub fn set_error(&mut self, id: &LogicalId, message: &str) -> Result<(), LedgerError> {
+        if let Some(r) = self.data.resources.get_mut(id) {
+            r.last_error = Some(message.to_owned());
+            r.updated_at = now();
+            return self.save();
+        }
+        Ok(())
+    }
+
+    /// Drops a deleted resource; a `kept` note stays behind in the ledger.
+    pub fn remove(&mut self, id: &LogicalId, kept: Option<&str>) -> Result<(), LedgerError> {
+        if let Some(r) = self.data.resources.remove(id) {
+            if let (Some(note), Some(physical_id)) = (kept, r.physical_id) {
+                self.data.kept.push(Kept {
+                    id: id.clone(),
+                    kind: r.kind,
+                    physical_id,
+                    note: note.to_owned(),
+                    at: now(),
+                });
+            }
+        }
+        self.save()
+    }
+
+    /// Writes the whole file atomically with mode 0600.
+    pub fn save(&mut self) -> Result<(), LedgerError> {
+        self.data.updated_at = now();
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            self.path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("ledger"),
+            std::process::id()
+        ));
+        let mut text = serde_json::to_string_pretty(&self.data).map_err(|e| LedgerError::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        text.push('\n');
+        let write = || -> std::io::Result<()> {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            fs::rename(&tmp, &self.path)?;
+            // The rename is durable only once the directory entry is.
+            File::open(dir)?.sync_all()
+        };
+        write().map_err(io_err(&self.path))?;
+        self.exists_on_disk = true;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> EnvName {
+        EnvName::parse("t-1").unwrap()
+    }
+
+    fn id(s: &str) -> LogicalId {
+        LogicalId::new(s)
+    }
+
+    #[test]
+    fn records_survive_a_reload_and_the_file_is_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut l = Ledger::open_for_write(dir.path(), &env(), "up").unwrap();
+            assert!(!l.exists_on_disk());
+            l.set_creating(&id("kms.rds"), "kms_key").unwrap();
+            l.set_present(
+                &id("kms.rds"),
+                "kms_key",
+                &Present::new("k-1").with("arn", "arn:k-1"),
+                Status::Ready,
+            )
+            .unwrap();
+        }
+        let l = Ledger::open_read_only(dir.path(), &env()).unwrap();
+        let r = l.record(&id("kms.rds")).unwrap();
+        assert_eq!(r.status, Status::Ready);
+        assert_eq!(r.physical_id.as_deref(), Some("k-1"));
+        assert_eq!(r.attrs["arn"], "arn:k-1");
+        let mode = fs::metadata(l.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let lock_mode = fs::metadata(dir.path().join("t-1.lock"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(lock_mode, 0o600);
+    }
+
+    #[test]
+    fn intent_is_on_disk_before_the_create_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open_for_write(dir.path(), &env(), "up").unwrap();
+        l.set_creating(&id("kms.s3"), "kms_key").unwrap();
+        let on_disk = Ledger::open_read_only(dir.path(), &env()).unwrap();
+        let r = on_disk.record(&id("kms.s3")).unwrap();
+        assert_eq!(r.status, Status::Creating);
+        assert_eq!(r.physical_id, None);
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_naming_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Ledger::open_for_write(dir.path(), &env(), "up").unwrap();
+        let err = Ledger::open_for_write(dir.path(), &env(), "down").unwrap_err();
+        match &err {
+            LedgerError::Locked { holder, .. } => {
+                assert_eq!(holder.pid, std::process::id());
+                assert_eq!(holder.command, "up");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(err.to_string().contains("locked by pid"));
+        // Readers are not blocked.
+        assert!(Ledger::open_read_only(dir.path(), &env()).is_ok());
+    }
+
+    #[test]
+    fn the_lock_is_released_when_the_holder_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Ledger::open_for_write(dir.path(), &env(), "up").unwrap());
+        assert!(Ledger::open_for_write(dir.path(), &env(), "up").is_ok());
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_and_is_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Ledger::path_for(dir.path(), &env());
+        fs::write(&path, "{ not json").unwrap();
+        let err = Ledger::open_for_write(dir.path(), &env(), "up").unwrap_err();
+        assert!(matches!(err, LedgerError::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().contains("will not overwrite"));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json");
+    }
+
+    #[test]
+    fn unknown_and_future_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Ledger::path_for(dir.path(), &env());
+        fs::write(&path, r#"{"hello": 1}"#).unwrap();
+        assert!(matches!(
+            Ledger::open_read_only(dir.path(), &env()),
+            Err(LedgerError::NotALedger { .. })
+        ));
+        fs::write(&path, r#"{"schema": 99}"#).unwrap();
+        assert!(matches!(
+            Ledger::open_read_only(dir.path(), &env()),
+            Err(LedgerError::FutureSchema { found: 99, .. })
+        ));
+        fs::write(
+            &path,
+            r#"{"schema":1,"environment":"t-1","paysec_version":"0","updated_at":"x","resources":{},"surprise":true}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            Ledger::open_read_only(dir.path(), &env()),
+            Err(LedgerError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn a_ledger_from_another_account_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open_for_write(dir.path(), &env(), "up").unwrap();
+        l.bind_account("111111111111", "us-east-1").unwrap();
+        l.set_present(&id("a"), "k", &Present::new("p"), Status::Ready)
+            .unwrap();
+        let err = l.bind_account("222222222222", "us-east-1").unwrap_err();
+        assert!(matches!(err, LedgerError::AccountMismatch { .. }));
+        let err = l.bind_account("111111111111", "eu-west-1").unwrap_err();
+        assert!(err.to_string().contains("eu-west-1"));
+    }
+
+    #[test]
+    fn remove_keeps_a_note_for_what_was_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open_for_write(dir.path(), &env(), "down").unwrap();
+        l.set_present(&id("kms.rds"), "kms_key", &Present::new("k"), Status::Ready)
+            .unwrap();
+        l.remove(&id("kms.rds"), Some("pending deletion until X"))
+            .unwrap();
+        assert!(l.is_empty());
+        assert_eq!(l.kept()[0].note, "pending deletion until X");
+    }
+
+    #[test]
+    fn no_temp_file_is_left_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open_for_write(dir.path(), &env(), "up").unwrap();
+        for i in 0..20 {
+            l.set_creating(&id(&format!("r{i}")), "k").unwrap();
+        }
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    }
+}

@@ -1,0 +1,29 @@
+//! The engine under every paysec command: the resource model, the dependency
+//! graph, the concurrent scheduler, the JSON ledger, naming and tagging rules,
+//! and the reporter trait through which library crates tell the binary what
+//! is happening. Nothing in here talks to AWS or prints.
+
+pub mod environment;
+pub mod error;
+pub mod graph;
+pub mod id;
+pub mod ledger;
+pub mod naming;
+pub mod report;
+pub mod resource;
+pub mod retry;
+pub mod scheduler;
+pub mod tags;
+
+pub use environment::Environment;
+pub use error::{ErrorClass, ResourceError};
+pub use graph::{Graph, GraphError};
+pub use id::LogicalId;
+pub use ledger::{Ledger, LedgerError, Record, Status};
+pub use report::{Event, Outcome, Phase, Reporter};
+pub use resource::{Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource};
+
+#[cfg(test)]
+mod scheduler_tests;
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,185 @@
+//! Resource-level retries for AWS's eventual consistency, above the SDK's own
+//! retryer. Every (error code, message, time budget) rule lives in [`rules`],
+//! one table, so budgets are tuned in one place rather than in scattered
+//! sleeps. Budgets follow the Terraform AWS provider's.
+
+use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+
+use crate::error::{ErrorClass, ResourceError};
+
+/// Retry an operation while it fails with `code` (and, when set, a message
+/// containing `message`) for at most `budget`.
+#[derive(Clone, Copy, Debug)]
+pub struct Rule {
+    pub code: &'static str,
+    pub message: Option<&'static str>,
+    pub budget: Duration,
+}
+
+impl Rule {
+    fn matches(&self, err: &ResourceError) -> bool {
+        err.code() == Some(self.code)
+            && self
+                .message
+                .is_none_or(|m| err.message().to_lowercase().contains(&m.to_lowercase()))
+    }
+}
+
+const fn minutes(m: u64) -> Duration {
+    Duration::from_secs(m * 60)
+}
+
+/// The table. Names say which situation each rule covers.
+pub mod rules {
+    use super::{minutes, Rule};
+
+    /// A key policy naming a role created moments ago.
+    pub const KMS_POLICY_NEW_PRINCIPAL: Rule = Rule {
+        code: "MalformedPolicyDocumentException",
+        message: None,
+        budget: minutes(2),
+    };
+    /// EnableKeyRotation right after CreateKey.
+    pub const KMS_KEY_NOT_YET_VISIBLE: Rule = Rule {
+        code: "NotFoundException",
+        message: None,
+        budget: minutes(2),
+    };
+    /// A trust policy naming a principal created moments ago.
+    pub const IAM_INVALID_PRINCIPAL: Rule = Rule {
+        code: "MalformedPolicyDocument",
+        message: Some("invalid principal"),
+        budget: minutes(2),
+    };
+}
+
+/// Throttling and transient server errors get this budget on top of the
+/// SDK's attempts; they never fail a run on their own before it.
+pub const TRANSIENT_BUDGET: Duration = Duration::from_secs(5 * 60);
+
+/// Runs `op`, retrying with capped exponential backoff while its error is
+/// throttling, transient, or matches one of `rules`, within that rule's budget.
+pub async fn retrying<T, F, Fut>(rules: &[Rule], mut op: F) -> Result<T, ResourceError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ResourceError>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let err = match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let budget = match err.class() {
+            ErrorClass::Throttled | ErrorClass::Transient => Some(TRANSIENT_BUDGET),
+            _ => rules.iter().find(|r| r.matches(&err)).map(|r| r.budget),
+        };
+        match budget {
+            Some(b) if started.elapsed() + delay < b => {
+                tracing::debug!(resource = %err.resource(), error = %err, ?delay, "retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            _ => return Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::id::LogicalId;
+
+    fn aws(code: &str, message: &str, class: ErrorClass) -> ResourceError {
+        ResourceError::Aws {
+            resource: LogicalId::new("t"),
+            operation: "Op",
+            class,
+            code: Some(code.into()),
+            message: message.into(),
+            source: message.to_owned().into(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_a_matching_rule_then_succeeds() {
+        let calls = AtomicU32::new(0);
+        let out = retrying(&[rules::IAM_INVALID_PRINCIPAL], || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(aws(
+                    "MalformedPolicyDocument",
+                    "Invalid principal in policy",
+                    ErrorClass::Other,
+                ))
+            } else {
+                Ok(7)
+            }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn message_must_match_too() {
+        let calls = AtomicU32::new(0);
+        let out: Result<(), _> = retrying(&[rules::IAM_INVALID_PRINCIPAL], || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(aws(
+                "MalformedPolicyDocument",
+                "Syntax error",
+                ErrorClass::Other,
+            ))
+        })
+        .await;
+        assert!(out.is_err());
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "a real policy error fails fast"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_the_budget() {
+        let start = tokio::time::Instant::now();
+        let out: Result<(), _> = retrying(&[rules::KMS_POLICY_NEW_PRINCIPAL], || async {
+            Err(aws(
+                "MalformedPolicyDocumentException",
+                "x",
+                ErrorClass::Other,
+            ))
+        })
+        .await;
+        assert!(out.is_err());
+        let waited = start.elapsed();
+        assert!(
+            waited <= rules::KMS_POLICY_NEW_PRINCIPAL.budget,
+            "{waited:?}"
+        );
+        assert!(waited >= Duration::from_secs(60), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_is_always_retried() {
+        let calls = AtomicU32::new(0);
+        let out = retrying(&[], || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 5 {
+                Err(aws(
+                    "ThrottlingException",
+                    "Rate exceeded",
+                    ErrorClass::Throttled,
+                ))
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert!(out.is_ok());
+    }
+}

@@ -1,0 +1,631 @@
+//! Walks the graph. On `up` every resource starts as soon as its
+//! dependencies allow (identity or readiness), many at once within a bound;
+//! on `down`, dependents go before what they depend on. After a failure
+//! nothing new starts, what is in flight finishes and is recorded, and every
+//! failure is reported. The ledger is written after every state change.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::environment::Environment;
+use crate::error::ResourceError;
+use crate::graph::{Graph, Need};
+use crate::id::LogicalId;
+use crate::ledger::{Ledger, LedgerError, Record, Status};
+use crate::report::{Event, Outcome, Phase, Reporter};
+use crate::resource::{Context, Drift, Observed, Present};
+
+/// Why a resource's operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Resource(#[from] ResourceError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct RunSummary {
+    pub outcomes: Vec<(LogicalId, Outcome)>,
+    pub failures: Vec<(LogicalId, RunError)>,
+    /// Never started because of a failure or an interrupt.
+    pub skipped: Vec<LogicalId>,
+    /// Ledger records no resource of this stack answers to.
+    pub unknown: Vec<LogicalId>,
+    pub interrupted: bool,
+    pub elapsed: Duration,
+}
+
+impl RunSummary {
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && !self.interrupted && self.skipped.is_empty()
+    }
+
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.outcomes.iter().filter(|(_, o)| *o == outcome).count()
+    }
+}
+
+/// What `plan` expects a run to do to one resource.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Planned {
+    Create,
+    Adopt {
+        physical_id: String,
+    },
+    Repair {
+        physical_id: String,
+        drift: Vec<Drift>,
+    },
+    NoChange {
+        physical_id: String,
+    },
+    Delete {
+        physical_id: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PlannedChange {
+    pub id: LogicalId,
+    pub kind: String,
+    #[serde(flatten)]
+    pub planned: Planned,
+}
+
+/// Runs a graph against one environment and its ledger.
+pub struct Scheduler {
+    graph: Arc<Graph>,
+    env: Arc<Environment>,
+    ledger: Arc<Mutex<Ledger>>,
+    reporter: Arc<dyn Reporter>,
+    concurrency: usize,
+    stop: watch::Receiver<bool>,
+}
+
+/// Sent by a task once its resource has an identity, so that dependents
+/// needing only that can start before the readiness wait ends.
+struct Identified(usize);
+
+type TaskResult = (usize, Result<Outcome, RunError>);
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Waiting,
+    Running,
+    Identified,
+    Done,
+    Failed,
+}
+
+fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
+    // A panic while holding the lock cannot leave the file torn (writes are
+    // atomic), so the in-memory state is still the best we have.
+    ledger.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Scheduler {
+    pub fn new(
+        graph: Arc<Graph>,
+        env: Arc<Environment>,
+        ledger: Arc<Mutex<Ledger>>,
+        reporter: Arc<dyn Reporter>,
+        concurrency: usize,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            graph,
+            env,
+            ledger,
+            reporter,
+            concurrency: concurrency.max(1),
+            stop,
+        }
+    }
+
+    fn context(&self, i: usize) -> Context {
+        let ledger = lock(&self.ledger);
+        let deps: BTreeMap<LogicalId, Record> = self
+            .graph
+            .dependencies(i)
+            .iter()
+            .filter_map(|&(j, _)| {
+                let id = self.graph.node(j).id();
+                ledger.record(id).map(|r| (id.clone(), r.clone()))
+            })
+            .collect();
+        Context::new(
+            self.env.clone(),
+            self.graph.node(i).id().clone(),
+            deps,
+            self.reporter.clone(),
+        )
+    }
+
+    fn unknown_records(&self) -> Vec<LogicalId> {
+        lock(&self.ledger)
+            .records()
+            .keys()
+            .filter(|id| self.graph.position(id).is_none())
+            .cloned()
+            .collect()
+    }
+
+    /// Creates, adopts or repairs every resource.
+    pub async fn up(&self) -> RunSummary {
+        let started = Instant::now();
+        let n = self.graph.len();
+        let mut state = vec![State::Waiting; n];
+        let permits = Arc::new(Semaphore::new(self.concurrency));
+        let (tx, mut rx) = mpsc::unbounded_channel::<Identified>();
+        let mut tasks: JoinSet<TaskResult> = JoinSet::new();
+        let mut summary = RunSummary {
+            unknown: self.unknown_records(),
+            ..RunSummary::default()
+        };
+        let mut stop = self.stop.clone();
+        let mut stopping = *stop.borrow();
+
+        loop {
+            if !stopping {
+                for &i in self.graph.order() {
+                    let startable = state[i] == State::Waiting
+                        && self
+                            .graph
+                            .dependencies(i)
+                            .iter()
+                            .all(|&(j, need)| match need {
+                                Need::Identity => {
+                                    matches!(state[j], State::Identified | State::Done)
+                                }
+                                Need::Ready => state[j] == State::Done,
+                            });
+                    if startable {
+                        state[i] = State::Running;
+                        let cx = self.context(i);
+                        let node = self.graph.node(i).clone();
+                        let ledger = self.ledger.clone();
+                        let reporter = self.reporter.clone();
+                        let permits = permits.clone();
+                        let tx = tx.clone();
+                        tasks.spawn(async move {
+                            let result = converge(i, node, cx, ledger, reporter, permits, tx).await;
+                            (i, result)
+                        });
+                    }
+                }
+            }
+            if tasks.is_empty() {
+                break;
+            }
+            tokio::select! {
+                Some(Identified(i)) = rx.recv() => {
+                    if state[i] == State::Running {
+                        state[i] = State::Identified;
+                    }
+                }
+                Some(joined) = tasks.join_next() => {
+                    let (i, result) = match joined {
+                        Ok(r) => r,
+                        Err(e) => std::panic::resume_unwind(e.into_panic()),
+                    };
+                    let id = self.graph.node(i).id().clone();
+                    match result {
+                        Ok(outcome) => {
+                            state[i] = State::Done;
+                            summary.outcomes.push((id, outcome));
+                        }
+                        Err(err) => {
+                            state[i] = State::Failed;
+                            stopping = true;
+                            let _ = lock(&self.ledger).set_error(&id, &err.to_string());
+                            summary.failures.push((id, err));
+                        }
+                    }
+                }
+                Ok(()) = stop.changed(), if !stopping => {
+                    if *stop.borrow() {
+                        stopping = true;
+                        summary.interrupted = true;
+                    }
+                }
+            }
+        }
+        if *self.stop.borrow() {
+            summary.interrupted = true;
+        }
+        for (i, s) in state.iter().enumerate() {
+            if *s == State::Waiting {
+                let id = self.graph.node(i).id();
+                let reason = if summary.interrupted {
+                    "run interrupted"
+                } else {
+                    "not started after a failure"
+                };
+                self.reporter.report(&Event::Skipped { id, reason });
+                summary.skipped.push(id.clone());
+            }
+        }
+        summary.elapsed = started.elapsed();
+        summary
+    }
+
+    /// Deletes everything the ledger holds, dependents first.
+    pub async fn down(&self) -> RunSummary {
+        let started = Instant::now();
+        let n = self.graph.len();
+        let in_ledger: HashSet<usize> = {
+            let ledger = lock(&self.ledger);
+            (0..n)
+                .filter(|&i| ledger.record(self.graph.node(i).id()).is_some())
+                .collect()
+        };
+        let mut state: Vec<State> = (0..n)
+            .map(|i| {
+                if in_ledger.contains(&i) {
+                    State::Waiting
+                } else {
+                    State::Done
+                }
+            })
+            .collect();
+        let permits = Arc::new(Semaphore::new(self.concurrency));
+        let mut tasks: JoinSet<TaskResult> = JoinSet::new();
+        let mut summary = RunSummary {
+            unknown: self.unknown_records(),
+            ..RunSummary::default()
+        };
+        let mut stop = self.stop.clone();
+        let mut stopping = *stop.borrow();
+        loop {
+            if !stopping {
+                for &i in self.graph.order().iter().rev() {
+                    let startable = state[i] == State::Waiting
+                        && self
+                            .graph
+                            .dependents(i)
+                            .iter()
+                            .all(|&j| state[j] == State::Done);
+                    if startable {
+                        state[i] = State::Running;
+                        let cx = self.context(i);
+                        let node = self.graph.node(i).clone();
+                        let ledger = self.ledger.clone();
+                        let reporter = self.reporter.clone();
+                        let permits = permits.clone();
+                        tasks.spawn(async move {
+                            let result = destroy(node, cx, ledger, reporter, permits).await;
+                            (i, result)
+                        });
+                    }
+                }
+            }
+            if tasks.is_empty() {
+                break;
+            }
+            tokio::select! {
+                Some(joined) = tasks.join_next() => {
+                    let (i, result) = match joined {
+                        Ok(r) => r,
+                        Err(e) => std::panic::resume_unwind(e.into_panic()),
+                    };
+                    let id = self.graph.node(i).id().clone();
+                    match result {
+                        Ok(outcome) => {
+                            state[i] = State::Done;
+                            summary.outcomes.push((id, outcome));
+                        }
+                        Err(err) => {
+                            state[i] = State::Failed;
+                            stopping = true;
+                            let _ = lock(&self.ledger).set_error(&id, &err.to_string());
+                            summary.failures.push((id, err));
+                        }
+                    }
+                }
+                Ok(()) = stop.changed(), if !stopping => {
+                    if *stop.borrow() {
+                        stopping = true;
+                        summary.interrupted = true;
+                    }
+                }
+            }
+        }
+        if *self.stop.borrow() {
+            summary.interrupted = true;
+        }
+        for (i, s) in state.iter().enumerate() {
+            if *s == State::Waiting {
+                let id = self.graph.node(i).id();
+                let reason = if summary.interrupted {
+                    "run interrupted"
+                } else {
+                    "kept because a dependent could not be deleted"
+                };
+                self.reporter.report(&Event::Skipped { id, reason });
+                summary.skipped.push(id.clone());
+            }
+        }
+        summary.elapsed = started.elapsed();
+        summary
+    }
+
+    /// What `up` would do, reading but changing nothing. Independent
+    /// resources are read concurrently, one graph depth at a time.
+    pub async fn plan_up(&self) -> Result<Vec<PlannedChange>, Vec<(LogicalId, ResourceError)>> {
+        let depths = self.graph.depths();
+        let max_depth = depths.iter().copied().max().unwrap_or(0);
+        let mut planned: BTreeMap<usize, Planned> = BTreeMap::new();
+        let mut errors = Vec::new();
+        // Records as they would be after the run: the ledger's, plus
+        // resources found by adoption, so dependents can be read too.
+        let mut records: BTreeMap<LogicalId, Record> = lock(&self.ledger).records().clone();
+        let permits = Arc::new(Semaphore::new(self.concurrency));
+        for depth in 0..=max_depth {
+            let mut reads = JoinSet::new();
+            for i in (0..self.graph.len()).filter(|&i| depths[i] == depth) {
+                let blocked = self
+                    .graph
+                    .dependencies(i)
+                    .iter()
+                    .any(|&(j, _)| matches!(planned.get(&j), Some(Planned::Create) | None));
+                if blocked {
+                    planned.insert(i, Planned::Create);
+                    continue;
+                }
+                let node = self.graph.node(i).clone();
+                let deps = self
+                    .graph
+                    .dependencies(i)
+                    .iter()
+                    .filter_map(|&(j, _)| {
+                        let id = self.graph.node(j).id();
+                        records.get(id).map(|r| (id.clone(), r.clone()))
+                    })
+                    .collect();
+                let cx = Context::new(
+                    self.env.clone(),
+                    node.id().clone(),
+                    deps,
+                    self.reporter.clone(),
+                );
+                let known = records.get(node.id()).and_then(Record::present);
+                let permits = permits.clone();
+                reads.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    (i, known.clone(), node.read(&cx, known.as_ref()).await)
+                });
+            }
+            while let Some(joined) = reads.join_next().await {
+                let (i, known, result) = match joined {
+                    Ok(r) => r,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                };
+                let node = self.graph.node(i);
+                let p = match result {
+                    Err(e) => {
+                        errors.push((node.id().clone(), e));
+                        Planned::Create
+                    }
+                    Ok(Observed::Missing) => Planned::Create,
+                    Ok(Observed::Present { present, drift }) => {
+                        records.insert(
+                            node.id().clone(),
+                            record_of(node.kind(), &present, Status::Ready),
+                        );
+                        let physical_id = present.physical_id.clone();
+                        if !drift.is_empty() {
+                            Planned::Repair { physical_id, drift }
+                        } else if known.is_some() {
+                            Planned::NoChange { physical_id }
+                        } else {
+                            Planned::Adopt { physical_id }
+                        }
+                    }
+                };
+                planned.insert(i, p);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(self
+            .graph
+            .order()
+            .iter()
+            .map(|&i| PlannedChange {
+                id: self.graph.node(i).id().clone(),
+                kind: self.graph.node(i).kind().to_owned(),
+                planned: planned.remove(&i).unwrap_or(Planned::Create),
+            })
+            .collect())
+    }
+
+    /// What `down` would delete: everything the ledger holds, in order.
+    pub fn plan_down(&self) -> Vec<PlannedChange> {
+        let ledger = lock(&self.ledger);
+        self.graph
+            .order()
+            .iter()
+            .rev()
+            .filter_map(|&i| {
+                let node = self.graph.node(i);
+                ledger.record(node.id()).map(|r| PlannedChange {
+                    id: node.id().clone(),
+                    kind: node.kind().to_owned(),
+                    planned: Planned::Delete {
+                        physical_id: r.physical_id.clone(),
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+fn record_of(kind: &str, present: &Present, status: Status) -> Record {
+    Record {
+        kind: kind.to_owned(),
+        status,
+        physical_id: Some(present.physical_id.clone()),
+        attrs: present.attrs.clone(),
+        updated_at: String::new(),
+        last_error: None,
+    }
+}
+
+fn phase(reporter: &dyn Reporter, node: &dyn crate::Resource, phase: Phase) {
+    reporter.report(&Event::Phase {
+        id: node.id(),
+        kind: node.kind(),
+        phase,
+    });
+}
+
+/// One resource's part of `up`: read, then create/repair/leave, record, and
+/// wait for readiness without holding a concurrency permit.
+async fn converge(
+    i: usize,
+    node: Arc<dyn crate::Resource>,
+    cx: Context,
+    ledger: Arc<Mutex<Ledger>>,
+    reporter: Arc<dyn Reporter>,
+    permits: Arc<Semaphore>,
+    identified: mpsc::UnboundedSender<Identified>,
+) -> Result<Outcome, RunError> {
+    let started = Instant::now();
+    let id = node.id().clone();
+    let kind = node.kind();
+    let result = async {
+        let permit = permits.acquire_owned().await.ok();
+        let known = lock(&ledger).record(&id).and_then(Record::present);
+        phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
+        let observed = node.read(&cx, known.as_ref()).await?;
+        let (present, outcome) = match observed {
+            Observed::Missing => {
+                lock(&ledger).set_creating(&id, kind)?;
+                phase(reporter.as_ref(), node.as_ref(), Phase::Creating);
+                (node.create(&cx).await?, Outcome::Created)
+            }
+            Observed::Present { present, drift } if !drift.is_empty() => {
+                tracing::info!(resource = %id, ?drift, "repairing drift");
+                phase(reporter.as_ref(), node.as_ref(), Phase::Repairing);
+                (node.repair(&cx, &present, &drift).await?, Outcome::Repaired)
+            }
+            Observed::Present { present, .. } => {
+                let outcome = if known.is_some() {
+                    Outcome::Unchanged
+                } else {
+                    Outcome::Adopted
+                };
+                (present, outcome)
+            }
+        };
+        let already_ready = outcome == Outcome::Unchanged
+            && lock(&ledger).record(&id).map(|r| r.status) == Some(Status::Ready);
+        if !already_ready {
+            lock(&ledger).set_present(&id, kind, &present, Status::Created)?;
+        }
+        drop(permit);
+        let _ = identified.send(Identified(i));
+        phase(reporter.as_ref(), node.as_ref(), Phase::WaitingReady);
+        let ready = node.wait_ready(&cx, present).await?;
+        lock(&ledger).set_present(&id, kind, &ready, Status::Ready)?;
+        Ok::<_, RunError>((ready, outcome))
+    }
+    .await;
+    match result {
+        Ok((present, outcome)) => {
+            reporter.report(&Event::Done {
+                id: &id,
+                kind,
+                outcome,
+                physical_id: Some(&present.physical_id),
+                elapsed: started.elapsed(),
+            });
+            Ok(outcome)
+        }
+        Err(e) => {
+            if let RunError::Resource(re) = &e {
+                reporter.report(&Event::Failed {
+                    id: &id,
+                    kind,
+                    error: re,
+                });
+            }
+            Err(e)
+        }
+    }
+}
+
+/// One resource's part of `down`.
+async fn destroy(
+    node: Arc<dyn crate::Resource>,
+    cx: Context,
+    ledger: Arc<Mutex<Ledger>>,
+    reporter: Arc<dyn Reporter>,
+    permits: Arc<Semaphore>,
+) -> Result<Outcome, RunError> {
+    let started = Instant::now();
+    let id = node.id().clone();
+    let kind = node.kind();
+    let result = async {
+        let _permit = permits.acquire_owned().await.ok();
+        let known = lock(&ledger).record(&id).and_then(Record::present);
+        // An intent without a physical id: the create may or may not have
+        // happened; look the resource up by name or tag.
+        let target = match known {
+            Some(p) => Some(p),
+            None => {
+                phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
+                match node.read(&cx, None).await? {
+                    Observed::Present { present, .. } => Some(present),
+                    Observed::Missing => None,
+                }
+            }
+        };
+        let Some(target) = target else {
+            lock(&ledger).remove(&id, None)?;
+            return Ok::<_, RunError>((None, Outcome::AlreadyGone));
+        };
+        lock(&ledger).set_deleting(&id)?;
+        phase(reporter.as_ref(), node.as_ref(), Phase::Deleting);
+        let outcome = node.delete(&cx, &target).await?;
+        lock(&ledger).remove(&id, outcome.kept.as_deref())?;
+        let o = if outcome.kept.is_some() {
+            Outcome::Kept
+        } else {
+            Outcome::Deleted
+        };
+        Ok((Some(target.physical_id), o))
+    }
+    .await;
+    match result {
+        Ok((physical_id, outcome)) => {
+            reporter.report(&Event::Done {
+                id: &id,
+                kind,
+                outcome,
+                physical_id: physical_id.as_deref(),
+                elapsed: started.elapsed(),
+            });
+            Ok(outcome)
+        }
+        Err(e) => {
+            if let RunError::Resource(re) = &e {
+                reporter.report(&Event::Failed {
+                    id: &id,
+                    kind,
+                    error: re,
+                });
+            }
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Scheduler behaviour on the fake cloud: order, concurrency, identity vs
+//! readiness, failure handling, re-runs and plans.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::environment::Environment;
+use crate::graph::Graph;
+use crate::ledger::{Ledger, Status};
+use crate::naming::EnvName;
+use crate::report::{Outcome, Silent};
+use crate::resource::Resource;
+use crate::scheduler::{Planned, Scheduler};
+use crate::test_support::{Cloud, Fake};
+use crate::LogicalId;
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    ledger: Arc<Mutex<Ledger>>,
+    stop: watch::Sender<bool>,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let env = EnvName::parse("t").unwrap();
+        let ledger = Ledger::open_for_write(dir.path(), &env, "test").unwrap();
+        Self {
+            _dir: dir,
+            ledger: Arc::new(Mutex::new(ledger)),
+            stop: watch::channel(false).0,
+        }
+    }
+
+    fn scheduler(&self, nodes: Vec<Arc<dyn Resource>>, concurrency: usize) -> Scheduler {
+        let env = Environment::new(
+            EnvName::parse("t").unwrap(),
+            "123456789012",
+            "us-east-1",
+            "aws",
+        );
+        Scheduler::new(
+            Arc::new(Graph::new(nodes).unwrap()),
+            Arc::new(env),
+            self.ledger.clone(),
+            Arc::new(Silent),
+            concurrency,
+            self.stop.subscribe(),
+        )
+    }
+
+    fn status(&self, id: &str) -> Option<Status> {
+        self.ledger
+            .lock()
+            .unwrap()
+            .record(&LogicalId::new(id))
+            .map(|r| r.status)
+    }
+}
+
+fn chain(cloud: &Arc<Cloud>) -> Vec<Arc<dyn Resource>> {
+    vec![
+        Arc::new(Fake::build("c", &["b"], cloud)),
+        Arc::new(Fake::build("b", &["a"], cloud)),
+        Arc::new(Fake::build("a", &[], cloud)),
+    ]
+}
+
+#[tokio::test(start_paused = true)]
+async fn up_creates_in_dependency_order_and_records_everything() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let s = rig.scheduler(chain(&cloud), 8);
+    let summary = s.up().await;
+    assert!(summary.ok(), "{summary:?}");
+    assert!(cloud.position("create a") < cloud.position("create b"));
+    assert!(cloud.position("create b") < cloud.position("create c"));
+    for id in ["a", "b", "c"] {
+        assert_eq!(rig.status(id), Some(Status::Ready));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn second_up_creates_nothing() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    rig.scheduler(chain(&cloud), 8).up().await;
+    let creates = cloud.creates.load(Ordering::SeqCst);
+    let summary = rig.scheduler(chain(&cloud), 8).up().await;
+    assert_eq!(cloud.creates.load(Ordering::SeqCst), creates);
+    assert_eq!(summary.count(Outcome::Unchanged), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn independent_resources_run_concurrently_within_the_bound() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let nodes: Vec<Arc<dyn Resource>> = (0..10)
+        .map(|i| {
+            let mut f = Fake::build(&format!("r{i}"), &[], &cloud);
+            f.create_delay = Duration::from_secs(1);
+            Arc::new(f) as Arc<dyn Resource>
+        })
+        .collect();
+    let summary = rig.scheduler(nodes, 4).up().await;
+    assert!(summary.ok());
+    assert_eq!(cloud.max_active.load(Ordering::SeqCst), 4);
+    // 10 one-second creates, 4 at a time: 3 rounds.
+    assert!(
+        summary.elapsed >= Duration::from_secs(3),
+        "{:?}",
+        summary.elapsed
+    );
+    assert!(
+        summary.elapsed < Duration::from_secs(4),
+        "{:?}",
+        summary.elapsed
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn identity_dependents_do_not_wait_for_readiness() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let mut db = Fake::build("db", &[], &cloud);
+    db.ready_delay = Duration::from_secs(600);
+    let nodes: Vec<Arc<dyn Resource>> = vec![
+        Arc::new(db),
+        Arc::new(Fake::build("alarm", &["db"], &cloud)),
+        Arc::new(Fake::build("app", &["!db"], &cloud)),
+    ];
+    let summary = rig.scheduler(nodes, 8).up().await;
+    assert!(summary.ok());
+    assert!(cloud.position("create alarm") < cloud.position("ready db"));
+    assert!(cloud.position("ready db") < cloud.position("create app"));
+    // The whole run is the readiness wait plus one create, not more.
+    assert!(
+        summary.elapsed < Duration::from_secs(601),
+        "{:?}",
+        summary.elapsed
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_stops_new_work_lets_in_flight_finish_and_reports_all() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let mut bad1 = Fake::build("bad1", &[], &cloud);
+    bad1.fail_create = true;
+    let mut bad2 = Fake::build("bad2", &[], &cloud);
+    bad2.fail_create = true;
+    let mut slow = Fake::build("slow", &[], &cloud);
+    slow.create_delay = Duration::from_secs(5);
+    let nodes: Vec<Arc<dyn Resource>> = vec![
+        Arc::new(bad1),
+        Arc::new(bad2),
+        Arc::new(slow),
+        Arc::new(Fake::build("after", &["bad1"], &cloud)),
+        Arc::new(Fake::build("after-slow", &["slow"], &cloud)),
+    ];
+    let summary = rig.scheduler(nodes, 8).up().await;
+    let failed: Vec<_> = summary
+        .failures
+        .iter()
+        .map(|(id, _)| id.to_string())
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(failed.contains(&"bad1".to_string()) && failed.contains(&"bad2".to_string()));
+    // In flight when the failures happened: finished and recorded.
+    assert_eq!(rig.status("slow"), Some(Status::Ready));
+    // Not started afterwards.
+    let mut skipped: Vec<_> = summary.skipped.iter().map(|s| s.to_string()).collect();
+    skipped.sort();
+    assert_eq!(skipped, ["after", "after-slow"]);
+    // The failed creates left their intent and their error in the ledger.
+    let ledger = rig.ledger.lock().unwrap();
+    let r = ledger.record(&LogicalId::new("bad1")).unwrap();
+    assert_eq!(r.status, Status::Creating);
+    assert!(r.last_error.as_deref().unwrap().contains("Boom"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_intent_without_result_is_adopted_not_duplicated() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    // A crash after the create call reached AWS but before the ledger write.
+    rig.ledger
+        .lock()
+        .unwrap()
+        .set_creating(&LogicalId::new("a"), "fake")
+        .unwrap();
+    cloud.live.lock().unwrap().insert("a".into(), "ok".into());
+    let summary = rig.scheduler(chain(&cloud), 8).up().await;
+    assert!(summary.ok());
+    assert_eq!(
+        summary
+            .outcomes
+            .iter()
+            .find(|(id, _)| id.as_str() == "a")
+            .unwrap()
+            .1,
+        Outcome::Adopted
+    );
+    assert!(!cloud.log().contains(&"create a".to_string()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_is_repaired_not_recreated() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    rig.scheduler(chain(&cloud), 8).up().await;
+    cloud
+        .live
+        .lock()
+        .unwrap()
+        .insert("b".into(), "tampered".into());
+    let plan = rig.scheduler(chain(&cloud), 8).plan_up().await.unwrap();
+    let b = plan.iter().find(|p| p.id.as_str() == "b").unwrap();
+    assert!(matches!(&b.planned, Planned::Repair { drift, .. } if drift[0].actual == "tampered"));
+    let summary = rig.scheduler(chain(&cloud), 8).up().await;
+    assert_eq!(summary.count(Outcome::Repaired), 1);
+    assert_eq!(cloud.creates.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn plan_on_an_empty_ledger_creates_everything_and_changes_nothing() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let plan = rig.scheduler(chain(&cloud), 8).plan_up().await.unwrap();
+    assert!(plan.iter().all(|p| p.planned == Planned::Create));
+    assert!(rig.ledger.lock().unwrap().is_empty());
+    assert_eq!(cloud.creates.load(Ordering::SeqCst), 0);
+    // Only the root is read; its dependents are known to be creates.
+    assert_eq!(cloud.reads.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn down_deletes_dependents_first_and_empties_the_ledger() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    rig.scheduler(chain(&cloud), 8).up().await;
+    let mut nodes = chain(&cloud);
+    let mut kept_a = Fake::build("a", &[], &cloud);
+    kept_a.kept = Some("pending deletion".into());
+    nodes[2] = Arc::new(kept_a);
+    let planned = rig.scheduler(nodes.clone(), 8).plan_down();
+    let order: Vec<_> = planned.iter().map(|p| p.id.to_string()).collect();
+    assert_eq!(order, ["c", "b", "a"]);
+    let summary = rig.scheduler(nodes, 8).down().await;
+    assert!(summary.ok(), "{summary:?}");
+    assert!(cloud.position("delete c") < cloud.position("delete b"));
+    assert!(cloud.position("delete b") < cloud.position("delete a"));
+    let ledger = rig.ledger.lock().unwrap();
+    assert!(ledger.is_empty());
+    assert_eq!(ledger.kept().len(), 1);
+    assert!(cloud.live.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_request_launches_nothing_new() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let s = rig.scheduler(chain(&cloud), 8);
+    rig.stop.send(true).unwrap();
+    let summary = s.up().await;
+    assert!(summary.interrupted);
+    assert_eq!(summary.skipped.len(), 3);
+    assert_eq!(cloud.creates.load(Ordering::SeqCst), 0);
+}

@@ -1,0 +1,37 @@
+//! The tags paysec puts on everything it creates, so that what the ledger
+//! lost can still be found (Resource Groups Tagging API) and removed.
+
+use crate::environment::Environment;
+use crate::id::LogicalId;
+
+/// Tag key holding the environment suffix.
+pub const ENVIRONMENT: &str = "paysec:environment";
+/// Tag key holding the resource's logical id.
+pub const LOGICAL_ID: &str = "paysec:logical-id";
+/// Tag key marking the creator.
+pub const MANAGED_BY: &str = "paysec:managed-by";
+
+/// The tags for one resource: paysec's three, then the user's own from the
+/// config (which may not override paysec's).
+pub fn for_resource(env: &Environment, id: &LogicalId) -> Vec<(String, String)> {
+    let mut tags = vec![
+        (ENVIRONMENT.to_owned(), env.name.as_str().to_owned()),
+        (LOGICAL_ID.to_owned(), id.as_str().to_owned()),
+        (MANAGED_BY.to_owned(), "paysec".to_owned()),
+    ];
+    for (k, v) in &env.extra_tags {
+        if !k.starts_with("paysec:") {
+            tags.push((k.clone(), v.clone()));
+        }
+    }
+    tags
+}
+
+/// Which of `expected` are missing or different in `actual`, as drift lines.
+pub fn missing(expected: &[(String, String)], actual: &[(String, String)]) -> Vec<String> {
+    expected
+        .iter()
+        .filter(|(k, v)| !actual.iter().any(|(ak, av)| ak == k && av == v))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
+}

@@ -1,0 +1,173 @@
+//! An in-memory fake cloud for unit-testing the graph and the scheduler.
+//! (AWS behaviour itself is tested against the emulator, not here.)
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::{ErrorClass, ResourceError};
+use crate::id::LogicalId;
+use crate::resource::{Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource};
+
+#[derive(Default)]
+pub struct Cloud {
+    /// name → "value" of each live resource.
+    pub live: Mutex<BTreeMap<String, String>>,
+    /// "create a", "ready a", "delete a" in the order they finished.
+    pub log: Mutex<Vec<String>>,
+    pub active: AtomicUsize,
+    pub max_active: AtomicUsize,
+    pub creates: AtomicUsize,
+    pub reads: AtomicUsize,
+}
+
+impl Cloud {
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+    fn push(&self, s: String) {
+        self.log.lock().unwrap().push(s);
+    }
+    pub fn position(&self, entry: &str) -> usize {
+        self.log()
+            .iter()
+            .position(|e| e == entry)
+            .unwrap_or_else(|| panic!("{entry} not in {:?}", self.log()))
+    }
+}
+
+pub struct Fake {
+    id: LogicalId,
+    deps: Vec<Dependency>,
+    cloud: Arc<Cloud>,
+    pub create_delay: Duration,
+    pub ready_delay: Duration,
+    pub fail_create: bool,
+    pub kept: Option<String>,
+}
+
+impl Fake {
+    pub fn new(id: &str, deps: &[&str]) -> Arc<dyn Resource> {
+        Arc::new(Self::build(id, deps, &Arc::default()))
+    }
+
+    pub fn build(id: &str, deps: &[&str], cloud: &Arc<Cloud>) -> Self {
+        Self {
+            id: LogicalId::new(id),
+            deps: deps
+                .iter()
+                .map(|d| match d.strip_prefix('!') {
+                    Some(ready) => Dependency::Ready(LogicalId::new(ready)),
+                    None => Dependency::Identity(LogicalId::new(*d)),
+                })
+                .collect(),
+            cloud: cloud.clone(),
+            create_delay: Duration::from_millis(10),
+            ready_delay: Duration::ZERO,
+            fail_create: false,
+            kept: None,
+        }
+    }
+}
+
+struct Active<'a>(&'a Cloud);
+impl<'a> Active<'a> {
+    fn enter(c: &'a Cloud) -> Self {
+        let now = c.active.fetch_add(1, Ordering::SeqCst) + 1;
+        c.max_active.fetch_max(now, Ordering::SeqCst);
+        Self(c)
+    }
+}
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Resource for Fake {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+    fn kind(&self) -> &'static str {
+        "fake"
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.deps.clone()
+    }
+    async fn read(
+        &self,
+        _cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        self.cloud.reads.fetch_add(1, Ordering::SeqCst);
+        let live = self.cloud.live.lock().unwrap();
+        Ok(match live.get(self.id.as_str()) {
+            None => Observed::Missing,
+            Some(v) => Observed::Present {
+                present: Present::new(format!("phys-{}", self.id)),
+                drift: if v == "ok" {
+                    vec![]
+                } else {
+                    vec![Drift::new("value", "ok", v.clone())]
+                },
+            },
+        })
+    }
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        for d in &self.deps {
+            cx.attr(d.target(), "physical_id")?;
+        }
+        let _active = Active::enter(&self.cloud);
+        tokio::time::sleep(self.create_delay).await;
+        if self.fail_create {
+            return Err(ResourceError::Aws {
+                resource: self.id.clone(),
+                operation: "Create",
+                class: ErrorClass::Other,
+                code: Some("Boom".into()),
+                message: "it broke".into(),
+                source: "it broke".into(),
+            });
+        }
+        self.cloud.creates.fetch_add(1, Ordering::SeqCst);
+        self.cloud
+            .live
+            .lock()
+            .unwrap()
+            .insert(self.id.to_string(), "ok".into());
+        self.cloud.push(format!("create {}", self.id));
+        Ok(Present::new(format!("phys-{}", self.id)))
+    }
+    async fn repair(
+        &self,
+        _cx: &Context,
+        p: &Present,
+        _d: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        self.cloud
+            .live
+            .lock()
+            .unwrap()
+            .insert(self.id.to_string(), "ok".into());
+        self.cloud.push(format!("repair {}", self.id));
+        Ok(p.clone())
+    }
+    async fn wait_ready(&self, _cx: &Context, p: Present) -> Result<Present, ResourceError> {
+        tokio::time::sleep(self.ready_delay).await;
+        self.cloud.push(format!("ready {}", self.id));
+        Ok(p)
+    }
+    async fn delete(&self, _cx: &Context, _p: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let _active = Active::enter(&self.cloud);
+        tokio::time::sleep(self.create_delay).await;
+        self.cloud.live.lock().unwrap().remove(self.id.as_str());
+        self.cloud.push(format!("delete {}", self.id));
+        Ok(DeleteOutcome {
+            kept: self.kept.clone(),
+        })
+    }
+}
