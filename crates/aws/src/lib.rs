@@ -1,1 +1,10 @@
-//! placeholder
+//! paysec's one door to AWS: a single `SdkConfig` from the standard
+//! credential chain (profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`...), one
+//! client per service built once and shared, and the classification of AWS
+//! errors into what the engine acts on (not found, exists, throttled...).
+
+pub mod classify;
+pub mod clients;
+
+pub use classify::{classify, AwsResultExt};
+pub use clients::{Aws, AwsSettings, CallerIdentity, SetupError};

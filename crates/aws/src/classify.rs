@@ -1,0 +1,282 @@
+//! Turns SDK errors into [`ErrorClass`] and [`ResourceError`], keeping the
+//! SDK error as the source. Service crates match typed variants
+//! (`is_not_found_exception()`) where the SDK models them; this module is the
+//! cross-service fallback on the error code and HTTP status, for retry
+//! decisions that must work the same for every service.
+
+use std::error::Error;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+
+/// Codes meaning "no such thing", across services.
+const NOT_FOUND: &[&str] = &[
+    "NotFoundException",
+    "NoSuchEntity",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchBucketPolicy",
+    "ResourceNotFoundException",
+    "ResourceNotFound",
+    "NotFound",
+    "DBInstanceNotFound",
+    "DBInstanceNotFoundFault",
+    "DBSubnetGroupNotFoundFault",
+    "DBParameterGroupNotFound",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+];
+
+/// Codes meaning "it exists already" (create adopts).
+const ALREADY_EXISTS: &[&str] = &[
+    "AlreadyExistsException",
+    "EntityAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "ResourceAlreadyExistsException",
+    "DBInstanceAlreadyExists",
+    "DBInstanceAlreadyExistsFault",
+    "DBSubnetGroupAlreadyExists",
+    "DBSubnetGroupAlreadyExistsFault",
+    "DBParameterGroupAlreadyExists",
+    "InvalidGroup.Duplicate",
+    "InvalidPermission.Duplicate",
+    "QueueAlreadyExists",
+];
+
+const THROTTLED: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+    "PriorRequestNotComplete",
+];
+
+const TRANSIENT: &[&str] = &[
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "OperationAborted",
+    "KMSInternalException",
+    "DependencyTimeoutException",
+];
+
+const CREDENTIALS: &[&str] = &[
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "AuthFailure",
+    "MissingAuthenticationToken",
+];
+
+const ACCESS_DENIED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+];
+
+/// Classifies an error code alone (used for service errors).
+pub fn classify_code(code: &str, status: u16) -> ErrorClass {
+    let is = |table: &[&str]| table.contains(&code);
+    if is(NOT_FOUND) || (code.starts_with("Invalid") && code.ends_with(".NotFound")) {
+        ErrorClass::NotFound
+    } else if is(ALREADY_EXISTS) {
+        ErrorClass::AlreadyExists
+    } else if is(THROTTLED) || status == 429 {
+        ErrorClass::Throttled
+    } else if is(CREDENTIALS) {
+        ErrorClass::Credentials
+    } else if is(ACCESS_DENIED) {
+        ErrorClass::AccessDenied
+    } else if is(TRANSIENT) || (500..600).contains(&status) {
+        ErrorClass::Transient
+    } else {
+        ErrorClass::Other
+    }
+}
+
+/// Classifies any SDK error.
+pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> ErrorClass
+where
+    E: ProvideErrorMetadata + Error + 'static,
+{
+    match err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            match se.err().code() {
+                Some(code) => classify_code(code, status),
+                None if status == 404 => ErrorClass::NotFound,
+                None => classify_code("", status),
+            }
+        }
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => ErrorClass::Unreachable,
+        SdkError::DispatchFailure(_) => {
+            // Identity resolution failures surface as "other" dispatch
+            // failures with no typed variant; the chain's text is all there is.
+            let text = format!("{}", DisplayErrorContext(err)).to_lowercase();
+            if text.contains("credential") || text.contains("identity") {
+                ErrorClass::Credentials
+            } else {
+                ErrorClass::Transient
+            }
+        }
+        SdkError::TimeoutError(_) => ErrorClass::Unreachable,
+        SdkError::ResponseError(_) => ErrorClass::Transient,
+        _ => ErrorClass::Other,
+    }
+}
+
+/// The message to show: AWS's own for service errors, else the whole chain.
+fn message<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + Error + 'static,
+{
+    match err.as_service_error() {
+        Some(e) => match (e.message(), e.code()) {
+            (Some(m), _) => m.to_owned(),
+            // Typed errors built without metadata carry the message in their
+            // own Display, prefixed with the code we print separately.
+            (None, Some(code)) => {
+                let text = e.to_string();
+                text.strip_prefix(code)
+                    .map(|t| t.trim_start_matches(':').trim().to_owned())
+                    .unwrap_or(text)
+            }
+            (None, None) => e.to_string(),
+        },
+        None => format!("{}", DisplayErrorContext(err)),
+    }
+}
+
+/// Converts SDK results into [`ResourceError`]s naming the resource and the
+/// operation.
+pub trait AwsResultExt<T> {
+    fn or_resource(self, resource: &LogicalId, operation: &'static str)
+        -> Result<T, ResourceError>;
+}
+
+impl<T, E> AwsResultExt<T> for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+{
+    fn or_resource(
+        self,
+        resource: &LogicalId,
+        operation: &'static str,
+    ) -> Result<T, ResourceError> {
+        self.map_err(|err| ResourceError::Aws {
+            resource: resource.clone(),
+            operation,
+            class: classify(&err),
+            code: err.code().map(str::to_owned),
+            message: message(&err),
+            source: Box::new(err),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_kms::operation::describe_key::DescribeKeyError;
+    use aws_sdk_kms::types::error::NotFoundException;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn response(status: u16) -> HttpResponse {
+        HttpResponse::new(status.try_into().unwrap(), SdkBody::empty())
+    }
+
+    fn generic(code: &str, status: u16) -> SdkError<DescribeKeyError, HttpResponse> {
+        SdkError::service_error(
+            DescribeKeyError::generic(ErrorMetadata::builder().code(code).message("m").build()),
+            response(status),
+        )
+    }
+
+    #[test]
+    fn typed_not_found_is_not_found() {
+        let e = NotFoundException::builder()
+            .message("Key 'x' does not exist")
+            .meta(ErrorMetadata::builder().code("NotFoundException").build())
+            .build();
+        let err = SdkError::service_error(DescribeKeyError::NotFoundException(e), response(400));
+        assert_eq!(classify(&err), ErrorClass::NotFound);
+        let re = Err::<(), _>(err)
+            .or_resource(&LogicalId::new("kms.rds"), "DescribeKey")
+            .unwrap_err();
+        assert_eq!(re.code(), Some("NotFoundException"));
+        assert_eq!(re.class(), ErrorClass::NotFound);
+        assert_eq!(
+            re.to_string(),
+            "kms.rds: DescribeKey failed: NotFoundException: Key 'x' does not exist"
+        );
+        assert!(
+            std::error::Error::source(&re).is_some(),
+            "SDK error kept as source"
+        );
+    }
+
+    #[test]
+    fn codes_across_services() {
+        for (code, status, class) in [
+            ("NoSuchEntity", 404, ErrorClass::NotFound),
+            ("InvalidVpcID.NotFound", 400, ErrorClass::NotFound),
+            ("EntityAlreadyExists", 409, ErrorClass::AlreadyExists),
+            ("BucketAlreadyOwnedByYou", 409, ErrorClass::AlreadyExists),
+            (
+                "ResourceAlreadyExistsException",
+                400,
+                ErrorClass::AlreadyExists,
+            ),
+            ("ThrottlingException", 400, ErrorClass::Throttled),
+            ("RequestLimitExceeded", 503, ErrorClass::Throttled),
+            ("SlowDown", 503, ErrorClass::Throttled),
+            ("Anything", 429, ErrorClass::Throttled),
+            ("InternalFailure", 500, ErrorClass::Transient),
+            ("OperationAborted", 409, ErrorClass::Transient),
+            ("Weird", 502, ErrorClass::Transient),
+            ("ExpiredToken", 403, ErrorClass::Credentials),
+            ("UnrecognizedClientException", 400, ErrorClass::Credentials),
+            ("AccessDeniedException", 400, ErrorClass::AccessDenied),
+            ("MalformedPolicyDocumentException", 400, ErrorClass::Other),
+        ] {
+            assert_eq!(classify(&generic(code, status)), class, "{code} {status}");
+        }
+    }
+
+    #[test]
+    fn connection_refused_is_unreachable() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let err: SdkError<DescribeKeyError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(io)));
+        assert_eq!(classify(&err), ErrorClass::Unreachable);
+    }
+
+    #[test]
+    fn missing_credentials_is_a_credentials_error() {
+        let err: SdkError<DescribeKeyError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::other(
+                "failed to load credentials: no providers in chain".into(),
+                None,
+            ));
+        assert_eq!(classify(&err), ErrorClass::Credentials);
+    }
+}

@@ -1,0 +1,135 @@
+//! Builds the one `SdkConfig` and the service clients from it.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use paysec_core::ErrorClass;
+
+use crate::classify::classify;
+
+/// Where and how to reach AWS; every field falls back to the SDK's own
+/// resolution (profile files, `AWS_REGION`, `AWS_ENDPOINT_URL`...).
+#[derive(Clone, Debug, Default)]
+pub struct AwsSettings {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// SDK attempts per call (the SDK's default is 3; real AWS under load
+    /// needs more).
+    pub max_attempts: u32,
+}
+
+/// The caller, from STS GetCallerIdentity.
+#[derive(Clone, Debug)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    pub partition: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("no AWS region is configured; pass --region, set AWS_REGION, or set region in the config file or AWS profile")]
+    NoRegion,
+    #[error("no usable AWS credentials ({detail}); configure them (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or for the local emulator run scripts/try-local.sh")]
+    Credentials { detail: String },
+    #[error("cannot reach AWS at {endpoint} ({detail}); check --endpoint-url/AWS_ENDPOINT_URL, the region, and the network, or start the emulator (scripts/emulator.sh start)")]
+    Unreachable { endpoint: String, detail: String },
+    #[error("AWS refused GetCallerIdentity: {detail}")]
+    Other { detail: String },
+}
+
+/// The shared SDK configuration and one client per service.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    sdk: SdkConfig,
+    pub kms: aws_sdk_kms::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+impl Aws {
+    /// Loads the configuration and builds the clients. Makes no AWS call.
+    pub async fn connect(settings: &AwsSettings) -> Result<Self, SetupError> {
+        let attempts = settings.max_attempts.max(1);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(p) = &settings.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &settings.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some(e) = &settings.endpoint_url {
+            loader = loader.endpoint_url(e);
+        }
+        let sdk = loader.load().await;
+        if sdk.region().is_none() {
+            return Err(SetupError::NoRegion);
+        }
+        Ok(Self {
+            kms: aws_sdk_kms::Client::new(&sdk),
+            sts: aws_sdk_sts::Client::new(&sdk),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(&sdk),
+            sdk,
+        })
+    }
+
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    pub fn region(&self) -> &str {
+        self.sdk.region().map(Region::as_ref).unwrap_or("")
+    }
+
+    /// The endpoint override, when one is in use (emulators).
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.sdk.endpoint_url()
+    }
+
+    /// Who we are. Fails in seconds, not minutes, when the endpoint is
+    /// unreachable or credentials are missing: this is the first call of
+    /// every run, so it gets few attempts.
+    pub async fn identity(&self) -> Result<CallerIdentity, SetupError> {
+        let quick = aws_sdk_sts::config::Builder::default()
+            .retry_config(RetryConfig::standard().with_max_attempts(2));
+        let out = self
+            .sts
+            .get_caller_identity()
+            .customize()
+            .config_override(quick)
+            .send()
+            .await
+            .map_err(|err| {
+                let detail = format!("{}", DisplayErrorContext(&err));
+                match classify(&err) {
+                    ErrorClass::Credentials => SetupError::Credentials { detail },
+                    ErrorClass::Unreachable => SetupError::Unreachable {
+                        endpoint: self.endpoint_url().map_or_else(
+                            || format!("sts.{}.amazonaws.com", self.region()),
+                            str::to_owned,
+                        ),
+                        detail,
+                    },
+                    _ => SetupError::Other { detail },
+                }
+            })?;
+        let arn = out.arn().unwrap_or_default().to_owned();
+        let partition = arn.split(':').nth(1).unwrap_or("aws").to_owned();
+        Ok(CallerIdentity {
+            account: out.account().unwrap_or_default().to_owned(),
+            arn,
+            partition,
+        })
+    }
+}
