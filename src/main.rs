@@ -1,1 +1,58 @@
-fn main() {}
+//! The `paysec` binary: parse arguments, resolve settings, run the command,
+//! map the result to a documented exit code. All the work is in the crates.
+
+mod cli;
+mod commands;
+mod exit;
+mod printer;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(cli.global.verbose, cli.global.quiet);
+    let printer = printer::Printer::new(cli.global.output, cli.global.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            printer.error(&exit::Failure::Internal(format!(
+                "cannot start the async runtime: {e}"
+            )));
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    let result = runtime.block_on(commands::run(cli, &printer));
+    // In-flight SDK connections must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            printer.error(&failure);
+            ExitCode::from(failure.code())
+        }
+    }
+}
+
+/// `-v` raises paysec's own level, `-vv` adds the SDK; `RUST_LOG` overrides.
+fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "warn,paysec=info,paysec_core=info,paysec_kms=info,paysec_stack=info,paysec_aws=info",
+        (_, 2) => "info,paysec=debug,paysec_core=debug,paysec_kms=debug,paysec_stack=debug,paysec_aws=debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(verbose > 1)
+        .try_init();
+}

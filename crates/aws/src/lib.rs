@@ -5,6 +5,8 @@
 
 pub mod classify;
 pub mod clients;
+pub mod tagged;
 
 pub use classify::{classify, AwsResultExt};
 pub use clients::{Aws, AwsSettings, CallerIdentity, SetupError};
+pub use tagged::tagged_arns;

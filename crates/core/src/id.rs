@@ -37,7 +37,8 @@ impl LogicalId {
 
 impl fmt::Display for LogicalId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        // `pad` so that width and alignment work in tables.
+        f.pad(&self.0)
     }
 }
 

@@ -1,1 +1,9 @@
-//! placeholder
+//! Customer-managed KMS keys: one per data domain (RDS, S3, CloudWatch Logs,
+//! Lambda), each with an alias, automatic rotation, paysec's tags and a key
+//! policy separating administration from use (PCI DSS 3.5.1, 3.6, 3.7.4).
+
+pub mod key;
+pub mod policy;
+
+pub use key::KmsKey;
+pub use policy::{admin_principal_from_caller, KeyUser};

@@ -1,1 +1,155 @@
-//! placeholder
+//! The payment stack blueprint: which resources exist, with which settings,
+//! depending on which others, built from the config. Also the stack's
+//! outputs (the seed's `terraform output`), read from the ledger.
+
+use std::sync::Arc;
+
+use paysec_aws::Aws;
+use paysec_config::Config;
+use paysec_core::{Graph, GraphError, Ledger, LogicalId, Resource};
+use paysec_kms::{KeyUser, KmsKey};
+
+/// Logical ids of the stack's resources, shared by the blueprint, the
+/// outputs and the tests.
+pub mod ids {
+    pub const KMS_RDS: &str = "kms.rds";
+    pub const KMS_S3: &str = "kms.s3";
+    pub const KMS_LOGS: &str = "kms.logs";
+    pub const KMS_LAMBDA: &str = "kms.lambda";
+}
+
+/// What the blueprint needs besides the config.
+pub struct Inputs<'a> {
+    pub aws: &'a Aws,
+    pub config: &'a Config,
+    /// Who runs paysec (STS GetCallerIdentity ARN): the default key
+    /// administrator when the config names none.
+    pub caller_arn: &'a str,
+}
+
+impl Inputs<'_> {
+    fn key_admins(&self) -> Vec<String> {
+        if self.config.kms.admin_principals.is_empty() {
+            paysec_kms::admin_principal_from_caller(self.caller_arn)
+                .into_iter()
+                .collect()
+        } else {
+            self.config.kms.admin_principals.clone()
+        }
+    }
+}
+
+/// The whole stack as a validated graph.
+pub fn blueprint(
+    inputs: &Inputs<'_>,
+    names: &paysec_core::naming::Names,
+) -> Result<Graph, GraphError> {
+    let mut nodes: Vec<Arc<dyn Resource>> = Vec::new();
+    let key_admins = inputs.key_admins();
+    let key =
+        |id: &str, purpose: &'static str, what: &str, users: Vec<KeyUser>| -> Arc<dyn Resource> {
+            Arc::new(KmsKey::new(
+                LogicalId::new(id),
+                inputs.aws.clone(),
+                purpose,
+                format!("paysec {}: {what}", names.prefix()),
+                key_admins.clone(),
+                users,
+                inputs.config.kms.deletion_window_days,
+            ))
+        };
+    nodes.push(key(
+        ids::KMS_RDS,
+        "rds",
+        "RDS storage, Performance Insights and the managed master password",
+        vec![KeyUser::ViaServices(vec!["rds", "secretsmanager"])],
+    ));
+    nodes.push(key(
+        ids::KMS_S3,
+        "s3",
+        "S3 buckets (flow logs, data, access logs)",
+        vec![
+            KeyUser::LogDelivery,
+            KeyUser::S3AccessLogging,
+            KeyUser::ViaServices(vec!["s3"]),
+        ],
+    ));
+    nodes.push(key(
+        ids::KMS_LOGS,
+        "logs",
+        "CloudWatch Logs and the alarm topic",
+        vec![
+            KeyUser::LogsService {
+                log_groups: vec![
+                    names.flow_log_group(),
+                    names.lambda_log_group(),
+                    names.rds_log_group("*"),
+                ],
+            },
+            KeyUser::CloudWatchAlarms,
+            KeyUser::ViaServices(vec!["sns"]),
+        ],
+    ));
+    nodes.push(key(
+        ids::KMS_LAMBDA,
+        "lambda",
+        "Lambda environment variables and the dead-letter queue",
+        vec![KeyUser::ViaServices(vec!["lambda", "sqs"])],
+    ));
+    Graph::new(nodes)
+}
+
+/// One stack output.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Output {
+    pub name: &'static str,
+    pub value: Option<String>,
+    pub description: &'static str,
+}
+
+/// (output name, resource, attribute, description).
+const OUTPUTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "kms_rds_key_arn",
+        ids::KMS_RDS,
+        "arn",
+        "KMS key for RDS storage and secrets",
+    ),
+    (
+        "kms_s3_key_arn",
+        ids::KMS_S3,
+        "arn",
+        "KMS key for S3 buckets",
+    ),
+    (
+        "kms_logs_key_arn",
+        ids::KMS_LOGS,
+        "arn",
+        "KMS key for CloudWatch Logs",
+    ),
+    (
+        "kms_lambda_key_arn",
+        ids::KMS_LAMBDA,
+        "arn",
+        "KMS key for Lambda and its DLQ",
+    ),
+];
+
+/// The outputs as the ledger records them (no network).
+pub fn outputs(ledger: &Ledger) -> Vec<Output> {
+    OUTPUTS
+        .iter()
+        .map(|&(name, id, attr, description)| Output {
+            name,
+            value: ledger
+                .record(&LogicalId::new(id))
+                .and_then(|r| r.attrs.get(attr).cloned()),
+            description,
+        })
+        .collect()
+}
+
+/// The names `paysec output NAME` accepts.
+pub fn output_names() -> impl Iterator<Item = &'static str> {
+    OUTPUTS.iter().map(|o| o.0)
+}

@@ -1,0 +1,445 @@
+//! One customer-managed symmetric key with its alias, rotation, tags and
+//! policy. CreateKey has no idempotency token, so a key whose create was not
+//! recorded is found again by its alias, then by its tags, never recreated.
+
+use async_trait::async_trait;
+use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
+use paysec_aws::{tagged_arns, Aws, AwsResultExt};
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::retry::{retrying, rules};
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use serde_json::Value;
+
+use crate::policy::{self, KeyUser};
+
+/// A customer-managed key for one purpose (`rds`, `s3`, `logs`, `lambda`).
+pub struct KmsKey {
+    id: LogicalId,
+    aws: Aws,
+    purpose: &'static str,
+    description: String,
+    admins: Vec<String>,
+    users: Vec<KeyUser>,
+    deletion_window_days: i32,
+}
+
+impl KmsKey {
+    pub fn new(
+        id: LogicalId,
+        aws: Aws,
+        purpose: &'static str,
+        description: impl Into<String>,
+        admins: Vec<String>,
+        users: Vec<KeyUser>,
+        deletion_window_days: i32,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            purpose,
+            description: description.into(),
+            admins,
+            users,
+            deletion_window_days,
+        }
+    }
+
+    fn alias(&self, cx: &Context) -> String {
+        cx.env.names.kms_alias(self.purpose)
+    }
+
+    fn desired_policy(&self, cx: &Context) -> Result<Value, ResourceError> {
+        let mut users = Vec::with_capacity(self.users.len());
+        for u in &self.users {
+            let arn = match u {
+                KeyUser::Role(role) => Some(cx.attr(role, "arn")?.to_owned()),
+                _ => None,
+            };
+            users.push((u.clone(), arn));
+        }
+        Ok(policy::document(&cx.env, &self.admins, &users))
+    }
+
+    fn present(&self, cx: &Context, key_id: &str, arn: &str) -> Present {
+        Present::new(key_id)
+            .with("arn", arn)
+            .with("key_id", key_id)
+            .with("alias", self.alias(cx))
+    }
+
+    /// DescribeKey; `None` when the key does not exist.
+    async fn describe(
+        &self,
+        key: &str,
+    ) -> Result<Option<aws_sdk_kms::types::KeyMetadata>, ResourceError> {
+        match self
+            .aws
+            .kms
+            .describe_key()
+            .key_id(key)
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeKey")
+        {
+            Ok(out) => Ok(out.key_metadata().cloned()),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A key of ours the ledger lost: by alias first (one call), then by tag.
+    async fn find(
+        &self,
+        cx: &Context,
+    ) -> Result<Option<aws_sdk_kms::types::KeyMetadata>, ResourceError> {
+        if let Some(meta) = self.describe(&self.alias(cx)).await? {
+            if usable(&meta) {
+                return Ok(Some(meta));
+            }
+        }
+        let arns = tagged_arns(
+            &self.aws.tagging,
+            cx.env.name.as_str(),
+            Some(&self.id),
+            Some("kms:key"),
+            &self.id,
+        )
+        .await?;
+        let mut found = Vec::new();
+        for arn in arns {
+            if let Some(meta) = self.describe(&arn).await? {
+                // A key pending deletion belongs to a destroyed incarnation
+                // of this environment; it is not adopted.
+                if usable(&meta) {
+                    found.push(meta);
+                }
+            }
+        }
+        found.sort_by_key(|m| m.creation_date().map(|d| d.secs()));
+        if found.len() > 1 {
+            tracing::warn!(resource = %self.id, count = found.len(), "several keys carry this key's tags; adopting the oldest");
+        }
+        Ok(found.into_iter().next())
+    }
+
+    async fn drift(
+        &self,
+        cx: &Context,
+        meta: &aws_sdk_kms::types::KeyMetadata,
+    ) -> Result<Vec<Drift>, ResourceError> {
+        let key_id = meta.key_id();
+        let mut drift = Vec::new();
+        let state = meta
+            .key_state()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        if meta.key_state() != Some(&KeyState::Enabled) {
+            drift.push(Drift::new("key_state", "Enabled", state));
+        }
+        let rotation = self
+            .aws
+            .kms
+            .get_key_rotation_status()
+            .key_id(key_id)
+            .send()
+            .await
+            .or_resource(&self.id, "GetKeyRotationStatus")?;
+        if !rotation.key_rotation_enabled() {
+            drift.push(Drift::new("rotation", "enabled", "disabled"));
+        }
+        let got = self
+            .aws
+            .kms
+            .get_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .send()
+            .await
+            .or_resource(&self.id, "GetKeyPolicy")?;
+        let actual: Value = got
+            .policy()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or(Value::Null);
+        let desired = self.desired_policy(cx)?;
+        if !policy::same_policy(&actual, &desired) {
+            drift.push(Drift::new(
+                "policy",
+                "paysec key policy",
+                "a different policy",
+            ));
+        }
+        let alias = self.alias(cx);
+        let aliases = self
+            .aws
+            .kms
+            .list_aliases()
+            .key_id(key_id)
+            .send()
+            .await
+            .or_resource(&self.id, "ListAliases")?;
+        if !aliases
+            .aliases()
+            .iter()
+            .any(|a| a.alias_name() == Some(alias.as_str()))
+        {
+            drift.push(Drift::new("alias", alias, "absent"));
+        }
+        let tags = self
+            .aws
+            .kms
+            .list_resource_tags()
+            .key_id(key_id)
+            .send()
+            .await
+            .or_resource(&self.id, "ListResourceTags")?;
+        let actual: Vec<(String, String)> = tags
+            .tags()
+            .iter()
+            .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
+            .collect();
+        let missing = paysec_core::tags::missing(&cx.tags(), &actual);
+        if !missing.is_empty() {
+            drift.push(Drift::new("tags", missing.join(","), "absent"));
+        }
+        Ok(drift)
+    }
+
+    fn kms_tags(cx: &Context) -> Vec<Tag> {
+        cx.tags()
+            .into_iter()
+            .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
+            .collect()
+    }
+
+    /// Points our alias at the key, creating it or moving a stale one.
+    async fn ensure_alias(&self, cx: &Context, key_id: &str) -> Result<(), ResourceError> {
+        let alias = self.alias(cx);
+        let created = self
+            .aws
+            .kms
+            .create_alias()
+            .alias_name(&alias)
+            .target_key_id(key_id)
+            .send()
+            .await
+            .or_resource(&self.id, "CreateAlias");
+        match created {
+            Ok(_) => Ok(()),
+            Err(e) if e.class() == ErrorClass::AlreadyExists => {
+                self.aws
+                    .kms
+                    .update_alias()
+                    .alias_name(&alias)
+                    .target_key_id(key_id)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "UpdateAlias")?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn enable_rotation(&self, key_id: &str) -> Result<(), ResourceError> {
+        retrying(&[rules::KMS_KEY_NOT_YET_VISIBLE], || async {
+            self.aws
+                .kms
+                .enable_key_rotation()
+                .key_id(key_id)
+                .send()
+                .await
+                .or_resource(&self.id, "EnableKeyRotation")
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+fn usable(meta: &aws_sdk_kms::types::KeyMetadata) -> bool {
+    matches!(
+        meta.key_state(),
+        Some(KeyState::Enabled | KeyState::Disabled)
+    )
+}
+
+#[async_trait]
+impl Resource for KmsKey {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "kms_key"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.users
+            .iter()
+            .filter_map(|u| match u {
+                KeyUser::Role(role) => Some(Dependency::Identity(role.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
+        let meta = match known {
+            Some(p) => self.describe(&p.physical_id).await?,
+            None => self.find(cx).await?,
+        };
+        let Some(meta) = meta else {
+            return Ok(Observed::Missing);
+        };
+        let arn = meta.arn().unwrap_or_default().to_owned();
+        let drift = self.drift(cx, &meta).await?;
+        Ok(Observed::Present {
+            present: self.present(cx, meta.key_id(), &arn),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let policy = self.desired_policy(cx)?.to_string();
+        let tags = Self::kms_tags(cx);
+        let out = retrying(&[rules::KMS_POLICY_NEW_PRINCIPAL], || async {
+            self.aws
+                .kms
+                .create_key()
+                .description(&self.description)
+                .key_usage(KeyUsageType::EncryptDecrypt)
+                .key_spec(KeySpec::SymmetricDefault)
+                .policy(&policy)
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+                .or_resource(&self.id, "CreateKey")
+        })
+        .await?;
+        let meta = out.key_metadata().ok_or_else(|| {
+            ResourceError::unexpected(&self.id, "CreateKey returned no key metadata")
+        })?;
+        let key_id = meta.key_id().to_owned();
+        let arn = meta.arn().unwrap_or_default().to_owned();
+        tracing::info!(resource = %self.id, %key_id, "created KMS key");
+        self.enable_rotation(&key_id).await?;
+        self.ensure_alias(cx, &key_id).await?;
+        Ok(self.present(cx, &key_id, &arn))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        let key_id = present.physical_id.as_str();
+        for d in drift {
+            match d.property.as_str() {
+                "key_state" => {
+                    if d.actual == KeyState::PendingDeletion.as_str() {
+                        self.aws
+                            .kms
+                            .cancel_key_deletion()
+                            .key_id(key_id)
+                            .send()
+                            .await
+                            .or_resource(&self.id, "CancelKeyDeletion")?;
+                    }
+                    self.aws
+                        .kms
+                        .enable_key()
+                        .key_id(key_id)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "EnableKey")?;
+                }
+                "rotation" => self.enable_rotation(key_id).await?,
+                "policy" => {
+                    let policy = self.desired_policy(cx)?.to_string();
+                    retrying(&[rules::KMS_POLICY_NEW_PRINCIPAL], || async {
+                        self.aws
+                            .kms
+                            .put_key_policy()
+                            .key_id(key_id)
+                            .policy_name("default")
+                            .policy(&policy)
+                            .send()
+                            .await
+                            .or_resource(&self.id, "PutKeyPolicy")
+                    })
+                    .await?;
+                }
+                "alias" => self.ensure_alias(cx, key_id).await?,
+                "tags" => {
+                    self.aws
+                        .kms
+                        .tag_resource()
+                        .key_id(key_id)
+                        .set_tags(Some(Self::kms_tags(cx)))
+                        .send()
+                        .await
+                        .or_resource(&self.id, "TagResource")?;
+                }
+                other => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!("cannot repair `{other}`"),
+                    ));
+                }
+            }
+        }
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        // The alias first: left behind, it would make the next `up` point a
+        // fresh alias at a key pending deletion.
+        match self
+            .aws
+            .kms
+            .delete_alias()
+            .alias_name(self.alias(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "DeleteAlias")
+        {
+            Ok(_) => {}
+            Err(e) if e.class() == ErrorClass::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        // moto answers HTTP 500 to ScheduleKeyDeletion given an ARN; the key
+        // id works everywhere.
+        let key_id = known
+            .attrs
+            .get("key_id")
+            .unwrap_or(&known.physical_id)
+            .clone();
+        let scheduled = self
+            .aws
+            .kms
+            .schedule_key_deletion()
+            .key_id(&key_id)
+            .pending_window_in_days(self.deletion_window_days)
+            .send()
+            .await
+            .or_resource(&self.id, "ScheduleKeyDeletion");
+        let until = match scheduled {
+            Ok(out) => out.deletion_date().map(|d| d.to_string()),
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
+            // Already pending deletion: the earlier run got that far.
+            Err(e) if e.code() == Some("KMSInvalidStateException") => self
+                .describe(&key_id)
+                .await?
+                .and_then(|m| m.deletion_date().map(|d| d.to_string())),
+            Err(e) => return Err(e),
+        };
+        Ok(DeleteOutcome {
+            kept: Some(format!(
+                "KMS key {key_id} is pending deletion until {}; `aws kms cancel-key-deletion --key-id {key_id}` recovers it and the data it protects",
+                until.unwrap_or_else(|| format!("{} days from now", self.deletion_window_days))
+            )),
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! The command-line contract (see docs/cli.md). Spelling here is a promise:
+//! scripts depend on it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "paysec",
+    version,
+    about = "Build and tear down a PCI-DSS hardened AWS environment for payment APIs, directly through the AWS SDK",
+    after_help = "Examples:\n  paysec --env dev-001 plan\n  paysec up --env dev-001 --yes\n  paysec output rds_endpoint --raw\n  paysec down --env dev-001 --yes\n\nExit codes: 0 ok, 1 internal error, 2 usage/config, 3 AWS operation failed,\n4 AWS unreachable/credentials, 5 ledger locked/corrupt, 6 controls failing,\n7 confirmation required, 130 interrupted. See docs/exit-codes.md."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Environment suffix of every name (else config `environment_suffix`, else PAYSEC_ENV)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Config file (default: ./paysec.toml if present; also PAYSEC_CONFIG)
+    #[arg(long, global = true, value_name = "FILE", env = "PAYSEC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// AWS profile (else AWS_PROFILE)
+    #[arg(long, global = true, value_name = "P")]
+    pub profile: Option<String>,
+    /// AWS region (else AWS_REGION or the profile's)
+    #[arg(long, global = true, value_name = "R")]
+    pub region: Option<String>,
+    /// AWS endpoint, e.g. an emulator (else AWS_ENDPOINT_URL)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Directory of the ledgers (default .paysec)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub ledger_dir: Option<PathBuf>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More detail (-v paysec, -vv with the SDK, -vvv everything); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or converge the environment
+    #[command(
+        after_help = "Examples:\n  paysec up --env dev-001          # shows the plan, asks\n  paysec up --env dev-001 --yes    # scripts and CI"
+    )]
+    Up(Approve),
+    /// Destroy the environment
+    #[command(
+        after_help = "KMS keys are scheduled for deletion (kms.deletion_window_days) and the\nledger records what was kept.\n\nExample:\n  paysec down --env dev-001 --yes"
+    )]
+    Down(Approve),
+    /// Show what `up` (or `down`) would do; changes nothing
+    #[command(
+        after_help = "Examples:\n  paysec plan --env dev-001\n  paysec plan --env dev-001 --destroy --output json"
+    )]
+    Plan {
+        /// Plan `down` instead of `up`
+        #[arg(long)]
+        destroy: bool,
+    },
+    /// What the ledger holds (no network)
+    Status,
+    /// Stack outputs, e.g. kms_rds_key_arn (no network)
+    #[command(after_help = "Examples:\n  paysec output\n  paysec output kms_s3_key_arn --raw")]
+    Output {
+        /// One output by name
+        name: Option<String>,
+        /// Print the bare value, for shell scripts
+        #[arg(long, requires = "name")]
+        raw: bool,
+    },
+    /// Shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Approve {
+    /// Do not ask for confirmation
+    #[arg(long, visible_alias = "auto-approve")]
+    pub yes: bool,
+    /// Resource operations at once (default: config `concurrency`)
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_may_follow_the_command() {
+        let cli =
+            Cli::try_parse_from(["paysec", "up", "--env", "dev-001", "--auto-approve"]).unwrap();
+        assert_eq!(cli.global.env.as_deref(), Some("dev-001"));
+        assert!(matches!(
+            cli.command,
+            Command::Up(Approve { yes: true, .. })
+        ));
+    }
+}

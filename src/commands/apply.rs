@@ -1,0 +1,214 @@
+//! `paysec up` and `paysec down`.
+
+use std::sync::{Arc, Mutex};
+
+use paysec_core::report::Outcome;
+use paysec_core::scheduler::{Planned, RunSummary};
+use paysec_core::Ledger;
+use serde_json::json;
+
+use super::{confirm, connect, graph, plan, require_terminal_or_yes, scheduler, stop_on_signal};
+use crate::exit::{self, Failure};
+use crate::printer::Printer;
+use crate::settings::Settings;
+
+pub async fn up(
+    settings: &Settings,
+    printer: &Printer,
+    yes: bool,
+    concurrency: Option<usize>,
+) -> Result<u8, Failure> {
+    require_terminal_or_yes(printer, yes, "up")?;
+    let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "up")?;
+    let c = connect(settings).await?;
+    ledger.bind_account(&c.env.account, &c.env.region)?;
+    let ledger = Arc::new(Mutex::new(ledger));
+    let stop = stop_on_signal(printer.is_json());
+    let s = scheduler(
+        settings,
+        &c,
+        graph(settings, &c)?,
+        ledger.clone(),
+        printer,
+        concurrency,
+        stop,
+    );
+    if !yes {
+        let changes = s.plan_up().await.map_err(plan::read_failure)?;
+        plan::print(printer, &changes);
+        if changes
+            .iter()
+            .all(|c| matches!(c.planned, Planned::NoChange { .. }))
+        {
+            printer.note("Nothing to do: the environment matches the desired state.");
+            return Ok(exit::OK);
+        }
+        confirm(
+            printer,
+            &format!("Apply these changes to environment {}?", settings.env),
+        )?;
+    }
+    printer.note(format!(
+        "paysec up: environment {} in account {} region {}",
+        settings.env, c.env.account, c.env.region
+    ));
+    let summary = s.up().await;
+    finish(printer, "up", &summary, || {
+        let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+        paysec_stack::outputs(&l)
+    })
+}
+
+pub async fn down(
+    settings: &Settings,
+    printer: &Printer,
+    yes: bool,
+    concurrency: Option<usize>,
+) -> Result<u8, Failure> {
+    require_terminal_or_yes(printer, yes, "down")?;
+    let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "down")?;
+    if ledger.is_empty() {
+        printer.note(format!(
+            "Nothing to destroy: the ledger {} holds no resource.",
+            ledger.path().display()
+        ));
+        if printer.is_json() {
+            printer.json(&json!({"command": "down", "ok": true, "outcomes": {}, "failures": []}));
+        }
+        return Ok(exit::OK);
+    }
+    let c = connect(settings).await?;
+    ledger.bind_account(&c.env.account, &c.env.region)?;
+    let ledger = Arc::new(Mutex::new(ledger));
+    let stop = stop_on_signal(printer.is_json());
+    let s = scheduler(
+        settings,
+        &c,
+        graph(settings, &c)?,
+        ledger.clone(),
+        printer,
+        concurrency,
+        stop,
+    );
+    if !yes {
+        plan::print(printer, &s.plan_down());
+        confirm(
+            printer,
+            &format!(
+                "Destroy environment {}? This cannot be undone.",
+                settings.env
+            ),
+        )?;
+    }
+    let summary = s.down().await;
+    let kept = ledger
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .kept()
+        .to_vec();
+    if summary.ok() && !printer.is_json() {
+        for k in &kept {
+            printer.note(format!("kept: {} ({}): {}", k.id, k.kind, k.note));
+        }
+    }
+    finish(printer, "down", &summary, Vec::new)
+}
+
+fn finish<F>(
+    printer: &Printer,
+    command: &str,
+    summary: &RunSummary,
+    outputs: F,
+) -> Result<u8, Failure>
+where
+    F: FnOnce() -> Vec<paysec_stack::Output>,
+{
+    let counts = [
+        Outcome::Created,
+        Outcome::Adopted,
+        Outcome::Repaired,
+        Outcome::Unchanged,
+        Outcome::Deleted,
+        Outcome::Kept,
+        Outcome::AlreadyGone,
+    ]
+    .map(|o| (o, summary.count(o)));
+    for id in &summary.unknown {
+        printer.note(format!(
+            "warning: the ledger holds {id}, which this version of paysec does not manage; left as is"
+        ));
+    }
+    if printer.is_json() {
+        let outcomes: serde_json::Map<String, serde_json::Value> = summary
+            .outcomes
+            .iter()
+            .map(|(id, o)| (id.to_string(), json!(o)))
+            .collect();
+        let failures: Vec<_> = summary
+            .failures
+            .iter()
+            .map(|(id, e)| json!({"id": id, "message": e.to_string()}))
+            .collect();
+        let outputs: serde_json::Map<String, serde_json::Value> = outputs()
+            .into_iter()
+            .map(|o| (o.name.to_owned(), json!(o.value)))
+            .collect();
+        printer.json(&json!({
+            "command": command,
+            "ok": summary.ok(),
+            "interrupted": summary.interrupted,
+            "elapsed_s": summary.elapsed.as_secs_f64(),
+            "outcomes": outcomes,
+            "failures": failures,
+            "skipped": summary.skipped,
+            "outputs": if command == "up" { json!(outputs) } else { json!(null) },
+        }));
+    } else {
+        let parts: Vec<String> = counts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(o, n)| format!("{n} {}", json!(o).as_str().unwrap_or("").replace('_', " ")))
+            .collect();
+        printer.note(format!(
+            "\n{} {}: {} in {:.1}s",
+            command,
+            if summary.ok() {
+                "complete"
+            } else {
+                "incomplete"
+            },
+            if parts.is_empty() {
+                "nothing to do".to_owned()
+            } else {
+                parts.join(", ")
+            },
+            summary.elapsed.as_secs_f64()
+        ));
+        if summary.ok() && command == "up" {
+            printer.line("\nOutputs:");
+            for o in outputs() {
+                printer.line(format!(
+                    "  {} = {}",
+                    o.name,
+                    o.value.as_deref().unwrap_or("(none)")
+                ));
+            }
+        }
+    }
+    if summary.interrupted {
+        return Err(Failure::Interrupted);
+    }
+    if !summary.failures.is_empty() {
+        if !printer.is_json() {
+            for (_, e) in &summary.failures {
+                printer.note(format!("error: {e}"));
+            }
+        }
+        return Err(Failure::Run(format!(
+            "{} resource(s) failed, {} not started; the ledger records what was done. Fix the cause and run `paysec {command}` again to resume",
+            summary.failures.len(),
+            summary.skipped.len()
+        )));
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,159 @@
+//! One module per command; this one dispatches and holds what they share:
+//! connecting to AWS, building the stack, confirmation and interrupts.
+
+mod apply;
+mod output;
+mod plan;
+mod status;
+
+use std::io::BufRead;
+use std::sync::{Arc, Mutex};
+
+use clap::CommandFactory;
+use paysec_aws::{Aws, CallerIdentity};
+use paysec_core::scheduler::Scheduler;
+use paysec_core::{Environment, Graph, Ledger};
+use tokio::sync::watch;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{self, Failure};
+use crate::printer::Printer;
+use crate::settings::{self, Settings};
+
+pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
+    if let Command::Completions { shell } = cli.command {
+        let mut out = std::io::stdout().lock();
+        clap_complete::generate(shell, &mut Cli::command(), "paysec", &mut out);
+        return Ok(exit::OK);
+    }
+    let settings = settings::resolve(&cli.global)?;
+    match cli.command {
+        Command::Up(a) => apply::up(&settings, printer, a.yes, a.concurrency).await,
+        Command::Down(a) => apply::down(&settings, printer, a.yes, a.concurrency).await,
+        Command::Plan { destroy } => plan::run(&settings, printer, destroy).await,
+        Command::Status => status::run(&settings, printer),
+        Command::Output { name, raw } => output::run(&settings, printer, name.as_deref(), raw),
+        Command::Completions { .. } => Ok(exit::OK),
+    }
+}
+
+/// A live connection: clients, who we are, and where the stack lives.
+pub struct Connected {
+    pub aws: Aws,
+    pub caller: CallerIdentity,
+    pub env: Arc<Environment>,
+}
+
+pub async fn connect(settings: &Settings) -> Result<Connected, Failure> {
+    let aws = Aws::connect(&settings.aws).await?;
+    let caller = aws.identity().await?;
+    let mut env = Environment::new(
+        settings.env.clone(),
+        &caller.account,
+        aws.region(),
+        &caller.partition,
+    );
+    env.extra_tags = settings
+        .config
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    tracing::info!(account = %caller.account, region = %aws.region(), caller = %caller.arn, "connected");
+    Ok(Connected {
+        aws,
+        caller,
+        env: Arc::new(env),
+    })
+}
+
+pub fn graph(settings: &Settings, c: &Connected) -> Result<Graph, Failure> {
+    let inputs = paysec_stack::Inputs {
+        aws: &c.aws,
+        config: &settings.config,
+        caller_arn: &c.caller.arn,
+    };
+    paysec_stack::blueprint(&inputs, &c.env.names)
+        .map_err(|e| Failure::Internal(format!("the stack blueprint is invalid: {e}")))
+}
+
+pub fn scheduler(
+    settings: &Settings,
+    c: &Connected,
+    graph: Graph,
+    ledger: Arc<Mutex<Ledger>>,
+    printer: &Printer,
+    concurrency: Option<usize>,
+    stop: watch::Receiver<bool>,
+) -> Scheduler {
+    Scheduler::new(
+        Arc::new(graph),
+        c.env.clone(),
+        ledger,
+        printer.reporter(),
+        concurrency.unwrap_or(settings.config.concurrency),
+        stop,
+    )
+}
+
+/// `up`/`down` need `--yes` or a person at a terminal; refused at once,
+/// before any AWS call, when neither is there.
+pub fn require_terminal_or_yes(printer: &Printer, yes: bool, command: &str) -> Result<(), Failure> {
+    if yes || printer.stdin_is_terminal() {
+        return Ok(());
+    }
+    Err(Failure::Confirmation(format!(
+        "`paysec {command}` needs confirmation and there is no terminal to ask; pass --yes (or --auto-approve) to proceed without asking"
+    )))
+}
+
+/// Asks on the terminal; only `yes` proceeds, as with Terraform.
+pub fn confirm(printer: &Printer, question: &str) -> Result<(), Failure> {
+    printer.note(format!("\n{question}\n  Only 'yes' will be accepted.\n"));
+    let _ = std::io::Write::flush(&mut std::io::stderr());
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::Internal(format!("cannot read the answer: {e}")))?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Failure::Confirmation(
+            "cancelled; nothing was changed".into(),
+        ))
+    }
+}
+
+/// First Ctrl-C (or SIGTERM): stop launching, let in-flight calls finish,
+/// save. Second: exit at once; the ledger is valid because every write is
+/// atomic.
+pub fn stop_on_signal(printer_json: bool) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let first = async {
+            match term.as_mut() {
+                Some(t) => tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = t.recv() => {}
+                },
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        };
+        first.await;
+        let _ = tx.send(true);
+        if !printer_json {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"\ninterrupt: finishing in-flight operations and saving the ledger; press Ctrl-C again to exit now\n",
+            );
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        std::process::exit(i32::from(exit::INTERRUPTED));
+    });
+    rx
+}

@@ -1,0 +1,105 @@
+//! `paysec plan`: what `up` (or `down --destroy`) would do, reading but
+//! changing nothing.
+
+use std::sync::{Arc, Mutex};
+
+use paysec_core::scheduler::{Planned, PlannedChange};
+use paysec_core::{Ledger, LogicalId, ResourceError};
+
+use super::{connect, graph, scheduler};
+use crate::exit::{self, Failure};
+use crate::printer::Printer;
+use crate::settings::Settings;
+
+pub async fn run(settings: &Settings, printer: &Printer, destroy: bool) -> Result<u8, Failure> {
+    let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let c = connect(settings).await?;
+    // Checked on a copy: plan never writes the ledger.
+    let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    probe.bind_account(&c.env.account, &c.env.region)?;
+    let ledger = Arc::new(Mutex::new(ledger));
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let s = scheduler(
+        settings,
+        &c,
+        graph(settings, &c)?,
+        ledger,
+        printer,
+        None,
+        stop,
+    );
+    let changes = if destroy {
+        s.plan_down()
+    } else {
+        s.plan_up().await.map_err(read_failure)?
+    };
+    if printer.is_json() {
+        printer.json(&serde_json::json!({
+            "environment": settings.env.as_str(),
+            "destroy": destroy,
+            "changes": changes,
+            "summary": counts(&changes),
+        }));
+    } else {
+        print(printer, &changes);
+    }
+    Ok(exit::OK)
+}
+
+pub fn read_failure(errors: Vec<(LogicalId, ResourceError)>) -> Failure {
+    let lines: Vec<String> = errors.iter().map(|(_, e)| e.to_string()).collect();
+    Failure::Run(format!(
+        "could not read the live state:\n  {}",
+        lines.join("\n  ")
+    ))
+}
+
+fn counts(changes: &[PlannedChange]) -> serde_json::Value {
+    let n = |f: fn(&Planned) -> bool| changes.iter().filter(|c| f(&c.planned)).count();
+    serde_json::json!({
+        "create": n(|p| matches!(p, Planned::Create)),
+        "adopt": n(|p| matches!(p, Planned::Adopt { .. })),
+        "repair": n(|p| matches!(p, Planned::Repair { .. })),
+        "delete": n(|p| matches!(p, Planned::Delete { .. })),
+        "no_change": n(|p| matches!(p, Planned::NoChange { .. })),
+    })
+}
+
+/// Terraform-like text: one line per resource, then a summary.
+pub fn print(printer: &Printer, changes: &[PlannedChange]) {
+    for c in changes {
+        let line = match &c.planned {
+            Planned::Create => format!("  + {:<28} {:<16} create", c.id, c.kind),
+            Planned::Adopt { physical_id } => {
+                format!("  = {:<28} {:<16} adopt {physical_id}", c.id, c.kind)
+            }
+            Planned::Repair { physical_id, drift } => {
+                let what: Vec<String> = drift
+                    .iter()
+                    .map(|d| format!("{}: {} -> {}", d.property, d.actual, d.expected))
+                    .collect();
+                format!(
+                    "  ~ {:<28} {:<16} repair {physical_id} ({})",
+                    c.id,
+                    c.kind,
+                    what.join("; ")
+                )
+            }
+            Planned::NoChange { physical_id } => {
+                format!("    {:<28} {:<16} no change {physical_id}", c.id, c.kind)
+            }
+            Planned::Delete { physical_id } => format!(
+                "  - {:<28} {:<16} delete {}",
+                c.id,
+                c.kind,
+                physical_id.as_deref().unwrap_or("(look up by tag)")
+            ),
+        };
+        printer.line(line);
+    }
+    let n = counts(changes);
+    printer.line(format!(
+        "\nPlan: {} to create, {} to adopt, {} to repair, {} to delete, {} unchanged.",
+        n["create"], n["adopt"], n["repair"], n["delete"], n["no_change"]
+    ));
+}

@@ -1,0 +1,74 @@
+//! Exit codes (documented in docs/exit-codes.md) and the failures that
+//! map to them.
+
+use paysec_aws::SetupError;
+use paysec_config::ConfigError;
+use paysec_core::naming::NameError;
+use paysec_core::LedgerError;
+
+pub const OK: u8 = 0;
+pub const INTERNAL: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const AWS_FAILED: u8 = 3;
+pub const AWS_UNREACHABLE: u8 = 4;
+pub const LEDGER: u8 = 5;
+pub const CONFIRMATION: u8 = 7;
+pub const INTERRUPTED: u8 = 130;
+
+/// Why a command did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("{0}")]
+    Confirmation(String),
+    /// One or more resources failed; details were reported per resource.
+    #[error("{0}")]
+    Run(String),
+    #[error("interrupted; the ledger is saved. Run the same command again to resume")]
+    Interrupted,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Failure {
+    pub fn code(&self) -> u8 {
+        match self {
+            Self::Config(_) | Self::Name(_) | Self::Usage(_) => USAGE,
+            Self::Setup(SetupError::Other { .. }) => AWS_FAILED,
+            Self::Setup(_) => AWS_UNREACHABLE,
+            Self::Ledger(_) => LEDGER,
+            Self::Confirmation(_) => CONFIRMATION,
+            Self::Run(_) => AWS_FAILED,
+            Self::Interrupted => INTERRUPTED,
+            Self::Internal(_) => INTERNAL,
+        }
+    }
+
+    /// A stable machine-readable name for `--output json`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "config",
+            Self::Name(_) => "invalid_name",
+            Self::Usage(_) => "usage",
+            Self::Setup(SetupError::NoRegion) => "no_region",
+            Self::Setup(SetupError::Credentials { .. }) => "credentials",
+            Self::Setup(SetupError::Unreachable { .. }) => "unreachable",
+            Self::Setup(SetupError::Other { .. }) => "aws",
+            Self::Ledger(LedgerError::Locked { .. }) => "locked",
+            Self::Ledger(_) => "ledger",
+            Self::Confirmation(_) => "confirmation_required",
+            Self::Run(_) => "run_failed",
+            Self::Interrupted => "interrupted",
+            Self::Internal(_) => "internal",
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Everything the user sees: results on stdout, progress and errors on
+//! stderr, as text or JSON. The library crates never print; they report
+//! through [`Reporter`], implemented here.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+use paysec_core::report::{Event, Reporter};
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::exit::Failure;
+
+pub struct Printer {
+    format: OutputFormat,
+    quiet: bool,
+}
+
+impl Printer {
+    pub fn new(format: OutputFormat, quiet: bool) -> Self {
+        Self { format, quiet }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.format == OutputFormat::Json
+    }
+
+    /// A result line on stdout (text mode).
+    pub fn line(&self, text: impl AsRef<str>) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", text.as_ref());
+    }
+
+    /// A note on stderr (text mode, not quiet).
+    pub fn note(&self, text: impl AsRef<str>) {
+        if !self.quiet && !self.is_json() {
+            let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
+        }
+    }
+
+    /// The command's result document on stdout (JSON mode).
+    pub fn json(&self, value: &impl Serialize) {
+        let mut out = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut out, value);
+        let _ = writeln!(out);
+    }
+
+    pub fn error(&self, failure: &Failure) {
+        let mut err = std::io::stderr().lock();
+        if self.is_json() {
+            let doc = serde_json::json!({
+                "error": {
+                    "kind": failure.kind(),
+                    "exit_code": failure.code(),
+                    "message": failure.to_string(),
+                }
+            });
+            let _ = writeln!(err, "{doc}");
+        } else {
+            let _ = writeln!(err, "error: {failure}");
+        }
+    }
+
+    pub fn reporter(&self) -> Arc<dyn Reporter> {
+        Arc::new(LineReporter {
+            json: self.is_json(),
+            quiet: self.quiet,
+            started: Instant::now(),
+        })
+    }
+
+    pub fn stdin_is_terminal(&self) -> bool {
+        std::io::stdin().is_terminal()
+    }
+}
+
+/// One line per event on stderr: readable text, or JSON lines for scripts.
+struct LineReporter {
+    json: bool,
+    quiet: bool,
+    started: Instant,
+}
+
+impl Reporter for LineReporter {
+    fn report(&self, event: &Event<'_>) {
+        if self.quiet {
+            return;
+        }
+        let t = self.started.elapsed().as_secs_f64();
+        let line = if self.json {
+            let v = match event {
+                Event::Phase { id, kind, phase } => {
+                    serde_json::json!({"event": "phase", "t": t, "id": id, "kind": kind, "phase": phase})
+                }
+                Event::Waiting { id, what, elapsed } => {
+                    serde_json::json!({"event": "waiting", "t": t, "id": id, "what": what, "elapsed_s": elapsed.as_secs_f64()})
+                }
+                Event::Done {
+                    id,
+                    kind,
+                    outcome,
+                    physical_id,
+                    elapsed,
+                } => {
+                    serde_json::json!({"event": "done", "t": t, "id": id, "kind": kind, "outcome": outcome, "physical_id": physical_id, "elapsed_s": elapsed.as_secs_f64()})
+                }
+                Event::Failed { id, kind, error } => {
+                    serde_json::json!({"event": "failed", "t": t, "id": id, "kind": kind, "class": error.class(), "code": error.code(), "message": error.to_string()})
+                }
+                Event::Skipped { id, reason } => {
+                    serde_json::json!({"event": "skipped", "t": t, "id": id, "reason": reason})
+                }
+            };
+            v.to_string()
+        } else {
+            match event {
+                Event::Phase { id, phase, .. } => {
+                    let verb = match phase {
+                        paysec_core::Phase::Reading => "reading",
+                        paysec_core::Phase::Creating => "creating",
+                        paysec_core::Phase::Repairing => "repairing",
+                        paysec_core::Phase::WaitingReady => return,
+                        paysec_core::Phase::Deleting => "deleting",
+                    };
+                    if *phase == paysec_core::Phase::Reading {
+                        return;
+                    }
+                    format!("[{t:6.1}s] {id:<28} {verb}")
+                }
+                Event::Waiting { id, what, elapsed } => {
+                    format!(
+                        "[{t:6.1}s] {id:<28} waiting for {what} ({:.0}s)",
+                        elapsed.as_secs_f64()
+                    )
+                }
+                Event::Done {
+                    id,
+                    outcome,
+                    physical_id,
+                    elapsed,
+                    ..
+                } => format!(
+                    "[{t:6.1}s] {id:<28} {} {} ({:.1}s)",
+                    serde_json::to_value(outcome)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                        .replace('_', " "),
+                    physical_id.unwrap_or(""),
+                    elapsed.as_secs_f64()
+                ),
+                Event::Failed { id, error, .. } => format!("[{t:6.1}s] {id:<28} FAILED: {error}"),
+                Event::Skipped { id, reason } => format!("[{t:6.1}s] {id:<28} skipped: {reason}"),
+            }
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+}
