@@ -56,8 +56,8 @@ impl Failure {
     /// A stable machine-readable name for `--output json`.
     pub fn kind(&self) -> &'static str {
         match self {
+            Self::Config(ConfigError::Name(_)) | Self::Name(_) => "invalid_name",
             Self::Config(_) => "config",
-            Self::Name(_) => "invalid_name",
             Self::Usage(_) => "usage",
             Self::Setup(SetupError::NoRegion) => "no_region",
             Self::Setup(SetupError::Credentials { .. }) => "credentials",

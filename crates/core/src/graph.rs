@@ -189,9 +189,9 @@ pub(crate) mod tests {
     #[test]
     fn orders_dependencies_first() {
         let g = Graph::new(vec![
-            Fake::new("c", &["b"]),
-            Fake::new("b", &["a"]),
-            Fake::new("a", &[]),
+            Fake::node("c", &["b"]),
+            Fake::node("b", &["a"]),
+            Fake::node("a", &[]),
         ])
         .unwrap();
         let names: Vec<_> = g
@@ -205,7 +205,7 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_unknown_dependencies_by_name() {
-        let err = Graph::new(vec![Fake::new("a", &["ghost"])]).unwrap_err();
+        let err = Graph::new(vec![Fake::node("a", &["ghost"])]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "a depends on ghost, which is not in the stack"
@@ -215,10 +215,10 @@ pub(crate) mod tests {
     #[test]
     fn rejects_cycles_naming_them() {
         let err = Graph::new(vec![
-            Fake::new("a", &["b"]),
-            Fake::new("b", &["c"]),
-            Fake::new("c", &["a"]),
-            Fake::new("d", &[]),
+            Fake::node("a", &["b"]),
+            Fake::node("b", &["c"]),
+            Fake::node("c", &["a"]),
+            Fake::node("d", &[]),
         ])
         .unwrap_err();
         assert_eq!(err.to_string(), "dependency cycle: a -> b -> c -> a");
@@ -226,7 +226,7 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_duplicates() {
-        let err = Graph::new(vec![Fake::new("a", &[]), Fake::new("a", &[])]).unwrap_err();
+        let err = Graph::new(vec![Fake::node("a", &[]), Fake::node("a", &[])]).unwrap_err();
         assert_eq!(err, GraphError::Duplicate(LogicalId::new("a")));
     }
 }

@@ -50,7 +50,7 @@ pub struct Fake {
 }
 
 impl Fake {
-    pub fn new(id: &str, deps: &[&str]) -> Arc<dyn Resource> {
+    pub fn node(id: &str, deps: &[&str]) -> Arc<dyn Resource> {
         Arc::new(Self::build(id, deps, &Arc::default()))
     }
 

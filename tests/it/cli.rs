@@ -1,0 +1,116 @@
+//! Bad input gets one clear message, a documented exit code, and leaves the
+//! ledger as it was.
+
+use std::time::{Duration, Instant};
+
+use crate::support::Paysec;
+
+#[test]
+fn an_invalid_environment_name_is_refused_before_any_aws_call() {
+    let p = Paysec::new("x");
+    for (name, needle) in [
+        ("Prod", "'P'"),
+        ("dev_1", "'_'"),
+        ("1dev", "must start with a lowercase letter"),
+        ("this-environment-name-is-far-too-long", "S3 bucket name"),
+    ] {
+        let run = p.run(&["--env", name, "plan"]);
+        assert_eq!(run.code(), 2, "{name}: exit code\n{}", run.stderr());
+        assert!(run.stderr().contains(needle), "{name}: {}", run.stderr());
+        assert_eq!(run.stderr().lines().count(), 1, "one message: {}", run.stderr());
+    }
+    assert!(!p.dir.path().join(".paysec").exists(), "no ledger written");
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let p = Paysec::new("cfg");
+    std::fs::write(p.dir.path().join("paysec.toml"), "[kms]\ndeletion_window_days = 3\n").unwrap();
+    let run = p.run(&["status"]);
+    assert_eq!(run.code(), 2);
+    assert!(run.stderr().contains("kms.deletion_window_days"), "{}", run.stderr());
+
+    std::fs::write(p.dir.path().join("paysec.toml"), "[logs]\nretention = 365\n").unwrap();
+    let run = p.run(&["status"]);
+    assert_eq!(run.code(), 2);
+    assert!(run.stderr().contains("retention"), "{}", run.stderr());
+}
+
+#[test]
+fn up_and_down_without_a_terminal_or_yes_refuse_at_once() {
+    let p = Paysec::new("tty");
+    for cmd in ["up", "down"] {
+        let run = p.run(&[cmd]);
+        assert_eq!(run.code(), 7, "{cmd}: {}", run.stderr());
+        assert!(run.stderr().contains("--yes"), "{}", run.stderr());
+    }
+    assert!(!p.ledger_path().exists());
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_in_seconds_with_exit_4() {
+    let p = Paysec::new("unreach");
+    let started = Instant::now();
+    let run = p.run(&["--endpoint-url", "http://127.0.0.1:9", "plan"]);
+    assert_eq!(run.code(), 4, "{}", run.stderr());
+    assert!(run.stderr().contains("cannot reach AWS"), "{}", run.stderr());
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn a_corrupt_ledger_is_an_error_and_stays_untouched() {
+    let p = Paysec::new("corrupt");
+    let dir = p.dir.path().join(".paysec");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(p.ledger_path(), "{ truncated").unwrap();
+    for args in [&["status"][..], &["up", "--yes"][..]] {
+        let run = p.run(args);
+        assert_eq!(run.code(), 5, "{args:?}: {}", run.stderr());
+        assert!(run.stderr().contains("will not overwrite"), "{}", run.stderr());
+    }
+    assert_eq!(std::fs::read_to_string(p.ledger_path()).unwrap(), "{ truncated");
+}
+
+#[test]
+fn json_errors_are_json_on_stderr() {
+    let p = Paysec::new("json");
+    let run = p.run(&["--env", "BAD", "--output", "json", "status"]);
+    assert_eq!(run.code(), 2);
+    let err: serde_json::Value = serde_json::from_str(run.stderr().trim()).unwrap();
+    assert_eq!(err["error"]["kind"], "invalid_name");
+    assert_eq!(err["error"]["exit_code"], 2);
+}
+
+#[test]
+fn a_second_concurrent_run_gets_a_lock_error() {
+    let p = Paysec::new("lock");
+    // Hold the environment's lock the way a running paysec does.
+    let dir = p.dir.path().join(".paysec");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!("{}.lock", p.env)))
+        .unwrap();
+    lock.try_lock().unwrap();
+    std::fs::write(
+        dir.join(format!("{}.lock", p.env)),
+        r#"{"pid":4242,"host":"ci","command":"up","since":"now"}"#,
+    )
+    .unwrap();
+    let run = p.run(&["up", "--yes"]);
+    assert_eq!(run.code(), 5, "{}", run.stderr());
+    assert!(run.stderr().contains("locked by pid 4242 on ci"), "{}", run.stderr());
+    drop(lock);
+}
+
+#[test]
+fn status_and_output_need_no_network() {
+    let p = Paysec::new("offline");
+    let run = p.run(&["--endpoint-url", "http://127.0.0.1:9", "status"]).success();
+    assert!(run.stdout().contains("no ledger"), "{}", run.stdout());
+    let run = p.run(&["--endpoint-url", "http://127.0.0.1:9", "output", "kms_s3_key_arn"]);
+    assert_eq!(run.code(), 2);
+    assert!(run.stderr().contains("run `paysec up` first"), "{}", run.stderr());
+}

@@ -1,0 +1,130 @@
+//! Shared test harness: the emulator endpoint, a `paysec` runner in its own
+//! working directory, SDK clients built like the product's, and unique
+//! environment names so tests can share one emulator in parallel.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use paysec_aws::{Aws, AwsSettings};
+
+/// The emulator's endpoint; panics (fails the test) when none is configured
+/// or it does not answer.
+pub fn endpoint() -> String {
+    let url = std::env::var("PAYSEC_TEST_ENDPOINT")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .expect(
+            "no emulator endpoint: set PAYSEC_TEST_ENDPOINT or AWS_ENDPOINT_URL, \
+             or run the tests through scripts/test.sh, which starts moto",
+        );
+    let hostport = url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(hostport)
+        .ok()
+        .and_then(|mut a| a.next())
+        .unwrap_or_else(|| panic!("cannot resolve emulator address {url}"));
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
+        .unwrap_or_else(|e| panic!("the emulator at {url} does not answer ({e}); start it with scripts/emulator.sh start"));
+    url
+}
+
+/// A unique, valid environment suffix per call.
+pub fn env_name(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id() % 100_000,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// SDK clients configured like paysec's, pointed at the emulator.
+pub async fn aws() -> Aws {
+    Aws::connect(&AwsSettings {
+        endpoint_url: Some(endpoint()),
+        region: Some("us-east-1".into()),
+        max_attempts: 3,
+        ..AwsSettings::default()
+    })
+    .await
+    .expect("SDK config")
+}
+
+/// Runs `paysec` in a private working directory for one environment.
+pub struct Paysec {
+    pub dir: tempfile::TempDir,
+    pub env: String,
+}
+
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.output.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout(), self.stderr()))
+    }
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(
+            self.code(),
+            0,
+            "paysec failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
+impl Paysec {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+            env: env_name(prefix),
+        }
+    }
+
+    pub fn ledger_path(&self) -> PathBuf {
+        self.dir.path().join(".paysec").join(format!("{}.json", self.env))
+    }
+
+    pub fn ledger(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.ledger_path()).expect("ledger");
+        serde_json::from_str(&text).expect("ledger JSON")
+    }
+
+    /// A `paysec` command with the emulator's endpoint and fake credentials,
+    /// and nothing from the developer's own AWS setup.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_paysec"));
+        c.current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("AWS_ENDPOINT_URL", endpoint())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("PAYSEC_ENV", &self.env);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command().args(args).output().expect("run paysec");
+        Run { output }
+    }
+}
