@@ -17,7 +17,12 @@ fn an_invalid_environment_name_is_refused_before_any_aws_call() {
         let run = p.run(&["--env", name, "plan"]);
         assert_eq!(run.code(), 2, "{name}: exit code\n{}", run.stderr());
         assert!(run.stderr().contains(needle), "{name}: {}", run.stderr());
-        assert_eq!(run.stderr().lines().count(), 1, "one message: {}", run.stderr());
+        assert_eq!(
+            run.stderr().lines().count(),
+            1,
+            "one message: {}",
+            run.stderr()
+        );
     }
     assert!(!p.dir.path().join(".paysec").exists(), "no ledger written");
 }
@@ -25,12 +30,24 @@ fn an_invalid_environment_name_is_refused_before_any_aws_call() {
 #[test]
 fn config_errors_name_the_key() {
     let p = Paysec::new("cfg");
-    std::fs::write(p.dir.path().join("paysec.toml"), "[kms]\ndeletion_window_days = 3\n").unwrap();
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        "[kms]\ndeletion_window_days = 3\n",
+    )
+    .unwrap();
     let run = p.run(&["status"]);
     assert_eq!(run.code(), 2);
-    assert!(run.stderr().contains("kms.deletion_window_days"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("kms.deletion_window_days"),
+        "{}",
+        run.stderr()
+    );
 
-    std::fs::write(p.dir.path().join("paysec.toml"), "[logs]\nretention = 365\n").unwrap();
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        "[logs]\nretention = 365\n",
+    )
+    .unwrap();
     let run = p.run(&["status"]);
     assert_eq!(run.code(), 2);
     assert!(run.stderr().contains("retention"), "{}", run.stderr());
@@ -53,8 +70,16 @@ fn an_unreachable_endpoint_fails_in_seconds_with_exit_4() {
     let started = Instant::now();
     let run = p.run(&["--endpoint-url", "http://127.0.0.1:9", "plan"]);
     assert_eq!(run.code(), 4, "{}", run.stderr());
-    assert!(run.stderr().contains("cannot reach AWS"), "{}", run.stderr());
-    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(
+        run.stderr().contains("cannot reach AWS"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -66,9 +91,16 @@ fn a_corrupt_ledger_is_an_error_and_stays_untouched() {
     for args in [&["status"][..], &["up", "--yes"][..]] {
         let run = p.run(args);
         assert_eq!(run.code(), 5, "{args:?}: {}", run.stderr());
-        assert!(run.stderr().contains("will not overwrite"), "{}", run.stderr());
+        assert!(
+            run.stderr().contains("will not overwrite"),
+            "{}",
+            run.stderr()
+        );
     }
-    assert_eq!(std::fs::read_to_string(p.ledger_path()).unwrap(), "{ truncated");
+    assert_eq!(
+        std::fs::read_to_string(p.ledger_path()).unwrap(),
+        "{ truncated"
+    );
 }
 
 #[test]
@@ -101,16 +133,31 @@ fn a_second_concurrent_run_gets_a_lock_error() {
     .unwrap();
     let run = p.run(&["up", "--yes"]);
     assert_eq!(run.code(), 5, "{}", run.stderr());
-    assert!(run.stderr().contains("locked by pid 4242 on ci"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("locked by pid 4242 on ci"),
+        "{}",
+        run.stderr()
+    );
     drop(lock);
 }
 
 #[test]
 fn status_and_output_need_no_network() {
     let p = Paysec::new("offline");
-    let run = p.run(&["--endpoint-url", "http://127.0.0.1:9", "status"]).success();
+    let run = p
+        .run(&["--endpoint-url", "http://127.0.0.1:9", "status"])
+        .success();
     assert!(run.stdout().contains("no ledger"), "{}", run.stdout());
-    let run = p.run(&["--endpoint-url", "http://127.0.0.1:9", "output", "kms_s3_key_arn"]);
+    let run = p.run(&[
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "output",
+        "kms_s3_key_arn",
+    ]);
     assert_eq!(run.code(), 2);
-    assert!(run.stderr().contains("run `paysec up` first"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("run `paysec up` first"),
+        "{}",
+        run.stderr()
+    );
 }

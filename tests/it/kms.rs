@@ -28,16 +28,25 @@ fn statement<'a>(policy: &'a Value, sid: &str) -> &'a Value {
 fn strings(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
         _ => vec![],
     }
 }
 
 async fn tagged_keys(env: &str) -> Vec<String> {
     let aws = aws().await;
-    tagged_arns(&aws.tagging, env, None, Some("kms:key"), &LogicalId::new("test"))
-        .await
-        .unwrap()
+    tagged_arns(
+        &aws.tagging,
+        env,
+        None,
+        Some("kms:key"),
+        &LogicalId::new("test"),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -49,86 +58,179 @@ async fn up_creates_four_compliant_keys_then_is_a_no_op_and_down_schedules_delet
     let ledger = p.ledger();
     assert_eq!(ledger["schema"], 1, "ledger schema");
     for (id, purpose) in KEYS {
-        let key_id = ledger["resources"][id]["physical_id"].as_str().unwrap_or_else(|| panic!("{id} in ledger"));
+        let key_id = ledger["resources"][id]["physical_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} in ledger"));
         let meta = aws.kms.describe_key().key_id(key_id).send().await.unwrap();
         let meta = meta.key_metadata().unwrap();
-        assert_eq!(meta.key_manager(), Some(&KeyManagerType::Customer), "{id}: customer managed");
-        assert_eq!(meta.key_spec(), Some(&KeySpec::SymmetricDefault), "{id}: symmetric");
-        assert_eq!(meta.key_usage(), Some(&KeyUsageType::EncryptDecrypt), "{id}: encrypt/decrypt");
+        assert_eq!(
+            meta.key_manager(),
+            Some(&KeyManagerType::Customer),
+            "{id}: customer managed"
+        );
+        assert_eq!(
+            meta.key_spec(),
+            Some(&KeySpec::SymmetricDefault),
+            "{id}: symmetric"
+        );
+        assert_eq!(
+            meta.key_usage(),
+            Some(&KeyUsageType::EncryptDecrypt),
+            "{id}: encrypt/decrypt"
+        );
         assert_eq!(meta.key_state(), Some(&KeyState::Enabled), "{id}: enabled");
 
-        let rotation = aws.kms.get_key_rotation_status().key_id(key_id).send().await.unwrap();
-        assert!(rotation.key_rotation_enabled(), "{id}: automatic rotation enabled");
+        let rotation = aws
+            .kms
+            .get_key_rotation_status()
+            .key_id(key_id)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            rotation.key_rotation_enabled(),
+            "{id}: automatic rotation enabled"
+        );
 
         let alias = format!("alias/paysec-{}-{purpose}", p.env);
         let aliases = aws.kms.list_aliases().key_id(key_id).send().await.unwrap();
         assert!(
-            aliases.aliases().iter().any(|a| a.alias_name() == Some(alias.as_str())),
+            aliases
+                .aliases()
+                .iter()
+                .any(|a| a.alias_name() == Some(alias.as_str())),
             "{id}: alias {alias}"
         );
 
-        let tags = aws.kms.list_resource_tags().key_id(key_id).send().await.unwrap();
+        let tags = aws
+            .kms
+            .list_resource_tags()
+            .key_id(key_id)
+            .send()
+            .await
+            .unwrap();
         let tag = |k: &str| {
             tags.tags()
                 .iter()
                 .find(|t| t.tag_key() == k)
                 .map(|t| t.tag_value().to_owned())
         };
-        assert_eq!(tag("paysec:environment").as_deref(), Some(p.env.as_str()), "{id}: environment tag");
-        assert_eq!(tag("paysec:logical-id").as_deref(), Some(id), "{id}: logical-id tag");
+        assert_eq!(
+            tag("paysec:environment").as_deref(),
+            Some(p.env.as_str()),
+            "{id}: environment tag"
+        );
+        assert_eq!(
+            tag("paysec:logical-id").as_deref(),
+            Some(id),
+            "{id}: logical-id tag"
+        );
 
-        let policy = aws.kms.get_key_policy().key_id(key_id).policy_name("default").send().await.unwrap();
+        let policy = aws
+            .kms
+            .get_key_policy()
+            .key_id(key_id)
+            .policy_name("default")
+            .send()
+            .await
+            .unwrap();
         let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
         // No kms:* for anyone but the account root.
         for st in policy["Statement"].as_array().unwrap() {
             let actions = strings(&st["Action"]);
             if actions.iter().any(|a| a == "kms:*" || a == "*") {
-                assert_eq!(st["Principal"]["AWS"], "arn:aws:iam::123456789012:root", "{id}: kms:* only for root");
+                assert_eq!(
+                    st["Principal"]["AWS"], "arn:aws:iam::123456789012:root",
+                    "{id}: kms:* only for root"
+                );
             }
         }
         // Separation of duties: the administrators cannot use the key.
         let admin = statement(&policy, "KeyAdministrationOnly");
         let admin_actions = strings(&admin["Action"]);
-        for crypto in ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt*", "kms:CreateGrant"] {
-            assert!(!admin_actions.iter().any(|a| a == crypto), "{id}: admin may not {crypto}");
+        for crypto in [
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
+            "kms:ReEncrypt*",
+            "kms:CreateGrant",
+        ] {
+            assert!(
+                !admin_actions.iter().any(|a| a == crypto),
+                "{id}: admin may not {crypto}"
+            );
         }
-        assert!(admin_actions.iter().any(|a| a == "kms:ScheduleKeyDeletion"), "{id}: admin schedules deletion");
+        assert!(
+            admin_actions.iter().any(|a| a == "kms:ScheduleKeyDeletion"),
+            "{id}: admin schedules deletion"
+        );
 
         match purpose {
             "logs" => {
                 let st = statement(&policy, "CloudWatchLogsUse");
-                assert_eq!(st["Principal"]["Service"], "logs.us-east-1.amazonaws.com", "logs key: logs principal");
-                let arns = strings(&st["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]);
+                assert_eq!(
+                    st["Principal"]["Service"], "logs.us-east-1.amazonaws.com",
+                    "logs key: logs principal"
+                );
+                let arns =
+                    strings(&st["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]);
                 let lambda_group = format!(
                     "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/paysec-{}-payment",
                     p.env
                 );
-                assert!(arns.contains(&lambda_group), "logs key: scoped to the stack's log groups: {arns:?}");
-                assert!(arns.iter().all(|a| a.contains(&format!("paysec-{}", p.env))), "logs key: only this stack's groups");
+                assert!(
+                    arns.contains(&lambda_group),
+                    "logs key: scoped to the stack's log groups: {arns:?}"
+                );
+                assert!(
+                    arns.iter()
+                        .all(|a| a.contains(&format!("paysec-{}", p.env))),
+                    "logs key: only this stack's groups"
+                );
             }
             "s3" => {
                 let st = statement(&policy, "LogDeliveryUse");
-                assert_eq!(st["Principal"]["Service"], "delivery.logs.amazonaws.com", "s3 key: log delivery");
-                assert_eq!(st["Condition"]["StringEquals"]["aws:SourceAccount"], "123456789012");
+                assert_eq!(
+                    st["Principal"]["Service"], "delivery.logs.amazonaws.com",
+                    "s3 key: log delivery"
+                );
+                assert_eq!(
+                    st["Condition"]["StringEquals"]["aws:SourceAccount"],
+                    "123456789012"
+                );
                 let st = statement(&policy, "S3ServerAccessLoggingUse");
-                assert_eq!(st["Principal"]["Service"], "logging.s3.amazonaws.com", "s3 key: access logging");
+                assert_eq!(
+                    st["Principal"]["Service"], "logging.s3.amazonaws.com",
+                    "s3 key: access logging"
+                );
             }
             "rds" => {
                 let st = statement(&policy, "AccountUseThroughServices");
                 let via = strings(&st["Condition"]["StringEquals"]["kms:ViaService"]);
-                assert!(via.contains(&"rds.us-east-1.amazonaws.com".to_owned()), "rds key: via RDS only");
+                assert!(
+                    via.contains(&"rds.us-east-1.amazonaws.com".to_owned()),
+                    "rds key: via RDS only"
+                );
             }
             _ => {}
         }
     }
-    assert_eq!(tagged_keys(&p.env).await.len(), 4, "exactly four keys tagged");
+    assert_eq!(
+        tagged_keys(&p.env).await.len(),
+        4,
+        "exactly four keys tagged"
+    );
 
     // A second run changes nothing and creates nothing.
     let again = p.run(&["up", "--yes", "--output", "json"]).success().json();
     for (id, _) in KEYS {
         assert_eq!(again["outcomes"][id], "unchanged", "{id} on second up");
     }
-    assert_eq!(tagged_keys(&p.env).await.len(), 4, "no key created by the second up");
+    assert_eq!(
+        tagged_keys(&p.env).await.len(),
+        4,
+        "no key created by the second up"
+    );
 
     // Down: no alias left, every key pending deletion, the ledger says so.
     p.run(&["down", "--yes"]).success();
@@ -144,11 +246,22 @@ async fn up_creates_four_compliant_keys_then_is_a_no_op_and_down_schedules_delet
     for (id, _) in KEYS {
         let key_id = ledger["resources"][id]["physical_id"].as_str().unwrap();
         let meta = aws.kms.describe_key().key_id(key_id).send().await.unwrap();
-        assert_eq!(meta.key_metadata().unwrap().key_state(), Some(&KeyState::PendingDeletion), "{id} after down");
+        assert_eq!(
+            meta.key_metadata().unwrap().key_state(),
+            Some(&KeyState::PendingDeletion),
+            "{id} after down"
+        );
     }
     let after = p.ledger();
-    assert!(after["resources"].as_object().unwrap().is_empty(), "ledger emptied");
-    assert_eq!(after["kept"].as_array().unwrap().len(), 4, "ledger says the keys were kept, and why");
+    assert!(
+        after["resources"].as_object().unwrap().is_empty(),
+        "ledger emptied"
+    );
+    assert_eq!(
+        after["kept"].as_array().unwrap().len(),
+        4,
+        "ledger says the keys were kept, and why"
+    );
 }
 
 #[tokio::test]
@@ -172,7 +285,10 @@ async fn a_key_whose_create_was_not_recorded_is_found_by_tag() {
     p.run(&["up", "--yes"]).success();
     let aws = aws().await;
     let ledger = p.ledger();
-    let key_id = ledger["resources"]["kms.s3"]["physical_id"].as_str().unwrap().to_owned();
+    let key_id = ledger["resources"]["kms.s3"]["physical_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     aws.kms
         .delete_alias()
         .alias_name(format!("alias/paysec-{}-s3", p.env))
@@ -183,11 +299,22 @@ async fn a_key_whose_create_was_not_recorded_is_found_by_tag() {
     edited["resources"]["kms.s3"] = serde_json::json!({
         "kind": "kms_key", "status": "creating", "updated_at": "2026-01-01T00:00:00Z"
     });
-    std::fs::write(p.ledger_path(), serde_json::to_string_pretty(&edited).unwrap()).unwrap();
+    std::fs::write(
+        p.ledger_path(),
+        serde_json::to_string_pretty(&edited).unwrap(),
+    )
+    .unwrap();
 
     let run = p.run(&["up", "--yes", "--output", "json"]).success().json();
-    assert_eq!(run["outcomes"]["kms.s3"], "repaired", "adopted by tag and its alias restored");
-    assert_eq!(p.ledger()["resources"]["kms.s3"]["physical_id"], key_id.as_str(), "same key");
+    assert_eq!(
+        run["outcomes"]["kms.s3"], "repaired",
+        "adopted by tag and its alias restored"
+    );
+    assert_eq!(
+        p.ledger()["resources"]["kms.s3"]["physical_id"],
+        key_id.as_str(),
+        "same key"
+    );
     assert_eq!(tagged_keys(&p.env).await.len(), 4, "no duplicate key");
     let aliases = aws.kms.list_aliases().key_id(&key_id).send().await.unwrap();
     assert_eq!(aliases.aliases().len(), 1, "alias restored");
@@ -199,17 +326,48 @@ async fn up_repairs_rotation_turned_off_out_of_band() {
     let p = Paysec::new("drift");
     p.run(&["up", "--yes"]).success();
     let aws = aws().await;
-    let key_id = p.ledger()["resources"]["kms.logs"]["physical_id"].as_str().unwrap().to_owned();
-    aws.kms.disable_key_rotation().key_id(&key_id).send().await.unwrap();
+    let key_id = p.ledger()["resources"]["kms.logs"]["physical_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    aws.kms
+        .disable_key_rotation()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
 
     let plan = p.run(&["plan", "--output", "json"]).success().json();
-    let change = plan["changes"].as_array().unwrap().iter().find(|c| c["id"] == "kms.logs").unwrap();
+    let change = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "kms.logs")
+        .unwrap();
     assert_eq!(change["action"], "repair", "plan shows the repair");
     assert_eq!(change["drift"][0]["property"], "rotation");
-    assert!(!aws.kms.get_key_rotation_status().key_id(&key_id).send().await.unwrap().key_rotation_enabled(), "plan changed nothing");
+    assert!(
+        !aws.kms
+            .get_key_rotation_status()
+            .key_id(&key_id)
+            .send()
+            .await
+            .unwrap()
+            .key_rotation_enabled(),
+        "plan changed nothing"
+    );
 
     let run = p.run(&["up", "--yes", "--output", "json"]).success().json();
     assert_eq!(run["outcomes"]["kms.logs"], "repaired");
-    assert!(aws.kms.get_key_rotation_status().key_id(&key_id).send().await.unwrap().key_rotation_enabled(), "rotation back on");
+    assert!(
+        aws.kms
+            .get_key_rotation_status()
+            .key_id(&key_id)
+            .send()
+            .await
+            .unwrap()
+            .key_rotation_enabled(),
+        "rotation back on"
+    );
     p.run(&["down", "--yes"]).success();
 }

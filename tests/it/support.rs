@@ -73,8 +73,13 @@ impl Run {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.output.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout(), self.stderr()))
+        serde_json::from_slice(&self.output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout(),
+                self.stderr()
+            )
+        })
     }
     #[track_caller]
     pub fn success(self) -> Self {
@@ -98,7 +103,10 @@ impl Paysec {
     }
 
     pub fn ledger_path(&self) -> PathBuf {
-        self.dir.path().join(".paysec").join(format!("{}.json", self.env))
+        self.dir
+            .path()
+            .join(".paysec")
+            .join(format!("{}.json", self.env))
     }
 
     pub fn ledger(&self) -> serde_json::Value {
