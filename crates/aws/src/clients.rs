@@ -49,6 +49,15 @@ pub struct Aws {
     pub kms: aws_sdk_kms::Client,
     pub sts: aws_sdk_sts::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub lambda: aws_sdk_lambda::Client,
 }
 
 impl Aws {
@@ -80,6 +89,23 @@ impl Aws {
             kms: aws_sdk_kms::Client::new(&sdk),
             sts: aws_sdk_sts::Client::new(&sdk),
             tagging: aws_sdk_resourcegroupstagging::Client::new(&sdk),
+            ec2: aws_sdk_ec2::Client::new(&sdk),
+            // Emulators serve buckets by path, not by virtual host.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&sdk)
+                    .force_path_style(
+                        sdk.endpoint_url().is_some()
+                            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),
+                    )
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+            sns: aws_sdk_sns::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            rds: aws_sdk_rds::Client::new(&sdk),
+            lambda: aws_sdk_lambda::Client::new(&sdk),
             sdk,
         })
     }

@@ -40,6 +40,7 @@ pub struct Config {
     pub tags: BTreeMap<String, String>,
     pub kms: Kms,
     pub logs: Logs,
+    pub iam: Iam,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,6 +60,18 @@ pub struct Logs {
     pub retention_days: i32,
 }
 
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Iam {
+    /// Account whose principals may assume the audit role (default: this one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_trusted_account: Option<String>,
+    /// External id the auditor must present; default: generated at creation
+    /// and shown by `paysec output audit_role_external_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_external_id: Option<String>,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -72,6 +85,7 @@ impl Default for Config {
             tags: BTreeMap::new(),
             kms: Kms::default(),
             logs: Logs::default(),
+            iam: Iam::default(),
         }
     }
 }
@@ -212,6 +226,24 @@ impl Config {
                 "tag keys starting with `paysec:` are reserved",
             ));
         }
+        if let Some(a) = &self.iam.audit_trusted_account {
+            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(
+                    "iam.audit_trusted_account",
+                    a,
+                    "must be a 12-digit AWS account id",
+                ));
+            }
+        }
+        if let Some(x) = &self.iam.audit_external_id {
+            if x.len() < 2 || x.len() > 1224 {
+                return Err(invalid(
+                    "iam.audit_external_id",
+                    &x.len(),
+                    "must be 2 to 1224 characters",
+                ));
+            }
+        }
         for p in &self.kms.admin_principals {
             if !p.starts_with("arn:") {
                 return Err(invalid(
@@ -247,6 +279,10 @@ fn env_keys() -> Vec<(String, String)> {
         region: Some(String::new()),
         profile: Some(String::new()),
         endpoint_url: Some(String::new()),
+        iam: Iam {
+            audit_trusted_account: Some(String::new()),
+            audit_external_id: Some(String::new()),
+        },
         ..Config::default()
     };
     let value = toml::Value::try_from(&full).unwrap_or(toml::Value::Table(toml::Table::new()));

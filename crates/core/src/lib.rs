@@ -9,6 +9,7 @@ pub mod graph;
 pub mod id;
 pub mod ledger;
 pub mod naming;
+pub mod policy_doc;
 pub mod report;
 pub mod resource;
 pub mod retry;

@@ -47,6 +47,12 @@ pub mod rules {
         message: None,
         budget: minutes(2),
     };
+    /// DeleteLogGroup while another operation on the group is in flight.
+    pub const LOGS_OPERATION_ABORTED: Rule = Rule {
+        code: "OperationAbortedException",
+        message: None,
+        budget: minutes(1),
+    };
     /// A trust policy naming a principal created moments ago.
     pub const IAM_INVALID_PRINCIPAL: Rule = Rule {
         code: "MalformedPolicyDocument",

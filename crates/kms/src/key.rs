@@ -163,7 +163,7 @@ impl KmsKey {
             .and_then(|p| serde_json::from_str(p).ok())
             .unwrap_or(Value::Null);
         let desired = self.desired_policy(cx)?;
-        if !policy::same_policy(&actual, &desired) {
+        if !paysec_core::policy_doc::same(&actual, &desired) {
             drift.push(Drift::new(
                 "policy",
                 "paysec key policy",

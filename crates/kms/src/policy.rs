@@ -157,28 +157,6 @@ pub fn document(
     json!({ "Version": "2012-10-17", "Id": "paysec-key-policy", "Statement": statements })
 }
 
-/// Compares two policy documents by meaning, not formatting: a
-/// one-element list equals its element and list order does not matter.
-/// AWS returns policies re-serialized, sometimes with such changes.
-pub fn same_policy(a: &Value, b: &Value) -> bool {
-    normalize(a) == normalize(b)
-}
-
-fn normalize(v: &Value) -> Value {
-    match v {
-        Value::Array(items) if items.len() == 1 => normalize(&items[0]),
-        Value::Array(items) => {
-            let mut n: Vec<Value> = items.iter().map(normalize).collect();
-            n.sort_by_key(|x| x.to_string());
-            Value::Array(n)
-        }
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
-        }
-        other => other.clone(),
-    }
-}
-
 /// Whether any statement grants `kms:*` (or `*`) to someone other than the
 /// account root. Used by tests and by `verify`.
 pub fn wildcard_grantees(policy: &Value, account_root: &str) -> Vec<String> {
@@ -290,15 +268,5 @@ mod tests {
             st["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"][0],
             "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/paysec-dev-001-payment"
         );
-    }
-
-    #[test]
-    fn policies_compare_by_meaning() {
-        let a =
-            json!({"Statement": [{"Action": ["kms:Decrypt"], "Principal": {"AWS": ["b", "a"]}}]});
-        let b = json!({"Statement": {"Action": "kms:Decrypt", "Principal": {"AWS": ["a", "b"]}}});
-        assert!(same_policy(&a, &b));
-        let c = json!({"Statement": {"Action": "kms:Encrypt", "Principal": {"AWS": ["a", "b"]}}});
-        assert!(!same_policy(&a, &c));
     }
 }

@@ -9,6 +9,9 @@ use paysec_config::Config;
 use paysec_core::{Graph, GraphError, Ledger, LogicalId, Resource};
 use paysec_kms::{KeyUser, KmsKey};
 
+mod iam;
+mod logs;
+
 /// Logical ids of the stack's resources, shared by the blueprint, the
 /// outputs and the tests.
 pub mod ids {
@@ -16,6 +19,16 @@ pub mod ids {
     pub const KMS_S3: &str = "kms.s3";
     pub const KMS_LOGS: &str = "kms.logs";
     pub const KMS_LAMBDA: &str = "kms.lambda";
+    pub const ROLE_LAMBDA: &str = "iam.lambda-exec";
+    pub const ROLE_RDS_MONITORING: &str = "iam.rds-monitoring";
+    pub const ROLE_FLOW_LOGS: &str = "iam.flow-logs";
+    pub const ROLE_AUDIT: &str = "iam.audit";
+    pub const POLICY_LAMBDA: &str = "iam.lambda-exec-policy";
+    pub const POLICY_FLOW_LOGS: &str = "iam.flow-logs-policy";
+    pub const LOG_FLOW_LOGS: &str = "logs.flow-logs";
+    pub const LOG_LAMBDA: &str = "logs.lambda";
+    pub const LOG_RDS_POSTGRESQL: &str = "logs.rds-postgresql";
+    pub const LOG_RDS_UPGRADE: &str = "logs.rds-upgrade";
 }
 
 /// What the blueprint needs besides the config.
@@ -94,8 +107,13 @@ pub fn blueprint(
         ids::KMS_LAMBDA,
         "lambda",
         "Lambda environment variables and the dead-letter queue",
-        vec![KeyUser::ViaServices(vec!["lambda", "sqs"])],
+        vec![
+            KeyUser::ViaServices(vec!["lambda", "sqs"]),
+            KeyUser::Role(LogicalId::new(ids::ROLE_LAMBDA)),
+        ],
     ));
+    iam::add(&mut nodes, inputs);
+    logs::add(&mut nodes, inputs, names);
     Graph::new(nodes)
 }
 

@@ -1,0 +1,90 @@
+//! AWS policy documents (IAM, KMS, S3, SNS, VPC endpoint): parsing what AWS
+//! returns and comparing by meaning, since AWS re-serializes what it stores.
+
+use serde_json::Value;
+
+/// Decodes `%XX` escapes: IAM returns documents RFC 3986-encoded.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses a document as returned by AWS, raw or URL-encoded; `Null` when it
+/// is neither.
+pub fn parse(raw: &str) -> Value {
+    serde_json::from_str(raw)
+        .or_else(|_| serde_json::from_str(&percent_decode(raw)))
+        .unwrap_or(Value::Null)
+}
+
+/// Compares by meaning: a one-element list equals its element and list
+/// order does not matter.
+pub fn same(a: &Value, b: &Value) -> bool {
+    normalize(a) == normalize(b)
+}
+
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Array(items) if items.len() == 1 => normalize(&items[0]),
+        Value::Array(items) => {
+            let mut n: Vec<Value> = items.iter().map(normalize).collect();
+            n.sort_by_key(|x| x.to_string());
+            Value::Array(n)
+        }
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The strings of a field that may be a string or a list of strings.
+pub fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn decodes_url_encoded_documents() {
+        let raw = "%7B%22Version%22%3A%222012-10-17%22%7D";
+        assert_eq!(parse(raw)["Version"], "2012-10-17");
+        assert_eq!(parse(r#"{"Version":"x"}"#)["Version"], "x");
+        assert_eq!(parse("not json"), Value::Null);
+    }
+
+    #[test]
+    fn compares_by_meaning() {
+        let a =
+            json!({"Statement": [{"Action": ["kms:Decrypt"], "Principal": {"AWS": ["b", "a"]}}]});
+        let b = json!({"Statement": {"Action": "kms:Decrypt", "Principal": {"AWS": ["a", "b"]}}});
+        assert!(same(&a, &b));
+        let c = json!({"Statement": {"Action": "kms:Encrypt", "Principal": {"AWS": ["a", "b"]}}});
+        assert!(!same(&a, &c));
+    }
+}

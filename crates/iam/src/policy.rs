@@ -1,0 +1,338 @@
+//! A customer-managed IAM policy attached to roles of the stack. Its
+//! document is built at run time from its dependencies' ARNs, so every
+//! statement names the stack's own resources wherever the service allows.
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::Tag;
+use paysec_aws::AwsResultExt;
+use paysec_core::policy_doc;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use serde_json::Value;
+
+/// Builds the policy document from the context (dependency ARNs, names).
+pub type DocumentFn = Box<dyn Fn(&Context) -> Result<Value, ResourceError> + Send + Sync>;
+
+pub struct ManagedPolicy {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    purpose: &'static str,
+    description: String,
+    document: DocumentFn,
+    attach_to: Vec<LogicalId>,
+    needs: Vec<LogicalId>,
+}
+
+impl ManagedPolicy {
+    /// `attach_to`: role resources; `needs`: resources whose attributes the
+    /// document reads (queues, keys...).
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        purpose: &'static str,
+        description: impl Into<String>,
+        attach_to: Vec<LogicalId>,
+        needs: Vec<LogicalId>,
+        document: DocumentFn,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            purpose,
+            description: description.into(),
+            document,
+            attach_to,
+            needs,
+        }
+    }
+
+    fn name(&self, cx: &Context) -> String {
+        cx.env.names.policy(self.purpose)
+    }
+
+    fn arn(&self, cx: &Context) -> String {
+        cx.env.arn("iam", "", &format!("policy/{}", self.name(cx)))
+    }
+
+    fn role_names(&self, cx: &Context) -> Result<Vec<String>, ResourceError> {
+        self.attach_to
+            .iter()
+            .map(|r| cx.attr(r, "physical_id").map(str::to_owned))
+            .collect()
+    }
+
+    async fn attached_roles(&self, arn: &str) -> Result<Vec<String>, ResourceError> {
+        let out = self
+            .aws
+            .iam
+            .list_entities_for_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .or_resource(&self.id, "ListEntitiesForPolicy")?;
+        Ok(out
+            .policy_roles()
+            .iter()
+            .filter_map(|r| r.role_name().map(str::to_owned))
+            .collect())
+    }
+
+    async fn attach(&self, cx: &Context, arn: &str) -> Result<(), ResourceError> {
+        let have = self.attached_roles(arn).await?;
+        for role in self.role_names(cx)? {
+            if !have.contains(&role) {
+                self.aws
+                    .iam
+                    .attach_role_policy()
+                    .role_name(&role)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "AttachRolePolicy")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// IAM keeps at most five versions; the oldest non-default goes first.
+    async fn new_version(&self, arn: &str, document: &str) -> Result<(), ResourceError> {
+        let versions = self
+            .aws
+            .iam
+            .list_policy_versions()
+            .policy_arn(arn)
+            .send()
+            .await
+            .or_resource(&self.id, "ListPolicyVersions")?;
+        let mut old: Vec<_> = versions
+            .versions()
+            .iter()
+            .filter(|v| !v.is_default_version())
+            .collect();
+        if versions.versions().len() >= 5 {
+            old.sort_by_key(|v| v.create_date().map(|d| d.secs()));
+            if let Some(v) = old.first().and_then(|v| v.version_id()) {
+                self.aws
+                    .iam
+                    .delete_policy_version()
+                    .policy_arn(arn)
+                    .version_id(v)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DeletePolicyVersion")?;
+            }
+        }
+        self.aws
+            .iam
+            .create_policy_version()
+            .policy_arn(arn)
+            .policy_document(document)
+            .set_as_default(true)
+            .send()
+            .await
+            .or_resource(&self.id, "CreatePolicyVersion")?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for ManagedPolicy {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "iam_policy"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.attach_to
+            .iter()
+            .chain(&self.needs)
+            .cloned()
+            .map(Dependency::Identity)
+            .collect()
+    }
+
+    async fn read(
+        &self,
+        cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        let arn = self.arn(cx);
+        let policy = match self
+            .aws
+            .iam
+            .get_policy()
+            .policy_arn(&arn)
+            .send()
+            .await
+            .or_resource(&self.id, "GetPolicy")
+        {
+            Ok(out) => out.policy().cloned(),
+            Err(e) if e.class() == ErrorClass::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let Some(policy) = policy else {
+            return Ok(Observed::Missing);
+        };
+        let mut drift = Vec::new();
+        let version = policy.default_version_id().unwrap_or("v1");
+        let got = self
+            .aws
+            .iam
+            .get_policy_version()
+            .policy_arn(&arn)
+            .version_id(version)
+            .send()
+            .await
+            .or_resource(&self.id, "GetPolicyVersion")?;
+        let actual = got
+            .policy_version()
+            .and_then(|v| v.document())
+            .map(policy_doc::parse)
+            .unwrap_or(Value::Null);
+        if !policy_doc::same(&actual, &(self.document)(cx)?) {
+            drift.push(Drift::new(
+                "document",
+                "paysec policy document",
+                actual.to_string(),
+            ));
+        }
+        let have = self.attached_roles(&arn).await?;
+        let missing: Vec<String> = self
+            .role_names(cx)?
+            .into_iter()
+            .filter(|r| !have.contains(r))
+            .collect();
+        if !missing.is_empty() {
+            drift.push(Drift::new("attachments", missing.join(","), "not attached"));
+        }
+        Ok(Observed::Present {
+            present: Present::new(&arn).with("arn", &arn),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let arn = self.arn(cx);
+        let document = (self.document)(cx)?.to_string();
+        let tags: Vec<Tag> = cx
+            .tags()
+            .into_iter()
+            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+            .collect();
+        let created = self
+            .aws
+            .iam
+            .create_policy()
+            .policy_name(self.name(cx))
+            .description(&self.description)
+            .policy_document(&document)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .or_resource(&self.id, "CreatePolicy");
+        match created {
+            Ok(_) => {}
+            Err(e) if e.class() == ErrorClass::AlreadyExists => {
+                let Observed::Present { present, drift } = self.read(cx, None).await? else {
+                    return Err(e);
+                };
+                return self.repair(cx, &present, &drift).await;
+            }
+            Err(e) => return Err(e),
+        }
+        self.attach(cx, &arn).await?;
+        Ok(Present::new(&arn).with("arn", &arn))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        let arn = self.arn(cx);
+        for d in drift {
+            match d.property.as_str() {
+                "document" => {
+                    self.new_version(&arn, &(self.document)(cx)?.to_string())
+                        .await?
+                }
+                "attachments" => self.attach(cx, &arn).await?,
+                other => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!("cannot repair `{other}`"),
+                    ))
+                }
+            }
+        }
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let arn = self.arn(cx);
+        let roles = match self.attached_roles(&arn).await {
+            Ok(r) => r,
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
+            Err(e) => return Err(e),
+        };
+        for role in roles {
+            match self
+                .aws
+                .iam
+                .detach_role_policy()
+                .role_name(&role)
+                .policy_arn(&arn)
+                .send()
+                .await
+                .or_resource(&self.id, "DetachRolePolicy")
+            {
+                Ok(_) => {}
+                Err(e) if e.class() == ErrorClass::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let versions = self
+            .aws
+            .iam
+            .list_policy_versions()
+            .policy_arn(&arn)
+            .send()
+            .await
+            .or_resource(&self.id, "ListPolicyVersions")?;
+        for v in versions
+            .versions()
+            .iter()
+            .filter(|v| !v.is_default_version())
+        {
+            if let Some(id) = v.version_id() {
+                self.aws
+                    .iam
+                    .delete_policy_version()
+                    .policy_arn(&arn)
+                    .version_id(id)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DeletePolicyVersion")?;
+            }
+        }
+        match self
+            .aws
+            .iam
+            .delete_policy()
+            .policy_arn(&arn)
+            .send()
+            .await
+            .or_resource(&self.id, "DeletePolicy")
+        {
+            Ok(_) => Ok(DeleteOutcome::default()),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
+            Err(e) => Err(e),
+        }
+    }
+}

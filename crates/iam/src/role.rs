@@ -1,0 +1,446 @@
+//! An IAM role: trust policy, one-hour sessions, tags, and the AWS-managed
+//! policies it needs. Role names are unique, so a role the ledger lost is
+//! adopted by name.
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::Tag;
+use paysec_aws::AwsResultExt;
+use paysec_core::policy_doc;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::retry::{retrying, rules};
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use serde_json::{json, Value};
+
+use crate::MAX_SESSION_SECONDS;
+
+/// Who may assume the role.
+#[derive(Clone, Debug)]
+pub enum Trust {
+    /// An AWS service, guarded against the confused deputy by
+    /// `aws:SourceAccount` and, when the service sends it, `aws:SourceArn`
+    /// (a pattern; `{region}` and `{account}` are filled in).
+    Service {
+        service: &'static str,
+        source_arn: Option<String>,
+    },
+    /// Principals of another (or this) account that must present the
+    /// external id.
+    CrossAccount {
+        trusted_account: Option<String>,
+        /// From the config; when absent, a random one is generated at
+        /// creation and kept (read back from the live trust policy).
+        external_id: Option<String>,
+    },
+}
+
+pub struct Role {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    purpose: &'static str,
+    description: String,
+    trust: Trust,
+    /// AWS-managed policies to attach, by name under `arn:<partition>:iam::aws:policy/`.
+    aws_managed: Vec<&'static str>,
+}
+
+impl Role {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        purpose: &'static str,
+        description: impl Into<String>,
+        trust: Trust,
+        aws_managed: Vec<&'static str>,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            purpose,
+            description: description.into(),
+            trust,
+            aws_managed,
+        }
+    }
+
+    fn name(&self, cx: &Context) -> String {
+        cx.env.names.role(self.purpose)
+    }
+
+    fn managed_arns(&self, cx: &Context) -> Vec<String> {
+        self.aws_managed
+            .iter()
+            .map(|p| format!("arn:{}:iam::aws:policy/{p}", cx.env.partition))
+            .collect()
+    }
+
+    /// The trust policy paysec wants. `live_external_id` is the one the
+    /// role already has, kept when the config names none.
+    pub fn trust_policy(&self, cx: &Context, live_external_id: Option<&str>) -> Value {
+        let env = &cx.env;
+        let statement = match &self.trust {
+            Trust::Service {
+                service,
+                source_arn,
+            } => {
+                let mut condition = json!({ "StringEquals": { "aws:SourceAccount": env.account } });
+                if let Some(arn) = source_arn {
+                    condition["ArnLike"] = json!({ "aws:SourceArn": arn
+                        .replace("{region}", &env.region)
+                        .replace("{account}", &env.account)
+                        .replace("{partition}", &env.partition) });
+                }
+                json!({
+                    "Sid": "ServiceAssume",
+                    "Effect": "Allow",
+                    "Principal": { "Service": service },
+                    "Action": "sts:AssumeRole",
+                    "Condition": condition
+                })
+            }
+            Trust::CrossAccount {
+                trusted_account,
+                external_id,
+            } => {
+                let account = trusted_account.as_deref().unwrap_or(&env.account);
+                let external_id = external_id
+                    .as_deref()
+                    .or(live_external_id)
+                    .unwrap_or_default();
+                json!({
+                    "Sid": "CrossAccountAssumeWithExternalId",
+                    "Effect": "Allow",
+                    "Principal": { "AWS": format!("arn:{}:iam::{account}:root", env.partition) },
+                    "Action": "sts:AssumeRole",
+                    "Condition": { "StringEquals": { "sts:ExternalId": external_id } }
+                })
+            }
+        };
+        json!({ "Version": "2012-10-17", "Statement": [statement] })
+    }
+
+    fn tags(cx: &Context) -> Vec<Tag> {
+        cx.tags()
+            .into_iter()
+            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+            .collect()
+    }
+
+    fn present(&self, cx: &Context, arn: &str, trust: &Value) -> Present {
+        let p = Present::new(self.name(cx)).with("arn", arn);
+        match external_id_of(trust) {
+            Some(x) if matches!(self.trust, Trust::CrossAccount { .. }) => p.with("external_id", x),
+            _ => p,
+        }
+    }
+
+    async fn attach_managed(&self, cx: &Context, name: &str) -> Result<(), ResourceError> {
+        for arn in self.managed_arns(cx) {
+            self.aws
+                .iam
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(&arn)
+                .send()
+                .await
+                .or_resource(&self.id, "AttachRolePolicy")?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for Role {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "iam_role"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+
+    async fn read(
+        &self,
+        cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        let name = self.name(cx);
+        let role = match self
+            .aws
+            .iam
+            .get_role()
+            .role_name(&name)
+            .send()
+            .await
+            .or_resource(&self.id, "GetRole")
+        {
+            Ok(out) => out.role().cloned(),
+            Err(e) if e.class() == ErrorClass::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let Some(role) = role else {
+            return Ok(Observed::Missing);
+        };
+        let mut drift = Vec::new();
+        let session = role.max_session_duration().unwrap_or(0);
+        if session != MAX_SESSION_SECONDS {
+            drift.push(Drift::new(
+                "max_session_duration",
+                MAX_SESSION_SECONDS.to_string(),
+                session.to_string(),
+            ));
+        }
+        let trust = role
+            .assume_role_policy_document()
+            .map(policy_doc::parse)
+            .unwrap_or(Value::Null);
+        let live_external = external_id_of(&trust);
+        if !policy_doc::same(&trust, &self.trust_policy(cx, live_external.as_deref())) {
+            drift.push(Drift::new(
+                "trust_policy",
+                "paysec trust policy",
+                trust.to_string(),
+            ));
+        }
+        let inline = self
+            .aws
+            .iam
+            .list_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .or_resource(&self.id, "ListRolePolicies")?;
+        if !inline.policy_names().is_empty() {
+            drift.push(Drift::new(
+                "inline_policies",
+                "none",
+                inline.policy_names().join(","),
+            ));
+        }
+        let attached = self
+            .aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .or_resource(&self.id, "ListAttachedRolePolicies")?;
+        let have: Vec<&str> = attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn())
+            .collect();
+        let missing: Vec<String> = self
+            .managed_arns(cx)
+            .into_iter()
+            .filter(|a| !have.contains(&a.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            drift.push(Drift::new(
+                "managed_policies",
+                missing.join(","),
+                "not attached",
+            ));
+        }
+        let actual: Vec<(String, String)> = role
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        let missing_tags = paysec_core::tags::missing(&cx.tags(), &actual);
+        if !missing_tags.is_empty() {
+            drift.push(Drift::new("tags", missing_tags.join(","), "absent"));
+        }
+        Ok(Observed::Present {
+            present: self.present(cx, role.arn(), &trust),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let name = self.name(cx);
+        let fresh = random_external_id();
+        let trust_doc = self.trust_policy(cx, Some(&fresh));
+        let trust = trust_doc.to_string();
+        let created = retrying(&[rules::IAM_INVALID_PRINCIPAL], || async {
+            self.aws
+                .iam
+                .create_role()
+                .role_name(&name)
+                .description(&self.description)
+                .assume_role_policy_document(&trust)
+                .max_session_duration(MAX_SESSION_SECONDS)
+                .set_tags(Some(Self::tags(cx)))
+                .send()
+                .await
+                .or_resource(&self.id, "CreateRole")
+        })
+        .await;
+        let arn = match created {
+            Ok(out) => out.role().map(|r| r.arn().to_owned()).unwrap_or_default(),
+            // Created by an earlier run whose result was lost: converge it.
+            Err(e) if e.class() == ErrorClass::AlreadyExists => {
+                let Observed::Present { present, drift } = self.read(cx, None).await? else {
+                    return Err(e);
+                };
+                return self.repair(cx, &present, &drift).await;
+            }
+            Err(e) => return Err(e),
+        };
+        self.attach_managed(cx, &name).await?;
+        Ok(self.present(cx, &arn, &trust_doc))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        let name = self.name(cx);
+        for d in drift {
+            match d.property.as_str() {
+                "max_session_duration" => {
+                    self.aws
+                        .iam
+                        .update_role()
+                        .role_name(&name)
+                        .max_session_duration(MAX_SESSION_SECONDS)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "UpdateRole")?;
+                }
+                "trust_policy" => {
+                    self.aws
+                        .iam
+                        .update_assume_role_policy()
+                        .role_name(&name)
+                        .policy_document(
+                            self.trust_policy(
+                                cx,
+                                present.attrs.get("external_id").map(String::as_str),
+                            )
+                            .to_string(),
+                        )
+                        .send()
+                        .await
+                        .or_resource(&self.id, "UpdateAssumeRolePolicy")?;
+                }
+                "inline_policies" => {
+                    for p in d.actual.split(',') {
+                        self.aws
+                            .iam
+                            .delete_role_policy()
+                            .role_name(&name)
+                            .policy_name(p)
+                            .send()
+                            .await
+                            .or_resource(&self.id, "DeleteRolePolicy")?;
+                    }
+                }
+                "managed_policies" => self.attach_managed(cx, &name).await?,
+                "tags" => {
+                    self.aws
+                        .iam
+                        .tag_role()
+                        .role_name(&name)
+                        .set_tags(Some(Self::tags(cx)))
+                        .send()
+                        .await
+                        .or_resource(&self.id, "TagRole")?;
+                }
+                other => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!("cannot repair `{other}`"),
+                    ))
+                }
+            }
+        }
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let name = self.name(cx);
+        let attached = match self
+            .aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .or_resource(&self.id, "ListAttachedRolePolicies")
+        {
+            Ok(a) => a,
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
+            Err(e) => return Err(e),
+        };
+        // DeleteRole fails with DeleteConflict while anything is attached.
+        for p in attached.attached_policies() {
+            if let Some(arn) = p.policy_arn() {
+                self.aws
+                    .iam
+                    .detach_role_policy()
+                    .role_name(&name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DetachRolePolicy")?;
+            }
+        }
+        let inline = self
+            .aws
+            .iam
+            .list_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .or_resource(&self.id, "ListRolePolicies")?;
+        for p in inline.policy_names() {
+            self.aws
+                .iam
+                .delete_role_policy()
+                .role_name(&name)
+                .policy_name(p)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteRolePolicy")?;
+        }
+        match self
+            .aws
+            .iam
+            .delete_role()
+            .role_name(&name)
+            .send()
+            .await
+            .or_resource(&self.id, "DeleteRole")
+        {
+            Ok(_) => Ok(DeleteOutcome::default()),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The `sts:ExternalId` a trust policy requires, if any.
+fn external_id_of(trust: &Value) -> Option<String> {
+    trust["Statement"].as_array()?.iter().find_map(|s| {
+        s["Condition"]["StringEquals"]["sts:ExternalId"]
+            .as_str()
+            .map(str::to_owned)
+    })
+}
+
+/// 128 random bits as hex: an external id nobody can guess.
+fn random_external_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = std::io::Read::read_exact(&mut f, &mut bytes);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,222 @@
+//! CloudWatch log groups (PCI DSS 10.2, 10.5.1): encrypted with the Logs
+//! key, with retention of at least 90 days (365 by default), created by
+//! paysec before the service that writes to them would create an
+//! unencrypted one without expiry.
+
+use async_trait::async_trait;
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::retry::{retrying, rules};
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+
+pub struct LogGroup {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    name: String,
+    kms_key: LogicalId,
+    retention_days: i32,
+}
+
+impl LogGroup {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        name: String,
+        kms_key: LogicalId,
+        retention_days: i32,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            name,
+            kms_key,
+            retention_days,
+        }
+    }
+
+    fn present(&self, cx: &Context) -> Present {
+        Present::new(&self.name)
+            .with("name", &self.name)
+            .with("arn", cx.env.log_group_arn(&self.name))
+    }
+
+    async fn set_retention(&self) -> Result<(), ResourceError> {
+        self.aws
+            .logs
+            .put_retention_policy()
+            .log_group_name(&self.name)
+            .retention_in_days(self.retention_days)
+            .send()
+            .await
+            .or_resource(&self.id, "PutRetentionPolicy")?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for LogGroup {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "log_group"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Identity(self.kms_key.clone())]
+    }
+
+    async fn read(
+        &self,
+        cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        let out = self
+            .aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&self.name)
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeLogGroups")?;
+        let Some(group) = out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(self.name.as_str()))
+        else {
+            return Ok(Observed::Missing);
+        };
+        let mut drift = Vec::new();
+        let key = cx.attr(&self.kms_key, "arn")?;
+        if group.kms_key_id() != Some(key) {
+            drift.push(Drift::new(
+                "kms_key",
+                key,
+                group.kms_key_id().unwrap_or("none"),
+            ));
+        }
+        let retention = group.retention_in_days().unwrap_or(0);
+        if retention != self.retention_days {
+            drift.push(Drift::new(
+                "retention_days",
+                self.retention_days.to_string(),
+                if retention == 0 {
+                    "never expire".to_owned()
+                } else {
+                    retention.to_string()
+                },
+            ));
+        }
+        let tags = self
+            .aws
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(cx.env.log_group_arn(&self.name))
+            .send()
+            .await
+            .or_resource(&self.id, "ListTagsForResource")?;
+        let actual: Vec<(String, String)> = tags
+            .tags()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        let missing = paysec_core::tags::missing(&cx.tags(), &actual);
+        if !missing.is_empty() {
+            drift.push(Drift::new("tags", missing.join(","), "absent"));
+        }
+        Ok(Observed::Present {
+            present: self.present(cx),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let key = cx.attr(&self.kms_key, "arn")?;
+        let created = self
+            .aws
+            .logs
+            .create_log_group()
+            .log_group_name(&self.name)
+            .kms_key_id(key)
+            .set_tags(Some(cx.tags().into_iter().collect()))
+            .send()
+            .await
+            .or_resource(&self.id, "CreateLogGroup");
+        match created {
+            Ok(_) => {}
+            Err(e) if e.class() == ErrorClass::AlreadyExists => {
+                if let Observed::Present { present, drift } = self.read(cx, None).await? {
+                    return self.repair(cx, &present, &drift).await;
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+        self.set_retention().await?;
+        Ok(self.present(cx))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        for d in drift {
+            match d.property.as_str() {
+                "kms_key" => {
+                    self.aws
+                        .logs
+                        .associate_kms_key()
+                        .log_group_name(&self.name)
+                        .kms_key_id(cx.attr(&self.kms_key, "arn")?)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "AssociateKmsKey")?;
+                }
+                "retention_days" => self.set_retention().await?,
+                "tags" => {
+                    self.aws
+                        .logs
+                        .tag_resource()
+                        .resource_arn(cx.env.log_group_arn(&self.name))
+                        .set_tags(Some(cx.tags().into_iter().collect()))
+                        .send()
+                        .await
+                        .or_resource(&self.id, "TagResource")?;
+                }
+                other => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!("cannot repair `{other}`"),
+                    ))
+                }
+            }
+        }
+        Ok(present.clone())
+    }
+
+    async fn delete(
+        &self,
+        _cx: &Context,
+        _known: &Present,
+    ) -> Result<DeleteOutcome, ResourceError> {
+        let result = retrying(&[rules::LOGS_OPERATION_ABORTED], || async {
+            self.aws
+                .logs
+                .delete_log_group()
+                .log_group_name(&self.name)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteLogGroup")
+        })
+        .await;
+        match result {
+            Ok(_) => Ok(DeleteOutcome::default()),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The stack's IAM: one role per duty, each policy scoped to the stack's
+//! ARNs. Actions that AWS only authorizes on `*` (EC2 network interfaces for
+//! a VPC Lambda, X-Ray) are the only wildcards, and say so.
+
+use std::sync::Arc;
+
+use paysec_core::{LogicalId, Resource};
+use paysec_iam::{ManagedPolicy, Role, Trust};
+use serde_json::json;
+
+use crate::{ids, Inputs};
+
+pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
+    let aws = || inputs.aws.clone();
+    let id = LogicalId::new;
+    nodes.push(Arc::new(Role::new(
+        id(ids::ROLE_LAMBDA),
+        aws(),
+        "lambda-exec",
+        "paysec: execution role of the payment function",
+        Trust::Service {
+            service: "lambda.amazonaws.com",
+            source_arn: None,
+        },
+        vec![],
+    )));
+    nodes.push(Arc::new(Role::new(
+        id(ids::ROLE_RDS_MONITORING),
+        aws(),
+        "rds-monitoring",
+        "paysec: RDS enhanced monitoring",
+        Trust::Service {
+            service: "monitoring.rds.amazonaws.com",
+            source_arn: Some("arn:{partition}:rds:{region}:{account}:db:*".into()),
+        },
+        vec!["service-role/AmazonRDSEnhancedMonitoringRole"],
+    )));
+    nodes.push(Arc::new(Role::new(
+        id(ids::ROLE_FLOW_LOGS),
+        aws(),
+        "flow-logs",
+        "paysec: VPC flow-log delivery to CloudWatch Logs",
+        Trust::Service {
+            service: "vpc-flow-logs.amazonaws.com",
+            source_arn: Some("arn:{partition}:ec2:{region}:{account}:vpc-flow-log/*".into()),
+        },
+        vec![],
+    )));
+    nodes.push(Arc::new(Role::new(
+        id(ids::ROLE_AUDIT),
+        aws(),
+        "audit-crossaccount",
+        "paysec: read-only security audit from another account (external id required)",
+        Trust::CrossAccount {
+            trusted_account: inputs.config.iam.audit_trusted_account.clone(),
+            external_id: inputs.config.iam.audit_external_id.clone(),
+        },
+        vec!["SecurityAudit"],
+    )));
+
+    nodes.push(Arc::new(ManagedPolicy::new(
+        id(ids::POLICY_LAMBDA),
+        aws(),
+        "lambda-exec",
+        "paysec: least privilege for the payment function",
+        vec![id(ids::ROLE_LAMBDA)],
+        vec![id(ids::KMS_LAMBDA), id(ids::LOG_LAMBDA)],
+        Box::new(|cx| {
+            let log_group = cx.attr(&LogicalId::new(ids::LOG_LAMBDA), "arn")?;
+            let key = cx.attr(&LogicalId::new(ids::KMS_LAMBDA), "arn")?;
+            Ok(json!({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "WriteOwnLogs",
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": format!("{log_group}:*")
+                    },
+                    {
+                        "Sid": "UseLambdaKey",
+                        "Effect": "Allow",
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                        "Resource": key
+                    },
+                    {
+                        // EC2 authorizes these network-interface calls only on "*".
+                        "Sid": "VpcNetworkInterfaces",
+                        "Effect": "Allow",
+                        "Action": [
+                            "ec2:CreateNetworkInterface",
+                            "ec2:DescribeNetworkInterfaces",
+                            "ec2:DeleteNetworkInterface",
+                            "ec2:AssignPrivateIpAddresses",
+                            "ec2:UnassignPrivateIpAddresses"
+                        ],
+                        "Resource": "*",
+                        "Condition": { "StringEquals": { "aws:RequestedRegion": cx.env.region } }
+                    },
+                    {
+                        // X-Ray accepts trace segments only on "*".
+                        "Sid": "XRayTracing",
+                        "Effect": "Allow",
+                        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                        "Resource": "*"
+                    }
+                ]
+            }))
+        }),
+    )));
+    nodes.push(Arc::new(ManagedPolicy::new(
+        id(ids::POLICY_FLOW_LOGS),
+        aws(),
+        "flow-logs",
+        "paysec: flow-log delivery into its own log group (no CreateLogGroup)",
+        vec![id(ids::ROLE_FLOW_LOGS)],
+        vec![id(ids::LOG_FLOW_LOGS)],
+        Box::new(|cx| {
+            let log_group = cx.attr(&LogicalId::new(ids::LOG_FLOW_LOGS), "arn")?;
+            // No logs:CreateLogGroup: late deliveries must not recreate the
+            // group after `down`.
+            Ok(json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "DeliverFlowLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    "Resource": [log_group.to_owned(), format!("{log_group}:*")]
+                }]
+            }))
+        }),
+    )));
+}
