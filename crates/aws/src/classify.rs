@@ -157,7 +157,9 @@ where
                     .map(|t| t.trim_start_matches(':').trim().to_owned())
                     .unwrap_or(text)
             }
-            (None, None) => e.to_string(),
+            // Unmodelled and without metadata: the whole chain is the only
+            // useful text (e.g. a response the SDK could not parse).
+            (None, None) => format!("{}", DisplayErrorContext(err)),
         },
         None => format!("{}", DisplayErrorContext(err)),
     }

@@ -41,6 +41,10 @@ pub struct Config {
     pub kms: Kms,
     pub logs: Logs,
     pub iam: Iam,
+    pub network: Network,
+    pub s3: S3,
+    pub rds: Rds,
+    pub lambda: Lambda,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,6 +62,118 @@ pub struct Kms {
 pub struct Logs {
     /// Retention of every log group (PCI DSS 10.5.1: 12 months).
     pub retention_days: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Network {
+    /// The VPC's block; must be a /16 (three /20 subnets are carved from it).
+    pub vpc_cidr: String,
+    /// Three zone names; empty: the region's first three available zones.
+    pub availability_zones: Vec<String>,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self {
+            vpc_cidr: "10.20.0.0/16".into(),
+            availability_zones: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3 {
+    /// Days logs stay immediately available before a colder class (>= 90).
+    pub log_hot_days: i32,
+    /// Days logs are kept in total (>= 365, PCI DSS 10.5.1).
+    pub log_retention_days: i32,
+    /// Days old versions of data objects are kept.
+    pub data_noncurrent_days: i32,
+}
+
+impl Default for S3 {
+    fn default() -> Self {
+        Self {
+            log_hot_days: 90,
+            log_retention_days: 365,
+            data_noncurrent_days: 90,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rds {
+    pub engine_version: String,
+    /// Must match the engine version (`postgres16` for 16.x).
+    pub parameter_group_family: String,
+    pub instance_class: String,
+    pub allocated_storage_gb: i32,
+    pub backup_retention_days: i32,
+    pub multi_az: bool,
+    /// Default: on, unless the environment name starts with `dev`, `test` or `ci`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deletion_protection: Option<bool>,
+    /// Take a final snapshot on `down` (kept, and named in the ledger).
+    pub final_snapshot: bool,
+    /// Not `postgres` or `admin`.
+    pub master_username: String,
+    /// Name of an environment variable holding a password you supply;
+    /// default: RDS manages the password in Secrets Manager.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_password_env: Option<String>,
+    /// A file holding a password you supply (mode 0600 advised).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_password_file: Option<PathBuf>,
+    pub port: i32,
+    /// Minutes to wait for the instance to become available (Multi-AZ: 15-40 on AWS).
+    pub wait_minutes: u64,
+    /// Seconds between enhanced-monitoring samples (1, 5, 10, 15, 30, 60).
+    pub monitoring_interval_seconds: i32,
+}
+
+impl Default for Rds {
+    fn default() -> Self {
+        Self {
+            engine_version: "16.6".into(),
+            parameter_group_family: "postgres16".into(),
+            instance_class: "db.t3.micro".into(),
+            allocated_storage_gb: 20,
+            backup_retention_days: 7,
+            multi_az: true,
+            deletion_protection: None,
+            final_snapshot: true,
+            master_username: "payadmin".into(),
+            master_password_env: None,
+            master_password_file: None,
+            port: 5432,
+            wait_minutes: 60,
+            monitoring_interval_seconds: 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lambda {
+    /// python3.13 or python3.14 (Amazon Linux 2023).
+    pub runtime: String,
+    pub memory_mb: i32,
+    pub timeout_seconds: i32,
+    pub reserved_concurrency: i32,
+}
+
+impl Default for Lambda {
+    fn default() -> Self {
+        Self {
+            runtime: "python3.13".into(),
+            memory_mb: 256,
+            timeout_seconds: 30,
+            reserved_concurrency: 10,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -86,6 +202,10 @@ impl Default for Config {
             kms: Kms::default(),
             logs: Logs::default(),
             iam: Iam::default(),
+            network: Network::default(),
+            s3: S3::default(),
+            rds: Rds::default(),
+            lambda: Lambda::default(),
         }
     }
 }
@@ -244,6 +364,149 @@ impl Config {
                 ));
             }
         }
+        let cidr_ok = self.network.vpc_cidr.ends_with("/16")
+            && self
+                .network
+                .vpc_cidr
+                .trim_end_matches("/16")
+                .split('.')
+                .filter(|o| o.parse::<u8>().is_ok())
+                .count()
+                == 4;
+        if !cidr_ok {
+            return Err(invalid(
+                "network.vpc_cidr",
+                &self.network.vpc_cidr,
+                "must be an IPv4 /16 such as 10.20.0.0/16",
+            ));
+        }
+        if !self.network.availability_zones.is_empty() && self.network.availability_zones.len() != 3
+        {
+            return Err(invalid(
+                "network.availability_zones",
+                &self.network.availability_zones.len(),
+                "name exactly three zones, or none",
+            ));
+        }
+        if self.s3.log_hot_days < 90 {
+            return Err(invalid(
+                "s3.log_hot_days",
+                &self.s3.log_hot_days,
+                "PCI DSS 10.5.1 needs 90 days immediately available",
+            ));
+        }
+        if self.s3.log_retention_days < 365 || self.s3.log_retention_days <= self.s3.log_hot_days {
+            return Err(invalid(
+                "s3.log_retention_days",
+                &self.s3.log_retention_days,
+                "must be at least 365 (PCI DSS 10.5.1) and more than s3.log_hot_days",
+            ));
+        }
+        if self.s3.data_noncurrent_days < 1 {
+            return Err(invalid(
+                "s3.data_noncurrent_days",
+                &self.s3.data_noncurrent_days,
+                "must be at least 1",
+            ));
+        }
+        if !(7..=35).contains(&self.rds.backup_retention_days) {
+            return Err(invalid(
+                "rds.backup_retention_days",
+                &self.rds.backup_retention_days,
+                "must be 7 to 35 days (the seed asks 7; 0 would disable backups)",
+            ));
+        }
+        if !(20..=65536).contains(&self.rds.allocated_storage_gb) {
+            return Err(invalid(
+                "rds.allocated_storage_gb",
+                &self.rds.allocated_storage_gb,
+                "must be 20 to 65536",
+            ));
+        }
+        if matches!(
+            self.rds.master_username.as_str(),
+            "postgres" | "admin" | "root" | "rdsadmin"
+        ) {
+            return Err(invalid(
+                "rds.master_username",
+                &self.rds.master_username,
+                "must not be a default name an attacker would guess",
+            ));
+        }
+        if !self
+            .rds
+            .master_username
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            || !self
+                .rds
+                .master_username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || self.rds.master_username.len() > 63
+        {
+            return Err(invalid(
+                "rds.master_username",
+                &self.rds.master_username,
+                "letters, digits and _ only, starting with a letter, at most 63",
+            ));
+        }
+        if self.rds.master_password_env.is_some() && self.rds.master_password_file.is_some() {
+            return Err(invalid(
+                "rds.master_password_env",
+                &"both",
+                "set rds.master_password_env or rds.master_password_file, not both",
+            ));
+        }
+        let family_major = self
+            .rds
+            .parameter_group_family
+            .trim_start_matches("postgres");
+        if self.rds.engine_version.split('.').next() != Some(family_major) {
+            return Err(invalid(
+                "rds.parameter_group_family",
+                &self.rds.parameter_group_family,
+                &format!(
+                    "must match rds.engine_version {} (postgres<major>)",
+                    self.rds.engine_version
+                ),
+            ));
+        }
+        if ![1, 5, 10, 15, 30, 60].contains(&self.rds.monitoring_interval_seconds) {
+            return Err(invalid(
+                "rds.monitoring_interval_seconds",
+                &self.rds.monitoring_interval_seconds,
+                "must be 1, 5, 10, 15, 30 or 60",
+            ));
+        }
+        if !matches!(
+            self.lambda.runtime.as_str(),
+            "python3.12" | "python3.13" | "python3.14"
+        ) {
+            return Err(invalid("lambda.runtime", &self.lambda.runtime, "use python3.13 or python3.14 (Amazon Linux 2023); older runtimes are on the deprecation path"));
+        }
+        if !(128..=10240).contains(&self.lambda.memory_mb) {
+            return Err(invalid(
+                "lambda.memory_mb",
+                &self.lambda.memory_mb,
+                "must be 128 to 10240",
+            ));
+        }
+        if !(1..=900).contains(&self.lambda.timeout_seconds) {
+            return Err(invalid(
+                "lambda.timeout_seconds",
+                &self.lambda.timeout_seconds,
+                "must be 1 to 900",
+            ));
+        }
+        if !(1..=1000).contains(&self.lambda.reserved_concurrency) {
+            return Err(invalid(
+                "lambda.reserved_concurrency",
+                &self.lambda.reserved_concurrency,
+                "must be 1 to 1000",
+            ));
+        }
         for p in &self.kms.admin_principals {
             if !p.starts_with("arn:") {
                 return Err(invalid(
@@ -282,6 +545,12 @@ fn env_keys() -> Vec<(String, String)> {
         iam: Iam {
             audit_trusted_account: Some(String::new()),
             audit_external_id: Some(String::new()),
+        },
+        rds: Rds {
+            deletion_protection: Some(false),
+            master_password_env: Some(String::new()),
+            master_password_file: Some(PathBuf::new()),
+            ..Rds::default()
         },
         ..Config::default()
     };
@@ -397,6 +666,21 @@ mod tests {
             ("[logs]\nretention_days = 30\n", "logs.retention_days"),
             ("[logs]\nretention_days = 100\n", "logs.retention_days"),
             ("concurrency = 0\n", "concurrency"),
+            (
+                "[rds]\nbackup_retention_days = 0\n",
+                "rds.backup_retention_days",
+            ),
+            (
+                "[rds]\nmaster_username = \"postgres\"\n",
+                "rds.master_username",
+            ),
+            (
+                "[rds]\nengine_version = \"15.4\"\n",
+                "rds.parameter_group_family",
+            ),
+            ("[lambda]\nruntime = \"python3.9\"\n", "lambda.runtime"),
+            ("[s3]\nlog_hot_days = 30\n", "s3.log_hot_days"),
+            ("[network]\nvpc_cidr = \"10.0.0.0/8\"\n", "network.vpc_cidr"),
             ("[tags]\n\"paysec:x\" = \"y\"\n", "tags"),
         ] {
             let err = load_str(text, &[]).unwrap_err();

@@ -53,6 +53,25 @@ pub mod rules {
         message: None,
         budget: minutes(1),
     };
+    /// Deleting a subnet or security group while network interfaces still
+    /// use it: Lambda's hyperplane ENIs take 20-45 minutes to be released.
+    pub const EC2_DEPENDENCY_VIOLATION: Rule = Rule {
+        code: "DependencyViolation",
+        message: None,
+        budget: minutes(45),
+    };
+    /// Configuring a bucket right after CreateBucket.
+    pub const S3_NEW_BUCKET_NOT_VISIBLE: Rule = Rule {
+        code: "NoSuchBucket",
+        message: None,
+        budget: minutes(2),
+    };
+    /// CreateBucket right after deleting the same name.
+    pub const S3_OPERATION_ABORTED: Rule = Rule {
+        code: "OperationAborted",
+        message: None,
+        budget: minutes(2),
+    };
     /// A trust policy naming a principal created moments ago.
     pub const IAM_INVALID_PRINCIPAL: Rule = Rule {
         code: "MalformedPolicyDocument",

@@ -11,6 +11,7 @@ use paysec_kms::{KeyUser, KmsKey};
 
 mod iam;
 mod logs;
+mod network;
 
 /// Logical ids of the stack's resources, shared by the blueprint, the
 /// outputs and the tests.
@@ -29,6 +30,22 @@ pub mod ids {
     pub const LOG_LAMBDA: &str = "logs.lambda";
     pub const LOG_RDS_POSTGRESQL: &str = "logs.rds-postgresql";
     pub const LOG_RDS_UPGRADE: &str = "logs.rds-upgrade";
+    pub const VPC: &str = "network.vpc";
+    pub const SUBNETS: [&str; 3] = ["network.subnet-a", "network.subnet-b", "network.subnet-c"];
+    pub const ROUTE_TABLE: &str = "network.route-table";
+    pub const NACL: &str = "network.acl";
+    pub const VPC_DEFAULTS: &str = "network.vpc-defaults";
+    pub const SG_LAMBDA: &str = "network.sg-lambda";
+    pub const SG_DB: &str = "network.sg-db";
+    pub const SG_ENDPOINTS: &str = "network.sg-endpoints";
+    pub const SG_RULES: &str = "network.sg-rules";
+    pub const ENDPOINT_S3: &str = "network.endpoint-s3";
+    pub const ENDPOINT_RDS: &str = "network.endpoint-rds";
+    pub const FLOW_LOG_S3: &str = "network.flow-log-s3";
+    pub const FLOW_LOG_CW: &str = "network.flow-log-cloudwatch";
+    pub const BUCKET_ACCESS_LOGS: &str = "s3.access-logs";
+    pub const BUCKET_FLOW_LOGS: &str = "s3.flow-logs";
+    pub const BUCKET_DATA: &str = "s3.data";
 }
 
 /// What the blueprint needs besides the config.
@@ -114,6 +131,7 @@ pub fn blueprint(
     ));
     iam::add(&mut nodes, inputs);
     logs::add(&mut nodes, inputs, names);
+    network::add(&mut nodes, inputs);
     Graph::new(nodes)
 }
 

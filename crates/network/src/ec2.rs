@@ -1,0 +1,164 @@
+//! What every EC2 resource shares: tags at creation, lookup by tag, tag
+//! drift, and waiting out `DependencyViolation` while Lambda ENIs drain.
+
+use std::time::Duration;
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{Context, Drift};
+use paysec_core::retry::rules;
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use tokio::time::Instant;
+
+pub(crate) fn tags(cx: &Context) -> Vec<Tag> {
+    let mut t: Vec<Tag> = cx
+        .tags()
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    t.push(
+        Tag::builder()
+            .key("Name")
+            .value(format!(
+                "{}-{}",
+                cx.env.names.prefix(),
+                cx.resource.as_str().replace('.', "-")
+            ))
+            .build(),
+    );
+    t
+}
+
+pub(crate) fn tag_spec(cx: &Context, rt: ResourceType) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(rt)
+        .set_tags(Some(tags(cx)))
+        .build()
+}
+
+/// Filters matching this resource's paysec tags.
+pub(crate) fn by_tags(cx: &Context) -> Vec<Filter> {
+    vec![
+        Filter::builder()
+            .name(format!("tag:{}", paysec_core::tags::ENVIRONMENT))
+            .values(cx.env.name.as_str())
+            .build(),
+        Filter::builder()
+            .name(format!("tag:{}", paysec_core::tags::LOGICAL_ID))
+            .values(cx.resource.as_str())
+            .build(),
+    ]
+}
+
+pub(crate) fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+pub(crate) fn tag_drift(cx: &Context, actual: &[Tag]) -> Option<Drift> {
+    let actual: Vec<(String, String)> = actual
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let missing = paysec_core::tags::missing(&cx.tags(), &actual);
+    (!missing.is_empty()).then(|| Drift::new("tags", missing.join(","), "absent"))
+}
+
+pub(crate) async fn retag(
+    aws: &paysec_aws::Aws,
+    cx: &Context,
+    id: &LogicalId,
+    resource: &str,
+) -> Result<(), ResourceError> {
+    aws.ec2
+        .create_tags()
+        .resources(resource)
+        .set_tags(Some(tags(cx)))
+        .send()
+        .await
+        .or_resource(id, "CreateTags")?;
+    Ok(())
+}
+
+/// Ok(None) for "not found" errors.
+pub(crate) fn not_found_is_none<T>(
+    r: Result<T, ResourceError>,
+) -> Result<Option<T>, ResourceError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class() == ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs a delete, retrying on `DependencyViolation` while ENIs drain:
+/// detached Lambda ENIs in the VPC are deleted as they become available,
+/// and the wait is reported so the user sees why nothing moves.
+pub(crate) async fn delete_draining<F, Fut>(
+    aws: &paysec_aws::Aws,
+    cx: &Context,
+    id: &LogicalId,
+    vpc_id: Option<&str>,
+    mut op: F,
+) -> Result<(), ResourceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ResourceError>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_secs(2);
+    loop {
+        match op().await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(()),
+            Err(e)
+                if e.code() == Some(rules::EC2_DEPENDENCY_VIOLATION.code)
+                    && started.elapsed() < rules::EC2_DEPENDENCY_VIOLATION.budget =>
+            {
+                if let Some(vpc) = vpc_id {
+                    release_lambda_enis(aws, id, vpc).await?;
+                }
+                cx.report_wait(
+                    "network interfaces to be released (Lambda ENIs take up to 45 min)",
+                    started.elapsed(),
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn release_lambda_enis(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    vpc: &str,
+) -> Result<(), ResourceError> {
+    let out = aws
+        .ec2
+        .describe_network_interfaces()
+        .filters(filter("vpc-id", vpc))
+        .filters(filter("description", "AWS Lambda VPC ENI*"))
+        .filters(filter("status", "available"))
+        .send()
+        .await
+        .or_resource(id, "DescribeNetworkInterfaces")?;
+    for eni in out.network_interfaces() {
+        if let Some(eni_id) = eni.network_interface_id() {
+            let _ = not_found_is_none(
+                aws.ec2
+                    .delete_network_interface()
+                    .network_interface_id(eni_id)
+                    .send()
+                    .await
+                    .or_resource(id, "DeleteNetworkInterface"),
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,410 @@
+//! VPC endpoints: S3 as a gateway on the route table, with a policy limited
+//! to the stack's buckets; RDS as an interface in the three subnets with
+//! private DNS. Both take a client token, so a retried create after a crash
+//! returns the same endpoint.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
+use paysec_aws::AwsResultExt;
+use paysec_core::policy_doc;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::{LogicalId, ResourceError};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::ec2;
+
+/// Builds an endpoint policy from the context.
+pub type PolicyFn = Box<dyn Fn(&Context) -> Value + Send + Sync>;
+
+/// How long to wait for an endpoint to become available or to go away.
+const ENDPOINT_WAIT: Duration = Duration::from_secs(10 * 60);
+
+/// The endpoint's state, lowercased: EC2 documents `Available` but sends
+/// `available`, which the SDK's case-sensitive enum parses as unknown.
+fn state(e: &aws_sdk_ec2::types::VpcEndpoint) -> String {
+    e.state()
+        .map(|s| s.as_str().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn service_name(cx: &Context, service: &str) -> String {
+    format!("com.amazonaws.{}.{service}", cx.env.region)
+}
+
+fn token(cx: &Context) -> String {
+    format!("paysec-{}-{}", cx.env.name, cx.resource)
+}
+
+async fn describe(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    cx: &Context,
+    known: Option<&Present>,
+) -> Result<Option<aws_sdk_ec2::types::VpcEndpoint>, ResourceError> {
+    let req = aws.ec2.describe_vpc_endpoints();
+    let req = match known {
+        Some(p) => req.vpc_endpoint_ids(&p.physical_id),
+        None => req.set_filters(Some(ec2::by_tags(cx))),
+    };
+    let out = ec2::not_found_is_none(req.send().await.or_resource(id, "DescribeVpcEndpoints"))?;
+    Ok(out.and_then(|o| {
+        o.vpc_endpoints()
+            .iter()
+            .find(|e| !matches!(state(e).as_str(), "deleted" | "deleting" | "failed"))
+            .cloned()
+    }))
+}
+
+async fn delete_and_wait(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    cx: &Context,
+    known: &Present,
+) -> Result<(), ResourceError> {
+    let out = ec2::not_found_is_none(
+        aws.ec2
+            .delete_vpc_endpoints()
+            .vpc_endpoint_ids(&known.physical_id)
+            .send()
+            .await
+            .or_resource(id, "DeleteVpcEndpoints"),
+    )?;
+    // Per-item failures come back with HTTP 200.
+    if let Some(item) = out.as_ref().and_then(|o| o.unsuccessful().first()) {
+        let err = item.error();
+        let code = err.and_then(|e| e.code()).unwrap_or("");
+        if !code.contains("NotFound") {
+            return Err(ResourceError::unexpected(
+                id,
+                format!(
+                    "DeleteVpcEndpoints failed: {code}: {}",
+                    err.and_then(|e| e.message()).unwrap_or("")
+                ),
+            ));
+        }
+    }
+    // Interface endpoint ENIs block subnet and security group deletion
+    // until the endpoint is fully gone.
+    let started = Instant::now();
+    while describe(aws, id, cx, Some(known)).await?.is_some() {
+        if started.elapsed() > ENDPOINT_WAIT {
+            return Err(ResourceError::WaitTimeout {
+                resource: id.clone(),
+                state: "deleted".into(),
+                waited_secs: started.elapsed().as_secs(),
+            });
+        }
+        cx.report_wait("the endpoint to be deleted", started.elapsed());
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    Ok(())
+}
+
+fn created_id(
+    id: &LogicalId,
+    out: &aws_sdk_ec2::operation::create_vpc_endpoint::CreateVpcEndpointOutput,
+) -> Result<String, ResourceError> {
+    out.vpc_endpoint()
+        .and_then(|e| e.vpc_endpoint_id())
+        .map(str::to_owned)
+        .ok_or_else(|| ResourceError::unexpected(id, "CreateVpcEndpoint returned no id"))
+}
+
+pub struct GatewayEndpoint {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    vpc: LogicalId,
+    route_table: LogicalId,
+    service: &'static str,
+    policy: PolicyFn,
+}
+
+impl GatewayEndpoint {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        vpc: LogicalId,
+        route_table: LogicalId,
+        service: &'static str,
+        policy: PolicyFn,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            vpc,
+            route_table,
+            service,
+            policy,
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for GatewayEndpoint {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "vpc_endpoint"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![
+            Dependency::Identity(self.vpc.clone()),
+            Dependency::Identity(self.route_table.clone()),
+        ]
+    }
+
+    async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
+        let Some(e) = describe(&self.aws, &self.id, cx, known).await? else {
+            return Ok(Observed::Missing);
+        };
+        let mut drift = Vec::new();
+        let policy = e
+            .policy_document()
+            .map(policy_doc::parse)
+            .unwrap_or(Value::Null);
+        if !policy_doc::same(&policy, &(self.policy)(cx)) {
+            drift.push(Drift::new(
+                "policy",
+                "scoped to the stack's buckets",
+                policy.to_string(),
+            ));
+        }
+        let rt = cx.attr(&self.route_table, "physical_id")?;
+        if !e.route_table_ids().iter().any(|r| r == rt) {
+            drift.push(Drift::new(
+                "route_tables",
+                rt,
+                e.route_table_ids().join(","),
+            ));
+        }
+        drift.extend(ec2::tag_drift(cx, e.tags()));
+        Ok(Observed::Present {
+            present: Present::new(e.vpc_endpoint_id().unwrap_or_default()),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let out = self
+            .aws
+            .ec2
+            .create_vpc_endpoint()
+            .vpc_id(cx.attr(&self.vpc, "physical_id")?)
+            .vpc_endpoint_type(VpcEndpointType::Gateway)
+            .service_name(service_name(cx, self.service))
+            .route_table_ids(cx.attr(&self.route_table, "physical_id")?)
+            .policy_document((self.policy)(cx).to_string())
+            .client_token(token(cx))
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint))
+            .send()
+            .await
+            .or_resource(&self.id, "CreateVpcEndpoint")?;
+        Ok(Present::new(created_id(&self.id, &out)?))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        let mut req = self
+            .aws
+            .ec2
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(&present.physical_id);
+        for d in drift {
+            match d.property.as_str() {
+                "policy" => req = req.policy_document((self.policy)(cx).to_string()),
+                "route_tables" => {
+                    req = req.add_route_table_ids(cx.attr(&self.route_table, "physical_id")?)
+                }
+                "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
+                other => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!("cannot repair `{other}`"),
+                    ))
+                }
+            }
+        }
+        req.send()
+            .await
+            .or_resource(&self.id, "ModifyVpcEndpoint")?;
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        delete_and_wait(&self.aws, &self.id, cx, known).await?;
+        Ok(DeleteOutcome::default())
+    }
+}
+
+pub struct InterfaceEndpoint {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    vpc: LogicalId,
+    subnets: Vec<LogicalId>,
+    security_group: LogicalId,
+    service: &'static str,
+}
+
+impl InterfaceEndpoint {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        vpc: LogicalId,
+        subnets: Vec<LogicalId>,
+        security_group: LogicalId,
+        service: &'static str,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            vpc,
+            subnets,
+            security_group,
+            service,
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for InterfaceEndpoint {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "vpc_endpoint"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        std::iter::once(&self.vpc)
+            .chain(&self.subnets)
+            .chain(std::iter::once(&self.security_group))
+            .cloned()
+            .map(Dependency::Identity)
+            .collect()
+    }
+
+    async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
+        let Some(e) = describe(&self.aws, &self.id, cx, known).await? else {
+            return Ok(Observed::Missing);
+        };
+        let mut drift = Vec::new();
+        if !e.private_dns_enabled().unwrap_or(false) {
+            drift.push(Drift::new("private_dns_enabled", "true", "false"));
+        }
+        for s in &self.subnets {
+            let subnet = cx.attr(s, "physical_id")?;
+            if !e.subnet_ids().iter().any(|x| x == subnet) {
+                drift.push(Drift::new("subnets", subnet, e.subnet_ids().join(",")));
+            }
+        }
+        drift.extend(ec2::tag_drift(cx, e.tags()));
+        Ok(Observed::Present {
+            present: Present::new(e.vpc_endpoint_id().unwrap_or_default()).with("state", state(&e)),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let subnets = self
+            .subnets
+            .iter()
+            .map(|s| cx.attr(s, "physical_id").map(str::to_owned))
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .aws
+            .ec2
+            .create_vpc_endpoint()
+            .vpc_id(cx.attr(&self.vpc, "physical_id")?)
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .service_name(service_name(cx, self.service))
+            .set_subnet_ids(Some(subnets))
+            .security_group_ids(cx.attr(&self.security_group, "physical_id")?)
+            .private_dns_enabled(true)
+            .client_token(token(cx))
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint))
+            .send()
+            .await
+            .or_resource(&self.id, "CreateVpcEndpoint")?;
+        Ok(Present::new(created_id(&self.id, &out)?))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        let mut req = self
+            .aws
+            .ec2
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(&present.physical_id);
+        for d in drift {
+            match d.property.as_str() {
+                "private_dns_enabled" => req = req.private_dns_enabled(true),
+                "subnets" => {
+                    for s in &self.subnets {
+                        req = req.add_subnet_ids(cx.attr(s, "physical_id")?);
+                    }
+                }
+                "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
+                other => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!("cannot repair `{other}`"),
+                    ))
+                }
+            }
+        }
+        req.send()
+            .await
+            .or_resource(&self.id, "ModifyVpcEndpoint")?;
+        Ok(present.clone())
+    }
+
+    /// Available, or still pending after the budget.
+    async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
+        let started = Instant::now();
+        loop {
+            let e = describe(&self.aws, &self.id, cx, Some(&present)).await?;
+            match e.as_ref().map(state).as_deref() {
+                Some("available") => return Ok(present.with("state", "available")),
+                Some("failed" | "rejected") | None => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        "the endpoint failed or disappeared while being created",
+                    ));
+                }
+                _ if started.elapsed() > ENDPOINT_WAIT => {
+                    return Err(ResourceError::WaitTimeout {
+                        resource: self.id.clone(),
+                        state: "available".into(),
+                        waited_secs: started.elapsed().as_secs(),
+                    });
+                }
+                _ => {
+                    cx.report_wait("the endpoint to become available", started.elapsed());
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        }
+    }
+
+    async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        delete_and_wait(&self.aws, &self.id, cx, known).await?;
+        Ok(DeleteOutcome::default())
+    }
+}

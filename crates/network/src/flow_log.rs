@@ -1,0 +1,209 @@
+//! VPC flow logs of all traffic (PCI DSS 10.2), to S3 and to CloudWatch.
+//! Flow logs cannot be modified: a drifted one is replaced.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::{LogicalId, ResourceError};
+
+use crate::ec2;
+
+pub enum FlowLogDestination {
+    /// A bucket resource (attribute `arn`).
+    S3 { bucket: LogicalId },
+    /// A log group resource (attribute `name`) and the delivery role
+    /// (attribute `arn`); `policy` is the role's permissions, which must
+    /// exist before delivery starts.
+    CloudWatch {
+        log_group: LogicalId,
+        role: LogicalId,
+        policy: LogicalId,
+    },
+}
+
+pub struct FlowLog {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    vpc: LogicalId,
+    destination: FlowLogDestination,
+}
+
+impl FlowLog {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        vpc: LogicalId,
+        destination: FlowLogDestination,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            vpc,
+            destination,
+        }
+    }
+
+    fn target(&self, cx: &Context) -> Result<String, ResourceError> {
+        match &self.destination {
+            FlowLogDestination::S3 { bucket } => cx.attr(bucket, "arn").map(str::to_owned),
+            FlowLogDestination::CloudWatch { log_group, .. } => {
+                cx.attr(log_group, "name").map(str::to_owned)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for FlowLog {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "flow_log"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        let mut d = vec![Dependency::Identity(self.vpc.clone())];
+        match &self.destination {
+            FlowLogDestination::S3 { bucket } => d.push(Dependency::Identity(bucket.clone())),
+            FlowLogDestination::CloudWatch {
+                log_group,
+                role,
+                policy,
+            } => {
+                d.extend(
+                    [log_group, role, policy]
+                        .into_iter()
+                        .cloned()
+                        .map(Dependency::Identity),
+                );
+            }
+        }
+        d
+    }
+
+    async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
+        let req = self.aws.ec2.describe_flow_logs();
+        let req = match known {
+            Some(p) => req.flow_log_ids(&p.physical_id),
+            None => req.set_filter(Some(ec2::by_tags(cx))),
+        };
+        let out =
+            ec2::not_found_is_none(req.send().await.or_resource(&self.id, "DescribeFlowLogs"))?;
+        let Some(f) = out.as_ref().and_then(|o| o.flow_logs().first()) else {
+            return Ok(Observed::Missing);
+        };
+        let mut drift = Vec::new();
+        if f.traffic_type() != Some(&TrafficType::All) {
+            drift.push(Drift::new(
+                "traffic_type",
+                "ALL",
+                f.traffic_type().map(|t| t.as_str()).unwrap_or("?"),
+            ));
+        }
+        let target = self.target(cx)?;
+        let actual = match &self.destination {
+            FlowLogDestination::S3 { .. } => f.log_destination().unwrap_or(""),
+            FlowLogDestination::CloudWatch { .. } => f.log_group_name().unwrap_or(""),
+        };
+        if !actual.starts_with(&target) {
+            drift.push(Drift::new("destination", target, actual));
+        }
+        if f.resource_id() != Some(cx.attr(&self.vpc, "physical_id")?) {
+            drift.push(Drift::new(
+                "resource",
+                "the stack's VPC",
+                f.resource_id().unwrap_or("?"),
+            ));
+        }
+        drift.extend(ec2::tag_drift(cx, f.tags()));
+        Ok(Observed::Present {
+            present: Present::new(f.flow_log_id().unwrap_or_default()),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let mut req = self
+            .aws
+            .ec2
+            .create_flow_logs()
+            .resource_ids(cx.attr(&self.vpc, "physical_id")?)
+            .resource_type(FlowLogsResourceType::Vpc)
+            .traffic_type(TrafficType::All)
+            .client_token(format!("paysec-{}-{}", cx.env.name, cx.resource))
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcFlowLog));
+        req = match &self.destination {
+            FlowLogDestination::S3 { bucket } => req
+                .log_destination_type(LogDestinationType::S3)
+                .log_destination(cx.attr(bucket, "arn")?),
+            FlowLogDestination::CloudWatch {
+                log_group, role, ..
+            } => req
+                .log_destination_type(LogDestinationType::CloudWatchLogs)
+                .log_group_name(cx.attr(log_group, "name")?)
+                .deliver_logs_permission_arn(cx.attr(role, "arn")?),
+        };
+        let out = req.send().await.or_resource(&self.id, "CreateFlowLogs")?;
+        // Per-item failures come back with HTTP 200.
+        if let Some(item) = out.unsuccessful().first() {
+            let err = item.error();
+            return Err(ResourceError::Aws {
+                resource: self.id.clone(),
+                operation: "CreateFlowLogs",
+                class: paysec_core::ErrorClass::Other,
+                code: err.and_then(|e| e.code()).map(str::to_owned),
+                message: err
+                    .and_then(|e| e.message())
+                    .unwrap_or("unsuccessful")
+                    .to_owned(),
+                source: "CreateFlowLogs reported an unsuccessful item".into(),
+            });
+        }
+        let flow_log_id = out
+            .flow_log_ids()
+            .first()
+            .ok_or_else(|| ResourceError::unexpected(&self.id, "CreateFlowLogs returned no id"))?;
+        Ok(Present::new(flow_log_id))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        if drift.iter().all(|d| d.property == "tags") {
+            ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?;
+            return Ok(present.clone());
+        }
+        self.delete(cx, present).await?;
+        self.create(cx).await
+    }
+
+    async fn delete(&self, _cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let out = ec2::not_found_is_none(
+            self.aws
+                .ec2
+                .delete_flow_logs()
+                .flow_log_ids(&known.physical_id)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteFlowLogs"),
+        )?;
+        if let Some(item) = out.as_ref().and_then(|o| o.unsuccessful().first()) {
+            let code = item.error().and_then(|e| e.code()).unwrap_or("");
+            if !code.contains("NotFound") {
+                return Err(ResourceError::unexpected(
+                    &self.id,
+                    format!("DeleteFlowLogs failed: {code}"),
+                ));
+            }
+        }
+        Ok(DeleteOutcome::default())
+    }
+}

@@ -1,0 +1,299 @@
+//! The subnets' network ACL: admits only traffic from and to the VPC's own
+//! CIDR (everything else meets the implicit deny).
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ResourceType, RuleAction};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::{LogicalId, ResourceError};
+
+use crate::ec2;
+
+pub struct NetworkAcl {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    vpc: LogicalId,
+    subnets: Vec<LogicalId>,
+}
+
+/// (rule number, egress) of the two entries paysec writes.
+const ENTRIES: [(i32, bool); 2] = [(100, false), (100, true)];
+
+impl NetworkAcl {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        vpc: LogicalId,
+        subnets: Vec<LogicalId>,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            vpc,
+            subnets,
+        }
+    }
+
+    async fn write_entries(&self, acl: &str, cidr: &str) -> Result<(), ResourceError> {
+        for (rule, egress) in ENTRIES {
+            let r = self
+                .aws
+                .ec2
+                .create_network_acl_entry()
+                .network_acl_id(acl)
+                .rule_number(rule)
+                .protocol("-1")
+                .rule_action(RuleAction::Allow)
+                .egress(egress)
+                .cidr_block(cidr)
+                .send()
+                .await
+                .or_resource(&self.id, "CreateNetworkAclEntry");
+            if let Err(e) = r {
+                if e.code() != Some("NetworkAclEntryAlreadyExists") {
+                    return Err(e);
+                }
+                self.aws
+                    .ec2
+                    .replace_network_acl_entry()
+                    .network_acl_id(acl)
+                    .rule_number(rule)
+                    .protocol("-1")
+                    .rule_action(RuleAction::Allow)
+                    .egress(egress)
+                    .cidr_block(cidr)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "ReplaceNetworkAclEntry")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves each subnet's ACL association to `target`.
+    async fn move_subnets(
+        &self,
+        cx: &Context,
+        vpc: &str,
+        target: &str,
+    ) -> Result<(), ResourceError> {
+        let subnets: Vec<String> = self
+            .subnets
+            .iter()
+            .filter_map(|s| cx.attr(s, "physical_id").ok().map(str::to_owned))
+            .collect();
+        let out = self
+            .aws
+            .ec2
+            .describe_network_acls()
+            .filters(ec2::filter("vpc-id", vpc))
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeNetworkAcls")?;
+        for acl in out.network_acls() {
+            for a in acl.associations() {
+                let (Some(subnet), Some(assoc)) = (a.subnet_id(), a.network_acl_association_id())
+                else {
+                    continue;
+                };
+                if subnets.iter().any(|s| s == subnet) && acl.network_acl_id() != Some(target) {
+                    self.aws
+                        .ec2
+                        .replace_network_acl_association()
+                        .association_id(assoc)
+                        .network_acl_id(target)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "ReplaceNetworkAclAssociation")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn default_acl(&self, vpc: &str) -> Result<Option<String>, ResourceError> {
+        let out = self
+            .aws
+            .ec2
+            .describe_network_acls()
+            .filters(ec2::filter("vpc-id", vpc))
+            .filters(ec2::filter("default", "true"))
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeNetworkAcls")?;
+        Ok(out
+            .network_acls()
+            .first()
+            .and_then(|a| a.network_acl_id())
+            .map(str::to_owned))
+    }
+}
+
+#[async_trait]
+impl Resource for NetworkAcl {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "network_acl"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        std::iter::once(&self.vpc)
+            .chain(&self.subnets)
+            .cloned()
+            .map(Dependency::Identity)
+            .collect()
+    }
+
+    async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
+        let req = self.aws.ec2.describe_network_acls();
+        let req = match known {
+            Some(p) => req.network_acl_ids(&p.physical_id),
+            None => req.set_filters(Some(ec2::by_tags(cx))),
+        };
+        let out = ec2::not_found_is_none(
+            req.send()
+                .await
+                .or_resource(&self.id, "DescribeNetworkAcls"),
+        )?;
+        let Some(acl) = out.as_ref().and_then(|o| o.network_acls().first()) else {
+            return Ok(Observed::Missing);
+        };
+        let cidr = cx.attr(&self.vpc, "cidr")?;
+        let mut drift = Vec::new();
+        let allows: Vec<String> = acl
+            .entries()
+            .iter()
+            .filter(|e| e.rule_action() == Some(&RuleAction::Allow))
+            .map(|e| {
+                format!(
+                    "{}{}:{}",
+                    if e.egress().unwrap_or(false) {
+                        "out"
+                    } else {
+                        "in"
+                    },
+                    e.rule_number().unwrap_or(0),
+                    e.cidr_block().unwrap_or("?")
+                )
+            })
+            .collect();
+        let want = [format!("in100:{cidr}"), format!("out100:{cidr}")];
+        if allows.len() != 2 || !want.iter().all(|w| allows.contains(w)) {
+            drift.push(Drift::new("entries", want.join(","), allows.join(",")));
+        }
+        let have: Vec<&str> = acl
+            .associations()
+            .iter()
+            .filter_map(|a| a.subnet_id())
+            .collect();
+        for s in &self.subnets {
+            let subnet = cx.attr(s, "physical_id")?;
+            if !have.contains(&subnet) {
+                drift.push(Drift::new("associations", subnet, "not associated"));
+            }
+        }
+        drift.extend(ec2::tag_drift(cx, acl.tags()));
+        Ok(Observed::Present {
+            present: Present::new(acl.network_acl_id().unwrap_or_default()),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let vpc = cx.attr(&self.vpc, "physical_id")?;
+        let out = self
+            .aws
+            .ec2
+            .create_network_acl()
+            .vpc_id(vpc)
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::NetworkAcl))
+            .send()
+            .await
+            .or_resource(&self.id, "CreateNetworkAcl")?;
+        let acl = out
+            .network_acl()
+            .and_then(|a| a.network_acl_id())
+            .ok_or_else(|| ResourceError::unexpected(&self.id, "CreateNetworkAcl returned no id"))?
+            .to_owned();
+        self.write_entries(&acl, cx.attr(&self.vpc, "cidr")?)
+            .await?;
+        self.move_subnets(cx, vpc, &acl).await?;
+        Ok(Present::new(acl))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        let acl = present.physical_id.as_str();
+        for d in drift {
+            match d.property.as_str() {
+                "entries" => {
+                    // Remove every allow entry, then write paysec's two.
+                    let out = self
+                        .aws
+                        .ec2
+                        .describe_network_acls()
+                        .network_acl_ids(acl)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "DescribeNetworkAcls")?;
+                    for e in out.network_acls().iter().flat_map(|a| a.entries()) {
+                        let n = e.rule_number().unwrap_or(32767);
+                        if n < 32767 && e.rule_action() == Some(&RuleAction::Allow) {
+                            self.aws
+                                .ec2
+                                .delete_network_acl_entry()
+                                .network_acl_id(acl)
+                                .rule_number(n)
+                                .egress(e.egress().unwrap_or(false))
+                                .send()
+                                .await
+                                .or_resource(&self.id, "DeleteNetworkAclEntry")?;
+                        }
+                    }
+                    self.write_entries(acl, cx.attr(&self.vpc, "cidr")?).await?;
+                }
+                "associations" => {
+                    self.move_subnets(cx, cx.attr(&self.vpc, "physical_id")?, acl)
+                        .await?
+                }
+                "tags" => ec2::retag(&self.aws, cx, &self.id, acl).await?,
+                other => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!("cannot repair `{other}`"),
+                    ))
+                }
+            }
+        }
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        // An ACL in use cannot be deleted: hand the subnets back to the
+        // VPC's default ACL first (they are deleted right after anyway).
+        if let Ok(vpc) = cx.attr(&self.vpc, "physical_id") {
+            if let Some(default) = ec2::not_found_is_none(self.default_acl(vpc).await)?.flatten() {
+                ec2::not_found_is_none(self.move_subnets(cx, vpc, &default).await)?;
+            }
+        }
+        ec2::not_found_is_none(
+            self.aws
+                .ec2
+                .delete_network_acl()
+                .network_acl_id(&known.physical_id)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteNetworkAcl"),
+        )?;
+        Ok(DeleteOutcome::default())
+    }
+}

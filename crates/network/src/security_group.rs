@@ -1,0 +1,454 @@
+//! Security groups and their rules. The groups reference each other (the
+//! Lambda group's egress names the DB group, whose ingress names the Lambda
+//! group), so the groups are created bare and one resource owns every rule.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::{LogicalId, ResourceError};
+
+use crate::ec2;
+
+/// A security group with no rule at all, not even AWS's default egress.
+pub struct SecurityGroup {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    vpc: LogicalId,
+    purpose: &'static str,
+    description: &'static str,
+}
+
+fn allow_all_egress() -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build()
+}
+
+impl SecurityGroup {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        vpc: LogicalId,
+        purpose: &'static str,
+        description: &'static str,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            vpc,
+            purpose,
+            description,
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for SecurityGroup {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "security_group"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Identity(self.vpc.clone())]
+    }
+
+    async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
+        let req = self.aws.ec2.describe_security_groups();
+        let req = match known {
+            Some(p) => req.group_ids(&p.physical_id),
+            None => req.set_filters(Some(ec2::by_tags(cx))),
+        };
+        let out = ec2::not_found_is_none(
+            req.send()
+                .await
+                .or_resource(&self.id, "DescribeSecurityGroups"),
+        )?;
+        let Some(sg) = out.as_ref().and_then(|o| o.security_groups().first()) else {
+            return Ok(Observed::Missing);
+        };
+        Ok(Observed::Present {
+            present: Present::new(sg.group_id().unwrap_or_default()),
+            drift: ec2::tag_drift(cx, sg.tags()).into_iter().collect(),
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let out = self
+            .aws
+            .ec2
+            .create_security_group()
+            .group_name(format!("{}-{}", cx.env.names.prefix(), self.purpose))
+            .description(self.description)
+            .vpc_id(cx.attr(&self.vpc, "physical_id")?)
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::SecurityGroup))
+            .send()
+            .await
+            .or_resource(&self.id, "CreateSecurityGroup")?;
+        let group = out
+            .group_id()
+            .ok_or_else(|| {
+                ResourceError::unexpected(&self.id, "CreateSecurityGroup returned no id")
+            })?
+            .to_owned();
+        // A new group allows all egress; paysec's groups allow nothing
+        // until SecurityGroupRules says otherwise.
+        let revoked = self
+            .aws
+            .ec2
+            .revoke_security_group_egress()
+            .group_id(&group)
+            .ip_permissions(allow_all_egress())
+            .send()
+            .await
+            .or_resource(&self.id, "RevokeSecurityGroupEgress");
+        if let Err(e) = revoked {
+            if e.code() != Some("InvalidPermission.NotFound") {
+                return Err(e);
+            }
+        }
+        Ok(Present::new(group))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        _drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?;
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let vpc = cx.attr(&self.vpc, "physical_id").ok().map(str::to_owned);
+        ec2::delete_draining(&self.aws, cx, &self.id, vpc.as_deref(), || async {
+            self.aws
+                .ec2
+                .delete_security_group()
+                .group_id(&known.physical_id)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteSecurityGroup")
+                .map(|_| ())
+        })
+        .await?;
+        Ok(DeleteOutcome::default())
+    }
+}
+
+/// Where a rule's traffic comes from or goes to.
+#[derive(Clone, Debug)]
+pub enum Peer {
+    Group(LogicalId),
+    /// The VPC's own CIDR.
+    VpcCidr,
+}
+
+/// One allowed flow: on `group`, inbound or outbound, TCP on `port`.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub group: LogicalId,
+    pub egress: bool,
+    pub port: i32,
+    pub peer: Peer,
+}
+
+/// Every rule of the stack's security groups, and nothing else.
+pub struct SecurityGroupRules {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    vpc: LogicalId,
+    groups: Vec<LogicalId>,
+    rules: Vec<Rule>,
+}
+
+/// A rule as text, comparable between desired and live:
+/// `<group-id> in|out <proto> <from>-<to> <peer>`.
+type Flat = BTreeSet<String>;
+
+impl SecurityGroupRules {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        vpc: LogicalId,
+        groups: Vec<LogicalId>,
+        rules: Vec<Rule>,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            vpc,
+            groups,
+            rules,
+        }
+    }
+
+    fn peer(&self, cx: &Context, p: &Peer) -> Result<String, ResourceError> {
+        Ok(match p {
+            Peer::Group(g) => cx.attr(g, "physical_id")?.to_owned(),
+            Peer::VpcCidr => cx.attr(&self.vpc, "cidr")?.to_owned(),
+        })
+    }
+
+    fn desired(&self, cx: &Context) -> Result<Flat, ResourceError> {
+        self.rules
+            .iter()
+            .map(|r| {
+                Ok(format!(
+                    "{} {} tcp {}-{} {}",
+                    cx.attr(&r.group, "physical_id")?,
+                    if r.egress { "out" } else { "in" },
+                    r.port,
+                    r.port,
+                    self.peer(cx, &r.peer)?
+                ))
+            })
+            .collect()
+    }
+
+    async fn actual(&self, cx: &Context) -> Result<Flat, ResourceError> {
+        let ids: Vec<String> = self
+            .groups
+            .iter()
+            .map(|g| cx.attr(g, "physical_id").map(str::to_owned))
+            .collect::<Result<_, _>>()?;
+        let out = self
+            .aws
+            .ec2
+            .describe_security_groups()
+            .set_group_ids(Some(ids))
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeSecurityGroups")?;
+        let mut flat = Flat::new();
+        for sg in out.security_groups() {
+            let gid = sg.group_id().unwrap_or_default();
+            for (dir, perms) in [
+                ("in", sg.ip_permissions()),
+                ("out", sg.ip_permissions_egress()),
+            ] {
+                for p in perms {
+                    let proto = match p.ip_protocol().unwrap_or("-1") {
+                        "6" => "tcp",
+                        other => other,
+                    };
+                    let ports = format!(
+                        "{}-{}",
+                        p.from_port().unwrap_or(-1),
+                        p.to_port().unwrap_or(-1)
+                    );
+                    let peers = p
+                        .user_id_group_pairs()
+                        .iter()
+                        .filter_map(|u| u.group_id().map(str::to_owned))
+                        .chain(
+                            p.ip_ranges()
+                                .iter()
+                                .filter_map(|r| r.cidr_ip().map(str::to_owned)),
+                        )
+                        .chain(
+                            p.ipv6_ranges()
+                                .iter()
+                                .filter_map(|r| r.cidr_ipv6().map(str::to_owned)),
+                        )
+                        .chain(
+                            p.prefix_list_ids()
+                                .iter()
+                                .filter_map(|r| r.prefix_list_id().map(str::to_owned)),
+                        );
+                    for peer in peers {
+                        flat.insert(format!("{gid} {dir} {proto} {ports} {peer}"));
+                    }
+                }
+            }
+        }
+        Ok(flat)
+    }
+
+    /// Authorizes or revokes one flattened rule.
+    async fn apply(&self, rule: &str, grant: bool) -> Result<(), ResourceError> {
+        let parts: Vec<&str> = rule.split(' ').collect();
+        let [group, dir, proto, ports, peer] = parts[..] else {
+            return Err(ResourceError::unexpected(
+                &self.id,
+                format!("malformed rule {rule}"),
+            ));
+        };
+        let (from, to) = ports.split_once('-').unwrap_or(("-1", "-1"));
+        let mut perm = IpPermission::builder().ip_protocol(proto);
+        if proto != "-1" {
+            perm = perm
+                .from_port(from.parse().unwrap_or(-1))
+                .to_port(to.parse().unwrap_or(-1));
+        }
+        let perm = if peer.starts_with("sg-") {
+            perm.user_id_group_pairs(UserIdGroupPair::builder().group_id(peer).build())
+        } else if peer.contains(':') {
+            perm.ipv6_ranges(
+                aws_sdk_ec2::types::Ipv6Range::builder()
+                    .cidr_ipv6(peer)
+                    .build(),
+            )
+        } else if peer.starts_with("pl-") {
+            perm.prefix_list_ids(
+                aws_sdk_ec2::types::PrefixListId::builder()
+                    .prefix_list_id(peer)
+                    .build(),
+            )
+        } else {
+            perm.ip_ranges(IpRange::builder().cidr_ip(peer).build())
+        }
+        .build();
+        let ec2 = &self.aws.ec2;
+        let result = match (dir, grant) {
+            ("in", true) => ec2
+                .authorize_security_group_ingress()
+                .group_id(group)
+                .ip_permissions(perm)
+                .send()
+                .await
+                .or_resource(&self.id, "AuthorizeSecurityGroupIngress")
+                .map(|_| ()),
+            ("out", true) => ec2
+                .authorize_security_group_egress()
+                .group_id(group)
+                .ip_permissions(perm)
+                .send()
+                .await
+                .or_resource(&self.id, "AuthorizeSecurityGroupEgress")
+                .map(|_| ()),
+            ("in", false) => ec2
+                .revoke_security_group_ingress()
+                .group_id(group)
+                .ip_permissions(perm)
+                .send()
+                .await
+                .or_resource(&self.id, "RevokeSecurityGroupIngress")
+                .map(|_| ()),
+            _ => ec2
+                .revoke_security_group_egress()
+                .group_id(group)
+                .ip_permissions(perm)
+                .send()
+                .await
+                .or_resource(&self.id, "RevokeSecurityGroupEgress")
+                .map(|_| ()),
+        };
+        match result {
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some(
+                        "InvalidPermission.Duplicate"
+                            | "InvalidPermission.NotFound"
+                            | "InvalidGroup.NotFound"
+                    )
+                ) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn converge(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let desired = self.desired(cx)?;
+        let actual = self.actual(cx).await?;
+        for extra in actual.difference(&desired) {
+            self.apply(extra, false).await?;
+        }
+        for missing in desired.difference(&actual) {
+            self.apply(missing, true).await?;
+        }
+        Ok(self.present(cx, &desired))
+    }
+
+    fn present(&self, cx: &Context, desired: &Flat) -> Present {
+        let first = self
+            .groups
+            .first()
+            .and_then(|g| cx.attr(g, "physical_id").ok())
+            .unwrap_or("none");
+        Present::new(format!("rules-{first}")).with("rules", desired.len().to_string())
+    }
+}
+
+#[async_trait]
+impl Resource for SecurityGroupRules {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "security_group_rules"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        std::iter::once(&self.vpc)
+            .chain(&self.groups)
+            .cloned()
+            .map(Dependency::Identity)
+            .collect()
+    }
+
+    async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
+        let desired = self.desired(cx)?;
+        let actual = self.actual(cx).await?;
+        if known.is_none() && actual.is_empty() {
+            return Ok(Observed::Missing);
+        }
+        let mut drift = Vec::new();
+        let extra: Vec<&String> = actual.difference(&desired).collect();
+        let missing: Vec<&String> = desired.difference(&actual).collect();
+        if !extra.is_empty() || !missing.is_empty() {
+            drift.push(Drift::new(
+                "rules",
+                format!("missing: {missing:?}"),
+                format!("unexpected: {extra:?}"),
+            ));
+        }
+        Ok(Observed::Present {
+            present: self.present(cx, &desired),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        self.converge(cx).await
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        _present: &Present,
+        _drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        self.converge(cx).await
+    }
+
+    /// Revokes every rule, so the groups, which reference each other, can
+    /// be deleted.
+    async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let actual = match self.actual(cx).await {
+            Ok(a) => a,
+            Err(e) if e.class() == paysec_core::ErrorClass::NotFound => {
+                return Ok(DeleteOutcome::default())
+            }
+            Err(e) => return Err(e),
+        };
+        for rule in &actual {
+            self.apply(rule, false).await?;
+        }
+        Ok(DeleteOutcome::default())
+    }
+}

@@ -1,0 +1,186 @@
+//! A private subnet: no public IPs, one per availability zone.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::{LogicalId, ResourceError};
+
+use crate::ec2;
+
+pub struct Subnet {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    vpc: LogicalId,
+    index: usize,
+    /// Zone names from the config; else the region's available zones in
+    /// name order, this subnet taking the `index`-th.
+    zones: Vec<String>,
+}
+
+impl Subnet {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        vpc: LogicalId,
+        index: usize,
+        zones: Vec<String>,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            vpc,
+            index,
+            zones,
+        }
+    }
+
+    async fn zone(&self) -> Result<String, ResourceError> {
+        if let Some(z) = self.zones.get(self.index) {
+            return Ok(z.clone());
+        }
+        let out = self
+            .aws
+            .ec2
+            .describe_availability_zones()
+            .filters(ec2::filter("state", "available"))
+            .filters(ec2::filter("zone-type", "availability-zone"))
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeAvailabilityZones")?;
+        let mut names: Vec<String> = out
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name().map(str::to_owned))
+            .collect();
+        names.sort();
+        names.get(self.index).cloned().ok_or_else(|| {
+            ResourceError::unexpected(
+                &self.id,
+                format!(
+                    "the region has {} available zones; the stack needs 3 for Multi-AZ",
+                    names.len()
+                ),
+            )
+        })
+    }
+
+    fn present(subnet_id: &str, zone: &str, cidr: &str) -> Present {
+        Present::new(subnet_id)
+            .with("availability_zone", zone)
+            .with("cidr", cidr)
+    }
+}
+
+#[async_trait]
+impl Resource for Subnet {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "subnet"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Identity(self.vpc.clone())]
+    }
+
+    async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
+        let req = self.aws.ec2.describe_subnets();
+        let req = match known {
+            Some(p) => req.subnet_ids(&p.physical_id),
+            None => req.set_filters(Some(ec2::by_tags(cx))),
+        };
+        let out =
+            ec2::not_found_is_none(req.send().await.or_resource(&self.id, "DescribeSubnets"))?;
+        let Some(s) = out.as_ref().and_then(|o| o.subnets().first()) else {
+            return Ok(Observed::Missing);
+        };
+        let mut drift = Vec::new();
+        if s.map_public_ip_on_launch().unwrap_or(false) {
+            drift.push(Drift::new("map_public_ip_on_launch", "false", "true"));
+        }
+        drift.extend(ec2::tag_drift(cx, s.tags()));
+        Ok(Observed::Present {
+            present: Self::present(
+                s.subnet_id().unwrap_or_default(),
+                s.availability_zone().unwrap_or_default(),
+                s.cidr_block().unwrap_or_default(),
+            ),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let vpc_id = cx.attr(&self.vpc, "physical_id")?;
+        let cidr = crate::subnet_cidr(cx.attr(&self.vpc, "cidr")?, self.index);
+        let zone = self.zone().await?;
+        let out = self
+            .aws
+            .ec2
+            .create_subnet()
+            .vpc_id(vpc_id)
+            .cidr_block(&cidr)
+            .availability_zone(&zone)
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::Subnet))
+            .send()
+            .await
+            .or_resource(&self.id, "CreateSubnet")?;
+        let subnet_id = out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .ok_or_else(|| ResourceError::unexpected(&self.id, "CreateSubnet returned no id"))?;
+        Ok(Self::present(subnet_id, &zone, &cidr))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        for d in drift {
+            match d.property.as_str() {
+                "map_public_ip_on_launch" => {
+                    self.aws
+                        .ec2
+                        .modify_subnet_attribute()
+                        .subnet_id(&present.physical_id)
+                        .map_public_ip_on_launch(
+                            AttributeBooleanValue::builder().value(false).build(),
+                        )
+                        .send()
+                        .await
+                        .or_resource(&self.id, "ModifySubnetAttribute")?;
+                }
+                "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
+                other => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!("cannot repair `{other}`"),
+                    ))
+                }
+            }
+        }
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let vpc = cx.attr(&self.vpc, "physical_id").ok().map(str::to_owned);
+        ec2::delete_draining(&self.aws, cx, &self.id, vpc.as_deref(), || async {
+            self.aws
+                .ec2
+                .delete_subnet()
+                .subnet_id(&known.physical_id)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteSubnet")
+                .map(|_| ())
+        })
+        .await?;
+        Ok(DeleteOutcome::default())
+    }
+}

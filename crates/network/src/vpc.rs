@@ -1,0 +1,177 @@
+//! The VPC: DNS support and hostnames on (the RDS endpoint's private DNS
+//! needs both), no gateway of any kind.
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::{LogicalId, ResourceError};
+
+use crate::ec2;
+
+pub struct Vpc {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    cidr: String,
+}
+
+impl Vpc {
+    pub fn new(id: LogicalId, aws: paysec_aws::Aws, cidr: String) -> Self {
+        Self { id, aws, cidr }
+    }
+
+    fn present(&self, vpc_id: &str) -> Present {
+        Present::new(vpc_id).with("cidr", &self.cidr)
+    }
+
+    async fn attribute(&self, vpc_id: &str, name: VpcAttributeName) -> Result<bool, ResourceError> {
+        let out = self
+            .aws
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(vpc_id)
+            .attribute(name.clone())
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeVpcAttribute")?;
+        let value = match name {
+            VpcAttributeName::EnableDnsHostnames => out.enable_dns_hostnames(),
+            _ => out.enable_dns_support(),
+        };
+        Ok(value.and_then(|v| v.value()).unwrap_or(false))
+    }
+
+    /// ModifyVpcAttribute takes one attribute per call.
+    async fn enable_dns(&self, vpc_id: &str) -> Result<(), ResourceError> {
+        let on = || AttributeBooleanValue::builder().value(true).build();
+        self.aws
+            .ec2
+            .modify_vpc_attribute()
+            .vpc_id(vpc_id)
+            .enable_dns_support(on())
+            .send()
+            .await
+            .or_resource(&self.id, "ModifyVpcAttribute")?;
+        self.aws
+            .ec2
+            .modify_vpc_attribute()
+            .vpc_id(vpc_id)
+            .enable_dns_hostnames(on())
+            .send()
+            .await
+            .or_resource(&self.id, "ModifyVpcAttribute")?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for Vpc {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "vpc"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+
+    async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
+        let req = self.aws.ec2.describe_vpcs();
+        let req = match known {
+            Some(p) => req.vpc_ids(&p.physical_id),
+            None => req.set_filters(Some(ec2::by_tags(cx))),
+        };
+        let out = ec2::not_found_is_none(req.send().await.or_resource(&self.id, "DescribeVpcs"))?;
+        let Some(vpc) = out.as_ref().and_then(|o| o.vpcs().first()) else {
+            return Ok(Observed::Missing);
+        };
+        let vpc_id = vpc.vpc_id().unwrap_or_default().to_owned();
+        let mut drift = Vec::new();
+        if vpc.cidr_block() != Some(self.cidr.as_str()) {
+            return Err(ResourceError::unexpected(
+                &self.id,
+                format!(
+                    "VPC {vpc_id} has CIDR {} but the config asks {}; a VPC's CIDR cannot change: run `paysec down` first or restore network.vpc_cidr",
+                    vpc.cidr_block().unwrap_or("?"),
+                    self.cidr
+                ),
+            ));
+        }
+        for (attr, prop) in [
+            (VpcAttributeName::EnableDnsSupport, "enable_dns_support"),
+            (VpcAttributeName::EnableDnsHostnames, "enable_dns_hostnames"),
+        ] {
+            if !self.attribute(&vpc_id, attr).await? {
+                drift.push(Drift::new(prop, "true", "false"));
+            }
+        }
+        drift.extend(ec2::tag_drift(cx, vpc.tags()));
+        Ok(Observed::Present {
+            present: self.present(&vpc_id),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let out = self
+            .aws
+            .ec2
+            .create_vpc()
+            .cidr_block(&self.cidr)
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::Vpc))
+            .send()
+            .await
+            .or_resource(&self.id, "CreateVpc")?;
+        let vpc_id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .ok_or_else(|| ResourceError::unexpected(&self.id, "CreateVpc returned no VPC id"))?
+            .to_owned();
+        self.enable_dns(&vpc_id).await?;
+        Ok(self.present(&vpc_id))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        for d in drift {
+            match d.property.as_str() {
+                "enable_dns_support" | "enable_dns_hostnames" => {
+                    self.enable_dns(&present.physical_id).await?
+                }
+                "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
+                other => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!("cannot repair `{other}`"),
+                    ))
+                }
+            }
+        }
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let vpc_id = known.physical_id.as_str();
+        ec2::delete_draining(&self.aws, cx, &self.id, Some(vpc_id), || async {
+            self.aws
+                .ec2
+                .delete_vpc()
+                .vpc_id(vpc_id)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteVpc")
+                .map(|_| ())
+        })
+        .await?;
+        Ok(DeleteOutcome::default())
+    }
+}

@@ -1,0 +1,692 @@
+//! One hardened bucket. Bucket names are global and unique, so a bucket the
+//! ledger lost is adopted by name; every setting is read back and repaired
+//! individually.
+
+use async_trait::async_trait;
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
+    BucketLoggingStatus, BucketVersioningStatus, CreateBucketConfiguration, Delete,
+    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, LoggingEnabled,
+    NoncurrentVersionExpiration, ObjectIdentifier, ObjectOwnership, OwnershipControls,
+    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Tag, Tagging, Transition, TransitionStorageClass, VersioningConfiguration,
+};
+use paysec_aws::AwsResultExt;
+use paysec_core::policy_doc;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::retry::{retrying, rules};
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use serde_json::Value;
+
+use crate::policy::{self, Delivery};
+
+/// How long objects live.
+#[derive(Clone, Copy, Debug)]
+pub enum Lifecycle {
+    /// Audit logs (req. 10.5.1): `hot_days` immediately available, then a
+    /// colder class, expired after `keep_days`.
+    Logs { hot_days: i32, keep_days: i32 },
+    /// Application data: only old versions expire.
+    Data { noncurrent_days: i32 },
+}
+
+pub struct Bucket {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    purpose: &'static str,
+    kms_key: LogicalId,
+    delivery: Delivery,
+    lifecycle: Lifecycle,
+    /// The bucket receiving this one's server access logs.
+    access_logs_to: Option<LogicalId>,
+}
+
+/// `None` for a configuration that was never set (each GET has its own
+/// "no such configuration" code).
+fn absent_is_none<T>(r: Result<T, ResourceError>) -> Result<Option<T>, ResourceError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e)
+            if e.class() == ErrorClass::NotFound
+                || e.code()
+                    .is_some_and(|c| c.starts_with("NoSuch") || c.ends_with("NotFoundError")) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+const PROPERTIES: [&str; 8] = [
+    "ownership",
+    "public_access_block",
+    "encryption",
+    "versioning",
+    "lifecycle",
+    "tags",
+    "policy",
+    "logging",
+];
+
+impl Bucket {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        purpose: &'static str,
+        kms_key: LogicalId,
+        delivery: Delivery,
+        lifecycle: Lifecycle,
+        access_logs_to: Option<LogicalId>,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            purpose,
+            kms_key,
+            delivery,
+            lifecycle,
+            access_logs_to,
+        }
+    }
+
+    fn name(&self, cx: &Context) -> String {
+        cx.env.names.bucket(self.purpose, &cx.env.account)
+    }
+
+    fn present(&self, cx: &Context) -> Present {
+        let name = self.name(cx);
+        Present::new(&name)
+            .with("name", &name)
+            .with("arn", format!("arn:{}:s3:::{name}", cx.env.partition))
+    }
+
+    fn lifecycle_rules(&self) -> Vec<LifecycleRule> {
+        let all = || LifecycleRuleFilter::builder().prefix("").build();
+        let abort = AbortIncompleteMultipartUpload::builder()
+            .days_after_initiation(7)
+            .build();
+        let rule = match self.lifecycle {
+            Lifecycle::Logs {
+                hot_days,
+                keep_days,
+            } => LifecycleRule::builder()
+                .id("paysec-audit-log-retention")
+                .status(ExpirationStatus::Enabled)
+                .filter(all())
+                .transitions(
+                    Transition::builder()
+                        .days(hot_days)
+                        .storage_class(TransitionStorageClass::Glacier)
+                        .build(),
+                )
+                .expiration(LifecycleExpiration::builder().days(keep_days).build())
+                .noncurrent_version_expiration(
+                    NoncurrentVersionExpiration::builder()
+                        .noncurrent_days(30)
+                        .build(),
+                )
+                .abort_incomplete_multipart_upload(abort),
+            Lifecycle::Data { noncurrent_days } => LifecycleRule::builder()
+                .id("paysec-noncurrent-versions")
+                .status(ExpirationStatus::Enabled)
+                .filter(all())
+                .noncurrent_version_expiration(
+                    NoncurrentVersionExpiration::builder()
+                        .noncurrent_days(noncurrent_days)
+                        .build(),
+                )
+                .abort_incomplete_multipart_upload(abort),
+        };
+        rule.build().into_iter().collect()
+    }
+
+    /// Applies one property (idempotent PUTs). Right after CreateBucket
+    /// AWS may still answer NoSuchBucket; that is retried.
+    async fn apply(&self, cx: &Context, property: &str) -> Result<(), ResourceError> {
+        let name = self.name(cx);
+        let s3 = &self.aws.s3;
+        let id = &self.id;
+        retrying(&[rules::S3_NEW_BUCKET_NOT_VISIBLE], || async {
+            match property {
+                "ownership" => s3
+                    .put_bucket_ownership_controls()
+                    .bucket(&name)
+                    .ownership_controls(
+                        OwnershipControls::builder()
+                            .rules(
+                                OwnershipControlsRule::builder()
+                                    .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                                    .build()
+                                    .map_err(|e| ResourceError::unexpected(id, e.to_string()))?,
+                            )
+                            .build()
+                            .map_err(|e| ResourceError::unexpected(id, e.to_string()))?,
+                    )
+                    .send()
+                    .await
+                    .or_resource(id, "PutBucketOwnershipControls")
+                    .map(|_| ()),
+                "public_access_block" => s3
+                    .put_public_access_block()
+                    .bucket(&name)
+                    .public_access_block_configuration(
+                        PublicAccessBlockConfiguration::builder()
+                            .block_public_acls(true)
+                            .ignore_public_acls(true)
+                            .block_public_policy(true)
+                            .restrict_public_buckets(true)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .or_resource(id, "PutPublicAccessBlock")
+                    .map(|_| ()),
+                "encryption" => {
+                    let by_default = ServerSideEncryptionByDefault::builder()
+                        .sse_algorithm(ServerSideEncryption::AwsKms)
+                        .kms_master_key_id(cx.attr(&self.kms_key, "arn")?)
+                        .build()
+                        .map_err(|e| ResourceError::unexpected(id, e.to_string()))?;
+                    s3.put_bucket_encryption()
+                        .bucket(&name)
+                        .server_side_encryption_configuration(
+                            ServerSideEncryptionConfiguration::builder()
+                                .rules(
+                                    ServerSideEncryptionRule::builder()
+                                        .apply_server_side_encryption_by_default(by_default)
+                                        .bucket_key_enabled(true)
+                                        .build(),
+                                )
+                                .build()
+                                .map_err(|e| ResourceError::unexpected(id, e.to_string()))?,
+                        )
+                        .send()
+                        .await
+                        .or_resource(id, "PutBucketEncryption")
+                        .map(|_| ())
+                }
+                "versioning" => s3
+                    .put_bucket_versioning()
+                    .bucket(&name)
+                    .versioning_configuration(
+                        VersioningConfiguration::builder()
+                            .status(BucketVersioningStatus::Enabled)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .or_resource(id, "PutBucketVersioning")
+                    .map(|_| ()),
+                "lifecycle" => s3
+                    .put_bucket_lifecycle_configuration()
+                    .bucket(&name)
+                    .lifecycle_configuration(
+                        BucketLifecycleConfiguration::builder()
+                            .set_rules(Some(self.lifecycle_rules()))
+                            .build()
+                            .map_err(|e| ResourceError::unexpected(id, e.to_string()))?,
+                    )
+                    .send()
+                    .await
+                    .or_resource(id, "PutBucketLifecycleConfiguration")
+                    .map(|_| ()),
+                "tags" => {
+                    let tags: Vec<Tag> = cx
+                        .tags()
+                        .into_iter()
+                        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+                        .collect();
+                    s3.put_bucket_tagging()
+                        .bucket(&name)
+                        .tagging(
+                            Tagging::builder()
+                                .set_tag_set(Some(tags))
+                                .build()
+                                .map_err(|e| ResourceError::unexpected(id, e.to_string()))?,
+                        )
+                        .send()
+                        .await
+                        .or_resource(id, "PutBucketTagging")
+                        .map(|_| ())
+                }
+                "policy" => s3
+                    .put_bucket_policy()
+                    .bucket(&name)
+                    .policy(policy::document(&cx.env, &name, self.delivery).to_string())
+                    .send()
+                    .await
+                    .or_resource(id, "PutBucketPolicy")
+                    .map(|_| ()),
+                "logging" => {
+                    let Some(target) = &self.access_logs_to else {
+                        return Ok(());
+                    };
+                    let enabled = LoggingEnabled::builder()
+                        .target_bucket(cx.attr(target, "name")?)
+                        .target_prefix(format!("{name}/"))
+                        .build()
+                        .map_err(|e| ResourceError::unexpected(id, e.to_string()))?;
+                    s3.put_bucket_logging()
+                        .bucket(&name)
+                        .bucket_logging_status(
+                            BucketLoggingStatus::builder()
+                                .logging_enabled(enabled)
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .or_resource(id, "PutBucketLogging")
+                        .map(|_| ())
+                }
+                other => Err(ResourceError::unexpected(
+                    id,
+                    format!("unknown bucket property {other}"),
+                )),
+            }
+        })
+        .await
+    }
+
+    /// Reads every property; returns the drift.
+    async fn drift(&self, cx: &Context) -> Result<Vec<Drift>, ResourceError> {
+        let name = self.name(cx);
+        let s3 = &self.aws.s3;
+        let id = &self.id;
+        let mut drift = Vec::new();
+
+        let own = absent_is_none(
+            s3.get_bucket_ownership_controls()
+                .bucket(&name)
+                .send()
+                .await
+                .or_resource(id, "GetBucketOwnershipControls"),
+        )?;
+        let enforced = own
+            .as_ref()
+            .and_then(|o| o.ownership_controls())
+            .is_some_and(|c| {
+                c.rules()
+                    .iter()
+                    .any(|r| r.object_ownership() == &ObjectOwnership::BucketOwnerEnforced)
+            });
+        if !enforced {
+            drift.push(Drift::new(
+                "ownership",
+                "BucketOwnerEnforced",
+                "ACLs enabled",
+            ));
+        }
+
+        let pab = absent_is_none(
+            s3.get_public_access_block()
+                .bucket(&name)
+                .send()
+                .await
+                .or_resource(id, "GetPublicAccessBlock"),
+        )?;
+        let all_on = pab
+            .as_ref()
+            .and_then(|p| p.public_access_block_configuration())
+            .is_some_and(|c| {
+                c.block_public_acls() == Some(true)
+                    && c.ignore_public_acls() == Some(true)
+                    && c.block_public_policy() == Some(true)
+                    && c.restrict_public_buckets() == Some(true)
+            });
+        if !all_on {
+            drift.push(Drift::new(
+                "public_access_block",
+                "all four on",
+                "not all on",
+            ));
+        }
+
+        let key = cx.attr(&self.kms_key, "arn")?;
+        let enc = absent_is_none(
+            s3.get_bucket_encryption()
+                .bucket(&name)
+                .send()
+                .await
+                .or_resource(id, "GetBucketEncryption"),
+        )?;
+        let rule = enc
+            .as_ref()
+            .and_then(|e| e.server_side_encryption_configuration())
+            .and_then(|c| c.rules().first());
+        let default = rule.and_then(|r| r.apply_server_side_encryption_by_default());
+        let ok = default.is_some_and(|d| {
+            d.sse_algorithm() == &ServerSideEncryption::AwsKms && d.kms_master_key_id() == Some(key)
+        }) && rule.and_then(|r| r.bucket_key_enabled()) == Some(true);
+        if !ok {
+            drift.push(Drift::new(
+                "encryption",
+                format!("aws:kms {key}, bucket key"),
+                default
+                    .map(|d| {
+                        format!(
+                            "{} {}",
+                            d.sse_algorithm().as_str(),
+                            d.kms_master_key_id().unwrap_or("")
+                        )
+                    })
+                    .unwrap_or_else(|| "none".into()),
+            ));
+        }
+
+        let status = match s3.get_bucket_versioning().bucket(&name).send().await {
+            Ok(v) => v.status().map(|s| s.as_str().to_owned()),
+            // moto 5.2.5 wraps a successful answer in a
+            // `GetBucketVersioningResponse` root, which the SDK rejects;
+            // real S3 sends `VersioningConfiguration`. Read the status from
+            // the raw 200 body then.
+            Err(e) => match e
+                .raw_response()
+                .filter(|r| r.status().is_success())
+                .and_then(|r| r.body().bytes())
+            {
+                Some(body) => {
+                    let text = String::from_utf8_lossy(body);
+                    text.split("<Status>")
+                        .nth(1)
+                        .and_then(|t| t.split("</Status>").next())
+                        .map(str::to_owned)
+                }
+                None => {
+                    return Err(Err::<(), _>(e)
+                        .or_resource(id, "GetBucketVersioning")
+                        .unwrap_err())
+                }
+            },
+        };
+        if status.as_deref() != Some(BucketVersioningStatus::Enabled.as_str()) {
+            drift.push(Drift::new(
+                "versioning",
+                "Enabled",
+                status.unwrap_or_else(|| "never enabled".into()),
+            ));
+        }
+
+        let lc = absent_is_none(
+            s3.get_bucket_lifecycle_configuration()
+                .bucket(&name)
+                .send()
+                .await
+                .or_resource(id, "GetBucketLifecycleConfiguration"),
+        )?;
+        let want = self.lifecycle_rules();
+        let have = lc.as_ref().map(|l| l.rules().to_vec()).unwrap_or_default();
+        let same = want.len() == have.len()
+            && want.iter().zip(&have).all(|(w, h)| {
+                w.id() == h.id()
+                    && h.status() == &ExpirationStatus::Enabled
+                    && w.expiration().and_then(|e| e.days())
+                        == h.expiration().and_then(|e| e.days())
+                    && w.transitions().first().and_then(|t| t.days())
+                        == h.transitions().first().and_then(|t| t.days())
+                    && w.noncurrent_version_expiration()
+                        .and_then(|n| n.noncurrent_days())
+                        == h.noncurrent_version_expiration()
+                            .and_then(|n| n.noncurrent_days())
+            });
+        if !same {
+            drift.push(Drift::new(
+                "lifecycle",
+                "paysec retention rules",
+                format!("{} rule(s)", have.len()),
+            ));
+        }
+
+        let tags = absent_is_none(
+            s3.get_bucket_tagging()
+                .bucket(&name)
+                .send()
+                .await
+                .or_resource(id, "GetBucketTagging"),
+        )?;
+        let actual: Vec<(String, String)> = tags
+            .as_ref()
+            .map(|t| {
+                t.tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let missing = paysec_core::tags::missing(&cx.tags(), &actual);
+        if !missing.is_empty() {
+            drift.push(Drift::new("tags", missing.join(","), "absent"));
+        }
+
+        let pol = absent_is_none(
+            s3.get_bucket_policy()
+                .bucket(&name)
+                .send()
+                .await
+                .or_resource(id, "GetBucketPolicy"),
+        )?;
+        let actual = pol
+            .as_ref()
+            .and_then(|p| p.policy())
+            .map(policy_doc::parse)
+            .unwrap_or(Value::Null);
+        if !policy_doc::same(&actual, &policy::document(&cx.env, &name, self.delivery)) {
+            drift.push(Drift::new(
+                "policy",
+                "paysec bucket policy",
+                if actual.is_null() {
+                    "none".into()
+                } else {
+                    "a different policy".to_owned()
+                },
+            ));
+        }
+
+        if let Some(target) = &self.access_logs_to {
+            let log = s3
+                .get_bucket_logging()
+                .bucket(&name)
+                .send()
+                .await
+                .or_resource(id, "GetBucketLogging")?;
+            let t = cx.attr(target, "name")?;
+            if log.logging_enabled().map(|l| l.target_bucket()) != Some(t) {
+                drift.push(Drift::new("logging", t, "off"));
+            }
+        }
+        Ok(drift)
+    }
+
+    /// Deletes every object version and delete marker, 1000 at a time.
+    async fn empty(&self, name: &str) -> Result<usize, ResourceError> {
+        let mut removed = 0;
+        loop {
+            let out = self
+                .aws
+                .s3
+                .list_object_versions()
+                .bucket(name)
+                .max_keys(1000)
+                .send()
+                .await
+                .or_resource(&self.id, "ListObjectVersions")?;
+            let ids: Vec<ObjectIdentifier> = out
+                .versions()
+                .iter()
+                .map(|v| (v.key(), v.version_id()))
+                .chain(
+                    out.delete_markers()
+                        .iter()
+                        .map(|m| (m.key(), m.version_id())),
+                )
+                .filter_map(|(k, v)| {
+                    ObjectIdentifier::builder()
+                        .key(k?)
+                        .set_version_id(v.map(str::to_owned))
+                        .build()
+                        .ok()
+                })
+                .collect();
+            if ids.is_empty() {
+                return Ok(removed);
+            }
+            removed += ids.len();
+            let del = Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|e| ResourceError::unexpected(&self.id, e.to_string()))?;
+            let res = self
+                .aws
+                .s3
+                .delete_objects()
+                .bucket(name)
+                .delete(del)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteObjects")?;
+            if let Some(err) = res.errors().first() {
+                return Err(ResourceError::unexpected(
+                    &self.id,
+                    format!(
+                        "DeleteObjects failed for {}: {} {}",
+                        err.key().unwrap_or("?"),
+                        err.code().unwrap_or(""),
+                        err.message().unwrap_or("")
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for Bucket {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "s3_bucket"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        std::iter::once(&self.kms_key)
+            .chain(&self.access_logs_to)
+            .cloned()
+            .map(Dependency::Identity)
+            .collect()
+    }
+
+    async fn read(
+        &self,
+        cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        let name = self.name(cx);
+        match self
+            .aws
+            .s3
+            .head_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .or_resource(&self.id, "HeadBucket")
+        {
+            Ok(_) => {}
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(Observed::Missing),
+            Err(e) => return Err(e),
+        }
+        Ok(Observed::Present {
+            present: self.present(cx),
+            drift: self.drift(cx).await?,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let name = self.name(cx);
+        let mut req = self
+            .aws
+            .s3
+            .create_bucket()
+            .bucket(&name)
+            .object_ownership(ObjectOwnership::BucketOwnerEnforced);
+        if cx.env.region != "us-east-1" {
+            req = req.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(cx.env.region.as_str()))
+                    .build(),
+            );
+        }
+        let created = retrying(&[rules::S3_OPERATION_ABORTED], || async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "CreateBucket")
+        })
+        .await;
+        match created {
+            Ok(_) => {}
+            Err(e) if e.class() == ErrorClass::AlreadyExists => {}
+            Err(e) if e.code() == Some("BucketAlreadyExists") => {
+                return Err(ResourceError::unexpected(
+                    &self.id,
+                    format!("the bucket name {name} belongs to another AWS account; choose another environment name"),
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+        for p in PROPERTIES {
+            self.apply(cx, p).await?;
+        }
+        Ok(self.present(cx))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        for d in drift {
+            self.apply(cx, &d.property).await?;
+        }
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let name = self.name(cx);
+        // The policy goes first: it is about to be meaningless, and moto
+        // applies its deny statements to object deletes unconditionally.
+        match self
+            .aws
+            .s3
+            .delete_bucket_policy()
+            .bucket(&name)
+            .send()
+            .await
+            .or_resource(&self.id, "DeleteBucketPolicy")
+        {
+            Ok(_) => {}
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
+            Err(e) => return Err(e),
+        }
+        let removed = self.empty(&name).await?;
+        tracing::info!(bucket = %name, removed, "emptied bucket");
+        match self
+            .aws
+            .s3
+            .delete_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .or_resource(&self.id, "DeleteBucket")
+        {
+            Ok(_) => Ok(DeleteOutcome::default()),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Bucket policy documents.
+
+use paysec_core::Environment;
+use serde_json::{json, Value};
+
+/// Which AWS log service may write into the bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    None,
+    /// VPC flow logs (`delivery.logs.amazonaws.com`).
+    FlowLogs,
+    /// S3 server access logs (`logging.s3.amazonaws.com`) from this
+    /// stack's buckets.
+    AccessLogs,
+}
+
+/// The policy of bucket `name`. The log-delivery statements come first:
+/// moto 5.2.5 answers HTTP 500 to PutBucketLogging when a statement with a
+/// bare `"*"` principal precedes the logging service's, so the deny
+/// statements also use `{"AWS": "*"}`.
+pub fn document(env: &Environment, name: &str, delivery: Delivery) -> Value {
+    let bucket = format!("arn:{}:s3:::{name}", env.partition);
+    let objects = format!("{bucket}/*");
+    let mut statements = Vec::new();
+    match delivery {
+        Delivery::None => {}
+        Delivery::FlowLogs => {
+            statements.push(json!({
+                "Sid": "AWSLogDeliveryWrite",
+                "Effect": "Allow",
+                "Principal": { "Service": "delivery.logs.amazonaws.com" },
+                "Action": "s3:PutObject",
+                "Resource": format!("{bucket}/AWSLogs/{}/*", env.account),
+                "Condition": {
+                    "StringEquals": { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": env.account },
+                    "ArnLike": { "aws:SourceArn": format!("arn:{}:logs:{}:{}:*", env.partition, env.region, env.account) }
+                }
+            }));
+            statements.push(json!({
+                "Sid": "AWSLogDeliveryAclCheck",
+                "Effect": "Allow",
+                "Principal": { "Service": "delivery.logs.amazonaws.com" },
+                "Action": "s3:GetBucketAcl",
+                "Resource": bucket,
+                "Condition": {
+                    "StringEquals": { "aws:SourceAccount": env.account },
+                    "ArnLike": { "aws:SourceArn": format!("arn:{}:logs:{}:{}:*", env.partition, env.region, env.account) }
+                }
+            }));
+        }
+        Delivery::AccessLogs => statements.push(json!({
+            "Sid": "S3ServerAccessLogsPolicy",
+            "Effect": "Allow",
+            "Principal": { "Service": "logging.s3.amazonaws.com" },
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {
+                "StringEquals": { "aws:SourceAccount": env.account },
+                "ArnLike": { "aws:SourceArn": format!("arn:{}:s3:::{}-*", env.partition, env.names.prefix()) }
+            }
+        })),
+    }
+    statements.push(json!({
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": { "AWS": "*" },
+        "Action": "s3:*",
+        "Resource": [bucket, objects],
+        "Condition": { "Bool": { "aws:SecureTransport": "false" } }
+    }));
+    // Deny only a *present* header other than aws:kms: log delivery sends
+    // none and relies on the default SSE-KMS encryption.
+    statements.push(json!({
+        "Sid": "DenyWrongEncryptionHeader",
+        "Effect": "Deny",
+        "Principal": { "AWS": "*" },
+        "Action": "s3:PutObject",
+        "Resource": objects,
+        "Condition": {
+            "StringNotEquals": { "s3:x-amz-server-side-encryption": "aws:kms" },
+            "Null": { "s3:x-amz-server-side-encryption": "false" }
+        }
+    }));
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+#[cfg(test)]
+mod tests {
+    use paysec_core::naming::EnvName;
+
+    use super::*;
+
+    fn env() -> Environment {
+        Environment::new(
+            EnvName::parse("dev-001").unwrap(),
+            "123456789012",
+            "us-east-1",
+            "aws",
+        )
+    }
+
+    #[test]
+    fn deny_statements_do_not_block_headerless_log_delivery() {
+        let doc = document(&env(), "b", Delivery::FlowLogs);
+        let sts = doc["Statement"].as_array().unwrap();
+        assert_eq!(
+            sts[0]["Sid"], "AWSLogDeliveryWrite",
+            "delivery first (moto quirk)"
+        );
+        let deny = sts
+            .iter()
+            .find(|s| s["Sid"] == "DenyWrongEncryptionHeader")
+            .unwrap();
+        assert_eq!(
+            deny["Condition"]["Null"]["s3:x-amz-server-side-encryption"],
+            "false"
+        );
+        assert!(!doc
+            .to_string()
+            .contains(r#""Null":{"s3:x-amz-server-side-encryption":"true"}"#));
+        let tls = sts
+            .iter()
+            .find(|s| s["Sid"] == "DenyInsecureTransport")
+            .unwrap();
+        assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    }
+}

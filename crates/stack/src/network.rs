@@ -1,0 +1,197 @@
+//! The stack's network and its S3 buckets (the flow-log bucket is the
+//! network's destination, so both live here).
+
+use std::sync::Arc;
+
+use paysec_core::{LogicalId, Resource};
+use paysec_network::security_group::{Peer, Rule};
+use paysec_network::{
+    DefaultHardening, FlowLog, FlowLogDestination, GatewayEndpoint, InterfaceEndpoint, NetworkAcl,
+    RouteTable, SecurityGroup, SecurityGroupRules, Subnet, Vpc,
+};
+use paysec_s3::{Bucket, Delivery, Lifecycle};
+use serde_json::json;
+
+use crate::{ids, Inputs};
+
+pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
+    let aws = || inputs.aws.clone();
+    let id = |s: &str| LogicalId::new(s);
+    let cfg = inputs.config;
+    let subnets: Vec<LogicalId> = ids::SUBNETS.iter().map(|s| id(s)).collect();
+
+    nodes.push(Arc::new(Vpc::new(
+        id(ids::VPC),
+        aws(),
+        cfg.network.vpc_cidr.clone(),
+    )));
+    for (i, s) in subnets.iter().enumerate() {
+        nodes.push(Arc::new(Subnet::new(
+            s.clone(),
+            aws(),
+            id(ids::VPC),
+            i,
+            cfg.network.availability_zones.clone(),
+        )));
+    }
+    nodes.push(Arc::new(RouteTable::new(
+        id(ids::ROUTE_TABLE),
+        aws(),
+        id(ids::VPC),
+        subnets.clone(),
+    )));
+    nodes.push(Arc::new(NetworkAcl::new(
+        id(ids::NACL),
+        aws(),
+        id(ids::VPC),
+        subnets.clone(),
+    )));
+    nodes.push(Arc::new(DefaultHardening::new(
+        id(ids::VPC_DEFAULTS),
+        aws(),
+        id(ids::VPC),
+    )));
+    nodes.push(Arc::new(SecurityGroup::new(
+        id(ids::SG_LAMBDA),
+        aws(),
+        id(ids::VPC),
+        "lambda",
+        "paysec payment function",
+    )));
+    nodes.push(Arc::new(SecurityGroup::new(
+        id(ids::SG_DB),
+        aws(),
+        id(ids::VPC),
+        "db",
+        "paysec PostgreSQL",
+    )));
+    nodes.push(Arc::new(SecurityGroup::new(
+        id(ids::SG_ENDPOINTS),
+        aws(),
+        id(ids::VPC),
+        "endpoints",
+        "paysec VPC interface endpoints",
+    )));
+    let port = cfg.rds.port;
+    nodes.push(Arc::new(SecurityGroupRules::new(
+        id(ids::SG_RULES),
+        aws(),
+        id(ids::VPC),
+        vec![id(ids::SG_LAMBDA), id(ids::SG_DB), id(ids::SG_ENDPOINTS)],
+        vec![
+            Rule {
+                group: id(ids::SG_LAMBDA),
+                egress: true,
+                port,
+                peer: Peer::Group(id(ids::SG_DB)),
+            },
+            Rule {
+                group: id(ids::SG_LAMBDA),
+                egress: true,
+                port: 443,
+                peer: Peer::Group(id(ids::SG_ENDPOINTS)),
+            },
+            Rule {
+                group: id(ids::SG_DB),
+                egress: false,
+                port,
+                peer: Peer::Group(id(ids::SG_LAMBDA)),
+            },
+            Rule {
+                group: id(ids::SG_ENDPOINTS),
+                egress: false,
+                port: 443,
+                peer: Peer::VpcCidr,
+            },
+        ],
+    )));
+    nodes.push(Arc::new(GatewayEndpoint::new(
+        id(ids::ENDPOINT_S3),
+        aws(),
+        id(ids::VPC),
+        id(ids::ROUTE_TABLE),
+        "s3",
+        Box::new(|cx| {
+            let buckets: Vec<String> = ["flowlogs", "data", "accesslogs"]
+                .iter()
+                .flat_map(|p| {
+                    let arn = format!("arn:{}:s3:::{}", cx.env.partition, cx.env.names.bucket(p, &cx.env.account));
+                    [arn.clone(), format!("{arn}/*")]
+                })
+                .collect();
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "OnlyThisStacksBuckets",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation"],
+                    "Resource": buckets,
+                    "Condition": { "StringEquals": { "aws:PrincipalAccount": cx.env.account } }
+                }]
+            })
+        }),
+    )));
+    // The RDS API endpoint does not take an endpoint policy; its security
+    // group admits only the VPC.
+    nodes.push(Arc::new(InterfaceEndpoint::new(
+        id(ids::ENDPOINT_RDS),
+        aws(),
+        id(ids::VPC),
+        subnets.clone(),
+        id(ids::SG_ENDPOINTS),
+        "rds",
+    )));
+
+    let logs = Lifecycle::Logs {
+        hot_days: cfg.s3.log_hot_days,
+        keep_days: cfg.s3.log_retention_days,
+    };
+    nodes.push(Arc::new(Bucket::new(
+        id(ids::BUCKET_ACCESS_LOGS),
+        aws(),
+        "accesslogs",
+        id(ids::KMS_S3),
+        Delivery::AccessLogs,
+        logs,
+        None,
+    )));
+    nodes.push(Arc::new(Bucket::new(
+        id(ids::BUCKET_FLOW_LOGS),
+        aws(),
+        "flowlogs",
+        id(ids::KMS_S3),
+        Delivery::FlowLogs,
+        logs,
+        Some(id(ids::BUCKET_ACCESS_LOGS)),
+    )));
+    nodes.push(Arc::new(Bucket::new(
+        id(ids::BUCKET_DATA),
+        aws(),
+        "data",
+        id(ids::KMS_S3),
+        Delivery::None,
+        Lifecycle::Data {
+            noncurrent_days: cfg.s3.data_noncurrent_days,
+        },
+        Some(id(ids::BUCKET_ACCESS_LOGS)),
+    )));
+    nodes.push(Arc::new(FlowLog::new(
+        id(ids::FLOW_LOG_S3),
+        aws(),
+        id(ids::VPC),
+        FlowLogDestination::S3 {
+            bucket: id(ids::BUCKET_FLOW_LOGS),
+        },
+    )));
+    nodes.push(Arc::new(FlowLog::new(
+        id(ids::FLOW_LOG_CW),
+        aws(),
+        id(ids::VPC),
+        FlowLogDestination::CloudWatch {
+            log_group: id(ids::LOG_FLOW_LOGS),
+            role: id(ids::ROLE_FLOW_LOGS),
+            policy: id(ids::POLICY_FLOW_LOGS),
+        },
+    )));
+}
