@@ -36,6 +36,7 @@ print_env() {
   local port; port="$(cat "$state/port")"
   cat <<EOT
 export AWS_ENDPOINT_URL=http://127.0.0.1:$port
+export PAYSEC_EMULATOR=moto
 export PAYSEC_TEST_ENDPOINT=http://127.0.0.1:$port
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test

@@ -127,7 +127,11 @@ impl Paysec {
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("PAYSEC_ENV", &self.env);
+            .env("PAYSEC_ENV", &self.env)
+            .env(
+                "PAYSEC_EMULATOR",
+                std::env::var("PAYSEC_EMULATOR").unwrap_or_default(),
+            );
         c
     }
 

@@ -46,6 +46,7 @@ pub enum SetupError {
 #[derive(Clone, Debug)]
 pub struct Aws {
     sdk: SdkConfig,
+    emulator: Option<String>,
     pub kms: aws_sdk_kms::Client,
     pub sts: aws_sdk_sts::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
@@ -86,6 +87,9 @@ impl Aws {
             return Err(SetupError::NoRegion);
         }
         Ok(Self {
+            emulator: std::env::var("PAYSEC_EMULATOR")
+                .ok()
+                .filter(|e| !e.is_empty()),
             kms: aws_sdk_kms::Client::new(&sdk),
             sts: aws_sdk_sts::Client::new(&sdk),
             tagging: aws_sdk_resourcegroupstagging::Client::new(&sdk),
@@ -116,6 +120,13 @@ impl Aws {
 
     pub fn region(&self) -> &str {
         self.sdk.region().map(Region::as_ref).unwrap_or("")
+    }
+
+    /// The emulator in use, as declared by `PAYSEC_EMULATOR` (set by
+    /// `scripts/emulator.sh`): resources use it only to tolerate documented
+    /// gaps of that emulator (docs/emulator-gaps.md), never against AWS.
+    pub fn emulator(&self) -> Option<&str> {
+        self.emulator.as_deref()
     }
 
     /// The endpoint override, when one is in use (emulators).

@@ -72,6 +72,58 @@ pub mod rules {
         message: None,
         budget: minutes(2),
     };
+    /// Deleting a DB parameter or subnet group while the instance using it
+    /// is still being deleted.
+    pub const RDS_PARAMETER_GROUP_IN_USE: Rule = Rule {
+        code: "InvalidDBParameterGroupState",
+        message: None,
+        budget: minutes(60),
+    };
+    pub const RDS_SUBNET_GROUP_IN_USE: Rule = Rule {
+        code: "InvalidDBSubnetGroupStateFault",
+        message: None,
+        budget: minutes(60),
+    };
+    /// Modifying an instance while monitoring or log exports are configuring.
+    pub const RDS_INSTANCE_BUSY: Rule = Rule {
+        code: "InvalidDBInstanceState",
+        message: None,
+        budget: minutes(15),
+    };
+    /// RDS rejecting a monitoring role created moments ago.
+    pub const RDS_MONITORING_ROLE_NOT_YET_VALID: Rule = Rule {
+        code: "InvalidParameterValue",
+        message: Some("ENHANCED_MONITORING"),
+        budget: minutes(5),
+    };
+    /// CreateQueue within 60 s of deleting the same name.
+    pub const SQS_QUEUE_DELETED_RECENTLY: Rule = Rule {
+        code: "AWS.SimpleQueueService.QueueDeletedRecently",
+        message: None,
+        budget: minutes(2),
+    };
+    /// Lambda rejecting a role or KMS key created moments ago.
+    pub const LAMBDA_ROLE_NOT_YET_ASSUMABLE: Rule = Rule {
+        code: "InvalidParameterValueException",
+        message: Some("cannot be assumed by Lambda"),
+        budget: minutes(15),
+    };
+    pub const LAMBDA_ROLE_NOT_YET_PERMITTED: Rule = Rule {
+        code: "InvalidParameterValueException",
+        message: Some("does not have permissions to call CreateNetworkInterface"),
+        budget: minutes(15),
+    };
+    pub const LAMBDA_KMS_NOT_YET_USABLE: Rule = Rule {
+        code: "InvalidParameterValueException",
+        message: Some("KMS key is invalid for CreateGrant"),
+        budget: minutes(2),
+    };
+    /// Calls while a function is Pending or being updated.
+    pub const LAMBDA_FUNCTION_BUSY: Rule = Rule {
+        code: "ResourceConflictException",
+        message: None,
+        budget: minutes(5),
+    };
     /// A trust policy naming a principal created moments ago.
     pub const IAM_INVALID_PRINCIPAL: Rule = Rule {
         code: "MalformedPolicyDocument",

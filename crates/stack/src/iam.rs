@@ -64,10 +64,11 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         "lambda-exec",
         "paysec: least privilege for the payment function",
         vec![id(ids::ROLE_LAMBDA)],
-        vec![id(ids::KMS_LAMBDA), id(ids::LOG_LAMBDA)],
+        vec![id(ids::KMS_LAMBDA), id(ids::LOG_LAMBDA), id(ids::DLQ)],
         Box::new(|cx| {
             let log_group = cx.attr(&LogicalId::new(ids::LOG_LAMBDA), "arn")?;
             let key = cx.attr(&LogicalId::new(ids::KMS_LAMBDA), "arn")?;
+            let dlq = cx.attr(&LogicalId::new(ids::DLQ), "arn")?;
             Ok(json!({
                 "Version": "2012-10-17",
                 "Statement": [
@@ -76,6 +77,12 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                         "Effect": "Allow",
                         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                         "Resource": format!("{log_group}:*")
+                    },
+                    {
+                        "Sid": "SendToDeadLetterQueue",
+                        "Effect": "Allow",
+                        "Action": "sqs:SendMessage",
+                        "Resource": dlq
                     },
                     {
                         "Sid": "UseLambdaKey",

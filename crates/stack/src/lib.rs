@@ -9,6 +9,7 @@ use paysec_config::Config;
 use paysec_core::{Graph, GraphError, Ledger, LogicalId, Resource};
 use paysec_kms::{KeyUser, KmsKey};
 
+mod app;
 mod iam;
 mod logs;
 mod network;
@@ -46,6 +47,21 @@ pub mod ids {
     pub const BUCKET_ACCESS_LOGS: &str = "s3.access-logs";
     pub const BUCKET_FLOW_LOGS: &str = "s3.flow-logs";
     pub const BUCKET_DATA: &str = "s3.data";
+    pub const DB_PARAMETERS: &str = "rds.parameters";
+    pub const DB_SUBNETS: &str = "rds.subnet-group";
+    pub const DB: &str = "rds.instance";
+    pub const DLQ: &str = "lambda.dlq";
+    pub const FUNCTION: &str = "lambda.function";
+    pub const TOPIC: &str = "monitoring.topic";
+    pub const FILTER_DB_CONNECTION_FAILURES: &str = "monitoring.filter-db-connection-failures";
+    pub const FILTER_DB_AUTH_FAILURES: &str = "monitoring.filter-db-auth-failures";
+    pub const FILTER_DB_ENCRYPTION: &str = "monitoring.filter-db-encryption";
+    pub const FILTER_LAMBDA_KMS: &str = "monitoring.filter-lambda-kms";
+    pub const ALARM_DB_CONNECTIONS: &str = "monitoring.alarm-db-connection-failures";
+    pub const ALARM_AUTH: &str = "monitoring.alarm-auth-failures";
+    pub const ALARM_ENCRYPTION: &str = "monitoring.alarm-encryption-violations";
+    pub const ALARM_LAMBDA_ERRORS: &str = "monitoring.alarm-lambda-errors";
+    pub const ALARM_DLQ: &str = "monitoring.alarm-dlq-not-empty";
 }
 
 /// What the blueprint needs besides the config.
@@ -132,6 +148,11 @@ pub fn blueprint(
     iam::add(&mut nodes, inputs);
     logs::add(&mut nodes, inputs, names);
     network::add(&mut nodes, inputs);
+    app::add(
+        &mut nodes,
+        inputs,
+        names.prefix().trim_start_matches("paysec-"),
+    );
     Graph::new(nodes)
 }
 

@@ -1,0 +1,403 @@
+//! The payment function: in the private subnets with its security group,
+//! environment encrypted with the Lambda key, failed invocations to the
+//! DLQ, X-Ray tracing, reserved concurrency, logs in the pre-created group.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    DeadLetterConfig, Environment, FunctionCode, Runtime, TracingConfig, TracingMode, VpcConfig,
+};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::retry::{retrying, rules};
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+
+use crate::package;
+
+#[derive(Clone, Debug)]
+pub struct FunctionSpec {
+    pub runtime: String,
+    pub memory_mb: i32,
+    pub timeout_seconds: i32,
+    pub reserved_concurrency: i32,
+}
+
+pub struct Function {
+    pub id: LogicalId,
+    pub aws: paysec_aws::Aws,
+    pub spec: FunctionSpec,
+    pub role: LogicalId,
+    /// The role's permissions must exist before Lambda checks them.
+    pub role_policy: LogicalId,
+    pub kms_key: LogicalId,
+    pub dlq: LogicalId,
+    pub subnets: Vec<LogicalId>,
+    pub security_group: LogicalId,
+    pub log_group: LogicalId,
+}
+
+const HANDLER: &str = "handler.handler";
+
+/// Errors from a role or key created moments ago, retried within budget.
+const PROPAGATION: [paysec_core::retry::Rule; 3] = [
+    rules::LAMBDA_ROLE_NOT_YET_ASSUMABLE,
+    rules::LAMBDA_ROLE_NOT_YET_PERMITTED,
+    rules::LAMBDA_KMS_NOT_YET_USABLE,
+];
+
+impl Function {
+    fn name(cx: &Context) -> String {
+        cx.env.names.lambda_function()
+    }
+
+    fn vpc(&self, cx: &Context) -> Result<VpcConfig, ResourceError> {
+        let subnets = self
+            .subnets
+            .iter()
+            .map(|s| cx.attr(s, "physical_id").map(str::to_owned))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(VpcConfig::builder()
+            .set_subnet_ids(Some(subnets))
+            .security_group_ids(cx.attr(&self.security_group, "physical_id")?)
+            .build())
+    }
+
+    fn environment(cx: &Context) -> Environment {
+        Environment::builder()
+            .variables("PAYSEC_ENVIRONMENT", cx.env.name.as_str())
+            .variables("LOG_LEVEL", "INFO")
+            .build()
+    }
+
+    async fn set_concurrency(&self, cx: &Context) -> Result<(), ResourceError> {
+        retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
+            self.aws
+                .lambda
+                .put_function_concurrency()
+                .function_name(Self::name(cx))
+                .reserved_concurrent_executions(self.spec.reserved_concurrency)
+                .send()
+                .await
+                .or_resource(&self.id, "PutFunctionConcurrency")
+        })
+        .await?;
+        Ok(())
+    }
+
+    fn present(cfg: &aws_sdk_lambda::types::FunctionConfiguration) -> Present {
+        Present::new(cfg.function_name().unwrap_or_default())
+            .with("name", cfg.function_name().unwrap_or_default())
+            .with("arn", cfg.function_arn().unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl Resource for Function {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "lambda_function"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        [
+            &self.role,
+            &self.role_policy,
+            &self.kms_key,
+            &self.dlq,
+            &self.security_group,
+            &self.log_group,
+        ]
+        .into_iter()
+        .chain(&self.subnets)
+        .cloned()
+        .map(Dependency::Identity)
+        .collect()
+    }
+
+    async fn read(
+        &self,
+        cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        let out = match self
+            .aws
+            .lambda
+            .get_function()
+            .function_name(Self::name(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "GetFunction")
+        {
+            Ok(o) => o,
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(Observed::Missing),
+            Err(e) => return Err(e),
+        };
+        let Some(cfg) = out.configuration() else {
+            return Ok(Observed::Missing);
+        };
+        let mut drift = Vec::new();
+        let mut check = |prop: &str, want: &str, got: &str| {
+            if want != got {
+                drift.push(Drift::new(prop, want, got));
+            }
+        };
+        check(
+            "runtime",
+            &self.spec.runtime,
+            cfg.runtime().map(|r| r.as_str()).unwrap_or(""),
+        );
+        check(
+            "role",
+            cx.attr(&self.role, "arn")?,
+            cfg.role().unwrap_or(""),
+        );
+        check(
+            "kms_key",
+            cx.attr(&self.kms_key, "arn")?,
+            cfg.kms_key_arn().unwrap_or("none"),
+        );
+        match cfg.dead_letter_config().and_then(|d| d.target_arn()) {
+            // moto 5.2.5 accepts DeadLetterConfig but never returns it.
+            None if self.aws.emulator() == Some("moto") => {}
+            got => check(
+                "dead_letter_queue",
+                cx.attr(&self.dlq, "arn")?,
+                got.unwrap_or("none"),
+            ),
+        }
+        check(
+            "tracing",
+            "Active",
+            cfg.tracing_config()
+                .and_then(|t| t.mode())
+                .map(|m| m.as_str())
+                .unwrap_or("PassThrough"),
+        );
+        check(
+            "memory_mb",
+            &self.spec.memory_mb.to_string(),
+            &cfg.memory_size().unwrap_or(0).to_string(),
+        );
+        check(
+            "timeout_seconds",
+            &self.spec.timeout_seconds.to_string(),
+            &cfg.timeout().unwrap_or(0).to_string(),
+        );
+        let sg = cx.attr(&self.security_group, "physical_id")?;
+        let vpc = cfg.vpc_config();
+        check(
+            "security_groups",
+            sg,
+            &vpc.map(|v| v.security_group_ids().join(","))
+                .unwrap_or_default(),
+        );
+        let mut want_subnets = self
+            .subnets
+            .iter()
+            .map(|s| cx.attr(s, "physical_id").map(str::to_owned))
+            .collect::<Result<Vec<_>, _>>()?;
+        want_subnets.sort();
+        let mut have_subnets = vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default();
+        have_subnets.sort();
+        check("subnets", &want_subnets.join(","), &have_subnets.join(","));
+        let reserved = out
+            .concurrency()
+            .and_then(|c| c.reserved_concurrent_executions());
+        check(
+            "reserved_concurrency",
+            &self.spec.reserved_concurrency.to_string(),
+            &reserved
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "unreserved".into()),
+        );
+        let zip_len = package::zip().map(|z| z.len() as i64).unwrap_or(0);
+        if cfg.code_size() != zip_len {
+            drift.push(Drift::new("code", "the packaged handler", "different code"));
+        }
+        Ok(Observed::Present {
+            present: Self::present(cfg),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let zip = package::zip().map_err(|e| {
+            ResourceError::unexpected(&self.id, format!("cannot package the handler: {e}"))
+        })?;
+        let tags: HashMap<String, String> = cx.tags().into_iter().collect();
+        let req = self
+            .aws
+            .lambda
+            .create_function()
+            .function_name(Self::name(cx))
+            .description("paysec example payment processing function")
+            .runtime(Runtime::from(self.spec.runtime.as_str()))
+            .role(cx.attr(&self.role, "arn")?)
+            .handler(HANDLER)
+            .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+            .memory_size(self.spec.memory_mb)
+            .timeout(self.spec.timeout_seconds)
+            .vpc_config(self.vpc(cx)?)
+            .kms_key_arn(cx.attr(&self.kms_key, "arn")?)
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .target_arn(cx.attr(&self.dlq, "arn")?)
+                    .build(),
+            )
+            .tracing_config(TracingConfig::builder().mode(TracingMode::Active).build())
+            .environment(Self::environment(cx))
+            .set_tags(Some(tags));
+        let created = retrying(&PROPAGATION, || async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "CreateFunction")
+        })
+        .await;
+        let present = match created {
+            Ok(cfg) => Present::new(cfg.function_name().unwrap_or_default())
+                .with("name", cfg.function_name().unwrap_or_default())
+                .with("arn", cfg.function_arn().unwrap_or_default()),
+            // Created by a run whose result was lost: converge it instead.
+            Err(e)
+                if e.code() == Some("ResourceConflictException")
+                    && e.message().contains("exist") =>
+            {
+                let Observed::Present { present, drift } = self.read(cx, None).await? else {
+                    return Err(e);
+                };
+                return self.repair(cx, &present, &drift).await;
+            }
+            Err(e) => return Err(e),
+        };
+        self.set_concurrency(cx).await?;
+        Ok(present)
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        let name = Self::name(cx);
+        if drift.iter().any(|d| d.property == "code") {
+            let zip =
+                package::zip().map_err(|e| ResourceError::unexpected(&self.id, e.to_string()))?;
+            retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
+                self.aws
+                    .lambda
+                    .update_function_code()
+                    .function_name(&name)
+                    .zip_file(Blob::new(zip.clone()))
+                    .send()
+                    .await
+                    .or_resource(&self.id, "UpdateFunctionCode")
+            })
+            .await?;
+        }
+        if drift
+            .iter()
+            .any(|d| !matches!(d.property.as_str(), "code" | "reserved_concurrency"))
+        {
+            let req = self
+                .aws
+                .lambda
+                .update_function_configuration()
+                .function_name(&name)
+                .runtime(Runtime::from(self.spec.runtime.as_str()))
+                .role(cx.attr(&self.role, "arn")?)
+                .memory_size(self.spec.memory_mb)
+                .timeout(self.spec.timeout_seconds)
+                .vpc_config(self.vpc(cx)?)
+                .kms_key_arn(cx.attr(&self.kms_key, "arn")?)
+                .dead_letter_config(
+                    DeadLetterConfig::builder()
+                        .target_arn(cx.attr(&self.dlq, "arn")?)
+                        .build(),
+                )
+                .tracing_config(TracingConfig::builder().mode(TracingMode::Active).build())
+                .environment(Self::environment(cx));
+            let mut all = PROPAGATION.to_vec();
+            all.push(rules::LAMBDA_FUNCTION_BUSY);
+            retrying(&all, || async {
+                req.clone()
+                    .send()
+                    .await
+                    .or_resource(&self.id, "UpdateFunctionConfiguration")
+            })
+            .await?;
+        }
+        if drift.iter().any(|d| d.property == "reserved_concurrency") {
+            self.set_concurrency(cx).await?;
+        }
+        Ok(present.clone())
+    }
+
+    /// Pending → Active (Lambda sets up VPC networking in between); on
+    /// Failed, AWS's reason is the error.
+    async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
+        let started = tokio::time::Instant::now();
+        let waiter = self
+            .aws
+            .lambda
+            .wait_until_function_active_v2()
+            .function_name(Self::name(cx))
+            .wait(Duration::from_secs(15 * 60));
+        tokio::pin!(waiter);
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        let result = loop {
+            tokio::select! {
+                r = &mut waiter => break r,
+                _ = tick.tick() => cx.report_wait("the function to become Active", started.elapsed()),
+            }
+        };
+        if result.is_err() {
+            let out = self
+                .aws
+                .lambda
+                .get_function_configuration()
+                .function_name(Self::name(cx))
+                .send()
+                .await
+                .or_resource(&self.id, "GetFunctionConfiguration")?;
+            return Err(ResourceError::unexpected(
+                &self.id,
+                format!(
+                    "the function did not become Active: {} {}: {}",
+                    out.state().map(|s| s.as_str()).unwrap_or("?"),
+                    out.state_reason_code().map(|s| s.as_str()).unwrap_or(""),
+                    out.state_reason().unwrap_or("")
+                ),
+            ));
+        }
+        Ok(present)
+    }
+
+    async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        // Its VPC network interfaces outlive it by up to 45 minutes; the
+        // subnet and security group deletes wait for them.
+        match self
+            .aws
+            .lambda
+            .delete_function()
+            .function_name(Self::name(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "DeleteFunction")
+        {
+            Ok(_) => Ok(DeleteOutcome::default()),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
+            Err(e) => Err(e),
+        }
+    }
+}

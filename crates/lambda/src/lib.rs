@@ -1,0 +1,11 @@
+//! The example payment function (PCI DSS 3.5.1, 6.3.3, 10.2) and its
+//! dead-letter queue. The handler (`lambda/payment/handler.py`) is compiled
+//! into paysec and zipped in memory, so nothing needs building or uploading
+//! by hand.
+
+pub mod function;
+pub mod package;
+pub mod queue;
+
+pub use function::{Function, FunctionSpec};
+pub use queue::Queue;

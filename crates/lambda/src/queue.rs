@@ -1,0 +1,183 @@
+//! The dead-letter queue, encrypted with KMS.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::types::QueueAttributeName;
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::retry::{retrying, rules};
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+
+pub struct Queue {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    purpose: &'static str,
+    kms_key: LogicalId,
+}
+
+/// 14 days: the longest SQS keeps a message, to leave time to investigate.
+const RETENTION_SECONDS: &str = "1209600";
+
+impl Queue {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        purpose: &'static str,
+        kms_key: LogicalId,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            purpose,
+            kms_key,
+        }
+    }
+
+    fn attributes(
+        &self,
+        cx: &Context,
+    ) -> Result<HashMap<QueueAttributeName, String>, ResourceError> {
+        Ok(HashMap::from([
+            (
+                QueueAttributeName::KmsMasterKeyId,
+                cx.attr(&self.kms_key, "arn")?.to_owned(),
+            ),
+            (
+                QueueAttributeName::KmsDataKeyReusePeriodSeconds,
+                "300".to_owned(),
+            ),
+            (
+                QueueAttributeName::MessageRetentionPeriod,
+                RETENTION_SECONDS.to_owned(),
+            ),
+        ]))
+    }
+
+    async fn present(
+        &self,
+        url: &str,
+    ) -> Result<(Present, HashMap<QueueAttributeName, String>), ResourceError> {
+        let out = self
+            .aws
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .or_resource(&self.id, "GetQueueAttributes")?;
+        let attrs = out.attributes().cloned().unwrap_or_default();
+        let arn = attrs
+            .get(&QueueAttributeName::QueueArn)
+            .cloned()
+            .unwrap_or_default();
+        let name = arn.rsplit(':').next().unwrap_or_default().to_owned();
+        Ok((
+            Present::new(url)
+                .with("url", url)
+                .with("arn", arn)
+                .with("name", name),
+            attrs,
+        ))
+    }
+}
+
+#[async_trait]
+impl Resource for Queue {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqs_queue"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Identity(self.kms_key.clone())]
+    }
+
+    async fn read(
+        &self,
+        cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        let url = match self
+            .aws
+            .sqs
+            .get_queue_url()
+            .queue_name(cx.env.names.queue(self.purpose))
+            .send()
+            .await
+            .or_resource(&self.id, "GetQueueUrl")
+        {
+            Ok(o) => o.queue_url().unwrap_or_default().to_owned(),
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(Observed::Missing),
+            Err(e) => return Err(e),
+        };
+        let (present, attrs) = self.present(&url).await?;
+        let mut drift = Vec::new();
+        for (k, v) in self.attributes(cx)? {
+            if attrs.get(&k) != Some(&v) {
+                drift.push(Drift::new(
+                    k.as_str(),
+                    v,
+                    attrs.get(&k).cloned().unwrap_or_else(|| "unset".into()),
+                ));
+            }
+        }
+        Ok(Observed::Present { present, drift })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let attrs = self.attributes(cx)?;
+        let out = retrying(&[rules::SQS_QUEUE_DELETED_RECENTLY], || async {
+            self.aws
+                .sqs
+                .create_queue()
+                .queue_name(cx.env.names.queue(self.purpose))
+                .set_attributes(Some(attrs.clone()))
+                .set_tags(Some(cx.tags().into_iter().collect()))
+                .send()
+                .await
+                .or_resource(&self.id, "CreateQueue")
+        })
+        .await?;
+        Ok(self.present(out.queue_url().unwrap_or_default()).await?.0)
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        _drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        self.aws
+            .sqs
+            .set_queue_attributes()
+            .queue_url(&present.physical_id)
+            .set_attributes(Some(self.attributes(cx)?))
+            .send()
+            .await
+            .or_resource(&self.id, "SetQueueAttributes")?;
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, _cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        match self
+            .aws
+            .sqs
+            .delete_queue()
+            .queue_url(&known.physical_id)
+            .send()
+            .await
+            .or_resource(&self.id, "DeleteQueue")
+        {
+            Ok(_) => Ok(DeleteOutcome::default()),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! A CloudWatch alarm that notifies the alarm topic.
+
+use async_trait::async_trait;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::{LogicalId, ResourceError};
+
+/// A metric dimension whose value is an attribute of a stack resource.
+#[derive(Clone, Debug)]
+pub struct Dimension {
+    pub name: &'static str,
+    pub resource: LogicalId,
+    pub attribute: &'static str,
+}
+
+#[derive(Clone, Debug)]
+pub struct AlarmSpec {
+    pub purpose: &'static str,
+    pub description: &'static str,
+    /// `None`: the stack's own namespace (`Paysec/<env>`).
+    pub namespace: Option<&'static str>,
+    pub metric: &'static str,
+    pub dimensions: Vec<Dimension>,
+    pub statistic: Statistic,
+    pub threshold: f64,
+    pub period_seconds: i32,
+    pub evaluation_periods: i32,
+}
+
+pub struct Alarm {
+    pub id: LogicalId,
+    pub aws: paysec_aws::Aws,
+    pub spec: AlarmSpec,
+    pub topic: LogicalId,
+    /// The metric's source (a metric filter, a function, a queue): alarms
+    /// need only its identity, not its readiness.
+    pub source: LogicalId,
+}
+
+impl Alarm {
+    fn name(&self, cx: &Context) -> String {
+        format!("{}-{}", cx.env.names.prefix(), self.spec.purpose)
+    }
+
+    fn namespace(&self, cx: &Context) -> String {
+        self.spec
+            .namespace
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("Paysec/{}", cx.env.name))
+    }
+
+    async fn put(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let topic = cx.attr(&self.topic, "arn")?.to_owned();
+        let mut req = self
+            .aws
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(self.name(cx))
+            .alarm_description(self.spec.description)
+            .namespace(self.namespace(cx))
+            .metric_name(self.spec.metric)
+            .statistic(self.spec.statistic.clone())
+            .threshold(self.spec.threshold)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .period(self.spec.period_seconds)
+            .evaluation_periods(self.spec.evaluation_periods)
+            .treat_missing_data("notBreaching")
+            .actions_enabled(true)
+            .alarm_actions(&topic)
+            .ok_actions(&topic);
+        for d in &self.spec.dimensions {
+            req = req.dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name(d.name)
+                    .value(cx.attr(&d.resource, d.attribute)?)
+                    .build(),
+            );
+        }
+        for (k, v) in cx.tags() {
+            req = req.tags(
+                aws_sdk_cloudwatch::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build(),
+            );
+        }
+        req.send().await.or_resource(&self.id, "PutMetricAlarm")?;
+        let arn = cx.env.arn(
+            "cloudwatch",
+            &cx.env.region,
+            &format!("alarm:{}", self.name(cx)),
+        );
+        Ok(Present::new(self.name(cx)).with("arn", arn))
+    }
+}
+
+#[async_trait]
+impl Resource for Alarm {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "cloudwatch_alarm"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        let mut d = vec![
+            Dependency::Identity(self.topic.clone()),
+            Dependency::Identity(self.source.clone()),
+        ];
+        for dim in &self.spec.dimensions {
+            if dim.resource != self.source {
+                d.push(Dependency::Identity(dim.resource.clone()));
+            }
+        }
+        d
+    }
+
+    async fn read(
+        &self,
+        cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        let out = self
+            .aws
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(self.name(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeAlarms")?;
+        let Some(a) = out.metric_alarms().first() else {
+            return Ok(Observed::Missing);
+        };
+        let topic = cx.attr(&self.topic, "arn")?;
+        let mut drift = Vec::new();
+        if !a.alarm_actions().iter().any(|x| x == topic) || a.actions_enabled() != Some(true) {
+            drift.push(Drift::new(
+                "alarm_actions",
+                topic,
+                a.alarm_actions().join(","),
+            ));
+        }
+        if a.threshold() != Some(self.spec.threshold) {
+            drift.push(Drift::new(
+                "threshold",
+                self.spec.threshold.to_string(),
+                a.threshold().map(|t| t.to_string()).unwrap_or_default(),
+            ));
+        }
+        if a.metric_name() != Some(self.spec.metric)
+            || a.namespace() != Some(self.namespace(cx).as_str())
+        {
+            drift.push(Drift::new(
+                "metric",
+                self.spec.metric,
+                a.metric_name().unwrap_or(""),
+            ));
+        }
+        Ok(Observed::Present {
+            present: Present::new(self.name(cx)).with("arn", a.alarm_arn().unwrap_or_default()),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        self.put(cx).await
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        _present: &Present,
+        _drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        self.put(cx).await
+    }
+
+    async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        // DeleteAlarms ignores names that do not exist.
+        self.aws
+            .cloudwatch
+            .delete_alarms()
+            .alarm_names(self.name(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "DeleteAlarms")?;
+        Ok(DeleteOutcome::default())
+    }
+}

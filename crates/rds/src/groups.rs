@@ -1,0 +1,318 @@
+//! The parameter group and the subnet group.
+
+use async_trait::async_trait;
+use aws_sdk_rds::types::{ApplyMethod, Parameter, Tag};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::retry::{retrying, rules, Rule};
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+
+pub(crate) fn tags(cx: &Context) -> Vec<Tag> {
+    cx.tags()
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// A group still used by an instance being deleted.
+const GROUP_IN_USE: [Rule; 2] = [
+    rules::RDS_PARAMETER_GROUP_IN_USE,
+    rules::RDS_SUBNET_GROUP_IN_USE,
+];
+
+/// `rds.force_ssl` and connection logging: static parameters, applied at
+/// the next reboot (`immediate` on a static one fails).
+pub struct ParameterGroup {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    family: String,
+    parameters: Vec<(&'static str, &'static str)>,
+}
+
+impl ParameterGroup {
+    pub fn new(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        family: String,
+        parameters: Vec<(&'static str, &'static str)>,
+    ) -> Self {
+        Self {
+            id,
+            aws,
+            family,
+            parameters,
+        }
+    }
+
+    fn name(&self, cx: &Context) -> String {
+        format!("{}-{}", cx.env.names.prefix(), self.family)
+    }
+
+    async fn set_parameters(&self, cx: &Context) -> Result<(), ResourceError> {
+        let params: Vec<Parameter> = self
+            .parameters
+            .iter()
+            .map(|(n, v)| {
+                Parameter::builder()
+                    .parameter_name(*n)
+                    .parameter_value(*v)
+                    .apply_method(ApplyMethod::PendingReboot)
+                    .build()
+            })
+            .collect();
+        self.aws
+            .rds
+            .modify_db_parameter_group()
+            .db_parameter_group_name(self.name(cx))
+            .set_parameters(Some(params))
+            .send()
+            .await
+            .or_resource(&self.id, "ModifyDBParameterGroup")?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Resource for ParameterGroup {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "db_parameter_group"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+
+    async fn read(
+        &self,
+        cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        let name = self.name(cx);
+        let out = match self
+            .aws
+            .rds
+            .describe_db_parameters()
+            .db_parameter_group_name(&name)
+            .source("user")
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeDBParameters")
+        {
+            Ok(o) => o,
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(Observed::Missing),
+            Err(e) => return Err(e),
+        };
+        let mut drift = Vec::new();
+        for (n, v) in &self.parameters {
+            let actual = out
+                .parameters()
+                .iter()
+                .find(|p| p.parameter_name() == Some(n))
+                .and_then(|p| p.parameter_value());
+            if actual != Some(*v) {
+                drift.push(Drift::new(n, *v, actual.unwrap_or("default")));
+            }
+        }
+        Ok(Observed::Present {
+            present: Present::new(&name),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let name = self.name(cx);
+        let created = self
+            .aws
+            .rds
+            .create_db_parameter_group()
+            .db_parameter_group_name(&name)
+            .db_parameter_group_family(&self.family)
+            .description("paysec: TLS only, connection logging")
+            .set_tags(Some(tags(cx)))
+            .send()
+            .await
+            .or_resource(&self.id, "CreateDBParameterGroup");
+        match created {
+            Ok(_) => {}
+            Err(e) if e.class() == ErrorClass::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        self.set_parameters(cx).await?;
+        Ok(Present::new(name))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        _drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        self.set_parameters(cx).await?;
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let name = self.name(cx);
+        let r = retrying(&GROUP_IN_USE, || async {
+            self.aws
+                .rds
+                .delete_db_parameter_group()
+                .db_parameter_group_name(&name)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteDBParameterGroup")
+        })
+        .await;
+        match r {
+            Ok(_) => Ok(DeleteOutcome::default()),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The DB subnet group over the three private subnets.
+pub struct SubnetGroup {
+    id: LogicalId,
+    aws: paysec_aws::Aws,
+    subnets: Vec<LogicalId>,
+}
+
+impl SubnetGroup {
+    pub fn new(id: LogicalId, aws: paysec_aws::Aws, subnets: Vec<LogicalId>) -> Self {
+        Self { id, aws, subnets }
+    }
+
+    fn name(cx: &Context) -> String {
+        format!("{}-db-subnets", cx.env.names.prefix())
+    }
+
+    fn subnet_ids(&self, cx: &Context) -> Result<Vec<String>, ResourceError> {
+        self.subnets
+            .iter()
+            .map(|s| cx.attr(s, "physical_id").map(str::to_owned))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Resource for SubnetGroup {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "db_subnet_group"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.subnets
+            .iter()
+            .cloned()
+            .map(Dependency::Identity)
+            .collect()
+    }
+
+    async fn read(
+        &self,
+        cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        let name = Self::name(cx);
+        let out = match self
+            .aws
+            .rds
+            .describe_db_subnet_groups()
+            .db_subnet_group_name(&name)
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeDBSubnetGroups")
+        {
+            Ok(o) => o,
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(Observed::Missing),
+            Err(e) => return Err(e),
+        };
+        let Some(group) = out.db_subnet_groups().first() else {
+            return Ok(Observed::Missing);
+        };
+        let have: Vec<&str> = group
+            .subnets()
+            .iter()
+            .filter_map(|s| s.subnet_identifier())
+            .collect();
+        let want = self.subnet_ids(cx)?;
+        let mut drift = Vec::new();
+        if want.iter().any(|w| !have.contains(&w.as_str())) || have.len() != want.len() {
+            drift.push(Drift::new("subnets", want.join(","), have.join(",")));
+        }
+        Ok(Observed::Present {
+            present: Present::new(&name),
+            drift,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let name = Self::name(cx);
+        let created = self
+            .aws
+            .rds
+            .create_db_subnet_group()
+            .db_subnet_group_name(&name)
+            .db_subnet_group_description("paysec: private subnets only")
+            .set_subnet_ids(Some(self.subnet_ids(cx)?))
+            .set_tags(Some(tags(cx)))
+            .send()
+            .await
+            .or_resource(&self.id, "CreateDBSubnetGroup");
+        match created {
+            Ok(_) => Ok(Present::new(name)),
+            Err(e) if e.class() == ErrorClass::AlreadyExists => {
+                let present = Present::new(&name);
+                self.repair(cx, &present, &[]).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        _drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        self.aws
+            .rds
+            .modify_db_subnet_group()
+            .db_subnet_group_name(Self::name(cx))
+            .set_subnet_ids(Some(self.subnet_ids(cx)?))
+            .send()
+            .await
+            .or_resource(&self.id, "ModifyDBSubnetGroup")?;
+        Ok(present.clone())
+    }
+
+    async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let name = Self::name(cx);
+        let r = retrying(&GROUP_IN_USE, || async {
+            self.aws
+                .rds
+                .delete_db_subnet_group()
+                .db_subnet_group_name(&name)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteDBSubnetGroup")
+        })
+        .await;
+        match r {
+            Ok(_) => Ok(DeleteOutcome::default()),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
+            Err(e) => Err(e),
+        }
+    }
+}

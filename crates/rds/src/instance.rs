@@ -1,0 +1,506 @@
+//! The PostgreSQL instance. It starts as soon as its own dependencies
+//! exist; what needs only its identifier (alarms) does not wait for the
+//! 15-40 minutes it takes to become available.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_rds::client::Waiters;
+use aws_sdk_rds::types::{CloudwatchLogsExportConfiguration, DbInstance};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::{
+    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
+use paysec_core::retry::{retrying, rules};
+use paysec_core::{ErrorClass, LogicalId, ResourceError};
+
+use crate::groups::tags;
+
+/// Where the master password comes from. Never a flag, never the ledger.
+#[derive(Clone, Debug)]
+pub enum Password {
+    /// RDS generates it and keeps it in Secrets Manager under the RDS key.
+    Managed,
+    /// The named environment variable.
+    Env(String),
+    /// The named file.
+    File(std::path::PathBuf),
+}
+
+#[derive(Clone, Debug)]
+pub struct InstanceSpec {
+    pub engine_version: String,
+    pub instance_class: String,
+    pub allocated_storage_gb: i32,
+    pub backup_retention_days: i32,
+    pub multi_az: bool,
+    pub deletion_protection: bool,
+    pub final_snapshot: bool,
+    pub master_username: String,
+    pub password: Password,
+    pub port: i32,
+    pub monitoring_interval_seconds: i32,
+    pub wait: Duration,
+}
+
+/// The ids of what the instance is built from.
+pub struct Instance {
+    pub id: LogicalId,
+    pub aws: paysec_aws::Aws,
+    pub spec: InstanceSpec,
+    pub parameter_group: LogicalId,
+    pub subnet_group: LogicalId,
+    pub security_group: LogicalId,
+    pub kms_key: LogicalId,
+    pub monitoring_role: LogicalId,
+    /// The export log groups, created first (with KMS and retention).
+    pub log_groups: Vec<LogicalId>,
+}
+
+const LOG_EXPORTS: [&str; 2] = ["postgresql", "upgrade"];
+
+/// Performance Insights is not offered on the smallest burstable classes.
+pub fn performance_insights_supported(class: &str) -> bool {
+    !(class.starts_with("db.t2.")
+        || ["db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"].contains(&class))
+}
+
+impl Instance {
+    fn name(cx: &Context) -> String {
+        cx.env.names.db_instance()
+    }
+
+    fn password(&self) -> Result<Option<String>, ResourceError> {
+        let read = match &self.spec.password {
+            Password::Managed => return Ok(None),
+            Password::Env(var) => std::env::var(var).map_err(|_| {
+                format!("the environment variable {var} (rds.master_password_env) is not set")
+            }),
+            Password::File(path) => std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+                .map_err(|e| {
+                    format!(
+                        "cannot read {} (rds.master_password_file): {e}",
+                        path.display()
+                    )
+                }),
+        };
+        let pw = read.map_err(|m| ResourceError::unexpected(&self.id, m))?;
+        if pw.len() < 12 {
+            return Err(ResourceError::unexpected(
+                &self.id,
+                "the supplied master password is shorter than 12 characters",
+            ));
+        }
+        Ok(Some(pw))
+    }
+
+    async fn describe(&self, cx: &Context) -> Result<Option<DbInstance>, ResourceError> {
+        match self
+            .aws
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(Self::name(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeDBInstances")
+        {
+            Ok(o) => Ok(o.db_instances().first().cloned()),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn present(db: &DbInstance) -> Present {
+        let mut p = Present::new(db.db_instance_identifier().unwrap_or_default())
+            .with("arn", db.db_instance_arn().unwrap_or_default())
+            .with("status", db.db_instance_status().unwrap_or_default());
+        if let Some(ep) = db.endpoint() {
+            p = p.with("address", ep.address().unwrap_or_default()).with(
+                "endpoint",
+                format!(
+                    "{}:{}",
+                    ep.address().unwrap_or_default(),
+                    ep.port().unwrap_or_default()
+                ),
+            );
+        }
+        if let Some(secret) = db.master_user_secret().and_then(|s| s.secret_arn()) {
+            // The ARN of the secret, not the secret.
+            p = p.with("master_user_secret_arn", secret);
+        }
+        p
+    }
+
+    fn drift(&self, cx: &Context, db: &DbInstance) -> Result<Vec<Drift>, ResourceError> {
+        let mut d = Vec::new();
+        let mut check = |prop: &str, want: String, got: String| {
+            if want != got {
+                d.push(Drift::new(prop, want, got));
+            }
+        };
+        check(
+            "multi_az",
+            self.spec.multi_az.to_string(),
+            db.multi_az().unwrap_or(false).to_string(),
+        );
+        check(
+            "storage_encrypted",
+            "true".into(),
+            db.storage_encrypted().unwrap_or(false).to_string(),
+        );
+        check(
+            "kms_key",
+            cx.attr(&self.kms_key, "arn")?.into(),
+            db.kms_key_id().unwrap_or("none").into(),
+        );
+        check(
+            "publicly_accessible",
+            "false".into(),
+            db.publicly_accessible().unwrap_or(true).to_string(),
+        );
+        check(
+            "backup_retention_days",
+            self.spec.backup_retention_days.to_string(),
+            db.backup_retention_period().unwrap_or(0).to_string(),
+        );
+        check(
+            "copy_tags_to_snapshot",
+            "true".into(),
+            db.copy_tags_to_snapshot().unwrap_or(false).to_string(),
+        );
+        check(
+            "auto_minor_version_upgrade",
+            "true".into(),
+            db.auto_minor_version_upgrade().unwrap_or(false).to_string(),
+        );
+        check(
+            "deletion_protection",
+            self.spec.deletion_protection.to_string(),
+            db.deletion_protection().unwrap_or(false).to_string(),
+        );
+        check(
+            "iam_database_authentication",
+            "true".into(),
+            db.iam_database_authentication_enabled()
+                .unwrap_or(false)
+                .to_string(),
+        );
+        check(
+            "monitoring_interval",
+            self.spec.monitoring_interval_seconds.to_string(),
+            db.monitoring_interval().unwrap_or(0).to_string(),
+        );
+        let mut exports: Vec<&str> = db
+            .enabled_cloudwatch_logs_exports()
+            .iter()
+            .map(String::as_str)
+            .collect();
+        exports.sort_unstable();
+        check("log_exports", LOG_EXPORTS.join(","), exports.join(","));
+        let sg = cx.attr(&self.security_group, "physical_id")?;
+        let sgs: Vec<&str> = db
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id())
+            .collect();
+        check("security_groups", sg.into(), sgs.join(","));
+        let pg = cx.attr(&self.parameter_group, "physical_id")?;
+        let pgs: Vec<&str> = db
+            .db_parameter_groups()
+            .iter()
+            .filter_map(|g| g.db_parameter_group_name())
+            .collect();
+        check("parameter_group", pg.into(), pgs.join(","));
+        if performance_insights_supported(&self.spec.instance_class) {
+            check(
+                "performance_insights",
+                "true".into(),
+                db.performance_insights_enabled()
+                    .unwrap_or(false)
+                    .to_string(),
+            );
+        }
+        Ok(d)
+    }
+}
+
+#[async_trait]
+impl Resource for Instance {
+    fn id(&self) -> &LogicalId {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        "db_instance"
+    }
+
+    fn dependencies(&self) -> Vec<Dependency> {
+        [
+            &self.parameter_group,
+            &self.subnet_group,
+            &self.security_group,
+            &self.kms_key,
+            &self.monitoring_role,
+        ]
+        .into_iter()
+        .chain(&self.log_groups)
+        .cloned()
+        .map(Dependency::Identity)
+        .collect()
+    }
+
+    async fn read(
+        &self,
+        cx: &Context,
+        _known: Option<&Present>,
+    ) -> Result<Observed, ResourceError> {
+        let Some(db) = self.describe(cx).await? else {
+            return Ok(Observed::Missing);
+        };
+        if matches!(db.db_instance_status(), Some("deleting")) {
+            return Ok(Observed::Missing);
+        }
+        Ok(Observed::Present {
+            present: Self::present(&db),
+            drift: self.drift(cx, &db)?,
+        })
+    }
+
+    async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
+        let key = cx.attr(&self.kms_key, "arn")?;
+        let mut req = self
+            .aws
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(Self::name(cx))
+            .engine("postgres")
+            .engine_version(&self.spec.engine_version)
+            .engine_lifecycle_support("open-source-rds-extended-support-disabled")
+            .db_instance_class(&self.spec.instance_class)
+            .allocated_storage(self.spec.allocated_storage_gb)
+            .storage_type("gp3")
+            .storage_encrypted(true)
+            .kms_key_id(key)
+            .multi_az(self.spec.multi_az)
+            .publicly_accessible(false)
+            .db_subnet_group_name(cx.attr(&self.subnet_group, "physical_id")?)
+            .vpc_security_group_ids(cx.attr(&self.security_group, "physical_id")?)
+            .db_parameter_group_name(cx.attr(&self.parameter_group, "physical_id")?)
+            .port(self.spec.port)
+            .backup_retention_period(self.spec.backup_retention_days)
+            .copy_tags_to_snapshot(true)
+            .auto_minor_version_upgrade(true)
+            .deletion_protection(self.spec.deletion_protection)
+            .set_enable_cloudwatch_logs_exports(Some(
+                LOG_EXPORTS.iter().map(|s| s.to_string()).collect(),
+            ))
+            .enable_iam_database_authentication(true)
+            .monitoring_interval(self.spec.monitoring_interval_seconds)
+            .monitoring_role_arn(cx.attr(&self.monitoring_role, "arn")?)
+            .master_username(&self.spec.master_username)
+            .set_tags(Some(tags(cx)));
+        if performance_insights_supported(&self.spec.instance_class) {
+            req = req
+                .enable_performance_insights(true)
+                .performance_insights_kms_key_id(key);
+        }
+        req = match self.password()? {
+            None => req
+                .manage_master_user_password(true)
+                .master_user_secret_kms_key_id(key),
+            Some(pw) => req.master_user_password(pw),
+        };
+        let created = retrying(&[rules::RDS_MONITORING_ROLE_NOT_YET_VALID], || async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "CreateDBInstance")
+        })
+        .await;
+        let db = match created {
+            Ok(out) => out.db_instance().cloned(),
+            Err(e) if e.class() == ErrorClass::AlreadyExists => self.describe(cx).await?,
+            Err(e) => return Err(e),
+        };
+        let db = db.ok_or_else(|| {
+            ResourceError::unexpected(&self.id, "CreateDBInstance returned no instance")
+        })?;
+        Ok(Self::present(&db))
+    }
+
+    async fn repair(
+        &self,
+        cx: &Context,
+        present: &Present,
+        drift: &[Drift],
+    ) -> Result<Present, ResourceError> {
+        let key = cx.attr(&self.kms_key, "arn")?;
+        let mut req = self
+            .aws
+            .rds
+            .modify_db_instance()
+            .db_instance_identifier(Self::name(cx))
+            .apply_immediately(true);
+        for d in drift {
+            req = match d.property.as_str() {
+                "multi_az" => req.multi_az(self.spec.multi_az),
+                "publicly_accessible" => req.publicly_accessible(false),
+                "backup_retention_days" => req.backup_retention_period(self.spec.backup_retention_days),
+                "copy_tags_to_snapshot" => req.copy_tags_to_snapshot(true),
+                "auto_minor_version_upgrade" => req.auto_minor_version_upgrade(true),
+                "deletion_protection" => req.deletion_protection(self.spec.deletion_protection),
+                "iam_database_authentication" => req.enable_iam_database_authentication(true),
+                "monitoring_interval" => req.monitoring_interval(self.spec.monitoring_interval_seconds).monitoring_role_arn(cx.attr(&self.monitoring_role, "arn")?),
+                "log_exports" => req.cloudwatch_logs_export_configuration(
+                    CloudwatchLogsExportConfiguration::builder().set_enable_log_types(Some(LOG_EXPORTS.iter().map(|s| s.to_string()).collect())).build(),
+                ),
+                "security_groups" => req.vpc_security_group_ids(cx.attr(&self.security_group, "physical_id")?),
+                "parameter_group" => req.db_parameter_group_name(cx.attr(&self.parameter_group, "physical_id")?),
+                "performance_insights" => req.enable_performance_insights(true).performance_insights_kms_key_id(key),
+                "storage_encrypted" | "kms_key" => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        "the instance's storage encryption differs and cannot be changed in place: restore a snapshot into a new encrypted instance",
+                    ))
+                }
+                other => return Err(ResourceError::unexpected(&self.id, format!("cannot repair `{other}`"))),
+            };
+        }
+        retrying(&[rules::RDS_INSTANCE_BUSY], || async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "ModifyDBInstance")
+        })
+        .await?;
+        Ok(present.clone())
+    }
+
+    /// Waits for `available` with the SDK's waiter, reporting progress;
+    /// then checks that Multi-AZ really happened (an AZ short of capacity
+    /// can leave an instance single-AZ).
+    async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
+        let started = tokio::time::Instant::now();
+        let waiter = self
+            .aws
+            .rds
+            .wait_until_db_instance_available()
+            .db_instance_identifier(Self::name(cx))
+            .wait(self.spec.wait);
+        tokio::pin!(waiter);
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        let result = loop {
+            tokio::select! {
+                r = &mut waiter => break r,
+                _ = tick.tick() => cx.report_wait("the database to become available (Multi-AZ: 15-40 min on AWS)", started.elapsed()),
+            }
+        };
+        if result.is_err() {
+            return Err(ResourceError::WaitTimeout {
+                resource: self.id.clone(),
+                state: "available".into(),
+                waited_secs: started.elapsed().as_secs(),
+            });
+        }
+        let db = self
+            .describe(cx)
+            .await?
+            .ok_or_else(|| ResourceError::unexpected(&self.id, "the instance disappeared"))?;
+        if self.spec.multi_az
+            && (db.multi_az() != Some(true) || db.secondary_availability_zone().is_none())
+        {
+            tracing::warn!(resource = %self.id, "the instance reports no secondary availability zone; Multi-AZ may not be in effect");
+        }
+        let mut p = Self::present(&db);
+        p.attrs.extend(
+            present
+                .attrs
+                .into_iter()
+                .filter(|(k, _)| k == "final_snapshot"),
+        );
+        Ok(p)
+    }
+
+    async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        let name = Self::name(cx);
+        let Some(db) = self.describe(cx).await? else {
+            return Ok(DeleteOutcome::default());
+        };
+        if db.deletion_protection() == Some(true) {
+            retrying(&[rules::RDS_INSTANCE_BUSY], || async {
+                self.aws
+                    .rds
+                    .modify_db_instance()
+                    .db_instance_identifier(&name)
+                    .deletion_protection(false)
+                    .apply_immediately(true)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "ModifyDBInstance")
+            })
+            .await?;
+        }
+        // Unique per run: a second `down` must not collide with the first's.
+        let stamp = time::OffsetDateTime::now_utc();
+        let snapshot = format!(
+            "{name}-final-{:04}{:02}{:02}{:02}{:02}{:02}",
+            stamp.year(),
+            u8::from(stamp.month()),
+            stamp.day(),
+            stamp.hour(),
+            stamp.minute(),
+            stamp.second()
+        );
+        let mut req = self
+            .aws
+            .rds
+            .delete_db_instance()
+            .db_instance_identifier(&name)
+            .delete_automated_backups(true);
+        req = if self.spec.final_snapshot {
+            req.final_db_snapshot_identifier(&snapshot)
+        } else {
+            req.skip_final_snapshot(true)
+        };
+        match retrying(&[rules::RDS_INSTANCE_BUSY], || async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteDBInstance")
+        })
+        .await
+        {
+            Ok(_) => {}
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
+            Err(e) => return Err(e),
+        }
+        let started = tokio::time::Instant::now();
+        let waiter = self
+            .aws
+            .rds
+            .wait_until_db_instance_deleted()
+            .db_instance_identifier(&name)
+            .wait(self.spec.wait);
+        tokio::pin!(waiter);
+        let mut tick = tokio::time::interval(Duration::from_secs(15));
+        let done = loop {
+            tokio::select! {
+                r = &mut waiter => break r,
+                _ = tick.tick() => cx.report_wait("the database to be deleted", started.elapsed()),
+            }
+        };
+        if done.is_err() {
+            return Err(ResourceError::WaitTimeout {
+                resource: self.id.clone(),
+                state: "deleted".into(),
+                waited_secs: started.elapsed().as_secs(),
+            });
+        }
+        Ok(DeleteOutcome {
+            kept: self.spec.final_snapshot.then(|| {
+                format!("final DB snapshot {snapshot} kept (encrypted with the RDS key, which stays recoverable while pending deletion); delete it with `aws rds delete-db-snapshot --db-snapshot-identifier {snapshot}`")
+            }),
+        })
+    }
+}
