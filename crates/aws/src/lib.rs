@@ -10,3 +10,8 @@ pub mod tagged;
 pub use classify::{classify, AwsResultExt};
 pub use clients::{Aws, AwsSettings, CallerIdentity, SetupError};
 pub use tagged::tagged_arns;
+
+/// The SDK crates, re-exported so tests and callers use the same versions.
+pub mod sdk {
+    pub use aws_sdk_ec2 as ec2;
+}

@@ -164,32 +164,39 @@ pub struct Output {
     pub description: &'static str,
 }
 
-/// (output name, resource, attribute, description).
+/// (output name, resource, attribute, description): the seed's
+/// `terraform output` and what a user of the stack needs besides.
+#[rustfmt::skip]
 const OUTPUTS: &[(&str, &str, &str, &str)] = &[
-    (
-        "kms_rds_key_arn",
-        ids::KMS_RDS,
-        "arn",
-        "KMS key for RDS storage and secrets",
-    ),
-    (
-        "kms_s3_key_arn",
-        ids::KMS_S3,
-        "arn",
-        "KMS key for S3 buckets",
-    ),
-    (
-        "kms_logs_key_arn",
-        ids::KMS_LOGS,
-        "arn",
-        "KMS key for CloudWatch Logs",
-    ),
-    (
-        "kms_lambda_key_arn",
-        ids::KMS_LAMBDA,
-        "arn",
-        "KMS key for Lambda and its DLQ",
-    ),
+    ("rds_endpoint", ids::DB, "endpoint", "PostgreSQL endpoint (host:port), TLS required"),
+    ("rds_instance_id", ids::DB, "physical_id", "RDS instance identifier"),
+    ("rds_master_user_secret_arn", ids::DB, "master_user_secret_arn", "Secrets Manager secret of the master password (managed by RDS)"),
+    ("lambda_function_name", ids::FUNCTION, "name", "Payment processing function"),
+    ("lambda_function_arn", ids::FUNCTION, "arn", "Payment processing function ARN"),
+    ("dlq_url", ids::DLQ, "url", "Dead-letter queue of the function"),
+    ("alarm_topic_arn", ids::TOPIC, "arn", "SNS topic every alarm notifies (subscribe to it)"),
+    ("vpc_id", ids::VPC, "physical_id", "VPC (private subnets only, no internet gateway)"),
+    ("private_subnet_a_id", ids::SUBNETS[0], "physical_id", "Private subnet, first zone"),
+    ("private_subnet_b_id", ids::SUBNETS[1], "physical_id", "Private subnet, second zone"),
+    ("private_subnet_c_id", ids::SUBNETS[2], "physical_id", "Private subnet, third zone"),
+    ("lambda_security_group_id", ids::SG_LAMBDA, "physical_id", "Security group of the payment function"),
+    ("db_security_group_id", ids::SG_DB, "physical_id", "Security group of the database"),
+    ("s3_endpoint_id", ids::ENDPOINT_S3, "physical_id", "S3 gateway endpoint"),
+    ("rds_endpoint_id", ids::ENDPOINT_RDS, "physical_id", "RDS interface endpoint"),
+    ("flow_logs_bucket", ids::BUCKET_FLOW_LOGS, "name", "S3 bucket of the VPC flow logs"),
+    ("data_bucket", ids::BUCKET_DATA, "name", "S3 bucket for application data"),
+    ("access_logs_bucket", ids::BUCKET_ACCESS_LOGS, "name", "S3 bucket of the server access logs"),
+    ("flow_log_group_name", ids::LOG_FLOW_LOGS, "name", "CloudWatch log group of the VPC flow logs"),
+    ("lambda_log_group_name", ids::LOG_LAMBDA, "name", "CloudWatch log group of the payment function"),
+    ("lambda_role_arn", ids::ROLE_LAMBDA, "arn", "Lambda execution role"),
+    ("rds_monitoring_role_arn", ids::ROLE_RDS_MONITORING, "arn", "RDS enhanced monitoring role"),
+    ("flow_logs_role_arn", ids::ROLE_FLOW_LOGS, "arn", "VPC flow-log delivery role"),
+    ("audit_role_arn", ids::ROLE_AUDIT, "arn", "Cross-account audit role (requires the external id)"),
+    ("audit_role_external_id", ids::ROLE_AUDIT, "external_id", "External id the auditor must present"),
+    ("kms_rds_key_arn", ids::KMS_RDS, "arn", "KMS key for RDS storage and secrets"),
+    ("kms_s3_key_arn", ids::KMS_S3, "arn", "KMS key for S3 buckets"),
+    ("kms_logs_key_arn", ids::KMS_LOGS, "arn", "KMS key for CloudWatch Logs and the alarm topic"),
+    ("kms_lambda_key_arn", ids::KMS_LAMBDA, "arn", "KMS key for Lambda and its DLQ"),
 ];
 
 /// The outputs as the ledger records them (no network).
@@ -209,4 +216,47 @@ pub fn outputs(ledger: &Ledger) -> Vec<Output> {
 /// The names `paysec output NAME` accepts.
 pub fn output_names() -> impl Iterator<Item = &'static str> {
     OUTPUTS.iter().map(|o| o.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_output_names_a_resource_of_the_stack() {
+        let known: Vec<&str> = [
+            ids::DB,
+            ids::FUNCTION,
+            ids::DLQ,
+            ids::TOPIC,
+            ids::VPC,
+            ids::SG_LAMBDA,
+            ids::SG_DB,
+            ids::ENDPOINT_S3,
+            ids::ENDPOINT_RDS,
+            ids::BUCKET_FLOW_LOGS,
+            ids::BUCKET_DATA,
+            ids::BUCKET_ACCESS_LOGS,
+            ids::LOG_FLOW_LOGS,
+            ids::LOG_LAMBDA,
+            ids::ROLE_LAMBDA,
+            ids::ROLE_RDS_MONITORING,
+            ids::ROLE_FLOW_LOGS,
+            ids::ROLE_AUDIT,
+            ids::KMS_RDS,
+            ids::KMS_S3,
+            ids::KMS_LOGS,
+            ids::KMS_LAMBDA,
+        ]
+        .into_iter()
+        .chain(ids::SUBNETS)
+        .collect();
+        for (name, id, _, _) in OUTPUTS {
+            assert!(known.contains(id), "{name} -> {id}");
+        }
+        let mut names: Vec<_> = output_names().collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), OUTPUTS.len(), "output names are unique");
+    }
 }

@@ -1,0 +1,947 @@
+//! The whole payment stack against the emulator: every property of
+//! controls.md the emulator reports, read back with the SDK, one assertion
+//! per property; a no-op second `up`; `down` leaving nothing tagged but keys
+//! pending deletion; two environments side by side.
+
+use paysec_aws::{tagged_arns, Aws};
+use paysec_core::LogicalId;
+use serde_json::Value;
+
+use crate::support::{aws, Paysec};
+
+fn attr<'a>(ledger: &'a Value, id: &str, key: &str) -> &'a str {
+    let r = &ledger["resources"][id];
+    let v = if key == "physical_id" {
+        &r["physical_id"]
+    } else {
+        &r["attrs"][key]
+    };
+    v.as_str()
+        .unwrap_or_else(|| panic!("ledger lacks {id}.{key}"))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    paysec_core::policy_doc::strings(v)
+}
+
+async fn check_network(aws: &Aws, l: &Value) {
+    let vpc = attr(l, "network.vpc", "physical_id");
+    for (attr_name, label) in [
+        (aws_sdk_ec2_attr::SUPPORT, "VPC: DNS support on"),
+        (aws_sdk_ec2_attr::HOSTNAMES, "VPC: DNS hostnames on"),
+    ] {
+        let out = aws
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(vpc)
+            .attribute(attr_name.into())
+            .send()
+            .await
+            .unwrap();
+        let v = out
+            .enable_dns_support()
+            .or(out.enable_dns_hostnames())
+            .and_then(|b| b.value());
+        assert_eq!(v, Some(true), "{label}");
+    }
+    let igws = aws
+        .ec2
+        .describe_internet_gateways()
+        .filters(f("attachment.vpc-id", vpc))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        igws.internet_gateways().is_empty(),
+        "VPC: no internet gateway"
+    );
+    let nats = aws
+        .ec2
+        .describe_nat_gateways()
+        .filter(f("vpc-id", vpc))
+        .send()
+        .await
+        .unwrap();
+    assert!(nats.nat_gateways().is_empty(), "VPC: no NAT gateway");
+
+    let subnets = aws
+        .ec2
+        .describe_subnets()
+        .filters(f("vpc-id", vpc))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subnets.subnets().len(), 3, "three subnets");
+    let mut zones: Vec<&str> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| s.availability_zone())
+        .collect();
+    zones.sort_unstable();
+    zones.dedup();
+    assert_eq!(zones.len(), 3, "subnets in three availability zones");
+    for s in subnets.subnets() {
+        assert_eq!(
+            s.map_public_ip_on_launch(),
+            Some(false),
+            "subnet {:?}: no public IP auto-assignment",
+            s.subnet_id()
+        );
+    }
+
+    let rt = aws
+        .ec2
+        .describe_route_tables()
+        .route_table_ids(attr(l, "network.route-table", "physical_id"))
+        .send()
+        .await
+        .unwrap();
+    let rt = &rt.route_tables()[0];
+    for r in rt.routes() {
+        assert_ne!(
+            r.destination_cidr_block(),
+            Some("0.0.0.0/0"),
+            "route table: no route to the internet"
+        );
+        assert!(r.nat_gateway_id().is_none(), "route table: no NAT route");
+        let gw = r.gateway_id().unwrap_or("local");
+        assert!(
+            gw == "local" || gw.starts_with("vpce-"),
+            "route table: only local and endpoint routes, found {gw}"
+        );
+    }
+    assert_eq!(
+        rt.associations()
+            .iter()
+            .filter(|a| a.subnet_id().is_some())
+            .count(),
+        3,
+        "route table: associated with the three subnets"
+    );
+
+    let eps = aws
+        .ec2
+        .describe_vpc_endpoints()
+        .filters(f("vpc-id", vpc))
+        .send()
+        .await
+        .unwrap();
+    let s3ep = eps
+        .vpc_endpoints()
+        .iter()
+        .find(|e| e.service_name().is_some_and(|n| n.ends_with(".s3")))
+        .expect("S3 endpoint");
+    assert_eq!(
+        s3ep.vpc_endpoint_type().map(|t| t.as_str()),
+        Some("Gateway"),
+        "S3 endpoint is a gateway"
+    );
+    assert!(
+        s3ep.route_table_ids()
+            .iter()
+            .any(|r| Some(r.as_str()) == rt.route_table_id()),
+        "S3 endpoint on the route table"
+    );
+    let pol = paysec_core::policy_doc::parse(s3ep.policy_document().unwrap_or(""));
+    let resources = strings(&pol["Statement"][0]["Resource"]);
+    assert!(
+        !resources.is_empty()
+            && resources
+                .iter()
+                .all(|r| r.contains(&format!("paysec-{}", l["environment"].as_str().unwrap()))),
+        "S3 endpoint policy scoped to the stack's buckets: {resources:?}"
+    );
+    let rdsep = eps
+        .vpc_endpoints()
+        .iter()
+        .find(|e| e.service_name().is_some_and(|n| n.ends_with(".rds")))
+        .expect("RDS endpoint");
+    assert_eq!(
+        rdsep.vpc_endpoint_type().map(|t| t.as_str()),
+        Some("Interface"),
+        "RDS endpoint is an interface"
+    );
+    assert_eq!(
+        rdsep.subnet_ids().len(),
+        3,
+        "RDS endpoint in the three subnets"
+    );
+    assert_eq!(
+        rdsep.private_dns_enabled(),
+        Some(true),
+        "RDS endpoint: private DNS"
+    );
+
+    // Security groups: exactly the rules controls.md allows.
+    let sg_l = attr(l, "network.sg-lambda", "physical_id");
+    let sg_d = attr(l, "network.sg-db", "physical_id");
+    let sg_e = attr(l, "network.sg-endpoints", "physical_id");
+    let sgs = aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(sg_l)
+        .group_ids(sg_d)
+        .group_ids(sg_e)
+        .send()
+        .await
+        .unwrap();
+    for sg in sgs.security_groups() {
+        let gid = sg.group_id().unwrap();
+        for p in sg.ip_permissions().iter().chain(sg.ip_permissions_egress()) {
+            assert!(
+                p.ip_ranges()
+                    .iter()
+                    .all(|r| r.cidr_ip() != Some("0.0.0.0/0")),
+                "{gid}: no 0.0.0.0/0 rule"
+            );
+            assert!(
+                p.ipv6_ranges()
+                    .iter()
+                    .all(|r| r.cidr_ipv6() != Some("::/0")),
+                "{gid}: no ::/0 rule"
+            );
+        }
+        let peers = |perms: &[aws_sdk_ec2_types::IpPermission]| -> Vec<(i32, String)> {
+            perms
+                .iter()
+                .flat_map(|p| {
+                    let port = p.from_port().unwrap_or(-1);
+                    p.user_id_group_pairs()
+                        .iter()
+                        .filter_map(|u| u.group_id().map(str::to_owned))
+                        .chain(
+                            p.ip_ranges()
+                                .iter()
+                                .filter_map(|r| r.cidr_ip().map(str::to_owned)),
+                        )
+                        .map(move |peer| (port, peer))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let (ingress, egress) = (
+            peers(sg.ip_permissions()),
+            peers(sg.ip_permissions_egress()),
+        );
+        if gid == sg_l {
+            assert!(ingress.is_empty(), "Lambda SG: no ingress");
+            let mut e = egress.clone();
+            e.sort();
+            let mut want = vec![(5432, sg_d.to_owned()), (443, sg_e.to_owned())];
+            want.sort();
+            assert_eq!(
+                e, want,
+                "Lambda SG: egress only to the DB SG on 5432 and the endpoints SG on 443"
+            );
+        } else if gid == sg_d {
+            assert_eq!(
+                ingress,
+                vec![(5432, sg_l.to_owned())],
+                "DB SG: ingress only from the Lambda SG on 5432"
+            );
+            assert!(
+                egress.is_empty(),
+                "DB SG: no egress (default egress revoked)"
+            );
+        } else {
+            assert_eq!(
+                ingress,
+                vec![(443, "10.20.0.0/16".to_owned())],
+                "endpoints SG: 443 from the VPC CIDR"
+            );
+            assert!(egress.is_empty(), "endpoints SG: no egress");
+        }
+    }
+    let default_sg = aws
+        .ec2
+        .describe_security_groups()
+        .filters(f("vpc-id", vpc))
+        .filters(f("group-name", "default"))
+        .send()
+        .await
+        .unwrap();
+    let d = &default_sg.security_groups()[0];
+    assert!(
+        d.ip_permissions().is_empty() && d.ip_permissions_egress().is_empty(),
+        "default SG has no rules"
+    );
+
+    let acls = aws
+        .ec2
+        .describe_network_acls()
+        .filters(f("vpc-id", vpc))
+        .send()
+        .await
+        .unwrap();
+    for acl in acls.network_acls() {
+        for e in acl.entries() {
+            if e.rule_action().map(|a| a.as_str()) == Some("allow") {
+                assert_ne!(
+                    e.cidr_block(),
+                    Some("0.0.0.0/0"),
+                    "ACL {:?}: nothing admitted from 0.0.0.0/0",
+                    acl.network_acl_id()
+                );
+            }
+        }
+    }
+    let ours = acls
+        .network_acls()
+        .iter()
+        .find(|a| a.network_acl_id() == Some(attr(l, "network.acl", "physical_id")))
+        .unwrap();
+    assert_eq!(
+        ours.associations().len(),
+        3,
+        "subnets use the VPC-internal ACL"
+    );
+
+    let flows = aws
+        .ec2
+        .describe_flow_logs()
+        .filter(f("resource-id", vpc))
+        .send()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = flows
+        .flow_logs()
+        .iter()
+        .filter_map(|x| x.log_destination_type().map(|t| t.as_str()))
+        .collect();
+    assert!(
+        kinds.contains(&"s3") && kinds.contains(&"cloud-watch-logs"),
+        "flow logs to S3 and CloudWatch: {kinds:?}"
+    );
+    for x in flows.flow_logs() {
+        assert_eq!(
+            x.traffic_type().map(|t| t.as_str()),
+            Some("ALL"),
+            "flow log traffic type ALL"
+        );
+    }
+}
+
+/// EC2 attribute names without a dev-dependency on aws-sdk-ec2.
+mod aws_sdk_ec2_attr {
+    pub const SUPPORT: &str = "enableDnsSupport";
+    pub const HOSTNAMES: &str = "enableDnsHostnames";
+}
+use paysec_aws::sdk::ec2::types as aws_sdk_ec2_types;
+
+fn f(name: &str, value: &str) -> aws_sdk_ec2_types::Filter {
+    aws_sdk_ec2_types::Filter::builder()
+        .name(name)
+        .values(value)
+        .build()
+}
+
+async fn check_s3(aws: &Aws, l: &Value) {
+    let s3_key = attr(l, "kms.s3", "arn");
+    let access_logs = attr(l, "s3.access-logs", "name");
+    for id in ["s3.flow-logs", "s3.data", "s3.access-logs"] {
+        let b = attr(l, id, "name");
+        let enc = aws
+            .s3
+            .get_bucket_encryption()
+            .bucket(b)
+            .send()
+            .await
+            .unwrap();
+        let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+        let def = rule.apply_server_side_encryption_by_default().unwrap();
+        assert_eq!(def.sse_algorithm().as_str(), "aws:kms", "{id}: SSE-KMS");
+        assert_eq!(
+            def.kms_master_key_id(),
+            Some(s3_key),
+            "{id}: with the S3 key"
+        );
+        assert_eq!(rule.bucket_key_enabled(), Some(true), "{id}: bucket key");
+        let pab = aws
+            .s3
+            .get_public_access_block()
+            .bucket(b)
+            .send()
+            .await
+            .unwrap();
+        let c = pab.public_access_block_configuration().unwrap();
+        assert_eq!(
+            (
+                c.block_public_acls(),
+                c.ignore_public_acls(),
+                c.block_public_policy(),
+                c.restrict_public_buckets()
+            ),
+            (Some(true), Some(true), Some(true), Some(true)),
+            "{id}: all four public access blocks"
+        );
+        let own = aws
+            .s3
+            .get_bucket_ownership_controls()
+            .bucket(b)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            own.ownership_controls().unwrap().rules()[0]
+                .object_ownership()
+                .as_str(),
+            "BucketOwnerEnforced",
+            "{id}: ACLs disabled"
+        );
+        let pol = aws.s3.get_bucket_policy().bucket(b).send().await.unwrap();
+        let pol = paysec_core::policy_doc::parse(pol.policy().unwrap());
+        let sts = pol["Statement"].as_array().unwrap();
+        assert!(
+            sts.iter().any(|s| s["Effect"] == "Deny"
+                && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"),
+            "{id}: deny plain HTTP"
+        );
+        let sse = sts
+            .iter()
+            .find(|s| s["Sid"] == "DenyWrongEncryptionHeader")
+            .expect("deny wrong SSE header");
+        assert_eq!(
+            sse["Condition"]["StringNotEquals"]["s3:x-amz-server-side-encryption"], "aws:kms",
+            "{id}: deny SSE other than aws:kms"
+        );
+        assert_eq!(
+            sse["Condition"]["Null"]["s3:x-amz-server-side-encryption"], "false",
+            "{id}: headerless log delivery not blocked"
+        );
+        let lc = aws
+            .s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(b)
+            .send()
+            .await
+            .unwrap();
+        let r = &lc.rules()[0];
+        assert!(
+            r.noncurrent_version_expiration()
+                .and_then(|n| n.noncurrent_days())
+                .is_some(),
+            "{id}: noncurrent versions expire"
+        );
+        if id != "s3.data" {
+            assert_eq!(
+                r.transitions()[0].days(),
+                Some(90),
+                "{id}: 90 days immediately available"
+            );
+            assert_eq!(
+                r.expiration().and_then(|e| e.days()),
+                Some(365),
+                "{id}: kept 12 months"
+            );
+            if id == "s3.flow-logs" {
+                assert!(
+                    sts.iter().any(
+                        |s| s["Principal"]["Service"] == "delivery.logs.amazonaws.com"
+                            && s["Condition"]["StringEquals"]["aws:SourceAccount"]
+                                == "123456789012"
+                    ),
+                    "flow-log bucket: delivery.logs scoped to the account"
+                );
+            } else {
+                assert!(
+                    sts.iter()
+                        .any(|s| s["Principal"]["Service"] == "logging.s3.amazonaws.com"
+                            && s["Condition"]["StringEquals"]["aws:SourceAccount"]
+                                == "123456789012"),
+                    "access-log bucket: logging.s3 scoped to the account"
+                );
+            }
+        }
+        if id != "s3.access-logs" {
+            let lg = aws.s3.get_bucket_logging().bucket(b).send().await.unwrap();
+            assert_eq!(
+                lg.logging_enabled().map(|e| e.target_bucket()),
+                Some(access_logs),
+                "{id}: server access logs to the access-log bucket"
+            );
+        }
+    }
+}
+
+async fn check_iam(aws: &Aws, l: &Value) {
+    for id in [
+        "iam.lambda-exec",
+        "iam.rds-monitoring",
+        "iam.flow-logs",
+        "iam.audit",
+    ] {
+        let name = attr(l, id, "physical_id");
+        let role = aws.iam.get_role().role_name(name).send().await.unwrap();
+        let role = role.role().unwrap();
+        assert_eq!(
+            role.max_session_duration(),
+            Some(3600),
+            "{id}: 1-hour sessions"
+        );
+        let inline = aws
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .unwrap();
+        assert!(inline.policy_names().is_empty(), "{id}: no inline policies");
+        let trust = paysec_core::policy_doc::parse(role.assume_role_policy_document().unwrap());
+        let st = &trust["Statement"][0];
+        if id == "iam.audit" {
+            assert!(
+                st["Condition"]["StringEquals"]["sts:ExternalId"]
+                    .as_str()
+                    .is_some_and(|x| x.len() >= 16),
+                "audit role: external id required"
+            );
+        } else {
+            assert_eq!(
+                st["Condition"]["StringEquals"]["aws:SourceAccount"], "123456789012",
+                "{id}: aws:SourceAccount against the confused deputy"
+            );
+        }
+        let attached = aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !attached.attached_policies().is_empty(),
+            "{id}: a managed policy attached"
+        );
+        for p in attached.attached_policies() {
+            let arn = p.policy_arn().unwrap();
+            if arn.contains(":aws:policy/") {
+                continue;
+            }
+            let pol = aws.iam.get_policy().policy_arn(arn).send().await.unwrap();
+            let v = pol
+                .policy()
+                .unwrap()
+                .default_version_id()
+                .unwrap()
+                .to_owned();
+            let doc = aws
+                .iam
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(v)
+                .send()
+                .await
+                .unwrap();
+            let doc =
+                paysec_core::policy_doc::parse(doc.policy_version().unwrap().document().unwrap());
+            for st in doc["Statement"].as_array().unwrap() {
+                let actions = strings(&st["Action"]);
+                assert!(
+                    !actions.iter().any(|a| a == "*" || a == "kms:*"),
+                    "{id}: no Action * or kms:*"
+                );
+                assert!(
+                    !actions.iter().any(|a| a == "logs:CreateLogGroup"),
+                    "{id}: cannot recreate its log group"
+                );
+            }
+        }
+    }
+}
+
+async fn check_logs_and_alarms(aws: &Aws, l: &Value) {
+    let logs_key = attr(l, "kms.logs", "arn");
+    for id in [
+        "logs.flow-logs",
+        "logs.lambda",
+        "logs.rds-postgresql",
+        "logs.rds-upgrade",
+    ] {
+        let name = attr(l, id, "name");
+        let out = aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .unwrap();
+        let g = out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+            .unwrap();
+        assert_eq!(
+            g.kms_key_id(),
+            Some(logs_key),
+            "{id}: encrypted with the Logs key"
+        );
+        assert!(
+            g.retention_in_days().unwrap_or(0) >= 365,
+            "{id}: retention at least 365 days"
+        );
+    }
+    let topic = attr(l, "monitoring.topic", "arn");
+    let t = aws
+        .sns
+        .get_topic_attributes()
+        .topic_arn(topic)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        t.attributes()
+            .unwrap()
+            .get("KmsMasterKeyId")
+            .map(String::as_str),
+        Some(logs_key),
+        "alarm topic encrypted with KMS"
+    );
+    let prefix = format!("paysec-{}-", l["environment"].as_str().unwrap());
+    let alarms = aws
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = alarms
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    for want in [
+        "db-connection-failures",
+        "auth-failures",
+        "encryption-violations",
+        "lambda-errors",
+        "dlq-not-empty",
+    ] {
+        assert!(
+            names.contains(&format!("{prefix}{want}").as_str()),
+            "alarm {want} exists: {names:?}"
+        );
+    }
+    for a in alarms.metric_alarms() {
+        assert!(
+            a.alarm_actions().iter().any(|x| x == topic),
+            "alarm {:?} notifies the topic",
+            a.alarm_name()
+        );
+    }
+}
+
+async fn check_rds_and_lambda(aws: &Aws, l: &Value) {
+    let db = aws
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(attr(l, "rds.instance", "physical_id"))
+        .send()
+        .await
+        .unwrap();
+    let db = &db.db_instances()[0];
+    assert_eq!(db.multi_az(), Some(true), "RDS: Multi-AZ");
+    assert_eq!(db.storage_encrypted(), Some(true), "RDS: storage encrypted");
+    assert_eq!(
+        db.kms_key_id(),
+        Some(attr(l, "kms.rds", "arn")),
+        "RDS: with the RDS key"
+    );
+    assert_eq!(
+        db.publicly_accessible(),
+        Some(false),
+        "RDS: not publicly accessible"
+    );
+    assert_eq!(db.backup_retention_period(), Some(7), "RDS: 7-day backups");
+    assert_eq!(
+        db.copy_tags_to_snapshot(),
+        Some(true),
+        "RDS: copy tags to snapshots"
+    );
+    assert_eq!(
+        db.auto_minor_version_upgrade(),
+        Some(true),
+        "RDS: auto minor version upgrade"
+    );
+    assert_eq!(
+        db.iam_database_authentication_enabled(),
+        Some(true),
+        "RDS: IAM auth"
+    );
+    assert_eq!(
+        db.monitoring_interval(),
+        Some(60),
+        "RDS: enhanced monitoring"
+    );
+    assert_eq!(
+        db.monitoring_role_arn(),
+        Some(attr(l, "iam.rds-monitoring", "arn")),
+        "RDS: through the monitoring role"
+    );
+    let mut exports = db.enabled_cloudwatch_logs_exports().to_vec();
+    exports.sort();
+    assert_eq!(exports, ["postgresql", "upgrade"], "RDS: log exports");
+    assert_ne!(
+        db.master_username(),
+        Some("postgres"),
+        "RDS: master username not a default"
+    );
+    assert_eq!(
+        db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
+        Some(attr(l, "rds.subnet-group", "physical_id")),
+        "RDS: in the private subnet group"
+    );
+    let sgs: Vec<&str> = db
+        .vpc_security_groups()
+        .iter()
+        .filter_map(|g| g.vpc_security_group_id())
+        .collect();
+    assert_eq!(
+        sgs,
+        [attr(l, "network.sg-db", "physical_id")],
+        "RDS: the DB SG only"
+    );
+    let params = aws
+        .rds
+        .describe_db_parameters()
+        .db_parameter_group_name(attr(l, "rds.parameters", "physical_id"))
+        .source("user")
+        .send()
+        .await
+        .unwrap();
+    for (n, v) in [
+        ("rds.force_ssl", "1"),
+        ("log_connections", "1"),
+        ("log_disconnections", "1"),
+    ] {
+        let got = params
+            .parameters()
+            .iter()
+            .find(|p| p.parameter_name() == Some(n))
+            .and_then(|p| p.parameter_value());
+        assert_eq!(got, Some(v), "RDS parameter {n}");
+    }
+    let ledger_text = l.to_string();
+    assert!(
+        !ledger_text.to_lowercase().contains("password\":"),
+        "no password in the ledger"
+    );
+
+    let f = aws
+        .lambda
+        .get_function()
+        .function_name(attr(l, "lambda.function", "name"))
+        .send()
+        .await
+        .unwrap();
+    let c = f.configuration().unwrap();
+    assert!(
+        c.runtime().is_some_and(|r| r.as_str() == "python3.13"),
+        "Lambda: current Python runtime"
+    );
+    assert_eq!(
+        c.kms_key_arn(),
+        Some(attr(l, "kms.lambda", "arn")),
+        "Lambda: environment encrypted with the Lambda key"
+    );
+    assert_eq!(
+        c.tracing_config()
+            .and_then(|t| t.mode())
+            .map(|m| m.as_str()),
+        Some("Active"),
+        "Lambda: X-Ray active"
+    );
+    let vpc = c.vpc_config().unwrap();
+    assert_eq!(vpc.subnet_ids().len(), 3, "Lambda: in the private subnets");
+    assert_eq!(
+        vpc.security_group_ids(),
+        [attr(l, "network.sg-lambda", "physical_id")],
+        "Lambda: with the Lambda SG"
+    );
+    assert_eq!(
+        c.role(),
+        Some(attr(l, "iam.lambda-exec", "arn")),
+        "Lambda: its own execution role"
+    );
+    assert_eq!(
+        f.concurrency()
+            .and_then(|x| x.reserved_concurrent_executions()),
+        Some(10),
+        "Lambda: reserved concurrency"
+    );
+    let q = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(attr(l, "lambda.dlq", "url"))
+        .attribute_names("KmsMasterKeyId".into())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        q.attributes().unwrap().values().next().map(String::as_str),
+        Some(attr(l, "kms.lambda", "arn")),
+        "DLQ encrypted with KMS"
+    );
+}
+
+async fn tagged(aws: &Aws, env: &str) -> Vec<String> {
+    tagged_arns(&aws.tagging, env, None, None, &LogicalId::new("test"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
+    let p = Paysec::new("full");
+    let aws = aws().await;
+    let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    let created = up["outcomes"].as_object().unwrap().len();
+    assert!(created >= 45, "the stack has every resource: {created}");
+    assert_eq!(
+        up["outputs"]["lambda_function_name"],
+        format!("paysec-{}-payment", p.env)
+    );
+    assert!(
+        up["outputs"]["rds_endpoint"]
+            .as_str()
+            .is_some_and(|e| e.contains(':')),
+        "rds_endpoint output"
+    );
+
+    let l = p.ledger();
+    check_network(&aws, &l).await;
+    check_s3(&aws, &l).await;
+    check_iam(&aws, &l).await;
+    check_logs_and_alarms(&aws, &l).await;
+    check_rds_and_lambda(&aws, &l).await;
+
+    let again = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    let changed: Vec<_> = again["outcomes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, o)| *o != "unchanged")
+        .collect();
+    assert!(changed.is_empty(), "second up changes nothing: {changed:?}");
+
+    let raw = p
+        .run(&["output", "lambda_function_name", "--raw"])
+        .success();
+    assert_eq!(raw.stdout().trim(), format!("paysec-{}-payment", p.env));
+
+    p.run(&["down", "--yes"]).success();
+    // Everything tagged with the environment is gone, but the keys in their
+    // deletion window and the final snapshot, both named in the ledger.
+    let kept_notes = p.ledger()["kept"].to_string();
+    for arn in tagged(&aws, &p.env).await {
+        if arn.contains(":snapshot:") {
+            let name = arn.rsplit(':').next().unwrap();
+            assert!(
+                kept_notes.contains(name),
+                "the final snapshot {name} is recorded as kept"
+            );
+            continue;
+        }
+        assert!(arn.contains(":kms:"), "left behind after down: {arn}");
+        let meta = aws.kms.describe_key().key_id(&arn).send().await.unwrap();
+        assert_eq!(
+            meta.key_metadata().unwrap().key_state().map(|s| s.as_str()),
+            Some("PendingDeletion"),
+            "{arn}"
+        );
+    }
+    let prefix = format!("paysec-{}-", p.env);
+    let roles = aws.iam.list_roles().send().await.unwrap();
+    assert!(
+        roles
+            .roles()
+            .iter()
+            .all(|r| !r.role_name().starts_with(&prefix)),
+        "no role left"
+    );
+    let buckets = aws.s3.list_buckets().send().await.unwrap();
+    assert!(
+        buckets
+            .buckets()
+            .iter()
+            .all(|b| !b.name().unwrap_or("").starts_with(&prefix)),
+        "no bucket left"
+    );
+    let fns = aws.lambda.list_functions().send().await.unwrap();
+    assert!(
+        fns.functions()
+            .iter()
+            .all(|f| !f.function_name().unwrap_or("").starts_with(&prefix)),
+        "no function left"
+    );
+    let dbs = aws.rds.describe_db_instances().send().await.unwrap();
+    assert!(
+        dbs.db_instances().iter().all(|d| !d
+            .db_instance_identifier()
+            .unwrap_or("")
+            .starts_with(&prefix)),
+        "no DB instance left"
+    );
+    let groups = aws.logs.describe_log_groups().send().await.unwrap();
+    assert!(
+        groups
+            .log_groups()
+            .iter()
+            .all(|g| !g.log_group_name().unwrap_or("").contains(&prefix)),
+        "no log group left"
+    );
+    let alarms = aws
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap();
+    assert!(alarms.metric_alarms().is_empty(), "no alarm left");
+    let vpcs = aws
+        .ec2
+        .describe_vpcs()
+        .filters(f("tag:paysec:environment", &p.env))
+        .send()
+        .await
+        .unwrap();
+    assert!(vpcs.vpcs().is_empty(), "no VPC left");
+    let kept = p.ledger()["kept"].as_array().unwrap().len();
+    assert_eq!(
+        kept, 5,
+        "the ledger says what was kept: 4 keys and the final snapshot"
+    );
+}
+
+#[tokio::test]
+async fn two_environments_side_by_side_do_not_collide() {
+    let a = Paysec::new("side");
+    let b = Paysec::new("side");
+    let (ra, rb) = (
+        a.command().args(["up", "--yes"]).spawn().unwrap(),
+        b.command().args(["up", "--yes"]).spawn().unwrap(),
+    );
+    assert!(ra.wait_with_output().unwrap().status.success(), "env a up");
+    assert!(rb.wait_with_output().unwrap().status.success(), "env b up");
+    let (la, lb) = (a.ledger(), b.ledger());
+    for id in [
+        "network.vpc",
+        "s3.data",
+        "lambda.function",
+        "rds.instance",
+        "kms.rds",
+    ] {
+        assert_ne!(
+            attr(&la, id, "physical_id"),
+            attr(&lb, id, "physical_id"),
+            "{id} is distinct per environment"
+        );
+    }
+    a.run(&["down", "--yes"]).success();
+    // b is untouched by a's down.
+    let plan = b.run(&["plan", "--output", "json"]).success().json();
+    assert_eq!(
+        plan["summary"]["create"], 0,
+        "b still complete after a's down"
+    );
+    b.run(&["down", "--yes"]).success();
+}
