@@ -21,6 +21,7 @@ pub struct SecurityGroup {
     vpc: LogicalId,
     purpose: &'static str,
     description: &'static str,
+    outlived_by: Vec<LogicalId>,
 }
 
 fn allow_all_egress() -> IpPermission {
@@ -44,7 +45,16 @@ impl SecurityGroup {
             vpc,
             purpose,
             description,
+            outlived_by: Vec::new(),
         }
+    }
+
+    /// Resources that must outlive this group on `down`: the Lambda
+    /// execution role has to exist until the function's ENIs, which hold
+    /// this group, are released (AWS deletes them with that role).
+    pub fn outlived_by(mut self, ids: Vec<LogicalId>) -> Self {
+        self.outlived_by = ids;
+        self
     }
 }
 
@@ -59,7 +69,11 @@ impl Resource for SecurityGroup {
     }
 
     fn dependencies(&self) -> Vec<Dependency> {
-        vec![Dependency::Identity(self.vpc.clone())]
+        std::iter::once(&self.vpc)
+            .chain(&self.outlived_by)
+            .cloned()
+            .map(Dependency::Identity)
+            .collect()
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {

@@ -51,13 +51,16 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         aws(),
         id(ids::VPC),
     )));
-    nodes.push(Arc::new(SecurityGroup::new(
-        id(ids::SG_LAMBDA),
-        aws(),
-        id(ids::VPC),
-        "lambda",
-        "paysec payment function",
-    )));
+    nodes.push(Arc::new(
+        SecurityGroup::new(
+            id(ids::SG_LAMBDA),
+            aws(),
+            id(ids::VPC),
+            "lambda",
+            "paysec payment function",
+        )
+        .outlived_by(vec![id(ids::ROLE_LAMBDA)]),
+    ));
     nodes.push(Arc::new(SecurityGroup::new(
         id(ids::SG_DB),
         aws(),
