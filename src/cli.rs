@@ -88,11 +88,37 @@ pub enum Command {
         #[arg(long, requires = "name")]
         raw: bool,
     },
+    /// Send a test payment through the deployed function
+    #[command(
+        after_help = "Examples:\n  paysec invoke                       # the seed's example payment\n  paysec invoke --payload '{\"body\": \"{\\\"transaction_id\\\": \\\"t-2\\\", \\\"amount\\\": 5}\"}'\n  paysec invoke --payload-file event.json"
+    )]
+    Invoke {
+        /// The event, as JSON (default: the seed README's example)
+        #[arg(long, conflicts_with = "payload_file")]
+        payload: Option<String>,
+        /// A file holding the event
+        #[arg(long, value_name = "F")]
+        payload_file: Option<PathBuf>,
+    },
+    /// The resource graph, colored by ledger status
+    #[command(
+        after_help = "Examples:\n  paysec graph | dot -Tsvg > stack.svg\n  paysec graph --format mermaid"
+    )]
+    Graph {
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
     /// Shell completion script
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,8 @@
 //! connecting to AWS, building the stack, confirmation and interrupts.
 
 mod apply;
+mod graph;
+mod invoke;
 mod output;
 mod plan;
 mod status;
@@ -33,6 +35,11 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         Command::Plan { destroy } => plan::run(&settings, printer, destroy).await,
         Command::Status => status::run(&settings, printer),
         Command::Output { name, raw } => output::run(&settings, printer, name.as_deref(), raw),
+        Command::Invoke {
+            payload,
+            payload_file,
+        } => invoke::run(&settings, printer, payload, payload_file).await,
+        Command::Graph { format } => graph::run(&settings, printer, format).await,
         Command::Completions { .. } => Ok(exit::OK),
     }
 }

@@ -9,3 +9,6 @@ pub mod queue;
 
 pub use function::{Function, FunctionSpec};
 pub use queue::Queue;
+
+pub mod invoke;
+pub use invoke::{invoke, Invocation, SEED_TEST_PAYLOAD};

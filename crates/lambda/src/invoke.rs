@@ -1,0 +1,46 @@
+//! A test payment through the deployed function (the seed's "Testing the
+//! Lambda Function").
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+use paysec_aws::AwsResultExt;
+use paysec_core::{LogicalId, ResourceError};
+
+/// The seed README's example event.
+pub const SEED_TEST_PAYLOAD: &str =
+    r#"{"body": "{\"transaction_id\": \"test-001\", \"amount\": 99.99}"}"#;
+
+/// What an invocation returned.
+#[derive(Debug, serde::Serialize)]
+pub struct Invocation {
+    pub status_code: i32,
+    /// `Unhandled` or `Handled` when the function failed.
+    pub function_error: Option<String>,
+    pub response: String,
+}
+
+/// Invokes the function synchronously with `payload`.
+pub async fn invoke(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    function: &str,
+    payload: &str,
+) -> Result<Invocation, ResourceError> {
+    let out = aws
+        .lambda
+        .invoke()
+        .function_name(function)
+        .invocation_type(InvocationType::RequestResponse)
+        .payload(Blob::new(payload.as_bytes().to_vec()))
+        .send()
+        .await
+        .or_resource(id, "Invoke")?;
+    Ok(Invocation {
+        status_code: out.status_code(),
+        function_error: out.function_error().map(str::to_owned),
+        response: out
+            .payload()
+            .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned())
+            .unwrap_or_default(),
+    })
+}

@@ -1,0 +1,62 @@
+//! `paysec invoke`: a test payment through the deployed function.
+
+use std::path::PathBuf;
+
+use paysec_core::{Ledger, LogicalId};
+
+use super::connect;
+use crate::exit::{self, Failure};
+use crate::printer::Printer;
+use crate::settings::Settings;
+
+pub async fn run(
+    settings: &Settings,
+    printer: &Printer,
+    payload: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<u8, Failure> {
+    let payload = match (payload, file) {
+        (Some(p), _) => p,
+        (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| {
+            Failure::Usage(format!("cannot read --payload-file {}: {e}", f.display()))
+        })?,
+        (None, None) => paysec_lambda::SEED_TEST_PAYLOAD.to_owned(),
+    };
+    serde_json::from_str::<serde_json::Value>(&payload)
+        .map_err(|e| Failure::Usage(format!("the payload is not valid JSON: {e}")))?;
+    let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let id = LogicalId::new(paysec_stack::ids::FUNCTION);
+    let Some(function) = ledger
+        .record(&id)
+        .and_then(|r| r.attrs.get("name").cloned())
+    else {
+        return Err(Failure::Usage(format!(
+            "environment {} has no payment function yet: run `paysec up` first",
+            settings.env
+        )));
+    };
+    let c = connect(settings).await?;
+    let out = paysec_lambda::invoke(&c.aws, &id, &function, &payload)
+        .await
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    if printer.is_json() {
+        printer.json(&out);
+    } else {
+        printer.line(format!(
+            "{function}: HTTP {}{}",
+            out.status_code,
+            out.function_error
+                .as_deref()
+                .map(|e| format!(", function error: {e}"))
+                .unwrap_or_default()
+        ));
+        printer.line(&out.response);
+    }
+    match out.function_error {
+        Some(e) => Err(Failure::Run(format!(
+            "the function failed ({e}); see its log group {}",
+            paysec_stack::ids::LOG_LAMBDA
+        ))),
+        None => Ok(exit::OK),
+    }
+}

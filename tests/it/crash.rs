@@ -1,0 +1,146 @@
+//! Crash anywhere, converge: `paysec up` killed with SIGKILL at many points
+//! of a run, then run again, leaves a valid ledger, exactly one of each
+//! resource, and a `down` that removes everything. Ctrl-C stops cleanly.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_resourcegroupstagging_types::TagFilter;
+use paysec_aws::sdk::resourcegroupstagging::types as aws_sdk_resourcegroupstagging_types;
+
+use crate::support::{aws, Paysec};
+
+/// Live resources carrying this environment's tag, by logical id.
+async fn tagged_by_logical_id(env: &str) -> BTreeMap<String, Vec<String>> {
+    let aws = aws().await;
+    let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .tagging
+            .get_resources()
+            .tag_filters(
+                TagFilter::builder()
+                    .key("paysec:environment")
+                    .values(env)
+                    .build(),
+            )
+            .set_pagination_token(token)
+            .send()
+            .await
+            .unwrap();
+        for m in out.resource_tag_mapping_list() {
+            let arn = m.resource_arn().unwrap_or_default().to_owned();
+            if arn.contains(":kms:") {
+                let meta = aws.kms.describe_key().key_id(&arn).send().await.unwrap();
+                if meta
+                    .key_metadata()
+                    .and_then(|k| k.key_state())
+                    .map(|s| s.as_str())
+                    == Some("PendingDeletion")
+                {
+                    continue;
+                }
+            }
+            // Snapshots (automated backups, the final snapshot) copy the
+            // instance's tags; they are not second instances.
+            if arn.contains(":snapshot:") {
+                continue;
+            }
+            if let Some(t) = m.tags().iter().find(|t| t.key() == "paysec:logical-id") {
+                by_id.entry(t.value().to_owned()).or_default().push(arn);
+            }
+        }
+        match out.pagination_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return by_id,
+        }
+    }
+}
+
+fn kill_after(p: &Paysec, args: &[&str], delay: Duration) {
+    let mut child = p
+        .command()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn up_killed_at_any_point_converges_without_duplicates_or_leaks() {
+    let p = Paysec::new("crash");
+    // A sample of kill points across a run (a full run takes a few seconds
+    // on the emulator); scripts/crash-sweep.sh covers more of them.
+    for ms in [30, 120, 250, 400, 650, 900, 1300, 1800] {
+        kill_after(&p, &["up", "--yes"], Duration::from_millis(ms));
+        if p.ledger_path().exists() {
+            // Valid JSON after every crash: writes are atomic.
+            let _ = p.ledger();
+        }
+    }
+    p.run(&["up", "--yes"]).success();
+    let by_id = tagged_by_logical_id(&p.env).await;
+    let dups: Vec<_> = by_id.iter().filter(|(_, arns)| arns.len() > 1).collect();
+    assert!(dups.is_empty(), "duplicates after crashes: {dups:#?}");
+    assert!(
+        by_id.contains_key("kms.rds") && by_id.contains_key("network.vpc"),
+        "resources found by tag: {:?}",
+        by_id.keys()
+    );
+    let again = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    let changed: Vec<_> = again["outcomes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, o)| *o != "unchanged")
+        .collect();
+    assert!(changed.is_empty(), "converged: {changed:?}");
+
+    // down, interrupted too, then completed: nothing tagged is left but
+    // keys pending deletion and the kept snapshot.
+    kill_after(&p, &["down", "--yes"], Duration::from_millis(150));
+    p.run(&["down", "--yes"]).success();
+    let left = tagged_by_logical_id(&p.env).await;
+    assert!(left.is_empty(), "leaked after down: {left:?}");
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_launching_saves_the_ledger_and_exits_130() {
+    let p = Paysec::new("sigint");
+    let child = p
+        .command()
+        .args(["up", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    // SIGINT, as a terminal's Ctrl-C sends.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let code = out.status.code();
+    // Either it was stopped (130), or the run had already finished (0).
+    assert!(
+        matches!(code, Some(130) | Some(0)),
+        "exit {code:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if code == Some(130) {
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+            "says it was interrupted"
+        );
+    }
+    let _ = p.ledger(); // valid
+    p.run(&["up", "--yes"]).success();
+    p.run(&["down", "--yes"]).success();
+}
