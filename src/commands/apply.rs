@@ -67,18 +67,9 @@ pub async fn down(
 ) -> Result<u8, Failure> {
     require_terminal_or_yes(printer, yes, "down")?;
     let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "down")?;
-    if ledger.is_empty() {
-        printer.note(format!(
-            "Nothing to destroy: the ledger {} holds no resource.",
-            ledger.path().display()
-        ));
-        if printer.is_json() {
-            printer.json(&json!({"command": "down", "ok": true, "outcomes": {}, "failures": []}));
-        }
-        return Ok(exit::OK);
-    }
     let c = connect(settings).await?;
     ledger.bind_account(&c.env.account, &c.env.region)?;
+    let lost = ledger.is_empty();
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
     let s = scheduler(
@@ -90,6 +81,27 @@ pub async fn down(
         concurrency,
         stop,
     );
+    if lost {
+        // No record of anything: look for the stack by name and tag, so a
+        // lost ledger does not mean leaked resources.
+        let found = s.discover().await.map_err(plan::read_failure)?;
+        if found.is_empty() {
+            printer.note(format!("Nothing to destroy: no ledger entry and no resource of environment {} found by name or tag.", settings.env));
+            if printer.is_json() {
+                printer
+                    .json(&json!({"command": "down", "ok": true, "outcomes": {}, "failures": []}));
+            }
+            return Ok(exit::OK);
+        }
+        printer.note(format!(
+            "The ledger lists nothing, but {} resource(s) of environment {} were found by name or tag:",
+            found.len(),
+            settings.env
+        ));
+        if !printer.is_json() {
+            plan::print(printer, &found);
+        }
+    }
     if !yes {
         plan::print(printer, &s.plan_down());
         confirm(

@@ -161,3 +161,45 @@ fn status_and_output_need_no_network() {
         run.stderr()
     );
 }
+
+#[test]
+fn missing_credentials_are_a_clear_exit_4() {
+    let p = Paysec::new("nocreds");
+    let run = p
+        .command()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["plan"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("no usable AWS credentials"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
+}
+
+#[test]
+fn a_missing_region_is_a_clear_exit_4() {
+    let p = Paysec::new("noregion");
+    let run = p
+        .command()
+        .env_remove("AWS_REGION")
+        .args(["plan"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("no AWS region"), "{stderr}");
+}
+
+#[test]
+fn a_future_ledger_is_refused_and_kept() {
+    let p = Paysec::new("future");
+    std::fs::create_dir_all(p.dir.path().join(".paysec")).unwrap();
+    let text = format!(r#"{{"schema": 7, "environment": "{}"}}"#, p.env);
+    std::fs::write(p.ledger_path(), &text).unwrap();
+    let run = p.run(&["up", "--yes"]);
+    assert_eq!(run.code(), 5, "{}", run.stderr());
+    assert!(run.stderr().contains("newer paysec"), "{}", run.stderr());
+    assert_eq!(std::fs::read_to_string(p.ledger_path()).unwrap(), text);
+}

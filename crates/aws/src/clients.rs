@@ -148,7 +148,12 @@ impl Aws {
             .send()
             .await
             .map_err(|err| {
-                let detail = format!("{}", DisplayErrorContext(&err));
+                // One line: the SDK lists every provider it tried on its own line.
+                let detail = format!("{}", DisplayErrorContext(&err))
+                    .lines()
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 match classify(&err) {
                     ErrorClass::Credentials => SetupError::Credentials { detail },
                     ErrorClass::Unreachable => SetupError::Unreachable {

@@ -360,6 +360,42 @@ impl Scheduler {
     /// What `up` would do, reading but changing nothing. Independent
     /// resources are read concurrently, one graph depth at a time.
     pub async fn plan_up(&self) -> Result<Vec<PlannedChange>, Vec<(LogicalId, ResourceError)>> {
+        Ok(self.survey().await?.0)
+    }
+
+    /// Finds, by name or tag, the stack's resources that the ledger does not
+    /// list (it was lost or deleted), and records them so `down` can remove
+    /// them. Returns what was found.
+    pub async fn discover(&self) -> Result<Vec<PlannedChange>, Vec<(LogicalId, ResourceError)>> {
+        let (changes, records) = self.survey().await?;
+        let found: Vec<PlannedChange> = changes
+            .into_iter()
+            .filter(|c| matches!(c.planned, Planned::Adopt { .. }))
+            .collect();
+        let mut ledger = lock(&self.ledger);
+        for c in &found {
+            if let Some(present) = records.get(&c.id).and_then(Record::present) {
+                ledger
+                    .set_present(&c.id, &c.kind, &present, Status::Ready)
+                    .map_err(|e| {
+                        vec![(
+                            c.id.clone(),
+                            ResourceError::unexpected(&c.id, e.to_string()),
+                        )]
+                    })?;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Reads every resource (through the ledger, or by name/tag) without
+    /// changing anything: the planned action of each, and the records the
+    /// live state implies.
+    #[allow(clippy::type_complexity)]
+    async fn survey(
+        &self,
+    ) -> Result<(Vec<PlannedChange>, BTreeMap<LogicalId, Record>), Vec<(LogicalId, ResourceError)>>
+    {
         let depths = self.graph.depths();
         let max_depth = depths.iter().copied().max().unwrap_or(0);
         let mut planned: BTreeMap<usize, Planned> = BTreeMap::new();
@@ -436,7 +472,7 @@ impl Scheduler {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(self
+        let changes = self
             .graph
             .order()
             .iter()
@@ -445,7 +481,8 @@ impl Scheduler {
                 kind: self.graph.node(i).kind().to_owned(),
                 planned: planned.remove(&i).unwrap_or(Planned::Create),
             })
-            .collect())
+            .collect();
+        Ok((changes, records))
     }
 
     /// What `down` would delete: everything the ledger holds, in order.
