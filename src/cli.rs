@@ -88,6 +88,15 @@ pub enum Command {
         #[arg(long, requires = "name")]
         raw: bool,
     },
+    /// Live compliance check against the PCI DSS controls; exit 6 on any failure
+    #[command(
+        after_help = "Examples:\n  paysec verify\n  paysec verify --report evidence.md\n  paysec verify --output json | jq '.summary'"
+    )]
+    Verify {
+        /// Also write a Markdown evidence report for auditors
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
     /// Send a test payment through the deployed function
     #[command(
         after_help = "Examples:\n  paysec invoke                       # the seed's example payment\n  paysec invoke --payload '{\"body\": \"{\\\"transaction_id\\\": \\\"t-2\\\", \\\"amount\\\": 5}\"}'\n  paysec invoke --payload-file event.json"

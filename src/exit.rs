@@ -12,6 +12,7 @@ pub const USAGE: u8 = 2;
 pub const AWS_FAILED: u8 = 3;
 pub const AWS_UNREACHABLE: u8 = 4;
 pub const LEDGER: u8 = 5;
+pub const CONTROLS_FAILING: u8 = 6;
 pub const CONFIRMATION: u8 = 7;
 pub const INTERRUPTED: u8 = 130;
 

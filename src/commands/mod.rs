@@ -7,6 +7,7 @@ mod invoke;
 mod output;
 mod plan;
 mod status;
+mod verify;
 
 use std::io::BufRead;
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         Command::Plan { destroy } => plan::run(&settings, printer, destroy).await,
         Command::Status => status::run(&settings, printer),
         Command::Output { name, raw } => output::run(&settings, printer, name.as_deref(), raw),
+        Command::Verify { report } => verify::run(&settings, printer, report).await,
         Command::Invoke {
             payload,
             payload_file,

@@ -9,3 +9,4 @@ mod cli;
 mod crash;
 mod kms;
 mod stack;
+mod verify;

@@ -1,0 +1,117 @@
+//! `paysec verify`: the live compliance check and its evidence report.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use paysec_core::Ledger;
+use paysec_verify::{Header, Verdict};
+
+use super::{connect, graph, plan, scheduler};
+use crate::exit::{self, Failure};
+use crate::printer::Printer;
+use crate::settings::Settings;
+
+pub async fn run(
+    settings: &Settings,
+    printer: &Printer,
+    report: Option<PathBuf>,
+) -> Result<u8, Failure> {
+    let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let c = connect(settings).await?;
+    let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    probe.bind_account(&c.env.account, &c.env.region)?;
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let s = scheduler(
+        settings,
+        &c,
+        graph(settings, &c)?,
+        Arc::new(Mutex::new(ledger)),
+        printer,
+        None,
+        stop,
+    );
+    // Reads every resource live; nothing is changed.
+    let changes = s.plan_up().await.map_err(plan::read_failure)?;
+    let mut unknowable = Vec::new();
+    if c.aws.emulator() == Some("moto") {
+        unknowable.push((
+            "lambda_function",
+            "dead_letter_queue",
+            "moto does not report DeadLetterConfig",
+        ));
+    }
+    let result = paysec_verify::evaluate(&changes, &unknowable);
+    let at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    if let Some(path) = &report {
+        let header = Header {
+            environment: settings.env.as_str(),
+            account: &c.env.account,
+            region: &c.env.region,
+            at: &at,
+            version: env!("CARGO_PKG_VERSION"),
+        };
+        std::fs::write(path, paysec_verify::markdown(&result, &header)).map_err(|e| {
+            Failure::Usage(format!("cannot write the report {}: {e}", path.display()))
+        })?;
+    }
+    if printer.is_json() {
+        printer.json(&serde_json::json!({
+            "environment": settings.env.as_str(),
+            "account": c.env.account,
+            "region": c.env.region,
+            "checked_at": at,
+            "ok": result.ok(),
+            "summary": result.summary,
+            "findings": result.findings,
+        }));
+    } else {
+        for req in paysec_verify::requirements(&result) {
+            printer.line(format!("Requirement {req}"));
+            for f in result
+                .findings
+                .iter()
+                .filter(|f| f.requirements.contains(&req.as_str()))
+            {
+                let verdict = match f.verdict {
+                    Verdict::Pass => "PASS",
+                    Verdict::Fail => "FAIL",
+                    Verdict::Unknown => "UNKNOWN",
+                };
+                let detail = if f.verdict == Verdict::Pass {
+                    String::new()
+                } else {
+                    format!("  (expected {}, observed {})", f.expected, f.observed)
+                };
+                printer.line(format!(
+                    "  {verdict:<7} {:<7} {:<34} {}{detail}",
+                    f.control, f.resource, f.title
+                ));
+            }
+        }
+        printer.line(format!(
+            "\n{}/{} controls pass{}{}",
+            result.summary.pass,
+            result.summary.total,
+            if result.summary.fail > 0 {
+                format!(", {} FAIL", result.summary.fail)
+            } else {
+                String::new()
+            },
+            if result.summary.unknown > 0 {
+                format!(", {} unknown", result.summary.unknown)
+            } else {
+                String::new()
+            },
+        ));
+        if let Some(path) = &report {
+            printer.note(format!("evidence report written to {}", path.display()));
+        }
+    }
+    if result.ok() {
+        Ok(exit::OK)
+    } else {
+        Ok(exit::CONTROLS_FAILING)
+    }
+}

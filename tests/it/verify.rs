@@ -1,0 +1,243 @@
+//! `paysec verify` against the emulator: everything passes after `up`;
+//! tampering made directly with the SDK, at least one per service area,
+//! fails exactly the affected controls; `up` repairs it in place and verify
+//! passes again.
+
+use std::collections::BTreeSet;
+
+use paysec_aws::sdk::ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
+use serde_json::Value;
+
+use crate::support::{aws, Paysec};
+
+fn attr(l: &Value, id: &str, key: &str) -> String {
+    let r = &l["resources"][id];
+    let v = if key == "physical_id" {
+        &r["physical_id"]
+    } else {
+        &r["attrs"][key]
+    };
+    v.as_str()
+        .unwrap_or_else(|| panic!("ledger lacks {id}.{key}"))
+        .to_owned()
+}
+
+fn failing(report: &Value) -> BTreeSet<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["verdict"] == "FAIL")
+        .map(|f| {
+            (
+                f["control"].as_str().unwrap().to_owned(),
+                f["resource"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn verify_detects_each_tampering_and_up_repairs_it() {
+    let p = Paysec::new("verify");
+    let aws = aws().await;
+    p.run(&["up", "--yes"]).success();
+    let report_path = p.dir.path().join("evidence.md");
+    let clean = p.run(&[
+        "verify",
+        "--output",
+        "json",
+        "--report",
+        report_path.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        clean.code(),
+        0,
+        "verify passes after up: {}",
+        clean.stdout()
+    );
+    let clean = clean.json();
+    assert!(
+        clean["summary"]["total"].as_u64().unwrap() > 150,
+        "every control checked: {}",
+        clean["summary"]
+    );
+    let evidence = std::fs::read_to_string(&report_path).unwrap();
+    assert!(
+        evidence.contains("## Requirement 3.5.1")
+            && evidence.contains("| account | 123456789012 |"),
+        "evidence report"
+    );
+
+    let l = p.ledger();
+    // 1. KMS: rotation off.
+    aws.kms
+        .disable_key_rotation()
+        .key_id(attr(&l, "kms.s3", "key_id"))
+        .send()
+        .await
+        .unwrap();
+    // 2. S3: public access block removed.
+    aws.s3
+        .delete_public_access_block()
+        .bucket(attr(&l, "s3.data", "name"))
+        .send()
+        .await
+        .unwrap();
+    // 3. S3: bucket policy removed.
+    aws.s3
+        .delete_bucket_policy()
+        .bucket(attr(&l, "s3.flow-logs", "name"))
+        .send()
+        .await
+        .unwrap();
+    // 4. CloudWatch Logs: retention shortened.
+    aws.logs
+        .put_retention_policy()
+        .log_group_name(attr(&l, "logs.lambda", "name"))
+        .retention_in_days(30)
+        .send()
+        .await
+        .unwrap();
+    // 5. Network: a world-open rule on the DB security group.
+    aws.ec2
+        .authorize_security_group_ingress()
+        .group_id(attr(&l, "network.sg-db", "physical_id"))
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(5432)
+                .to_port(5432)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // 6. Network: a rule on the VPC's default security group.
+    aws.ec2
+        .authorize_security_group_ingress()
+        .group_id(attr(
+            &l,
+            "network.vpc-defaults",
+            "default_security_group_id",
+        ))
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // 7. Network: public IPs on a subnet.
+    aws.ec2
+        .modify_subnet_attribute()
+        .subnet_id(attr(&l, "network.subnet-b", "physical_id"))
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await
+        .unwrap();
+    // 8. IAM: twelve-hour sessions.
+    aws.iam
+        .update_role()
+        .role_name(attr(&l, "iam.lambda-exec", "physical_id"))
+        .max_session_duration(43200)
+        .send()
+        .await
+        .unwrap();
+    // 9. IAM: an inline policy.
+    aws.iam
+        .put_role_policy()
+        .role_name(attr(&l, "iam.flow-logs", "physical_id"))
+        .policy_name("sneaky")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    // 10. RDS: backups shortened.
+    aws.rds
+        .modify_db_instance()
+        .db_instance_identifier(attr(&l, "rds.instance", "physical_id"))
+        .backup_retention_period(1)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    // 11. Lambda: reserved concurrency removed.
+    aws.lambda
+        .delete_function_concurrency()
+        .function_name(attr(&l, "lambda.function", "name"))
+        .send()
+        .await
+        .unwrap();
+    // 12. Monitoring: an alarm deleted.
+    let alarm = attr(&l, "monitoring.alarm-dlq-not-empty", "physical_id");
+    aws.cloudwatch
+        .delete_alarms()
+        .alarm_names(&alarm)
+        .send()
+        .await
+        .unwrap();
+
+    let tampered = p.run(&["verify", "--output", "json"]);
+    assert_eq!(tampered.code(), 6, "verify exits 6 on failing controls");
+    let got = failing(&tampered.json());
+    let want: BTreeSet<(String, String)> = [
+        ("KMS-2", "kms.s3"),
+        ("S3-3", "s3.data"),
+        ("S3-5", "s3.flow-logs"),
+        ("LOG-5", "logs.lambda"),
+        ("NET-10", "network.sg-rules"),
+        ("NET-8", "network.vpc-defaults"),
+        ("NET-3", "network.subnet-b"),
+        ("IAM-1", "iam.lambda-exec"),
+        ("IAM-3", "iam.flow-logs"),
+        ("RDS-9", "rds.instance"),
+        ("LAM-8", "lambda.function"),
+        ("MON-5", "monitoring.alarm-dlq-not-empty"),
+        ("MON-6", "monitoring.alarm-dlq-not-empty"),
+        ("MON-7", "monitoring.alarm-dlq-not-empty"),
+    ]
+    .into_iter()
+    .map(|(c, r)| (c.to_owned(), r.to_owned()))
+    .collect();
+    assert_eq!(got, want, "verify fails exactly the tampered controls");
+
+    let plan = p.run(&["plan", "--output", "json"]).success().json();
+    assert_eq!(
+        plan["summary"]["repair"], 11,
+        "plan shows the repairs: {}",
+        plan["summary"]
+    );
+    assert_eq!(
+        plan["summary"]["create"], 1,
+        "and the deleted alarm's recreation"
+    );
+
+    let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    assert_eq!(
+        up["outcomes"]["monitoring.alarm-dlq-not-empty"], "created",
+        "a deleted resource is recreated"
+    );
+    assert_eq!(
+        up["outcomes"]["kms.s3"], "repaired",
+        "drift repaired in place, not recreated"
+    );
+    assert_eq!(
+        attr(&p.ledger(), "kms.s3", "key_id"),
+        attr(&l, "kms.s3", "key_id"),
+        "same key after repair"
+    );
+    let after = p.run(&["verify", "--output", "json"]);
+    assert_eq!(
+        after.code(),
+        0,
+        "verify passes after up repaired everything: {:?}",
+        failing(&after.json())
+    );
+    p.run(&["down", "--yes"]).success();
+}
