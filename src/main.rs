@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod live;
 mod printer;
 mod settings;
 

@@ -15,11 +15,16 @@ use crate::exit::Failure;
 pub struct Printer {
     format: OutputFormat,
     quiet: bool,
+    live: std::sync::Mutex<Option<Arc<crate::live::LiveView>>>,
 }
 
 impl Printer {
     pub fn new(format: OutputFormat, quiet: bool) -> Self {
-        Self { format, quiet }
+        Self {
+            format,
+            quiet,
+            live: std::sync::Mutex::new(None),
+        }
     }
 
     pub fn is_json(&self) -> bool {
@@ -59,6 +64,24 @@ impl Printer {
             let _ = writeln!(err, "{doc}");
         } else {
             let _ = writeln!(err, "error: {failure}");
+        }
+    }
+
+    /// Progress for a run of `total` resources: a live view on a terminal,
+    /// plain lines otherwise, JSON lines with `--output json`.
+    pub fn progress(&self, command: &str, total: usize) -> Arc<dyn Reporter> {
+        if !self.quiet && !self.is_json() && std::io::stderr().is_terminal() {
+            let view = crate::live::LiveView::start(command, total);
+            *self.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(view.clone());
+            return view;
+        }
+        self.reporter()
+    }
+
+    /// Ends the live view, if one is running.
+    pub fn finish_progress(&self) {
+        if let Some(view) = self.live.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            view.finish();
         }
     }
 

@@ -29,9 +29,9 @@ pub async fn up(
         &c,
         graph(settings, &c)?,
         ledger.clone(),
-        printer,
+        printer.reporter(),
         concurrency,
-        stop,
+        stop.clone(),
     );
     if !yes {
         let changes = s.plan_up().await.map_err(plan::read_failure)?;
@@ -52,7 +52,19 @@ pub async fn up(
         "paysec up: environment {} in account {} region {}",
         settings.env, c.env.account, c.env.region
     ));
+    let g = graph(settings, &c)?;
+    let total = g.len();
+    let s = scheduler(
+        settings,
+        &c,
+        g,
+        ledger.clone(),
+        printer.progress("up", total),
+        concurrency,
+        stop,
+    );
     let summary = s.up().await;
+    printer.finish_progress();
     finish(printer, "up", &summary, || {
         let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
         paysec_stack::outputs(&l)
@@ -77,9 +89,9 @@ pub async fn down(
         &c,
         graph(settings, &c)?,
         ledger.clone(),
-        printer,
+        printer.reporter(),
         concurrency,
-        stop,
+        stop.clone(),
     );
     if lost {
         // No record of anything: look for the stack by name and tag, so a
@@ -112,7 +124,22 @@ pub async fn down(
             ),
         )?;
     }
+    let total = ledger
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .records()
+        .len();
+    let s = scheduler(
+        settings,
+        &c,
+        graph(settings, &c)?,
+        ledger.clone(),
+        printer.progress("down", total),
+        concurrency,
+        stop,
+    );
     let summary = s.down().await;
+    printer.finish_progress();
     let kept = ledger
         .lock()
         .unwrap_or_else(|p| p.into_inner())

@@ -91,7 +91,7 @@ pub fn scheduler(
     c: &Connected,
     graph: Graph,
     ledger: Arc<Mutex<Ledger>>,
-    printer: &Printer,
+    reporter: Arc<dyn paysec_core::Reporter>,
     concurrency: Option<usize>,
     stop: watch::Receiver<bool>,
 ) -> Scheduler {
@@ -99,7 +99,7 @@ pub fn scheduler(
         Arc::new(graph),
         c.env.clone(),
         ledger,
-        printer.reporter(),
+        reporter,
         concurrency.unwrap_or(settings.config.concurrency),
         stop,
     )

@@ -24,7 +24,7 @@ pub async fn run(settings: &Settings, printer: &Printer, destroy: bool) -> Resul
         &c,
         graph(settings, &c)?,
         ledger,
-        printer,
+        printer.reporter(),
         None,
         stop,
     );

@@ -26,7 +26,7 @@ pub async fn run(
         &c,
         graph(settings, &c)?,
         Arc::new(Mutex::new(ledger)),
-        printer,
+        printer.reporter(),
         None,
         stop,
     );
