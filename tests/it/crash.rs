@@ -2,61 +2,9 @@
 //! of a run, then run again, leaves a valid ledger, exactly one of each
 //! resource, and a `down` that removes everything. Ctrl-C stops cleanly.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_resourcegroupstagging_types::TagFilter;
-use paysec_aws::sdk::resourcegroupstagging::types as aws_sdk_resourcegroupstagging_types;
-
-use crate::support::{aws, Paysec};
-
-/// Live resources carrying this environment's tag, by logical id.
-async fn tagged_by_logical_id(env: &str) -> BTreeMap<String, Vec<String>> {
-    let aws = aws().await;
-    let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut token = None;
-    loop {
-        let out = aws
-            .tagging
-            .get_resources()
-            .tag_filters(
-                TagFilter::builder()
-                    .key("paysec:environment")
-                    .values(env)
-                    .build(),
-            )
-            .set_pagination_token(token)
-            .send()
-            .await
-            .unwrap();
-        for m in out.resource_tag_mapping_list() {
-            let arn = m.resource_arn().unwrap_or_default().to_owned();
-            if arn.contains(":kms:") {
-                let meta = aws.kms.describe_key().key_id(&arn).send().await.unwrap();
-                if meta
-                    .key_metadata()
-                    .and_then(|k| k.key_state())
-                    .map(|s| s.as_str())
-                    == Some("PendingDeletion")
-                {
-                    continue;
-                }
-            }
-            // Snapshots (automated backups, the final snapshot) copy the
-            // instance's tags; they are not second instances.
-            if arn.contains(":snapshot:") {
-                continue;
-            }
-            if let Some(t) = m.tags().iter().find(|t| t.key() == "paysec:logical-id") {
-                by_id.entry(t.value().to_owned()).or_default().push(arn);
-            }
-        }
-        match out.pagination_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return by_id,
-        }
-    }
-}
+use crate::support::{tagged_by_logical_id, Paysec};
 
 fn kill_after(p: &Paysec, args: &[&str], delay: Duration) {
     let mut child = p

@@ -7,6 +7,7 @@ mod support;
 
 mod cli;
 mod crash;
+mod faults;
 mod kms;
 mod stack;
 mod verify;

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use std::collections::BTreeMap;
+
+use paysec_aws::sdk::resourcegroupstagging::types::TagFilter;
 use paysec_aws::{Aws, AwsSettings};
 
 /// The emulator's endpoint; panics (fails the test) when none is configured
@@ -138,5 +141,53 @@ impl Paysec {
     pub fn run(&self, args: &[&str]) -> Run {
         let output = self.command().args(args).output().expect("run paysec");
         Run { output }
+    }
+}
+
+/// Live resources carrying this environment's tag, by logical id.
+pub async fn tagged_by_logical_id(env: &str) -> BTreeMap<String, Vec<String>> {
+    let aws = aws().await;
+    let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .tagging
+            .get_resources()
+            .tag_filters(
+                TagFilter::builder()
+                    .key("paysec:environment")
+                    .values(env)
+                    .build(),
+            )
+            .set_pagination_token(token)
+            .send()
+            .await
+            .unwrap();
+        for m in out.resource_tag_mapping_list() {
+            let arn = m.resource_arn().unwrap_or_default().to_owned();
+            if arn.contains(":kms:") {
+                let meta = aws.kms.describe_key().key_id(&arn).send().await.unwrap();
+                if meta
+                    .key_metadata()
+                    .and_then(|k| k.key_state())
+                    .map(|s| s.as_str())
+                    == Some("PendingDeletion")
+                {
+                    continue;
+                }
+            }
+            // Snapshots (automated backups, the final snapshot) copy the
+            // instance's tags; they are not second instances.
+            if arn.contains(":snapshot:") {
+                continue;
+            }
+            if let Some(t) = m.tags().iter().find(|t| t.key() == "paysec:logical-id") {
+                by_id.entry(t.value().to_owned()).or_default().push(arn);
+            }
+        }
+        match out.pagination_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return by_id,
+        }
     }
 }

@@ -297,14 +297,20 @@ impl Resource for ManagedPolicy {
                 Err(e) => return Err(e),
             }
         }
-        let versions = self
+        // Gone already (an earlier, interrupted `down` got this far).
+        let versions = match self
             .aws
             .iam
             .list_policy_versions()
             .policy_arn(&arn)
             .send()
             .await
-            .or_resource(&self.id, "ListPolicyVersions")?;
+            .or_resource(&self.id, "ListPolicyVersions")
+        {
+            Ok(v) => v,
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
+            Err(e) => return Err(e),
+        };
         for v in versions
             .versions()
             .iter()

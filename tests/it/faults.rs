@@ -1,0 +1,228 @@
+//! Real AWS misbehaves; the emulator does not. These tests put the
+//! fault-injecting proxy (`paysec-testkit`) between paysec and the emulator:
+//! random transient failures, replayed eventual-consistency errors, a
+//! non-retryable error, and crashes after the k-th API call.
+
+use std::time::{Duration, Instant};
+
+use paysec_testkit::{FaultProxy, Scripted};
+
+use crate::support::{endpoint, tagged_by_logical_id, Paysec};
+
+fn duplicates(by_id: &std::collections::BTreeMap<String, Vec<String>>) -> Vec<(String, usize)> {
+    by_id
+        .iter()
+        .filter(|(_, a)| a.len() > 1)
+        .map(|(id, a)| (id.clone(), a.len()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_and_down_survive_ten_percent_transient_faults() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    proxy.set_fault_rate(0.10);
+    let p = Paysec::new("faults");
+    let url = proxy.url();
+    let up = p
+        .run(&["--endpoint-url", &url, "up", "--yes", "--output", "json"])
+        .success()
+        .json();
+    let resources = up["outcomes"].as_object().unwrap().len();
+    let by_id = tagged_by_logical_id(&p.env).await;
+    assert!(
+        duplicates(&by_id).is_empty(),
+        "exactly one of each: {:?}",
+        duplicates(&by_id)
+    );
+    let (calls, faults) = (proxy.calls(), proxy.faults());
+    p.run(&["--endpoint-url", &url, "down", "--yes"]).success();
+    let left = tagged_by_logical_id(&p.env).await;
+    assert!(left.is_empty(), "leaks after down: {left:?}");
+    assert!(faults > 0, "faults were injected");
+    println!(
+        "fault run: up {calls} calls, {faults} faults, {resources} resources created; whole run {} calls, {} faults; leaks 0",
+        proxy.calls(),
+        proxy.faults()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eventual_consistency_errors_are_retried_within_their_budget() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    let p = Paysec::new("consist");
+    let account = "123456789012";
+    let bucket = format!("PUT /paysec-{}-data-{account}", p.env);
+    for (op, times, status, code, message) in [
+        ("CreateKey", 2, 400, "MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."),
+        ("CreateRole", 2, 400, "MalformedPolicyDocument", "Invalid principal in policy: \\\"AWS\\\":\\\"arn:aws:iam::123456789012:role/x\\\""),
+        ("EnableKeyRotation", 1, 400, "NotFoundException", "Key is not found."),
+        ("POST /2015-03-31/functions", 2, 400, "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."),
+        ("POST /2015-03-31/functions", 1, 400, "InvalidParameterValueException", "The provided execution role does not have permissions to call CreateNetworkInterface on EC2"),
+        ("CreateDBInstance", 1, 400, "InvalidParameterValue", "IAM role ARN value is invalid or does not include the required permissions for: ENHANCED_MONITORING"),
+        (bucket.as_str(), 1, 409, "OperationAborted", "A conflicting conditional operation is currently in progress against this resource."),
+    ] {
+        proxy.script(Scripted { operation: op.into(), times, status, code: code.into(), message: message.into() });
+    }
+    let url = proxy.url();
+    p.run(&["--endpoint-url", &url, "up", "--yes"]).success();
+    assert_eq!(
+        proxy.scripted_left(),
+        0,
+        "every scripted error was replayed"
+    );
+
+    // On the way down: ENIs still draining, a log group busy.
+    for (op, times, code, message) in [
+        (
+            "DeleteSubnet",
+            2,
+            "DependencyViolation",
+            "The subnet has dependencies and cannot be deleted.",
+        ),
+        (
+            "DeleteLogGroup",
+            1,
+            "OperationAbortedException",
+            "A conflicting operation is currently in progress against this resource.",
+        ),
+    ] {
+        proxy.script(Scripted {
+            operation: op.into(),
+            times,
+            status: 400,
+            code: code.into(),
+            message: message.into(),
+        });
+    }
+    p.run(&["--endpoint-url", &url, "down", "--yes"]).success();
+    assert_eq!(
+        proxy.scripted_left(),
+        0,
+        "every scripted error on down was replayed"
+    );
+    assert!(
+        tagged_by_logical_id(&p.env).await.is_empty(),
+        "nothing left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_retryable_error_fails_fast_with_the_aws_code_and_message() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    proxy.script(Scripted {
+        operation: "CreateKey".into(),
+        times: 1000,
+        status: 400,
+        code: "AccessDeniedException".into(),
+        message:
+            "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: kms:CreateKey"
+                .into(),
+    });
+    let p = Paysec::new("denied");
+    let started = Instant::now();
+    let run = p.run(&["--endpoint-url", &proxy.url(), "up", "--yes"]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("AccessDeniedException"),
+        "the AWS code: {}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr()
+            .contains("not authorized to perform: kms:CreateKey"),
+        "the AWS message"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "fails fast: {:?}",
+        started.elapsed()
+    );
+    // Clean up what was created before the failure.
+    p.run(&["down", "--yes"]).success();
+}
+
+/// The kill points: `PAYSEC_CRASH_KS` (comma-separated, or `all` for every
+/// call of a run), else a sample spread over a run.
+fn kill_points(total: usize) -> Vec<usize> {
+    match std::env::var("PAYSEC_CRASH_KS").ok().as_deref() {
+        Some("all") => (1..total).collect(),
+        Some(list) => list
+            .split(',')
+            .filter_map(|k| k.trim().parse().ok())
+            .collect(),
+        None => [1, 4, 12, 30, 60, 100, 150, 200, 260]
+            .into_iter()
+            .filter(|k| *k < total)
+            .collect(),
+    }
+}
+
+/// Starts `paysec args` through the proxy and kills it (SIGKILL) once the
+/// proxy has seen `k` more calls, or lets it finish.
+async fn kill_at_call(p: &Paysec, proxy: &FaultProxy, args: &[&str], k: usize) {
+    let mut child = p
+        .command()
+        .args(["--endpoint-url", &proxy.url()])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = proxy.calls();
+    loop {
+        if proxy.calls() >= start + k {
+            let _ = child.kill();
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_kth_call_up_and_down_converge_without_duplicates_or_leaks() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    // Measure a full run's calls in a scratch environment.
+    let probe = Paysec::new("probe");
+    probe
+        .run(&["--endpoint-url", &proxy.url(), "up", "--yes"])
+        .success();
+    let total_up = proxy.calls();
+    let before = proxy.calls();
+    probe
+        .run(&["--endpoint-url", &proxy.url(), "down", "--yes"])
+        .success();
+    let total_down = proxy.calls() - before;
+
+    let ks = kill_points(total_up);
+    let (mut dup_total, mut leak_total) = (0, 0);
+    for &k in &ks {
+        let p = Paysec::new("kth");
+        kill_at_call(&p, &proxy, &["up", "--yes"], k).await;
+        if p.ledger_path().exists() {
+            let _ = p.ledger(); // parses: writes are atomic
+        }
+        p.run(&["up", "--yes"]).success();
+        let dups = duplicates(&tagged_by_logical_id(&p.env).await);
+        dup_total += dups.len();
+        assert!(dups.is_empty(), "k={k}: duplicates {dups:?}");
+        // And down interrupted at the same point of its own run.
+        kill_at_call(
+            &p,
+            &proxy,
+            &["down", "--yes"],
+            k.min(total_down.saturating_sub(1)).max(1),
+        )
+        .await;
+        p.run(&["down", "--yes"]).success();
+        let left = tagged_by_logical_id(&p.env).await;
+        leak_total += left.len();
+        assert!(left.is_empty(), "k={k}: leaked {left:?}");
+    }
+    println!(
+        "crash sweep: a full up makes {total_up} calls, a down {total_down}; killed at k = {ks:?}; duplicates {dup_total}; leaks {leak_total}"
+    );
+}
