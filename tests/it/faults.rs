@@ -18,6 +18,7 @@ fn duplicates(by_id: &std::collections::BTreeMap<String, Vec<String>>) -> Vec<(S
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stdout)] // the figures are what the run is for
 async fn up_and_down_survive_ten_percent_transient_faults() {
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
     proxy.set_fault_rate(0.10);
@@ -183,6 +184,7 @@ async fn kill_at_call(p: &Paysec, proxy: &FaultProxy, args: &[&str], k: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stdout)] // the figures are what the sweep is for
 async fn killed_after_the_kth_call_up_and_down_converge_without_duplicates_or_leaks() {
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
     // Measure a full run's calls in a scratch environment.
