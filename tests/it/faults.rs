@@ -22,6 +22,7 @@ fn duplicates(by_id: &std::collections::BTreeMap<String, Vec<String>>) -> Vec<(S
 async fn up_and_down_survive_ten_percent_transient_faults() {
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
     proxy.set_fault_rate(0.10);
+    proxy.set_latency(Duration::from_millis(5));
     let p = Paysec::new("faults");
     let url = proxy.url();
     let up = p

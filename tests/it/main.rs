@@ -9,5 +9,6 @@ mod cli;
 mod crash;
 mod faults;
 mod kms;
+mod snapshots;
 mod stack;
 mod verify;

@@ -34,6 +34,8 @@ struct State {
     /// Random faults per million requests.
     rate_ppm: AtomicU64,
     rng: AtomicU64,
+    /// Added before every forwarded request, in milliseconds.
+    latency_ms: AtomicU64,
     scripted: Mutex<Vec<Scripted>>,
     /// Operation signatures seen, in order (for assertions and reports).
     log: Mutex<Vec<String>>,
@@ -105,6 +107,13 @@ impl FaultProxy {
         self.state
             .rate_ppm
             .store((rate * 1_000_000.0) as u64, Ordering::SeqCst);
+    }
+
+    /// Delays every forwarded request, like a distant region.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state
+            .latency_ms
+            .store(latency.as_millis() as u64, Ordering::SeqCst);
     }
 
     pub fn script(&self, fault: Scripted) {
@@ -298,12 +307,13 @@ fn decide(state: &State, req: &Request) -> Decision {
         return Decision::Forward;
     }
     state.faults.fetch_add(1, Ordering::SeqCst);
-    match (x >> 32) % 3 {
-        0 => Decision::Respond(
-            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                .to_vec(),
-        ),
-        1 => Decision::Respond(throttle(req.protocol)),
+    let bare = |status: &str| {
+        format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").into_bytes()
+    };
+    match (x >> 32) % 4 {
+        0 => Decision::Respond(bare("503 Service Unavailable")),
+        1 => Decision::Respond(bare("500 Internal Server Error")),
+        2 => Decision::Respond(throttle(req.protocol)),
         _ => Decision::Reset,
     }
 }
@@ -333,6 +343,10 @@ async fn serve(
             drop(conn);
         }
         Decision::Forward => {
+            let latency = state.latency_ms.load(Ordering::SeqCst);
+            if latency > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+            }
             // One request per upstream connection, closed by the upstream
             // after its answer, so the answer can be relayed as is.
             let head: String = req

@@ -1,0 +1,105 @@
+//! Snapshot tests of what users read: help, plan, status, graph and error
+//! messages, with environment names, paths and times filtered out. Update
+//! with `PAYSEC_UPDATE_SNAPSHOTS=1 cargo test --test it snapshots`, then
+//! review the diff.
+
+use std::path::PathBuf;
+
+use crate::support::Paysec;
+
+fn filter(p: &Paysec, text: &str) -> String {
+    let dir = p.dir.path().display().to_string();
+    text.replace(&dir, "<dir>").replace(&p.env, "<env>")
+}
+
+#[track_caller]
+fn assert_snapshot(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.txt"));
+    if std::env::var_os("PAYSEC_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot {}: run with PAYSEC_UPDATE_SNAPSHOTS=1 and review it",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual, expected,
+        "snapshot {name} differs; if intended, update with PAYSEC_UPDATE_SNAPSHOTS=1"
+    );
+}
+
+#[test]
+fn help_of_every_command() {
+    let p = Paysec::new("snap");
+    for cmd in [
+        "", "up", "down", "plan", "status", "output", "verify", "invoke", "graph",
+    ] {
+        let mut args: Vec<&str> = cmd.split_whitespace().collect();
+        args.push("--help");
+        let run = p.run(&args).success();
+        assert_snapshot(
+            &format!("help-{}", if cmd.is_empty() { "paysec" } else { cmd }),
+            &run.stdout(),
+        );
+    }
+}
+
+#[test]
+fn plan_of_a_new_environment() {
+    let p = Paysec::new("snap");
+    let run = p.run(&["plan"]).success();
+    assert_snapshot("plan-new", &filter(&p, &run.stdout()));
+}
+
+#[test]
+fn status_without_a_ledger() {
+    let p = Paysec::new("snap");
+    let run = p.run(&["status"]).success();
+    assert_snapshot("status-empty", &filter(&p, &run.stdout()));
+}
+
+#[test]
+fn graph_as_mermaid() {
+    let p = Paysec::new("snap");
+    let run = p.run(&["graph", "--format", "mermaid"]).success();
+    assert_snapshot("graph-mermaid", &run.stdout());
+}
+
+#[test]
+fn error_messages() {
+    let p = Paysec::new("snap");
+    let mut out = String::new();
+    for args in [
+        &["--env", "Prod", "plan"][..],
+        &["--env", "dev_1", "plan"][..],
+        &["--env", "this-environment-name-is-far-too-long", "plan"][..],
+        &["up"][..],
+        &["output", "rds_endpoint"][..],
+        &["output", "nope"][..],
+    ] {
+        let run = p.run(args);
+        out.push_str(&format!(
+            "$ paysec {}\nexit {}\n{}\n",
+            args.join(" "),
+            run.code(),
+            filter(&p, &run.stderr())
+        ));
+    }
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        "[kms]\ndeletion_window_days = 3\n",
+    )
+    .unwrap();
+    let run = p.run(&["status"]);
+    out.push_str(&format!(
+        "$ paysec status   # kms.deletion_window_days = 3\nexit {}\n{}\n",
+        run.code(),
+        filter(&p, &run.stderr())
+    ));
+    assert_snapshot("errors", &out);
+}
