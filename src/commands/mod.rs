@@ -138,19 +138,26 @@ pub fn confirm(printer: &Printer, question: &str) -> Result<(), Failure> {
 /// save. Second: exit at once; the ledger is valid because every write is
 /// atomic.
 pub fn stop_on_signal(printer_json: bool) -> watch::Receiver<bool> {
+    use tokio::signal::unix::{signal, SignalKind};
     let (tx, rx) = watch::channel(false);
+    // Registered here, synchronously: from this point on a Ctrl-C is ours,
+    // not the default "die at once".
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
     tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let first = async {
-            match term.as_mut() {
-                Some(t) => tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
+            match (int.as_mut(), term.as_mut()) {
+                (Some(i), Some(t)) => tokio::select! {
+                    _ = i.recv() => {}
                     _ = t.recv() => {}
                 },
-                None => {
-                    let _ = tokio::signal::ctrl_c().await;
+                (Some(i), None) => {
+                    i.recv().await;
                 }
+                (None, Some(t)) => {
+                    t.recv().await;
+                }
+                (None, None) => std::future::pending::<()>().await,
             }
         };
         first.await;
@@ -161,7 +168,11 @@ pub fn stop_on_signal(printer_json: bool) -> watch::Receiver<bool> {
                 b"\ninterrupt: finishing in-flight operations and saving the ledger; press Ctrl-C again to exit now\n",
             );
         }
-        let _ = tokio::signal::ctrl_c().await;
+        if let Some(i) = int.as_mut() {
+            i.recv().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
         std::process::exit(i32::from(exit::INTERRUPTED));
     });
     rx

@@ -67,7 +67,11 @@ async fn ctrl_c_stops_launching_saves_the_ledger_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    // Once the ledger exists the run is under way (and its handler set).
+    let started = std::time::Instant::now();
+    while !p.ledger_path().exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     // SIGINT, as a terminal's Ctrl-C sends.
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -89,6 +93,39 @@ async fn ctrl_c_stops_launching_saves_the_ledger_and_exits_130() {
         );
     }
     let _ = p.ledger(); // valid
+    p.run(&["up", "--yes"]).success();
+    p.run(&["down", "--yes"]).success();
+}
+
+#[tokio::test]
+async fn a_second_ctrl_c_exits_at_once_with_a_valid_ledger() {
+    let p = Paysec::new("sigint2");
+    let child = p
+        .command()
+        .args(["up", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !p.ledger_path().exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        matches!(out.status.code(), Some(130) | Some(0)),
+        "exit {:?}",
+        out.status.code()
+    );
+    let _ = p.ledger(); // valid JSON
     p.run(&["up", "--yes"]).success();
     p.run(&["down", "--yes"]).success();
 }
