@@ -151,6 +151,7 @@ fn kill_points(total: usize) -> Vec<usize> {
         Some(list) => list
             .split(',')
             .filter_map(|k| k.trim().parse().ok())
+            .filter(|k| *k < total)
             .collect(),
         None => [1, 4, 12, 30, 60, 100, 150, 200, 260]
             .into_iter()
