@@ -13,7 +13,17 @@ use std::time::{Duration, Instant};
 
 use paysec_testkit::FaultProxy;
 
-const LATENCY: Duration = Duration::from_millis(40);
+/// Per-call latency (`PAYSEC_BENCH_LATENCY_MS`, default 150 ms): high
+/// enough that the network, not the emulator's own CPU (moto is one Python
+/// process), dominates, as it does against AWS.
+fn latency() -> Duration {
+    Duration::from_millis(
+        std::env::var("PAYSEC_BENCH_LATENCY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(150),
+    )
+}
 
 struct Measured {
     wall: Duration,
@@ -61,7 +71,7 @@ fn main() {
         .expect("no emulator: run scripts/bench.sh");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let proxy = rt.block_on(FaultProxy::start(&upstream)).expect("proxy");
-    proxy.set_latency(LATENCY);
+    proxy.set_latency(latency());
     let url = proxy.url();
     let dir = tempfile::tempdir().expect("tempdir");
     let id = std::process::id() % 100_000;
@@ -128,7 +138,7 @@ fn main() {
     let s = |d: Duration| d.as_secs_f64();
     println!(
         "paysec benchmark: emulator behind a proxy adding {} ms per API call",
-        LATENCY.as_millis()
+        latency().as_millis()
     );
     println!("| run | makespan | CPU | peak RSS |");
     println!("|---|---|---|---|");

@@ -78,6 +78,9 @@ pub enum Command {
         destroy: bool,
     },
     /// What the ledger holds (no network)
+    #[command(
+        after_help = "Examples:\n  paysec status --env dev-001\n  paysec status --output json | jq '.resources[] | select(.status != \"ready\")'"
+    )]
     Status,
     /// Stack outputs, e.g. kms_rds_key_arn (no network)
     #[command(after_help = "Examples:\n  paysec output\n  paysec output kms_s3_key_arn --raw")]
@@ -118,6 +121,9 @@ pub enum Command {
         format: GraphFormat,
     },
     /// Shell completion script
+    #[command(
+        after_help = "Examples:\n  paysec completions bash > /etc/bash_completion.d/paysec\n  paysec completions zsh > \"${fpath[1]}/_paysec\"\n  paysec completions fish > ~/.config/fish/completions/paysec.fish"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,

@@ -60,6 +60,7 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
         ("EnableKeyRotation", 1, 400, "NotFoundException", "Key is not found."),
         ("POST /2015-03-31/functions", 2, 400, "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."),
         ("POST /2015-03-31/functions", 1, 400, "InvalidParameterValueException", "The provided execution role does not have permissions to call CreateNetworkInterface on EC2"),
+        ("/concurrency", 2, 409, "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending"),
         ("CreateDBInstance", 1, 400, "InvalidParameterValue", "IAM role ARN value is invalid or does not include the required permissions for: ENHANCED_MONITORING"),
         (bucket.as_str(), 1, 409, "OperationAborted", "A conflicting conditional operation is currently in progress against this resource."),
     ] {

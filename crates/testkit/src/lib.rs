@@ -209,9 +209,15 @@ async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Resul
             parts.next().unwrap_or(""),
             parts.next().unwrap_or("")
         );
-        let lambda = sig.contains("/2015-03-31/")
-            || sig.contains("/2017-03-31/")
-            || sig.contains("/2019-09-30/");
+        // REST-JSON services version their paths by date: /2015-03-31/...
+        let path = sig.split(' ').nth(1).unwrap_or("");
+        let b = path.as_bytes();
+        let lambda = b.len() > 12
+            && b[0] == b'/'
+            && b[5] == b'-'
+            && b[8] == b'-'
+            && b[11] == b'/'
+            && b[1..5].iter().all(u8::is_ascii_digit);
         (
             sig,
             if lambda {
