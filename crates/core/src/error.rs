@@ -126,3 +126,13 @@ impl ResourceError {
         }
     }
 }
+
+/// `Ok(None)` for a "not found" error: for reads and deletes, where absence
+/// is an answer rather than a failure.
+pub fn not_found_is_none<T>(r: Result<T, ResourceError>) -> Result<Option<T>, ResourceError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class() == ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}

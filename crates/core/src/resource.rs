@@ -142,6 +142,25 @@ impl Context {
         });
     }
 
+    /// Awaits `fut` (typically an SDK waiter), telling the user every
+    /// `every` what this resource is waiting for and for how long.
+    pub async fn waiting<F: std::future::Future>(
+        &self,
+        what: &str,
+        every: Duration,
+        fut: F,
+    ) -> F::Output {
+        let started = tokio::time::Instant::now();
+        tokio::pin!(fut);
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                out = &mut fut => return out,
+                _ = tick.tick() => self.report_wait(what, started.elapsed()),
+            }
+        }
+    }
+
     /// Tags for this resource (environment, logical id, user tags).
     pub fn tags(&self) -> Vec<(String, String)> {
         crate::tags::for_resource(&self.env, &self.resource)

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use paysec_aws::AwsResultExt;
+use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
     Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
@@ -327,18 +328,15 @@ impl Resource for ManagedPolicy {
                     .or_resource(&self.id, "DeletePolicyVersion")?;
             }
         }
-        match self
-            .aws
-            .iam
-            .delete_policy()
-            .policy_arn(&arn)
-            .send()
-            .await
-            .or_resource(&self.id, "DeletePolicy")
-        {
-            Ok(_) => Ok(DeleteOutcome::default()),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
-            Err(e) => Err(e),
-        }
+        not_found_is_none(
+            self.aws
+                .iam
+                .delete_policy()
+                .policy_arn(&arn)
+                .send()
+                .await
+                .or_resource(&self.id, "DeletePolicy"),
+        )?;
+        Ok(DeleteOutcome::default())
     }
 }

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use paysec_aws::AwsResultExt;
+use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
     Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
@@ -411,19 +412,16 @@ impl Resource for Role {
                 .await
                 .or_resource(&self.id, "DeleteRolePolicy")?;
         }
-        match self
-            .aws
-            .iam
-            .delete_role()
-            .role_name(&name)
-            .send()
-            .await
-            .or_resource(&self.id, "DeleteRole")
-        {
-            Ok(_) => Ok(DeleteOutcome::default()),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
-            Err(e) => Err(e),
-        }
+        not_found_is_none(
+            self.aws
+                .iam
+                .delete_role()
+                .role_name(&name)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteRole"),
+        )?;
+        Ok(DeleteOutcome::default())
     }
 }
 

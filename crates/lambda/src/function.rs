@@ -12,6 +12,7 @@ use aws_sdk_lambda::types::{
     DeadLetterConfig, Environment, FunctionCode, Runtime, TracingConfig, TracingMode, VpcConfig,
 };
 use paysec_aws::AwsResultExt;
+use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
     Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
@@ -346,21 +347,19 @@ impl Resource for Function {
     /// Pending → Active (Lambda sets up VPC networking in between); on
     /// Failed, AWS's reason is the error.
     async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
-        let started = tokio::time::Instant::now();
         let waiter = self
             .aws
             .lambda
             .wait_until_function_active_v2()
             .function_name(Self::name(cx))
             .wait(Duration::from_secs(15 * 60));
-        tokio::pin!(waiter);
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
-        let result = loop {
-            tokio::select! {
-                r = &mut waiter => break r,
-                _ = tick.tick() => cx.report_wait("the function to become Active", started.elapsed()),
-            }
-        };
+        let result = cx
+            .waiting(
+                "the function to become Active",
+                Duration::from_secs(10),
+                waiter,
+            )
+            .await;
         if result.is_err() {
             let out = self
                 .aws
@@ -386,18 +385,15 @@ impl Resource for Function {
     async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
         // Its VPC network interfaces outlive it by up to 45 minutes; the
         // subnet and security group deletes wait for them.
-        match self
-            .aws
-            .lambda
-            .delete_function()
-            .function_name(Self::name(cx))
-            .send()
-            .await
-            .or_resource(&self.id, "DeleteFunction")
-        {
-            Ok(_) => Ok(DeleteOutcome::default()),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
-            Err(e) => Err(e),
-        }
+        not_found_is_none(
+            self.aws
+                .lambda
+                .delete_function()
+                .function_name(Self::name(cx))
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteFunction"),
+        )?;
+        Ok(DeleteOutcome::default())
     }
 }

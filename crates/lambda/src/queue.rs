@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName;
 use paysec_aws::AwsResultExt;
+use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
     Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
@@ -166,18 +167,15 @@ impl Resource for Queue {
     }
 
     async fn delete(&self, _cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
-        match self
-            .aws
-            .sqs
-            .delete_queue()
-            .queue_url(&known.physical_id)
-            .send()
-            .await
-            .or_resource(&self.id, "DeleteQueue")
-        {
-            Ok(_) => Ok(DeleteOutcome::default()),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
-            Err(e) => Err(e),
-        }
+        not_found_is_none(
+            self.aws
+                .sqs
+                .delete_queue()
+                .queue_url(&known.physical_id)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteQueue"),
+        )?;
+        Ok(DeleteOutcome::default())
     }
 }

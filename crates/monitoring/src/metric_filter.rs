@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use paysec_aws::AwsResultExt;
+use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
     Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
@@ -151,19 +152,16 @@ impl Resource for MetricFilter {
         let Ok(group) = cx.attr(&self.log_group, "name") else {
             return Ok(DeleteOutcome::default());
         };
-        match self
-            .aws
-            .logs
-            .delete_metric_filter()
-            .log_group_name(group)
-            .filter_name(self.name(cx))
-            .send()
-            .await
-            .or_resource(&self.id, "DeleteMetricFilter")
-        {
-            Ok(_) => Ok(DeleteOutcome::default()),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
-            Err(e) => Err(e),
-        }
+        not_found_is_none(
+            self.aws
+                .logs
+                .delete_metric_filter()
+                .log_group_name(group)
+                .filter_name(self.name(cx))
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteMetricFilter"),
+        )?;
+        Ok(DeleteOutcome::default())
     }
 }

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use paysec_aws::AwsResultExt;
+use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
     Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
@@ -206,18 +207,15 @@ impl Resource for Topic {
     }
 
     async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
-        match self
-            .aws
-            .sns
-            .delete_topic()
-            .topic_arn(self.arn(cx))
-            .send()
-            .await
-            .or_resource(&self.id, "DeleteTopic")
-        {
-            Ok(_) => Ok(DeleteOutcome::default()),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
-            Err(e) => Err(e),
-        }
+        not_found_is_none(
+            self.aws
+                .sns
+                .delete_topic()
+                .topic_arn(self.arn(cx))
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteTopic"),
+        )?;
+        Ok(DeleteOutcome::default())
     }
 }

@@ -84,16 +84,7 @@ pub(crate) async fn retag(
     Ok(())
 }
 
-/// Ok(None) for "not found" errors.
-pub(crate) fn not_found_is_none<T>(
-    r: Result<T, ResourceError>,
-) -> Result<Option<T>, ResourceError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.class() == ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
+pub(crate) use paysec_core::error::not_found_is_none;
 
 /// Runs a delete, retrying on `DependencyViolation` while ENIs drain:
 /// detached Lambda ENIs in the VPC are deleted as they become available,

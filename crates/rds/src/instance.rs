@@ -388,14 +388,13 @@ impl Resource for Instance {
             .wait_until_db_instance_available()
             .db_instance_identifier(Self::name(cx))
             .wait(self.spec.wait);
-        tokio::pin!(waiter);
-        let mut tick = tokio::time::interval(Duration::from_secs(15));
-        let result = loop {
-            tokio::select! {
-                r = &mut waiter => break r,
-                _ = tick.tick() => cx.report_wait("the database to become available (Multi-AZ: 15-40 min on AWS)", started.elapsed()),
-            }
-        };
+        let result = cx
+            .waiting(
+                "the database to become available (Multi-AZ: 15-40 min on AWS)",
+                Duration::from_secs(15),
+                waiter,
+            )
+            .await;
         if result.is_err() {
             return Err(ResourceError::WaitTimeout {
                 resource: self.id.clone(),
@@ -482,14 +481,13 @@ impl Resource for Instance {
             .wait_until_db_instance_deleted()
             .db_instance_identifier(&name)
             .wait(self.spec.wait);
-        tokio::pin!(waiter);
-        let mut tick = tokio::time::interval(Duration::from_secs(15));
-        let done = loop {
-            tokio::select! {
-                r = &mut waiter => break r,
-                _ = tick.tick() => cx.report_wait("the database to be deleted", started.elapsed()),
-            }
-        };
+        let done = cx
+            .waiting(
+                "the database to be deleted",
+                Duration::from_secs(15),
+                waiter,
+            )
+            .await;
         if done.is_err() {
             return Err(ResourceError::WaitTimeout {
                 resource: self.id.clone(),

@@ -13,6 +13,7 @@ use aws_sdk_s3::types::{
     Tag, Tagging, Transition, TransitionStorageClass, VersioningConfiguration,
 };
 use paysec_aws::AwsResultExt;
+use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
     Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
@@ -675,18 +676,15 @@ impl Resource for Bucket {
         }
         let removed = self.empty(&name).await?;
         tracing::info!(bucket = %name, removed, "emptied bucket");
-        match self
-            .aws
-            .s3
-            .delete_bucket()
-            .bucket(&name)
-            .send()
-            .await
-            .or_resource(&self.id, "DeleteBucket")
-        {
-            Ok(_) => Ok(DeleteOutcome::default()),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
-            Err(e) => Err(e),
-        }
+        not_found_is_none(
+            self.aws
+                .s3
+                .delete_bucket()
+                .bucket(&name)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteBucket"),
+        )?;
+        Ok(DeleteOutcome::default())
     }
 }
