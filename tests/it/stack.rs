@@ -829,10 +829,123 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
     assert_eq!(raw.stdout().trim(), format!("paysec-{}-payment", p.env));
 
     p.run(&["down", "--yes"]).success();
+    assert_nothing_left_but_the_kept(&aws, &p).await;
+    let kept = p.ledger()["kept"].as_array().unwrap().len();
+    assert_eq!(
+        kept, 5,
+        "the ledger says what was kept: 4 keys and the final snapshot"
+    );
+}
+
+#[tokio::test]
+async fn two_environments_side_by_side_do_not_collide() {
+    let a = Paysec::new("side");
+    let b = Paysec::new("side");
+    let (ra, rb) = (
+        a.command().args(["up", "--yes"]).spawn().unwrap(),
+        b.command().args(["up", "--yes"]).spawn().unwrap(),
+    );
+    assert!(ra.wait_with_output().unwrap().status.success(), "env a up");
+    assert!(rb.wait_with_output().unwrap().status.success(), "env b up");
+    let (la, lb) = (a.ledger(), b.ledger());
+    for id in [
+        "network.vpc",
+        "s3.data",
+        "lambda.function",
+        "rds.instance",
+        "kms.rds",
+    ] {
+        assert_ne!(
+            attr(&la, id, "physical_id"),
+            attr(&lb, id, "physical_id"),
+            "{id} is distinct per environment"
+        );
+    }
+    a.run(&["down", "--yes"]).success();
+    // b is untouched by a's down.
+    let plan = b.run(&["plan", "--output", "json"]).success().json();
+    assert_eq!(
+        plan["summary"]["create"], 0,
+        "b still complete after a's down"
+    );
+    b.run(&["down", "--yes"]).success();
+}
+
+#[tokio::test]
+async fn down_without_a_ledger_finds_the_stack_by_name_and_tag() {
+    let p = Paysec::new("lost");
+    let aws = aws().await;
+    p.run(&["up", "--yes"]).success();
+    std::fs::remove_file(p.ledger_path()).unwrap();
+    let down = p.run(&["down", "--yes"]).success();
+    assert!(
+        down.stderr().contains("found by name or tag"),
+        "says what it found: {}",
+        down.stderr()
+    );
+    assert_nothing_left_but_the_kept(&aws, &p).await;
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_ledger_logs_or_errors() {
+    // A password supplied through an environment variable, at the highest
+    // verbosity: it must appear nowhere paysec writes.
+    let p = Paysec::new("secret");
+    let password = "Zq8-not-in-any-log-7Kp";
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        "[rds]\nmaster_password_env = \"PAYSEC_TEST_DB_PASSWORD\"\n",
+    )
+    .unwrap();
+    let up = p
+        .command()
+        .args(["up", "--yes", "-vvv"])
+        .env("PAYSEC_TEST_DB_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let all = [
+        String::from_utf8_lossy(&up.stdout).into_owned(),
+        String::from_utf8_lossy(&up.stderr).into_owned(),
+        std::fs::read_to_string(p.ledger_path()).unwrap(),
+    ];
+    for (what, text) in ["stdout", "stderr (-vvv)", "ledger"].iter().zip(&all) {
+        assert!(!text.contains(password), "the password leaked into {what}");
+        assert!(
+            !text.contains("AWS_SECRET_ACCESS_KEY=test"),
+            "credentials leaked into {what}"
+        );
+    }
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(p.ledger_path()).unwrap().permissions(),
+    ) & 0o777;
+    assert_eq!(mode, 0o600, "ledger mode 0600");
+    // A too-short password is refused with a message that does not echo it.
+    let short = p
+        .command()
+        .args(["down", "--yes"])
+        .env("PAYSEC_TEST_DB_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(
+        short.status.success(),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
+    );
+}
+
+/// After `down`: nothing tagged with the environment is left but the keys
+/// in their deletion window and the final snapshot, both named in the
+/// ledger; and no role, bucket, function, instance, log group, alarm or VPC.
+async fn assert_nothing_left_but_the_kept(aws: &Aws, p: &Paysec) {
     // Everything tagged with the environment is gone, but the keys in their
     // deletion window and the final snapshot, both named in the ledger.
     let kept_notes = p.ledger()["kept"].to_string();
-    for arn in tagged(&aws, &p.env).await {
+    for arn in tagged(aws, &p.env).await {
         if arn.contains(":snapshot:") {
             let name = arn.rsplit(':').next().unwrap();
             assert!(
@@ -905,146 +1018,4 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
         .await
         .unwrap();
     assert!(vpcs.vpcs().is_empty(), "no VPC left");
-    let kept = p.ledger()["kept"].as_array().unwrap().len();
-    assert_eq!(
-        kept, 5,
-        "the ledger says what was kept: 4 keys and the final snapshot"
-    );
-}
-
-#[tokio::test]
-async fn two_environments_side_by_side_do_not_collide() {
-    let a = Paysec::new("side");
-    let b = Paysec::new("side");
-    let (ra, rb) = (
-        a.command().args(["up", "--yes"]).spawn().unwrap(),
-        b.command().args(["up", "--yes"]).spawn().unwrap(),
-    );
-    assert!(ra.wait_with_output().unwrap().status.success(), "env a up");
-    assert!(rb.wait_with_output().unwrap().status.success(), "env b up");
-    let (la, lb) = (a.ledger(), b.ledger());
-    for id in [
-        "network.vpc",
-        "s3.data",
-        "lambda.function",
-        "rds.instance",
-        "kms.rds",
-    ] {
-        assert_ne!(
-            attr(&la, id, "physical_id"),
-            attr(&lb, id, "physical_id"),
-            "{id} is distinct per environment"
-        );
-    }
-    a.run(&["down", "--yes"]).success();
-    // b is untouched by a's down.
-    let plan = b.run(&["plan", "--output", "json"]).success().json();
-    assert_eq!(
-        plan["summary"]["create"], 0,
-        "b still complete after a's down"
-    );
-    b.run(&["down", "--yes"]).success();
-}
-
-#[tokio::test]
-async fn down_without_a_ledger_finds_the_stack_by_name_and_tag() {
-    let p = Paysec::new("lost");
-    let aws = aws().await;
-    p.run(&["up", "--yes"]).success();
-    std::fs::remove_file(p.ledger_path()).unwrap();
-    let down = p.run(&["down", "--yes"]).success();
-    assert!(
-        down.stderr().contains("found by name or tag"),
-        "says what it found: {}",
-        down.stderr()
-    );
-    let kept_notes = p.ledger()["kept"].to_string();
-    for arn in tagged(&aws, &p.env).await {
-        if arn.contains(":snapshot:") {
-            assert!(
-                kept_notes.contains(arn.rsplit(':').next().unwrap()),
-                "snapshot kept on purpose"
-            );
-            continue;
-        }
-        assert!(
-            arn.contains(":kms:"),
-            "left behind after a ledgerless down: {arn}"
-        );
-        let meta = aws.kms.describe_key().key_id(&arn).send().await.unwrap();
-        assert_eq!(
-            meta.key_metadata().unwrap().key_state().map(|s| s.as_str()),
-            Some("PendingDeletion"),
-            "{arn}"
-        );
-    }
-    let prefix = format!("paysec-{}-", p.env);
-    let roles = aws.iam.list_roles().send().await.unwrap();
-    assert!(
-        roles
-            .roles()
-            .iter()
-            .all(|r| !r.role_name().starts_with(&prefix)),
-        "no role left"
-    );
-    let buckets = aws.s3.list_buckets().send().await.unwrap();
-    assert!(
-        buckets
-            .buckets()
-            .iter()
-            .all(|b| !b.name().unwrap_or("").starts_with(&prefix)),
-        "no bucket left"
-    );
-}
-
-#[tokio::test]
-async fn no_secret_reaches_the_ledger_logs_or_errors() {
-    // A password supplied through an environment variable, at the highest
-    // verbosity: it must appear nowhere paysec writes.
-    let p = Paysec::new("secret");
-    let password = "Zq8-not-in-any-log-7Kp";
-    std::fs::write(
-        p.dir.path().join("paysec.toml"),
-        "[rds]\nmaster_password_env = \"PAYSEC_TEST_DB_PASSWORD\"\n",
-    )
-    .unwrap();
-    let up = p
-        .command()
-        .args(["up", "--yes", "-vvv"])
-        .env("PAYSEC_TEST_DB_PASSWORD", password)
-        .output()
-        .unwrap();
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
-    let all = [
-        String::from_utf8_lossy(&up.stdout).into_owned(),
-        String::from_utf8_lossy(&up.stderr).into_owned(),
-        std::fs::read_to_string(p.ledger_path()).unwrap(),
-    ];
-    for (what, text) in ["stdout", "stderr (-vvv)", "ledger"].iter().zip(&all) {
-        assert!(!text.contains(password), "the password leaked into {what}");
-        assert!(
-            !text.contains("AWS_SECRET_ACCESS_KEY=test"),
-            "credentials leaked into {what}"
-        );
-    }
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(p.ledger_path()).unwrap().permissions(),
-    ) & 0o777;
-    assert_eq!(mode, 0o600, "ledger mode 0600");
-    // A too-short password is refused with a message that does not echo it.
-    let short = p
-        .command()
-        .args(["down", "--yes"])
-        .env("PAYSEC_TEST_DB_PASSWORD", password)
-        .output()
-        .unwrap();
-    assert!(
-        short.status.success(),
-        "{}",
-        String::from_utf8_lossy(&short.stderr)
-    );
 }

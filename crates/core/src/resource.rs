@@ -206,3 +206,19 @@ pub trait Resource: Send + Sync + 'static {
     /// Deletes the resource. Not found is success.
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError>;
 }
+
+/// For a create AWS refused because the resource exists already (an earlier
+/// run created it and its result was lost): read it and converge it, so the
+/// create still ends with the desired state. Still missing on the read: the
+/// refusal stands.
+pub async fn adopt_after_conflict<R: Resource + ?Sized>(
+    resource: &R,
+    cx: &Context,
+    conflict: ResourceError,
+) -> Result<Present, ResourceError> {
+    match resource.read(cx, None).await? {
+        Observed::Present { present, drift } if drift.is_empty() => Ok(present),
+        Observed::Present { present, drift } => resource.repair(cx, &present, &drift).await,
+        Observed::Missing => Err(conflict),
+    }
+}

@@ -8,7 +8,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    adopt_after_conflict, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use serde_json::Value;
@@ -239,10 +239,7 @@ impl Resource for ManagedPolicy {
         match created {
             Ok(_) => {}
             Err(e) if e.class() == ErrorClass::AlreadyExists => {
-                let Observed::Present { present, drift } = self.read(cx, None).await? else {
-                    return Err(e);
-                };
-                return self.repair(cx, &present, &drift).await;
+                return adopt_after_conflict(self, cx, e).await;
             }
             Err(e) => return Err(e),
         }

@@ -8,7 +8,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    adopt_after_conflict, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -286,10 +286,7 @@ impl Resource for Role {
             Ok(out) => out.role().map(|r| r.arn().to_owned()).unwrap_or_default(),
             // Created by an earlier run whose result was lost: converge it.
             Err(e) if e.class() == ErrorClass::AlreadyExists => {
-                let Observed::Present { present, drift } = self.read(cx, None).await? else {
-                    return Err(e);
-                };
-                return self.repair(cx, &present, &drift).await;
+                return adopt_after_conflict(self, cx, e).await;
             }
             Err(e) => return Err(e),
         };

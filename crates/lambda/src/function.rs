@@ -14,7 +14,7 @@ use aws_sdk_lambda::types::{
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    adopt_after_conflict, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -273,10 +273,7 @@ impl Resource for Function {
                 if e.code() == Some("ResourceConflictException")
                     && e.message().contains("exist") =>
             {
-                let Observed::Present { present, drift } = self.read(cx, None).await? else {
-                    return Err(e);
-                };
-                return self.repair(cx, &present, &drift).await;
+                return adopt_after_conflict(self, cx, e).await;
             }
             Err(e) => return Err(e),
         };

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    adopt_after_conflict, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -147,10 +147,7 @@ impl Resource for LogGroup {
         match created {
             Ok(_) => {}
             Err(e) if e.class() == ErrorClass::AlreadyExists => {
-                if let Observed::Present { present, drift } = self.read(cx, None).await? {
-                    return self.repair(cx, &present, &drift).await;
-                }
-                return Err(e);
+                return adopt_after_conflict(self, cx, e).await;
             }
             Err(e) => return Err(e),
         }
