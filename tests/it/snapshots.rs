@@ -103,3 +103,42 @@ fn error_messages() {
     ));
     assert_snapshot("errors", &out);
 }
+
+/// Replaces every id, ARN, name and time the ledger holds (longest first, so
+/// an ARN is not half-replaced by the id inside it).
+fn filter_ledger(p: &Paysec, text: &str) -> String {
+    let l = p.ledger();
+    let mut values: Vec<String> = vec![l["updated_at"].as_str().unwrap_or("").to_owned()];
+    for r in l["resources"].as_object().unwrap().values() {
+        values.extend(r["physical_id"].as_str().map(str::to_owned));
+        values.extend(r["updated_at"].as_str().map(str::to_owned));
+        for v in r["attrs"].as_object().into_iter().flat_map(|a| a.values()) {
+            values.extend(v.as_str().map(str::to_owned));
+        }
+    }
+    values.retain(|v| v.len() > 3);
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    values.dedup();
+    let mut out = text.to_owned();
+    for v in values {
+        out = out.replace(&v, "<id>");
+    }
+    filter(p, &out)
+}
+
+#[test]
+fn status_and_output_of_a_deployed_environment() {
+    let p = Paysec::new("snapdep");
+    p.run(&["up", "--yes"]).success();
+    let status = p.run(&["status"]).success();
+    let output = p.run(&["output"]).success();
+    let plan = p.run(&["plan"]).success();
+    let text = format!(
+        "$ paysec status\n{}\n$ paysec output\n{}\n$ paysec plan\n{}",
+        filter_ledger(&p, &status.stdout()),
+        filter_ledger(&p, &output.stdout()),
+        filter_ledger(&p, &plan.stdout())
+    );
+    p.run(&["down", "--yes"]).success();
+    assert_snapshot("deployed", &text);
+}
