@@ -74,15 +74,14 @@ pub async fn run(
                 .iter()
                 .filter(|f| f.requirements.contains(&req.as_str()))
             {
-                let verdict = match f.verdict {
-                    Verdict::Pass => "PASS",
-                    Verdict::Fail => "FAIL",
-                    Verdict::Unknown => "UNKNOWN",
-                };
-                let detail = if f.verdict == Verdict::Pass {
-                    String::new()
-                } else {
-                    format!("  (expected {}, observed {})", f.expected, f.observed)
+                let verdict = f.verdict.label();
+                let detail = match f.verdict {
+                    Verdict::Pass => format!("  = {}", shorten(&f.observed, 72)),
+                    Verdict::Fail => {
+                        format!("  (expected {}, observed {})", f.expected, f.observed)
+                    }
+                    Verdict::NotApplicable => format!("  (not applicable: {})", f.observed),
+                    Verdict::Unknown => format!("  (unknown: {})", f.observed),
                 };
                 printer.line(format!(
                     "  {verdict:<7} {:<7} {:<34} {}{detail}",
@@ -91,11 +90,16 @@ pub async fn run(
             }
         }
         printer.line(format!(
-            "\n{}/{} controls pass{}{}",
+            "\n{}/{} controls pass{}{}{}",
             result.summary.pass,
             result.summary.total,
             if result.summary.fail > 0 {
                 format!(", {} FAIL", result.summary.fail)
+            } else {
+                String::new()
+            },
+            if result.summary.not_applicable > 0 {
+                format!(", {} not applicable", result.summary.not_applicable)
             } else {
                 String::new()
             },
@@ -114,4 +118,14 @@ pub async fn run(
     } else {
         Ok(exit::CONTROLS_FAILING)
     }
+}
+
+/// Cuts a long observed value (a tag list, a set of rules) for the terminal;
+/// JSON and the evidence report carry it whole.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let cut: String = s.chars().take(max - 1).collect();
+    format!("{cut}…")
 }

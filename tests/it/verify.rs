@@ -62,6 +62,50 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         "every control checked: {}",
         clean["summary"]
     );
+    // Each verdict quotes the value read live, not a restatement.
+    let found = |control: &str, resource: &str| -> (String, String, String) {
+        let f = clean["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["control"] == control && f["resource"] == resource)
+            .unwrap_or_else(|| panic!("no finding {control} on {resource}"));
+        let s = |k: &str| f[k].as_str().unwrap().to_owned();
+        (s("verdict"), s("expected"), s("observed"))
+    };
+    assert_eq!(
+        found("KMS-2", "kms.s3"),
+        ("PASS".into(), "enabled".into(), "enabled".into())
+    );
+    assert_eq!(
+        found("LOG-5", "logs.lambda"),
+        ("PASS".into(), "365".into(), "365".into())
+    );
+    assert_eq!(
+        found("RDS-12", "rds.instance"),
+        ("PASS".into(), "true".into(), "true".into()),
+        "a non-dev environment wants deletion protection"
+    );
+    let (verdict, _, why) = found("S3-7", "s3.access-logs");
+    assert_eq!(
+        verdict, "NOT_APPLICABLE",
+        "the log bucket does not log into itself"
+    );
+    assert!(why.contains("access-log bucket"), "{why}");
+    let (verdict, _, why) = found("RDS-18", "rds.instance");
+    assert_eq!(
+        verdict, "NOT_APPLICABLE",
+        "db.t3.micro has no Performance Insights"
+    );
+    assert!(why.contains("db.t3.micro"), "{why}");
+    for f in clean["findings"].as_array().unwrap() {
+        if f["verdict"] == "PASS" {
+            assert!(
+                !f["observed"].as_str().unwrap().is_empty(),
+                "a pass quotes what it saw: {f}"
+            );
+        }
+    }
     let evidence = std::fs::read_to_string(&report_path).unwrap();
     assert!(
         evidence.contains("## Requirement 3.5.1")
@@ -174,6 +218,15 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .send()
         .await
         .unwrap();
+    // 13. RDS: deletion protection turned off.
+    aws.rds
+        .modify_db_instance()
+        .db_instance_identifier(attr(&l, "rds.instance", "physical_id"))
+        .deletion_protection(false)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
     // 12. Monitoring: an alarm deleted.
     let alarm = attr(&l, "monitoring.alarm-dlq-not-empty", "physical_id");
     aws.cloudwatch
@@ -197,6 +250,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("IAM-1", "iam.lambda-exec"),
         ("IAM-3", "iam.flow-logs"),
         ("RDS-9", "rds.instance"),
+        ("RDS-12", "rds.instance"),
         ("LAM-8", "lambda.function"),
         ("MON-5", "monitoring.alarm-dlq-not-empty"),
         ("MON-6", "monitoring.alarm-dlq-not-empty"),

@@ -22,7 +22,9 @@ pub use graph::{Graph, GraphError};
 pub use id::LogicalId;
 pub use ledger::{Ledger, LedgerError, Record, Status};
 pub use report::{Event, Outcome, Phase, Reporter};
-pub use resource::{Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource};
+pub use resource::{
+    Checks, Context, DeleteOutcome, Dependency, Drift, NotApplicable, Observed, Present, Resource,
+};
 
 #[cfg(test)]
 mod scheduler_tests;

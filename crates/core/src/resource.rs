@@ -56,7 +56,9 @@ impl Present {
     }
 }
 
-/// One property of a live resource that differs from what paysec wants.
+/// One property of a live resource compared with what paysec wants. In a
+/// read's `drift` it differs; in its `evidence` it matched, and `actual` is
+/// the live value that matched (what `verify` quotes to an auditor).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Drift {
     pub property: String,
@@ -79,8 +81,119 @@ impl Drift {
 pub enum Observed {
     /// Nothing there (or only something being deleted): create it.
     Missing,
-    /// It exists; `drift` lists what differs from the desired state.
-    Present { present: Present, drift: Vec<Drift> },
+    /// It exists; `drift` lists what differs from the desired state,
+    /// `evidence` what was compared and matched, with the live value, and
+    /// `not_applicable` the properties that do not apply to this one,
+    /// with why.
+    Present {
+        present: Present,
+        drift: Vec<Drift>,
+        evidence: Vec<Drift>,
+        not_applicable: Vec<NotApplicable>,
+    },
+}
+
+/// A read's comparisons, property by property: each check records the
+/// wanted and the live value whether or not they match, so a failing check
+/// becomes drift to repair and a passing one evidence for `verify`.
+#[derive(Clone, Debug, Default)]
+pub struct Checks {
+    drift: Vec<Drift>,
+    evidence: Vec<Drift>,
+    not_applicable: Vec<NotApplicable>,
+}
+
+/// A property the desired state deliberately leaves out for this resource
+/// (a bucket that is itself the log target, an instance class without
+/// Performance Insights), with the reason an auditor reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NotApplicable {
+    pub property: String,
+    pub why: String,
+}
+
+impl Checks {
+    /// Records one property; `ok` says whether the live value is compliant.
+    pub fn check(
+        &mut self,
+        property: &str,
+        ok: bool,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) {
+        let d = Drift::new(property, expected, actual);
+        if ok {
+            self.evidence.push(d);
+        } else {
+            self.drift.push(d);
+        }
+    }
+
+    /// Records one property whose live value must equal the wanted one.
+    pub fn equal(&mut self, property: &str, expected: impl ToString, actual: impl ToString) {
+        let (e, a) = (expected.to_string(), actual.to_string());
+        self.check(property, e == a, e, a);
+    }
+
+    /// Records a property checked elsewhere: `Some` is its drift, `None`
+    /// means it matched `expected`.
+    pub fn outcome(&mut self, property: &str, drift: Option<Drift>, expected: impl Into<String>) {
+        match drift {
+            Some(d) => self.drift.push(d),
+            None => {
+                let e = expected.into();
+                self.evidence.push(Drift::new(property, e.clone(), e));
+            }
+        }
+    }
+
+    /// Records a policy document compared as a whole (`same` from
+    /// `policy_doc::same`); `what` names the wanted one in reports.
+    pub fn policy(&mut self, property: &str, same: bool, what: &str) {
+        let actual = if same { what } else { "a different policy" };
+        self.check(property, same, what, actual);
+    }
+
+    /// Records the inventory tags: every one of `wanted` must be on the
+    /// resource with its value (other tags are the user's business).
+    pub fn tags(&mut self, wanted: &[(String, String)], actual: &[(String, String)]) {
+        let missing = crate::tags::missing(wanted, actual);
+        if missing.is_empty() {
+            let seen: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            self.evidence
+                .push(Drift::new("tags", seen.join(","), seen.join(",")));
+        } else {
+            self.drift
+                .push(Drift::new("tags", missing.join(","), "absent"));
+        }
+    }
+
+    /// Records that `property` is deliberately not checked here, and why.
+    pub fn not_applicable(&mut self, property: &str, why: impl Into<String>) {
+        self.not_applicable.push(NotApplicable {
+            property: property.to_owned(),
+            why: why.into(),
+        });
+    }
+
+    pub fn drift(&self) -> &[Drift] {
+        &self.drift
+    }
+
+    /// Takes the failing checks only (what a repair acts on).
+    pub fn into_drift(self) -> Vec<Drift> {
+        self.drift
+    }
+
+    /// The read's answer for a resource that exists.
+    pub fn observed(self, present: Present) -> Observed {
+        Observed::Present {
+            present,
+            drift: self.drift,
+            evidence: self.evidence,
+            not_applicable: self.not_applicable,
+        }
+    }
 }
 
 /// What `delete` did.
@@ -217,8 +330,48 @@ pub async fn adopt_after_conflict<R: Resource + ?Sized>(
     conflict: ResourceError,
 ) -> Result<Present, ResourceError> {
     match resource.read(cx, None).await? {
-        Observed::Present { present, drift } if drift.is_empty() => Ok(present),
-        Observed::Present { present, drift } => resource.repair(cx, &present, &drift).await,
+        Observed::Present { present, drift, .. } if drift.is_empty() => Ok(present),
+        Observed::Present { present, drift, .. } => resource.repair(cx, &present, &drift).await,
         Observed::Missing => Err(conflict),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_split_into_drift_and_evidence_with_live_values() {
+        let mut c = Checks::default();
+        c.equal("rotation", "enabled", "enabled");
+        c.equal("retention_days", 365, 30);
+        c.policy("policy", true, "paysec key policy");
+        c.not_applicable("logging", "the log bucket itself");
+        let wanted = vec![("paysec:environment".to_owned(), "dev".to_owned())];
+        c.tags(&wanted, &[]);
+        let Observed::Present {
+            drift,
+            evidence,
+            not_applicable,
+            ..
+        } = c.observed(Present::new("k"))
+        else {
+            panic!("present");
+        };
+        assert_eq!(
+            drift,
+            [
+                Drift::new("retention_days", "365", "30"),
+                Drift::new("tags", "paysec:environment=dev", "absent"),
+            ]
+        );
+        assert_eq!(
+            evidence,
+            [
+                Drift::new("rotation", "enabled", "enabled"),
+                Drift::new("policy", "paysec key policy", "paysec key policy"),
+            ]
+        );
+        assert_eq!(not_applicable[0].property, "logging");
     }
 }

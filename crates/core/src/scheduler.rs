@@ -18,7 +18,7 @@ use crate::graph::{Graph, Need};
 use crate::id::LogicalId;
 use crate::ledger::{Ledger, LedgerError, Record, Status};
 use crate::report::{Event, Outcome, Phase, Reporter};
-use crate::resource::{Context, Drift, Observed, Present};
+use crate::resource::{Context, Drift, NotApplicable, Observed, Present};
 
 /// Why a resource's operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +78,13 @@ pub struct PlannedChange {
     pub kind: String,
     #[serde(flatten)]
     pub planned: Planned,
+    /// The properties the read compared and found as wanted, with their
+    /// live values (evidence for `verify`; not part of the plan's JSON).
+    #[serde(skip)]
+    pub evidence: Vec<Drift>,
+    /// Properties the read deliberately did not check here, with why.
+    #[serde(skip)]
+    pub not_applicable: Vec<NotApplicable>,
 }
 
 /// Runs a graph against one environment and its ledger.
@@ -399,6 +406,7 @@ impl Scheduler {
         let depths = self.graph.depths();
         let max_depth = depths.iter().copied().max().unwrap_or(0);
         let mut planned: BTreeMap<usize, Planned> = BTreeMap::new();
+        let mut evidence: BTreeMap<usize, (Vec<Drift>, Vec<NotApplicable>)> = BTreeMap::new();
         let mut errors = Vec::new();
         // Records as they would be after the run: the ledger's, plus
         // resources found by adoption, so dependents can be read too.
@@ -451,7 +459,13 @@ impl Scheduler {
                         Planned::Create
                     }
                     Ok(Observed::Missing) => Planned::Create,
-                    Ok(Observed::Present { present, drift }) => {
+                    Ok(Observed::Present {
+                        present,
+                        drift,
+                        evidence: seen,
+                        not_applicable: skipped,
+                    }) => {
+                        evidence.insert(i, (seen, skipped));
                         records.insert(
                             node.id().clone(),
                             record_of(node.kind(), &present, Status::Ready),
@@ -476,10 +490,15 @@ impl Scheduler {
             .graph
             .order()
             .iter()
-            .map(|&i| PlannedChange {
-                id: self.graph.node(i).id().clone(),
-                kind: self.graph.node(i).kind().to_owned(),
-                planned: planned.remove(&i).unwrap_or(Planned::Create),
+            .map(|&i| {
+                let (evidence, not_applicable) = evidence.remove(&i).unwrap_or_default();
+                PlannedChange {
+                    id: self.graph.node(i).id().clone(),
+                    kind: self.graph.node(i).kind().to_owned(),
+                    planned: planned.remove(&i).unwrap_or(Planned::Create),
+                    evidence,
+                    not_applicable,
+                }
             })
             .collect();
         Ok((changes, records))
@@ -500,6 +519,8 @@ impl Scheduler {
                     planned: Planned::Delete {
                         physical_id: r.physical_id.clone(),
                     },
+                    evidence: Vec::new(),
+                    not_applicable: Vec::new(),
                 })
             })
             .collect()
@@ -550,7 +571,7 @@ async fn converge(
                 phase(reporter.as_ref(), node.as_ref(), Phase::Creating);
                 (node.create(&cx).await?, Outcome::Created)
             }
-            Observed::Present { present, drift } if !drift.is_empty() => {
+            Observed::Present { present, drift, .. } if !drift.is_empty() => {
                 tracing::info!(resource = %id, ?drift, "repairing drift");
                 phase(reporter.as_ref(), node.as_ref(), Phase::Repairing);
                 (node.repair(&cx, &present, &drift).await?, Outcome::Repaired)

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 
 use crate::error::{ErrorClass, ResourceError};
 use crate::id::LogicalId;
-use crate::resource::{Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource};
+use crate::resource::{
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+};
 
 #[derive(Default)]
 pub struct Cloud {
@@ -107,14 +109,11 @@ impl Resource for Fake {
         let live = self.cloud.live.lock().unwrap();
         Ok(match live.get(self.id.as_str()) {
             None => Observed::Missing,
-            Some(v) => Observed::Present {
-                present: Present::new(format!("phys-{}", self.id)),
-                drift: if v == "ok" {
-                    vec![]
-                } else {
-                    vec![Drift::new("value", "ok", v.clone())]
-                },
-            },
+            Some(v) => {
+                let mut checks = Checks::default();
+                checks.equal("value", "ok", v);
+                checks.observed(Present::new(format!("phys-{}", self.id)))
+            }
         })
     }
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

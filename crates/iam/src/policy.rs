@@ -8,7 +8,8 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    adopt_after_conflict, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
+    Resource,
 };
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use serde_json::Value;
@@ -179,7 +180,7 @@ impl Resource for ManagedPolicy {
         let Some(policy) = policy else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         let version = policy.default_version_id().unwrap_or("v1");
         let got = self
             .aws
@@ -195,26 +196,30 @@ impl Resource for ManagedPolicy {
             .and_then(|v| v.document())
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        if !policy_doc::same(&actual, &(self.document)(cx)?) {
-            drift.push(Drift::new(
-                "document",
-                "paysec policy document",
-                actual.to_string(),
-            ));
-        }
+        let same = policy_doc::same(&actual, &(self.document)(cx)?);
+        checks.check(
+            "document",
+            same,
+            "paysec policy document",
+            if same {
+                "paysec policy document".to_owned()
+            } else {
+                actual.to_string()
+            },
+        );
         let have = self.attached_roles(&arn).await?;
         let missing: Vec<String> = self
             .role_names(cx)?
             .into_iter()
             .filter(|r| !have.contains(r))
             .collect();
-        if !missing.is_empty() {
-            drift.push(Drift::new("attachments", missing.join(","), "not attached"));
+        if missing.is_empty() {
+            let roles = self.role_names(cx)?.join(",");
+            checks.equal("attachments", &roles, &roles);
+        } else {
+            checks.check("attachments", false, missing.join(","), "not attached");
         }
-        Ok(Observed::Present {
-            present: Present::new(&arn).with("arn", &arn),
-            drift,
-        })
+        Ok(checks.observed(Present::new(&arn).with("arn", &arn)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

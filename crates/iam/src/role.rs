@@ -8,7 +8,8 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    adopt_after_conflict, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
+    Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -187,27 +188,26 @@ impl Resource for Role {
         let Some(role) = role else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         let session = role.max_session_duration().unwrap_or(0);
-        if session != MAX_SESSION_SECONDS {
-            drift.push(Drift::new(
-                "max_session_duration",
-                MAX_SESSION_SECONDS.to_string(),
-                session.to_string(),
-            ));
-        }
+        checks.equal("max_session_duration", MAX_SESSION_SECONDS, session);
         let trust = role
             .assume_role_policy_document()
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
         let live_external = external_id_of(&trust);
-        if !policy_doc::same(&trust, &self.trust_policy(cx, live_external.as_deref())) {
-            drift.push(Drift::new(
-                "trust_policy",
-                "paysec trust policy",
-                trust.to_string(),
-            ));
-        }
+        let wanted_trust = self.trust_policy(cx, live_external.as_deref());
+        let same = policy_doc::same(&trust, &wanted_trust);
+        checks.check(
+            "trust_policy",
+            same,
+            "paysec trust policy",
+            if same {
+                "paysec trust policy".to_owned()
+            } else {
+                trust.to_string()
+            },
+        );
         let inline = self
             .aws
             .iam
@@ -216,13 +216,16 @@ impl Resource for Role {
             .send()
             .await
             .or_resource(&self.id, "ListRolePolicies")?;
-        if !inline.policy_names().is_empty() {
-            drift.push(Drift::new(
-                "inline_policies",
-                "none",
-                inline.policy_names().join(","),
-            ));
-        }
+        checks.check(
+            "inline_policies",
+            inline.policy_names().is_empty(),
+            "none",
+            if inline.policy_names().is_empty() {
+                "none".to_owned()
+            } else {
+                inline.policy_names().join(",")
+            },
+        );
         let attached = self
             .aws
             .iam
@@ -241,26 +244,24 @@ impl Resource for Role {
             .into_iter()
             .filter(|a| !have.contains(&a.as_str()))
             .collect();
-        if !missing.is_empty() {
-            drift.push(Drift::new(
-                "managed_policies",
-                missing.join(","),
-                "not attached",
-            ));
+        if missing.is_empty() {
+            let wanted = self.managed_arns(cx);
+            let wanted = if wanted.is_empty() {
+                "none needed".to_owned()
+            } else {
+                wanted.join(",")
+            };
+            checks.equal("managed_policies", &wanted, &wanted);
+        } else {
+            checks.check("managed_policies", false, missing.join(","), "not attached");
         }
         let actual: Vec<(String, String)> = role
             .tags()
             .iter()
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect();
-        let missing_tags = paysec_core::tags::missing(&cx.tags(), &actual);
-        if !missing_tags.is_empty() {
-            drift.push(Drift::new("tags", missing_tags.join(","), "absent"));
-        }
-        Ok(Observed::Present {
-            present: self.present(cx, role.arn(), &trust),
-            drift,
-        })
+        checks.tags(&cx.tags(), &actual);
+        Ok(checks.observed(self.present(cx, role.arn(), &trust)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use paysec_aws::{tagged_arns, Aws, AwsResultExt};
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -124,20 +124,18 @@ impl KmsKey {
         Ok(found.into_iter().next())
     }
 
-    async fn drift(
+    async fn checks(
         &self,
         cx: &Context,
         meta: &aws_sdk_kms::types::KeyMetadata,
-    ) -> Result<Vec<Drift>, ResourceError> {
+    ) -> Result<Checks, ResourceError> {
         let key_id = meta.key_id();
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         let state = meta
             .key_state()
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default();
-        if meta.key_state() != Some(&KeyState::Enabled) {
-            drift.push(Drift::new("key_state", "Enabled", state));
-        }
+        checks.equal("key_state", "Enabled", state);
         let rotation = self
             .aws
             .kms
@@ -146,9 +144,8 @@ impl KmsKey {
             .send()
             .await
             .or_resource(&self.id, "GetKeyRotationStatus")?;
-        if !rotation.key_rotation_enabled() {
-            drift.push(Drift::new("rotation", "enabled", "disabled"));
-        }
+        let on = |b: bool| if b { "enabled" } else { "disabled" };
+        checks.equal("rotation", "enabled", on(rotation.key_rotation_enabled()));
         let got = self
             .aws
             .kms
@@ -163,13 +160,17 @@ impl KmsKey {
             .and_then(|p| serde_json::from_str(p).ok())
             .unwrap_or(Value::Null);
         let desired = self.desired_policy(cx)?;
-        if !paysec_core::policy_doc::same(&actual, &desired) {
-            drift.push(Drift::new(
-                "policy",
-                "paysec key policy",
-                "a different policy",
-            ));
-        }
+        let same = paysec_core::policy_doc::same(&actual, &desired);
+        checks.check(
+            "policy",
+            same,
+            "paysec key policy",
+            if same {
+                "paysec key policy"
+            } else {
+                "a different policy"
+            },
+        );
         let alias = self.alias(cx);
         let aliases = self
             .aws
@@ -179,13 +180,16 @@ impl KmsKey {
             .send()
             .await
             .or_resource(&self.id, "ListAliases")?;
-        if !aliases
+        let found = aliases
             .aliases()
             .iter()
-            .any(|a| a.alias_name() == Some(alias.as_str()))
-        {
-            drift.push(Drift::new("alias", alias, "absent"));
-        }
+            .any(|a| a.alias_name() == Some(alias.as_str()));
+        checks.check(
+            "alias",
+            found,
+            alias.clone(),
+            if found { alias.as_str() } else { "absent" },
+        );
         let tags = self
             .aws
             .kms
@@ -199,11 +203,8 @@ impl KmsKey {
             .iter()
             .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
             .collect();
-        let missing = paysec_core::tags::missing(&cx.tags(), &actual);
-        if !missing.is_empty() {
-            drift.push(Drift::new("tags", missing.join(","), "absent"));
-        }
-        Ok(drift)
+        checks.tags(&cx.tags(), &actual);
+        Ok(checks)
     }
 
     fn kms_tags(cx: &Context) -> Vec<Tag> {
@@ -293,11 +294,8 @@ impl Resource for KmsKey {
             return Ok(Observed::Missing);
         };
         let arn = meta.arn().unwrap_or_default().to_owned();
-        let drift = self.drift(cx, &meta).await?;
-        Ok(Observed::Present {
-            present: self.present(cx, meta.key_id(), &arn),
-            drift,
-        })
+        let checks = self.checks(cx, &meta).await?;
+        Ok(checks.observed(self.present(cx, meta.key_id(), &arn)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

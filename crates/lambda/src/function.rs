@@ -14,7 +14,8 @@ use aws_sdk_lambda::types::{
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    adopt_after_conflict, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
+    Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -145,12 +146,8 @@ impl Resource for Function {
         let Some(cfg) = out.configuration() else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
-        let mut check = |prop: &str, want: &str, got: &str| {
-            if want != got {
-                drift.push(Drift::new(prop, want, got));
-            }
-        };
+        let mut checks = Checks::default();
+        let mut check = |prop: &str, want: &str, got: &str| checks.equal(prop, want, got);
         check(
             "runtime",
             &self.spec.runtime,
@@ -221,13 +218,12 @@ impl Resource for Function {
                 .unwrap_or_else(|| "unreserved".into()),
         );
         let zip_len = package::zip().map(|z| z.len() as i64).unwrap_or(0);
-        if cfg.code_size() != zip_len {
-            drift.push(Drift::new("code", "the packaged handler", "different code"));
-        }
-        Ok(Observed::Present {
-            present: Self::present(cfg),
-            drift,
-        })
+        checks.equal(
+            "code",
+            format!("packaged handler, {zip_len} bytes"),
+            format!("packaged handler, {} bytes", cfg.code_size()),
+        );
+        Ok(checks.observed(Self::present(cfg)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

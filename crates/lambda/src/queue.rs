@@ -7,7 +7,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -119,17 +119,15 @@ impl Resource for Queue {
             Err(e) => return Err(e),
         };
         let (present, attrs) = self.present(&url).await?;
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         for (k, v) in self.attributes(cx)? {
-            if attrs.get(&k) != Some(&v) {
-                drift.push(Drift::new(
-                    k.as_str(),
-                    v,
-                    attrs.get(&k).cloned().unwrap_or_else(|| "unset".into()),
-                ));
-            }
+            checks.equal(
+                k.as_str(),
+                &v,
+                attrs.get(&k).map_or("unset", String::as_str),
+            );
         }
-        Ok(Observed::Present { present, drift })
+        Ok(checks.observed(present))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

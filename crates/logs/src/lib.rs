@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    adopt_after_conflict, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
+    Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -89,27 +90,20 @@ impl Resource for LogGroup {
         else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         let key = cx.attr(&self.kms_key, "arn")?;
-        if group.kms_key_id() != Some(key) {
-            drift.push(Drift::new(
-                "kms_key",
-                key,
-                group.kms_key_id().unwrap_or("none"),
-            ));
-        }
+        checks.equal("kms_key", key, group.kms_key_id().unwrap_or("none"));
         let retention = group.retention_in_days().unwrap_or(0);
-        if retention != self.retention_days {
-            drift.push(Drift::new(
-                "retention_days",
-                self.retention_days.to_string(),
-                if retention == 0 {
-                    "never expire".to_owned()
-                } else {
-                    retention.to_string()
-                },
-            ));
-        }
+        checks.check(
+            "retention_days",
+            retention == self.retention_days,
+            self.retention_days.to_string(),
+            if retention == 0 {
+                "never expire".to_owned()
+            } else {
+                retention.to_string()
+            },
+        );
         let tags = self
             .aws
             .logs
@@ -122,14 +116,8 @@ impl Resource for LogGroup {
             .tags()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        let missing = paysec_core::tags::missing(&cx.tags(), &actual);
-        if !missing.is_empty() {
-            drift.push(Drift::new("tags", missing.join(","), "absent"));
-        }
-        Ok(Observed::Present {
-            present: self.present(cx),
-            drift,
-        })
+        checks.tags(&cx.tags(), &actual);
+        Ok(checks.observed(self.present(cx)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

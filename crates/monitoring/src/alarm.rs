@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -137,34 +137,35 @@ impl Resource for Alarm {
             return Ok(Observed::Missing);
         };
         let topic = cx.attr(&self.topic, "arn")?;
-        let mut drift = Vec::new();
-        if !a.alarm_actions().iter().any(|x| x == topic) || a.actions_enabled() != Some(true) {
-            drift.push(Drift::new(
-                "alarm_actions",
-                topic,
-                a.alarm_actions().join(","),
-            ));
-        }
-        if a.threshold() != Some(self.spec.threshold) {
-            drift.push(Drift::new(
-                "threshold",
-                self.spec.threshold.to_string(),
-                a.threshold().map(|t| t.to_string()).unwrap_or_default(),
-            ));
-        }
-        if a.metric_name() != Some(self.spec.metric)
-            || a.namespace() != Some(self.namespace(cx).as_str())
-        {
-            drift.push(Drift::new(
-                "metric",
-                self.spec.metric,
-                a.metric_name().unwrap_or(""),
-            ));
-        }
-        Ok(Observed::Present {
-            present: Present::new(self.name(cx)).with("arn", a.alarm_arn().unwrap_or_default()),
-            drift,
-        })
+        let mut checks = Checks::default();
+        let enabled = if a.actions_enabled() == Some(true) {
+            ""
+        } else {
+            " (actions disabled)"
+        };
+        checks.check(
+            "alarm_actions",
+            a.alarm_actions().iter().any(|x| x == topic) && enabled.is_empty(),
+            topic,
+            format!("{}{enabled}", a.alarm_actions().join(",")),
+        );
+        checks.equal(
+            "threshold",
+            self.spec.threshold,
+            a.threshold().map(|t| t.to_string()).unwrap_or_default(),
+        );
+        let namespace = self.namespace(cx);
+        checks.equal(
+            "metric",
+            format!("{namespace}/{}", self.spec.metric),
+            format!(
+                "{}/{}",
+                a.namespace().unwrap_or(""),
+                a.metric_name().unwrap_or("")
+            ),
+        );
+        Ok(checks
+            .observed(Present::new(self.name(cx)).with("arn", a.alarm_arn().unwrap_or_default())))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

@@ -5,7 +5,7 @@ use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 
@@ -111,28 +111,19 @@ impl Resource for MetricFilter {
         else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
-        if f.filter_pattern() != Some(self.pattern) {
-            drift.push(Drift::new(
-                "pattern",
-                self.pattern,
-                f.filter_pattern().unwrap_or(""),
-            ));
-        }
+        let mut checks = Checks::default();
+        checks.equal("pattern", self.pattern, f.filter_pattern().unwrap_or(""));
         let metric = f
             .metric_transformations()
             .first()
             .map(|t| t.metric_name())
             .unwrap_or("");
-        if metric != self.metric {
-            drift.push(Drift::new("metric", self.metric, metric));
-        }
-        Ok(Observed::Present {
-            present: Present::new(self.name(cx))
+        checks.equal("metric", self.metric, metric);
+        Ok(checks.observed(
+            Present::new(self.name(cx))
                 .with("metric", self.metric)
                 .with("namespace", Self::namespace(cx)),
-            drift,
-        })
+        ))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

@@ -5,7 +5,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use serde_json::json;
@@ -121,33 +121,23 @@ impl Resource for Topic {
             Err(e) => return Err(e),
         };
         let attrs = out.attributes().cloned().unwrap_or_default();
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         let key = cx.attr(&self.kms_key, "arn")?;
-        if attrs.get("KmsMasterKeyId").map(String::as_str) != Some(key) {
-            drift.push(Drift::new(
-                "KmsMasterKeyId",
-                key,
-                attrs
-                    .get("KmsMasterKeyId")
-                    .cloned()
-                    .unwrap_or_else(|| "none".into()),
-            ));
-        }
+        checks.equal(
+            "KmsMasterKeyId",
+            key,
+            attrs.get("KmsMasterKeyId").map_or("none", String::as_str),
+        );
         let policy = attrs
             .get("Policy")
             .map(|p| policy_doc::parse(p))
             .unwrap_or_default();
-        if !policy_doc::same(&policy, &self.policy(cx)) {
-            drift.push(Drift::new(
-                "Policy",
-                "paysec topic policy",
-                "a different policy",
-            ));
-        }
-        Ok(Observed::Present {
-            present: Present::new(&arn).with("arn", &arn),
-            drift,
-        })
+        checks.policy(
+            "Policy",
+            policy_doc::same(&policy, &self.policy(cx)),
+            "paysec topic policy",
+        );
+        Ok(checks.observed(Present::new(&arn).with("arn", &arn)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::RuleAction;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -134,31 +134,16 @@ impl Resource for DefaultHardening {
         let Some(d) = self.defaults(cx.attr(&self.vpc, "physical_id")?).await? else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         let rules = d.sg.ip_permissions().len() + d.sg.ip_permissions_egress().len();
-        if rules > 0 {
-            drift.push(Drift::new(
-                "default_security_group_rules",
-                "0",
-                rules.to_string(),
-            ));
-        }
+        checks.equal("default_security_group_rules", 0, rules);
         let open = d.acl.entries().iter().filter(|e| open_to_world(e)).count();
-        if open > 0 {
-            drift.push(Drift::new(
-                "default_network_acl_open_entries",
-                "0",
-                open.to_string(),
-            ));
-        }
+        checks.equal("default_network_acl_open_entries", 0, open);
         // Never hardened by paysec yet: that is a create, not drift.
-        if known.is_none() && !drift.is_empty() {
+        if known.is_none() && !checks.drift().is_empty() {
             return Ok(Observed::Missing);
         }
-        Ok(Observed::Present {
-            present: Self::present(&d),
-            drift,
-        })
+        Ok(checks.observed(Self::present(&d)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

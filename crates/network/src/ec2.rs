@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use paysec_aws::AwsResultExt;
-use paysec_core::resource::{Context, Drift};
+use paysec_core::resource::{Checks, Context};
 use paysec_core::retry::rules;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use tokio::time::Instant;
@@ -54,7 +54,8 @@ pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
-pub(crate) fn tag_drift(cx: &Context, actual: &[Tag]) -> Option<Drift> {
+/// Checks paysec's inventory tags on an EC2 resource.
+pub(crate) fn check_tags(checks: &mut Checks, cx: &Context, actual: &[Tag]) {
     let actual: Vec<(String, String)> = actual
         .iter()
         .map(|t| {
@@ -64,8 +65,7 @@ pub(crate) fn tag_drift(cx: &Context, actual: &[Tag]) -> Option<Drift> {
             )
         })
         .collect();
-    let missing = paysec_core::tags::missing(&cx.tags(), &actual);
-    (!missing.is_empty()).then(|| Drift::new("tags", missing.join(","), "absent"))
+    checks.tags(&cx.tags(), &actual);
 }
 
 pub(crate) async fn retag(

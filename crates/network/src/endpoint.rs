@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 use paysec_aws::AwsResultExt;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 use serde_json::Value;
@@ -151,7 +151,7 @@ impl Resource for GatewayEndpoint {
     }
 
     fn kind(&self) -> &'static str {
-        "vpc_endpoint"
+        "vpc_endpoint_gateway"
     }
 
     fn dependencies(&self) -> Vec<Dependency> {
@@ -165,31 +165,31 @@ impl Resource for GatewayEndpoint {
         let Some(e) = describe(&self.aws, &self.id, cx, known).await? else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         let policy = e
             .policy_document()
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        if !policy_doc::same(&policy, &(self.policy)(cx)) {
-            drift.push(Drift::new(
-                "policy",
-                "scoped to the stack's buckets",
-                policy.to_string(),
-            ));
-        }
+        let same = policy_doc::same(&policy, &(self.policy)(cx));
+        checks.check(
+            "policy",
+            same,
+            "scoped to the stack's buckets",
+            if same {
+                "scoped to the stack's buckets".to_owned()
+            } else {
+                policy.to_string()
+            },
+        );
         let rt = cx.attr(&self.route_table, "physical_id")?;
-        if !e.route_table_ids().iter().any(|r| r == rt) {
-            drift.push(Drift::new(
-                "route_tables",
-                rt,
-                e.route_table_ids().join(","),
-            ));
-        }
-        drift.extend(ec2::tag_drift(cx, e.tags()));
-        Ok(Observed::Present {
-            present: Present::new(e.vpc_endpoint_id().unwrap_or_default()),
-            drift,
-        })
+        checks.check(
+            "route_tables",
+            e.route_table_ids().iter().any(|r| r == rt),
+            rt,
+            e.route_table_ids().join(","),
+        );
+        ec2::check_tags(&mut checks, cx, e.tags());
+        Ok(checks.observed(Present::new(e.vpc_endpoint_id().unwrap_or_default())))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
@@ -284,7 +284,7 @@ impl Resource for InterfaceEndpoint {
     }
 
     fn kind(&self) -> &'static str {
-        "vpc_endpoint"
+        "vpc_endpoint_interface"
     }
 
     fn dependencies(&self) -> Vec<Dependency> {
@@ -300,21 +300,22 @@ impl Resource for InterfaceEndpoint {
         let Some(e) = describe(&self.aws, &self.id, cx, known).await? else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
-        if !e.private_dns_enabled().unwrap_or(false) {
-            drift.push(Drift::new("private_dns_enabled", "true", "false"));
-        }
+        let mut checks = Checks::default();
+        checks.equal(
+            "private_dns_enabled",
+            true,
+            e.private_dns_enabled().unwrap_or(false),
+        );
         for s in &self.subnets {
             let subnet = cx.attr(s, "physical_id")?;
-            if !e.subnet_ids().iter().any(|x| x == subnet) {
-                drift.push(Drift::new("subnets", subnet, e.subnet_ids().join(",")));
-            }
+            let ok = e.subnet_ids().iter().any(|x| x == subnet);
+            let have = e.subnet_ids().join(",");
+            checks.check("subnets", ok, subnet, if ok { subnet } else { &have });
         }
-        drift.extend(ec2::tag_drift(cx, e.tags()));
-        Ok(Observed::Present {
-            present: Present::new(e.vpc_endpoint_id().unwrap_or_default()).with("state", state(&e)),
-            drift,
-        })
+        ec2::check_tags(&mut checks, cx, e.tags());
+        Ok(checks.observed(
+            Present::new(e.vpc_endpoint_id().unwrap_or_default()).with("state", state(&e)),
+        ))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -97,34 +97,25 @@ impl Resource for FlowLog {
         let Some(f) = out.as_ref().and_then(|o| o.flow_logs().first()) else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
-        if f.traffic_type() != Some(&TrafficType::All) {
-            drift.push(Drift::new(
-                "traffic_type",
-                "ALL",
-                f.traffic_type().map(|t| t.as_str()).unwrap_or("?"),
-            ));
-        }
+        let mut checks = Checks::default();
+        checks.equal(
+            "traffic_type",
+            TrafficType::All.as_str(),
+            f.traffic_type().map(|t| t.as_str()).unwrap_or("?"),
+        );
         let target = self.target(cx)?;
         let actual = match &self.destination {
             FlowLogDestination::S3 { .. } => f.log_destination().unwrap_or(""),
             FlowLogDestination::CloudWatch { .. } => f.log_group_name().unwrap_or(""),
         };
-        if !actual.starts_with(&target) {
-            drift.push(Drift::new("destination", target, actual));
-        }
-        if f.resource_id() != Some(cx.attr(&self.vpc, "physical_id")?) {
-            drift.push(Drift::new(
-                "resource",
-                "the stack's VPC",
-                f.resource_id().unwrap_or("?"),
-            ));
-        }
-        drift.extend(ec2::tag_drift(cx, f.tags()));
-        Ok(Observed::Present {
-            present: Present::new(f.flow_log_id().unwrap_or_default()),
-            drift,
-        })
+        checks.check("destination", actual.starts_with(&target), &target, actual);
+        checks.equal(
+            "resource",
+            cx.attr(&self.vpc, "physical_id")?,
+            f.resource_id().unwrap_or("?"),
+        );
+        ec2::check_tags(&mut checks, cx, f.tags());
+        Ok(checks.observed(Present::new(f.flow_log_id().unwrap_or_default())))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

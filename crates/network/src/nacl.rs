@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RuleAction};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -164,7 +164,7 @@ impl Resource for NetworkAcl {
             return Ok(Observed::Missing);
         };
         let cidr = cx.attr(&self.vpc, "cidr")?;
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         let allows: Vec<String> = acl
             .entries()
             .iter()
@@ -183,9 +183,12 @@ impl Resource for NetworkAcl {
             })
             .collect();
         let want = [format!("in100:{cidr}"), format!("out100:{cidr}")];
-        if allows.len() != 2 || !want.iter().all(|w| allows.contains(w)) {
-            drift.push(Drift::new("entries", want.join(","), allows.join(",")));
-        }
+        checks.check(
+            "entries",
+            allows.len() == 2 && want.iter().all(|w| allows.contains(w)),
+            want.join(","),
+            allows.join(","),
+        );
         let have: Vec<&str> = acl
             .associations()
             .iter()
@@ -193,15 +196,16 @@ impl Resource for NetworkAcl {
             .collect();
         for s in &self.subnets {
             let subnet = cx.attr(s, "physical_id")?;
-            if !have.contains(&subnet) {
-                drift.push(Drift::new("associations", subnet, "not associated"));
-            }
+            let ok = have.contains(&subnet);
+            checks.check(
+                "associations",
+                ok,
+                subnet,
+                if ok { subnet } else { "not associated" },
+            );
         }
-        drift.extend(ec2::tag_drift(cx, acl.tags()));
-        Ok(Observed::Present {
-            present: Present::new(acl.network_acl_id().unwrap_or_default()),
-            drift,
-        })
+        ec2::check_tags(&mut checks, cx, acl.tags());
+        Ok(checks.observed(Present::new(acl.network_acl_id().unwrap_or_default())))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

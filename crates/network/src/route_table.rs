@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -88,7 +88,7 @@ impl Resource for RouteTable {
         let Some(rt) = out.as_ref().and_then(|o| o.route_tables().first()) else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         // Any route through a gateway other than the VPC itself or a VPC
         // endpoint's prefix list leads out of the private network.
         let outward: Vec<String> = rt
@@ -111,9 +111,16 @@ impl Resource for RouteTable {
                 )
             })
             .collect();
-        if !outward.is_empty() {
-            drift.push(Drift::new("routes", "local only", outward.join(", ")));
-        }
+        checks.check(
+            "routes",
+            outward.is_empty(),
+            "local only",
+            if outward.is_empty() {
+                "local only".to_owned()
+            } else {
+                outward.join(", ")
+            },
+        );
         let have: Vec<String> = rt
             .associations()
             .iter()
@@ -121,15 +128,16 @@ impl Resource for RouteTable {
             .collect();
         for s in &self.subnets {
             let subnet = cx.attr(s, "physical_id")?;
-            if !have.iter().any(|h| h == subnet) {
-                drift.push(Drift::new("associations", subnet, "not associated"));
-            }
+            let ok = have.iter().any(|h| h == subnet);
+            checks.check(
+                "associations",
+                ok,
+                subnet,
+                if ok { subnet } else { "not associated" },
+            );
         }
-        drift.extend(ec2::tag_drift(cx, rt.tags()));
-        Ok(Observed::Present {
-            present: Present::new(rt.route_table_id().unwrap_or_default()),
-            drift,
-        })
+        ec2::check_tags(&mut checks, cx, rt.tags());
+        Ok(checks.observed(Present::new(rt.route_table_id().unwrap_or_default())))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

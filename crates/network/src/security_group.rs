@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -90,10 +90,9 @@ impl Resource for SecurityGroup {
         let Some(sg) = out.as_ref().and_then(|o| o.security_groups().first()) else {
             return Ok(Observed::Missing);
         };
-        Ok(Observed::Present {
-            present: Present::new(sg.group_id().unwrap_or_default()),
-            drift: ec2::tag_drift(cx, sg.tags()).into_iter().collect(),
-        })
+        let mut checks = Checks::default();
+        ec2::check_tags(&mut checks, cx, sg.tags());
+        Ok(checks.observed(Present::new(sg.group_id().unwrap_or_default())))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
@@ -421,20 +420,21 @@ impl Resource for SecurityGroupRules {
         if known.is_none() && actual.is_empty() {
             return Ok(Observed::Missing);
         }
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         let extra: Vec<&String> = actual.difference(&desired).collect();
         let missing: Vec<&String> = desired.difference(&actual).collect();
-        if !extra.is_empty() || !missing.is_empty() {
-            drift.push(Drift::new(
+        if extra.is_empty() && missing.is_empty() {
+            let rules: Vec<&str> = actual.iter().map(String::as_str).collect();
+            checks.equal("rules", rules.join(", "), rules.join(", "));
+        } else {
+            checks.check(
                 "rules",
+                false,
                 format!("missing: {missing:?}"),
                 format!("unexpected: {extra:?}"),
-            ));
+            );
         }
-        Ok(Observed::Present {
-            present: self.present(cx, &desired),
-            drift,
-        })
+        Ok(checks.observed(self.present(cx, &desired)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

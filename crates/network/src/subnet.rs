@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -99,19 +99,18 @@ impl Resource for Subnet {
         let Some(s) = out.as_ref().and_then(|o| o.subnets().first()) else {
             return Ok(Observed::Missing);
         };
-        let mut drift = Vec::new();
-        if s.map_public_ip_on_launch().unwrap_or(false) {
-            drift.push(Drift::new("map_public_ip_on_launch", "false", "true"));
-        }
-        drift.extend(ec2::tag_drift(cx, s.tags()));
-        Ok(Observed::Present {
-            present: Self::present(
-                s.subnet_id().unwrap_or_default(),
-                s.availability_zone().unwrap_or_default(),
-                s.cidr_block().unwrap_or_default(),
-            ),
-            drift,
-        })
+        let mut checks = Checks::default();
+        checks.equal(
+            "map_public_ip_on_launch",
+            false,
+            s.map_public_ip_on_launch().unwrap_or(false),
+        );
+        ec2::check_tags(&mut checks, cx, s.tags());
+        Ok(checks.observed(Self::present(
+            s.subnet_id().unwrap_or_default(),
+            s.availability_zone().unwrap_or_default(),
+            s.cidr_block().unwrap_or_default(),
+        )))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -91,7 +91,7 @@ impl Resource for Vpc {
             return Ok(Observed::Missing);
         };
         let vpc_id = vpc.vpc_id().unwrap_or_default().to_owned();
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         if vpc.cidr_block() != Some(self.cidr.as_str()) {
             return Err(ResourceError::unexpected(
                 &self.id,
@@ -106,15 +106,10 @@ impl Resource for Vpc {
             (VpcAttributeName::EnableDnsSupport, "enable_dns_support"),
             (VpcAttributeName::EnableDnsHostnames, "enable_dns_hostnames"),
         ] {
-            if !self.attribute(&vpc_id, attr).await? {
-                drift.push(Drift::new(prop, "true", "false"));
-            }
+            checks.equal(prop, true, self.attribute(&vpc_id, attr).await?);
         }
-        drift.extend(ec2::tag_drift(cx, vpc.tags()));
-        Ok(Observed::Present {
-            present: self.present(&vpc_id),
-            drift,
-        })
+        ec2::check_tags(&mut checks, cx, vpc.tags());
+        Ok(checks.observed(self.present(&vpc_id)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

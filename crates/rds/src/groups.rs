@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, Parameter, Tag};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::retry::{retrying, rules, Rule};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -108,21 +108,16 @@ impl Resource for ParameterGroup {
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(Observed::Missing),
             Err(e) => return Err(e),
         };
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
         for (n, v) in &self.parameters {
             let actual = out
                 .parameters()
                 .iter()
                 .find(|p| p.parameter_name() == Some(n))
                 .and_then(|p| p.parameter_value());
-            if actual != Some(*v) {
-                drift.push(Drift::new(n, *v, actual.unwrap_or("default")));
-            }
+            checks.equal(n, v, actual.unwrap_or("default"));
         }
-        Ok(Observed::Present {
-            present: Present::new(&name),
-            drift,
-        })
+        Ok(checks.observed(Present::new(&name)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
@@ -247,14 +242,14 @@ impl Resource for SubnetGroup {
             .filter_map(|s| s.subnet_identifier())
             .collect();
         let want = self.subnet_ids(cx)?;
-        let mut drift = Vec::new();
-        if want.iter().any(|w| !have.contains(&w.as_str())) || have.len() != want.len() {
-            drift.push(Drift::new("subnets", want.join(","), have.join(",")));
-        }
-        Ok(Observed::Present {
-            present: Present::new(&name),
-            drift,
-        })
+        let mut checks = Checks::default();
+        checks.check(
+            "subnets",
+            want.iter().all(|w| have.contains(&w.as_str())) && have.len() == want.len(),
+            want.join(","),
+            have.join(","),
+        );
+        Ok(checks.observed(Present::new(&name)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

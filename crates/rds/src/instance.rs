@@ -9,7 +9,7 @@ use aws_sdk_rds::client::Waiters;
 use aws_sdk_rds::types::{CloudwatchLogsExportConfiguration, DbInstance};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -132,13 +132,9 @@ impl Instance {
         p
     }
 
-    fn drift(&self, cx: &Context, db: &DbInstance) -> Result<Vec<Drift>, ResourceError> {
-        let mut d = Vec::new();
-        let mut check = |prop: &str, want: String, got: String| {
-            if want != got {
-                d.push(Drift::new(prop, want, got));
-            }
-        };
+    fn checks(&self, cx: &Context, db: &DbInstance) -> Result<Checks, ResourceError> {
+        let mut d = Checks::default();
+        let mut check = |prop: &str, want: String, got: String| d.equal(prop, want, got);
         check(
             "multi_az",
             self.spec.multi_az.to_string(),
@@ -212,13 +208,29 @@ impl Instance {
             .filter_map(|g| g.db_parameter_group_name())
             .collect();
         check("parameter_group", pg.into(), pgs.join(","));
-        if performance_insights_supported(&self.spec.instance_class) {
+        let pi_supported = performance_insights_supported(&self.spec.instance_class);
+        if pi_supported {
             check(
                 "performance_insights",
                 "true".into(),
                 db.performance_insights_enabled()
                     .unwrap_or(false)
                     .to_string(),
+            );
+        }
+        if !pi_supported {
+            d.not_applicable(
+                "performance_insights",
+                format!(
+                    "instance class {} does not support Performance Insights",
+                    self.spec.instance_class
+                ),
+            );
+        }
+        if !self.spec.deletion_protection {
+            d.not_applicable(
+                "deletion_protection",
+                "deletion protection is off by configuration (rds.deletion_protection; off by default only for dev environments)",
             );
         }
         Ok(d)
@@ -261,10 +273,7 @@ impl Resource for Instance {
         if matches!(db.db_instance_status(), Some("deleting")) {
             return Ok(Observed::Missing);
         }
-        Ok(Observed::Present {
-            present: Self::present(&db),
-            drift: self.drift(cx, &db)?,
-        })
+        Ok(self.checks(cx, &db)?.observed(Self::present(&db)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

@@ -16,7 +16,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -291,12 +291,12 @@ impl Bucket {
         .await
     }
 
-    /// Reads every property; returns the drift.
-    async fn drift(&self, cx: &Context) -> Result<Vec<Drift>, ResourceError> {
+    /// Reads every property and compares it with the desired state.
+    async fn checks(&self, cx: &Context) -> Result<Checks, ResourceError> {
         let name = self.name(cx);
         let s3 = &self.aws.s3;
         let id = &self.id;
-        let mut drift = Vec::new();
+        let mut checks = Checks::default();
 
         let own = absent_is_none(
             s3.get_bucket_ownership_controls()
@@ -313,13 +313,16 @@ impl Bucket {
                     .iter()
                     .any(|r| r.object_ownership() == &ObjectOwnership::BucketOwnerEnforced)
             });
-        if !enforced {
-            drift.push(Drift::new(
-                "ownership",
-                "BucketOwnerEnforced",
-                "ACLs enabled",
-            ));
-        }
+        checks.check(
+            "ownership",
+            enforced,
+            "BucketOwnerEnforced",
+            if enforced {
+                "BucketOwnerEnforced"
+            } else {
+                "ACLs enabled"
+            },
+        );
 
         let pab = absent_is_none(
             s3.get_public_access_block()
@@ -337,13 +340,12 @@ impl Bucket {
                     && c.block_public_policy() == Some(true)
                     && c.restrict_public_buckets() == Some(true)
             });
-        if !all_on {
-            drift.push(Drift::new(
-                "public_access_block",
-                "all four on",
-                "not all on",
-            ));
-        }
+        checks.check(
+            "public_access_block",
+            all_on,
+            "all four on",
+            if all_on { "all four on" } else { "not all on" },
+        );
 
         let key = cx.attr(&self.kms_key, "arn")?;
         let enc = absent_is_none(
@@ -361,21 +363,25 @@ impl Bucket {
         let ok = default.is_some_and(|d| {
             d.sse_algorithm() == &ServerSideEncryption::AwsKms && d.kms_master_key_id() == Some(key)
         }) && rule.and_then(|r| r.bucket_key_enabled()) == Some(true);
-        if !ok {
-            drift.push(Drift::new(
-                "encryption",
-                format!("aws:kms {key}, bucket key"),
-                default
-                    .map(|d| {
-                        format!(
-                            "{} {}",
-                            d.sse_algorithm().as_str(),
-                            d.kms_master_key_id().unwrap_or("")
-                        )
-                    })
-                    .unwrap_or_else(|| "none".into()),
-            ));
-        }
+        let bucket_key = if rule.and_then(|r| r.bucket_key_enabled()) == Some(true) {
+            ", bucket key"
+        } else {
+            ""
+        };
+        checks.check(
+            "encryption",
+            ok,
+            format!("aws:kms {key}, bucket key"),
+            default
+                .map(|d| {
+                    format!(
+                        "{} {}{bucket_key}",
+                        d.sse_algorithm().as_str(),
+                        d.kms_master_key_id().unwrap_or("")
+                    )
+                })
+                .unwrap_or_else(|| "none".into()),
+        );
 
         let status = match s3.get_bucket_versioning().bucket(&name).send().await {
             Ok(v) => v.status().map(|s| s.as_str().to_owned()),
@@ -402,13 +408,11 @@ impl Bucket {
                 }
             },
         };
-        if status.as_deref() != Some(BucketVersioningStatus::Enabled.as_str()) {
-            drift.push(Drift::new(
-                "versioning",
-                "Enabled",
-                status.unwrap_or_else(|| "never enabled".into()),
-            ));
-        }
+        checks.equal(
+            "versioning",
+            BucketVersioningStatus::Enabled.as_str(),
+            status.unwrap_or_else(|| "never enabled".into()),
+        );
 
         let lc = absent_is_none(
             s3.get_bucket_lifecycle_configuration()
@@ -432,13 +436,24 @@ impl Bucket {
                         == h.noncurrent_version_expiration()
                             .and_then(|n| n.noncurrent_days())
             });
-        if !same {
-            drift.push(Drift::new(
-                "lifecycle",
-                "paysec retention rules",
-                format!("{} rule(s)", have.len()),
-            ));
-        }
+        let describe = |rules: &[LifecycleRule]| {
+            rules
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}: {}d hot, expire {}d, old versions {}d",
+                        r.id().unwrap_or("?"),
+                        r.transitions().first().and_then(|t| t.days()).unwrap_or(0),
+                        r.expiration().and_then(|e| e.days()).unwrap_or(0),
+                        r.noncurrent_version_expiration()
+                            .and_then(|n| n.noncurrent_days())
+                            .unwrap_or(0)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        checks.check("lifecycle", same, describe(&want), describe(&have));
 
         let tags = absent_is_none(
             s3.get_bucket_tagging()
@@ -456,10 +471,7 @@ impl Bucket {
                     .collect()
             })
             .unwrap_or_default();
-        let missing = paysec_core::tags::missing(&cx.tags(), &actual);
-        if !missing.is_empty() {
-            drift.push(Drift::new("tags", missing.join(","), "absent"));
-        }
+        checks.tags(&cx.tags(), &actual);
 
         let pol = absent_is_none(
             s3.get_bucket_policy()
@@ -473,16 +485,11 @@ impl Bucket {
             .and_then(|p| p.policy())
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        if !policy_doc::same(&actual, &policy::document(&cx.env, &name, self.delivery)) {
-            drift.push(Drift::new(
-                "policy",
-                "paysec bucket policy",
-                if actual.is_null() {
-                    "none".into()
-                } else {
-                    "a different policy".to_owned()
-                },
-            ));
+        let same = policy_doc::same(&actual, &policy::document(&cx.env, &name, self.delivery));
+        if actual.is_null() {
+            checks.check("policy", false, "paysec bucket policy", "none");
+        } else {
+            checks.policy("policy", same, "paysec bucket policy");
         }
 
         if let Some(target) = &self.access_logs_to {
@@ -493,11 +500,18 @@ impl Bucket {
                 .await
                 .or_resource(id, "GetBucketLogging")?;
             let t = cx.attr(target, "name")?;
-            if log.logging_enabled().map(|l| l.target_bucket()) != Some(t) {
-                drift.push(Drift::new("logging", t, "off"));
-            }
+            checks.equal(
+                "logging",
+                t,
+                log.logging_enabled().map_or("off", |l| l.target_bucket()),
+            );
+        } else {
+            checks.not_applicable(
+                "logging",
+                "this is the access-log bucket: its own accesses are not logged into itself (S3 would log its own log writes)",
+            );
         }
-        Ok(drift)
+        Ok(checks)
     }
 
     /// Deletes every object version and delete marker, 1000 at a time.
@@ -600,10 +614,7 @@ impl Resource for Bucket {
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(Observed::Missing),
             Err(e) => return Err(e),
         }
-        Ok(Observed::Present {
-            present: self.present(cx),
-            drift: self.drift(cx).await?,
-        })
+        Ok(self.checks(cx).await?.observed(self.present(cx)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

@@ -5,6 +5,7 @@
 //! evidence report an auditor can file.
 
 use paysec_core::scheduler::{Planned, PlannedChange};
+use paysec_core::Drift;
 use serde::Serialize;
 
 /// One checkable property of one kind of resource.
@@ -42,10 +43,10 @@ controls! {
     "NET-8" "vpc_defaults" "default_security_group_rules" ["1.2.1", "1.3.1"] "default security group has no rules";
     "NET-9" "vpc_defaults" "default_network_acl_open_entries" ["1.3.1", "1.4.1"] "default network ACL admits nothing from 0.0.0.0/0";
     "NET-10" "security_group_rules" "rules" ["1.2.1", "1.3.1", "1.3.2"] "security groups allow only the stack's flows; no 0.0.0.0/0";
-    "NET-11" "vpc_endpoint" "policy" ["1.3.1", "7.2.1"] "S3 endpoint policy scoped to the stack's buckets";
-    "NET-12" "vpc_endpoint" "route_tables" ["1.3.1"] "S3 gateway endpoint on the private route table";
-    "NET-13" "vpc_endpoint" "private_dns_enabled" ["1.3.1"] "RDS interface endpoint with private DNS";
-    "NET-14" "vpc_endpoint" "subnets" ["1.3.1"] "RDS interface endpoint in the three private subnets";
+    "NET-11" "vpc_endpoint_gateway" "policy" ["1.3.1", "7.2.1"] "S3 endpoint policy scoped to the stack's buckets";
+    "NET-12" "vpc_endpoint_gateway" "route_tables" ["1.3.1"] "S3 gateway endpoint on the private route table";
+    "NET-13" "vpc_endpoint_interface" "private_dns_enabled" ["1.3.1"] "RDS interface endpoint with private DNS";
+    "NET-14" "vpc_endpoint_interface" "subnets" ["1.3.1"] "RDS interface endpoint in the three private subnets";
     "LOG-1" "flow_log" "traffic_type" ["10.2.1"] "VPC flow logs capture ALL traffic";
     "LOG-2" "flow_log" "destination" ["10.2.1", "10.5.1"] "flow logs reach their S3 / CloudWatch destination";
     "LOG-3" "flow_log" "resource" ["10.2.1"] "flow logs are on the stack's VPC";
@@ -110,7 +111,8 @@ const TAG_CHECKED: &[&str] = &[
     "route_table",
     "network_acl",
     "security_group",
-    "vpc_endpoint",
+    "vpc_endpoint_gateway",
+    "vpc_endpoint_interface",
     "flow_log",
     "s3_bucket",
     "iam_role",
@@ -122,8 +124,23 @@ const TAG_CHECKED: &[&str] = &[
 pub enum Verdict {
     Pass,
     Fail,
+    /// The property deliberately does not apply to this resource (the
+    /// observed field says why).
+    NotApplicable,
     /// The API cannot tell (an emulator gap, a property not readable).
     Unknown,
+}
+
+impl Verdict {
+    /// How reports print it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pass => "PASS",
+            Self::Fail => "FAIL",
+            Self::NotApplicable => "N/A",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
 }
 
 /// One control evaluated on one resource.
@@ -148,6 +165,7 @@ pub struct Summary {
     pub total: usize,
     pub pass: usize,
     pub fail: usize,
+    pub not_applicable: usize,
     pub unknown: usize,
 }
 
@@ -168,9 +186,23 @@ impl Report {
     }
 }
 
+/// Joins what a read saw of one property (some are checked per item, such
+/// as one association per subnet).
+fn joined<'a>(items: impl Iterator<Item = &'a Drift>) -> Option<(String, String)> {
+    let (mut expected, mut actual): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    for d in items {
+        expected.push(&d.expected);
+        actual.push(&d.actual);
+    }
+    (!expected.is_empty()).then(|| (expected.join("; "), actual.join("; ")))
+}
+
 /// Evaluates every control on every resource from a live read of the stack
 /// (`Scheduler::plan_up`): a missing resource fails all its controls; a
-/// present one fails exactly the controls whose property drifted.
+/// present one fails the controls whose property drifted, quotes the live
+/// value of those that matched, and says why a property does not apply or
+/// cannot be read. A property the read neither compared nor excused is
+/// UNKNOWN, never a silent pass.
 pub fn evaluate(changes: &[PlannedChange], unknowable: &[Unknowable]) -> Report {
     let mut findings = Vec::new();
     for c in changes {
@@ -188,26 +220,32 @@ pub fn evaluate(changes: &[PlannedChange], unknowable: &[Unknowable]) -> Report 
             k.kind == c.kind || (k.kind == "*" && TAG_CHECKED.contains(&c.kind.as_str()))
         };
         for control in CONTROLS.iter().filter(applies) {
+            let of_control = |d: &&Drift| d.property == control.property;
             let (verdict, expected, observed) = match drift {
                 None => (Verdict::Fail, "present".to_owned(), "missing".to_owned()),
-                Some(d) => match d.iter().find(|x| x.property == control.property) {
-                    Some(x) => (Verdict::Fail, x.expected.clone(), x.actual.clone()),
-                    None => match unknowable
+                Some(d) => {
+                    if let Some((e, a)) = joined(d.iter().filter(of_control)) {
+                        (Verdict::Fail, e, a)
+                    } else if let Some(na) = c
+                        .not_applicable
                         .iter()
-                        .find(|(k, p, _)| *k == c.kind && *p == control.property)
+                        .find(|n| n.property == control.property)
                     {
-                        Some((_, _, why)) => (
-                            Verdict::Unknown,
-                            "as configured".to_owned(),
-                            (*why).to_owned(),
-                        ),
-                        None => (
-                            Verdict::Pass,
-                            "as configured".to_owned(),
-                            "matches".to_owned(),
-                        ),
-                    },
-                },
+                        (
+                            Verdict::NotApplicable,
+                            "not applicable".to_owned(),
+                            na.why.clone(),
+                        )
+                    } else if let Some((e, a)) = joined(c.evidence.iter().filter(of_control)) {
+                        (Verdict::Pass, e, a)
+                    } else {
+                        let why = unknowable
+                            .iter()
+                            .find(|(k, p, _)| *k == c.kind && *p == control.property)
+                            .map_or("the read did not report this property", |u| u.2);
+                        (Verdict::Unknown, "-".to_owned(), why.to_owned())
+                    }
+                }
             };
             findings.push(Finding {
                 control: control.id,
@@ -232,6 +270,7 @@ pub fn evaluate(changes: &[PlannedChange], unknowable: &[Unknowable]) -> Report 
         total: findings.len(),
         pass: count(Verdict::Pass),
         fail: count(Verdict::Fail),
+        not_applicable: count(Verdict::NotApplicable),
         unknown: count(Verdict::Unknown),
     };
     Report { findings, summary }
@@ -249,8 +288,8 @@ pub struct Header<'a> {
 /// The evidence report, Markdown, grouped by requirement.
 pub fn markdown(report: &Report, h: &Header<'_>) -> String {
     let mut out = format!(
-        "# paysec compliance evidence\n\n| | |\n|---|---|\n| environment | {} |\n| account | {} |\n| region | {} |\n| checked at | {} |\n| paysec | {} |\n| result | {}/{} controls pass, {} fail, {} unknown |\n\nEach control was checked against the live resource through the AWS API at the time above (PCI DSS v4.0.1 requirement numbers).\n",
-        h.environment, h.account, h.region, h.at, h.version, report.summary.pass, report.summary.total, report.summary.fail, report.summary.unknown
+        "# paysec compliance evidence\n\n| | |\n|---|---|\n| environment | {} |\n| account | {} |\n| region | {} |\n| checked at | {} |\n| paysec | {} |\n| result | {}/{} controls pass, {} fail, {} not applicable, {} unknown |\n\nEach control was checked against the live resource through the AWS API at the time above (PCI DSS v4.0.1 requirement numbers).\n",
+        h.environment, h.account, h.region, h.at, h.version, report.summary.pass, report.summary.total, report.summary.fail, report.summary.not_applicable, report.summary.unknown
     );
     for req in requirements(report) {
         out.push_str(&format!("\n## Requirement {req}\n\n| control | resource | physical id | check | verdict | expected | observed |\n|---|---|---|---|---|---|---|\n"));
@@ -260,12 +299,12 @@ pub fn markdown(report: &Report, h: &Header<'_>) -> String {
             .filter(|f| f.requirements.contains(&req.as_str()))
         {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {:?} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
                 f.control,
                 f.resource,
                 f.physical_id.as_deref().unwrap_or("-"),
                 f.title,
-                f.verdict,
+                f.verdict.label(),
                 f.expected.replace('|', "\\|"),
                 f.observed.replace('|', "\\|")
             ));
@@ -293,15 +332,23 @@ pub fn requirements(report: &Report) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use paysec_core::{Drift, LogicalId};
+    use paysec_core::{LogicalId, NotApplicable};
 
     use super::*;
 
     fn change(id: &str, kind: &str, planned: Planned) -> PlannedChange {
+        // Every property of the kind read and found as wanted.
+        let evidence = CONTROLS
+            .iter()
+            .filter(|c| c.kind == kind || c.kind == "*")
+            .map(|c| Drift::new(c.property, "wanted", "wanted"))
+            .collect();
         PlannedChange {
             id: LogicalId::new(id),
             kind: kind.into(),
             planned,
+            evidence,
+            not_applicable: Vec::new(),
         }
     }
 
@@ -330,24 +377,69 @@ mod tests {
         assert_eq!(report.summary.fail, report.summary.total);
     }
 
-    #[test]
-    fn unknowable_properties_are_unknown_not_pass() {
-        let report = evaluate(
-            &[change(
-                "lambda.function",
-                "lambda_function",
-                Planned::NoChange {
-                    physical_id: "f".into(),
-                },
-            )],
-            &[("lambda_function", "dead_letter_queue", "emulator gap")],
-        );
-        let f = report
+    fn finding<'a>(report: &'a Report, control: &str) -> &'a Finding {
+        report
             .findings
             .iter()
-            .find(|f| f.control == "LAM-2")
-            .unwrap();
-        assert_eq!(f.verdict, Verdict::Unknown);
+            .find(|f| f.control == control)
+            .unwrap()
+    }
+
+    #[test]
+    fn unread_properties_are_unknown_not_pass() {
+        let mut c = change(
+            "lambda.function",
+            "lambda_function",
+            Planned::NoChange {
+                physical_id: "f".into(),
+            },
+        );
+        c.evidence
+            .retain(|d| d.property != "dead_letter_queue" && d.property != "tracing");
+        let report = evaluate(
+            &[c],
+            &[("lambda_function", "dead_letter_queue", "emulator gap")],
+        );
+        let dlq = finding(&report, "LAM-2");
+        assert_eq!(
+            (dlq.verdict, dlq.observed.as_str()),
+            (Verdict::Unknown, "emulator gap")
+        );
+        // Neither compared nor excused: unknown, never a silent pass.
+        assert_eq!(finding(&report, "LAM-3").verdict, Verdict::Unknown);
+        assert_eq!(finding(&report, "LAM-1").verdict, Verdict::Pass);
+        assert_eq!(report.summary.unknown, 2);
+    }
+
+    #[test]
+    fn passes_quote_the_live_value_and_exclusions_say_why() {
+        let mut c = change(
+            "rds.instance",
+            "db_instance",
+            Planned::NoChange {
+                physical_id: "db".into(),
+            },
+        );
+        c.evidence = vec![Drift::new("multi_az", "true", "true")];
+        c.not_applicable = vec![NotApplicable {
+            property: "performance_insights".into(),
+            why: "db.t3.micro does not support it".into(),
+        }];
+        let report = evaluate(&[c], &[]);
+        let multi_az = finding(&report, "RDS-5");
+        assert_eq!(
+            (
+                multi_az.verdict,
+                multi_az.expected.as_str(),
+                multi_az.observed.as_str()
+            ),
+            (Verdict::Pass, "true", "true")
+        );
+        let pi = finding(&report, "RDS-18");
+        assert_eq!(pi.verdict, Verdict::NotApplicable);
+        assert!(pi.observed.contains("db.t3.micro"));
+        assert_eq!(report.summary.not_applicable, 1);
+        assert!(report.ok(), "not applicable is not a failure");
     }
 
     #[test]
