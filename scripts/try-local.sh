@@ -20,10 +20,8 @@ echo "== paysec up" >&2
 "$paysec" --env "$env_name" up --yes
 echo "== paysec output" >&2
 "$paysec" --env "$env_name" output
-if "$paysec" verify --help >/dev/null 2>&1; then
-  echo "== paysec verify" >&2
-  "$paysec" --env "$env_name" verify
-fi
+echo "== paysec verify" >&2
+"$paysec" --env "$env_name" verify
 echo "== paysec status" >&2
 "$paysec" --env "$env_name" status
 
