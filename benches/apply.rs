@@ -1,43 +1,67 @@
 //! Benchmark of `paysec up`/`down` against the emulator behind the latency
-//! proxy (every API call delayed as on a real network). Prints figures; it
-//! asserts nothing, so a busy machine cannot make it flake. Run with
-//! `scripts/bench.sh` (starts the emulator).
+//! model of real AWS (crates/testkit `Model`: per-call latency, RDS/Lambda/
+//! endpoint readiness and IAM propagation, scaled down so a run takes about
+//! a minute). Prints figures; it asserts nothing, so a busy machine cannot
+//! make it flake. Run with `scripts/bench.sh` (starts the emulator).
 //!
-//! Reports: makespan of `up` and `down` at the default concurrency and at
-//! concurrency 1 (a sequential script's behaviour) and their ratio; API
-//! calls of a first `up`, a no-op `up` and a `down`; paysec's CPU time and
-//! peak RSS (from /usr/bin/time); cold `status`/`output` wall time and RSS.
+//! Reports, in one run:
+//! - makespan of `up` and `down` at the default concurrency, and at
+//!   concurrency 1 (one resource at a time, start to ready: a sequential
+//!   script), and their ratio;
+//! - the critical-path lower bound of the same graph under the same model
+//!   (each resource one call plus its modelled wait, IAM propagation on the
+//!   edges from a role to what names it) and the makespan's ratio to it;
+//!   and a second bound from paysec's own per-resource work measured in the
+//!   sequential run (what the schedule could reach with unlimited
+//!   parallelism);
+//! - API calls of a first `up`, a no-op `up` and a `down`, the readiness
+//!   polls among them, and requests the model refused or rewrote;
+//! - paysec's CPU time and peak RSS (from /usr/bin/time);
+//! - a fleet run: N environments in one `paysec up --env ...` (N = 1, 5, 10):
+//!   makespan, calls, throttles, peak RSS;
+//! - cold `status`/`output` wall time and RSS on a full ledger.
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use paysec_testkit::FaultProxy;
+use paysec_testkit::{FaultProxy, Model};
 
-/// Per-call latency (`PAYSEC_BENCH_LATENCY_MS`, default 150 ms): high
-/// enough that the network, not the emulator's own CPU (moto is one Python
-/// process), dominates, as it does against AWS.
-fn latency() -> Duration {
-    Duration::from_millis(
-        std::env::var("PAYSEC_BENCH_LATENCY_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(150),
-    )
+/// The readiness waits are divided by this (`PAYSEC_BENCH_SCALE`, default
+/// 30: a 20-minute database becomes 40 s).
+fn scale() -> f64 {
+    std::env::var("PAYSEC_BENCH_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30.0)
+}
+
+/// Fleet sizes (`PAYSEC_BENCH_FLEET`, default "1,5,10"; empty to skip).
+fn fleet_sizes() -> Vec<usize> {
+    std::env::var("PAYSEC_BENCH_FLEET")
+        .unwrap_or_else(|_| "1,5,10".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
 }
 
 struct Measured {
     wall: Duration,
     cpu_s: f64,
     rss_kib: u64,
+    stdout: String,
+    /// Progress events (JSON lines with `--output json`).
+    stderr: String,
 }
 
-fn paysec(dir: &std::path::Path, env: &str, endpoint: &str, args: &[&str]) -> Measured {
+fn paysec(dir: &Path, endpoint: &str, args: &[&str]) -> Measured {
     let bin = env!("CARGO_BIN_EXE_paysec");
     let started = Instant::now();
     let out = Command::new("/usr/bin/time")
         .args(["-f", "TIME %U %S %M"])
         .arg(bin)
-        .args(["--env", env, "--endpoint-url", endpoint, "-q"])
+        .args(["--endpoint-url", endpoint])
         .args(args)
         .current_dir(dir)
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -61,7 +85,211 @@ fn paysec(dir: &std::path::Path, env: &str, endpoint: &str, args: &[&str]) -> Me
         wall,
         cpu_s: f.first().copied().unwrap_or(0.0) + f.get(1).copied().unwrap_or(0.0),
         rss_kib: f.get(2).copied().unwrap_or(0.0) as u64,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: stderr.into_owned(),
     }
+}
+
+/// The stack's graph as `paysec graph` draws it: kinds and edges
+/// (dependency → dependent, `true` when the dependent needs readiness).
+struct Topology {
+    kinds: HashMap<String, String>,
+    edges: Vec<(String, String, bool)>,
+}
+
+fn topology(dir: &Path, endpoint: &str, env: &str) -> Topology {
+    let dot = paysec(dir, endpoint, &["--env", env, "graph"]).stdout;
+    let mut kinds = HashMap::new();
+    let mut edges = Vec::new();
+    for line in dot.lines().map(str::trim) {
+        let quoted: Vec<&str> = line.split('"').collect();
+        if line.contains(" -> ") && quoted.len() >= 4 {
+            edges.push((
+                quoted[1].to_owned(),
+                quoted[3].to_owned(),
+                line.contains("style=bold"),
+            ));
+        } else if line.contains("[label=") && quoted.len() >= 4 {
+            let kind = quoted[3].rsplit("\\n").next().unwrap_or_default();
+            kinds.insert(quoted[1].to_owned(), kind.to_owned());
+        }
+    }
+    Topology { kinds, edges }
+}
+
+/// Per resource, from a run's JSON events: (started, identity available,
+/// done), seconds since the run began.
+fn timings(json_lines: &str) -> HashMap<String, (f64, f64, f64)> {
+    let mut t: HashMap<String, (f64, f64, f64)> = HashMap::new();
+    for line in json_lines.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(id), Some(at)) = (v["id"].as_str(), v["t"].as_f64()) else {
+            continue;
+        };
+        let e = t.entry(id.to_owned()).or_insert((f64::NAN, f64::NAN, f64::NAN));
+        match (v["event"].as_str(), v["phase"].as_str()) {
+            (Some("phase"), Some("reading" | "deleting")) if e.0.is_nan() => e.0 = at,
+            (Some("phase"), Some("waiting_ready")) => e.1 = at,
+            (Some("done"), _) => {
+                e.2 = at;
+                if e.1.is_nan() {
+                    e.1 = at;
+                }
+            }
+            _ => {}
+        }
+    }
+    t
+}
+
+/// The longest path: each node costs (until its identity exists, then
+/// until ready); an identity edge lets the dependent start when the
+/// dependency's identity exists, a ready edge when it is ready; `extra`
+/// adds a delay on an edge. `reverse` walks the graph the way `down` does
+/// (a node after all its dependents are done).
+fn critical_path(
+    topo: &Topology,
+    cost: &dyn Fn(&str) -> (f64, f64),
+    extra: &dyn Fn(&str, &str) -> f64,
+    reverse: bool,
+) -> f64 {
+    let edges: Vec<(&str, &str, bool)> = topo
+        .edges
+        .iter()
+        .map(|(a, b, r)| {
+            if reverse {
+                (b.as_str(), a.as_str(), true)
+            } else {
+                (a.as_str(), b.as_str(), *r)
+            }
+        })
+        .collect();
+    let mut pending: HashMap<&str, usize> = topo.kinds.keys().map(|k| (k.as_str(), 0)).collect();
+    for (_, to, _) in &edges {
+        *pending.entry(to).or_default() += 1;
+    }
+    let mut start: HashMap<&str, f64> = HashMap::new();
+    let (mut identity, mut done): (HashMap<&str, f64>, HashMap<&str, f64>) =
+        (HashMap::new(), HashMap::new());
+    let mut queue: Vec<&str> = pending
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(k, _)| *k)
+        .collect();
+    while let Some(n) = queue.pop() {
+        let s = *start.get(n).unwrap_or(&0.0);
+        let (to_identity, to_ready) = cost(n);
+        identity.insert(n, s + to_identity);
+        done.insert(n, s + to_identity + to_ready);
+        for (from, to, ready) in edges.iter().filter(|(f, _, _)| *f == n) {
+            let at = if *ready { done[from] } else { identity[from] } + extra(from, to);
+            let e = start.entry(to).or_insert(0.0);
+            *e = e.max(at);
+            let left = pending.get_mut(to).expect("node");
+            *left -= 1;
+            if *left == 0 {
+                queue.push(to);
+            }
+        }
+    }
+    done.values().copied().fold(0.0, f64::max)
+}
+
+fn waits(model: &Model, kind: &str, down: bool) -> f64 {
+    match (kind, down) {
+        ("db_instance", false) => model.rds_create.as_secs_f64(),
+        ("db_instance", true) => model.rds_delete.as_secs_f64(),
+        ("lambda_function", false) => model.lambda_pending.as_secs_f64(),
+        ("vpc_endpoint_interface", false) => model.endpoint_pending.as_secs_f64(),
+        _ => 0.0,
+    }
+}
+
+/// The model's bound: one call per resource plus its modelled wait, and
+/// IAM propagation between a role and the creates that name it.
+fn model_bound(topo: &Topology, model: &Model, down: bool) -> f64 {
+    let call = model.call_latency.as_secs_f64();
+    let kind = |id: &str| topo.kinds.get(id).map(String::as_str).unwrap_or("");
+    critical_path(
+        topo,
+        &|id| (call, waits(model, kind(id), down)),
+        &|from, to| {
+            let names_role = matches!(kind(to), "kms_key" | "lambda_function" | "db_instance");
+            if !down && kind(from) == "iam_role" && names_role {
+                model.iam_propagation.as_secs_f64()
+            } else {
+                0.0
+            }
+        },
+        down,
+    )
+}
+
+/// The bound from paysec's own per-resource work in the sequential run.
+fn work_bound(topo: &Topology, sequential: &HashMap<String, (f64, f64, f64)>, down: bool) -> f64 {
+    critical_path(
+        topo,
+        &|id| match sequential.get(id) {
+            Some(&(s, i, d)) if !s.is_nan() => ((i - s).max(0.0), (d - i).max(0.0)),
+            _ => (0.0, 0.0),
+        },
+        &|_, _| 0.0,
+        down,
+    )
+}
+
+fn polls(log: &[String]) -> usize {
+    log.iter()
+        .filter(|s| {
+            s.as_str() == "DescribeDBInstances"
+                || s.as_str() == "DescribeVpcEndpoints"
+                || (s.starts_with("GET /2015-03-31/functions/") && s.contains("/configuration"))
+        })
+        .count()
+}
+
+struct Cycle {
+    up: Measured,
+    noop: Measured,
+    down: Measured,
+    calls: (usize, usize, usize),
+    polls_up: usize,
+    polls_down: usize,
+}
+
+fn cycle(proxy: &FaultProxy, dir: &Path, env: &str, conc: &str) -> Cycle {
+    let url = proxy.url();
+    let args = |cmd: &'static str| -> Vec<String> {
+        ["--env", env, "--output", "json", cmd, "--yes", "--concurrency", conc]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let run = |cmd| {
+        let a = args(cmd);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let before = proxy.log().len();
+        let m = paysec(dir, &url, &a);
+        let log = proxy.log();
+        (m, log.len() - before, polls(&log[before..]))
+    };
+    let (up, c_up, polls_up) = run("up");
+    let (noop, c_noop, _) = run("up");
+    let (down, c_down, polls_down) = run("down");
+    Cycle {
+        up,
+        noop,
+        down,
+        calls: (c_up, c_noop, c_down),
+        polls_up,
+        polls_down,
+    }
+}
+
+fn mib(kib: u64) -> u64 {
+    kib / 1024
 }
 
 #[allow(clippy::print_stdout)] // a benchmark's output is its figures
@@ -71,118 +299,174 @@ fn main() {
         .expect("no emulator: run scripts/bench.sh");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let proxy = rt.block_on(FaultProxy::start(&upstream)).expect("proxy");
-    proxy.set_latency(latency());
+    let model = Model::aws().scaled(scale());
+    proxy.set_model(model);
     let url = proxy.url();
     let dir = tempfile::tempdir().expect("tempdir");
     let id = std::process::id() % 100_000;
 
-    let run = |env: &str, conc: &str| {
-        let c0 = proxy.calls();
-        let up = paysec(
-            dir.path(),
-            env,
-            &url,
-            &["up", "--yes", "--concurrency", conc],
-        );
-        let c1 = proxy.calls();
-        let noop = paysec(
-            dir.path(),
-            env,
-            &url,
-            &["up", "--yes", "--concurrency", conc],
-        );
-        let c2 = proxy.calls();
-        let down = paysec(
-            dir.path(),
-            env,
-            &url,
-            &["down", "--yes", "--concurrency", conc],
-        );
-        let c3 = proxy.calls();
-        (up, noop, down, c1 - c0, c2 - c1, c3 - c2)
-    };
-    let (up16, noop16, down16, calls_up, calls_noop, calls_down) =
-        run(&format!("bench-{id}-a"), "16");
-    let (up1, _, down1, _, _, _) = run(&format!("bench-{id}-b"), "1");
+    // The model: paysec at its default concurrency, then one at a time.
+    let env_a = format!("bench-{id}-a");
+    let topo = topology(dir.path(), &url, &env_a);
+    let modelled_before = proxy.modelled();
+    let par = cycle(&proxy, dir.path(), &env_a, "16");
+    let seq = cycle(&proxy, dir.path(), &format!("bench-{id}-b"), "1");
+    let modelled = proxy.modelled() - modelled_before;
+
+    let up_bound = model_bound(&topo, &model, false);
+    let down_bound = model_bound(&topo, &model, true);
+    let up_work = work_bound(&topo, &timings(&seq.up.stderr), false);
+    let down_work = work_bound(&topo, &timings(&seq.down.stderr), true);
+
+    // The same without readiness waits: what parallel calls alone gain.
+    proxy.set_model(Model {
+        rds_create: Duration::ZERO,
+        rds_delete: Duration::ZERO,
+        lambda_pending: Duration::ZERO,
+        endpoint_pending: Duration::ZERO,
+        iam_propagation: Duration::ZERO,
+        ..model
+    });
+    let calls_par = cycle(&proxy, dir.path(), &format!("bench-{id}-c"), "16");
+    let calls_seq = cycle(&proxy, dir.path(), &format!("bench-{id}-d"), "1");
+
+    // Fleets under the full model.
+    proxy.set_model(model);
+    let mut fleets = Vec::new();
+    for n in fleet_sizes() {
+        let envs: Vec<String> = (0..n).map(|k| format!("fleet-{id}-{n}-{k}")).collect();
+        let mut up_args = vec!["-q".to_owned()];
+        for e in &envs {
+            up_args.push("--env".into());
+            up_args.push(e.clone());
+        }
+        let mut down_args = up_args.clone();
+        up_args.extend(["up".into(), "--yes".into()]);
+        down_args.extend(["down".into(), "--yes".into()]);
+        let (c0, t0) = (proxy.calls(), proxy.throttled());
+        let up = paysec(dir.path(), &url, &up_args.iter().map(String::as_str).collect::<Vec<_>>());
+        let (c1, t1) = (proxy.calls(), proxy.throttled());
+        let down = paysec(dir.path(), &url, &down_args.iter().map(String::as_str).collect::<Vec<_>>());
+        fleets.push((n, up, down, c1 - c0, proxy.calls() - c1, t1 - t0, proxy.throttled() - t1));
+    }
 
     // Cold read-only commands on a full ledger (no network for these).
-    let env_c = format!("bench-{id}-c");
-    paysec(dir.path(), &env_c, &url, &["up", "--yes"]);
+    let env_s = format!("bench-{id}-s");
+    proxy.set_model(Model {
+        rds_create: Duration::ZERO,
+        rds_delete: Duration::ZERO,
+        lambda_pending: Duration::ZERO,
+        endpoint_pending: Duration::ZERO,
+        iam_propagation: Duration::ZERO,
+        ..model
+    });
+    paysec(dir.path(), &url, &["--env", &env_s, "-q", "up", "--yes"]);
     let mut status = Vec::new();
     let mut output = Vec::new();
     for _ in 0..10 {
-        status.push(paysec(
-            dir.path(),
-            &env_c,
-            "http://127.0.0.1:9",
-            &["status"],
-        ));
-        output.push(paysec(
-            dir.path(),
-            &env_c,
-            "http://127.0.0.1:9",
-            &["output"],
-        ));
+        status.push(paysec(dir.path(), "http://127.0.0.1:9", &["--env", &env_s, "status"]));
+        output.push(paysec(dir.path(), "http://127.0.0.1:9", &["--env", &env_s, "output"]));
     }
-    paysec(dir.path(), &env_c, &url, &["down", "--yes"]);
+    paysec(dir.path(), &url, &["--env", &env_s, "-q", "down", "--yes"]);
     let median = |v: &mut Vec<Measured>| {
         v.sort_by_key(|m| m.wall);
-        (
-            v[v.len() / 2].wall,
-            v.iter().map(|m| m.rss_kib).max().unwrap_or(0),
-        )
+        (v[v.len() / 2].wall, v.iter().map(|m| m.rss_kib).max().unwrap_or(0))
     };
     let (status_wall, status_rss) = median(&mut status);
     let (output_wall, output_rss) = median(&mut output);
 
     let s = |d: Duration| d.as_secs_f64();
     println!(
-        "paysec benchmark: emulator behind a proxy adding {} ms per API call",
-        latency().as_millis()
+        "paysec benchmark: latency model of AWS scaled 1/{} (per call {} ms; RDS create {:.0} s, RDS delete {:.0} s, Lambda Pending {:.1} s, interface endpoint {:.1} s, IAM propagation {:.2} s)",
+        scale(),
+        model.call_latency.as_millis(),
+        s(model.rds_create),
+        s(model.rds_delete),
+        s(model.lambda_pending),
+        s(model.endpoint_pending),
+        s(model.iam_propagation)
     );
-    println!("| run | makespan | CPU | peak RSS |");
-    println!("|---|---|---|---|");
+    println!();
+    println!("| run | makespan | critical path (model) | ratio | critical path (paysec's work) | ratio | CPU | peak RSS |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let row = |name: &str, m: &Measured, bound: f64, work: f64| {
+        println!(
+            "| {name} | {:.1} s | {bound:.1} s | {:.2} | {work:.1} s | {:.2} | {:.2} s | {} MiB |",
+            s(m.wall),
+            s(m.wall) / bound,
+            s(m.wall) / work,
+            m.cpu_s,
+            mib(m.rss_kib)
+        );
+    };
+    row("up, concurrency 16", &par.up, up_bound, up_work);
+    row("up, concurrency 1 (sequential)", &seq.up, up_bound, up_work);
+    row("down, concurrency 16", &par.down, down_bound, down_work);
+    row("down, concurrency 1 (sequential)", &seq.down, down_bound, down_work);
     println!(
-        "| up, concurrency 16 | {:.2} s | {:.2} s | {} MiB |",
-        s(up16.wall),
-        up16.cpu_s,
-        up16.rss_kib / 1024
+        "| no-op up | {:.1} s | | | | | {:.2} s | {} MiB |",
+        s(par.noop.wall),
+        par.noop.cpu_s,
+        mib(par.noop.rss_kib)
+    );
+    println!();
+    println!(
+        "speed-up over the sequential run under the model: up {:.2}x, down {:.2}x",
+        s(seq.up.wall) / s(par.up.wall),
+        s(seq.down.wall) / s(par.down.wall)
     );
     println!(
-        "| up, concurrency 1 | {:.2} s | {:.2} s | {} MiB |",
-        s(up1.wall),
-        up1.cpu_s,
-        up1.rss_kib / 1024
+        "speed-up from parallel calls alone (no readiness waits): up {:.1}x ({:.1} s vs {:.1} s), down {:.1}x ({:.1} s vs {:.1} s)",
+        s(calls_seq.up.wall) / s(calls_par.up.wall),
+        s(calls_par.up.wall),
+        s(calls_seq.up.wall),
+        s(calls_seq.down.wall) / s(calls_par.down.wall),
+        s(calls_par.down.wall),
+        s(calls_seq.down.wall)
     );
     println!(
-        "| no-op up | {:.2} s | {:.2} s | {} MiB |",
-        s(noop16.wall),
-        noop16.cpu_s,
-        noop16.rss_kib / 1024
+        "API calls: first up {} (readiness polls {}), no-op up {} (writes 0 expected), down {} (polls {}); requests refused or rewritten by the model: {modelled}",
+        par.calls.0, par.polls_up, par.calls.1, par.calls.2, par.polls_down
     );
     println!(
-        "| down, concurrency 16 | {:.2} s | {:.2} s | {} MiB |",
-        s(down16.wall),
-        down16.cpu_s,
-        down16.rss_kib / 1024
+        "sequential run: up {} calls (polls {}), down {} (polls {})",
+        seq.calls.0, seq.polls_up, seq.calls.2, seq.polls_down
     );
-    println!(
-        "| down, concurrency 1 | {:.2} s | {:.2} s | {} MiB |",
-        s(down1.wall),
-        down1.cpu_s,
-        down1.rss_kib / 1024
-    );
-    println!(
-        "speed-up over concurrency 1: up {:.1}x, down {:.1}x",
-        s(up1.wall) / s(up16.wall),
-        s(down1.wall) / s(down16.wall)
-    );
-    println!("API calls: first up {calls_up}, no-op up {calls_noop}, down {calls_down}");
+    // Where the time went on the critical chain of the parallel run.
+    let par_t = timings(&par.up.stderr);
+    let seq_t = timings(&seq.up.stderr);
+    let mut last: Vec<(&String, &(f64, f64, f64))> = par_t.iter().collect();
+    last.sort_by(|a, b| b.1 .2.total_cmp(&a.1 .2));
+    for (id, (st, ident, done)) in last.iter().take(3) {
+        let alone = seq_t
+            .get(*id)
+            .map_or(f64::NAN, |(s0, _, d0)| d0 - s0);
+        println!(
+            "parallel up, {id}: started {st:.1} s, created {ident:.1} s, done {done:.1} s ({:.1} s of work; {alone:.1} s when run alone)",
+            done - st
+        );
+    }
+    if !fleets.is_empty() {
+        println!();
+        println!("| fleet | up makespan | down makespan | calls up/down | throttled | peak RSS up/down |");
+        println!("|---|---|---|---|---|---|");
+        for (n, up, down, cu, cd, tu, td) in &fleets {
+            println!(
+                "| {n} environments | {:.1} s | {:.1} s | {cu}/{cd} | {} | {}/{} MiB |",
+                s(up.wall),
+                s(down.wall),
+                tu + td,
+                mib(up.rss_kib),
+                mib(down.rss_kib)
+            );
+        }
+    }
+    println!();
     println!(
         "cold status: median {:.0} ms, RSS {} MiB; cold output: median {:.0} ms, RSS {} MiB",
         s(status_wall) * 1000.0,
-        status_rss / 1024,
+        mib(status_rss),
         s(output_wall) * 1000.0,
-        output_rss / 1024
+        mib(output_rss)
     );
 }

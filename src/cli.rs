@@ -21,9 +21,10 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Environment suffix of every name (else config `environment_suffix`, else PAYSEC_ENV)
-    #[arg(long, global = true, value_name = "NAME")]
-    pub env: Option<String>,
+    /// Environment suffix of every name (else config `environment_suffix`, else PAYSEC_ENV);
+    /// repeat it with `up`/`down` to run a fleet of environments at once
+    #[arg(long, global = true, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub env: Vec<String>,
     /// Config file (default: ./paysec.toml if present; also PAYSEC_CONFIG)
     #[arg(long, global = true, value_name = "FILE", env = "PAYSEC_CONFIG")]
     pub config: Option<PathBuf>,
@@ -158,10 +159,16 @@ mod tests {
     }
 
     #[test]
+    fn env_repeats_for_a_fleet() {
+        let cli = Cli::try_parse_from(["paysec", "--env", "a", "up", "--env", "b", "--yes"]).unwrap();
+        assert_eq!(cli.global.env, ["a", "b"]);
+    }
+
+    #[test]
     fn global_options_may_follow_the_command() {
         let cli =
             Cli::try_parse_from(["paysec", "up", "--env", "dev-001", "--auto-approve"]).unwrap();
-        assert_eq!(cli.global.env.as_deref(), Some("dev-001"));
+        assert_eq!(cli.global.env, ["dev-001"]);
         assert!(matches!(
             cli.command,
             Command::Up(Approve { yes: true, .. })

@@ -90,6 +90,17 @@ impl Printer {
             json: self.is_json(),
             quiet: self.quiet,
             started: Instant::now(),
+            env: None,
+        })
+    }
+
+    /// Plain lines naming the environment (a fleet run interleaves several).
+    pub fn reporter_for(&self, env: &str) -> Arc<dyn Reporter> {
+        Arc::new(LineReporter {
+            json: self.is_json(),
+            quiet: self.quiet,
+            started: Instant::now(),
+            env: Some(env.to_owned()),
         })
     }
 
@@ -103,6 +114,8 @@ struct LineReporter {
     json: bool,
     quiet: bool,
     started: Instant,
+    /// Set in a fleet run: each line and JSON event names its environment.
+    env: Option<String>,
 }
 
 impl Reporter for LineReporter {
@@ -135,6 +148,10 @@ impl Reporter for LineReporter {
                     serde_json::json!({"event": "skipped", "t": t, "id": id, "reason": reason})
                 }
             };
+            let mut v = v;
+            if let (Some(env), Some(o)) = (&self.env, v.as_object_mut()) {
+                o.insert("env".into(), env.as_str().into());
+            }
             v.to_string()
         } else {
             match event {
@@ -176,6 +193,10 @@ impl Reporter for LineReporter {
                 Event::Failed { id, error, .. } => format!("[{t:6.1}s] {id:<28} FAILED: {error}"),
                 Event::Skipped { id, reason } => format!("[{t:6.1}s] {id:<28} skipped: {reason}"),
             }
+        };
+        let line = match (&self.env, self.json) {
+            (Some(env), false) => format!("{env:<12} {line}"),
+            _ => line,
         };
         let _ = writeln!(std::io::stderr().lock(), "{line}");
     }

@@ -7,7 +7,9 @@ use paysec_core::scheduler::{Planned, RunSummary};
 use paysec_core::Ledger;
 use serde_json::json;
 
-use super::{confirm, connect, graph, plan, require_terminal_or_yes, scheduler, stop_on_signal};
+use super::{
+    confirm, connect, for_env, graph, plan, require_terminal_or_yes, scheduler, stop_on_signal,
+};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -151,6 +153,128 @@ pub async fn down(
         }
     }
     finish(printer, "down", &summary, Vec::new)
+}
+
+/// What a fleet run does to each environment.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Up,
+    Down,
+}
+
+/// `up`/`down` of several environments at once in one process: one
+/// connection, one set of clients whose per-service ceiling
+/// (`calls_per_service`) holds across the whole fleet, each environment
+/// with its own ledger (locked), graph and scheduler. Needs `--yes`: there
+/// is no single plan to confirm. Each environment ends on its own; the exit
+/// code is the worst of them.
+pub async fn fleet(
+    settings: &Settings,
+    printer: &Printer,
+    verb: Verb,
+    yes: bool,
+    concurrency: Option<usize>,
+) -> Result<u8, Failure> {
+    let command = if verb == Verb::Up { "up" } else { "down" };
+    if !yes {
+        return Err(Failure::Confirmation(format!(
+            "a fleet `paysec {command}` ({} environments) runs without a plan to confirm; pass --yes",
+            settings.fleet.len()
+        )));
+    }
+    // Every ledger is locked before any AWS call: a fleet never half-starts
+    // because one environment is busy elsewhere.
+    let mut ledgers = Vec::new();
+    for name in &settings.fleet {
+        ledgers.push(Ledger::open_for_write(&settings.ledger_dir, name, command)?);
+    }
+    let first = connect(settings).await?;
+    let stop = stop_on_signal(printer.is_json());
+    let mut runs = tokio::task::JoinSet::new();
+    for (name, mut ledger) in settings.fleet.iter().zip(ledgers) {
+        let c = for_env(settings, first.aws.clone(), first.caller.clone(), name);
+        ledger.bind_account(&c.env.account, &c.env.region)?;
+        let ledger = Arc::new(Mutex::new(ledger));
+        let s = scheduler(
+            settings,
+            &c,
+            graph(settings, &c)?,
+            ledger.clone(),
+            printer.reporter_for(name.as_str()),
+            concurrency,
+            stop.clone(),
+        );
+        let name = name.clone();
+        runs.spawn(async move {
+            let summary = match verb {
+                Verb::Up => s.up().await,
+                Verb::Down => s.down().await,
+            };
+            (name, summary)
+        });
+    }
+    printer.note(format!(
+        "paysec {command}: {} environments in account {} region {}",
+        settings.fleet.len(),
+        first.env.account,
+        first.env.region
+    ));
+    let mut results = Vec::new();
+    while let Some(joined) = runs.join_next().await {
+        match joined {
+            Ok(r) => results.push(r),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut worst: Result<u8, Failure> = Ok(exit::OK);
+    let mut report = serde_json::Map::new();
+    for (name, summary) in &results {
+        let failures: Vec<_> = summary
+            .failures
+            .iter()
+            .map(|(id, e)| json!({"id": id, "message": e.to_string()}))
+            .collect();
+        report.insert(
+            name.to_string(),
+            json!({
+                "ok": summary.ok(),
+                "interrupted": summary.interrupted,
+                "elapsed_s": summary.elapsed.as_secs_f64(),
+                "changed": summary.outcomes.iter().filter(|(_, o)| *o != Outcome::Unchanged).count(),
+                "failures": failures,
+                "skipped": summary.skipped,
+            }),
+        );
+        if !printer.is_json() {
+            printer.note(format!(
+                "{name}: {command} {} in {:.1}s ({} resources, {} failed, {} not started)",
+                if summary.ok() { "complete" } else { "incomplete" },
+                summary.elapsed.as_secs_f64(),
+                summary.outcomes.len(),
+                summary.failures.len(),
+                summary.skipped.len()
+            ));
+            for (_, e) in &summary.failures {
+                printer.note(format!("{name}: error: {e}"));
+            }
+        }
+        if summary.interrupted {
+            worst = Err(Failure::Interrupted);
+        } else if !summary.ok() && worst.is_ok() {
+            worst = Err(Failure::Run(format!(
+                "environment {name} did not finish; the ledgers record what was done. Fix the cause and run the same command again to resume"
+            )));
+        }
+    }
+    if printer.is_json() {
+        printer.json(&json!({
+            "command": command,
+            "ok": worst.is_ok(),
+            "environments": report,
+        }));
+    }
+    worst
 }
 
 fn finish<F>(

@@ -30,6 +30,16 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         return Ok(exit::OK);
     }
     let settings = settings::resolve(&cli.global)?;
+    if !settings.fleet.is_empty() {
+        return match cli.command {
+            Command::Up(a) => apply::fleet(&settings, printer, apply::Verb::Up, a.yes, a.concurrency).await,
+            Command::Down(a) => apply::fleet(&settings, printer, apply::Verb::Down, a.yes, a.concurrency).await,
+            _ => Err(Failure::Usage(
+                "several --env are for `up` and `down` (a fleet run); other commands take one environment"
+                    .into(),
+            )),
+        };
+    }
     match cli.command {
         Command::Up(a) => apply::up(&settings, printer, a.yes, a.concurrency).await,
         Command::Down(a) => apply::down(&settings, printer, a.yes, a.concurrency).await,
@@ -56,8 +66,19 @@ pub struct Connected {
 pub async fn connect(settings: &Settings) -> Result<Connected, Failure> {
     let aws = Aws::connect(&settings.aws).await?;
     let caller = aws.identity().await?;
+    Ok(for_env(settings, aws, caller, &settings.env))
+}
+
+/// The connection of one environment, sharing the clients (and their
+/// per-service ceilings) with every other environment of the process.
+pub fn for_env(
+    settings: &Settings,
+    aws: Aws,
+    caller: CallerIdentity,
+    name: &paysec_core::naming::EnvName,
+) -> Connected {
     let mut env = Environment::new(
-        settings.env.clone(),
+        name.clone(),
         &caller.account,
         aws.region(),
         &caller.partition,
@@ -68,12 +89,12 @@ pub async fn connect(settings: &Settings) -> Result<Connected, Failure> {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    tracing::info!(account = %caller.account, region = %aws.region(), caller = %caller.arn, "connected");
-    Ok(Connected {
+    tracing::info!(env = %name, account = %caller.account, region = %aws.region(), caller = %caller.arn, "connected");
+    Connected {
         aws,
         caller,
         env: Arc::new(env),
-    })
+    }
 }
 
 pub fn graph(settings: &Settings, c: &Connected) -> Result<Graph, Failure> {

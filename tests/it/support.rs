@@ -49,6 +49,7 @@ pub async fn aws() -> Aws {
         endpoint_url: Some(endpoint()),
         region: Some("us-east-1".into()),
         max_attempts: 3,
+        calls_per_service: 10,
         ..AwsSettings::default()
     })
     .await

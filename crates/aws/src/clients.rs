@@ -9,6 +9,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use paysec_core::ErrorClass;
 
 use crate::classify::classify;
+use crate::limit::{self, PerService};
 
 /// Where and how to reach AWS; every field falls back to the SDK's own
 /// resolution (profile files, `AWS_REGION`, `AWS_ENDPOINT_URL`...).
@@ -20,6 +21,8 @@ pub struct AwsSettings {
     /// SDK attempts per call (the SDK's default is 3; real AWS under load
     /// needs more).
     pub max_attempts: u32,
+    /// Requests in flight to one service at once (0: 10).
+    pub calls_per_service: usize,
 }
 
 /// The caller, from STS GetCallerIdentity.
@@ -86,30 +89,46 @@ impl Aws {
         if sdk.region().is_none() {
             return Err(SetupError::NoRegion);
         }
+        let https = limit::default_https();
+        let limit = match settings.calls_per_service {
+            0 => 10,
+            n => n,
+        };
+        // Each service's client gets its own ceiling over the shared pool.
+        macro_rules! client {
+            ($krate:ident, $name:literal) => {
+                $krate::Client::from_conf(
+                    $krate::config::Builder::from(&sdk)
+                        .http_client(PerService::new($name, https.clone(), limit))
+                        .build(),
+                )
+            };
+        }
         Ok(Self {
             emulator: std::env::var("PAYSEC_EMULATOR")
                 .ok()
                 .filter(|e| !e.is_empty()),
-            kms: aws_sdk_kms::Client::new(&sdk),
-            sts: aws_sdk_sts::Client::new(&sdk),
-            tagging: aws_sdk_resourcegroupstagging::Client::new(&sdk),
-            ec2: aws_sdk_ec2::Client::new(&sdk),
+            kms: client!(aws_sdk_kms, "kms"),
+            sts: client!(aws_sdk_sts, "sts"),
+            tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
+            ec2: client!(aws_sdk_ec2, "ec2"),
             // Emulators serve buckets by path, not by virtual host.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(&sdk)
+                    .http_client(PerService::new("s3", https.clone(), limit))
                     .force_path_style(
                         sdk.endpoint_url().is_some()
                             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),
                     )
                     .build(),
             ),
-            iam: aws_sdk_iam::Client::new(&sdk),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
-            sns: aws_sdk_sns::Client::new(&sdk),
-            sqs: aws_sdk_sqs::Client::new(&sdk),
-            rds: aws_sdk_rds::Client::new(&sdk),
-            lambda: aws_sdk_lambda::Client::new(&sdk),
+            iam: client!(aws_sdk_iam, "iam"),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+            cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            sns: client!(aws_sdk_sns, "sns"),
+            sqs: client!(aws_sdk_sqs, "sqs"),
+            rds: client!(aws_sdk_rds, "rds"),
+            lambda: client!(aws_sdk_lambda, "lambda"),
             sdk,
         })
     }

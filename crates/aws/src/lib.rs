@@ -5,6 +5,7 @@
 
 pub mod classify;
 pub mod clients;
+mod limit;
 pub mod tagged;
 
 pub use classify::{classify, AwsResultExt};

@@ -36,6 +36,9 @@ pub struct Config {
     pub concurrency: usize,
     /// SDK attempts per AWS call.
     pub max_attempts: u32,
+    /// Requests in flight to one AWS service at once, across everything the
+    /// process runs (a fleet of environments included).
+    pub calls_per_service: usize,
     /// Extra tags on everything (`paysec:` keys are reserved).
     pub tags: BTreeMap<String, String>,
     pub kms: Kms,
@@ -198,6 +201,7 @@ impl Default for Config {
             ledger_dir: PathBuf::from(".paysec"),
             concurrency: 16,
             max_attempts: 10,
+            calls_per_service: 10,
             tags: BTreeMap::new(),
             kms: Kms::default(),
             logs: Logs::default(),
@@ -330,6 +334,13 @@ impl Config {
                 "concurrency",
                 &self.concurrency,
                 "must be between 1 and 64",
+            ));
+        }
+        if !(1..=100).contains(&self.calls_per_service) {
+            return Err(invalid(
+                "calls_per_service",
+                &self.calls_per_service,
+                "must be between 1 and 100",
             ));
         }
         if !(1..=25).contains(&self.max_attempts) {

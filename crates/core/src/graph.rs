@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::id::LogicalId;
 use crate::resource::{Dependency, Resource};
@@ -35,6 +36,8 @@ pub struct Graph {
     dependents: Vec<Vec<usize>>,
     /// A topological order: every node after all of its dependencies.
     order: Vec<usize>,
+    /// All nodes, the head of the longest remaining chain first.
+    priority: Vec<usize>,
 }
 
 impl std::fmt::Debug for Graph {
@@ -75,12 +78,14 @@ impl Graph {
             }
         }
         let order = topological(&nodes, &deps)?;
+        let priority = by_remaining_chain(&nodes, &dependents, &order);
         Ok(Self {
             nodes,
             index,
             deps,
             dependents,
             order,
+            priority,
         })
     }
 
@@ -117,6 +122,14 @@ impl Graph {
         &self.order
     }
 
+    /// The order in which to start whatever is startable: the node heading
+    /// the longest chain still to run first (a chain's length counts one
+    /// second per resource plus each resource's typical readiness wait), so
+    /// the database's chain never queues behind quick leaves.
+    pub fn priority(&self) -> &[usize] {
+        &self.priority
+    }
+
     /// Every node's depth: 0 for nodes without dependencies, else one more
     /// than the deepest dependency. Nodes of equal depth are independent.
     pub fn depths(&self) -> Vec<usize> {
@@ -130,6 +143,32 @@ impl Graph {
         }
         depth
     }
+}
+
+fn by_remaining_chain(
+    nodes: &[Arc<dyn Resource>],
+    dependents: &[Vec<usize>],
+    order: &[usize],
+) -> Vec<usize> {
+    let mut chain = vec![Duration::ZERO; nodes.len()];
+    for &i in order.iter().rev() {
+        let after = dependents[i]
+            .iter()
+            .map(|&j| chain[j])
+            .max()
+            .unwrap_or_default();
+        chain[i] = Duration::from_secs(1) + nodes[i].typical_wait() + after;
+    }
+    let position: Vec<usize> = {
+        let mut p = vec![0; nodes.len()];
+        for (at, &i) in order.iter().enumerate() {
+            p[i] = at;
+        }
+        p
+    };
+    let mut priority: Vec<usize> = order.to_vec();
+    priority.sort_by_key(|&i| (std::cmp::Reverse(chain[i]), position[i]));
+    priority
 }
 
 fn topological(

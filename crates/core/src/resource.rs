@@ -255,22 +255,42 @@ impl Context {
         });
     }
 
-    /// Awaits `fut` (typically an SDK waiter), telling the user every
-    /// `every` what this resource is waiting for and for how long.
-    pub async fn waiting<F: std::future::Future>(
+    /// Polls `check` until it answers `Some` (the state `state` reached),
+    /// or fails with a timeout after `budget`. The interval grows with the
+    /// time already waited (a twentieth of it, between half a second and 30
+    /// seconds): a quick resource is seen ready within moments, a 20-minute
+    /// database is not polled every second, and the wait overshoots the
+    /// real readiness by at most about 5 %. Progress is reported every 10 s.
+    pub async fn poll_until<T, F, Fut>(
         &self,
         what: &str,
-        every: Duration,
-        fut: F,
-    ) -> F::Output {
+        state: &str,
+        budget: Duration,
+        mut check: F,
+    ) -> Result<T, ResourceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, ResourceError>>,
+    {
         let started = tokio::time::Instant::now();
-        tokio::pin!(fut);
-        let mut tick = tokio::time::interval(every);
+        let mut reported = Duration::ZERO;
         loop {
-            tokio::select! {
-                out = &mut fut => return out,
-                _ = tick.tick() => self.report_wait(what, started.elapsed()),
+            if let Some(v) = check().await? {
+                return Ok(v);
             }
+            let waited = started.elapsed();
+            if waited >= budget {
+                return Err(ResourceError::WaitTimeout {
+                    resource: self.resource.clone(),
+                    state: state.to_owned(),
+                    waited_secs: waited.as_secs(),
+                });
+            }
+            if waited >= reported + Duration::from_secs(10) {
+                self.report_wait(what, waited);
+                reported = waited;
+            }
+            tokio::time::sleep(poll_interval(waited)).await;
         }
     }
 
@@ -278,6 +298,12 @@ impl Context {
     pub fn tags(&self) -> Vec<(String, String)> {
         crate::tags::for_resource(&self.env, &self.resource)
     }
+}
+
+/// The pause before the next readiness poll, after `waited` (see
+/// `Context::poll_until`).
+pub fn poll_interval(waited: Duration) -> Duration {
+    (waited / 20).clamp(Duration::from_millis(500), Duration::from_secs(30))
 }
 
 /// An AWS resource paysec can converge and destroy.
@@ -310,6 +336,13 @@ pub trait Resource: Send + Sync + 'static {
         drift: &[Drift],
     ) -> Result<Present, ResourceError>;
 
+    /// How long readiness typically takes on AWS after the create returns
+    /// (RDS Multi-AZ: 20 min). Only orders work: the longest chains start
+    /// first.
+    fn typical_wait(&self) -> Duration {
+        Duration::ZERO
+    }
+
     /// Waits until the resource is usable by dependents that need readiness.
     /// Most resources are usable as soon as they exist.
     async fn wait_ready(&self, _cx: &Context, present: Present) -> Result<Present, ResourceError> {
@@ -339,6 +372,21 @@ pub async fn adopt_after_conflict<R: Resource + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn polls_grow_with_the_wait_within_bounds() {
+        let s = Duration::from_secs;
+        assert_eq!(poll_interval(s(0)), Duration::from_millis(500));
+        assert_eq!(poll_interval(s(40)), s(2));
+        assert_eq!(poll_interval(s(20 * 60)), s(30));
+        // The number of polls of a 20-minute wait stays near a hundred.
+        let (mut t, mut polls) = (Duration::ZERO, 0);
+        while t < s(20 * 60) {
+            t += poll_interval(t);
+            polls += 1;
+        }
+        assert!((90..130).contains(&polls), "{polls}");
+    }
 
     #[test]
     fn checks_split_into_drift_and_evidence_with_live_values() {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::environment::Environment;
@@ -182,7 +182,7 @@ impl Scheduler {
 
         loop {
             if !stopping {
-                for &i in self.graph.order() {
+                for &i in self.graph.priority() {
                     let startable = state[i] == State::Waiting
                         && self
                             .graph
@@ -195,15 +195,31 @@ impl Scheduler {
                                 Need::Ready => state[j] == State::Done,
                             });
                     if startable {
+                        // A permit is taken here, not in the task, so that
+                        // the highest-priority startable node gets the next
+                        // free one (a task queued on the semaphore would
+                        // keep its place however urgent later work is).
+                        let Ok(permit) = permits.clone().try_acquire_owned() else {
+                            break;
+                        };
                         state[i] = State::Running;
                         let cx = self.context(i);
                         let node = self.graph.node(i).clone();
                         let ledger = self.ledger.clone();
                         let reporter = self.reporter.clone();
-                        let permits = permits.clone();
                         let tx = tx.clone();
+                        let one_at_a_time = self.concurrency == 1;
                         tasks.spawn(async move {
-                            let result = converge(i, node, cx, ledger, reporter, permits, tx).await;
+                            let result = converge(
+                                i,
+                                node,
+                                cx,
+                                ledger,
+                                reporter,
+                                (permit, one_at_a_time),
+                                tx,
+                            )
+                            .await;
                             (i, result)
                         });
                     }
@@ -547,21 +563,23 @@ fn phase(reporter: &dyn Reporter, node: &dyn crate::Resource, phase: Phase) {
 }
 
 /// One resource's part of `up`: read, then create/repair/leave, record, and
-/// wait for readiness without holding a concurrency permit.
+/// wait for readiness without holding a concurrency permit, except at
+/// concurrency 1, which means one resource at a time from start to ready
+/// (what a sequential script does).
 async fn converge(
     i: usize,
     node: Arc<dyn crate::Resource>,
     cx: Context,
     ledger: Arc<Mutex<Ledger>>,
     reporter: Arc<dyn Reporter>,
-    permits: Arc<Semaphore>,
+    (permit, one_at_a_time): (OwnedSemaphorePermit, bool),
     identified: mpsc::UnboundedSender<Identified>,
 ) -> Result<Outcome, RunError> {
     let started = Instant::now();
     let id = node.id().clone();
     let kind = node.kind();
     let result = async {
-        let permit = permits.acquire_owned().await.ok();
+        let permit = Some(permit);
         let known = lock(&ledger).record(&id).and_then(Record::present);
         phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
         let observed = node.read(&cx, known.as_ref()).await?;
@@ -590,10 +608,16 @@ async fn converge(
         if !already_ready {
             lock(&ledger).set_present(&id, kind, &present, Status::Created)?;
         }
-        drop(permit);
+        let held = if one_at_a_time {
+            permit
+        } else {
+            drop(permit);
+            None
+        };
         let _ = identified.send(Identified(i));
         phase(reporter.as_ref(), node.as_ref(), Phase::WaitingReady);
         let ready = node.wait_ready(&cx, present).await?;
+        drop(held);
         lock(&ledger).set_present(&id, kind, &ready, Status::Ready)?;
         Ok::<_, RunError>((ready, outcome))
     }

@@ -145,6 +145,38 @@ async fn identity_dependents_do_not_wait_for_readiness() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_slowest_chain_starts_first_when_permits_are_scarce() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let mut db = Fake::build("db", &["key"], &cloud);
+    db.ready_delay = Duration::from_secs(600);
+    let mut nodes: Vec<Arc<dyn Resource>> = (0..6)
+        .map(|n| Arc::new(Fake::build(&format!("leaf{n}"), &[], &cloud)) as Arc<dyn Resource>)
+        .collect();
+    nodes.push(Arc::new(db));
+    // Declared last, and the head of the database's chain.
+    nodes.push(Arc::new(Fake::build("key", &[], &cloud)));
+    let summary = rig.scheduler(nodes, 2).up().await;
+    assert!(summary.ok());
+    assert!(cloud.position("create key") < cloud.position("create leaf0"));
+    assert!(cloud.position("create db") < cloud.position("create leaf5"));
+    // The database's wait overlaps the leaves: about one wait in all.
+    assert!(summary.elapsed < Duration::from_secs(601), "{:?}", summary.elapsed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_one_runs_each_resource_from_start_to_ready() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let mut db = Fake::build("db", &[], &cloud);
+    db.ready_delay = Duration::from_secs(600);
+    let nodes: Vec<Arc<dyn Resource>> = vec![Arc::new(db), Arc::new(Fake::build("leaf", &[], &cloud))];
+    let summary = rig.scheduler(nodes, 1).up().await;
+    assert!(summary.ok());
+    assert!(cloud.position("ready db") < cloud.position("create leaf"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_failure_stops_new_work_lets_in_flight_finish_and_reports_all() {
     let cloud = Arc::new(Cloud::default());
     let rig = Rig::new();

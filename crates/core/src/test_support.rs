@@ -97,6 +97,9 @@ impl Resource for Fake {
     fn kind(&self) -> &'static str {
         "fake"
     }
+    fn typical_wait(&self) -> Duration {
+        self.ready_delay
+    }
     fn dependencies(&self) -> Vec<Dependency> {
         self.deps.clone()
     }

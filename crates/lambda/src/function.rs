@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     DeadLetterConfig, Environment, FunctionCode, Runtime, TracingConfig, TracingMode, VpcConfig,
@@ -107,6 +106,11 @@ impl Resource for Function {
 
     fn kind(&self) -> &'static str {
         "lambda_function"
+    }
+
+    /// Pending while Lambda sets up its VPC network interfaces.
+    fn typical_wait(&self) -> Duration {
+        Duration::from_secs(90)
     }
 
     fn dependencies(&self) -> Vec<Dependency> {
@@ -340,38 +344,34 @@ impl Resource for Function {
     /// Pending → Active (Lambda sets up VPC networking in between); on
     /// Failed, AWS's reason is the error.
     async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
-        let waiter = self
-            .aws
-            .lambda
-            .wait_until_function_active_v2()
-            .function_name(Self::name(cx))
-            .wait(Duration::from_secs(15 * 60));
-        let result = cx
-            .waiting(
-                "the function to become Active",
-                Duration::from_secs(10),
-                waiter,
-            )
-            .await;
-        if result.is_err() {
-            let out = self
-                .aws
-                .lambda
-                .get_function_configuration()
-                .function_name(Self::name(cx))
-                .send()
-                .await
-                .or_resource(&self.id, "GetFunctionConfiguration")?;
-            return Err(ResourceError::unexpected(
-                &self.id,
-                format!(
-                    "the function did not become Active: {} {}: {}",
-                    out.state().map(|s| s.as_str()).unwrap_or("?"),
-                    out.state_reason_code().map(|s| s.as_str()).unwrap_or(""),
-                    out.state_reason().unwrap_or("")
-                ),
-            ));
-        }
+        cx.poll_until(
+            "the function to become Active",
+            "Active",
+            Duration::from_secs(15 * 60),
+            || async {
+                let out = self
+                    .aws
+                    .lambda
+                    .get_function_configuration()
+                    .function_name(Self::name(cx))
+                    .send()
+                    .await
+                    .or_resource(&self.id, "GetFunctionConfiguration")?;
+                match out.state() {
+                    Some(aws_sdk_lambda::types::State::Active) => Ok(Some(())),
+                    Some(aws_sdk_lambda::types::State::Failed) => Err(ResourceError::unexpected(
+                        &self.id,
+                        format!(
+                            "the function did not become Active: Failed {}: {}",
+                            out.state_reason_code().map(|s| s.as_str()).unwrap_or(""),
+                            out.state_reason().unwrap_or("")
+                        ),
+                    )),
+                    _ => Ok(None),
+                }
+            },
+        )
+        .await?;
         Ok(present)
     }
 

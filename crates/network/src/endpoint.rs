@@ -287,6 +287,11 @@ impl Resource for InterfaceEndpoint {
         "vpc_endpoint_interface"
     }
 
+    /// Pending while AWS places the endpoint in each subnet.
+    fn typical_wait(&self) -> Duration {
+        Duration::from_secs(120)
+    }
+
     fn dependencies(&self) -> Vec<Dependency> {
         std::iter::once(&self.vpc)
             .chain(&self.subnets)
@@ -378,30 +383,24 @@ impl Resource for InterfaceEndpoint {
 
     /// Available, or still pending after the budget.
     async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
-        let started = Instant::now();
-        loop {
-            let e = describe(&self.aws, &self.id, cx, Some(&present)).await?;
-            match e.as_ref().map(state).as_deref() {
-                Some("available") => return Ok(present.with("state", "available")),
-                Some("failed" | "rejected") | None => {
-                    return Err(ResourceError::unexpected(
+        cx.poll_until(
+            "the endpoint to become available",
+            "available",
+            ENDPOINT_WAIT,
+            || async {
+                let e = describe(&self.aws, &self.id, cx, Some(&present)).await?;
+                match e.as_ref().map(state).as_deref() {
+                    Some("available") => Ok(Some(())),
+                    Some("failed" | "rejected") | None => Err(ResourceError::unexpected(
                         &self.id,
                         "the endpoint failed or disappeared while being created",
-                    ));
+                    )),
+                    _ => Ok(None),
                 }
-                _ if started.elapsed() > ENDPOINT_WAIT => {
-                    return Err(ResourceError::WaitTimeout {
-                        resource: self.id.clone(),
-                        state: "available".into(),
-                        waited_secs: started.elapsed().as_secs(),
-                    });
-                }
-                _ => {
-                    cx.report_wait("the endpoint to become available", started.elapsed());
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                }
-            }
-        }
+            },
+        )
+        .await?;
+        Ok(present.with("state", "available"))
     }
 
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_rds::client::Waiters;
 use aws_sdk_rds::types::{CloudwatchLogsExportConfiguration, DbInstance};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
@@ -247,6 +246,11 @@ impl Resource for Instance {
         "db_instance"
     }
 
+    /// Multi-AZ creation: 15-40 minutes on AWS.
+    fn typical_wait(&self) -> Duration {
+        Duration::from_secs(20 * 60)
+    }
+
     fn dependencies(&self) -> Vec<Dependency> {
         [
             &self.parameter_group,
@@ -386,35 +390,32 @@ impl Resource for Instance {
         Ok(present.clone())
     }
 
-    /// Waits for `available` with the SDK's waiter, reporting progress;
+    /// Polls for `available` (fails at once on a state it cannot leave);
     /// then checks that Multi-AZ really happened (an AZ short of capacity
     /// can leave an instance single-AZ).
     async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
-        let started = tokio::time::Instant::now();
-        let waiter = self
-            .aws
-            .rds
-            .wait_until_db_instance_available()
-            .db_instance_identifier(Self::name(cx))
-            .wait(self.spec.wait);
-        let result = cx
-            .waiting(
+        let db = cx
+            .poll_until(
                 "the database to become available (Multi-AZ: 15-40 min on AWS)",
-                Duration::from_secs(15),
-                waiter,
+                "available",
+                self.spec.wait,
+                || async {
+                    let db = self.describe(cx).await?.ok_or_else(|| {
+                        ResourceError::unexpected(&self.id, "the instance disappeared while being created")
+                    })?;
+                    match db.db_instance_status().unwrap_or_default() {
+                        "available" => Ok(Some(db)),
+                        s @ ("failed" | "deleting" | "incompatible-restore" | "incompatible-parameters" | "incompatible-network" | "storage-full") => {
+                            Err(ResourceError::unexpected(
+                                &self.id,
+                                format!("the instance is `{s}` instead of becoming available; see its events in the RDS console"),
+                            ))
+                        }
+                        _ => Ok(None),
+                    }
+                },
             )
-            .await;
-        if result.is_err() {
-            return Err(ResourceError::WaitTimeout {
-                resource: self.id.clone(),
-                state: "available".into(),
-                waited_secs: started.elapsed().as_secs(),
-            });
-        }
-        let db = self
-            .describe(cx)
-            .await?
-            .ok_or_else(|| ResourceError::unexpected(&self.id, "the instance disappeared"))?;
+            .await?;
         if self.spec.multi_az
             && (db.multi_az() != Some(true) || db.secondary_availability_zone().is_none())
         {
@@ -483,27 +484,13 @@ impl Resource for Instance {
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
             Err(e) => return Err(e),
         }
-        let started = tokio::time::Instant::now();
-        let waiter = self
-            .aws
-            .rds
-            .wait_until_db_instance_deleted()
-            .db_instance_identifier(&name)
-            .wait(self.spec.wait);
-        let done = cx
-            .waiting(
-                "the database to be deleted",
-                Duration::from_secs(15),
-                waiter,
-            )
-            .await;
-        if done.is_err() {
-            return Err(ResourceError::WaitTimeout {
-                resource: self.id.clone(),
-                state: "deleted".into(),
-                waited_secs: started.elapsed().as_secs(),
-            });
-        }
+        cx.poll_until(
+            "the database to be deleted (5-15 min on AWS, plus the final snapshot)",
+            "deleted",
+            self.spec.wait,
+            || async { Ok(self.describe(cx).await?.is_none().then_some(())) },
+        )
+        .await?;
         Ok(DeleteOutcome {
             kept: self.spec.final_snapshot.then(|| {
                 format!("final DB snapshot {snapshot} kept (encrypted with the RDS key, which stays recoverable while pending deletion); delete it with `aws rds delete-db-snapshot --db-snapshot-identifier {snapshot}`")

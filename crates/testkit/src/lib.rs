@@ -7,6 +7,13 @@
 //!
 //! Faults are injected *before* a request reaches the emulator, so a failed
 //! call never took effect: that is the case the SDK and paysec must retry.
+//!
+//! With a [`Model`] set, the proxy also behaves like real AWS in time (call
+//! latency, slow RDS/Lambda/endpoints, IAM propagation); see [`model`].
+
+pub mod model;
+
+pub use model::Model;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -37,6 +44,13 @@ struct State {
     /// Added before every forwarded request, in milliseconds.
     latency_ms: AtomicU64,
     scripted: Mutex<Vec<Scripted>>,
+    model: Mutex<Option<Model>>,
+    clock: Mutex<model::Clock>,
+    /// Requests the model refused (IAM propagation) or answered itself.
+    modelled: AtomicUsize,
+    /// Requests refused for exceeding a service's in-flight ceiling.
+    throttled: AtomicUsize,
+    in_flight: Mutex<std::collections::HashMap<String, usize>>,
     /// Operation signatures seen, in order (for assertions and reports).
     log: Mutex<Vec<String>>,
 }
@@ -114,6 +128,22 @@ impl FaultProxy {
         self.state
             .latency_ms
             .store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Makes the emulator behave like real AWS in time (see [`model`]).
+    pub fn set_model(&self, model: Model) {
+        self.set_latency(model.call_latency);
+        *self.state.model.lock().unwrap_or_else(|p| p.into_inner()) = Some(model);
+    }
+
+    /// Requests the model refused or answered instead of the emulator.
+    pub fn modelled(&self) -> usize {
+        self.state.modelled.load(Ordering::SeqCst)
+    }
+
+    /// Requests the model throttled (a service's in-flight ceiling).
+    pub fn throttled(&self) -> usize {
+        self.state.throttled.load(Ordering::SeqCst)
     }
 
     pub fn script(&self, fault: Scripted) {
@@ -349,9 +379,33 @@ async fn serve(
             drop(conn);
         }
         Decision::Forward => {
+            let model = *state.model.lock().unwrap_or_else(|p| p.into_inner());
+            let body_text = String::from_utf8_lossy(&req.body).into_owned();
+            let _slot = match model.map(|m| m.service_in_flight).filter(|&n| n > 0) {
+                Some(ceiling) => match InFlight::enter(&state, service_of(&req.head), ceiling) {
+                    Some(slot) => Some(slot),
+                    None => {
+                        state.throttled.fetch_add(1, Ordering::SeqCst);
+                        conn.write_all(&throttle(req.protocol)).await?;
+                        conn.shutdown().await?;
+                        return Ok(());
+                    }
+                },
+                None => None,
+            };
+            // Inside the slot: the modelled latency is time in flight.
             let latency = state.latency_ms.load(Ordering::SeqCst);
             if latency > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+            }
+            if let Some(model) = &model {
+                let early = answer_early(&state, model, &req, &body_text);
+                if let Some(bytes) = early {
+                    state.modelled.fetch_add(1, Ordering::SeqCst);
+                    conn.write_all(&bytes).await?;
+                    conn.shutdown().await?;
+                    return Ok(());
+                }
             }
             // One request per upstream connection, closed by the upstream
             // after its answer, so the answer can be relayed as is.
@@ -367,9 +421,115 @@ async fn serve(
             up.write_all(&req.body).await?;
             let mut answer = Vec::new();
             up.read_to_end(&mut answer).await?;
+            if let Some(model) = &model {
+                answer = remodel(&state, model, &req.signature, &body_text, answer);
+            }
             conn.write_all(&answer).await?;
             conn.shutdown().await?;
         }
     }
     Ok(())
+}
+
+const OK_XML: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nx-amzn-RequestId: model\r\n";
+
+/// A whole answer: `head` (status line and headers, each ending in CRLF)
+/// plus a body with its length.
+fn with_body(head: &str, body: &str) -> Vec<u8> {
+    format!(
+        "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The model's own answer, if it has one: a refusal (a role not yet
+/// propagated) or a description the emulator no longer has.
+fn answer_early(state: &State, model: &Model, req: &Request, body: &str) -> Option<Vec<u8>> {
+    let clock = state.clock.lock().unwrap_or_else(|p| p.into_inner());
+    match clock.refusal(model, &req.signature, body) {
+        Some((status, code, message)) => Some(error_response(req.protocol, status, code, message)),
+        None => clock
+            .substitute(model, &req.signature, body)
+            .map(|b| with_body(OK_XML, &b)),
+    }
+}
+
+/// Lets the model see a successful answer and rewrite its status fields.
+/// Only answers with a Content-Length (the emulator's) are rewritten.
+fn remodel(
+    state: &State,
+    model: &Model,
+    signature: &str,
+    request: &str,
+    answer: Vec<u8>,
+) -> Vec<u8> {
+    let Some(split) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return answer;
+    };
+    let head = String::from_utf8_lossy(&answer[..split + 2]).into_owned();
+    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+        return answer;
+    }
+    let body = String::from_utf8_lossy(&answer[split + 4..]).into_owned();
+    let rewritten = state
+        .clock
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .observe(model, signature, request, &body);
+    match rewritten {
+        Some(new_body) if head.to_ascii_lowercase().contains("content-length:") => {
+            state.modelled.fetch_add(1, Ordering::SeqCst);
+            let kept: String = head
+                .split("\r\n")
+                .filter(|l| {
+                    let l = l.to_ascii_lowercase();
+                    !l.is_empty()
+                        && !l.starts_with("content-length:")
+                        && !l.starts_with("connection:")
+                })
+                .map(|l| format!("{l}\r\n"))
+                .collect();
+            with_body(&kept, &new_body)
+        }
+        _ => answer,
+    }
+}
+
+/// The service a request is signed for (its SigV4 credential scope:
+/// `Credential=AKID/DATE/REGION/SERVICE/aws4_request`).
+fn service_of(head: &str) -> String {
+    head.split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+/// One request in flight to a service, counted until dropped.
+struct InFlight<'a> {
+    state: &'a State,
+    service: String,
+}
+
+impl<'a> InFlight<'a> {
+    /// A slot, or `None` when the service already has `ceiling` requests.
+    fn enter(state: &'a State, service: String, ceiling: usize) -> Option<Self> {
+        let mut map = state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(service.clone()).or_default();
+        if *n >= ceiling {
+            return None;
+        }
+        *n += 1;
+        Some(Self { state, service })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut map = self.state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.service) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }

@@ -1,0 +1,350 @@
+//! A latency model of real AWS for the proxy: the emulator answers every
+//! call at once and creates everything ready, real AWS does neither. With a
+//! model set, the proxy delays each call and makes the slow resources slow
+//! again by rewriting the status fields the emulator returns until the
+//! modelled time has passed:
+//!
+//! | what | real AWS (typical) | how the proxy shows it |
+//! |---|---|---|
+//! | every API call | 100 ms | the request waits before it is forwarded |
+//! | RDS Multi-AZ create | 20 min (15-40) | `DBInstanceStatus` `creating` instead of `available` |
+//! | RDS delete | 10 min (5-15) | the last description, `DBInstanceStatus` `deleting`, instead of not found |
+//! | Lambda in a VPC | 90 s | `State` `Pending` instead of `Active` |
+//! | VPC interface endpoint | 2 min | `state` `pending` instead of `available` |
+//! | IAM role propagation | 10 s | a request naming a younger role gets the service's own error (Lambda "cannot be assumed", KMS `MalformedPolicyDocumentException`, RDS `ENHANCED_MONITORING`) |
+//! | API rate limits | per account and service | more than 20 requests in flight to one service: its own throttling error |
+//!
+//! [`Model::scaled`] divides the waits (not the call latency) so that a run
+//! takes about a minute; benchmarks compute their critical-path bound from
+//! the same figures.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// The modelled durations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Model {
+    pub call_latency: Duration,
+    pub rds_create: Duration,
+    pub rds_delete: Duration,
+    pub lambda_pending: Duration,
+    pub endpoint_pending: Duration,
+    pub iam_propagation: Duration,
+    /// Requests one service answers at once before it throttles (0: no
+    /// limit). AWS's real limits are token buckets per account and action;
+    /// an in-flight ceiling is the deterministic stand-in.
+    pub service_in_flight: usize,
+}
+
+impl Model {
+    /// Typical figures of real AWS (the table above; `aws-gotchas.md`).
+    pub fn aws() -> Self {
+        Self {
+            call_latency: Duration::from_millis(100),
+            rds_create: Duration::from_secs(20 * 60),
+            rds_delete: Duration::from_secs(10 * 60),
+            lambda_pending: Duration::from_secs(90),
+            endpoint_pending: Duration::from_secs(120),
+            iam_propagation: Duration::from_secs(10),
+            service_in_flight: 20,
+        }
+    }
+
+    /// The waits divided by `factor`; the per-call latency is kept (it is
+    /// what makes parallel calls pay, and a smaller figure would drown in
+    /// the emulator's own processing time).
+    pub fn scaled(self, factor: f64) -> Self {
+        let s = |d: Duration| d.div_f64(factor);
+        Self {
+            call_latency: self.call_latency,
+            rds_create: s(self.rds_create),
+            rds_delete: s(self.rds_delete),
+            lambda_pending: s(self.lambda_pending),
+            endpoint_pending: s(self.endpoint_pending),
+            iam_propagation: s(self.iam_propagation),
+            service_in_flight: self.service_in_flight,
+        }
+    }
+}
+
+/// What the model remembers: when each slow thing started.
+#[derive(Default)]
+pub(crate) struct Clock {
+    /// `rds:<id>`, `rds-deleting:<id>`, `lambda:<name>`, `vpce:<id>`,
+    /// `role:<name>` → when it was created (or deleted).
+    started: HashMap<String, Instant>,
+    /// The last description of each RDS instance, to answer while it is
+    /// modelled as deleting (the emulator forgets it at once).
+    rds_described: HashMap<String, String>,
+}
+
+/// The value of `key` in a form-encoded query body.
+fn form_value(body: &str, key: &str) -> Option<String> {
+    body.split('&').find_map(|kv| {
+        kv.strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='))
+            .map(|v| {
+                v.replace("%2F", "/")
+                    .replace("%3A", ":")
+                    .replace("%2D", "-")
+            })
+    })
+}
+
+/// The text between `open` and `close` after `from`.
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let end = text[start..].find(close)? + start;
+    Some(&text[start..end])
+}
+
+impl Clock {
+    fn young(&self, key: &str, within: Duration) -> bool {
+        self.started.get(key).is_some_and(|t| t.elapsed() < within)
+    }
+
+    /// A request refused because a role it names has not propagated yet:
+    /// (status, code, message) in the calling service's words.
+    pub(crate) fn refusal(
+        &self,
+        model: &Model,
+        signature: &str,
+        body: &str,
+    ) -> Option<(u16, &'static str, &'static str)> {
+        let names_young_role = || {
+            self.started.iter().any(|(k, t)| {
+                k.strip_prefix("role:").is_some_and(|name| {
+                    t.elapsed() < model.iam_propagation
+                        && (body.contains(&format!("role/{name}\""))
+                            || body.contains(&format!("role/{name}\\\""))
+                            || body.contains(&format!("role%2F{name}&"))
+                            || body.ends_with(&format!("role%2F{name}")))
+                })
+            })
+        };
+        if signature == "POST /2015-03-31/functions" && names_young_role() {
+            return Some((
+                400,
+                "InvalidParameterValueException",
+                "The role defined for the function cannot be assumed by Lambda.",
+            ));
+        }
+        if matches!(signature, "CreateKey" | "PutKeyPolicy") && names_young_role() {
+            return Some((
+                400,
+                "MalformedPolicyDocumentException",
+                "Policy contains a statement with one or more invalid principals.",
+            ));
+        }
+        if signature == "CreateDBInstance" && names_young_role() {
+            return Some((
+                400,
+                "InvalidParameterValue",
+                "IAM role ARN value is invalid or does not include the required permissions for: ENHANCED_MONITORING",
+            ));
+        }
+        None
+    }
+
+    /// An answer given instead of the emulator's: an RDS instance the
+    /// model still shows deleting.
+    pub(crate) fn substitute(&self, model: &Model, signature: &str, body: &str) -> Option<String> {
+        if signature != "DescribeDBInstances" {
+            return None;
+        }
+        let id = form_value(body, "DBInstanceIdentifier")?;
+        if !self.young(&format!("rds-deleting:{id}"), model.rds_delete) {
+            return None;
+        }
+        let last = self.rds_described.get(&id)?;
+        Some(replace_between(
+            last,
+            "<DBInstanceStatus>",
+            "</DBInstanceStatus>",
+            "deleting",
+        ))
+    }
+
+    /// Notes what a successful call started, and rewrites the status fields
+    /// of describe answers for what is still modelled as in progress.
+    pub(crate) fn observe(
+        &mut self,
+        model: &Model,
+        signature: &str,
+        request: &str,
+        answer: &str,
+    ) -> Option<String> {
+        let now = Instant::now();
+        match signature {
+            "CreateRole" => {
+                if let Some(name) = form_value(request, "RoleName") {
+                    self.started.insert(format!("role:{name}"), now);
+                }
+                None
+            }
+            "CreateDBInstance" => {
+                if let Some(id) = form_value(request, "DBInstanceIdentifier") {
+                    self.started.insert(format!("rds:{id}"), now);
+                }
+                None
+            }
+            "DeleteDBInstance" => {
+                if let Some(id) = form_value(request, "DBInstanceIdentifier") {
+                    self.started.insert(format!("rds-deleting:{id}"), now);
+                }
+                None
+            }
+            "DescribeDBInstances" => {
+                let id = form_value(request, "DBInstanceIdentifier")?;
+                self.rds_described.insert(id.clone(), answer.to_owned());
+                self.young(&format!("rds:{id}"), model.rds_create).then(|| {
+                    answer.replace(
+                        "<DBInstanceStatus>available</DBInstanceStatus>",
+                        "<DBInstanceStatus>creating</DBInstanceStatus>",
+                    )
+                })
+            }
+            "POST /2015-03-31/functions" => {
+                let name = serde_json::from_str::<serde_json::Value>(request)
+                    .ok()
+                    .and_then(|v| v["FunctionName"].as_str().map(str::to_owned));
+                if let Some(name) = name {
+                    self.started.insert(format!("lambda:{name}"), now);
+                }
+                None
+            }
+            "CreateVpcEndpoint" => {
+                if form_value(request, "VpcEndpointType").as_deref() == Some("Interface") {
+                    if let Some(id) = between(answer, "<vpcEndpointId>", "</vpcEndpointId>") {
+                        self.started.insert(format!("vpce:{id}"), now);
+                    }
+                }
+                None
+            }
+            "DescribeVpcEndpoints" => {
+                let pending: Vec<&str> = self
+                    .started
+                    .iter()
+                    .filter(|(_, t)| t.elapsed() < model.endpoint_pending)
+                    .filter_map(|(k, _)| k.strip_prefix("vpce:"))
+                    .filter(|id| answer.contains(*id))
+                    .collect();
+                (!pending.is_empty()).then(|| pending_endpoints(answer, &pending))
+            }
+            s if s.starts_with("GET /2015-03-31/functions/") => {
+                let name = s
+                    .trim_start_matches("GET /2015-03-31/functions/")
+                    .split(['/', '?'])
+                    .next()
+                    .unwrap_or_default();
+                self.young(&format!("lambda:{name}"), model.lambda_pending)
+                    .then(|| {
+                        answer
+                            .replace("\"State\": \"Active\"", "\"State\": \"Pending\"")
+                            .replace("\"State\":\"Active\"", "\"State\":\"Pending\"")
+                    })
+            }
+            _ => None,
+        }
+    }
+}
+
+fn replace_between(text: &str, open: &str, close: &str, with: &str) -> String {
+    match (text.find(open), text.find(close)) {
+        (Some(a), Some(b)) if a + open.len() <= b => {
+            format!("{}{with}{}", &text[..a + open.len()], &text[b..])
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// Sets `<state>` to `pending` in the items of a DescribeVpcEndpoints
+/// answer whose id is listed.
+fn pending_endpoints(answer: &str, pending: &[&str]) -> String {
+    let mut out = String::with_capacity(answer.len());
+    let mut rest = answer;
+    while let Some(at) = rest.find("<vpcEndpointId>") {
+        // Each item runs from its id to the next item's id.
+        let (before, from_id) = rest.split_at(at);
+        out.push_str(before);
+        let next = from_id[1..]
+            .find("<vpcEndpointId>")
+            .map_or(from_id.len(), |n| n + 1);
+        let (item, after) = from_id.split_at(next);
+        let id = between(item, "<vpcEndpointId>", "</vpcEndpointId>").unwrap_or_default();
+        if pending.contains(&id) {
+            out.push_str(&item.replace("<state>available</state>", "<state>pending</state>"));
+        } else {
+            out.push_str(item);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaling_divides_the_waits_not_the_calls() {
+        let m = Model::aws().scaled(30.0);
+        assert_eq!(m.call_latency, Duration::from_millis(100));
+        assert_eq!(m.rds_create, Duration::from_secs(40));
+        assert_eq!(m.lambda_pending, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn young_rds_instances_are_creating_then_available() {
+        let model = Model {
+            rds_create: Duration::from_secs(3600),
+            ..Model::aws()
+        };
+        let mut clock = Clock::default();
+        let req = "Action=CreateDBInstance&DBInstanceIdentifier=db-1&MultiAZ=true";
+        clock.observe(&model, "CreateDBInstance", req, "");
+        let answer = "<DBInstanceIdentifier>db-1</DBInstanceIdentifier><DBInstanceStatus>available</DBInstanceStatus>";
+        let describe = "Action=DescribeDBInstances&DBInstanceIdentifier=db-1";
+        let rewritten = clock.observe(&model, "DescribeDBInstances", describe, answer);
+        assert!(rewritten.unwrap().contains(">creating<"));
+        let other = "Action=DescribeDBInstances&DBInstanceIdentifier=db-2";
+        assert_eq!(
+            clock.observe(&model, "DescribeDBInstances", other, answer),
+            None
+        );
+        clock.observe(&model, "DeleteDBInstance", req, "");
+        let deleting = clock
+            .substitute(&model, "DescribeDBInstances", describe)
+            .unwrap();
+        assert!(deleting.contains("<DBInstanceStatus>deleting</DBInstanceStatus>"));
+    }
+
+    #[test]
+    fn only_the_pending_endpoint_is_rewritten() {
+        let answer = "<item><vpcEndpointId>vpce-1</vpcEndpointId><state>available</state></item><item><vpcEndpointId>vpce-2</vpcEndpointId><state>available</state></item>";
+        let out = pending_endpoints(answer, &["vpce-2"]);
+        assert_eq!(out, "<item><vpcEndpointId>vpce-1</vpcEndpointId><state>available</state></item><item><vpcEndpointId>vpce-2</vpcEndpointId><state>pending</state></item>");
+    }
+
+    #[test]
+    fn a_young_role_is_refused_in_each_services_words() {
+        let model = Model::aws();
+        let mut clock = Clock::default();
+        clock.observe(&model, "CreateRole", "Action=CreateRole&RoleName=exec", "");
+        let lambda = r#"{"FunctionName":"f","Role":"arn:aws:iam::1:role/exec"}"#;
+        let (_, code, _) = clock
+            .refusal(&model, "POST /2015-03-31/functions", lambda)
+            .unwrap();
+        assert_eq!(code, "InvalidParameterValueException");
+        let rds =
+            "Action=CreateDBInstance&MonitoringRoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fexec&X=1";
+        assert!(clock.refusal(&model, "CreateDBInstance", rds).is_some());
+        let unrelated = r#"{"Role":"arn:aws:iam::1:role/executor"}"#;
+        assert!(clock
+            .refusal(&model, "POST /2015-03-31/functions", unrelated)
+            .is_none());
+    }
+}
