@@ -128,7 +128,9 @@ fn timings(json_lines: &str) -> HashMap<String, (f64, f64, f64)> {
         let (Some(id), Some(at)) = (v["id"].as_str(), v["t"].as_f64()) else {
             continue;
         };
-        let e = t.entry(id.to_owned()).or_insert((f64::NAN, f64::NAN, f64::NAN));
+        let e = t
+            .entry(id.to_owned())
+            .or_insert((f64::NAN, f64::NAN, f64::NAN));
         match (v["event"].as_str(), v["phase"].as_str()) {
             (Some("phase"), Some("reading" | "deleting")) if e.0.is_nan() => e.0 = at,
             (Some("phase"), Some("waiting_ready")) => e.1 = at,
@@ -262,10 +264,19 @@ struct Cycle {
 fn cycle(proxy: &FaultProxy, dir: &Path, env: &str, conc: &str) -> Cycle {
     let url = proxy.url();
     let args = |cmd: &'static str| -> Vec<String> {
-        ["--env", env, "--output", "json", cmd, "--yes", "--concurrency", conc]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "--env",
+            env,
+            "--output",
+            "json",
+            cmd,
+            "--yes",
+            "--concurrency",
+            conc,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     let run = |cmd| {
         let a = args(cmd);
@@ -344,10 +355,26 @@ fn main() {
         up_args.extend(["up".into(), "--yes".into()]);
         down_args.extend(["down".into(), "--yes".into()]);
         let (c0, t0) = (proxy.calls(), proxy.throttled());
-        let up = paysec(dir.path(), &url, &up_args.iter().map(String::as_str).collect::<Vec<_>>());
+        let up = paysec(
+            dir.path(),
+            &url,
+            &up_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
         let (c1, t1) = (proxy.calls(), proxy.throttled());
-        let down = paysec(dir.path(), &url, &down_args.iter().map(String::as_str).collect::<Vec<_>>());
-        fleets.push((n, up, down, c1 - c0, proxy.calls() - c1, t1 - t0, proxy.throttled() - t1));
+        let down = paysec(
+            dir.path(),
+            &url,
+            &down_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        fleets.push((
+            n,
+            up,
+            down,
+            c1 - c0,
+            proxy.calls() - c1,
+            t1 - t0,
+            proxy.throttled() - t1,
+        ));
     }
 
     // Cold read-only commands on a full ledger (no network for these).
@@ -364,13 +391,24 @@ fn main() {
     let mut status = Vec::new();
     let mut output = Vec::new();
     for _ in 0..10 {
-        status.push(paysec(dir.path(), "http://127.0.0.1:9", &["--env", &env_s, "status"]));
-        output.push(paysec(dir.path(), "http://127.0.0.1:9", &["--env", &env_s, "output"]));
+        status.push(paysec(
+            dir.path(),
+            "http://127.0.0.1:9",
+            &["--env", &env_s, "status"],
+        ));
+        output.push(paysec(
+            dir.path(),
+            "http://127.0.0.1:9",
+            &["--env", &env_s, "output"],
+        ));
     }
     paysec(dir.path(), &url, &["--env", &env_s, "-q", "down", "--yes"]);
     let median = |v: &mut Vec<Measured>| {
         v.sort_by_key(|m| m.wall);
-        (v[v.len() / 2].wall, v.iter().map(|m| m.rss_kib).max().unwrap_or(0))
+        (
+            v[v.len() / 2].wall,
+            v.iter().map(|m| m.rss_kib).max().unwrap_or(0),
+        )
     };
     let (status_wall, status_rss) = median(&mut status);
     let (output_wall, output_rss) = median(&mut output);
@@ -402,7 +440,12 @@ fn main() {
     row("up, concurrency 16", &par.up, up_bound, up_work);
     row("up, concurrency 1 (sequential)", &seq.up, up_bound, up_work);
     row("down, concurrency 16", &par.down, down_bound, down_work);
-    row("down, concurrency 1 (sequential)", &seq.down, down_bound, down_work);
+    row(
+        "down, concurrency 1 (sequential)",
+        &seq.down,
+        down_bound,
+        down_work,
+    );
     println!(
         "| no-op up | {:.1} s | | | | | {:.2} s | {} MiB |",
         s(par.noop.wall),
@@ -438,9 +481,7 @@ fn main() {
     let mut last: Vec<(&String, &(f64, f64, f64))> = par_t.iter().collect();
     last.sort_by(|a, b| b.1 .2.total_cmp(&a.1 .2));
     for (id, (st, ident, done)) in last.iter().take(3) {
-        let alone = seq_t
-            .get(*id)
-            .map_or(f64::NAN, |(s0, _, d0)| d0 - s0);
+        let alone = seq_t.get(*id).map_or(f64::NAN, |(s0, _, d0)| d0 - s0);
         println!(
             "parallel up, {id}: started {st:.1} s, created {ident:.1} s, done {done:.1} s ({:.1} s of work; {alone:.1} s when run alone)",
             done - st

@@ -160,7 +160,8 @@ mod tests {
 
     #[test]
     fn env_repeats_for_a_fleet() {
-        let cli = Cli::try_parse_from(["paysec", "--env", "a", "up", "--env", "b", "--yes"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["paysec", "--env", "a", "up", "--env", "b", "--yes"]).unwrap();
         assert_eq!(cli.global.env, ["a", "b"]);
     }
 

@@ -249,7 +249,11 @@ pub async fn fleet(
         if !printer.is_json() {
             printer.note(format!(
                 "{name}: {command} {} in {:.1}s ({} resources, {} failed, {} not started)",
-                if summary.ok() { "complete" } else { "incomplete" },
+                if summary.ok() {
+                    "complete"
+                } else {
+                    "incomplete"
+                },
                 summary.elapsed.as_secs_f64(),
                 summary.outcomes.len(),
                 summary.failures.len(),

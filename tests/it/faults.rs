@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use paysec_testkit::{FaultProxy, Scripted};
+use paysec_testkit::{FaultProxy, Model, Scripted};
 
 use crate::support::{endpoint, tagged_by_logical_id, Paysec};
 
@@ -63,6 +63,7 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
         ("/concurrency", 2, 409, "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending"),
         ("CreateDBInstance", 1, 400, "InvalidParameterValue", "IAM role ARN value is invalid or does not include the required permissions for: ENHANCED_MONITORING"),
         (bucket.as_str(), 1, 409, "OperationAborted", "A conflicting conditional operation is currently in progress against this resource."),
+        ("CreateQueue", 1, 400, "AWS.SimpleQueueService.QueueDeletedRecently", "You must wait 60 seconds after deleting a queue before you can create another with the same name."),
     ] {
         proxy.script(Scripted { operation: op.into(), times, status, code: code.into(), message: message.into() });
     }
@@ -88,6 +89,12 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
             "OperationAbortedException",
             "A conflicting operation is currently in progress against this resource.",
         ),
+        (
+            "DeleteDBInstance",
+            1,
+            "InvalidDBInstanceState",
+            "Instance is not in available state.",
+        ),
     ] {
         proxy.script(Scripted {
             operation: op.into(),
@@ -103,6 +110,64 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
         0,
         "every scripted error on down was replayed"
     );
+    assert!(
+        tagged_by_logical_id(&p.env).await.is_empty(),
+        "nothing left"
+    );
+}
+
+/// Under the latency model's slow resources and IAM propagation (every
+/// create naming a role younger than the propagation time is refused in
+/// its service's words: KMS, Lambda, RDS, and flow logs' unsuccessful
+/// item), `up` still converges, waits for real readiness, and `down`
+/// removes everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_converges_under_slow_readiness_and_iam_propagation() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    proxy.set_model(Model {
+        call_latency: Duration::ZERO,
+        rds_create: Duration::from_secs(3),
+        rds_delete: Duration::from_secs(2),
+        lambda_pending: Duration::from_secs(1),
+        endpoint_pending: Duration::from_secs(1),
+        iam_propagation: Duration::from_millis(1500),
+        service_in_flight: 20,
+    });
+    let p = Paysec::new("model");
+    let url = proxy.url();
+    let started = Instant::now();
+    p.run(&["--endpoint-url", &url, "up", "--yes"]).success();
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "up waited for the database to become available"
+    );
+    let log = proxy.log();
+    let refused_then_created = |op: &str| log.iter().filter(|s| s.as_str() == op).count() >= 2;
+    assert!(
+        proxy.modelled() > 0 && refused_then_created("CreateFlowLogs"),
+        "the flow log was refused while its role propagated, then created"
+    );
+    assert!(
+        log.iter()
+            .filter(|s| s.as_str() == "DescribeDBInstances")
+            .count()
+            >= 3,
+        "the database was polled until available"
+    );
+    let again = p
+        .run(&["--endpoint-url", &url, "up", "--yes", "--output", "json"])
+        .success()
+        .json();
+    assert!(
+        again["outcomes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|o| o == "unchanged"),
+        "converged: {}",
+        again["outcomes"]
+    );
+    p.run(&["--endpoint-url", &url, "down", "--yes"]).success();
     assert!(
         tagged_by_logical_id(&p.env).await.is_empty(),
         "nothing left"

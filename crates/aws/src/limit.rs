@@ -27,8 +27,8 @@ use tokio::sync::Semaphore;
 /// environment), built explicitly so it can be wrapped.
 pub(crate) fn default_https() -> SharedHttpClient {
     Builder::new().build_with_connector_fn(|settings, components| {
-        let mut conn = ConnectorBuilder::default()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        let mut conn =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
         conn.set_connector_settings(settings.cloned());
         if let Some(c) = components {
             conn.set_sleep_impl(c.sleep_impl());

@@ -10,7 +10,8 @@ use tokio::time::Instant;
 use crate::error::{ErrorClass, ResourceError};
 
 /// Retry an operation while it fails with `code` (and, when set, a message
-/// containing `message`) for at most `budget`.
+/// containing `message`) for at most `budget`. `code` [`ANY_CODE`] matches
+/// on the message alone (per-item errors whose codes AWS does not document).
 #[derive(Clone, Copy, Debug)]
 pub struct Rule {
     pub code: &'static str,
@@ -18,9 +19,12 @@ pub struct Rule {
     pub budget: Duration,
 }
 
+/// A rule's code matching every code.
+pub const ANY_CODE: &str = "*";
+
 impl Rule {
     fn matches(&self, err: &ResourceError) -> bool {
-        err.code() == Some(self.code)
+        (self.code == ANY_CODE || err.code() == Some(self.code))
             && self
                 .message
                 .is_none_or(|m| err.message().to_lowercase().contains(&m.to_lowercase()))
@@ -95,6 +99,14 @@ pub mod rules {
         code: "InvalidParameterValue",
         message: Some("ENHANCED_MONITORING"),
         budget: minutes(5),
+    };
+    /// CreateFlowLogs naming a delivery role created moments ago: an
+    /// unsuccessful item "Unable to assume given IAM role" (Terraform
+    /// retries these for 2 minutes).
+    pub const FLOW_LOGS_ROLE_NOT_YET_ASSUMABLE: Rule = Rule {
+        code: super::ANY_CODE,
+        message: Some("Unable to assume given IAM role"),
+        budget: minutes(2),
     };
     /// CreateQueue within 60 s of deleting the same name.
     pub const SQS_QUEUE_DELETED_RECENTLY: Rule = Rule {

@@ -161,7 +161,11 @@ async fn the_slowest_chain_starts_first_when_permits_are_scarce() {
     assert!(cloud.position("create key") < cloud.position("create leaf0"));
     assert!(cloud.position("create db") < cloud.position("create leaf5"));
     // The database's wait overlaps the leaves: about one wait in all.
-    assert!(summary.elapsed < Duration::from_secs(601), "{:?}", summary.elapsed);
+    assert!(
+        summary.elapsed < Duration::from_secs(601),
+        "{:?}",
+        summary.elapsed
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -170,7 +174,8 @@ async fn concurrency_one_runs_each_resource_from_start_to_ready() {
     let rig = Rig::new();
     let mut db = Fake::build("db", &[], &cloud);
     db.ready_delay = Duration::from_secs(600);
-    let nodes: Vec<Arc<dyn Resource>> = vec![Arc::new(db), Arc::new(Fake::build("leaf", &[], &cloud))];
+    let nodes: Vec<Arc<dyn Resource>> =
+        vec![Arc::new(db), Arc::new(Fake::build("leaf", &[], &cloud))];
     let summary = rig.scheduler(nodes, 1).up().await;
     assert!(summary.ok());
     assert!(cloud.position("ready db") < cloud.position("create leaf"));

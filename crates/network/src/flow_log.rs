@@ -7,6 +7,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
+use paysec_core::retry::{retrying, rules};
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
@@ -126,7 +127,6 @@ impl Resource for FlowLog {
             .resource_ids(cx.attr(&self.vpc, "physical_id")?)
             .resource_type(FlowLogsResourceType::Vpc)
             .traffic_type(TrafficType::All)
-            .client_token(format!("paysec-{}-{}", cx.env.name, cx.resource))
             .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcFlowLog));
         req = match &self.destination {
             FlowLogDestination::S3 { bucket } => req
@@ -139,22 +139,43 @@ impl Resource for FlowLog {
                 .log_group_name(cx.attr(log_group, "name")?)
                 .deliver_logs_permission_arn(cx.attr(role, "arn")?),
         };
-        let out = req.send().await.or_resource(&self.id, "CreateFlowLogs")?;
-        // Per-item failures come back with HTTP 200.
-        if let Some(item) = out.unsuccessful().first() {
-            let err = item.error();
-            return Err(ResourceError::Aws {
-                resource: self.id.clone(),
-                operation: "CreateFlowLogs",
-                class: paysec_core::ErrorClass::Other,
-                code: err.and_then(|e| e.code()).map(str::to_owned),
-                message: err
-                    .and_then(|e| e.message())
-                    .unwrap_or("unsuccessful")
-                    .to_owned(),
-                source: "CreateFlowLogs reported an unsuccessful item".into(),
-            });
-        }
+        // The SDK's own retries of one attempt share its token (no
+        // duplicate from a retried timeout); a new attempt after a refused
+        // item needs a new one, or AWS would replay the refusal. A crashed
+        // run's flow log is found again by its tags, not by the token.
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let attempt = std::sync::atomic::AtomicU32::new(0);
+        let out = retrying(&[rules::FLOW_LOGS_ROLE_NOT_YET_ASSUMABLE], || async {
+            let n = attempt.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let out = req
+                .clone()
+                .client_token(format!("paysec-{}-{nonce}-{n}", cx.resource))
+                .send()
+                .await
+                .or_resource(&self.id, "CreateFlowLogs")?;
+            // Per-item failures come back with HTTP 200.
+            match out.unsuccessful().first() {
+                Some(item) => {
+                    let err = item.error();
+                    Err(ResourceError::Aws {
+                        resource: self.id.clone(),
+                        operation: "CreateFlowLogs",
+                        class: paysec_core::ErrorClass::Other,
+                        code: err.and_then(|e| e.code()).map(str::to_owned),
+                        message: err
+                            .and_then(|e| e.message())
+                            .unwrap_or("unsuccessful")
+                            .to_owned(),
+                        source: "CreateFlowLogs reported an unsuccessful item".into(),
+                    })
+                }
+                None => Ok(out),
+            }
+        })
+        .await?;
         let flow_log_id = out
             .flow_log_ids()
             .first()

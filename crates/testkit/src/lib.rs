@@ -267,6 +267,16 @@ async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Resul
 
 fn error_response(protocol: Protocol, status: u16, code: &str, message: &str) -> Vec<u8> {
     let (content_type, extra, body) = match protocol {
+        // Query-compatible JSON services (SQS) name the old query code in
+        // a header; the SDK reports that code.
+        Protocol::AwsJson if code.contains('.') => (
+            "application/x-amz-json-1.0",
+            format!("x-amzn-query-error: {code};Sender\r\n"),
+            format!(
+                r#"{{"__type":"com.amazonaws.sqs#{}","message":"{message}"}}"#,
+                code.rsplit('.').next().unwrap_or(code)
+            ),
+        ),
         Protocol::AwsJson => ("application/x-amz-json-1.1", String::new(), format!(r#"{{"__type":"{code}","message":"{message}"}}"#)),
         Protocol::Query => (
             "text/xml",
@@ -527,7 +537,11 @@ impl<'a> InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        let mut map = self.state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .state
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(n) = map.get_mut(&self.service) {
             *n = n.saturating_sub(1);
         }

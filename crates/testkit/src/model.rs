@@ -11,7 +11,7 @@
 //! | RDS delete | 10 min (5-15) | the last description, `DBInstanceStatus` `deleting`, instead of not found |
 //! | Lambda in a VPC | 90 s | `State` `Pending` instead of `Active` |
 //! | VPC interface endpoint | 2 min | `state` `pending` instead of `available` |
-//! | IAM role propagation | 10 s | a request naming a younger role gets the service's own error (Lambda "cannot be assumed", KMS `MalformedPolicyDocumentException`, RDS `ENHANCED_MONITORING`) |
+//! | IAM role propagation | 10 s | a request naming a younger role gets the service's own error (Lambda "cannot be assumed", KMS `MalformedPolicyDocumentException`, RDS `ENHANCED_MONITORING`, CreateFlowLogs an unsuccessful item "Unable to assume given IAM role") |
 //! | API rate limits | per account and service | more than 20 requests in flight to one service: its own throttling error |
 //!
 //! [`Model::scaled`] divides the waits (not the call latency) so that a run
@@ -149,8 +149,20 @@ impl Clock {
     }
 
     /// An answer given instead of the emulator's: an RDS instance the
-    /// model still shows deleting.
+    /// model still shows deleting, or flow logs refused item by item (with
+    /// HTTP 200, as EC2 does) because their delivery role is too young.
     pub(crate) fn substitute(&self, model: &Model, signature: &str, body: &str) -> Option<String> {
+        if signature == "CreateFlowLogs" {
+            let role = form_value(body, "DeliverLogsPermissionArn")?;
+            let name = role.rsplit('/').next()?;
+            if !self.young(&format!("role:{name}"), model.iam_propagation) {
+                return None;
+            }
+            let vpc = form_value(body, "ResourceId.1").unwrap_or_default();
+            return Some(format!(
+                "<CreateFlowLogsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>model</requestId><flowLogIdSet/><unsuccessful><item><error><code>400</code><message>Unable to assume given IAM role: {role}</message></error><resourceId>{vpc}</resourceId></item></unsuccessful></CreateFlowLogsResponse>"
+            ));
+        }
         if signature != "DescribeDBInstances" {
             return None;
         }
@@ -342,6 +354,11 @@ mod tests {
         let rds =
             "Action=CreateDBInstance&MonitoringRoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fexec&X=1";
         assert!(clock.refusal(&model, "CreateDBInstance", rds).is_some());
+        let flow = "Action=CreateFlowLogs&DeliverLogsPermissionArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fexec&ResourceId.1=vpc-1";
+        let item = clock.substitute(&model, "CreateFlowLogs", flow).unwrap();
+        assert!(item.contains(
+            "<unsuccessful><item><error><code>400</code><message>Unable to assume given IAM role"
+        ));
         let unrelated = r#"{"Role":"arn:aws:iam::1:role/executor"}"#;
         assert!(clock
             .refusal(&model, "POST /2015-03-31/functions", unrelated)
