@@ -56,6 +56,10 @@ struct Measured {
 }
 
 fn paysec(dir: &Path, endpoint: &str, args: &[&str]) -> Measured {
+    paysec_with(dir, endpoint, args, &[])
+}
+
+fn paysec_with(dir: &Path, endpoint: &str, args: &[&str], vars: &[(&str, &str)]) -> Measured {
     let bin = env!("CARGO_BIN_EXE_paysec");
     let started = Instant::now();
     let out = Command::new("/usr/bin/time")
@@ -67,6 +71,7 @@ fn paysec(dir: &Path, endpoint: &str, args: &[&str]) -> Measured {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
+        .envs(vars.iter().copied())
         .output()
         .expect("run paysec under /usr/bin/time");
     let wall = started.elapsed();
@@ -316,6 +321,22 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let id = std::process::id() % 100_000;
 
+    // Warm-up: the emulator loads each service's backend on first use,
+    // which would be charged to whichever run comes first.
+    let quick = Model {
+        rds_create: Duration::ZERO,
+        rds_delete: Duration::ZERO,
+        lambda_pending: Duration::ZERO,
+        endpoint_pending: Duration::ZERO,
+        iam_propagation: Duration::ZERO,
+        ..model
+    };
+    proxy.set_model(quick);
+    let warm = format!("bench-{id}-w");
+    paysec(dir.path(), &url, &["--env", &warm, "-q", "up", "--yes"]);
+    paysec(dir.path(), &url, &["--env", &warm, "-q", "down", "--yes"]);
+    proxy.set_model(model);
+
     // The model: paysec at its default concurrency, then one at a time.
     let env_a = format!("bench-{id}-a");
     let topo = topology(dir.path(), &url, &env_a);
@@ -330,22 +351,27 @@ fn main() {
     let down_work = work_bound(&topo, &timings(&seq.down.stderr), true);
 
     // The same without readiness waits: what parallel calls alone gain.
-    proxy.set_model(Model {
-        rds_create: Duration::ZERO,
-        rds_delete: Duration::ZERO,
-        lambda_pending: Duration::ZERO,
-        endpoint_pending: Duration::ZERO,
-        iam_propagation: Duration::ZERO,
-        ..model
-    });
+    proxy.set_model(quick);
     let calls_par = cycle(&proxy, dir.path(), &format!("bench-{id}-c"), "16");
     let calls_seq = cycle(&proxy, dir.path(), &format!("bench-{id}-d"), "1");
 
     // Fleets under the full model.
     proxy.set_model(model);
     let mut fleets = Vec::new();
-    for n in fleet_sizes() {
-        let envs: Vec<String> = (0..n).map(|k| format!("fleet-{id}-{n}-{k}")).collect();
+    let sizes = fleet_sizes();
+    // The largest fleet once more without paysec's per-service ceiling
+    // (100 in flight), to show what the ceiling prevents.
+    let runs: Vec<(usize, usize)> = sizes
+        .iter()
+        .map(|&n| (n, 10))
+        .chain(sizes.iter().copied().max().map(|n| (n, 100)))
+        .collect();
+    for (n, ceiling) in runs {
+        let envs: Vec<String> = (0..n)
+            .map(|k| format!("fleet-{id}-{n}-{ceiling}-{k}"))
+            .collect();
+        let vars = [("PAYSEC_CALLS_PER_SERVICE", ceiling.to_string())];
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut up_args = vec!["-q".to_owned()];
         for e in &envs {
             up_args.push("--env".into());
@@ -355,19 +381,22 @@ fn main() {
         up_args.extend(["up".into(), "--yes".into()]);
         down_args.extend(["down".into(), "--yes".into()]);
         let (c0, t0) = (proxy.calls(), proxy.throttled());
-        let up = paysec(
+        let up = paysec_with(
             dir.path(),
             &url,
             &up_args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &vars,
         );
         let (c1, t1) = (proxy.calls(), proxy.throttled());
-        let down = paysec(
+        let down = paysec_with(
             dir.path(),
             &url,
             &down_args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &vars,
         );
         fleets.push((
             n,
+            ceiling,
             up,
             down,
             c1 - c0,
@@ -379,14 +408,7 @@ fn main() {
 
     // Cold read-only commands on a full ledger (no network for these).
     let env_s = format!("bench-{id}-s");
-    proxy.set_model(Model {
-        rds_create: Duration::ZERO,
-        rds_delete: Duration::ZERO,
-        lambda_pending: Duration::ZERO,
-        endpoint_pending: Duration::ZERO,
-        iam_propagation: Duration::ZERO,
-        ..model
-    });
+    proxy.set_model(quick);
     paysec(dir.path(), &url, &["--env", &env_s, "-q", "up", "--yes"]);
     let mut status = Vec::new();
     let mut output = Vec::new();
@@ -489,11 +511,11 @@ fn main() {
     }
     if !fleets.is_empty() {
         println!();
-        println!("| fleet | up makespan | down makespan | calls up/down | throttled | peak RSS up/down |");
-        println!("|---|---|---|---|---|---|");
-        for (n, up, down, cu, cd, tu, td) in &fleets {
+        println!("| fleet | calls in flight per service | up makespan | down makespan | calls up/down | throttled | peak RSS up/down |");
+        println!("|---|---|---|---|---|---|---|");
+        for (n, ceiling, up, down, cu, cd, tu, td) in &fleets {
             println!(
-                "| {n} environments | {:.1} s | {:.1} s | {cu}/{cd} | {} | {}/{} MiB |",
+                "| {n} environments | {ceiling} | {:.1} s | {:.1} s | {cu}/{cd} | {} | {}/{} MiB |",
                 s(up.wall),
                 s(down.wall),
                 tu + td,
