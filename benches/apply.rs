@@ -50,13 +50,18 @@ struct Measured {
     wall: Duration,
     cpu_s: f64,
     rss_kib: u64,
+    /// Whether paysec exited 0.
+    ok: bool,
     stdout: String,
     /// Progress events (JSON lines with `--output json`).
     stderr: String,
 }
 
+/// Runs paysec; a failure stops the benchmark (its figures would lie).
 fn paysec(dir: &Path, endpoint: &str, args: &[&str]) -> Measured {
-    paysec_with(dir, endpoint, args, &[])
+    let m = paysec_with(dir, endpoint, args, &[]);
+    assert!(m.ok, "paysec {args:?} failed: {}", m.stderr);
+    m
 }
 
 fn paysec_with(dir: &Path, endpoint: &str, args: &[&str], vars: &[(&str, &str)]) -> Measured {
@@ -76,7 +81,7 @@ fn paysec_with(dir: &Path, endpoint: &str, args: &[&str], vars: &[(&str, &str)])
         .expect("run paysec under /usr/bin/time");
     let wall = started.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "paysec {args:?} failed: {stderr}");
+    let ok = out.status.success();
     let line = stderr
         .lines()
         .rev()
@@ -90,6 +95,7 @@ fn paysec_with(dir: &Path, endpoint: &str, args: &[&str], vars: &[(&str, &str)])
         wall,
         cpu_s: f.first().copied().unwrap_or(0.0) + f.get(1).copied().unwrap_or(0.0),
         rss_kib: f.get(2).copied().unwrap_or(0.0) as u64,
+        ok,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: stderr.into_owned(),
     }
@@ -388,12 +394,12 @@ fn main() {
             &vars,
         );
         let (c1, t1) = (proxy.calls(), proxy.throttled());
-        let down = paysec_with(
-            dir.path(),
-            &url,
-            &down_args.iter().map(String::as_str).collect::<Vec<_>>(),
-            &vars,
-        );
+        let down_args: Vec<&str> = down_args.iter().map(String::as_str).collect();
+        let down = paysec_with(dir.path(), &url, &down_args, &vars);
+        if !down.ok {
+            // Clean up whatever a failed run left, at the default ceiling.
+            paysec(dir.path(), &url, &down_args);
+        }
         fleets.push((
             n,
             ceiling,
@@ -513,11 +519,26 @@ fn main() {
         println!();
         println!("| fleet | calls in flight per service | up makespan | down makespan | calls up/down | throttled | peak RSS up/down |");
         println!("|---|---|---|---|---|---|---|");
+        let outcome = |m: &Measured| {
+            if m.ok {
+                format!("{:.1} s", s(m.wall))
+            } else {
+                let why = m
+                    .stderr
+                    .lines()
+                    .find(|l| l.contains("error:"))
+                    .unwrap_or("")
+                    .chars()
+                    .take(160)
+                    .collect::<String>();
+                format!("FAILED after {:.1} s ({why})", s(m.wall))
+            }
+        };
         for (n, ceiling, up, down, cu, cd, tu, td) in &fleets {
             println!(
-                "| {n} environments | {ceiling} | {:.1} s | {:.1} s | {cu}/{cd} | {} | {}/{} MiB |",
-                s(up.wall),
-                s(down.wall),
+                "| {n} environments | {ceiling} | {} | {} | {cu}/{cd} | {} | {}/{} MiB |",
+                outcome(up),
+                outcome(down),
                 tu + td,
                 mib(up.rss_kib),
                 mib(down.rss_kib)

@@ -44,6 +44,14 @@ impl Printer {
         }
     }
 
+    /// An error line on stderr (text mode), shown even with `-q`: quiet
+    /// means only errors, not none.
+    pub fn problem(&self, text: impl AsRef<str>) {
+        if !self.is_json() {
+            let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
+        }
+    }
+
     /// The command's result document on stdout (JSON mode).
     pub fn json(&self, value: &impl Serialize) {
         let mut out = std::io::stdout().lock();

@@ -260,7 +260,7 @@ pub async fn fleet(
                 summary.skipped.len()
             ));
             for (_, e) in &summary.failures {
-                printer.note(format!("{name}: error: {e}"));
+                printer.problem(format!("{name}: error: {e}"));
             }
         }
         if summary.interrupted {
@@ -368,7 +368,7 @@ where
     if !summary.failures.is_empty() {
         if !printer.is_json() {
             for (_, e) in &summary.failures {
-                printer.note(format!("error: {e}"));
+                printer.problem(format!("error: {e}"));
             }
         }
         return Err(Failure::Run(format!(
