@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::environment::Environment;
-use crate::error::ResourceError;
+use crate::error::{ErrorClass, ResourceError};
 use crate::id::LogicalId;
 use crate::ledger::Record;
 use crate::report::{Event, Reporter};
@@ -275,8 +275,15 @@ impl Context {
         let started = tokio::time::Instant::now();
         let mut reported = Duration::ZERO;
         loop {
-            if let Some(v) = check().await? {
-                return Ok(v);
+            match check().await {
+                Ok(Some(v)) => return Ok(v),
+                Ok(None) => {}
+                // A throttled or failed poll says nothing about readiness:
+                // poll again later, within the same budget.
+                Err(e) if matches!(e.class(), ErrorClass::Throttled | ErrorClass::Transient) => {
+                    tracing::debug!(resource = %self.resource, error = %e, "poll failed; polling again");
+                }
+                Err(e) => return Err(e),
             }
             let waited = started.elapsed();
             if waited >= budget {

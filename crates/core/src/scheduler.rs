@@ -580,29 +580,34 @@ async fn converge(
     let kind = node.kind();
     let result = async {
         let permit = Some(permit);
-        let known = lock(&ledger).record(&id).and_then(Record::present);
-        phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
-        let observed = node.read(&cx, known.as_ref()).await?;
-        let (present, outcome) = match observed {
-            Observed::Missing => {
-                lock(&ledger).set_creating(&id, kind)?;
-                phase(reporter.as_ref(), node.as_ref(), Phase::Creating);
-                (node.create(&cx).await?, Outcome::Created)
-            }
-            Observed::Present { present, drift, .. } if !drift.is_empty() => {
-                tracing::info!(resource = %id, ?drift, "repairing drift");
-                phase(reporter.as_ref(), node.as_ref(), Phase::Repairing);
-                (node.repair(&cx, &present, &drift).await?, Outcome::Repaired)
-            }
-            Observed::Present { present, .. } => {
-                let outcome = if known.is_some() {
-                    Outcome::Unchanged
-                } else {
-                    Outcome::Adopted
-                };
-                (present, outcome)
-            }
-        };
+        let (present, outcome) = through_throttling(&id, || async {
+            let known = lock(&ledger).record(&id).and_then(Record::present);
+            phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
+            let observed = node.read(&cx, known.as_ref()).await?;
+            Ok(match observed {
+                Observed::Missing => {
+                    lock(&ledger).set_creating(&id, kind)?;
+                    phase(reporter.as_ref(), node.as_ref(), Phase::Creating);
+                    (node.create(&cx).await?, Outcome::Created)
+                }
+                Observed::Present { present, drift, .. } if !drift.is_empty() => {
+                    tracing::info!(resource = %id, ?drift, "repairing drift");
+                    phase(reporter.as_ref(), node.as_ref(), Phase::Repairing);
+                    (node.repair(&cx, &present, &drift).await?, Outcome::Repaired)
+                }
+                Observed::Present { present, .. } => {
+                    // An intent record only (no physical id) means an
+                    // earlier run created it: adopted, not unchanged.
+                    let outcome = if known.is_some() {
+                        Outcome::Unchanged
+                    } else {
+                        Outcome::Adopted
+                    };
+                    (present, outcome)
+                }
+            })
+        })
+        .await?;
         let already_ready = outcome == Outcome::Unchanged
             && lock(&ledger).record(&id).map(|r| r.status) == Some(Status::Ready);
         if !already_ready {
@@ -646,6 +651,35 @@ async fn converge(
     }
 }
 
+/// Repeats one resource's step while AWS throttles or fails transiently
+/// beyond what the SDK's own attempts absorbed (its retry quota runs dry
+/// under sustained throttling), within the transient budget. Safe because
+/// every step starts with a read: what an earlier attempt created is
+/// adopted, what it deleted is found gone.
+async fn through_throttling<T, F, Fut>(id: &LogicalId, mut step: F) -> Result<T, RunError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RunError>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match step().await {
+            Err(RunError::Resource(e))
+                if matches!(
+                    e.class(),
+                    crate::ErrorClass::Throttled | crate::ErrorClass::Transient
+                ) && started.elapsed() + delay < crate::retry::TRANSIENT_BUDGET =>
+            {
+                tracing::warn!(resource = %id, error = %e, ?delay, "throttled beyond the SDK's retries; repeating the step");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// One resource's part of `down`.
 async fn destroy(
     node: Arc<dyn crate::Resource>,
@@ -657,8 +691,8 @@ async fn destroy(
     let started = Instant::now();
     let id = node.id().clone();
     let kind = node.kind();
-    let result = async {
-        let _permit = permits.acquire_owned().await.ok();
+    let _permit = permits.acquire_owned().await.ok();
+    let result = through_throttling(&id, || async {
         let known = lock(&ledger).record(&id).and_then(Record::present);
         // An intent without a physical id: the create may or may not have
         // happened; look the resource up by name or tag.
@@ -686,7 +720,7 @@ async fn destroy(
             Outcome::Deleted
         };
         Ok((Some(target.physical_id), o))
-    }
+    })
     .await;
     match result {
         Ok((physical_id, outcome)) => {

@@ -169,6 +169,18 @@ async fn the_slowest_chain_starts_first_when_permits_are_scarce() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn throttling_beyond_the_sdk_retries_repeats_the_step_not_the_resource() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let key = Fake::build("key", &[], &cloud);
+    key.throttled_creates.store(3, Ordering::SeqCst);
+    let nodes: Vec<Arc<dyn Resource>> = vec![Arc::new(key)];
+    let summary = rig.scheduler(nodes, 4).up().await;
+    assert!(summary.ok(), "{:?}", summary.failures);
+    assert_eq!(cloud.creates.load(Ordering::SeqCst), 1, "created once");
+}
+
+#[tokio::test(start_paused = true)]
 async fn concurrency_one_runs_each_resource_from_start_to_ready() {
     let cloud = Arc::new(Cloud::default());
     let rig = Rig::new();

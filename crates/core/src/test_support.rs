@@ -48,6 +48,9 @@ pub struct Fake {
     pub create_delay: Duration,
     pub ready_delay: Duration,
     pub fail_create: bool,
+    /// Creates answered "throttled" before one goes through (the SDK's
+    /// retries exhausted).
+    pub throttled_creates: std::sync::atomic::AtomicUsize,
     pub kept: Option<String>,
 }
 
@@ -70,6 +73,7 @@ impl Fake {
             create_delay: Duration::from_millis(10),
             ready_delay: Duration::ZERO,
             fail_create: false,
+            throttled_creates: Default::default(),
             kept: None,
         }
     }
@@ -125,6 +129,20 @@ impl Resource for Fake {
         }
         let _active = Active::enter(&self.cloud);
         tokio::time::sleep(self.create_delay).await;
+        let throttled = self
+            .throttled_creates
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if throttled {
+            return Err(ResourceError::Aws {
+                resource: self.id.clone(),
+                operation: "Create",
+                class: ErrorClass::Throttled,
+                code: Some("ThrottlingException".into()),
+                message: "Rate exceeded".into(),
+                source: "Rate exceeded".into(),
+            });
+        }
         if self.fail_create {
             return Err(ResourceError::Aws {
                 resource: self.id.clone(),
