@@ -203,3 +203,31 @@ fn a_future_ledger_is_refused_and_kept() {
     assert!(run.stderr().contains("newer paysec"), "{}", run.stderr());
     assert_eq!(std::fs::read_to_string(p.ledger_path()).unwrap(), text);
 }
+
+/// A ledger that records resources in another region is never used nor
+/// rewritten against this one (an empty ledger simply binds to it).
+#[test]
+fn a_ledger_of_another_region_is_refused_and_kept() {
+    let p = Paysec::new("region");
+    std::fs::create_dir_all(p.dir.path().join(".paysec")).unwrap();
+    let text = format!(
+        r#"{{"schema": 1, "environment": "{}", "account": "123456789012", "region": "eu-west-3", "paysec_version": "0.1.0", "updated_at": "2026-11-28T00:00:00Z", "resources": {{"kms.rds": {{"kind": "kms_key", "status": "ready", "physical_id": "k-1", "updated_at": "2026-11-28T00:00:00Z"}}}}}}"#,
+        p.env
+    );
+    std::fs::write(p.ledger_path(), &text).unwrap();
+    for args in [&["up", "--yes"][..], &["down", "--yes"][..], &["plan"][..]] {
+        let run = p.run(args);
+        assert_eq!(run.code(), 5, "{args:?}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("region eu-west-3")
+                && run.stderr().contains("select the right profile/region"),
+            "{}",
+            run.stderr()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(p.ledger_path()).unwrap(),
+        text,
+        "the ledger is left as it was"
+    );
+}
