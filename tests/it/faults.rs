@@ -116,6 +116,40 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
     );
 }
 
+/// A create AWS acted on but whose answer was lost (the SDK then retries
+/// it): subnets and security groups get a conflict (CIDR, name) and adopt
+/// the first copy; VPCs, route tables, network ACLs and keys, which AWS
+/// would duplicate, have the second copy found by its tags and deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_was_lost_leaves_no_second_copy() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    for op in [
+        "CreateVpc",
+        "CreateSubnet",
+        "CreateSecurityGroup",
+        "CreateRouteTable",
+        "CreateNetworkAcl",
+        "CreateKey",
+    ] {
+        proxy.lose_answers(op, 1);
+    }
+    let p = Paysec::new("lost");
+    let url = proxy.url();
+    p.run(&["--endpoint-url", &url, "up", "--yes"]).success();
+    let creates = |op: &str| proxy.log().iter().filter(|s| s.as_str() == op).count();
+    assert!(
+        creates("CreateVpc") >= 2 && creates("CreateKey") >= 5,
+        "the lost creates were repeated by the SDK"
+    );
+    let by_id = tagged_by_logical_id(&p.env).await;
+    assert_eq!(duplicates(&by_id), vec![], "no second copy is left");
+    p.run(&["--endpoint-url", &url, "down", "--yes"]).success();
+    assert!(
+        tagged_by_logical_id(&p.env).await.is_empty(),
+        "nothing left"
+    );
+}
+
 /// Under the latency model's slow resources and IAM propagation (every
 /// create naming a role younger than the propagation time is refused in
 /// its service's words: KMS, Lambda, RDS, and flow logs' unsuccessful

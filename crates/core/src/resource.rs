@@ -356,6 +356,21 @@ pub trait Resource: Send + Sync + 'static {
         Ok(present)
     }
 
+    /// Live resources other than `keep` that carry this resource's tags:
+    /// what a create left behind when its answer was lost after AWS acted
+    /// (a dropped connection the SDK retried, a crash before the ledger
+    /// write). Only kinds whose create is not idempotent (no client token,
+    /// no unique name: EC2 networking, KMS keys) can have any.
+    /// Deletes them (nothing references them: the ledger never recorded
+    /// them) and returns their ids.
+    async fn remove_strays(
+        &self,
+        _cx: &Context,
+        _keep: &Present,
+    ) -> Result<Vec<String>, ResourceError> {
+        Ok(Vec::new())
+    }
+
     /// Deletes the resource. Not found is success.
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError>;
 }

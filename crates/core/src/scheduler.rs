@@ -588,7 +588,9 @@ async fn converge(
                 Observed::Missing => {
                     lock(&ledger).set_creating(&id, kind)?;
                     phase(reporter.as_ref(), node.as_ref(), Phase::Creating);
-                    (node.create(&cx).await?, Outcome::Created)
+                    let created = node.create(&cx).await?;
+                    remove_strays(node.as_ref(), &cx, &created).await?;
+                    (created, Outcome::Created)
                 }
                 Observed::Present { present, drift, .. } if !drift.is_empty() => {
                     tracing::info!(resource = %id, ?drift, "repairing drift");
@@ -601,6 +603,9 @@ async fn converge(
                     let outcome = if known.is_some() {
                         Outcome::Unchanged
                     } else {
+                        // Found by tag: an earlier run lost track of it,
+                        // and may have created more than one.
+                        remove_strays(node.as_ref(), &cx, &present).await?;
                         Outcome::Adopted
                     };
                     (present, outcome)
@@ -649,6 +654,19 @@ async fn converge(
             Err(e)
         }
     }
+}
+
+/// Deletes the copies of a resource nobody will ever record (see
+/// `Resource::remove_strays`), keeping `keep`.
+async fn remove_strays(
+    node: &dyn crate::Resource,
+    cx: &Context,
+    keep: &Present,
+) -> Result<(), ResourceError> {
+    for stray in node.remove_strays(cx, keep).await? {
+        tracing::warn!(resource = %node.id(), %stray, kept = %keep.physical_id, "a lost answer or an interrupted run had created a second copy; deleted it");
+    }
+    Ok(())
 }
 
 /// Repeats one resource's step while AWS throttles or fails transiently

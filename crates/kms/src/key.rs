@@ -285,6 +285,43 @@ impl Resource for KmsKey {
             .collect()
     }
 
+    /// Keys carrying this key's tags besides `keep` (CreateKey has no
+    /// idempotency at all) are scheduled for deletion; the alias stays on
+    /// `keep`.
+    async fn remove_strays(
+        &self,
+        cx: &Context,
+        keep: &Present,
+    ) -> Result<Vec<String>, ResourceError> {
+        let arns = tagged_arns(
+            &self.aws.tagging,
+            cx.env.name.as_str(),
+            Some(&self.id),
+            Some("kms:key"),
+            &self.id,
+        )
+        .await?;
+        let mut removed = Vec::new();
+        for arn in arns {
+            let Some(meta) = self.describe(&arn).await? else {
+                continue;
+            };
+            if !usable(&meta) || meta.key_id() == keep.physical_id {
+                continue;
+            }
+            self.aws
+                .kms
+                .schedule_key_deletion()
+                .key_id(meta.key_id())
+                .pending_window_in_days(self.deletion_window_days)
+                .send()
+                .await
+                .or_resource(&self.id, "ScheduleKeyDeletion (second copy)")?;
+            removed.push(meta.key_id().to_owned());
+        }
+        Ok(removed)
+    }
+
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
         let meta = match known {
             Some(p) => self.describe(&p.physical_id).await?,

@@ -153,3 +153,86 @@ async fn release_lambda_enis(
     }
     Ok(())
 }
+
+/// The EC2 kinds whose create has no client token and no unique name, so a
+/// lost answer can leave a second copy. (Subnets and security groups are
+/// protected by AWS itself: a CIDR or group name taken; their creates adopt
+/// the copy instead.)
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Copyable {
+    Vpc,
+    RouteTable,
+    NetworkAcl,
+}
+
+/// Deletes every resource of `kind` carrying this resource's paysec tags
+/// except `keep` (see `Resource::remove_strays`); returns their ids.
+pub(crate) async fn remove_strays(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    cx: &Context,
+    kind: Copyable,
+    keep: &str,
+) -> Result<Vec<String>, ResourceError> {
+    let resource_type = match kind {
+        Copyable::Vpc => "vpc",
+        Copyable::RouteTable => "route-table",
+        Copyable::NetworkAcl => "network-acl",
+    };
+    let tagged = |key: &str, value: &str| {
+        aws.ec2.describe_tags().set_filters(Some(vec![
+            filter("resource-type", resource_type),
+            filter("key", key),
+            filter("value", value),
+        ]))
+    };
+    let (ours, in_env) = tokio::join!(
+        tagged(paysec_core::tags::LOGICAL_ID, cx.resource.as_str()).send(),
+        tagged(paysec_core::tags::ENVIRONMENT, cx.env.name.as_str()).send()
+    );
+    let ours = ours.or_resource(id, "DescribeTags")?;
+    let in_env = in_env.or_resource(id, "DescribeTags")?;
+    let env_ids: Vec<&str> = in_env
+        .tags()
+        .iter()
+        .filter_map(|t| t.resource_id())
+        .collect();
+    let strays: Vec<String> = ours
+        .tags()
+        .iter()
+        .filter_map(|t| t.resource_id())
+        .filter(|r| *r != keep && env_ids.contains(r))
+        .map(str::to_owned)
+        .collect();
+    for stray in &strays {
+        let op = "Delete (second copy)";
+        let deleted = match kind {
+            Copyable::Vpc => aws
+                .ec2
+                .delete_vpc()
+                .vpc_id(stray)
+                .send()
+                .await
+                .map(drop)
+                .or_resource(id, op),
+            Copyable::RouteTable => aws
+                .ec2
+                .delete_route_table()
+                .route_table_id(stray)
+                .send()
+                .await
+                .map(drop)
+                .or_resource(id, op),
+            Copyable::NetworkAcl => aws
+                .ec2
+                .delete_network_acl()
+                .network_acl_id(stray)
+                .send()
+                .await
+                .map(drop)
+                .or_resource(id, op),
+        };
+        not_found_is_none(deleted)?;
+    }
+    Ok(strays)
+}

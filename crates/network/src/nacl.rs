@@ -149,6 +149,21 @@ impl Resource for NetworkAcl {
             .collect()
     }
 
+    async fn remove_strays(
+        &self,
+        cx: &Context,
+        keep: &Present,
+    ) -> Result<Vec<String>, ResourceError> {
+        ec2::remove_strays(
+            &self.aws,
+            &self.id,
+            cx,
+            ec2::Copyable::NetworkAcl,
+            &keep.physical_id,
+        )
+        .await
+    }
+
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
         let req = self.aws.ec2.describe_network_acls();
         let req = match known {

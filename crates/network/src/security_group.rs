@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
+    Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -106,7 +107,15 @@ impl Resource for SecurityGroup {
             .tag_specifications(ec2::tag_spec(cx, ResourceType::SecurityGroup))
             .send()
             .await
-            .or_resource(&self.id, "CreateSecurityGroup")?;
+            .or_resource(&self.id, "CreateSecurityGroup");
+        let out = match out {
+            // Names are unique per VPC: ours when an earlier attempt's
+            // answer was lost (adopted by its tags), else the error stands.
+            Err(e) if e.code() == Some("InvalidGroup.Duplicate") => {
+                return adopt_after_conflict(self, cx, e).await;
+            }
+            other => other?,
+        };
         let group = out
             .group_id()
             .ok_or_else(|| {

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
+    Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -127,7 +128,16 @@ impl Resource for Subnet {
             .tag_specifications(ec2::tag_spec(cx, ResourceType::Subnet))
             .send()
             .await
-            .or_resource(&self.id, "CreateSubnet")?;
+            .or_resource(&self.id, "CreateSubnet");
+        let out = match out {
+            // The CIDR is taken: by this subnet when an earlier attempt's
+            // answer was lost (then it carries our tags and is adopted),
+            // else by something else and the error stands.
+            Err(e) if e.code() == Some("InvalidSubnet.Conflict") => {
+                return adopt_after_conflict(self, cx, e).await;
+            }
+            other => other?,
+        };
         let subnet_id = out
             .subnet()
             .and_then(|s| s.subnet_id())

@@ -48,6 +48,10 @@ struct State {
     clock: Mutex<model::Clock>,
     /// Requests the model refused (IAM propagation) or answered itself.
     modelled: AtomicUsize,
+    /// (operation, times): requests forwarded and acted on by the emulator
+    /// whose answer is then replaced by an HTTP 500, as when a connection
+    /// drops after AWS acted.
+    lost: Mutex<Vec<(String, usize)>>,
     /// Requests refused for exceeding a service's in-flight ceiling.
     throttled: AtomicUsize,
     in_flight: Mutex<std::collections::HashMap<String, usize>>,
@@ -152,6 +156,17 @@ impl FaultProxy {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(fault);
+    }
+
+    /// Lets the emulator act on the next `times` requests whose signature
+    /// contains `operation`, then answers HTTP 500 instead of its answer:
+    /// the caller cannot know the create happened (the SDK retries it).
+    pub fn lose_answers(&self, operation: &str, times: usize) {
+        self.state
+            .lost
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((operation.to_owned(), times));
     }
 
     /// Requests seen so far.
@@ -434,6 +449,15 @@ async fn serve(
             if let Some(model) = &model {
                 answer = remodel(&state, model, &req.signature, &body_text, answer);
             }
+            if lose(&state, &req.signature) {
+                state.faults.fetch_add(1, Ordering::SeqCst);
+                answer = error_response(
+                    req.protocol,
+                    500,
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                );
+            }
             conn.write_all(&answer).await?;
             conn.shutdown().await?;
         }
@@ -545,5 +569,20 @@ impl Drop for InFlight<'_> {
         if let Some(n) = map.get_mut(&self.service) {
             *n = n.saturating_sub(1);
         }
+    }
+}
+
+/// Whether this request's answer is to be lost (see `lose_answers`).
+fn lose(state: &State, signature: &str) -> bool {
+    let mut lost = state.lost.lock().unwrap_or_else(|p| p.into_inner());
+    match lost
+        .iter_mut()
+        .find(|(op, n)| *n > 0 && signature.contains(op.as_str()))
+    {
+        Some((_, n)) => {
+            *n -= 1;
+            true
+        }
+        None => false,
     }
 }
