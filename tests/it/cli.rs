@@ -231,3 +231,60 @@ fn a_ledger_of_another_region_is_refused_and_kept() {
         "the ledger is left as it was"
     );
 }
+
+#[test]
+fn fleet_arguments_are_checked_before_any_aws_call() {
+    let p = Paysec::new("fleetargs");
+    let offline = ["--endpoint-url", "http://127.0.0.1:9"];
+    let run = p.run(&[&offline[..], &["--env", "a-1", "--env", "a-2", "status"]].concat());
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("`up` and `down`"), "{}", run.stderr());
+    let run = p.run(
+        &[
+            &offline[..],
+            &["--env", "a-1", "--env", "a-1", "up", "--yes"],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("named twice"), "{}", run.stderr());
+    let run = p.run(&[&offline[..], &["--env", "a-1", "--env", "a-2", "down"]].concat());
+    assert_eq!(run.code(), 7, "{}", run.stderr());
+    assert!(run.stderr().contains("--yes"), "{}", run.stderr());
+}
+
+#[test]
+fn a_fleet_comes_up_and_goes_down_in_one_command() {
+    let p = Paysec::new("fleet");
+    let (a, b) = (format!("{}-a", p.env), format!("{}-b", p.env));
+    let up = p
+        .run(&["--env", &a, "--env", &b, "up", "--yes", "--output", "json"])
+        .success()
+        .json();
+    for e in [&a, &b] {
+        assert_eq!(up["environments"][e]["ok"], true, "{up}");
+        assert_eq!(up["environments"][e]["changed"], 47, "{up}");
+    }
+    let down = p
+        .run(&[
+            "--env", &a, "--env", &b, "down", "--yes", "--output", "json",
+        ])
+        .success()
+        .json();
+    assert_eq!(down["ok"], true, "{down}");
+    for e in [&a, &b] {
+        let status = p
+            .run(&["--env", e, "status", "--output", "json"])
+            .success()
+            .json();
+        assert_eq!(
+            status["resources"].as_array().map(Vec::len),
+            Some(0),
+            "{e} left: {status}"
+        );
+        assert!(
+            status["kept"].as_array().is_some_and(|k| k.len() >= 4),
+            "{e}: the keys are kept pending deletion: {status}"
+        );
+    }
+}
