@@ -51,6 +51,16 @@ pub struct Global {
     pub verbose: u8,
 }
 
+/// Whether `--env` was given on both sides of the command: clap then keeps
+/// only the later ones, and a fleet would silently lose environments.
+pub fn envs_split_around_the_command(raw: &[String], parsed: &[String]) -> bool {
+    let given = raw
+        .iter()
+        .filter(|a| *a == "--env" || a.starts_with("--env="))
+        .count();
+    given > parsed.len()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Text,
@@ -160,9 +170,21 @@ mod tests {
 
     #[test]
     fn env_repeats_for_a_fleet() {
-        let cli =
-            Cli::try_parse_from(["paysec", "--env", "a", "up", "--env", "b", "--yes"]).unwrap();
-        assert_eq!(cli.global.env, ["a", "b"]);
+        for args in [
+            &["paysec", "--env", "a", "--env", "b", "up", "--yes"][..],
+            &["paysec", "up", "--env", "a", "--env", "b", "--yes"][..],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.global.env, ["a", "b"], "{args:?}");
+        }
+        // Split around the command, clap keeps only the later ones: the
+        // command refuses that.
+        let raw = ["paysec", "--env", "a", "up", "--env", "b"];
+        let cli = Cli::try_parse_from(raw).unwrap();
+        assert!(envs_split_around_the_command(
+            &raw.map(String::from),
+            &cli.global.env
+        ));
     }
 
     #[test]

@@ -29,6 +29,13 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         clap_complete::generate(shell, &mut Cli::command(), "paysec", &mut out);
         return Ok(exit::OK);
     }
+    let raw: Vec<String> = std::env::args().collect();
+    if crate::cli::envs_split_around_the_command(&raw, &cli.global.env) {
+        return Err(Failure::Usage(
+            "give every --env on the same side of the command (all before it or all after it)"
+                .into(),
+        ));
+    }
     let settings = settings::resolve(&cli.global)?;
     if !settings.fleet.is_empty() {
         return match cli.command {

@@ -248,6 +248,15 @@ fn fleet_arguments_are_checked_before_any_aws_call() {
     );
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("named twice"), "{}", run.stderr());
+    let run = p.run(
+        &[
+            &offline[..],
+            &["--env", "a-1", "up", "--env", "a-2", "--yes"],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("same side"), "{}", run.stderr());
     let run = p.run(&[&offline[..], &["--env", "a-1", "--env", "a-2", "down"]].concat());
     assert_eq!(run.code(), 7, "{}", run.stderr());
     assert!(run.stderr().contains("--yes"), "{}", run.stderr());
