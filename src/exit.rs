@@ -61,6 +61,7 @@ impl Failure {
             Self::Config(_) => "config",
             Self::Usage(_) => "usage",
             Self::Setup(SetupError::NoRegion) => "no_region",
+            Self::Setup(SetupError::BadRegion { .. }) => "bad_region",
             Self::Setup(SetupError::Credentials { .. }) => "credentials",
             Self::Setup(SetupError::Unreachable { .. }) => "unreachable",
             Self::Setup(SetupError::Other { .. }) => "aws",

@@ -297,3 +297,24 @@ fn a_fleet_comes_up_and_goes_down_in_one_command() {
         );
     }
 }
+
+#[test]
+fn a_wrong_region_is_a_clear_exit_4_before_any_call() {
+    let p = Paysec::new("badregion");
+    for region in ["useast1", "US-EAST-1"] {
+        let run = p.run(&["--region", region, "plan"]);
+        assert_eq!(run.code(), 4, "{}", run.stderr());
+        assert!(
+            run.stderr().contains("is not an AWS region name"),
+            "{}",
+            run.stderr()
+        );
+        assert_eq!(
+            run.stderr().lines().count(),
+            1,
+            "one message: {}",
+            run.stderr()
+        );
+    }
+    assert!(!p.ledger_path().exists(), "no ledger written");
+}

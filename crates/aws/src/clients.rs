@@ -37,6 +37,8 @@ pub struct CallerIdentity {
 pub enum SetupError {
     #[error("no AWS region is configured; pass --region, set AWS_REGION, or set region in the config file or AWS profile")]
     NoRegion,
+    #[error("`{region}` is not an AWS region name (like us-east-1 or eu-west-3); check --region, AWS_REGION and the profile's region")]
+    BadRegion { region: String },
     #[error("no usable AWS credentials ({detail}); configure them (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), or for the local emulator run scripts/try-local.sh")]
     Credentials { detail: String },
     #[error("cannot reach AWS at {endpoint} ({detail}); check --endpoint-url/AWS_ENDPOINT_URL, the region, and the network, or start the emulator (scripts/emulator.sh start)")]
@@ -86,8 +88,13 @@ impl Aws {
             loader = loader.endpoint_url(e);
         }
         let sdk = loader.load().await;
-        if sdk.region().is_none() {
+        let Some(region) = sdk.region() else {
             return Err(SetupError::NoRegion);
+        };
+        if !region_name_is_valid(region.as_ref()) {
+            return Err(SetupError::BadRegion {
+                region: region.as_ref().to_owned(),
+            });
         }
         let https = limit::default_https();
         let limit = match settings.calls_per_service {
@@ -192,5 +199,52 @@ impl Aws {
             arn,
             partition,
         })
+    }
+}
+
+/// Whether `name` has the shape of an AWS region (`us-east-1`,
+/// `us-gov-west-1`, `ap-southeast-5`): a typo is caught here with its own
+/// message instead of as an unreachable endpoint after a DNS failure.
+pub fn region_name_is_valid(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts[0].len() == 2
+        && parts[0].chars().all(|c| c.is_ascii_lowercase())
+        && parts
+            .last()
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::region_name_is_valid;
+
+    #[test]
+    fn region_names() {
+        for ok in [
+            "us-east-1",
+            "eu-west-3",
+            "us-gov-west-1",
+            "ap-southeast-5",
+            "il-central-1",
+        ] {
+            assert!(region_name_is_valid(ok), "{ok}");
+        }
+        for bad in [
+            "useast1",
+            "US-EAST-1",
+            "us-east",
+            "us_east_1",
+            "us-east-1a",
+            "",
+            "east-1",
+        ] {
+            assert!(!region_name_is_valid(bad), "{bad}");
+        }
     }
 }
