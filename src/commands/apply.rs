@@ -95,26 +95,11 @@ pub async fn down(
         concurrency,
         stop.clone(),
     );
-    if lost {
-        // No record of anything: look for the stack by name and tag, so a
-        // lost ledger does not mean leaked resources.
-        let found = s.discover().await.map_err(plan::read_failure)?;
-        if found.is_empty() {
-            printer.note(format!("Nothing to destroy: no ledger entry and no resource of environment {} found by name or tag.", settings.env));
-            if printer.is_json() {
-                printer
-                    .json(&json!({"command": "down", "ok": true, "outcomes": {}, "failures": []}));
-            }
-            return Ok(exit::OK);
+    if lost && !find_lost(printer, &s, &settings.env).await? {
+        if printer.is_json() {
+            printer.json(&json!({"command": "down", "ok": true, "outcomes": {}, "failures": []}));
         }
-        printer.note(format!(
-            "The ledger lists nothing, but {} resource(s) of environment {} were found by name or tag:",
-            found.len(),
-            settings.env
-        ));
-        if !printer.is_json() {
-            plan::print(printer, &found);
-        }
+        return Ok(exit::OK);
     }
     if !yes {
         plan::print(printer, &s.plan_down());
@@ -153,6 +138,29 @@ pub async fn down(
         }
     }
     finish(printer, "down", &summary, Vec::new)
+}
+
+/// A `down` whose ledger lists nothing: looks for the stack by name and tag
+/// (so a lost ledger does not mean leaked resources), records what it finds
+/// for the scheduler to delete, and says so. `false`: nothing to destroy.
+async fn find_lost(
+    printer: &Printer,
+    s: &paysec_core::scheduler::Scheduler,
+    env: &paysec_core::naming::EnvName,
+) -> Result<bool, Failure> {
+    let found = s.discover().await.map_err(plan::read_failure)?;
+    if found.is_empty() {
+        printer.note(format!("Nothing to destroy: no ledger entry and no resource of environment {env} found by name or tag."));
+        return Ok(false);
+    }
+    printer.note(format!(
+        "The ledger lists nothing, but {} resource(s) of environment {env} were found by name or tag:",
+        found.len()
+    ));
+    if !printer.is_json() {
+        plan::print(printer, &found);
+    }
+    Ok(true)
 }
 
 /// What a fleet run does to each environment.
@@ -194,6 +202,7 @@ pub async fn fleet(
     for (name, mut ledger) in settings.fleet.iter().zip(ledgers) {
         let c = for_env(settings, first.aws.clone(), first.caller.clone(), name);
         ledger.bind_account(&c.env.account, &c.env.region)?;
+        let lost = verb == Verb::Down && ledger.is_empty();
         let ledger = Arc::new(Mutex::new(ledger));
         let s = scheduler(
             settings,
@@ -204,6 +213,10 @@ pub async fn fleet(
             concurrency,
             stop.clone(),
         );
+        if lost {
+            // Nothing found leaves the ledger empty: `down` then does nothing.
+            find_lost(printer, &s, name).await?;
+        }
         let name = name.clone();
         runs.spawn(async move {
             let summary = match verb {

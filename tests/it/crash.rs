@@ -57,9 +57,9 @@ async fn up_killed_at_any_point_converges_without_duplicates_or_leaks() {
     assert!(left.is_empty(), "leaked after down: {left:?}");
 }
 
-#[tokio::test]
-async fn ctrl_c_stops_launching_saves_the_ledger_and_exits_130() {
-    let p = Paysec::new("sigint");
+/// Starts `up` and returns once it is under way: its ledger exists, so
+/// its interrupt handler is set.
+fn up_under_way(p: &Paysec) -> std::process::Child {
     let child = p
         .command()
         .args(["up", "--yes"])
@@ -67,11 +67,17 @@ async fn ctrl_c_stops_launching_saves_the_ledger_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Once the ledger exists the run is under way (and its handler set).
     let started = std::time::Instant::now();
     while !p.ledger_path().exists() && started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(5));
     }
+    child
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_launching_saves_the_ledger_and_exits_130() {
+    let p = Paysec::new("sigint");
+    let child = up_under_way(&p);
     // SIGINT, as a terminal's Ctrl-C sends.
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -100,17 +106,7 @@ async fn ctrl_c_stops_launching_saves_the_ledger_and_exits_130() {
 #[tokio::test]
 async fn a_second_ctrl_c_exits_at_once_with_a_valid_ledger() {
     let p = Paysec::new("sigint2");
-    let child = p
-        .command()
-        .args(["up", "--yes"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while !p.ledger_path().exists() && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let child = up_under_way(&p);
     let pid = child.id().to_string();
     for _ in 0..2 {
         std::process::Command::new("kill")

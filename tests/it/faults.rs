@@ -54,6 +54,7 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
     let p = Paysec::new("consist");
     let account = "123456789012";
     let bucket = format!("PUT /paysec-{}-data-{account}", p.env);
+    let versioning = format!("PUT /paysec-{}-flowlogs-{account}/?versioning", p.env);
     for (op, times, status, code, message) in [
         ("CreateKey", 2, 400, "MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."),
         ("CreateRole", 2, 400, "MalformedPolicyDocument", "Invalid principal in policy: \\\"AWS\\\":\\\"arn:aws:iam::123456789012:role/x\\\""),
@@ -64,6 +65,8 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
         ("CreateDBInstance", 1, 400, "InvalidParameterValue", "IAM role ARN value is invalid or does not include the required permissions for: ENHANCED_MONITORING"),
         (bucket.as_str(), 1, 409, "OperationAborted", "A conflicting conditional operation is currently in progress against this resource."),
         ("CreateQueue", 1, 400, "AWS.SimpleQueueService.QueueDeletedRecently", "You must wait 60 seconds after deleting a queue before you can create another with the same name."),
+        ("POST /2015-03-31/functions", 1, 400, "InvalidParameterValueException", "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant."),
+        (versioning.as_str(), 1, 404, "NoSuchBucket", "The specified bucket does not exist"),
     ] {
         proxy.script(Scripted { operation: op.into(), times, status, code: code.into(), message: message.into() });
     }
@@ -94,6 +97,18 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
             1,
             "InvalidDBInstanceState",
             "Instance is not in available state.",
+        ),
+        (
+            "DeleteDBParameterGroup",
+            1,
+            "InvalidDBParameterGroupState",
+            "One or more database instances are still members of this parameter group.",
+        ),
+        (
+            "DeleteDBSubnetGroup",
+            1,
+            "InvalidDBSubnetGroupStateFault",
+            "Cannot delete the subnet group because at least one database instance is still using it.",
         ),
     ] {
         proxy.script(Scripted {

@@ -135,18 +135,6 @@ impl Checks {
         self.check(property, e == a, e, a);
     }
 
-    /// Records a property checked elsewhere: `Some` is its drift, `None`
-    /// means it matched `expected`.
-    pub fn outcome(&mut self, property: &str, drift: Option<Drift>, expected: impl Into<String>) {
-        match drift {
-            Some(d) => self.drift.push(d),
-            None => {
-                let e = expected.into();
-                self.evidence.push(Drift::new(property, e.clone(), e));
-            }
-        }
-    }
-
     /// Records a policy document compared as a whole (`same` from
     /// `policy_doc::same`); `what` names the wanted one in reports.
     pub fn policy(&mut self, property: &str, same: bool, what: &str) {
@@ -178,11 +166,6 @@ impl Checks {
 
     pub fn drift(&self) -> &[Drift] {
         &self.drift
-    }
-
-    /// Takes the failing checks only (what a repair acts on).
-    pub fn into_drift(self) -> Vec<Drift> {
-        self.drift
     }
 
     /// The read's answer for a resource that exists.

@@ -10,21 +10,18 @@ use tokio::time::Instant;
 use crate::error::{ErrorClass, ResourceError};
 
 /// Retry an operation while it fails with `code` (and, when set, a message
-/// containing `message`) for at most `budget`. `code` [`ANY_CODE`] matches
-/// on the message alone (per-item errors whose codes AWS does not document).
+/// containing `message`) for at most `budget`. Without a code the message
+/// alone decides (per-item errors whose codes AWS does not document).
 #[derive(Clone, Copy, Debug)]
 pub struct Rule {
-    pub code: &'static str,
+    pub code: Option<&'static str>,
     pub message: Option<&'static str>,
     pub budget: Duration,
 }
 
-/// A rule's code matching every code.
-pub const ANY_CODE: &str = "*";
-
 impl Rule {
     fn matches(&self, err: &ResourceError) -> bool {
-        (self.code == ANY_CODE || err.code() == Some(self.code))
+        self.code.is_none_or(|c| err.code() == Some(c))
             && self
                 .message
                 .is_none_or(|m| err.message().to_lowercase().contains(&m.to_lowercase()))
@@ -41,62 +38,62 @@ pub mod rules {
 
     /// A key policy naming a role created moments ago.
     pub const KMS_POLICY_NEW_PRINCIPAL: Rule = Rule {
-        code: "MalformedPolicyDocumentException",
+        code: Some("MalformedPolicyDocumentException"),
         message: None,
         budget: minutes(2),
     };
     /// EnableKeyRotation right after CreateKey.
     pub const KMS_KEY_NOT_YET_VISIBLE: Rule = Rule {
-        code: "NotFoundException",
+        code: Some("NotFoundException"),
         message: None,
         budget: minutes(2),
     };
     /// DeleteLogGroup while another operation on the group is in flight.
     pub const LOGS_OPERATION_ABORTED: Rule = Rule {
-        code: "OperationAbortedException",
+        code: Some("OperationAbortedException"),
         message: None,
         budget: minutes(1),
     };
     /// Deleting a subnet or security group while network interfaces still
     /// use it: Lambda's hyperplane ENIs take 20-45 minutes to be released.
     pub const EC2_DEPENDENCY_VIOLATION: Rule = Rule {
-        code: "DependencyViolation",
+        code: Some("DependencyViolation"),
         message: None,
         budget: minutes(45),
     };
     /// Configuring a bucket right after CreateBucket.
     pub const S3_NEW_BUCKET_NOT_VISIBLE: Rule = Rule {
-        code: "NoSuchBucket",
+        code: Some("NoSuchBucket"),
         message: None,
         budget: minutes(2),
     };
     /// CreateBucket right after deleting the same name.
     pub const S3_OPERATION_ABORTED: Rule = Rule {
-        code: "OperationAborted",
+        code: Some("OperationAborted"),
         message: None,
         budget: minutes(2),
     };
     /// Deleting a DB parameter or subnet group while the instance using it
     /// is still being deleted.
     pub const RDS_PARAMETER_GROUP_IN_USE: Rule = Rule {
-        code: "InvalidDBParameterGroupState",
+        code: Some("InvalidDBParameterGroupState"),
         message: None,
         budget: minutes(60),
     };
     pub const RDS_SUBNET_GROUP_IN_USE: Rule = Rule {
-        code: "InvalidDBSubnetGroupStateFault",
+        code: Some("InvalidDBSubnetGroupStateFault"),
         message: None,
         budget: minutes(60),
     };
     /// Modifying an instance while monitoring or log exports are configuring.
     pub const RDS_INSTANCE_BUSY: Rule = Rule {
-        code: "InvalidDBInstanceState",
+        code: Some("InvalidDBInstanceState"),
         message: None,
         budget: minutes(15),
     };
     /// RDS rejecting a monitoring role created moments ago.
     pub const RDS_MONITORING_ROLE_NOT_YET_VALID: Rule = Rule {
-        code: "InvalidParameterValue",
+        code: Some("InvalidParameterValue"),
         message: Some("ENHANCED_MONITORING"),
         budget: minutes(5),
     };
@@ -104,41 +101,41 @@ pub mod rules {
     /// unsuccessful item "Unable to assume given IAM role" (Terraform
     /// retries these for 2 minutes).
     pub const FLOW_LOGS_ROLE_NOT_YET_ASSUMABLE: Rule = Rule {
-        code: super::ANY_CODE,
+        code: None,
         message: Some("Unable to assume given IAM role"),
         budget: minutes(2),
     };
     /// CreateQueue within 60 s of deleting the same name.
     pub const SQS_QUEUE_DELETED_RECENTLY: Rule = Rule {
-        code: "AWS.SimpleQueueService.QueueDeletedRecently",
+        code: Some("AWS.SimpleQueueService.QueueDeletedRecently"),
         message: None,
         budget: minutes(2),
     };
     /// Lambda rejecting a role or KMS key created moments ago.
     pub const LAMBDA_ROLE_NOT_YET_ASSUMABLE: Rule = Rule {
-        code: "InvalidParameterValueException",
+        code: Some("InvalidParameterValueException"),
         message: Some("cannot be assumed by Lambda"),
         budget: minutes(15),
     };
     pub const LAMBDA_ROLE_NOT_YET_PERMITTED: Rule = Rule {
-        code: "InvalidParameterValueException",
+        code: Some("InvalidParameterValueException"),
         message: Some("does not have permissions to call CreateNetworkInterface"),
         budget: minutes(15),
     };
     pub const LAMBDA_KMS_NOT_YET_USABLE: Rule = Rule {
-        code: "InvalidParameterValueException",
+        code: Some("InvalidParameterValueException"),
         message: Some("KMS key is invalid for CreateGrant"),
         budget: minutes(2),
     };
     /// Calls while a function is Pending or being updated.
     pub const LAMBDA_FUNCTION_BUSY: Rule = Rule {
-        code: "ResourceConflictException",
+        code: Some("ResourceConflictException"),
         message: None,
         budget: minutes(5),
     };
     /// A trust policy naming a principal created moments ago.
     pub const IAM_INVALID_PRINCIPAL: Rule = Rule {
-        code: "MalformedPolicyDocument",
+        code: Some("MalformedPolicyDocument"),
         message: Some("invalid principal"),
         budget: minutes(2),
     };
@@ -150,10 +147,25 @@ pub const TRANSIENT_BUDGET: Duration = Duration::from_secs(5 * 60);
 
 /// Runs `op`, retrying with capped exponential backoff while its error is
 /// throttling, transient, or matches one of `rules`, within that rule's budget.
-pub async fn retrying<T, F, Fut>(rules: &[Rule], mut op: F) -> Result<T, ResourceError>
+pub async fn retrying<T, F, Fut>(rules: &[Rule], op: F) -> Result<T, ResourceError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ResourceError>>,
+{
+    retrying_on(rules, |e: &ResourceError| Some(e), op).await
+}
+
+/// [`retrying`] for operations whose errors may wrap an AWS error (`aws`
+/// finds it; errors without one are never retried), such as a scheduler
+/// step that also writes the ledger.
+pub async fn retrying_on<T, E, F, Fut>(
+    rules: &[Rule],
+    aws: impl Fn(&E) -> Option<&ResourceError>,
+    mut op: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
 {
     let started = Instant::now();
     let mut delay = Duration::from_millis(250);
@@ -162,13 +174,13 @@ where
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        let budget = match err.class() {
-            ErrorClass::Throttled | ErrorClass::Transient => Some(TRANSIENT_BUDGET),
-            _ => rules.iter().find(|r| r.matches(&err)).map(|r| r.budget),
-        };
+        let budget = aws(&err).and_then(|e| match e.class() {
+            ErrorClass::Throttled | ErrorClass::Transient => Some((e, TRANSIENT_BUDGET)),
+            _ => rules.iter().find(|r| r.matches(e)).map(|r| (e, r.budget)),
+        });
         match budget {
-            Some(b) if started.elapsed() + delay < b => {
-                tracing::debug!(resource = %err.resource(), error = %err, ?delay, "retrying");
+            Some((e, b)) if started.elapsed() + delay < b => {
+                tracing::debug!(resource = %e.resource(), error = %e, ?delay, "retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }

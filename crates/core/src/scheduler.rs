@@ -19,6 +19,7 @@ use crate::id::LogicalId;
 use crate::ledger::{Ledger, LedgerError, Record, Status};
 use crate::report::{Event, Outcome, Phase, Reporter};
 use crate::resource::{Context, Drift, NotApplicable, Observed, Present};
+use crate::retry::retrying_on;
 
 /// Why a resource's operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,16 @@ pub enum RunError {
     Resource(#[from] ResourceError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+}
+
+impl RunError {
+    /// The AWS error, when that is what it is.
+    fn aws(&self) -> Option<&ResourceError> {
+        match self {
+            Self::Resource(e) => Some(e),
+            Self::Ledger(_) => None,
+        }
+    }
 }
 
 /// What a run did.
@@ -579,8 +590,10 @@ async fn converge(
     let id = node.id().clone();
     let kind = node.kind();
     let result = async {
-        let permit = Some(permit);
-        let (present, outcome) = through_throttling(&id, || async {
+        // A step still throttled after the SDK's attempts (its retry quota
+        // runs dry under sustained throttling) is repeated within the
+        // transient budget; safe because every step reads first.
+        let (present, outcome) = retrying_on(&[], RunError::aws, || async {
             let known = lock(&ledger).record(&id).and_then(Record::present);
             phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
             let observed = node.read(&cx, known.as_ref()).await?;
@@ -618,12 +631,8 @@ async fn converge(
         if !already_ready {
             lock(&ledger).set_present(&id, kind, &present, Status::Created)?;
         }
-        let held = if one_at_a_time {
-            permit
-        } else {
-            drop(permit);
-            None
-        };
+        // Released now (dropped) unless one at a time: then after the wait.
+        let held = one_at_a_time.then_some(permit);
         let _ = identified.send(Identified(i));
         phase(reporter.as_ref(), node.as_ref(), Phase::WaitingReady);
         let ready = node.wait_ready(&cx, present).await?;
@@ -669,35 +678,6 @@ async fn remove_strays(
     Ok(())
 }
 
-/// Repeats one resource's step while AWS throttles or fails transiently
-/// beyond what the SDK's own attempts absorbed (its retry quota runs dry
-/// under sustained throttling), within the transient budget. Safe because
-/// every step starts with a read: what an earlier attempt created is
-/// adopted, what it deleted is found gone.
-async fn through_throttling<T, F, Fut>(id: &LogicalId, mut step: F) -> Result<T, RunError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, RunError>>,
-{
-    let started = Instant::now();
-    let mut delay = Duration::from_secs(1);
-    loop {
-        match step().await {
-            Err(RunError::Resource(e))
-                if matches!(
-                    e.class(),
-                    crate::ErrorClass::Throttled | crate::ErrorClass::Transient
-                ) && started.elapsed() + delay < crate::retry::TRANSIENT_BUDGET =>
-            {
-                tracing::warn!(resource = %id, error = %e, ?delay, "throttled beyond the SDK's retries; repeating the step");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-            other => return other,
-        }
-    }
-}
-
 /// One resource's part of `down`.
 async fn destroy(
     node: Arc<dyn crate::Resource>,
@@ -710,7 +690,7 @@ async fn destroy(
     let id = node.id().clone();
     let kind = node.kind();
     let _permit = permits.acquire_owned().await.ok();
-    let result = through_throttling(&id, || async {
+    let result = retrying_on(&[], RunError::aws, || async {
         let known = lock(&ledger).record(&id).and_then(Record::present);
         // An intent without a physical id: the create may or may not have
         // happened; look the resource up by name or tag.

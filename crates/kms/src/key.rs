@@ -89,16 +89,12 @@ impl KmsKey {
         }
     }
 
-    /// A key of ours the ledger lost: by alias first (one call), then by tag.
-    async fn find(
+    /// The usable keys carrying this key's tags. A key pending deletion
+    /// belongs to a destroyed incarnation of this environment: left out.
+    async fn tagged_keys(
         &self,
         cx: &Context,
-    ) -> Result<Option<aws_sdk_kms::types::KeyMetadata>, ResourceError> {
-        if let Some(meta) = self.describe(&self.alias(cx)).await? {
-            if usable(&meta) {
-                return Ok(Some(meta));
-            }
-        }
+    ) -> Result<Vec<aws_sdk_kms::types::KeyMetadata>, ResourceError> {
         let arns = tagged_arns(
             &self.aws.tagging,
             cx.env.name.as_str(),
@@ -110,13 +106,25 @@ impl KmsKey {
         let mut found = Vec::new();
         for arn in arns {
             if let Some(meta) = self.describe(&arn).await? {
-                // A key pending deletion belongs to a destroyed incarnation
-                // of this environment; it is not adopted.
                 if usable(&meta) {
                     found.push(meta);
                 }
             }
         }
+        Ok(found)
+    }
+
+    /// A key of ours the ledger lost: by alias first (one call), then by tag.
+    async fn find(
+        &self,
+        cx: &Context,
+    ) -> Result<Option<aws_sdk_kms::types::KeyMetadata>, ResourceError> {
+        if let Some(meta) = self.describe(&self.alias(cx)).await? {
+            if usable(&meta) {
+                return Ok(Some(meta));
+            }
+        }
+        let mut found = self.tagged_keys(cx).await?;
         found.sort_by_key(|m| m.creation_date().map(|d| d.secs()));
         if found.len() > 1 {
             tracing::warn!(resource = %self.id, count = found.len(), "several keys carry this key's tags; adopting the oldest");
@@ -293,20 +301,9 @@ impl Resource for KmsKey {
         cx: &Context,
         keep: &Present,
     ) -> Result<Vec<String>, ResourceError> {
-        let arns = tagged_arns(
-            &self.aws.tagging,
-            cx.env.name.as_str(),
-            Some(&self.id),
-            Some("kms:key"),
-            &self.id,
-        )
-        .await?;
         let mut removed = Vec::new();
-        for arn in arns {
-            let Some(meta) = self.describe(&arn).await? else {
-                continue;
-            };
-            if !usable(&meta) || meta.key_id() == keep.physical_id {
+        for meta in self.tagged_keys(cx).await? {
+            if meta.key_id() == keep.physical_id {
                 continue;
             }
             self.aws

@@ -151,18 +151,17 @@ impl Resource for Function {
             return Ok(Observed::Missing);
         };
         let mut checks = Checks::default();
-        let mut check = |prop: &str, want: &str, got: &str| checks.equal(prop, want, got);
-        check(
+        checks.equal(
             "runtime",
             &self.spec.runtime,
             cfg.runtime().map(|r| r.as_str()).unwrap_or(""),
         );
-        check(
+        checks.equal(
             "role",
             cx.attr(&self.role, "arn")?,
             cfg.role().unwrap_or(""),
         );
-        check(
+        checks.equal(
             "kms_key",
             cx.attr(&self.kms_key, "arn")?,
             cfg.kms_key_arn().unwrap_or("none"),
@@ -170,13 +169,13 @@ impl Resource for Function {
         match cfg.dead_letter_config().and_then(|d| d.target_arn()) {
             // moto 5.2.5 accepts DeadLetterConfig but never returns it.
             None if self.aws.emulator() == Some("moto") => {}
-            got => check(
+            got => checks.equal(
                 "dead_letter_queue",
                 cx.attr(&self.dlq, "arn")?,
                 got.unwrap_or("none"),
             ),
         }
-        check(
+        checks.equal(
             "tracing",
             "Active",
             cfg.tracing_config()
@@ -184,22 +183,22 @@ impl Resource for Function {
                 .map(|m| m.as_str())
                 .unwrap_or("PassThrough"),
         );
-        check(
+        checks.equal(
             "memory_mb",
-            &self.spec.memory_mb.to_string(),
-            &cfg.memory_size().unwrap_or(0).to_string(),
+            self.spec.memory_mb.to_string(),
+            cfg.memory_size().unwrap_or(0).to_string(),
         );
-        check(
+        checks.equal(
             "timeout_seconds",
-            &self.spec.timeout_seconds.to_string(),
-            &cfg.timeout().unwrap_or(0).to_string(),
+            self.spec.timeout_seconds.to_string(),
+            cfg.timeout().unwrap_or(0).to_string(),
         );
         let sg = cx.attr(&self.security_group, "physical_id")?;
         let vpc = cfg.vpc_config();
-        check(
+        checks.equal(
             "security_groups",
             sg,
-            &vpc.map(|v| v.security_group_ids().join(","))
+            vpc.map(|v| v.security_group_ids().join(","))
                 .unwrap_or_default(),
         );
         let mut want_subnets = self
@@ -210,14 +209,14 @@ impl Resource for Function {
         want_subnets.sort();
         let mut have_subnets = vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default();
         have_subnets.sort();
-        check("subnets", &want_subnets.join(","), &have_subnets.join(","));
+        checks.equal("subnets", want_subnets.join(","), have_subnets.join(","));
         let reserved = out
             .concurrency()
             .and_then(|c| c.reserved_concurrent_executions());
-        check(
+        checks.equal(
             "reserved_concurrency",
-            &self.spec.reserved_concurrency.to_string(),
-            &reserved
+            self.spec.reserved_concurrency.to_string(),
+            reserved
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "unreserved".into()),
         );

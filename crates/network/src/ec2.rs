@@ -107,7 +107,7 @@ where
             Ok(()) => return Ok(()),
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(()),
             Err(e)
-                if e.code() == Some(rules::EC2_DEPENDENCY_VIOLATION.code)
+                if e.code() == rules::EC2_DEPENDENCY_VIOLATION.code
                     && started.elapsed() < rules::EC2_DEPENDENCY_VIOLATION.budget =>
             {
                 if let Some(vpc) = vpc_id {

@@ -133,55 +133,54 @@ impl Instance {
 
     fn checks(&self, cx: &Context, db: &DbInstance) -> Result<Checks, ResourceError> {
         let mut d = Checks::default();
-        let mut check = |prop: &str, want: String, got: String| d.equal(prop, want, got);
-        check(
+        d.equal(
             "multi_az",
             self.spec.multi_az.to_string(),
             db.multi_az().unwrap_or(false).to_string(),
         );
-        check(
+        d.equal(
             "storage_encrypted",
-            "true".into(),
+            "true",
             db.storage_encrypted().unwrap_or(false).to_string(),
         );
-        check(
+        d.equal(
             "kms_key",
-            cx.attr(&self.kms_key, "arn")?.into(),
-            db.kms_key_id().unwrap_or("none").into(),
+            cx.attr(&self.kms_key, "arn")?,
+            db.kms_key_id().unwrap_or("none"),
         );
-        check(
+        d.equal(
             "publicly_accessible",
-            "false".into(),
+            "false",
             db.publicly_accessible().unwrap_or(true).to_string(),
         );
-        check(
+        d.equal(
             "backup_retention_days",
             self.spec.backup_retention_days.to_string(),
             db.backup_retention_period().unwrap_or(0).to_string(),
         );
-        check(
+        d.equal(
             "copy_tags_to_snapshot",
-            "true".into(),
+            "true",
             db.copy_tags_to_snapshot().unwrap_or(false).to_string(),
         );
-        check(
+        d.equal(
             "auto_minor_version_upgrade",
-            "true".into(),
+            "true",
             db.auto_minor_version_upgrade().unwrap_or(false).to_string(),
         );
-        check(
+        d.equal(
             "deletion_protection",
             self.spec.deletion_protection.to_string(),
             db.deletion_protection().unwrap_or(false).to_string(),
         );
-        check(
+        d.equal(
             "iam_database_authentication",
-            "true".into(),
+            "true",
             db.iam_database_authentication_enabled()
                 .unwrap_or(false)
                 .to_string(),
         );
-        check(
+        d.equal(
             "monitoring_interval",
             self.spec.monitoring_interval_seconds.to_string(),
             db.monitoring_interval().unwrap_or(0).to_string(),
@@ -192,26 +191,26 @@ impl Instance {
             .map(String::as_str)
             .collect();
         exports.sort_unstable();
-        check("log_exports", LOG_EXPORTS.join(","), exports.join(","));
+        d.equal("log_exports", LOG_EXPORTS.join(","), exports.join(","));
         let sg = cx.attr(&self.security_group, "physical_id")?;
         let sgs: Vec<&str> = db
             .vpc_security_groups()
             .iter()
             .filter_map(|g| g.vpc_security_group_id())
             .collect();
-        check("security_groups", sg.into(), sgs.join(","));
+        d.equal("security_groups", sg, sgs.join(","));
         let pg = cx.attr(&self.parameter_group, "physical_id")?;
         let pgs: Vec<&str> = db
             .db_parameter_groups()
             .iter()
             .filter_map(|g| g.db_parameter_group_name())
             .collect();
-        check("parameter_group", pg.into(), pgs.join(","));
+        d.equal("parameter_group", pg, pgs.join(","));
         let pi_supported = performance_insights_supported(&self.spec.instance_class);
         if pi_supported {
-            check(
+            d.equal(
                 "performance_insights",
-                "true".into(),
+                "true",
                 db.performance_insights_enabled()
                     .unwrap_or(false)
                     .to_string(),
