@@ -71,9 +71,9 @@ pub enum OutputFormat {
 pub enum Command {
     /// Create or converge the environment
     #[command(
-        after_help = "Examples:\n  paysec up --env dev-001          # shows the plan, asks\n  paysec up --env dev-001 --yes    # scripts and CI"
+        after_help = "Examples:\n  paysec up --env dev-001          # shows the plan, asks\n  paysec up --env dev-001 --yes    # scripts and CI\n  paysec up --env dev-001 --refresh --yes   # also re-read every property, repair drift"
     )]
-    Up(Approve),
+    Up(UpArgs),
     /// Destroy the environment
     #[command(
         after_help = "KMS keys are scheduled for deletion (kms.deletion_window_days) and the\nledger records what was kept.\n\nExample:\n  paysec down --env dev-001 --yes"
@@ -87,6 +87,9 @@ pub enum Command {
         /// Plan `down` instead of `up`
         #[arg(long)]
         destroy: bool,
+        /// Plan `up --refresh`: read every property of every resource
+        #[arg(long, conflicts_with = "destroy")]
+        refresh: bool,
     },
     /// What the ledger holds (no network)
     #[command(
@@ -148,6 +151,17 @@ pub enum GraphFormat {
 }
 
 #[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub approve: Approve,
+    /// Read every property of every resource and repair any drift. Without
+    /// it, a resource unchanged since it last converged (same settings,
+    /// same paysec) is only checked to exist.
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct Approve {
     /// Do not ask for confirmation
     #[arg(long, visible_alias = "auto-approve")]
@@ -194,7 +208,10 @@ mod tests {
         assert_eq!(cli.global.env, ["dev-001"]);
         assert!(matches!(
             cli.command,
-            Command::Up(Approve { yes: true, .. })
+            Command::Up(UpArgs {
+                approve: Approve { yes: true, .. },
+                refresh: false,
+            })
         ));
     }
 }

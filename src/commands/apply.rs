@@ -14,12 +14,15 @@ use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
 
+/// `paysec up`; with `refresh`, every property of every resource is read
+/// (and drift repaired), else what converged before is only checked to exist.
 pub async fn up(
     settings: &Settings,
     printer: &Printer,
-    yes: bool,
-    concurrency: Option<usize>,
+    approve: &crate::cli::Approve,
+    refresh: bool,
 ) -> Result<u8, Failure> {
+    let (yes, concurrency) = (approve.yes, approve.concurrency);
     require_terminal_or_yes(printer, yes, "up")?;
     let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "up")?;
     let c = connect(settings).await?;
@@ -34,7 +37,8 @@ pub async fn up(
         printer.reporter(),
         concurrency,
         stop.clone(),
-    );
+    )
+    .quick_checks(!refresh);
     if !yes {
         let changes = s.plan_up().await.map_err(plan::read_failure)?;
         plan::print(printer, &changes);
@@ -64,7 +68,8 @@ pub async fn up(
         printer.progress("up", total),
         concurrency,
         stop,
-    );
+    )
+    .quick_checks(!refresh);
     let summary = s.up().await;
     printer.finish_progress();
     finish(printer, "up", &summary, || {
@@ -166,7 +171,10 @@ async fn find_lost(
 /// What a fleet run does to each environment.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
-    Up,
+    /// `refresh`: read every property (see `up`).
+    Up {
+        refresh: bool,
+    },
     Down,
 }
 
@@ -183,7 +191,7 @@ pub async fn fleet(
     yes: bool,
     concurrency: Option<usize>,
 ) -> Result<u8, Failure> {
-    let command = if verb == Verb::Up { "up" } else { "down" };
+    let command = if verb == Verb::Down { "down" } else { "up" };
     if !yes {
         return Err(Failure::Confirmation(format!(
             "a fleet `paysec {command}` ({} environments) runs without a plan to confirm; pass --yes",
@@ -212,7 +220,8 @@ pub async fn fleet(
             printer.reporter_for(name.as_str()),
             concurrency,
             stop.clone(),
-        );
+        )
+        .quick_checks(verb == Verb::Up { refresh: false });
         if lost {
             // Nothing found leaves the ledger empty: `down` then does nothing.
             find_lost(printer, &s, name).await?;
@@ -220,7 +229,7 @@ pub async fn fleet(
         let name = name.clone();
         runs.spawn(async move {
             let summary = match verb {
-                Verb::Up => s.up().await,
+                Verb::Up { .. } => s.up().await,
                 Verb::Down => s.down().await,
             };
             (name, summary)

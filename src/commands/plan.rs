@@ -11,7 +11,12 @@ use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
 
-pub async fn run(settings: &Settings, printer: &Printer, destroy: bool) -> Result<u8, Failure> {
+pub async fn run(
+    settings: &Settings,
+    printer: &Printer,
+    destroy: bool,
+    refresh: bool,
+) -> Result<u8, Failure> {
     let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     let c = connect(settings).await?;
     // Checked on a copy: plan never writes the ledger.
@@ -27,7 +32,8 @@ pub async fn run(settings: &Settings, printer: &Printer, destroy: bool) -> Resul
         printer.reporter(),
         None,
         stop,
-    );
+    )
+    .quick_checks(!refresh);
     let changes = if destroy {
         s.plan_down()
     } else {
@@ -85,7 +91,7 @@ pub fn print(printer: &Printer, changes: &[PlannedChange]) {
                     what.join("; ")
                 )
             }
-            Planned::NoChange { physical_id } => {
+            Planned::NoChange { physical_id, .. } => {
                 format!("    {:<28} {:<16} no change {physical_id}", c.id, c.kind)
             }
             Planned::Delete { physical_id } => format!(
@@ -102,4 +108,21 @@ pub fn print(printer: &Printer, changes: &[PlannedChange]) {
         "\nPlan: {} to create, {} to adopt, {} to repair, {} to delete, {} unchanged.",
         n["create"], n["adopt"], n["repair"], n["delete"], n["no_change"]
     ));
+    let presence_only = changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.planned,
+                Planned::NoChange {
+                    properties_read: false,
+                    ..
+                }
+            )
+        })
+        .count();
+    if presence_only > 0 {
+        printer.line(format!(
+            "{presence_only} unchanged since they last converged: checked to exist, properties not re-read (--refresh reads and repairs them; `paysec verify` checks them)."
+        ));
+    }
 }

@@ -56,7 +56,11 @@ async fn up_creates_four_compliant_keys_then_is_a_no_op_and_down_schedules_delet
     p.run(&["up", "--yes"]).success();
 
     let ledger = p.ledger();
-    assert_eq!(ledger["schema"], 1, "ledger schema");
+    assert_eq!(
+        ledger["schema"],
+        paysec_core::ledger::SCHEMA,
+        "ledger schema"
+    );
     for (id, purpose) in KEYS {
         let key_id = ledger["resources"][id]["physical_id"]
             .as_str()
@@ -339,14 +343,29 @@ async fn up_repairs_rotation_turned_off_out_of_band() {
         .await
         .unwrap();
 
-    let plan = p.run(&["plan", "--output", "json"]).success().json();
-    let change = plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "kms.logs")
-        .unwrap();
-    assert_eq!(change["action"], "repair", "plan shows the repair");
+    // The quick check (DescribeKey: still enabled) does not read rotation;
+    // --refresh does.
+    let change = |plan: &serde_json::Value| {
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "kms.logs")
+            .unwrap()
+            .clone()
+    };
+    let quick = p.run(&["plan", "--output", "json"]).success().json();
+    assert_eq!(change(&quick)["action"], "no_change");
+    assert_eq!(change(&quick)["properties_read"], false);
+    let plan = p
+        .run(&["plan", "--refresh", "--output", "json"])
+        .success()
+        .json();
+    let change = change(&plan);
+    assert_eq!(
+        change["action"], "repair",
+        "plan --refresh shows the repair"
+    );
     assert_eq!(change["drift"][0]["property"], "rotation");
     assert!(
         !aws.kms
@@ -359,7 +378,10 @@ async fn up_repairs_rotation_turned_off_out_of_band() {
         "plan changed nothing"
     );
 
-    let run = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    let run = p
+        .run(&["up", "--refresh", "--yes", "--output", "json"])
+        .success()
+        .json();
     assert_eq!(run["outcomes"]["kms.logs"], "repaired");
     assert!(
         aws.kms

@@ -1,13 +1,15 @@
 //! The whole payment stack against the emulator: every property of
 //! controls.md the emulator reports, read back with the SDK, one assertion
-//! per property; a no-op second `up`; `down` leaving nothing tagged but keys
+//! per property; a no-op second `up` (reads under one per resource, no
+//! write) and a no-op `up --refresh`; `down` leaving nothing tagged but keys
 //! pending deletion; two environments side by side.
 
 use paysec_aws::{tagged_arns, Aws};
 use paysec_core::LogicalId;
+use paysec_testkit::FaultProxy;
 use serde_json::Value;
 
-use crate::support::{aws, Paysec};
+use crate::support::{aws, endpoint, Paysec};
 
 fn attr<'a>(ledger: &'a Value, id: &str, key: &str) -> &'a str {
     let r = &ledger["resources"][id];
@@ -783,13 +785,22 @@ async fn check_rds_and_lambda(aws: &Aws, l: &Value) {
     );
 }
 
+/// A request the proxy logged (an operation name, or `METHOD /path` for
+/// the REST services) that only reads.
+fn is_read(call: &str) -> bool {
+    ["Describe", "Get", "List", "GET ", "HEAD "]
+        .iter()
+        .any(|p| call.starts_with(p))
+}
+
 async fn tagged(aws: &Aws, env: &str) -> Vec<String> {
     tagged_arns(&aws.tagging, env, None, None, &LogicalId::new("test"))
         .await
         .unwrap()
 }
 
-#[tokio::test]
+// Multi-threaded: the proxy serves while the test blocks on `paysec`.
+#[tokio::test(flavor = "multi_thread")]
 async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
     let p = Paysec::new("full");
     let aws = aws().await;
@@ -814,14 +825,44 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
     check_logs_and_alarms(&aws, &l).await;
     check_rds_and_lambda(&aws, &l).await;
 
-    let again = p.run(&["up", "--yes", "--output", "json"]).success().json();
-    let changed: Vec<_> = again["outcomes"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, o)| *o != "unchanged")
-        .collect();
-    assert!(changed.is_empty(), "second up changes nothing: {changed:?}");
+    // A no-op up, counted by a proxy: a quick check per resource, several
+    // answered by one listing, no write; then the same with --refresh, which
+    // reads every property and still changes nothing.
+    let resources = l["resources"].as_object().unwrap().len();
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    let url = proxy.url();
+    for refresh in [false, true] {
+        let before = proxy.log().len();
+        let mut args = vec!["--endpoint-url", &url, "up", "--yes", "--output", "json"];
+        if refresh {
+            args.push("--refresh");
+        }
+        let again = p.run(&args).success().json();
+        let changed: Vec<_> = again["outcomes"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, o)| *o != "unchanged")
+            .collect();
+        assert!(changed.is_empty(), "second up changes nothing: {changed:?}");
+        let calls = &proxy.log()[before..];
+        let writes: Vec<_> = calls.iter().filter(|c| !is_read(c)).collect();
+        assert!(writes.is_empty(), "a no-op up writes nothing: {writes:?}");
+        if refresh {
+            assert!(
+                calls.len() > 2 * resources,
+                "--refresh reads every property: {} calls",
+                calls.len()
+            );
+        } else {
+            // GetCallerIdentity, then under one read per resource.
+            assert!(
+                calls.len() - 1 < resources,
+                "{} reads for {resources} resources: {calls:?}",
+                calls.len() - 1
+            );
+        }
+    }
 
     let raw = p
         .run(&["output", "lambda_function_name", "--raw"])

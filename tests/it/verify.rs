@@ -1,7 +1,8 @@
 //! `paysec verify` against the emulator: everything passes after `up`;
 //! tampering made directly with the SDK, at least one per service area,
-//! fails exactly the affected controls; `up` repairs it in place and verify
-//! passes again.
+//! fails exactly the affected controls; `plan` sees what the quick checks
+//! carry, `plan --refresh` all of it; `up --refresh` repairs it in place and
+//! verify passes again.
 
 use std::collections::BTreeSet;
 
@@ -261,10 +262,35 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     .collect();
     assert_eq!(got, want, "verify fails exactly the tampered controls");
 
-    let plan = p.run(&["plan", "--output", "json"]).success().json();
+    // Without --refresh, what converged before gets its quick check only:
+    // the deleted alarm and the drift those checks' single calls carry (log
+    // retention, a subnet's public IPs, the RDS instance, which one
+    // DescribeDBInstances describes whole, and the rule sets, read in full
+    // by design) are seen; the key's rotation is not.
+    let quick = p.run(&["plan", "--output", "json"]).success().json();
+    assert_eq!(
+        (&quick["summary"]["create"], &quick["summary"]["repair"]),
+        (&Value::from(1), &Value::from(5)),
+        "quick plan: {}",
+        quick["summary"]
+    );
+    let key = quick["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "kms.s3")
+        .unwrap();
+    assert_eq!(
+        (&key["action"], &key["properties_read"]),
+        (&Value::from("no_change"), &Value::from(false))
+    );
+    let plan = p
+        .run(&["plan", "--refresh", "--output", "json"])
+        .success()
+        .json();
     assert_eq!(
         plan["summary"]["repair"], 11,
-        "plan shows the repairs: {}",
+        "plan --refresh shows every repair: {}",
         plan["summary"]
     );
     assert_eq!(
@@ -272,7 +298,10 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         "and the deleted alarm's recreation"
     );
 
-    let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    let up = p
+        .run(&["up", "--refresh", "--yes", "--output", "json"])
+        .success()
+        .json();
     assert_eq!(
         up["outcomes"]["monitoring.alarm-dlq-not-empty"], "created",
         "a deleted resource is recreated"

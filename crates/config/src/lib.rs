@@ -191,6 +191,27 @@ pub struct Iam {
     pub audit_external_id: Option<String>,
 }
 
+impl Config {
+    /// The settings the stack's desired state is built from, as canonical
+    /// JSON (object keys sorted): what `up` fingerprints to know whether
+    /// anything it wants changed since a resource last converged. Leaves
+    /// out how paysec runs (concurrency, attempts, ledger location,
+    /// endpoint), which changes no resource.
+    pub fn desired_state(&self) -> String {
+        serde_json::json!({
+            "tags": self.tags,
+            "kms": self.kms,
+            "logs": self.logs,
+            "iam": self.iam,
+            "network": self.network,
+            "s3": self.s3,
+            "rds": self.rds,
+            "lambda": self.lambda,
+        })
+        .to_string()
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -625,6 +646,22 @@ fn apply_env(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_desired_state_follows_the_stack_settings_not_how_paysec_runs() {
+        let base = Config::default();
+        let mut faster = base.clone();
+        faster.concurrency = 4;
+        faster.max_attempts = 3;
+        faster.ledger_dir = PathBuf::from("elsewhere");
+        assert_eq!(faster.desired_state(), base.desired_state());
+        let mut bigger = base.clone();
+        bigger.rds.instance_class = "db.r6g.large".into();
+        assert_ne!(bigger.desired_state(), base.desired_state());
+        let mut tagged = base.clone();
+        tagged.tags.insert("team".into(), "payments".into());
+        assert_ne!(tagged.desired_state(), base.desired_state());
+    }
 
     fn load_str(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().unwrap();

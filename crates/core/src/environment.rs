@@ -14,6 +14,9 @@ pub struct Environment {
     pub partition: String,
     /// User tags added to everything (config `[tags]`).
     pub extra_tags: Vec<(String, String)>,
+    /// Fingerprint of everything the stack's desired state is built from
+    /// (settings, paysec's version, the caller), see `desired`.
+    pub desired_state: String,
 }
 
 impl Environment {
@@ -25,6 +28,7 @@ impl Environment {
             region: region.to_owned(),
             partition: partition.to_owned(),
             extra_tags: Vec::new(),
+            desired_state: String::new(),
         }
     }
 

@@ -18,7 +18,8 @@ use crate::naming::EnvName;
 use crate::resource::Present;
 
 /// The schema version this paysec reads and writes.
-pub const SCHEMA: u32 = 1;
+/// 2 added `converged` to records; version 1 files are read and upgraded.
+pub const SCHEMA: u32 = 2;
 
 /// Where a resource stands, as far as the ledger knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +50,10 @@ pub struct Record {
     /// The last failure on this resource, kept for `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Fingerprint of the desired state this resource last converged to
+    /// (`desired::of_resource`); absent until a run brought it to ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converged: Option<String>,
 }
 
 impl Record {
@@ -378,20 +383,35 @@ impl Ledger {
                 attrs: BTreeMap::new(),
                 updated_at: now(),
                 last_error: None,
+                converged: None,
             });
         record.status = Status::Creating;
+        record.converged = None;
         record.updated_at = now();
         self.save()
     }
 
-    /// Records a live resource and its attributes.
+    /// Records a live resource and its attributes. `converged` is the
+    /// fingerprint of the desired state it now has (set once it is ready).
     pub fn set_present(
         &mut self,
         id: &LogicalId,
         kind: &str,
         present: &Present,
         status: Status,
+        converged: Option<&str>,
     ) -> Result<(), LedgerError> {
+        let unchanged = self.data.resources.get(id).is_some_and(|r| {
+            r.kind == kind
+                && r.status == status
+                && r.physical_id.as_deref() == Some(present.physical_id.as_str())
+                && r.attrs == present.attrs
+                && r.last_error.is_none()
+                && r.converged.as_deref() == converged
+        });
+        if unchanged {
+            return Ok(());
+        }
         let record = Record {
             kind: kind.to_owned(),
             status,
@@ -399,10 +419,8 @@ impl Ledger {
             attrs: present.attrs.clone(),
             updated_at: now(),
             last_error: None,
+            converged: converged.map(str::to_owned),
         };
-        if self.data.resources.get(id) == Some(&record) {
-            return Ok(());
-        }
         self.data.resources.insert(id.clone(), record);
         self.save()
     }
@@ -443,6 +461,8 @@ impl Ledger {
     /// Writes the whole file atomically with mode 0600.
     pub fn save(&mut self) -> Result<(), LedgerError> {
         self.data.updated_at = now();
+        // An older file is upgraded as it is rewritten (fields only added).
+        self.data.schema = SCHEMA;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let tmp = dir.join(format!(
             ".{}.tmp-{}",
@@ -500,6 +520,7 @@ mod tests {
                 "kms_key",
                 &Present::new("k-1").with("arn", "arn:k-1"),
                 Status::Ready,
+                Some("f-1"),
             )
             .unwrap();
         }
@@ -508,6 +529,7 @@ mod tests {
         assert_eq!(r.status, Status::Ready);
         assert_eq!(r.physical_id.as_deref(), Some("k-1"));
         assert_eq!(r.attrs["arn"], "arn:k-1");
+        assert_eq!(r.converged.as_deref(), Some("f-1"));
         let mode = fs::metadata(l.path()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let lock_mode = fs::metadata(dir.path().join("t-1.lock"))
@@ -590,11 +612,36 @@ mod tests {
     }
 
     #[test]
+    fn a_schema_1_ledger_is_read_and_rewritten_as_the_current_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Ledger::path_for(dir.path(), &env());
+        fs::write(
+            &path,
+            r#"{"schema":1,"environment":"t-1","paysec_version":"0","updated_at":"x","resources":{"kms.rds":{"kind":"kms_key","status":"ready","physical_id":"k","updated_at":"x"}}}"#,
+        )
+        .unwrap();
+        let mut l = Ledger::open_for_write(dir.path(), &env(), "up").unwrap();
+        assert_eq!(l.record(&id("kms.rds")).unwrap().converged, None);
+        l.set_present(
+            &id("kms.rds"),
+            "kms_key",
+            &Present::new("k"),
+            Status::Ready,
+            Some("f"),
+        )
+        .unwrap();
+        let saved: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(saved["schema"], SCHEMA);
+        assert_eq!(saved["resources"]["kms.rds"]["converged"], "f");
+    }
+
+    #[test]
     fn a_ledger_from_another_account_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut l = Ledger::open_for_write(dir.path(), &env(), "up").unwrap();
         l.bind_account("111111111111", "us-east-1").unwrap();
-        l.set_present(&id("a"), "k", &Present::new("p"), Status::Ready)
+        l.set_present(&id("a"), "k", &Present::new("p"), Status::Ready, None)
             .unwrap();
         let err = l.bind_account("222222222222", "us-east-1").unwrap_err();
         assert!(matches!(err, LedgerError::AccountMismatch { .. }));
@@ -606,8 +653,14 @@ mod tests {
     fn remove_keeps_a_note_for_what_was_kept() {
         let dir = tempfile::tempdir().unwrap();
         let mut l = Ledger::open_for_write(dir.path(), &env(), "down").unwrap();
-        l.set_present(&id("kms.rds"), "kms_key", &Present::new("k"), Status::Ready)
-            .unwrap();
+        l.set_present(
+            &id("kms.rds"),
+            "kms_key",
+            &Present::new("k"),
+            Status::Ready,
+            None,
+        )
+        .unwrap();
         l.remove(&id("kms.rds"), Some("pending deletion until X"))
             .unwrap();
         assert!(l.is_empty());

@@ -3,6 +3,8 @@
 //! and the reporter trait through which library crates tell the binary what
 //! is happening. Nothing in here talks to AWS or prints.
 
+pub mod census;
+pub mod desired;
 pub mod environment;
 pub mod error;
 pub mod graph;
@@ -23,7 +25,8 @@ pub use id::LogicalId;
 pub use ledger::{Ledger, LedgerError, Record, Status};
 pub use report::{Event, Outcome, Phase, Reporter};
 pub use resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, NotApplicable, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, NotApplicable, Observed, Present,
+    QuickCheck, Resource,
 };
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::census::Census;
 use crate::environment::Environment;
 use crate::error::{ErrorClass, ResourceError};
 use crate::id::LogicalId;
@@ -188,14 +189,26 @@ pub struct DeleteOutcome {
     pub kept: Option<String>,
 }
 
+/// What a quick check (`Resource::quick_check`) concluded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuickCheck {
+    /// It is there and usable, as the ledger records it.
+    StillThere,
+    /// Gone, not usable, or this kind has no quick check: read it fully
+    /// (and create or repair it).
+    ReadFully,
+}
+
 /// What a resource operation can see: where it runs, the ledger records of
-/// its dependencies, and a way to report long waits.
+/// its dependencies, the run's batched listings, and a way to report long
+/// waits.
 #[derive(Clone)]
 pub struct Context {
     pub env: Arc<Environment>,
     pub resource: LogicalId,
     deps: BTreeMap<LogicalId, Record>,
     reporter: Arc<dyn Reporter>,
+    census: Arc<Census>,
 }
 
 impl Context {
@@ -210,7 +223,25 @@ impl Context {
             resource,
             deps,
             reporter,
+            census: Arc::default(),
         }
+    }
+
+    /// Shares one run's batched listings between its resources.
+    pub fn with_census(mut self, census: Arc<Census>) -> Self {
+        self.census = census;
+        self
+    }
+
+    /// The run's batched listings (see `census`).
+    pub fn census(&self) -> &Census {
+        &self.census
+    }
+
+    /// The fingerprint of this resource's desired state in this run (see
+    /// `desired`).
+    pub fn desired_fingerprint(&self) -> String {
+        crate::desired::of_resource(&self.env, &self.resource, &self.deps)
     }
 
     /// An attribute of a dependency (`arn`, `id`...), or an error naming
@@ -325,6 +356,21 @@ pub trait Resource: Send + Sync + 'static {
         present: &Present,
         drift: &[Drift],
     ) -> Result<Present, ResourceError>;
+
+    /// One cheap look at a resource the ledger records as converged to
+    /// the same desired state (`desired`): is it still there and usable?
+    /// At most one read call, or a share of a batched one (`cx.census()`),
+    /// so that an `up` where nothing changed costs under one call per
+    /// resource. Properties are not compared: `up --refresh`, `plan
+    /// --refresh` and `verify` read everything. The default reads fully,
+    /// for kinds whose full read is a single call anyway.
+    async fn quick_check(
+        &self,
+        _cx: &Context,
+        _known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        Ok(QuickCheck::ReadFully)
+    }
 
     /// How long readiness typically takes on AWS after the create returns
     /// (RDS Multi-AZ: 20 min). Only orders work: the longest chains start

@@ -12,13 +12,14 @@ use tokio::time::Instant;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::census::Census;
 use crate::environment::Environment;
 use crate::error::ResourceError;
 use crate::graph::{Graph, Need};
 use crate::id::LogicalId;
 use crate::ledger::{Ledger, LedgerError, Record, Status};
 use crate::report::{Event, Outcome, Phase, Reporter};
-use crate::resource::{Context, Drift, NotApplicable, Observed, Present};
+use crate::resource::{Context, Drift, NotApplicable, Observed, Present, QuickCheck};
 use crate::retry::retrying_on;
 
 /// Why a resource's operation failed.
@@ -77,6 +78,9 @@ pub enum Planned {
     },
     NoChange {
         physical_id: String,
+        /// False when only its presence was checked: the ledger records it
+        /// converged to the same desired state (see `Scheduler::quick_checks`).
+        properties_read: bool,
     },
     Delete {
         physical_id: Option<String>,
@@ -106,6 +110,8 @@ pub struct Scheduler {
     reporter: Arc<dyn Reporter>,
     concurrency: usize,
     stop: watch::Receiver<bool>,
+    quick_checks: bool,
+    census: Arc<Census>,
 }
 
 /// Sent by a task once its resource has an identity, so that dependents
@@ -145,7 +151,19 @@ impl Scheduler {
             reporter,
             concurrency: concurrency.max(1),
             stop,
+            quick_checks: false,
+            census: Arc::default(),
         }
+    }
+
+    /// With `true`, a resource the ledger records as ready and converged to
+    /// the same desired state (`desired`) gets only a quick check that it
+    /// is still there (`Resource::quick_check`) instead of a full read: what
+    /// `up` and `plan` do unless asked to `--refresh`. `verify` and the
+    /// default read every property of everything.
+    pub fn quick_checks(mut self, on: bool) -> Self {
+        self.quick_checks = on;
+        self
     }
 
     fn context(&self, i: usize) -> Context {
@@ -165,6 +183,7 @@ impl Scheduler {
             deps,
             self.reporter.clone(),
         )
+        .with_census(self.census.clone())
     }
 
     fn unknown_records(&self) -> Vec<LogicalId> {
@@ -220,6 +239,7 @@ impl Scheduler {
                         let reporter = self.reporter.clone();
                         let tx = tx.clone();
                         let one_at_a_time = self.concurrency == 1;
+                        let quick = self.quick_checks;
                         tasks.spawn(async move {
                             let result = converge(
                                 i,
@@ -227,7 +247,7 @@ impl Scheduler {
                                 cx,
                                 ledger,
                                 reporter,
-                                (permit, one_at_a_time),
+                                (permit, one_at_a_time, quick),
                                 tx,
                             )
                             .await;
@@ -410,7 +430,7 @@ impl Scheduler {
         for c in &found {
             if let Some(present) = records.get(&c.id).and_then(Record::present) {
                 ledger
-                    .set_present(&c.id, &c.kind, &present, Status::Ready)
+                    .set_present(&c.id, &c.kind, &present, Status::Ready, None)
                     .map_err(|e| {
                         vec![(
                             c.id.clone(),
@@ -466,12 +486,23 @@ impl Scheduler {
                     node.id().clone(),
                     deps,
                     self.reporter.clone(),
-                );
-                let known = records.get(node.id()).and_then(Record::present);
+                )
+                .with_census(self.census.clone());
+                let record = records.get(node.id()).cloned();
+                let known = record.as_ref().and_then(Record::present);
                 let permits = permits.clone();
+                let quick = self.quick_checks;
                 reads.spawn(async move {
                     let _permit = permits.acquire_owned().await;
-                    (i, known.clone(), node.read(&cx, known.as_ref()).await)
+                    if quick {
+                        match still_there(node.as_ref(), &cx, record.as_ref()).await {
+                            Ok(true) => return (i, known, Ok(None)),
+                            Ok(false) => {}
+                            Err(e) => return (i, known, Err(e)),
+                        }
+                    }
+                    let read = node.read(&cx, known.as_ref()).await.map(Some);
+                    (i, known, read)
                 });
             }
             while let Some(joined) = reads.join_next().await {
@@ -485,13 +516,18 @@ impl Scheduler {
                         errors.push((node.id().clone(), e));
                         Planned::Create
                     }
-                    Ok(Observed::Missing) => Planned::Create,
-                    Ok(Observed::Present {
+                    // Quick-checked: still there, as the ledger records it.
+                    Ok(None) => Planned::NoChange {
+                        physical_id: known.map(|k| k.physical_id).unwrap_or_default(),
+                        properties_read: false,
+                    },
+                    Ok(Some(Observed::Missing)) => Planned::Create,
+                    Ok(Some(Observed::Present {
                         present,
                         drift,
                         evidence: seen,
                         not_applicable: skipped,
-                    }) => {
+                    })) => {
                         evidence.insert(i, (seen, skipped));
                         records.insert(
                             node.id().clone(),
@@ -501,7 +537,10 @@ impl Scheduler {
                         if !drift.is_empty() {
                             Planned::Repair { physical_id, drift }
                         } else if known.is_some() {
-                            Planned::NoChange { physical_id }
+                            Planned::NoChange {
+                                physical_id,
+                                properties_read: true,
+                            }
                         } else {
                             Planned::Adopt { physical_id }
                         }
@@ -562,6 +601,30 @@ fn record_of(kind: &str, present: &Present, status: Status) -> Record {
         attrs: present.attrs.clone(),
         updated_at: String::new(),
         last_error: None,
+        converged: None,
+    }
+}
+
+/// For a resource the ledger records as ready and converged to the desired
+/// state this run computes: whether its quick check finds it still there.
+/// Anything else (no record, another fingerprint, a recorded failure) needs
+/// a full read.
+async fn still_there(
+    node: &dyn crate::Resource,
+    cx: &Context,
+    record: Option<&Record>,
+) -> Result<bool, ResourceError> {
+    let Some(record) = record else {
+        return Ok(false);
+    };
+    let converged = record.status == Status::Ready
+        && record.last_error.is_none()
+        && record.converged.as_deref() == Some(cx.desired_fingerprint().as_str());
+    match record.present() {
+        Some(known) if converged => {
+            Ok(node.quick_check(cx, &known).await? == QuickCheck::StillThere)
+        }
+        _ => Ok(false),
     }
 }
 
@@ -583,7 +646,7 @@ async fn converge(
     cx: Context,
     ledger: Arc<Mutex<Ledger>>,
     reporter: Arc<dyn Reporter>,
-    (permit, one_at_a_time): (OwnedSemaphorePermit, bool),
+    (permit, one_at_a_time, quick): (OwnedSemaphorePermit, bool, bool),
     identified: mpsc::UnboundedSender<Identified>,
 ) -> Result<Outcome, RunError> {
     let started = Instant::now();
@@ -593,9 +656,15 @@ async fn converge(
         // A step still throttled after the SDK's attempts (its retry quota
         // runs dry under sustained throttling) is repeated within the
         // transient budget; safe because every step reads first.
-        let (present, outcome) = retrying_on(&[], RunError::aws, || async {
-            let known = lock(&ledger).record(&id).and_then(Record::present);
+        let (present, outcome, quick_checked) = retrying_on(&[], RunError::aws, || async {
+            let record = lock(&ledger).record(&id).cloned();
+            let known = record.as_ref().and_then(Record::present);
             phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
+            if quick && still_there(node.as_ref(), &cx, record.as_ref()).await? {
+                if let Some(known) = known {
+                    return Ok((known, Outcome::Unchanged, true));
+                }
+            }
             let observed = node.read(&cx, known.as_ref()).await?;
             Ok(match observed {
                 Observed::Missing => {
@@ -603,12 +672,16 @@ async fn converge(
                     phase(reporter.as_ref(), node.as_ref(), Phase::Creating);
                     let created = node.create(&cx).await?;
                     remove_strays(node.as_ref(), &cx, &created).await?;
-                    (created, Outcome::Created)
+                    (created, Outcome::Created, false)
                 }
                 Observed::Present { present, drift, .. } if !drift.is_empty() => {
                     tracing::info!(resource = %id, ?drift, "repairing drift");
                     phase(reporter.as_ref(), node.as_ref(), Phase::Repairing);
-                    (node.repair(&cx, &present, &drift).await?, Outcome::Repaired)
+                    (
+                        node.repair(&cx, &present, &drift).await?,
+                        Outcome::Repaired,
+                        false,
+                    )
                 }
                 Observed::Present { present, .. } => {
                     // An intent record only (no physical id) means an
@@ -621,15 +694,21 @@ async fn converge(
                         remove_strays(node.as_ref(), &cx, &present).await?;
                         Outcome::Adopted
                     };
-                    (present, outcome)
+                    (present, outcome, false)
                 }
             })
         })
         .await?;
+        if quick_checked {
+            // Still there, ready and converged as recorded: nothing to
+            // write, nothing to wait for.
+            return Ok((present, outcome));
+        }
+        let fingerprint = cx.desired_fingerprint();
         let already_ready = outcome == Outcome::Unchanged
             && lock(&ledger).record(&id).map(|r| r.status) == Some(Status::Ready);
         if !already_ready {
-            lock(&ledger).set_present(&id, kind, &present, Status::Created)?;
+            lock(&ledger).set_present(&id, kind, &present, Status::Created, None)?;
         }
         // Released now (dropped) unless one at a time: then after the wait.
         let held = one_at_a_time.then_some(permit);
@@ -637,7 +716,7 @@ async fn converge(
         phase(reporter.as_ref(), node.as_ref(), Phase::WaitingReady);
         let ready = node.wait_ready(&cx, present).await?;
         drop(held);
-        lock(&ledger).set_present(&id, kind, &ready, Status::Ready)?;
+        lock(&ledger).set_present(&id, kind, &ready, Status::Ready, Some(&fingerprint))?;
         Ok::<_, RunError>((ready, outcome))
     }
     .await;

@@ -1,7 +1,7 @@
 //! Scheduler behaviour on the fake cloud: order, concurrency, identity vs
 //! readiness, failure handling, re-runs and plans.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,12 +36,23 @@ impl Rig {
     }
 
     fn scheduler(&self, nodes: Vec<Arc<dyn Resource>>, concurrency: usize) -> Scheduler {
-        let env = Environment::new(
+        self.scheduler_wanting(nodes, concurrency, "settings-1")
+    }
+
+    /// A scheduler whose desired state has the fingerprint `desired`.
+    fn scheduler_wanting(
+        &self,
+        nodes: Vec<Arc<dyn Resource>>,
+        concurrency: usize,
+        desired: &str,
+    ) -> Scheduler {
+        let mut env = Environment::new(
             EnvName::parse("t").unwrap(),
             "123456789012",
             "us-east-1",
             "aws",
         );
+        env.desired_state = desired.to_owned();
         Scheduler::new(
             Arc::new(Graph::new(nodes).unwrap()),
             Arc::new(env),
@@ -318,4 +329,82 @@ async fn a_stop_request_launches_nothing_new() {
     assert!(summary.interrupted);
     assert_eq!(summary.skipped.len(), 3);
     assert_eq!(cloud.creates.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_converged_environment_gets_quick_checks_only_until_something_changes() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let count = |c: &AtomicUsize| c.load(Ordering::SeqCst);
+    assert!(rig
+        .scheduler(chain(&cloud), 8)
+        .quick_checks(true)
+        .up()
+        .await
+        .ok());
+    let (reads, log) = (count(&cloud.reads), cloud.log().len());
+
+    // Nothing changed: one shared listing answers the three quick checks;
+    // no full read, no readiness wait, nothing written.
+    let ledger_before = rig.ledger.lock().unwrap().records().clone();
+    let summary = rig
+        .scheduler(chain(&cloud), 8)
+        .quick_checks(true)
+        .up()
+        .await;
+    assert_eq!(summary.count(Outcome::Unchanged), 3, "{summary:?}");
+    assert_eq!(
+        (count(&cloud.reads), count(&cloud.quick_checks)),
+        (reads, 3)
+    );
+    assert_eq!(count(&cloud.listings), 1);
+    assert_eq!(cloud.log().len(), log);
+    assert_eq!(rig.ledger.lock().unwrap().records(), &ledger_before);
+    let plan = rig
+        .scheduler(chain(&cloud), 8)
+        .quick_checks(true)
+        .plan_up()
+        .await
+        .unwrap();
+    assert!(plan.iter().all(|p| matches!(
+        p.planned,
+        Planned::NoChange {
+            properties_read: false,
+            ..
+        }
+    )));
+
+    // Deleted behind paysec's back: its quick check sends it to a full read
+    // and a create; the others stay quick.
+    cloud.live.lock().unwrap().remove("b");
+    let summary = rig
+        .scheduler(chain(&cloud), 8)
+        .quick_checks(true)
+        .up()
+        .await;
+    assert_eq!(summary.count(Outcome::Created), 1, "{summary:?}");
+    assert_eq!(count(&cloud.reads), reads + 1);
+
+    // Tampered: only a refresh (or a changed desired state) reads it.
+    cloud
+        .live
+        .lock()
+        .unwrap()
+        .insert("c".into(), "tampered".into());
+    let quick = rig
+        .scheduler(chain(&cloud), 8)
+        .quick_checks(true)
+        .up()
+        .await;
+    assert_eq!(quick.count(Outcome::Repaired), 0);
+    let refresh = rig.scheduler(chain(&cloud), 8).up().await;
+    assert_eq!(refresh.count(Outcome::Repaired), 1, "{refresh:?}");
+    let reads = count(&cloud.reads);
+    let changed = rig
+        .scheduler_wanting(chain(&cloud), 8, "settings-2")
+        .quick_checks(true)
+        .up()
+        .await;
+    assert_eq!(changed.count(Outcome::Unchanged), 3);
+    assert_eq!(count(&cloud.reads), reads + 3);
 }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use crate::error::{ErrorClass, ResourceError};
 use crate::id::LogicalId;
 use crate::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 
 #[derive(Default)]
@@ -24,6 +24,9 @@ pub struct Cloud {
     pub max_active: AtomicUsize,
     pub creates: AtomicUsize,
     pub reads: AtomicUsize,
+    pub quick_checks: AtomicUsize,
+    /// Batched listings made for quick checks (one answers them all).
+    pub listings: AtomicUsize,
 }
 
 impl Cloud {
@@ -122,6 +125,28 @@ impl Resource for Fake {
                 checks.observed(Present::new(format!("phys-{}", self.id)))
             }
         })
+    }
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        _known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        self.cloud.quick_checks.fetch_add(1, Ordering::SeqCst);
+        let listing = || async {
+            self.cloud.listings.fetch_add(1, Ordering::SeqCst);
+            Ok(self.cloud.live.lock().unwrap().keys().cloned().collect())
+        };
+        Ok(
+            if cx
+                .census()
+                .contains("fakes", self.id.as_str(), listing)
+                .await?
+            {
+                QuickCheck::StillThere
+            } else {
+                QuickCheck::ReadFully
+            },
+        )
     }
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
         for d in &self.deps {

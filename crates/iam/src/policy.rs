@@ -9,7 +9,7 @@ use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    Resource,
+    QuickCheck, Resource,
 };
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use serde_json::Value;
@@ -156,6 +156,31 @@ impl Resource for ManagedPolicy {
             .cloned()
             .map(Dependency::Identity)
             .collect()
+    }
+
+    /// GetPolicy: it exists and is attached (the document and which role
+    /// it is attached to are read only by a full read).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        _known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let found = self
+            .aws
+            .iam
+            .get_policy()
+            .policy_arn(self.arn(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "GetPolicy");
+        match found {
+            Ok(out) if out.policy().and_then(|p| p.attachment_count()).unwrap_or(0) > 0 => {
+                Ok(QuickCheck::StillThere)
+            }
+            Ok(_) => Ok(QuickCheck::ReadFully),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(QuickCheck::ReadFully),
+            Err(e) => Err(e),
+        }
     }
 
     async fn read(

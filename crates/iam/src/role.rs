@@ -9,7 +9,7 @@ use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    Resource,
+    QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -164,6 +164,28 @@ impl Resource for Role {
 
     fn dependencies(&self) -> Vec<Dependency> {
         Vec::new()
+    }
+
+    /// GetRole: it exists (trust, session length, policies and tags are
+    /// read only by a full read).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        _known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let found = self
+            .aws
+            .iam
+            .get_role()
+            .role_name(self.name(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "GetRole");
+        match found {
+            Ok(_) => Ok(QuickCheck::StillThere),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(QuickCheck::ReadFully),
+            Err(e) => Err(e),
+        }
     }
 
     async fn read(

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use paysec_aws::{tagged_arns, Aws, AwsResultExt};
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -330,6 +330,20 @@ impl Resource for KmsKey {
         let arn = meta.arn().unwrap_or_default().to_owned();
         let checks = self.checks(cx, &meta).await?;
         Ok(checks.observed(self.present(cx, meta.key_id(), &arn)))
+    }
+
+    /// DescribeKey: still enabled (rotation, policy, alias and tags are
+    /// read only by a full read).
+    async fn quick_check(
+        &self,
+        _cx: &Context,
+        known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let meta = self.describe(&known.physical_id).await?;
+        Ok(match meta.and_then(|m| m.key_state().cloned()) {
+            Some(KeyState::Enabled) => QuickCheck::StillThere,
+            _ => QuickCheck::ReadFully,
+        })
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

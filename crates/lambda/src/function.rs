@@ -14,7 +14,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    Resource,
+    QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -127,6 +127,35 @@ impl Resource for Function {
         .cloned()
         .map(Dependency::Identity)
         .collect()
+    }
+
+    /// GetFunctionConfiguration: Active, with this paysec's handler
+    /// (settings, network, key and concurrency are read only by a full read).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        _known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let found = self
+            .aws
+            .lambda
+            .get_function_configuration()
+            .function_name(Self::name(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "GetFunctionConfiguration");
+        let cfg = match found {
+            Ok(cfg) => cfg,
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(QuickCheck::ReadFully),
+            Err(e) => return Err(e),
+        };
+        let zip_len = package::zip().map(|z| z.len() as i64).unwrap_or(-1);
+        let active = cfg.state() == Some(&aws_sdk_lambda::types::State::Active);
+        Ok(if active && cfg.code_size() == zip_len {
+            QuickCheck::StillThere
+        } else {
+            QuickCheck::ReadFully
+        })
     }
 
     async fn read(

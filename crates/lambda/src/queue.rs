@@ -7,7 +7,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -98,6 +98,29 @@ impl Resource for Queue {
 
     fn dependencies(&self) -> Vec<Dependency> {
         vec![Dependency::Identity(self.kms_key.clone())]
+    }
+
+    /// GetQueueAttributes on the recorded URL answers every property in one
+    /// call: there and as wanted, or a full read.
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let attrs = match self.present(&known.physical_id).await {
+            Ok((_, attrs)) => attrs,
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(QuickCheck::ReadFully),
+            Err(e) => return Err(e),
+        };
+        let as_wanted = self
+            .attributes(cx)?
+            .iter()
+            .all(|(k, v)| attrs.get(k) == Some(v));
+        Ok(if as_wanted {
+            QuickCheck::StillThere
+        } else {
+            QuickCheck::ReadFully
+        })
     }
 
     async fn read(

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    Resource,
+    QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -68,6 +68,34 @@ impl Resource for LogGroup {
 
     fn dependencies(&self) -> Vec<Dependency> {
         vec![Dependency::Identity(self.kms_key.clone())]
+    }
+
+    /// DescribeLogGroups: it exists with its key and retention, which the
+    /// same answer carries (tags are read only by a full read).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        _known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let out = self
+            .aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&self.name)
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeLogGroups")?;
+        let key = cx.attr(&self.kms_key, "arn")?;
+        let as_wanted = out.log_groups().iter().any(|g| {
+            g.log_group_name() == Some(self.name.as_str())
+                && g.kms_key_id() == Some(key)
+                && g.retention_in_days() == Some(self.retention_days)
+        });
+        Ok(if as_wanted {
+            QuickCheck::StillThere
+        } else {
+            QuickCheck::ReadFully
+        })
     }
 
     async fn read(

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -118,6 +118,51 @@ impl Resource for Alarm {
             }
         }
         d
+    }
+
+    /// One DescribeAlarms of the environment's name prefix answers every
+    /// alarm's check: there (threshold, metric and actions: full read only).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        _known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let listing = || async {
+            let mut names = std::collections::BTreeSet::new();
+            let mut next: Option<String> = None;
+            loop {
+                let out = self
+                    .aws
+                    .cloudwatch
+                    .describe_alarms()
+                    .alarm_name_prefix(format!("{}-", cx.env.names.prefix()))
+                    .max_records(100)
+                    .set_next_token(next.take())
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DescribeAlarms")?;
+                names.extend(
+                    out.metric_alarms()
+                        .iter()
+                        .filter_map(|a| a.alarm_name().map(str::to_owned)),
+                );
+                match out.next_token() {
+                    Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                    _ => return Ok(names),
+                }
+            }
+        };
+        Ok(
+            if cx
+                .census()
+                .contains("alarms", &self.name(cx), listing)
+                .await?
+            {
+                QuickCheck::StillThere
+            } else {
+                QuickCheck::ReadFully
+            },
+        )
     }
 
     async fn read(

@@ -5,7 +5,7 @@ use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 
@@ -83,6 +83,42 @@ impl Resource for MetricFilter {
 
     fn dependencies(&self) -> Vec<Dependency> {
         vec![Dependency::Identity(self.log_group.clone())]
+    }
+
+    /// One DescribeMetricFilters per log group answers the checks of all
+    /// its filters: there (pattern and metric: full read only).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        _known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let group = cx.attr(&self.log_group, "name")?.to_owned();
+        let listing = || async {
+            let found = self
+                .aws
+                .logs
+                .describe_metric_filters()
+                .log_group_name(&group)
+                .send()
+                .await
+                .or_resource(&self.id, "DescribeMetricFilters");
+            Ok(not_found_is_none(found)?
+                .map(|o| {
+                    o.metric_filters()
+                        .iter()
+                        .filter_map(|f| f.filter_name().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default())
+        };
+        let list = format!("metric_filters:{group}");
+        Ok(
+            if cx.census().contains(&list, &self.name(cx), listing).await? {
+                QuickCheck::StillThere
+            } else {
+                QuickCheck::ReadFully
+            },
+        )
     }
 
     async fn read(

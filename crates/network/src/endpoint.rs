@@ -10,13 +10,40 @@ use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 use paysec_aws::AwsResultExt;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::ec2;
+
+/// Both endpoints' quick check: one DescribeVpcEndpoints of the
+/// environment, shared; there and `available` (policy, route table,
+/// subnets and DNS are read only by a full read).
+async fn quick_check(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    cx: &Context,
+    known: &Present,
+) -> Result<QuickCheck, ResourceError> {
+    ec2::quick_listed(cx, "vpc_endpoints", &known.physical_id, || async {
+        let out = aws
+            .ec2
+            .describe_vpc_endpoints()
+            .set_filters(Some(ec2::in_environment(cx)))
+            .send()
+            .await
+            .or_resource(id, "DescribeVpcEndpoints")?;
+        Ok(out
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| state(e) == "available")
+            .filter_map(|e| e.vpc_endpoint_id().map(str::to_owned))
+            .collect())
+    })
+    .await
+}
 
 /// Builds an endpoint policy from the context.
 pub type PolicyFn = Box<dyn Fn(&Context) -> Value + Send + Sync>;
@@ -161,6 +188,14 @@ impl Resource for GatewayEndpoint {
         ]
     }
 
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        quick_check(&self.aws, &self.id, cx, known).await
+    }
+
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
         let Some(e) = describe(&self.aws, &self.id, cx, known).await? else {
             return Ok(Observed::Missing);
@@ -299,6 +334,14 @@ impl Resource for InterfaceEndpoint {
             .cloned()
             .map(Dependency::Identity)
             .collect()
+    }
+
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        quick_check(&self.aws, &self.id, cx, known).await
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {

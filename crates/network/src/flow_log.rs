@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{LogicalId, ResourceError};
@@ -85,6 +85,31 @@ impl Resource for FlowLog {
             }
         }
         d
+    }
+
+    /// One DescribeFlowLogs of the environment answers both flow logs'
+    /// checks: there (traffic type and destination: full read only).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        ec2::quick_listed(cx, "flow_logs", &known.physical_id, || async {
+            let out = self
+                .aws
+                .ec2
+                .describe_flow_logs()
+                .set_filter(Some(ec2::in_environment(cx)))
+                .send()
+                .await
+                .or_resource(&self.id, "DescribeFlowLogs")?;
+            Ok(out
+                .flow_logs()
+                .iter()
+                .filter_map(|f| f.flow_log_id().map(str::to_owned))
+                .collect())
+        })
+        .await
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {

@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    Resource,
+    QuickCheck, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -75,6 +75,31 @@ impl Resource for SecurityGroup {
             .cloned()
             .map(Dependency::Identity)
             .collect()
+    }
+
+    /// One DescribeSecurityGroups of the environment answers every group's
+    /// check (their rules are one resource of their own).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        ec2::quick_listed(cx, "security_groups", &known.physical_id, || async {
+            let out = self
+                .aws
+                .ec2
+                .describe_security_groups()
+                .set_filters(Some(ec2::in_environment(cx)))
+                .send()
+                .await
+                .or_resource(&self.id, "DescribeSecurityGroups")?;
+            Ok(out
+                .security_groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_owned))
+                .collect())
+        })
+        .await
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {

@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    Resource,
+    QuickCheck, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -87,6 +87,32 @@ impl Resource for Subnet {
 
     fn dependencies(&self) -> Vec<Dependency> {
         vec![Dependency::Identity(self.vpc.clone())]
+    }
+
+    /// One DescribeSubnets of the environment answers every subnet's
+    /// check: there and handing out no public IPs (tags: full read only).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        ec2::quick_listed(cx, "subnets", &known.physical_id, || async {
+            let out = self
+                .aws
+                .ec2
+                .describe_subnets()
+                .set_filters(Some(ec2::in_environment(cx)))
+                .send()
+                .await
+                .or_resource(&self.id, "DescribeSubnets")?;
+            Ok(out
+                .subnets()
+                .iter()
+                .filter(|s| s.map_public_ip_on_launch() == Some(false))
+                .filter_map(|s| s.subnet_id().map(str::to_owned))
+                .collect())
+        })
+        .await
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {

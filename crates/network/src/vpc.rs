@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::{LogicalId, ResourceError};
 
@@ -93,6 +93,26 @@ impl Resource for Vpc {
             &keep.physical_id,
         )
         .await
+    }
+
+    /// DescribeVpcs: there with its CIDR (DNS attributes and tags, two
+    /// more calls, are read only by a full read).
+    async fn quick_check(
+        &self,
+        _cx: &Context,
+        known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let req = self.aws.ec2.describe_vpcs().vpc_ids(&known.physical_id);
+        let out = ec2::not_found_is_none(req.send().await.or_resource(&self.id, "DescribeVpcs"))?;
+        let there = out
+            .as_ref()
+            .and_then(|o| o.vpcs().first())
+            .is_some_and(|v| v.cidr_block() == Some(self.cidr.as_str()));
+        Ok(if there {
+            QuickCheck::StillThere
+        } else {
+            QuickCheck::ReadFully
+        })
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_rds::types::{CloudwatchLogsExportConfiguration, DbInstance};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -263,6 +263,24 @@ impl Resource for Instance {
         .cloned()
         .map(Dependency::Identity)
         .collect()
+    }
+
+    /// DescribeDBInstances answers every property in one call: available
+    /// and as wanted, or a full read (and repair, and readiness wait).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        _known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let Some(db) = self.describe(cx).await? else {
+            return Ok(QuickCheck::ReadFully);
+        };
+        let available = db.db_instance_status() == Some("available");
+        Ok(if available && self.checks(cx, &db)?.drift().is_empty() {
+            QuickCheck::StillThere
+        } else {
+            QuickCheck::ReadFully
+        })
     }
 
     async fn read(

@@ -16,7 +16,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -593,6 +593,29 @@ impl Resource for Bucket {
             .cloned()
             .map(Dependency::Identity)
             .collect()
+    }
+
+    /// HeadBucket: it exists and is ours to read (encryption, public
+    /// access block, policy, versioning, lifecycle, logging and tags are
+    /// read only by a full read).
+    async fn quick_check(
+        &self,
+        cx: &Context,
+        _known: &Present,
+    ) -> Result<QuickCheck, ResourceError> {
+        let found = self
+            .aws
+            .s3
+            .head_bucket()
+            .bucket(self.name(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "HeadBucket");
+        match found {
+            Ok(_) => Ok(QuickCheck::StillThere),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(QuickCheck::ReadFully),
+            Err(e) => Err(e),
+        }
     }
 
     async fn read(

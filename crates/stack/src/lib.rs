@@ -205,9 +205,14 @@ pub fn outputs(ledger: &Ledger) -> Vec<Output> {
         .iter()
         .map(|&(name, id, attr, description)| Output {
             name,
-            value: ledger
-                .record(&LogicalId::new(id))
-                .and_then(|r| r.attrs.get(attr).cloned()),
+            value: ledger.record(&LogicalId::new(id)).and_then(|r| {
+                // The physical id is the record's own field, not an attribute.
+                if attr == "physical_id" {
+                    r.physical_id.clone()
+                } else {
+                    r.attrs.get(attr).cloned()
+                }
+            }),
             description,
         })
         .collect()
@@ -221,6 +226,43 @@ pub fn output_names() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outputs_read_physical_ids_and_attributes_from_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = paysec_core::naming::EnvName::parse("t-1").unwrap();
+        let mut ledger = Ledger::open_for_write(dir.path(), &env, "test").unwrap();
+        let present = paysec_core::Present::new("vpc-123");
+        ledger
+            .set_present(
+                &LogicalId::new(ids::VPC),
+                "vpc",
+                &present,
+                paysec_core::Status::Ready,
+                None,
+            )
+            .unwrap();
+        let key = paysec_core::Present::new("k-1").with("arn", "arn:aws:kms:k-1");
+        ledger
+            .set_present(
+                &LogicalId::new(ids::KMS_RDS),
+                "kms_key",
+                &key,
+                paysec_core::Status::Ready,
+                None,
+            )
+            .unwrap();
+        let outputs = outputs(&ledger);
+        let value = |name: &str| {
+            outputs
+                .iter()
+                .find(|o| o.name == name)
+                .and_then(|o| o.value.clone())
+        };
+        assert_eq!(value("vpc_id").as_deref(), Some("vpc-123"));
+        assert_eq!(value("kms_rds_key_arn").as_deref(), Some("arn:aws:kms:k-1"));
+        assert_eq!(value("rds_endpoint"), None);
+    }
 
     #[test]
     fn every_output_names_a_resource_of_the_stack() {

@@ -208,7 +208,7 @@ pub fn evaluate(changes: &[PlannedChange], unknowable: &[Unknowable]) -> Report 
     for c in changes {
         let (physical_id, drift) = match &c.planned {
             Planned::Create => (None, None),
-            Planned::Adopt { physical_id } | Planned::NoChange { physical_id } => {
+            Planned::Adopt { physical_id } | Planned::NoChange { physical_id, .. } => {
                 (Some(physical_id.clone()), Some(&[][..]))
             }
             Planned::Repair { physical_id, drift } => {
@@ -392,6 +392,7 @@ mod tests {
             "lambda_function",
             Planned::NoChange {
                 physical_id: "f".into(),
+                properties_read: true,
             },
         );
         c.evidence
@@ -412,12 +413,29 @@ mod tests {
     }
 
     #[test]
+    fn a_resource_only_checked_to_exist_proves_no_control() {
+        let mut c = change(
+            "kms.rds",
+            "kms_key",
+            Planned::NoChange {
+                physical_id: "k".into(),
+                properties_read: false,
+            },
+        );
+        c.evidence.clear();
+        let report = evaluate(&[c], &[]);
+        assert!(report.summary.total > 0);
+        assert_eq!(report.summary.unknown, report.summary.total);
+    }
+
+    #[test]
     fn passes_quote_the_live_value_and_exclusions_say_why() {
         let mut c = change(
             "rds.instance",
             "db_instance",
             Planned::NoChange {
                 physical_id: "db".into(),
+                properties_read: true,
             },
         );
         c.evidence = vec![Drift::new("multi_az", "true", "true")];
@@ -454,6 +472,7 @@ mod tests {
                 "kms_key",
                 Planned::NoChange {
                     physical_id: "k".into(),
+                    properties_read: true,
                 },
             )],
             &[],
