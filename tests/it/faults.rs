@@ -203,6 +203,11 @@ async fn up_converges_under_slow_readiness_and_iam_propagation() {
             >= 3,
         "the database was polled until available"
     );
+    let function_polls = log
+        .iter()
+        .filter(|s| s.starts_with("GET /2015-03-31/functions/") && s.ends_with("/configuration"))
+        .count();
+    assert!(function_polls >= 2, "the function was polled until Active");
     let again = p
         .run(&["--endpoint-url", &url, "up", "--yes", "--output", "json"])
         .success()
@@ -343,5 +348,57 @@ async fn killed_after_the_kth_call_up_and_down_converge_without_duplicates_or_le
     }
     println!(
         "crash sweep: a full up makes {total_up} calls, a down {total_down}; killed at k = {ks:?}; duplicates {dup_total}; leaks {leak_total}"
+    );
+}
+
+/// A readiness budget from the config is the one the wait uses: a function
+/// still Pending after `lambda.wait_minutes` (1) fails the run with a
+/// timeout naming it and the setting to raise (exit 3), the ledger keeps it
+/// as created, not ready; once AWS catches up a re-run converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_past_its_configured_budget_fails_naming_the_setting_and_a_rerun_converges() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    let slow_lambda = |pending| Model {
+        call_latency: Duration::ZERO,
+        rds_create: Duration::ZERO,
+        rds_delete: Duration::ZERO,
+        lambda_pending: pending,
+        endpoint_pending: Duration::ZERO,
+        iam_propagation: Duration::ZERO,
+        service_in_flight: 100,
+    };
+    proxy.set_model(slow_lambda(Duration::from_secs(3600)));
+    let p = Paysec::new("budget");
+    let url = proxy.url();
+    let run = p.run_with(
+        &[("PAYSEC_LAMBDA_WAIT_MINUTES", "1")],
+        &["--endpoint-url", &url, "up", "--yes"],
+    );
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    let err = run.stderr();
+    assert!(
+        err.contains("lambda.function: still not Active after 6")
+            && err.contains("raise `lambda.wait_minutes`"),
+        "{err}"
+    );
+    assert_eq!(
+        p.ledger()["resources"]["lambda.function"]["status"],
+        "created"
+    );
+
+    proxy.set_model(slow_lambda(Duration::ZERO));
+    let again = p
+        .run(&["--endpoint-url", &url, "up", "--yes", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(again["outcomes"]["lambda.function"], "unchanged", "{again}");
+    assert_eq!(
+        p.ledger()["resources"]["lambda.function"]["status"],
+        "ready"
+    );
+    p.run(&["--endpoint-url", &url, "down", "--yes"]).success();
+    assert!(
+        tagged_by_logical_id(&p.env).await.is_empty(),
+        "nothing left"
     );
 }

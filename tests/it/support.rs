@@ -140,7 +140,14 @@ impl Paysec {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        let output = self.command().args(args).output().expect("run paysec");
+        self.run_with(&[], args)
+    }
+
+    /// `run` with extra environment variables (`PAYSEC_*` settings).
+    pub fn run_with(&self, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut c = self.command();
+        c.envs(vars.iter().copied());
+        let output = c.args(args).output().expect("run paysec");
         Run { output }
     }
 }

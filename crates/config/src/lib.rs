@@ -74,6 +74,11 @@ pub struct Network {
     pub vpc_cidr: String,
     /// Three zone names; empty: the region's first three available zones.
     pub availability_zones: Vec<String>,
+    /// Minutes to wait for a VPC endpoint to become available or be gone.
+    pub endpoint_wait_minutes: u64,
+    /// Minutes `down` waits for Lambda's network interfaces to be released
+    /// before a subnet, security group or VPC can go (AWS: 20-45).
+    pub eni_drain_minutes: u64,
 }
 
 impl Default for Network {
@@ -81,6 +86,8 @@ impl Default for Network {
         Self {
             vpc_cidr: "10.20.0.0/16".into(),
             availability_zones: Vec::new(),
+            endpoint_wait_minutes: 10,
+            eni_drain_minutes: 45,
         }
     }
 }
@@ -166,6 +173,8 @@ pub struct Lambda {
     pub memory_mb: i32,
     pub timeout_seconds: i32,
     pub reserved_concurrency: i32,
+    /// Minutes to wait for the function to become Active (VPC setup).
+    pub wait_minutes: u64,
 }
 
 impl Default for Lambda {
@@ -175,6 +184,7 @@ impl Default for Lambda {
             memory_mb: 256,
             timeout_seconds: 30,
             reserved_concurrency: 10,
+            wait_minutes: 15,
         }
     }
 }
@@ -441,6 +451,21 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        // Readiness budgets: a zero budget would fail every wait at once,
+        // and more than a day hides a stuck resource.
+        for (key, minutes) in [
+            ("rds.wait_minutes", self.rds.wait_minutes),
+            ("lambda.wait_minutes", self.lambda.wait_minutes),
+            (
+                "network.endpoint_wait_minutes",
+                self.network.endpoint_wait_minutes,
+            ),
+            ("network.eni_drain_minutes", self.network.eni_drain_minutes),
+        ] {
+            if !(1..=1440).contains(&minutes) {
+                return Err(invalid(key, &minutes, "must be 1 to 1440 minutes"));
+            }
+        }
         if !(7..=35).contains(&self.rds.backup_retention_days) {
             return Err(invalid(
                 "rds.backup_retention_days",
@@ -646,6 +671,35 @@ fn apply_env(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readiness_budgets_are_settings_within_a_day() {
+        let c = load_str(
+            "[lambda]\nwait_minutes = 30\n[network]\nendpoint_wait_minutes = 20\neni_drain_minutes = 60\n",
+            &[("PAYSEC_RDS_WAIT_MINUTES", "90")],
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.lambda.wait_minutes,
+                c.network.endpoint_wait_minutes,
+                c.network.eni_drain_minutes,
+                c.rds.wait_minutes
+            ),
+            (30, 20, 60, 90)
+        );
+        for (text, key) in [
+            ("[lambda]\nwait_minutes = 0\n", "lambda.wait_minutes"),
+            (
+                "[network]\neni_drain_minutes = 2000\n",
+                "network.eni_drain_minutes",
+            ),
+            ("[rds]\nwait_minutes = 0\n", "rds.wait_minutes"),
+        ] {
+            let err = load_str(text, &[]).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+    }
 
     #[test]
     fn the_desired_state_follows_the_stack_settings_not_how_paysec_runs() {

@@ -74,11 +74,13 @@ pub enum ResourceError {
         message: String,
     },
     /// A wait for readiness ran out of its time budget.
-    #[error("{resource}: still not {state} after {waited_secs} s; raise the wait budget or check the resource in the AWS console")]
+    #[error("{resource}: still not {state} after {waited_secs} s; check it in the AWS console, or raise `{setting}` if it is just slow")]
     WaitTimeout {
         resource: LogicalId,
         state: String,
         waited_secs: u64,
+        /// The config key of the budget.
+        setting: &'static str,
     },
     /// The run was interrupted before this operation could start or finish.
     #[error("{resource}: interrupted")]

@@ -279,7 +279,7 @@ impl Context {
         &self,
         what: &str,
         state: &str,
-        budget: Duration,
+        budget: WaitBudget,
         mut check: F,
     ) -> Result<T, ResourceError>
     where
@@ -300,11 +300,12 @@ impl Context {
                 Err(e) => return Err(e),
             }
             let waited = started.elapsed();
-            if waited >= budget {
+            if waited >= budget.limit {
                 return Err(ResourceError::WaitTimeout {
                     resource: self.resource.clone(),
                     state: state.to_owned(),
                     waited_secs: waited.as_secs(),
+                    setting: budget.setting,
                 });
             }
             if waited >= reported + Duration::from_secs(10) {
@@ -319,6 +320,14 @@ impl Context {
     pub fn tags(&self) -> Vec<(String, String)> {
         crate::tags::for_resource(&self.env, &self.resource)
     }
+}
+
+/// How long a wait may take, and the config key that sets it (named when
+/// the wait times out, so the user knows what to raise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitBudget {
+    pub limit: Duration,
+    pub setting: &'static str,
 }
 
 /// The pause before the next readiness poll, after `waited` (see

@@ -209,6 +209,17 @@ impl Scheduler {
         };
         let mut stop = self.stop.clone();
         let mut stopping = *stop.borrow();
+        // Intents without a result: an earlier run died with these creates
+        // in flight, and AWS may still act on one after this run looked.
+        let interrupted_creates: Vec<usize> = {
+            let ledger = lock(&self.ledger);
+            (0..n)
+                .filter(|&i| {
+                    ledger.record(self.graph.node(i).id()).map(|r| r.status)
+                        == Some(Status::Creating)
+                })
+                .collect()
+        };
 
         loop {
             if !stopping {
@@ -295,6 +306,9 @@ impl Scheduler {
         if *self.stop.borrow() {
             summary.interrupted = true;
         }
+        if summary.failures.is_empty() && !summary.interrupted {
+            self.sweep_late_copies(&interrupted_creates).await;
+        }
         for (i, s) in state.iter().enumerate() {
             if *s == State::Waiting {
                 let id = self.graph.node(i).id();
@@ -309,6 +323,27 @@ impl Scheduler {
         }
         summary.elapsed = started.elapsed();
         summary
+    }
+
+    /// Looks once more, at the end of the run, for second copies of the
+    /// resources whose create an earlier run left in flight: a create AWS
+    /// processed after this run's lookup and its stray sweep would
+    /// otherwise leave a copy nobody records. Best effort: a failure here
+    /// is logged, the run's outcome stands.
+    async fn sweep_late_copies(&self, nodes: &[usize]) {
+        for &i in nodes {
+            let node = self.graph.node(i);
+            let Some(keep) = lock(&self.ledger)
+                .record(node.id())
+                .and_then(Record::present)
+            else {
+                continue;
+            };
+            let cx = self.context(i);
+            if let Err(e) = remove_strays(node.as_ref(), &cx, &keep).await {
+                tracing::warn!(resource = %node.id(), error = %e, "could not look for late second copies");
+            }
+        }
     }
 
     /// Deletes everything the ledger holds, dependents first.

@@ -408,3 +408,29 @@ async fn a_converged_environment_gets_quick_checks_only_until_something_changes(
     assert_eq!(changed.count(Outcome::Unchanged), 3);
     assert_eq!(count(&cloud.reads), reads + 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_create_left_in_flight_by_a_dead_run_is_swept_again_at_the_end() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    rig.ledger
+        .lock()
+        .unwrap()
+        .set_creating(&LogicalId::new("b"), "fake")
+        .unwrap();
+    // The dead run's create of b lands just after this run's first look.
+    *cloud.lands_late.lock().unwrap() = Some("b~late".into());
+    let summary = rig.scheduler(chain(&cloud), 8).up().await;
+    assert!(summary.ok(), "{summary:?}");
+    let sweeps = cloud.log().iter().filter(|e| *e == "sweep b").count();
+    assert_eq!(
+        sweeps,
+        2,
+        "after the create, and at the end: {:?}",
+        cloud.log()
+    );
+    assert!(!cloud.live.lock().unwrap().contains_key("b~late"));
+    // Without a dangling intent, one sweep (after the create) is enough.
+    let sweeps_of_a = cloud.log().iter().filter(|e| *e == "sweep a").count();
+    assert_eq!(sweeps_of_a, 1);
+}

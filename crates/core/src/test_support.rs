@@ -27,6 +27,9 @@ pub struct Cloud {
     pub quick_checks: AtomicUsize,
     /// Batched listings made for quick checks (one answers them all).
     pub listings: AtomicUsize,
+    /// A copy (`<id>~<n>`) that appears right after the next stray sweep:
+    /// a create an interrupted run left in flight, landing late.
+    pub lands_late: Mutex<Option<String>>,
 }
 
 impl Cloud {
@@ -205,6 +208,28 @@ impl Resource for Fake {
         tokio::time::sleep(self.ready_delay).await;
         self.cloud.push(format!("ready {}", self.id));
         Ok(p)
+    }
+    async fn remove_strays(
+        &self,
+        _cx: &Context,
+        _keep: &Present,
+    ) -> Result<Vec<String>, ResourceError> {
+        let mut live = self.cloud.live.lock().unwrap();
+        let prefix = format!("{}~", self.id);
+        let strays: Vec<String> = live
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect();
+        for stray in &strays {
+            live.remove(stray);
+        }
+        if let Some(late) = self.cloud.lands_late.lock().unwrap().take() {
+            live.insert(late, "ok".into());
+        }
+        drop(live);
+        self.cloud.push(format!("sweep {}", self.id));
+        Ok(strays)
     }
     async fn delete(&self, _cx: &Context, _p: &Present) -> Result<DeleteOutcome, ResourceError> {
         let _active = Active::enter(&self.cloud);

@@ -14,7 +14,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    QuickCheck, Resource,
+    QuickCheck, Resource, WaitBudget,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -27,6 +27,8 @@ pub struct FunctionSpec {
     pub memory_mb: i32,
     pub timeout_seconds: i32,
     pub reserved_concurrency: i32,
+    /// Budget for becoming Active (config `lambda.wait_minutes`).
+    pub wait: Duration,
 }
 
 pub struct Function {
@@ -375,7 +377,10 @@ impl Resource for Function {
         cx.poll_until(
             "the function to become Active",
             "Active",
-            Duration::from_secs(15 * 60),
+            WaitBudget {
+                limit: self.spec.wait,
+                setting: "lambda.wait_minutes",
+            },
             || async {
                 let out = self
                     .aws

@@ -123,7 +123,7 @@ pub(crate) async fn delete_draining<F, Fut>(
     aws: &paysec_aws::Aws,
     cx: &Context,
     id: &LogicalId,
-    vpc_id: Option<&str>,
+    (vpc_id, budget): (Option<&str>, Duration),
     mut op: F,
 ) -> Result<(), ResourceError>
 where
@@ -138,13 +138,13 @@ where
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(()),
             Err(e)
                 if e.code() == rules::EC2_DEPENDENCY_VIOLATION.code
-                    && started.elapsed() < rules::EC2_DEPENDENCY_VIOLATION.budget =>
+                    && started.elapsed() < budget =>
             {
                 if let Some(vpc) = vpc_id {
                     release_lambda_enis(aws, id, vpc).await?;
                 }
                 cx.report_wait(
-                    "network interfaces to be released (Lambda ENIs take up to 45 min)",
+                    "network interfaces to be released (Lambda ENIs take up to 45 min; network.eni_drain_minutes)",
                     started.elapsed(),
                 );
                 tokio::time::sleep(delay).await;

@@ -11,6 +11,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
+    WaitBudget,
 };
 use paysec_core::{LogicalId, ResourceError};
 use serde_json::Value;
@@ -48,8 +49,10 @@ async fn quick_check(
 /// Builds an endpoint policy from the context.
 pub type PolicyFn = Box<dyn Fn(&Context) -> Value + Send + Sync>;
 
-/// How long to wait for an endpoint to become available or to go away.
-const ENDPOINT_WAIT: Duration = Duration::from_secs(10 * 60);
+/// How long to wait for an endpoint to become available or to go away,
+/// unless configured (`network.endpoint_wait_minutes`).
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(10 * 60);
+const SETTING: &str = "network.endpoint_wait_minutes";
 
 /// The endpoint's state, lowercased: EC2 documents `Available` but sends
 /// `available`, which the SDK's case-sensitive enum parses as unknown.
@@ -92,6 +95,7 @@ async fn delete_and_wait(
     id: &LogicalId,
     cx: &Context,
     known: &Present,
+    budget: Duration,
 ) -> Result<(), ResourceError> {
     let out = ec2::not_found_is_none(
         aws.ec2
@@ -119,11 +123,12 @@ async fn delete_and_wait(
     // until the endpoint is fully gone.
     let started = Instant::now();
     while describe(aws, id, cx, Some(known)).await?.is_some() {
-        if started.elapsed() > ENDPOINT_WAIT {
+        if started.elapsed() > budget {
             return Err(ResourceError::WaitTimeout {
                 resource: id.clone(),
                 state: "deleted".into(),
                 waited_secs: started.elapsed().as_secs(),
+                setting: SETTING,
             });
         }
         cx.report_wait("the endpoint to be deleted", started.elapsed());
@@ -149,6 +154,7 @@ pub struct GatewayEndpoint {
     route_table: LogicalId,
     service: &'static str,
     policy: PolicyFn,
+    wait: Duration,
 }
 
 impl GatewayEndpoint {
@@ -167,7 +173,14 @@ impl GatewayEndpoint {
             route_table,
             service,
             policy,
+            wait: DEFAULT_WAIT,
         }
+    }
+
+    /// The budget for the endpoint to be gone after its delete.
+    pub fn waiting_up_to(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
     }
 }
 
@@ -278,7 +291,7 @@ impl Resource for GatewayEndpoint {
     }
 
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
-        delete_and_wait(&self.aws, &self.id, cx, known).await?;
+        delete_and_wait(&self.aws, &self.id, cx, known, self.wait).await?;
         Ok(DeleteOutcome::default())
     }
 }
@@ -290,6 +303,7 @@ pub struct InterfaceEndpoint {
     subnets: Vec<LogicalId>,
     security_group: LogicalId,
     service: &'static str,
+    wait: Duration,
 }
 
 impl InterfaceEndpoint {
@@ -308,7 +322,15 @@ impl InterfaceEndpoint {
             subnets,
             security_group,
             service,
+            wait: DEFAULT_WAIT,
         }
+    }
+
+    /// The budget for the endpoint to become available, or to be gone
+    /// after its delete.
+    pub fn waiting_up_to(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
     }
 }
 
@@ -429,7 +451,10 @@ impl Resource for InterfaceEndpoint {
         cx.poll_until(
             "the endpoint to become available",
             "available",
-            ENDPOINT_WAIT,
+            WaitBudget {
+                limit: self.wait,
+                setting: SETTING,
+            },
             || async {
                 let e = describe(&self.aws, &self.id, cx, Some(&present)).await?;
                 match e.as_ref().map(state).as_deref() {
@@ -447,7 +472,7 @@ impl Resource for InterfaceEndpoint {
     }
 
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
-        delete_and_wait(&self.aws, &self.id, cx, known).await?;
+        delete_and_wait(&self.aws, &self.id, cx, known, self.wait).await?;
         Ok(DeleteOutcome::default())
     }
 }

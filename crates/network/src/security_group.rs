@@ -3,6 +3,7 @@
 //! group), so the groups are created bare and one resource owns every rule.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
@@ -11,6 +12,7 @@ use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
     QuickCheck, Resource,
 };
+use paysec_core::retry::rules;
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
@@ -23,6 +25,7 @@ pub struct SecurityGroup {
     purpose: &'static str,
     description: &'static str,
     outlived_by: Vec<LogicalId>,
+    drain: Duration,
 }
 
 fn allow_all_egress() -> IpPermission {
@@ -47,12 +50,20 @@ impl SecurityGroup {
             purpose,
             description,
             outlived_by: Vec::new(),
+            drain: rules::EC2_DEPENDENCY_VIOLATION.budget,
         }
     }
 
     /// Resources that must outlive this group on `down`: the Lambda
     /// execution role has to exist until the function's ENIs, which hold
     /// this group, are released (AWS deletes them with that role).
+    /// How long `down` waits for Lambda's network interfaces to release
+    /// this group (`network.eni_drain_minutes`).
+    pub fn draining_up_to(mut self, budget: Duration) -> Self {
+        self.drain = budget;
+        self
+    }
+
     pub fn outlived_by(mut self, ids: Vec<LogicalId>) -> Self {
         self.outlived_by = ids;
         self
@@ -178,16 +189,22 @@ impl Resource for SecurityGroup {
 
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
         let vpc = cx.attr(&self.vpc, "physical_id").ok().map(str::to_owned);
-        ec2::delete_draining(&self.aws, cx, &self.id, vpc.as_deref(), || async {
-            self.aws
-                .ec2
-                .delete_security_group()
-                .group_id(&known.physical_id)
-                .send()
-                .await
-                .or_resource(&self.id, "DeleteSecurityGroup")
-                .map(|_| ())
-        })
+        ec2::delete_draining(
+            &self.aws,
+            cx,
+            &self.id,
+            (vpc.as_deref(), self.drain),
+            || async {
+                self.aws
+                    .ec2
+                    .delete_security_group()
+                    .group_id(&known.physical_id)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DeleteSecurityGroup")
+                    .map(|_| ())
+            },
+        )
         .await?;
         Ok(DeleteOutcome::default())
     }

@@ -1,5 +1,7 @@
 //! A private subnet: no public IPs, one per availability zone.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use paysec_aws::AwsResultExt;
@@ -7,6 +9,7 @@ use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
     QuickCheck, Resource,
 };
+use paysec_core::retry::rules;
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
@@ -19,6 +22,7 @@ pub struct Subnet {
     /// Zone names from the config; else the region's available zones in
     /// name order, this subnet taking the `index`-th.
     zones: Vec<String>,
+    drain: Duration,
 }
 
 impl Subnet {
@@ -35,7 +39,15 @@ impl Subnet {
             vpc,
             index,
             zones,
+            drain: rules::EC2_DEPENDENCY_VIOLATION.budget,
         }
+    }
+
+    /// How long `down` waits for Lambda's network interfaces to release
+    /// this resource (`network.eni_drain_minutes`).
+    pub fn draining_up_to(mut self, budget: Duration) -> Self {
+        self.drain = budget;
+        self
     }
 
     async fn zone(&self) -> Result<String, ResourceError> {
@@ -205,16 +217,22 @@ impl Resource for Subnet {
 
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
         let vpc = cx.attr(&self.vpc, "physical_id").ok().map(str::to_owned);
-        ec2::delete_draining(&self.aws, cx, &self.id, vpc.as_deref(), || async {
-            self.aws
-                .ec2
-                .delete_subnet()
-                .subnet_id(&known.physical_id)
-                .send()
-                .await
-                .or_resource(&self.id, "DeleteSubnet")
-                .map(|_| ())
-        })
+        ec2::delete_draining(
+            &self.aws,
+            cx,
+            &self.id,
+            (vpc.as_deref(), self.drain),
+            || async {
+                self.aws
+                    .ec2
+                    .delete_subnet()
+                    .subnet_id(&known.physical_id)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DeleteSubnet")
+                    .map(|_| ())
+            },
+        )
         .await?;
         Ok(DeleteOutcome::default())
     }

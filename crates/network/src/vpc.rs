@@ -1,12 +1,15 @@
 //! The VPC: DNS support and hostnames on (the RDS endpoint's private DNS
 //! needs both), no gateway of any kind.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
+use paysec_core::retry::rules;
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
@@ -15,11 +18,24 @@ pub struct Vpc {
     id: LogicalId,
     aws: paysec_aws::Aws,
     cidr: String,
+    drain: Duration,
 }
 
 impl Vpc {
     pub fn new(id: LogicalId, aws: paysec_aws::Aws, cidr: String) -> Self {
-        Self { id, aws, cidr }
+        Self {
+            id,
+            aws,
+            cidr,
+            drain: rules::EC2_DEPENDENCY_VIOLATION.budget,
+        }
+    }
+
+    /// How long `down` waits for Lambda's network interfaces to release
+    /// this resource (`network.eni_drain_minutes`).
+    pub fn draining_up_to(mut self, budget: Duration) -> Self {
+        self.drain = budget;
+        self
     }
 
     fn present(&self, vpc_id: &str) -> Present {
@@ -191,16 +207,22 @@ impl Resource for Vpc {
 
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
         let vpc_id = known.physical_id.as_str();
-        ec2::delete_draining(&self.aws, cx, &self.id, Some(vpc_id), || async {
-            self.aws
-                .ec2
-                .delete_vpc()
-                .vpc_id(vpc_id)
-                .send()
-                .await
-                .or_resource(&self.id, "DeleteVpc")
-                .map(|_| ())
-        })
+        ec2::delete_draining(
+            &self.aws,
+            cx,
+            &self.id,
+            (Some(vpc_id), self.drain),
+            || async {
+                self.aws
+                    .ec2
+                    .delete_vpc()
+                    .vpc_id(vpc_id)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DeleteVpc")
+                    .map(|_| ())
+            },
+        )
         .await?;
         Ok(DeleteOutcome::default())
     }

@@ -9,6 +9,7 @@ use aws_sdk_rds::types::{CloudwatchLogsExportConfiguration, DbInstance};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
+    WaitBudget,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -39,7 +40,18 @@ pub struct InstanceSpec {
     pub password: Password,
     pub port: i32,
     pub monitoring_interval_seconds: i32,
+    /// Budget of the waits for `available` and for deletion
+    /// (`rds.wait_minutes`).
     pub wait: Duration,
+}
+
+impl InstanceSpec {
+    fn wait_budget(&self) -> WaitBudget {
+        WaitBudget {
+            limit: self.wait,
+            setting: "rds.wait_minutes",
+        }
+    }
 }
 
 /// The ids of what the instance is built from.
@@ -415,7 +427,7 @@ impl Resource for Instance {
             .poll_until(
                 "the database to become available (Multi-AZ: 15-40 min on AWS)",
                 "available",
-                self.spec.wait,
+                self.spec.wait_budget(),
                 || async {
                     let db = self.describe(cx).await?.ok_or_else(|| {
                         ResourceError::unexpected(&self.id, "the instance disappeared while being created")
@@ -504,7 +516,7 @@ impl Resource for Instance {
         cx.poll_until(
             "the database to be deleted (5-15 min on AWS, plus the final snapshot)",
             "deleted",
-            self.spec.wait,
+            self.spec.wait_budget(),
             || async { Ok(self.describe(cx).await?.is_none().then_some(())) },
         )
         .await?;

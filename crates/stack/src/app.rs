@@ -86,6 +86,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: 
             memory_mb: cfg.lambda.memory_mb,
             timeout_seconds: cfg.lambda.timeout_seconds,
             reserved_concurrency: cfg.lambda.reserved_concurrency,
+            wait: Duration::from_secs(cfg.lambda.wait_minutes * 60),
         },
         role: id(ids::ROLE_LAMBDA),
         role_policy: id(ids::POLICY_LAMBDA),

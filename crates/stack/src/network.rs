@@ -2,6 +2,7 @@
 //! network's destination, so both live here).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use paysec_core::{LogicalId, Resource};
 use paysec_network::security_group::{Peer, Rule};
@@ -19,20 +20,23 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     let id = |s: &str| LogicalId::new(s);
     let cfg = inputs.config;
     let subnets: Vec<LogicalId> = ids::SUBNETS.iter().map(|s| id(s)).collect();
+    let drain = Duration::from_secs(cfg.network.eni_drain_minutes * 60);
+    let endpoint_wait = Duration::from_secs(cfg.network.endpoint_wait_minutes * 60);
 
-    nodes.push(Arc::new(Vpc::new(
-        id(ids::VPC),
-        aws(),
-        cfg.network.vpc_cidr.clone(),
-    )));
+    nodes.push(Arc::new(
+        Vpc::new(id(ids::VPC), aws(), cfg.network.vpc_cidr.clone()).draining_up_to(drain),
+    ));
     for (i, s) in subnets.iter().enumerate() {
-        nodes.push(Arc::new(Subnet::new(
-            s.clone(),
-            aws(),
-            id(ids::VPC),
-            i,
-            cfg.network.availability_zones.clone(),
-        )));
+        nodes.push(Arc::new(
+            Subnet::new(
+                s.clone(),
+                aws(),
+                id(ids::VPC),
+                i,
+                cfg.network.availability_zones.clone(),
+            )
+            .draining_up_to(drain),
+        ));
     }
     nodes.push(Arc::new(RouteTable::new(
         id(ids::ROUTE_TABLE),
@@ -59,22 +63,29 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             "lambda",
             "paysec payment function",
         )
-        .outlived_by(vec![id(ids::ROLE_LAMBDA)]),
+        .outlived_by(vec![id(ids::ROLE_LAMBDA)])
+        .draining_up_to(drain),
     ));
-    nodes.push(Arc::new(SecurityGroup::new(
-        id(ids::SG_DB),
-        aws(),
-        id(ids::VPC),
-        "db",
-        "paysec PostgreSQL",
-    )));
-    nodes.push(Arc::new(SecurityGroup::new(
-        id(ids::SG_ENDPOINTS),
-        aws(),
-        id(ids::VPC),
-        "endpoints",
-        "paysec VPC interface endpoints",
-    )));
+    nodes.push(Arc::new(
+        SecurityGroup::new(
+            id(ids::SG_DB),
+            aws(),
+            id(ids::VPC),
+            "db",
+            "paysec PostgreSQL",
+        )
+        .draining_up_to(drain),
+    ));
+    nodes.push(Arc::new(
+        SecurityGroup::new(
+            id(ids::SG_ENDPOINTS),
+            aws(),
+            id(ids::VPC),
+            "endpoints",
+            "paysec VPC interface endpoints",
+        )
+        .draining_up_to(drain),
+    ));
     let port = cfg.rds.port;
     nodes.push(Arc::new(SecurityGroupRules::new(
         id(ids::SG_RULES),
@@ -108,7 +119,8 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             },
         ],
     )));
-    nodes.push(Arc::new(GatewayEndpoint::new(
+    nodes.push(Arc::new(
+        GatewayEndpoint::new(
         id(ids::ENDPOINT_S3),
         aws(),
         id(ids::VPC),
@@ -134,17 +146,22 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                 }]
             })
         }),
-    )));
+        )
+        .waiting_up_to(endpoint_wait),
+    ));
     // The RDS API endpoint does not take an endpoint policy; its security
     // group admits only the VPC.
-    nodes.push(Arc::new(InterfaceEndpoint::new(
-        id(ids::ENDPOINT_RDS),
-        aws(),
-        id(ids::VPC),
-        subnets.clone(),
-        id(ids::SG_ENDPOINTS),
-        "rds",
-    )));
+    nodes.push(Arc::new(
+        InterfaceEndpoint::new(
+            id(ids::ENDPOINT_RDS),
+            aws(),
+            id(ids::VPC),
+            subnets.clone(),
+            id(ids::SG_ENDPOINTS),
+            "rds",
+        )
+        .waiting_up_to(endpoint_wait),
+    ));
 
     let logs = Lifecycle::Logs {
         hot_days: cfg.s3.log_hot_days,

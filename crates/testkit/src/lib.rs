@@ -502,7 +502,8 @@ fn remodel(
         return answer;
     };
     let head = String::from_utf8_lossy(&answer[..split + 2]).into_owned();
-    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+    // Any success: CreateFunction answers 201.
+    if !head.starts_with("HTTP/1.1 2") && !head.starts_with("HTTP/1.0 2") {
         return answer;
     }
     let body = String::from_utf8_lossy(&answer[split + 4..]).into_owned();
