@@ -96,13 +96,7 @@ pub fn for_env(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    // Everything the blueprint is built from: another paysec may read or
-    // repair differently, and the caller is the keys' default administrator.
-    env.desired_state = paysec_core::desired::hash([
-        env!("CARGO_PKG_VERSION"),
-        &settings.config.desired_state(),
-        &caller.arn,
-    ]);
+    env.desired_state = paysec_stack::desired_state(&settings.config, &caller.arn);
     tracing::info!(env = %name, account = %caller.account, region = %aws.region(), caller = %caller.arn, "connected");
     Connected {
         aws,

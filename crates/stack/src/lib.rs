@@ -75,14 +75,32 @@ pub struct Inputs<'a> {
 
 impl Inputs<'_> {
     fn key_admins(&self) -> Vec<String> {
-        if self.config.kms.admin_principals.is_empty() {
-            paysec_kms::admin_principal_from_caller(self.caller_arn)
-                .into_iter()
-                .collect()
-        } else {
-            self.config.kms.admin_principals.clone()
-        }
+        key_admins(self.config, self.caller_arn)
     }
+}
+
+/// The keys' administrators: the config's, else the caller's role or user.
+fn key_admins(config: &Config, caller_arn: &str) -> Vec<String> {
+    if config.kms.admin_principals.is_empty() {
+        paysec_kms::admin_principal_from_caller(caller_arn)
+            .into_iter()
+            .collect()
+    } else {
+        config.kms.admin_principals.clone()
+    }
+}
+
+/// Fingerprint of everything the blueprint builds the desired state from
+/// (`paysec_core::desired`): the stack settings, the key administrators
+/// they resolve to (the caller's role by default, not its session), and
+/// paysec's version, since another paysec may read or repair differently.
+pub fn desired_state(config: &Config, caller_arn: &str) -> String {
+    let admins = key_admins(config, caller_arn).join(",");
+    paysec_core::desired::hash([
+        env!("CARGO_PKG_VERSION"),
+        config.desired_state().as_str(),
+        admins.as_str(),
+    ])
 }
 
 /// The whole stack as a validated graph.
@@ -226,6 +244,21 @@ pub fn output_names() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_desired_state_ignores_the_session_but_not_the_role_or_settings() {
+        let config = Config::default();
+        let role = |r: &str, s: &str| format!("arn:aws:sts::123456789012:assumed-role/{r}/{s}");
+        let base = desired_state(&config, &role("Deployer", "ci-run-1"));
+        assert_eq!(desired_state(&config, &role("Deployer", "ci-run-2")), base);
+        assert_ne!(desired_state(&config, &role("Other", "ci-run-1")), base);
+        let mut retained = config.clone();
+        retained.logs.retention_days = 400;
+        assert_ne!(
+            desired_state(&retained, &role("Deployer", "ci-run-1")),
+            base
+        );
+    }
 
     #[test]
     fn outputs_read_physical_ids_and_attributes_from_the_ledger() {
