@@ -350,6 +350,7 @@ where
             "outcomes": outcomes,
             "failures": failures,
             "skipped": summary.skipped,
+            "quick_checked": summary.quick_checked,
             "outputs": if command == "up" { json!(outputs) } else { json!(null) },
         }));
     } else {
@@ -373,6 +374,12 @@ where
             },
             summary.elapsed.as_secs_f64()
         ));
+        if summary.quick_checked > 0 {
+            printer.note(format!(
+                "{} unchanged since they last converged were checked to exist, their properties not re-read: `paysec verify` checks them, `paysec up --refresh` repairs drift.",
+                summary.quick_checked
+            ));
+        }
         if summary.ok() && command == "up" {
             printer.line("\nOutputs:");
             for o in outputs() {

@@ -845,6 +845,12 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
             .filter(|(_, o)| *o != "unchanged")
             .collect();
         assert!(changed.is_empty(), "second up changes nothing: {changed:?}");
+        let quick = again["quick_checked"].as_u64().unwrap() as usize;
+        if refresh {
+            assert_eq!(quick, 0, "--refresh reads everything");
+        } else {
+            assert!(quick > resources / 2, "most only quick-checked: {quick}");
+        }
         let calls = &proxy.log()[before..];
         let writes: Vec<_> = calls.iter().filter(|c| !is_read(c)).collect();
         assert!(writes.is_empty(), "a no-op up writes nothing: {writes:?}");

@@ -52,6 +52,9 @@ pub struct RunSummary {
     pub unknown: Vec<LogicalId>,
     pub interrupted: bool,
     pub elapsed: Duration,
+    /// Of the unchanged, how many only got their quick check (see
+    /// `Scheduler::quick_checks`): properties not re-read.
+    pub quick_checked: usize,
 }
 
 impl RunSummary {
@@ -119,6 +122,9 @@ pub struct Scheduler {
 struct Identified(usize);
 
 type TaskResult = (usize, Result<Outcome, RunError>);
+/// An `up` task's result: the outcome, and whether a quick check was all
+/// it took.
+type ConvergeResult = (usize, Result<(Outcome, bool), RunError>);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
@@ -202,7 +208,7 @@ impl Scheduler {
         let mut state = vec![State::Waiting; n];
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let (tx, mut rx) = mpsc::unbounded_channel::<Identified>();
-        let mut tasks: JoinSet<TaskResult> = JoinSet::new();
+        let mut tasks: JoinSet<ConvergeResult> = JoinSet::new();
         let mut summary = RunSummary {
             unknown: self.unknown_records(),
             ..RunSummary::default()
@@ -283,8 +289,9 @@ impl Scheduler {
                     };
                     let id = self.graph.node(i).id().clone();
                     match result {
-                        Ok(outcome) => {
+                        Ok((outcome, quick)) => {
                             state[i] = State::Done;
+                            summary.quick_checked += usize::from(quick);
                             summary.outcomes.push((id, outcome));
                         }
                         Err(err) => {
@@ -683,7 +690,7 @@ async fn converge(
     reporter: Arc<dyn Reporter>,
     (permit, one_at_a_time, quick): (OwnedSemaphorePermit, bool, bool),
     identified: mpsc::UnboundedSender<Identified>,
-) -> Result<Outcome, RunError> {
+) -> Result<(Outcome, bool), RunError> {
     let started = Instant::now();
     let id = node.id().clone();
     let kind = node.kind();
@@ -737,7 +744,7 @@ async fn converge(
         if quick_checked {
             // Still there, ready and converged as recorded: nothing to
             // write, nothing to wait for.
-            return Ok((present, outcome));
+            return Ok((present, outcome, true));
         }
         let fingerprint = cx.desired_fingerprint();
         let already_ready = outcome == Outcome::Unchanged
@@ -752,11 +759,11 @@ async fn converge(
         let ready = node.wait_ready(&cx, present).await?;
         drop(held);
         lock(&ledger).set_present(&id, kind, &ready, Status::Ready, Some(&fingerprint))?;
-        Ok::<_, RunError>((ready, outcome))
+        Ok::<_, RunError>((ready, outcome, false))
     }
     .await;
     match result {
-        Ok((present, outcome)) => {
+        Ok((present, outcome, quick)) => {
             reporter.report(&Event::Done {
                 id: &id,
                 kind,
@@ -764,7 +771,7 @@ async fn converge(
                 physical_id: Some(&present.physical_id),
                 elapsed: started.elapsed(),
             });
-            Ok(outcome)
+            Ok((outcome, quick))
         }
         Err(e) => {
             if let RunError::Resource(re) = &e {

@@ -353,6 +353,7 @@ async fn a_converged_environment_gets_quick_checks_only_until_something_changes(
         .up()
         .await;
     assert_eq!(summary.count(Outcome::Unchanged), 3, "{summary:?}");
+    assert_eq!(summary.quick_checked, 3);
     assert_eq!(
         (count(&cloud.reads), count(&cloud.quick_checks)),
         (reads, 3)
@@ -399,6 +400,7 @@ async fn a_converged_environment_gets_quick_checks_only_until_something_changes(
     assert_eq!(quick.count(Outcome::Repaired), 0);
     let refresh = rig.scheduler(chain(&cloud), 8).up().await;
     assert_eq!(refresh.count(Outcome::Repaired), 1, "{refresh:?}");
+    assert_eq!(refresh.quick_checked, 0);
     let reads = count(&cloud.reads);
     let changed = rig
         .scheduler_wanting(chain(&cloud), 8, "settings-2")
