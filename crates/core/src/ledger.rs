@@ -5,7 +5,7 @@
 //! concurrent run. Holds no secret. A file it cannot understand is an error,
 //! never overwritten.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -18,7 +18,8 @@ use crate::naming::EnvName;
 use crate::resource::Present;
 
 /// The schema version this paysec reads and writes.
-/// 2 added `converged` to records; version 1 files are read and upgraded.
+/// 2 added `converged` to records and `unswept`; version 1 files are read
+/// and upgraded.
 pub const SCHEMA: u32 = 2;
 
 /// Where a resource stands, as far as the ledger knows.
@@ -91,6 +92,12 @@ struct LedgerFile {
     resources: BTreeMap<LogicalId, Record>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     kept: Vec<Kept>,
+    /// Resources a run found with a create in flight from a run that died
+    /// (an intent without a result). AWS may still act on such a create
+    /// after later runs looked, so each is swept for second copies at the
+    /// end of the next run that completes; until then it stays listed.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    unswept: BTreeSet<LogicalId>,
 }
 
 /// Who holds an environment's lock, as written into the lock file.
@@ -263,6 +270,7 @@ impl Ledger {
                         updated_at: now(),
                         resources: BTreeMap::new(),
                         kept: Vec::new(),
+                        unswept: BTreeSet::new(),
                     },
                     path,
                     exists_on_disk: false,
@@ -442,8 +450,32 @@ impl Ledger {
         Ok(())
     }
 
+    /// Resources awaiting a sweep for late second copies (see the field).
+    pub fn unswept(&self) -> &BTreeSet<LogicalId> {
+        &self.data.unswept
+    }
+
+    /// Records that these resources need a sweep for late copies.
+    pub fn mark_unswept(&mut self, ids: &[LogicalId]) -> Result<(), LedgerError> {
+        let before = self.data.unswept.len();
+        self.data.unswept.extend(ids.iter().cloned());
+        if self.data.unswept.len() == before {
+            return Ok(());
+        }
+        self.save()
+    }
+
+    /// Records that `id` was swept.
+    pub fn mark_swept(&mut self, id: &LogicalId) -> Result<(), LedgerError> {
+        if self.data.unswept.remove(id) {
+            return self.save();
+        }
+        Ok(())
+    }
+
     /// Drops a deleted resource; a `kept` note stays behind in the ledger.
     pub fn remove(&mut self, id: &LogicalId, kept: Option<&str>) -> Result<(), LedgerError> {
+        self.data.unswept.remove(id);
         if let Some(r) = self.data.resources.remove(id) {
             if let (Some(note), Some(physical_id)) = (kept, r.physical_id) {
                 self.data.kept.push(Kept {

@@ -217,15 +217,20 @@ impl Scheduler {
         let mut stopping = *stop.borrow();
         // Intents without a result: an earlier run died with these creates
         // in flight, and AWS may still act on one after this run looked.
-        let interrupted_creates: Vec<usize> = {
-            let ledger = lock(&self.ledger);
-            (0..n)
-                .filter(|&i| {
-                    ledger.record(self.graph.node(i).id()).map(|r| r.status)
-                        == Some(Status::Creating)
-                })
-                .collect()
-        };
+        // Recorded before anything else, so a run that dies too passes the
+        // sweep on to the next one.
+        {
+            let mut ledger = lock(&self.ledger);
+            let dangling: Vec<LogicalId> = ledger
+                .records()
+                .iter()
+                .filter(|(_, r)| r.status == Status::Creating)
+                .map(|(id, _)| id.clone())
+                .collect();
+            if let Err(e) = ledger.mark_unswept(&dangling) {
+                tracing::warn!(error = %e, "could not record the creates left in flight");
+            }
+        }
 
         loop {
             if !stopping {
@@ -314,7 +319,7 @@ impl Scheduler {
             summary.interrupted = true;
         }
         if summary.failures.is_empty() && !summary.interrupted {
-            self.sweep_late_copies(&interrupted_creates).await;
+            self.sweep_late_copies().await;
         }
         for (i, s) in state.iter().enumerate() {
             if *s == State::Waiting {
@@ -332,23 +337,32 @@ impl Scheduler {
         summary
     }
 
-    /// Looks once more, at the end of the run, for second copies of the
-    /// resources whose create an earlier run left in flight: a create AWS
-    /// processed after this run's lookup and its stray sweep would
-    /// otherwise leave a copy nobody records. Best effort: a failure here
-    /// is logged, the run's outcome stands.
-    async fn sweep_late_copies(&self, nodes: &[usize]) {
-        for &i in nodes {
+    /// Looks once more, at the end of a completed run, for second copies
+    /// of the resources whose create a run that died left in flight (the
+    /// ledger's `unswept`): a create AWS processed after the lookups and
+    /// stray sweeps of the runs since would otherwise leave a copy nobody
+    /// records. A resource stays listed until swept; a failure here is
+    /// logged and retried by the next run, the run's outcome stands.
+    async fn sweep_late_copies(&self) {
+        let unswept: Vec<LogicalId> = lock(&self.ledger).unswept().iter().cloned().collect();
+        for id in unswept {
+            let Some(i) = self.graph.position(&id) else {
+                continue;
+            };
             let node = self.graph.node(i);
-            let Some(keep) = lock(&self.ledger)
-                .record(node.id())
-                .and_then(Record::present)
-            else {
+            let Some(keep) = lock(&self.ledger).record(&id).and_then(Record::present) else {
                 continue;
             };
             let cx = self.context(i);
-            if let Err(e) = remove_strays(node.as_ref(), &cx, &keep).await {
-                tracing::warn!(resource = %node.id(), error = %e, "could not look for late second copies");
+            match remove_strays(node.as_ref(), &cx, &keep).await {
+                Ok(()) => {
+                    if let Err(e) = lock(&self.ledger).mark_swept(&id) {
+                        tracing::warn!(resource = %id, error = %e, "could not record the sweep");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(resource = %id, error = %e, "could not look for late second copies; the next run will");
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ use crate::graph::Graph;
 use crate::ledger::{Ledger, Status};
 use crate::naming::EnvName;
 use crate::report::{Outcome, Silent};
-use crate::resource::Resource;
+use crate::resource::{Present, Resource};
 use crate::scheduler::{Planned, Scheduler};
 use crate::test_support::{Cloud, Fake};
 use crate::LogicalId;
@@ -435,4 +435,39 @@ async fn a_create_left_in_flight_by_a_dead_run_is_swept_again_at_the_end() {
     // Without a dangling intent, one sweep (after the create) is enough.
     let sweeps_of_a = cloud.log().iter().filter(|e| *e == "sweep a").count();
     assert_eq!(sweeps_of_a, 1);
+    assert!(rig.ledger.lock().unwrap().unswept().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_that_dies_too_passes_the_late_sweep_on_to_the_next() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let b = LogicalId::new("b");
+    rig.ledger.lock().unwrap().set_creating(&b, "fake").unwrap();
+    // Interrupted before it finishes: nothing swept, the sweep still owed.
+    rig.stop.send_replace(true);
+    assert!(rig.scheduler(chain(&cloud), 8).up().await.interrupted);
+    assert!(rig.ledger.lock().unwrap().unswept().contains(&b));
+    // A later run adopted b and died too; then the first run's create
+    // lands. The next run to complete finds b recorded, yet sweeps it.
+    rig.stop.send_replace(false);
+    cloud.live.lock().unwrap().insert("b".into(), "ok".into());
+    rig.ledger
+        .lock()
+        .unwrap()
+        .set_present(&b, "fake", &Present::new("phys-b"), Status::Created, None)
+        .unwrap();
+    cloud
+        .live
+        .lock()
+        .unwrap()
+        .insert("b~late".into(), "ok".into());
+    let summary = rig.scheduler(chain(&cloud), 8).up().await;
+    assert!(summary.ok(), "{summary:?}");
+    assert!(
+        !cloud.live.lock().unwrap().contains_key("b~late"),
+        "{:?}",
+        cloud.log()
+    );
+    assert!(rig.ledger.lock().unwrap().unswept().is_empty());
 }
