@@ -1,7 +1,8 @@
 //! The engine under every paysec command: the resource model, the dependency
-//! graph, the concurrent scheduler, the JSON ledger, naming and tagging rules,
-//! and the reporter trait through which library crates tell the binary what
-//! is happening. Nothing in here talks to AWS or prints.
+//! graph, the concurrent scheduler, the JSON ledger, desired-state
+//! fingerprints and the batched listings behind quick checks, naming and
+//! tagging rules, and the reporter trait through which library crates tell
+//! the binary what is happening. Nothing in here talks to AWS or prints.
 
 pub mod census;
 pub mod desired;
