@@ -19,7 +19,8 @@
 //! - paysec's CPU time and peak RSS (from /usr/bin/time);
 //! - a fleet run: N environments in one `paysec up --env ...` (N = 1, 5, 10):
 //!   makespan, calls, throttles, peak RSS;
-//! - cold `status`/`output` wall time and RSS on a full ledger.
+//! - cold `status`/`output` wall time and RSS on a full ledger, and cold
+//!   `plan` (quick checks, and `--refresh`) at the model's call latency.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -430,6 +431,18 @@ fn main() {
             &["--env", &env_s, "output"],
         ));
     }
+    // `plan` reads AWS: quick checks, then every property (--refresh), at
+    // the model's per-call latency.
+    let mut plan = Vec::new();
+    let mut plan_refresh = Vec::new();
+    for _ in 0..5 {
+        plan.push(paysec(dir.path(), &url, &["--env", &env_s, "plan"]));
+        plan_refresh.push(paysec(
+            dir.path(),
+            &url,
+            &["--env", &env_s, "plan", "--refresh"],
+        ));
+    }
     paysec(dir.path(), &url, &["--env", &env_s, "-q", "down", "--yes"]);
     let median = |v: &mut Vec<Measured>| {
         v.sort_by_key(|m| m.wall);
@@ -440,6 +453,8 @@ fn main() {
     };
     let (status_wall, status_rss) = median(&mut status);
     let (output_wall, output_rss) = median(&mut output);
+    let (plan_wall, plan_rss) = median(&mut plan);
+    let (refresh_wall, refresh_rss) = median(&mut plan_refresh);
 
     let s = |d: Duration| d.as_secs_f64();
     println!(
@@ -552,5 +567,12 @@ fn main() {
         mib(status_rss),
         s(output_wall) * 1000.0,
         mib(output_rss)
+    );
+    println!(
+        "cold plan on the full ledger (100 ms per call): median {:.2} s, RSS {} MiB; plan --refresh: median {:.2} s, RSS {} MiB",
+        s(plan_wall),
+        mib(plan_rss),
+        s(refresh_wall),
+        mib(refresh_rss)
     );
 }

@@ -375,10 +375,7 @@ where
             summary.elapsed.as_secs_f64()
         ));
         if summary.quick_checked > 0 {
-            printer.note(format!(
-                "{} unchanged since they last converged were checked to exist, their properties not re-read: `paysec verify` checks them, `paysec up --refresh` repairs drift.",
-                summary.quick_checked
-            ));
+            printer.note(plan::quick_checked_note(summary.quick_checked));
         }
         if summary.ok() && command == "up" {
             printer.line("\nOutputs:");

@@ -121,8 +121,13 @@ pub fn print(printer: &Printer, changes: &[PlannedChange]) {
         })
         .count();
     if presence_only > 0 {
-        printer.line(format!(
-            "{presence_only} unchanged since they last converged: checked to exist, properties not re-read (--refresh reads and repairs them; `paysec verify` checks them)."
-        ));
+        printer.line(quick_checked_note(presence_only));
     }
+}
+
+/// What `plan` and `up` say of the resources that only got their quick check.
+pub fn quick_checked_note(n: usize) -> String {
+    format!(
+        "{n} unchanged since they last converged were checked to exist, their properties not re-read: `paysec verify` checks them, `--refresh` reads and repairs them."
+    )
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::{tagged_by_logical_id, Paysec};
+use crate::support::{changed, tagged_by_logical_id, Paysec};
 
 fn kill_after(p: &Paysec, args: &[&str], delay: Duration) {
     let mut child = p
@@ -41,12 +41,7 @@ async fn up_killed_at_any_point_converges_without_duplicates_or_leaks() {
         by_id.keys()
     );
     let again = p.run(&["up", "--yes", "--output", "json"]).success().json();
-    let changed: Vec<_> = again["outcomes"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, o)| *o != "unchanged")
-        .collect();
+    let changed = changed(&again);
     assert!(changed.is_empty(), "converged: {changed:?}");
 
     // down, interrupted too, then completed: nothing tagged is left but

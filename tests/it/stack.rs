@@ -9,7 +9,7 @@ use paysec_core::LogicalId;
 use paysec_testkit::FaultProxy;
 use serde_json::Value;
 
-use crate::support::{aws, endpoint, Paysec};
+use crate::support::{aws, changed, endpoint, Paysec};
 
 fn attr<'a>(ledger: &'a Value, id: &str, key: &str) -> &'a str {
     let r = &ledger["resources"][id];
@@ -838,12 +838,7 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
             args.push("--refresh");
         }
         let again = p.run(&args).success().json();
-        let changed: Vec<_> = again["outcomes"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(_, o)| *o != "unchanged")
-            .collect();
+        let changed = changed(&again);
         assert!(changed.is_empty(), "second up changes nothing: {changed:?}");
         let quick = again["quick_checked"].as_u64().unwrap() as usize;
         if refresh {

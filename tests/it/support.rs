@@ -152,6 +152,18 @@ impl Paysec {
     }
 }
 
+/// The resources an `up --output json` changed (outcome other than
+/// `unchanged`), with their outcomes.
+pub fn changed(up: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    up["outcomes"]
+        .as_object()
+        .expect("outcomes")
+        .iter()
+        .filter(|(_, o)| *o != "unchanged")
+        .map(|(id, o)| (id.clone(), o.clone()))
+        .collect()
+}
+
 /// Live resources carrying this environment's tag, by logical id.
 pub async fn tagged_by_logical_id(env: &str) -> BTreeMap<String, Vec<String>> {
     let aws = aws().await;

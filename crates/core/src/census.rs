@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use crate::error::ResourceError;
+use crate::resource::QuickCheck;
 
 /// One run's listings, by what was listed (`"alarms"`, `"subnets:vpc-1"`).
 #[derive(Default)]
@@ -23,15 +24,16 @@ pub struct Census {
 }
 
 impl Census {
-    /// Whether `id` is among the ids the listing `list` returns. The
+    /// A quick check answered by the listing `list`: still there when `id`
+    /// is among the ids `fetch` returns (those there and usable). The
     /// listing is fetched by the first caller; concurrent callers wait for
     /// its answer. A failed fetch is not kept: the next caller tries again.
-    pub async fn contains<F, Fut>(
+    pub async fn check<F, Fut>(
         &self,
         list: &str,
         id: &str,
         fetch: F,
-    ) -> Result<bool, ResourceError>
+    ) -> Result<QuickCheck, ResourceError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<BTreeSet<String>, ResourceError>>,
@@ -44,7 +46,7 @@ impl Census {
             .or_default()
             .clone();
         let ids = cell.get_or_try_init(fetch).await?;
-        Ok(ids.contains(id))
+        Ok(ids.contains(id).into())
     }
 }
 
@@ -64,7 +66,7 @@ mod tests {
             let (census, fetches) = (census.clone(), fetches.clone());
             tasks.push(tokio::spawn(async move {
                 census
-                    .contains("alarms", id, || async {
+                    .check("alarms", id, || async {
                         fetches.fetch_add(1, Ordering::SeqCst);
                         tokio::task::yield_now().await;
                         Ok(BTreeSet::from(["a".to_owned(), "b".into(), "c".into()]))
@@ -77,7 +79,8 @@ mod tests {
         for t in tasks {
             found.push(t.await.unwrap());
         }
-        assert_eq!(found, [true, true, true, false]);
+        use QuickCheck::{ReadFully, StillThere};
+        assert_eq!(found, [StillThere, StillThere, StillThere, ReadFully]);
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }
 
@@ -85,7 +88,7 @@ mod tests {
     async fn a_failed_listing_is_fetched_again() {
         let census = Census::default();
         let failed = census
-            .contains("subnets:vpc-1", "s-1", || async {
+            .check("subnets:vpc-1", "s-1", || async {
                 Err(ResourceError::unexpected(
                     &LogicalId::new("network.subnet-a"),
                     "boom",
@@ -94,11 +97,11 @@ mod tests {
             .await;
         assert!(failed.is_err());
         let found = census
-            .contains("subnets:vpc-1", "s-1", || async {
+            .check("subnets:vpc-1", "s-1", || async {
                 Ok(BTreeSet::from(["s-1".to_owned()]))
             })
             .await
             .unwrap();
-        assert!(found);
+        assert_eq!(found, QuickCheck::StillThere);
     }
 }

@@ -409,26 +409,23 @@ impl Ledger {
         status: Status,
         converged: Option<&str>,
     ) -> Result<(), LedgerError> {
-        let unchanged = self.data.resources.get(id).is_some_and(|r| {
-            r.kind == kind
-                && r.status == status
-                && r.physical_id.as_deref() == Some(present.physical_id.as_str())
-                && r.attrs == present.attrs
-                && r.last_error.is_none()
-                && r.converged.as_deref() == converged
-        });
-        if unchanged {
-            return Ok(());
-        }
-        let record = Record {
+        let mut record = Record {
             kind: kind.to_owned(),
             status,
             physical_id: Some(present.physical_id.clone()),
             attrs: present.attrs.clone(),
-            updated_at: now(),
+            updated_at: String::new(),
             last_error: None,
             converged: converged.map(str::to_owned),
         };
+        // Nothing but the time would change: no write.
+        if let Some(old) = self.data.resources.get(id) {
+            record.updated_at.clone_from(&old.updated_at);
+            if *old == record {
+                return Ok(());
+            }
+        }
+        record.updated_at = now();
         self.data.resources.insert(id.clone(), record);
         self.save()
     }

@@ -199,6 +199,29 @@ pub enum QuickCheck {
     ReadFully,
 }
 
+impl From<bool> for QuickCheck {
+    fn from(still_there: bool) -> Self {
+        if still_there {
+            Self::StillThere
+        } else {
+            Self::ReadFully
+        }
+    }
+}
+
+impl QuickCheck {
+    /// From one lookup call: still there when it found something `usable`;
+    /// not found means read fully; any other error stands.
+    pub fn from_lookup<T>(
+        found: Result<T, ResourceError>,
+        usable: impl FnOnce(&T) -> bool,
+    ) -> Result<Self, ResourceError> {
+        Ok(crate::error::not_found_is_none(found)?
+            .is_some_and(|t| usable(&t))
+            .into())
+    }
+}
+
 /// What a resource operation can see: where it runs, the ledger records of
 /// its dependencies, the run's batched listings, and a way to report long
 /// waits.

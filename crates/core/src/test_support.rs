@@ -139,17 +139,7 @@ impl Resource for Fake {
             self.cloud.listings.fetch_add(1, Ordering::SeqCst);
             Ok(self.cloud.live.lock().unwrap().keys().cloned().collect())
         };
-        Ok(
-            if cx
-                .census()
-                .contains("fakes", self.id.as_str(), listing)
-                .await?
-            {
-                QuickCheck::StillThere
-            } else {
-                QuickCheck::ReadFully
-            },
-        )
+        cx.census().check("fakes", self.id.as_str(), listing).await
     }
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
         for d in &self.deps {

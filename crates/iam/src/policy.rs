@@ -173,14 +173,9 @@ impl Resource for ManagedPolicy {
             .send()
             .await
             .or_resource(&self.id, "GetPolicy");
-        match found {
-            Ok(out) if out.policy().and_then(|p| p.attachment_count()).unwrap_or(0) > 0 => {
-                Ok(QuickCheck::StillThere)
-            }
-            Ok(_) => Ok(QuickCheck::ReadFully),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(QuickCheck::ReadFully),
-            Err(e) => Err(e),
-        }
+        QuickCheck::from_lookup(found, |out| {
+            out.policy().and_then(|p| p.attachment_count()).unwrap_or(0) > 0
+        })
     }
 
     async fn read(

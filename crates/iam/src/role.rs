@@ -181,11 +181,7 @@ impl Resource for Role {
             .send()
             .await
             .or_resource(&self.id, "GetRole");
-        match found {
-            Ok(_) => Ok(QuickCheck::StillThere),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(QuickCheck::ReadFully),
-            Err(e) => Err(e),
-        }
+        QuickCheck::from_lookup(found, |_| true)
     }
 
     async fn read(

@@ -340,10 +340,9 @@ impl Resource for KmsKey {
         known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
         let meta = self.describe(&known.physical_id).await?;
-        Ok(match meta.and_then(|m| m.key_state().cloned()) {
-            Some(KeyState::Enabled) => QuickCheck::StillThere,
-            _ => QuickCheck::ReadFully,
-        })
+        Ok(meta
+            .is_some_and(|m| m.key_state() == Some(&KeyState::Enabled))
+            .into())
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    DeadLetterConfig, Environment, FunctionCode, Runtime, TracingConfig, TracingMode, VpcConfig,
+    DeadLetterConfig, Environment, FunctionCode, Runtime, State, TracingConfig, TracingMode,
+    VpcConfig,
 };
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
@@ -55,6 +57,21 @@ const PROPAGATION: [paysec_core::retry::Rule; 3] = [
 ];
 
 impl Function {
+    /// GetFunctionConfiguration: its state (Pending, Active, Failed) and
+    /// settings, without the code location GetFunction adds.
+    async fn configuration(
+        &self,
+        cx: &Context,
+    ) -> Result<GetFunctionConfigurationOutput, ResourceError> {
+        self.aws
+            .lambda
+            .get_function_configuration()
+            .function_name(Self::name(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "GetFunctionConfiguration")
+    }
+
     fn name(cx: &Context) -> String {
         cx.env.names.lambda_function()
     }
@@ -138,25 +155,9 @@ impl Resource for Function {
         cx: &Context,
         _known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
-        let found = self
-            .aws
-            .lambda
-            .get_function_configuration()
-            .function_name(Self::name(cx))
-            .send()
-            .await
-            .or_resource(&self.id, "GetFunctionConfiguration");
-        let cfg = match found {
-            Ok(cfg) => cfg,
-            Err(e) if e.class() == ErrorClass::NotFound => return Ok(QuickCheck::ReadFully),
-            Err(e) => return Err(e),
-        };
         let zip_len = package::zip().map(|z| z.len() as i64).unwrap_or(-1);
-        let active = cfg.state() == Some(&aws_sdk_lambda::types::State::Active);
-        Ok(if active && cfg.code_size() == zip_len {
-            QuickCheck::StillThere
-        } else {
-            QuickCheck::ReadFully
+        QuickCheck::from_lookup(self.configuration(cx).await, |cfg| {
+            cfg.state() == Some(&State::Active) && cfg.code_size() == zip_len
         })
     }
 
@@ -382,17 +383,10 @@ impl Resource for Function {
                 setting: "lambda.wait_minutes",
             },
             || async {
-                let out = self
-                    .aws
-                    .lambda
-                    .get_function_configuration()
-                    .function_name(Self::name(cx))
-                    .send()
-                    .await
-                    .or_resource(&self.id, "GetFunctionConfiguration")?;
+                let out = self.configuration(cx).await?;
                 match out.state() {
-                    Some(aws_sdk_lambda::types::State::Active) => Ok(Some(())),
-                    Some(aws_sdk_lambda::types::State::Failed) => Err(ResourceError::unexpected(
+                    Some(State::Active) => Ok(Some(())),
+                    Some(State::Failed) => Err(ResourceError::unexpected(
                         &self.id,
                         format!(
                             "the function did not become Active: Failed {}: {}",

@@ -107,19 +107,10 @@ impl Resource for Queue {
         cx: &Context,
         known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
-        let attrs = match self.present(&known.physical_id).await {
-            Ok((_, attrs)) => attrs,
-            Err(e) if e.class() == ErrorClass::NotFound => return Ok(QuickCheck::ReadFully),
-            Err(e) => return Err(e),
-        };
-        let as_wanted = self
-            .attributes(cx)?
-            .iter()
-            .all(|(k, v)| attrs.get(k) == Some(v));
-        Ok(if as_wanted {
-            QuickCheck::StillThere
-        } else {
-            QuickCheck::ReadFully
+        let wanted = self.attributes(cx)?;
+        let found = self.present(&known.physical_id).await;
+        QuickCheck::from_lookup(found, |(_, attrs)| {
+            wanted.iter().all(|(k, v)| attrs.get(k) == Some(v))
         })
     }
 

@@ -4,6 +4,7 @@
 //! unencrypted one without expiry.
 
 use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::types::LogGroup as LiveGroup;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
@@ -54,6 +55,23 @@ impl LogGroup {
             .or_resource(&self.id, "PutRetentionPolicy")?;
         Ok(())
     }
+
+    /// The group by its exact name (DescribeLogGroups matches a prefix).
+    async fn describe(&self) -> Result<Option<LiveGroup>, ResourceError> {
+        let out = self
+            .aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&self.name)
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeLogGroups")?;
+        Ok(out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(self.name.as_str()))
+            .cloned())
+    }
 }
 
 #[async_trait]
@@ -77,25 +95,14 @@ impl Resource for LogGroup {
         cx: &Context,
         _known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
-        let out = self
-            .aws
-            .logs
-            .describe_log_groups()
-            .log_group_name_prefix(&self.name)
-            .send()
-            .await
-            .or_resource(&self.id, "DescribeLogGroups")?;
         let key = cx.attr(&self.kms_key, "arn")?;
-        let as_wanted = out.log_groups().iter().any(|g| {
-            g.log_group_name() == Some(self.name.as_str())
-                && g.kms_key_id() == Some(key)
-                && g.retention_in_days() == Some(self.retention_days)
-        });
-        Ok(if as_wanted {
-            QuickCheck::StillThere
-        } else {
-            QuickCheck::ReadFully
-        })
+        Ok(self
+            .describe()
+            .await?
+            .is_some_and(|g| {
+                g.kms_key_id() == Some(key) && g.retention_in_days() == Some(self.retention_days)
+            })
+            .into())
     }
 
     async fn read(
@@ -103,19 +110,7 @@ impl Resource for LogGroup {
         cx: &Context,
         _known: Option<&Present>,
     ) -> Result<Observed, ResourceError> {
-        let out = self
-            .aws
-            .logs
-            .describe_log_groups()
-            .log_group_name_prefix(&self.name)
-            .send()
-            .await
-            .or_resource(&self.id, "DescribeLogGroups")?;
-        let Some(group) = out
-            .log_groups()
-            .iter()
-            .find(|g| g.log_group_name() == Some(self.name.as_str()))
-        else {
+        let Some(group) = self.describe().await? else {
             return Ok(Observed::Missing);
         };
         let mut checks = Checks::default();

@@ -152,17 +152,7 @@ impl Resource for Alarm {
                 }
             }
         };
-        Ok(
-            if cx
-                .census()
-                .contains("alarms", &self.name(cx), listing)
-                .await?
-            {
-                QuickCheck::StillThere
-            } else {
-                QuickCheck::ReadFully
-            },
-        )
+        cx.census().check("alarms", &self.name(cx), listing).await
     }
 
     async fn read(

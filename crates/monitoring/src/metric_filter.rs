@@ -112,13 +112,7 @@ impl Resource for MetricFilter {
                 .unwrap_or_default())
         };
         let list = format!("metric_filters:{group}");
-        Ok(
-            if cx.census().contains(&list, &self.name(cx), listing).await? {
-                QuickCheck::StillThere
-            } else {
-                QuickCheck::ReadFully
-            },
-        )
+        cx.census().check(&list, &self.name(cx), listing).await
     }
 
     async fn read(

@@ -1,12 +1,11 @@
 //! What every EC2 resource shares: tags at creation, lookup by tag, tag
 //! drift, and waiting out `DependencyViolation` while Lambda ENIs drain.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use paysec_aws::AwsResultExt;
-use paysec_core::resource::{Checks, Context, QuickCheck};
+use paysec_core::resource::{Checks, Context};
 use paysec_core::retry::rules;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use tokio::time::Instant;
@@ -39,45 +38,21 @@ pub(crate) fn tag_spec(cx: &Context, rt: ResourceType) -> TagSpecification {
 
 /// Filters matching this resource's paysec tags.
 pub(crate) fn by_tags(cx: &Context) -> Vec<Filter> {
-    vec![
-        Filter::builder()
-            .name(format!("tag:{}", paysec_core::tags::ENVIRONMENT))
-            .values(cx.env.name.as_str())
-            .build(),
-        Filter::builder()
-            .name(format!("tag:{}", paysec_core::tags::LOGICAL_ID))
-            .values(cx.resource.as_str())
-            .build(),
-    ]
+    let mut filters = in_environment(cx);
+    filters.push(filter(
+        &format!("tag:{}", paysec_core::tags::LOGICAL_ID),
+        cx.resource.as_str(),
+    ));
+    filters
 }
 
 /// The filter on the environment tag alone: every resource of a kind that
 /// this environment owns, for one batched listing.
 pub(crate) fn in_environment(cx: &Context) -> Vec<Filter> {
-    vec![Filter::builder()
-        .name(format!("tag:{}", paysec_core::tags::ENVIRONMENT))
-        .values(cx.env.name.as_str())
-        .build()]
-}
-
-/// A quick check answered by one listing of the environment's resources of
-/// a kind, shared by all of them in the run (`paysec_core::census`):
-/// `fetch` returns the ids that are there and usable.
-pub(crate) async fn quick_listed<F, Fut>(
-    cx: &Context,
-    kind: &str,
-    id: &str,
-    fetch: F,
-) -> Result<QuickCheck, ResourceError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<BTreeSet<String>, ResourceError>>,
-{
-    Ok(if cx.census().contains(kind, id, fetch).await? {
-        QuickCheck::StillThere
-    } else {
-        QuickCheck::ReadFully
-    })
+    vec![filter(
+        &format!("tag:{}", paysec_core::tags::ENVIRONMENT),
+        cx.env.name.as_str(),
+    )]
 }
 
 pub(crate) fn filter(name: &str, value: &str) -> Filter {

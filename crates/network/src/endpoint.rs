@@ -28,22 +28,23 @@ async fn quick_check(
     cx: &Context,
     known: &Present,
 ) -> Result<QuickCheck, ResourceError> {
-    ec2::quick_listed(cx, "vpc_endpoints", &known.physical_id, || async {
-        let out = aws
-            .ec2
-            .describe_vpc_endpoints()
-            .set_filters(Some(ec2::in_environment(cx)))
-            .send()
-            .await
-            .or_resource(id, "DescribeVpcEndpoints")?;
-        Ok(out
-            .vpc_endpoints()
-            .iter()
-            .filter(|e| state(e) == "available")
-            .filter_map(|e| e.vpc_endpoint_id().map(str::to_owned))
-            .collect())
-    })
-    .await
+    cx.census()
+        .check("vpc_endpoints", &known.physical_id, || async {
+            let out = aws
+                .ec2
+                .describe_vpc_endpoints()
+                .set_filters(Some(ec2::in_environment(cx)))
+                .send()
+                .await
+                .or_resource(id, "DescribeVpcEndpoints")?;
+            Ok(out
+                .vpc_endpoints()
+                .iter()
+                .filter(|e| state(e) == "available")
+                .filter_map(|e| e.vpc_endpoint_id().map(str::to_owned))
+                .collect())
+        })
+        .await
 }
 
 /// Builds an endpoint policy from the context.

@@ -94,22 +94,23 @@ impl Resource for FlowLog {
         cx: &Context,
         known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
-        ec2::quick_listed(cx, "flow_logs", &known.physical_id, || async {
-            let out = self
-                .aws
-                .ec2
-                .describe_flow_logs()
-                .set_filter(Some(ec2::in_environment(cx)))
-                .send()
-                .await
-                .or_resource(&self.id, "DescribeFlowLogs")?;
-            Ok(out
-                .flow_logs()
-                .iter()
-                .filter_map(|f| f.flow_log_id().map(str::to_owned))
-                .collect())
-        })
-        .await
+        cx.census()
+            .check("flow_logs", &known.physical_id, || async {
+                let out = self
+                    .aws
+                    .ec2
+                    .describe_flow_logs()
+                    .set_filter(Some(ec2::in_environment(cx)))
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DescribeFlowLogs")?;
+                Ok(out
+                    .flow_logs()
+                    .iter()
+                    .filter_map(|f| f.flow_log_id().map(str::to_owned))
+                    .collect())
+            })
+            .await
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {

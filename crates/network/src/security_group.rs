@@ -95,22 +95,23 @@ impl Resource for SecurityGroup {
         cx: &Context,
         known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
-        ec2::quick_listed(cx, "security_groups", &known.physical_id, || async {
-            let out = self
-                .aws
-                .ec2
-                .describe_security_groups()
-                .set_filters(Some(ec2::in_environment(cx)))
-                .send()
-                .await
-                .or_resource(&self.id, "DescribeSecurityGroups")?;
-            Ok(out
-                .security_groups()
-                .iter()
-                .filter_map(|g| g.group_id().map(str::to_owned))
-                .collect())
-        })
-        .await
+        cx.census()
+            .check("security_groups", &known.physical_id, || async {
+                let out = self
+                    .aws
+                    .ec2
+                    .describe_security_groups()
+                    .set_filters(Some(ec2::in_environment(cx)))
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DescribeSecurityGroups")?;
+                Ok(out
+                    .security_groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_owned))
+                    .collect())
+            })
+            .await
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {

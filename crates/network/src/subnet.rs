@@ -108,23 +108,24 @@ impl Resource for Subnet {
         cx: &Context,
         known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
-        ec2::quick_listed(cx, "subnets", &known.physical_id, || async {
-            let out = self
-                .aws
-                .ec2
-                .describe_subnets()
-                .set_filters(Some(ec2::in_environment(cx)))
-                .send()
-                .await
-                .or_resource(&self.id, "DescribeSubnets")?;
-            Ok(out
-                .subnets()
-                .iter()
-                .filter(|s| s.map_public_ip_on_launch() == Some(false))
-                .filter_map(|s| s.subnet_id().map(str::to_owned))
-                .collect())
-        })
-        .await
+        cx.census()
+            .check("subnets", &known.physical_id, || async {
+                let out = self
+                    .aws
+                    .ec2
+                    .describe_subnets()
+                    .set_filters(Some(ec2::in_environment(cx)))
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DescribeSubnets")?;
+                Ok(out
+                    .subnets()
+                    .iter()
+                    .filter(|s| s.map_public_ip_on_launch() == Some(false))
+                    .filter_map(|s| s.subnet_id().map(str::to_owned))
+                    .collect())
+            })
+            .await
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {

@@ -119,15 +119,11 @@ impl Resource for Vpc {
         known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
         let req = self.aws.ec2.describe_vpcs().vpc_ids(&known.physical_id);
-        let out = ec2::not_found_is_none(req.send().await.or_resource(&self.id, "DescribeVpcs"))?;
-        let there = out
-            .as_ref()
-            .and_then(|o| o.vpcs().first())
-            .is_some_and(|v| v.cidr_block() == Some(self.cidr.as_str()));
-        Ok(if there {
-            QuickCheck::StillThere
-        } else {
-            QuickCheck::ReadFully
+        let found = req.send().await.or_resource(&self.id, "DescribeVpcs");
+        QuickCheck::from_lookup(found, |out| {
+            out.vpcs()
+                .first()
+                .is_some_and(|v| v.cidr_block() == Some(self.cidr.as_str()))
         })
     }
 

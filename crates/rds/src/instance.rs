@@ -288,11 +288,7 @@ impl Resource for Instance {
             return Ok(QuickCheck::ReadFully);
         };
         let available = db.db_instance_status() == Some("available");
-        Ok(if available && self.checks(cx, &db)?.drift().is_empty() {
-            QuickCheck::StillThere
-        } else {
-            QuickCheck::ReadFully
-        })
+        Ok((available && self.checks(cx, &db)?.drift().is_empty()).into())
     }
 
     async fn read(

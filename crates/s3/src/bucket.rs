@@ -611,11 +611,7 @@ impl Resource for Bucket {
             .send()
             .await
             .or_resource(&self.id, "HeadBucket");
-        match found {
-            Ok(_) => Ok(QuickCheck::StillThere),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(QuickCheck::ReadFully),
-            Err(e) => Err(e),
-        }
+        QuickCheck::from_lookup(found, |_| true)
     }
 
     async fn read(
