@@ -1,7 +1,7 @@
 //! Benchmark of `paysec up`/`down` against the emulator behind the latency
 //! model of real AWS (crates/testkit `Model`: per-call latency, RDS/Lambda/
-//! endpoint readiness and IAM propagation, scaled down so a run takes about
-//! a minute). Prints figures; it asserts nothing, so a busy machine cannot
+//! endpoint readiness, IAM and KMS propagation, scaled down so a run takes
+//! about a minute). Prints figures; it asserts nothing, so a busy machine cannot
 //! make it flake. Run with `scripts/bench.sh` (starts the emulator).
 //!
 //! Reports, in one run:
@@ -9,8 +9,9 @@
 //!   concurrency 1 (one resource at a time, start to ready: a sequential
 //!   script), and their ratio;
 //! - the critical-path lower bound of the same graph under the same model
-//!   (each resource one call plus its modelled wait, IAM propagation on the
-//!   edges from a role to what names it) and the makespan's ratio to it;
+//!   (each resource one call plus its modelled wait, IAM and KMS
+//!   propagation on the edges from a role or key to what the model refuses
+//!   while it is young) and the makespan's ratio to it;
 //!   and a second bound from paysec's own per-resource work measured in the
 //!   sequential run (what the schedule could reach with unlimited
 //!   parallelism);
@@ -217,12 +218,16 @@ fn waits(model: &Model, kind: &str, down: bool) -> f64 {
         ("db_instance", true) => model.rds_delete.as_secs_f64(),
         ("lambda_function", false) => model.lambda_pending.as_secs_f64(),
         ("vpc_endpoint_interface", false) => model.endpoint_pending.as_secs_f64(),
+        // A key's own rotation and alias are refused until it has
+        // propagated (the services that encrypt with it: an edge delay).
+        ("kms_key", false) => model.kms_propagation.as_secs_f64(),
         _ => 0.0,
     }
 }
 
 /// The model's bound: one call per resource plus its modelled wait, and
-/// IAM propagation between a role and the creates that name it.
+/// propagation between a role or key and the creates the model refuses
+/// while it is young.
 fn model_bound(topo: &Topology, model: &Model, down: bool) -> f64 {
     let call = model.call_latency.as_secs_f64();
     let kind = |id: &str| topo.kinds.get(id).map(String::as_str).unwrap_or("");
@@ -231,10 +236,11 @@ fn model_bound(topo: &Topology, model: &Model, down: bool) -> f64 {
         &|id| (call, waits(model, kind(id), down)),
         &|from, to| {
             let names_role = matches!(kind(to), "kms_key" | "lambda_function" | "db_instance");
-            if !down && kind(from) == "iam_role" && names_role {
-                model.iam_propagation.as_secs_f64()
-            } else {
-                0.0
+            let checks_key = matches!(kind(to), "log_group" | "lambda_function" | "db_instance");
+            match kind(from) {
+                "iam_role" if !down && names_role => model.iam_propagation.as_secs_f64(),
+                "kms_key" if !down && checks_key => model.kms_propagation.as_secs_f64(),
+                _ => 0.0,
             }
         },
         down,
@@ -336,6 +342,7 @@ fn main() {
         lambda_pending: Duration::ZERO,
         endpoint_pending: Duration::ZERO,
         iam_propagation: Duration::ZERO,
+        kms_propagation: Duration::ZERO,
         ..model
     };
     proxy.set_model(quick);
@@ -458,14 +465,15 @@ fn main() {
 
     let s = |d: Duration| d.as_secs_f64();
     println!(
-        "paysec benchmark: latency model of AWS scaled 1/{} (per call {} ms; RDS create {:.0} s, RDS delete {:.0} s, Lambda Pending {:.1} s, interface endpoint {:.1} s, IAM propagation {:.2} s)",
+        "paysec benchmark: latency model of AWS scaled 1/{} (per call {} ms; RDS create {:.0} s, RDS delete {:.0} s, Lambda Pending {:.1} s, interface endpoint {:.1} s, IAM propagation {:.2} s, KMS propagation {:.2} s)",
         scale(),
         model.call_latency.as_millis(),
         s(model.rds_create),
         s(model.rds_delete),
         s(model.lambda_pending),
         s(model.endpoint_pending),
-        s(model.iam_propagation)
+        s(model.iam_propagation),
+        s(model.kms_propagation)
     );
     println!();
     println!("| run | makespan | critical path (model) | ratio | critical path (paysec's work) | ratio | CPU | peak RSS |");

@@ -59,10 +59,13 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
         ("CreateKey", 2, 400, "MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."),
         ("CreateRole", 2, 400, "MalformedPolicyDocument", "Invalid principal in policy: \\\"AWS\\\":\\\"arn:aws:iam::123456789012:role/x\\\""),
         ("EnableKeyRotation", 1, 400, "NotFoundException", "Key is not found."),
+        ("CreateAlias", 1, 400, "NotFoundException", "Key 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' does not exist"),
+        ("CreateLogGroup", 2, 400, "AccessDeniedException", "The specified KMS key does not exist or is not allowed to be used with Arn 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/x'"),
         ("POST /2015-03-31/functions", 2, 400, "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."),
         ("POST /2015-03-31/functions", 1, 400, "InvalidParameterValueException", "The provided execution role does not have permissions to call CreateNetworkInterface on EC2"),
         ("/concurrency", 2, 409, "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending"),
         ("CreateDBInstance", 1, 400, "InvalidParameterValue", "IAM role ARN value is invalid or does not include the required permissions for: ENHANCED_MONITORING"),
+        ("CreateDBInstance", 1, 400, "KMSKeyNotAccessibleFault", "The specified KMS key [arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab] does not exist, is not enabled or you do not have permissions to access it."),
         (bucket.as_str(), 1, 409, "OperationAborted", "A conflicting conditional operation is currently in progress against this resource."),
         ("CreateQueue", 1, 400, "AWS.SimpleQueueService.QueueDeletedRecently", "You must wait 60 seconds after deleting a queue before you can create another with the same name."),
         ("POST /2015-03-31/functions", 1, 400, "InvalidParameterValueException", "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant."),
@@ -165,13 +168,13 @@ async fn a_create_whose_answer_was_lost_leaves_no_second_copy() {
     );
 }
 
-/// Under the latency model's slow resources and IAM propagation (every
-/// create naming a role younger than the propagation time is refused in
-/// its service's words: KMS, Lambda, RDS, and flow logs' unsuccessful
-/// item), `up` still converges, waits for real readiness, and `down`
-/// removes everything.
+/// Under the latency model's slow resources and IAM and KMS propagation
+/// (every create naming a role or key younger than its propagation time
+/// is refused in its service's words: KMS, Lambda, RDS, CloudWatch Logs,
+/// and flow logs' unsuccessful item), `up` still converges, waits for real
+/// readiness, and `down` removes everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn up_converges_under_slow_readiness_and_iam_propagation() {
+async fn up_converges_under_slow_readiness_and_iam_and_kms_propagation() {
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
     proxy.set_model(Model {
         call_latency: Duration::ZERO,
@@ -180,6 +183,7 @@ async fn up_converges_under_slow_readiness_and_iam_propagation() {
         lambda_pending: Duration::from_secs(1),
         endpoint_pending: Duration::from_secs(1),
         iam_propagation: Duration::from_millis(1500),
+        kms_propagation: Duration::from_millis(1000),
         service_in_flight: 20,
     });
     let p = Paysec::new("model");
@@ -195,6 +199,16 @@ async fn up_converges_under_slow_readiness_and_iam_propagation() {
     assert!(
         proxy.modelled() > 0 && refused_then_created("CreateFlowLogs"),
         "the flow log was refused while its role propagated, then created"
+    );
+    // The stack has four keys; CreateKey itself may be refused more often
+    // (a key policy naming a young role), so count what follows it.
+    let rotations = log
+        .iter()
+        .filter(|s| s.as_str() == "EnableKeyRotation")
+        .count();
+    assert!(
+        rotations > 4,
+        "key rotation was refused while the keys propagated, then enabled: {rotations} EnableKeyRotation for 4 keys"
     );
     assert!(
         log.iter()
@@ -358,6 +372,7 @@ async fn a_wait_past_its_configured_budget_fails_naming_the_setting_and_a_rerun_
         lambda_pending: pending,
         endpoint_pending: Duration::ZERO,
         iam_propagation: Duration::ZERO,
+        kms_propagation: Duration::ZERO,
         service_in_flight: 100,
     };
     proxy.set_model(slow_lambda(Duration::from_secs(3600)));

@@ -42,10 +42,18 @@ pub mod rules {
         message: None,
         budget: minutes(2),
     };
-    /// EnableKeyRotation right after CreateKey.
+    /// EnableKeyRotation or CreateAlias right after CreateKey.
     pub const KMS_KEY_NOT_YET_VISIBLE: Rule = Rule {
         code: Some("NotFoundException"),
         message: None,
+        budget: minutes(2),
+    };
+    /// CreateLogGroup or AssociateKmsKey naming a key created moments ago
+    /// (the same words as a key policy that does not let CloudWatch Logs
+    /// use the key, which therefore fails after this budget).
+    pub const LOGS_KMS_KEY_NOT_YET_USABLE: Rule = Rule {
+        code: Some("AccessDeniedException"),
+        message: Some("The specified KMS key does not exist or is not allowed"),
         budget: minutes(2),
     };
     /// DeleteLogGroup while another operation on the group is in flight.
@@ -84,6 +92,12 @@ pub mod rules {
         code: Some("InvalidDBSubnetGroupStateFault"),
         message: None,
         budget: minutes(60),
+    };
+    /// CreateDBInstance or ModifyDBInstance naming a key created moments ago.
+    pub const RDS_KMS_KEY_NOT_YET_ACCESSIBLE: Rule = Rule {
+        code: Some("KMSKeyNotAccessibleFault"),
+        message: None,
+        budget: minutes(2),
     };
     /// Modifying an instance while monitoring or log exports are configuring.
     pub const RDS_INSTANCE_BUSY: Rule = Rule {

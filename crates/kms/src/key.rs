@@ -225,26 +225,32 @@ impl KmsKey {
     /// Points our alias at the key, creating it or moving a stale one.
     async fn ensure_alias(&self, cx: &Context, key_id: &str) -> Result<(), ResourceError> {
         let alias = self.alias(cx);
-        let created = self
-            .aws
-            .kms
-            .create_alias()
-            .alias_name(&alias)
-            .target_key_id(key_id)
-            .send()
-            .await
-            .or_resource(&self.id, "CreateAlias");
+        let young = [rules::KMS_KEY_NOT_YET_VISIBLE];
+        let created = retrying(&young, || async {
+            self.aws
+                .kms
+                .create_alias()
+                .alias_name(&alias)
+                .target_key_id(key_id)
+                .send()
+                .await
+                .or_resource(&self.id, "CreateAlias")
+        })
+        .await;
         match created {
             Ok(_) => Ok(()),
             Err(e) if e.class() == ErrorClass::AlreadyExists => {
-                self.aws
-                    .kms
-                    .update_alias()
-                    .alias_name(&alias)
-                    .target_key_id(key_id)
-                    .send()
-                    .await
-                    .or_resource(&self.id, "UpdateAlias")?;
+                retrying(&young, || async {
+                    self.aws
+                        .kms
+                        .update_alias()
+                        .alias_name(&alias)
+                        .target_key_id(key_id)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "UpdateAlias")
+                })
+                .await?;
                 Ok(())
             }
             Err(e) => Err(e),

@@ -145,16 +145,18 @@ impl Resource for LogGroup {
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
         let key = cx.attr(&self.kms_key, "arn")?;
-        let created = self
-            .aws
-            .logs
-            .create_log_group()
-            .log_group_name(&self.name)
-            .kms_key_id(key)
-            .set_tags(Some(cx.tags().into_iter().collect()))
-            .send()
-            .await
-            .or_resource(&self.id, "CreateLogGroup");
+        let created = retrying(&[rules::LOGS_KMS_KEY_NOT_YET_USABLE], || async {
+            self.aws
+                .logs
+                .create_log_group()
+                .log_group_name(&self.name)
+                .kms_key_id(key)
+                .set_tags(Some(cx.tags().into_iter().collect()))
+                .send()
+                .await
+                .or_resource(&self.id, "CreateLogGroup")
+        })
+        .await;
         match created {
             Ok(_) => {}
             Err(e) if e.class() == ErrorClass::AlreadyExists => {
@@ -175,14 +177,18 @@ impl Resource for LogGroup {
         for d in drift {
             match d.property.as_str() {
                 "kms_key" => {
-                    self.aws
-                        .logs
-                        .associate_kms_key()
-                        .log_group_name(&self.name)
-                        .kms_key_id(cx.attr(&self.kms_key, "arn")?)
-                        .send()
-                        .await
-                        .or_resource(&self.id, "AssociateKmsKey")?;
+                    let key = cx.attr(&self.kms_key, "arn")?;
+                    retrying(&[rules::LOGS_KMS_KEY_NOT_YET_USABLE], || async {
+                        self.aws
+                            .logs
+                            .associate_kms_key()
+                            .log_group_name(&self.name)
+                            .kms_key_id(key)
+                            .send()
+                            .await
+                            .or_resource(&self.id, "AssociateKmsKey")
+                    })
+                    .await?;
                 }
                 "retention_days" => self.set_retention().await?,
                 "tags" => {

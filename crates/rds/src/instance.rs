@@ -349,7 +349,11 @@ impl Resource for Instance {
                 .master_user_secret_kms_key_id(key),
             Some(pw) => req.master_user_password(pw),
         };
-        let created = retrying(&[rules::RDS_MONITORING_ROLE_NOT_YET_VALID], || async {
+        let young = [
+            rules::RDS_MONITORING_ROLE_NOT_YET_VALID,
+            rules::RDS_KMS_KEY_NOT_YET_ACCESSIBLE,
+        ];
+        let created = retrying(&young, || async {
             req.clone()
                 .send()
                 .await
@@ -405,7 +409,11 @@ impl Resource for Instance {
                 other => return Err(ResourceError::unexpected(&self.id, format!("cannot repair `{other}`"))),
             };
         }
-        retrying(&[rules::RDS_INSTANCE_BUSY], || async {
+        let busy_or_young = [
+            rules::RDS_INSTANCE_BUSY,
+            rules::RDS_KMS_KEY_NOT_YET_ACCESSIBLE,
+        ];
+        retrying(&busy_or_young, || async {
             req.clone()
                 .send()
                 .await

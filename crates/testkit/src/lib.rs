@@ -482,7 +482,7 @@ fn with_body(head: &str, body: &str) -> Vec<u8> {
 fn answer_early(state: &State, model: &Model, req: &Request, body: &str) -> Option<Vec<u8>> {
     let clock = state.clock.lock().unwrap_or_else(|p| p.into_inner());
     match clock.refusal(model, &req.signature, body) {
-        Some((status, code, message)) => Some(error_response(req.protocol, status, code, message)),
+        Some((status, code, message)) => Some(error_response(req.protocol, status, code, &message)),
         None => clock
             .substitute(model, &req.signature, body)
             .map(|b| with_body(OK_XML, &b)),

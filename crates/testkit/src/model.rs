@@ -11,6 +11,7 @@
 //! | RDS delete | 10 min (5-15) | the last description, `DBInstanceStatus` `deleting`, instead of not found |
 //! | Lambda in a VPC | 90 s | `State` `Pending` instead of `Active` |
 //! | VPC interface endpoint | 2 min | `state` `pending` instead of `available` |
+//! | KMS key propagation | 5 s ("usually less than a few seconds", sometimes minutes) | a request naming a younger key gets the service's own error (KMS `NotFoundException` on EnableKeyRotation/CreateAlias/UpdateAlias, Lambda "KMS key is invalid for CreateGrant", CloudWatch Logs `AccessDeniedException` "The specified KMS key does not exist or is not allowed...", RDS `KMSKeyNotAccessibleFault`) |
 //! | IAM role propagation | 10 s | a request naming a younger role gets the service's own error (Lambda "cannot be assumed", KMS `MalformedPolicyDocumentException`, RDS `ENHANCED_MONITORING`, CreateFlowLogs an unsuccessful item "Unable to assume given IAM role") |
 //! | API rate limits | per account and service | more than 20 requests in flight to one service: its own throttling error |
 //!
@@ -32,6 +33,9 @@ pub struct Model {
     pub lambda_pending: Duration,
     pub endpoint_pending: Duration,
     pub iam_propagation: Duration,
+    /// A new KMS key is not yet usable, by KMS itself or by the services
+    /// that encrypt with it.
+    pub kms_propagation: Duration,
     /// Requests one service answers at once before it throttles (0: no
     /// limit). AWS's real limits are token buckets per account and action;
     /// an in-flight ceiling is the deterministic stand-in.
@@ -48,6 +52,7 @@ impl Model {
             lambda_pending: Duration::from_secs(90),
             endpoint_pending: Duration::from_secs(120),
             iam_propagation: Duration::from_secs(10),
+            kms_propagation: Duration::from_secs(5),
             service_in_flight: 20,
         }
     }
@@ -64,6 +69,7 @@ impl Model {
             lambda_pending: s(self.lambda_pending),
             endpoint_pending: s(self.endpoint_pending),
             iam_propagation: s(self.iam_propagation),
+            kms_propagation: s(self.kms_propagation),
             service_in_flight: self.service_in_flight,
         }
     }
@@ -73,7 +79,7 @@ impl Model {
 #[derive(Default)]
 pub(crate) struct Clock {
     /// `rds:<id>`, `rds-deleting:<id>`, `lambda:<name>`, `vpce:<id>`,
-    /// `role:<name>` → when it was created (or deleted).
+    /// `role:<name>`, `key:<key id>` → when it was created (or deleted).
     started: HashMap<String, Instant>,
     /// The last description of each RDS instance, to answer while it is
     /// modelled as deleting (the emulator forgets it at once).
@@ -105,14 +111,27 @@ impl Clock {
         self.started.get(key).is_some_and(|t| t.elapsed() < within)
     }
 
-    /// A request refused because a role it names has not propagated yet:
-    /// (status, code, message) in the calling service's words.
+    /// A request refused because a role or KMS key it names has not
+    /// propagated yet: (status, code, message) in the calling service's
+    /// words.
     pub(crate) fn refusal(
         &self,
         model: &Model,
         signature: &str,
         body: &str,
-    ) -> Option<(u16, &'static str, &'static str)> {
+    ) -> Option<(u16, &'static str, String)> {
+        if let Some(refused) = self.role_refusal(model, signature, body) {
+            return Some(refused);
+        }
+        self.key_refusal(model, signature, body)
+    }
+
+    fn role_refusal(
+        &self,
+        model: &Model,
+        signature: &str,
+        body: &str,
+    ) -> Option<(u16, &'static str, String)> {
         let names_young_role = || {
             self.started.iter().any(|(k, t)| {
                 k.strip_prefix("role:").is_some_and(|name| {
@@ -128,24 +147,68 @@ impl Clock {
             return Some((
                 400,
                 "InvalidParameterValueException",
-                "The role defined for the function cannot be assumed by Lambda.",
+                "The role defined for the function cannot be assumed by Lambda.".into(),
             ));
         }
         if matches!(signature, "CreateKey" | "PutKeyPolicy") && names_young_role() {
             return Some((
                 400,
                 "MalformedPolicyDocumentException",
-                "Policy contains a statement with one or more invalid principals.",
+                "Policy contains a statement with one or more invalid principals.".into(),
             ));
         }
         if signature == "CreateDBInstance" && names_young_role() {
             return Some((
                 400,
                 "InvalidParameterValue",
-                "IAM role ARN value is invalid or does not include the required permissions for: ENHANCED_MONITORING",
+                "IAM role ARN value is invalid or does not include the required permissions for: ENHANCED_MONITORING".into(),
             ));
         }
         None
+    }
+
+    /// A request naming a KMS key younger than the propagation time. Key
+    /// ids are UUIDs, so finding one anywhere in the body (a bare id, an
+    /// ARN, URL-encoded or not) is naming it.
+    fn key_refusal(
+        &self,
+        model: &Model,
+        signature: &str,
+        body: &str,
+    ) -> Option<(u16, &'static str, String)> {
+        let young = self.started.iter().find_map(|(k, t)| {
+            k.strip_prefix("key:")
+                .filter(|id| t.elapsed() < model.kms_propagation && body.contains(*id))
+        })?;
+        match signature {
+            "EnableKeyRotation" | "CreateAlias" | "UpdateAlias" => Some((
+                400,
+                "NotFoundException",
+                format!("Key '{young}' does not exist"),
+            )),
+            "POST /2015-03-31/functions" => Some((
+                400,
+                "InvalidParameterValueException",
+                format!("Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: NotFoundException KMS Message: Key '{young}' does not exist"),
+            )),
+            "CreateLogGroup" | "AssociateKmsKey" => {
+                let group = serde_json::from_str::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v["logGroupName"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                Some((
+                    400,
+                    "AccessDeniedException",
+                    format!("The specified KMS key does not exist or is not allowed to be used with Arn 'log-group:{group}'"),
+                ))
+            }
+            "CreateDBInstance" | "ModifyDBInstance" => Some((
+                400,
+                "KMSKeyNotAccessibleFault",
+                format!("The specified KMS key [{young}] does not exist, is not enabled or you do not have permissions to access it."),
+            )),
+            _ => None,
+        }
     }
 
     /// An answer given instead of the emulator's: an RDS instance the
@@ -190,6 +253,15 @@ impl Clock {
     ) -> Option<String> {
         let now = Instant::now();
         match signature {
+            "CreateKey" => {
+                let id = serde_json::from_str::<serde_json::Value>(answer)
+                    .ok()
+                    .and_then(|v| v["KeyMetadata"]["KeyId"].as_str().map(str::to_owned));
+                if let Some(id) = id {
+                    self.started.insert(format!("key:{id}"), now);
+                }
+                None
+            }
             "CreateRole" => {
                 if let Some(name) = form_value(request, "RoleName") {
                     self.started.insert(format!("role:{name}"), now);
@@ -339,6 +411,53 @@ mod tests {
         let answer = "<item><vpcEndpointId>vpce-1</vpcEndpointId><state>available</state></item><item><vpcEndpointId>vpce-2</vpcEndpointId><state>available</state></item>";
         let out = pending_endpoints(answer, &["vpce-2"]);
         assert_eq!(out, "<item><vpcEndpointId>vpce-1</vpcEndpointId><state>available</state></item><item><vpcEndpointId>vpce-2</vpcEndpointId><state>pending</state></item>");
+    }
+
+    #[test]
+    fn a_young_key_is_refused_in_each_services_words_until_it_propagates() {
+        let model = Model {
+            kms_propagation: Duration::from_millis(200),
+            ..Model::aws()
+        };
+        let mut clock = Clock::default();
+        let id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        let created = format!(
+            r#"{{"KeyMetadata":{{"KeyId":"{id}","Arn":"arn:aws:kms:eu-west-1:1:key/{id}"}}}}"#
+        );
+        clock.observe(&model, "CreateKey", "{}", &created);
+        let code = |signature: &str, body: &str| {
+            clock
+                .refusal(&model, signature, body)
+                .map(|(_, code, message)| (code, message))
+        };
+        let rotation = format!(r#"{{"KeyId":"{id}"}}"#);
+        assert_eq!(
+            code("EnableKeyRotation", &rotation).unwrap().0,
+            "NotFoundException"
+        );
+        let function =
+            format!(r#"{{"FunctionName":"f","KMSKeyArn":"arn:aws:kms:eu-west-1:1:key/{id}"}}"#);
+        let (lambda, message) = code("POST /2015-03-31/functions", &function).unwrap();
+        assert_eq!(lambda, "InvalidParameterValueException");
+        assert!(message.contains("KMS key is invalid for CreateGrant"));
+        let group = format!(
+            r#"{{"logGroupName":"/paysec/x","kmsKeyId":"arn:aws:kms:eu-west-1:1:key/{id}"}}"#
+        );
+        let (logs, message) = code("CreateLogGroup", &group).unwrap();
+        assert_eq!(logs, "AccessDeniedException");
+        assert!(message.contains("'log-group:/paysec/x'"));
+        let db = format!(
+            "Action=CreateDBInstance&KmsKeyId=arn%3Aaws%3Akms%3Aeu-west-1%3A1%3Akey%2F{id}"
+        );
+        assert_eq!(
+            code("CreateDBInstance", &db).unwrap().0,
+            "KMSKeyNotAccessibleFault"
+        );
+        let other = r#"{"KeyId":"ffffffff-12ab-34cd-56ef-1234567890ab"}"#;
+        assert_eq!(code("EnableKeyRotation", other), None, "another key");
+        assert_eq!(code("DescribeKey", &rotation), None, "reads are answered");
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(code("CreateDBInstance", &db), None, "propagated");
     }
 
     #[test]
