@@ -9,7 +9,7 @@
 //! call never took effect: that is the case the SDK and paysec must retry.
 //!
 //! With a [`Model`] set, the proxy also behaves like real AWS in time (call
-//! latency, slow RDS/Lambda/endpoints, IAM propagation); see [`model`].
+//! latency, slow RDS/Lambda/endpoints, IAM and KMS propagation); see [`model`].
 
 pub mod model;
 
@@ -46,7 +46,7 @@ struct State {
     scripted: Mutex<Vec<Scripted>>,
     model: Mutex<Option<Model>>,
     clock: Mutex<model::Clock>,
-    /// Requests the model refused (IAM propagation) or answered itself.
+    /// Requests the model refused (IAM or KMS propagation) or answered itself.
     modelled: AtomicUsize,
     /// (operation, times): requests forwarded and acted on by the emulator
     /// whose answer is then replaced by an HTTP 500, as when a connection
