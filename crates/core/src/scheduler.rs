@@ -232,6 +232,12 @@ impl Scheduler {
             }
         }
 
+        let mut early = if self.quick_checks {
+            self.early_quick_checks().await
+        } else {
+            BTreeMap::new()
+        };
+
         loop {
             if !stopping {
                 for &i in self.graph.priority() {
@@ -260,19 +266,14 @@ impl Scheduler {
                         let ledger = self.ledger.clone();
                         let reporter = self.reporter.clone();
                         let tx = tx.clone();
-                        let one_at_a_time = self.concurrency == 1;
-                        let quick = self.quick_checks;
+                        let how = How {
+                            permit,
+                            one_at_a_time: self.concurrency == 1,
+                            quick: self.quick_checks,
+                            checked_early: early.remove(&i),
+                        };
                         tasks.spawn(async move {
-                            let result = converge(
-                                i,
-                                node,
-                                cx,
-                                ledger,
-                                reporter,
-                                (permit, one_at_a_time, quick),
-                                tx,
-                            )
-                            .await;
+                            let result = converge(i, node, cx, ledger, reporter, how, tx).await;
                             (i, result)
                         });
                     }
@@ -335,6 +336,40 @@ impl Scheduler {
         }
         summary.elapsed = started.elapsed();
         summary
+    }
+
+    /// Quick checks of every resource the ledger records as converged, all
+    /// at once, before the run starts: on an unchanged environment the run
+    /// then costs one round of calls instead of one per level of the graph.
+    /// Returns, for each resource checked, the desired-state fingerprint it
+    /// was checked under (its dependencies' identities as the ledger had
+    /// them) and whether it was still there; [`converge`] trusts the answer
+    /// only if the fingerprint is the same when the resource's turn comes,
+    /// i.e. no dependency was recreated meanwhile. A failed check is no
+    /// answer: the resource is checked again in its turn.
+    async fn early_quick_checks(&self) -> BTreeMap<usize, (String, bool)> {
+        let permits = Arc::new(Semaphore::new(self.concurrency));
+        let mut checks = JoinSet::new();
+        for i in 0..self.graph.len() {
+            let Some(record) = lock(&self.ledger).record(self.graph.node(i).id()).cloned() else {
+                continue;
+            };
+            let cx = self.context(i);
+            let node = self.graph.node(i).clone();
+            let permits = permits.clone();
+            checks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let fingerprint = cx.desired_fingerprint();
+                let found = still_there(node.as_ref(), &cx, Some(&record)).await;
+                found.ok().map(|still| (i, (fingerprint, still)))
+            });
+        }
+        let mut found = BTreeMap::new();
+        while let Some(joined) = checks.join_next().await {
+            let checked = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            found.extend(checked);
+        }
+        found
     }
 
     /// Looks once more, at the end of a completed run, for second copies
@@ -501,6 +536,17 @@ impl Scheduler {
     /// Reads every resource (through the ledger, or by name/tag) without
     /// changing anything: the planned action of each, and the records the
     /// live state implies.
+    ///
+    /// Level by level, a resource is read once its dependencies have been
+    /// (it may need what they turned out to be). But with a full ledger the
+    /// dependencies are usually what the ledger says, so every resource
+    /// whose dependencies the ledger records is first read at once, from
+    /// those records: a plan of a converged environment costs one round of
+    /// calls rather than one per level of the graph. Such an early read is
+    /// used only if each dependency then reads as the ledger had it;
+    /// otherwise the resource is planned as a create (a dependency is
+    /// missing) or read again, so the answer is the one reading in order
+    /// gives.
     #[allow(clippy::type_complexity)]
     async fn survey(
         &self,
@@ -511,61 +557,55 @@ impl Scheduler {
         let mut planned: BTreeMap<usize, Planned> = BTreeMap::new();
         let mut evidence: BTreeMap<usize, (Vec<Drift>, Vec<NotApplicable>)> = BTreeMap::new();
         let mut errors = Vec::new();
+        let recorded: BTreeMap<LogicalId, Record> = lock(&self.ledger).records().clone();
         // Records as they would be after the run: the ledger's, plus
         // resources found by adoption, so dependents can be read too.
-        let mut records: BTreeMap<LogicalId, Record> = lock(&self.ledger).records().clone();
+        let mut records = recorded.clone();
         let permits = Arc::new(Semaphore::new(self.concurrency));
+
+        let mut early_reads = JoinSet::new();
+        for i in 0..self.graph.len() {
+            let node_and_deps_recorded = std::iter::once(i)
+                .chain(self.graph.dependencies(i).iter().map(|&(j, _)| j))
+                .all(|j| recorded.contains_key(self.graph.node(j).id()));
+            if node_and_deps_recorded {
+                self.spawn_read(&mut early_reads, i, &records, &permits);
+            }
+        }
+        let mut early = BTreeMap::new();
+        while let Some(joined) = early_reads.join_next().await {
+            let (i, known, result) =
+                joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            early.insert(i, (known, result));
+        }
+
         for depth in 0..=max_depth {
+            let mut results = Vec::new();
             let mut reads = JoinSet::new();
             for i in (0..self.graph.len()).filter(|&i| depths[i] == depth) {
-                let blocked = self
-                    .graph
-                    .dependencies(i)
+                let deps = self.graph.dependencies(i);
+                let blocked = deps
                     .iter()
                     .any(|&(j, _)| matches!(planned.get(&j), Some(Planned::Create) | None));
                 if blocked {
                     planned.insert(i, Planned::Create);
                     continue;
                 }
-                let node = self.graph.node(i).clone();
-                let deps = self
-                    .graph
-                    .dependencies(i)
-                    .iter()
-                    .filter_map(|&(j, _)| {
-                        let id = self.graph.node(j).id();
-                        records.get(id).map(|r| (id.clone(), r.clone()))
-                    })
-                    .collect();
-                let cx = Context::new(
-                    self.env.clone(),
-                    node.id().clone(),
-                    deps,
-                    self.reporter.clone(),
-                )
-                .with_census(self.census.clone());
-                let record = records.get(node.id()).cloned();
-                let known = record.as_ref().and_then(Record::present);
-                let permits = permits.clone();
-                let quick = self.quick_checks;
-                reads.spawn(async move {
-                    let _permit = permits.acquire_owned().await;
-                    if quick {
-                        match still_there(node.as_ref(), &cx, record.as_ref()).await {
-                            Ok(true) => return (i, known, Ok(None)),
-                            Ok(false) => {}
-                            Err(e) => return (i, known, Err(e)),
-                        }
-                    }
-                    let read = node.read(&cx, known.as_ref()).await.map(Some);
-                    (i, known, read)
+                let as_recorded = deps.iter().all(|&(j, _)| {
+                    let id = self.graph.node(j).id();
+                    let identity =
+                        |r: &BTreeMap<LogicalId, Record>| r.get(id).and_then(Record::present);
+                    identity(&records) == identity(&recorded)
                 });
+                match early.remove(&i) {
+                    Some((known, result)) if as_recorded => results.push((i, known, result)),
+                    _ => self.spawn_read(&mut reads, i, &records, &permits),
+                }
             }
             while let Some(joined) = reads.join_next().await {
-                let (i, known, result) = match joined {
-                    Ok(r) => r,
-                    Err(e) => std::panic::resume_unwind(e.into_panic()),
-                };
+                results.push(joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
+            }
+            for (i, known, result) in results {
                 let node = self.graph.node(i);
                 let p = match result {
                     Err(e) => {
@@ -626,6 +666,51 @@ impl Scheduler {
         Ok((changes, records))
     }
 
+    /// Starts reading resource `i` for [`Self::survey`], its dependencies
+    /// taken from `records`: a quick check where the ledger allows one
+    /// (`Ok(None)`: still there), else a full read.
+    fn spawn_read(
+        &self,
+        reads: &mut JoinSet<SurveyRead>,
+        i: usize,
+        records: &BTreeMap<LogicalId, Record>,
+        permits: &Arc<Semaphore>,
+    ) {
+        let node = self.graph.node(i).clone();
+        let deps = self
+            .graph
+            .dependencies(i)
+            .iter()
+            .filter_map(|&(j, _)| {
+                let id = self.graph.node(j).id();
+                records.get(id).map(|r| (id.clone(), r.clone()))
+            })
+            .collect();
+        let cx = Context::new(
+            self.env.clone(),
+            node.id().clone(),
+            deps,
+            self.reporter.clone(),
+        )
+        .with_census(self.census.clone());
+        let record = records.get(node.id()).cloned();
+        let known = record.as_ref().and_then(Record::present);
+        let permits = permits.clone();
+        let quick = self.quick_checks;
+        reads.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            if quick {
+                match still_there(node.as_ref(), &cx, record.as_ref()).await {
+                    Ok(true) => return (i, known, Ok(None)),
+                    Ok(false) => {}
+                    Err(e) => return (i, known, Err(e)),
+                }
+            }
+            let read = node.read(&cx, known.as_ref()).await.map(Some);
+            (i, known, read)
+        });
+    }
+
     /// What `down` would delete: everything the ledger holds, in order.
     pub fn plan_down(&self) -> Vec<PlannedChange> {
         let ledger = lock(&self.ledger);
@@ -648,6 +733,14 @@ impl Scheduler {
             .collect()
     }
 }
+
+/// One read of a survey: the resource's index, what the ledger knew of it,
+/// and what the read found (`None`: a quick check found it still there).
+type SurveyRead = (
+    usize,
+    Option<Present>,
+    Result<Option<Observed>, ResourceError>,
+);
 
 fn record_of(kind: &str, present: &Present, status: Status) -> Record {
     Record {
@@ -692,6 +785,19 @@ fn phase(reporter: &dyn Reporter, node: &dyn crate::Resource, phase: Phase) {
     });
 }
 
+/// How one resource's part of `up` runs.
+struct How {
+    /// The concurrency permit taken for it.
+    permit: OwnedSemaphorePermit,
+    /// Concurrency 1: hold the permit through the readiness wait too.
+    one_at_a_time: bool,
+    /// Quick checks allowed (`up` without `--refresh`).
+    quick: bool,
+    /// The run's early quick check: the desired-state fingerprint it was
+    /// made under, and whether it found the resource still there.
+    checked_early: Option<(String, bool)>,
+}
+
 /// One resource's part of `up`: read, then create/repair/leave, record, and
 /// wait for readiness without holding a concurrency permit, except at
 /// concurrency 1, which means one resource at a time from start to ready
@@ -702,9 +808,19 @@ async fn converge(
     cx: Context,
     ledger: Arc<Mutex<Ledger>>,
     reporter: Arc<dyn Reporter>,
-    (permit, one_at_a_time, quick): (OwnedSemaphorePermit, bool, bool),
+    how: How,
     identified: mpsc::UnboundedSender<Identified>,
 ) -> Result<(Outcome, bool), RunError> {
+    let How {
+        permit,
+        one_at_a_time,
+        quick,
+        checked_early,
+    } = how;
+    // Dependencies as they were when the early check ran: its answer holds.
+    let early = checked_early
+        .filter(|(fingerprint, _)| *fingerprint == cx.desired_fingerprint())
+        .map(|(_, still)| still);
     let started = Instant::now();
     let id = node.id().clone();
     let kind = node.kind();
@@ -716,7 +832,11 @@ async fn converge(
             let record = lock(&ledger).record(&id).cloned();
             let known = record.as_ref().and_then(Record::present);
             phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
-            if quick && still_there(node.as_ref(), &cx, record.as_ref()).await? {
+            let still = match early {
+                Some(still) => still,
+                None => quick && still_there(node.as_ref(), &cx, record.as_ref()).await?,
+            };
+            if still {
                 if let Some(known) = known {
                     return Ok((known, Outcome::Unchanged, true));
                 }

@@ -285,6 +285,58 @@ async fn drift_is_repaired_not_recreated() {
     assert_eq!(cloud.creates.load(Ordering::SeqCst), 3);
 }
 
+/// With a full ledger, `plan` reads every level of the graph at once, from
+/// the ledger's records; an early read is redone when its dependency reads
+/// differently from the ledger, and dropped when the dependency is gone.
+#[tokio::test(start_paused = true)]
+async fn plan_on_a_full_ledger_reads_every_level_at_once() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    rig.scheduler(chain(&cloud), 8).up().await;
+    cloud.read_delay_ms.store(100, Ordering::SeqCst);
+    let reads_since = |before: usize| cloud.reads.load(Ordering::SeqCst) - before;
+
+    let before = cloud.reads.load(Ordering::SeqCst);
+    let started = tokio::time::Instant::now();
+    let plan = rig.scheduler(chain(&cloud), 8).plan_up().await.unwrap();
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(100),
+        "three levels, one round of reads"
+    );
+    assert_eq!(reads_since(before), 3);
+    assert!(plan
+        .iter()
+        .all(|p| matches!(p.planned, Planned::NoChange { .. })));
+
+    // The ledger has another identity for `a` than AWS: `b`, read with the
+    // ledger's, is read again with the live one; `c` is not.
+    rig.ledger
+        .lock()
+        .unwrap()
+        .set_present(
+            &LogicalId::new("a"),
+            "fake",
+            &Present::new("phys-old"),
+            Status::Ready,
+            None,
+        )
+        .unwrap();
+    let before = cloud.reads.load(Ordering::SeqCst);
+    let plan = rig.scheduler(chain(&cloud), 8).plan_up().await.unwrap();
+    assert_eq!(reads_since(before), 4, "b read twice");
+    let a = plan.iter().find(|p| p.id.as_str() == "a").unwrap();
+    assert!(matches!(&a.planned, Planned::NoChange { physical_id, .. } if physical_id == "phys-a"));
+
+    // `a` is gone: its dependents are creates, whatever their reads found.
+    cloud.live.lock().unwrap().remove("a");
+    let plan = rig.scheduler(chain(&cloud), 8).plan_up().await.unwrap();
+    assert!(
+        plan.iter().all(|p| p.planned == Planned::Create),
+        "{plan:?}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn plan_on_an_empty_ledger_creates_everything_and_changes_nothing() {
     let cloud = Arc::new(Cloud::default());
@@ -376,7 +428,8 @@ async fn a_converged_environment_gets_quick_checks_only_until_something_changes(
     )));
 
     // Deleted behind paysec's back: its quick check sends it to a full read
-    // and a create; the others stay quick.
+    // and a create; its dependent, whose desired state names the new copy's
+    // id, is read in full too; `a` stays quick.
     cloud.live.lock().unwrap().remove("b");
     let summary = rig
         .scheduler(chain(&cloud), 8)
@@ -384,7 +437,8 @@ async fn a_converged_environment_gets_quick_checks_only_until_something_changes(
         .up()
         .await;
     assert_eq!(summary.count(Outcome::Created), 1, "{summary:?}");
-    assert_eq!(count(&cloud.reads), reads + 1);
+    assert_eq!(summary.quick_checked, 1, "{summary:?}");
+    assert_eq!(count(&cloud.reads), reads + 2);
 
     // Tampered: only a refresh (or a changed desired state) reads it.
     cloud
@@ -409,6 +463,56 @@ async fn a_converged_environment_gets_quick_checks_only_until_something_changes(
         .await;
     assert_eq!(changed.count(Outcome::Unchanged), 3);
     assert_eq!(count(&cloud.reads), reads + 3);
+}
+
+/// A no-op `up` quick-checks every level of the graph at once; an early
+/// answer is not trusted for a resource whose dependency this run
+/// recreated (a new physical id: its desired state changed).
+#[tokio::test(start_paused = true)]
+async fn a_no_op_up_checks_every_level_at_once() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    let count = |c: &AtomicUsize| c.load(Ordering::SeqCst);
+    let scheduler = || rig.scheduler(chain(&cloud), 8).quick_checks(true);
+    assert!(scheduler().up().await.ok());
+    cloud.read_delay_ms.store(100, Ordering::SeqCst);
+
+    let checks = count(&cloud.quick_checks);
+    let summary = scheduler().up().await;
+    assert_eq!(summary.quick_checked, 3, "{summary:?}");
+    assert_eq!(
+        summary.elapsed,
+        Duration::from_millis(100),
+        "three levels, one round of checks"
+    );
+    assert_eq!(count(&cloud.quick_checks), checks + 3, "one check each");
+
+    // `a` deleted: recreated with a new id, so the early answer for `b`,
+    // made under the old one, is not trusted: `b` is read in full and
+    // converges anew; `c`'s (its dependency `b` kept its id) stands.
+    cloud.live.lock().unwrap().remove("a");
+    let (checks, reads) = (count(&cloud.quick_checks), count(&cloud.reads));
+    let summary = scheduler().up().await;
+    assert_eq!(summary.count(Outcome::Created), 1, "{summary:?}");
+    assert_eq!(cloud.physical_id("a"), "phys-a-2");
+    assert_eq!(
+        count(&cloud.quick_checks) - checks,
+        3,
+        "the early ones only"
+    );
+    assert_eq!(
+        count(&cloud.reads) - reads,
+        2,
+        "a (missing), then b in full"
+    );
+    let b = rig
+        .ledger
+        .lock()
+        .unwrap()
+        .record(&LogicalId::new("b"))
+        .cloned()
+        .unwrap();
+    assert_eq!(b.status, Status::Ready);
 }
 
 #[tokio::test(start_paused = true)]

@@ -2,7 +2,7 @@
 //! (AWS behaviour itself is tested against the emulator, not here.)
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +24,12 @@ pub struct Cloud {
     pub max_active: AtomicUsize,
     pub creates: AtomicUsize,
     pub reads: AtomicUsize,
+    /// How long each read and quick check takes, in milliseconds (0 by
+    /// default).
+    pub read_delay_ms: AtomicU64,
+    /// How many times each resource was created: like AWS, a second create
+    /// gives a new physical id (`phys-<id>`, then `phys-<id>-2`...).
+    pub generations: Mutex<BTreeMap<String, usize>>,
     pub quick_checks: AtomicUsize,
     /// Batched listings made for quick checks (one answers them all).
     pub listings: AtomicUsize,
@@ -33,6 +39,18 @@ pub struct Cloud {
 }
 
 impl Cloud {
+    /// The physical id of `id`'s current copy.
+    pub fn physical_id(&self, id: &str) -> String {
+        match self.generations.lock().unwrap().get(id) {
+            Some(&n) if n > 1 => format!("phys-{id}-{n}"),
+            _ => format!("phys-{id}"),
+        }
+    }
+    fn pause(&self) -> tokio::time::Sleep {
+        tokio::time::sleep(Duration::from_millis(
+            self.read_delay_ms.load(Ordering::SeqCst),
+        ))
+    }
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
@@ -119,13 +137,14 @@ impl Resource for Fake {
         _known: Option<&Present>,
     ) -> Result<Observed, ResourceError> {
         self.cloud.reads.fetch_add(1, Ordering::SeqCst);
+        self.cloud.pause().await;
         let live = self.cloud.live.lock().unwrap();
         Ok(match live.get(self.id.as_str()) {
             None => Observed::Missing,
             Some(v) => {
                 let mut checks = Checks::default();
                 checks.equal("value", "ok", v);
-                checks.observed(Present::new(format!("phys-{}", self.id)))
+                checks.observed(Present::new(self.cloud.physical_id(self.id.as_str())))
             }
         })
     }
@@ -135,6 +154,7 @@ impl Resource for Fake {
         _known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
         self.cloud.quick_checks.fetch_add(1, Ordering::SeqCst);
+        self.cloud.pause().await;
         let listing = || async {
             self.cloud.listings.fetch_add(1, Ordering::SeqCst);
             Ok(self.cloud.live.lock().unwrap().keys().cloned().collect())
@@ -177,8 +197,15 @@ impl Resource for Fake {
             .lock()
             .unwrap()
             .insert(self.id.to_string(), "ok".into());
+        *self
+            .cloud
+            .generations
+            .lock()
+            .unwrap()
+            .entry(self.id.to_string())
+            .or_default() += 1;
         self.cloud.push(format!("create {}", self.id));
-        Ok(Present::new(format!("phys-{}", self.id)))
+        Ok(Present::new(self.cloud.physical_id(self.id.as_str())))
     }
     async fn repair(
         &self,
