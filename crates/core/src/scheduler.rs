@@ -118,8 +118,9 @@ pub struct Scheduler {
 }
 
 /// Sent by a task once its resource has an identity, so that dependents
-/// needing only that can start before the readiness wait ends.
-struct Identified(usize);
+/// needing only that can start before the readiness wait ends; with what
+/// the run did to it.
+struct Identified(usize, Outcome);
 
 type TaskResult = (usize, Result<Outcome, RunError>);
 /// An `up` task's result: the outcome, and whether a quick check was all
@@ -232,11 +233,8 @@ impl Scheduler {
             }
         }
 
-        let mut early = if self.quick_checks {
-            self.early_quick_checks().await
-        } else {
-            BTreeMap::new()
-        };
+        let mut early = self.early_looks().await;
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
 
         loop {
             if !stopping {
@@ -266,11 +264,19 @@ impl Scheduler {
                         let ledger = self.ledger.clone();
                         let reporter = self.reporter.clone();
                         let tx = tx.clone();
+                        // Nothing this run did can have changed the resource
+                        // since its early look if all it depends on was
+                        // left as it was.
+                        let untouched = self
+                            .graph
+                            .dependencies(i)
+                            .iter()
+                            .all(|&(j, _)| outcomes[j] == Some(Outcome::Unchanged));
                         let how = How {
                             permit,
                             one_at_a_time: self.concurrency == 1,
                             quick: self.quick_checks,
-                            checked_early: early.remove(&i),
+                            early: early.remove(&i).filter(|_| untouched),
                         };
                         tasks.spawn(async move {
                             let result = converge(i, node, cx, ledger, reporter, how, tx).await;
@@ -283,9 +289,10 @@ impl Scheduler {
                 break;
             }
             tokio::select! {
-                Some(Identified(i)) = rx.recv() => {
+                Some(Identified(i, outcome)) = rx.recv() => {
                     if state[i] == State::Running {
                         state[i] = State::Identified;
+                        outcomes[i] = Some(outcome);
                     }
                 }
                 Some(joined) = tasks.join_next() => {
@@ -297,6 +304,7 @@ impl Scheduler {
                     match result {
                         Ok((outcome, quick)) => {
                             state[i] = State::Done;
+                            outcomes[i] = Some(outcome);
                             summary.quick_checked += usize::from(quick);
                             summary.outcomes.push((id, outcome));
                         }
@@ -338,18 +346,20 @@ impl Scheduler {
         summary
     }
 
-    /// Quick checks of every resource the ledger records as converged, all
-    /// at once, before the run starts: on an unchanged environment the run
-    /// then costs one round of calls instead of one per level of the graph.
-    /// Returns, for each resource checked, the desired-state fingerprint it
-    /// was checked under (its dependencies' identities as the ledger had
-    /// them) and whether it was still there; [`converge`] trusts the answer
-    /// only if the fingerprint is the same when the resource's turn comes,
-    /// i.e. no dependency was recreated meanwhile. A failed check is no
-    /// answer: the resource is checked again in its turn.
-    async fn early_quick_checks(&self) -> BTreeMap<usize, (String, bool)> {
+    /// Looks at every resource the ledger records, all at once, before the
+    /// run starts walking the graph: its quick check where allowed, else
+    /// (or when that cannot say) a full read, with its dependencies as the
+    /// ledger records them. On an unchanged environment the run then costs
+    /// one round of calls instead of one per level of the graph. Returns,
+    /// per resource, what was found and the desired-state fingerprint it
+    /// was looked at under; [`converge`] uses it only if everything the
+    /// resource depends on was left unchanged by this run and the
+    /// fingerprint still holds, else looks again in the resource's turn (as
+    /// it does after a failed look). With an empty ledger (a first `up`)
+    /// there is nothing to look at.
+    async fn early_looks(&self) -> BTreeMap<usize, (String, Early)> {
         let permits = Arc::new(Semaphore::new(self.concurrency));
-        let mut checks = JoinSet::new();
+        let mut looks = JoinSet::new();
         for i in 0..self.graph.len() {
             let Some(record) = lock(&self.ledger).record(self.graph.node(i).id()).cloned() else {
                 continue;
@@ -357,17 +367,25 @@ impl Scheduler {
             let cx = self.context(i);
             let node = self.graph.node(i).clone();
             let permits = permits.clone();
-            checks.spawn(async move {
+            let quick = self.quick_checks;
+            looks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 let fingerprint = cx.desired_fingerprint();
-                let found = still_there(node.as_ref(), &cx, Some(&record)).await;
-                found.ok().map(|still| (i, (fingerprint, still)))
+                let early = async {
+                    if quick && still_there(node.as_ref(), &cx, Some(&record)).await? {
+                        return Ok(Early::StillThere);
+                    }
+                    let known = record.present();
+                    node.read(&cx, known.as_ref()).await.map(Early::Read)
+                };
+                let found: Result<Early, ResourceError> = early.await;
+                found.ok().map(|early| (i, (fingerprint, early)))
             });
         }
         let mut found = BTreeMap::new();
-        while let Some(joined) = checks.join_next().await {
-            let checked = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            found.extend(checked);
+        while let Some(joined) = looks.join_next().await {
+            let looked = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            found.extend(looked);
         }
         found
     }
@@ -793,9 +811,18 @@ struct How {
     one_at_a_time: bool,
     /// Quick checks allowed (`up` without `--refresh`).
     quick: bool,
-    /// The run's early quick check: the desired-state fingerprint it was
-    /// made under, and whether it found the resource still there.
-    checked_early: Option<(String, bool)>,
+    /// The run's early look at it (see [`Scheduler::early_looks`]), when
+    /// nothing it depends on changed since: the desired-state fingerprint
+    /// it was made under, and what it found.
+    early: Option<(String, Early)>,
+}
+
+/// What an early look at a resource found.
+enum Early {
+    /// Its quick check: still there, as recorded.
+    StillThere,
+    /// A full read.
+    Read(Observed),
 }
 
 /// One resource's part of `up`: read, then create/repair/leave, record, and
@@ -815,12 +842,14 @@ async fn converge(
         permit,
         one_at_a_time,
         quick,
-        checked_early,
+        early,
     } = how;
-    // Dependencies as they were when the early check ran: its answer holds.
-    let early = checked_early
-        .filter(|(fingerprint, _)| *fingerprint == cx.desired_fingerprint())
-        .map(|(_, still)| still);
+    // Taken by the first attempt only: a repeated step looks again.
+    let early = Mutex::new(
+        early
+            .filter(|(fingerprint, _)| *fingerprint == cx.desired_fingerprint())
+            .map(|(_, found)| found),
+    );
     let started = Instant::now();
     let id = node.id().clone();
     let kind = node.kind();
@@ -832,16 +861,22 @@ async fn converge(
             let record = lock(&ledger).record(&id).cloned();
             let known = record.as_ref().and_then(Record::present);
             phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
-            let still = match early {
-                Some(still) => still,
-                None => quick && still_there(node.as_ref(), &cx, record.as_ref()).await?,
-            };
-            if still {
-                if let Some(known) = known {
-                    return Ok((known, Outcome::Unchanged, true));
+            let early = early.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let observed = match early {
+                Some(Early::Read(observed)) => observed,
+                Some(Early::StillThere) => match known.clone() {
+                    Some(known) => return Ok((known, Outcome::Unchanged, true)),
+                    None => node.read(&cx, known.as_ref()).await?,
+                },
+                None => {
+                    if quick && still_there(node.as_ref(), &cx, record.as_ref()).await? {
+                        if let Some(known) = known {
+                            return Ok((known, Outcome::Unchanged, true));
+                        }
+                    }
+                    node.read(&cx, known.as_ref()).await?
                 }
-            }
-            let observed = node.read(&cx, known.as_ref()).await?;
+            };
             Ok(match observed {
                 Observed::Missing => {
                     lock(&ledger).set_creating(&id, kind)?;
@@ -888,7 +923,7 @@ async fn converge(
         }
         // Released now (dropped) unless one at a time: then after the wait.
         let held = one_at_a_time.then_some(permit);
-        let _ = identified.send(Identified(i));
+        let _ = identified.send(Identified(i, outcome));
         phase(reporter.as_ref(), node.as_ref(), Phase::WaitingReady);
         let ready = node.wait_ready(&cx, present).await?;
         drop(held);

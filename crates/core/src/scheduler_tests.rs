@@ -465,9 +465,9 @@ async fn a_converged_environment_gets_quick_checks_only_until_something_changes(
     assert_eq!(count(&cloud.reads), reads + 3);
 }
 
-/// A no-op `up` quick-checks every level of the graph at once; an early
-/// answer is not trusted for a resource whose dependency this run
-/// recreated (a new physical id: its desired state changed).
+/// A no-op `up` looks at every level of the graph at once (quick checks,
+/// or full reads with --refresh); an early look is not used for a resource
+/// whose dependency this run changed.
 #[tokio::test(start_paused = true)]
 async fn a_no_op_up_checks_every_level_at_once() {
     let cloud = Arc::new(Cloud::default());
@@ -486,6 +486,13 @@ async fn a_no_op_up_checks_every_level_at_once() {
         "three levels, one round of checks"
     );
     assert_eq!(count(&cloud.quick_checks), checks + 3, "one check each");
+
+    // With --refresh (no quick checks) the full reads are early too.
+    let reads = count(&cloud.reads);
+    let summary = rig.scheduler(chain(&cloud), 8).up().await;
+    assert_eq!(summary.count(Outcome::Unchanged), 3, "{summary:?}");
+    assert_eq!(summary.elapsed, Duration::from_millis(100));
+    assert_eq!(count(&cloud.reads), reads + 3);
 
     // `a` deleted: recreated with a new id, so the early answer for `b`,
     // made under the old one, is not trusted: `b` is read in full and
