@@ -41,12 +41,15 @@ fn main() -> ExitCode {
 }
 
 /// `-v` raises paysec's own level, `-vv` adds the SDK; `RUST_LOG` overrides.
+/// The SDK's warning that the instance metadata service gave no region
+/// (every run off EC2 without a region) is left to `-vv`: when no region is
+/// found at all, paysec's own error says what to set.
 fn init_tracing(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
-        (_, 0) => "warn",
-        (_, 1) => "warn,paysec=info,paysec_core=info,paysec_kms=info,paysec_stack=info,paysec_aws=info",
+        (_, 0) => "warn,aws_config::imds=error",
+        (_, 1) => "warn,aws_config::imds=error,paysec=info,paysec_core=info,paysec_kms=info,paysec_stack=info,paysec_aws=info",
         (_, 2) => "info,paysec=debug,paysec_core=debug,paysec_kms=debug,paysec_stack=debug,paysec_aws=debug",
         _ => "trace",
     };
