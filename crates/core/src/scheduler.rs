@@ -358,34 +358,28 @@ impl Scheduler {
     /// it does after a failed look). With an empty ledger (a first `up`)
     /// there is nothing to look at.
     async fn early_looks(&self) -> BTreeMap<usize, (String, Early)> {
+        let records = lock(&self.ledger).records().clone();
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let mut looks = JoinSet::new();
+        let mut fingerprints = BTreeMap::new();
         for i in 0..self.graph.len() {
-            let Some(record) = lock(&self.ledger).record(self.graph.node(i).id()).cloned() else {
-                continue;
-            };
-            let cx = self.context(i);
-            let node = self.graph.node(i).clone();
-            let permits = permits.clone();
-            let quick = self.quick_checks;
-            looks.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let fingerprint = cx.desired_fingerprint();
-                let early = async {
-                    if quick && still_there(node.as_ref(), &cx, Some(&record)).await? {
-                        return Ok(Early::StillThere);
-                    }
-                    let known = record.present();
-                    node.read(&cx, known.as_ref()).await.map(Early::Read)
-                };
-                let found: Result<Early, ResourceError> = early.await;
-                found.ok().map(|early| (i, (fingerprint, early)))
-            });
+            if records.contains_key(self.graph.node(i).id()) {
+                fingerprints.insert(i, self.context(i).desired_fingerprint());
+                self.spawn_look(&mut looks, i, &records, &permits);
+            }
         }
         let mut found = BTreeMap::new();
         while let Some(joined) = looks.join_next().await {
-            let looked = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            found.extend(looked);
+            let (i, _, looked) =
+                joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            let early = match looked {
+                Ok(None) => Early::StillThere,
+                Ok(Some(observed)) => Early::Read(observed),
+                Err(_) => continue,
+            };
+            if let Some(fingerprint) = fingerprints.remove(&i) {
+                found.insert(i, (fingerprint, early));
+            }
         }
         found
     }
@@ -587,7 +581,7 @@ impl Scheduler {
                 .chain(self.graph.dependencies(i).iter().map(|&(j, _)| j))
                 .all(|j| recorded.contains_key(self.graph.node(j).id()));
             if node_and_deps_recorded {
-                self.spawn_read(&mut early_reads, i, &records, &permits);
+                self.spawn_look(&mut early_reads, i, &records, &permits);
             }
         }
         let mut early = BTreeMap::new();
@@ -617,7 +611,7 @@ impl Scheduler {
                 });
                 match early.remove(&i) {
                     Some((known, result)) if as_recorded => results.push((i, known, result)),
-                    _ => self.spawn_read(&mut reads, i, &records, &permits),
+                    _ => self.spawn_look(&mut reads, i, &records, &permits),
                 }
             }
             while let Some(joined) = reads.join_next().await {
@@ -684,12 +678,13 @@ impl Scheduler {
         Ok((changes, records))
     }
 
-    /// Starts reading resource `i` for [`Self::survey`], its dependencies
-    /// taken from `records`: a quick check where the ledger allows one
-    /// (`Ok(None)`: still there), else a full read.
-    fn spawn_read(
+    /// Starts a look at resource `i` (for [`Self::survey`] and
+    /// [`Self::early_looks`]), its dependencies taken from `records`: a
+    /// quick check where allowed and the ledger permits one (`Ok(None)`:
+    /// still there), else a full read.
+    fn spawn_look(
         &self,
-        reads: &mut JoinSet<SurveyRead>,
+        reads: &mut JoinSet<Look>,
         i: usize,
         records: &BTreeMap<LogicalId, Record>,
         permits: &Arc<Semaphore>,
@@ -752,9 +747,9 @@ impl Scheduler {
     }
 }
 
-/// One read of a survey: the resource's index, what the ledger knew of it,
-/// and what the read found (`None`: a quick check found it still there).
-type SurveyRead = (
+/// One look at a resource: its index, what the ledger knew of it, and what
+/// the look found (`None`: a quick check found it still there).
+type Look = (
     usize,
     Option<Present>,
     Result<Option<Observed>, ResourceError>,
@@ -862,20 +857,19 @@ async fn converge(
             let known = record.as_ref().and_then(Record::present);
             phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
             let early = early.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let still = match &early {
+                Some(Early::StillThere) => true,
+                Some(Early::Read(_)) => false,
+                None => quick && still_there(node.as_ref(), &cx, record.as_ref()).await?,
+            };
+            if still {
+                if let Some(known) = known {
+                    return Ok((known, Outcome::Unchanged, true));
+                }
+            }
             let observed = match early {
                 Some(Early::Read(observed)) => observed,
-                Some(Early::StillThere) => match known.clone() {
-                    Some(known) => return Ok((known, Outcome::Unchanged, true)),
-                    None => node.read(&cx, known.as_ref()).await?,
-                },
-                None => {
-                    if quick && still_there(node.as_ref(), &cx, record.as_ref()).await? {
-                        if let Some(known) = known {
-                            return Ok((known, Outcome::Unchanged, true));
-                        }
-                    }
-                    node.read(&cx, known.as_ref()).await?
-                }
+                _ => node.read(&cx, known.as_ref()).await?,
             };
             Ok(match observed {
                 Observed::Missing => {
