@@ -173,15 +173,20 @@ impl Scheduler {
         self
     }
 
+    /// Resource `i`'s context, its dependencies as the ledger records them.
     fn context(&self, i: usize) -> Context {
-        let ledger = lock(&self.ledger);
+        self.context_from(i, lock(&self.ledger).records())
+    }
+
+    /// Resource `i`'s context, its dependencies as `records` has them.
+    fn context_from(&self, i: usize, records: &BTreeMap<LogicalId, Record>) -> Context {
         let deps: BTreeMap<LogicalId, Record> = self
             .graph
             .dependencies(i)
             .iter()
             .filter_map(|&(j, _)| {
                 let id = self.graph.node(j).id();
-                ledger.record(id).map(|r| (id.clone(), r.clone()))
+                records.get(id).map(|r| (id.clone(), r.clone()))
             })
             .collect();
         Context::new(
@@ -364,8 +369,9 @@ impl Scheduler {
         let mut fingerprints = BTreeMap::new();
         for i in 0..self.graph.len() {
             if records.contains_key(self.graph.node(i).id()) {
-                fingerprints.insert(i, self.context(i).desired_fingerprint());
-                self.spawn_look(&mut looks, i, &records, &permits);
+                let cx = self.context_from(i, &records);
+                fingerprints.insert(i, cx.desired_fingerprint());
+                self.spawn_look(&mut looks, i, cx, &records, &permits);
             }
         }
         let mut found = BTreeMap::new();
@@ -581,7 +587,8 @@ impl Scheduler {
                 .chain(self.graph.dependencies(i).iter().map(|&(j, _)| j))
                 .all(|j| recorded.contains_key(self.graph.node(j).id()));
             if node_and_deps_recorded {
-                self.spawn_look(&mut early_reads, i, &records, &permits);
+                let cx = self.context_from(i, &records);
+                self.spawn_look(&mut early_reads, i, cx, &records, &permits);
             }
         }
         let mut early = BTreeMap::new();
@@ -611,7 +618,10 @@ impl Scheduler {
                 });
                 match early.remove(&i) {
                     Some((known, result)) if as_recorded => results.push((i, known, result)),
-                    _ => self.spawn_look(&mut reads, i, &records, &permits),
+                    _ => {
+                        let cx = self.context_from(i, &records);
+                        self.spawn_look(&mut reads, i, cx, &records, &permits);
+                    }
                 }
             }
             while let Some(joined) = reads.join_next().await {
@@ -679,33 +689,18 @@ impl Scheduler {
     }
 
     /// Starts a look at resource `i` (for [`Self::survey`] and
-    /// [`Self::early_looks`]), its dependencies taken from `records`: a
-    /// quick check where allowed and the ledger permits one (`Ok(None)`:
+    /// [`Self::early_looks`]) in `cx`, with what `records` knows of it: a
+    /// quick check where allowed and the record permits one (`Ok(None)`:
     /// still there), else a full read.
     fn spawn_look(
         &self,
         reads: &mut JoinSet<Look>,
         i: usize,
+        cx: Context,
         records: &BTreeMap<LogicalId, Record>,
         permits: &Arc<Semaphore>,
     ) {
         let node = self.graph.node(i).clone();
-        let deps = self
-            .graph
-            .dependencies(i)
-            .iter()
-            .filter_map(|&(j, _)| {
-                let id = self.graph.node(j).id();
-                records.get(id).map(|r| (id.clone(), r.clone()))
-            })
-            .collect();
-        let cx = Context::new(
-            self.env.clone(),
-            node.id().clone(),
-            deps,
-            self.reporter.clone(),
-        )
-        .with_census(self.census.clone());
         let record = records.get(node.id()).cloned();
         let known = record.as_ref().and_then(Record::present);
         let permits = permits.clone();
@@ -839,7 +834,10 @@ async fn converge(
         quick,
         early,
     } = how;
-    // Taken by the first attempt only: a repeated step looks again.
+    // The caller passes it only if every dependency was left Unchanged (not
+    // repaired); the fingerprint also catches one that read back with
+    // another id than the ledger had. Taken by the first attempt only: a
+    // repeated step looks again.
     let early = Mutex::new(
         early
             .filter(|(fingerprint, _)| *fingerprint == cx.desired_fingerprint())

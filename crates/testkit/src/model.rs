@@ -99,6 +99,15 @@ fn form_value(body: &str, key: &str) -> Option<String> {
     })
 }
 
+/// The string at `pointer` (`/KeyMetadata/KeyId`) in a JSON body.
+fn json_value(body: &str, pointer: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()?
+        .pointer(pointer)?
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// The text between `open` and `close` after `from`.
 fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
     let start = text.find(open)? + open.len();
@@ -192,10 +201,7 @@ impl Clock {
                 format!("Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. Please check your KMS key settings. KMS Exception: NotFoundException KMS Message: Key '{young}' does not exist"),
             )),
             "CreateLogGroup" | "AssociateKmsKey" => {
-                let group = serde_json::from_str::<serde_json::Value>(body)
-                    .ok()
-                    .and_then(|v| v["logGroupName"].as_str().map(str::to_owned))
-                    .unwrap_or_default();
+                let group = json_value(body, "/logGroupName").unwrap_or_default();
                 Some((
                     400,
                     "AccessDeniedException",
@@ -254,10 +260,7 @@ impl Clock {
         let now = Instant::now();
         match signature {
             "CreateKey" => {
-                let id = serde_json::from_str::<serde_json::Value>(answer)
-                    .ok()
-                    .and_then(|v| v["KeyMetadata"]["KeyId"].as_str().map(str::to_owned));
-                if let Some(id) = id {
+                if let Some(id) = json_value(answer, "/KeyMetadata/KeyId") {
                     self.started.insert(format!("key:{id}"), now);
                 }
                 None
@@ -291,10 +294,7 @@ impl Clock {
                 })
             }
             "POST /2015-03-31/functions" => {
-                let name = serde_json::from_str::<serde_json::Value>(request)
-                    .ok()
-                    .and_then(|v| v["FunctionName"].as_str().map(str::to_owned));
-                if let Some(name) = name {
+                if let Some(name) = json_value(request, "/FunctionName") {
                     self.started.insert(format!("lambda:{name}"), now);
                 }
                 None
