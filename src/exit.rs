@@ -45,6 +45,7 @@ impl Failure {
         match self {
             Self::Config(_) | Self::Name(_) | Self::Usage(_) => USAGE,
             Self::Setup(SetupError::Other { .. }) => AWS_FAILED,
+            Self::Setup(SetupError::KeyAdministrator { .. }) => USAGE,
             Self::Setup(_) => AWS_UNREACHABLE,
             Self::Ledger(_) => LEDGER,
             Self::Confirmation(_) => CONFIRMATION,
@@ -65,6 +66,7 @@ impl Failure {
             Self::Setup(SetupError::Credentials { .. }) => "credentials",
             Self::Setup(SetupError::Unreachable { .. }) => "unreachable",
             Self::Setup(SetupError::Other { .. }) => "aws",
+            Self::Setup(SetupError::KeyAdministrator { .. }) => "key_administrator",
             Self::Ledger(LedgerError::Locked { .. }) => "locked",
             Self::Ledger(_) => "ledger",
             Self::Confirmation(_) => "confirmation_required",

@@ -208,7 +208,13 @@ pub async fn fleet(
     let stop = stop_on_signal(printer.is_json());
     let mut runs = tokio::task::JoinSet::new();
     for (name, mut ledger) in settings.fleet.iter().zip(ledgers) {
-        let c = for_env(settings, first.aws.clone(), first.caller.clone(), name);
+        let c = for_env(
+            settings,
+            first.aws.clone(),
+            first.caller.clone(),
+            first.key_admins.clone(),
+            name,
+        );
         ledger.bind_account(&c.env.account, &c.env.region)?;
         let lost = verb == Verb::Down && ledger.is_empty();
         let ledger = Arc::new(Mutex::new(ledger));

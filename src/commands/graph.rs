@@ -24,7 +24,7 @@ pub async fn run(
     let inputs = paysec_stack::Inputs {
         aws: &aws,
         config: &settings.config,
-        caller_arn: "",
+        key_admins: &[],
     };
     let names = paysec_core::naming::Names::new(&settings.env);
     let graph =

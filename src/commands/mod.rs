@@ -67,13 +67,35 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
 pub struct Connected {
     pub aws: Aws,
     pub caller: CallerIdentity,
+    /// The keys' administrators, resolved (see `paysec_stack::key_admins`).
+    pub key_admins: Vec<String>,
     pub env: Arc<Environment>,
 }
 
 pub async fn connect(settings: &Settings) -> Result<Connected, Failure> {
     let aws = Aws::connect(&settings.aws).await?;
     let caller = aws.identity().await?;
-    Ok(for_env(settings, aws, caller, &settings.env))
+    let key_admins = key_admins(settings, &aws, &caller).await?;
+    Ok(for_env(settings, aws, caller, key_admins, &settings.env))
+}
+
+/// The configured key administrators, else the caller's principal, asked
+/// of IAM only when needed (an assumed role's ARN has a path the session
+/// ARN does not show).
+pub async fn key_admins(
+    settings: &Settings,
+    aws: &Aws,
+    caller: &CallerIdentity,
+) -> Result<Vec<String>, Failure> {
+    let principal = if settings.config.kms.admin_principals.is_empty() {
+        aws.caller_principal(caller).await?
+    } else {
+        None
+    };
+    Ok(paysec_stack::key_admins(
+        &settings.config,
+        principal.as_deref(),
+    ))
 }
 
 /// The connection of one environment, sharing the clients (and their
@@ -82,6 +104,7 @@ pub fn for_env(
     settings: &Settings,
     aws: Aws,
     caller: CallerIdentity,
+    key_admins: Vec<String>,
     name: &paysec_core::naming::EnvName,
 ) -> Connected {
     let mut env = Environment::new(
@@ -96,11 +119,12 @@ pub fn for_env(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    env.desired_state = paysec_stack::desired_state(&settings.config, &caller.arn);
+    env.desired_state = paysec_stack::desired_state(&settings.config, &key_admins);
     tracing::info!(env = %name, account = %caller.account, region = %aws.region(), caller = %caller.arn, "connected");
     Connected {
         aws,
         caller,
+        key_admins,
         env: Arc::new(env),
     }
 }
@@ -109,7 +133,7 @@ pub fn graph(settings: &Settings, c: &Connected) -> Result<Graph, Failure> {
     let inputs = paysec_stack::Inputs {
         aws: &c.aws,
         config: &settings.config,
-        caller_arn: &c.caller.arn,
+        key_admins: &c.key_admins,
     };
     paysec_stack::blueprint(&inputs, &c.env.names)
         .map_err(|e| Failure::Internal(format!("the stack blueprint is invalid: {e}")))

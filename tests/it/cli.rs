@@ -169,6 +169,7 @@ fn missing_credentials_are_a_clear_exit_4() {
         .command()
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
         .args(["plan"])
         .output()
         .unwrap();

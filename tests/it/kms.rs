@@ -7,7 +7,7 @@ use paysec_aws::tagged_arns;
 use paysec_core::LogicalId;
 use serde_json::Value;
 
-use crate::support::{aws, Paysec};
+use crate::support::{aws, sso, Paysec};
 
 const KEYS: [(&str, &str); 4] = [
     ("kms.rds", "rds"),
@@ -151,6 +151,13 @@ async fn up_creates_four_compliant_keys_then_is_a_no_op_and_down_schedules_delet
         }
         // Separation of duties: the administrators cannot use the key.
         let admin = statement(&policy, "KeyAdministrationOnly");
+        // The caller is an IAM Identity Center session: its administrator
+        // is the role's real ARN, path included (KMS refuses any other).
+        assert_eq!(
+            strings(&admin["Principal"]["AWS"]),
+            [sso().role_arn.clone()],
+            "{id}: the SSO role administers the key"
+        );
         let admin_actions = strings(&admin["Action"]);
         for crypto in [
             "kms:Encrypt",

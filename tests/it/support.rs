@@ -5,15 +5,17 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use std::collections::BTreeMap;
 
 use paysec_aws::sdk::resourcegroupstagging::types::TagFilter;
 use paysec_aws::{Aws, AwsSettings};
+use paysec_testkit::{FaultProxy, Rules};
 
-/// The emulator's endpoint; panics (fails the test) when none is configured
-/// or it does not answer.
-pub fn endpoint() -> String {
+/// The emulator's own endpoint; panics (fails the test) when none is
+/// configured or it does not answer.
+pub fn emulator_endpoint() -> String {
     let url = std::env::var("PAYSEC_TEST_ENDPOINT")
         .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
         .expect(
@@ -31,6 +33,132 @@ pub fn endpoint() -> String {
     std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
         .unwrap_or_else(|e| panic!("the emulator at {url} does not answer ({e}); start it with scripts/emulator.sh start"));
     url
+}
+
+/// What every integration test talks to: the emulator behind the AWS rules
+/// proxy (`paysec_testkit::Rules::aws()`: the emulator refuses what AWS
+/// refuses), and the identity paysec runs as.
+struct Suite {
+    endpoint: String,
+    sso: Sso,
+}
+
+/// Credentials of an IAM Identity Center (SSO) session, as paysec's users
+/// have them: a session of a role under `/aws-reserved/sso.amazonaws.com/`,
+/// whose session ARN does not show that path.
+pub struct Sso {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    /// The role's real ARN (path included).
+    pub role_arn: String,
+}
+
+pub const SSO_ROLE: &str = "AWSReservedSSO_PaysecDeveloper_0123456789abcdef";
+pub const SSO_ROLE_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
+
+fn suite() -> &'static Suite {
+    static SUITE: OnceLock<Suite> = OnceLock::new();
+    SUITE.get_or_init(|| {
+        let upstream = emulator_endpoint();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // The proxy outlives every test: it runs on a runtime of its own.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("proxy runtime");
+            rt.block_on(async move {
+                let proxy = FaultProxy::start(&upstream).await.expect("rules proxy");
+                proxy.set_rules(Rules::aws());
+                let sso = sso_session(&proxy.url()).await;
+                tx.send(Suite {
+                    endpoint: proxy.url(),
+                    sso,
+                })
+                .expect("suite");
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("the rules proxy did not start")
+    })
+}
+
+/// Creates (once per emulator) the SSO-like role and assumes it.
+async fn sso_session(endpoint: &str) -> Sso {
+    let aws = Aws::connect(&AwsSettings {
+        endpoint_url: Some(endpoint.to_owned()),
+        region: Some("us-east-1".into()),
+        max_attempts: 3,
+        calls_per_service: 10,
+        ..AwsSettings::default()
+    })
+    .await
+    .expect("SDK config");
+    let account = aws.identity().await.expect("emulator identity").account;
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:aws:iam::{account}:root") },
+            "Action": ["sts:AssumeRole", "sts:TagSession"]
+        }]
+    });
+    let role_arn = match aws
+        .iam
+        .create_role()
+        .role_name(SSO_ROLE)
+        .path(SSO_ROLE_PATH)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+    {
+        Ok(out) => out.role().map(|r| r.arn().to_owned()),
+        Err(_) => None,
+    };
+    let role_arn = match role_arn {
+        Some(arn) => arn,
+        // Created by an earlier run against the same emulator.
+        None => aws
+            .iam
+            .get_role()
+            .role_name(SSO_ROLE)
+            .send()
+            .await
+            .expect("the SSO role exists")
+            .role()
+            .expect("role")
+            .arn()
+            .to_owned(),
+    };
+    let creds = aws
+        .sts
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("developer@example.com")
+        .send()
+        .await
+        .expect("assume the SSO role")
+        .credentials()
+        .cloned()
+        .expect("credentials");
+    Sso {
+        access_key_id: creds.access_key_id().to_owned(),
+        secret_access_key: creds.secret_access_key().to_owned(),
+        session_token: creds.session_token().to_owned(),
+        role_arn,
+    }
+}
+
+/// The endpoint tests and paysec use: the emulator behind the AWS rules.
+pub fn endpoint() -> String {
+    suite().endpoint.clone()
+}
+
+/// The SSO-like identity paysec runs as in every test.
+pub fn sso() -> &'static Sso {
+    &suite().sso
 }
 
 /// A unique, valid environment suffix per call.
@@ -118,8 +246,9 @@ impl Paysec {
         serde_json::from_str(&text).expect("ledger JSON")
     }
 
-    /// A `paysec` command with the emulator's endpoint and fake credentials,
-    /// and nothing from the developer's own AWS setup.
+    /// A `paysec` command with the emulator's endpoint (behind the AWS rules)
+    /// and an SSO-like session's credentials, and nothing from the
+    /// developer's own AWS setup.
     pub fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_paysec"));
         c.current_dir(self.dir.path())
@@ -127,8 +256,9 @@ impl Paysec {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
             .env("AWS_ENDPOINT_URL", endpoint())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ACCESS_KEY_ID", &sso().access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &sso().secret_access_key)
+            .env("AWS_SESSION_TOKEN", &sso().session_token)
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("PAYSEC_ENV", &self.env)

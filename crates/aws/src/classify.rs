@@ -165,6 +165,22 @@ where
     }
 }
 
+/// An SDK error in one line: the code and AWS's message, or the chain.
+pub fn one_line<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + Error + 'static,
+{
+    let text = message(err)
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ");
+    match err.code() {
+        Some(code) => format!("{code}: {text}"),
+        None => text,
+    }
+}
+
 /// Converts SDK results into [`ResourceError`]s naming the resource and the
 /// operation.
 pub trait AwsResultExt<T> {

@@ -45,6 +45,14 @@ pub enum SetupError {
     Unreachable { endpoint: String, detail: String },
     #[error("AWS refused GetCallerIdentity: {detail}")]
     Other { detail: String },
+    /// The keys' default administrator is the caller's role, whose real ARN
+    /// (path included) only IAM knows.
+    #[error("cannot find the IAM role behind {caller} to make it the keys' administrator (iam:GetRole on {role}: {detail}); set kms.admin_principals (PAYSEC_KMS_ADMIN_PRINCIPALS) to the role ARNs, path included, that administer the keys, or allow iam:GetRole")]
+    KeyAdministrator {
+        caller: String,
+        role: String,
+        detail: String,
+    },
 }
 
 /// The shared SDK configuration and one client per service.
@@ -202,6 +210,77 @@ impl Aws {
     }
 }
 
+/// What a caller's ARN says about the IAM principal behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallerKind {
+    /// The account's root user: the key policy's root statement covers it.
+    Root,
+    /// A session of this role (`assumed-role/NAME/SESSION`). The session
+    /// ARN does not show the role's path (IAM Identity Center roles live
+    /// under `/aws-reserved/sso.amazonaws.com/`), and a key policy naming
+    /// a role by a wrong path is refused, so only IAM can tell the ARN.
+    AssumedRole { name: String },
+    /// A principal whose ARN is its own (IAM users, whose
+    /// GetCallerIdentity ARN includes the path; federated users).
+    Principal { arn: String },
+}
+
+/// Reads a GetCallerIdentity ARN.
+pub fn caller_kind(caller_arn: &str) -> Option<CallerKind> {
+    let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let (partition, service, account, resource) = (parts[1], parts[2], parts[4], parts[5]);
+    if resource == "root" {
+        return Some(CallerKind::Root);
+    }
+    if let Some(rest) = resource.strip_prefix("assumed-role/") {
+        let name = rest.split('/').next().filter(|n| !n.is_empty())?;
+        return Some(CallerKind::AssumedRole {
+            name: name.to_owned(),
+        });
+    }
+    // Emulators report `sts` user ARNs for their default user.
+    let service = if resource.starts_with("user/") {
+        "iam"
+    } else {
+        service
+    };
+    Some(CallerKind::Principal {
+        arn: format!("arn:{partition}:{service}::{account}:{resource}"),
+    })
+}
+
+impl Aws {
+    /// The IAM principal behind the caller, as a key policy must name it:
+    /// an assumed role's real ARN (iam:GetRole), a user's ARN, nothing for
+    /// the root user.
+    pub async fn caller_principal(
+        &self,
+        caller: &CallerIdentity,
+    ) -> Result<Option<String>, SetupError> {
+        match caller_kind(&caller.arn) {
+            None | Some(CallerKind::Root) => Ok(None),
+            Some(CallerKind::Principal { arn }) => Ok(Some(arn)),
+            Some(CallerKind::AssumedRole { name }) => {
+                let out = self
+                    .iam
+                    .get_role()
+                    .role_name(&name)
+                    .send()
+                    .await
+                    .map_err(|err| SetupError::KeyAdministrator {
+                        caller: caller.arn.clone(),
+                        role: name.clone(),
+                        detail: crate::classify::one_line(&err),
+                    })?;
+                Ok(out.role().map(|r| r.arn().to_owned()))
+            }
+        }
+    }
+}
+
 /// Whether `name` has the shape of an AWS region (`us-east-1`,
 /// `us-gov-west-1`, `ap-southeast-5`): a typo is caught here with its own
 /// message instead of as an unreachable endpoint after a DNS failure.
@@ -222,7 +301,32 @@ pub fn region_name_is_valid(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::region_name_is_valid;
+    use super::{caller_kind, region_name_is_valid, CallerKind};
+
+    #[test]
+    fn callers_name_their_principal() {
+        assert_eq!(
+            caller_kind("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0a1b/alice@example.com"),
+            Some(CallerKind::AssumedRole { name: "AWSReservedSSO_Admin_0a1b".into() })
+        );
+        assert_eq!(
+            caller_kind("arn:aws:iam::123456789012:user/ops/bob"),
+            Some(CallerKind::Principal {
+                arn: "arn:aws:iam::123456789012:user/ops/bob".into()
+            })
+        );
+        assert_eq!(
+            caller_kind("arn:aws:sts::123456789012:user/moto"),
+            Some(CallerKind::Principal {
+                arn: "arn:aws:iam::123456789012:user/moto".into()
+            })
+        );
+        assert_eq!(
+            caller_kind("arn:aws-cn:iam::123456789012:root"),
+            Some(CallerKind::Root)
+        );
+        assert_eq!(caller_kind("nonsense"), None);
+    }
 
     #[test]
     fn region_names() {

@@ -63,6 +63,7 @@ mod tests {
             updated_at: "then".into(),
             last_error: None,
             converged: None,
+            create_token: None,
         }
     }
 

@@ -63,3 +63,12 @@ mod tests {
         LogicalId::new("KMS.rds");
     }
 }
+
+/// 128 bits from the operating system's random source, as 32 hex digits.
+/// Fails rather than answer anything guessable.
+pub fn random_token() -> std::io::Result<String> {
+    let mut bytes = [0u8; 16];
+    let mut f = std::fs::File::open("/dev/urandom")?;
+    std::io::Read::read_exact(&mut f, &mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -55,6 +55,10 @@ pub struct Record {
     /// (`desired::of_resource`); absent until a run brought it to ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub converged: Option<String>,
+    /// The idempotency token of a create in flight (see
+    /// `Context::create_token`); gone once the create is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_token: Option<String>,
 }
 
 impl Record {
@@ -378,8 +382,14 @@ impl Ledger {
         }
     }
 
-    /// Records the intent to create, before the create call.
-    pub fn set_creating(&mut self, id: &LogicalId, kind: &str) -> Result<(), LedgerError> {
+    /// Records the intent to create, before the create call, and returns
+    /// the create's idempotency token: the one of a create an earlier run
+    /// left in flight (an intent without a result), else a new one.
+    pub fn set_creating(&mut self, id: &LogicalId, kind: &str) -> Result<String, LedgerError> {
+        let random = crate::id::random_token().map_err(|source| LedgerError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         let record = self
             .data
             .resources
@@ -392,11 +402,19 @@ impl Ledger {
                 updated_at: now(),
                 last_error: None,
                 converged: None,
+                create_token: None,
             });
+        let resumed = record.status == Status::Creating && record.physical_id.is_none();
+        let token = match (&record.create_token, resumed) {
+            (Some(t), true) => t.clone(),
+            _ => random,
+        };
+        record.create_token = Some(token.clone());
         record.status = Status::Creating;
         record.converged = None;
         record.updated_at = now();
-        self.save()
+        self.save()?;
+        Ok(token)
     }
 
     /// Records a live resource and its attributes. `converged` is the
@@ -417,6 +435,7 @@ impl Ledger {
             updated_at: String::new(),
             last_error: None,
             converged: converged.map(str::to_owned),
+            create_token: None,
         };
         // Nothing but the time would change: no write.
         if let Some(old) = self.data.resources.get(id) {
@@ -567,6 +586,40 @@ mod tests {
             .mode()
             & 0o777;
         assert_eq!(lock_mode, 0o600);
+    }
+
+    #[test]
+    fn a_create_token_is_new_per_create_and_repeated_by_a_resumed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = {
+            let mut l = Ledger::open_for_write(dir.path(), &env(), "up").unwrap();
+            l.set_creating(&id("network.endpoint-s3"), "vpc_endpoint")
+                .unwrap()
+        };
+        assert_eq!(first.len(), 32);
+        // The run died in flight: the next run resumes with the same token.
+        let mut l = Ledger::open_for_write(dir.path(), &env(), "up").unwrap();
+        let resumed = l
+            .set_creating(&id("network.endpoint-s3"), "vpc_endpoint")
+            .unwrap();
+        assert_eq!(resumed, first);
+        l.set_present(
+            &id("network.endpoint-s3"),
+            "vpc_endpoint",
+            &Present::new("vpce-1"),
+            Status::Ready,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            l.record(&id("network.endpoint-s3")).unwrap().create_token,
+            None
+        );
+        // Gone and created again (after `down`, or deleted out of band): a new token.
+        let again = l
+            .set_creating(&id("network.endpoint-s3"), "vpc_endpoint")
+            .unwrap();
+        assert_ne!(again, first);
     }
 
     #[test]

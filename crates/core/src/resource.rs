@@ -232,6 +232,7 @@ pub struct Context {
     deps: BTreeMap<LogicalId, Record>,
     reporter: Arc<dyn Reporter>,
     census: Arc<Census>,
+    create_token: Option<String>,
 }
 
 impl Context {
@@ -247,7 +248,27 @@ impl Context {
             deps,
             reporter,
             census: Arc::default(),
+            create_token: None,
         }
+    }
+
+    /// The create's idempotency token, recorded with its intent in the
+    /// ledger (see `Ledger::set_creating`).
+    pub fn with_create_token(mut self, token: String) -> Self {
+        self.create_token = Some(token);
+        self
+    }
+
+    /// The idempotency token of this create (EC2 `ClientToken`): new for
+    /// every create, the same when a run resumes a create an earlier run
+    /// left in flight, so AWS answers with what that create made instead
+    /// of making a second one. AWS refuses a token reused with other
+    /// parameters (`IdempotentParameterMismatch`), as after `down` and
+    /// `up` with a new VPC.
+    pub fn create_token(&self) -> String {
+        self.create_token
+            .clone()
+            .unwrap_or_else(|| crate::id::random_token().unwrap_or_default())
     }
 
     /// Shares one run's batched listings between its resources.

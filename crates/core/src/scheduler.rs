@@ -759,6 +759,7 @@ fn record_of(kind: &str, present: &Present, status: Status) -> Record {
         updated_at: String::new(),
         last_error: None,
         converged: None,
+        create_token: None,
     }
 }
 
@@ -871,9 +872,9 @@ async fn converge(
             };
             Ok(match observed {
                 Observed::Missing => {
-                    lock(&ledger).set_creating(&id, kind)?;
+                    let token = lock(&ledger).set_creating(&id, kind)?;
                     phase(reporter.as_ref(), node.as_ref(), Phase::Creating);
-                    let created = node.create(&cx).await?;
+                    let created = node.create(&cx.clone().with_create_token(token)).await?;
                     remove_strays(node.as_ref(), &cx, &created).await?;
                     (created, Outcome::Created, false)
                 }

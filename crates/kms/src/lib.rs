@@ -6,4 +6,4 @@ pub mod key;
 pub mod policy;
 
 pub use key::KmsKey;
-pub use policy::{admin_principal_from_caller, KeyUser};
+pub use policy::KeyUser;

@@ -51,26 +51,6 @@ pub enum KeyUser {
     Role(LogicalId),
 }
 
-/// A principal ARN for key administration from the caller's identity:
-/// assumed-role sessions become their role, the root user needs no
-/// statement of its own (the root statement covers it).
-pub fn admin_principal_from_caller(caller_arn: &str) -> Option<String> {
-    let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
-    if parts.len() != 6 {
-        return None;
-    }
-    let (partition, account, resource) = (parts[1], parts[4], parts[5]);
-    if resource == "root" {
-        return None;
-    }
-    if let Some(rest) = resource.strip_prefix("assumed-role/") {
-        let role = rest.split('/').next()?;
-        return Some(format!("arn:{partition}:iam::{account}:role/{role}"));
-    }
-    // IAM users (and emulators that report `sts` user ARNs).
-    Some(format!("arn:{partition}:iam::{account}:{resource}"))
-}
-
 fn source_account(env: &Environment) -> Value {
     json!({ "StringEquals": { "aws:SourceAccount": env.account } })
 }
@@ -203,22 +183,6 @@ mod tests {
             "eu-west-1",
             "aws",
         )
-    }
-
-    #[test]
-    fn callers_become_admin_principals() {
-        assert_eq!(
-            admin_principal_from_caller("arn:aws:sts::123456789012:assumed-role/Admin/alice"),
-            Some("arn:aws:iam::123456789012:role/Admin".into())
-        );
-        assert_eq!(
-            admin_principal_from_caller("arn:aws:iam::123456789012:user/bob"),
-            Some("arn:aws:iam::123456789012:user/bob".into())
-        );
-        assert_eq!(
-            admin_principal_from_caller("arn:aws:iam::123456789012:root"),
-            None
-        );
     }
 
     #[test]

@@ -67,10 +67,6 @@ fn service_name(cx: &Context, service: &str) -> String {
     format!("com.amazonaws.{}.{service}", cx.env.region)
 }
 
-fn token(cx: &Context) -> String {
-    format!("paysec-{}-{}", cx.env.name, cx.resource)
-}
-
 async fn describe(
     aws: &paysec_aws::Aws,
     id: &LogicalId,
@@ -251,7 +247,7 @@ impl Resource for GatewayEndpoint {
             .service_name(service_name(cx, self.service))
             .route_table_ids(cx.attr(&self.route_table, "physical_id")?)
             .policy_document((self.policy)(cx).to_string())
-            .client_token(token(cx))
+            .client_token(cx.create_token())
             .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint))
             .send()
             .await
@@ -405,7 +401,7 @@ impl Resource for InterfaceEndpoint {
             .set_subnet_ids(Some(subnets))
             .security_group_ids(cx.attr(&self.security_group, "physical_id")?)
             .private_dns_enabled(true)
-            .client_token(token(cx))
+            .client_token(cx.create_token())
             .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint))
             .send()
             .await

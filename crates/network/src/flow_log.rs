@@ -167,18 +167,17 @@ impl Resource for FlowLog {
         };
         // The SDK's own retries of one attempt share its token (no
         // duplicate from a retried timeout); a new attempt after a refused
-        // item needs a new one, or AWS would replay the refusal. A crashed
-        // run's flow log is found again by its tags, not by the token.
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default();
+        // item needs a new one, or AWS would replay the refusal. The
+        // create's token comes with its intent from the ledger, so a run
+        // resuming a crashed create repeats its tokens and AWS answers with
+        // what it made then.
+        let token = cx.create_token();
         let attempt = std::sync::atomic::AtomicU32::new(0);
         let out = retrying(&[rules::FLOW_LOGS_ROLE_NOT_YET_ASSUMABLE], || async {
             let n = attempt.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let out = req
                 .clone()
-                .client_token(format!("paysec-{}-{nonce}-{n}", cx.resource))
+                .client_token(format!("{token}-{n}"))
                 .send()
                 .await
                 .or_resource(&self.id, "CreateFlowLogs")?;

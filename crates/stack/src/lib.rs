@@ -68,23 +68,16 @@ pub mod ids {
 pub struct Inputs<'a> {
     pub aws: &'a Aws,
     pub config: &'a Config,
-    /// Who runs paysec (STS GetCallerIdentity ARN): the default key
-    /// administrator when the config names none.
-    pub caller_arn: &'a str,
+    /// The keys' administrators (see [`key_admins`]).
+    pub key_admins: &'a [String],
 }
 
-impl Inputs<'_> {
-    fn key_admins(&self) -> Vec<String> {
-        key_admins(self.config, self.caller_arn)
-    }
-}
-
-/// The keys' administrators: the config's, else the caller's role or user.
-fn key_admins(config: &Config, caller_arn: &str) -> Vec<String> {
+/// The keys' administrators: the config's, else the IAM principal behind
+/// the caller (`caller_principal`: its role's real ARN, path included, or
+/// its user; none for the root user, whom the root statement covers).
+pub fn key_admins(config: &Config, caller_principal: Option<&str>) -> Vec<String> {
     if config.kms.admin_principals.is_empty() {
-        paysec_kms::admin_principal_from_caller(caller_arn)
-            .into_iter()
-            .collect()
+        caller_principal.map(str::to_owned).into_iter().collect()
     } else {
         config.kms.admin_principals.clone()
     }
@@ -94,8 +87,8 @@ fn key_admins(config: &Config, caller_arn: &str) -> Vec<String> {
 /// (`paysec_core::desired`): the stack settings, the key administrators
 /// they resolve to (the caller's role by default, not its session), and
 /// paysec's version, since another paysec may read or repair differently.
-pub fn desired_state(config: &Config, caller_arn: &str) -> String {
-    let admins = key_admins(config, caller_arn).join(",");
+pub fn desired_state(config: &Config, key_admins: &[String]) -> String {
+    let admins = key_admins.join(",");
     paysec_core::desired::hash([
         env!("CARGO_PKG_VERSION"),
         config.desired_state().as_str(),
@@ -109,7 +102,7 @@ pub fn blueprint(
     names: &paysec_core::naming::Names,
 ) -> Result<Graph, GraphError> {
     let mut nodes: Vec<Arc<dyn Resource>> = Vec::new();
-    let key_admins = inputs.key_admins();
+    let key_admins = inputs.key_admins.to_vec();
     let key =
         |id: &str, purpose: &'static str, what: &str, users: Vec<KeyUser>| -> Arc<dyn Resource> {
             Arc::new(KmsKey::new(
@@ -246,17 +239,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_desired_state_ignores_the_session_but_not_the_role_or_settings() {
+    fn the_desired_state_follows_the_administrators_and_settings() {
         let config = Config::default();
-        let role = |r: &str, s: &str| format!("arn:aws:sts::123456789012:assumed-role/{r}/{s}");
-        let base = desired_state(&config, &role("Deployer", "ci-run-1"));
-        assert_eq!(desired_state(&config, &role("Deployer", "ci-run-2")), base);
-        assert_ne!(desired_state(&config, &role("Other", "ci-run-1")), base);
+        let role = |r: &str| {
+            key_admins(
+                &config,
+                Some(&format!("arn:aws:iam::123456789012:role/{r}")),
+            )
+        };
+        let base = desired_state(&config, &role("Deployer"));
+        assert_eq!(desired_state(&config, &role("Deployer")), base);
+        assert_ne!(desired_state(&config, &role("Other")), base);
         let mut retained = config.clone();
         retained.logs.retention_days = 400;
-        assert_ne!(
-            desired_state(&retained, &role("Deployer", "ci-run-1")),
-            base
+        assert_ne!(desired_state(&retained, &role("Deployer")), base);
+    }
+
+    #[test]
+    fn configured_administrators_win_over_the_caller() {
+        let mut config = Config::default();
+        let caller = Some(
+            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_A_1",
+        );
+        assert_eq!(key_admins(&config, caller), [caller.unwrap()]);
+        assert!(
+            key_admins(&config, None).is_empty(),
+            "root: the root statement covers it"
+        );
+        config.kms.admin_principals = vec!["arn:aws:iam::123456789012:role/KeyAdmins".into()];
+        assert_eq!(
+            key_admins(&config, caller),
+            ["arn:aws:iam::123456789012:role/KeyAdmins"]
         );
     }
 

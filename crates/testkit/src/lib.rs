@@ -10,10 +10,15 @@
 //!
 //! With a [`Model`] set, the proxy also behaves like real AWS in time (call
 //! latency, slow RDS/Lambda/endpoints, IAM and KMS propagation); see [`model`].
+//! With [`Rules`] set, it refuses what AWS refuses where the emulator is
+//! lenient (principals that do not exist, reused client tokens, ids not yet
+//! visible, account limits, retired engine versions); see [`rules`].
 
 pub mod model;
+pub mod rules;
 
 pub use model::Model;
+pub use rules::Rules;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -46,8 +51,12 @@ struct State {
     scripted: Mutex<Vec<Scripted>>,
     model: Mutex<Option<Model>>,
     clock: Mutex<model::Clock>,
+    rules: Mutex<Option<Rules>>,
+    memory: Mutex<rules::Memory>,
     /// Requests the model refused (IAM or KMS propagation) or answered itself.
     modelled: AtomicUsize,
+    /// Requests the rules refused or answered themselves.
+    ruled: AtomicUsize,
     /// (operation, times): requests forwarded and acted on by the emulator
     /// whose answer is then replaced by an HTTP 500, as when a connection
     /// drops after AWS acted.
@@ -138,6 +147,16 @@ impl FaultProxy {
     pub fn set_model(&self, model: Model) {
         self.set_latency(model.call_latency);
         *self.state.model.lock().unwrap_or_else(|p| p.into_inner()) = Some(model);
+    }
+
+    /// Makes the emulator refuse what AWS refuses (see [`rules`]).
+    pub fn set_rules(&self, rules: Rules) {
+        *self.state.rules.lock().unwrap_or_else(|p| p.into_inner()) = Some(rules);
+    }
+
+    /// Requests the rules refused or answered instead of the emulator.
+    pub fn ruled(&self) -> usize {
+        self.state.ruled.load(Ordering::SeqCst)
     }
 
     /// Requests the model refused or answered instead of the emulator.
@@ -423,6 +442,31 @@ async fn serve(
             if latency > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
             }
+            let rules = state
+                .rules
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let call = rules::Call {
+                head: &req.head,
+                body: &body_text,
+                signature: &req.signature,
+                ec2: req.protocol == Protocol::Ec2,
+            };
+            if let Some(rules) = &rules {
+                if let Some(verdict) = rules::before(rules, &state.memory, upstream, &call).await {
+                    state.ruled.fetch_add(1, Ordering::SeqCst);
+                    let bytes = match verdict {
+                        rules::Verdict::Refuse(status, code, message) => {
+                            error_response(req.protocol, status, code, &message)
+                        }
+                        rules::Verdict::Answer(bytes) => bytes,
+                    };
+                    conn.write_all(&bytes).await?;
+                    conn.shutdown().await?;
+                    return Ok(());
+                }
+            }
             if let Some(model) = &model {
                 let early = answer_early(&state, model, &req, &body_text);
                 if let Some(bytes) = early {
@@ -446,6 +490,9 @@ async fn serve(
             up.write_all(&req.body).await?;
             let mut answer = Vec::new();
             up.read_to_end(&mut answer).await?;
+            if let Some(rules) = &rules {
+                rules::after(rules, &state.memory, &call, &answer);
+            }
             if let Some(model) = &model {
                 answer = remodel(&state, model, &req.signature, &body_text, answer);
             }

@@ -1,0 +1,859 @@
+//! AWS's rules where the emulator is lenient. Where [`crate::model`] makes
+//! the emulator behave like AWS in *time*, [`Rules`] makes it refuse what
+//! AWS refuses and remember what AWS remembers. Each rule, its source and
+//! the test that shows it are listed in `docs/real-aws.md`:
+//!
+//! | rule | what the proxy does |
+//! |---|---|
+//! | principals must exist | KMS CreateKey/PutKeyPolicy, IAM CreateRole/UpdateAssumeRolePolicy, S3 PutBucketPolicy, SQS queue and SNS topic policies naming an IAM role or user of the caller's account that does not exist with exactly that ARN (path included) are refused in the service's words |
+//! | EC2 client tokens | the first answer to each `ClientToken` is remembered: the same token with other parameters is `IdempotentParameterMismatch`, with the same parameters the first answer again (even if that resource was deleted since) |
+//! | EC2 eventual consistency | for `ec2_visibility` after CreateVpc/Subnet/SecurityGroup/RouteTable/NetworkAcl/VpcEndpoint, an EC2 call naming the new id (a Describe by id included; filters excepted) answers `Invalid*.NotFound` |
+//! | Lambda account concurrency | GetAccountSettings answers an account limit (a new account's 10); PutFunctionConcurrency that would leave less than the minimum unreserved is refused |
+//! | RDS engine versions | DescribeDBEngineVersions and DescribeOrderableDBInstanceOptions answered from a catalog (moto cannot); CreateDBInstance with a version RDS does not offer (a retired minor) is refused |
+//! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call CreateNetworkInterface on EC2" (in a VPC) or "...SendMessage on SQS" (with a DLQ) |
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// Which rules are on, and their figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rules {
+    pub principals_exist: bool,
+    pub client_tokens: bool,
+    /// How long a new EC2 resource is invisible to calls naming it.
+    pub ec2_visibility: Duration,
+    /// The account's Lambda concurrency limit (`None`: not modelled).
+    pub lambda_concurrency_limit: Option<i32>,
+    /// The engine versions RDS offers, the first of each major its default
+    /// (`None`: not modelled).
+    pub rds_engine_versions: Option<Vec<String>>,
+    /// How long a role's new permissions are unseen by Lambda.
+    pub iam_permission_propagation: Duration,
+}
+
+impl Rules {
+    /// Every rule on, with figures short enough for a test suite: a new
+    /// account's Lambda limit, PostgreSQL minors offered in late 2026
+    /// (16.6 and older retired), a second of EC2 and IAM lag.
+    pub fn aws() -> Self {
+        Self {
+            principals_exist: true,
+            client_tokens: true,
+            ec2_visibility: Duration::from_millis(1000),
+            lambda_concurrency_limit: Some(10),
+            rds_engine_versions: Some(
+                ["16.9", "16.8", "16.10", "16.11", "17.5", "17.4", "17.6"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ),
+            iam_permission_propagation: Duration::from_millis(1000),
+        }
+    }
+}
+
+/// The least unreserved concurrency Lambda keeps for an account with this
+/// limit (PutFunctionConcurrency: 100, or the whole limit when it is
+/// smaller, as on a new account).
+pub fn lambda_minimum_unreserved(limit: i32) -> i32 {
+    limit.min(100)
+}
+
+/// What the rules remember.
+#[derive(Default)]
+pub(crate) struct Memory {
+    /// Client token -> (parameters without the token, the first answer).
+    tokens: HashMap<String, (String, Vec<u8>)>,
+    /// New EC2 ids -> when created.
+    young_ids: HashMap<String, Instant>,
+    /// Function name -> reserved concurrency.
+    reserved: HashMap<String, i32>,
+    /// Role name -> when its permissions last changed.
+    permissions: HashMap<String, Instant>,
+    /// Access key -> the caller's account (asked of the emulator once).
+    accounts: HashMap<String, String>,
+}
+
+/// The request as the rules see it.
+pub(crate) struct Call<'a> {
+    pub head: &'a str,
+    pub body: &'a str,
+    pub signature: &'a str,
+    pub ec2: bool,
+}
+
+/// A refusal or an answer of the rules' own: (status, code, message) or a
+/// whole HTTP answer.
+pub(crate) enum Verdict {
+    Refuse(u16, &'static str, String),
+    Answer(Vec<u8>),
+}
+
+/// Decodes `%XX` escapes (and `+` as a space) of a form-encoded value.
+pub(crate) fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(v) => {
+                    out.push(v);
+                    i += 3;
+                }
+                Err(_) => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The pairs of a form-encoded body, decoded.
+pub(crate) fn form(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn form_get(pairs: &[(String, String)], key: &str) -> Option<String> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The access key and region of a SigV4-signed request.
+fn credential_scope(head: &str) -> Option<(String, String)> {
+    let auth = header(head, "authorization")?;
+    let cred = auth.split("Credential=").nth(1)?;
+    let mut parts = cred.split('/');
+    let key = parts.next()?.to_owned();
+    let region = parts.nth(1)?.to_owned();
+    Some((key, region))
+}
+
+/// Every AWS principal (`"AWS": ...`, in `Principal` or `NotPrincipal`) of
+/// a policy document.
+pub(crate) fn aws_principals(policy: &Value) -> Vec<String> {
+    let statements = match &policy["Statement"] {
+        Value::Array(a) => a.clone(),
+        s @ Value::Object(_) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for s in statements {
+        for key in ["Principal", "NotPrincipal"] {
+            match &s[key]["AWS"] {
+                Value::String(p) => out.push(p.clone()),
+                Value::Array(a) => {
+                    out.extend(a.iter().filter_map(|p| p.as_str().map(str::to_owned)))
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// An IAM role or user principal that must exist: (account, "role"|"user",
+/// name, the whole ARN).
+fn iam_identity(principal: &str) -> Option<(String, &'static str, String)> {
+    let parts: Vec<&str> = principal.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[2] != "iam" {
+        return None;
+    }
+    let kind = if parts[5].starts_with("role/") {
+        "role"
+    } else if parts[5].starts_with("user/") {
+        "user"
+    } else {
+        return None;
+    };
+    let name = parts[5].rsplit('/').next()?.to_owned();
+    Some((parts[4].to_owned(), kind, name))
+}
+
+/// The policy documents a request sets, with the words its service refuses
+/// an invalid principal in.
+fn policies_of(call: &Call<'_>) -> Option<(Vec<Value>, u16, &'static str, &'static str)> {
+    let json = |s: &str| serde_json::from_str::<Value>(s).ok();
+    match call.signature {
+        "CreateKey" | "PutKeyPolicy" => {
+            let body = json(call.body)?;
+            let policy = json(body["Policy"].as_str()?)?;
+            Some((
+                vec![policy],
+                400,
+                "MalformedPolicyDocumentException",
+                "Policy contains a statement with one or more invalid principals.",
+            ))
+        }
+        "CreateRole" | "UpdateAssumeRolePolicy" if !call.ec2 => {
+            let pairs = form(call.body);
+            let doc = form_get(&pairs, "AssumeRolePolicyDocument")
+                .or_else(|| form_get(&pairs, "PolicyDocument"))?;
+            Some((
+                vec![json(&doc)?],
+                400,
+                "MalformedPolicyDocument",
+                "Invalid principal in policy",
+            ))
+        }
+        "CreateQueue" | "SetQueueAttributes" => {
+            let body = json(call.body)?;
+            let policy = json(body["Attributes"]["Policy"].as_str()?)?;
+            Some((
+                vec![policy],
+                400,
+                "InvalidAttributeValue",
+                "Invalid value for the parameter Policy.",
+            ))
+        }
+        "SetTopicAttributes" => {
+            let pairs = form(call.body);
+            if form_get(&pairs, "AttributeName").as_deref() != Some("Policy") {
+                return None;
+            }
+            let doc = form_get(&pairs, "AttributeValue")?;
+            Some((
+                vec![json(&doc)?],
+                400,
+                "InvalidParameter",
+                "Invalid parameter: Policy Error: PrincipalNotFound",
+            ))
+        }
+        s if s.starts_with("PUT /") && s.contains("?policy") => Some((
+            vec![json(call.body)?],
+            400,
+            "MalformedPolicy",
+            "Invalid principal in policy",
+        )),
+        _ => None,
+    }
+}
+
+/// One query-protocol call to the emulator as the request's own caller
+/// (the emulator does not check signatures; it maps the access key to an
+/// account). Returns the answer's body when it succeeded.
+async fn ask(
+    upstream: SocketAddr,
+    head: &str,
+    service: &str,
+    body: &str,
+) -> Option<(bool, String)> {
+    let (key, region) = credential_scope(head)?;
+    let token = header(head, "x-amz-security-token")
+        .map(|t| format!("X-Amz-Security-Token: {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n{token}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut conn = TcpStream::connect(upstream).await.ok()?;
+    conn.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).await.ok()?;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let ok = text.starts_with("HTTP/1.1 2") || text.starts_with("HTTP/1.0 2");
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    Some((ok, body))
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let end = text[start..].find(close)? + start;
+    Some(&text[start..end])
+}
+
+/// The first principal of `policies` that AWS would refuse: an IAM role or
+/// user of the caller's own account that does not exist with exactly that
+/// ARN. Principals of other accounts cannot be seen from here and pass.
+async fn invalid_principal(
+    memory: &std::sync::Mutex<Memory>,
+    upstream: SocketAddr,
+    head: &str,
+    policies: &[Value],
+) -> Option<String> {
+    let (key, _) = credential_scope(head)?;
+    let known = memory
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .accounts
+        .get(&key)
+        .cloned();
+    let account = match known {
+        Some(a) => a,
+        None => {
+            let (ok, body) = ask(
+                upstream,
+                head,
+                "sts",
+                "Action=GetCallerIdentity&Version=2011-06-15",
+            )
+            .await?;
+            let account = between(&body, "<Account>", "</Account>")
+                .filter(|_| ok)?
+                .to_owned();
+            memory
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .accounts
+                .insert(key, account.clone());
+            account
+        }
+    };
+    for principal in policies.iter().flat_map(aws_principals) {
+        let Some((owner, kind, name)) = iam_identity(&principal) else {
+            continue;
+        };
+        if owner != account {
+            continue;
+        }
+        let action = if kind == "role" {
+            "GetRole&RoleName"
+        } else {
+            "GetUser&UserName"
+        };
+        let (ok, body) = ask(
+            upstream,
+            head,
+            "iam",
+            &format!("Action={action}={name}&Version=2010-05-08"),
+        )
+        .await?;
+        let arn = ok.then(|| between(&body, "<Arn>", "</Arn>")).flatten();
+        if arn != Some(principal.as_str()) {
+            return Some(principal);
+        }
+    }
+    None
+}
+
+/// The id a successful EC2 create answers with, for the creates whose new
+/// resource AWS shows only eventually.
+fn created_ec2_id(signature: &str, answer: &str) -> Option<String> {
+    let tag = match signature {
+        "CreateVpc" => "vpcId",
+        "CreateSubnet" => "subnetId",
+        "CreateSecurityGroup" => "groupId",
+        "CreateRouteTable" => "routeTableId",
+        "CreateNetworkAcl" => "networkAclId",
+        "CreateVpcEndpoint" => "vpcEndpointId",
+        _ => return None,
+    };
+    between(answer, &format!("<{tag}>"), &format!("</{tag}>")).map(str::to_owned)
+}
+
+/// EC2's not-found code for an id, by its prefix.
+fn not_found_code(id: &str) -> &'static str {
+    match id.split('-').next().unwrap_or_default() {
+        "vpc" => "InvalidVpcID.NotFound",
+        "subnet" => "InvalidSubnetID.NotFound",
+        "sg" => "InvalidGroup.NotFound",
+        "rtb" => "InvalidRouteTableID.NotFound",
+        "acl" => "InvalidNetworkAclID.NotFound",
+        "vpce" => "InvalidVpcEndpointId.NotFound",
+        _ => "InvalidID.NotFound",
+    }
+}
+
+/// The form parameters that decide an EC2 call, without its client token,
+/// in a canonical order.
+fn parameters_without_token(body: &str) -> String {
+    let mut pairs: Vec<(String, String)> = form(body)
+        .into_iter()
+        .filter(|(k, _)| k != "ClientToken")
+        .collect();
+    pairs.sort();
+    pairs
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn lambda_function_of(signature: &str, prefix: &str, suffix: &str) -> Option<String> {
+    signature
+        .strip_prefix(prefix)?
+        .split('?')
+        .next()?
+        .strip_suffix(suffix)
+        .map(|n| {
+            percent_decode(n)
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .filter(|n| !n.is_empty() && !n.contains('/'))
+}
+
+const JSON_OK: &str =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-amzn-RequestId: rules\r\n";
+const XML_OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nx-amzn-RequestId: rules\r\n";
+
+fn answer(head: &str, body: &str) -> Verdict {
+    Verdict::Answer(crate::with_body(head, body))
+}
+
+/// Decides a request before it reaches the emulator.
+pub(crate) async fn before(
+    rules: &Rules,
+    memory: &std::sync::Mutex<Memory>,
+    upstream: SocketAddr,
+    call: &Call<'_>,
+) -> Option<Verdict> {
+    if rules.principals_exist {
+        if let Some((policies, status, code, message)) = policies_of(call) {
+            if let Some(bad) = invalid_principal(memory, upstream, call.head, &policies).await {
+                let message = if code == "MalformedPolicyDocument" {
+                    format!("{message}: \"AWS\":\"{bad}\"")
+                } else {
+                    message.to_owned()
+                };
+                return Some(Verdict::Refuse(status, code, message));
+            }
+        }
+    }
+    let m = memory.lock().unwrap_or_else(|p| p.into_inner());
+    if call.ec2 {
+        let pairs = form(call.body);
+        if rules.client_tokens {
+            if let Some(token) = form_get(&pairs, "ClientToken") {
+                if let Some((params, first)) = m.tokens.get(&token) {
+                    if *params == parameters_without_token(call.body) {
+                        return Some(Verdict::Answer(first.clone()));
+                    }
+                    return Some(Verdict::Refuse(
+                        400,
+                        "IdempotentParameterMismatch",
+                        "The request uses the same client token as a previous, but non-identical request. Do not reuse a client token with different requests, unless the requests are identical.".into(),
+                    ));
+                }
+            }
+        }
+        if !rules.ec2_visibility.is_zero() {
+            let young = pairs.iter().find_map(|(k, v)| {
+                let named = !k.starts_with("Filter.") && !k.starts_with("TagSpecification");
+                let t = m.young_ids.get(v)?;
+                (named && t.elapsed() < rules.ec2_visibility).then(|| v.clone())
+            });
+            if let Some(id) = young {
+                let code = not_found_code(&id);
+                return Some(Verdict::Refuse(
+                    400,
+                    code,
+                    format!("The ID '{id}' does not exist"),
+                ));
+            }
+        }
+        return None;
+    }
+    if let Some(limit) = rules.lambda_concurrency_limit {
+        if call
+            .signature
+            .starts_with("GET /2016-08-19/account-settings")
+        {
+            let reserved: i32 = m.reserved.values().sum();
+            let body = serde_json::json!({
+                "AccountLimit": {
+                    "TotalCodeSize": 80_530_636_800_i64,
+                    "CodeSizeUnzipped": 262_144_000,
+                    "CodeSizeZipped": 52_428_800,
+                    "ConcurrentExecutions": limit,
+                    "UnreservedConcurrentExecutions": limit - reserved,
+                },
+                "AccountUsage": { "TotalCodeSize": 0, "FunctionCount": 0 }
+            });
+            return Some(answer(JSON_OK, &body.to_string()));
+        }
+        if let Some(name) =
+            lambda_function_of(call.signature, "PUT /2017-10-31/functions/", "/concurrency")
+        {
+            let wanted = serde_json::from_str::<Value>(call.body)
+                .ok()
+                .and_then(|v| v["ReservedConcurrentExecutions"].as_i64())
+                .unwrap_or(0) as i32;
+            let others: i32 = m
+                .reserved
+                .iter()
+                .filter(|(n, _)| **n != name)
+                .map(|(_, r)| r)
+                .sum();
+            let minimum = lambda_minimum_unreserved(limit);
+            if limit - others - wanted < minimum {
+                return Some(Verdict::Refuse(
+                    400,
+                    "InvalidParameterValueException",
+                    format!("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{minimum}]."),
+                ));
+            }
+        }
+    }
+    if !rules.iam_permission_propagation.is_zero() {
+        let function_call = call.signature == "POST /2015-03-31/functions"
+            || lambda_function_of(
+                call.signature,
+                "PUT /2015-03-31/functions/",
+                "/configuration",
+            )
+            .is_some();
+        if function_call {
+            if let Some(body) = serde_json::from_str::<Value>(call.body).ok() {
+                let role = body["Role"]
+                    .as_str()
+                    .and_then(|r| r.rsplit('/').next())
+                    .unwrap_or_default();
+                let young = m
+                    .permissions
+                    .get(role)
+                    .is_some_and(|t| t.elapsed() < rules.iam_permission_propagation);
+                let in_vpc = body["VpcConfig"]["SubnetIds"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty());
+                let dlq = body["DeadLetterConfig"]["TargetArn"]
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty());
+                let missing = if in_vpc {
+                    Some("CreateNetworkInterface on EC2")
+                } else if dlq {
+                    Some("SendMessage on SQS")
+                } else {
+                    None
+                };
+                if let (true, Some(what)) = (young, missing) {
+                    return Some(Verdict::Refuse(
+                        400,
+                        "InvalidParameterValueException",
+                        format!(
+                            "The provided execution role does not have permissions to call {what}"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(versions) = &rules.rds_engine_versions {
+        let region = credential_scope(call.head)
+            .map(|(_, r)| r)
+            .unwrap_or_default();
+        match call.signature {
+            "DescribeDBEngineVersions" => {
+                return Some(answer(XML_OK, &engine_versions(versions, &form(call.body))));
+            }
+            "DescribeOrderableDBInstanceOptions" => {
+                return Some(answer(
+                    XML_OK,
+                    &orderable(versions, &region, &form(call.body)),
+                ));
+            }
+            "CreateDBInstance" => {
+                let pairs = form(call.body);
+                let engine = form_get(&pairs, "Engine").unwrap_or_default();
+                if engine == "postgres" {
+                    if let Some(v) = form_get(&pairs, "EngineVersion") {
+                        if offered(versions, &v).is_empty() {
+                            return Some(Verdict::Refuse(
+                                400,
+                                "InvalidParameterCombination",
+                                format!("Cannot find version {v} for postgres"),
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The offered versions a requested one (a minor, or a major alone)
+/// stands for.
+fn offered<'a>(versions: &'a [String], requested: &str) -> Vec<&'a String> {
+    versions
+        .iter()
+        .filter(|v| {
+            *v == requested || (!requested.contains('.') && v.split('.').next() == Some(requested))
+        })
+        .collect()
+}
+
+fn default_of<'a>(versions: &'a [String], major: &str) -> Option<&'a String> {
+    versions.iter().find(|v| v.split('.').next() == Some(major))
+}
+
+fn rds_response(action: &str, inner: &str) -> String {
+    format!(
+        "<{action}Response xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><{action}Result>{inner}</{action}Result><ResponseMetadata><RequestId>rules</RequestId></ResponseMetadata></{action}Response>"
+    )
+}
+
+fn engine_versions(versions: &[String], pairs: &[(String, String)]) -> String {
+    let engine = form_get(pairs, "Engine").unwrap_or_else(|| "postgres".into());
+    let default_only = form_get(pairs, "DefaultOnly").as_deref() == Some("true");
+    let listed: Vec<&String> = if engine != "postgres" {
+        Vec::new()
+    } else {
+        match form_get(pairs, "EngineVersion") {
+            Some(v) => offered(versions, &v),
+            None => versions.iter().collect(),
+        }
+    };
+    let mut items = String::new();
+    let mut majors_done = Vec::new();
+    for v in listed {
+        let major = v.split('.').next().unwrap_or_default();
+        let is_default = default_of(versions, major) == Some(v);
+        if default_only && (!is_default || majors_done.contains(&major)) {
+            continue;
+        }
+        majors_done.push(major);
+        items.push_str(&format!(
+            "<DBEngineVersion><Engine>postgres</Engine><EngineVersion>{v}</EngineVersion><MajorEngineVersion>{major}</MajorEngineVersion><DBParameterGroupFamily>postgres{major}</DBParameterGroupFamily><DBEngineDescription>PostgreSQL</DBEngineDescription><DBEngineVersionDescription>PostgreSQL {v}</DBEngineVersionDescription><Status>available</Status></DBEngineVersion>"
+        ));
+    }
+    rds_response(
+        "DescribeDBEngineVersions",
+        &format!("<DBEngineVersions>{items}</DBEngineVersions>"),
+    )
+}
+
+/// The classes the model offers, in every zone of the region but `e`
+/// (us-east-1e lacks most current instance families).
+const CLASSES: &[&str] = &[
+    "db.t3.micro",
+    "db.t3.small",
+    "db.t3.medium",
+    "db.t4g.micro",
+    "db.t4g.small",
+    "db.t4g.medium",
+    "db.m6g.large",
+    "db.m7g.large",
+    "db.r6g.large",
+];
+
+fn orderable(versions: &[String], region: &str, pairs: &[(String, String)]) -> String {
+    let engine = form_get(pairs, "Engine").unwrap_or_default();
+    let wanted_class = form_get(pairs, "DBInstanceClass");
+    let listed: Vec<&String> = match form_get(pairs, "EngineVersion") {
+        Some(v) => offered(versions, &v),
+        None => versions.iter().collect(),
+    };
+    let zones: String = ["a", "b", "c", "d", "f"]
+        .iter()
+        .map(|z| format!("<AvailabilityZone><Name>{region}{z}</Name></AvailabilityZone>"))
+        .collect();
+    let mut items = String::new();
+    if engine == "postgres" {
+        for v in listed {
+            for class in CLASSES
+                .iter()
+                .filter(|c| wanted_class.as_deref().is_none_or(|w| w == **c))
+            {
+                items.push_str(&format!(
+                    "<OrderableDBInstanceOption><Engine>postgres</Engine><EngineVersion>{v}</EngineVersion><DBInstanceClass>{class}</DBInstanceClass><LicenseModel>postgresql-license</LicenseModel><AvailabilityZones>{zones}</AvailabilityZones><MultiAZCapable>true</MultiAZCapable><StorageType>gp3</StorageType><SupportsStorageEncryption>true</SupportsStorageEncryption><SupportsIAMDatabaseAuthentication>true</SupportsIAMDatabaseAuthentication><SupportsEnhancedMonitoring>true</SupportsEnhancedMonitoring><SupportsPerformanceInsights>true</SupportsPerformanceInsights></OrderableDBInstanceOption>"
+                ));
+            }
+        }
+    }
+    rds_response(
+        "DescribeOrderableDBInstanceOptions",
+        &format!("<OrderableDBInstanceOptions>{items}</OrderableDBInstanceOptions>"),
+    )
+}
+
+/// Notes what a successful call changed that the rules remember. `answer`
+/// is the whole HTTP answer the emulator gave.
+pub(crate) fn after(
+    rules: &Rules,
+    memory: &std::sync::Mutex<Memory>,
+    call: &Call<'_>,
+    answer: &[u8],
+) {
+    let text = String::from_utf8_lossy(answer);
+    if !(text.starts_with("HTTP/1.1 2") || text.starts_with("HTTP/1.0 2")) {
+        return;
+    }
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    let mut m = memory.lock().unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    if call.ec2 {
+        if rules.client_tokens {
+            let pairs = form(call.body);
+            if let Some(token) = form_get(&pairs, "ClientToken") {
+                m.tokens
+                    .entry(token)
+                    .or_insert_with(|| (parameters_without_token(call.body), answer.to_vec()));
+            }
+        }
+        if let Some(id) = created_ec2_id(call.signature, body) {
+            m.young_ids.insert(id, now);
+        }
+        return;
+    }
+    if let Some(name) =
+        lambda_function_of(call.signature, "PUT /2017-10-31/functions/", "/concurrency")
+    {
+        if let Some(n) = serde_json::from_str::<Value>(call.body)
+            .ok()
+            .and_then(|v| v["ReservedConcurrentExecutions"].as_i64())
+        {
+            m.reserved.insert(name, n as i32);
+        }
+        return;
+    }
+    if let Some(name) = lambda_function_of(
+        call.signature,
+        "DELETE /2017-10-31/functions/",
+        "/concurrency",
+    )
+    .or_else(|| lambda_function_of(call.signature, "DELETE /2015-03-31/functions/", ""))
+    {
+        m.reserved.remove(&name);
+        return;
+    }
+    if matches!(
+        call.signature,
+        "CreateRole" | "AttachRolePolicy" | "PutRolePolicy"
+    ) {
+        if let Some(role) = form_get(&form(call.body), "RoleName") {
+            m.permissions.insert(role, now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_are_found_in_every_form() {
+        let doc: Value = serde_json::from_str(
+            r#"{"Statement":[{"Principal":{"AWS":"arn:aws:iam::1:role/a"}},{"Principal":{"AWS":["arn:aws:iam::1:root","2"]}},{"Principal":"*"},{"NotPrincipal":{"AWS":"arn:aws:iam::1:user/u"}},{"Principal":{"Service":"logs.amazonaws.com"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            aws_principals(&doc),
+            [
+                "arn:aws:iam::1:role/a",
+                "arn:aws:iam::1:root",
+                "2",
+                "arn:aws:iam::1:user/u"
+            ]
+        );
+        let single: Value = serde_json::from_str(
+            r#"{"Statement":{"Principal":{"AWS":"arn:aws:iam::1:role/p/a"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(aws_principals(&single), ["arn:aws:iam::1:role/p/a"]);
+    }
+
+    #[test]
+    fn only_roles_and_users_are_looked_up() {
+        assert_eq!(
+            iam_identity("arn:aws:iam::123:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_A_1"),
+            Some(("123".into(), "role", "AWSReservedSSO_A_1".into()))
+        );
+        assert_eq!(iam_identity("arn:aws:iam::123:root"), None);
+        assert_eq!(iam_identity("arn:aws:sts::123:assumed-role/R/s"), None);
+        assert_eq!(iam_identity("*"), None);
+    }
+
+    #[test]
+    fn form_values_are_decoded() {
+        let pairs = form("Action=CreateRole&AssumeRolePolicyDocument=%7B%22a%22%3A1%7D&X=a+b");
+        assert_eq!(
+            form_get(&pairs, "AssumeRolePolicyDocument").unwrap(),
+            r#"{"a":1}"#
+        );
+        assert_eq!(form_get(&pairs, "X").unwrap(), "a b");
+    }
+
+    #[test]
+    fn client_tokens_compare_everything_but_the_token() {
+        let a = parameters_without_token("Action=CreateVpcEndpoint&VpcId=vpc-1&ClientToken=t");
+        let b = parameters_without_token("ClientToken=t&VpcId=vpc-1&Action=CreateVpcEndpoint");
+        let c = parameters_without_token("Action=CreateVpcEndpoint&VpcId=vpc-2&ClientToken=t");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn engine_versions_answer_a_major_with_its_minors_and_default() {
+        let versions = Rules::aws().rds_engine_versions.unwrap();
+        let all = engine_versions(&versions, &form("Engine=postgres&EngineVersion=16"));
+        assert_eq!(all.matches("<DBEngineVersion>").count(), 4);
+        let default = engine_versions(
+            &versions,
+            &form("Engine=postgres&EngineVersion=16&DefaultOnly=true"),
+        );
+        assert_eq!(default.matches("<DBEngineVersion>").count(), 1);
+        assert!(default.contains("<EngineVersion>16.9</EngineVersion>"));
+        assert!(offered(&versions, "16.6").is_empty(), "a retired minor");
+        let orderable = orderable(
+            &versions,
+            "us-east-1",
+            &form("Engine=postgres&EngineVersion=16.9&DBInstanceClass=db.t3.micro"),
+        );
+        assert_eq!(orderable.matches("<OrderableDBInstanceOption>").count(), 1);
+        assert!(!orderable.contains("us-east-1e"));
+    }
+
+    #[test]
+    fn lambda_paths_name_their_function() {
+        assert_eq!(
+            lambda_function_of(
+                "PUT /2017-10-31/functions/f-1/concurrency",
+                "PUT /2017-10-31/functions/",
+                "/concurrency"
+            ),
+            Some("f-1".into())
+        );
+        assert_eq!(
+            lambda_function_of(
+                "DELETE /2015-03-31/functions/f-1",
+                "DELETE /2015-03-31/functions/",
+                ""
+            ),
+            Some("f-1".into())
+        );
+        assert_eq!(
+            lambda_function_of(
+                "DELETE /2015-03-31/functions/f-1/concurrency",
+                "DELETE /2015-03-31/functions/",
+                ""
+            ),
+            None
+        );
+        assert_eq!(lambda_minimum_unreserved(10), 10);
+        assert_eq!(lambda_minimum_unreserved(1000), 100);
+    }
+}
