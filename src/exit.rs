@@ -31,6 +31,9 @@ pub enum Failure {
     Ledger(#[from] LedgerError),
     #[error("{0}")]
     Confirmation(String),
+    /// A preflight check failed: `up` would fail minutes in.
+    #[error("{0}")]
+    Preflight(String),
     /// One or more resources failed; details were reported per resource.
     #[error("{0}")]
     Run(String),
@@ -49,6 +52,7 @@ impl Failure {
             Self::Setup(_) => AWS_UNREACHABLE,
             Self::Ledger(_) => LEDGER,
             Self::Confirmation(_) => CONFIRMATION,
+            Self::Preflight(_) => USAGE,
             Self::Run(_) => AWS_FAILED,
             Self::Interrupted => INTERRUPTED,
             Self::Internal(_) => INTERNAL,
@@ -70,6 +74,7 @@ impl Failure {
             Self::Ledger(LedgerError::Locked { .. }) => "locked",
             Self::Ledger(_) => "ledger",
             Self::Confirmation(_) => "confirmation_required",
+            Self::Preflight(_) => "preflight",
             Self::Run(_) => "run_failed",
             Self::Interrupted => "interrupted",
             Self::Internal(_) => "internal",

@@ -8,7 +8,8 @@ use paysec_core::Ledger;
 use serde_json::json;
 
 use super::{
-    confirm, connect, for_env, graph, plan, require_terminal_or_yes, scheduler, stop_on_signal,
+    confirm, connect, for_env, graph, plan, preflight, require_terminal_or_yes, scheduler,
+    stop_on_signal,
 };
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
@@ -25,7 +26,8 @@ pub async fn up(
     let (yes, concurrency) = (approve.yes, approve.concurrency);
     require_terminal_or_yes(printer, yes, "up")?;
     let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "up")?;
-    let c = connect(settings).await?;
+    let mut c = connect(settings).await?;
+    preflight(settings, printer, &mut c).await?;
     ledger.bind_account(&c.env.account, &c.env.region)?;
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
@@ -204,17 +206,21 @@ pub async fn fleet(
     for name in &settings.fleet {
         ledgers.push(Ledger::open_for_write(&settings.ledger_dir, name, command)?);
     }
-    let first = connect(settings).await?;
+    let mut first = connect(settings).await?;
+    if matches!(verb, Verb::Up { .. }) {
+        preflight(settings, printer, &mut first).await?;
+    }
     let stop = stop_on_signal(printer.is_json());
     let mut runs = tokio::task::JoinSet::new();
     for (name, mut ledger) in settings.fleet.iter().zip(ledgers) {
-        let c = for_env(
+        let mut c = for_env(
             settings,
             first.aws.clone(),
             first.caller.clone(),
             first.key_admins.clone(),
             name,
         );
+        c.resolved = first.resolved.clone();
         ledger.bind_account(&c.env.account, &c.env.region)?;
         let lost = verb == Verb::Down && ledger.is_empty();
         let ledger = Arc::new(Mutex::new(ledger));

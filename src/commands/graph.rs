@@ -25,6 +25,7 @@ pub async fn run(
         aws: &aws,
         config: &settings.config,
         key_admins: &[],
+        resolved: &paysec_stack::Preflight::unresolved(&settings.config),
     };
     let names = paysec_core::naming::Names::new(&settings.env);
     let graph =

@@ -69,6 +69,9 @@ pub struct Connected {
     pub caller: CallerIdentity,
     /// The keys' administrators, resolved (see `paysec_stack::key_admins`).
     pub key_admins: Vec<String>,
+    /// The engine version and zones: as configured until [`preflight`]
+    /// resolves them against the account.
+    pub resolved: paysec_stack::Preflight,
     pub env: Arc<Environment>,
 }
 
@@ -125,6 +128,7 @@ pub fn for_env(
         aws,
         caller,
         key_admins,
+        resolved: paysec_stack::Preflight::unresolved(&settings.config),
         env: Arc::new(env),
     }
 }
@@ -134,6 +138,7 @@ pub fn graph(settings: &Settings, c: &Connected) -> Result<Graph, Failure> {
         aws: &c.aws,
         config: &settings.config,
         key_admins: &c.key_admins,
+        resolved: &c.resolved,
     };
     paysec_stack::blueprint(&inputs, &c.env.names)
         .map_err(|e| Failure::Internal(format!("the stack blueprint is invalid: {e}")))
@@ -156,6 +161,42 @@ pub fn scheduler(
         concurrency.unwrap_or(settings.config.concurrency),
         stop,
     )
+}
+
+/// Checks before the first write (`plan`, `up`): shown in text (JSON
+/// callers print `c.resolved.checks` themselves), a failed one refuses the
+/// run with its message; what it resolved (engine version, zones) is kept
+/// for the blueprint.
+pub async fn preflight(
+    settings: &Settings,
+    printer: &Printer,
+    c: &mut Connected,
+) -> Result<(), Failure> {
+    let p =
+        paysec_stack::preflight::run(&c.aws, &settings.config, &c.caller.arn, &c.key_admins).await;
+    if !printer.is_json() {
+        printer.note("Preflight:");
+        for check in &p.checks {
+            printer.note(format!(
+                "  {:<11} {:<20} {}",
+                check.verdict.as_str(),
+                check.name,
+                check.detail
+            ));
+        }
+    }
+    let failed: Vec<String> = p
+        .failures()
+        .map(|f| format!("{}: {}", f.name, f.detail))
+        .collect();
+    if !failed.is_empty() {
+        return Err(Failure::Preflight(format!(
+            "preflight failed before any change: {}",
+            failed.join("; ")
+        )));
+    }
+    c.resolved = p;
+    Ok(())
 }
 
 /// `up`/`down` need `--yes` or a person at a terminal; refused at once,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use paysec_core::scheduler::{Planned, PlannedChange};
 use paysec_core::{Ledger, LogicalId, ResourceError};
 
-use super::{connect, graph, scheduler};
+use super::{connect, graph, preflight, scheduler};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -18,7 +18,10 @@ pub async fn run(
     refresh: bool,
 ) -> Result<u8, Failure> {
     let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
-    let c = connect(settings).await?;
+    let mut c = connect(settings).await?;
+    if !destroy {
+        preflight(settings, printer, &mut c).await?;
+    }
     // Checked on a copy: plan never writes the ledger.
     let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
@@ -43,6 +46,7 @@ pub async fn run(
         printer.json(&serde_json::json!({
             "environment": settings.env.as_str(),
             "destroy": destroy,
+            "preflight": c.resolved.checks,
             "changes": changes,
             "summary": counts(&changes),
         }));

@@ -116,6 +116,9 @@ impl Default for S3 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rds {
+    /// A major version (`16`: the newest minor RDS offers, resolved at each
+    /// run) or a minor (`16.9`: exactly that, refused before any write if
+    /// RDS no longer offers it).
     pub engine_version: String,
     /// Must match the engine version (`postgres16` for 16.x).
     pub parameter_group_family: String,
@@ -147,7 +150,7 @@ pub struct Rds {
 impl Default for Rds {
     fn default() -> Self {
         Self {
-            engine_version: "16.6".into(),
+            engine_version: "16".into(),
             parameter_group_family: "postgres16".into(),
             instance_class: "db.t3.micro".into(),
             allocated_storage_gb: 20,
@@ -172,7 +175,10 @@ pub struct Lambda {
     pub runtime: String,
     pub memory_mb: i32,
     pub timeout_seconds: i32,
-    pub reserved_concurrency: i32,
+    /// Concurrency reserved for the function (a ceiling on what it can
+    /// use and a floor others cannot take), or `"none"`. A new account's
+    /// limit (10) leaves no room: paysec then warns and skips it.
+    pub reserved_concurrency: ReservedConcurrency,
     /// Minutes to wait for the function to become Active (VPC setup).
     pub wait_minutes: u64,
 }
@@ -183,8 +189,27 @@ impl Default for Lambda {
             runtime: "python3.13".into(),
             memory_mb: 256,
             timeout_seconds: 30,
-            reserved_concurrency: 10,
+            reserved_concurrency: ReservedConcurrency::Executions(10),
             wait_minutes: 15,
+        }
+    }
+}
+
+/// `lambda.reserved_concurrency`: a number of executions, or `"none"`
+/// (validated: any other word is refused).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ReservedConcurrency {
+    Executions(i32),
+    Word(String),
+}
+
+impl ReservedConcurrency {
+    /// The executions to reserve; `None` for `"none"`.
+    pub fn executions(&self) -> Option<i32> {
+        match self {
+            Self::Executions(n) => Some(*n),
+            Self::Word(_) => None,
         }
     }
 }
@@ -557,12 +582,22 @@ impl Config {
                 "must be 1 to 900",
             ));
         }
-        if !(1..=1000).contains(&self.lambda.reserved_concurrency) {
-            return Err(invalid(
-                "lambda.reserved_concurrency",
-                &self.lambda.reserved_concurrency,
-                "must be 1 to 1000",
-            ));
+        match &self.lambda.reserved_concurrency {
+            ReservedConcurrency::Executions(n) if !(1..=1000).contains(n) => {
+                return Err(invalid(
+                    "lambda.reserved_concurrency",
+                    n,
+                    "must be 1 to 1000, or \"none\"",
+                ));
+            }
+            ReservedConcurrency::Word(w) if w != "none" => {
+                return Err(invalid(
+                    "lambda.reserved_concurrency",
+                    w,
+                    "must be 1 to 1000, or \"none\"",
+                ));
+            }
+            _ => {}
         }
         for p in &self.kms.admin_principals {
             if !p.starts_with("arn:") {
@@ -579,7 +614,7 @@ impl Config {
     /// Every settable key with its environment variable, for the docs and
     /// for `apply_env`.
     pub fn env_vars() -> Vec<(String, String)> {
-        env_keys()
+        env_keys().into_iter().map(|(k, v, _)| (k, v)).collect()
     }
 }
 
@@ -592,8 +627,9 @@ fn env_name(dotted: &str) -> String {
     format!("PAYSEC_{}", dotted.replace('.', "_").to_uppercase())
 }
 
-/// (dotted key, variable) for every leaf of a fully populated config.
-fn env_keys() -> Vec<(String, String)> {
+/// (dotted key, variable, whether the setting is a string) for every leaf
+/// of a fully populated config.
+fn env_keys() -> Vec<(String, String, bool)> {
     let full = Config {
         environment_suffix: Some(String::new()),
         region: Some(String::new()),
@@ -613,7 +649,7 @@ fn env_keys() -> Vec<(String, String)> {
     };
     let value = toml::Value::try_from(&full).unwrap_or(toml::Value::Table(toml::Table::new()));
     let mut out = Vec::new();
-    fn walk(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
+    fn walk(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String, bool)>) {
         match v {
             toml::Value::Table(t) if prefix != "tags" => {
                 for (k, v) in t {
@@ -625,7 +661,7 @@ fn env_keys() -> Vec<(String, String)> {
                     walk(&key, v, out);
                 }
             }
-            _ => out.push((prefix.to_owned(), env_name(prefix))),
+            _ => out.push((prefix.to_owned(), env_name(prefix), v.is_str())),
         }
     }
     walk("", &value, &mut out);
@@ -633,8 +669,9 @@ fn env_keys() -> Vec<(String, String)> {
 }
 
 /// Applies `PAYSEC_*` variables onto the parsed file; returns the names of
-/// those applied, for error messages. Values are read as TOML (numbers,
-/// booleans, arrays) and fall back to plain strings.
+/// those applied, for error messages. A string setting takes the value as
+/// written (`PAYSEC_RDS_ENGINE_VERSION=16` is the string "16"); others are
+/// read as TOML (numbers, booleans, arrays) and fall back to plain strings.
 fn apply_env(
     table: &mut toml::Table,
     vars: impl IntoIterator<Item = (String, String)>,
@@ -642,13 +679,17 @@ fn apply_env(
     let keys = env_keys();
     let mut applied = Vec::new();
     for (name, raw) in vars {
-        let Some((dotted, _)) = keys.iter().find(|(_, v)| *v == name) else {
+        let Some((dotted, _, is_string)) = keys.iter().find(|(_, v, _)| *v == name) else {
             continue;
         };
-        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(raw.clone()));
+        let value = if *is_string {
+            toml::Value::String(raw.clone())
+        } else {
+            toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(raw.clone()))
+        };
         // Keys are at most one section deep (`kms.deletion_window_days`).
         match dotted.split_once('.') {
             None => {
@@ -733,7 +774,7 @@ mod tests {
         let c = load_str(example, &[]).unwrap();
         assert_eq!(c.environment_suffix.as_deref(), Some("dev-001"));
         // Every key a user can set appears in the example, commented or not.
-        for (key, _) in env_keys() {
+        for (key, _, _) in env_keys() {
             let leaf = key.rsplit('.').next().unwrap();
             assert!(example.contains(leaf), "example lacks {key}");
         }
@@ -815,6 +856,26 @@ mod tests {
 
     #[test]
     fn a_bad_environment_variable_is_named() {
+        let major = load_str("", &[("PAYSEC_RDS_ENGINE_VERSION", "16")]).unwrap();
+        assert_eq!(
+            major.rds.engine_version, "16",
+            "a string setting, though it looks like a number"
+        );
+        let account =
+            load_str("", &[("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321")]).unwrap();
+        assert_eq!(
+            account.iam.audit_trusted_account.as_deref(),
+            Some("210987654321")
+        );
+        let none = load_str("", &[("PAYSEC_LAMBDA_RESERVED_CONCURRENCY", "none")]).unwrap();
+        assert_eq!(none.lambda.reserved_concurrency.executions(), None);
+        let five = load_str("[lambda]\nreserved_concurrency = 5\n", &[]).unwrap();
+        assert_eq!(five.lambda.reserved_concurrency.executions(), Some(5));
+        let word = load_str("", &[("PAYSEC_LAMBDA_RESERVED_CONCURRENCY", "lots")]).unwrap_err();
+        assert!(
+            word.to_string().contains("lambda.reserved_concurrency"),
+            "{word}"
+        );
         let err = load_str("", &[("PAYSEC_CONCURRENCY", "many")]).unwrap_err();
         assert!(err.to_string().contains("PAYSEC_CONCURRENCY"), "{err}");
     }

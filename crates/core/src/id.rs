@@ -48,6 +48,15 @@ impl From<&str> for LogicalId {
     }
 }
 
+/// 128 bits from the operating system's random source, as 32 hex digits.
+/// Fails rather than answer anything guessable.
+pub fn random_token() -> std::io::Result<String> {
+    let mut bytes = [0u8; 16];
+    let mut f = std::fs::File::open("/dev/urandom")?;
+    std::io::Read::read_exact(&mut f, &mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,13 +71,4 @@ mod tests {
     fn rejects_uppercase() {
         LogicalId::new("KMS.rds");
     }
-}
-
-/// 128 bits from the operating system's random source, as 32 hex digits.
-/// Fails rather than answer anything guessable.
-pub fn random_token() -> std::io::Result<String> {
-    let mut bytes = [0u8; 16];
-    let mut f = std::fs::File::open("/dev/urandom")?;
-    std::io::Read::read_exact(&mut f, &mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

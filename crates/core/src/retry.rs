@@ -11,7 +11,8 @@ use crate::error::{ErrorClass, ResourceError};
 
 /// Retry an operation while it fails with `code` (and, when set, a message
 /// containing `message`) for at most `budget`. Without a code the message
-/// alone decides (per-item errors whose codes AWS does not document).
+/// alone decides (per-item errors whose codes AWS does not document). A code
+/// with one `*` names a family (`Invalid*.NotFound`: every EC2 id kind).
 #[derive(Clone, Copy, Debug)]
 pub struct Rule {
     pub code: Option<&'static str>,
@@ -19,9 +20,24 @@ pub struct Rule {
     pub budget: Duration,
 }
 
+fn code_matches(pattern: &str, code: Option<&str>) -> bool {
+    let Some(code) = code else {
+        return false;
+    };
+    match pattern.split_once('*') {
+        Some((prefix, suffix)) => {
+            code.len() >= prefix.len() + suffix.len()
+                && code.starts_with(prefix)
+                && code.ends_with(suffix)
+        }
+        None => code == pattern,
+    }
+}
+
 impl Rule {
-    fn matches(&self, err: &ResourceError) -> bool {
-        self.code.is_none_or(|c| err.code() == Some(c))
+    /// Whether this rule covers `err`.
+    pub fn matches(&self, err: &ResourceError) -> bool {
+        self.code.is_none_or(|c| code_matches(c, err.code()))
             && self
                 .message
                 .is_none_or(|m| err.message().to_lowercase().contains(&m.to_lowercase()))
@@ -68,6 +84,16 @@ pub mod rules {
         code: Some("DependencyViolation"),
         message: None,
         budget: minutes(45),
+    };
+    /// An EC2 call naming a resource created moments ago (by the same step,
+    /// or by a dependency in this run): EC2 is eventually consistent and
+    /// answers `Invalid<Kind>.NotFound` for a while (the Terraform
+    /// provider's `ec2PropagationTimeout`: 5 minutes). Only for calls that
+    /// follow a create; a read's NotFound means gone.
+    pub const EC2_NOT_YET_VISIBLE: Rule = Rule {
+        code: Some("Invalid*.NotFound"),
+        message: None,
+        budget: minutes(5),
     };
     /// Configuring a bucket right after CreateBucket.
     pub const S3_NEW_BUCKET_NOT_VISIBLE: Rule = Rule {
@@ -131,10 +157,21 @@ pub mod rules {
         message: Some("cannot be assumed by Lambda"),
         budget: minutes(15),
     };
+    /// The role's policies not yet seen by Lambda, whichever permission
+    /// the create checks first ("...to call CreateNetworkInterface on
+    /// EC2", "...SendMessage on SQS", ...), as the Terraform provider
+    /// retries them.
     pub const LAMBDA_ROLE_NOT_YET_PERMITTED: Rule = Rule {
         code: Some("InvalidParameterValueException"),
-        message: Some("does not have permissions to call CreateNetworkInterface"),
+        message: Some("The provided execution role does not have permissions to call"),
         budget: minutes(15),
+    };
+    /// Lambda setting up the function's VPC interfaces while EC2 throttles
+    /// it ("Your request has been throttled by EC2").
+    pub const LAMBDA_THROTTLED_BY_EC2: Rule = Rule {
+        code: Some("InvalidParameterValueException"),
+        message: Some("throttled by EC2"),
+        budget: minutes(9),
     };
     pub const LAMBDA_KMS_NOT_YET_USABLE: Rule = Rule {
         code: Some("InvalidParameterValueException"),
@@ -238,6 +275,26 @@ mod tests {
         .await;
         assert_eq!(out.unwrap(), 7);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_code_family_matches_its_members_only() {
+        let nf = |code: &str| aws(code, "The ID 'vpc-1' does not exist", ErrorClass::NotFound);
+        for code in [
+            "InvalidVpcID.NotFound",
+            "InvalidGroup.NotFound",
+            "InvalidRouteTableID.NotFound",
+        ] {
+            assert!(rules::EC2_NOT_YET_VISIBLE.matches(&nf(code)), "{code}");
+        }
+        for code in [
+            "InvalidParameterValue",
+            "NotFound",
+            "DependencyViolation",
+            "Invalid.NotFoundx",
+        ] {
+            assert!(!rules::EC2_NOT_YET_VISIBLE.matches(&nf(code)), "{code}");
+        }
     }
 
     #[tokio::test(start_paused = true)]

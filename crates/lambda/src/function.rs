@@ -28,7 +28,8 @@ pub struct FunctionSpec {
     pub runtime: String,
     pub memory_mb: i32,
     pub timeout_seconds: i32,
-    pub reserved_concurrency: i32,
+    /// Executions to reserve (`None`: none, by configuration).
+    pub reserved_concurrency: Option<i32>,
     /// Budget for becoming Active (config `lambda.wait_minutes`).
     pub wait: Duration,
 }
@@ -50,10 +51,11 @@ pub struct Function {
 const HANDLER: &str = "handler.handler";
 
 /// Errors from a role or key created moments ago, retried within budget.
-const PROPAGATION: [paysec_core::retry::Rule; 3] = [
+const PROPAGATION: [paysec_core::retry::Rule; 4] = [
     rules::LAMBDA_ROLE_NOT_YET_ASSUMABLE,
     rules::LAMBDA_ROLE_NOT_YET_PERMITTED,
     rules::LAMBDA_KMS_NOT_YET_USABLE,
+    rules::LAMBDA_THROTTLED_BY_EC2,
 ];
 
 impl Function {
@@ -95,13 +97,72 @@ impl Function {
             .build()
     }
 
+    /// Whether the account can reserve `wanted` executions for this
+    /// function, which reserves `current` now. Lambda keeps 100 of the
+    /// account's concurrency unreserved, or the whole limit when it is
+    /// smaller (a new account's 10), and refuses PutFunctionConcurrency
+    /// past that. `Err` says why not and what to do.
+    async fn concurrency_room(
+        &self,
+        wanted: i32,
+        current: Option<i32>,
+    ) -> Result<Result<(), String>, ResourceError> {
+        let out = self
+            .aws
+            .lambda
+            .get_account_settings()
+            .send()
+            .await
+            .or_resource(&self.id, "GetAccountSettings")?;
+        let Some(limit) = out.account_limit() else {
+            return Ok(Ok(()));
+        };
+        let total = limit.concurrent_executions();
+        let unreserved = limit.unreserved_concurrent_executions().unwrap_or(total);
+        Ok(concurrency_fits(total, unreserved, wanted, current))
+    }
+
+    /// Reserves the configured concurrency (or removes a reservation when
+    /// the configuration says none); when the account has no room, warns
+    /// and leaves it, so a new account's `up` still completes.
     async fn set_concurrency(&self, cx: &Context) -> Result<(), ResourceError> {
+        let name = Self::name(cx);
+        let current = retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
+            self.aws
+                .lambda
+                .get_function_concurrency()
+                .function_name(&name)
+                .send()
+                .await
+                .or_resource(&self.id, "GetFunctionConcurrency")
+        })
+        .await?
+        .reserved_concurrent_executions();
+        let Some(wanted) = self.spec.reserved_concurrency else {
+            if current.is_some() {
+                retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
+                    self.aws
+                        .lambda
+                        .delete_function_concurrency()
+                        .function_name(&name)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "DeleteFunctionConcurrency")
+                })
+                .await?;
+            }
+            return Ok(());
+        };
+        if let Err(why) = self.concurrency_room(wanted, current).await? {
+            tracing::warn!("{}: reserved concurrency not set: {why}", self.id);
+            return Ok(());
+        }
         retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
             self.aws
                 .lambda
                 .put_function_concurrency()
-                .function_name(Self::name(cx))
-                .reserved_concurrent_executions(self.spec.reserved_concurrency)
+                .function_name(&name)
+                .reserved_concurrent_executions(wanted)
                 .send()
                 .await
                 .or_resource(&self.id, "PutFunctionConcurrency")
@@ -245,13 +306,23 @@ impl Resource for Function {
         let reserved = out
             .concurrency()
             .and_then(|c| c.reserved_concurrent_executions());
-        checks.equal(
-            "reserved_concurrency",
-            self.spec.reserved_concurrency.to_string(),
-            reserved
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "unreserved".into()),
-        );
+        let live = reserved
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "unreserved".into());
+        match (self.spec.reserved_concurrency, reserved) {
+            (Some(wanted), Some(r)) if wanted == r => {
+                checks.equal("reserved_concurrency", wanted, r);
+            }
+            (Some(wanted), _) => match self.concurrency_room(wanted, reserved).await? {
+                Ok(()) => checks.equal("reserved_concurrency", wanted, live),
+                Err(why) => checks.not_applicable("reserved_concurrency", why),
+            },
+            (None, None) => checks.not_applicable(
+                "reserved_concurrency",
+                "lambda.reserved_concurrency is \"none\" in the configuration",
+            ),
+            (None, Some(_)) => checks.equal("reserved_concurrency", "unreserved", live),
+        }
         let zip_len = package::zip().map(|z| z.len() as i64).unwrap_or(0);
         checks.equal(
             "code",
@@ -415,5 +486,51 @@ impl Resource for Function {
                 .or_resource(&self.id, "DeleteFunction"),
         )?;
         Ok(DeleteOutcome::default())
+    }
+}
+
+/// Whether reserving `wanted` (the function reserving `current` now) fits
+/// an account whose limit is `total` with `unreserved` left; `Err` says
+/// why not and what to do.
+pub fn concurrency_fits(
+    total: i32,
+    unreserved: i32,
+    wanted: i32,
+    current: Option<i32>,
+) -> Result<(), String> {
+    let keep = total.min(100);
+    let free = unreserved + current.unwrap_or(0);
+    if free - wanted >= keep {
+        return Ok(());
+    }
+    Err(format!(
+        "the account's Lambda concurrency limit is {total} with {unreserved} unreserved, and AWS keeps {keep} unreserved, so {wanted} cannot be reserved; request a higher \"Concurrent executions\" quota (Service Quotas), lower lambda.reserved_concurrency, or set it to \"none\""
+    ))
+}
+
+#[cfg(test)]
+mod concurrency_tests {
+    use super::concurrency_fits;
+
+    #[test]
+    fn a_new_account_has_no_room_and_a_grown_one_has() {
+        assert!(
+            concurrency_fits(10, 10, 1, None).is_err(),
+            "new account: limit 10"
+        );
+        let why = concurrency_fits(10, 10, 10, None).unwrap_err();
+        assert!(
+            why.contains("limit is 10") && why.contains("\"none\""),
+            "{why}"
+        );
+        assert!(concurrency_fits(1000, 1000, 10, None).is_ok());
+        assert!(
+            concurrency_fits(1000, 105, 10, None).is_err(),
+            "100 must stay unreserved"
+        );
+        assert!(
+            concurrency_fits(1000, 100, 10, Some(10)).is_ok(),
+            "its own reservation counts back"
+        );
     }
 }

@@ -2,13 +2,17 @@
 //! security group loses every rule, and the default network ACL loses its
 //! allow-all entries, so anything not placed deliberately gets nothing.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use aws_sdk_ec2::types::RuleAction;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
+use paysec_core::retry::rules;
 use paysec_core::{LogicalId, ResourceError};
+use tokio::time::Instant;
 
 use crate::ec2;
 
@@ -65,25 +69,36 @@ impl DefaultHardening {
 
     async fn harden(&self, d: &Defaults) -> Result<(), ResourceError> {
         let sg = d.sg.group_id().unwrap_or_default();
+        // The defaults came with a VPC made moments ago.
         if !d.sg.ip_permissions().is_empty() {
-            self.aws
+            let req = self
+                .aws
                 .ec2
                 .revoke_security_group_ingress()
                 .group_id(sg)
-                .set_ip_permissions(Some(d.sg.ip_permissions().to_vec()))
-                .send()
-                .await
-                .or_resource(&self.id, "RevokeSecurityGroupIngress")?;
+                .set_ip_permissions(Some(d.sg.ip_permissions().to_vec()));
+            ec2::after_create(|| async {
+                req.clone()
+                    .send()
+                    .await
+                    .or_resource(&self.id, "RevokeSecurityGroupIngress")
+            })
+            .await?;
         }
         if !d.sg.ip_permissions_egress().is_empty() {
-            self.aws
+            let req = self
+                .aws
                 .ec2
                 .revoke_security_group_egress()
                 .group_id(sg)
-                .set_ip_permissions(Some(d.sg.ip_permissions_egress().to_vec()))
-                .send()
-                .await
-                .or_resource(&self.id, "RevokeSecurityGroupEgress")?;
+                .set_ip_permissions(Some(d.sg.ip_permissions_egress().to_vec()));
+            ec2::after_create(|| async {
+                req.clone()
+                    .send()
+                    .await
+                    .or_resource(&self.id, "RevokeSecurityGroupEgress")
+            })
+            .await?;
         }
         let acl = d.acl.network_acl_id().unwrap_or_default();
         for e in d.acl.entries().iter().filter(|e| open_to_world(e)) {
@@ -147,12 +162,25 @@ impl Resource for DefaultHardening {
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let d = self
-            .defaults(cx.attr(&self.vpc, "physical_id")?)
-            .await?
-            .ok_or_else(|| {
-                ResourceError::unexpected(&self.id, "the VPC has no default security group or ACL")
-            })?;
+        let vpc = cx.attr(&self.vpc, "physical_id")?;
+        // A VPC made moments ago may not list its defaults yet (EC2 is
+        // eventually consistent): look again within EC2's propagation
+        // budget before calling them missing.
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(250);
+        let d = loop {
+            if let Some(d) = self.defaults(vpc).await? {
+                break d;
+            }
+            if started.elapsed() + delay > rules::EC2_NOT_YET_VISIBLE.budget {
+                return Err(ResourceError::unexpected(
+                    &self.id,
+                    "the VPC has no default security group or ACL",
+                ));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(10));
+        };
         self.harden(&d).await?;
         Ok(Self::present(&d))
     }

@@ -91,6 +91,19 @@ pub(crate) async fn retag(
 
 pub(crate) use paysec_core::error::not_found_is_none;
 
+/// Runs an EC2 call that names a resource created moments ago, by this
+/// step or by a dependency in this run. EC2 is eventually consistent: for a
+/// while it answers `Invalid<Kind>.NotFound` for an id it just returned.
+/// Such a NotFound is retried within EC2's propagation budget, never taken
+/// for "gone".
+pub(crate) async fn after_create<T, F, Fut>(op: F) -> Result<T, ResourceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ResourceError>>,
+{
+    paysec_core::retry::retrying(&[rules::EC2_NOT_YET_VISIBLE], op).await
+}
+
 /// Runs a delete, retrying on `DependencyViolation` while ENIs drain:
 /// detached Lambda ENIs in the VPC are deleted as they become available,
 /// and the wait is reported so the user sees why nothing moves.

@@ -13,6 +13,7 @@ use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
     WaitBudget,
 };
+use paysec_core::retry::rules;
 use paysec_core::{LogicalId, ResourceError};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -67,7 +68,8 @@ fn service_name(cx: &Context, service: &str) -> String {
     format!("com.amazonaws.{}.{service}", cx.env.region)
 }
 
-async fn describe(
+/// The endpoint (by id, else by tags) in any state but `deleted`.
+async fn describe_any(
     aws: &paysec_aws::Aws,
     id: &LogicalId,
     cx: &Context,
@@ -82,9 +84,22 @@ async fn describe(
     Ok(out.and_then(|o| {
         o.vpc_endpoints()
             .iter()
-            .find(|e| !matches!(state(e).as_str(), "deleted" | "deleting" | "failed"))
+            .find(|e| state(e) != "deleted")
             .cloned()
     }))
+}
+
+/// The endpoint as `up` sees it: one going away (`deleting`) or `failed`
+/// is not there, and gets created again.
+async fn describe(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    cx: &Context,
+    known: Option<&Present>,
+) -> Result<Option<aws_sdk_ec2::types::VpcEndpoint>, ResourceError> {
+    Ok(describe_any(aws, id, cx, known)
+        .await?
+        .filter(|e| !matches!(state(e).as_str(), "deleting" | "failed")))
 }
 
 async fn delete_and_wait(
@@ -117,9 +132,9 @@ async fn delete_and_wait(
         }
     }
     // Interface endpoint ENIs block subnet and security group deletion
-    // until the endpoint is fully gone.
+    // until the endpoint is fully gone: `deleting` is not gone yet.
     let started = Instant::now();
-    while describe(aws, id, cx, Some(known)).await?.is_some() {
+    while describe_any(aws, id, cx, Some(known)).await?.is_some() {
         if started.elapsed() > budget {
             return Err(ResourceError::WaitTimeout {
                 resource: id.clone(),
@@ -238,7 +253,7 @@ impl Resource for GatewayEndpoint {
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let out = self
+        let req = self
             .aws
             .ec2
             .create_vpc_endpoint()
@@ -248,10 +263,14 @@ impl Resource for GatewayEndpoint {
             .route_table_ids(cx.attr(&self.route_table, "physical_id")?)
             .policy_document((self.policy)(cx).to_string())
             .client_token(cx.create_token())
-            .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint))
-            .send()
-            .await
-            .or_resource(&self.id, "CreateVpcEndpoint")?;
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint));
+        let out = ec2::after_create(|| async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "CreateVpcEndpoint")
+        })
+        .await?;
         Ok(Present::new(created_id(&self.id, &out)?))
     }
 
@@ -391,7 +410,7 @@ impl Resource for InterfaceEndpoint {
             .iter()
             .map(|s| cx.attr(s, "physical_id").map(str::to_owned))
             .collect::<Result<Vec<_>, _>>()?;
-        let out = self
+        let req = self
             .aws
             .ec2
             .create_vpc_endpoint()
@@ -402,10 +421,14 @@ impl Resource for InterfaceEndpoint {
             .security_group_ids(cx.attr(&self.security_group, "physical_id")?)
             .private_dns_enabled(true)
             .client_token(cx.create_token())
-            .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint))
-            .send()
-            .await
-            .or_resource(&self.id, "CreateVpcEndpoint")?;
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint));
+        let out = ec2::after_create(|| async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "CreateVpcEndpoint")
+        })
+        .await?;
         Ok(Present::new(created_id(&self.id, &out)?))
     }
 
@@ -445,6 +468,7 @@ impl Resource for InterfaceEndpoint {
 
     /// Available, or still pending after the budget.
     async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
+        let created = Instant::now();
         cx.poll_until(
             "the endpoint to become available",
             "available",
@@ -453,13 +477,18 @@ impl Resource for InterfaceEndpoint {
                 setting: SETTING,
             },
             || async {
-                let e = describe(&self.aws, &self.id, cx, Some(&present)).await?;
+                let e = describe_any(&self.aws, &self.id, cx, Some(&present)).await?;
                 match e.as_ref().map(state).as_deref() {
                     Some("available") => Ok(Some(())),
-                    Some("failed" | "rejected") | None => Err(ResourceError::unexpected(
-                        &self.id,
-                        "the endpoint failed or disappeared while being created",
-                    )),
+                    // Just created: EC2 may not show it yet (eventual
+                    // consistency), which is not "gone".
+                    None if created.elapsed() < rules::EC2_NOT_YET_VISIBLE.budget => Ok(None),
+                    Some("failed" | "rejected" | "deleting") | None => {
+                        Err(ResourceError::unexpected(
+                            &self.id,
+                            "the endpoint failed or disappeared while being created",
+                        ))
+                    }
                     _ => Ok(None),
                 }
             },

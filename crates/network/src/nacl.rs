@@ -38,7 +38,7 @@ impl NetworkAcl {
 
     async fn write_entries(&self, acl: &str, cidr: &str) -> Result<(), ResourceError> {
         for (rule, egress) in ENTRIES {
-            let r = self
+            let req = self
                 .aws
                 .ec2
                 .create_network_acl_entry()
@@ -47,10 +47,14 @@ impl NetworkAcl {
                 .protocol("-1")
                 .rule_action(RuleAction::Allow)
                 .egress(egress)
-                .cidr_block(cidr)
-                .send()
-                .await
-                .or_resource(&self.id, "CreateNetworkAclEntry");
+                .cidr_block(cidr);
+            let r = ec2::after_create(|| async {
+                req.clone()
+                    .send()
+                    .await
+                    .or_resource(&self.id, "CreateNetworkAclEntry")
+            })
+            .await;
             if let Err(e) = r {
                 if e.code() != Some("NetworkAclEntryAlreadyExists") {
                     return Err(e);
@@ -99,14 +103,19 @@ impl NetworkAcl {
                     continue;
                 };
                 if subnets.iter().any(|s| s == subnet) && acl.network_acl_id() != Some(target) {
-                    self.aws
+                    let req = self
+                        .aws
                         .ec2
                         .replace_network_acl_association()
                         .association_id(assoc)
-                        .network_acl_id(target)
-                        .send()
-                        .await
-                        .or_resource(&self.id, "ReplaceNetworkAclAssociation")?;
+                        .network_acl_id(target);
+                    ec2::after_create(|| async {
+                        req.clone()
+                            .send()
+                            .await
+                            .or_resource(&self.id, "ReplaceNetworkAclAssociation")
+                    })
+                    .await?;
                 }
             }
         }
@@ -225,15 +234,19 @@ impl Resource for NetworkAcl {
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
         let vpc = cx.attr(&self.vpc, "physical_id")?;
-        let out = self
+        let req = self
             .aws
             .ec2
             .create_network_acl()
             .vpc_id(vpc)
-            .tag_specifications(ec2::tag_spec(cx, ResourceType::NetworkAcl))
-            .send()
-            .await
-            .or_resource(&self.id, "CreateNetworkAcl")?;
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::NetworkAcl));
+        let out = ec2::after_create(|| async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "CreateNetworkAcl")
+        })
+        .await?;
         let acl = out
             .network_acl()
             .and_then(|a| a.network_acl_id())

@@ -42,14 +42,19 @@ impl RouteTable {
         for s in &self.subnets {
             let subnet = cx.attr(s, "physical_id")?;
             if !have.iter().any(|h| h == subnet) {
-                self.aws
+                let req = self
+                    .aws
                     .ec2
                     .associate_route_table()
                     .route_table_id(rt)
-                    .subnet_id(subnet)
-                    .send()
-                    .await
-                    .or_resource(&self.id, "AssociateRouteTable")?;
+                    .subnet_id(subnet);
+                ec2::after_create(|| async {
+                    req.clone()
+                        .send()
+                        .await
+                        .or_resource(&self.id, "AssociateRouteTable")
+                })
+                .await?;
             }
         }
         Ok(())
@@ -156,15 +161,19 @@ impl Resource for RouteTable {
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let out = self
+        let req = self
             .aws
             .ec2
             .create_route_table()
             .vpc_id(cx.attr(&self.vpc, "physical_id")?)
-            .tag_specifications(ec2::tag_spec(cx, ResourceType::RouteTable))
-            .send()
-            .await
-            .or_resource(&self.id, "CreateRouteTable")?;
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::RouteTable));
+        let out = ec2::after_create(|| async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "CreateRouteTable")
+        })
+        .await?;
         let rt = out
             .route_table()
             .and_then(|r| r.route_table_id())

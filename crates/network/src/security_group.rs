@@ -134,17 +134,21 @@ impl Resource for SecurityGroup {
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let out = self
+        let req = self
             .aws
             .ec2
             .create_security_group()
             .group_name(format!("{}-{}", cx.env.names.prefix(), self.purpose))
             .description(self.description)
             .vpc_id(cx.attr(&self.vpc, "physical_id")?)
-            .tag_specifications(ec2::tag_spec(cx, ResourceType::SecurityGroup))
-            .send()
-            .await
-            .or_resource(&self.id, "CreateSecurityGroup");
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::SecurityGroup));
+        let out = ec2::after_create(|| async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "CreateSecurityGroup")
+        })
+        .await;
         let out = match out {
             // Names are unique per VPC: ours when an earlier attempt's
             // answer was lost (adopted by its tags), else the error stands.
@@ -161,15 +165,19 @@ impl Resource for SecurityGroup {
             .to_owned();
         // A new group allows all egress; paysec's groups allow nothing
         // until SecurityGroupRules says otherwise.
-        let revoked = self
+        let req = self
             .aws
             .ec2
             .revoke_security_group_egress()
             .group_id(&group)
-            .ip_permissions(allow_all_egress())
-            .send()
-            .await
-            .or_resource(&self.id, "RevokeSecurityGroupEgress");
+            .ip_permissions(allow_all_egress());
+        let revoked = ec2::after_create(|| async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "RevokeSecurityGroupEgress")
+        })
+        .await;
         if let Err(e) = revoked {
             if e.code() != Some("InvalidPermission.NotFound") {
                 return Err(e);
@@ -375,7 +383,36 @@ impl SecurityGroupRules {
         }
         .build();
         let ec2 = &self.aws.ec2;
-        let result = match (dir, grant) {
+        // The groups may be moments old: a grant naming one EC2 does not
+        // show yet is retried (a NotFound there is not "done").
+        let result = crate::ec2::after_create(|| async {
+            self.send_rule(ec2, dir, grant, group, perm.clone()).await
+        })
+        .await;
+        match result {
+            // Revoking from a group that is gone, or a rule already there
+            // or already gone: nothing to do.
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("InvalidPermission.Duplicate" | "InvalidPermission.NotFound")
+                ) || (!grant && e.code() == Some("InvalidGroup.NotFound")) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn send_rule(
+        &self,
+        ec2: &aws_sdk_ec2::Client,
+        dir: &str,
+        grant: bool,
+        group: &str,
+        perm: IpPermission,
+    ) -> Result<(), ResourceError> {
+        match (dir, grant) {
             ("in", true) => ec2
                 .authorize_security_group_ingress()
                 .group_id(group)
@@ -408,21 +445,6 @@ impl SecurityGroupRules {
                 .await
                 .or_resource(&self.id, "RevokeSecurityGroupEgress")
                 .map(|_| ()),
-        };
-        match result {
-            Err(e)
-                if matches!(
-                    e.code(),
-                    Some(
-                        "InvalidPermission.Duplicate"
-                            | "InvalidPermission.NotFound"
-                            | "InvalidGroup.NotFound"
-                    )
-                ) =>
-            {
-                Ok(())
-            }
-            other => other,
         }
     }
 

@@ -157,17 +157,21 @@ impl Resource for Subnet {
         let vpc_id = cx.attr(&self.vpc, "physical_id")?;
         let cidr = crate::subnet_cidr(cx.attr(&self.vpc, "cidr")?, self.index);
         let zone = self.zone().await?;
-        let out = self
+        let req = self
             .aws
             .ec2
             .create_subnet()
             .vpc_id(vpc_id)
             .cidr_block(&cidr)
             .availability_zone(&zone)
-            .tag_specifications(ec2::tag_spec(cx, ResourceType::Subnet))
-            .send()
-            .await
-            .or_resource(&self.id, "CreateSubnet");
+            .tag_specifications(ec2::tag_spec(cx, ResourceType::Subnet));
+        let out = ec2::after_create(|| async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "CreateSubnet")
+        })
+        .await;
         let out = match out {
             // The CIDR is taken: by this subnet when an earlier attempt's
             // answer was lost (then it carries our tags and is adopted),

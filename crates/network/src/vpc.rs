@@ -43,15 +43,21 @@ impl Vpc {
     }
 
     async fn attribute(&self, vpc_id: &str, name: VpcAttributeName) -> Result<bool, ResourceError> {
-        let out = self
+        // The VPC was just listed (by tag, possibly moments after its
+        // create): a NotFound here means "not yet visible", not "gone".
+        let req = self
             .aws
             .ec2
             .describe_vpc_attribute()
             .vpc_id(vpc_id)
-            .attribute(name.clone())
-            .send()
-            .await
-            .or_resource(&self.id, "DescribeVpcAttribute")?;
+            .attribute(name.clone());
+        let out = ec2::after_create(|| async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "DescribeVpcAttribute")
+        })
+        .await?;
         let value = match name {
             VpcAttributeName::EnableDnsHostnames => out.enable_dns_hostnames(),
             _ => out.enable_dns_support(),
@@ -62,22 +68,19 @@ impl Vpc {
     /// ModifyVpcAttribute takes one attribute per call.
     async fn enable_dns(&self, vpc_id: &str) -> Result<(), ResourceError> {
         let on = || AttributeBooleanValue::builder().value(true).build();
-        self.aws
-            .ec2
-            .modify_vpc_attribute()
-            .vpc_id(vpc_id)
-            .enable_dns_support(on())
-            .send()
-            .await
-            .or_resource(&self.id, "ModifyVpcAttribute")?;
-        self.aws
-            .ec2
-            .modify_vpc_attribute()
-            .vpc_id(vpc_id)
-            .enable_dns_hostnames(on())
-            .send()
-            .await
-            .or_resource(&self.id, "ModifyVpcAttribute")?;
+        let modify = || self.aws.ec2.modify_vpc_attribute().vpc_id(vpc_id);
+        for req in [
+            modify().enable_dns_support(on()),
+            modify().enable_dns_hostnames(on()),
+        ] {
+            ec2::after_create(|| async {
+                req.clone()
+                    .send()
+                    .await
+                    .or_resource(&self.id, "ModifyVpcAttribute")
+            })
+            .await?;
+        }
         Ok(())
     }
 }

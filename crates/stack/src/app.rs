@@ -51,7 +51,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: 
         id: id(ids::DB),
         aws: aws(),
         spec: InstanceSpec {
-            engine_version: cfg.rds.engine_version.clone(),
+            engine_version: inputs.resolved.engine_version.clone(),
             instance_class: cfg.rds.instance_class.clone(),
             allocated_storage_gb: cfg.rds.allocated_storage_gb,
             backup_retention_days: cfg.rds.backup_retention_days,
@@ -85,7 +85,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: 
             runtime: cfg.lambda.runtime.clone(),
             memory_mb: cfg.lambda.memory_mb,
             timeout_seconds: cfg.lambda.timeout_seconds,
-            reserved_concurrency: cfg.lambda.reserved_concurrency,
+            reserved_concurrency: cfg.lambda.reserved_concurrency.executions(),
             wait: Duration::from_secs(cfg.lambda.wait_minutes * 60),
         },
         role: id(ids::ROLE_LAMBDA),

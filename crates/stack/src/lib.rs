@@ -13,6 +13,9 @@ mod app;
 mod iam;
 mod logs;
 mod network;
+pub mod preflight;
+
+pub use preflight::Preflight;
 
 /// Logical ids of the stack's resources, shared by the blueprint, the
 /// outputs and the tests.
@@ -70,6 +73,9 @@ pub struct Inputs<'a> {
     pub config: &'a Config,
     /// The keys' administrators (see [`key_admins`]).
     pub key_admins: &'a [String],
+    /// The engine version and zones, resolved by the preflight (or as
+    /// configured, for commands that create nothing).
+    pub resolved: &'a Preflight,
 }
 
 /// The keys' administrators: the config's, else the IAM principal behind
@@ -258,10 +264,10 @@ mod tests {
     #[test]
     fn configured_administrators_win_over_the_caller() {
         let mut config = Config::default();
-        let caller = Some(
-            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_A_1",
-        );
-        assert_eq!(key_admins(&config, caller), [caller.unwrap()]);
+        let role =
+            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_A_1";
+        let caller = Some(role);
+        assert_eq!(key_admins(&config, caller), [role]);
         assert!(
             key_admins(&config, None).is_empty(),
             "root: the root statement covers it"

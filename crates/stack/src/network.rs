@@ -33,7 +33,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                 aws(),
                 id(ids::VPC),
                 i,
-                cfg.network.availability_zones.clone(),
+                inputs.resolved.zones.clone(),
             )
             .draining_up_to(drain),
         ));

@@ -10,7 +10,7 @@
 //! | EC2 eventual consistency | for `ec2_visibility` after CreateVpc/Subnet/SecurityGroup/RouteTable/NetworkAcl/VpcEndpoint, an EC2 call naming the new id (a Describe by id included; filters excepted) answers `Invalid*.NotFound` |
 //! | Lambda account concurrency | GetAccountSettings answers an account limit (a new account's 10); PutFunctionConcurrency that would leave less than the minimum unreserved is refused |
 //! | RDS engine versions | DescribeDBEngineVersions and DescribeOrderableDBInstanceOptions answered from a catalog (moto cannot); CreateDBInstance with a version RDS does not offer (a retired minor) is refused |
-//! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call CreateNetworkInterface on EC2" (in a VPC) or "...SendMessage on SQS" (with a DLQ) |
+//! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -523,7 +523,7 @@ pub(crate) async fn before(
             )
             .is_some();
         if function_call {
-            if let Some(body) = serde_json::from_str::<Value>(call.body).ok() {
+            if let Ok(body) = serde_json::from_str::<Value>(call.body) {
                 let role = body["Role"]
                     .as_str()
                     .and_then(|r| r.rsplit('/').next())
@@ -538,10 +538,12 @@ pub(crate) async fn before(
                 let dlq = body["DeadLetterConfig"]["TargetArn"]
                     .as_str()
                     .is_some_and(|t| !t.is_empty());
-                let missing = if in_vpc {
-                    Some("CreateNetworkInterface on EC2")
-                } else if dlq {
+                // Which permission Lambda checks first is not documented;
+                // the queue's is the one paysec once did not retry.
+                let missing = if dlq {
                     Some("SendMessage on SQS")
+                } else if in_vpc {
+                    Some("CreateNetworkInterface on EC2")
                 } else {
                     None
                 };

@@ -1,0 +1,401 @@
+//! Checks before the first write: what would otherwise fail minutes into
+//! `up` on a real account (a retired engine version, an instance class not
+//! offered, too few zones, no room for the function's reserved
+//! concurrency) is found by reads alone, each with what to change. `plan`
+//! shows them; `up` refuses to start on a failed one. They also resolve
+//! what the blueprint needs from the account: the engine version RDS
+//! offers and three zones that offer the database.
+
+use paysec_aws::sdk::ec2::types::Filter;
+use paysec_aws::Aws;
+use paysec_config::Config;
+use serde::Serialize;
+
+/// One check's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Ok,
+    /// `up` goes on, without what this check is about (said in `detail`).
+    Warning,
+    /// `up` would fail: it does not start.
+    Fail,
+    /// The endpoint did not answer this question (an emulator's gap).
+    NotChecked,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Warning => "warning",
+            Self::Fail => "FAIL",
+            Self::NotChecked => "not checked",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub verdict: Verdict,
+    pub detail: String,
+}
+
+/// The checks, and what they resolved for the blueprint.
+#[derive(Clone, Debug, Serialize)]
+pub struct Preflight {
+    pub checks: Vec<Check>,
+    /// The engine version to create the database with.
+    pub engine_version: String,
+    /// The three zones for the subnets (and so the database).
+    pub zones: Vec<String>,
+}
+
+impl Preflight {
+    /// What the configuration says, unresolved (commands that create
+    /// nothing: `down`, `verify`, `graph`).
+    pub fn unresolved(config: &Config) -> Self {
+        Self {
+            checks: Vec::new(),
+            engine_version: config.rds.engine_version.clone(),
+            zones: config.network.availability_zones.clone(),
+        }
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.verdict == Verdict::Fail)
+    }
+
+    fn push(&mut self, name: &'static str, verdict: Verdict, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name,
+            verdict,
+            detail: detail.into(),
+        });
+    }
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// A PostgreSQL version's parts, for ordering minors numerically.
+fn version_key(v: &str) -> Vec<u32> {
+    v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+/// The version to create: the newest minor of a configured major, or the
+/// configured minor if RDS offers it. `Err` says what to set instead.
+pub fn choose_engine_version(configured: &str, offered: &[String]) -> Result<String, String> {
+    let major = configured.split('.').next().unwrap_or(configured);
+    let mut minors: Vec<&String> = offered
+        .iter()
+        .filter(|v| v.split('.').next() == Some(major))
+        .collect();
+    minors.sort_by_key(|v| version_key(v));
+    let Some(newest) = minors.last() else {
+        return Err(format!(
+            "RDS offers no PostgreSQL {major} here; set rds.engine_version (and rds.parameter_group_family) to a major it offers"
+        ));
+    };
+    if !configured.contains('.') {
+        return Ok((*newest).clone());
+    }
+    if minors.iter().any(|v| *v == configured) {
+        return Ok(configured.to_owned());
+    }
+    let listed: Vec<&str> = minors.iter().map(|v| v.as_str()).collect();
+    Err(format!(
+        "RDS no longer offers PostgreSQL {configured} (retired); set rds.engine_version = \"{major}\" (the newest {major}.x, now {newest}) or one of {}",
+        listed.join(", ")
+    ))
+}
+
+/// Three zones for the stack: those the instance class is offered in, and
+/// the RDS endpoint service too, first by name. `Err` says why not.
+pub fn choose_zones(
+    region_zones: &[String],
+    class_zones: Option<&[String]>,
+    endpoint_zones: Option<&[String]>,
+    configured: &[String],
+) -> Result<Vec<String>, String> {
+    let usable: Vec<String> = region_zones
+        .iter()
+        .filter(|z| class_zones.is_none_or(|c| c.contains(z)))
+        .filter(|z| endpoint_zones.is_none_or(|e| e.contains(z)))
+        .cloned()
+        .collect();
+    if !configured.is_empty() {
+        return match configured.iter().find(|z| !usable.contains(z)) {
+            Some(z) => Err(format!(
+                "network.availability_zones names {z}, which does not offer the database (instance class and RDS endpoint); usable: {}",
+                usable.join(", ")
+            )),
+            None => Ok(configured.to_vec()),
+        };
+    }
+    if usable.len() < 3 {
+        return Err(format!(
+            "only {} zone(s) offer the instance class and the RDS endpoint ({}); the stack needs 3: choose another rds.instance_class or region",
+            usable.len(),
+            usable.join(", ")
+        ));
+    }
+    Ok(usable[..3].to_vec())
+}
+
+/// Runs every check. Reads only.
+pub async fn run(aws: &Aws, config: &Config, caller_arn: &str, key_admins: &[String]) -> Preflight {
+    let mut p = Preflight::unresolved(config);
+    let emulator = aws.emulator().is_some();
+    p.push(
+        "identity",
+        Verdict::Ok,
+        format!(
+            "caller {caller_arn}; key administrators: {}",
+            if key_admins.is_empty() {
+                "the account root only".to_owned()
+            } else {
+                key_admins.join(", ")
+            }
+        ),
+    );
+
+    // The engine version RDS offers.
+    let configured = &config.rds.engine_version;
+    let versions = aws
+        .rds
+        .describe_db_engine_versions()
+        .engine("postgres")
+        .engine_version(configured.split('.').next().unwrap_or(configured))
+        .send()
+        .await;
+    match versions {
+        Ok(out) => {
+            let offered: Vec<String> = out
+                .db_engine_versions()
+                .iter()
+                .filter_map(|v| v.engine_version().map(str::to_owned))
+                .collect();
+            match choose_engine_version(configured, &offered) {
+                Ok(v) => {
+                    p.push("rds engine version", Verdict::Ok, format!("PostgreSQL {v} (configured {configured})"));
+                    p.engine_version = v;
+                }
+                Err(why) => p.push("rds engine version", Verdict::Fail, why),
+            }
+        }
+        Err(e) if emulator => p.push(
+            "rds engine version",
+            Verdict::NotChecked,
+            format!("the emulator does not answer DescribeDBEngineVersions ({}); using {configured} as configured", paysec_aws::classify::one_line(&e)),
+        ),
+        Err(e) => p.push(
+            "rds engine version",
+            Verdict::Fail,
+            format!("DescribeDBEngineVersions: {}", paysec_aws::classify::one_line(&e)),
+        ),
+    }
+
+    // The instance class, in which zones, Multi-AZ.
+    let class = &config.rds.instance_class;
+    let mut class_zones: Option<Vec<String>> = None;
+    if p.failures().next().is_none() {
+        let options = aws
+            .rds
+            .describe_orderable_db_instance_options()
+            .engine("postgres")
+            .engine_version(&p.engine_version)
+            .db_instance_class(class)
+            .send()
+            .await;
+        match options {
+            Ok(out) if out.orderable_db_instance_options().is_empty() && emulator => p.push(
+                "rds instance class",
+                Verdict::NotChecked,
+                format!("the emulator lists no orderable options; using {class} as configured"),
+            ),
+            Ok(out) => {
+                let opts = out.orderable_db_instance_options();
+                let multi_az_ok =
+                    !config.rds.multi_az || opts.iter().any(|o| o.multi_az_capable() == Some(true));
+                let zones: Vec<String> = opts
+                    .iter()
+                    .flat_map(|o| o.availability_zones())
+                    .filter_map(|z| z.name().map(str::to_owned))
+                    .collect();
+                if opts.is_empty() {
+                    p.push(
+                        "rds instance class",
+                        Verdict::Fail,
+                        format!("{class} is not offered for PostgreSQL {} in {}; choose another rds.instance_class", p.engine_version, aws.region()),
+                    );
+                } else if !multi_az_ok {
+                    p.push(
+                        "rds instance class",
+                        Verdict::Fail,
+                        format!("{class} cannot run Multi-AZ for PostgreSQL {}; choose another rds.instance_class", p.engine_version),
+                    );
+                } else {
+                    p.push(
+                        "rds instance class",
+                        Verdict::Ok,
+                        format!("{class} offered in {}", zones.join(", ")),
+                    );
+                    class_zones = Some(zones);
+                }
+            }
+            Err(e) => p.push(
+                "rds instance class",
+                if emulator {
+                    Verdict::NotChecked
+                } else {
+                    Verdict::Fail
+                },
+                format!(
+                    "DescribeOrderableDBInstanceOptions: {}",
+                    paysec_aws::classify::one_line(&e)
+                ),
+            ),
+        }
+    }
+
+    // Three zones offering the database and its endpoint.
+    let region_zones = aws
+        .ec2
+        .describe_availability_zones()
+        .filters(filter("state", "available"))
+        .filters(filter("zone-type", "availability-zone"))
+        .send()
+        .await;
+    let endpoint_service = format!("com.amazonaws.{}.rds", aws.region());
+    let endpoint_zones = aws
+        .ec2
+        .describe_vpc_endpoint_services()
+        .service_names(&endpoint_service)
+        .send()
+        .await
+        .ok()
+        .and_then(|out| {
+            out.service_details()
+                .first()
+                .map(|d| d.availability_zones().to_vec())
+        });
+    match region_zones {
+        Ok(out) => {
+            let mut names: Vec<String> = out
+                .availability_zones()
+                .iter()
+                .filter_map(|z| z.zone_name().map(str::to_owned))
+                .collect();
+            names.sort();
+            match choose_zones(
+                &names,
+                class_zones.as_deref(),
+                endpoint_zones.as_deref(),
+                &config.network.availability_zones,
+            ) {
+                Ok(zones) => {
+                    p.push("zones", Verdict::Ok, zones.join(", "));
+                    p.zones = zones;
+                }
+                Err(why) => p.push("zones", Verdict::Fail, why),
+            }
+        }
+        Err(e) => p.push(
+            "zones",
+            Verdict::Fail,
+            format!(
+                "DescribeAvailabilityZones: {}",
+                paysec_aws::classify::one_line(&e)
+            ),
+        ),
+    }
+
+    // Room for the function's reserved concurrency.
+    if let Some(wanted) = config.lambda.reserved_concurrency.executions() {
+        match aws.lambda.get_account_settings().send().await {
+            Ok(out) => match out.account_limit() {
+                Some(limit) => {
+                    let total = limit.concurrent_executions();
+                    let unreserved = limit.unreserved_concurrent_executions().unwrap_or(total);
+                    match paysec_lambda::function::concurrency_fits(total, unreserved, wanted, None)
+                    {
+                        Ok(()) => p.push(
+                            "lambda concurrency",
+                            Verdict::Ok,
+                            format!("{wanted} of {unreserved} unreserved (account limit {total})"),
+                        ),
+                        Err(why) => p.push(
+                            "lambda concurrency",
+                            Verdict::Warning,
+                            format!("reserved concurrency will be skipped: {why}"),
+                        ),
+                    }
+                }
+                None => p.push(
+                    "lambda concurrency",
+                    Verdict::NotChecked,
+                    "GetAccountSettings gave no account limit",
+                ),
+            },
+            Err(e) => p.push(
+                "lambda concurrency",
+                if emulator {
+                    Verdict::NotChecked
+                } else {
+                    Verdict::Warning
+                },
+                format!("GetAccountSettings: {}", paysec_aws::classify::one_line(&e)),
+            ),
+        }
+    }
+
+    p.push(
+        "quotas",
+        Verdict::NotChecked,
+        "VPCs per region, interface endpoints per VPC and KMS keys are not read (Service Quotas is not queried yet); a limit reached fails the create with AWS's own message",
+    );
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| (*x).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_major_takes_its_newest_minor_and_a_retired_minor_is_refused() {
+        let offered = s(&["16.9", "16.10", "16.8", "17.5"]);
+        assert_eq!(choose_engine_version("16", &offered).unwrap(), "16.10");
+        assert_eq!(choose_engine_version("16.9", &offered).unwrap(), "16.9");
+        let why = choose_engine_version("16.6", &offered).unwrap_err();
+        assert!(why.contains("no longer offers PostgreSQL 16.6"), "{why}");
+        assert!(why.contains("rds.engine_version = \"16\""), "{why}");
+        assert!(choose_engine_version("15", &offered).is_err());
+    }
+
+    #[test]
+    fn zones_offer_the_class_and_the_endpoint() {
+        let region = s(&["r-1a", "r-1b", "r-1c", "r-1d", "r-1e"]);
+        let class = s(&["r-1a", "r-1c", "r-1d", "r-1e"]);
+        let endpoint = s(&["r-1a", "r-1b", "r-1c", "r-1e"]);
+        assert_eq!(
+            choose_zones(&region, Some(&class), Some(&endpoint), &[]).unwrap(),
+            s(&["r-1a", "r-1c", "r-1e"])
+        );
+        assert_eq!(
+            choose_zones(&region, None, None, &[]).unwrap(),
+            s(&["r-1a", "r-1b", "r-1c"])
+        );
+        let few = s(&["r-1a", "r-1b"]);
+        assert!(choose_zones(&region, Some(&few), None, &[]).is_err());
+        let configured = s(&["r-1a", "r-1b", "r-1c"]);
+        let why = choose_zones(&region, Some(&class), None, &configured).unwrap_err();
+        assert!(why.contains("r-1b"), "{why}");
+    }
+}
