@@ -41,6 +41,29 @@ impl Environment {
         )
     }
 
+    /// The DNS suffix of the partition's service endpoints:
+    /// `amazonaws.com.cn` in China, `amazonaws.com` elsewhere. Endpoint
+    /// names (`kms:ViaService`) and the few service principals that are
+    /// regional (`logs.<region>.<suffix>`) take it; other service
+    /// principals are `<service>.amazonaws.com` in every partition.
+    pub fn dns_suffix(&self) -> &'static str {
+        match self.partition.as_str() {
+            "aws-cn" => "amazonaws.com.cn",
+            _ => "amazonaws.com",
+        }
+    }
+
+    /// A VPC endpoint service's name: `com.amazonaws.<region>.<service>`,
+    /// except the interface services China names `cn.com.amazonaws...`.
+    pub fn endpoint_service_name(&self, service: &str) -> String {
+        let china_prefixed = self.partition == "aws-cn" && service != "s3" && service != "logs";
+        format!(
+            "{}com.amazonaws.{}.{service}",
+            if china_prefixed { "cn." } else { "" },
+            self.region
+        )
+    }
+
     /// The account root principal, `arn:aws:iam::<account>:root`.
     pub fn account_root(&self) -> String {
         self.arn("iam", "", "root")
@@ -54,5 +77,33 @@ impl Environment {
     /// ARN of an IAM role by name.
     pub fn role_arn(&self, name: &str) -> String {
         self.arn("iam", "", &format!("role/{name}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn china_takes_its_own_dns_suffix_and_endpoint_names() {
+        let env = |partition: &str, region: &str| {
+            Environment::new(EnvName::parse("t-1").unwrap(), "1", region, partition)
+        };
+        let aws = env("aws", "eu-west-1");
+        assert_eq!(aws.dns_suffix(), "amazonaws.com");
+        assert_eq!(
+            aws.endpoint_service_name("rds"),
+            "com.amazonaws.eu-west-1.rds"
+        );
+        let cn = env("aws-cn", "cn-north-1");
+        assert_eq!(cn.dns_suffix(), "amazonaws.com.cn");
+        assert_eq!(
+            cn.endpoint_service_name("rds"),
+            "cn.com.amazonaws.cn-north-1.rds"
+        );
+        assert_eq!(
+            cn.endpoint_service_name("s3"),
+            "com.amazonaws.cn-north-1.s3"
+        );
     }
 }

@@ -34,7 +34,21 @@ pub fn parse(raw: &str) -> Value {
 /// Compares by meaning: a one-element list equals its element and list
 /// order does not matter.
 pub fn same(a: &Value, b: &Value) -> bool {
-    normalize(a) == normalize(b)
+    let (mut a, mut b) = (normalize(a), normalize(b));
+    // Some services return a stored policy without its `Version` (the
+    // language version, not the content); one side lacking it is no
+    // difference in what the policy allows.
+    for key in ["Version", "Id"] {
+        let missing = |v: &Value| v.as_object().is_some_and(|m| !m.contains_key(key));
+        if missing(&a) || missing(&b) {
+            for v in [&mut a, &mut b] {
+                if let Value::Object(m) = v {
+                    m.remove(key);
+                }
+            }
+        }
+    }
+    a == b
 }
 
 fn normalize(v: &Value) -> Value {
@@ -66,6 +80,15 @@ pub fn strings(v: &Value) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_policy_returned_without_its_version_is_the_same() {
+        let ours = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Principal": "*"}]});
+        let returned = serde_json::json!({"Statement": {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*", "Principal": "*"}});
+        assert!(super::same(&ours, &returned));
+        let wider = serde_json::json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Principal": "*"}});
+        assert!(!super::same(&ours, &wider));
+    }
+
     use serde_json::json;
 
     use super::*;

@@ -101,6 +101,13 @@ pub mod rules {
         message: None,
         budget: minutes(2),
     };
+    /// DeleteBucket after emptying, when a late log delivery landed in
+    /// between (the Terraform provider empties and retries likewise).
+    pub const S3_BUCKET_NOT_EMPTY: Rule = Rule {
+        code: Some("BucketNotEmpty"),
+        message: None,
+        budget: minutes(2),
+    };
     /// CreateBucket right after deleting the same name.
     pub const S3_OPERATION_ABORTED: Rule = Rule {
         code: Some("OperationAborted"),

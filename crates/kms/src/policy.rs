@@ -82,7 +82,7 @@ pub fn document(
             KeyUser::LogsService { log_groups } => json!({
                 "Sid": "CloudWatchLogsUse",
                 "Effect": "Allow",
-                "Principal": { "Service": format!("logs.{}.amazonaws.com", env.region) },
+                "Principal": { "Service": format!("logs.{}.{}", env.region, env.dns_suffix()) },
                 "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                 "Resource": "*",
                 "Condition": { "ArnLike": { "kms:EncryptionContext:aws:logs:arn":
@@ -121,7 +121,7 @@ pub fn document(
                 "Condition": { "StringEquals": {
                     "kms:CallerAccount": env.account,
                     "kms:ViaService": services.iter()
-                        .map(|s| format!("{s}.{}.amazonaws.com", env.region))
+                        .map(|s| format!("{s}.{}.{}", env.region, env.dns_suffix()))
                         .collect::<Vec<_>>()
                 } }
             }),

@@ -243,6 +243,15 @@ impl Resource for Function {
         let Some(cfg) = out.configuration() else {
             return Ok(Observed::Missing);
         };
+        // A Failed function's properties are not what is wrong with it.
+        if cfg.state() == Some(&State::Failed) {
+            return Err(failed(
+                &self.id,
+                cfg.function_name().unwrap_or_default(),
+                cfg.state_reason_code(),
+                cfg.state_reason(),
+            ));
+        }
         let mut checks = Checks::default();
         checks.equal(
             "runtime",
@@ -457,13 +466,11 @@ impl Resource for Function {
                 let out = self.configuration(cx).await?;
                 match out.state() {
                     Some(State::Active) => Ok(Some(())),
-                    Some(State::Failed) => Err(ResourceError::unexpected(
+                    Some(State::Failed) => Err(failed(
                         &self.id,
-                        format!(
-                            "the function did not become Active: Failed {}: {}",
-                            out.state_reason_code().map(|s| s.as_str()).unwrap_or(""),
-                            out.state_reason().unwrap_or("")
-                        ),
+                        &Self::name(cx),
+                        out.state_reason_code(),
+                        out.state_reason(),
                     )),
                     _ => Ok(None),
                 }
@@ -487,6 +494,23 @@ impl Resource for Function {
         )?;
         Ok(DeleteOutcome::default())
     }
+}
+
+/// The error for a function in state Failed: AWS's reason, and what to do.
+pub fn failed(
+    id: &LogicalId,
+    function: &str,
+    code: Option<&aws_sdk_lambda::types::StateReasonCode>,
+    reason: Option<&str>,
+) -> ResourceError {
+    ResourceError::unexpected(
+        id,
+        format!(
+            "function {function} is Failed: {}: {}; fix the cause (often its KMS key, role or subnets), then run `paysec up` again",
+            code.map(|s| s.as_str()).unwrap_or("Unknown"),
+            reason.unwrap_or("no reason given")
+        ),
+    )
 }
 
 /// Whether reserving `wanted` (the function reserving `current` now) fits

@@ -26,6 +26,23 @@ pub async fn invoke(
     function: &str,
     payload: &str,
 ) -> Result<Invocation, ResourceError> {
+    // A function that cannot run says why, instead of Lambda's bare
+    // "ResourceConflictException" at Invoke.
+    let cfg = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .or_resource(id, "GetFunctionConfiguration")?;
+    if cfg.state() == Some(&aws_sdk_lambda::types::State::Failed) {
+        return Err(crate::function::failed(
+            id,
+            function,
+            cfg.state_reason_code(),
+            cfg.state_reason(),
+        ));
+    }
     let out = aws
         .lambda
         .invoke()

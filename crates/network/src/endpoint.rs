@@ -65,7 +65,7 @@ fn state(e: &aws_sdk_ec2::types::VpcEndpoint) -> String {
 }
 
 fn service_name(cx: &Context, service: &str) -> String {
-    format!("com.amazonaws.{}.{service}", cx.env.region)
+    cx.env.endpoint_service_name(service)
 }
 
 /// The endpoint (by id, else by tags) in any state but `deleted`.
@@ -109,44 +109,67 @@ async fn delete_and_wait(
     known: &Present,
     budget: Duration,
 ) -> Result<(), ResourceError> {
-    let out = ec2::not_found_is_none(
-        aws.ec2
-            .delete_vpc_endpoints()
-            .vpc_endpoint_ids(&known.physical_id)
-            .send()
-            .await
-            .or_resource(id, "DeleteVpcEndpoints"),
-    )?;
-    // Per-item failures come back with HTTP 200.
-    if let Some(item) = out.as_ref().and_then(|o| o.unsuccessful().first()) {
-        let err = item.error();
-        let code = err.and_then(|e| e.code()).unwrap_or("");
-        if !code.contains("NotFound") {
-            return Err(ResourceError::unexpected(
-                id,
-                format!(
-                    "DeleteVpcEndpoints failed: {code}: {}",
-                    err.and_then(|e| e.message()).unwrap_or("")
-                ),
-            ));
-        }
-    }
-    // Interface endpoint ENIs block subnet and security group deletion
-    // until the endpoint is fully gone: `deleting` is not gone yet.
     let started = Instant::now();
-    while describe_any(aws, id, cx, Some(known)).await?.is_some() {
-        if started.elapsed() > budget {
-            return Err(ResourceError::WaitTimeout {
-                resource: id.clone(),
-                state: "deleted".into(),
-                waited_secs: started.elapsed().as_secs(),
-                setting: SETTING,
-            });
+    loop {
+        let out = ec2::not_found_is_none(
+            aws.ec2
+                .delete_vpc_endpoints()
+                .vpc_endpoint_ids(&known.physical_id)
+                .send()
+                .await
+                .or_resource(id, "DeleteVpcEndpoints"),
+        )?;
+        // Per-item failures come back with HTTP 200.
+        if let Some(item) = out.as_ref().and_then(|o| o.unsuccessful().first()) {
+            let err = item.error();
+            let code = err.and_then(|e| e.code()).unwrap_or("");
+            if !code.contains("NotFound") {
+                return Err(ResourceError::unexpected(
+                    id,
+                    format!(
+                        "DeleteVpcEndpoints failed: {code}: {}",
+                        err.and_then(|e| e.message()).unwrap_or("")
+                    ),
+                ));
+            }
         }
-        cx.report_wait("the endpoint to be deleted", started.elapsed());
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Interface endpoint ENIs block subnet and security group deletion
+        // until the endpoint is fully gone: `deleting` is not gone yet. A
+        // NotFound from the delete is not proof either (an endpoint made
+        // moments ago may not be visible yet): only an endpoint no longer
+        // listed, by id and by its tags, is gone; one still there in
+        // another state is deleted again.
+        loop {
+            let by_id = describe_any(aws, id, cx, Some(known)).await?;
+            let found = match by_id {
+                Some(e) => Some(e),
+                None => describe_any(aws, id, cx, None)
+                    .await?
+                    .filter(|e| e.vpc_endpoint_id() == Some(known.physical_id.as_str())),
+            };
+            let Some(e) = found else {
+                return Ok(());
+            };
+            if started.elapsed() > budget {
+                return Err(ResourceError::WaitTimeout {
+                    resource: id.clone(),
+                    state: "deleted".into(),
+                    waited_secs: started.elapsed().as_secs(),
+                    setting: SETTING,
+                });
+            }
+            cx.report_wait("the endpoint to be deleted", started.elapsed());
+            tokio::time::sleep(Duration::from_secs(if state(&e) == "deleting" {
+                5
+            } else {
+                1
+            }))
+            .await;
+            if state(&e) != "deleting" {
+                break;
+            }
+        }
     }
-    Ok(())
 }
 
 fn created_id(

@@ -295,14 +295,20 @@ impl SecurityGroupRules {
             .iter()
             .map(|g| cx.attr(g, "physical_id").map(str::to_owned))
             .collect::<Result<_, _>>()?;
-        let out = self
+        // The groups may have been created moments ago, by this run or a
+        // run just before: a NotFound is "not yet visible".
+        let req = self
             .aws
             .ec2
             .describe_security_groups()
-            .set_group_ids(Some(ids))
-            .send()
-            .await
-            .or_resource(&self.id, "DescribeSecurityGroups")?;
+            .set_group_ids(Some(ids));
+        let out = crate::ec2::after_create(|| async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "DescribeSecurityGroups")
+        })
+        .await?;
         let mut flat = Flat::new();
         for sg in out.security_groups() {
             let gid = sg.group_id().unwrap_or_default();

@@ -124,9 +124,11 @@ impl Bucket {
                         .build(),
                 )
                 .expiration(LifecycleExpiration::builder().days(keep_days).build())
+                // An overwritten or deleted log object is audit evidence
+                // too: its old version is kept as long as a current one.
                 .noncurrent_version_expiration(
                     NoncurrentVersionExpiration::builder()
-                        .noncurrent_days(30)
+                        .noncurrent_days(keep_days)
                         .build(),
                 )
                 .abort_incomplete_multipart_upload(abort),
@@ -704,17 +706,21 @@ impl Resource for Bucket {
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
             Err(e) => return Err(e),
         }
-        let removed = self.empty(&name).await?;
-        tracing::info!(bucket = %name, removed, "emptied bucket");
-        not_found_is_none(
+        // S3 delivers logs late (best effort, sometimes hours): an object
+        // can land between emptying and deleting. Empty again and retry.
+        let deleted = retrying(&[rules::S3_BUCKET_NOT_EMPTY], || async {
+            let removed = self.empty(&name).await?;
+            tracing::info!(bucket = %name, removed, "emptied bucket");
             self.aws
                 .s3
                 .delete_bucket()
                 .bucket(&name)
                 .send()
                 .await
-                .or_resource(&self.id, "DeleteBucket"),
-        )?;
+                .or_resource(&self.id, "DeleteBucket")
+        })
+        .await;
+        not_found_is_none(deleted)?;
         Ok(DeleteOutcome::default())
     }
 }

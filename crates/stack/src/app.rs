@@ -105,12 +105,43 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: 
     )));
     // PostgreSQL's own log lines (log_connections/log_disconnections on).
     for (fid, log, purpose, pattern, metric) in [
-        (ids::FILTER_DB_CONNECTION_FAILURES, ids::LOG_RDS_POSTGRESQL, "db-connection-failures", "?\"could not receive data from client\" ?\"connection to client lost\" ?\"too many connections\" ?\"could not accept SSL connection\"", "DbConnectionFailures"),
-        (ids::FILTER_DB_AUTH_FAILURES, ids::LOG_RDS_POSTGRESQL, "db-auth-failures", "?\"password authentication failed\" ?\"PAM authentication failed\" ?\"no pg_hba.conf entry\"", "AuthenticationFailures"),
-        (ids::FILTER_DB_ENCRYPTION, ids::LOG_RDS_POSTGRESQL, "db-unencrypted-connections", "?\"SSL off\" ?\"no encryption\"", "EncryptionViolations"),
-        (ids::FILTER_LAMBDA_KMS, ids::LOG_LAMBDA, "lambda-kms-errors", "?KMSAccessDeniedException ?KMSDisabledException ?InvalidCiphertextException ?KMSInvalidStateException", "EncryptionViolations"),
+        (
+            ids::FILTER_DB_CONNECTION_FAILURES,
+            ids::LOG_RDS_POSTGRESQL,
+            "db-connection-failures",
+            DB_CONNECTION_FAILURES,
+            "DbConnectionFailures",
+        ),
+        (
+            ids::FILTER_DB_AUTH_FAILURES,
+            ids::LOG_RDS_POSTGRESQL,
+            "db-auth-failures",
+            DB_AUTH_FAILURES,
+            "AuthenticationFailures",
+        ),
+        (
+            ids::FILTER_DB_ENCRYPTION,
+            ids::LOG_RDS_POSTGRESQL,
+            "db-unencrypted-connections",
+            DB_UNENCRYPTED,
+            "EncryptionViolations",
+        ),
+        (
+            ids::FILTER_LAMBDA_KMS,
+            ids::LOG_LAMBDA,
+            "lambda-kms-errors",
+            LAMBDA_KMS_ERRORS,
+            "EncryptionViolations",
+        ),
     ] {
-        nodes.push(Arc::new(MetricFilter::new(id(fid), aws(), id(log), purpose, pattern, metric)));
+        nodes.push(Arc::new(MetricFilter::new(
+            id(fid),
+            aws(),
+            id(log),
+            purpose,
+            pattern,
+            metric,
+        )));
     }
     let custom = |aid: &str, purpose, description, metric, source: &str| -> Arc<dyn Resource> {
         Arc::new(Alarm {
@@ -194,4 +225,94 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: 
         topic: id(ids::TOPIC),
         source: id(ids::DLQ),
     }));
+}
+
+/// CloudWatch Logs filter patterns (`?term` terms: any of them, each a
+/// case-sensitive substring) over PostgreSQL 16's messages, as RDS logs
+/// them. Connection failures: the server full (`sorry, too many clients
+/// already`, reserved slots), per-role/database limits, lost clients, TLS
+/// handshakes that fail.
+pub(crate) const DB_CONNECTION_FAILURES: &str = "?\"could not receive data from client\" ?\"connection to client lost\" ?\"too many connections\" ?\"could not accept SSL connection\" ?\"sorry, too many clients already\" ?\"remaining connection slots are reserved\"";
+/// Authentication failures (password, PAM, no matching pg_hba.conf rule).
+pub(crate) const DB_AUTH_FAILURES: &str =
+    "?\"password authentication failed\" ?\"PAM authentication failed\" ?\"no pg_hba.conf entry\"";
+/// Connections refused or made without TLS (PostgreSQL 12+ says "no
+/// encryption"; older ones "SSL off").
+pub(crate) const DB_UNENCRYPTED: &str = "?\"SSL off\" ?\"no encryption\"";
+/// The function's KMS failures, as the SDK names them.
+pub(crate) const LAMBDA_KMS_ERRORS: &str =
+    "?KMSAccessDeniedException ?KMSDisabledException ?InvalidCiphertextException ?KMSInvalidStateException";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CloudWatch's unstructured pattern of `?` terms: a line matches when
+    /// it contains any term (quoted terms taken whole).
+    fn matches(pattern: &str, line: &str) -> bool {
+        let mut terms = Vec::new();
+        let mut rest = pattern.trim();
+        while let Some(r) = rest.strip_prefix('?') {
+            let (term, after) = match r.strip_prefix('"') {
+                Some(q) => {
+                    let end = q.find('"').expect("closing quote");
+                    (&q[..end], &q[end + 1..])
+                }
+                None => r.split_once(' ').unwrap_or((r, "")),
+            };
+            terms.push(term);
+            rest = after.trim_start();
+        }
+        assert!(rest.is_empty(), "only ? terms are used: {pattern}");
+        terms.iter().any(|t| line.contains(t))
+    }
+
+    /// PostgreSQL 16 server messages with RDS's log_line_prefix
+    /// (`%t:%r:%u@%d:[%p]:`).
+    const PREFIX: &str = "2026-11-30 10:00:00 UTC:10.0.1.5(51234):app@payments:[4242]:";
+
+    #[test]
+    fn each_filter_catches_its_postgresql_16_lines_and_nothing_else() {
+        let line = |m: &str| format!("{PREFIX}{m}");
+        let connection = [
+            "FATAL:  sorry, too many clients already",
+            "FATAL:  remaining connection slots are reserved for roles with the SUPERUSER attribute",
+            "FATAL:  remaining connection slots are reserved for roles with privileges of the \"rds_reserved\" role",
+            "FATAL:  too many connections for role \"app\"",
+            "FATAL:  too many connections for database \"payments\"",
+            "LOG:  could not receive data from client: Connection reset by peer",
+            "LOG:  could not accept SSL connection: unsupported protocol",
+        ];
+        let auth = [
+            "FATAL:  password authentication failed for user \"app\"",
+            "FATAL:  no pg_hba.conf entry for host \"10.0.1.5\", user \"app\", database \"payments\", no encryption",
+        ];
+        let unencrypted = [
+            "FATAL:  no pg_hba.conf entry for host \"10.0.1.5\", user \"app\", database \"payments\", no encryption",
+        ];
+        let ordinary = [
+            "LOG:  connection received: host=10.0.1.5 port=51234",
+            "LOG:  connection authorized: user=app database=payments application_name=psql SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)",
+            "LOG:  disconnection: session time: 0:00:01.234 user=app database=payments host=10.0.1.5 port=51234",
+            "LOG:  checkpoint complete: wrote 3 buffers (0.0%)",
+        ];
+        for m in connection {
+            assert!(matches(DB_CONNECTION_FAILURES, &line(m)), "connection: {m}");
+        }
+        for m in auth {
+            assert!(matches(DB_AUTH_FAILURES, &line(m)), "auth: {m}");
+        }
+        for m in unencrypted {
+            assert!(matches(DB_UNENCRYPTED, &line(m)), "unencrypted: {m}");
+        }
+        for m in ordinary {
+            for p in [DB_CONNECTION_FAILURES, DB_AUTH_FAILURES, DB_UNENCRYPTED] {
+                assert!(!matches(p, &line(m)), "{p} must not match: {m}");
+            }
+        }
+        assert!(matches(
+            LAMBDA_KMS_ERRORS,
+            "[ERROR] ClientError: An error occurred (KMSAccessDeniedException) when calling the Decrypt operation"
+        ));
+    }
 }

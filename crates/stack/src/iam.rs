@@ -99,7 +99,10 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                             "ec2:DescribeNetworkInterfaces",
                             "ec2:DeleteNetworkInterface",
                             "ec2:AssignPrivateIpAddresses",
-                            "ec2:UnassignPrivateIpAddresses"
+                            "ec2:UnassignPrivateIpAddresses",
+                            // As in AWSLambdaVPCAccessExecutionRole: Lambda
+                            // reads the subnets it places interfaces in.
+                            "ec2:DescribeSubnets"
                         ],
                         "Resource": "*",
                         "Condition": { "StringEquals": { "aws:RequestedRegion": cx.env.region } }
@@ -126,6 +129,13 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             let log_group = cx.attr(&LogicalId::new(ids::LOG_FLOW_LOGS), "arn")?;
             // No logs:CreateLogGroup: late deliveries must not recreate the
             // group after `down`.
+            // The delivery service lists log groups to find its own, as
+            // in AWS's documented flow-log role; a list call, so on the
+            // account's log groups rather than one.
+            let all_groups = match log_group.find(":log-group:") {
+                Some(at) => format!("{}:log-group:*", &log_group[..at]),
+                None => log_group.to_owned(),
+            };
             Ok(json!({
                 "Version": "2012-10-17",
                 "Statement": [{
@@ -133,6 +143,11 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                     "Effect": "Allow",
                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                     "Resource": [log_group.to_owned(), format!("{log_group}:*")]
+                }, {
+                    "Sid": "FindLogGroup",
+                    "Effect": "Allow",
+                    "Action": "logs:DescribeLogGroups",
+                    "Resource": all_groups
                 }]
             }))
         }),

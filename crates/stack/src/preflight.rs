@@ -162,15 +162,38 @@ pub async fn run(aws: &Aws, config: &Config, caller_arn: &str, key_admins: &[Str
         ),
     );
 
-    // The engine version RDS offers.
+    // The independent reads go out at once: the preflight costs two round
+    // trips (the class depends on the version), not one per question.
     let configured = &config.rds.engine_version;
-    let versions = aws
-        .rds
-        .describe_db_engine_versions()
-        .engine("postgres")
-        .engine_version(configured.split('.').next().unwrap_or(configured))
-        .send()
-        .await;
+    let endpoint_service = if aws.region().starts_with("cn-") {
+        format!("cn.com.amazonaws.{}.rds", aws.region())
+    } else {
+        format!("com.amazonaws.{}.rds", aws.region())
+    };
+    let (versions, region_zones, endpoint_zones, account) = tokio::join!(
+        aws.rds
+            .describe_db_engine_versions()
+            .engine("postgres")
+            .engine_version(configured.split('.').next().unwrap_or(configured))
+            .send(),
+        aws.ec2
+            .describe_availability_zones()
+            .filters(filter("state", "available"))
+            .filters(filter("zone-type", "availability-zone"))
+            .send(),
+        aws.ec2
+            .describe_vpc_endpoint_services()
+            .service_names(&endpoint_service)
+            .send(),
+        aws.lambda.get_account_settings().send(),
+    );
+    let endpoint_zones = endpoint_zones.ok().and_then(|out| {
+        out.service_details()
+            .first()
+            .map(|d| d.availability_zones().to_vec())
+    });
+
+    // The engine version RDS offers.
     match versions {
         Ok(out) => {
             let offered: Vec<String> = out
@@ -262,26 +285,6 @@ pub async fn run(aws: &Aws, config: &Config, caller_arn: &str, key_admins: &[Str
     }
 
     // Three zones offering the database and its endpoint.
-    let region_zones = aws
-        .ec2
-        .describe_availability_zones()
-        .filters(filter("state", "available"))
-        .filters(filter("zone-type", "availability-zone"))
-        .send()
-        .await;
-    let endpoint_service = format!("com.amazonaws.{}.rds", aws.region());
-    let endpoint_zones = aws
-        .ec2
-        .describe_vpc_endpoint_services()
-        .service_names(&endpoint_service)
-        .send()
-        .await
-        .ok()
-        .and_then(|out| {
-            out.service_details()
-                .first()
-                .map(|d| d.availability_zones().to_vec())
-        });
     match region_zones {
         Ok(out) => {
             let mut names: Vec<String> = out
@@ -315,7 +318,7 @@ pub async fn run(aws: &Aws, config: &Config, caller_arn: &str, key_admins: &[Str
 
     // Room for the function's reserved concurrency.
     if let Some(wanted) = config.lambda.reserved_concurrency.executions() {
-        match aws.lambda.get_account_settings().send().await {
+        match account {
             Ok(out) => match out.account_limit() {
                 Some(limit) => {
                     let total = limit.concurrent_executions();
