@@ -170,6 +170,16 @@ pub fn one_line<E>(err: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + Error + 'static,
 {
+    // An answer with no AWS error in it (an emulator's HTML page): its
+    // status says all there is, the parser's chain nothing useful.
+    if let SdkError::ServiceError(se) = err {
+        if se.err().code().is_none() && se.err().message().is_none() {
+            return format!(
+                "HTTP {} with no AWS error in the answer",
+                se.raw().status().as_u16()
+            );
+        }
+    }
     let text = message(err)
         .lines()
         .map(str::trim)

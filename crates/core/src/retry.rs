@@ -4,7 +4,10 @@
 //! sleeps. Budgets follow the Terraform AWS provider's.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::error::{ErrorClass, ResourceError};
@@ -203,6 +206,54 @@ pub mod rules {
 /// SDK's attempts; they never fail a run on their own before it.
 pub const TRANSIENT_BUDGET: Duration = Duration::from_secs(5 * 60);
 
+/// One scheduler step (a resource's converge or delete), as its retry
+/// loops see it. Loops nest (the scheduler repeats a whole step; a
+/// resource retries its own calls), so a repeatable 5xx would otherwise
+/// pay each loop's transient budget in turn: the step holds one budget
+/// for transient errors that every loop inside it draws from. A stop
+/// (Ctrl-C) ends the waiting at once: the error is returned instead of
+/// retried.
+#[derive(Clone, Debug)]
+pub struct Step {
+    transient_spent: Arc<Mutex<Duration>>,
+    stop: Option<watch::Receiver<bool>>,
+}
+
+impl Step {
+    pub fn new(stop: Option<watch::Receiver<bool>>) -> Self {
+        Self {
+            transient_spent: Arc::default(),
+            stop,
+        }
+    }
+
+    /// Runs `f` as this step: its retry loops share the step's budget.
+    pub async fn run<F: Future>(self, f: F) -> F::Output {
+        STEP.scope(self, f).await
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| *s.borrow())
+    }
+
+    /// Takes `delay` from the transient budget; false when it is spent.
+    fn take_transient(&self, delay: Duration) -> bool {
+        let mut spent = self
+            .transient_spent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if *spent + delay > TRANSIENT_BUDGET {
+            return false;
+        }
+        *spent += delay;
+        true
+    }
+}
+
+tokio::task_local! {
+    static STEP: Step;
+}
+
 /// Runs `op`, retrying with capped exponential backoff while its error is
 /// throttling, transient, or matches one of `rules`, within that rule's budget.
 pub async fn retrying<T, F, Fut>(rules: &[Rule], op: F) -> Result<T, ResourceError>
@@ -227,23 +278,44 @@ where
 {
     let started = Instant::now();
     let mut delay = Duration::from_millis(250);
+    let step = STEP.try_with(Step::clone).ok();
     loop {
         let err = match op().await {
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        let budget = aws(&err).and_then(|e| match e.class() {
-            ErrorClass::Throttled | ErrorClass::Transient => Some((e, TRANSIENT_BUDGET)),
-            _ => rules.iter().find(|r| r.matches(e)).map(|r| (e, r.budget)),
-        });
-        match budget {
-            Some((e, b)) if started.elapsed() + delay < b => {
-                tracing::debug!(resource = %e.resource(), error = %e, ?delay, "retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            _ => return Err(err),
+        if step.as_ref().is_some_and(Step::stopped) {
+            return Err(err);
         }
+        let retry = aws(&err).and_then(|e| {
+            let within = match e.class() {
+                // Drawn from the step's one budget when in a step.
+                ErrorClass::Throttled | ErrorClass::Transient => match &step {
+                    Some(s) => s.take_transient(delay),
+                    None => started.elapsed() + delay < TRANSIENT_BUDGET,
+                },
+                _ => rules
+                    .iter()
+                    .find(|r| r.matches(e))
+                    .is_some_and(|r| started.elapsed() + delay < r.budget),
+            };
+            within.then_some(e)
+        });
+        let Some(e) = retry else {
+            return Err(err);
+        };
+        tracing::info!(resource = %e.resource(), error = %e, ?delay, "retrying");
+        let mut stop = step.as_ref().and_then(|s| s.stop.clone());
+        match stop.as_mut() {
+            Some(stop) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop.wait_for(|s| *s) => return Err(err),
+                }
+            }
+            None => tokio::time::sleep(delay).await,
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
 
@@ -342,6 +414,49 @@ mod tests {
             "{waited:?}"
         );
         assert!(waited >= Duration::from_secs(60), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nested_loops_share_one_transient_budget_per_step() {
+        let start = tokio::time::Instant::now();
+        let calls = AtomicU32::new(0);
+        let out: Result<(), ResourceError> = Step::new(None)
+            .run(retrying(&[], || async {
+                // An inner loop (a resource's own) under the outer one.
+                retrying(&[], || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err::<(), _>(aws("InternalError", "boom", ErrorClass::Transient))
+                })
+                .await
+            }))
+            .await;
+        assert!(out.is_err());
+        let waited = start.elapsed();
+        assert!(
+            waited <= TRANSIENT_BUDGET + Duration::from_secs(10),
+            "one budget, not one per loop: {waited:?}"
+        );
+        assert!(
+            waited >= TRANSIENT_BUDGET - Duration::from_secs(20),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_ends_the_waiting_at_once() {
+        let (tx, rx) = watch::channel(false);
+        let start = tokio::time::Instant::now();
+        let task = tokio::spawn(Step::new(Some(rx)).run(retrying(&[], || async {
+            Err::<(), _>(aws("Throttling", "slow down", ErrorClass::Throttled))
+        })));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        tx.send(true).unwrap();
+        assert!(task.await.unwrap().is_err());
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

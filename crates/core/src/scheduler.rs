@@ -283,8 +283,11 @@ impl Scheduler {
                             quick: self.quick_checks,
                             early: early.remove(&i).filter(|_| untouched),
                         };
+                        let step = crate::retry::Step::new(Some(self.stop.clone()));
                         tasks.spawn(async move {
-                            let result = converge(i, node, cx, ledger, reporter, how, tx).await;
+                            let result = step
+                                .run(converge(i, node, cx, ledger, reporter, how, tx))
+                                .await;
                             (i, result)
                         });
                     }
@@ -463,8 +466,10 @@ impl Scheduler {
                         let ledger = self.ledger.clone();
                         let reporter = self.reporter.clone();
                         let permits = permits.clone();
+                        let step = crate::retry::Step::new(Some(self.stop.clone()));
                         tasks.spawn(async move {
-                            let result = destroy(node, cx, ledger, reporter, permits).await;
+                            let result =
+                                step.run(destroy(node, cx, ledger, reporter, permits)).await;
                             (i, result)
                         });
                     }

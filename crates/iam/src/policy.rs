@@ -299,11 +299,19 @@ impl Resource for ManagedPolicy {
 
     async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
         let arn = self.arn(cx);
-        let roles = match self.attached_roles(&arn).await {
+        let mut roles = match self.attached_roles(&arn).await {
             Ok(r) => r,
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
             Err(e) => return Err(e),
         };
+        // The roles it was attached to as well as those listed: a listing
+        // can lag an attachment, and a policy deleted while still attached
+        // leaves its role undeletable (DeleteConflict).
+        for role in self.role_names(cx).unwrap_or_default() {
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
         for role in roles {
             match self
                 .aws

@@ -400,14 +400,17 @@ impl Resource for Role {
         // DeleteRole fails with DeleteConflict while anything is attached.
         for p in attached.attached_policies() {
             if let Some(arn) = p.policy_arn() {
-                self.aws
-                    .iam
-                    .detach_role_policy()
-                    .role_name(&name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .or_resource(&self.id, "DetachRolePolicy")?;
+                // Already gone (its own delete ran first): nothing to detach.
+                paysec_core::error::not_found_is_none(
+                    self.aws
+                        .iam
+                        .detach_role_policy()
+                        .role_name(&name)
+                        .policy_arn(arn)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "DetachRolePolicy"),
+                )?;
             }
         }
         let inline = self

@@ -224,32 +224,37 @@ pub(crate) async fn remove_strays(
         .collect();
     for stray in &strays {
         let op = "Delete (second copy)";
-        let deleted = match kind {
-            Copyable::Vpc => aws
-                .ec2
-                .delete_vpc()
-                .vpc_id(stray)
-                .send()
-                .await
-                .map(drop)
-                .or_resource(id, op),
-            Copyable::RouteTable => aws
-                .ec2
-                .delete_route_table()
-                .route_table_id(stray)
-                .send()
-                .await
-                .map(drop)
-                .or_resource(id, op),
-            Copyable::NetworkAcl => aws
-                .ec2
-                .delete_network_acl()
-                .network_acl_id(stray)
-                .send()
-                .await
-                .map(drop)
-                .or_resource(id, op),
-        };
+        // Found by its tags, so it exists: a NotFound on its delete means
+        // EC2 does not show the (young) id yet, not that it is gone.
+        let deleted = after_create(|| async {
+            match kind {
+                Copyable::Vpc => aws
+                    .ec2
+                    .delete_vpc()
+                    .vpc_id(stray)
+                    .send()
+                    .await
+                    .map(drop)
+                    .or_resource(id, op),
+                Copyable::RouteTable => aws
+                    .ec2
+                    .delete_route_table()
+                    .route_table_id(stray)
+                    .send()
+                    .await
+                    .map(drop)
+                    .or_resource(id, op),
+                Copyable::NetworkAcl => aws
+                    .ec2
+                    .delete_network_acl()
+                    .network_acl_id(stray)
+                    .send()
+                    .await
+                    .map(drop)
+                    .or_resource(id, op),
+            }
+        })
+        .await;
         not_found_is_none(deleted)?;
     }
     Ok(strays)

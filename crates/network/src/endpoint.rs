@@ -343,6 +343,28 @@ pub struct InterfaceEndpoint {
     security_group: LogicalId,
     service: &'static str,
     wait: Duration,
+    policy: PolicyFn,
+}
+
+/// An interface endpoint's policy when none is given: calls only by this
+/// account's principals on this account's resources. The default policy
+/// AWS sets allows anything, so a tampered workload could use the endpoint
+/// with another account's credentials to carry data out.
+pub fn same_account_policy(cx: &Context) -> Value {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "ThisAccountOnly",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": { "StringEquals": {
+                "aws:PrincipalAccount": cx.env.account,
+                "aws:ResourceAccount": cx.env.account
+            } }
+        }]
+    })
 }
 
 impl InterfaceEndpoint {
@@ -362,6 +384,7 @@ impl InterfaceEndpoint {
             security_group,
             service,
             wait: DEFAULT_WAIT,
+            policy: Box::new(same_account_policy),
         }
     }
 
@@ -369,6 +392,12 @@ impl InterfaceEndpoint {
     /// after its delete.
     pub fn waiting_up_to(mut self, wait: Duration) -> Self {
         self.wait = wait;
+        self
+    }
+
+    /// A narrower endpoint policy than [`same_account_policy`].
+    pub fn with_policy(mut self, policy: PolicyFn) -> Self {
+        self.policy = policy;
         self
     }
 }
@@ -421,6 +450,21 @@ impl Resource for InterfaceEndpoint {
             let have = e.subnet_ids().join(",");
             checks.check("subnets", ok, subnet, if ok { subnet } else { &have });
         }
+        let policy = e
+            .policy_document()
+            .map(policy_doc::parse)
+            .unwrap_or(Value::Null);
+        let same = policy_doc::same(&policy, &(self.policy)(cx));
+        checks.check(
+            "policy",
+            same,
+            "this account's principals and resources only",
+            if same {
+                "this account's principals and resources only".to_owned()
+            } else {
+                policy.to_string()
+            },
+        );
         ec2::check_tags(&mut checks, cx, e.tags());
         Ok(checks.observed(
             Present::new(e.vpc_endpoint_id().unwrap_or_default()).with("state", state(&e)),
@@ -443,6 +487,7 @@ impl Resource for InterfaceEndpoint {
             .set_subnet_ids(Some(subnets))
             .security_group_ids(cx.attr(&self.security_group, "physical_id")?)
             .private_dns_enabled(true)
+            .policy_document((self.policy)(cx).to_string())
             .client_token(cx.create_token())
             .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint));
         let out = ec2::after_create(|| async {
@@ -469,6 +514,7 @@ impl Resource for InterfaceEndpoint {
         for d in drift {
             match d.property.as_str() {
                 "private_dns_enabled" => req = req.private_dns_enabled(true),
+                "policy" => req = req.policy_document((self.policy)(cx).to_string()),
                 "subnets" => {
                     for s in &self.subnets {
                         req = req.add_subnet_ids(cx.attr(s, "physical_id")?);

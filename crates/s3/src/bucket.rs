@@ -97,6 +97,15 @@ impl Bucket {
         cx.env.names.bucket(self.purpose, &cx.env.account)
     }
 
+    /// The access-log bucket is encrypted with SSE-S3: S3 server access
+    /// logging delivers only to buckets whose default encryption is SSE-S3
+    /// (S3 user guide, "Enabling Amazon S3 server access logging"); with
+    /// SSE-KMS the logs are silently not delivered. Every other bucket
+    /// uses the stack's S3 key.
+    fn sse_s3(&self) -> bool {
+        self.delivery == Delivery::AccessLogs
+    }
+
     fn present(&self, cx: &Context) -> Present {
         let name = self.name(cx);
         Present::new(&name)
@@ -188,11 +197,17 @@ impl Bucket {
                     .or_resource(id, "PutPublicAccessBlock")
                     .map(|_| ()),
                 "encryption" => {
-                    let by_default = ServerSideEncryptionByDefault::builder()
-                        .sse_algorithm(ServerSideEncryption::AwsKms)
-                        .kms_master_key_id(cx.attr(&self.kms_key, "arn")?)
-                        .build()
-                        .map_err(|e| ResourceError::unexpected(id, e.to_string()))?;
+                    let by_default = if self.sse_s3() {
+                        ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(ServerSideEncryption::Aes256)
+                            .build()
+                    } else {
+                        ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(ServerSideEncryption::AwsKms)
+                            .kms_master_key_id(cx.attr(&self.kms_key, "arn")?)
+                            .build()
+                    }
+                    .map_err(|e| ResourceError::unexpected(id, e.to_string()))?;
                     s3.put_bucket_encryption()
                         .bucket(&name)
                         .server_side_encryption_configuration(
@@ -200,7 +215,7 @@ impl Bucket {
                                 .rules(
                                     ServerSideEncryptionRule::builder()
                                         .apply_server_side_encryption_by_default(by_default)
-                                        .bucket_key_enabled(true)
+                                        .bucket_key_enabled(!self.sse_s3())
                                         .build(),
                                 )
                                 .build()
@@ -362,9 +377,14 @@ impl Bucket {
             .and_then(|e| e.server_side_encryption_configuration())
             .and_then(|c| c.rules().first());
         let default = rule.and_then(|r| r.apply_server_side_encryption_by_default());
-        let ok = default.is_some_and(|d| {
-            d.sse_algorithm() == &ServerSideEncryption::AwsKms && d.kms_master_key_id() == Some(key)
-        }) && rule.and_then(|r| r.bucket_key_enabled()) == Some(true);
+        let ok = if self.sse_s3() {
+            default.is_some_and(|d| d.sse_algorithm() == &ServerSideEncryption::Aes256)
+        } else {
+            default.is_some_and(|d| {
+                d.sse_algorithm() == &ServerSideEncryption::AwsKms
+                    && d.kms_master_key_id() == Some(key)
+            }) && rule.and_then(|r| r.bucket_key_enabled()) == Some(true)
+        };
         let bucket_key = if rule.and_then(|r| r.bucket_key_enabled()) == Some(true) {
             ", bucket key"
         } else {
@@ -373,7 +393,12 @@ impl Bucket {
         checks.check(
             "encryption",
             ok,
-            format!("aws:kms {key}, bucket key"),
+            if self.sse_s3() {
+                "AES256 (SSE-S3: the only default encryption S3 server access logging delivers to)"
+                    .to_owned()
+            } else {
+                format!("aws:kms {key}, bucket key")
+            },
             default
                 .map(|d| {
                     format!(

@@ -68,8 +68,14 @@ pub fn document(env: &Environment, name: &str, delivery: Delivery) -> Value {
         "Resource": [bucket, objects],
         "Condition": { "Bool": { "aws:SecureTransport": "false" } }
     }));
-    // Deny only a *present* header other than aws:kms: log delivery sends
-    // none and relies on the default SSE-KMS encryption.
+    // Deny only a *present* header other than the bucket's own encryption
+    // (aws:kms; AES256 on the access-log bucket, which S3 server access
+    // logging requires): log delivery sends none and relies on the default.
+    let sse = if delivery == Delivery::AccessLogs {
+        "AES256"
+    } else {
+        "aws:kms"
+    };
     statements.push(json!({
         "Sid": "DenyWrongEncryptionHeader",
         "Effect": "Deny",
@@ -77,7 +83,7 @@ pub fn document(env: &Environment, name: &str, delivery: Delivery) -> Value {
         "Action": "s3:PutObject",
         "Resource": objects,
         "Condition": {
-            "StringNotEquals": { "s3:x-amz-server-side-encryption": "aws:kms" },
+            "StringNotEquals": { "s3:x-amz-server-side-encryption": sse },
             "Null": { "s3:x-amz-server-side-encryption": "false" }
         }
     }));

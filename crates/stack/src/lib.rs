@@ -131,11 +131,7 @@ pub fn blueprint(
         ids::KMS_S3,
         "s3",
         "S3 buckets (flow logs, data, access logs)",
-        vec![
-            KeyUser::LogDelivery,
-            KeyUser::S3AccessLogging,
-            KeyUser::ViaServices(vec!["s3"]),
-        ],
+        vec![KeyUser::LogDelivery, KeyUser::ViaServices(vec!["s3"])],
     ));
     nodes.push(key(
         ids::KMS_LOGS,

@@ -47,12 +47,13 @@ controls! {
     "NET-12" "vpc_endpoint_gateway" "route_tables" ["1.3.1"] "S3 gateway endpoint on the private route table";
     "NET-13" "vpc_endpoint_interface" "private_dns_enabled" ["1.3.1"] "RDS interface endpoint with private DNS";
     "NET-14" "vpc_endpoint_interface" "subnets" ["1.3.1"] "RDS interface endpoint in the three private subnets";
+    "NET-15" "vpc_endpoint_interface" "policy" ["1.3.2", "7.2.1"] "RDS interface endpoint policy limited to this account's principals and resources";
     "LOG-1" "flow_log" "traffic_type" ["10.2.1"] "VPC flow logs capture ALL traffic";
     "LOG-2" "flow_log" "destination" ["10.2.1", "10.5.1"] "flow logs reach their S3 / CloudWatch destination";
     "LOG-3" "flow_log" "resource" ["10.2.1"] "flow logs are on the stack's VPC";
     "LOG-4" "log_group" "kms_key" ["3.5.1", "10.3.2"] "log group encrypted with the Logs key";
     "LOG-5" "log_group" "retention_days" ["10.5.1"] "log retention at least 12 months";
-    "S3-1" "s3_bucket" "encryption" ["3.5.1"] "default SSE-KMS with the S3 key and bucket key";
+    "S3-1" "s3_bucket" "encryption" ["3.5.1"] "default encryption: SSE-KMS with the S3 key and bucket key (SSE-S3 on the access-log bucket, the only kind S3 server access logging delivers to)";
     "S3-2" "s3_bucket" "versioning" ["10.3.3", "10.5.1"] "versioning enabled";
     "S3-3" "s3_bucket" "public_access_block" ["1.4.1", "7.2.1"] "all four public access blocks on";
     "S3-4" "s3_bucket" "ownership" ["7.2.1"] "ACLs disabled (bucket owner enforced)";
