@@ -891,8 +891,8 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
     assert_nothing_left_but_the_kept(&aws, &p).await;
     let kept = p.ledger()["kept"].as_array().unwrap().len();
     assert_eq!(
-        kept, 5,
-        "the ledger says what was kept: 4 keys and the final snapshot"
+        kept, 6,
+        "the ledger says what was kept: 4 keys, the final snapshot and the account's RDSOSMetrics log group"
     );
 
     // The same environment again: every create gets a new client token

@@ -65,24 +65,39 @@ impl ManagedPolicy {
             .collect()
     }
 
-    async fn attached_roles(&self, arn: &str) -> Result<Vec<String>, ResourceError> {
-        let out = self
-            .aws
-            .iam
-            .list_entities_for_policy()
-            .policy_arn(arn)
-            .send()
-            .await
-            .or_resource(&self.id, "ListEntitiesForPolicy")?;
-        Ok(out
-            .policy_roles()
-            .iter()
-            .filter_map(|r| r.role_name().map(str::to_owned))
-            .collect())
+    /// The roles of this policy that have it attached, asked of each role
+    /// (ListAttachedRolePolicies) rather than of the policy: moto's
+    /// ListEntitiesForPolicy looks only at the account's first 100 roles,
+    /// and each role's own list is short on AWS too.
+    async fn attached_roles(&self, cx: &Context, arn: &str) -> Result<Vec<String>, ResourceError> {
+        let mut attached = Vec::new();
+        for role in self.role_names(cx)? {
+            let out = self
+                .aws
+                .iam
+                .list_attached_role_policies()
+                .role_name(&role)
+                .send()
+                .await
+                .or_resource(&self.id, "ListAttachedRolePolicies");
+            let out = match out {
+                Ok(o) => o,
+                Err(e) if e.class() == ErrorClass::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if out
+                .attached_policies()
+                .iter()
+                .any(|p| p.policy_arn() == Some(arn))
+            {
+                attached.push(role);
+            }
+        }
+        Ok(attached)
     }
 
     async fn attach(&self, cx: &Context, arn: &str) -> Result<(), ResourceError> {
-        let have = self.attached_roles(arn).await?;
+        let have = self.attached_roles(cx, arn).await?;
         for role in self.role_names(cx)? {
             if !have.contains(&role) {
                 self.aws
@@ -227,7 +242,7 @@ impl Resource for ManagedPolicy {
                 actual.to_string()
             },
         );
-        let have = self.attached_roles(&arn).await?;
+        let have = self.attached_roles(cx, &arn).await?;
         let missing: Vec<String> = self
             .role_names(cx)?
             .into_iter()
@@ -299,19 +314,10 @@ impl Resource for ManagedPolicy {
 
     async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
         let arn = self.arn(cx);
-        let mut roles = match self.attached_roles(&arn).await {
-            Ok(r) => r,
-            Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
-            Err(e) => return Err(e),
-        };
-        // The roles it was attached to as well as those listed: a listing
-        // can lag an attachment, and a policy deleted while still attached
-        // leaves its role undeletable (DeleteConflict).
-        for role in self.role_names(cx).unwrap_or_default() {
-            if !roles.contains(&role) {
-                roles.push(role);
-            }
-        }
+        // Every role it is meant for: a listing can lag an attachment, and a
+        // policy deleted while still attached leaves its role undeletable
+        // (DeleteConflict). Detaching what is not attached is NotFound.
+        let roles = self.role_names(cx).unwrap_or_default();
         for role in roles {
             match self
                 .aws

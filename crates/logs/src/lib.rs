@@ -19,9 +19,25 @@ pub struct LogGroup {
     name: String,
     kms_key: LogicalId,
     retention_days: i32,
+    /// An account-wide group other stacks write to as well (RDS enhanced
+    /// monitoring's `RDSOSMetrics`): see [`LogGroup::account_shared`].
+    shared: bool,
 }
 
 impl LogGroup {
+    /// A group the account shares (RDS writes every instance's enhanced
+    /// monitoring into `RDSOSMetrics`, creating it unencrypted with 30
+    /// days' retention unless it exists). paysec creates it encrypted with
+    /// the configured retention, or brings an existing one up to that: any
+    /// KMS key will do (another stack's included), retention no shorter
+    /// than configured. `down` never deletes it (others' metrics are in
+    /// it): it is kept, and disassociated from this stack's key first when
+    /// that key is the one encrypting it, so it stays readable once the key
+    /// is deleted.
+    pub fn account_shared(mut self) -> Self {
+        self.shared = true;
+        self
+    }
     pub fn new(
         id: LogicalId,
         aws: paysec_aws::Aws,
@@ -35,6 +51,7 @@ impl LogGroup {
             name,
             kms_key,
             retention_days,
+            shared: false,
         }
     }
 
@@ -54,6 +71,55 @@ impl LogGroup {
             .await
             .or_resource(&self.id, "PutRetentionPolicy")?;
         Ok(())
+    }
+
+    /// `down` of a shared group: kept; this stack's key taken off it.
+    async fn keep_shared(&self, cx: &Context) -> Result<DeleteOutcome, ResourceError> {
+        let ours = cx.attr(&self.kms_key, "arn").ok();
+        if let Some(group) = self.describe().await? {
+            if group.kms_key_id().is_some() && group.kms_key_id() == ours {
+                self.aws
+                    .logs
+                    .disassociate_kms_key()
+                    .log_group_name(&self.name)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DisassociateKmsKey")?;
+            }
+            // Handed back to the account: no longer this environment's
+            // (its tags come off only if they are this environment's).
+            let arn = cx.env.log_group_arn(&self.name);
+            let tags = self
+                .aws
+                .logs
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .or_resource(&self.id, "ListTagsForResource")?;
+            let ours = cx.tags();
+            let tagged_ours = ours.iter().all(|(k, v)| {
+                tags.tags()
+                    .and_then(|t| t.get(k))
+                    .is_some_and(|live| live == v)
+            });
+            if tagged_ours {
+                self.aws
+                    .logs
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_keys(Some(ours.into_iter().map(|(k, _)| k).collect()))
+                    .send()
+                    .await
+                    .or_resource(&self.id, "UntagResource")?;
+            }
+        }
+        Ok(DeleteOutcome {
+            kept: Some(format!(
+                "log group {} kept: RDS enhanced monitoring of every database in the account writes to it (delete it by hand once none does)",
+                self.name
+            )),
+        })
     }
 
     /// The group by its exact name (DescribeLogGroups matches a prefix).
@@ -115,11 +181,24 @@ impl Resource for LogGroup {
         };
         let mut checks = Checks::default();
         let key = cx.attr(&self.kms_key, "arn")?;
-        checks.equal("kms_key", key, group.kms_key_id().unwrap_or("none"));
+        let live_key = group.kms_key_id().unwrap_or("none");
+        if self.shared {
+            checks.check(
+                "kms_key",
+                group.kms_key_id().is_some(),
+                format!("a KMS key (this stack's: {key})"),
+                live_key,
+            );
+        } else {
+            checks.equal("kms_key", key, live_key);
+        }
         let retention = group.retention_in_days().unwrap_or(0);
+        // Shared: no shorter than configured (0: never expires).
+        let retained = retention == self.retention_days
+            || (self.shared && (retention == 0 || retention >= self.retention_days));
         checks.check(
             "retention_days",
-            retention == self.retention_days,
+            retained,
             self.retention_days.to_string(),
             if retention == 0 {
                 "never expire".to_owned()
@@ -139,7 +218,10 @@ impl Resource for LogGroup {
             .tags()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        checks.tags(&cx.tags(), &actual);
+        // A shared group carries whichever stack's tags made it.
+        if !self.shared {
+            checks.tags(&cx.tags(), &actual);
+        }
         Ok(checks.observed(self.present(cx)))
     }
 
@@ -212,11 +294,10 @@ impl Resource for LogGroup {
         Ok(present.clone())
     }
 
-    async fn delete(
-        &self,
-        _cx: &Context,
-        _known: &Present,
-    ) -> Result<DeleteOutcome, ResourceError> {
+    async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
+        if self.shared {
+            return self.keep_shared(cx).await;
+        }
         let result = retrying(&[rules::LOGS_OPERATION_ABORTED], || async {
             self.aws
                 .logs

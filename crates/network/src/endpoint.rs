@@ -75,18 +75,40 @@ async fn describe_any(
     cx: &Context,
     known: Option<&Present>,
 ) -> Result<Option<aws_sdk_ec2::types::VpcEndpoint>, ResourceError> {
-    let req = aws.ec2.describe_vpc_endpoints();
-    let req = match known {
-        Some(p) => req.vpc_endpoint_ids(&p.physical_id),
-        None => req.set_filters(Some(ec2::by_tags(cx))),
+    let by_tags = || async {
+        let out = aws
+            .ec2
+            .describe_vpc_endpoints()
+            .set_filters(Some(ec2::by_tags(cx)))
+            .send()
+            .await
+            .or_resource(id, "DescribeVpcEndpoints")?;
+        Ok::<_, ResourceError>(out.vpc_endpoints().to_vec())
     };
-    let out = ec2::not_found_is_none(req.send().await.or_resource(id, "DescribeVpcEndpoints"))?;
-    Ok(out.and_then(|o| {
-        o.vpc_endpoints()
-            .iter()
-            .find(|e| state(e) != "deleted")
-            .cloned()
-    }))
+    let found = match known {
+        Some(p) => {
+            let out = ec2::not_found_is_none(
+                aws.ec2
+                    .describe_vpc_endpoints()
+                    .vpc_endpoint_ids(&p.physical_id)
+                    .send()
+                    .await
+                    .or_resource(id, "DescribeVpcEndpoints"),
+            )?;
+            match out {
+                Some(o) => o.vpc_endpoints().to_vec(),
+                // EC2 may not show an endpoint made moments ago by its id
+                // yet (eventual consistency): its tags decide, with the id.
+                None => by_tags()
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.vpc_endpoint_id() == Some(p.physical_id.as_str()))
+                    .collect(),
+            }
+        }
+        None => by_tags().await?,
+    };
+    Ok(found.into_iter().find(|e| state(e) != "deleted"))
 }
 
 /// The endpoint as `up` sees it: one going away (`deleting`) or `failed`
@@ -140,14 +162,7 @@ async fn delete_and_wait(
         // listed, by id and by its tags, is gone; one still there in
         // another state is deleted again.
         loop {
-            let by_id = describe_any(aws, id, cx, Some(known)).await?;
-            let found = match by_id {
-                Some(e) => Some(e),
-                None => describe_any(aws, id, cx, None)
-                    .await?
-                    .filter(|e| e.vpc_endpoint_id() == Some(known.physical_id.as_str())),
-            };
-            let Some(e) = found else {
+            let Some(e) = describe_any(aws, id, cx, Some(known)).await? else {
                 return Ok(());
             };
             if started.elapsed() > budget {

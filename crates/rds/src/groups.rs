@@ -50,15 +50,46 @@ impl ParameterGroup {
         format!("{}-{}", cx.env.names.prefix(), self.family)
     }
 
+    /// Each parameter's apply type (`dynamic`, `static`), from the group's
+    /// full listing (the engine's defaults included).
+    async fn apply_types(&self, name: &str) -> Result<Vec<(String, String)>, ResourceError> {
+        let mut pages = self
+            .aws
+            .rds
+            .describe_db_parameters()
+            .db_parameter_group_name(name)
+            .into_paginator()
+            .send();
+        let mut types = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.or_resource(&self.id, "DescribeDBParameters")?;
+            for p in page.parameters() {
+                let (Some(n), Some(t)) = (p.parameter_name(), p.apply_type()) else {
+                    continue;
+                };
+                if self.parameters.iter().any(|(want, _)| *want == n) {
+                    types.push((n.to_owned(), t.to_owned()));
+                }
+            }
+        }
+        Ok(types)
+    }
+
+    /// Sets the parameters: a dynamic one applies at once (`immediate`),
+    /// a static one at the next reboot (`pending-reboot`; `immediate` on a
+    /// static parameter is refused). A type RDS does not state is treated
+    /// as static, which works for both.
     async fn set_parameters(&self, cx: &Context) -> Result<(), ResourceError> {
+        let types = self.apply_types(&self.name(cx)).await?;
         let params: Vec<Parameter> = self
             .parameters
             .iter()
             .map(|(n, v)| {
+                let dynamic = types.iter().any(|(tn, t)| tn == n && t == "dynamic");
                 Parameter::builder()
                     .parameter_name(*n)
                     .parameter_value(*v)
-                    .apply_method(ApplyMethod::PendingReboot)
+                    .apply_method(apply_method(dynamic))
                     .build()
             })
             .collect();
@@ -309,5 +340,25 @@ impl Resource for SubnetGroup {
             Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// How a parameter's new value is applied, by its apply type.
+fn apply_method(dynamic: bool) -> ApplyMethod {
+    if dynamic {
+        ApplyMethod::Immediate
+    } else {
+        ApplyMethod::PendingReboot
+    }
+}
+
+#[cfg(test)]
+mod apply_tests {
+    use super::*;
+
+    #[test]
+    fn dynamic_parameters_apply_at_once_static_ones_at_reboot() {
+        assert_eq!(apply_method(true), ApplyMethod::Immediate);
+        assert_eq!(apply_method(false), ApplyMethod::PendingReboot);
     }
 }

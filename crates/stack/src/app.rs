@@ -69,7 +69,11 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: 
         security_group: id(ids::SG_DB),
         kms_key: id(ids::KMS_RDS),
         monitoring_role: id(ids::ROLE_RDS_MONITORING),
-        log_groups: vec![id(ids::LOG_RDS_POSTGRESQL), id(ids::LOG_RDS_UPGRADE)],
+        log_groups: vec![
+            id(ids::LOG_RDS_POSTGRESQL),
+            id(ids::LOG_RDS_UPGRADE),
+            id(ids::LOG_RDS_OS_METRICS),
+        ],
     }));
 
     nodes.push(Arc::new(Queue::new(

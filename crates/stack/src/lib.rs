@@ -34,6 +34,7 @@ pub mod ids {
     pub const LOG_LAMBDA: &str = "logs.lambda";
     pub const LOG_RDS_POSTGRESQL: &str = "logs.rds-postgresql";
     pub const LOG_RDS_UPGRADE: &str = "logs.rds-upgrade";
+    pub const LOG_RDS_OS_METRICS: &str = "logs.rds-os-metrics";
     pub const VPC: &str = "network.vpc";
     pub const SUBNETS: [&str; 3] = ["network.subnet-a", "network.subnet-b", "network.subnet-c"];
     pub const ROUTE_TABLE: &str = "network.route-table";
@@ -143,6 +144,7 @@ pub fn blueprint(
                     names.flow_log_group(),
                     names.lambda_log_group(),
                     names.rds_log_group("*"),
+                    logs::RDS_OS_METRICS.to_owned(),
                 ],
             },
             KeyUser::CloudWatchAlarms,

@@ -23,4 +23,19 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, names
             inputs.config.logs.retention_days,
         )));
     }
+    // RDS enhanced monitoring's account-wide group, made before the
+    // instance so RDS does not create it unencrypted with 30 days.
+    nodes.push(Arc::new(
+        LogGroup::new(
+            LogicalId::new(ids::LOG_RDS_OS_METRICS),
+            inputs.aws.clone(),
+            RDS_OS_METRICS.to_owned(),
+            LogicalId::new(ids::KMS_LOGS),
+            inputs.config.logs.retention_days,
+        )
+        .account_shared(),
+    ));
 }
+
+/// The log group RDS enhanced monitoring writes to, one per account and region.
+pub(crate) const RDS_OS_METRICS: &str = "RDSOSMetrics";
