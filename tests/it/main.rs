@@ -9,6 +9,7 @@ mod cli;
 mod crash;
 mod faults;
 mod kms;
+mod rules;
 mod snapshots;
 mod stack;
 mod verify;

@@ -215,17 +215,74 @@ pub(crate) async fn remove_strays(
         .iter()
         .filter_map(|t| t.resource_id())
         .collect();
-    let strays: Vec<String> = ours
+    let tagged: Vec<String> = ours
         .tags()
         .iter()
         .filter_map(|t| t.resource_id())
         .filter(|r| *r != keep && env_ids.contains(r))
         .map(str::to_owned)
         .collect();
+    if tagged.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Tags can outlive what they were on (a copy deleted moments ago): only
+    // copies the kind's own listing shows are strays. A listing by filter,
+    // not by id, so a copy made moments ago is not refused as unknown.
+    let listed: Vec<String> = match kind {
+        Copyable::Vpc => aws
+            .ec2
+            .describe_vpcs()
+            .filters(
+                Filter::builder()
+                    .name("vpc-id")
+                    .set_values(Some(tagged.clone()))
+                    .build(),
+            )
+            .send()
+            .await
+            .or_resource(id, "DescribeVpcs")?
+            .vpcs()
+            .iter()
+            .filter_map(|v| v.vpc_id().map(str::to_owned))
+            .collect(),
+        Copyable::RouteTable => aws
+            .ec2
+            .describe_route_tables()
+            .filters(
+                Filter::builder()
+                    .name("route-table-id")
+                    .set_values(Some(tagged.clone()))
+                    .build(),
+            )
+            .send()
+            .await
+            .or_resource(id, "DescribeRouteTables")?
+            .route_tables()
+            .iter()
+            .filter_map(|t| t.route_table_id().map(str::to_owned))
+            .collect(),
+        Copyable::NetworkAcl => aws
+            .ec2
+            .describe_network_acls()
+            .filters(
+                Filter::builder()
+                    .name("network-acl-id")
+                    .set_values(Some(tagged.clone()))
+                    .build(),
+            )
+            .send()
+            .await
+            .or_resource(id, "DescribeNetworkAcls")?
+            .network_acls()
+            .iter()
+            .filter_map(|a| a.network_acl_id().map(str::to_owned))
+            .collect(),
+    };
+    let strays: Vec<String> = tagged.into_iter().filter(|t| listed.contains(t)).collect();
     for stray in &strays {
         let op = "Delete (second copy)";
-        // Found by its tags, so it exists: a NotFound on its delete means
-        // EC2 does not show the (young) id yet, not that it is gone.
+        // Listed, so it exists: a NotFound on its delete means EC2 does not
+        // show the (young) id yet, not that it is gone.
         let deleted = after_create(|| async {
             match kind {
                 Copyable::Vpc => aws

@@ -1,0 +1,241 @@
+//! The AWS rules layer every integration test runs under
+//! (`paysec_testkit::Rules::aws()`, set on the suite's proxy in
+//! `support.rs`): each rule, called directly with the SDK, refuses or
+//! remembers what AWS does, where the emulator alone would let it pass.
+//! `docs/real-aws.md` lists each rule's source.
+
+use std::time::Duration;
+
+use aws_sdk_kms::error::ProvideErrorMetadata;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{DeadLetterConfig, FunctionCode, Runtime};
+use paysec_aws::sdk::ec2::types::VpcEndpointType;
+use serde_json::json;
+
+use crate::support::{aws, env_name, sso, SSO_ROLE};
+
+/// Longer than the suite's `ec2_visibility` and `iam_permission_propagation`.
+const SETTLED: Duration = Duration::from_millis(1300);
+
+fn key_policy(account: &str, admin: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Sid": "Root", "Effect": "Allow", "Principal": { "AWS": format!("arn:aws:iam::{account}:root") }, "Action": "kms:*", "Resource": "*" },
+            { "Sid": "Admin", "Effect": "Allow", "Principal": { "AWS": admin }, "Action": "kms:DescribeKey", "Resource": "*" }
+        ]
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_key_policy_naming_a_role_without_its_path_is_refused() {
+    let aws = aws().await;
+    let account = aws.identity().await.unwrap().account;
+    // What paysec once built from the SSO session's ARN: the path is lost.
+    let without_path = format!("arn:aws:iam::{account}:role/{SSO_ROLE}");
+    let err = aws
+        .kms
+        .create_key()
+        .policy(key_policy(&account, &without_path))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("MalformedPolicyDocumentException"));
+    assert!(err.message().unwrap_or("").contains("invalid principals"));
+    // The role's real ARN, path included, is accepted.
+    let key = aws
+        .kms
+        .create_key()
+        .policy(key_policy(&account, &sso().role_arn))
+        .send()
+        .await
+        .unwrap();
+    let id = key.key_metadata().unwrap().key_id().to_owned();
+    aws.kms
+        .schedule_key_deletion()
+        .key_id(id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn ec2_ids_are_not_visible_at_once_and_client_tokens_are_remembered() {
+    let aws = aws().await;
+    let new_vpc = || async {
+        aws.ec2
+            .create_vpc()
+            .cidr_block("10.77.0.0/16")
+            .send()
+            .await
+            .unwrap()
+            .vpc()
+            .unwrap()
+            .vpc_id()
+            .unwrap()
+            .to_owned()
+    };
+    let vpc = new_vpc().await;
+    let err = aws
+        .ec2
+        .describe_vpcs()
+        .vpc_ids(&vpc)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some("InvalidVpcID.NotFound"),
+        "a new id, at once"
+    );
+    tokio::time::sleep(SETTLED).await;
+    let seen = aws.ec2.describe_vpcs().vpc_ids(&vpc).send().await.unwrap();
+    assert_eq!(seen.vpcs().len(), 1, "visible once propagated");
+
+    let token = env_name("token");
+    let endpoint = |vpc: String| {
+        aws.ec2
+            .create_vpc_endpoint()
+            .vpc_id(vpc)
+            .vpc_endpoint_type(VpcEndpointType::Gateway)
+            .service_name("com.amazonaws.us-east-1.s3")
+            .client_token(&token)
+    };
+    let first = endpoint(vpc.clone()).send().await.unwrap();
+    let first_id = first.vpc_endpoint().unwrap().vpc_endpoint_id().unwrap();
+    let again = endpoint(vpc.clone()).send().await.unwrap();
+    assert_eq!(
+        again.vpc_endpoint().unwrap().vpc_endpoint_id(),
+        Some(first_id),
+        "same token, same parameters: the first answer"
+    );
+    let other = new_vpc().await;
+    tokio::time::sleep(SETTLED).await;
+    let err = endpoint(other.clone()).send().await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some("IdempotentParameterMismatch"),
+        "same token, another VPC (paysec's `up`, `down`, `up` once did this)"
+    );
+
+    aws.ec2
+        .delete_vpc_endpoints()
+        .vpc_endpoint_ids(first_id)
+        .send()
+        .await
+        .unwrap();
+    for v in [vpc, other] {
+        aws.ec2.delete_vpc().vpc_id(v).send().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_new_accounts_lambda_limit_leaves_no_room_to_reserve() {
+    let aws = aws().await;
+    let settings = aws.lambda.get_account_settings().send().await.unwrap();
+    let limit = settings.account_limit().unwrap();
+    assert_eq!(limit.concurrent_executions(), 10);
+    let err = aws
+        .lambda
+        .put_function_concurrency()
+        .function_name(env_name("nofn"))
+        .reserved_concurrent_executions(1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterValueException"));
+    assert!(
+        err.message()
+            .unwrap_or("")
+            .contains("minimum value of [10]"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn retired_engine_minors_are_refused_and_the_catalog_answers() {
+    let aws = aws().await;
+    let versions = aws
+        .rds
+        .describe_db_engine_versions()
+        .engine("postgres")
+        .engine_version("16")
+        .send()
+        .await
+        .unwrap();
+    let offered: Vec<&str> = versions
+        .db_engine_versions()
+        .iter()
+        .filter_map(|v| v.engine_version())
+        .collect();
+    assert!(
+        offered.contains(&"16.9") && !offered.contains(&"16.6"),
+        "{offered:?}"
+    );
+    let err = aws
+        .rds
+        .create_db_instance()
+        .db_instance_identifier(env_name("retired"))
+        .engine("postgres")
+        .engine_version("16.6")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("payadmin")
+        .manage_master_user_password(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterCombination"));
+    assert!(err
+        .message()
+        .unwrap_or("")
+        .contains("Cannot find version 16.6 for postgres"));
+}
+
+#[tokio::test]
+async fn a_role_given_policies_moments_ago_cannot_yet_reach_the_dlq() {
+    let aws = aws().await;
+    let name = env_name("young-role");
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
+    });
+    let role = aws
+        .iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let err = aws
+        .lambda
+        .create_function()
+        .function_name(&name)
+        .runtime(Runtime::Python313)
+        .handler("h.handler")
+        .role(role.role().unwrap().arn())
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(vec![0u8; 22]))
+                .build(),
+        )
+        .dead_letter_config(
+            DeadLetterConfig::builder()
+                .target_arn("arn:aws:sqs:us-east-1:123456789012:q")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterValueException"));
+    assert!(
+        err.message()
+            .unwrap_or("")
+            .contains("does not have permissions to call SendMessage on SQS"),
+        "{err:?}"
+    );
+    aws.iam.delete_role().role_name(&name).send().await.unwrap();
+}
