@@ -88,7 +88,7 @@ pub async fn down(
 ) -> Result<u8, Failure> {
     require_terminal_or_yes(printer, yes, "down")?;
     let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "down")?;
-    let c = connect(settings).await?;
+    let c = super::connect_reading(settings).await?;
     ledger.bind_account(&c.env.account, &c.env.region)?;
     let lost = ledger.is_empty();
     let ledger = Arc::new(Mutex::new(ledger));
@@ -206,7 +206,11 @@ pub async fn fleet(
     for name in &settings.fleet {
         ledgers.push(Ledger::open_for_write(&settings.ledger_dir, name, command)?);
     }
-    let mut first = connect(settings).await?;
+    let mut first = if matches!(verb, Verb::Up { .. }) {
+        connect(settings).await?
+    } else {
+        super::connect_reading(settings).await?
+    };
     if matches!(verb, Verb::Up { .. }) {
         preflight(settings, printer, &mut first).await?;
     }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use paysec_core::{Ledger, LogicalId};
 
-use super::connect;
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -35,7 +34,7 @@ pub async fn run(
             settings.env
         )));
     };
-    let c = connect(settings).await?;
+    let c = super::connect_reading(settings).await?;
     let out = paysec_lambda::invoke(&c.aws, &id, &function, &payload)
         .await
         .map_err(|e| Failure::Run(e.to_string()))?;

@@ -75,10 +75,31 @@ pub struct Connected {
     pub env: Arc<Environment>,
 }
 
+/// Connects for a command that creates (`up`, `plan`): the keys'
+/// administrators must be resolved, or the run stops before any write.
 pub async fn connect(settings: &Settings) -> Result<Connected, Failure> {
     let aws = Aws::connect(&settings.aws).await?;
     let caller = aws.identity().await?;
     let key_admins = key_admins(settings, &aws, &caller).await?;
+    Ok(for_env(settings, aws, caller, key_admins, &settings.env))
+}
+
+/// Connects for a command that creates nothing (`down`, `verify`,
+/// `invoke`): an auditor without iam:GetRole can still run them. If the
+/// administrators cannot be resolved, the configured ones (or none) stand
+/// in, and a warning says what that does to the key-policy check.
+pub async fn connect_reading(settings: &Settings) -> Result<Connected, Failure> {
+    let aws = Aws::connect(&settings.aws).await?;
+    let caller = aws.identity().await?;
+    let key_admins = match key_admins(settings, &aws, &caller).await {
+        Ok(admins) => admins,
+        Err(e) => {
+            tracing::warn!(
+                "{e}; the key policies are compared without the caller's role as administrator"
+            );
+            settings.config.kms.admin_principals.clone()
+        }
+    };
     Ok(for_env(settings, aws, caller, key_admins, &settings.env))
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use paysec_core::Ledger;
 use paysec_verify::{Header, Verdict};
 
-use super::{connect, graph, plan, scheduler};
+use super::{graph, plan, scheduler};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -17,7 +17,7 @@ pub async fn run(
     report: Option<PathBuf>,
 ) -> Result<u8, Failure> {
     let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
-    let c = connect(settings).await?;
+    let c = super::connect_reading(settings).await?;
     let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
     let (_tx, stop) = tokio::sync::watch::channel(false);

@@ -278,7 +278,7 @@ fn a_fleet_comes_up_and_goes_down_in_one_command() {
         .json();
     for e in [&a, &b] {
         assert_eq!(up["environments"][e]["ok"], true, "{up}");
-        assert_eq!(up["environments"][e]["changed"], 47, "{up}");
+        assert_eq!(up["environments"][e]["changed"], 48, "{up}");
     }
     let down = p
         .run(&[

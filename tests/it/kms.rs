@@ -193,10 +193,12 @@ async fn up_creates_four_compliant_keys_then_is_a_no_op_and_down_schedules_delet
                     arns.contains(&lambda_group),
                     "logs key: scoped to the stack's log groups: {arns:?}"
                 );
+                // This stack's groups, and the account's RDSOSMetrics
+                // (enhanced monitoring writes there, encrypted with this key).
                 assert!(
-                    arns.iter()
-                        .all(|a| a.contains(&format!("paysec-{}", p.env))),
-                    "logs key: only this stack's groups"
+                    arns.iter().all(|a| a.contains(&format!("paysec-{}", p.env))
+                        || a.ends_with(":log-group:RDSOSMetrics")),
+                    "logs key: only this stack's groups: {arns:?}"
                 );
             }
             "s3" => {

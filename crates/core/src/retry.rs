@@ -14,8 +14,7 @@ use crate::error::{ErrorClass, ResourceError};
 
 /// Retry an operation while it fails with `code` (and, when set, a message
 /// containing `message`) for at most `budget`. Without a code the message
-/// alone decides (per-item errors whose codes AWS does not document). A code
-/// with one `*` names a family (`Invalid*.NotFound`: every EC2 id kind).
+/// alone decides (per-item errors whose codes AWS does not document).
 #[derive(Clone, Copy, Debug)]
 pub struct Rule {
     pub code: Option<&'static str>,
@@ -23,24 +22,10 @@ pub struct Rule {
     pub budget: Duration,
 }
 
-fn code_matches(pattern: &str, code: Option<&str>) -> bool {
-    let Some(code) = code else {
-        return false;
-    };
-    match pattern.split_once('*') {
-        Some((prefix, suffix)) => {
-            code.len() >= prefix.len() + suffix.len()
-                && code.starts_with(prefix)
-                && code.ends_with(suffix)
-        }
-        None => code == pattern,
-    }
-}
-
 impl Rule {
     /// Whether this rule covers `err`.
     pub fn matches(&self, err: &ResourceError) -> bool {
-        self.code.is_none_or(|c| code_matches(c, err.code()))
+        self.code.is_none_or(|c| err.code() == Some(c))
             && self
                 .message
                 .is_none_or(|m| err.message().to_lowercase().contains(&m.to_lowercase()))
@@ -91,13 +76,25 @@ pub mod rules {
     /// An EC2 call naming a resource created moments ago (by the same step,
     /// or by a dependency in this run): EC2 is eventually consistent and
     /// answers `Invalid<Kind>.NotFound` for a while (the Terraform
-    /// provider's `ec2PropagationTimeout`: 5 minutes). Only for calls that
-    /// follow a create; a read's NotFound means gone.
-    pub const EC2_NOT_YET_VISIBLE: Rule = Rule {
-        code: Some("Invalid*.NotFound"),
-        message: None,
-        budget: minutes(5),
-    };
+    /// provider's `ec2PropagationTimeout`: 5 minutes). One rule per kind
+    /// paysec creates; other NotFounds (a stale association id) are not
+    /// this. Only for calls that follow a create; a read's NotFound means
+    /// gone.
+    pub const EC2_NOT_YET_VISIBLE: [Rule; 6] = [
+        ec2_not_yet_visible("InvalidVpcID.NotFound"),
+        ec2_not_yet_visible("InvalidSubnetID.NotFound"),
+        ec2_not_yet_visible("InvalidGroup.NotFound"),
+        ec2_not_yet_visible("InvalidRouteTableID.NotFound"),
+        ec2_not_yet_visible("InvalidNetworkAclID.NotFound"),
+        ec2_not_yet_visible("InvalidVpcEndpointId.NotFound"),
+    ];
+    const fn ec2_not_yet_visible(code: &'static str) -> Rule {
+        Rule {
+            code: Some(code),
+            message: None,
+            budget: minutes(5),
+        }
+    }
     /// Configuring a bucket right after CreateBucket.
     pub const S3_NEW_BUCKET_NOT_VISIBLE: Rule = Rule {
         code: Some("NoSuchBucket"),
@@ -357,22 +354,26 @@ mod tests {
     }
 
     #[test]
-    fn a_code_family_matches_its_members_only() {
-        let nf = |code: &str| aws(code, "The ID 'vpc-1' does not exist", ErrorClass::NotFound);
+    fn ec2_new_ids_match_their_kinds_only() {
+        let nf = |code: &str| aws(code, "The ID 'x' does not exist", ErrorClass::NotFound);
+        let covered = |code: &str| {
+            rules::EC2_NOT_YET_VISIBLE
+                .iter()
+                .any(|r| r.matches(&nf(code)))
+        };
         for code in [
             "InvalidVpcID.NotFound",
             "InvalidGroup.NotFound",
             "InvalidRouteTableID.NotFound",
         ] {
-            assert!(rules::EC2_NOT_YET_VISIBLE.matches(&nf(code)), "{code}");
+            assert!(covered(code), "{code}");
         }
         for code in [
+            "InvalidAssociationID.NotFound",
             "InvalidParameterValue",
-            "NotFound",
             "DependencyViolation",
-            "Invalid.NotFoundx",
         ] {
-            assert!(!rules::EC2_NOT_YET_VISIBLE.matches(&nf(code)), "{code}");
+            assert!(!covered(code), "{code}");
         }
     }
 

@@ -172,7 +172,7 @@ impl Resource for DefaultHardening {
             if let Some(d) = self.defaults(vpc).await? {
                 break d;
             }
-            if started.elapsed() + delay > rules::EC2_NOT_YET_VISIBLE.budget {
+            if started.elapsed() + delay > rules::EC2_NOT_YET_VISIBLE[0].budget {
                 return Err(ResourceError::unexpected(
                     &self.id,
                     "the VPC has no default security group or ACL",

@@ -101,7 +101,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ResourceError>>,
 {
-    paysec_core::retry::retrying(&[rules::EC2_NOT_YET_VISIBLE], op).await
+    paysec_core::retry::retrying(&rules::EC2_NOT_YET_VISIBLE, op).await
 }
 
 /// Runs a delete, retrying on `DependencyViolation` while ENIs drain:
@@ -226,18 +226,14 @@ pub(crate) async fn remove_strays(
         return Ok(Vec::new());
     }
     // Tags can outlive what they were on (a copy deleted moments ago): only
-    // copies the kind's own listing shows are strays. A listing by filter,
-    // not by id, so a copy made moments ago is not refused as unknown.
+    // copies the kind's own listing shows are strays. Listed by the
+    // environment's tag, not by id, so a copy made moments ago is not
+    // refused as unknown (and moto answers a `*-id` filter with HTTP 500).
     let listed: Vec<String> = match kind {
         Copyable::Vpc => aws
             .ec2
             .describe_vpcs()
-            .filters(
-                Filter::builder()
-                    .name("vpc-id")
-                    .set_values(Some(tagged.clone()))
-                    .build(),
-            )
+            .set_filters(Some(in_environment(cx)))
             .send()
             .await
             .or_resource(id, "DescribeVpcs")?
@@ -248,12 +244,7 @@ pub(crate) async fn remove_strays(
         Copyable::RouteTable => aws
             .ec2
             .describe_route_tables()
-            .filters(
-                Filter::builder()
-                    .name("route-table-id")
-                    .set_values(Some(tagged.clone()))
-                    .build(),
-            )
+            .set_filters(Some(in_environment(cx)))
             .send()
             .await
             .or_resource(id, "DescribeRouteTables")?
@@ -264,12 +255,7 @@ pub(crate) async fn remove_strays(
         Copyable::NetworkAcl => aws
             .ec2
             .describe_network_acls()
-            .filters(
-                Filter::builder()
-                    .name("network-acl-id")
-                    .set_values(Some(tagged.clone()))
-                    .build(),
-            )
+            .set_filters(Some(in_environment(cx)))
             .send()
             .await
             .or_resource(id, "DescribeNetworkAcls")?

@@ -566,7 +566,7 @@ impl Resource for InterfaceEndpoint {
                     Some("available") => Ok(Some(())),
                     // Just created: EC2 may not show it yet (eventual
                     // consistency), which is not "gone".
-                    None if created.elapsed() < rules::EC2_NOT_YET_VISIBLE.budget => Ok(None),
+                    None if created.elapsed() < rules::EC2_NOT_YET_VISIBLE[0].budget => Ok(None),
                     Some("failed" | "rejected" | "deleting") | None => {
                         Err(ResourceError::unexpected(
                             &self.id,

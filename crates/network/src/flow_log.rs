@@ -173,39 +173,33 @@ impl Resource for FlowLog {
         // what it made then.
         let token = cx.create_token();
         let attempt = std::sync::atomic::AtomicU32::new(0);
-        let out = retrying(
-            &[
-                rules::FLOW_LOGS_ROLE_NOT_YET_ASSUMABLE,
-                rules::EC2_NOT_YET_VISIBLE,
-            ],
-            || async {
-                let n = attempt.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let out = req
-                    .clone()
-                    .client_token(format!("{token}-{n}"))
-                    .send()
-                    .await
-                    .or_resource(&self.id, "CreateFlowLogs")?;
-                // Per-item failures come back with HTTP 200.
-                match out.unsuccessful().first() {
-                    Some(item) => {
-                        let err = item.error();
-                        Err(ResourceError::Aws {
-                            resource: self.id.clone(),
-                            operation: "CreateFlowLogs",
-                            class: paysec_core::ErrorClass::Other,
-                            code: err.and_then(|e| e.code()).map(str::to_owned),
-                            message: err
-                                .and_then(|e| e.message())
-                                .unwrap_or("unsuccessful")
-                                .to_owned(),
-                            source: "CreateFlowLogs reported an unsuccessful item".into(),
-                        })
-                    }
-                    None => Ok(out),
+        let out = retrying(&flow_log_rules(), || async {
+            let n = attempt.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let out = req
+                .clone()
+                .client_token(format!("{token}-{n}"))
+                .send()
+                .await
+                .or_resource(&self.id, "CreateFlowLogs")?;
+            // Per-item failures come back with HTTP 200.
+            match out.unsuccessful().first() {
+                Some(item) => {
+                    let err = item.error();
+                    Err(ResourceError::Aws {
+                        resource: self.id.clone(),
+                        operation: "CreateFlowLogs",
+                        class: paysec_core::ErrorClass::Other,
+                        code: err.and_then(|e| e.code()).map(str::to_owned),
+                        message: err
+                            .and_then(|e| e.message())
+                            .unwrap_or("unsuccessful")
+                            .to_owned(),
+                        source: "CreateFlowLogs reported an unsuccessful item".into(),
+                    })
                 }
-            },
-        )
+                None => Ok(out),
+            }
+        })
         .await?;
         let flow_log_id = out
             .flow_log_ids()
@@ -249,4 +243,12 @@ impl Resource for FlowLog {
         }
         Ok(DeleteOutcome::default())
     }
+}
+
+/// A flow log's create: its role may not be assumable yet, its VPC not yet
+/// visible.
+fn flow_log_rules() -> Vec<paysec_core::retry::Rule> {
+    let mut all = vec![rules::FLOW_LOGS_ROLE_NOT_YET_ASSUMABLE];
+    all.extend(rules::EC2_NOT_YET_VISIBLE);
+    all
 }
