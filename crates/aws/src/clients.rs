@@ -72,6 +72,7 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     pub rds: aws_sdk_rds::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub quotas: aws_sdk_servicequotas::Client,
 }
 
 impl Aws {
@@ -144,6 +145,7 @@ impl Aws {
             sqs: client!(aws_sdk_sqs, "sqs"),
             rds: client!(aws_sdk_rds, "rds"),
             lambda: client!(aws_sdk_lambda, "lambda"),
+            quotas: client!(aws_sdk_servicequotas, "servicequotas"),
             sdk,
         })
     }

@@ -355,12 +355,112 @@ pub async fn run(aws: &Aws, config: &Config, caller_arn: &str, key_admins: &[Str
         }
     }
 
-    p.push(
-        "quotas",
-        Verdict::NotChecked,
-        "VPCs per region, interface endpoints per VPC and KMS keys are not read (Service Quotas is not queried yet); a limit reached fails the create with AWS's own message",
-    );
+    quotas(aws, &mut p).await;
     p
+}
+
+/// Whether one more fits `used` of `quota`; `Err` says what to do.
+pub fn quota_room(what: &str, code: &str, used: usize, quota: f64) -> Result<String, String> {
+    if (used as f64) + 1.0 <= quota {
+        Ok(format!("{used} of {quota} {what}"))
+    } else {
+        Err(format!(
+            "{used} of {quota} {what} are used (Service Quotas {code}); request an increase or remove unused ones"
+        ))
+    }
+}
+
+/// The account's quotas the stack draws on, where Service Quotas answers:
+/// VPCs per region (it makes one), customer managed KMS keys (four).
+/// Interface endpoints are counted per VPC, and the stack's VPC is new.
+async fn quotas(aws: &Aws, p: &mut Preflight) {
+    let emulator = aws.emulator().is_some();
+    let quota = |service: &'static str, code: &'static str| {
+        aws.quotas
+            .get_service_quota()
+            .service_code(service)
+            .quota_code(code)
+            .send()
+    };
+    let (vpc_quota, vpcs, key_quota) = tokio::join!(
+        quota("vpc", "L-F678F1CE"),
+        aws.ec2.describe_vpcs().send(),
+        quota("kms", "L-C2F1777E"),
+    );
+    match (vpc_quota, vpcs) {
+        (Ok(q), Ok(v)) => match q.quota().and_then(|q| q.value()) {
+            Some(value) => match quota_room(
+                "VPCs in the region",
+                "vpc/L-F678F1CE",
+                v.vpcs().len(),
+                value,
+            ) {
+                Ok(detail) => p.push("quota: VPCs", Verdict::Ok, detail),
+                Err(why) => p.push("quota: VPCs", Verdict::Fail, why),
+            },
+            None => p.push(
+                "quota: VPCs",
+                Verdict::NotChecked,
+                "Service Quotas gave no value",
+            ),
+        },
+        (Err(e), _) => p.push(
+            "quota: VPCs",
+            if emulator {
+                Verdict::NotChecked
+            } else {
+                Verdict::Warning
+            },
+            format!(
+                "GetServiceQuota vpc/L-F678F1CE: {}",
+                paysec_aws::classify::one_line(&e)
+            ),
+        ),
+        (_, Err(e)) => p.push(
+            "quota: VPCs",
+            Verdict::Warning,
+            format!("DescribeVpcs: {}", paysec_aws::classify::one_line(&e)),
+        ),
+    }
+    match key_quota {
+        Ok(q) => match q.quota().and_then(|q| q.value()) {
+            // Keys are counted only when the quota is near reach: listing
+            // every key of a large account costs more than it tells.
+            Some(value) if value < 1000.0 => {
+                let mut used = 0;
+                let mut pages = aws.kms.list_keys().into_paginator().send();
+                while let Some(Ok(page)) = pages.next().await {
+                    used += page.keys().len();
+                }
+                match quota_room("KMS keys", "kms/L-C2F1777E", used + 3, value) {
+                    Ok(detail) => p.push("quota: KMS keys", Verdict::Ok, detail),
+                    Err(why) => p.push("quota: KMS keys", Verdict::Fail, why),
+                }
+            }
+            Some(value) => p.push(
+                "quota: KMS keys",
+                Verdict::Ok,
+                format!("quota {value} customer managed keys"),
+            ),
+            None => p.push(
+                "quota: KMS keys",
+                Verdict::NotChecked,
+                "Service Quotas gave no value",
+            ),
+        },
+        Err(e) => p.push(
+            "quota: KMS keys",
+            if emulator {
+                Verdict::NotChecked
+            } else {
+                Verdict::Warning
+            },
+            format!(
+                "GetServiceQuota kms/L-C2F1777E: {}",
+                paysec_aws::classify::one_line(&e)
+            ),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -380,6 +480,13 @@ mod tests {
         assert!(why.contains("no longer offers PostgreSQL 16.6"), "{why}");
         assert!(why.contains("rds.engine_version = \"16\""), "{why}");
         assert!(choose_engine_version("15", &offered).is_err());
+    }
+
+    #[test]
+    fn a_quota_has_room_for_one_more_or_says_what_to_do() {
+        assert!(quota_room("VPCs", "vpc/L-F678F1CE", 4, 5.0).is_ok());
+        let why = quota_room("VPCs", "vpc/L-F678F1CE", 5, 5.0).unwrap_err();
+        assert!(why.contains("request an increase"), "{why}");
     }
 
     #[test]

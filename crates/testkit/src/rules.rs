@@ -10,6 +10,7 @@
 //! | EC2 eventual consistency | for `ec2_visibility` after CreateVpc/Subnet/SecurityGroup/RouteTable/NetworkAcl/VpcEndpoint, an EC2 call naming the new id (a Describe by id included; filters excepted) answers `Invalid*.NotFound` |
 //! | Lambda account concurrency | GetAccountSettings answers an account limit (a new account's 10); PutFunctionConcurrency that would leave less than the minimum unreserved is refused |
 //! | RDS engine versions | DescribeDBEngineVersions and DescribeOrderableDBInstanceOptions answered from a catalog (moto cannot); CreateDBInstance with a version RDS does not offer (a retired minor) is refused |
+//! | Service Quotas | GetServiceQuota answered from `service_quotas` (moto knows only VPC quotas, at their defaults) |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
 use std::collections::HashMap;
@@ -35,6 +36,9 @@ pub struct Rules {
     pub rds_engine_versions: Option<Vec<String>>,
     /// How long a role's new permissions are unseen by Lambda.
     pub iam_permission_propagation: Duration,
+    /// Service Quotas' answers: (service, quota code, value). moto knows
+    /// only VPC quotas, at their defaults.
+    pub service_quotas: Vec<(&'static str, &'static str, f64)>,
 }
 
 impl Rules {
@@ -53,6 +57,13 @@ impl Rules {
                     .to_vec(),
             ),
             iam_permission_propagation: Duration::from_millis(1000),
+            // The suite runs many environments in one account at once: its
+            // VPC quota is raised, as such an account's would be; KMS at
+            // AWS's default.
+            service_quotas: vec![
+                ("vpc", "L-F678F1CE", 1000.0),
+                ("kms", "L-C2F1777E", 100_000.0),
+            ],
         }
     }
 }
@@ -414,6 +425,8 @@ fn lambda_function_of(signature: &str, prefix: &str, suffix: &str) -> Option<Str
 
 const JSON_OK: &str =
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-amzn-RequestId: rules\r\n";
+const AWS_JSON_OK: &str =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: rules\r\n";
 const XML_OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nx-amzn-RequestId: rules\r\n";
 
 fn answer(head: &str, body: &str) -> Verdict {
@@ -472,6 +485,23 @@ pub(crate) async fn before(
             }
         }
         return None;
+    }
+    if call.signature == "GetServiceQuota" {
+        let body = serde_json::from_str::<Value>(call.body).unwrap_or(Value::Null);
+        let (service, code) = (
+            body["ServiceCode"].as_str().unwrap_or_default(),
+            body["QuotaCode"].as_str().unwrap_or_default(),
+        );
+        if let Some((_, _, value)) = rules
+            .service_quotas
+            .iter()
+            .find(|(s, c, _)| *s == service && *c == code)
+        {
+            let quota = serde_json::json!({
+                "Quota": { "ServiceCode": service, "QuotaCode": code, "Value": value, "Unit": "None", "Adjustable": true }
+            });
+            return Some(answer(AWS_JSON_OK, &quota.to_string()));
+        }
     }
     if let Some(limit) = rules.lambda_concurrency_limit {
         if call
