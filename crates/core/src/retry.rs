@@ -212,14 +212,16 @@ pub const TRANSIENT_BUDGET: Duration = Duration::from_secs(5 * 60);
 /// retried.
 #[derive(Clone, Debug)]
 pub struct Step {
-    transient_spent: Arc<Mutex<Duration>>,
+    /// When the step first met a transient error: the budget runs from
+    /// there, counting the SDK's own attempts as well as the waits.
+    first_transient: Arc<Mutex<Option<Instant>>>,
     stop: Option<watch::Receiver<bool>>,
 }
 
 impl Step {
     pub fn new(stop: Option<watch::Receiver<bool>>) -> Self {
         Self {
-            transient_spent: Arc::default(),
+            first_transient: Arc::default(),
             stop,
         }
     }
@@ -233,17 +235,15 @@ impl Step {
         self.stop.as_ref().is_some_and(|s| *s.borrow())
     }
 
-    /// Takes `delay` from the transient budget; false when it is spent.
+    /// Whether waiting `delay` more stays within the step's transient
+    /// budget, which starts at its first transient error.
     fn take_transient(&self, delay: Duration) -> bool {
-        let mut spent = self
-            .transient_spent
+        let mut first = self
+            .first_transient
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if *spent + delay > TRANSIENT_BUDGET {
-            return false;
-        }
-        *spent += delay;
-        true
+        let since = first.get_or_insert_with(Instant::now).elapsed();
+        since + delay <= TRANSIENT_BUDGET
     }
 }
 
