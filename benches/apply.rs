@@ -28,7 +28,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use paysec_testkit::{FaultProxy, Model};
+use paysec_testkit::{FaultProxy, Model, Rules};
 
 /// The readiness waits are divided by this (`PAYSEC_BENCH_SCALE`, default
 /// 30: a 20-minute database becomes 40 s).
@@ -328,6 +328,13 @@ fn main() {
         .expect("no emulator: run scripts/bench.sh");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let proxy = rt.block_on(FaultProxy::start(&upstream)).expect("proxy");
+    // The fleets put up to ten environments in one account: its VPC quota
+    // is raised, as such an account's would be (moto answers the default 5,
+    // which the preflight would rightly refuse).
+    proxy.set_rules(Rules {
+        service_quotas: vec![("vpc", "L-F678F1CE", 1000.0)],
+        ..Rules::off()
+    });
     let model = Model::aws().scaled(scale());
     proxy.set_model(model);
     let url = proxy.url();

@@ -193,8 +193,14 @@ pub async fn preflight(
     printer: &Printer,
     c: &mut Connected,
 ) -> Result<(), Failure> {
-    let p =
-        paysec_stack::preflight::run(&c.aws, &settings.config, &c.caller.arn, &c.key_admins).await;
+    let p = paysec_stack::preflight::run(
+        &c.aws,
+        &settings.config,
+        &c.caller.arn,
+        &c.key_admins,
+        settings.fleet.len().max(1),
+    )
+    .await;
     if !printer.is_json() {
         printer.note("Preflight:");
         for check in &p.checks {

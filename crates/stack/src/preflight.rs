@@ -146,7 +146,15 @@ pub fn choose_zones(
 }
 
 /// Runs every check. Reads only.
-pub async fn run(aws: &Aws, config: &Config, caller_arn: &str, key_admins: &[String]) -> Preflight {
+/// `environments`: how many this run creates (a fleet's size), each with
+/// its own VPC and four keys.
+pub async fn run(
+    aws: &Aws,
+    config: &Config,
+    caller_arn: &str,
+    key_admins: &[String],
+    environments: usize,
+) -> Preflight {
     let mut p = Preflight::unresolved(config);
     let emulator = aws.emulator().is_some();
     p.push(
@@ -355,17 +363,23 @@ pub async fn run(aws: &Aws, config: &Config, caller_arn: &str, key_admins: &[Str
         }
     }
 
-    quotas(aws, &mut p).await;
+    quotas(aws, &mut p, environments).await;
     p
 }
 
-/// Whether one more fits `used` of `quota`; `Err` says what to do.
-pub fn quota_room(what: &str, code: &str, used: usize, quota: f64) -> Result<String, String> {
-    if (used as f64) + 1.0 <= quota {
-        Ok(format!("{used} of {quota} {what}"))
+/// Whether `needed` more fit `used` of `quota`; `Err` says what to do.
+pub fn quota_room(
+    what: &str,
+    code: &str,
+    used: usize,
+    needed: usize,
+    quota: f64,
+) -> Result<String, String> {
+    if ((used + needed) as f64) <= quota {
+        Ok(format!("{used} of {quota} {what}, {needed} more needed"))
     } else {
         Err(format!(
-            "{used} of {quota} {what} are used (Service Quotas {code}); request an increase or remove unused ones"
+            "{used} of {quota} {what} are used and this run needs {needed} more (Service Quotas {code}); request an increase or remove unused ones"
         ))
     }
 }
@@ -373,7 +387,7 @@ pub fn quota_room(what: &str, code: &str, used: usize, quota: f64) -> Result<Str
 /// The account's quotas the stack draws on, where Service Quotas answers:
 /// VPCs per region (it makes one), customer managed KMS keys (four).
 /// Interface endpoints are counted per VPC, and the stack's VPC is new.
-async fn quotas(aws: &Aws, p: &mut Preflight) {
+async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
     let emulator = aws.emulator().is_some();
     let quota = |service: &'static str, code: &'static str| {
         aws.quotas
@@ -393,6 +407,7 @@ async fn quotas(aws: &Aws, p: &mut Preflight) {
                 "VPCs in the region",
                 "vpc/L-F678F1CE",
                 v.vpcs().len(),
+                environments,
                 value,
             ) {
                 Ok(detail) => p.push("quota: VPCs", Verdict::Ok, detail),
@@ -432,7 +447,7 @@ async fn quotas(aws: &Aws, p: &mut Preflight) {
                 while let Some(Ok(page)) = pages.next().await {
                     used += page.keys().len();
                 }
-                match quota_room("KMS keys", "kms/L-C2F1777E", used + 3, value) {
+                match quota_room("KMS keys", "kms/L-C2F1777E", used, 4 * environments, value) {
                     Ok(detail) => p.push("quota: KMS keys", Verdict::Ok, detail),
                     Err(why) => p.push("quota: KMS keys", Verdict::Fail, why),
                 }
@@ -484,9 +499,13 @@ mod tests {
 
     #[test]
     fn a_quota_has_room_for_one_more_or_says_what_to_do() {
-        assert!(quota_room("VPCs", "vpc/L-F678F1CE", 4, 5.0).is_ok());
-        let why = quota_room("VPCs", "vpc/L-F678F1CE", 5, 5.0).unwrap_err();
+        assert!(quota_room("VPCs", "vpc/L-F678F1CE", 4, 1, 5.0).is_ok());
+        let why = quota_room("VPCs", "vpc/L-F678F1CE", 5, 1, 5.0).unwrap_err();
         assert!(why.contains("request an increase"), "{why}");
+        assert!(
+            quota_room("VPCs", "vpc/L-F678F1CE", 1, 10, 5.0).is_err(),
+            "a fleet of ten needs ten"
+        );
     }
 
     #[test]

@@ -68,6 +68,22 @@ impl Rules {
     }
 }
 
+impl Rules {
+    /// Every rule off: the emulator as it is, but for `service_quotas`
+    /// and what a caller turns on.
+    pub fn off() -> Self {
+        Self {
+            principals_exist: false,
+            client_tokens: false,
+            ec2_visibility: Duration::ZERO,
+            lambda_concurrency_limit: None,
+            rds_engine_versions: None,
+            iam_permission_propagation: Duration::ZERO,
+            service_quotas: Vec::new(),
+        }
+    }
+}
+
 /// The least unreserved concurrency Lambda keeps for an account with this
 /// limit (PutFunctionConcurrency: 100, or the whole limit when it is
 /// smaller, as on a new account).
