@@ -892,13 +892,75 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
         .success();
     assert_eq!(raw.stdout().trim(), format!("paysec-{}-payment", p.env));
 
+    // RDS enhanced monitoring's group is the account's: whichever
+    // environment came first encrypts it (tests run side by side).
+    let before_down = p.ledger();
+    let key_arn = |id: &str| attr(&before_down, id, "arn");
+    let metrics = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("RDSOSMetrics")
+        .send()
+        .await
+        .unwrap();
+    let metrics_key = metrics.log_groups()[0].kms_key_id().map(str::to_owned);
     p.run(&["down", "--yes"]).success();
     assert_nothing_left_but_the_kept(&aws, &p).await;
-    let kept = p.ledger()["kept"].as_array().unwrap().len();
+    let kept = p.ledger()["kept"].as_array().unwrap().clone();
     assert_eq!(
-        kept, 6,
+        kept.len(),
+        6,
         "the ledger says what was kept: 4 keys, the final snapshot and the account's RDSOSMetrics log group"
     );
+    // The final snapshot is encrypted with the RDS key: that key is kept
+    // enabled, not scheduled for deletion (its data would be lost).
+    for (id, holds_kept_data) in [
+        ("kms.rds", true),
+        (
+            "kms.logs",
+            metrics_key.as_deref() == Some(key_arn("kms.logs")),
+        ),
+        ("kms.s3", false),
+        ("kms.lambda", false),
+    ] {
+        let arn = key_arn(id);
+        let state = aws.kms.describe_key().key_id(arn).send().await.unwrap();
+        let state = state
+            .key_metadata()
+            .unwrap()
+            .key_state()
+            .unwrap()
+            .as_str()
+            .to_owned();
+        let note = kept
+            .iter()
+            .find(|k| k["id"] == id)
+            .map(|k| k["note"].as_str().unwrap().to_owned())
+            .unwrap();
+        if holds_kept_data {
+            assert_eq!(state, "Enabled", "{id} kept: {note}");
+            assert!(note.contains("it encrypts what was kept"), "{id}: {note}");
+            let tags = aws
+                .kms
+                .list_resource_tags()
+                .key_id(arn)
+                .send()
+                .await
+                .unwrap();
+            let tags: Vec<_> = tags
+                .tags()
+                .iter()
+                .map(|t| (t.tag_key(), t.tag_value()))
+                .collect();
+            assert!(tags.contains(&("paysec:kept", id)), "{id}: {tags:?}");
+            assert!(
+                tags.iter().all(|(k, _)| *k != "paysec:logical-id"),
+                "{id} is no longer taken for the environment's key: {tags:?}"
+            );
+        } else {
+            assert_eq!(state, "PendingDeletion", "{id}: {note}");
+        }
+    }
 
     // The same environment again: every create gets a new client token
     // (AWS remembers the old ones, with the old VPC: the rules layer
@@ -1026,10 +1088,14 @@ async fn assert_nothing_left_but_the_kept(aws: &Aws, p: &Paysec) {
         }
         assert!(arn.contains(":kms:"), "left behind after down: {arn}");
         let meta = aws.kms.describe_key().key_id(&arn).send().await.unwrap();
-        assert_eq!(
-            meta.key_metadata().unwrap().key_state().map(|s| s.as_str()),
-            Some("PendingDeletion"),
-            "{arn}"
+        let meta = meta.key_metadata().unwrap();
+        let state = meta.key_state().map(|s| s.as_str());
+        // A key that kept data is encrypted with stays enabled, named in
+        // the ledger as kept.
+        let kept_whole = kept_notes.contains(&format!("KMS key {} kept (enabled", meta.key_id()));
+        assert!(
+            state == Some("PendingDeletion") || (kept_whole && state == Some("Enabled")),
+            "{arn}: {state:?}, kept: {kept_notes}"
         );
     }
     let prefix = format!("paysec-{}-", p.env);

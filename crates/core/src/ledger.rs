@@ -80,6 +80,10 @@ pub struct Kept {
     pub physical_id: String,
     pub note: String,
     pub at: String,
+    /// The ARN of the KMS key its data is encrypted with, which `down`
+    /// then keeps too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_with: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -489,8 +493,14 @@ impl Ledger {
         Ok(())
     }
 
-    /// Drops a deleted resource; a `kept` note stays behind in the ledger.
-    pub fn remove(&mut self, id: &LogicalId, kept: Option<&str>) -> Result<(), LedgerError> {
+    /// Drops a deleted resource; a `kept` note stays behind in the ledger,
+    /// with the key what was kept is encrypted with.
+    pub fn remove(
+        &mut self,
+        id: &LogicalId,
+        kept: Option<&str>,
+        encrypted_with: Option<&str>,
+    ) -> Result<(), LedgerError> {
         self.data.unswept.remove(id);
         if let Some(r) = self.data.resources.remove(id) {
             if let (Some(note), Some(physical_id)) = (kept, r.physical_id) {
@@ -500,10 +510,35 @@ impl Ledger {
                     physical_id,
                     note: note.to_owned(),
                     at: now(),
+                    encrypted_with: encrypted_with.map(str::to_owned),
                 });
             }
         }
         self.save()
+    }
+
+    /// The notes of kept things encrypted with resource `id` as recorded
+    /// (its physical id or ARN): what must stay readable after `down`.
+    pub fn kept_encrypted_with(&self, id: &LogicalId) -> Vec<String> {
+        let Some(r) = self.data.resources.get(id) else {
+            return Vec::new();
+        };
+        let names: Vec<&str> = r
+            .physical_id
+            .iter()
+            .chain(r.attrs.get("arn"))
+            .map(String::as_str)
+            .collect();
+        self.data
+            .kept
+            .iter()
+            .filter(|k| {
+                k.encrypted_with
+                    .as_deref()
+                    .is_some_and(|key| names.contains(&key))
+            })
+            .map(|k| k.note.clone())
+            .collect()
     }
 
     /// Writes the whole file atomically with mode 0600.
@@ -743,10 +778,58 @@ mod tests {
             None,
         )
         .unwrap();
-        l.remove(&id("kms.rds"), Some("pending deletion until X"))
+        l.remove(&id("kms.rds"), Some("pending deletion until X"), None)
             .unwrap();
         assert!(l.is_empty());
         assert_eq!(l.kept()[0].note, "pending deletion until X");
+    }
+
+    #[test]
+    fn a_key_learns_what_kept_data_it_encrypts_by_its_own_arn() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open_for_write(dir.path(), &env(), "down").unwrap();
+        for (logical, key) in [("kms.logs", "k1"), ("kms.rds", "k2")] {
+            l.set_present(
+                &id(logical),
+                "kms_key",
+                &Present::new(key).with("arn", format!("arn:aws:kms:r:a:key/{key}")),
+                Status::Ready,
+                None,
+            )
+            .unwrap();
+        }
+        l.set_present(
+            &id("logs.shared"),
+            "log_group",
+            &Present::new("g"),
+            Status::Ready,
+            None,
+        )
+        .unwrap();
+        l.remove(
+            &id("logs.shared"),
+            Some("log group g kept"),
+            Some("arn:aws:kms:r:a:key/k1"),
+        )
+        .unwrap();
+        assert_eq!(l.kept_encrypted_with(&id("kms.logs")), ["log group g kept"]);
+        assert!(
+            l.kept_encrypted_with(&id("kms.rds")).is_empty(),
+            "another key holds nothing kept"
+        );
+        // A later key under the same logical id is not held by the older
+        // key's data.
+        l.remove(&id("kms.logs"), Some("key k1 kept"), None)
+            .unwrap();
+        l.set_present(
+            &id("kms.logs"),
+            "kms_key",
+            &Present::new("k3").with("arn", "arn:aws:kms:r:a:key/k3"),
+            Status::Ready,
+            None,
+        )
+        .unwrap();
+        assert!(l.kept_encrypted_with(&id("kms.logs")).is_empty());
     }
 
     #[test]

@@ -187,6 +187,10 @@ pub struct DeleteOutcome {
     /// window, a final snapshot), saying what and until when. The ledger
     /// keeps this note after the record is gone.
     pub kept: Option<String>,
+    /// What was kept holds data encrypted with this KMS key (its ARN): the
+    /// key must outlive it, so `down` keeps that key too (see
+    /// `Context::kept_data`).
+    pub encrypted_with: Option<String>,
 }
 
 /// What a quick check (`Resource::quick_check`) concluded.
@@ -233,6 +237,7 @@ pub struct Context {
     reporter: Arc<dyn Reporter>,
     census: Arc<Census>,
     create_token: Option<String>,
+    kept_data: Vec<String>,
 }
 
 impl Context {
@@ -249,7 +254,22 @@ impl Context {
             reporter,
             census: Arc::default(),
             create_token: None,
+            kept_data: Vec::new(),
         }
+    }
+
+    /// The notes of what `down` kept that holds data encrypted with this
+    /// resource (a key): see [`Context::kept_data`].
+    pub fn with_kept_data(mut self, notes: Vec<String>) -> Self {
+        self.kept_data = notes;
+        self
+    }
+
+    /// What `down` kept (a log group, a final snapshot) that is encrypted
+    /// with this resource, a KMS key. Deleting the key would make that data
+    /// unreadable once the deletion window ends, so a key with any is kept.
+    pub fn kept_data(&self) -> &[String] {
+        &self.kept_data
     }
 
     /// The create's idempotency token, recorded with its intent in the

@@ -264,7 +264,11 @@ impl Scheduler {
                             break;
                         };
                         state[i] = State::Running;
-                        let cx = self.context(i);
+                        // Its dependents are done: what they kept is in
+                        // the ledger.
+                        let kept_data =
+                            lock(&self.ledger).kept_encrypted_with(self.graph.node(i).id());
+                        let cx = self.context(i).with_kept_data(kept_data);
                         let node = self.graph.node(i).clone();
                         let ledger = self.ledger.clone();
                         let reporter = self.reporter.clone();
@@ -461,7 +465,11 @@ impl Scheduler {
                             .all(|&j| state[j] == State::Done);
                     if startable {
                         state[i] = State::Running;
-                        let cx = self.context(i);
+                        // Its dependents are done: what they kept is in
+                        // the ledger.
+                        let kept_data =
+                            lock(&self.ledger).kept_encrypted_with(self.graph.node(i).id());
+                        let cx = self.context(i).with_kept_data(kept_data);
                         let node = self.graph.node(i).clone();
                         let ledger = self.ledger.clone();
                         let reporter = self.reporter.clone();
@@ -993,13 +1001,17 @@ async fn destroy(
             }
         };
         let Some(target) = target else {
-            lock(&ledger).remove(&id, None)?;
+            lock(&ledger).remove(&id, None, None)?;
             return Ok::<_, RunError>((None, Outcome::AlreadyGone));
         };
         lock(&ledger).set_deleting(&id)?;
         phase(reporter.as_ref(), node.as_ref(), Phase::Deleting);
         let outcome = node.delete(&cx, &target).await?;
-        lock(&ledger).remove(&id, outcome.kept.as_deref())?;
+        lock(&ledger).remove(
+            &id,
+            outcome.kept.as_deref(),
+            outcome.encrypted_with.as_deref(),
+        )?;
         let o = if outcome.kept.is_some() {
             Outcome::Kept
         } else {

@@ -372,6 +372,30 @@ async fn down_deletes_dependents_first_and_empties_the_ledger() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn down_keeps_a_key_while_something_kept_is_encrypted_with_it() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    rig.scheduler(chain(&cloud), 8).up().await;
+    // b keeps a snapshot encrypted with a; c keeps nothing.
+    let mut nodes = chain(&cloud);
+    let mut b = Fake::build("b", &["a"], &cloud);
+    b.kept = Some("snapshot of b".into());
+    b.encrypted_with = Some(LogicalId::new("a"));
+    nodes[1] = Arc::new(b);
+    let summary = rig.scheduler(nodes, 8).down().await;
+    assert!(summary.ok(), "{summary:?}");
+    assert!(cloud.position("keep a") > cloud.position("delete b"));
+    assert!(
+        cloud.live.lock().unwrap().contains_key("a"),
+        "the key outlives the data it encrypts"
+    );
+    let ledger = rig.ledger.lock().unwrap();
+    assert!(ledger.is_empty());
+    let notes: Vec<_> = ledger.kept().iter().map(|k| k.note.as_str()).collect();
+    assert_eq!(notes, ["snapshot of b", "kept for: snapshot of b"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_stop_request_launches_nothing_new() {
     let cloud = Arc::new(Cloud::default());
     let rig = Rig::new();

@@ -8,6 +8,10 @@ use crate::id::LogicalId;
 pub const ENVIRONMENT: &str = "paysec:environment";
 /// Tag key holding the resource's logical id.
 pub const LOGICAL_ID: &str = "paysec:logical-id";
+/// Tag key on a key `down` kept because kept data is encrypted with it,
+/// holding the logical id it had (which it no longer carries, so it is
+/// never taken for that resource again).
+pub const KEPT: &str = "paysec:kept";
 /// Tag key marking the creator.
 pub const MANAGED_BY: &str = "paysec:managed-by";
 

@@ -76,6 +76,8 @@ pub struct Fake {
     /// retries exhausted).
     pub throttled_creates: std::sync::atomic::AtomicUsize,
     pub kept: Option<String>,
+    /// What it keeps is encrypted with this dependency (a key).
+    pub encrypted_with: Option<LogicalId>,
 }
 
 impl Fake {
@@ -99,6 +101,7 @@ impl Fake {
             fail_create: false,
             throttled_creates: Default::default(),
             kept: None,
+            encrypted_with: None,
         }
     }
 }
@@ -248,13 +251,26 @@ impl Resource for Fake {
         self.cloud.push(format!("sweep {}", self.id));
         Ok(strays)
     }
-    async fn delete(&self, _cx: &Context, _p: &Present) -> Result<DeleteOutcome, ResourceError> {
+    async fn delete(&self, cx: &Context, _p: &Present) -> Result<DeleteOutcome, ResourceError> {
         let _active = Active::enter(&self.cloud);
         tokio::time::sleep(self.create_delay).await;
+        // Like a key: kept while kept data is encrypted with it.
+        if !cx.kept_data().is_empty() {
+            self.cloud.push(format!("keep {}", self.id));
+            return Ok(DeleteOutcome {
+                kept: Some(format!("kept for: {}", cx.kept_data().join("; "))),
+                encrypted_with: None,
+            });
+        }
         self.cloud.live.lock().unwrap().remove(self.id.as_str());
         self.cloud.push(format!("delete {}", self.id));
+        let encrypted_with = match &self.encrypted_with {
+            Some(key) => Some(cx.attr(key, "physical_id")?.to_owned()),
+            None => None,
+        };
         Ok(DeleteOutcome {
             kept: self.kept.clone(),
+            encrypted_with,
         })
     }
 }

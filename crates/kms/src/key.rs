@@ -279,6 +279,53 @@ fn usable(meta: &aws_sdk_kms::types::KeyMetadata) -> bool {
     )
 }
 
+impl KmsKey {
+    /// `down` of a key that data kept after `down` is encrypted with (a
+    /// final snapshot, a kept log group): deleting it would make that data
+    /// unreadable when the window ends, so it stays enabled, with its
+    /// policy. Its logical-id tag gives way to `paysec:kept`, so no later
+    /// `up` of this environment adopts it or deletes it as a second copy
+    /// (both find keys by environment and logical id); the alias is
+    /// already gone, free for the next key.
+    async fn keep(&self, cx: &Context, key_id: &str) -> Result<DeleteOutcome, ResourceError> {
+        self.aws
+            .kms
+            .tag_resource()
+            .key_id(key_id)
+            .set_tags(
+                Tag::builder()
+                    .tag_key(paysec_core::tags::KEPT)
+                    .tag_value(self.id.as_str())
+                    .build()
+                    .ok()
+                    .map(|t| vec![t]),
+            )
+            .send()
+            .await
+            .or_resource(&self.id, "TagResource")?;
+        self.aws
+            .kms
+            .untag_resource()
+            .key_id(key_id)
+            .tag_keys(paysec_core::tags::LOGICAL_ID)
+            .send()
+            .await
+            .or_resource(&self.id, "UntagResource")?;
+        Ok(DeleteOutcome {
+            kept: Some(format!(
+                "KMS key {key_id} kept (enabled, tagged {}): {} Once that data is deleted, `aws kms schedule-key-deletion --key-id {key_id} --pending-window-in-days 30`",
+                paysec_core::tags::KEPT,
+                cx.kept_data()
+                    .iter()
+                    .map(|note| format!("it encrypts what was kept: {note}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )),
+            encrypted_with: None,
+        })
+    }
+}
+
 #[async_trait]
 impl Resource for KmsKey {
     fn id(&self) -> &LogicalId {
@@ -467,6 +514,9 @@ impl Resource for KmsKey {
             .get("key_id")
             .unwrap_or(&known.physical_id)
             .clone();
+        if !cx.kept_data().is_empty() {
+            return self.keep(cx, &key_id).await;
+        }
         let scheduled = self
             .aws
             .kms
@@ -491,6 +541,7 @@ impl Resource for KmsKey {
                 "KMS key {key_id} is pending deletion until {}; `aws kms cancel-key-deletion --key-id {key_id}` recovers it and the data it protects",
                 until.unwrap_or_else(|| format!("{} days from now", self.deletion_window_days))
             )),
+            encrypted_with: None,
         })
     }
 }

@@ -31,9 +31,8 @@ impl LogGroup {
     /// the configured retention, or brings an existing one up to that: any
     /// KMS key will do (another stack's included), retention no shorter
     /// than configured. `down` never deletes it (others' metrics are in
-    /// it): it is kept, and disassociated from this stack's key first when
-    /// that key is the one encrypting it, so it stays readable once the key
-    /// is deleted.
+    /// it): it is kept, and when this stack's key encrypts it, that key is
+    /// kept too, so what it holds stays readable.
     pub fn account_shared(mut self) -> Self {
         self.shared = true;
         self
@@ -73,55 +72,58 @@ impl LogGroup {
         Ok(())
     }
 
-    /// `down` of a shared group: kept; this stack's key taken off it.
+    /// `down` of a shared group: kept, with this environment's tags taken
+    /// off. It stays encrypted as it is: its events are encrypted with the
+    /// key that was associated when they were ingested (taking the key off
+    /// only stops new ones being encrypted), so when that is this stack's
+    /// key, the outcome says so and `down` keeps the key as well.
     async fn keep_shared(&self, cx: &Context) -> Result<DeleteOutcome, ResourceError> {
         let ours = cx.attr(&self.kms_key, "arn").ok();
-        if let Some(group) = self.describe().await? {
-            // moto has no DisassociateKmsKey (HTTP 500, which the SDK would
-            // retry for minutes): skipped there only (docs/emulator-gaps.md).
-            let unsupported = self.aws.emulator() == Some("moto");
-            if group.kms_key_id().is_some() && group.kms_key_id() == ours && !unsupported {
-                self.aws
-                    .logs
-                    .disassociate_kms_key()
-                    .log_group_name(&self.name)
-                    .send()
-                    .await
-                    .or_resource(&self.id, "DisassociateKmsKey")?;
-            }
-            // Handed back to the account: no longer this environment's
-            // (its tags come off only if they are this environment's).
-            let arn = cx.env.log_group_arn(&self.name);
-            let tags = self
-                .aws
+        let Some(group) = self.describe().await? else {
+            return Ok(DeleteOutcome::default());
+        };
+        // Handed back to the account: no longer this environment's (its
+        // tags come off only if they are this environment's).
+        let arn = cx.env.log_group_arn(&self.name);
+        let tags = self
+            .aws
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .or_resource(&self.id, "ListTagsForResource")?;
+        let wanted = cx.tags();
+        let tagged_ours = wanted.iter().all(|(k, v)| {
+            tags.tags()
+                .and_then(|t| t.get(k))
+                .is_some_and(|live| live == v)
+        });
+        if tagged_ours {
+            self.aws
                 .logs
-                .list_tags_for_resource()
+                .untag_resource()
                 .resource_arn(&arn)
+                .set_tag_keys(Some(wanted.into_iter().map(|(k, _)| k).collect()))
                 .send()
                 .await
-                .or_resource(&self.id, "ListTagsForResource")?;
-            let ours = cx.tags();
-            let tagged_ours = ours.iter().all(|(k, v)| {
-                tags.tags()
-                    .and_then(|t| t.get(k))
-                    .is_some_and(|live| live == v)
-            });
-            if tagged_ours {
-                self.aws
-                    .logs
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(ours.into_iter().map(|(k, _)| k).collect()))
-                    .send()
-                    .await
-                    .or_resource(&self.id, "UntagResource")?;
-            }
+                .or_resource(&self.id, "UntagResource")?;
         }
+        let encrypted_with = group
+            .kms_key_id()
+            .filter(|live| Some(*live) == ours)
+            .map(str::to_owned);
+        let key_note = if encrypted_with.is_some() {
+            " It stays encrypted with this environment's Logs key, which is kept with it."
+        } else {
+            ""
+        };
         Ok(DeleteOutcome {
             kept: Some(format!(
-                "log group {} kept: RDS enhanced monitoring of every database in the account writes to it (delete it by hand once none does)",
+                "log group {} kept: RDS enhanced monitoring of every database in the account writes to it (delete it by hand once none does).{key_note}",
                 self.name
             )),
+            encrypted_with,
         })
     }
 

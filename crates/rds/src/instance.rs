@@ -524,10 +524,14 @@ impl Resource for Instance {
             || async { Ok(self.describe(cx).await?.is_none().then_some(())) },
         )
         .await?;
+        if !self.spec.final_snapshot {
+            return Ok(DeleteOutcome::default());
+        }
+        // The snapshot is encrypted with the RDS key: `down` keeps the key
+        // while the snapshot needs it.
         Ok(DeleteOutcome {
-            kept: self.spec.final_snapshot.then(|| {
-                format!("final DB snapshot {snapshot} kept (encrypted with the RDS key, which stays recoverable while pending deletion); delete it with `aws rds delete-db-snapshot --db-snapshot-identifier {snapshot}`")
-            }),
+            kept: Some(format!("final DB snapshot {snapshot} kept, encrypted with the RDS key (kept with it); delete it with `aws rds delete-db-snapshot --db-snapshot-identifier {snapshot}`")),
+            encrypted_with: cx.attr(&self.kms_key, "arn").ok().map(str::to_owned),
         })
     }
 }
