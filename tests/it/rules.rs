@@ -239,3 +239,129 @@ async fn a_role_given_policies_moments_ago_cannot_yet_reach_the_dlq() {
     );
     aws.iam.delete_role().role_name(&name).send().await.unwrap();
 }
+
+#[tokio::test]
+async fn immediate_on_a_static_parameter_is_refused_and_apply_types_are_listed() {
+    use aws_sdk_rds::types::{ApplyMethod, Parameter};
+    let aws = aws().await;
+    let group = env_name("params");
+    aws.rds
+        .create_db_parameter_group()
+        .db_parameter_group_name(&group)
+        .db_parameter_group_family("postgres16")
+        .description("rules test")
+        .send()
+        .await
+        .unwrap();
+    let set = |name: &str, method: ApplyMethod| {
+        aws.rds
+            .modify_db_parameter_group()
+            .db_parameter_group_name(&group)
+            .parameters(
+                Parameter::builder()
+                    .parameter_name(name)
+                    .parameter_value("1")
+                    .apply_method(method)
+                    .build(),
+            )
+            .send()
+    };
+    let err = set("shared_preload_libraries", ApplyMethod::Immediate)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterCombination"));
+    set("shared_preload_libraries", ApplyMethod::PendingReboot)
+        .await
+        .unwrap();
+    set("rds.force_ssl", ApplyMethod::Immediate).await.unwrap();
+    let listed = aws
+        .rds
+        .describe_db_parameters()
+        .db_parameter_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    let force_ssl = listed
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_name() == Some("rds.force_ssl"))
+        .expect("the whole group is listed, with apply types");
+    assert_eq!(force_ssl.apply_type(), Some("dynamic"));
+    assert_eq!(force_ssl.parameter_value(), Some("1"), "moto's value");
+    aws.rds
+        .delete_db_parameter_group()
+        .db_parameter_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn private_dns_needs_the_vpcs_dns_attributes() {
+    use paysec_aws::sdk::ec2::types::AttributeBooleanValue;
+    let aws = aws().await;
+    let vpc = aws
+        .ec2
+        .create_vpc()
+        .cidr_block("10.78.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(SETTLED).await;
+    let subnet = aws
+        .ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.78.1.0/24")
+        .availability_zone("us-east-1a")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(SETTLED).await;
+    let endpoint = || {
+        aws.ec2
+            .create_vpc_endpoint()
+            .vpc_id(&vpc)
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .service_name("com.amazonaws.us-east-1.rds")
+            .subnet_ids(&subnet)
+            .send()
+    };
+    // A new VPC has DNS support but not DNS hostnames.
+    let err = endpoint().await.unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameter"));
+    assert!(err.message().unwrap_or("").contains("enableDnsHostnames"));
+    aws.ec2
+        .modify_vpc_attribute()
+        .vpc_id(&vpc)
+        .enable_dns_hostnames(AttributeBooleanValue::builder().value(true).build())
+        .send()
+        .await
+        .unwrap();
+    let made = endpoint().await.unwrap();
+    let id = made.vpc_endpoint().unwrap().vpc_endpoint_id().unwrap();
+    tokio::time::sleep(SETTLED).await;
+    aws.ec2
+        .delete_vpc_endpoints()
+        .vpc_endpoint_ids(id)
+        .send()
+        .await
+        .unwrap();
+    aws.ec2
+        .delete_subnet()
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .unwrap();
+    aws.ec2.delete_vpc().vpc_id(&vpc).send().await.unwrap();
+}

@@ -11,6 +11,8 @@
 //! | Lambda account concurrency | GetAccountSettings answers an account limit (a new account's 10); PutFunctionConcurrency that would leave less than the minimum unreserved is refused |
 //! | RDS engine versions | DescribeDBEngineVersions and DescribeOrderableDBInstanceOptions answered from a catalog (moto cannot); CreateDBInstance with a version RDS does not offer (a retired minor) is refused |
 //! | Service Quotas | GetServiceQuota answered from `service_quotas` (moto knows only VPC quotas, at their defaults) |
+//! | RDS parameter apply types | DescribeDBParameters lists each parameter with its apply type (moto lists none); ModifyDBParameterGroup with `immediate` on a static parameter is refused |
+//! | interface endpoints' private DNS | CreateVpcEndpoint of an interface endpoint with private DNS (AWS's default) in a VPC without both DNS attributes on is refused |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
 use std::collections::HashMap;
@@ -39,7 +41,27 @@ pub struct Rules {
     /// Service Quotas' answers: (service, quota code, value). moto knows
     /// only VPC quotas, at their defaults.
     pub service_quotas: Vec<(&'static str, &'static str, f64)>,
+    /// RDS parameters' apply types, (name, `dynamic`|`static`); empty:
+    /// not modelled.
+    pub rds_parameter_types: Vec<(&'static str, &'static str)>,
+    /// Interface endpoints with private DNS need the VPC's DNS support and
+    /// DNS hostnames on.
+    pub endpoint_private_dns: bool,
 }
+
+/// Apply types RDS states for PostgreSQL 16 and 17 (DescribeDBParameters
+/// of a `postgres16` group): the ones paysec sets, and static ones a
+/// change could add.
+pub const POSTGRES_PARAMETER_TYPES: &[(&str, &str)] = &[
+    ("rds.force_ssl", "dynamic"),
+    ("log_connections", "dynamic"),
+    ("log_disconnections", "dynamic"),
+    ("log_min_duration_statement", "dynamic"),
+    ("ssl_min_protocol_version", "dynamic"),
+    ("shared_preload_libraries", "static"),
+    ("max_connections", "static"),
+    ("rds.logical_replication", "static"),
+];
 
 impl Rules {
     /// Every rule on, with figures short enough for a test suite: a new
@@ -64,6 +86,8 @@ impl Rules {
                 ("vpc", "L-F678F1CE", 1000.0),
                 ("kms", "L-C2F1777E", 100_000.0),
             ],
+            rds_parameter_types: POSTGRES_PARAMETER_TYPES.to_vec(),
+            endpoint_private_dns: true,
         }
     }
 }
@@ -80,6 +104,8 @@ impl Rules {
             rds_engine_versions: None,
             iam_permission_propagation: Duration::ZERO,
             service_quotas: Vec::new(),
+            rds_parameter_types: Vec::new(),
+            endpoint_private_dns: false,
         }
     }
 }
@@ -468,6 +494,16 @@ pub(crate) async fn before(
             }
         }
     }
+    if rules.endpoint_private_dns && call.ec2 && call.signature == "CreateVpcEndpoint" {
+        if let Some(refusal) = private_dns_refusal(upstream, call).await {
+            return Some(refusal);
+        }
+    }
+    if !rules.rds_parameter_types.is_empty() {
+        if let Some(verdict) = parameter_rules(&rules.rds_parameter_types, upstream, call).await {
+            return Some(verdict);
+        }
+    }
     let m = memory.lock().unwrap_or_else(|p| p.into_inner());
     if call.ec2 {
         let pairs = form(call.body);
@@ -638,6 +674,105 @@ pub(crate) async fn before(
         }
     }
     None
+}
+
+/// CreateVpcEndpoint: "To use a private hosted zone, you must set the
+/// following VPC attributes to true: enableDnsHostnames and
+/// enableDnsSupport" (the API reference); private DNS is on unless asked
+/// off. The refusal's words are AWS's as users report them.
+async fn private_dns_refusal(upstream: SocketAddr, call: &Call<'_>) -> Option<Verdict> {
+    let pairs = form(call.body);
+    let interface = form_get(&pairs, "VpcEndpointType").as_deref() == Some("Interface");
+    let private_dns = form_get(&pairs, "PrivateDnsEnabled").as_deref() != Some("false");
+    let vpc = form_get(&pairs, "VpcId")?;
+    if !(interface && private_dns) {
+        return None;
+    }
+    for attribute in ["enableDnsSupport", "enableDnsHostnames"] {
+        let (ok, body) = ask(
+            upstream,
+            call.head,
+            "ec2",
+            &format!(
+                "Action=DescribeVpcAttribute&Attribute={attribute}&VpcId={vpc}&Version=2016-11-15"
+            ),
+        )
+        .await?;
+        let on = between(&body, &format!("<{attribute}>"), &format!("</{attribute}>"))
+            .and_then(|a| between(a, "<value>", "</value>"))
+            == Some("true");
+        if ok && !on {
+            return Some(Verdict::Refuse(
+                400,
+                "InvalidParameter",
+                format!("Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for {vpc}"),
+            ));
+        }
+    }
+    None
+}
+
+/// RDS parameter groups: DescribeDBParameters of a whole group (no
+/// `Source`) lists the catalog's parameters with their apply types and
+/// the values moto holds; ModifyDBParameterGroup with `immediate` on a
+/// static parameter is refused, as RDS does ("You can use the immediate
+/// value with dynamic parameters only").
+async fn parameter_rules(
+    types: &[(&'static str, &'static str)],
+    upstream: SocketAddr,
+    call: &Call<'_>,
+) -> Option<Verdict> {
+    let pairs = form(call.body);
+    match call.signature {
+        "ModifyDBParameterGroup" => {
+            for (key, name) in &pairs {
+                let Some(prefix) = key.strip_suffix(".ParameterName") else {
+                    continue;
+                };
+                let method = form_get(&pairs, &format!("{prefix}.ApplyMethod"));
+                let is_static = types.iter().any(|(n, t)| n == name && *t == "static");
+                if is_static && method.as_deref() == Some("immediate") {
+                    return Some(Verdict::Refuse(
+                        400,
+                        "InvalidParameterCombination",
+                        "cannot use immediate apply method for static parameter".into(),
+                    ));
+                }
+            }
+            None
+        }
+        "DescribeDBParameters" if form_get(&pairs, "Source").is_none() => {
+            let (ok, held) = ask(upstream, call.head, "rds", call.body).await?;
+            if !ok {
+                return None;
+            }
+            let value_of = |name: &str| {
+                held.split("<Parameter>").skip(1).find_map(|p| {
+                    (between(p, "<ParameterName>", "</ParameterName>") == Some(name))
+                        .then(|| between(p, "<ParameterValue>", "</ParameterValue>"))
+                        .flatten()
+                })
+            };
+            let items: String = types
+                .iter()
+                .map(|(name, apply)| {
+                    let (value, source) = match value_of(name) {
+                        Some(v) => (format!("<ParameterValue>{v}</ParameterValue>"), "user"),
+                        None => (String::new(), "engine-default"),
+                    };
+                    format!("<Parameter><ParameterName>{name}</ParameterName>{value}<Source>{source}</Source><ApplyType>{apply}</ApplyType><IsModifiable>true</IsModifiable></Parameter>")
+                })
+                .collect();
+            Some(answer(
+                XML_OK,
+                &rds_response(
+                    "DescribeDBParameters",
+                    &format!("<Parameters>{items}</Parameters>"),
+                ),
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// The offered versions a requested one (a minor, or a major alone)
