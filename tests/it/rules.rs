@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::support::{aws, env_name, sso, SSO_ROLE};
 
-/// Longer than the suite's `ec2_visibility` and `iam_permission_propagation`.
+/// Longer than the suite's `ec2_visibility`.
 const SETTLED: Duration = Duration::from_millis(1300);
 
 fn key_policy(account: &str, admin: &str) -> String {

@@ -36,7 +36,8 @@ pub struct Rules {
     /// The engine versions RDS offers, the first of each major its default
     /// (`None`: not modelled).
     pub rds_engine_versions: Option<Vec<String>>,
-    /// How long a role's new permissions are unseen by Lambda.
+    /// How long a role's new permissions are unseen by Lambda (IAM: "a few
+    /// seconds").
     pub iam_permission_propagation: Duration,
     /// Service Quotas' answers: (service, quota code, value). moto knows
     /// only VPC quotas, at their defaults.
@@ -66,7 +67,7 @@ pub const POSTGRES_PARAMETER_TYPES: &[(&str, &str)] = &[
 impl Rules {
     /// Every rule on, with figures short enough for a test suite: a new
     /// account's Lambda limit, PostgreSQL minors offered in late 2026
-    /// (16.6 and older retired), a second of EC2 and IAM lag.
+    /// (16.6 and older retired), a second of EC2 lag, five of IAM.
     pub fn aws() -> Self {
         Self {
             principals_exist: true,
@@ -78,7 +79,7 @@ impl Rules {
                     .map(str::to_owned)
                     .to_vec(),
             ),
-            iam_permission_propagation: Duration::from_millis(1000),
+            iam_permission_propagation: Duration::from_secs(5),
             // The suite runs many environments in one account at once: its
             // VPC quota is raised, as such an account's would be; KMS at
             // AWS's default.
