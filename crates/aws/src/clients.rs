@@ -254,7 +254,38 @@ pub fn caller_kind(caller_arn: &str) -> Option<CallerKind> {
     })
 }
 
+/// DescribeAvailabilityZones' error.
+pub type ZonesError = aws_sdk_ec2::error::SdkError<
+    aws_sdk_ec2::operation::describe_availability_zones::DescribeAvailabilityZonesError,
+>;
+
 impl Aws {
+    /// The region's available zones (not Local or Wavelength zones), by
+    /// name: where the preflight chooses the stack's zones, and a subnet
+    /// picks its own when the preflight could not.
+    pub async fn available_zones(&self) -> Result<Vec<String>, ZonesError> {
+        let filter = |name: &str, value: &str| {
+            aws_sdk_ec2::types::Filter::builder()
+                .name(name)
+                .values(value)
+                .build()
+        };
+        let out = self
+            .ec2
+            .describe_availability_zones()
+            .filters(filter("state", "available"))
+            .filters(filter("zone-type", "availability-zone"))
+            .send()
+            .await?;
+        let mut names: Vec<String> = out
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_name().map(str::to_owned))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// The IAM principal behind the caller, as a key policy must name it:
     /// an assumed role's real ARN (iam:GetRole), a user's ARN, nothing for
     /// the root user.

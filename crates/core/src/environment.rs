@@ -53,15 +53,9 @@ impl Environment {
         }
     }
 
-    /// A VPC endpoint service's name: `com.amazonaws.<region>.<service>`,
-    /// except the interface services China names `cn.com.amazonaws...`.
+    /// A VPC endpoint service's name (see [`endpoint_service_name`]).
     pub fn endpoint_service_name(&self, service: &str) -> String {
-        let china_prefixed = self.partition == "aws-cn" && service != "s3" && service != "logs";
-        format!(
-            "{}com.amazonaws.{}.{service}",
-            if china_prefixed { "cn." } else { "" },
-            self.region
-        )
+        endpoint_service_name(&self.partition, &self.region, service)
     }
 
     /// The account root principal, `arn:aws:iam::<account>:root`.
@@ -78,6 +72,16 @@ impl Environment {
     pub fn role_arn(&self, name: &str) -> String {
         self.arn("iam", "", &format!("role/{name}"))
     }
+}
+
+/// A VPC endpoint service's name: `com.amazonaws.<region>.<service>`,
+/// except the interface services China names `cn.com.amazonaws...`.
+pub fn endpoint_service_name(partition: &str, region: &str, service: &str) -> String {
+    let china_prefixed = partition == "aws-cn" && service != "s3" && service != "logs";
+    format!(
+        "{}com.amazonaws.{region}.{service}",
+        if china_prefixed { "cn." } else { "" },
+    )
 }
 
 #[cfg(test)]

@@ -77,13 +77,7 @@ impl DefaultHardening {
                 .revoke_security_group_ingress()
                 .group_id(sg)
                 .set_ip_permissions(Some(d.sg.ip_permissions().to_vec()));
-            ec2::after_create(|| async {
-                req.clone()
-                    .send()
-                    .await
-                    .or_resource(&self.id, "RevokeSecurityGroupIngress")
-            })
-            .await?;
+            ec2::send_after_create!(req, &self.id, "RevokeSecurityGroupIngress").await?;
         }
         if !d.sg.ip_permissions_egress().is_empty() {
             let req = self
@@ -92,13 +86,7 @@ impl DefaultHardening {
                 .revoke_security_group_egress()
                 .group_id(sg)
                 .set_ip_permissions(Some(d.sg.ip_permissions_egress().to_vec()));
-            ec2::after_create(|| async {
-                req.clone()
-                    .send()
-                    .await
-                    .or_resource(&self.id, "RevokeSecurityGroupEgress")
-            })
-            .await?;
+            ec2::send_after_create!(req, &self.id, "RevokeSecurityGroupEgress").await?;
         }
         let acl = d.acl.network_acl_id().unwrap_or_default();
         for e in d.acl.entries().iter().filter(|e| open_to_world(e)) {

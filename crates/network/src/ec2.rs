@@ -91,6 +91,17 @@ pub(crate) async fn retag(
 
 pub(crate) use paysec_core::error::not_found_is_none;
 
+/// One request (an SDK fluent builder, cloned per attempt) through
+/// [`after_create`]: `send_after_create!(req, &self.id, "CreateSubnet").await`.
+macro_rules! send_after_create {
+    ($req:expr, $id:expr, $operation:literal) => {
+        $crate::ec2::after_create(|| async {
+            paysec_aws::AwsResultExt::or_resource($req.clone().send().await, $id, $operation)
+        })
+    };
+}
+pub(crate) use send_after_create;
+
 /// Runs an EC2 call that names a resource created moments ago, by this
 /// step or by a dependency in this run. EC2 is eventually consistent: for a
 /// while it answers `Invalid<Kind>.NotFound` for an id it just returned.

@@ -302,13 +302,7 @@ impl Resource for GatewayEndpoint {
             .policy_document((self.policy)(cx).to_string())
             .client_token(cx.create_token())
             .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint));
-        let out = ec2::after_create(|| async {
-            req.clone()
-                .send()
-                .await
-                .or_resource(&self.id, "CreateVpcEndpoint")
-        })
-        .await?;
+        let out = ec2::send_after_create!(req, &self.id, "CreateVpcEndpoint").await?;
         Ok(Present::new(created_id(&self.id, &out)?))
     }
 
@@ -505,13 +499,7 @@ impl Resource for InterfaceEndpoint {
             .policy_document((self.policy)(cx).to_string())
             .client_token(cx.create_token())
             .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint));
-        let out = ec2::after_create(|| async {
-            req.clone()
-                .send()
-                .await
-                .or_resource(&self.id, "CreateVpcEndpoint")
-        })
-        .await?;
+        let out = ec2::send_after_create!(req, &self.id, "CreateVpcEndpoint").await?;
         Ok(Present::new(created_id(&self.id, &out)?))
     }
 

@@ -48,13 +48,7 @@ impl NetworkAcl {
                 .rule_action(RuleAction::Allow)
                 .egress(egress)
                 .cidr_block(cidr);
-            let r = ec2::after_create(|| async {
-                req.clone()
-                    .send()
-                    .await
-                    .or_resource(&self.id, "CreateNetworkAclEntry")
-            })
-            .await;
+            let r = ec2::send_after_create!(req, &self.id, "CreateNetworkAclEntry").await;
             if let Err(e) = r {
                 if e.code() != Some("NetworkAclEntryAlreadyExists") {
                     return Err(e);
@@ -109,13 +103,7 @@ impl NetworkAcl {
                         .replace_network_acl_association()
                         .association_id(assoc)
                         .network_acl_id(target);
-                    ec2::after_create(|| async {
-                        req.clone()
-                            .send()
-                            .await
-                            .or_resource(&self.id, "ReplaceNetworkAclAssociation")
-                    })
-                    .await?;
+                    ec2::send_after_create!(req, &self.id, "ReplaceNetworkAclAssociation").await?;
                 }
             }
         }
@@ -240,13 +228,7 @@ impl Resource for NetworkAcl {
             .create_network_acl()
             .vpc_id(vpc)
             .tag_specifications(ec2::tag_spec(cx, ResourceType::NetworkAcl));
-        let out = ec2::after_create(|| async {
-            req.clone()
-                .send()
-                .await
-                .or_resource(&self.id, "CreateNetworkAcl")
-        })
-        .await?;
+        let out = ec2::send_after_create!(req, &self.id, "CreateNetworkAcl").await?;
         let acl = out
             .network_acl()
             .and_then(|a| a.network_acl_id())

@@ -48,13 +48,7 @@ impl RouteTable {
                     .associate_route_table()
                     .route_table_id(rt)
                     .subnet_id(subnet);
-                ec2::after_create(|| async {
-                    req.clone()
-                        .send()
-                        .await
-                        .or_resource(&self.id, "AssociateRouteTable")
-                })
-                .await?;
+                ec2::send_after_create!(req, &self.id, "AssociateRouteTable").await?;
             }
         }
         Ok(())
@@ -167,13 +161,7 @@ impl Resource for RouteTable {
             .create_route_table()
             .vpc_id(cx.attr(&self.vpc, "physical_id")?)
             .tag_specifications(ec2::tag_spec(cx, ResourceType::RouteTable));
-        let out = ec2::after_create(|| async {
-            req.clone()
-                .send()
-                .await
-                .or_resource(&self.id, "CreateRouteTable")
-        })
-        .await?;
+        let out = ec2::send_after_create!(req, &self.id, "CreateRouteTable").await?;
         let rt = out
             .route_table()
             .and_then(|r| r.route_table_id())

@@ -142,13 +142,7 @@ impl Resource for SecurityGroup {
             .description(self.description)
             .vpc_id(cx.attr(&self.vpc, "physical_id")?)
             .tag_specifications(ec2::tag_spec(cx, ResourceType::SecurityGroup));
-        let out = ec2::after_create(|| async {
-            req.clone()
-                .send()
-                .await
-                .or_resource(&self.id, "CreateSecurityGroup")
-        })
-        .await;
+        let out = ec2::send_after_create!(req, &self.id, "CreateSecurityGroup").await;
         let out = match out {
             // Names are unique per VPC: ours when an earlier attempt's
             // answer was lost (adopted by its tags), else the error stands.
@@ -171,13 +165,7 @@ impl Resource for SecurityGroup {
             .revoke_security_group_egress()
             .group_id(&group)
             .ip_permissions(allow_all_egress());
-        let revoked = ec2::after_create(|| async {
-            req.clone()
-                .send()
-                .await
-                .or_resource(&self.id, "RevokeSecurityGroupEgress")
-        })
-        .await;
+        let revoked = ec2::send_after_create!(req, &self.id, "RevokeSecurityGroupEgress").await;
         if let Err(e) = revoked {
             if e.code() != Some("InvalidPermission.NotFound") {
                 return Err(e);
@@ -302,13 +290,7 @@ impl SecurityGroupRules {
             .ec2
             .describe_security_groups()
             .set_group_ids(Some(ids));
-        let out = crate::ec2::after_create(|| async {
-            req.clone()
-                .send()
-                .await
-                .or_resource(&self.id, "DescribeSecurityGroups")
-        })
-        .await?;
+        let out = ec2::send_after_create!(req, &self.id, "DescribeSecurityGroups").await?;
         let mut flat = Flat::new();
         for sg in out.security_groups() {
             let gid = sg.group_id().unwrap_or_default();

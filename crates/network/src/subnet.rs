@@ -54,21 +54,11 @@ impl Subnet {
         if let Some(z) = self.zones.get(self.index) {
             return Ok(z.clone());
         }
-        let out = self
+        let names = self
             .aws
-            .ec2
-            .describe_availability_zones()
-            .filters(ec2::filter("state", "available"))
-            .filters(ec2::filter("zone-type", "availability-zone"))
-            .send()
+            .available_zones()
             .await
             .or_resource(&self.id, "DescribeAvailabilityZones")?;
-        let mut names: Vec<String> = out
-            .availability_zones()
-            .iter()
-            .filter_map(|z| z.zone_name().map(str::to_owned))
-            .collect();
-        names.sort();
         names.get(self.index).cloned().ok_or_else(|| {
             ResourceError::unexpected(
                 &self.id,
@@ -165,13 +155,7 @@ impl Resource for Subnet {
             .cidr_block(&cidr)
             .availability_zone(&zone)
             .tag_specifications(ec2::tag_spec(cx, ResourceType::Subnet));
-        let out = ec2::after_create(|| async {
-            req.clone()
-                .send()
-                .await
-                .or_resource(&self.id, "CreateSubnet")
-        })
-        .await;
+        let out = ec2::send_after_create!(req, &self.id, "CreateSubnet").await;
         let out = match out {
             // The CIDR is taken: by this subnet when an earlier attempt's
             // answer was lost (then it carries our tags and is adopted),

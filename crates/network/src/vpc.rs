@@ -51,13 +51,7 @@ impl Vpc {
             .describe_vpc_attribute()
             .vpc_id(vpc_id)
             .attribute(name.clone());
-        let out = ec2::after_create(|| async {
-            req.clone()
-                .send()
-                .await
-                .or_resource(&self.id, "DescribeVpcAttribute")
-        })
-        .await?;
+        let out = ec2::send_after_create!(req, &self.id, "DescribeVpcAttribute").await?;
         let value = match name {
             VpcAttributeName::EnableDnsHostnames => out.enable_dns_hostnames(),
             _ => out.enable_dns_support(),
@@ -73,13 +67,7 @@ impl Vpc {
             modify().enable_dns_support(on()),
             modify().enable_dns_hostnames(on()),
         ] {
-            ec2::after_create(|| async {
-                req.clone()
-                    .send()
-                    .await
-                    .or_resource(&self.id, "ModifyVpcAttribute")
-            })
-            .await?;
+            ec2::send_after_create!(req, &self.id, "ModifyVpcAttribute").await?;
         }
         Ok(())
     }

@@ -6,7 +6,6 @@
 //! what the blueprint needs from the account: the engine version RDS
 //! offers and three zones that offer the database.
 
-use paysec_aws::sdk::ec2::types::Filter;
 use paysec_aws::Aws;
 use paysec_config::Config;
 use serde::Serialize;
@@ -74,10 +73,6 @@ impl Preflight {
             detail: detail.into(),
         });
     }
-}
-
-fn filter(name: &str, value: &str) -> Filter {
-    Filter::builder().name(name).values(value).build()
 }
 
 /// A PostgreSQL version's parts, for ordering minors numerically.
@@ -173,22 +168,17 @@ pub async fn run(
     // The independent reads go out at once: the preflight costs two round
     // trips (the class depends on the version), not one per question.
     let configured = &config.rds.engine_version;
-    let endpoint_service = if aws.region().starts_with("cn-") {
-        format!("cn.com.amazonaws.{}.rds", aws.region())
-    } else {
-        format!("com.amazonaws.{}.rds", aws.region())
-    };
+    // The caller's ARN names the partition: arn:<partition>:sts::...
+    let partition = caller_arn.split(':').nth(1).unwrap_or("aws");
+    let endpoint_service =
+        paysec_core::environment::endpoint_service_name(partition, aws.region(), "rds");
     let (versions, region_zones, endpoint_zones, account) = tokio::join!(
         aws.rds
             .describe_db_engine_versions()
             .engine("postgres")
             .engine_version(configured.split('.').next().unwrap_or(configured))
             .send(),
-        aws.ec2
-            .describe_availability_zones()
-            .filters(filter("state", "available"))
-            .filters(filter("zone-type", "availability-zone"))
-            .send(),
+        aws.available_zones(),
         aws.ec2
             .describe_vpc_endpoint_services()
             .service_names(&endpoint_service)
@@ -294,13 +284,7 @@ pub async fn run(
 
     // Three zones offering the database and its endpoint.
     match region_zones {
-        Ok(out) => {
-            let mut names: Vec<String> = out
-                .availability_zones()
-                .iter()
-                .filter_map(|z| z.zone_name().map(str::to_owned))
-                .collect();
-            names.sort();
+        Ok(names) => {
             match choose_zones(
                 &names,
                 class_zones.as_deref(),
