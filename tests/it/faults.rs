@@ -410,3 +410,38 @@ async fn a_wait_past_its_configured_budget_fails_naming_the_setting_and_a_rerun_
         "nothing left"
     );
 }
+
+/// A preflight read a service keeps failing (an emulator's HTTP 500 for what
+/// it lacks, an AWS outage) is tried twice, not for the run's ten attempts
+/// with backoff (most of a minute), and reported as not checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preflight_read_that_keeps_failing_is_tried_twice_and_not_checked() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    proxy.script(Scripted {
+        operation: "DescribeDBEngineVersions".into(),
+        times: 10,
+        status: 500,
+        code: "InternalFailure".into(),
+        message: "scripted".into(),
+    });
+    let p = Paysec::new("pf500");
+    let url = proxy.url();
+    let plan = p
+        .run(&["--endpoint-url", &url, "plan", "--output", "json"])
+        .success()
+        .json();
+    let line = plan["preflight"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "rds engine version")
+        .cloned()
+        .unwrap();
+    assert_eq!(line["verdict"], "not_checked", "{line}");
+    let tries = proxy
+        .log()
+        .iter()
+        .filter(|c| c.contains("DescribeDBEngineVersions"))
+        .count();
+    assert_eq!(tries, 2, "one attempt and one retry");
+}

@@ -150,6 +150,18 @@ impl Aws {
         })
     }
 
+    /// The retry setting for the preflight's reads, whose failure is
+    /// reported rather than fatal: the run's own against AWS; against an
+    /// emulator one retry, since it answers HTTP 500 every time for what it
+    /// lacks (moto: DescribeDBEngineVersions) and the run's setting would
+    /// spend most of a minute in backoff on each such read.
+    pub fn retry_for_checks(&self) -> RetryConfig {
+        match (&self.emulator, self.sdk.retry_config()) {
+            (None, Some(own)) => own.clone(),
+            _ => RetryConfig::standard().with_max_attempts(2),
+        }
+    }
+
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk
     }
@@ -172,10 +184,12 @@ impl Aws {
 
     /// Who we are. Fails in seconds, not minutes, when the endpoint is
     /// unreachable or credentials are missing: this is the first call of
-    /// every run, so it gets few attempts.
+    /// every run, so it gets few attempts (three: a dropped connection is
+    /// still retried twice; a refused one fails at once, a silent one after
+    /// three 5-second connect timeouts).
     pub async fn identity(&self) -> Result<CallerIdentity, SetupError> {
         let quick = aws_sdk_sts::config::Builder::default()
-            .retry_config(RetryConfig::standard().with_max_attempts(2));
+            .retry_config(RetryConfig::standard().with_max_attempts(3));
         let out = self
             .sts
             .get_caller_identity()

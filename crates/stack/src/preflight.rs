@@ -6,6 +6,7 @@
 //! what the blueprint needs from the account: the engine version RDS
 //! offers and three zones that offer the database.
 
+use paysec_aws::sdk::{lambda, rds, servicequotas};
 use paysec_aws::Aws;
 use paysec_config::Config;
 use serde::Serialize;
@@ -177,13 +178,21 @@ pub async fn run(
             .describe_db_engine_versions()
             .engine("postgres")
             .engine_version(configured.split('.').next().unwrap_or(configured))
+            .customize()
+            .config_override(rds::config::Builder::default().retry_config(aws.retry_for_checks()))
             .send(),
         aws.available_zones(),
         aws.ec2
             .describe_vpc_endpoint_services()
             .service_names(&endpoint_service)
             .send(),
-        aws.lambda.get_account_settings().send(),
+        aws.lambda
+            .get_account_settings()
+            .customize()
+            .config_override(
+                lambda::config::Builder::default().retry_config(aws.retry_for_checks())
+            )
+            .send(),
     );
     let endpoint_zones = endpoint_zones.ok().and_then(|out| {
         out.service_details()
@@ -229,6 +238,8 @@ pub async fn run(
             .engine("postgres")
             .engine_version(&p.engine_version)
             .db_instance_class(class)
+            .customize()
+            .config_override(rds::config::Builder::default().retry_config(aws.retry_for_checks()))
             .send()
             .await;
         match options {
@@ -378,6 +389,10 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
             .get_service_quota()
             .service_code(service)
             .quota_code(code)
+            .customize()
+            .config_override(
+                servicequotas::config::Builder::default().retry_config(aws.retry_for_checks()),
+            )
             .send()
     };
     let (vpc_quota, vpcs, key_quota) = tokio::join!(
