@@ -1,5 +1,6 @@
-//! The command-line contract (see docs/cli.md). Spelling here is a promise:
-//! scripts depend on it.
+//! The command-line contract (the README's commands, `paysec help`, exit
+//! codes in `docs/exit-codes.md`). Spelling here is a promise: scripts
+//! depend on it.
 
 use std::path::PathBuf;
 

@@ -38,7 +38,7 @@ pub async fn up(
         ledger.clone(),
         printer.reporter(),
         concurrency,
-        stop.clone(),
+        stop,
     )
     .quick_checks(!refresh);
     if !yes {
@@ -60,18 +60,8 @@ pub async fn up(
         "paysec up: environment {} in account {} region {}",
         settings.env, c.env.account, c.env.region
     ));
-    let g = graph(settings, &c)?;
-    let total = g.len();
-    let s = scheduler(
-        settings,
-        &c,
-        g,
-        ledger.clone(),
-        printer.progress("up", total),
-        concurrency,
-        stop,
-    )
-    .quick_checks(!refresh);
+    let total = s.resource_count();
+    let s = s.reporting_to(printer.progress("up", total));
     let summary = s.up().await;
     printer.finish_progress();
     finish(printer, "up", &summary, || {
@@ -100,7 +90,7 @@ pub async fn down(
         ledger.clone(),
         printer.reporter(),
         concurrency,
-        stop.clone(),
+        stop,
     );
     if lost && !find_lost(printer, &s, &settings.env).await? {
         if printer.is_json() {
@@ -123,15 +113,7 @@ pub async fn down(
         .unwrap_or_else(|p| p.into_inner())
         .records()
         .len();
-    let s = scheduler(
-        settings,
-        &c,
-        graph(settings, &c)?,
-        ledger.clone(),
-        printer.progress("down", total),
-        concurrency,
-        stop,
-    );
+    let s = s.reporting_to(printer.progress("down", total));
     let summary = s.down().await;
     printer.finish_progress();
     let kept = ledger

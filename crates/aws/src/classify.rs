@@ -1,8 +1,10 @@
 //! Turns SDK errors into [`ErrorClass`] and [`ResourceError`], keeping the
-//! SDK error as the source. Service crates match typed variants
-//! (`is_not_found_exception()`) where the SDK models them; this module is the
-//! cross-service fallback on the error code and HTTP status, for retry
-//! decisions that must work the same for every service.
+//! SDK error as the source. Errors are told apart by their AWS error code
+//! (and HTTP status), not by the SDK's typed variants: EC2's errors are not
+//! modelled as types at all, and a `ResourceError` must be classified and
+//! retried the same way whichever service raised it. The codes each class
+//! covers are listed below; retry rules (`paysec_core::retry::rules`) match
+//! codes and messages the same way.
 
 use std::error::Error;
 

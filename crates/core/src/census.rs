@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use crate::error::ResourceError;
-use crate::resource::QuickCheck;
+use crate::state::QuickCheck;
 
 /// One run's listings, by what was listed (`"alarms"`, `"subnets:vpc-1"`).
 #[derive(Default)]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::LogicalId;
 use crate::naming::EnvName;
-use crate::resource::Present;
+use crate::state::Present;
 
 /// The schema version this paysec reads and writes.
 /// 2 added `converged` to records and `unswept`; version 1 files are read

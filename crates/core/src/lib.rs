@@ -5,6 +5,7 @@
 //! the binary what is happening. Nothing in here talks to AWS or prints.
 
 pub mod census;
+pub mod context;
 pub mod desired;
 pub mod environment;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod resource;
 pub mod retry;
 pub mod scheduler;
+pub mod state;
 pub mod tags;
 
 pub use environment::Environment;

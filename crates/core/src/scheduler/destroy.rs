@@ -1,0 +1,102 @@
+//! `down`'s step for one resource ([`Destroy`]): delete it, or keep it on
+//! purpose and say why.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+
+use super::converge::phase;
+use super::walk::Finish;
+use super::{lock, RunError};
+use crate::context::Context;
+use crate::ledger::{Ledger, Record};
+use crate::report::{Event, Outcome, Phase, Reporter};
+use crate::resource::Resource;
+use crate::retry::retrying_on;
+use crate::state::Observed;
+
+/// One resource's part of `down`, as a task.
+pub(super) struct Destroy {
+    pub node: Arc<dyn Resource>,
+    pub cx: Context,
+    pub ledger: Arc<Mutex<Ledger>>,
+    pub reporter: Arc<dyn Reporter>,
+    /// The concurrency permit taken for it, held to the end.
+    pub permit: OwnedSemaphorePermit,
+}
+
+impl Destroy {
+    pub(super) async fn run(self) -> Result<Finish, RunError> {
+        let Destroy {
+            node,
+            cx,
+            ledger,
+            reporter,
+            permit,
+        } = self;
+        let _permit = permit;
+        let started = Instant::now();
+        let id = node.id().clone();
+        let kind = node.kind();
+        let result = retrying_on(&[], RunError::aws, || async {
+            let known = lock(&ledger).record(&id).and_then(Record::present);
+            // An intent without a physical id: the create may or may not have
+            // happened; look the resource up by name or tag.
+            let target = match known {
+                Some(p) => Some(p),
+                None => {
+                    phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
+                    match node.read(&cx, None).await? {
+                        Observed::Present { present, .. } => Some(present),
+                        Observed::Missing => None,
+                    }
+                }
+            };
+            let Some(target) = target else {
+                lock(&ledger).remove(&id, None, None)?;
+                return Ok::<_, RunError>((None, Outcome::AlreadyGone));
+            };
+            lock(&ledger).set_deleting(&id)?;
+            phase(reporter.as_ref(), node.as_ref(), Phase::Deleting);
+            let outcome = node.delete(&cx, &target).await?;
+            lock(&ledger).remove(
+                &id,
+                outcome.kept.as_deref(),
+                outcome.encrypted_with.as_deref(),
+            )?;
+            let o = if outcome.kept.is_some() {
+                Outcome::Kept
+            } else {
+                Outcome::Deleted
+            };
+            Ok((Some(target.physical_id), o))
+        })
+        .await;
+        match result {
+            Ok((physical_id, outcome)) => {
+                reporter.report(&Event::Done {
+                    id: &id,
+                    kind,
+                    outcome,
+                    physical_id: physical_id.as_deref(),
+                    elapsed: started.elapsed(),
+                });
+                Ok(Finish {
+                    outcome,
+                    quick_checked: false,
+                })
+            }
+            Err(e) => {
+                if let RunError::Resource(re) = &e {
+                    reporter.report(&Event::Failed {
+                        id: &id,
+                        kind,
+                        error: re,
+                    });
+                }
+                Err(e)
+            }
+        }
+    }
+}

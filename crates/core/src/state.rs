@@ -1,0 +1,203 @@
+//! The plain state types every other module speaks: a live resource's
+//! identity (`Present`), what reading it found (`Observed`, with `Checks`
+//! comparing live and wanted properties), a quick check's verdict and what a
+//! delete kept. A leaf: it knows nothing of the ledger, the context or the
+//! scheduler.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ResourceError;
+
+/// A live resource as paysec knows it: its physical id and the attributes
+/// later steps need (ARNs, endpoints). Never a secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Present {
+    pub physical_id: String,
+    #[serde(default)]
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl Present {
+    pub fn new(physical_id: impl Into<String>) -> Self {
+        Self {
+            physical_id: physical_id.into(),
+            attrs: BTreeMap::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.attrs.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// One property of a live resource compared with what paysec wants. In a
+/// read's `drift` it differs; in its `evidence` it matched, and `actual` is
+/// the live value that matched (what `verify` quotes to an auditor).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    pub property: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl Drift {
+    pub fn new(property: &str, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Self {
+            property: property.to_owned(),
+            expected: expected.into(),
+            actual: actual.into(),
+        }
+    }
+}
+
+/// What a read found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observed {
+    /// Nothing there (or only something being deleted): create it.
+    Missing,
+    /// It exists; `drift` lists what differs from the desired state,
+    /// `evidence` what was compared and matched, with the live value, and
+    /// `not_applicable` the properties that do not apply to this one,
+    /// with why.
+    Present {
+        present: Present,
+        drift: Vec<Drift>,
+        evidence: Vec<Drift>,
+        not_applicable: Vec<NotApplicable>,
+    },
+}
+
+/// A read's comparisons, property by property: each check records the
+/// wanted and the live value whether or not they match, so a failing check
+/// becomes drift to repair and a passing one evidence for `verify`.
+#[derive(Clone, Debug, Default)]
+pub struct Checks {
+    drift: Vec<Drift>,
+    evidence: Vec<Drift>,
+    not_applicable: Vec<NotApplicable>,
+}
+
+/// A property the desired state deliberately leaves out for this resource
+/// (a bucket that is itself the log target, an instance class without
+/// Performance Insights), with the reason an auditor reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NotApplicable {
+    pub property: String,
+    pub why: String,
+}
+
+impl Checks {
+    /// Records one property; `ok` says whether the live value is compliant.
+    pub fn check(
+        &mut self,
+        property: &str,
+        ok: bool,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) {
+        let d = Drift::new(property, expected, actual);
+        if ok {
+            self.evidence.push(d);
+        } else {
+            self.drift.push(d);
+        }
+    }
+
+    /// Records one property whose live value must equal the wanted one.
+    pub fn equal(&mut self, property: &str, expected: impl ToString, actual: impl ToString) {
+        let (e, a) = (expected.to_string(), actual.to_string());
+        self.check(property, e == a, e, a);
+    }
+
+    /// Records a policy document compared as a whole (`same` from
+    /// `policy_doc::same`); `what` names the wanted one in reports.
+    pub fn policy(&mut self, property: &str, same: bool, what: &str) {
+        let actual = if same { what } else { "a different policy" };
+        self.check(property, same, what, actual);
+    }
+
+    /// Records the inventory tags: every one of `wanted` must be on the
+    /// resource with its value (other tags are the user's business).
+    pub fn tags(&mut self, wanted: &[(String, String)], actual: &[(String, String)]) {
+        let missing = crate::tags::missing(wanted, actual);
+        if missing.is_empty() {
+            let seen: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            self.evidence
+                .push(Drift::new("tags", seen.join(","), seen.join(",")));
+        } else {
+            self.drift
+                .push(Drift::new("tags", missing.join(","), "absent"));
+        }
+    }
+
+    /// Records that `property` is deliberately not checked here, and why.
+    pub fn not_applicable(&mut self, property: &str, why: impl Into<String>) {
+        self.not_applicable.push(NotApplicable {
+            property: property.to_owned(),
+            why: why.into(),
+        });
+    }
+
+    pub fn drift(&self) -> &[Drift] {
+        &self.drift
+    }
+
+    /// The read's answer for a resource that exists.
+    pub fn observed(self, present: Present) -> Observed {
+        Observed::Present {
+            present,
+            drift: self.drift,
+            evidence: self.evidence,
+            not_applicable: self.not_applicable,
+        }
+    }
+}
+
+/// What `delete` did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeleteOutcome {
+    /// Set when something was deliberately kept (a key in its deletion
+    /// window, a final snapshot), saying what and until when. The ledger
+    /// keeps this note after the record is gone.
+    pub kept: Option<String>,
+    /// What was kept holds data encrypted with this KMS key (its ARN): the
+    /// key must outlive it, so `down` keeps that key too (see
+    /// `Context::kept_data`).
+    pub encrypted_with: Option<String>,
+}
+
+/// What a quick check (`Resource::quick_check`) concluded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuickCheck {
+    /// It is there and usable, as the ledger records it.
+    StillThere,
+    /// Gone, not usable, or this kind has no quick check: read it fully
+    /// (and create or repair it).
+    ReadFully,
+}
+
+impl From<bool> for QuickCheck {
+    fn from(still_there: bool) -> Self {
+        if still_there {
+            Self::StillThere
+        } else {
+            Self::ReadFully
+        }
+    }
+}
+
+impl QuickCheck {
+    /// From one lookup call: still there when it found something `usable`;
+    /// not found means read fully; any other error stands.
+    pub fn from_lookup<T>(
+        found: Result<T, ResourceError>,
+        usable: impl FnOnce(&T) -> bool,
+    ) -> Result<Self, ResourceError> {
+        Ok(crate::error::not_found_is_none(found)?
+            .is_some_and(|t| usable(&t))
+            .into())
+    }
+}
