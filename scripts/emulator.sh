@@ -5,6 +5,8 @@
 #                               print `export AWS_ENDPOINT_URL=...` lines
 #   scripts/emulator.sh stop    stop the emulator started from this checkout
 #   scripts/emulator.sh env     print the export lines of the running emulator
+#   scripts/emulator.sh install install if needed and print the path of
+#                               moto_server (the test harness runs its own)
 #
 # State lives in target/emulator/ (venv, pid, port, log). Sourcing the output
 # of `start` points the AWS SDK (and paysec) at the emulator with fake
@@ -88,5 +90,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   env) running && print_env || { log "not running; use: scripts/emulator.sh start"; exit 1; } ;;
-  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+  install) install; echo "$venv/bin/moto_server" ;;
+  *) echo "usage: $0 start|stop|env|install" >&2; exit 2 ;;
 esac

@@ -1,7 +1,8 @@
 //! Integration tests: the `paysec` binary and the AWS SDK against a real
-//! emulator process (moto server by default; LocalStack works too), found
-//! through `PAYSEC_TEST_ENDPOINT` or `AWS_ENDPOINT_URL`. `scripts/test.sh`
-//! starts the emulator; without one these tests fail, they never skip.
+//! emulator process (moto server by default; LocalStack works too), given
+//! by `PAYSEC_TEST_ENDPOINT` or `AWS_ENDPOINT_URL`, or else started by the
+//! test run itself (`support::emulator_endpoint`). A test that cannot reach
+//! one fails; none skips.
 
 mod support;
 

@@ -13,26 +13,134 @@ use paysec_aws::sdk::resourcegroupstagging::types::TagFilter;
 use paysec_aws::{Aws, AwsSettings};
 use paysec_testkit::{FaultProxy, Rules};
 
-/// The emulator's own endpoint; panics (fails the test) when none is
-/// configured or it does not answer.
+/// The emulator's own endpoint: the one given (`PAYSEC_TEST_ENDPOINT`, or
+/// `AWS_ENDPOINT_URL` as `scripts/emulator.sh start` exports it), else one
+/// this test run starts itself. Panics (fails the test) when the given one
+/// does not answer or none can be started; a test never skips.
 pub fn emulator_endpoint() -> String {
-    let url = std::env::var("PAYSEC_TEST_ENDPOINT")
-        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-        .expect(
-            "no emulator endpoint: set PAYSEC_TEST_ENDPOINT or AWS_ENDPOINT_URL, \
-             or run the tests through scripts/test.sh, which starts moto",
-        );
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT
+        .get_or_init(|| {
+            match std::env::var("PAYSEC_TEST_ENDPOINT")
+                .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+            {
+                Ok(url) => {
+                    answers(&url).unwrap_or_else(|e| {
+                        panic!("the emulator at {url} does not answer ({e}); start it with scripts/emulator.sh start, or unset PAYSEC_TEST_ENDPOINT and AWS_ENDPOINT_URL to let the tests start their own")
+                    });
+                    url
+                }
+                Err(_) => own_emulator(),
+            }
+        })
+        .clone()
+}
+
+fn answers(url: &str) -> std::io::Result<()> {
     let hostport = url
         .trim_start_matches("http://")
         .trim_start_matches("https://")
         .trim_end_matches('/');
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(hostport)
-        .ok()
-        .and_then(|mut a| a.next())
-        .unwrap_or_else(|| panic!("cannot resolve emulator address {url}"));
-    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))
-        .unwrap_or_else(|e| panic!("the emulator at {url} does not answer ({e}); start it with scripts/emulator.sh start"));
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(hostport)?
+        .next()
+        .ok_or_else(|| std::io::Error::other("no address"))?;
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).map(drop)
+}
+
+/// Starts the pinned moto server for this test run, as testcontainers
+/// would: installed by `scripts/emulator.sh install` (into `target/`), on a
+/// free loopback port, under a watchdog shell that stops it once this
+/// process is gone (a test binary has no hook at exit). The SDK clients of
+/// the tests read their credentials and region from the environment, so
+/// the emulator's are set here, before the first client is built.
+fn own_emulator() -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let install = Command::new(format!("{root}/scripts/emulator.sh"))
+        .arg("install")
+        .output()
+        .expect("run scripts/emulator.sh install (needs bash and python3)");
+    assert!(
+        install.status.success(),
+        "installing the emulator failed: {}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let server = String::from_utf8_lossy(&install.stdout).trim().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let log = format!("{root}/target/emulator/moto-test-{port}.log");
+    // Kept (never waited for) so the watchdog is not reaped early; it ends
+    // on its own once this process is gone.
+    static WATCHDOG: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
+    let watchdog = Command::new("sh")
+        .args([
+            "-c",
+            r#"MOTO_IAM_LOAD_MANAGED_POLICIES=true "$0" -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+m=$!
+trap 'kill $m 2>/dev/null' EXIT
+while kill -0 "$3" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done"#,
+            &server,
+            &port.to_string(),
+            &log,
+            &std::process::id().to_string(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let _ = WATCHDOG.set(std::sync::Mutex::new(watchdog));
+    let url = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    while http(port, "GET", "/moto-api/", "").is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "moto did not start within 60 s; see {log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // No Docker here: Lambda Invoke echoes the payload instead of running it.
+    http(
+        port,
+        "POST",
+        "/moto-api/config",
+        r#"{"lambda": {"use_docker": false}}"#,
+    )
+    .expect("configure moto");
+    for (key, value) in [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("PAYSEC_EMULATOR", "moto"),
+    ] {
+        if std::env::var_os(key).is_none() {
+            std::env::set_var(key, value);
+        }
+    }
+    std::env::remove_var("AWS_PROFILE");
+    std::env::remove_var("AWS_SESSION_TOKEN");
     url
+}
+
+/// One HTTP/1.1 request to the local emulator; Ok when it answers 2xx.
+fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        conn,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer)?;
+    if answer.starts_with("HTTP/1.1 2") || answer.starts_with("HTTP/1.0 2") {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            answer.lines().next().unwrap_or("no answer").to_owned(),
+        ))
+    }
 }
 
 /// What every integration test talks to: the emulator behind the AWS rules
