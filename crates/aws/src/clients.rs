@@ -156,8 +156,8 @@ impl Aws {
     /// lacks (moto: DescribeDBEngineVersions) and the run's setting would
     /// spend most of a minute in backoff on each such read.
     pub fn retry_for_checks(&self) -> RetryConfig {
-        match (&self.emulator, self.sdk.retry_config()) {
-            (None, Some(own)) => own.clone(),
+        match self.sdk.retry_config() {
+            Some(own) if !self.tolerates(crate::emulator::Gap::CatalogReadsMissing) => own.clone(),
             _ => RetryConfig::standard().with_max_attempts(2),
         }
     }
@@ -175,6 +175,11 @@ impl Aws {
     /// gaps of that emulator (docs/emulator-gaps.md), never against AWS.
     pub fn emulator(&self) -> Option<&str> {
         self.emulator.as_deref()
+    }
+
+    /// Whether the declared emulator has `gap` (never against AWS).
+    pub fn tolerates(&self, gap: crate::emulator::Gap) -> bool {
+        crate::emulator::has(self.emulator(), gap)
     }
 
     /// The endpoint override, when one is in use (emulators).

@@ -8,6 +8,8 @@ pub mod clients;
 mod limit;
 pub mod tagged;
 
+pub mod emulator;
+
 pub use classify::{classify, AwsResultExt};
 pub use clients::{Aws, AwsSettings, CallerIdentity, SetupError};
 pub use tagged::tagged_arns;

@@ -13,6 +13,7 @@ use crate::error::{ErrorClass, ResourceError};
 use crate::id::LogicalId;
 use crate::ledger::Record;
 use crate::report::{Event, Reporter};
+use crate::state::Attr;
 
 /// What a resource operation can see: where it runs, the ledger records of
 /// its dependencies, the run's batched listings, and a way to report long
@@ -98,18 +99,32 @@ impl Context {
 
     /// An attribute of a dependency (`arn`, `id`...), or an error naming
     /// both resources.
-    pub fn attr(&self, dependency: &LogicalId, attribute: &str) -> Result<&str, ResourceError> {
-        let record = self.deps.get(dependency);
-        let value = match (record, attribute) {
-            (Some(r), "physical_id") => r.physical_id.as_deref(),
-            (Some(r), _) => r.attrs.get(attribute).map(String::as_str),
-            (None, _) => None,
-        };
-        value.ok_or_else(|| ResourceError::MissingAttribute {
-            resource: self.resource.clone(),
-            dependency: dependency.clone(),
-            attribute: attribute.to_owned(),
+    pub fn attr(&self, dependency: &LogicalId, attribute: Attr) -> Result<&str, ResourceError> {
+        self.field(dependency, attribute.as_str(), |r| {
+            r.attrs.get(attribute.as_str()).map(String::as_str)
         })
+    }
+
+    /// A dependency's physical id (the ledger record's own field), or an
+    /// error naming both resources.
+    pub fn physical_id(&self, dependency: &LogicalId) -> Result<&str, ResourceError> {
+        self.field(dependency, "physical_id", |r| r.physical_id.as_deref())
+    }
+
+    fn field<'a>(
+        &'a self,
+        dependency: &LogicalId,
+        name: &str,
+        get: impl Fn(&'a Record) -> Option<&'a str>,
+    ) -> Result<&'a str, ResourceError> {
+        self.deps
+            .get(dependency)
+            .and_then(get)
+            .ok_or_else(|| ResourceError::MissingAttribute {
+                resource: self.resource.clone(),
+                dependency: dependency.clone(),
+                attribute: name.to_owned(),
+            })
     }
 
     /// Tells the user what this resource is waiting for during a long wait.

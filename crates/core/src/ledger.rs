@@ -582,6 +582,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Attr;
 
     fn env() -> EnvName {
         EnvName::parse("t-1").unwrap()
@@ -601,7 +602,7 @@ mod tests {
             l.set_present(
                 &id("kms.rds"),
                 "kms_key",
-                &Present::new("k-1").with("arn", "arn:k-1"),
+                &Present::new("k-1").with(Attr::Arn, "arn:k-1"),
                 Status::Ready,
                 Some("f-1"),
             )
@@ -792,7 +793,7 @@ mod tests {
             l.set_present(
                 &id(logical),
                 "kms_key",
-                &Present::new(key).with("arn", format!("arn:aws:kms:r:a:key/{key}")),
+                &Present::new(key).with(Attr::Arn, format!("arn:aws:kms:r:a:key/{key}")),
                 Status::Ready,
                 None,
             )
@@ -824,7 +825,7 @@ mod tests {
         l.set_present(
             &id("kms.logs"),
             "kms_key",
-            &Present::new("k3").with("arn", "arn:aws:kms:r:a:key/k3"),
+            &Present::new("k3").with(Attr::Arn, "arn:aws:kms:r:a:key/k3"),
             Status::Ready,
             None,
         )

@@ -28,7 +28,7 @@ pub use id::LogicalId;
 pub use ledger::{Ledger, LedgerError, Record, Status};
 pub use report::{Event, Outcome, Phase, Reporter};
 pub use resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, NotApplicable, Observed, Present,
+    Attr, Checks, Context, DeleteOutcome, Dependency, Drift, NotApplicable, Observed, Present,
     QuickCheck, Resource,
 };
 

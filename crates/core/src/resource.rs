@@ -9,7 +9,7 @@ pub use crate::context::{poll_interval, Context, WaitBudget};
 use crate::error::ResourceError;
 use crate::id::LogicalId;
 pub use crate::state::{
-    Checks, DeleteOutcome, Drift, NotApplicable, Observed, Present, QuickCheck,
+    Attr, Checks, DeleteOutcome, Drift, NotApplicable, Observed, Present, QuickCheck,
 };
 
 /// How one resource depends on another.

@@ -10,6 +10,75 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ResourceError;
 
+/// An attribute a resource records for its dependents and outputs (the
+/// ledger's `attrs` keys); the physical id is the record's own field
+/// (`Context::physical_id`). A variant, not a string, so a renamed
+/// attribute fails to compile instead of failing a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attr {
+    /// Its ARN.
+    Arn,
+    /// Its name (bucket, log group, function...).
+    Name,
+    /// A VPC's or subnet's CIDR block.
+    Cidr,
+    /// A readiness state as last seen.
+    State,
+    /// A metric filter's metric namespace.
+    Namespace,
+    /// A metric filter's metric name.
+    Metric,
+    /// A queue's URL.
+    Url,
+    /// A database's status as last seen.
+    Status,
+    /// A security group set's rule digest.
+    Rules,
+    /// The ARN of the database's RDS-managed master secret (never the secret).
+    MasterUserSecretArn,
+    /// A KMS key's id.
+    KeyId,
+    /// The audit role's external id.
+    ExternalId,
+    /// A subnet's zone.
+    AvailabilityZone,
+    /// A KMS key's alias.
+    Alias,
+    /// The database's host name.
+    Address,
+    /// The database's `host:port`.
+    Endpoint,
+    /// The VPC's default security group.
+    DefaultSecurityGroupId,
+    /// The VPC's default network ACL.
+    DefaultNetworkAclId,
+}
+
+impl Attr {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Arn => "arn",
+            Self::Name => "name",
+            Self::Cidr => "cidr",
+            Self::State => "state",
+            Self::Namespace => "namespace",
+            Self::Metric => "metric",
+            Self::Url => "url",
+            Self::Status => "status",
+            Self::Rules => "rules",
+            Self::MasterUserSecretArn => "master_user_secret_arn",
+            Self::KeyId => "key_id",
+            Self::ExternalId => "external_id",
+            Self::AvailabilityZone => "availability_zone",
+            Self::Alias => "alias",
+            Self::Address => "address",
+            Self::Endpoint => "endpoint",
+            Self::DefaultSecurityGroupId => "default_security_group_id",
+            Self::DefaultNetworkAclId => "default_network_acl_id",
+        }
+    }
+}
+
 /// A live resource as paysec knows it: its physical id and the attributes
 /// later steps need (ARNs, endpoints). Never a secret.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,8 +96,8 @@ impl Present {
         }
     }
 
-    pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.attrs.insert(key.to_owned(), value.into());
+    pub fn with(mut self, key: Attr, value: impl Into<String>) -> Self {
+        self.attrs.insert(key.as_str().to_owned(), value.into());
         self
     }
 }

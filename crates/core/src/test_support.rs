@@ -166,7 +166,7 @@ impl Resource for Fake {
     }
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
         for d in &self.deps {
-            cx.attr(d.target(), "physical_id")?;
+            cx.physical_id(d.target())?;
         }
         let _active = Active::enter(&self.cloud);
         tokio::time::sleep(self.create_delay).await;
@@ -265,7 +265,7 @@ impl Resource for Fake {
         self.cloud.live.lock().unwrap().remove(self.id.as_str());
         self.cloud.push(format!("delete {}", self.id));
         let encrypted_with = match &self.encrypted_with {
-            Some(key) => Some(cx.attr(key, "physical_id")?.to_owned()),
+            Some(key) => Some(cx.physical_id(key)?.to_owned()),
             None => None,
         };
         Ok(DeleteOutcome {

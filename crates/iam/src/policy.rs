@@ -11,6 +11,7 @@ use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
     QuickCheck, Resource,
 };
+use paysec_core::Attr;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use serde_json::Value;
 
@@ -61,7 +62,7 @@ impl ManagedPolicy {
     fn role_names(&self, cx: &Context) -> Result<Vec<String>, ResourceError> {
         self.attach_to
             .iter()
-            .map(|r| cx.attr(r, "physical_id").map(str::to_owned))
+            .map(|r| cx.physical_id(r).map(str::to_owned))
             .collect()
     }
 
@@ -254,7 +255,7 @@ impl Resource for ManagedPolicy {
         } else {
             checks.check("attachments", false, missing.join(","), "not attached");
         }
-        Ok(checks.observed(Present::new(&arn).with("arn", &arn)))
+        Ok(checks.observed(Present::new(&arn).with(Attr::Arn, &arn)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
@@ -284,7 +285,7 @@ impl Resource for ManagedPolicy {
             Err(e) => return Err(e),
         }
         self.attach(cx, &arn).await?;
-        Ok(Present::new(&arn).with("arn", &arn))
+        Ok(Present::new(&arn).with(Attr::Arn, &arn))
     }
 
     async fn repair(

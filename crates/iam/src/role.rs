@@ -12,6 +12,7 @@ use paysec_core::resource::{
     QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
+use paysec_core::Attr;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use serde_json::{json, Value};
 
@@ -130,9 +131,11 @@ impl Role {
     }
 
     fn present(&self, cx: &Context, arn: &str, trust: &Value) -> Present {
-        let p = Present::new(self.name(cx)).with("arn", arn);
+        let p = Present::new(self.name(cx)).with(Attr::Arn, arn);
         match external_id_of(trust) {
-            Some(x) if matches!(self.trust, Trust::CrossAccount { .. }) => p.with("external_id", x),
+            Some(x) if matches!(self.trust, Trust::CrossAccount { .. }) => {
+                p.with(Attr::ExternalId, x)
+            }
             _ => p,
         }
     }

@@ -9,6 +9,7 @@ use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
+use paysec_core::Attr;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use serde_json::Value;
 
@@ -54,7 +55,7 @@ impl KmsKey {
         let mut users = Vec::with_capacity(self.users.len());
         for u in &self.users {
             let arn = match u {
-                KeyUser::Role(role) => Some(cx.attr(role, "arn")?.to_owned()),
+                KeyUser::Role(role) => Some(cx.attr(role, Attr::Arn)?.to_owned()),
                 _ => None,
             };
             users.push((u.clone(), arn));
@@ -64,9 +65,9 @@ impl KmsKey {
 
     fn present(&self, cx: &Context, key_id: &str, arn: &str) -> Present {
         Present::new(key_id)
-            .with("arn", arn)
-            .with("key_id", key_id)
-            .with("alias", self.alias(cx))
+            .with(Attr::Arn, arn)
+            .with(Attr::KeyId, key_id)
+            .with(Attr::Alias, self.alias(cx))
     }
 
     /// DescribeKey; `None` when the key does not exist.

@@ -2,6 +2,7 @@
 //! environment encrypted with the Lambda key, failed invocations to the
 //! DLQ, X-Ray tracing, reserved concurrency, logs in the pre-created group.
 
+use paysec_core::Attr;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use aws_sdk_lambda::types::{
     DeadLetterConfig, Environment, FunctionCode, Runtime, State, TracingConfig, TracingMode,
     VpcConfig,
 };
+use paysec_aws::emulator::Gap;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
@@ -82,11 +84,11 @@ impl Function {
         let subnets = self
             .subnets
             .iter()
-            .map(|s| cx.attr(s, "physical_id").map(str::to_owned))
+            .map(|s| cx.physical_id(s).map(str::to_owned))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(VpcConfig::builder()
             .set_subnet_ids(Some(subnets))
-            .security_group_ids(cx.attr(&self.security_group, "physical_id")?)
+            .security_group_ids(cx.physical_id(&self.security_group)?)
             .build())
     }
 
@@ -183,8 +185,8 @@ impl Function {
 
     fn present(cfg: &aws_sdk_lambda::types::FunctionConfiguration) -> Present {
         Present::new(cfg.function_name().unwrap_or_default())
-            .with("name", cfg.function_name().unwrap_or_default())
-            .with("arn", cfg.function_arn().unwrap_or_default())
+            .with(Attr::Name, cfg.function_name().unwrap_or_default())
+            .with(Attr::Arn, cfg.function_arn().unwrap_or_default())
     }
 }
 
@@ -270,20 +272,19 @@ impl Resource for Function {
         );
         checks.equal(
             "role",
-            cx.attr(&self.role, "arn")?,
+            cx.attr(&self.role, Attr::Arn)?,
             cfg.role().unwrap_or(""),
         );
         checks.equal(
             "kms_key",
-            cx.attr(&self.kms_key, "arn")?,
+            cx.attr(&self.kms_key, Attr::Arn)?,
             cfg.kms_key_arn().unwrap_or("none"),
         );
         match cfg.dead_letter_config().and_then(|d| d.target_arn()) {
-            // moto 5.2.5 accepts DeadLetterConfig but never returns it.
-            None if self.aws.emulator() == Some("moto") => {}
+            None if self.aws.tolerates(Gap::DeadLetterConfigNotReturned) => {}
             got => checks.equal(
                 "dead_letter_queue",
-                cx.attr(&self.dlq, "arn")?,
+                cx.attr(&self.dlq, Attr::Arn)?,
                 got.unwrap_or("none"),
             ),
         }
@@ -305,7 +306,7 @@ impl Resource for Function {
             self.spec.timeout_seconds.to_string(),
             cfg.timeout().unwrap_or(0).to_string(),
         );
-        let sg = cx.attr(&self.security_group, "physical_id")?;
+        let sg = cx.physical_id(&self.security_group)?;
         let vpc = cfg.vpc_config();
         checks.equal(
             "security_groups",
@@ -316,7 +317,7 @@ impl Resource for Function {
         let mut want_subnets = self
             .subnets
             .iter()
-            .map(|s| cx.attr(s, "physical_id").map(str::to_owned))
+            .map(|s| cx.physical_id(s).map(str::to_owned))
             .collect::<Result<Vec<_>, _>>()?;
         want_subnets.sort();
         let mut have_subnets = vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default();
@@ -363,16 +364,16 @@ impl Resource for Function {
             .function_name(Self::name(cx))
             .description("paysec example payment processing function")
             .runtime(Runtime::from(self.spec.runtime.as_str()))
-            .role(cx.attr(&self.role, "arn")?)
+            .role(cx.attr(&self.role, Attr::Arn)?)
             .handler(HANDLER)
             .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
             .memory_size(self.spec.memory_mb)
             .timeout(self.spec.timeout_seconds)
             .vpc_config(self.vpc(cx)?)
-            .kms_key_arn(cx.attr(&self.kms_key, "arn")?)
+            .kms_key_arn(cx.attr(&self.kms_key, Attr::Arn)?)
             .dead_letter_config(
                 DeadLetterConfig::builder()
-                    .target_arn(cx.attr(&self.dlq, "arn")?)
+                    .target_arn(cx.attr(&self.dlq, Attr::Arn)?)
                     .build(),
             )
             .tracing_config(TracingConfig::builder().mode(TracingMode::Active).build())
@@ -387,8 +388,8 @@ impl Resource for Function {
         .await;
         let present = match created {
             Ok(cfg) => Present::new(cfg.function_name().unwrap_or_default())
-                .with("name", cfg.function_name().unwrap_or_default())
-                .with("arn", cfg.function_arn().unwrap_or_default()),
+                .with(Attr::Name, cfg.function_name().unwrap_or_default())
+                .with(Attr::Arn, cfg.function_arn().unwrap_or_default()),
             // Created by a run whose result was lost: converge it instead.
             Err(e)
                 if e.code() == Some("ResourceConflictException")
@@ -434,14 +435,14 @@ impl Resource for Function {
                 .update_function_configuration()
                 .function_name(&name)
                 .runtime(Runtime::from(self.spec.runtime.as_str()))
-                .role(cx.attr(&self.role, "arn")?)
+                .role(cx.attr(&self.role, Attr::Arn)?)
                 .memory_size(self.spec.memory_mb)
                 .timeout(self.spec.timeout_seconds)
                 .vpc_config(self.vpc(cx)?)
-                .kms_key_arn(cx.attr(&self.kms_key, "arn")?)
+                .kms_key_arn(cx.attr(&self.kms_key, Attr::Arn)?)
                 .dead_letter_config(
                     DeadLetterConfig::builder()
-                        .target_arn(cx.attr(&self.dlq, "arn")?)
+                        .target_arn(cx.attr(&self.dlq, Attr::Arn)?)
                         .build(),
                 )
                 .tracing_config(TracingConfig::builder().mode(TracingMode::Active).build())

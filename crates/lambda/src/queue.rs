@@ -1,5 +1,6 @@
 //! The dead-letter queue, encrypted with KMS.
 
+use paysec_core::Attr;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -44,7 +45,7 @@ impl Queue {
         Ok(HashMap::from([
             (
                 QueueAttributeName::KmsMasterKeyId,
-                cx.attr(&self.kms_key, "arn")?.to_owned(),
+                cx.attr(&self.kms_key, Attr::Arn)?.to_owned(),
             ),
             (
                 QueueAttributeName::KmsDataKeyReusePeriodSeconds,
@@ -78,9 +79,9 @@ impl Queue {
         let name = arn.rsplit(':').next().unwrap_or_default().to_owned();
         Ok((
             Present::new(url)
-                .with("url", url)
-                .with("arn", arn)
-                .with("name", name),
+                .with(Attr::Url, url)
+                .with(Attr::Arn, arn)
+                .with(Attr::Name, name),
             attrs,
         ))
     }

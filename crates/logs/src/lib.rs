@@ -11,6 +11,7 @@ use paysec_core::resource::{
     QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
+use paysec_core::Attr;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 
 pub struct LogGroup {
@@ -56,8 +57,8 @@ impl LogGroup {
 
     fn present(&self, cx: &Context) -> Present {
         Present::new(&self.name)
-            .with("name", &self.name)
-            .with("arn", cx.env.log_group_arn(&self.name))
+            .with(Attr::Name, &self.name)
+            .with(Attr::Arn, cx.env.log_group_arn(&self.name))
     }
 
     async fn set_retention(&self) -> Result<(), ResourceError> {
@@ -78,7 +79,7 @@ impl LogGroup {
     /// only stops new ones being encrypted), so when that is this stack's
     /// key, the outcome says so and `down` keeps the key as well.
     async fn keep_shared(&self, cx: &Context) -> Result<DeleteOutcome, ResourceError> {
-        let ours = cx.attr(&self.kms_key, "arn").ok();
+        let ours = cx.attr(&self.kms_key, Attr::Arn).ok();
         let Some(group) = self.describe().await? else {
             return Ok(DeleteOutcome::default());
         };
@@ -166,7 +167,7 @@ impl Resource for LogGroup {
         cx: &Context,
         _known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
-        let key = cx.attr(&self.kms_key, "arn")?;
+        let key = cx.attr(&self.kms_key, Attr::Arn)?;
         Ok(self
             .describe()
             .await?
@@ -185,7 +186,7 @@ impl Resource for LogGroup {
             return Ok(Observed::Missing);
         };
         let mut checks = Checks::default();
-        let key = cx.attr(&self.kms_key, "arn")?;
+        let key = cx.attr(&self.kms_key, Attr::Arn)?;
         let live_key = group.kms_key_id().unwrap_or("none");
         if self.shared {
             checks.check(
@@ -231,7 +232,7 @@ impl Resource for LogGroup {
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let key = cx.attr(&self.kms_key, "arn")?;
+        let key = cx.attr(&self.kms_key, Attr::Arn)?;
         let created = retrying(&[rules::LOGS_KMS_KEY_NOT_YET_USABLE], || async {
             self.aws
                 .logs
@@ -264,7 +265,7 @@ impl Resource for LogGroup {
         for d in drift {
             match d.property.as_str() {
                 "kms_key" => {
-                    let key = cx.attr(&self.kms_key, "arn")?;
+                    let key = cx.attr(&self.kms_key, Attr::Arn)?;
                     retrying(&[rules::LOGS_KMS_KEY_NOT_YET_USABLE], || async {
                         self.aws
                             .logs

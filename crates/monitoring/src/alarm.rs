@@ -6,6 +6,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
+use paysec_core::Attr;
 use paysec_core::{LogicalId, ResourceError};
 
 /// A metric dimension whose value is an attribute of a stack resource.
@@ -13,7 +14,7 @@ use paysec_core::{LogicalId, ResourceError};
 pub struct Dimension {
     pub name: &'static str,
     pub resource: LogicalId,
-    pub attribute: &'static str,
+    pub attribute: Attr,
 }
 
 #[derive(Clone, Debug)]
@@ -53,7 +54,7 @@ impl Alarm {
     }
 
     async fn put(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let topic = cx.attr(&self.topic, "arn")?.to_owned();
+        let topic = cx.attr(&self.topic, Attr::Arn)?.to_owned();
         let mut req = self
             .aws
             .cloudwatch
@@ -93,7 +94,7 @@ impl Alarm {
             &cx.env.region,
             &format!("alarm:{}", self.name(cx)),
         );
-        Ok(Present::new(self.name(cx)).with("arn", arn))
+        Ok(Present::new(self.name(cx)).with(Attr::Arn, arn))
     }
 }
 
@@ -171,7 +172,7 @@ impl Resource for Alarm {
         let Some(a) = out.metric_alarms().first() else {
             return Ok(Observed::Missing);
         };
-        let topic = cx.attr(&self.topic, "arn")?;
+        let topic = cx.attr(&self.topic, Attr::Arn)?;
         let mut checks = Checks::default();
         let enabled = if a.actions_enabled() == Some(true) {
             ""
@@ -199,8 +200,9 @@ impl Resource for Alarm {
                 a.metric_name().unwrap_or("")
             ),
         );
-        Ok(checks
-            .observed(Present::new(self.name(cx)).with("arn", a.alarm_arn().unwrap_or_default())))
+        Ok(checks.observed(
+            Present::new(self.name(cx)).with(Attr::Arn, a.alarm_arn().unwrap_or_default()),
+        ))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {

@@ -7,6 +7,7 @@ use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
+use paysec_core::Attr;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 
 pub struct MetricFilter {
@@ -50,7 +51,7 @@ impl MetricFilter {
         self.aws
             .logs
             .put_metric_filter()
-            .log_group_name(cx.attr(&self.log_group, "name")?)
+            .log_group_name(cx.attr(&self.log_group, Attr::Name)?)
             .filter_name(self.name(cx))
             .filter_pattern(self.pattern)
             .metric_transformations(
@@ -66,8 +67,8 @@ impl MetricFilter {
             .await
             .or_resource(&self.id, "PutMetricFilter")?;
         Ok(Present::new(self.name(cx))
-            .with("metric", self.metric)
-            .with("namespace", Self::namespace(cx)))
+            .with(Attr::Metric, self.metric)
+            .with(Attr::Namespace, Self::namespace(cx)))
     }
 }
 
@@ -92,7 +93,7 @@ impl Resource for MetricFilter {
         cx: &Context,
         _known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
-        let group = cx.attr(&self.log_group, "name")?.to_owned();
+        let group = cx.attr(&self.log_group, Attr::Name)?.to_owned();
         let listing = || async {
             let found = self
                 .aws
@@ -124,7 +125,7 @@ impl Resource for MetricFilter {
             .aws
             .logs
             .describe_metric_filters()
-            .log_group_name(cx.attr(&self.log_group, "name")?)
+            .log_group_name(cx.attr(&self.log_group, Attr::Name)?)
             .filter_name_prefix(self.name(cx))
             .send()
             .await
@@ -151,8 +152,8 @@ impl Resource for MetricFilter {
         checks.equal("metric", self.metric, metric);
         Ok(checks.observed(
             Present::new(self.name(cx))
-                .with("metric", self.metric)
-                .with("namespace", Self::namespace(cx)),
+                .with(Attr::Metric, self.metric)
+                .with(Attr::Namespace, Self::namespace(cx)),
         ))
     }
 
@@ -170,7 +171,7 @@ impl Resource for MetricFilter {
     }
 
     async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
-        let Ok(group) = cx.attr(&self.log_group, "name") else {
+        let Ok(group) = cx.attr(&self.log_group, Attr::Name) else {
             return Ok(DeleteOutcome::default());
         };
         not_found_is_none(

@@ -7,6 +7,7 @@ use paysec_core::policy_doc;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
+use paysec_core::Attr;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use serde_json::json;
 
@@ -122,7 +123,7 @@ impl Resource for Topic {
         };
         let attrs = out.attributes().cloned().unwrap_or_default();
         let mut checks = Checks::default();
-        let key = cx.attr(&self.kms_key, "arn")?;
+        let key = cx.attr(&self.kms_key, Attr::Arn)?;
         checks.equal(
             "KmsMasterKeyId",
             key,
@@ -137,7 +138,7 @@ impl Resource for Topic {
             policy_doc::same(&policy, &self.policy(cx)),
             "paysec topic policy",
         );
-        Ok(checks.observed(Present::new(&arn).with("arn", &arn)))
+        Ok(checks.observed(Present::new(&arn).with(Attr::Arn, &arn)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
@@ -158,14 +159,14 @@ impl Resource for Topic {
             .sns
             .create_topic()
             .name(cx.env.names.topic(self.purpose))
-            .attributes("KmsMasterKeyId", cx.attr(&self.kms_key, "arn")?)
+            .attributes("KmsMasterKeyId", cx.attr(&self.kms_key, Attr::Arn)?)
             .attributes("Policy", self.policy(cx).to_string())
             .set_tags(Some(tags))
             .send()
             .await
             .or_resource(&self.id, "CreateTopic")?;
         let arn = out.topic_arn().unwrap_or_default().to_owned();
-        Ok(Present::new(&arn).with("arn", &arn))
+        Ok(Present::new(&arn).with(Attr::Arn, &arn))
     }
 
     async fn repair(
@@ -180,7 +181,7 @@ impl Resource for Topic {
                     self.set(
                         cx,
                         "KmsMasterKeyId",
-                        cx.attr(&self.kms_key, "arn")?.to_owned(),
+                        cx.attr(&self.kms_key, Attr::Arn)?.to_owned(),
                     )
                     .await?
                 }

@@ -2,6 +2,7 @@
 //! security group loses every rule, and the default network ACL loses its
 //! allow-all entries, so anything not placed deliberately gets nothing.
 
+use paysec_core::Attr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -109,11 +110,11 @@ impl DefaultHardening {
     fn present(d: &Defaults) -> Present {
         Present::new(d.sg.group_id().unwrap_or_default())
             .with(
-                "default_security_group_id",
+                Attr::DefaultSecurityGroupId,
                 d.sg.group_id().unwrap_or_default(),
             )
             .with(
-                "default_network_acl_id",
+                Attr::DefaultNetworkAclId,
                 d.acl.network_acl_id().unwrap_or_default(),
             )
     }
@@ -134,7 +135,7 @@ impl Resource for DefaultHardening {
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
-        let Some(d) = self.defaults(cx.attr(&self.vpc, "physical_id")?).await? else {
+        let Some(d) = self.defaults(cx.physical_id(&self.vpc)?).await? else {
             return Ok(Observed::Missing);
         };
         let mut checks = Checks::default();
@@ -150,7 +151,7 @@ impl Resource for DefaultHardening {
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let vpc = cx.attr(&self.vpc, "physical_id")?;
+        let vpc = cx.physical_id(&self.vpc)?;
         // A VPC made moments ago may not list its defaults yet (EC2 is
         // eventually consistent): look again within EC2's propagation
         // budget before calling them missing.

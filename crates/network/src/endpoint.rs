@@ -3,6 +3,7 @@
 //! private DNS. Both take a client token, so a retried create after a crash
 //! returns the same endpoint.
 
+use paysec_core::Attr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -279,7 +280,7 @@ impl Resource for GatewayEndpoint {
                 policy.to_string()
             },
         );
-        let rt = cx.attr(&self.route_table, "physical_id")?;
+        let rt = cx.physical_id(&self.route_table)?;
         checks.check(
             "route_tables",
             e.route_table_ids().iter().any(|r| r == rt),
@@ -295,10 +296,10 @@ impl Resource for GatewayEndpoint {
             .aws
             .ec2
             .create_vpc_endpoint()
-            .vpc_id(cx.attr(&self.vpc, "physical_id")?)
+            .vpc_id(cx.physical_id(&self.vpc)?)
             .vpc_endpoint_type(VpcEndpointType::Gateway)
             .service_name(service_name(cx, self.service))
-            .route_table_ids(cx.attr(&self.route_table, "physical_id")?)
+            .route_table_ids(cx.physical_id(&self.route_table)?)
             .policy_document((self.policy)(cx).to_string())
             .client_token(cx.create_token())
             .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint));
@@ -320,9 +321,7 @@ impl Resource for GatewayEndpoint {
         for d in drift {
             match d.property.as_str() {
                 "policy" => req = req.policy_document((self.policy)(cx).to_string()),
-                "route_tables" => {
-                    req = req.add_route_table_ids(cx.attr(&self.route_table, "physical_id")?)
-                }
+                "route_tables" => req = req.add_route_table_ids(cx.physical_id(&self.route_table)?),
                 "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
                 other => {
                     return Err(ResourceError::unexpected(
@@ -454,7 +453,7 @@ impl Resource for InterfaceEndpoint {
             e.private_dns_enabled().unwrap_or(false),
         );
         for s in &self.subnets {
-            let subnet = cx.attr(s, "physical_id")?;
+            let subnet = cx.physical_id(s)?;
             let ok = e.subnet_ids().iter().any(|x| x == subnet);
             let have = e.subnet_ids().join(",");
             checks.check("subnets", ok, subnet, if ok { subnet } else { &have });
@@ -476,7 +475,7 @@ impl Resource for InterfaceEndpoint {
         );
         ec2::check_tags(&mut checks, cx, e.tags());
         Ok(checks.observed(
-            Present::new(e.vpc_endpoint_id().unwrap_or_default()).with("state", state(&e)),
+            Present::new(e.vpc_endpoint_id().unwrap_or_default()).with(Attr::State, state(&e)),
         ))
     }
 
@@ -484,17 +483,17 @@ impl Resource for InterfaceEndpoint {
         let subnets = self
             .subnets
             .iter()
-            .map(|s| cx.attr(s, "physical_id").map(str::to_owned))
+            .map(|s| cx.physical_id(s).map(str::to_owned))
             .collect::<Result<Vec<_>, _>>()?;
         let req = self
             .aws
             .ec2
             .create_vpc_endpoint()
-            .vpc_id(cx.attr(&self.vpc, "physical_id")?)
+            .vpc_id(cx.physical_id(&self.vpc)?)
             .vpc_endpoint_type(VpcEndpointType::Interface)
             .service_name(service_name(cx, self.service))
             .set_subnet_ids(Some(subnets))
-            .security_group_ids(cx.attr(&self.security_group, "physical_id")?)
+            .security_group_ids(cx.physical_id(&self.security_group)?)
             .private_dns_enabled(true)
             .policy_document((self.policy)(cx).to_string())
             .client_token(cx.create_token())
@@ -520,7 +519,7 @@ impl Resource for InterfaceEndpoint {
                 "policy" => req = req.policy_document((self.policy)(cx).to_string()),
                 "subnets" => {
                     for s in &self.subnets {
-                        req = req.add_subnet_ids(cx.attr(s, "physical_id")?);
+                        req = req.add_subnet_ids(cx.physical_id(s)?);
                     }
                 }
                 "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
@@ -566,7 +565,7 @@ impl Resource for InterfaceEndpoint {
             },
         )
         .await?;
-        Ok(present.with("state", "available"))
+        Ok(present.with(Attr::State, "available"))
     }
 
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {

@@ -8,6 +8,7 @@ use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
+use paysec_core::Attr;
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
@@ -49,9 +50,9 @@ impl FlowLog {
 
     fn target(&self, cx: &Context) -> Result<String, ResourceError> {
         match &self.destination {
-            FlowLogDestination::S3 { bucket } => cx.attr(bucket, "arn").map(str::to_owned),
+            FlowLogDestination::S3 { bucket } => cx.attr(bucket, Attr::Arn).map(str::to_owned),
             FlowLogDestination::CloudWatch { log_group, .. } => {
-                cx.attr(log_group, "name").map(str::to_owned)
+                cx.attr(log_group, Attr::Name).map(str::to_owned)
             }
         }
     }
@@ -138,7 +139,7 @@ impl Resource for FlowLog {
         checks.check("destination", actual.starts_with(&target), &target, actual);
         checks.equal(
             "resource",
-            cx.attr(&self.vpc, "physical_id")?,
+            cx.physical_id(&self.vpc)?,
             f.resource_id().unwrap_or("?"),
         );
         ec2::check_tags(&mut checks, cx, f.tags());
@@ -150,20 +151,20 @@ impl Resource for FlowLog {
             .aws
             .ec2
             .create_flow_logs()
-            .resource_ids(cx.attr(&self.vpc, "physical_id")?)
+            .resource_ids(cx.physical_id(&self.vpc)?)
             .resource_type(FlowLogsResourceType::Vpc)
             .traffic_type(TrafficType::All)
             .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcFlowLog));
         req = match &self.destination {
             FlowLogDestination::S3 { bucket } => req
                 .log_destination_type(LogDestinationType::S3)
-                .log_destination(cx.attr(bucket, "arn")?),
+                .log_destination(cx.attr(bucket, Attr::Arn)?),
             FlowLogDestination::CloudWatch {
                 log_group, role, ..
             } => req
                 .log_destination_type(LogDestinationType::CloudWatchLogs)
-                .log_group_name(cx.attr(log_group, "name")?)
-                .deliver_logs_permission_arn(cx.attr(role, "arn")?),
+                .log_group_name(cx.attr(log_group, Attr::Name)?)
+                .deliver_logs_permission_arn(cx.attr(role, Attr::Arn)?),
         };
         // The SDK's own retries of one attempt share its token (no
         // duplicate from a retried timeout); a new attempt after a refused

@@ -7,6 +7,7 @@ use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
+use paysec_core::Attr;
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
@@ -80,7 +81,7 @@ impl NetworkAcl {
         let subnets: Vec<String> = self
             .subnets
             .iter()
-            .filter_map(|s| cx.attr(s, "physical_id").ok().map(str::to_owned))
+            .filter_map(|s| cx.physical_id(s).ok().map(str::to_owned))
             .collect();
         let out = self
             .aws
@@ -175,7 +176,7 @@ impl Resource for NetworkAcl {
         let Some(acl) = out.as_ref().and_then(|o| o.network_acls().first()) else {
             return Ok(Observed::Missing);
         };
-        let cidr = cx.attr(&self.vpc, "cidr")?;
+        let cidr = cx.attr(&self.vpc, Attr::Cidr)?;
         let mut checks = Checks::default();
         let allows: Vec<String> = acl
             .entries()
@@ -207,7 +208,7 @@ impl Resource for NetworkAcl {
             .filter_map(|a| a.subnet_id())
             .collect();
         for s in &self.subnets {
-            let subnet = cx.attr(s, "physical_id")?;
+            let subnet = cx.physical_id(s)?;
             let ok = have.contains(&subnet);
             checks.check(
                 "associations",
@@ -221,7 +222,7 @@ impl Resource for NetworkAcl {
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let vpc = cx.attr(&self.vpc, "physical_id")?;
+        let vpc = cx.physical_id(&self.vpc)?;
         let req = self
             .aws
             .ec2
@@ -234,7 +235,7 @@ impl Resource for NetworkAcl {
             .and_then(|a| a.network_acl_id())
             .ok_or_else(|| ResourceError::unexpected(&self.id, "CreateNetworkAcl returned no id"))?
             .to_owned();
-        self.write_entries(&acl, cx.attr(&self.vpc, "cidr")?)
+        self.write_entries(&acl, cx.attr(&self.vpc, Attr::Cidr)?)
             .await?;
         self.move_subnets(cx, vpc, &acl).await?;
         Ok(Present::new(acl))
@@ -273,10 +274,11 @@ impl Resource for NetworkAcl {
                                 .or_resource(&self.id, "DeleteNetworkAclEntry")?;
                         }
                     }
-                    self.write_entries(acl, cx.attr(&self.vpc, "cidr")?).await?;
+                    self.write_entries(acl, cx.attr(&self.vpc, Attr::Cidr)?)
+                        .await?;
                 }
                 "associations" => {
-                    self.move_subnets(cx, cx.attr(&self.vpc, "physical_id")?, acl)
+                    self.move_subnets(cx, cx.physical_id(&self.vpc)?, acl)
                         .await?
                 }
                 "tags" => ec2::retag(&self.aws, cx, &self.id, acl).await?,
@@ -294,7 +296,7 @@ impl Resource for NetworkAcl {
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
         // An ACL in use cannot be deleted: hand the subnets back to the
         // VPC's default ACL first (they are deleted right after anyway).
-        if let Ok(vpc) = cx.attr(&self.vpc, "physical_id") {
+        if let Ok(vpc) = cx.physical_id(&self.vpc) {
             if let Some(default) = ec2::not_found_is_none(self.default_acl(vpc).await)?.flatten() {
                 ec2::not_found_is_none(self.move_subnets(cx, vpc, &default).await)?;
             }

@@ -40,7 +40,7 @@ impl RouteTable {
         have: &[String],
     ) -> Result<(), ResourceError> {
         for s in &self.subnets {
-            let subnet = cx.attr(s, "physical_id")?;
+            let subnet = cx.physical_id(s)?;
             if !have.iter().any(|h| h == subnet) {
                 let req = self
                     .aws
@@ -141,7 +141,7 @@ impl Resource for RouteTable {
             .filter_map(|a| a.subnet_id().map(str::to_owned))
             .collect();
         for s in &self.subnets {
-            let subnet = cx.attr(s, "physical_id")?;
+            let subnet = cx.physical_id(s)?;
             let ok = have.iter().any(|h| h == subnet);
             checks.check(
                 "associations",
@@ -159,7 +159,7 @@ impl Resource for RouteTable {
             .aws
             .ec2
             .create_route_table()
-            .vpc_id(cx.attr(&self.vpc, "physical_id")?)
+            .vpc_id(cx.physical_id(&self.vpc)?)
             .tag_specifications(ec2::tag_spec(cx, ResourceType::RouteTable));
         let out = ec2::send_after_create!(req, &self.id, "CreateRouteTable").await?;
         let rt = out

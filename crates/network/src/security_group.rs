@@ -2,6 +2,7 @@
 //! Lambda group's egress names the DB group, whose ingress names the Lambda
 //! group), so the groups are created bare and one resource owns every rule.
 
+use paysec_core::Attr;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -140,7 +141,7 @@ impl Resource for SecurityGroup {
             .create_security_group()
             .group_name(format!("{}-{}", cx.env.names.prefix(), self.purpose))
             .description(self.description)
-            .vpc_id(cx.attr(&self.vpc, "physical_id")?)
+            .vpc_id(cx.physical_id(&self.vpc)?)
             .tag_specifications(ec2::tag_spec(cx, ResourceType::SecurityGroup));
         let out = ec2::send_after_create!(req, &self.id, "CreateSecurityGroup").await;
         let out = match out {
@@ -185,7 +186,7 @@ impl Resource for SecurityGroup {
     }
 
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
-        let vpc = cx.attr(&self.vpc, "physical_id").ok().map(str::to_owned);
+        let vpc = cx.physical_id(&self.vpc).ok().map(str::to_owned);
         ec2::delete_draining(
             &self.aws,
             cx,
@@ -256,8 +257,8 @@ impl SecurityGroupRules {
 
     fn peer(&self, cx: &Context, p: &Peer) -> Result<String, ResourceError> {
         Ok(match p {
-            Peer::Group(g) => cx.attr(g, "physical_id")?.to_owned(),
-            Peer::VpcCidr => cx.attr(&self.vpc, "cidr")?.to_owned(),
+            Peer::Group(g) => cx.physical_id(g)?.to_owned(),
+            Peer::VpcCidr => cx.attr(&self.vpc, Attr::Cidr)?.to_owned(),
         })
     }
 
@@ -267,7 +268,7 @@ impl SecurityGroupRules {
             .map(|r| {
                 Ok(format!(
                     "{} {} tcp {}-{} {}",
-                    cx.attr(&r.group, "physical_id")?,
+                    cx.physical_id(&r.group)?,
                     if r.egress { "out" } else { "in" },
                     r.port,
                     r.port,
@@ -281,7 +282,7 @@ impl SecurityGroupRules {
         let ids: Vec<String> = self
             .groups
             .iter()
-            .map(|g| cx.attr(g, "physical_id").map(str::to_owned))
+            .map(|g| cx.physical_id(g).map(str::to_owned))
             .collect::<Result<_, _>>()?;
         // The groups may have been created moments ago, by this run or a
         // run just before: a NotFound is "not yet visible".
@@ -452,9 +453,9 @@ impl SecurityGroupRules {
         let first = self
             .groups
             .first()
-            .and_then(|g| cx.attr(g, "physical_id").ok())
+            .and_then(|g| cx.physical_id(g).ok())
             .unwrap_or("none");
-        Present::new(format!("rules-{first}")).with("rules", desired.len().to_string())
+        Present::new(format!("rules-{first}")).with(Attr::Rules, desired.len().to_string())
     }
 }
 

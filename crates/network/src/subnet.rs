@@ -1,5 +1,6 @@
 //! A private subnet: no public IPs, one per availability zone.
 
+use paysec_core::Attr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -72,8 +73,8 @@ impl Subnet {
 
     fn present(subnet_id: &str, zone: &str, cidr: &str) -> Present {
         Present::new(subnet_id)
-            .with("availability_zone", zone)
-            .with("cidr", cidr)
+            .with(Attr::AvailabilityZone, zone)
+            .with(Attr::Cidr, cidr)
     }
 }
 
@@ -144,8 +145,8 @@ impl Resource for Subnet {
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let vpc_id = cx.attr(&self.vpc, "physical_id")?;
-        let cidr = crate::subnet_cidr(cx.attr(&self.vpc, "cidr")?, self.index);
+        let vpc_id = cx.physical_id(&self.vpc)?;
+        let cidr = crate::subnet_cidr(cx.attr(&self.vpc, Attr::Cidr)?, self.index);
         let zone = self.zone().await?;
         let req = self
             .aws
@@ -205,7 +206,7 @@ impl Resource for Subnet {
     }
 
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
-        let vpc = cx.attr(&self.vpc, "physical_id").ok().map(str::to_owned);
+        let vpc = cx.physical_id(&self.vpc).ok().map(str::to_owned);
         ec2::delete_draining(
             &self.aws,
             cx,

@@ -1,6 +1,7 @@
 //! The VPC: DNS support and hostnames on (the RDS endpoint's private DNS
 //! needs both), no gateway of any kind.
 
+use paysec_core::Attr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -39,7 +40,7 @@ impl Vpc {
     }
 
     fn present(&self, vpc_id: &str) -> Present {
-        Present::new(vpc_id).with("cidr", &self.cidr)
+        Present::new(vpc_id).with(Attr::Cidr, &self.cidr)
     }
 
     async fn attribute(&self, vpc_id: &str, name: VpcAttributeName) -> Result<bool, ResourceError> {

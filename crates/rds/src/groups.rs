@@ -222,7 +222,7 @@ impl SubnetGroup {
     fn subnet_ids(&self, cx: &Context) -> Result<Vec<String>, ResourceError> {
         self.subnets
             .iter()
-            .map(|s| cx.attr(s, "physical_id").map(str::to_owned))
+            .map(|s| cx.physical_id(s).map(str::to_owned))
             .collect()
     }
 }

@@ -2,6 +2,7 @@
 //! exist; what needs only its identifier (alarms) does not wait for the
 //! 15-40 minutes it takes to become available.
 
+use paysec_core::Attr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -124,21 +125,23 @@ impl Instance {
 
     fn present(db: &DbInstance) -> Present {
         let mut p = Present::new(db.db_instance_identifier().unwrap_or_default())
-            .with("arn", db.db_instance_arn().unwrap_or_default())
-            .with("status", db.db_instance_status().unwrap_or_default());
+            .with(Attr::Arn, db.db_instance_arn().unwrap_or_default())
+            .with(Attr::Status, db.db_instance_status().unwrap_or_default());
         if let Some(ep) = db.endpoint() {
-            p = p.with("address", ep.address().unwrap_or_default()).with(
-                "endpoint",
-                format!(
-                    "{}:{}",
-                    ep.address().unwrap_or_default(),
-                    ep.port().unwrap_or_default()
-                ),
-            );
+            p = p
+                .with(Attr::Address, ep.address().unwrap_or_default())
+                .with(
+                    Attr::Endpoint,
+                    format!(
+                        "{}:{}",
+                        ep.address().unwrap_or_default(),
+                        ep.port().unwrap_or_default()
+                    ),
+                );
         }
         if let Some(secret) = db.master_user_secret().and_then(|s| s.secret_arn()) {
             // The ARN of the secret, not the secret.
-            p = p.with("master_user_secret_arn", secret);
+            p = p.with(Attr::MasterUserSecretArn, secret);
         }
         p
     }
@@ -157,7 +160,7 @@ impl Instance {
         );
         d.equal(
             "kms_key",
-            cx.attr(&self.kms_key, "arn")?,
+            cx.attr(&self.kms_key, Attr::Arn)?,
             db.kms_key_id().unwrap_or("none"),
         );
         d.equal(
@@ -204,14 +207,14 @@ impl Instance {
             .collect();
         exports.sort_unstable();
         d.equal("log_exports", LOG_EXPORTS.join(","), exports.join(","));
-        let sg = cx.attr(&self.security_group, "physical_id")?;
+        let sg = cx.physical_id(&self.security_group)?;
         let sgs: Vec<&str> = db
             .vpc_security_groups()
             .iter()
             .filter_map(|g| g.vpc_security_group_id())
             .collect();
         d.equal("security_groups", sg, sgs.join(","));
-        let pg = cx.attr(&self.parameter_group, "physical_id")?;
+        let pg = cx.physical_id(&self.parameter_group)?;
         let pgs: Vec<&str> = db
             .db_parameter_groups()
             .iter()
@@ -306,7 +309,7 @@ impl Resource for Instance {
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let key = cx.attr(&self.kms_key, "arn")?;
+        let key = cx.attr(&self.kms_key, Attr::Arn)?;
         let mut req = self
             .aws
             .rds
@@ -322,9 +325,9 @@ impl Resource for Instance {
             .kms_key_id(key)
             .multi_az(self.spec.multi_az)
             .publicly_accessible(false)
-            .db_subnet_group_name(cx.attr(&self.subnet_group, "physical_id")?)
-            .vpc_security_group_ids(cx.attr(&self.security_group, "physical_id")?)
-            .db_parameter_group_name(cx.attr(&self.parameter_group, "physical_id")?)
+            .db_subnet_group_name(cx.physical_id(&self.subnet_group)?)
+            .vpc_security_group_ids(cx.physical_id(&self.security_group)?)
+            .db_parameter_group_name(cx.physical_id(&self.parameter_group)?)
             .port(self.spec.port)
             .backup_retention_period(self.spec.backup_retention_days)
             .copy_tags_to_snapshot(true)
@@ -335,7 +338,7 @@ impl Resource for Instance {
             ))
             .enable_iam_database_authentication(true)
             .monitoring_interval(self.spec.monitoring_interval_seconds)
-            .monitoring_role_arn(cx.attr(&self.monitoring_role, "arn")?)
+            .monitoring_role_arn(cx.attr(&self.monitoring_role, Attr::Arn)?)
             .master_username(&self.spec.master_username)
             .set_tags(Some(tags(cx)));
         if performance_insights_supported(&self.spec.instance_class) {
@@ -377,7 +380,7 @@ impl Resource for Instance {
         present: &Present,
         drift: &[Drift],
     ) -> Result<Present, ResourceError> {
-        let key = cx.attr(&self.kms_key, "arn")?;
+        let key = cx.attr(&self.kms_key, Attr::Arn)?;
         let mut req = self
             .aws
             .rds
@@ -393,12 +396,12 @@ impl Resource for Instance {
                 "auto_minor_version_upgrade" => req.auto_minor_version_upgrade(true),
                 "deletion_protection" => req.deletion_protection(self.spec.deletion_protection),
                 "iam_database_authentication" => req.enable_iam_database_authentication(true),
-                "monitoring_interval" => req.monitoring_interval(self.spec.monitoring_interval_seconds).monitoring_role_arn(cx.attr(&self.monitoring_role, "arn")?),
+                "monitoring_interval" => req.monitoring_interval(self.spec.monitoring_interval_seconds).monitoring_role_arn(cx.attr(&self.monitoring_role, Attr::Arn)?),
                 "log_exports" => req.cloudwatch_logs_export_configuration(
                     CloudwatchLogsExportConfiguration::builder().set_enable_log_types(Some(LOG_EXPORTS.iter().map(|s| s.to_string()).collect())).build(),
                 ),
-                "security_groups" => req.vpc_security_group_ids(cx.attr(&self.security_group, "physical_id")?),
-                "parameter_group" => req.db_parameter_group_name(cx.attr(&self.parameter_group, "physical_id")?),
+                "security_groups" => req.vpc_security_group_ids(cx.physical_id(&self.security_group)?),
+                "parameter_group" => req.db_parameter_group_name(cx.physical_id(&self.parameter_group)?),
                 "performance_insights" => req.enable_performance_insights(true).performance_insights_kms_key_id(key),
                 "storage_encrypted" | "kms_key" => {
                     return Err(ResourceError::unexpected(
@@ -531,7 +534,7 @@ impl Resource for Instance {
         // while the snapshot needs it.
         Ok(DeleteOutcome {
             kept: Some(format!("final DB snapshot {snapshot} kept, encrypted with the RDS key (kept with it); delete it with `aws rds delete-db-snapshot --db-snapshot-identifier {snapshot}`")),
-            encrypted_with: cx.attr(&self.kms_key, "arn").ok().map(str::to_owned),
+            encrypted_with: cx.attr(&self.kms_key, Attr::Arn).ok().map(str::to_owned),
         })
     }
 }

@@ -12,6 +12,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging, Transition, TransitionStorageClass, VersioningConfiguration,
 };
+use paysec_aws::emulator::Gap;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
@@ -19,6 +20,7 @@ use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
+use paysec_core::Attr;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 use serde_json::Value;
 
@@ -109,8 +111,8 @@ impl Bucket {
     fn present(&self, cx: &Context) -> Present {
         let name = self.name(cx);
         Present::new(&name)
-            .with("name", &name)
-            .with("arn", format!("arn:{}:s3:::{name}", cx.env.partition))
+            .with(Attr::Name, &name)
+            .with(Attr::Arn, format!("arn:{}:s3:::{name}", cx.env.partition))
     }
 
     fn lifecycle_rules(&self) -> Vec<LifecycleRule> {
@@ -204,7 +206,7 @@ impl Bucket {
                     } else {
                         ServerSideEncryptionByDefault::builder()
                             .sse_algorithm(ServerSideEncryption::AwsKms)
-                            .kms_master_key_id(cx.attr(&self.kms_key, "arn")?)
+                            .kms_master_key_id(cx.attr(&self.kms_key, Attr::Arn)?)
                             .build()
                     }
                     .map_err(|e| ResourceError::unexpected(id, e.to_string()))?;
@@ -283,7 +285,7 @@ impl Bucket {
                         return Ok(());
                     };
                     let enabled = LoggingEnabled::builder()
-                        .target_bucket(cx.attr(target, "name")?)
+                        .target_bucket(cx.attr(target, Attr::Name)?)
                         .target_prefix(format!("{name}/"))
                         .build()
                         .map_err(|e| ResourceError::unexpected(id, e.to_string()))?;
@@ -364,7 +366,7 @@ impl Bucket {
             if all_on { "all four on" } else { "not all on" },
         );
 
-        let key = cx.attr(&self.kms_key, "arn")?;
+        let key = cx.attr(&self.kms_key, Attr::Arn)?;
         let enc = absent_is_none(
             s3.get_bucket_encryption()
                 .bucket(&name)
@@ -412,22 +414,10 @@ impl Bucket {
 
         let status = match s3.get_bucket_versioning().bucket(&name).send().await {
             Ok(v) => v.status().map(|s| s.as_str().to_owned()),
-            // moto 5.2.5 wraps a successful answer in a
-            // `GetBucketVersioningResponse` root, which the SDK rejects;
-            // real S3 sends `VersioningConfiguration`. Read the status from
-            // the raw 200 body then.
-            Err(e) => match e
-                .raw_response()
-                .filter(|r| r.status().is_success())
-                .and_then(|r| r.body().bytes())
+            Err(e) => match paysec_aws::emulator::versioning_status_of_wrapped_answer(&e)
+                .filter(|_| self.aws.tolerates(Gap::VersioningAnswerWrapped))
             {
-                Some(body) => {
-                    let text = String::from_utf8_lossy(body);
-                    text.split("<Status>")
-                        .nth(1)
-                        .and_then(|t| t.split("</Status>").next())
-                        .map(str::to_owned)
-                }
+                Some(status) => status,
                 None => {
                     return Err(Err::<(), _>(e)
                         .or_resource(id, "GetBucketVersioning")
@@ -526,7 +516,7 @@ impl Bucket {
                 .send()
                 .await
                 .or_resource(id, "GetBucketLogging")?;
-            let t = cx.attr(target, "name")?;
+            let t = cx.attr(target, Attr::Name)?;
             checks.equal(
                 "logging",
                 t,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::Statistic;
-use paysec_core::{LogicalId, Resource};
+use paysec_core::{Attr, LogicalId, Resource};
 use paysec_lambda::{Function, FunctionSpec, Queue};
 use paysec_monitoring::{Alarm, AlarmSpec, Dimension, MetricFilter, Topic};
 use paysec_rds::{Instance, InstanceSpec, ParameterGroup, Password, SubnetGroup};
@@ -198,7 +198,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: 
             dimensions: vec![Dimension {
                 name: "FunctionName",
                 resource: id(ids::FUNCTION),
-                attribute: "name",
+                attribute: Attr::Name,
             }],
             statistic: Statistic::Sum,
             threshold: 1.0,
@@ -219,7 +219,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: 
             dimensions: vec![Dimension {
                 name: "QueueName",
                 resource: id(ids::DLQ),
-                attribute: "name",
+                attribute: Attr::Name,
             }],
             statistic: Statistic::Maximum,
             threshold: 1.0,

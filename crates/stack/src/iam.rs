@@ -2,6 +2,7 @@
 //! ARNs. Actions that AWS only authorizes on `*` (EC2 network interfaces for
 //! a VPC Lambda, X-Ray) are the only wildcards, and say so.
 
+use paysec_core::Attr;
 use std::sync::Arc;
 
 use paysec_core::{LogicalId, Resource};
@@ -66,9 +67,9 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         vec![id(ids::ROLE_LAMBDA)],
         vec![id(ids::KMS_LAMBDA), id(ids::LOG_LAMBDA), id(ids::DLQ)],
         Box::new(|cx| {
-            let log_group = cx.attr(&LogicalId::new(ids::LOG_LAMBDA), "arn")?;
-            let key = cx.attr(&LogicalId::new(ids::KMS_LAMBDA), "arn")?;
-            let dlq = cx.attr(&LogicalId::new(ids::DLQ), "arn")?;
+            let log_group = cx.attr(&LogicalId::new(ids::LOG_LAMBDA), Attr::Arn)?;
+            let key = cx.attr(&LogicalId::new(ids::KMS_LAMBDA), Attr::Arn)?;
+            let dlq = cx.attr(&LogicalId::new(ids::DLQ), Attr::Arn)?;
             Ok(json!({
                 "Version": "2012-10-17",
                 "Statement": [
@@ -126,7 +127,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         vec![id(ids::ROLE_FLOW_LOGS)],
         vec![id(ids::LOG_FLOW_LOGS)],
         Box::new(|cx| {
-            let log_group = cx.attr(&LogicalId::new(ids::LOG_FLOW_LOGS), "arn")?;
+            let log_group = cx.attr(&LogicalId::new(ids::LOG_FLOW_LOGS), Attr::Arn)?;
             // No logs:CreateLogGroup: late deliveries must not recreate the
             // group after `down`.
             // The delivery service lists log groups to find its own, as

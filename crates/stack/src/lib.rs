@@ -2,6 +2,7 @@
 //! depending on which others, built from the config. Also the stack's
 //! outputs (the seed's `terraform output`), read from the ledger.
 
+use paysec_core::Attr;
 use std::sync::Arc;
 
 use paysec_aws::Aws;
@@ -179,55 +180,61 @@ pub struct Output {
     pub description: &'static str,
 }
 
-/// (output name, resource, attribute, description): the seed's
+/// What of a resource an output shows.
+#[derive(Clone, Copy)]
+enum Field {
+    /// Its physical id (the ledger record's own field).
+    Id,
+    Attr(Attr),
+}
+
+/// (output name, resource, what of it, description): the seed's
 /// `terraform output` and what a user of the stack needs besides.
 #[rustfmt::skip]
-const OUTPUTS: &[(&str, &str, &str, &str)] = &[
-    ("rds_endpoint", ids::DB, "endpoint", "PostgreSQL endpoint (host:port), TLS required"),
-    ("rds_instance_id", ids::DB, "physical_id", "RDS instance identifier"),
-    ("rds_master_user_secret_arn", ids::DB, "master_user_secret_arn", "Secrets Manager secret of the master password (managed by RDS)"),
-    ("lambda_function_name", ids::FUNCTION, "name", "Payment processing function"),
-    ("lambda_function_arn", ids::FUNCTION, "arn", "Payment processing function ARN"),
-    ("dlq_url", ids::DLQ, "url", "Dead-letter queue of the function"),
-    ("alarm_topic_arn", ids::TOPIC, "arn", "SNS topic every alarm notifies (subscribe to it)"),
-    ("vpc_id", ids::VPC, "physical_id", "VPC (private subnets only, no internet gateway)"),
-    ("private_subnet_a_id", ids::SUBNETS[0], "physical_id", "Private subnet, first zone"),
-    ("private_subnet_b_id", ids::SUBNETS[1], "physical_id", "Private subnet, second zone"),
-    ("private_subnet_c_id", ids::SUBNETS[2], "physical_id", "Private subnet, third zone"),
-    ("lambda_security_group_id", ids::SG_LAMBDA, "physical_id", "Security group of the payment function"),
-    ("db_security_group_id", ids::SG_DB, "physical_id", "Security group of the database"),
-    ("s3_endpoint_id", ids::ENDPOINT_S3, "physical_id", "S3 gateway endpoint"),
-    ("rds_endpoint_id", ids::ENDPOINT_RDS, "physical_id", "RDS interface endpoint"),
-    ("flow_logs_bucket", ids::BUCKET_FLOW_LOGS, "name", "S3 bucket of the VPC flow logs"),
-    ("data_bucket", ids::BUCKET_DATA, "name", "S3 bucket for application data"),
-    ("access_logs_bucket", ids::BUCKET_ACCESS_LOGS, "name", "S3 bucket of the server access logs"),
-    ("flow_log_group_name", ids::LOG_FLOW_LOGS, "name", "CloudWatch log group of the VPC flow logs"),
-    ("lambda_log_group_name", ids::LOG_LAMBDA, "name", "CloudWatch log group of the payment function"),
-    ("lambda_role_arn", ids::ROLE_LAMBDA, "arn", "Lambda execution role"),
-    ("rds_monitoring_role_arn", ids::ROLE_RDS_MONITORING, "arn", "RDS enhanced monitoring role"),
-    ("flow_logs_role_arn", ids::ROLE_FLOW_LOGS, "arn", "VPC flow-log delivery role"),
-    ("audit_role_arn", ids::ROLE_AUDIT, "arn", "Cross-account audit role (requires the external id)"),
-    ("audit_role_external_id", ids::ROLE_AUDIT, "external_id", "External id the auditor must present"),
-    ("kms_rds_key_arn", ids::KMS_RDS, "arn", "KMS key for RDS storage and secrets"),
-    ("kms_s3_key_arn", ids::KMS_S3, "arn", "KMS key for S3 buckets"),
-    ("kms_logs_key_arn", ids::KMS_LOGS, "arn", "KMS key for CloudWatch Logs and the alarm topic"),
-    ("kms_lambda_key_arn", ids::KMS_LAMBDA, "arn", "KMS key for Lambda and its DLQ"),
+const OUTPUTS: &[(&str, &str, Field, &str)] = &[
+    ("rds_endpoint", ids::DB, Field::Attr(Attr::Endpoint), "PostgreSQL endpoint (host:port), TLS required"),
+    ("rds_instance_id", ids::DB, Field::Id, "RDS instance identifier"),
+    ("rds_master_user_secret_arn", ids::DB, Field::Attr(Attr::MasterUserSecretArn), "Secrets Manager secret of the master password (managed by RDS)"),
+    ("lambda_function_name", ids::FUNCTION, Field::Attr(Attr::Name), "Payment processing function"),
+    ("lambda_function_arn", ids::FUNCTION, Field::Attr(Attr::Arn), "Payment processing function ARN"),
+    ("dlq_url", ids::DLQ, Field::Attr(Attr::Url), "Dead-letter queue of the function"),
+    ("alarm_topic_arn", ids::TOPIC, Field::Attr(Attr::Arn), "SNS topic every alarm notifies (subscribe to it)"),
+    ("vpc_id", ids::VPC, Field::Id, "VPC (private subnets only, no internet gateway)"),
+    ("private_subnet_a_id", ids::SUBNETS[0], Field::Id, "Private subnet, first zone"),
+    ("private_subnet_b_id", ids::SUBNETS[1], Field::Id, "Private subnet, second zone"),
+    ("private_subnet_c_id", ids::SUBNETS[2], Field::Id, "Private subnet, third zone"),
+    ("lambda_security_group_id", ids::SG_LAMBDA, Field::Id, "Security group of the payment function"),
+    ("db_security_group_id", ids::SG_DB, Field::Id, "Security group of the database"),
+    ("s3_endpoint_id", ids::ENDPOINT_S3, Field::Id, "S3 gateway endpoint"),
+    ("rds_endpoint_id", ids::ENDPOINT_RDS, Field::Id, "RDS interface endpoint"),
+    ("flow_logs_bucket", ids::BUCKET_FLOW_LOGS, Field::Attr(Attr::Name), "S3 bucket of the VPC flow logs"),
+    ("data_bucket", ids::BUCKET_DATA, Field::Attr(Attr::Name), "S3 bucket for application data"),
+    ("access_logs_bucket", ids::BUCKET_ACCESS_LOGS, Field::Attr(Attr::Name), "S3 bucket of the server access logs"),
+    ("flow_log_group_name", ids::LOG_FLOW_LOGS, Field::Attr(Attr::Name), "CloudWatch log group of the VPC flow logs"),
+    ("lambda_log_group_name", ids::LOG_LAMBDA, Field::Attr(Attr::Name), "CloudWatch log group of the payment function"),
+    ("lambda_role_arn", ids::ROLE_LAMBDA, Field::Attr(Attr::Arn), "Lambda execution role"),
+    ("rds_monitoring_role_arn", ids::ROLE_RDS_MONITORING, Field::Attr(Attr::Arn), "RDS enhanced monitoring role"),
+    ("flow_logs_role_arn", ids::ROLE_FLOW_LOGS, Field::Attr(Attr::Arn), "VPC flow-log delivery role"),
+    ("audit_role_arn", ids::ROLE_AUDIT, Field::Attr(Attr::Arn), "Cross-account audit role (requires the external id)"),
+    ("audit_role_external_id", ids::ROLE_AUDIT, Field::Attr(Attr::ExternalId), "External id the auditor must present"),
+    ("kms_rds_key_arn", ids::KMS_RDS, Field::Attr(Attr::Arn), "KMS key for RDS storage and secrets"),
+    ("kms_s3_key_arn", ids::KMS_S3, Field::Attr(Attr::Arn), "KMS key for S3 buckets"),
+    ("kms_logs_key_arn", ids::KMS_LOGS, Field::Attr(Attr::Arn), "KMS key for CloudWatch Logs and the alarm topic"),
+    ("kms_lambda_key_arn", ids::KMS_LAMBDA, Field::Attr(Attr::Arn), "KMS key for Lambda and its DLQ"),
 ];
 
 /// The outputs as the ledger records them (no network).
 pub fn outputs(ledger: &Ledger) -> Vec<Output> {
     OUTPUTS
         .iter()
-        .map(|&(name, id, attr, description)| Output {
+        .map(|&(name, id, field, description)| Output {
             name,
-            value: ledger.record(&LogicalId::new(id)).and_then(|r| {
-                // The physical id is the record's own field, not an attribute.
-                if attr == "physical_id" {
-                    r.physical_id.clone()
-                } else {
-                    r.attrs.get(attr).cloned()
-                }
-            }),
+            value: ledger
+                .record(&LogicalId::new(id))
+                .and_then(|r| match field {
+                    Field::Id => r.physical_id.clone(),
+                    Field::Attr(attr) => r.attrs.get(attr.as_str()).cloned(),
+                }),
             description,
         })
         .collect()
@@ -292,7 +299,7 @@ mod tests {
                 None,
             )
             .unwrap();
-        let key = paysec_core::Present::new("k-1").with("arn", "arn:aws:kms:k-1");
+        let key = paysec_core::Present::new("k-1").with(Attr::Arn, "arn:aws:kms:k-1");
         ledger
             .set_present(
                 &LogicalId::new(ids::KMS_RDS),

@@ -6,6 +6,7 @@
 //! what the blueprint needs from the account: the engine version RDS
 //! offers and three zones that offer the database.
 
+use paysec_aws::emulator::Gap;
 use paysec_aws::sdk::{lambda, rds, servicequotas};
 use paysec_aws::Aws;
 use paysec_config::Config;
@@ -152,7 +153,7 @@ pub async fn run(
     environments: usize,
 ) -> Preflight {
     let mut p = Preflight::unresolved(config);
-    let emulator = aws.emulator().is_some();
+    let emulator = aws.tolerates(Gap::CatalogReadsMissing);
     p.push(
         "identity",
         Verdict::Ok,
@@ -383,7 +384,7 @@ pub fn quota_room(
 /// VPCs per region (it makes one), customer managed KMS keys (four).
 /// Interface endpoints are counted per VPC, and the stack's VPC is new.
 async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
-    let emulator = aws.emulator().is_some();
+    let emulator = aws.tolerates(Gap::CatalogReadsMissing);
     let quota = |service: &'static str, code: &'static str| {
         aws.quotas
             .get_service_quota()

@@ -1,0 +1,84 @@
+//! What paysec tolerates from a local emulator, and only from one, in one
+//! place. Each [`Gap`] names an emulator behaviour that differs from AWS;
+//! a resource asks [`crate::Aws::tolerates`] before it bends, so against
+//! AWS (no `PAYSEC_EMULATOR`) none of this applies. The user-facing list
+//! is `docs/emulator-gaps.md`. Workarounds that are right on AWS too (a key
+//! id instead of an ARN, policy statement order) are not gaps: they live
+//! with their resource and say why there.
+
+use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+/// An emulator behaviour paysec tolerates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gap {
+    /// GetFunction accepts `DeadLetterConfig` but never returns it (moto
+    /// 5.2.5): a missing DLQ in the answer is not drift.
+    DeadLetterConfigNotReturned,
+    /// GetBucketVersioning answers with a `GetBucketVersioningResponse`
+    /// root the SDK rejects (moto 5.2.5): the status is read from the raw
+    /// body of that 200 answer ([`versioning_status_of_wrapped_answer`]).
+    VersioningAnswerWrapped,
+    /// Catalog and account reads it lacks (DescribeDBEngineVersions: HTTP
+    /// 500; DescribeOrderableDBInstanceOptions: empty; Lambda
+    /// GetAccountSettings: HTTP 404; most Service Quotas): the preflight
+    /// says "not checked" instead of failing, and gives such reads one
+    /// retry, not the run's backoff.
+    CatalogReadsMissing,
+}
+
+/// The gaps of each emulator paysec is tested on.
+fn gaps_of(emulator: &str) -> &'static [Gap] {
+    match emulator {
+        "moto" => &[
+            Gap::DeadLetterConfigNotReturned,
+            Gap::VersioningAnswerWrapped,
+            Gap::CatalogReadsMissing,
+        ],
+        // Any other declared emulator: only what every emulator lacks.
+        _ => &[Gap::CatalogReadsMissing],
+    }
+}
+
+/// Whether `emulator` (the declared `PAYSEC_EMULATOR`) has `gap`.
+pub fn has(emulator: Option<&str>, gap: Gap) -> bool {
+    emulator.is_some_and(|e| gaps_of(e).contains(&gap))
+}
+
+/// The versioning status in the raw body of a successful GetBucketVersioning
+/// answer the SDK could not parse ([`Gap::VersioningAnswerWrapped`]); `None`
+/// when the error is anything else.
+pub fn versioning_status_of_wrapped_answer(
+    err: &SdkError<GetBucketVersioningError, HttpResponse>,
+) -> Option<Option<String>> {
+    let body = err
+        .raw_response()
+        .filter(|r| r.status().is_success())
+        .and_then(|r| r.body().bytes())?;
+    let text = String::from_utf8_lossy(body);
+    Some(
+        text.split("<Status>")
+            .nth(1)
+            .and_then(|t| t.split("</Status>").next())
+            .map(str::to_owned),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_gap_is_tolerated_without_a_declared_emulator() {
+        for gap in [
+            Gap::DeadLetterConfigNotReturned,
+            Gap::VersioningAnswerWrapped,
+            Gap::CatalogReadsMissing,
+        ] {
+            assert!(!has(None, gap), "{gap:?} against AWS");
+            assert!(has(Some("moto"), gap), "{gap:?} on moto");
+        }
+        assert!(!has(Some("localstack"), Gap::DeadLetterConfigNotReturned));
+    }
+}
