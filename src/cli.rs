@@ -72,7 +72,7 @@ pub enum OutputFormat {
 pub enum Command {
     /// Create or converge the environment
     #[command(
-        after_help = "Examples:\n  paysec up --env dev-001          # shows the plan, asks\n  paysec up --env dev-001 --yes    # scripts and CI\n  paysec up --env dev-001 --refresh --yes   # also re-read every property, repair drift"
+        after_help = "Examples:\n  paysec up --env dev-001          # shows the plan, asks\n  paysec up --env dev-001 --yes    # scripts and CI\n  paysec up --env dev-001 --no-refresh --yes   # fast: converged resources only checked to exist"
     )]
     Up(UpArgs),
     /// Destroy the environment
@@ -82,15 +82,18 @@ pub enum Command {
     Down(Approve),
     /// Show what `up` (or `down`) would do; changes nothing
     #[command(
-        after_help = "Examples:\n  paysec plan --env dev-001\n  paysec plan --env dev-001 --destroy --output json"
+        after_help = "Examples:\n  paysec plan --env dev-001\n  paysec plan --env dev-001 --destroy --output json\n  paysec plan --env dev-001 --detailed-exitcode   # 0: nothing to do, 8: changes"
     )]
     Plan {
         /// Plan `down` instead of `up`
         #[arg(long)]
         destroy: bool,
-        /// Plan `up --refresh`: read every property of every resource
-        #[arg(long, conflicts_with = "destroy")]
-        refresh: bool,
+        #[command(flatten)]
+        refresh: Refresh,
+        /// Exit 0 when there is nothing to do, 8 when the plan has changes
+        /// (errors keep their own codes), for CI scripts
+        #[arg(long)]
+        detailed_exitcode: bool,
     },
     /// What the ledger holds (no network)
     #[command(
@@ -155,11 +158,31 @@ pub enum GraphFormat {
 pub struct UpArgs {
     #[command(flatten)]
     pub approve: Approve,
-    /// Read every property of every resource and repair any drift. Without
-    /// it, a resource unchanged since it last converged (same settings,
-    /// same paysec) is only checked to exist.
+    #[command(flatten)]
+    pub refresh: Refresh,
+}
+
+/// How much `up` and `plan` read. By default every property of every
+/// resource, so drift made out of band is found and repaired (as
+/// `terraform apply` refreshes by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Args)]
+pub struct Refresh {
+    /// Fast path: a resource unchanged since it last converged (same
+    /// settings, same paysec) is only checked to exist; its properties are
+    /// not re-read, so a change made outside paysec stays
     #[arg(long)]
+    pub no_refresh: bool,
+    /// Read every property of every resource and repair drift (the
+    /// default; accepted for scripts written for earlier versions)
+    #[arg(long, conflicts_with = "no_refresh")]
     pub refresh: bool,
+}
+
+impl Refresh {
+    /// Whether unchanged resources get only their quick check.
+    pub fn quick_checks_only(self) -> bool {
+        self.no_refresh
+    }
 }
 
 #[derive(Debug, Args)]
@@ -211,7 +234,10 @@ mod tests {
             cli.command,
             Command::Up(UpArgs {
                 approve: Approve { yes: true, .. },
-                refresh: false,
+                refresh: Refresh {
+                    no_refresh: false,
+                    refresh: false
+                },
             })
         ));
     }

@@ -14,6 +14,9 @@ pub const AWS_UNREACHABLE: u8 = 4;
 pub const LEDGER: u8 = 5;
 pub const CONTROLS_FAILING: u8 = 6;
 pub const CONFIRMATION: u8 = 7;
+/// `plan --detailed-exitcode`: the plan has changes (create, adopt, repair
+/// or delete). Terraform uses 2, which paysec gives usage errors.
+pub const PLAN_HAS_CHANGES: u8 = 8;
 pub const INTERRUPTED: u8 = 130;
 
 /// Why a command did not succeed.

@@ -15,13 +15,14 @@ use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
 
-/// `paysec up`; with `refresh`, every property of every resource is read
-/// (and drift repaired), else what converged before is only checked to exist.
+/// `paysec up`: every property of every resource is read and drift
+/// repaired; with `quick` (`--no-refresh`), what converged before is only
+/// checked to exist.
 pub async fn up(
     settings: &Settings,
     printer: &Printer,
     approve: &crate::cli::Approve,
-    refresh: bool,
+    quick: bool,
 ) -> Result<u8, Failure> {
     let (yes, concurrency) = (approve.yes, approve.concurrency);
     require_terminal_or_yes(printer, yes, "up")?;
@@ -40,7 +41,7 @@ pub async fn up(
         concurrency,
         stop,
     )
-    .quick_checks(!refresh);
+    .quick_checks(quick);
     if !yes {
         let changes = s.plan_up().await.map_err(plan::read_failure)?;
         plan::print(printer, &changes);
@@ -48,7 +49,23 @@ pub async fn up(
             .iter()
             .all(|c| matches!(c.planned, Planned::NoChange { .. }))
         {
-            printer.note("Nothing to do: the environment matches the desired state.");
+            let unread = changes
+                .iter()
+                .filter(|c| {
+                    matches!(
+                        c.planned,
+                        Planned::NoChange {
+                            properties_read: false,
+                            ..
+                        }
+                    )
+                })
+                .count();
+            if unread == 0 {
+                printer.note("Nothing to do: every property read matches the desired state.");
+            } else {
+                printer.note(format!("Nothing to do that --no-refresh can see ({unread} resources only checked to exist)."));
+            }
             return Ok(exit::OK);
         }
         confirm(
@@ -155,9 +172,9 @@ async fn find_lost(
 /// What a fleet run does to each environment.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
-    /// `refresh`: read every property (see `up`).
+    /// `quick`: only quick checks for what converged (`--no-refresh`).
     Up {
-        refresh: bool,
+        quick: bool,
     },
     Down,
 }
@@ -219,7 +236,7 @@ pub async fn fleet(
             concurrency,
             stop.clone(),
         )
-        .quick_checks(verb == Verb::Up { refresh: false });
+        .quick_checks(verb == Verb::Up { quick: true });
         if lost {
             // Nothing found leaves the ledger empty: `down` then does nothing.
             find_lost(printer, &s, name).await?;

@@ -39,7 +39,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
     let settings = settings::resolve(&cli.global)?;
     if !settings.fleet.is_empty() {
         return match cli.command {
-            Command::Up(a) => apply::fleet(&settings, printer, apply::Verb::Up { refresh: a.refresh }, a.approve.yes, a.approve.concurrency).await,
+            Command::Up(a) => apply::fleet(&settings, printer, apply::Verb::Up { quick: a.refresh.quick_checks_only() }, a.approve.yes, a.approve.concurrency).await,
             Command::Down(a) => apply::fleet(&settings, printer, apply::Verb::Down, a.yes, a.concurrency).await,
             _ => Err(Failure::Usage(
                 "several --env are for `up` and `down` (a fleet run); other commands take one environment"
@@ -48,9 +48,30 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         };
     }
     match cli.command {
-        Command::Up(a) => apply::up(&settings, printer, &a.approve, a.refresh).await,
+        Command::Up(a) => {
+            apply::up(
+                &settings,
+                printer,
+                &a.approve,
+                a.refresh.quick_checks_only(),
+            )
+            .await
+        }
         Command::Down(a) => apply::down(&settings, printer, a.yes, a.concurrency).await,
-        Command::Plan { destroy, refresh } => plan::run(&settings, printer, destroy, refresh).await,
+        Command::Plan {
+            destroy,
+            refresh,
+            detailed_exitcode,
+        } => {
+            plan::run(
+                &settings,
+                printer,
+                destroy,
+                refresh.quick_checks_only(),
+                detailed_exitcode,
+            )
+            .await
+        }
         Command::Status => status::run(&settings, printer),
         Command::Output { name, raw } => output::run(&settings, printer, name.as_deref(), raw),
         Command::Verify { report } => verify::run(&settings, printer, report).await,

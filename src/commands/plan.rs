@@ -15,7 +15,8 @@ pub async fn run(
     settings: &Settings,
     printer: &Printer,
     destroy: bool,
-    refresh: bool,
+    quick: bool,
+    detailed_exitcode: bool,
 ) -> Result<u8, Failure> {
     let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     let mut c = connect(settings).await?;
@@ -36,7 +37,7 @@ pub async fn run(
         None,
         stop,
     )
-    .quick_checks(!refresh);
+    .quick_checks(quick);
     let changes = if destroy {
         s.plan_down()
     } else {
@@ -53,7 +54,14 @@ pub async fn run(
     } else {
         print(printer, &changes);
     }
-    Ok(exit::OK)
+    let has_changes = changes
+        .iter()
+        .any(|c| !matches!(c.planned, Planned::NoChange { .. }));
+    Ok(if detailed_exitcode && has_changes {
+        exit::PLAN_HAS_CHANGES
+    } else {
+        exit::OK
+    })
 }
 
 pub fn read_failure(errors: Vec<(LogicalId, ResourceError)>) -> Failure {
@@ -72,7 +80,22 @@ fn counts(changes: &[PlannedChange]) -> serde_json::Value {
         "repair": n(|p| matches!(p, Planned::Repair { .. })),
         "delete": n(|p| matches!(p, Planned::Delete { .. })),
         "no_change": n(|p| matches!(p, Planned::NoChange { .. })),
+        "drifted": drifted(changes),
     })
+}
+
+/// The drifted resources and their properties, `kms.rds (rotation)`.
+fn drifted(changes: &[PlannedChange]) -> Vec<String> {
+    changes
+        .iter()
+        .filter_map(|c| match &c.planned {
+            Planned::Repair { drift, .. } => {
+                let props: Vec<&str> = drift.iter().map(|d| d.property.as_str()).collect();
+                Some(format!("{} ({})", c.id, props.join(", ")))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Terraform-like text: one line per resource, then a summary.
@@ -112,6 +135,15 @@ pub fn print(printer: &Printer, changes: &[PlannedChange]) {
         "\nPlan: {} to create, {} to adopt, {} to repair, {} to delete, {} unchanged.",
         n["create"], n["adopt"], n["repair"], n["delete"], n["no_change"]
     ));
+    // One line a CI log can be searched for.
+    let drifted = drifted(changes);
+    if !drifted.is_empty() {
+        printer.line(format!(
+            "{} resources drifted: {}",
+            drifted.len(),
+            drifted.join(", ")
+        ));
+    }
     let presence_only = changes
         .iter()
         .filter(|c| {
@@ -132,6 +164,6 @@ pub fn print(printer: &Printer, changes: &[PlannedChange]) {
 /// What `plan` and `up` say of the resources that only got their quick check.
 pub fn quick_checked_note(n: usize) -> String {
     format!(
-        "{n} unchanged since they last converged were checked to exist, their properties not re-read: `paysec verify` checks them, `--refresh` reads and repairs them."
+        "--no-refresh: {n} unchanged since they last converged were only checked to exist, their properties not re-read (a change made outside paysec stays); without --no-refresh they are read and repaired, and `paysec verify` checks them."
     )
 }

@@ -68,8 +68,18 @@ fn up_and_down_without_a_terminal_or_yes_refuse_at_once() {
 fn an_unreachable_endpoint_fails_in_seconds_with_exit_4() {
     let p = Paysec::new("unreach");
     let started = Instant::now();
-    let run = p.run(&["--endpoint-url", "http://127.0.0.1:9", "plan"]);
-    assert_eq!(run.code(), 4, "{}", run.stderr());
+    let run = p.run(&[
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "plan",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(
+        run.code(),
+        4,
+        "an error keeps its own code, also with --detailed-exitcode: {}",
+        run.stderr()
+    );
     assert!(
         run.stderr().contains("cannot reach AWS"),
         "{}",

@@ -368,8 +368,8 @@ async fn up_repairs_rotation_turned_off_out_of_band() {
         .await
         .unwrap();
 
-    // The quick check (DescribeKey: still enabled) does not read rotation;
-    // --refresh does.
+    // The quick check (DescribeKey: still enabled) does not read rotation:
+    // `--no-refresh` leaves the change and says so; a plain plan reads it.
     let change = |plan: &serde_json::Value| {
         plan["changes"]
             .as_array()
@@ -379,18 +379,33 @@ async fn up_repairs_rotation_turned_off_out_of_band() {
             .unwrap()
             .clone()
     };
-    let quick = p.run(&["plan", "--output", "json"]).success().json();
-    assert_eq!(change(&quick)["action"], "no_change");
-    assert_eq!(change(&quick)["properties_read"], false);
-    let plan = p
-        .run(&["plan", "--refresh", "--output", "json"])
+    let quick = p
+        .run(&["plan", "--no-refresh", "--output", "json"])
         .success()
         .json();
-    let change = change(&plan);
-    assert_eq!(
-        change["action"], "repair",
-        "plan --refresh shows the repair"
+    assert_eq!(change(&quick)["action"], "no_change");
+    assert_eq!(change(&quick)["properties_read"], false);
+    let fast = p.run(&["up", "--no-refresh", "--yes"]).success();
+    assert!(
+        fast.stderr().contains("--no-refresh:") && fast.stderr().contains("not re-read"),
+        "up --no-refresh says what it did not read: {}",
+        fast.stderr()
     );
+    let plan = p.run(&["plan", "--output", "json"]).success().json();
+    let text = p.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(text.code(), 8, "--detailed-exitcode: changes");
+    assert!(
+        text.stdout()
+            .contains("1 resources drifted: kms.logs (rotation)"),
+        "one line for CI logs: {}",
+        text.stdout()
+    );
+    assert_eq!(
+        plan["summary"]["drifted"],
+        serde_json::json!(["kms.logs (rotation)"])
+    );
+    let change = change(&plan);
+    assert_eq!(change["action"], "repair", "a plain plan shows the repair");
     assert_eq!(change["drift"][0]["property"], "rotation");
     assert!(
         !aws.kms
@@ -400,14 +415,14 @@ async fn up_repairs_rotation_turned_off_out_of_band() {
             .await
             .unwrap()
             .key_rotation_enabled(),
-        "plan changed nothing"
+        "plan and up --no-refresh changed nothing"
     );
 
-    let run = p
-        .run(&["up", "--refresh", "--yes", "--output", "json"])
-        .success()
-        .json();
-    assert_eq!(run["outcomes"]["kms.logs"], "repaired");
+    let run = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    assert_eq!(
+        run["outcomes"]["kms.logs"], "repaired",
+        "a plain up repairs"
+    );
     assert!(
         aws.kms
             .get_key_rotation_status()

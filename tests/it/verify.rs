@@ -1,8 +1,8 @@
 //! `paysec verify` against the emulator: everything passes after `up`;
 //! tampering made directly with the SDK, at least one per service area,
-//! fails exactly the affected controls; `plan` sees what the quick checks
-//! carry, `plan --refresh` all of it; `up --refresh` repairs it in place and
-//! verify passes again.
+//! fails exactly the affected controls; `plan --no-refresh` sees what the
+//! quick checks carry, a plain `plan` all of it; a plain `up` repairs it in
+//! place and verify passes again.
 
 use std::collections::BTreeSet;
 
@@ -262,12 +262,15 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     .collect();
     assert_eq!(got, want, "verify fails exactly the tampered controls");
 
-    // Without --refresh, what converged before gets its quick check only:
+    // With --no-refresh, what converged before gets its quick check only:
     // the deleted alarm and the drift those checks' single calls carry (log
     // retention, a subnet's public IPs, the RDS instance, which one
     // DescribeDBInstances describes whole, and the rule sets, read in full
     // by design) are seen; the key's rotation is not.
-    let quick = p.run(&["plan", "--output", "json"]).success().json();
+    let quick = p
+        .run(&["plan", "--no-refresh", "--output", "json"])
+        .success()
+        .json();
     assert_eq!(
         (&quick["summary"]["create"], &quick["summary"]["repair"]),
         (&Value::from(1), &Value::from(5)),
@@ -284,15 +287,13 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         (&key["action"], &key["properties_read"]),
         (&Value::from("no_change"), &Value::from(false))
     );
-    let plan = p
-        .run(&["plan", "--refresh", "--output", "json"])
-        .success()
-        .json();
+    // A plain plan reads every property.
+    let plan = p.run(&["plan", "--output", "json"]).success().json();
     // Ten tampered resources (the function's concurrency is not among
     // them: a new account has no room to reserve any).
     assert_eq!(
         plan["summary"]["repair"], 10,
-        "plan --refresh shows every repair: {}",
+        "plan shows every repair: {}",
         plan["summary"]
     );
     assert_eq!(
@@ -300,10 +301,8 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         "and the deleted alarm's recreation"
     );
 
-    let up = p
-        .run(&["up", "--refresh", "--yes", "--output", "json"])
-        .success()
-        .json();
+    // A plain up repairs it all (enforcing is the default).
+    let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
     assert_eq!(
         up["outcomes"]["monitoring.alarm-dlq-not-empty"], "created",
         "a deleted resource is recreated"

@@ -31,7 +31,7 @@ pub(super) struct Converge {
     pub permit: OwnedSemaphorePermit,
     /// Concurrency 1: hold the permit through the readiness wait too.
     pub one_at_a_time: bool,
-    /// Quick checks allowed (`up` without `--refresh`).
+    /// Quick checks allowed (`up --no-refresh`).
     pub quick: bool,
     /// The run's early look at it (see [`Scheduler::early_looks`]), when
     /// nothing it depends on changed since.

@@ -121,7 +121,7 @@ impl Scheduler {
     /// With `true`, a resource the ledger records as ready and converged to
     /// the same desired state (`desired`) gets only a quick check that it
     /// is still there (`Resource::quick_check`) instead of a full read: what
-    /// `up` and `plan` do unless asked to `--refresh`. `verify` and the
+    /// `up --no-refresh` and `plan --no-refresh` do. `verify` and the
     /// default read every property of everything.
     pub fn quick_checks(mut self, on: bool) -> Self {
         self.quick_checks = on;
