@@ -15,13 +15,15 @@
 //!   and a second bound from paysec's own per-resource work measured in the
 //!   sequential run (what the schedule could reach with unlimited
 //!   parallelism);
-//! - API calls of a first `up`, a no-op `up` and a `down`, the readiness
+//! - API calls of a first `up`, a no-op `up` (full: every property read,
+//!   the default) and a no-op `up --no-refresh`, a `down`, the readiness
 //!   polls among them, and requests the model refused or rewrote;
 //! - paysec's CPU time and peak RSS (from /usr/bin/time);
 //! - a fleet run: N environments in one `paysec up --env ...` (N = 1, 5, 10):
 //!   makespan, calls, throttles, peak RSS;
 //! - cold `status`/`output` wall time and RSS on a full ledger, and cold
-//!   `plan` (quick checks, and `--refresh`) at the model's call latency.
+//!   `plan` (full, and `--no-refresh`) at the model's call latency, with
+//!   the full one's ratio to the quick one (goal: within 1.5x).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -273,8 +275,11 @@ fn polls(log: &[String]) -> usize {
 struct Cycle {
     up: Measured,
     noop: Measured,
+    noop_quick: Measured,
     down: Measured,
-    calls: (usize, usize, usize),
+    /// Calls of the first up, the no-op up, the no-op `up --no-refresh`,
+    /// the down.
+    calls: (usize, usize, usize, usize),
     polls_up: usize,
     polls_down: usize,
 }
@@ -296,8 +301,12 @@ fn cycle(proxy: &FaultProxy, dir: &Path, env: &str, conc: &str) -> Cycle {
         .map(|s| s.to_string())
         .collect()
     };
-    let run = |cmd| {
-        let a = args(cmd);
+    let run = |cmd: &'static str| {
+        let mut a = args(cmd);
+        if cmd == "up --no-refresh" {
+            a = args("up");
+            a.push("--no-refresh".into());
+        }
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         let before = proxy.log().len();
         let m = paysec(dir, &url, &a);
@@ -306,12 +315,14 @@ fn cycle(proxy: &FaultProxy, dir: &Path, env: &str, conc: &str) -> Cycle {
     };
     let (up, c_up, polls_up) = run("up");
     let (noop, c_noop, _) = run("up");
+    let (noop_quick, c_quick, _) = run("up --no-refresh");
     let (down, c_down, polls_down) = run("down");
     Cycle {
         up,
         noop,
+        noop_quick,
         down,
-        calls: (c_up, c_noop, c_down),
+        calls: (c_up, c_noop, c_quick, c_down),
         polls_up,
         polls_down,
     }
@@ -445,16 +456,16 @@ fn main() {
             &["--env", &env_s, "output"],
         ));
     }
-    // `plan` reads AWS: quick checks, then every property (--refresh), at
-    // the model's per-call latency.
+    // `plan` reads AWS: every property (the default), then quick checks
+    // only (--no-refresh), at the model's per-call latency.
     let mut plan = Vec::new();
-    let mut plan_refresh = Vec::new();
+    let mut plan_quick = Vec::new();
     for _ in 0..5 {
         plan.push(paysec(dir.path(), &url, &["--env", &env_s, "plan"]));
-        plan_refresh.push(paysec(
+        plan_quick.push(paysec(
             dir.path(),
             &url,
-            &["--env", &env_s, "plan", "--refresh"],
+            &["--env", &env_s, "plan", "--no-refresh"],
         ));
     }
     paysec(dir.path(), &url, &["--env", &env_s, "-q", "down", "--yes"]);
@@ -468,7 +479,7 @@ fn main() {
     let (status_wall, status_rss) = median(&mut status);
     let (output_wall, output_rss) = median(&mut output);
     let (plan_wall, plan_rss) = median(&mut plan);
-    let (refresh_wall, refresh_rss) = median(&mut plan_refresh);
+    let (quick_wall, quick_rss) = median(&mut plan_quick);
 
     let s = |d: Duration| d.as_secs_f64();
     println!(
@@ -505,10 +516,16 @@ fn main() {
         down_work,
     );
     println!(
-        "| no-op up | {:.1} s | | | | | {:.2} s | {} MiB |",
+        "| no-op up (every property read) | {:.1} s | | | | | {:.2} s | {} MiB |",
         s(par.noop.wall),
         par.noop.cpu_s,
         mib(par.noop.rss_kib)
+    );
+    println!(
+        "| no-op up --no-refresh | {:.1} s | | | | | {:.2} s | {} MiB |",
+        s(par.noop_quick.wall),
+        par.noop_quick.cpu_s,
+        mib(par.noop_quick.rss_kib)
     );
     println!();
     println!(
@@ -526,12 +543,14 @@ fn main() {
         s(calls_seq.down.wall)
     );
     println!(
-        "API calls: first up {} (readiness polls {}), no-op up {} (writes 0 expected), down {} (polls {}); requests refused or rewritten by the model: {modelled}",
-        par.calls.0, par.polls_up, par.calls.1, par.calls.2, par.polls_down
+        "API calls: first up {} (readiness polls {}), no-op up {} and up --no-refresh {} (writes 0 expected; wall time full/quick {:.2}x, goal 1.5x), down {} (polls {}); requests refused or rewritten by the model: {modelled}",
+        par.calls.0, par.polls_up, par.calls.1, par.calls.2,
+        s(par.noop.wall) / s(par.noop_quick.wall),
+        par.calls.3, par.polls_down
     );
     println!(
         "sequential run: up {} calls (polls {}), down {} (polls {})",
-        seq.calls.0, seq.polls_up, seq.calls.2, seq.polls_down
+        seq.calls.0, seq.polls_up, seq.calls.3, seq.polls_down
     );
     // Where the time went on the critical chain of the parallel run.
     let par_t = timings(&par.up.stderr);
@@ -584,10 +603,11 @@ fn main() {
         mib(output_rss)
     );
     println!(
-        "cold plan on the full ledger (100 ms per call): median {:.2} s, RSS {} MiB; plan --refresh: median {:.2} s, RSS {} MiB",
+        "cold plan on the full ledger (100 ms per call): median {:.2} s, RSS {} MiB; plan --no-refresh: median {:.2} s, RSS {} MiB; full/quick {:.2}x",
         s(plan_wall),
         mib(plan_rss),
-        s(refresh_wall),
-        mib(refresh_rss)
+        s(quick_wall),
+        mib(quick_rss),
+        s(plan_wall) / s(quick_wall)
     );
 }
