@@ -14,6 +14,8 @@
 set -euo pipefail
 
 MOTO_VERSION="5.2.5"
+# A real JUnit consumer, to check `verify --report FILE.xml` in the tests.
+JUNITPARSER_VERSION="3.2.0"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 state="$root/target/emulator"
 venv="${PAYSEC_MOTO_VENV:-$state/venv}"
@@ -22,12 +24,12 @@ mkdir -p "$state"
 log() { echo "emulator: $*" >&2; }
 
 install() {
-  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import moto,sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import moto,junitparser,sys; sys.exit(moto.__version__ != '$MOTO_VERSION' or junitparser.version != '$JUNITPARSER_VERSION')" 2>/dev/null; then
     return
   fi
-  log "installing moto[server]==$MOTO_VERSION into $venv"
+  log "installing moto[server]==$MOTO_VERSION and junitparser==$JUNITPARSER_VERSION into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "junitparser==$JUNITPARSER_VERSION"
 }
 
 free_port() {

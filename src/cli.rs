@@ -72,7 +72,7 @@ pub enum OutputFormat {
 pub enum Command {
     /// Create or converge the environment
     #[command(
-        after_help = "Examples:\n  paysec up --env dev-001          # shows the plan, asks\n  paysec up --env dev-001 --yes    # scripts and CI\n  paysec up --env dev-001 --no-refresh --yes   # fast: converged resources only checked to exist"
+        after_help = "Examples:\n  paysec up --env dev-001          # shows the plan, asks\n  paysec up --env dev-001 --yes    # scripts and CI\n  paysec up --env dev-001 --no-refresh --yes   # fast: converged resources only checked to exist\n  paysec plan --env dev-001 --out plan.json && paysec up --env dev-001 --plan plan.json"
     )]
     Up(UpArgs),
     /// Destroy the environment
@@ -94,6 +94,9 @@ pub enum Command {
         /// (errors keep their own codes), for CI scripts
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Save the plan to FILE, for `up --plan FILE` to apply exactly
+        #[arg(long, value_name = "FILE", conflicts_with = "destroy")]
+        out: Option<PathBuf>,
     },
     /// What the ledger holds (no network)
     #[command(
@@ -111,12 +114,16 @@ pub enum Command {
     },
     /// Live compliance check against the PCI DSS controls; exit 6 on any failure
     #[command(
-        after_help = "Examples:\n  paysec verify\n  paysec verify --report evidence.md\n  paysec verify --output json | jq '.summary'"
+        after_help = "Examples:\n  paysec verify\n  paysec verify --report evidence.md\n  paysec verify --output json | jq '.summary'\n  paysec verify --list                # the control catalog"
     )]
     Verify {
         /// Also write a Markdown evidence report for auditors
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Print the control catalog (id, requirements, what it checks,
+        /// where) and exit; no AWS access
+        #[arg(long, conflicts_with = "report")]
+        list: bool,
     },
     /// Send a test payment through the deployed function
     #[command(
@@ -160,6 +167,10 @@ pub struct UpArgs {
     pub approve: Approve,
     #[command(flatten)]
     pub refresh: Refresh,
+    /// Apply exactly the plan saved by `plan --out FILE` (no question
+    /// asked: it was reviewed); refused, exit 9, if anything changed since
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["no_refresh", "refresh"])]
+    pub plan: Option<PathBuf>,
 }
 
 /// How much `up` and `plan` read. By default every property of every
@@ -238,6 +249,7 @@ mod tests {
                     no_refresh: false,
                     refresh: false
                 },
+                plan: None,
             })
         ));
     }

@@ -17,6 +17,9 @@ pub const CONFIRMATION: u8 = 7;
 /// `plan --detailed-exitcode`: the plan has changes (create, adopt, repair
 /// or delete). Terraform uses 2, which paysec gives usage errors.
 pub const PLAN_HAS_CHANGES: u8 = 8;
+/// `up --plan FILE`: the saved plan no longer applies (the environment,
+/// the ledger, the settings or paysec changed since it was made).
+pub const PLAN_STALE: u8 = 9;
 pub const INTERRUPTED: u8 = 130;
 
 /// Why a command did not succeed.
@@ -40,6 +43,9 @@ pub enum Failure {
     /// One or more resources failed; details were reported per resource.
     #[error("{0}")]
     Run(String),
+    /// `up --plan FILE` refused: the plan no longer applies.
+    #[error("{0}")]
+    PlanStale(String),
     #[error("interrupted; the ledger is saved. Run the same command again to resume")]
     Interrupted,
     #[error("internal error: {0}")]
@@ -57,6 +63,7 @@ impl Failure {
             Self::Confirmation(_) => CONFIRMATION,
             Self::Preflight(_) => USAGE,
             Self::Run(_) => AWS_FAILED,
+            Self::PlanStale(_) => PLAN_STALE,
             Self::Interrupted => INTERRUPTED,
             Self::Internal(_) => INTERNAL,
         }
@@ -79,6 +86,7 @@ impl Failure {
             Self::Confirmation(_) => "confirmation_required",
             Self::Preflight(_) => "preflight",
             Self::Run(_) => "run_failed",
+            Self::PlanStale(_) => "plan_stale",
             Self::Interrupted => "interrupted",
             Self::Internal(_) => "internal",
         }

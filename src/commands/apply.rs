@@ -1,5 +1,6 @@
 //! `paysec up` and `paysec down`.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use paysec_core::report::Outcome;
@@ -7,6 +8,7 @@ use paysec_core::scheduler::{Planned, RunSummary};
 use paysec_core::Ledger;
 use serde_json::json;
 
+use super::saved_plan::SavedPlan;
 use super::{
     confirm, connect, for_env, graph, plan, preflight, require_terminal_or_yes, scheduler,
     stop_on_signal,
@@ -23,8 +25,15 @@ pub async fn up(
     printer: &Printer,
     approve: &crate::cli::Approve,
     quick: bool,
+    saved: Option<&Path>,
 ) -> Result<u8, Failure> {
-    let (yes, concurrency) = (approve.yes, approve.concurrency);
+    let concurrency = approve.concurrency;
+    let saved = saved
+        .map(|path| SavedPlan::read(path).map(|p| (path, p)))
+        .transpose()?;
+    // A saved plan was reviewed when it was made: applying it asks nothing.
+    let yes = approve.yes || saved.is_some();
+    let quick = saved.as_ref().map_or(quick, |(_, p)| !p.properties_read);
     require_terminal_or_yes(printer, yes, "up")?;
     let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "up")?;
     let mut c = connect(settings).await?;
@@ -42,6 +51,26 @@ pub async fn up(
         stop,
     )
     .quick_checks(quick);
+    if let Some((path, plan)) = &saved {
+        // Planned again now: applied only if it is the same plan.
+        let changes = s.plan_up().await.map_err(plan::read_failure)?;
+        let now = {
+            let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+            SavedPlan::new(&c.env, &l, &changes, !quick)
+        };
+        if let Some(why) = plan.stale_against(&now) {
+            return Err(Failure::PlanStale(format!(
+                "the saved plan {} no longer applies: {why}. Make a new one with `paysec plan --out {}` and review it",
+                path.display(),
+                path.display()
+            )));
+        }
+        printer.note(format!(
+            "Applying the saved plan {} (made {}).",
+            path.display(),
+            plan.created_at
+        ));
+    }
     if !yes {
         let changes = s.plan_up().await.map_err(plan::read_failure)?;
         plan::print(printer, &changes);

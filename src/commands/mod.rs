@@ -6,6 +6,7 @@ mod graph;
 mod invoke;
 mod output;
 mod plan;
+mod saved_plan;
 mod status;
 mod verify;
 
@@ -29,6 +30,10 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         clap_complete::generate(shell, &mut Cli::command(), "paysec", &mut out);
         return Ok(exit::OK);
     }
+    // The catalog needs no environment and no AWS.
+    if let Command::Verify { list: true, .. } = cli.command {
+        return Ok(verify::list(printer));
+    }
     let raw: Vec<String> = std::env::args().collect();
     if crate::cli::envs_split_around_the_command(&raw, &cli.global.env) {
         return Err(Failure::Usage(
@@ -39,6 +44,9 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
     let settings = settings::resolve(&cli.global)?;
     if !settings.fleet.is_empty() {
         return match cli.command {
+            Command::Up(a) if a.plan.is_some() => Err(Failure::Usage(
+                "--plan applies one environment's saved plan; a fleet run takes no plan".into(),
+            )),
             Command::Up(a) => apply::fleet(&settings, printer, apply::Verb::Up { quick: a.refresh.quick_checks_only() }, a.approve.yes, a.approve.concurrency).await,
             Command::Down(a) => apply::fleet(&settings, printer, apply::Verb::Down, a.yes, a.concurrency).await,
             _ => Err(Failure::Usage(
@@ -54,6 +62,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
                 printer,
                 &a.approve,
                 a.refresh.quick_checks_only(),
+                a.plan.as_deref(),
             )
             .await
         }
@@ -62,19 +71,23 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
             destroy,
             refresh,
             detailed_exitcode,
+            out,
         } => {
             plan::run(
                 &settings,
                 printer,
-                destroy,
-                refresh.quick_checks_only(),
-                detailed_exitcode,
+                plan::Options {
+                    destroy,
+                    quick: refresh.quick_checks_only(),
+                    detailed_exitcode,
+                    out,
+                },
             )
             .await
         }
         Command::Status => status::run(&settings, printer),
         Command::Output { name, raw } => output::run(&settings, printer, name.as_deref(), raw),
-        Command::Verify { report } => verify::run(&settings, printer, report).await,
+        Command::Verify { report, .. } => verify::run(&settings, printer, report).await,
         Command::Invoke {
             payload,
             payload_file,

@@ -6,18 +6,29 @@ use std::sync::{Arc, Mutex};
 use paysec_core::scheduler::{Planned, PlannedChange};
 use paysec_core::{Ledger, LogicalId, ResourceError};
 
+use super::saved_plan::SavedPlan;
 use super::{connect, graph, preflight, scheduler};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
 
-pub async fn run(
-    settings: &Settings,
-    printer: &Printer,
-    destroy: bool,
-    quick: bool,
-    detailed_exitcode: bool,
-) -> Result<u8, Failure> {
+/// What `paysec plan` was asked for.
+pub struct Options {
+    pub destroy: bool,
+    /// `--no-refresh`: quick checks for what converged before.
+    pub quick: bool,
+    pub detailed_exitcode: bool,
+    /// `--out FILE`: save the plan for `up --plan FILE`.
+    pub out: Option<std::path::PathBuf>,
+}
+
+pub async fn run(settings: &Settings, printer: &Printer, options: Options) -> Result<u8, Failure> {
+    let Options {
+        destroy,
+        quick,
+        detailed_exitcode,
+        out,
+    } = options;
     let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     let mut c = connect(settings).await?;
     if !destroy {
@@ -53,6 +64,14 @@ pub async fn run(
         }));
     } else {
         print(printer, &changes);
+    }
+    if let Some(path) = &out {
+        SavedPlan::new(&c.env, &probe, &changes, !quick).write(path)?;
+        printer.note(format!(
+            "Saved the plan to {}; apply exactly it with `paysec up --plan {}`.",
+            path.display(),
+            path.display()
+        ));
     }
     let has_changes = changes
         .iter()

@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod faults;
 mod kms;
+mod plans;
 mod rules;
 mod snapshots;
 mod stack;

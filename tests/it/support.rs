@@ -123,6 +123,24 @@ while kill -0 "$3" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done"#,
     url
 }
 
+/// The Python of the emulator's virtualenv (`scripts/emulator.sh
+/// install`), which also holds the pinned consumers reports are checked
+/// with (junitparser).
+pub fn emulator_python() -> std::path::PathBuf {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new(format!("{root}/scripts/emulator.sh"))
+        .arg("install")
+        .output()
+        .expect("run scripts/emulator.sh install");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    server.with_file_name("python")
+}
+
 /// One HTTP/1.1 request to the local emulator; Ok when it answers 2xx.
 fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<()> {
     use std::io::{Read, Write};

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use paysec_aws::sdk::ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
 use serde_json::Value;
 
-use crate::support::{aws, Paysec};
+use crate::support::{aws, emulator_python, Paysec};
 
 fn attr(l: &Value, id: &str, key: &str) -> String {
     let r = &l["resources"][id];
@@ -238,9 +238,61 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .await
         .unwrap();
 
-    let tampered = p.run(&["verify", "--output", "json"]);
+    let junit = p.dir.path().join("evidence.xml");
+    let as_json = p.dir.path().join("evidence.json");
+    let tampered = p.run(&[
+        "verify",
+        "--output",
+        "json",
+        "--report",
+        junit.to_str().unwrap(),
+    ]);
     assert_eq!(tampered.code(), 6, "verify exits 6 on failing controls");
-    let got = failing(&tampered.json());
+    p.run(&["verify", "--report", as_json.to_str().unwrap()]);
+    let tampered = tampered.json();
+    let got = failing(&tampered);
+    // The same findings in the JSON report and, read by a JUnit consumer
+    // (junitparser), one test case per finding, each FAIL a failure.
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&as_json).unwrap()).unwrap();
+    assert_eq!(failing(&saved), got, "the .json report holds the findings");
+    let parsed = std::process::Command::new(emulator_python())
+        .args([
+            "-c",
+            "import sys, junitparser\n\
+             x = junitparser.JUnitXml.fromfile(sys.argv[1])\n\
+             cases = [c for s in x for c in s]\n\
+             fails = sorted(c.classname + ' ' + c.name.split(' ')[0] for c in cases if any(isinstance(r, junitparser.Failure) for r in c.result))\n\
+             print(len(cases)); print('\\n'.join(fails))",
+            junit.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let parsed = String::from_utf8_lossy(&parsed.stdout).into_owned();
+    let mut lines = parsed.lines();
+    assert_eq!(
+        lines.next().unwrap().parse::<u64>().unwrap(),
+        tampered["summary"]["total"].as_u64().unwrap(),
+        "one JUnit test case per finding"
+    );
+    let junit_fails: BTreeSet<(String, String)> = lines
+        .map(|l| {
+            let (c, r) = l.split_once(' ').unwrap();
+            (c.to_owned(), r.to_owned())
+        })
+        .collect();
+    assert_eq!(junit_fails, got, "each FAIL is a JUnit failure");
+    let bad = p.run(&["verify", "--report", "evidence.sarif.txt"]);
+    assert_eq!(
+        bad.code(),
+        2,
+        "an unknown report format is a usage error: {}",
+        bad.stderr()
+    );
     let want: BTreeSet<(String, String)> = [
         ("KMS-2", "kms.s3"),
         ("S3-3", "s3.data"),

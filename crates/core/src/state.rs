@@ -105,7 +105,7 @@ impl Present {
 /// One property of a live resource compared with what paysec wants. In a
 /// read's `drift` it differs; in its `evidence` it matched, and `actual` is
 /// the live value that matched (what `verify` quotes to an auditor).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drift {
     pub property: String,
     pub expected: String,

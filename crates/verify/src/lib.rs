@@ -21,7 +21,8 @@ pub struct Control {
 
 macro_rules! controls {
     ($( $id:literal $kind:literal $prop:literal [$($req:literal),*] $title:literal ;)*) => {
-        /// The catalog: controls.md, one line per property.
+        /// The catalog, one line per property (`docs/controls.md` is
+        /// generated from it: [`catalog_markdown`]).
         pub const CONTROLS: &[Control] = &[
             $( Control { id: $id, kind: $kind, property: $prop, requirements: &[$($req),*], title: $title }, )*
         ];
@@ -314,6 +315,116 @@ pub fn markdown(report: &Report, h: &Header<'_>) -> String {
     out
 }
 
+/// The evidence as one JSON document: where and when, the summary, every
+/// finding (`verify --report FILE.json`; `--output json` prints the same).
+pub fn json(report: &Report, h: &Header<'_>) -> serde_json::Value {
+    serde_json::json!({
+        "environment": h.environment,
+        "account": h.account,
+        "region": h.region,
+        "checked_at": h.at,
+        "paysec_version": h.version,
+        "ok": report.ok(),
+        "summary": report.summary,
+        "findings": report.findings,
+    })
+}
+
+/// Text for XML character data and attributes.
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters XML 1.0 does not allow.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The evidence as JUnit XML (`verify --report FILE.xml`), which CI test
+/// reports (GitLab, Jenkins, GitHub actions' reporters) display: one test
+/// suite per control, one test case per resource it applies to; a FAIL is
+/// a `<failure>` with the expected and the observed value, NOT_APPLICABLE
+/// a `<skipped>` with why, UNKNOWN an `<error>` (not a pass).
+pub fn junit(report: &Report, h: &Header<'_>) -> String {
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"paysec verify {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" timestamp=\"{}\">\n",
+        xml_escape(h.environment),
+        report.summary.total,
+        report.summary.fail,
+        report.summary.unknown,
+        report.summary.not_applicable,
+        xml_escape(h.at)
+    );
+    for control in CONTROLS {
+        let findings: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.control == control.id)
+            .collect();
+        if findings.is_empty() {
+            continue;
+        }
+        let count = |v: Verdict| findings.iter().filter(|f| f.verdict == v).count();
+        out.push_str(&format!(
+            "  <testsuite name=\"{} {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n    <properties>\n      <property name=\"pci_dss_v4_0_1\" value=\"{}\"/>\n      <property name=\"account\" value=\"{}\"/>\n      <property name=\"region\" value=\"{}\"/>\n    </properties>\n",
+            control.id,
+            xml_escape(control.title),
+            findings.len(),
+            count(Verdict::Fail),
+            count(Verdict::Unknown),
+            count(Verdict::NotApplicable),
+            control.requirements.join(", "),
+            xml_escape(h.account),
+            xml_escape(h.region)
+        ));
+        for f in findings {
+            let name = format!(
+                "{} {}",
+                f.resource,
+                f.physical_id.as_deref().unwrap_or("(not found)")
+            );
+            out.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\">",
+                control.id,
+                xml_escape(&name)
+            ));
+            let detail = format!("expected: {}\nobserved: {}", f.expected, f.observed);
+            match f.verdict {
+                Verdict::Pass => {
+                    out.push_str(&format!("<system-out>{}</system-out>", xml_escape(&detail)));
+                }
+                Verdict::Fail => out.push_str(&format!(
+                    "<failure message=\"expected {}, observed {}\" type=\"FAIL\">{}</failure>",
+                    xml_escape(&f.expected),
+                    xml_escape(&f.observed),
+                    xml_escape(&detail)
+                )),
+                Verdict::NotApplicable => out.push_str(&format!(
+                    "<skipped message=\"not applicable: {}\"/>",
+                    xml_escape(&f.observed)
+                )),
+                Verdict::Unknown => out.push_str(&format!(
+                    "<error message=\"unknown: {}\" type=\"UNKNOWN\">{}</error>",
+                    xml_escape(&f.observed),
+                    xml_escape(&detail)
+                )),
+            }
+            out.push_str("</testcase>\n");
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
 /// The requirements covered, in numeric order.
 pub fn requirements(report: &Report) -> Vec<String> {
     let mut reqs: Vec<String> = report
@@ -329,6 +440,83 @@ pub fn requirements(report: &Report) -> Vec<String> {
     reqs.sort_by_key(key);
     reqs.dedup();
     reqs
+}
+
+/// The kinds a control applies to, as `paysec verify --list` and
+/// `docs/controls.md` name them.
+fn applies_to(c: &Control) -> String {
+    if c.kind == "*" {
+        TAG_CHECKED.join(", ")
+    } else {
+        c.kind.to_owned()
+    }
+}
+
+/// The catalog as text lines, one per control: id, requirement(s), the
+/// resources it applies to, what it checks.
+pub fn catalog_lines() -> Vec<String> {
+    CONTROLS
+        .iter()
+        .map(|c| {
+            format!(
+                "{:<7} {:<22} {:<24} {}",
+                c.id,
+                c.requirements.join(", "),
+                if c.kind == "*" {
+                    "(tagged kinds)"
+                } else {
+                    c.kind
+                },
+                c.title
+            )
+        })
+        .collect()
+}
+
+/// The catalog as JSON: each control with the kinds it applies to.
+pub fn catalog_json() -> serde_json::Value {
+    serde_json::Value::Array(
+        CONTROLS
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "requirements": c.requirements,
+                    "applies_to": applies_to(c),
+                    "property": c.property,
+                    "checks": c.title,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `docs/controls.md`, generated from the catalog (a test keeps the file
+/// and the catalog the same).
+pub fn catalog_markdown() -> String {
+    let mut out = String::from(
+        "# Controls\n\n\
+         Every property `paysec verify` checks on the live resources, with the PCI DSS\n\
+         v4.0.1 requirement(s) it supports. Generated from the catalog in\n\
+         `crates/verify` (`paysec verify --list` prints the same); a test fails when\n\
+         this file and the catalog differ (`PAYSEC_UPDATE_SNAPSHOTS=1 cargo test -p\n\
+         paysec-verify` rewrites it). `docs/pci-mapping.md` groups them by requirement\n\
+         and says what stays the account owner's duty. A control supports a\n\
+         requirement; only an assessment attests compliance.\n\n\
+         | control | requirement(s) | applies to | property read | checks |\n\
+         |---|---|---|---|---|\n",
+    );
+    for c in CONTROLS {
+        out.push_str(&format!(
+            "| {} | {} | {} | `{}` | {} |\n",
+            c.id,
+            c.requirements.join(", "),
+            applies_to(c),
+            c.property,
+            c.title.replace('|', "\\|")
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -459,6 +647,51 @@ mod tests {
         assert!(pi.observed.contains("db.t3.micro"));
         assert_eq!(report.summary.not_applicable, 1);
         assert!(report.ok(), "not applicable is not a failure");
+    }
+
+    #[test]
+    fn junit_escapes_what_xml_reserves_and_counts_each_verdict() {
+        let mut c = change(
+            "s3.data",
+            "s3_bucket",
+            Planned::NoChange {
+                physical_id: "b".into(),
+                properties_read: true,
+            },
+        );
+        c.evidence.retain(|d| d.property != "policy");
+        c.evidence
+            .push(Drift::new("policy", "a<b & \"c\"", "x'y\u{1}"));
+        let report = evaluate(&[c], &[]);
+        let h = Header {
+            environment: "e",
+            account: "1",
+            region: "r",
+            at: "t",
+            version: "v",
+        };
+        let xml = junit(&report, &h);
+        assert!(xml.contains("a&lt;b &amp; &quot;c&quot;"), "{xml}");
+        assert!(!xml.contains('\u{1}'));
+        assert_eq!(
+            xml.matches("<testcase ").count(),
+            report.summary.total,
+            "one test case per finding"
+        );
+    }
+
+    #[test]
+    fn docs_controls_md_is_the_catalog() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/controls.md");
+        let generated = catalog_markdown();
+        if std::env::var_os("PAYSEC_UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == generated,
+            "docs/controls.md differs from the catalog; regenerate it with PAYSEC_UPDATE_SNAPSHOTS=1 cargo test -p paysec-verify"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::ledger::{Record, Status};
 use crate::state::{Drift, NotApplicable, Observed, Present};
 
 /// What `plan` expects a run to do to one resource.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Planned {
     Create,
