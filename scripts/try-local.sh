@@ -4,9 +4,24 @@
 # and the ledger. The emulator keeps running so you can explore; the last
 # lines say how to tear everything down.
 #
-#   scripts/try-local.sh [ENV]      default environment: dev-001
+#   scripts/try-local.sh [ENV]        default environment: dev-001
+#   scripts/try-local.sh down [ENV]   tear it down and stop the emulator
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "down" ]; then
+  env_name="${2:-${PAYSEC_ENV:-dev-001}}"
+  if ! scripts/emulator.sh env >/dev/null 2>&1; then
+    echo "the local emulator is not running: nothing to tear down" >&2
+    exit 0
+  fi
+  eval "$(scripts/emulator.sh env)"
+  cargo build --quiet
+  target/debug/paysec --env "$env_name" down --yes
+  scripts/emulator.sh stop
+  exit 0
+fi
+
 env_name="${1:-${PAYSEC_ENV:-dev-001}}"
 
 eval "$(scripts/emulator.sh start)"
@@ -29,5 +44,5 @@ cat >&2 <<EOT
 
 The environment runs on the local emulator ($AWS_ENDPOINT_URL).
 Explore:   eval "\$(scripts/emulator.sh env)"; target/debug/paysec --env $env_name status
-Tear down: target/debug/paysec --env $env_name down --yes && scripts/emulator.sh stop
+Tear down: scripts/try-local.sh down $env_name
 EOT

@@ -41,15 +41,17 @@ fn main() -> ExitCode {
 }
 
 /// `-v` raises paysec's own level, `-vv` adds the SDK; `RUST_LOG` overrides.
-/// The SDK's warning that the instance metadata service gave no region
-/// (every run off EC2 without a region) is left to `-vv`: when no region is
-/// found at all, paysec's own error says what to set.
+/// The SDK's configuration warnings (the instance metadata service gave no
+/// region or credentials: every run off EC2 without them) are left to
+/// `-vv`: when nothing is found at all, paysec's own error says what to set.
+/// Colour only on a terminal, and never with `NO_COLOR`.
 fn init_tracing(verbose: u8, quiet: bool) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
-        (_, 0) => "warn,aws_config::imds=error",
-        (_, 1) => "warn,aws_config::imds=error,paysec=info,paysec_core=info,paysec_kms=info,paysec_stack=info,paysec_aws=info",
+        (_, 0) => "warn,aws_config=error",
+        (_, 1) => "warn,aws_config=error,paysec=info,paysec_core=info,paysec_kms=info,paysec_stack=info,paysec_aws=info",
         (_, 2) => "info,paysec=debug,paysec_core=debug,paysec_kms=debug,paysec_stack=debug,paysec_aws=debug",
         _ => "trace",
     };
@@ -57,6 +59,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(verbose > 1)
         .try_init();
 }

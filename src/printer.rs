@@ -31,6 +31,11 @@ impl Printer {
         self.format == OutputFormat::Json
     }
 
+    /// `-q`: only errors.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// A result line on stdout (text mode).
     pub fn line(&self, text: impl AsRef<str>) {
         let mut out = std::io::stdout().lock();

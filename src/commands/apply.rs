@@ -421,7 +421,8 @@ where
         if summary.quick_checked > 0 {
             printer.note(plan::quick_checked_note(summary.quick_checked));
         }
-        if summary.ok() && command == "up" {
+        // `-q` means only errors: the outputs stay in `paysec output`.
+        if summary.ok() && command == "up" && !printer.is_quiet() {
             printer.line("\nOutputs:");
             for o in outputs() {
                 printer.line(format!(

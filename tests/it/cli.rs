@@ -81,10 +81,11 @@ fn an_unreachable_endpoint_fails_in_seconds_with_exit_4() {
         run.stderr()
     );
     assert!(
-        run.stderr().contains("cannot reach AWS"),
+        run.stderr().contains("cannot reach AWS") && run.stderr().contains("connection refused"),
         "{}",
         run.stderr()
     );
+    assert_one_clean_line(&run.stderr());
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "took {:?}",
@@ -186,7 +187,37 @@ fn missing_credentials_are_a_clear_exit_4() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("no usable AWS credentials"), "{stderr}");
+    assert_one_clean_line(&stderr);
+
+    // As on a workstation, the SDK tries the instance metadata service
+    // too: its warning and its error chain stay out of the message.
+    let run = p
+        .command()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .args(["plan"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(4), "{stderr}");
+    assert_one_clean_line(&stderr);
+}
+
+/// One line, no SDK debug text, no terminal escape codes (stderr is not a
+/// terminal here).
+fn assert_one_clean_line(stderr: &str) {
     assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
+    for sdk in [
+        "DispatchFailure",
+        "ConnectorError",
+        "ProviderError",
+        "Some(",
+    ] {
+        assert!(!stderr.contains(sdk), "no SDK internals ({sdk}): {stderr}");
+    }
+    assert!(!stderr.contains('\x1b'), "no escape codes: {stderr:?}");
 }
 
 #[test]

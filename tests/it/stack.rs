@@ -1007,7 +1007,13 @@ async fn two_environments_side_by_side_do_not_collide() {
 async fn down_without_a_ledger_finds_the_stack_by_name_and_tag() {
     let p = Paysec::new("lost");
     let aws = aws().await;
-    p.run(&["up", "--yes"]).success();
+    // `-q`: only errors, so nothing at all on success (no outputs).
+    let quiet = p.run(&["-q", "up", "--yes"]).success();
+    assert_eq!(
+        (quiet.stdout(), quiet.stderr()),
+        (String::new(), String::new()),
+        "-q prints nothing on success"
+    );
     std::fs::remove_file(p.ledger_path()).unwrap();
     let down = p.run(&["down", "--yes"]).success();
     assert!(

@@ -203,22 +203,28 @@ impl Aws {
             .send()
             .await
             .map_err(|err| {
-                // One line: the SDK lists every provider it tried on its own line.
-                let detail = format!("{}", DisplayErrorContext(&err))
+                // The SDK's whole chain (every provider it tried, each
+                // connector error) is for `-v`; the message gets its gist.
+                let chain = format!("{}", DisplayErrorContext(&err))
                     .lines()
                     .map(str::trim)
                     .collect::<Vec<_>>()
                     .join("; ");
+                tracing::info!(error = %chain, "GetCallerIdentity failed");
                 match classify(&err) {
-                    ErrorClass::Credentials => SetupError::Credentials { detail },
+                    ErrorClass::Credentials => SetupError::Credentials {
+                        detail: credentials_gist(&chain),
+                    },
                     ErrorClass::Unreachable => SetupError::Unreachable {
                         endpoint: self.endpoint_url().map_or_else(
                             || format!("sts.{}.amazonaws.com", self.region()),
                             str::to_owned,
                         ),
-                        detail,
+                        detail: connection_gist(&chain),
                     },
-                    _ => SetupError::Other { detail },
+                    _ => SetupError::Other {
+                        detail: crate::classify::one_line(&err),
+                    },
                 }
             })?;
         let arn = out.arn().unwrap_or_default().to_owned();
@@ -331,6 +337,40 @@ impl Aws {
             }
         }
     }
+}
+
+/// What went wrong loading credentials, in a few words: an expired or
+/// missing SSO session, or nothing in any source. The whole chain is
+/// logged at `-v`.
+fn credentials_gist(chain: &str) -> String {
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("sso") && (lower.contains("expired") || lower.contains("token")) {
+        "the SSO session is missing or expired: run `aws sso login`".into()
+    } else if lower.contains("expired") {
+        "the credentials have expired".into()
+    } else {
+        "none found in the environment, the AWS config/credentials files (profiles, SSO), web identity, the container or instance metadata".into()
+    }
+}
+
+/// Why a connection failed, in a few words (the whole chain is logged at
+/// `-v`).
+fn connection_gist(chain: &str) -> String {
+    let lower = chain.to_ascii_lowercase();
+    let known = [
+        ("connection refused", "connection refused"),
+        ("dns error", "the host name does not resolve"),
+        ("failed to lookup address", "the host name does not resolve"),
+        ("timed out", "timed out"),
+        ("timeout", "timed out"),
+        ("certificate", "TLS certificate not accepted"),
+        ("tls", "TLS handshake failed"),
+        ("connection reset", "connection reset"),
+    ];
+    known
+        .iter()
+        .find(|(needle, _)| lower.contains(needle))
+        .map_or_else(|| "no connection".into(), |(_, gist)| (*gist).into())
 }
 
 /// Whether `name` has the shape of an AWS region (`us-east-1`,
