@@ -365,3 +365,97 @@ fn a_wrong_region_is_a_clear_exit_4_before_any_call() {
     }
     assert!(!p.ledger_path().exists(), "no ledger written");
 }
+
+/// Every `PAYSEC_*` variable, with a value as a user types it in a shell
+/// (numbers for string settings included, lists comma-separated), and for
+/// the typed ones a value that does not fit: accepted, or one clean line
+/// naming the variable (exit 2). `status` reads no AWS, so this runs
+/// before any connection.
+#[test]
+fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
+    // (variable, as a user writes it, a bad value if the type can refuse one)
+    let table: &[(&str, &str, Option<&str>)] = &[
+        ("PAYSEC_ENV", "dev-001", None),
+        ("PAYSEC_REGION", "eu-west-1", None),
+        ("PAYSEC_PROFILE", "payments", None),
+        ("PAYSEC_ENDPOINT_URL", "http://127.0.0.1:5000", None),
+        ("PAYSEC_LEDGER_DIR", "state", None),
+        ("PAYSEC_CONCURRENCY", "8", Some("eight")),
+        ("PAYSEC_MAX_ATTEMPTS", "5", Some("5x")),
+        ("PAYSEC_CALLS_PER_SERVICE", "20", Some("many")),
+        ("PAYSEC_KMS_DELETION_WINDOW_DAYS", "7", Some("a week")),
+        (
+            "PAYSEC_KMS_ADMIN_PRINCIPALS",
+            "arn:aws:iam::123456789012:role/a,arn:aws:iam::123456789012:role/b",
+            Some("[unclosed"),
+        ),
+        ("PAYSEC_KMS_AUDIT_EXTERNAL_ID", "4711", None),
+        ("PAYSEC_LOGS_RETENTION_DAYS", "400", Some("1y")),
+        ("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321", None),
+        ("PAYSEC_IAM_AUDIT_EXTERNAL_ID", "12345", None),
+        ("PAYSEC_NETWORK_VPC_CIDR", "10.30.0.0/16", None),
+        (
+            "PAYSEC_NETWORK_AVAILABILITY_ZONES",
+            "us-east-1a, us-east-1b, us-east-1c",
+            None,
+        ),
+        ("PAYSEC_NETWORK_ENDPOINT_WAIT_MINUTES", "15", Some("soon")),
+        ("PAYSEC_NETWORK_ENI_DRAIN_MINUTES", "50", Some("-")),
+        ("PAYSEC_S3_LOG_HOT_DAYS", "120", Some("x")),
+        ("PAYSEC_S3_LOG_RETENTION_DAYS", "400", Some("x")),
+        ("PAYSEC_S3_DATA_NONCURRENT_DAYS", "30", Some("x")),
+        ("PAYSEC_RDS_ENGINE_VERSION", "16", None),
+        ("PAYSEC_RDS_PARAMETER_GROUP_FAMILY", "postgres16", None),
+        ("PAYSEC_RDS_INSTANCE_CLASS", "db.t4g.micro", None),
+        ("PAYSEC_RDS_ALLOCATED_STORAGE_GB", "50", Some("50GB")),
+        ("PAYSEC_RDS_BACKUP_RETENTION_DAYS", "14", Some("two weeks")),
+        ("PAYSEC_RDS_MULTI_AZ", "false", Some("maybe")),
+        ("PAYSEC_RDS_DELETION_PROTECTION", "yes", Some("sometimes")),
+        ("PAYSEC_RDS_FINAL_SNAPSHOT", "0", Some("2")),
+        ("PAYSEC_RDS_MASTER_USERNAME", "payadmin", None),
+        ("PAYSEC_RDS_MASTER_PASSWORD_ENV", "PAYSEC_DB_PASSWORD", None),
+        ("PAYSEC_RDS_MASTER_PASSWORD_FILE", "/run/secrets/db", None),
+        ("PAYSEC_RDS_PORT", "5433", Some("postgres")),
+        ("PAYSEC_RDS_WAIT_MINUTES", "90", Some("x")),
+        ("PAYSEC_RDS_MONITORING_INTERVAL_SECONDS", "30", Some("x")),
+        ("PAYSEC_LAMBDA_RUNTIME", "python3.13", None),
+        ("PAYSEC_LAMBDA_MEMORY_MB", "512", Some("512MB")),
+        ("PAYSEC_LAMBDA_TIMEOUT_SECONDS", "20", Some("x")),
+        (
+            "PAYSEC_LAMBDA_RESERVED_CONCURRENCY",
+            "none",
+            Some("several"),
+        ),
+        ("PAYSEC_LAMBDA_WAIT_MINUTES", "20", Some("x")),
+        ("PAYSEC_TAGS", "team=payments, cost-center=42", Some("team")),
+    ];
+    let tested: std::collections::BTreeSet<&str> = table.iter().map(|(v, _, _)| *v).collect();
+    let all: std::collections::BTreeSet<String> = paysec_config::Config::env_vars()
+        .into_iter()
+        .map(|(_, var)| var)
+        .collect();
+    let untested: Vec<&String> = all
+        .iter()
+        .filter(|v| !tested.contains(v.as_str()))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "variables without a test here: {untested:?}"
+    );
+    let p = Paysec::new("vars");
+    for (var, good, bad) in table {
+        // PAYSEC_ENV names the environment; the others change settings.
+        let run = p.run_with(&[(var, good)], &["status"]);
+        assert_eq!(run.code(), 0, "{var}={good}: {}", run.stderr());
+        if let Some(bad) = bad {
+            let run = p.run_with(&[(var, bad)], &["status"]);
+            let stderr = run.stderr();
+            assert_eq!(run.code(), 2, "{var}={bad}: {stderr}");
+            assert!(
+                stderr.contains(var),
+                "{var}={bad} names the variable: {stderr}"
+            );
+            assert_one_clean_line(&stderr);
+        }
+    }
+}

@@ -301,6 +301,13 @@ pub enum ConfigError {
     },
     #[error("config {origin}: {detail}")]
     Parse { origin: String, detail: String },
+    /// A `PAYSEC_*` variable whose value does not fit its setting's type.
+    #[error("{var}={value}: expected {expected}; fix or unset the variable")]
+    EnvValue {
+        var: String,
+        value: String,
+        expected: &'static str,
+    },
     #[error("config key `{key}` = {value}: {reason}")]
     Invalid {
         key: &'static str,
@@ -336,21 +343,51 @@ impl Config {
                 Err(_) => (String::new(), "defaults".to_owned()),
             },
         };
-        // Parse the file alone first, so its errors point at its own lines.
-        let parse_err = |origin: String| {
-            move |e: toml::de::Error| ConfigError::Parse {
-                origin,
-                detail: e.to_string().trim_end().to_owned(),
+        // Parse the file alone first, so its errors point at its own lines
+        // (one line each: where, and what).
+        let in_file = |e: toml::de::Error| {
+            let message = e.message().trim_end().to_owned();
+            match e.span() {
+                Some(span) => {
+                    let start = span.start.min(text.len());
+                    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+                    let line_text = text[line_start..].lines().next().unwrap_or("").trim();
+                    ConfigError::Parse {
+                        origin: format!(
+                            "{origin} line {}, column {}",
+                            text[..start].matches('\n').count() + 1,
+                            start - line_start + 1
+                        ),
+                        detail: format!("{message} (`{line_text}`)"),
+                    }
+                }
+                None => ConfigError::Parse {
+                    origin: origin.clone(),
+                    detail: message,
+                },
             }
         };
-        toml::from_str::<Config>(&text).map_err(parse_err(origin.clone()))?;
-        let mut table: toml::Table = toml::from_str(&text).map_err(parse_err(origin.clone()))?;
-        let applied = apply_env(&mut table, vars);
+        toml::from_str::<Config>(&text).map_err(in_file)?;
+        let mut table: toml::Table = toml::from_str(&text).map_err(in_file)?;
+        let applied = apply_env(&mut table, vars)?;
         // Re-parsing the merged document as text keeps the key in the error.
         let merged = toml::to_string(&table).unwrap_or_default();
-        let config: Config = toml::from_str(&merged)
-            .map_err(parse_err(format!("{origin} with {}", applied.join(", "))))?;
-        config.validate()?;
+        let config: Config =
+            toml::from_str(&merged).map_err(|e: toml::de::Error| ConfigError::Parse {
+                origin: format!("{origin} with {}", applied.join(", ")),
+                detail: e.message().trim_end().to_owned(),
+            })?;
+        // A value a variable set is named by that variable too.
+        config.validate().map_err(|e| match e {
+            ConfigError::Invalid { key, value, reason } if applied.contains(&env_name(key)) => {
+                ConfigError::Invalid {
+                    key,
+                    value,
+                    reason: format!("{reason} (set by {})", env_name(key)),
+                }
+            }
+            other => other,
+        })?;
         Ok(config)
     }
 
@@ -627,9 +664,36 @@ fn env_name(dotted: &str) -> String {
     format!("PAYSEC_{}", dotted.replace('.', "_").to_uppercase())
 }
 
-/// (dotted key, variable, whether the setting is a string) for every leaf
-/// of a fully populated config.
-fn env_keys() -> Vec<(String, String, bool)> {
+/// The type of a setting, which decides how its variable's value is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Taken as written (`PAYSEC_RDS_ENGINE_VERSION=16` is "16").
+    Text,
+    Whole,
+    Flag,
+    /// Comma-separated (`a,b,c`), or a TOML array.
+    List,
+    /// Comma-separated `key=value` pairs, or a TOML inline table.
+    Map,
+    /// Anything else: read as TOML.
+    Other,
+}
+
+impl Kind {
+    fn of(v: &toml::Value) -> Self {
+        match v {
+            toml::Value::String(_) => Self::Text,
+            toml::Value::Integer(_) => Self::Whole,
+            toml::Value::Boolean(_) => Self::Flag,
+            toml::Value::Array(_) => Self::List,
+            toml::Value::Table(_) => Self::Map,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// (dotted key, variable, kind) for every leaf of a fully populated config.
+fn env_keys() -> Vec<(String, String, Kind)> {
     let full = Config {
         environment_suffix: Some(String::new()),
         region: Some(String::new()),
@@ -649,7 +713,7 @@ fn env_keys() -> Vec<(String, String, bool)> {
     };
     let value = toml::Value::try_from(&full).unwrap_or(toml::Value::Table(toml::Table::new()));
     let mut out = Vec::new();
-    fn walk(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String, bool)>) {
+    fn walk(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String, Kind)>) {
         match v {
             toml::Value::Table(t) if prefix != "tags" => {
                 for (k, v) in t {
@@ -661,34 +725,89 @@ fn env_keys() -> Vec<(String, String, bool)> {
                     walk(&key, v, out);
                 }
             }
-            _ => out.push((prefix.to_owned(), env_name(prefix), v.is_str())),
+            _ => out.push((prefix.to_owned(), env_name(prefix), Kind::of(v))),
         }
     }
     walk("", &value, &mut out);
+    // A number, or "none": read as TOML, else as written.
+    for (dotted, _, kind) in &mut out {
+        if dotted == "lambda.reserved_concurrency" {
+            *kind = Kind::Other;
+        }
+    }
     out
 }
 
 /// Applies `PAYSEC_*` variables onto the parsed file; returns the names of
-/// those applied, for error messages. A string setting takes the value as
-/// written (`PAYSEC_RDS_ENGINE_VERSION=16` is the string "16"); others are
-/// read as TOML (numbers, booleans, arrays) and fall back to plain strings.
+/// those applied, for error messages. Each value is read by its setting's
+/// type, as a user types it in a shell: a string setting as written
+/// (`PAYSEC_RDS_ENGINE_VERSION=16` is the string "16"), a number as a whole
+/// number, a flag as true/false (yes/no, on/off, 1/0), a list as
+/// comma-separated values (or a TOML array); a value that does not fit is
+/// one error naming the variable.
 fn apply_env(
     table: &mut toml::Table,
     vars: impl IntoIterator<Item = (String, String)>,
-) -> Vec<String> {
+) -> Result<Vec<String>, ConfigError> {
     let keys = env_keys();
     let mut applied = Vec::new();
     for (name, raw) in vars {
-        let Some((dotted, _, is_string)) = keys.iter().find(|(_, v, _)| *v == name) else {
+        let Some((dotted, _, kind)) = keys.iter().find(|(_, v, _)| *v == name) else {
             continue;
         };
-        let value = if *is_string {
-            toml::Value::String(raw.clone())
-        } else {
-            toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        let bad = |expected: &'static str| ConfigError::EnvValue {
+            var: name.clone(),
+            value: raw.clone(),
+            expected,
+        };
+        let value = match kind {
+            Kind::Text => toml::Value::String(raw.clone()),
+            Kind::Whole => toml::Value::Integer(
+                raw.trim()
+                    .parse::<i64>()
+                    .map_err(|_| bad("a whole number"))?,
+            ),
+            Kind::Flag => toml::Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => true,
+                "false" | "no" | "off" | "0" => false,
+                _ => return Err(bad("true or false")),
+            }),
+            Kind::List if raw.trim_start().starts_with('[') => {
+                toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                    .ok()
+                    .and_then(|mut t| t.remove("v"))
+                    .ok_or_else(|| bad("comma-separated values, or a TOML array"))?
+            }
+            Kind::List => toml::Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| toml::Value::String(v.to_owned()))
+                    .collect(),
+            ),
+            Kind::Map if raw.trim_start().starts_with('{') => {
+                toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                    .ok()
+                    .and_then(|mut t| t.remove("v"))
+                    .ok_or_else(|| bad("comma-separated key=value pairs, or a TOML inline table"))?
+            }
+            Kind::Map => {
+                let mut map = toml::Table::new();
+                for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    let (k, v) = pair
+                        .split_once('=')
+                        .ok_or_else(|| bad("comma-separated key=value pairs"))?;
+                    map.insert(
+                        k.trim().to_owned(),
+                        toml::Value::String(v.trim().to_owned()),
+                    );
+                }
+                toml::Value::Table(map)
+            }
+            Kind::Other => toml::from_str::<toml::Table>(&format!("v = {raw}"))
                 .ok()
                 .and_then(|mut t| t.remove("v"))
-                .unwrap_or_else(|| toml::Value::String(raw.clone()))
+                .unwrap_or_else(|| toml::Value::String(raw.clone())),
         };
         // Keys are at most one section deep (`kms.deletion_window_days`).
         match dotted.split_once('.') {
@@ -706,7 +825,7 @@ fn apply_env(
         }
         applied.push(name);
     }
-    applied
+    Ok(applied)
 }
 
 #[cfg(test)]
