@@ -78,18 +78,7 @@ pub async fn up(
             .iter()
             .all(|c| matches!(c.planned, Planned::NoChange { .. }))
         {
-            let unread = changes
-                .iter()
-                .filter(|c| {
-                    matches!(
-                        c.planned,
-                        Planned::NoChange {
-                            properties_read: false,
-                            ..
-                        }
-                    )
-                })
-                .count();
+            let unread = plan::only_checked_to_exist(&changes);
             if unread == 0 {
                 printer.note("Nothing to do: every property read matches the desired state.");
             } else {

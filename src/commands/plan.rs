@@ -163,7 +163,15 @@ pub fn print(printer: &Printer, changes: &[PlannedChange]) {
             drifted.join(", ")
         ));
     }
-    let presence_only = changes
+    let presence_only = only_checked_to_exist(changes);
+    if presence_only > 0 {
+        printer.line(quick_checked_note(presence_only));
+    }
+}
+
+/// How many resources only got their quick check (`--no-refresh`).
+pub fn only_checked_to_exist(changes: &[PlannedChange]) -> usize {
+    changes
         .iter()
         .filter(|c| {
             matches!(
@@ -174,10 +182,7 @@ pub fn print(printer: &Printer, changes: &[PlannedChange]) {
                 }
             )
         })
-        .count();
-    if presence_only > 0 {
-        printer.line(quick_checked_note(presence_only));
-    }
+        .count()
 }
 
 /// What `plan` and `up` say of the resources that only got their quick check.

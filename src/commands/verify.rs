@@ -80,33 +80,26 @@ pub async fn run(
     let at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    if let Some(path) = &report {
-        let header = Header {
-            environment: settings.env.as_str(),
-            account: &c.env.account,
-            region: &c.env.region,
-            at: &at,
-            version: env!("CARGO_PKG_VERSION"),
-        };
+    let header = Header {
+        environment: settings.env.as_str(),
+        account: &c.env.account,
+        region: &c.env.region,
+        at: &at,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    if let (Some(path), Some(format)) = (&report, format) {
         let text = match format {
-            Some(Format::Json) => paysec_verify::json(&result, &header).to_string(),
-            Some(Format::Junit) => paysec_verify::junit(&result, &header),
-            _ => paysec_verify::markdown(&result, &header),
+            Format::Markdown => paysec_verify::markdown(&result, &header),
+            Format::Json => paysec_verify::json(&result, &header).to_string(),
+            Format::Junit => paysec_verify::junit(&result, &header),
         };
         std::fs::write(path, text).map_err(|e| {
             Failure::Usage(format!("cannot write the report {}: {e}", path.display()))
         })?;
     }
     if printer.is_json() {
-        printer.json(&serde_json::json!({
-            "environment": settings.env.as_str(),
-            "account": c.env.account,
-            "region": c.env.region,
-            "checked_at": at,
-            "ok": result.ok(),
-            "summary": result.summary,
-            "findings": result.findings,
-        }));
+        // The same document as a `.json` report.
+        printer.json(&paysec_verify::json(&result, &header));
     } else {
         for req in paysec_verify::requirements(&result) {
             printer.line(format!("Requirement {req}"));

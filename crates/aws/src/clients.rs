@@ -170,16 +170,11 @@ impl Aws {
         self.sdk.region().map(Region::as_ref).unwrap_or("")
     }
 
-    /// The emulator in use, as declared by `PAYSEC_EMULATOR` (set by
-    /// `scripts/emulator.sh`): resources use it only to tolerate documented
-    /// gaps of that emulator (docs/emulator-gaps.md), never against AWS.
-    pub fn emulator(&self) -> Option<&str> {
-        self.emulator.as_deref()
-    }
-
-    /// Whether the declared emulator has `gap` (never against AWS).
+    /// Whether the emulator declared by `PAYSEC_EMULATOR` (set by
+    /// `scripts/emulator.sh` and the test harness) has `gap`: the one way
+    /// resources ask to bend (docs/emulator-gaps.md); never against AWS.
     pub fn tolerates(&self, gap: crate::emulator::Gap) -> bool {
-        crate::emulator::has(self.emulator(), gap)
+        crate::emulator::has(self.emulator.as_deref(), gap)
     }
 
     /// The endpoint override, when one is in use (emulators).

@@ -62,6 +62,21 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record of a live resource, as `set_present` writes it (the time
+    /// is set when saved).
+    pub fn of(kind: &str, present: &Present, status: Status, converged: Option<&str>) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            status,
+            physical_id: Some(present.physical_id.clone()),
+            attrs: present.attrs.clone(),
+            updated_at: String::new(),
+            last_error: None,
+            converged: converged.map(str::to_owned),
+            create_token: None,
+        }
+    }
+
     /// The live identity, when the ledger has one.
     pub fn present(&self) -> Option<Present> {
         self.physical_id.as_ref().map(|p| Present {
@@ -431,16 +446,7 @@ impl Ledger {
         status: Status,
         converged: Option<&str>,
     ) -> Result<(), LedgerError> {
-        let mut record = Record {
-            kind: kind.to_owned(),
-            status,
-            physical_id: Some(present.physical_id.clone()),
-            attrs: present.attrs.clone(),
-            updated_at: String::new(),
-            last_error: None,
-            converged: converged.map(str::to_owned),
-            create_token: None,
-        };
+        let mut record = Record::of(kind, present, status, converged);
         // Nothing but the time would change: no write.
         if let Some(old) = self.data.resources.get(id) {
             record.updated_at.clone_from(&old.updated_at);

@@ -149,8 +149,9 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         )
         .waiting_up_to(endpoint_wait),
     ));
-    // The RDS API endpoint does not take an endpoint policy; its security
-    // group admits only the VPC.
+    // The RDS API endpoint: its policy admits only this account's
+    // principals on this account's resources (`same_account_policy`), its
+    // security group only the VPC.
     nodes.push(Arc::new(
         InterfaceEndpoint::new(
             id(ids::ENDPOINT_RDS),

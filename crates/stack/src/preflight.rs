@@ -26,6 +26,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// A question the endpoint could not answer: not checked where that is
+    /// an emulator's gap, else `otherwise`.
+    fn unanswered(emulator: bool, otherwise: Self) -> Self {
+        if emulator {
+            Self::NotChecked
+        } else {
+            otherwise
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
@@ -281,11 +291,7 @@ pub async fn run(
             }
             Err(e) => p.push(
                 "rds instance class",
-                if emulator {
-                    Verdict::NotChecked
-                } else {
-                    Verdict::Fail
-                },
+                Verdict::unanswered(emulator, Verdict::Fail),
                 format!(
                     "DescribeOrderableDBInstanceOptions: {}",
                     paysec_aws::classify::one_line(&e)
@@ -349,11 +355,7 @@ pub async fn run(
             },
             Err(e) => p.push(
                 "lambda concurrency",
-                if emulator {
-                    Verdict::NotChecked
-                } else {
-                    Verdict::Warning
-                },
+                Verdict::unanswered(emulator, Verdict::Warning),
                 format!("GetAccountSettings: {}", paysec_aws::classify::one_line(&e)),
             ),
         }
@@ -421,11 +423,7 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
         },
         (Err(e), _) => p.push(
             "quota: VPCs",
-            if emulator {
-                Verdict::NotChecked
-            } else {
-                Verdict::Warning
-            },
+            Verdict::unanswered(emulator, Verdict::Warning),
             format!(
                 "GetServiceQuota vpc/L-F678F1CE: {}",
                 paysec_aws::classify::one_line(&e)
@@ -465,11 +463,7 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
         },
         Err(e) => p.push(
             "quota: KMS keys",
-            if emulator {
-                Verdict::NotChecked
-            } else {
-                Verdict::Warning
-            },
+            Verdict::unanswered(emulator, Verdict::Warning),
             format!(
                 "GetServiceQuota kms/L-C2F1777E: {}",
                 paysec_aws::classify::one_line(&e)

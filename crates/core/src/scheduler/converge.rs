@@ -7,7 +7,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::Instant;
 
 use super::looks::{still_there, Early, EarlyLook};
-use super::walk::{Finish, Identified};
+use super::walk::{reported, Finish, Identified};
 use super::{lock, RunError};
 use crate::context::Context;
 use crate::error::ResourceError;
@@ -143,31 +143,17 @@ impl Converge {
             Ok::<_, RunError>((ready, outcome, false))
         }
         .await;
-        match result {
-            Ok((present, outcome, quick)) => {
-                reporter.report(&Event::Done {
-                    id: &id,
-                    kind,
-                    outcome,
-                    physical_id: Some(&present.physical_id),
-                    elapsed: started.elapsed(),
-                });
-                Ok(Finish {
-                    outcome,
-                    quick_checked: quick,
-                })
-            }
-            Err(e) => {
-                if let RunError::Resource(re) = &e {
-                    reporter.report(&Event::Failed {
-                        id: &id,
-                        kind,
-                        error: re,
-                    });
-                }
-                Err(e)
-            }
-        }
+        let physical_id = result.as_ref().ok().map(|(p, _, _)| p.physical_id.clone());
+        reported(
+            reporter.as_ref(),
+            node.as_ref(),
+            started,
+            physical_id.as_deref(),
+            result.map(|(_, outcome, quick_checked)| Finish {
+                outcome,
+                quick_checked,
+            }),
+        )
     }
 }
 

@@ -7,11 +7,11 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::converge::phase;
-use super::walk::Finish;
+use super::walk::{reported, Finish};
 use super::{lock, RunError};
 use crate::context::Context;
 use crate::ledger::{Ledger, Record};
-use crate::report::{Event, Outcome, Phase, Reporter};
+use crate::report::{Outcome, Phase, Reporter};
 use crate::resource::Resource;
 use crate::retry::retrying_on;
 use crate::state::Observed;
@@ -38,7 +38,6 @@ impl Destroy {
         let _permit = permit;
         let started = Instant::now();
         let id = node.id().clone();
-        let kind = node.kind();
         let result = retrying_on(&[], RunError::aws, || async {
             let known = lock(&ledger).record(&id).and_then(Record::present);
             // An intent without a physical id: the create may or may not have
@@ -73,30 +72,16 @@ impl Destroy {
             Ok((Some(target.physical_id), o))
         })
         .await;
-        match result {
-            Ok((physical_id, outcome)) => {
-                reporter.report(&Event::Done {
-                    id: &id,
-                    kind,
-                    outcome,
-                    physical_id: physical_id.as_deref(),
-                    elapsed: started.elapsed(),
-                });
-                Ok(Finish {
-                    outcome,
-                    quick_checked: false,
-                })
-            }
-            Err(e) => {
-                if let RunError::Resource(re) = &e {
-                    reporter.report(&Event::Failed {
-                        id: &id,
-                        kind,
-                        error: re,
-                    });
-                }
-                Err(e)
-            }
-        }
+        let physical_id = result.as_ref().ok().and_then(|(p, _)| p.clone());
+        reported(
+            reporter.as_ref(),
+            node.as_ref(),
+            started,
+            physical_id.as_deref(),
+            result.map(|(_, outcome)| Finish {
+                outcome,
+                quick_checked: false,
+            }),
+        )
     }
 }

@@ -13,7 +13,7 @@ use super::{lock, Scheduler};
 use crate::error::ResourceError;
 use crate::id::LogicalId;
 use crate::ledger::{Record, Status};
-use crate::state::{Drift, NotApplicable, Observed, Present};
+use crate::state::{Drift, NotApplicable, Observed};
 
 /// What `plan` expects a run to do to one resource.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -185,7 +185,7 @@ impl Scheduler {
                         evidence.insert(i, (seen, skipped));
                         records.insert(
                             node.id().clone(),
-                            record_of(node.kind(), &present, Status::Ready),
+                            Record::of(node.kind(), &present, Status::Ready, None),
                         );
                         let physical_id = present.physical_id.clone();
                         if !drift.is_empty() {
@@ -244,18 +244,5 @@ impl Scheduler {
                 })
             })
             .collect()
-    }
-}
-
-fn record_of(kind: &str, present: &Present, status: Status) -> Record {
-    Record {
-        kind: kind.to_owned(),
-        status,
-        physical_id: Some(present.physical_id.clone()),
-        attrs: present.attrs.clone(),
-        updated_at: String::new(),
-        last_error: None,
-        converged: None,
-        create_token: None,
     }
 }

@@ -11,7 +11,8 @@ use tokio::task::JoinSet;
 
 use super::{lock, RunError, RunSummary, Scheduler};
 use crate::graph::Need;
-use crate::report::{Event, Outcome};
+use crate::report::{Event, Outcome, Reporter};
+use crate::resource::Resource;
 
 /// Which way the walk goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -44,6 +45,33 @@ pub(super) struct Finish {
     pub outcome: Outcome,
     /// Only a quick check was needed (see `Scheduler::quick_checks`).
     pub quick_checked: bool,
+}
+
+/// Reports how a task on `node` ended (done with its physical id, or
+/// failed), for `up`'s and `down`'s steps alike.
+pub(super) fn reported(
+    reporter: &dyn Reporter,
+    node: &dyn Resource,
+    started: tokio::time::Instant,
+    physical_id: Option<&str>,
+    result: Result<Finish, RunError>,
+) -> Result<Finish, RunError> {
+    match &result {
+        Ok(finish) => reporter.report(&Event::Done {
+            id: node.id(),
+            kind: node.kind(),
+            outcome: finish.outcome,
+            physical_id,
+            elapsed: started.elapsed(),
+        }),
+        Err(RunError::Resource(error)) => reporter.report(&Event::Failed {
+            id: node.id(),
+            kind: node.kind(),
+            error,
+        }),
+        Err(RunError::Ledger(_)) => {}
+    }
+    result
 }
 
 /// What a task is started with.
