@@ -173,6 +173,55 @@ async fn check_network(aws: &Aws, l: &Value) {
         Some(true),
         "RDS endpoint: private DNS"
     );
+    // The RDS API endpoint: this account's reads, changes only to this
+    // stack's RDS resources.
+    let rpol = paysec_core::policy_doc::parse(rdsep.policy_document().unwrap_or(""));
+    let changes = rpol["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["Sid"] == "ThisStacksDatabaseOnly")
+        .expect("a statement for changes");
+    assert_eq!(
+        changes["Resource"],
+        format!(
+            "arn:aws:rds:us-east-1:{}:*:paysec-{}-*",
+            l["account"].as_str().unwrap(),
+            l["environment"].as_str().unwrap()
+        ),
+        "RDS endpoint: changes only to this stack's database: {rpol}"
+    );
+    // X-Ray: an interface endpoint for the function's traces, private DNS,
+    // this account's policy, its own group (checked with the groups below).
+    let xrayep = eps
+        .vpc_endpoints()
+        .iter()
+        .find(|e| e.service_name().is_some_and(|n| n.ends_with(".xray")))
+        .expect("X-Ray endpoint");
+    assert_eq!(
+        (
+            xrayep.vpc_endpoint_type().map(|t| t.as_str()),
+            xrayep.subnet_ids().len(),
+            xrayep.private_dns_enabled()
+        ),
+        (Some("Interface"), 3, Some(true)),
+        "X-Ray endpoint: interface, three subnets, private DNS"
+    );
+    let xpol = paysec_core::policy_doc::parse(xrayep.policy_document().unwrap_or(""));
+    assert_eq!(
+        xpol["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalAccount"], l["account"],
+        "X-Ray endpoint policy: this account only: {xpol}"
+    );
+    let sg_x = attr(l, "network.sg-xray", "physical_id");
+    assert_eq!(
+        xrayep
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id())
+            .collect::<Vec<_>>(),
+        [sg_x],
+        "X-Ray endpoint in its own group"
+    );
 
     // Security groups: exactly the rules controls.md allows.
     let sg_l = attr(l, "network.sg-lambda", "physical_id");
@@ -184,9 +233,11 @@ async fn check_network(aws: &Aws, l: &Value) {
         .group_ids(sg_l)
         .group_ids(sg_d)
         .group_ids(sg_e)
+        .group_ids(sg_x)
         .send()
         .await
         .unwrap();
+    assert_eq!(sgs.security_groups().len(), 4);
     for sg in sgs.security_groups() {
         let gid = sg.group_id().unwrap();
         for p in sg.ip_permissions().iter().chain(sg.ip_permissions_egress()) {
@@ -229,11 +280,15 @@ async fn check_network(aws: &Aws, l: &Value) {
             assert!(ingress.is_empty(), "Lambda SG: no ingress");
             let mut e = egress.clone();
             e.sort();
-            let mut want = vec![(5432, sg_d.to_owned()), (443, sg_e.to_owned())];
+            let mut want = vec![
+                (5432, sg_d.to_owned()),
+                (443, sg_e.to_owned()),
+                (443, sg_x.to_owned()),
+            ];
             want.sort();
             assert_eq!(
                 e, want,
-                "Lambda SG: egress only to the DB SG on 5432 and the endpoints SG on 443"
+                "Lambda SG: egress only to the DB SG on 5432 and the endpoint SGs on 443"
             );
         } else if gid == sg_d {
             assert_eq!(
@@ -245,6 +300,13 @@ async fn check_network(aws: &Aws, l: &Value) {
                 egress.is_empty(),
                 "DB SG: no egress (default egress revoked)"
             );
+        } else if gid == sg_x {
+            assert_eq!(
+                ingress,
+                vec![(443, sg_l.to_owned())],
+                "X-Ray endpoint SG: 443 from the function's group only"
+            );
+            assert!(egress.is_empty(), "X-Ray endpoint SG: no egress");
         } else {
             assert_eq!(
                 ingress,
@@ -874,11 +936,11 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
             );
         } else {
             // GetCallerIdentity, the caller's role (GetRole: the keys'
-            // administrator), the preflight's eight reads (engine versions,
-            // orderable options, zones, endpoint service, Lambda settings,
-            // two quotas, the region's VPCs), then under one read per
+            // administrator), the preflight's nine reads (engine versions,
+            // orderable options, zones, endpoint services, Lambda settings,
+            // three quotas, the region's VPCs), then under one read per
             // resource.
-            let fixed = 1 + 1 + 8;
+            let fixed = 1 + 1 + 9;
             assert!(
                 calls.len() - fixed < resources,
                 "{} reads for {resources} resources: {calls:?}",

@@ -44,9 +44,11 @@ pub mod ids {
     pub const SG_LAMBDA: &str = "network.sg-lambda";
     pub const SG_DB: &str = "network.sg-db";
     pub const SG_ENDPOINTS: &str = "network.sg-endpoints";
+    pub const SG_XRAY: &str = "network.sg-xray";
     pub const SG_RULES: &str = "network.sg-rules";
     pub const ENDPOINT_S3: &str = "network.endpoint-s3";
     pub const ENDPOINT_RDS: &str = "network.endpoint-rds";
+    pub const ENDPOINT_XRAY: &str = "network.endpoint-xray";
     pub const FLOW_LOG_S3: &str = "network.flow-log-s3";
     pub const FLOW_LOG_CW: &str = "network.flow-log-cloudwatch";
     pub const BUCKET_ACCESS_LOGS: &str = "s3.access-logs";
@@ -207,6 +209,7 @@ const OUTPUTS: &[(&str, &str, Field, &str)] = &[
     ("db_security_group_id", ids::SG_DB, Field::Id, "Security group of the database"),
     ("s3_endpoint_id", ids::ENDPOINT_S3, Field::Id, "S3 gateway endpoint"),
     ("rds_endpoint_id", ids::ENDPOINT_RDS, Field::Id, "RDS interface endpoint"),
+    ("xray_endpoint_id", ids::ENDPOINT_XRAY, Field::Id, "X-Ray interface endpoint (the function's traces)"),
     ("flow_logs_bucket", ids::BUCKET_FLOW_LOGS, Field::Attr(Attr::Name), "S3 bucket of the VPC flow logs"),
     ("data_bucket", ids::BUCKET_DATA, Field::Attr(Attr::Name), "S3 bucket for application data"),
     ("access_logs_bucket", ids::BUCKET_ACCESS_LOGS, Field::Attr(Attr::Name), "S3 bucket of the server access logs"),
@@ -333,6 +336,7 @@ mod tests {
             ids::SG_DB,
             ids::ENDPOINT_S3,
             ids::ENDPOINT_RDS,
+            ids::ENDPOINT_XRAY,
             ids::BUCKET_FLOW_LOGS,
             ids::BUCKET_DATA,
             ids::BUCKET_ACCESS_LOGS,

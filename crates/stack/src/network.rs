@@ -86,12 +86,29 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         )
         .draining_up_to(drain),
     ));
+    // The X-Ray endpoint has a group of its own: only the function sends
+    // traces, so only the function's group reaches it.
+    nodes.push(Arc::new(
+        SecurityGroup::new(
+            id(ids::SG_XRAY),
+            aws(),
+            id(ids::VPC),
+            "xray",
+            "paysec X-Ray interface endpoint",
+        )
+        .draining_up_to(drain),
+    ));
     let port = cfg.rds.port;
     nodes.push(Arc::new(SecurityGroupRules::new(
         id(ids::SG_RULES),
         aws(),
         id(ids::VPC),
-        vec![id(ids::SG_LAMBDA), id(ids::SG_DB), id(ids::SG_ENDPOINTS)],
+        vec![
+            id(ids::SG_LAMBDA),
+            id(ids::SG_DB),
+            id(ids::SG_ENDPOINTS),
+            id(ids::SG_XRAY),
+        ],
         vec![
             Rule {
                 group: id(ids::SG_LAMBDA),
@@ -116,6 +133,18 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                 egress: false,
                 port: 443,
                 peer: Peer::VpcCidr,
+            },
+            Rule {
+                group: id(ids::SG_LAMBDA),
+                egress: true,
+                port: 443,
+                peer: Peer::Group(id(ids::SG_XRAY)),
+            },
+            Rule {
+                group: id(ids::SG_XRAY),
+                egress: false,
+                port: 443,
+                peer: Peer::Group(id(ids::SG_LAMBDA)),
             },
         ],
     )));
@@ -149,9 +178,11 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         )
         .waiting_up_to(endpoint_wait),
     ));
-    // The RDS API endpoint: its policy admits only this account's
-    // principals on this account's resources (`same_account_policy`), its
-    // security group only the VPC.
+    // The RDS API endpoint admits only the VPC (its security group) and,
+    // by its policy, only this account's principals: reading anything of
+    // this account (Describe*, List*: engine versions, orderable options,
+    // what exists), changing only this stack's database, its groups and
+    // snapshots (every RDS resource named with this environment's prefix).
     nodes.push(Arc::new(
         InterfaceEndpoint::new(
             id(ids::ENDPOINT_RDS),
@@ -160,6 +191,21 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             subnets.clone(),
             id(ids::SG_ENDPOINTS),
             "rds",
+        )
+        .with_policy(Box::new(rds_endpoint_policy))
+        .waiting_up_to(endpoint_wait),
+    ));
+    // X-Ray: with active tracing, the function's SDK calls to the X-Ray API
+    // (sampling rules, segments sent directly) leave through it; private
+    // DNS and this account's policy like the RDS endpoint's.
+    nodes.push(Arc::new(
+        InterfaceEndpoint::new(
+            id(ids::ENDPOINT_XRAY),
+            aws(),
+            id(ids::VPC),
+            subnets.clone(),
+            id(ids::SG_XRAY),
+            "xray",
         )
         .waiting_up_to(endpoint_wait),
     ));
@@ -215,4 +261,34 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             policy: id(ids::POLICY_FLOW_LOGS),
         },
     )));
+}
+
+/// The RDS API endpoint's policy (see where it is built): this account's
+/// reads, and changes to this stack's own RDS resources only.
+fn rds_endpoint_policy(cx: &paysec_core::Context) -> serde_json::Value {
+    let account = &cx.env.account;
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ThisAccountReads",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["rds:Describe*", "rds:List*"],
+                "Resource": "*",
+                "Condition": { "StringEquals": {
+                    "aws:PrincipalAccount": account,
+                    "aws:ResourceAccount": account
+                } }
+            },
+            {
+                "Sid": "ThisStacksDatabaseOnly",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "rds:*",
+                "Resource": cx.env.arn("rds", &cx.env.region, &format!("*:{}-*", cx.env.names.prefix())),
+                "Condition": { "StringEquals": { "aws:PrincipalAccount": account } }
+            }
+        ]
+    })
 }

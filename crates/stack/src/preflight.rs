@@ -182,8 +182,12 @@ pub async fn run(
     let configured = &config.rds.engine_version;
     // The caller's ARN names the partition: arn:<partition>:sts::...
     let partition = caller_arn.split(':').nth(1).unwrap_or("aws");
-    let endpoint_service =
-        paysec_core::environment::endpoint_service_name(partition, aws.region(), "rds");
+    let endpoint_services: Vec<String> = INTERFACE_ENDPOINTS
+        .iter()
+        .map(|service| {
+            paysec_core::environment::endpoint_service_name(partition, aws.region(), service)
+        })
+        .collect();
     let (versions, region_zones, endpoint_zones, account) = tokio::join!(
         aws.rds
             .describe_db_engine_versions()
@@ -195,7 +199,7 @@ pub async fn run(
         aws.available_zones(),
         aws.ec2
             .describe_vpc_endpoint_services()
-            .service_names(&endpoint_service)
+            .set_service_names(Some(endpoint_services.clone()))
             .send(),
         aws.lambda
             .get_account_settings()
@@ -205,10 +209,26 @@ pub async fn run(
             )
             .send(),
     );
+    // Zones every interface endpoint service of the stack is offered in
+    // (unknown when a service is not listed).
     let endpoint_zones = endpoint_zones.ok().and_then(|out| {
-        out.service_details()
-            .first()
-            .map(|d| d.availability_zones().to_vec())
+        let per_service: Vec<Vec<String>> = endpoint_services
+            .iter()
+            .map(|name| {
+                out.service_details()
+                    .iter()
+                    .find(|d| d.service_name() == Some(name.as_str()))
+                    .map(|d| d.availability_zones().to_vec())
+            })
+            .collect::<Option<_>>()?;
+        let (first, rest) = per_service.split_first()?;
+        Some(
+            first
+                .iter()
+                .filter(|z| rest.iter().all(|zones| zones.contains(z)))
+                .cloned()
+                .collect::<Vec<_>>(),
+        )
     });
 
     // The engine version RDS offers.
@@ -382,9 +402,12 @@ pub fn quota_room(
     }
 }
 
+/// The interface endpoints the stack puts in its VPC (by service).
+const INTERFACE_ENDPOINTS: [&str; 2] = ["rds", "xray"];
+
 /// The account's quotas the stack draws on, where Service Quotas answers:
-/// VPCs per region (it makes one), customer managed KMS keys (four).
-/// Interface endpoints are counted per VPC, and the stack's VPC is new.
+/// VPCs per region (it makes one), customer managed KMS keys (four),
+/// interface endpoints per VPC (two, in a VPC of its own).
 async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
     let emulator = aws.tolerates(Gap::CatalogReadsMissing);
     let quota = |service: &'static str, code: &'static str| {
@@ -398,11 +421,40 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
             )
             .send()
     };
-    let (vpc_quota, vpcs, key_quota) = tokio::join!(
+    let (vpc_quota, vpcs, key_quota, endpoint_quota) = tokio::join!(
         quota("vpc", "L-F678F1CE"),
         aws.ec2.describe_vpcs().send(),
         quota("kms", "L-C2F1777E"),
+        quota("vpc", "L-29B6F2EB"),
     );
+    match endpoint_quota {
+        Ok(q) => match q.quota().and_then(|q| q.value()) {
+            // The VPC is new: nothing in it yet.
+            Some(value) => match quota_room(
+                "interface endpoints per VPC",
+                "vpc/L-29B6F2EB",
+                0,
+                INTERFACE_ENDPOINTS.len(),
+                value,
+            ) {
+                Ok(detail) => p.push("quota: endpoints", Verdict::Ok, detail),
+                Err(why) => p.push("quota: endpoints", Verdict::Fail, why),
+            },
+            None => p.push(
+                "quota: endpoints",
+                Verdict::NotChecked,
+                "Service Quotas gave no value",
+            ),
+        },
+        Err(e) => p.push(
+            "quota: endpoints",
+            Verdict::unanswered(emulator, Verdict::Warning),
+            format!(
+                "GetServiceQuota vpc/L-29B6F2EB: {}",
+                paysec_aws::classify::one_line(&e)
+            ),
+        ),
+    }
     match (vpc_quota, vpcs) {
         (Ok(q), Ok(v)) => match q.quota().and_then(|q| q.value()) {
             Some(value) => match quota_room(

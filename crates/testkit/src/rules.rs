@@ -85,6 +85,7 @@ impl Rules {
             // AWS's default.
             service_quotas: vec![
                 ("vpc", "L-F678F1CE", 1000.0),
+                ("vpc", "L-29B6F2EB", 50.0),
                 ("kms", "L-C2F1777E", 100_000.0),
             ],
             rds_parameter_types: POSTGRES_PARAMETER_TYPES.to_vec(),

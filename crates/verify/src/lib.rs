@@ -46,9 +46,9 @@ controls! {
     "NET-10" "security_group_rules" "rules" ["1.2.1", "1.3.1", "1.3.2"] "security groups allow only the stack's flows; no 0.0.0.0/0";
     "NET-11" "vpc_endpoint_gateway" "policy" ["1.3.1", "7.2.1"] "S3 endpoint policy scoped to the stack's buckets";
     "NET-12" "vpc_endpoint_gateway" "route_tables" ["1.3.1"] "S3 gateway endpoint on the private route table";
-    "NET-13" "vpc_endpoint_interface" "private_dns_enabled" ["1.3.1"] "RDS interface endpoint with private DNS";
-    "NET-14" "vpc_endpoint_interface" "subnets" ["1.3.1"] "RDS interface endpoint in the three private subnets";
-    "NET-15" "vpc_endpoint_interface" "policy" ["1.3.2", "7.2.1"] "RDS interface endpoint policy limited to this account's principals and resources";
+    "NET-13" "vpc_endpoint_interface" "private_dns_enabled" ["1.3.1"] "interface endpoint (RDS, X-Ray) with private DNS";
+    "NET-14" "vpc_endpoint_interface" "subnets" ["1.3.1"] "interface endpoint (RDS, X-Ray) in the three private subnets";
+    "NET-15" "vpc_endpoint_interface" "policy" ["1.3.2", "7.2.1"] "interface endpoint (RDS, X-Ray) policy limited to this account's principals; through the RDS one, changes only to this stack's database";
     "LOG-1" "flow_log" "traffic_type" ["10.2.1"] "VPC flow logs capture ALL traffic";
     "LOG-2" "flow_log" "destination" ["10.2.1", "10.5.1"] "flow logs reach their S3 / CloudWatch destination";
     "LOG-3" "flow_log" "resource" ["10.2.1"] "flow logs are on the stack's VPC";
