@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::saved_plan::SavedPlan;
 use super::{
-    confirm, connect, for_env, graph, plan, preflight, require_terminal_or_yes, scheduler,
+    confirm, connect, for_env, graph, plan, whole_graph, preflight, require_terminal_or_yes, scheduler,
     stop_on_signal,
 };
 use crate::exit::{self, Failure};
@@ -121,7 +121,7 @@ pub async fn down(
     let s = scheduler(
         settings,
         &c,
-        graph(settings, &c)?,
+        whole_graph(settings, &c)?,
         ledger.clone(),
         printer.reporter(),
         concurrency,
@@ -248,7 +248,10 @@ pub async fn fleet(
         let s = scheduler(
             settings,
             &c,
-            graph(settings, &c)?,
+            match verb {
+                Verb::Up { .. } => graph(settings, &c)?,
+                Verb::Down => whole_graph(settings, &c)?,
+            },
             ledger.clone(),
             printer.reporter_for(name.as_str()),
             concurrency,
@@ -356,9 +359,21 @@ where
     ]
     .map(|o| (o, summary.count(o)));
     for id in &summary.unknown {
-        printer.note(format!(
-            "warning: the ledger holds {id}, which this version of paysec does not manage; left as is"
-        ));
+        let serving = paysec_stack::components::serving(id.as_str());
+        printer.note(if serving.is_empty() {
+            format!(
+                "warning: the ledger holds {id}, which this version of paysec does not manage; left as is"
+            )
+        } else {
+            let settings: Vec<String> = serving
+                .iter()
+                .map(|c| format!("{} = false", c.setting()))
+                .collect();
+            format!(
+                "warning: the ledger holds {id}, which {} leaves out; left as is (`paysec down` removes it, or switch the component on again)",
+                settings.join(" and ")
+            )
+        });
     }
     if printer.is_json() {
         let outcomes: serde_json::Map<String, serde_json::Value> = summary

@@ -188,14 +188,37 @@ pub fn for_env(
     }
 }
 
+/// The stack the configuration builds (its components switched as set).
 pub fn graph(settings: &Settings, c: &Connected) -> Result<Graph, Failure> {
-    let inputs = paysec_stack::Inputs {
+    graph_with(&settings.config, c)
+}
+
+/// The whole stack, every component on: what `down` removes (what the
+/// ledger records, whatever the switches say now).
+pub fn whole_graph(settings: &Settings, c: &Connected) -> Result<Graph, Failure> {
+    graph_with(&paysec_stack::components::everything(&settings.config), c)
+}
+
+fn graph_with(config: &paysec_config::Config, c: &Connected) -> Result<Graph, Failure> {
+    paysec_stack::blueprint(&inputs(config, c), &c.env.names)
+        .map_err(|e| Failure::Internal(format!("the stack blueprint is invalid: {e}")))
+}
+
+fn inputs<'a>(config: &'a paysec_config::Config, c: &'a Connected) -> paysec_stack::Inputs<'a> {
+    paysec_stack::Inputs {
         aws: &c.aws,
-        config: &settings.config,
+        config,
         key_admins: &c.key_admins,
         resolved: &c.resolved,
-    };
-    paysec_stack::blueprint(&inputs, &c.env.names)
+    }
+}
+
+/// The resources a disabled component leaves out.
+pub fn left_out(
+    settings: &Settings,
+    c: &Connected,
+) -> Result<Vec<paysec_stack::LeftOut>, Failure> {
+    paysec_stack::left_out(&inputs(&settings.config, c), &c.env.names)
         .map_err(|e| Failure::Internal(format!("the stack blueprint is invalid: {e}")))
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use paysec_core::Ledger;
 use paysec_verify::{Header, Verdict};
 
-use super::{graph, plan, scheduler};
+use super::{graph, left_out, plan, scheduler};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -76,7 +76,15 @@ pub async fn run(
             "moto does not report DeadLetterConfig",
         ));
     }
-    let result = paysec_verify::evaluate(&changes, &unknowable);
+    let not_built: Vec<paysec_verify::NotBuilt> = left_out(settings, &c)?
+        .into_iter()
+        .map(|l| paysec_verify::NotBuilt {
+            resource: l.id.to_string(),
+            kind: l.kind,
+            why: l.why,
+        })
+        .collect();
+    let result = paysec_verify::evaluate(&changes, &unknowable, &not_built);
     let at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();

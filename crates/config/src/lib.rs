@@ -116,6 +116,12 @@ impl Default for S3 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rds {
+    /// Build the database and what only serves it (its key, groups, log
+    /// groups, monitoring role, RDS API endpoint, filters and alarms):
+    /// `false` leaves them out of `plan` and `up` (for an emulator without
+    /// RDS, or a stack without a database); `down` still removes any the
+    /// ledger records.
+    pub enabled: bool,
     /// A major version (`16`: the newest minor RDS offers, resolved at each
     /// run) or a minor (`16.9`: exactly that, refused before any write if
     /// RDS no longer offers it).
@@ -150,6 +156,7 @@ pub struct Rds {
 impl Default for Rds {
     fn default() -> Self {
         Self {
+            enabled: true,
             engine_version: "16".into(),
             parameter_group_family: "postgres16".into(),
             instance_class: "db.t3.micro".into(),
@@ -171,6 +178,10 @@ impl Default for Rds {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Lambda {
+    /// Build the payment function and what only serves it (its key, role,
+    /// policy, log group, queue, security groups, X-Ray endpoint, filter
+    /// and alarms): `false` leaves them out, as `rds.enabled` does.
+    pub enabled: bool,
     /// python3.13 or python3.14 (Amazon Linux 2023).
     pub runtime: String,
     pub memory_mb: i32,
@@ -186,6 +197,7 @@ pub struct Lambda {
 impl Default for Lambda {
     fn default() -> Self {
         Self {
+            enabled: true,
             runtime: "python3.13".into(),
             memory_mb: 256,
             timeout_seconds: 30,

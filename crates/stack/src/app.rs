@@ -180,13 +180,20 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: 
         "AuthenticationFailures",
         ids::FILTER_DB_AUTH_FAILURES,
     ));
-    nodes.push(custom(
-        ids::ALARM_ENCRYPTION,
-        "encryption-violations",
-        "Unencrypted DB connections or KMS failures (req. 3.5, 4.2)",
-        "EncryptionViolations",
-        ids::FILTER_DB_ENCRYPTION,
-    ));
+    // Both the database's and the function's filters feed its metric; it
+    // comes after whichever of them is built.
+    let encryption_source = [ids::FILTER_DB_ENCRYPTION, ids::FILTER_LAMBDA_KMS]
+        .into_iter()
+        .find(|f| crate::components::builds(cfg, f));
+    if let Some(source) = encryption_source {
+        nodes.push(custom(
+            ids::ALARM_ENCRYPTION,
+            "encryption-violations",
+            "Unencrypted DB connections or KMS failures (req. 3.5, 4.2)",
+            "EncryptionViolations",
+            source,
+        ));
+    }
     nodes.push(Arc::new(Alarm {
         id: id(ids::ALARM_LAMBDA_ERRORS),
         aws: aws(),

@@ -11,11 +11,13 @@ use paysec_core::{Graph, GraphError, Ledger, LogicalId, Resource};
 use paysec_kms::{KeyUser, KmsKey};
 
 mod app;
+pub mod components;
 mod iam;
 mod logs;
 mod network;
 pub mod preflight;
 
+pub use components::Component;
 pub use preflight::Preflight;
 
 /// Logical ids of the stack's resources, shared by the blueprint, the
@@ -143,12 +145,16 @@ pub fn blueprint(
         "CloudWatch Logs and the alarm topic",
         vec![
             KeyUser::LogsService {
-                log_groups: vec![
-                    names.flow_log_group(),
-                    names.lambda_log_group(),
-                    names.rds_log_group("*"),
-                    logs::RDS_OS_METRICS.to_owned(),
-                ],
+                log_groups: [
+                    (ids::LOG_FLOW_LOGS, names.flow_log_group()),
+                    (ids::LOG_LAMBDA, names.lambda_log_group()),
+                    (ids::LOG_RDS_POSTGRESQL, names.rds_log_group("*")),
+                    (ids::LOG_RDS_OS_METRICS, logs::RDS_OS_METRICS.to_owned()),
+                ]
+                .into_iter()
+                .filter(|(id, _)| components::builds(inputs.config, id))
+                .map(|(_, group)| group)
+                .collect(),
             },
             KeyUser::CloudWatchAlarms,
             KeyUser::ViaServices(vec!["sns"]),
@@ -171,7 +177,49 @@ pub fn blueprint(
         inputs,
         names.prefix().trim_start_matches("paysec-"),
     );
+    nodes.retain(|n| components::builds(inputs.config, n.id().as_str()));
     Graph::new(nodes)
+}
+
+/// A resource of the whole stack the configuration does not build.
+#[derive(Clone, Debug)]
+pub struct LeftOut {
+    pub id: LogicalId,
+    pub kind: &'static str,
+    /// Which switch leaves it out.
+    pub why: String,
+}
+
+/// The resources of the whole stack that `inputs.config` does not build,
+/// in the blueprint's order.
+pub fn left_out(
+    inputs: &Inputs<'_>,
+    names: &paysec_core::naming::Names,
+) -> Result<Vec<LeftOut>, GraphError> {
+    let all = components::everything(inputs.config);
+    let whole = blueprint(&Inputs { config: &all, ..*inputs }, names)?;
+    let built = blueprint(inputs, names)?;
+    let disabled: Vec<Component> = Component::ALL
+        .into_iter()
+        .filter(|c| !c.enabled_in(inputs.config))
+        .collect();
+    Ok((0..whole.len())
+        .map(|i| whole.node(i))
+        .filter(|n| built.position(n.id()).is_none())
+        .map(|n| LeftOut {
+            id: n.id().clone(),
+            kind: n.kind(),
+            // What serves both components goes when both are off.
+            why: match components::of(n.id().as_str()) {
+                Some(c) => c.left_out_because(),
+                None => disabled
+                    .iter()
+                    .map(|c| c.left_out_because())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            },
+        })
+        .collect())
 }
 
 /// One stack output.
@@ -267,6 +315,60 @@ mod tests {
         let mut retained = config.clone();
         retained.logs.retention_days = 400;
         assert_ne!(desired_state(&retained, &role("Deployer")), base);
+    }
+
+    /// The blueprint's ids with `config`, and what it leaves out.
+    async fn built_and_left_out(config: &Config) -> (Vec<String>, Vec<LeftOut>) {
+        let aws = Aws::connect(&paysec_aws::AwsSettings {
+            region: Some("us-east-1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let resolved = Preflight::unresolved(config);
+        let inputs = Inputs {
+            aws: &aws,
+            config,
+            key_admins: &[],
+            resolved: &resolved,
+        };
+        let env = paysec_core::naming::EnvName::parse("t-1").unwrap();
+        let names = paysec_core::naming::Names::new(&env);
+        let graph = blueprint(&inputs, &names).expect("a valid graph");
+        let ids = (0..graph.len())
+            .map(|i| graph.node(i).id().to_string())
+            .collect();
+        (ids, left_out(&inputs, &names).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_disabled_component_leaves_out_exactly_what_serves_it() {
+        let all = Config::default();
+        let (whole, none) = built_and_left_out(&all).await;
+        assert!(none.is_empty());
+        for (rds, lambda) in [(false, true), (true, false), (false, false)] {
+            let mut config = all.clone();
+            config.rds.enabled = rds;
+            config.lambda.enabled = lambda;
+            let (built, left) = built_and_left_out(&config).await;
+            let left_ids: Vec<String> = left.iter().map(|l| l.id.to_string()).collect();
+            assert_eq!(built.len() + left.len(), whole.len(), "rds {rds} lambda {lambda}");
+            for id in &whole {
+                assert_ne!(built.contains(id), left_ids.contains(id), "{id} once");
+                let serving = components::serving(id);
+                let wanted = serving.is_empty()
+                    || serving.iter().any(|c| c.enabled_in(&config));
+                assert_eq!(built.contains(id), wanted, "{id} with rds {rds} lambda {lambda}");
+            }
+            assert!(left.iter().all(|l| l.why.contains("= false")));
+        }
+        let mut core = all.clone();
+        core.rds.enabled = false;
+        core.lambda.enabled = false;
+        let (built, _) = built_and_left_out(&core).await;
+        assert!(built.contains(&ids::VPC.to_owned()) && built.contains(&ids::TOPIC.to_owned()));
+        assert!(!built.contains(&ids::SG_RULES.to_owned()));
+        assert!(!built.contains(&ids::ALARM_ENCRYPTION.to_owned()));
     }
 
     #[test]

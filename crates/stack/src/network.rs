@@ -99,17 +99,15 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         .draining_up_to(drain),
     ));
     let port = cfg.rds.port;
-    nodes.push(Arc::new(SecurityGroupRules::new(
-        id(ids::SG_RULES),
-        aws(),
-        id(ids::VPC),
-        vec![
-            id(ids::SG_LAMBDA),
-            id(ids::SG_DB),
-            id(ids::SG_ENDPOINTS),
-            id(ids::SG_XRAY),
-        ],
-        vec![
+    // The flows between the groups the configuration builds: a rule stays
+    // when both its group and its peer group are built.
+    let built = |g: &LogicalId| crate::components::builds(cfg, g.as_str());
+    let groups: Vec<LogicalId> = [ids::SG_LAMBDA, ids::SG_DB, ids::SG_ENDPOINTS, ids::SG_XRAY]
+        .into_iter()
+        .map(id)
+        .filter(built)
+        .collect();
+    let rules: Vec<Rule> = vec![
             Rule {
                 group: id(ids::SG_LAMBDA),
                 egress: true,
@@ -146,8 +144,25 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                 port: 443,
                 peer: Peer::Group(id(ids::SG_LAMBDA)),
             },
-        ],
-    )));
+    ]
+    .into_iter()
+    .filter(|r| {
+        built(&r.group)
+            && match &r.peer {
+                Peer::Group(g) => built(g),
+                _ => true,
+            }
+    })
+    .collect();
+    if !groups.is_empty() {
+        nodes.push(Arc::new(SecurityGroupRules::new(
+            id(ids::SG_RULES),
+            aws(),
+            id(ids::VPC),
+            groups,
+            rules,
+        )));
+    }
     nodes.push(Arc::new(
         GatewayEndpoint::new(
         id(ids::ENDPOINT_S3),

@@ -10,6 +10,8 @@ use paysec_aws::emulator::Gap;
 use paysec_aws::sdk::{lambda, rds, servicequotas};
 use paysec_aws::Aws;
 use paysec_config::Config;
+
+use crate::Component;
 use serde::Serialize;
 
 /// One check's outcome.
@@ -182,36 +184,66 @@ pub async fn run(
     let configured = &config.rds.engine_version;
     // The caller's ARN names the partition: arn:<partition>:sts::...
     let partition = caller_arn.split(':').nth(1).unwrap_or("aws");
-    let endpoint_services: Vec<String> = INTERFACE_ENDPOINTS
+    let rds_on = Component::Rds.enabled_in(config);
+    let lambda_on = Component::Lambda.enabled_in(config);
+    let interface_endpoints = interface_endpoints(config);
+    let endpoint_services: Vec<String> = interface_endpoints
         .iter()
         .map(|service| {
             paysec_core::environment::endpoint_service_name(partition, aws.region(), service)
         })
         .collect();
+    // A disabled component's questions are not asked.
     let (versions, region_zones, endpoint_zones, account) = tokio::join!(
-        aws.rds
-            .describe_db_engine_versions()
-            .engine("postgres")
-            .engine_version(configured.split('.').next().unwrap_or(configured))
-            .customize()
-            .config_override(rds::config::Builder::default().retry_config(aws.retry_for_checks()))
-            .send(),
-        aws.available_zones(),
-        aws.ec2
-            .describe_vpc_endpoint_services()
-            .set_service_names(Some(endpoint_services.clone()))
-            .send(),
-        aws.lambda
-            .get_account_settings()
-            .customize()
-            .config_override(
-                lambda::config::Builder::default().retry_config(aws.retry_for_checks())
+        async {
+            if !rds_on {
+                return None;
+            }
+            Some(
+                aws.rds
+                    .describe_db_engine_versions()
+                    .engine("postgres")
+                    .engine_version(configured.split('.').next().unwrap_or(configured))
+                    .customize()
+                    .config_override(
+                        rds::config::Builder::default().retry_config(aws.retry_for_checks()),
+                    )
+                    .send()
+                    .await,
             )
-            .send(),
+        },
+        aws.available_zones(),
+        async {
+            if endpoint_services.is_empty() {
+                return None;
+            }
+            Some(
+                aws.ec2
+                    .describe_vpc_endpoint_services()
+                    .set_service_names(Some(endpoint_services.clone()))
+                    .send()
+                    .await,
+            )
+        },
+        async {
+            if !lambda_on {
+                return None;
+            }
+            Some(
+                aws.lambda
+                    .get_account_settings()
+                    .customize()
+                    .config_override(
+                        lambda::config::Builder::default().retry_config(aws.retry_for_checks()),
+                    )
+                    .send()
+                    .await,
+            )
+        },
     );
     // Zones every interface endpoint service of the stack is offered in
     // (unknown when a service is not listed).
-    let endpoint_zones = endpoint_zones.ok().and_then(|out| {
+    let endpoint_zones = endpoint_zones.and_then(Result::ok).and_then(|out| {
         let per_service: Vec<Vec<String>> = endpoint_services
             .iter()
             .map(|name| {
@@ -233,7 +265,12 @@ pub async fn run(
 
     // The engine version RDS offers.
     match versions {
-        Ok(out) => {
+        None => p.push(
+            "rds",
+            Verdict::NotChecked,
+            Component::Rds.left_out_because(),
+        ),
+        Some(Ok(out)) => {
             let offered: Vec<String> = out
                 .db_engine_versions()
                 .iter()
@@ -247,12 +284,12 @@ pub async fn run(
                 Err(why) => p.push("rds engine version", Verdict::Fail, why),
             }
         }
-        Err(e) if emulator => p.push(
+        Some(Err(e)) if emulator => p.push(
             "rds engine version",
             Verdict::NotChecked,
             format!("the emulator does not answer DescribeDBEngineVersions ({}); using {configured} as configured", paysec_aws::classify::one_line(&e)),
         ),
-        Err(e) => p.push(
+        Some(Err(e)) => p.push(
             "rds engine version",
             Verdict::Fail,
             format!("DescribeDBEngineVersions: {}", paysec_aws::classify::one_line(&e)),
@@ -262,7 +299,7 @@ pub async fn run(
     // The instance class, in which zones, Multi-AZ.
     let class = &config.rds.instance_class;
     let mut class_zones: Option<Vec<String>> = None;
-    if p.failures().next().is_none() {
+    if rds_on && p.failures().next().is_none() {
         let options = aws
             .rds
             .describe_orderable_db_instance_options()
@@ -347,7 +384,15 @@ pub async fn run(
     }
 
     // Room for the function's reserved concurrency.
-    if let Some(wanted) = config.lambda.reserved_concurrency.executions() {
+    if !lambda_on {
+        p.push(
+            "lambda",
+            Verdict::NotChecked,
+            Component::Lambda.left_out_because(),
+        );
+    } else if let (Some(wanted), Some(account)) =
+        (config.lambda.reserved_concurrency.executions(), account)
+    {
         match account {
             Ok(out) => match out.account_limit() {
                 Some(limit) => {
@@ -381,7 +426,7 @@ pub async fn run(
         }
     }
 
-    quotas(aws, &mut p, environments).await;
+    quotas(aws, &mut p, environments, interface_endpoints.len(), keys(config)).await;
     p
 }
 
@@ -402,13 +447,36 @@ pub fn quota_room(
     }
 }
 
-/// The interface endpoints the stack puts in its VPC (by service).
-const INTERFACE_ENDPOINTS: [&str; 2] = ["rds", "xray"];
+/// The interface endpoints the stack puts in its VPC (by service): the
+/// RDS API's with the database, X-Ray's with the function.
+fn interface_endpoints(config: &Config) -> Vec<&'static str> {
+    [("rds", Component::Rds), ("xray", Component::Lambda)]
+        .into_iter()
+        .filter(|(_, c)| c.enabled_in(config))
+        .map(|(service, _)| service)
+        .collect()
+}
+
+/// The customer managed keys one environment makes: S3's and Logs', and
+/// one per component built.
+fn keys(config: &Config) -> usize {
+    2 + Component::ALL
+        .iter()
+        .filter(|c| c.enabled_in(config))
+        .count()
+}
 
 /// The account's quotas the stack draws on, where Service Quotas answers:
-/// VPCs per region (it makes one), customer managed KMS keys (four),
-/// interface endpoints per VPC (two, in a VPC of its own).
-async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
+/// VPCs per region (it makes one), customer managed KMS keys (`keys` per
+/// environment), interface endpoints per VPC (`endpoints`, in a VPC of its
+/// own; not asked when there are none).
+async fn quotas(
+    aws: &Aws,
+    p: &mut Preflight,
+    environments: usize,
+    endpoints: usize,
+    keys: usize,
+) {
     let emulator = aws.tolerates(Gap::CatalogReadsMissing);
     let quota = |service: &'static str, code: &'static str| {
         aws.quotas
@@ -425,16 +493,22 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
         quota("vpc", "L-F678F1CE"),
         aws.ec2.describe_vpcs().send(),
         quota("kms", "L-C2F1777E"),
-        quota("vpc", "L-29B6F2EB"),
+        async {
+            if endpoints == 0 {
+                return None;
+            }
+            Some(quota("vpc", "L-29B6F2EB").await)
+        },
     );
     match endpoint_quota {
-        Ok(q) => match q.quota().and_then(|q| q.value()) {
+        None => {}
+        Some(Ok(q)) => match q.quota().and_then(|q| q.value()) {
             // The VPC is new: nothing in it yet.
             Some(value) => match quota_room(
                 "interface endpoints per VPC",
                 "vpc/L-29B6F2EB",
                 0,
-                INTERFACE_ENDPOINTS.len(),
+                endpoints,
                 value,
             ) {
                 Ok(detail) => p.push("quota: endpoints", Verdict::Ok, detail),
@@ -446,7 +520,7 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
                 "Service Quotas gave no value",
             ),
         },
-        Err(e) => p.push(
+        Some(Err(e)) => p.push(
             "quota: endpoints",
             Verdict::unanswered(emulator, Verdict::Warning),
             format!(
@@ -497,7 +571,7 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize) {
                 while let Some(Ok(page)) = pages.next().await {
                     used += page.keys().len();
                 }
-                match quota_room("KMS keys", "kms/L-C2F1777E", used, 4 * environments, value) {
+                match quota_room("KMS keys", "kms/L-C2F1777E", used, keys * environments, value) {
                     Ok(detail) => p.push("quota: KMS keys", Verdict::Ok, detail),
                     Err(why) => p.push("quota: KMS keys", Verdict::Fail, why),
                 }

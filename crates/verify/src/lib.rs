@@ -199,13 +199,27 @@ fn joined<'a>(items: impl Iterator<Item = &'a Drift>) -> Option<(String, String)
     (!expected.is_empty()).then(|| (expected.join("; "), actual.join("; ")))
 }
 
+/// A resource of the whole stack the configuration does not build (a
+/// disabled component's): its controls are NOT_APPLICABLE, saying why.
+#[derive(Clone, Debug)]
+pub struct NotBuilt {
+    pub resource: String,
+    pub kind: &'static str,
+    pub why: String,
+}
+
 /// Evaluates every control on every resource from a live read of the stack
 /// (`Scheduler::plan_up`): a missing resource fails all its controls; a
 /// present one fails the controls whose property drifted, quotes the live
 /// value of those that matched, and says why a property does not apply or
 /// cannot be read. A property the read neither compared nor excused is
-/// UNKNOWN, never a silent pass.
-pub fn evaluate(changes: &[PlannedChange], unknowable: &[Unknowable]) -> Report {
+/// UNKNOWN, never a silent pass. The controls of what the configuration
+/// does not build (`not_built`) are NOT_APPLICABLE with the reason.
+pub fn evaluate(
+    changes: &[PlannedChange],
+    unknowable: &[Unknowable],
+    not_built: &[NotBuilt],
+) -> Report {
     let mut findings = Vec::new();
     for c in changes {
         let (physical_id, drift) = match &c.planned {
@@ -259,6 +273,23 @@ pub fn evaluate(changes: &[PlannedChange], unknowable: &[Unknowable]) -> Report 
                 verdict,
                 expected,
                 observed,
+            });
+        }
+    }
+    for n in not_built {
+        let applies =
+            |k: &&Control| k.kind == n.kind || (k.kind == "*" && TAG_CHECKED.contains(&n.kind));
+        for control in CONTROLS.iter().filter(applies) {
+            findings.push(Finding {
+                control: control.id,
+                requirements: control.requirements,
+                title: control.title,
+                resource: n.resource.clone(),
+                kind: n.kind.to_owned(),
+                physical_id: None,
+                verdict: Verdict::NotApplicable,
+                expected: "not applicable".to_owned(),
+                observed: n.why.clone(),
             });
         }
     }
@@ -553,6 +584,7 @@ mod tests {
                 },
             )],
             &[],
+            &[],
         );
         let failed: Vec<_> = report.failures().map(|f| f.control).collect();
         assert_eq!(failed, ["KMS-2"]);
@@ -560,8 +592,27 @@ mod tests {
     }
 
     #[test]
+    fn what_a_disabled_component_leaves_out_is_not_applicable_with_the_reason() {
+        let why = "not built: the rds component is disabled (rds.enabled = false)";
+        let report = evaluate(
+            &[],
+            &[],
+            &[NotBuilt {
+                resource: "rds.instance".into(),
+                kind: "db_instance",
+                why: why.into(),
+            }],
+        );
+        let rds: Vec<_> = CONTROLS.iter().filter(|c| c.kind == "db_instance").collect();
+        assert_eq!(report.summary.total, rds.len());
+        assert_eq!(report.summary.not_applicable, rds.len());
+        assert!(report.findings.iter().all(|f| f.observed == why));
+        assert!(report.ok());
+    }
+
+    #[test]
     fn a_missing_resource_fails_all_its_controls() {
-        let report = evaluate(&[change("s3.data", "s3_bucket", Planned::Create)], &[]);
+        let report = evaluate(&[change("s3.data", "s3_bucket", Planned::Create)], &[], &[]);
         assert!(report.summary.total >= 7);
         assert_eq!(report.summary.fail, report.summary.total);
     }
@@ -589,6 +640,7 @@ mod tests {
         let report = evaluate(
             &[c],
             &[("lambda_function", "dead_letter_queue", "emulator gap")],
+            &[],
         );
         let dlq = finding(&report, "LAM-2");
         assert_eq!(
@@ -612,7 +664,7 @@ mod tests {
             },
         );
         c.evidence.clear();
-        let report = evaluate(&[c], &[]);
+        let report = evaluate(&[c], &[], &[]);
         assert!(report.summary.total > 0);
         assert_eq!(report.summary.unknown, report.summary.total);
     }
@@ -632,7 +684,7 @@ mod tests {
             property: "performance_insights".into(),
             why: "db.t3.micro does not support it".into(),
         }];
-        let report = evaluate(&[c], &[]);
+        let report = evaluate(&[c], &[], &[]);
         let multi_az = finding(&report, "RDS-5");
         assert_eq!(
             (
@@ -662,7 +714,7 @@ mod tests {
         c.evidence.retain(|d| d.property != "policy");
         c.evidence
             .push(Drift::new("policy", "a<b & \"c\"", "x'y\u{1}"));
-        let report = evaluate(&[c], &[]);
+        let report = evaluate(&[c], &[], &[]);
         let h = Header {
             environment: "e",
             account: "1",
@@ -709,6 +761,7 @@ mod tests {
                     properties_read: true,
                 },
             )],
+            &[],
             &[],
         );
         let reqs = requirements(&report);

@@ -1,0 +1,127 @@
+//! The stack's optional components and which resources go with each. The
+//! database (`[rds] enabled`) and the payment function (`[lambda]
+//! enabled`) can each be left out, with everything that only serves them;
+//! the rest (network, buckets, flow logs, the Logs and S3 keys, the audit
+//! role, the alarm topic) is the stack's core and always built. The table
+//! is `docs/components.md`.
+
+use paysec_config::Config;
+
+use crate::ids;
+
+/// A part of the stack that can be switched off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Component {
+    Rds,
+    Lambda,
+}
+
+impl Component {
+    pub const ALL: [Component; 2] = [Component::Rds, Component::Lambda];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rds => "rds",
+            Self::Lambda => "lambda",
+        }
+    }
+
+    /// The setting that switches it, as the config file spells it.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Self::Rds => "rds.enabled",
+            Self::Lambda => "lambda.enabled",
+        }
+    }
+
+    /// Whether `config` builds it.
+    pub fn enabled_in(self, config: &Config) -> bool {
+        match self {
+            Self::Rds => config.rds.enabled,
+            Self::Lambda => config.lambda.enabled,
+        }
+    }
+
+    /// Why a resource of this component is not planned (verify's
+    /// NOT_APPLICABLE reason).
+    pub fn left_out_because(self) -> String {
+        format!(
+            "not built: the {} component is disabled ({} = false)",
+            self.as_str(),
+            self.setting()
+        )
+    }
+}
+
+/// The component a resource serves; `None` for the core. The encryption
+/// alarm watches both the database's and the function's KMS errors, and
+/// the security group rules connect both: they stay while either is built
+/// (the blueprint builds them from what is enabled).
+pub fn of(id: &str) -> Option<Component> {
+    const RDS: &[&str] = &[
+        ids::KMS_RDS,
+        ids::ROLE_RDS_MONITORING,
+        ids::LOG_RDS_POSTGRESQL,
+        ids::LOG_RDS_UPGRADE,
+        ids::LOG_RDS_OS_METRICS,
+        ids::SG_DB,
+        // The RDS API endpoint and its group serve only the database.
+        ids::SG_ENDPOINTS,
+        ids::ENDPOINT_RDS,
+        ids::DB_PARAMETERS,
+        ids::DB_SUBNETS,
+        ids::DB,
+        ids::FILTER_DB_CONNECTION_FAILURES,
+        ids::FILTER_DB_AUTH_FAILURES,
+        ids::FILTER_DB_ENCRYPTION,
+        ids::ALARM_DB_CONNECTIONS,
+        ids::ALARM_AUTH,
+    ];
+    const LAMBDA: &[&str] = &[
+        ids::KMS_LAMBDA,
+        ids::ROLE_LAMBDA,
+        ids::POLICY_LAMBDA,
+        ids::LOG_LAMBDA,
+        ids::SG_LAMBDA,
+        // Only the function sends traces.
+        ids::SG_XRAY,
+        ids::ENDPOINT_XRAY,
+        ids::DLQ,
+        ids::FUNCTION,
+        ids::FILTER_LAMBDA_KMS,
+        ids::ALARM_LAMBDA_ERRORS,
+        ids::ALARM_DLQ,
+    ];
+    if RDS.contains(&id) {
+        Some(Component::Rds)
+    } else if LAMBDA.contains(&id) {
+        Some(Component::Lambda)
+    } else {
+        None
+    }
+}
+
+/// The components a resource serves: its own, or both for what connects
+/// them (the security group rules, the encryption alarm), none for the
+/// core.
+pub fn serving(id: &str) -> Vec<Component> {
+    match of(id) {
+        Some(c) => vec![c],
+        None if [ids::SG_RULES, ids::ALARM_ENCRYPTION].contains(&id) => Component::ALL.to_vec(),
+        None => Vec::new(),
+    }
+}
+
+/// Whether `config` builds the resource `id`.
+pub fn builds(config: &Config, id: &str) -> bool {
+    of(id).is_none_or(|c| c.enabled_in(config))
+}
+
+/// `config` with every component on: what `down` and `verify` compare
+/// with, so a resource the ledger records is known whatever the switches.
+pub fn everything(config: &Config) -> Config {
+    let mut all = config.clone();
+    all.rds.enabled = true;
+    all.lambda.enabled = true;
+    all
+}
