@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Installs and runs the local AWS emulator (moto server, pinned) on loopback.
+# Installs and runs a local AWS emulator on loopback: moto server (pinned,
+# the default) or LocalStack community (pinned, host mode, no Docker).
 #
-#   scripts/emulator.sh start   install if needed, start, wait until ready,
-#                               print `export AWS_ENDPOINT_URL=...` lines
+#   scripts/emulator.sh start [localstack]   install if needed, start, wait
+#                               until ready, print `export AWS_ENDPOINT_URL=...`
+#                               lines (LocalStack's include PAYSEC_RDS_ENABLED
+#                               and PAYSEC_LAMBDA_ENABLED=false: it has no RDS,
+#                               and its functions need Docker to become Active)
 #   scripts/emulator.sh stop    stop the emulator started from this checkout
 #   scripts/emulator.sh env     print the export lines of the running emulator
-#   scripts/emulator.sh install install if needed and print the path of
-#                               moto_server (the test harness runs its own)
+#   scripts/emulator.sh install [localstack]  install if needed and print the
+#                               path of moto_server / localstack (the test
+#                               harness runs its own)
 #
 # State lives in target/emulator/ (venv, pid, port, log). Sourcing the output
 # of `start` points the AWS SDK (and paysec) at the emulator with fake
@@ -23,6 +28,35 @@ mkdir -p "$state"
 
 log() { echo "emulator: $*" >&2; }
 
+# LocalStack: the last release that runs on Python 3.11 without Docker
+# (4.10+ fail there: KMS uuid5 on bytes, Lambda `Lock | None`), with the
+# dependency pins it needs on this Python.
+LOCALSTACK_VERSION="4.9.2"
+LOCALSTACK_PINS=("localstack-core[runtime]==$LOCALSTACK_VERSION" "cbor2<5.7" "cryptography==43.0.3"
+  "pyopenssl==24.2.1" "service_identity==24.1.0" "psutil<7.2")
+ls_venv="${PAYSEC_LOCALSTACK_VENV:-$state/localstack-venv}"
+
+install_localstack() {
+  if [ -x "$ls_venv/bin/localstack" ] && "$ls_venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('localstack-core') != '$LOCALSTACK_VERSION')" 2>/dev/null; then
+    return
+  fi
+  log "installing localstack-core==$LOCALSTACK_VERSION into $ls_venv"
+  python3 -m venv "$ls_venv"
+  "$ls_venv/bin/pip" install --quiet --disable-pip-version-check "${LOCALSTACK_PINS[@]}"
+}
+
+# Runs LocalStack in the foreground on 127.0.0.1:$1 with its state under
+# $2 (a scratch directory): no Docker, no DNS server, no persistence, no
+# telemetry, no certificate download.
+run_localstack() {
+  local port="$1" dir="$2"
+  mkdir -p "$dir/volume" "$dir/fs"
+  GATEWAY_LISTEN="127.0.0.1:$port" DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 \
+    DISABLE_EVENTS=1 PERSISTENCE=0 LOCALSTACK_VOLUME_DIR="$dir/volume" \
+    FILESYSTEM_ROOT="$dir/fs" LOCALSTACK_CLI_CONFIG_DIR="$dir" HOME="$dir" \
+    exec "$ls_venv/bin/localstack" start --host
+}
+
 install() {
   if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import moto,junitparser,sys; sys.exit(moto.__version__ != '$MOTO_VERSION' or junitparser.version != '$JUNITPARSER_VERSION')" 2>/dev/null; then
     return
@@ -38,9 +72,10 @@ free_port() {
 
 print_env() {
   local port; port="$(cat "$state/port")"
+  local kind; kind="$(cat "$state/kind" 2>/dev/null || echo moto)"
   cat <<EOT
 export AWS_ENDPOINT_URL=http://127.0.0.1:$port
-export PAYSEC_EMULATOR=moto
+export PAYSEC_EMULATOR=$kind
 export PAYSEC_TEST_ENDPOINT=http://127.0.0.1:$port
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
@@ -48,11 +83,41 @@ export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1
 unset AWS_PROFILE AWS_SESSION_TOKEN
 EOT
+  if [ "$kind" = localstack ]; then
+    echo "export PAYSEC_RDS_ENABLED=false"
+    echo "export PAYSEC_LAMBDA_ENABLED=false"
+  fi
+}
+
+# The path that answers once the emulator is ready.
+ready_path() {
+  case "$1" in localstack) echo /_localstack/health ;; *) echo /moto-api/ ;; esac
 }
 
 running() {
   [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null \
-    && curl -fsS "http://127.0.0.1:$(cat "$state/port")/moto-api/" >/dev/null 2>&1
+    && curl -fsS "http://127.0.0.1:$(cat "$state/port")$(ready_path "$(cat "$state/kind" 2>/dev/null || echo moto)")" >/dev/null 2>&1
+}
+
+start_localstack() {
+  install_localstack
+  local port; port="$(free_port)"
+  echo "$port" > "$state/port"
+  echo localstack > "$state/kind"
+  rm -rf "$state/localstack"
+  (run_localstack "$port" "$state/localstack" > "$state/localstack.log" 2>&1 &
+   echo $! > "$state/pid")
+  for _ in $(seq 1 300); do
+    if curl -fsS "http://127.0.0.1:$port/_localstack/health" >/dev/null 2>&1; then
+      log "LocalStack $LOCALSTACK_VERSION ready on 127.0.0.1:$port (pid $(cat "$state/pid"), log $state/localstack.log); RDS and Lambda switched off"
+      print_env
+      return
+    fi
+    sleep 0.2
+  done
+  log "LocalStack did not become ready; see $state/localstack.log"
+  tail -20 "$state/localstack.log" >&2 || true
+  exit 1
 }
 
 start() {
@@ -60,6 +125,7 @@ start() {
   install
   local port; port="$(free_port)"
   echo "$port" > "$state/port"
+  echo moto > "$state/kind"
   # Managed policies (AmazonRDSEnhancedMonitoringRole...) are off by default.
   MOTO_IAM_LOAD_MANAGED_POLICIES=true nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" \
     > "$state/moto.log" 2>&1 &
@@ -88,10 +154,17 @@ stop() {
   fi
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  env) running && print_env || { log "not running; use: scripts/emulator.sh start"; exit 1; } ;;
-  install) install; echo "$venv/bin/moto_server" ;;
-  *) echo "usage: $0 start|stop|env|install" >&2; exit 2 ;;
+case "${1:-} ${2:-}" in
+  "start ") if running && [ "$(cat "$state/kind")" != moto ]; then log "LocalStack is running; scripts/emulator.sh stop first"; exit 1; fi; start ;;
+  "start localstack")
+    if running && [ "$(cat "$state/kind")" != localstack ]; then log "moto is running; scripts/emulator.sh stop first"; exit 1; fi
+    if running; then print_env; else start_localstack; fi ;;
+  "stop ") stop ;;
+  "env ") running && print_env || { log "not running; use: scripts/emulator.sh start"; exit 1; } ;;
+  "install ") install; echo "$venv/bin/moto_server" ;;
+  "install localstack") install_localstack; echo "$ls_venv/bin/localstack" ;;
+  # The test harness's own LocalStack: foreground, on the given port and
+  # scratch directory, stopped with its parent.
+  "run-localstack "*) install_localstack; run_localstack "$2" "$3" ;;
+  *) echo "usage: $0 start [localstack] | stop | env | install [localstack] | run-localstack PORT DIR" >&2; exit 2 ;;
 esac

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the Lambda
 # handler's own tests, then `cargo test` (whose integration tests start the
-# pinned emulator themselves, on a free port, unless one is given through
-# PAYSEC_TEST_ENDPOINT or AWS_ENDPOINT_URL).
+# pinned moto themselves, on a free port, unless one is given through
+# PAYSEC_TEST_ENDPOINT or AWS_ENDPOINT_URL), then the LocalStack lane: the
+# `both_emulators` integration tests on a LocalStack the tests start
+# (pinned, host mode, RDS and Lambda switched off).
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh -- kms     extra arguments go to `cargo test`
+#   scripts/test.sh -- kms     extra arguments go to the moto `cargo test`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +21,8 @@ echo "== lambda handler tests (local Python)" >&2
 if [ -d lambda/payment ]; then python3 -m unittest discover -s lambda/payment -p 'test_*.py' -q; fi
 echo "== cargo test (emulator: ${PAYSEC_TEST_ENDPOINT:-${AWS_ENDPOINT_URL:-started by the tests}})" >&2
 cargo test --workspace "$@"
+echo "== LocalStack lane: the both_emulators tests on LocalStack" >&2
+started=$SECONDS
+env -u PAYSEC_TEST_ENDPOINT -u AWS_ENDPOINT_URL -u PAYSEC_EMULATOR PAYSEC_TEST_EMULATOR=localstack \
+  cargo test --test it both_emulators::
+echo "== LocalStack lane took $((SECONDS - started)) s (install included on a fresh checkout)" >&2

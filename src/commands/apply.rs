@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::saved_plan::SavedPlan;
 use super::{
-    confirm, connect, for_env, graph, plan, whole_graph, preflight, require_terminal_or_yes, scheduler,
-    stop_on_signal,
+    confirm, connect, for_env, graph, plan, preflight, require_terminal_or_yes, scheduler,
+    stop_on_signal, whole_graph,
 };
 use crate::exit::{self, Failure};
 use crate::printer::Printer;

@@ -214,10 +214,7 @@ fn inputs<'a>(config: &'a paysec_config::Config, c: &'a Connected) -> paysec_sta
 }
 
 /// The resources a disabled component leaves out.
-pub fn left_out(
-    settings: &Settings,
-    c: &Connected,
-) -> Result<Vec<paysec_stack::LeftOut>, Failure> {
+pub fn left_out(settings: &Settings, c: &Connected) -> Result<Vec<paysec_stack::LeftOut>, Failure> {
     paysec_stack::left_out(&inputs(&settings.config, c), &c.env.names)
         .map_err(|e| Failure::Internal(format!("the stack blueprint is invalid: {e}")))
 }

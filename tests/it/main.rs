@@ -1,11 +1,13 @@
 //! Integration tests: the `paysec` binary and the AWS SDK against a real
-//! emulator process (moto server by default; LocalStack works too), given
+//! emulator process (moto server by default; LocalStack runs the
+//! `both_emulators` tests: `PAYSEC_TEST_EMULATOR=localstack`), given
 //! by `PAYSEC_TEST_ENDPOINT` or `AWS_ENDPOINT_URL`, or else started by the
 //! test run itself (`support::emulator_endpoint`). A test that cannot reach
 //! one fails; none skips.
 
 mod support;
 
+mod both_emulators;
 mod cli;
 mod crash;
 mod faults;

@@ -1065,6 +1065,46 @@ async fn two_environments_side_by_side_do_not_collide() {
     b.run(&["down", "--yes"]).success();
 }
 
+/// A component switched off after `up` is left as it is (and said so);
+/// `down` removes it all the same: the ledger knows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_switched_off_after_up_stays_until_down_removes_it() {
+    let p = Paysec::new("switch");
+    let aws = aws().await;
+    let rds_off = [("PAYSEC_RDS_ENABLED", "false")];
+    let up = p
+        .run_with(&rds_off, &["up", "--yes", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(up["outcomes"]["lambda.function"], "created");
+    assert!(up["outcomes"].get("rds.instance").is_none());
+    let function = attr(&p.ledger(), "lambda.function", "name").to_owned();
+
+    let both_off = [
+        ("PAYSEC_RDS_ENABLED", "false"),
+        ("PAYSEC_LAMBDA_ENABLED", "false"),
+    ];
+    let again = p.run_with(&both_off, &["up", "--yes"]).success();
+    assert!(
+        again.stderr().contains(
+            "the ledger holds lambda.function, which lambda.enabled = false leaves out; left as is"
+        ),
+        "{}",
+        again.stderr()
+    );
+    aws.lambda
+        .get_function()
+        .function_name(&function)
+        .send()
+        .await
+        .expect("the function is left as it is");
+    assert!(p.ledger()["resources"]["lambda.function"].is_object());
+
+    p.run_with(&both_off, &["down", "--yes"]).success();
+    assert!(p.ledger()["resources"].as_object().unwrap().is_empty());
+    assert_nothing_left_but_the_kept(&aws, &p).await;
+}
+
 #[tokio::test]
 async fn down_without_a_ledger_finds_the_stack_by_name_and_tag() {
     let p = Paysec::new("lost");

@@ -13,11 +13,63 @@ use paysec_aws::sdk::resourcegroupstagging::types::TagFilter;
 use paysec_aws::{Aws, AwsSettings};
 use paysec_testkit::{FaultProxy, Rules};
 
+/// The emulator the suite runs on: `PAYSEC_TEST_EMULATOR` (`moto`, the
+/// default, or `localstack`), or, with an endpoint given, what
+/// `PAYSEC_EMULATOR` declares (`scripts/emulator.sh start` exports both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emulator {
+    Moto,
+    LocalStack,
+}
+
+impl Emulator {
+    pub fn current() -> Self {
+        let declared = std::env::var("PAYSEC_TEST_EMULATOR")
+            .or_else(|_| std::env::var("PAYSEC_EMULATOR"))
+            .unwrap_or_default();
+        match declared.as_str() {
+            "localstack" => Self::LocalStack,
+            "" | "moto" => Self::Moto,
+            other => panic!("PAYSEC_TEST_EMULATOR={other}: use moto or localstack"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Moto => "moto",
+            Self::LocalStack => "localstack",
+        }
+    }
+}
+
+/// The module of the tests that run on either emulator (the LocalStack
+/// lane runs only those); every other test needs moto (LocalStack
+/// community has no RDS and runs no function without Docker) and fails,
+/// naming this, when the suite runs on LocalStack.
+pub const BOTH_EMULATORS: &str = "both_emulators::";
+
+/// Fails the calling test when it needs moto and the suite runs on
+/// LocalStack. libtest names each test's thread after the test.
+fn check_lane() {
+    if Emulator::current() == Emulator::Moto {
+        return;
+    }
+    let thread = std::thread::current();
+    let Some(test) = thread.name() else { return };
+    if test != "main" && !test.starts_with("tokio-runtime") && !test.starts_with(BOTH_EMULATORS) {
+        panic!(
+            "{test} needs moto (RDS, a running Lambda function, moto's own API); on LocalStack run only the {BOTH_EMULATORS} tests: PAYSEC_TEST_EMULATOR=localstack cargo test --test it {BOTH_EMULATORS}"
+        );
+    }
+}
+
 /// The emulator's own endpoint: the one given (`PAYSEC_TEST_ENDPOINT`, or
 /// `AWS_ENDPOINT_URL` as `scripts/emulator.sh start` exports it), else one
-/// this test run starts itself. Panics (fails the test) when the given one
-/// does not answer or none can be started; a test never skips.
+/// this test run starts itself ([`Emulator::current`]). Panics (fails the
+/// test) when the given one does not answer or none can be started; a test
+/// never skips.
 pub fn emulator_endpoint() -> String {
+    check_lane();
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT
         .get_or_init(|| {
@@ -30,7 +82,10 @@ pub fn emulator_endpoint() -> String {
                     });
                     url
                 }
-                Err(_) => own_emulator(),
+                Err(_) => match Emulator::current() {
+                    Emulator::Moto => own_emulator(),
+                    Emulator::LocalStack => own_localstack(),
+                },
             }
         })
         .clone()
@@ -121,6 +176,71 @@ while kill -0 "$3" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done"#,
     std::env::remove_var("AWS_PROFILE");
     std::env::remove_var("AWS_SESSION_TOKEN");
     url
+}
+
+/// Starts the pinned LocalStack for this test run, as [`own_emulator`]
+/// starts moto: `scripts/emulator.sh run-localstack` (host mode, no
+/// Docker) on a free loopback port, its state in a scratch directory,
+/// under a watchdog that stops it once this process is gone.
+fn own_localstack() -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let script = format!("{root}/scripts/emulator.sh");
+    let install = Command::new(&script)
+        .args(["install", "localstack"])
+        .output()
+        .expect("run scripts/emulator.sh install localstack (needs bash and python3)");
+    assert!(
+        install.status.success(),
+        "installing LocalStack failed: {}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = format!("{root}/target/emulator/localstack-test-{port}");
+    let log = format!("{dir}.log");
+    static WATCHDOG: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
+    let watchdog = Command::new("sh")
+        .args([
+            "-c",
+            r#""$0" run-localstack "$1" "$2" >"$3" 2>&1 &
+m=$!
+trap 'kill $m 2>/dev/null; sleep 2; rm -rf "$2"' EXIT
+while kill -0 "$4" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done"#,
+            &script,
+            &port.to_string(),
+            &dir,
+            &log,
+            &std::process::id().to_string(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start LocalStack");
+    let _ = WATCHDOG.set(std::sync::Mutex::new(watchdog));
+    let started = std::time::Instant::now();
+    while http(port, "GET", "/_localstack/health", "").is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "LocalStack did not start within 120 s; see {log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    for (key, value) in [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("PAYSEC_EMULATOR", "localstack"),
+    ] {
+        if std::env::var_os(key).is_none() {
+            std::env::set_var(key, value);
+        }
+    }
+    std::env::remove_var("AWS_PROFILE");
+    std::env::remove_var("AWS_SESSION_TOKEN");
+    format!("http://127.0.0.1:{port}")
 }
 
 /// The Python of the emulator's virtualenv (`scripts/emulator.sh
@@ -299,6 +419,7 @@ pub fn env_name(prefix: &str) -> String {
 
 /// SDK clients configured like paysec's, pointed at the emulator.
 pub async fn aws() -> Aws {
+    check_lane();
     Aws::connect(&AwsSettings {
         endpoint_url: Some(endpoint()),
         region: Some("us-east-1".into()),
@@ -354,6 +475,7 @@ impl Run {
 
 impl Paysec {
     pub fn new(prefix: &str) -> Self {
+        check_lane();
         Self {
             dir: tempfile::tempdir().expect("tempdir"),
             env: env_name(prefix),

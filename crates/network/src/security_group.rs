@@ -278,12 +278,16 @@ impl SecurityGroupRules {
             .collect()
     }
 
-    async fn actual(&self, cx: &Context) -> Result<Flat, ResourceError> {
-        let ids: Vec<String> = self
-            .groups
+    /// Every group's physical id (all must be recorded).
+    fn group_ids(&self, cx: &Context) -> Result<Vec<String>, ResourceError> {
+        self.groups
             .iter()
             .map(|g| cx.physical_id(g).map(str::to_owned))
-            .collect::<Result<_, _>>()?;
+            .collect()
+    }
+
+    /// The rules live on `ids`.
+    async fn actual(&self, ids: Vec<String>) -> Result<Flat, ResourceError> {
         // The groups may have been created moments ago, by this run or a
         // run just before: a NotFound is "not yet visible".
         let req = self
@@ -439,7 +443,7 @@ impl SecurityGroupRules {
 
     async fn converge(&self, cx: &Context) -> Result<Present, ResourceError> {
         let desired = self.desired(cx)?;
-        let actual = self.actual(cx).await?;
+        let actual = self.actual(self.group_ids(cx)?).await?;
         for extra in actual.difference(&desired) {
             self.apply(extra, false).await?;
         }
@@ -479,7 +483,7 @@ impl Resource for SecurityGroupRules {
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
         let desired = self.desired(cx)?;
-        let actual = self.actual(cx).await?;
+        let actual = self.actual(self.group_ids(cx)?).await?;
         if known.is_none() && actual.is_empty() {
             return Ok(Observed::Missing);
         }
@@ -515,8 +519,19 @@ impl Resource for SecurityGroupRules {
 
     /// Revokes every rule, so the groups, which reference each other, can
     /// be deleted.
+    ///
+    /// Only the groups the ledger records: a group of a component that
+    /// was never built (switched off when the stack was made) has no rule.
     async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
-        let actual = match self.actual(cx).await {
+        let recorded: Vec<String> = self
+            .groups
+            .iter()
+            .filter_map(|g| cx.physical_id(g).ok().map(str::to_owned))
+            .collect();
+        if recorded.is_empty() {
+            return Ok(DeleteOutcome::default());
+        }
+        let actual = match self.actual(recorded).await {
             Ok(a) => a,
             Err(e) if e.class() == paysec_core::ErrorClass::NotFound => {
                 return Ok(DeleteOutcome::default())

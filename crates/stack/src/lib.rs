@@ -197,7 +197,13 @@ pub fn left_out(
     names: &paysec_core::naming::Names,
 ) -> Result<Vec<LeftOut>, GraphError> {
     let all = components::everything(inputs.config);
-    let whole = blueprint(&Inputs { config: &all, ..*inputs }, names)?;
+    let whole = blueprint(
+        &Inputs {
+            config: &all,
+            ..*inputs
+        },
+        names,
+    )?;
     let built = blueprint(inputs, names)?;
     let disabled: Vec<Component> = Component::ALL
         .into_iter()
@@ -352,13 +358,20 @@ mod tests {
             config.lambda.enabled = lambda;
             let (built, left) = built_and_left_out(&config).await;
             let left_ids: Vec<String> = left.iter().map(|l| l.id.to_string()).collect();
-            assert_eq!(built.len() + left.len(), whole.len(), "rds {rds} lambda {lambda}");
+            assert_eq!(
+                built.len() + left.len(),
+                whole.len(),
+                "rds {rds} lambda {lambda}"
+            );
             for id in &whole {
                 assert_ne!(built.contains(id), left_ids.contains(id), "{id} once");
                 let serving = components::serving(id);
-                let wanted = serving.is_empty()
-                    || serving.iter().any(|c| c.enabled_in(&config));
-                assert_eq!(built.contains(id), wanted, "{id} with rds {rds} lambda {lambda}");
+                let wanted = serving.is_empty() || serving.iter().any(|c| c.enabled_in(&config));
+                assert_eq!(
+                    built.contains(id),
+                    wanted,
+                    "{id} with rds {rds} lambda {lambda}"
+                );
             }
             assert!(left.iter().all(|l| l.why.contains("= false")));
         }

@@ -108,42 +108,42 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         .filter(built)
         .collect();
     let rules: Vec<Rule> = vec![
-            Rule {
-                group: id(ids::SG_LAMBDA),
-                egress: true,
-                port,
-                peer: Peer::Group(id(ids::SG_DB)),
-            },
-            Rule {
-                group: id(ids::SG_LAMBDA),
-                egress: true,
-                port: 443,
-                peer: Peer::Group(id(ids::SG_ENDPOINTS)),
-            },
-            Rule {
-                group: id(ids::SG_DB),
-                egress: false,
-                port,
-                peer: Peer::Group(id(ids::SG_LAMBDA)),
-            },
-            Rule {
-                group: id(ids::SG_ENDPOINTS),
-                egress: false,
-                port: 443,
-                peer: Peer::VpcCidr,
-            },
-            Rule {
-                group: id(ids::SG_LAMBDA),
-                egress: true,
-                port: 443,
-                peer: Peer::Group(id(ids::SG_XRAY)),
-            },
-            Rule {
-                group: id(ids::SG_XRAY),
-                egress: false,
-                port: 443,
-                peer: Peer::Group(id(ids::SG_LAMBDA)),
-            },
+        Rule {
+            group: id(ids::SG_LAMBDA),
+            egress: true,
+            port,
+            peer: Peer::Group(id(ids::SG_DB)),
+        },
+        Rule {
+            group: id(ids::SG_LAMBDA),
+            egress: true,
+            port: 443,
+            peer: Peer::Group(id(ids::SG_ENDPOINTS)),
+        },
+        Rule {
+            group: id(ids::SG_DB),
+            egress: false,
+            port,
+            peer: Peer::Group(id(ids::SG_LAMBDA)),
+        },
+        Rule {
+            group: id(ids::SG_ENDPOINTS),
+            egress: false,
+            port: 443,
+            peer: Peer::VpcCidr,
+        },
+        Rule {
+            group: id(ids::SG_LAMBDA),
+            egress: true,
+            port: 443,
+            peer: Peer::Group(id(ids::SG_XRAY)),
+        },
+        Rule {
+            group: id(ids::SG_XRAY),
+            egress: false,
+            port: 443,
+            peer: Peer::Group(id(ids::SG_LAMBDA)),
+        },
     ]
     .into_iter()
     .filter(|r| {

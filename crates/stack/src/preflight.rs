@@ -426,7 +426,14 @@ pub async fn run(
         }
     }
 
-    quotas(aws, &mut p, environments, interface_endpoints.len(), keys(config)).await;
+    quotas(
+        aws,
+        &mut p,
+        environments,
+        interface_endpoints.len(),
+        keys(config),
+    )
+    .await;
     p
 }
 
@@ -470,13 +477,7 @@ fn keys(config: &Config) -> usize {
 /// VPCs per region (it makes one), customer managed KMS keys (`keys` per
 /// environment), interface endpoints per VPC (`endpoints`, in a VPC of its
 /// own; not asked when there are none).
-async fn quotas(
-    aws: &Aws,
-    p: &mut Preflight,
-    environments: usize,
-    endpoints: usize,
-    keys: usize,
-) {
+async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize, endpoints: usize, keys: usize) {
     let emulator = aws.tolerates(Gap::CatalogReadsMissing);
     let quota = |service: &'static str, code: &'static str| {
         aws.quotas
@@ -571,7 +572,13 @@ async fn quotas(
                 while let Some(Ok(page)) = pages.next().await {
                     used += page.keys().len();
                 }
-                match quota_room("KMS keys", "kms/L-C2F1777E", used, keys * environments, value) {
+                match quota_room(
+                    "KMS keys",
+                    "kms/L-C2F1777E",
+                    used,
+                    keys * environments,
+                    value,
+                ) {
                     Ok(detail) => p.push("quota: KMS keys", Verdict::Ok, detail),
                     Err(why) => p.push("quota: KMS keys", Verdict::Fail, why),
                 }

@@ -603,7 +603,10 @@ mod tests {
                 why: why.into(),
             }],
         );
-        let rds: Vec<_> = CONTROLS.iter().filter(|c| c.kind == "db_instance").collect();
+        let rds: Vec<_> = CONTROLS
+            .iter()
+            .filter(|c| c.kind == "db_instance")
+            .collect();
         assert_eq!(report.summary.total, rds.len());
         assert_eq!(report.summary.not_applicable, rds.len());
         assert!(report.findings.iter().all(|f| f.observed == why));

@@ -1,0 +1,196 @@
+//! The tests that run on either emulator: the moto suite runs them with
+//! the rest, and the LocalStack lane (`PAYSEC_TEST_EMULATOR=localstack
+//! cargo test --test it both_emulators::`, in `scripts/test.sh`) runs
+//! only them (`support::BOTH_EMULATORS`). They build the stack's core,
+//! with the database and the function switched off: LocalStack community
+//! has no RDS, and its functions need Docker to become Active.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::support::{aws, tagged_by_logical_id, Emulator, Paysec};
+
+/// Both components off, as the LocalStack lane needs them.
+const CORE_ONLY: &[(&str, &str)] = &[
+    ("PAYSEC_RDS_ENABLED", "false"),
+    ("PAYSEC_LAMBDA_ENABLED", "false"),
+];
+
+/// The ids of a plan's or up's JSON, by field.
+fn ids(v: &Value, field: &str) -> BTreeSet<String> {
+    match &v[field] {
+        Value::Object(m) => m.keys().cloned().collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|c| c["id"].as_str().map(str::to_owned))
+            .collect(),
+        other => panic!("{field}: {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_core_stack_converges_verifies_plans_clean_and_leaves_nothing() {
+    let p = Paysec::new("core");
+    let emulator = Emulator::current().as_str();
+    let plan = p
+        .run_with(CORE_ONLY, &["plan", "--output", "json"])
+        .success()
+        .json();
+    let planned = ids(&plan, "changes");
+    for id in &planned {
+        assert!(
+            !id.starts_with("rds.") && !id.starts_with("lambda."),
+            "{id} is planned with both components off"
+        );
+    }
+    for left_out in [
+        "kms.rds",
+        "kms.lambda",
+        "network.endpoint-rds",
+        "network.endpoint-xray",
+        "network.sg-rules",
+        "logs.rds-os-metrics",
+        "monitoring.alarm-encryption-violations",
+    ] {
+        assert!(!planned.contains(left_out), "{left_out} is planned");
+    }
+    for core in [
+        "kms.s3",
+        "kms.logs",
+        "network.vpc",
+        "s3.data",
+        "monitoring.topic",
+    ] {
+        assert!(planned.contains(core), "{core} is not planned");
+    }
+
+    // up creates exactly the plan; a second up changes nothing.
+    let up = p
+        .run_with(CORE_ONLY, &["up", "--yes", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(ids(&up, "outcomes"), planned, "on {emulator}");
+    assert!(
+        up["outcomes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|o| o == "created"),
+        "{}",
+        up["outcomes"]
+    );
+    let again = p
+        .run_with(CORE_ONLY, &["up", "--yes", "--output", "json"])
+        .success()
+        .json();
+    let changed: Vec<_> = again["outcomes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, o)| *o != "unchanged")
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "a no-op up on {emulator} changed {changed:?}"
+    );
+    let clean = p.run_with(CORE_ONLY, &["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        clean.code(),
+        0,
+        "plan after up on {emulator}: {}",
+        clean.stdout()
+    );
+
+    // verify: nothing fails; an UNKNOWN says why; what the switches leave
+    // out is NOT_APPLICABLE, naming the switch.
+    let verify = p.run_with(CORE_ONLY, &["verify", "--output", "json"]);
+    assert_eq!(
+        verify.code(),
+        0,
+        "verify on {emulator}: {}",
+        verify.stdout()
+    );
+    let report = verify.json();
+    let findings = report["findings"].as_array().unwrap();
+    for f in findings {
+        match f["verdict"].as_str().unwrap() {
+            "PASS" => assert_ne!(f["observed"], "", "{f}"),
+            "UNKNOWN" => assert_ne!(
+                f["observed"], "the read did not report this property",
+                "an UNKNOWN without a reason on {emulator}: {f}"
+            ),
+            "NOT_APPLICABLE" => assert!(!f["observed"].as_str().unwrap().is_empty(), "{f}"),
+            other => panic!("{other} on {emulator}: {f}"),
+        }
+    }
+    let left_out: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["resource"] == "rds.instance" || f["resource"] == "lambda.function")
+        .collect();
+    assert!(
+        left_out.len() > 20,
+        "the DB's and function's controls are reported"
+    );
+    for f in left_out {
+        assert_eq!(f["verdict"], "NOT_APPLICABLE", "{f}");
+        let why = f["observed"].as_str().unwrap();
+        assert!(
+            why.contains("rds.enabled = false") || why.contains("lambda.enabled = false"),
+            "{f}"
+        );
+    }
+
+    // down leaves nothing but the keys in their deletion window.
+    p.run_with(CORE_ONLY, &["down", "--yes"]).success();
+    assert!(p.ledger()["resources"].as_object().unwrap().is_empty());
+    let left = tagged_by_logical_id(&p.env).await;
+    assert!(left.is_empty(), "left after down on {emulator}: {left:?}");
+    let aws = aws().await;
+    let prefix = format!("paysec-{}-", p.env);
+    let roles = aws.iam.list_roles().send().await.unwrap();
+    assert!(
+        roles
+            .roles()
+            .iter()
+            .all(|r| !r.role_name().starts_with(&prefix)),
+        "no role left"
+    );
+    let buckets = aws.s3.list_buckets().send().await.unwrap();
+    assert!(
+        buckets
+            .buckets()
+            .iter()
+            .all(|b| !b.name().unwrap_or("").starts_with(&prefix)),
+        "no bucket left"
+    );
+    let groups = aws.logs.describe_log_groups().send().await.unwrap();
+    assert!(
+        groups
+            .log_groups()
+            .iter()
+            .all(|g| !g.log_group_name().unwrap_or("").contains(&prefix)),
+        "no log group left"
+    );
+    let topics = aws.sns.list_topics().send().await.unwrap();
+    assert!(
+        topics
+            .topics()
+            .iter()
+            .all(|t| !t.topic_arn().unwrap_or("").contains(&prefix)),
+        "no topic left"
+    );
+    let vpcs = aws
+        .ec2
+        .describe_vpcs()
+        .filters(
+            paysec_aws::sdk::ec2::types::Filter::builder()
+                .name("tag:paysec:environment")
+                .values(&p.env)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(vpcs.vpcs().is_empty(), "no VPC left");
+}
