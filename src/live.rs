@@ -3,6 +3,7 @@
 //! bar and counts and every resource in flight with what it is doing (or
 //! waiting for) and for how long.
 
+use paysec_stack::ID_WIDTH;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,7 +113,7 @@ impl LiveView {
         )];
         for (id, a) in &st.active {
             lines.push(format!(
-                "  {id:<34} {:<48} {:>5.0}s",
+                "  {id:<ID_WIDTH$} {:<48} {:>5.0}s",
                 a.doing,
                 a.since.elapsed().as_secs_f64()
             ));
@@ -161,7 +162,7 @@ impl Reporter for LiveView {
                     st.active.remove(id.as_str());
                     st.done += 1;
                     Some(format!(
-                        "  ok  {id:<34} {:<10} {} ({:.1}s)",
+                        "  ok  {id:<ID_WIDTH$} {:<10} {} ({:.1}s)",
                         outcome_word(*outcome),
                         physical_id.unwrap_or(""),
                         elapsed.as_secs_f64()
@@ -170,11 +171,11 @@ impl Reporter for LiveView {
                 Event::Failed { id, error, .. } => {
                     st.active.remove(id.as_str());
                     st.failed += 1;
-                    Some(format!("  FAIL {id:<34} {error}"))
+                    Some(format!("  FAIL {id:<ID_WIDTH$} {error}"))
                 }
                 Event::Skipped { id, reason } => {
                     st.skipped += 1;
-                    Some(format!("  --  {id:<34} skipped: {reason}"))
+                    Some(format!("  --  {id:<ID_WIDTH$} skipped: {reason}"))
                 }
             }
         };

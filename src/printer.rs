@@ -2,6 +2,7 @@
 //! stderr, as text or JSON. The library crates never print; they report
 //! through [`Reporter`], implemented here.
 
+use paysec_stack::ID_WIDTH;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Instant;
@@ -179,11 +180,11 @@ impl Reporter for LineReporter {
                     if *phase == paysec_core::Phase::Reading {
                         return;
                     }
-                    format!("[{t:6.1}s] {id:<28} {verb}")
+                    format!("[{t:6.1}s] {id:<ID_WIDTH$} {verb}")
                 }
                 Event::Waiting { id, what, elapsed } => {
                     format!(
-                        "[{t:6.1}s] {id:<28} waiting for {what} ({:.0}s)",
+                        "[{t:6.1}s] {id:<ID_WIDTH$} waiting for {what} ({:.0}s)",
                         elapsed.as_secs_f64()
                     )
                 }
@@ -194,7 +195,7 @@ impl Reporter for LineReporter {
                     elapsed,
                     ..
                 } => format!(
-                    "[{t:6.1}s] {id:<28} {} {} ({:.1}s)",
+                    "[{t:6.1}s] {id:<ID_WIDTH$} {} {} ({:.1}s)",
                     serde_json::to_value(outcome)
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
@@ -203,8 +204,12 @@ impl Reporter for LineReporter {
                     physical_id.unwrap_or(""),
                     elapsed.as_secs_f64()
                 ),
-                Event::Failed { id, error, .. } => format!("[{t:6.1}s] {id:<28} FAILED: {error}"),
-                Event::Skipped { id, reason } => format!("[{t:6.1}s] {id:<28} skipped: {reason}"),
+                Event::Failed { id, error, .. } => {
+                    format!("[{t:6.1}s] {id:<ID_WIDTH$} FAILED: {error}")
+                }
+                Event::Skipped { id, reason } => {
+                    format!("[{t:6.1}s] {id:<ID_WIDTH$} skipped: {reason}")
+                }
             }
         };
         let line = match (&self.env, self.json) {

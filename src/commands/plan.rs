@@ -1,6 +1,7 @@
 //! `paysec plan`: what `up` (or `down --destroy`) would do, reading but
 //! changing nothing.
 
+use paysec_stack::{ID_WIDTH, KIND_WIDTH};
 use std::sync::{Arc, Mutex};
 
 use paysec_core::scheduler::{Planned, PlannedChange};
@@ -121,9 +122,12 @@ fn drifted(changes: &[PlannedChange]) -> Vec<String> {
 pub fn print(printer: &Printer, changes: &[PlannedChange]) {
     for c in changes {
         let line = match &c.planned {
-            Planned::Create => format!("  + {:<28} {:<16} create", c.id, c.kind),
+            Planned::Create => format!("  + {:<ID_WIDTH$} {:<KIND_WIDTH$} create", c.id, c.kind),
             Planned::Adopt { physical_id } => {
-                format!("  = {:<28} {:<16} adopt {physical_id}", c.id, c.kind)
+                format!(
+                    "  = {:<ID_WIDTH$} {:<KIND_WIDTH$} adopt {physical_id}",
+                    c.id, c.kind
+                )
             }
             Planned::Repair { physical_id, drift } => {
                 let what: Vec<String> = drift
@@ -131,17 +135,20 @@ pub fn print(printer: &Printer, changes: &[PlannedChange]) {
                     .map(|d| format!("{}: {} -> {}", d.property, d.actual, d.expected))
                     .collect();
                 format!(
-                    "  ~ {:<28} {:<16} repair {physical_id} ({})",
+                    "  ~ {:<ID_WIDTH$} {:<KIND_WIDTH$} repair {physical_id} ({})",
                     c.id,
                     c.kind,
                     what.join("; ")
                 )
             }
             Planned::NoChange { physical_id, .. } => {
-                format!("    {:<28} {:<16} no change {physical_id}", c.id, c.kind)
+                format!(
+                    "    {:<ID_WIDTH$} {:<KIND_WIDTH$} no change {physical_id}",
+                    c.id, c.kind
+                )
             }
             Planned::Delete { physical_id } => format!(
-                "  - {:<28} {:<16} delete {}",
+                "  - {:<ID_WIDTH$} {:<KIND_WIDTH$} delete {}",
                 c.id,
                 c.kind,
                 physical_id.as_deref().unwrap_or("(look up by tag)")

@@ -1,6 +1,7 @@
 //! `paysec status`: what the ledger holds. No network.
 
 use paysec_core::Ledger;
+use paysec_stack::{ID_WIDTH, KIND_WIDTH};
 
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
@@ -54,7 +55,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<u8, Failure> {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         printer.line(format!(
-            "  {:<28} {:<16} {:<9} {}{}",
+            "  {:<ID_WIDTH$} {:<KIND_WIDTH$} {:<9} {}{}",
             id.as_str(),
             r.kind,
             status,

@@ -1,5 +1,6 @@
 //! `paysec verify`: the live compliance check and its evidence report.
 
+use paysec_stack::ID_WIDTH;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -126,7 +127,7 @@ pub async fn run(
                     Verdict::Unknown => format!("  (unknown: {})", f.observed),
                 };
                 printer.line(format!(
-                    "  {verdict:<7} {:<7} {:<34} {}{detail}",
+                    "  {verdict:<7} {:<7} {:<ID_WIDTH$} {}{detail}",
                     f.control, f.resource, f.title
                 ));
             }

@@ -73,6 +73,11 @@ pub mod ids {
     pub const ALARM_DLQ: &str = "monitoring.alarm-dlq-not-empty";
 }
 
+/// Columns wide enough for every logical id and kind of the whole stack
+/// (plan, progress and status lines align on them; a test keeps them so).
+pub const ID_WIDTH: usize = 40;
+pub const KIND_WIDTH: usize = 22;
+
 /// What the blueprint needs besides the config.
 pub struct Inputs<'a> {
     pub aws: &'a Aws,
@@ -382,6 +387,35 @@ mod tests {
         assert!(built.contains(&ids::VPC.to_owned()) && built.contains(&ids::TOPIC.to_owned()));
         assert!(!built.contains(&ids::SG_RULES.to_owned()));
         assert!(!built.contains(&ids::ALARM_ENCRYPTION.to_owned()));
+    }
+
+    #[tokio::test]
+    async fn every_id_and_kind_fits_its_column() {
+        let (ids, _) = built_and_left_out(&Config::default()).await;
+        let longest = ids.iter().map(String::len).max().unwrap();
+        assert!(longest <= ID_WIDTH, "an id of {longest} characters");
+        assert_eq!(longest, ID_WIDTH, "no wider than needed");
+        let aws = Aws::connect(&paysec_aws::AwsSettings {
+            region: Some("us-east-1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let config = Config::default();
+        let resolved = Preflight::unresolved(&config);
+        let inputs = Inputs {
+            aws: &aws,
+            config: &config,
+            key_admins: &[],
+            resolved: &resolved,
+        };
+        let env = paysec_core::naming::EnvName::parse("t-1").unwrap();
+        let graph = blueprint(&inputs, &paysec_core::naming::Names::new(&env)).unwrap();
+        let widest = (0..graph.len())
+            .map(|i| graph.node(i).kind().len())
+            .max()
+            .unwrap();
+        assert_eq!(widest, KIND_WIDTH);
     }
 
     #[test]
