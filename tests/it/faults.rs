@@ -445,3 +445,41 @@ async fn a_preflight_read_that_keeps_failing_is_tried_twice_and_not_checked() {
         .count();
     assert_eq!(tries, 2, "one attempt and one retry");
 }
+
+/// A function AWS marked Failed (its KMS key deleted, say) is reported as
+/// such, with AWS's reason, by `plan`, `up` and `invoke`: not as a drift
+/// of one of its properties, and not as a bare error of the next call.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_function_is_named_with_its_reason_by_plan_up_and_invoke() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    let url = proxy.url();
+    let p = Paysec::new("failedfn");
+    let rds_off = [("PAYSEC_RDS_ENABLED", "false")];
+    p.run_with(&rds_off, &["--endpoint-url", &url, "up", "--yes"])
+        .success();
+    let reason =
+        "Lambda was unable to decrypt the environment variables because the KMS key was not found.";
+    proxy.rewrite_answers(
+        "/2015-03-31/functions/",
+        "\"State\": \"Active\"",
+        &format!(
+            "\"State\": \"Failed\", \"StateReasonCode\": \"KMSKeyNotFoundException\", \"StateReason\": \"{reason}\""
+        ),
+    );
+    for args in [&["plan"][..], &["up", "--yes"][..], &["invoke"][..]] {
+        let mut all = vec!["--endpoint-url", url.as_str()];
+        all.extend_from_slice(args);
+        let run = p.run_with(&rds_off, &all);
+        let stderr = run.stderr();
+        assert_ne!(run.code(), 0, "{args:?} fails: {stderr}");
+        assert!(
+            stderr.contains("is Failed: KMSKeyNotFoundException") && stderr.contains(reason),
+            "{args:?} names the state and AWS's reason: {stderr}"
+        );
+        assert!(
+            !stderr.contains("drift") && !stderr.contains("repair"),
+            "{args:?}: not a property drift: {stderr}"
+        );
+    }
+    p.run_with(&rds_off, &["down", "--yes"]).success();
+}

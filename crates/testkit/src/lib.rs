@@ -61,6 +61,8 @@ struct State {
     /// whose answer is then replaced by an HTTP 500, as when a connection
     /// drops after AWS acted.
     lost: Mutex<Vec<(String, usize)>>,
+    /// (operation, from, to): answers rewritten (`rewrite_answers`).
+    rewrites: Mutex<Vec<(String, String, String)>>,
     /// Requests refused for exceeding a service's in-flight ceiling.
     throttled: AtomicUsize,
     in_flight: Mutex<std::collections::HashMap<String, usize>>,
@@ -186,6 +188,18 @@ impl FaultProxy {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((operation.to_owned(), times));
+    }
+
+    /// Rewrites the emulator's answers to requests whose signature contains
+    /// `operation`: each `from` in the body becomes `to` (Content-Length
+    /// adjusted), for a state the emulator cannot reach (a function
+    /// AWS marked Failed, say), while the emulator still does the work.
+    pub fn rewrite_answers(&self, operation: &str, from: &str, to: &str) {
+        self.state
+            .rewrites
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((operation.to_owned(), from.to_owned(), to.to_owned()));
     }
 
     /// Requests seen so far.
@@ -398,6 +412,44 @@ fn decide(state: &State, req: &Request) -> Decision {
     }
 }
 
+/// Applies the rewrites of `signature` to an HTTP answer with a
+/// Content-Length (a chunked answer is left as is).
+fn rewrite(state: &State, signature: &str, answer: Vec<u8>) -> Vec<u8> {
+    let rewrites: Vec<(String, String)> = state
+        .rewrites
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|(op, _, _)| signature.contains(op.as_str()))
+        .map(|(_, from, to)| (from.clone(), to.clone()))
+        .collect();
+    if rewrites.is_empty() {
+        return answer;
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return answer;
+    };
+    if !head.to_ascii_lowercase().contains("content-length:") {
+        return answer;
+    }
+    let body = rewrites
+        .iter()
+        .fold(body.to_owned(), |b, (from, to)| b.replace(from, to));
+    let head: String = head
+        .lines()
+        .map(|l| {
+            if l.to_ascii_lowercase().starts_with("content-length:") {
+                format!("Content-Length: {}", body.len())
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    format!("{head}\r\n\r\n{body}").into_bytes()
+}
+
 async fn serve(
     mut conn: TcpStream,
     upstream: SocketAddr,
@@ -496,6 +548,7 @@ async fn serve(
             if let Some(model) = &model {
                 answer = remodel(&state, model, &req.signature, &body_text, answer);
             }
+            answer = rewrite(&state, &req.signature, answer);
             if lose(&state, &req.signature) {
                 state.faults.fetch_add(1, Ordering::SeqCst);
                 answer = error_response(
