@@ -12,45 +12,38 @@ fn an_invalid_environment_name_is_refused_before_any_aws_call() {
         ("Prod", "'P'"),
         ("dev_1", "'_'"),
         ("1dev", "must start with a lowercase letter"),
+        ("dev--1", "two in a row"),
+        ("dev-", "end with a hyphen"),
         ("this-environment-name-is-far-too-long", "S3 bucket name"),
     ] {
         let run = p.run(&["--env", name, "plan"]);
         assert_eq!(run.code(), 2, "{name}: exit code\n{}", run.stderr());
         assert!(run.stderr().contains(needle), "{name}: {}", run.stderr());
-        assert_eq!(
-            run.stderr().lines().count(),
-            1,
-            "one message: {}",
-            run.stderr()
-        );
+        assert_one_clean_line(&run.stderr());
     }
     assert!(!p.dir.path().join(".paysec").exists(), "no ledger written");
 }
 
+/// Each configuration error of `docs/exit-codes.md`: exit 2, the whole of
+/// stderr one clean line naming the key (and the line, for the file's own
+/// errors).
 #[test]
 fn config_errors_name_the_key() {
     let p = Paysec::new("cfg");
-    std::fs::write(
-        p.dir.path().join("paysec.toml"),
-        "[kms]\ndeletion_window_days = 3\n",
-    )
-    .unwrap();
-    let run = p.run(&["status"]);
-    assert_eq!(run.code(), 2);
-    assert!(
-        run.stderr().contains("kms.deletion_window_days"),
-        "{}",
-        run.stderr()
-    );
-
-    std::fs::write(
-        p.dir.path().join("paysec.toml"),
-        "[logs]\nretention = 365\n",
-    )
-    .unwrap();
-    let run = p.run(&["status"]);
-    assert_eq!(run.code(), 2);
-    assert!(run.stderr().contains("retention"), "{}", run.stderr());
+    for (file, needle) in [
+        ("[kms]\ndeletion_window_days = 3\n", "`kms.deletion_window_days` = 3: AWS KMS accepts a deletion window of 7 to 30 days"),
+        ("[logs]\nretention = 365\n", "unknown field `retention`"),
+        ("[logs]\nretention_days = \"long\"\n", "line 2, column 18: invalid type: string \"long\""),
+        ("[logs]\nretention_days = 30\n", "PCI DSS 10.5.1"),
+        ("[rds]\nbackup_retention_days = 0\n", "`rds.backup_retention_days` = 0"),
+        ("[lambda]\nwait_minutes = 0\n", "`lambda.wait_minutes` = 0: must be 1 to 1440 minutes"),
+    ] {
+        std::fs::write(p.dir.path().join("paysec.toml"), file).unwrap();
+        let run = p.run(&["status"]);
+        assert_eq!(run.code(), 2, "{file}: {}", run.stderr());
+        assert!(run.stderr().contains(needle), "{file}: {}", run.stderr());
+        assert_one_clean_line(&run.stderr());
+    }
 }
 
 #[test]
@@ -60,6 +53,7 @@ fn up_and_down_without_a_terminal_or_yes_refuse_at_once() {
         let run = p.run(&[cmd]);
         assert_eq!(run.code(), 7, "{cmd}: {}", run.stderr());
         assert!(run.stderr().contains("--yes"), "{}", run.stderr());
+        assert_one_clean_line(&run.stderr());
     }
     assert!(!p.ledger_path().exists());
 }
@@ -107,6 +101,7 @@ fn a_corrupt_ledger_is_an_error_and_stays_untouched() {
             "{}",
             run.stderr()
         );
+        assert_one_clean_line(&run.stderr());
     }
     assert_eq!(
         std::fs::read_to_string(p.ledger_path()).unwrap(),
@@ -149,6 +144,7 @@ fn a_second_concurrent_run_gets_a_lock_error() {
         "{}",
         run.stderr()
     );
+    assert_one_clean_line(&run.stderr());
     drop(lock);
 }
 
@@ -237,6 +233,7 @@ fn a_missing_region_is_a_clear_exit_4() {
     // One message: not preceded by the SDK's warnings about the instance
     // metadata service it tried on the way.
     assert!(!stderr.contains("IMDS"), "{stderr}");
+    assert_one_clean_line(&stderr);
 }
 
 #[test]
@@ -248,6 +245,7 @@ fn a_future_ledger_is_refused_and_kept() {
     let run = p.run(&["up", "--yes"]);
     assert_eq!(run.code(), 5, "{}", run.stderr());
     assert!(run.stderr().contains("newer paysec"), "{}", run.stderr());
+    assert_one_clean_line(&run.stderr());
     assert_eq!(std::fs::read_to_string(p.ledger_path()).unwrap(), text);
 }
 
@@ -271,6 +269,7 @@ fn a_ledger_of_another_region_is_refused_and_kept() {
             "{}",
             run.stderr()
         );
+        assert_one_clean_line(&run.stderr());
     }
     assert_eq!(
         std::fs::read_to_string(p.ledger_path()).unwrap(),
@@ -286,6 +285,7 @@ fn fleet_arguments_are_checked_before_any_aws_call() {
     let run = p.run(&[&offline[..], &["--env", "a-1", "--env", "a-2", "status"]].concat());
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("`up` and `down`"), "{}", run.stderr());
+    assert_one_clean_line(&run.stderr());
     let run = p.run(
         &[
             &offline[..],
@@ -295,6 +295,7 @@ fn fleet_arguments_are_checked_before_any_aws_call() {
     );
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("named twice"), "{}", run.stderr());
+    assert_one_clean_line(&run.stderr());
     let run = p.run(
         &[
             &offline[..],
@@ -304,6 +305,7 @@ fn fleet_arguments_are_checked_before_any_aws_call() {
     );
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("same side"), "{}", run.stderr());
+    assert_one_clean_line(&run.stderr());
     let run = p.run(&[&offline[..], &["--env", "a-1", "--env", "a-2", "down"]].concat());
     assert_eq!(run.code(), 7, "{}", run.stderr());
     assert!(run.stderr().contains("--yes"), "{}", run.stderr());
@@ -362,12 +364,7 @@ fn a_wrong_region_is_a_clear_exit_4_before_any_call() {
             "{}",
             run.stderr()
         );
-        assert_eq!(
-            run.stderr().lines().count(),
-            1,
-            "one message: {}",
-            run.stderr()
-        );
+        assert_one_clean_line(&run.stderr());
     }
     assert!(!p.ledger_path().exists(), "no ledger written");
 }
