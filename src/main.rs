@@ -10,10 +10,14 @@ mod settings;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     init_tracing(cli.global.verbose, cli.global.quiet);
     let printer = printer::Printer::new(cli.global.output, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -38,6 +42,60 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code())
         }
     }
+}
+
+/// A command line clap refuses, as one line (clap's own message, its tip
+/// and the values it accepts; "see --help" instead of the usage block),
+/// exit 2; in JSON when `--output json` was asked for. Help and version
+/// requests print as clap has them.
+fn usage_error(e: clap::Error) -> ExitCode {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let mut parts: Vec<String> = Vec::new();
+    // The indented lines under the message ("the following required
+    // arguments were not provided:" and the arguments) belong to it.
+    let mut continues = false;
+    for raw in text.lines() {
+        let line = raw.trim();
+        if let Some(first) = line.strip_prefix("error: ") {
+            parts.push(first.trim_end_matches(':').to_owned());
+            continues = first.ends_with(':');
+        } else if line.starts_with("tip:") || line.starts_with("[possible values") {
+            parts.push(line.trim_matches(['[', ']']).to_owned());
+            continues = false;
+        } else if continues && raw.starts_with("  ") && !line.is_empty() {
+            if let Some(last) = parts.last_mut() {
+                last.push_str(if last.ends_with(": ") { "" } else { ": " });
+                last.push_str(line);
+            }
+        } else {
+            continues = false;
+        }
+    }
+    let message = format!("{}; see `paysec --help`", parts.join("; "));
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || args.iter().any(|a| a == "--output=json");
+    let printer = printer::Printer::new(
+        if json {
+            cli::OutputFormat::Json
+        } else {
+            cli::OutputFormat::Text
+        },
+        false,
+    );
+    let failure = exit::Failure::Usage(message);
+    printer.error(&failure);
+    ExitCode::from(failure.code())
 }
 
 /// `-v` raises paysec's own level, `-vv` adds the SDK; `RUST_LOG` overrides.

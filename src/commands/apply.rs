@@ -37,8 +37,9 @@ pub async fn up(
     require_terminal_or_yes(printer, yes, "up")?;
     let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "up")?;
     let mut c = connect(settings).await?;
-    preflight(settings, printer, &mut c).await?;
+    // A ledger of another account or region stops `up` before the preflight.
     ledger.bind_account(&c.env.account, &c.env.region)?;
+    preflight(settings, printer, &mut c).await?;
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
     let s = scheduler(

@@ -32,12 +32,13 @@ pub async fn run(settings: &Settings, printer: &Printer, options: Options) -> Re
     } = options;
     let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     let mut c = connect(settings).await?;
+    // Checked on a copy (plan never writes the ledger), before the
+    // preflight: a ledger of another account or region stops it at once.
+    let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    probe.bind_account(&c.env.account, &c.env.region)?;
     if !destroy {
         preflight(settings, printer, &mut c).await?;
     }
-    // Checked on a copy: plan never writes the ledger.
-    let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
-    probe.bind_account(&c.env.account, &c.env.region)?;
     let ledger = Arc::new(Mutex::new(ledger));
     let (_tx, stop) = tokio::sync::watch::channel(false);
     let s = scheduler(

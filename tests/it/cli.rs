@@ -31,12 +31,24 @@ fn an_invalid_environment_name_is_refused_before_any_aws_call() {
 fn config_errors_name_the_key() {
     let p = Paysec::new("cfg");
     for (file, needle) in [
-        ("[kms]\ndeletion_window_days = 3\n", "`kms.deletion_window_days` = 3: AWS KMS accepts a deletion window of 7 to 30 days"),
+        (
+            "[kms]\ndeletion_window_days = 3\n",
+            "`kms.deletion_window_days` = 3: AWS KMS accepts a deletion window of 7 to 30 days",
+        ),
         ("[logs]\nretention = 365\n", "unknown field `retention`"),
-        ("[logs]\nretention_days = \"long\"\n", "line 2, column 18: invalid type: string \"long\""),
+        (
+            "[logs]\nretention_days = \"long\"\n",
+            "line 2, column 18: invalid type: string \"long\"",
+        ),
         ("[logs]\nretention_days = 30\n", "PCI DSS 10.5.1"),
-        ("[rds]\nbackup_retention_days = 0\n", "`rds.backup_retention_days` = 0"),
-        ("[lambda]\nwait_minutes = 0\n", "`lambda.wait_minutes` = 0: must be 1 to 1440 minutes"),
+        (
+            "[rds]\nbackup_retention_days = 0\n",
+            "`rds.backup_retention_days` = 0",
+        ),
+        (
+            "[lambda]\nwait_minutes = 0\n",
+            "`lambda.wait_minutes` = 0: must be 1 to 1440 minutes",
+        ),
     ] {
         std::fs::write(p.dir.path().join("paysec.toml"), file).unwrap();
         let run = p.run(&["status"]);
@@ -463,4 +475,45 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
             assert_one_clean_line(&stderr);
         }
     }
+}
+
+/// A command line clap refuses: one line (the message, the accepted values,
+/// a pointer to --help instead of the usage block), exit 2; JSON when asked.
+#[test]
+fn each_bad_flag_is_one_clean_line() {
+    let p = Paysec::new("flags");
+    for (args, needle) in [
+        (&["up", "--yse"][..], "unexpected argument '--yse' found"),
+        (
+            &["plan", "--output", "yaml"][..],
+            "possible values: text, json",
+        ),
+        (&["frobnicate"][..], "unrecognized subcommand 'frobnicate'"),
+        (
+            &["up", "--concurrency", "x"][..],
+            "invalid value 'x' for '--concurrency <N>'",
+        ),
+        (
+            &["output", "--raw"][..],
+            "required arguments were not provided: <NAME>",
+        ),
+        (&["--env"][..], "a value is required for '--env <NAME>'"),
+    ] {
+        let run = p.run(args);
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr());
+        assert!(run.stderr().contains(needle), "{args:?}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("see `paysec --help`"),
+            "{}",
+            run.stderr()
+        );
+        assert_one_clean_line(&run.stderr());
+    }
+    let run = p.run(&["--output", "json", "up", "--yse"]);
+    let err: serde_json::Value = serde_json::from_str(run.stderr().trim()).unwrap();
+    assert_eq!(
+        (err["error"]["kind"].as_str(), run.code()),
+        (Some("usage"), 2)
+    );
+    assert!(!p.ledger_path().exists());
 }

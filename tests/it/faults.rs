@@ -483,3 +483,70 @@ async fn a_failed_function_is_named_with_its_reason_by_plan_up_and_invoke() {
     }
     p.run_with(&rds_off, &["down", "--yes"]).success();
 }
+
+/// Expired credentials and a caller AWS denies, as a user meets them: at
+/// most two lines on stderr (no SDK internals, no escape codes), the
+/// documented exit code, no ledger written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_credentials_and_a_denied_caller_are_at_most_two_clean_lines() {
+    let expired = FaultProxy::start(&endpoint()).await.unwrap();
+    expired.script(Scripted {
+        operation: "GetCallerIdentity".into(),
+        times: 1000,
+        status: 403,
+        code: "ExpiredToken".into(),
+        message: "The security token included in the request is expired".into(),
+    });
+    let denied = FaultProxy::start(&endpoint()).await.unwrap();
+    for op in [
+        "GetRole",
+        "DescribeAvailabilityZones",
+        "DescribeVpcs",
+        "ListKeys",
+        "DescribeKey",
+    ] {
+        denied.script(Scripted {
+            operation: op.into(),
+            times: 1000,
+            status: 403,
+            code: "AccessDenied".into(),
+            message: format!("User: arn:aws:sts::123456789012:assumed-role/ReadNothing/dev is not authorized to perform: {op} because no identity-based policy allows the {op} action"),
+        });
+    }
+    let p = Paysec::new("creds");
+    for (proxy, command, code, needle) in [
+        (
+            &expired,
+            "plan",
+            4,
+            "the credentials have expired: renew them",
+        ),
+        (
+            &expired,
+            "verify",
+            4,
+            "the credentials have expired: renew them",
+        ),
+        (&denied, "plan", 2, "not authorized to perform: GetRole"),
+        (&denied, "up", 2, "not authorized to perform: GetRole"),
+    ] {
+        let run = p.run(
+            &["--endpoint-url", &proxy.url(), command, "--yes"]
+                [..if command == "up" { 4 } else { 3 }],
+        );
+        let stderr = run.stderr();
+        assert_eq!(run.code(), code, "{command}: {stderr}");
+        assert!(stderr.contains(needle), "{command}: {stderr}");
+        assert!(
+            stderr.lines().count() <= 2,
+            "{command}: at most two lines: {stderr}"
+        );
+        assert!(
+            !stderr.contains('\x1b')
+                && !stderr.contains("DispatchFailure")
+                && !stderr.contains("Some("),
+            "{stderr}"
+        );
+    }
+    assert!(!p.ledger_path().exists(), "no ledger written");
+}

@@ -342,7 +342,7 @@ fn credentials_gist(chain: &str) -> String {
     if lower.contains("sso") && (lower.contains("expired") || lower.contains("token")) {
         "the SSO session is missing or expired: run `aws sso login`".into()
     } else if lower.contains("expired") {
-        "the credentials have expired".into()
+        "the credentials have expired: renew them (`aws sso login` for an SSO profile, or fresh keys)".into()
     } else {
         "none found in the environment, the AWS config/credentials files (profiles, SSO), web identity, the container or instance metadata".into()
     }
