@@ -171,6 +171,11 @@ pub struct UpArgs {
     /// asked: it was reviewed); refused, exit 9, if anything changed since
     #[arg(long, value_name = "FILE", conflicts_with_all = ["no_refresh", "refresh"])]
     pub plan: Option<PathBuf>,
+    /// Adopt resources found by name or tag that the ledger never recorded
+    /// creating (after a lost ledger; review `paysec plan` first). Without
+    /// it they are refused: paysec adopts only what it can prove it made
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 /// How much `up` and `plan` read. By default every property of every
@@ -250,6 +255,7 @@ mod tests {
                     refresh: false
                 },
                 plan: None,
+                adopt: false,
             })
         ));
     }

@@ -25,6 +25,7 @@ pub async fn up(
     printer: &Printer,
     approve: &crate::cli::Approve,
     quick: bool,
+    adopt: bool,
     saved: Option<&Path>,
 ) -> Result<u8, Failure> {
     let concurrency = approve.concurrency;
@@ -51,7 +52,8 @@ pub async fn up(
         concurrency,
         stop,
     )
-    .quick_checks(quick);
+    .quick_checks(quick)
+    .adopting_unrecorded(adopt);
     if let Some((path, plan)) = &saved {
         // Planned again now: applied only if it is the same plan.
         let changes = s.plan_up().await.map_err(plan::read_failure)?;
@@ -191,9 +193,11 @@ async fn find_lost(
 /// What a fleet run does to each environment.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
-    /// `quick`: only quick checks for what converged (`--no-refresh`).
+    /// `quick`: only quick checks for what converged (`--no-refresh`);
+    /// `adopt`: `--adopt`.
     Up {
         quick: bool,
+        adopt: bool,
     },
     Down,
 }
@@ -258,7 +262,8 @@ pub async fn fleet(
             concurrency,
             stop.clone(),
         )
-        .quick_checks(verb == Verb::Up { quick: true });
+        .quick_checks(matches!(verb, Verb::Up { quick: true, .. }))
+        .adopting_unrecorded(matches!(verb, Verb::Up { adopt: true, .. }));
         if lost {
             // Nothing found leaves the ledger empty: `down` then does nothing.
             find_lost(printer, &s, name).await?;

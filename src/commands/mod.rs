@@ -47,7 +47,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
             Command::Up(a) if a.plan.is_some() => Err(Failure::Usage(
                 "--plan applies one environment's saved plan; a fleet run takes no plan".into(),
             )),
-            Command::Up(a) => apply::fleet(&settings, printer, apply::Verb::Up { quick: a.refresh.quick_checks_only() }, a.approve.yes, a.approve.concurrency).await,
+            Command::Up(a) => apply::fleet(&settings, printer, apply::Verb::Up { quick: a.refresh.quick_checks_only(), adopt: a.adopt }, a.approve.yes, a.approve.concurrency).await,
             Command::Down(a) => apply::fleet(&settings, printer, apply::Verb::Down, a.yes, a.concurrency).await,
             _ => Err(Failure::Usage(
                 "several --env are for `up` and `down` (a fleet run); other commands take one environment"
@@ -62,6 +62,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
                 printer,
                 &a.approve,
                 a.refresh.quick_checks_only(),
+                a.adopt,
                 a.plan.as_deref(),
             )
             .await

@@ -296,16 +296,170 @@ async fn up_creates_four_compliant_keys_then_is_a_no_op_and_down_schedules_delet
 }
 
 #[tokio::test]
-async fn a_lost_ledger_adopts_the_keys_instead_of_duplicating_them() {
+async fn a_lost_ledger_is_adopted_only_when_asked_and_never_duplicated() {
     let p = Paysec::new("adopt");
     p.run(&["up", "--yes"]).success();
     std::fs::remove_file(p.ledger_path()).unwrap();
-    let run = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    // Found by alias and tag, but no create of this ledger made them.
+    let refused = p.run(&["up", "--yes"]);
+    assert_eq!(refused.code(), 3, "{}", refused.stderr());
+    // The keys with no dependency are read first: refused, not adopted.
+    for id in ["kms.rds", "kms.s3", "kms.logs"] {
+        assert!(
+            refused.stderr().contains(&format!(
+                "named or tagged as this environment's {id}, but the ledger never recorded creating it"
+            )),
+            "{id}: {}",
+            refused.stderr()
+        );
+    }
+    assert!(refused.stderr().contains("paysec up --adopt"));
+    assert_eq!(
+        tagged_keys(&p.env).await.len(),
+        4,
+        "nothing created meanwhile"
+    );
+    let run = p
+        .run(&["up", "--yes", "--adopt", "--output", "json"])
+        .success()
+        .json();
     for (id, _) in KEYS {
         assert_eq!(run["outcomes"][id], "adopted", "{id} adopted by alias");
     }
     assert_eq!(tagged_keys(&p.env).await.len(), 4, "no duplicate key");
     p.run(&["down", "--yes"]).success();
+}
+
+/// Tags anyone can copy: paysec's own tags on a key someone else made
+/// (before the first `up`, or beside a key paysec recreates) neither get
+/// it adopted nor scheduled for deletion as a second copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_planted_tagged_key_is_neither_adopted_nor_deleted() {
+    let p = Paysec::new("planted");
+    let core = [
+        ("PAYSEC_RDS_ENABLED", "false"),
+        ("PAYSEC_LAMBDA_ENABLED", "false"),
+    ];
+    let aws = aws().await;
+    let tag = |k: &str, v: &str| {
+        aws_sdk_kms::types::Tag::builder()
+            .tag_key(k)
+            .tag_value(v)
+            .build()
+            .unwrap()
+    };
+    let plant = || async {
+        aws.kms
+            .create_key()
+            .description("not paysec's")
+            .tags(tag("paysec:environment", &p.env))
+            .tags(tag("paysec:logical-id", "kms.s3"))
+            .tags(tag("paysec:managed-by", "paysec"))
+            .send()
+            .await
+            .unwrap()
+            .key_metadata()
+            .unwrap()
+            .key_id()
+            .to_owned()
+    };
+    let state = |key: String| {
+        let aws = &aws;
+        async move {
+            aws.kms
+                .describe_key()
+                .key_id(key)
+                .send()
+                .await
+                .unwrap()
+                .key_metadata()
+                .unwrap()
+                .key_state()
+                .cloned()
+        }
+    };
+    // Before the first up: refused, not adopted.
+    let before = plant().await;
+    let run = p.run_with(&core, &["up", "--yes"]);
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert!(
+        run.stderr().contains(&format!(
+            "found {before} named or tagged as this environment's kms.s3"
+        )),
+        "{}",
+        run.stderr()
+    );
+    assert!(p.ledger()["resources"]["kms.s3"]["physical_id"].is_null());
+    assert_eq!(state(before.clone()).await, Some(KeyState::Enabled));
+    aws.kms
+        .untag_resource()
+        .key_id(&before)
+        .tag_keys("paysec:environment")
+        .send()
+        .await
+        .unwrap();
+    p.run_with(&core, &["up", "--yes"]).success();
+
+    // Beside a create paysec resumes (a run died after recording its
+    // intent): the sweep for second copies of that create leaves a key
+    // without its token alone.
+    let ours = p.ledger()["resources"]["kms.s3"]["physical_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let beside = plant().await;
+    let mut ledger = p.ledger();
+    ledger["resources"]["kms.s3"] = serde_json::json!({
+        "kind": "kms_key",
+        "status": "creating",
+        "updated_at": "2026-11-30T00:00:00Z",
+        "create_token": "0123456789abcdef0123456789abcdef"
+    });
+    std::fs::write(p.ledger_path(), ledger.to_string()).unwrap();
+    let run = p
+        .run_with(&core, &["up", "--yes", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(run["outcomes"]["kms.s3"], "created", "{run}");
+    assert_eq!(
+        state(beside.clone()).await,
+        Some(KeyState::Enabled),
+        "the planted key is left alone"
+    );
+
+    // A ledger edited to name the planted key: down refuses that delete.
+    let mut ledger = p.ledger();
+    let recreated = ledger["resources"]["kms.s3"]["physical_id"].clone();
+    ledger["resources"]["kms.s3"]["physical_id"] = serde_json::json!(before);
+    std::fs::write(p.ledger_path(), ledger.to_string()).unwrap();
+    let down = p.run_with(&core, &["down", "--yes"]);
+    assert_eq!(down.code(), 3, "{}", down.stderr());
+    assert!(
+        down.stderr().contains(&format!(
+            "kms.s3: not deleting it: the ledger names {before}"
+        )),
+        "{}",
+        down.stderr()
+    );
+    assert_eq!(
+        state(before.clone()).await,
+        Some(KeyState::Enabled),
+        "the named key is left alone"
+    );
+    // Put right, down completes.
+    let mut ledger = p.ledger();
+    ledger["resources"]["kms.s3"]["physical_id"] = recreated;
+    std::fs::write(p.ledger_path(), ledger.to_string()).unwrap();
+    p.run_with(&core, &["down", "--yes"]).success();
+    for key in [before, beside, ours] {
+        aws.kms
+            .schedule_key_deletion()
+            .key_id(key)
+            .pending_window_in_days(7)
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test]
@@ -327,8 +481,10 @@ async fn a_key_whose_create_was_not_recorded_is_found_by_tag() {
         .await
         .unwrap();
     let mut edited = ledger.clone();
+    // The intent keeps the create's token, which the key carries.
     edited["resources"]["kms.s3"] = serde_json::json!({
-        "kind": "kms_key", "status": "creating", "updated_at": "2026-01-01T00:00:00Z"
+        "kind": "kms_key", "status": "creating", "updated_at": "2026-01-01T00:00:00Z",
+        "create_token": ledger["resources"]["kms.s3"]["create_token"]
     });
     std::fs::write(
         p.ledger_path(),

@@ -183,9 +183,16 @@ impl Context {
         }
     }
 
-    /// Tags for this resource (environment, logical id, user tags).
+    /// Tags for this resource (environment, logical id, the create's
+    /// token when the ledger holds one, user tags).
     pub fn tags(&self) -> Vec<(String, String)> {
-        crate::tags::for_resource(&self.env, &self.resource)
+        crate::tags::for_resource(&self.env, &self.resource, self.create_token.as_deref())
+    }
+
+    /// The token the ledger recorded for this resource's create, if any
+    /// (the proof that a resource carrying it is this ledger's).
+    pub fn recorded_create_token(&self) -> Option<&str> {
+        self.create_token.as_deref()
     }
 }
 

@@ -55,8 +55,9 @@ pub struct Record {
     /// (`desired::of_resource`); absent until a run brought it to ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub converged: Option<String>,
-    /// The idempotency token of a create in flight (see
-    /// `Context::create_token`); gone once the create is recorded.
+    /// The token of the create that made it (see `Context::create_token`),
+    /// recorded with the intent and kept: resources carry it as the tag
+    /// `paysec:create-token`, the proof that this ledger's paysec made them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_token: Option<String>,
 }
@@ -450,6 +451,7 @@ impl Ledger {
         // Nothing but the time would change: no write.
         if let Some(old) = self.data.resources.get(id) {
             record.updated_at.clone_from(&old.updated_at);
+            record.create_token.clone_from(&old.create_token);
             if *old == record {
                 return Ok(());
             }
@@ -653,9 +655,10 @@ mod tests {
             None,
         )
         .unwrap();
+        // Kept once created: the proof of what this ledger made.
         assert_eq!(
             l.record(&id("network.endpoint-s3")).unwrap().create_token,
-            None
+            Some(first.clone())
         );
         // Gone and created again (after `down`, or deleted out of band): a new token.
         let again = l

@@ -28,8 +28,8 @@ pub use id::LogicalId;
 pub use ledger::{Ledger, LedgerError, Record, Status};
 pub use report::{Event, Outcome, Phase, Reporter};
 pub use resource::{
-    Attr, Checks, Context, DeleteOutcome, Dependency, Drift, NotApplicable, Observed, Present,
-    QuickCheck, Resource,
+    Attr, Checks, Context, DeleteOutcome, Dependency, Drift, NotApplicable, Observed, Ownership,
+    Present, QuickCheck, Resource,
 };
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ pub use crate::context::{poll_interval, Context, WaitBudget};
 use crate::error::ResourceError;
 use crate::id::LogicalId;
 pub use crate::state::{
-    Attr, Checks, DeleteOutcome, Drift, NotApplicable, Observed, Present, QuickCheck,
+    Attr, Checks, DeleteOutcome, Drift, NotApplicable, Observed, Ownership, Present, QuickCheck,
 };
 
 /// How one resource depends on another.
@@ -102,6 +102,24 @@ pub trait Resource: Send + Sync + 'static {
         _keep: &Present,
     ) -> Result<Vec<String>, ResourceError> {
         Ok(Vec::new())
+    }
+
+    /// Whether one resource serves every environment of the account (RDS
+    /// enhanced monitoring's log group): whichever environment made it,
+    /// the others find it by name and use it without having recorded its
+    /// create.
+    fn shared_by_environments(&self) -> bool {
+        false
+    }
+
+    /// Before `down` deletes `known`, the resource the ledger names (and
+    /// anyone who can write the ledger can name another): whether it is
+    /// this environment's. Default: a full read, judged by
+    /// [`Ownership::from_read`]. A kind whose `delete` deletes nothing (a
+    /// shared log group, the VPC's defaults) says `Proven`.
+    async fn ownership(&self, cx: &Context, known: &Present) -> Result<Ownership, ResourceError> {
+        let observed = self.read(cx, Some(known)).await?;
+        Ok(Ownership::from_read(&observed, cx, known))
     }
 
     /// Deletes the resource. Not found is success.

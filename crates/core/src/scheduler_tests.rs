@@ -267,6 +267,40 @@ async fn an_intent_without_result_is_adopted_not_duplicated() {
     assert!(!cloud.log().contains(&"create a".to_string()));
 }
 
+/// Found by name or tag with no create the ledger recorded: anyone could
+/// have made it look like ours. Refused, untouched; adopted only with
+/// `up --adopt` (a lost ledger, reviewed).
+#[tokio::test(start_paused = true)]
+async fn what_the_ledger_never_created_is_adopted_only_when_asked() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    cloud.live.lock().unwrap().insert("a".into(), "ok".into());
+    let summary = rig.scheduler(chain(&cloud), 8).up().await;
+    let (failed, why) = &summary.failures[0];
+    assert_eq!(failed.as_str(), "a");
+    assert!(why.to_string().contains("paysec up --adopt"), "{why}");
+    assert!(
+        !cloud.log().iter().any(|c| c.ends_with(" a")),
+        "a untouched: {:?}",
+        cloud.log()
+    );
+    let summary = rig
+        .scheduler(chain(&cloud), 8)
+        .adopting_unrecorded(true)
+        .up()
+        .await;
+    assert!(summary.ok(), "{summary:?}");
+    assert_eq!(
+        summary
+            .outcomes
+            .iter()
+            .find(|(id, _)| id.as_str() == "a")
+            .unwrap()
+            .1,
+        Outcome::Adopted
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn drift_is_repaired_not_recreated() {
     let cloud = Arc::new(Cloud::default());
@@ -369,6 +403,36 @@ async fn down_deletes_dependents_first_and_empties_the_ledger() {
     assert!(ledger.is_empty());
     assert_eq!(ledger.kept().len(), 1);
     assert!(cloud.live.lock().unwrap().is_empty());
+}
+
+/// The ledger names what `down` deletes, and anyone who can write the
+/// ledger can name another stack's resource: one whose live tags do not
+/// name this environment and logical id is not deleted.
+#[tokio::test(start_paused = true)]
+async fn down_deletes_only_what_proves_to_be_this_environments() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    rig.scheduler(chain(&cloud), 8).up().await;
+    let mut nodes = chain(&cloud);
+    let mut a = Fake::build("a", &[], &cloud);
+    a.foreign = true;
+    nodes[2] = Arc::new(a);
+    let summary = rig.scheduler(nodes, 8).down().await;
+    assert!(!summary.ok());
+    let (failed, why) = &summary.failures[0];
+    assert_eq!(failed.as_str(), "a");
+    assert!(
+        why.to_string().contains("not deleting it")
+            && why
+                .to_string()
+                .contains("does not carry paysec:environment="),
+        "{why}"
+    );
+    assert!(cloud.live.lock().unwrap().contains_key("a"), "a is left");
+    assert!(
+        !cloud.live.lock().unwrap().contains_key("b"),
+        "b, proven, is deleted"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -270,3 +270,67 @@ impl QuickCheck {
             .into())
     }
 }
+
+/// Whether `down` may delete what the ledger names (see
+/// `Resource::ownership`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// Not there any more.
+    Gone,
+    /// This environment's: its tags (or, for a kind without tags, its name)
+    /// say so.
+    Proven,
+    /// Not provably this environment's; the reason.
+    Unproven(String),
+}
+
+impl Ownership {
+    /// The verdict of a full read of `known`: the read's tag comparison must
+    /// find this environment's and this logical id's tags (a difference in
+    /// the user's own tags or the create token does not matter); a kind
+    /// whose read compares no tags must carry the environment's name prefix
+    /// in its physical id.
+    pub fn from_read(observed: &Observed, cx: &crate::context::Context, known: &Present) -> Self {
+        let Observed::Present {
+            drift, evidence, ..
+        } = observed
+        else {
+            return Self::Gone;
+        };
+        let ours = [
+            format!("{}={}", crate::tags::ENVIRONMENT, cx.env.name.as_str()),
+            format!("{}={}", crate::tags::LOGICAL_ID, cx.resource.as_str()),
+        ];
+        if let Some(tags) = drift.iter().find(|d| d.property == "tags") {
+            let missing: Vec<&String> = ours
+                .iter()
+                .filter(|t| tags.expected.split(',').any(|m| m == t.as_str()))
+                .collect();
+            return if missing.is_empty() {
+                Self::Proven
+            } else {
+                Self::Unproven(format!(
+                    "{} does not carry {}",
+                    known.physical_id,
+                    missing
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ))
+            };
+        }
+        if evidence.iter().any(|d| d.property == "tags") {
+            return Self::Proven;
+        }
+        let prefix = format!("{}-", cx.env.names.prefix());
+        if known.physical_id.contains(&prefix) {
+            Self::Proven
+        } else {
+            Self::Unproven(format!(
+                "{} is not named with this environment's prefix {prefix}",
+                known.physical_id
+            ))
+        }
+    }
+}

@@ -14,15 +14,27 @@ pub const LOGICAL_ID: &str = "paysec:logical-id";
 pub const KEPT: &str = "paysec:kept";
 /// Tag key marking the creator.
 pub const MANAGED_BY: &str = "paysec:managed-by";
+/// Tag key holding the random token of the create that made the resource,
+/// recorded in the ledger with the create's intent: the proof that this
+/// ledger's paysec made it (anyone can copy the other tags).
+pub const CREATE_TOKEN: &str = "paysec:create-token";
 
-/// The tags for one resource: paysec's three, then the user's own from the
-/// config (which may not override paysec's).
-pub fn for_resource(env: &Environment, id: &LogicalId) -> Vec<(String, String)> {
+/// The tags for one resource: paysec's three, the create's token when the
+/// ledger recorded one, then the user's own from the config (which may not
+/// override paysec's).
+pub fn for_resource(
+    env: &Environment,
+    id: &LogicalId,
+    create_token: Option<&str>,
+) -> Vec<(String, String)> {
     let mut tags = vec![
         (ENVIRONMENT.to_owned(), env.name.as_str().to_owned()),
         (LOGICAL_ID.to_owned(), id.as_str().to_owned()),
         (MANAGED_BY.to_owned(), "paysec".to_owned()),
     ];
+    if let Some(token) = create_token {
+        tags.push((CREATE_TOKEN.to_owned(), token.to_owned()));
+    }
     for (k, v) in &env.extra_tags {
         if !k.starts_with("paysec:") {
             tags.push((k.clone(), v.clone()));

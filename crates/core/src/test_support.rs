@@ -78,6 +78,9 @@ pub struct Fake {
     pub kept: Option<String>,
     /// What it keeps is encrypted with this dependency (a key).
     pub encrypted_with: Option<LogicalId>,
+    /// Its live tags name another environment (what an edited ledger may
+    /// point `down` at).
+    pub foreign: bool,
 }
 
 impl Fake {
@@ -102,6 +105,7 @@ impl Fake {
             throttled_creates: Default::default(),
             kept: None,
             encrypted_with: None,
+            foreign: false,
         }
     }
 }
@@ -136,7 +140,7 @@ impl Resource for Fake {
     }
     async fn read(
         &self,
-        _cx: &Context,
+        cx: &Context,
         _known: Option<&Present>,
     ) -> Result<Observed, ResourceError> {
         self.cloud.reads.fetch_add(1, Ordering::SeqCst);
@@ -147,6 +151,12 @@ impl Resource for Fake {
             Some(v) => {
                 let mut checks = Checks::default();
                 checks.equal("value", "ok", v);
+                let tags = if self.foreign {
+                    vec![(crate::tags::ENVIRONMENT.to_owned(), "prod".to_owned())]
+                } else {
+                    cx.tags()
+                };
+                checks.tags(&cx.tags(), &tags);
                 checks.observed(Present::new(self.cloud.physical_id(self.id.as_str())))
             }
         })

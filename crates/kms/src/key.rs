@@ -115,22 +115,113 @@ impl KmsKey {
         Ok(found)
     }
 
-    /// A key of ours the ledger lost: by alias first (one call), then by tag.
+    /// A key of ours the ledger lost: by alias first (one call), then by
+    /// tag. When the ledger recorded the create's token (a create in
+    /// flight), only a key carrying that token is ours: anyone who can tag
+    /// a key can copy the other tags, or point the alias elsewhere. The
+    /// key found must also be one paysec would have made (`adoptable`).
     async fn find(
         &self,
         cx: &Context,
     ) -> Result<Option<aws_sdk_kms::types::KeyMetadata>, ResourceError> {
+        let mut candidates = Vec::new();
         if let Some(meta) = self.describe(&self.alias(cx)).await? {
             if usable(&meta) {
-                return Ok(Some(meta));
+                candidates.push(meta);
             }
         }
-        let mut found = self.tagged_keys(cx).await?;
-        found.sort_by_key(|m| m.creation_date().map(|d| d.secs()));
-        if found.len() > 1 {
-            tracing::warn!(resource = %self.id, count = found.len(), "several keys carry this key's tags; adopting the oldest");
+        if candidates.is_empty() {
+            candidates = self.tagged_keys(cx).await?;
+            candidates.sort_by_key(|m| m.creation_date().map(|d| d.secs()));
         }
-        Ok(found.into_iter().next())
+        if let Some(token) = cx.recorded_create_token() {
+            let mut ours = Vec::new();
+            for meta in candidates {
+                if self.token_of(meta.key_id()).await?.as_deref() == Some(token) {
+                    ours.push(meta);
+                }
+            }
+            candidates = ours;
+        }
+        if candidates.len() > 1 {
+            tracing::warn!(resource = %self.id, count = candidates.len(), "several keys carry this key's tags; adopting the oldest");
+        }
+        match candidates.into_iter().next() {
+            Some(meta) => {
+                self.adoptable(cx, &meta).await?;
+                Ok(Some(meta))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The create token a key carries (`paysec:create-token`).
+    async fn token_of(&self, key_id: &str) -> Result<Option<String>, ResourceError> {
+        let out = self
+            .aws
+            .kms
+            .list_resource_tags()
+            .key_id(key_id)
+            .send()
+            .await
+            .or_resource(&self.id, "ListResourceTags")?;
+        Ok(out
+            .tags()
+            .iter()
+            .find(|t| t.tag_key() == paysec_core::tags::CREATE_TOKEN)
+            .map(|t| t.tag_value().to_owned()))
+    }
+
+    /// Refuses to adopt a key paysec would not have made: key material
+    /// from elsewhere (origin other than AWS_KMS), a multi-Region key, or
+    /// grants to principals of another account (whoever holds them could
+    /// use the key).
+    async fn adoptable(
+        &self,
+        cx: &Context,
+        meta: &aws_sdk_kms::types::KeyMetadata,
+    ) -> Result<(), ResourceError> {
+        let refuse = |why: String| {
+            Err(ResourceError::unexpected(
+                &self.id,
+                format!(
+                    "found key {} tagged or aliased as this environment's {}, but {why}: paysec did not make it and will not adopt it; remove its paysec:* tags and alias",
+                    meta.key_id(),
+                    self.id
+                ),
+            ))
+        };
+        if meta.origin() != Some(&aws_sdk_kms::types::OriginType::AwsKms) {
+            return refuse(format!(
+                "its key material comes from {}",
+                meta.origin().map_or("an unknown origin", |o| o.as_str())
+            ));
+        }
+        if meta.multi_region() == Some(true) {
+            return refuse("it is a multi-Region key".into());
+        }
+        let grants = self
+            .aws
+            .kms
+            .list_grants()
+            .key_id(meta.key_id())
+            .send()
+            .await
+            .or_resource(&self.id, "ListGrants")?;
+        let account = format!(":{}:", cx.env.account);
+        let foreign: Vec<&str> = grants
+            .grants()
+            .iter()
+            .filter_map(|g| g.grantee_principal())
+            .filter(|p| p.starts_with("arn:") && !p.contains(&account))
+            .collect();
+        if !foreign.is_empty() {
+            return refuse(format!(
+                "it has grants to another account's principals ({})",
+                foreign.join(", ")
+            ));
+        }
+        Ok(())
     }
 
     async fn checks(
@@ -347,17 +438,24 @@ impl Resource for KmsKey {
             .collect()
     }
 
-    /// Keys carrying this key's tags besides `keep` (CreateKey has no
-    /// idempotency at all) are scheduled for deletion; the alias stays on
-    /// `keep`.
+    /// Keys carrying this key's tags and this create's token besides
+    /// `keep` (CreateKey has no idempotency at all) are scheduled for
+    /// deletion; the alias stays on `keep`.
     async fn remove_strays(
         &self,
         cx: &Context,
         keep: &Present,
     ) -> Result<Vec<String>, ResourceError> {
+        // Only copies of this create carry its token; without one recorded,
+        // nothing proves a tagged key ours, and none is deleted.
+        let Some(token) = cx.recorded_create_token() else {
+            return Ok(Vec::new());
+        };
         let mut removed = Vec::new();
         for meta in self.tagged_keys(cx).await? {
-            if meta.key_id() == keep.physical_id {
+            if meta.key_id() == keep.physical_id
+                || self.token_of(meta.key_id()).await?.as_deref() != Some(token)
+            {
                 continue;
             }
             self.aws

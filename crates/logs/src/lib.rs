@@ -300,6 +300,24 @@ impl Resource for LogGroup {
         Ok(present.clone())
     }
 
+    fn shared_by_environments(&self) -> bool {
+        self.shared
+    }
+
+    /// A shared group is never deleted (`delete` keeps it and removes this
+    /// environment's tags), so nothing needs proving.
+    async fn ownership(
+        &self,
+        cx: &Context,
+        known: &Present,
+    ) -> Result<paysec_core::Ownership, ResourceError> {
+        if self.shared {
+            return Ok(paysec_core::Ownership::Proven);
+        }
+        let observed = self.read(cx, Some(known)).await?;
+        Ok(paysec_core::Ownership::from_read(&observed, cx, known))
+    }
+
     async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
         if self.shared {
             return self.keep_shared(cx).await;

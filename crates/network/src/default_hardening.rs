@@ -184,6 +184,15 @@ impl Resource for DefaultHardening {
     }
 
     /// The defaults go with the VPC.
+    /// `delete` deletes nothing (the defaults go with the VPC).
+    async fn ownership(
+        &self,
+        _cx: &Context,
+        _known: &Present,
+    ) -> Result<paysec_core::Ownership, ResourceError> {
+        Ok(paysec_core::Ownership::Proven)
+    }
+
     async fn delete(
         &self,
         _cx: &Context,

@@ -215,23 +215,29 @@ pub(crate) async fn remove_strays(
             filter("value", value),
         ]))
     };
-    let (ours, in_env) = tokio::join!(
+    // Only copies of this create carry its token; without one recorded,
+    // nothing proves a tagged copy ours, and none is deleted.
+    let Some(token) = cx.recorded_create_token() else {
+        return Ok(Vec::new());
+    };
+    let (ours, in_env, this_create) = tokio::join!(
         tagged(paysec_core::tags::LOGICAL_ID, cx.resource.as_str()).send(),
-        tagged(paysec_core::tags::ENVIRONMENT, cx.env.name.as_str()).send()
+        tagged(paysec_core::tags::ENVIRONMENT, cx.env.name.as_str()).send(),
+        tagged(paysec_core::tags::CREATE_TOKEN, token).send()
     );
     let ours = ours.or_resource(id, "DescribeTags")?;
     let in_env = in_env.or_resource(id, "DescribeTags")?;
-    let env_ids: Vec<&str> = in_env
-        .tags()
-        .iter()
-        .filter_map(|t| t.resource_id())
-        .collect();
-    let tagged: Vec<String> = ours
-        .tags()
-        .iter()
-        .filter_map(|t| t.resource_id())
-        .filter(|r| *r != keep && env_ids.contains(r))
-        .map(str::to_owned)
+    let this_create = this_create.or_resource(id, "DescribeTags")?;
+    let ids_of = |out: &aws_sdk_ec2::operation::describe_tags::DescribeTagsOutput| -> Vec<String> {
+        out.tags()
+            .iter()
+            .filter_map(|t| t.resource_id().map(str::to_owned))
+            .collect()
+    };
+    let (env_ids, token_ids) = (ids_of(&in_env), ids_of(&this_create));
+    let tagged: Vec<String> = ids_of(&ours)
+        .into_iter()
+        .filter(|r| r != keep && env_ids.contains(r) && token_ids.contains(r))
         .collect();
     if tagged.is_empty() {
         return Ok(Vec::new());

@@ -517,6 +517,59 @@ impl Resource for SecurityGroupRules {
         self.converge(cx).await
     }
 
+    /// The rules are revoked on the groups the ledger records: each must
+    /// carry this environment's tag (an edited ledger must not make `down`
+    /// strip another stack's groups).
+    async fn ownership(
+        &self,
+        cx: &Context,
+        _known: &Present,
+    ) -> Result<paysec_core::Ownership, ResourceError> {
+        let recorded: Vec<String> = self
+            .groups
+            .iter()
+            .filter_map(|g| cx.physical_id(g).ok().map(str::to_owned))
+            .collect();
+        if recorded.is_empty() {
+            return Ok(paysec_core::Ownership::Gone);
+        }
+        let out = match self
+            .aws
+            .ec2
+            .describe_security_groups()
+            .set_group_ids(Some(recorded.clone()))
+            .send()
+            .await
+            .or_resource(&self.id, "DescribeSecurityGroups")
+        {
+            Ok(out) => out,
+            Err(e) if e.class() == paysec_core::ErrorClass::NotFound => {
+                return Ok(paysec_core::Ownership::Gone)
+            }
+            Err(e) => return Err(e),
+        };
+        let env = cx.env.name.as_str();
+        let foreign: Vec<&str> = out
+            .security_groups()
+            .iter()
+            .filter(|sg| {
+                !sg.tags().iter().any(|t| {
+                    t.key() == Some(paysec_core::tags::ENVIRONMENT) && t.value() == Some(env)
+                })
+            })
+            .filter_map(|sg| sg.group_id())
+            .collect();
+        Ok(if foreign.is_empty() {
+            paysec_core::Ownership::Proven
+        } else {
+            paysec_core::Ownership::Unproven(format!(
+                "security group(s) {} do not carry {}={env}",
+                foreign.join(", "),
+                paysec_core::tags::ENVIRONMENT
+            ))
+        })
+    }
+
     /// Revokes every rule, so the groups, which reference each other, can
     /// be deleted.
     ///

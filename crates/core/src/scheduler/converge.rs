@@ -33,6 +33,8 @@ pub(super) struct Converge {
     pub one_at_a_time: bool,
     /// Quick checks allowed (`up --no-refresh`).
     pub quick: bool,
+    /// `up --adopt` (see `Scheduler::adopting_unrecorded`).
+    pub adopt_unrecorded: bool,
     /// The run's early look at it (see [`Scheduler::early_looks`]), when
     /// nothing it depends on changed since.
     pub early: Option<EarlyLook>,
@@ -51,6 +53,7 @@ impl Converge {
             permit,
             one_at_a_time,
             quick,
+            adopt_unrecorded,
             early,
             identified,
         } = self;
@@ -89,12 +92,30 @@ impl Converge {
                     Some(Early::Read(observed)) => observed,
                     _ => node.read(&cx, known.as_ref()).await?,
                 };
+                // Found by name or tag although the ledger never recorded
+                // creating it: anyone can name or tag a resource like ours.
+                if let (None, Observed::Present { present, .. }) = (&known, &observed) {
+                    let intent = record.as_ref().and_then(|r| r.create_token.as_ref());
+                    if intent.is_none() && !adopt_unrecorded && !node.shared_by_environments() {
+                        return Err(RunError::from(ResourceError::unexpected(
+                            &id,
+                            format!(
+                                "found {} named or tagged as this environment's {id}, but the ledger never recorded creating it; paysec adopts only what it can prove it made: remove it (or its paysec:* tags), or, if this environment's ledger was lost, review `paysec plan` and run `paysec up --adopt`",
+                                present.physical_id
+                            ),
+                        )));
+                    }
+                }
                 Ok(match observed {
                     Observed::Missing => {
                         let token = lock(&ledger).set_creating(&id, kind)?;
                         phase(reporter.as_ref(), node.as_ref(), Phase::Creating);
-                        let created = node.create(&cx.clone().with_create_token(token)).await?;
-                        remove_strays(node.as_ref(), &cx, &created).await?;
+                        // The create and its sweep know the token: the copy
+                        // made carries it, and only copies carrying it are
+                        // second copies of this create.
+                        let creating = cx.clone().with_create_token(token);
+                        let created = node.create(&creating).await?;
+                        remove_strays(node.as_ref(), &creating, &created).await?;
                         (created, Outcome::Created, false)
                     }
                     Observed::Present { present, drift, .. } if !drift.is_empty() => {

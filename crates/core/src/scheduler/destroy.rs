@@ -10,11 +10,12 @@ use super::converge::phase;
 use super::walk::{reported, Finish};
 use super::{lock, RunError};
 use crate::context::Context;
+use crate::error::ResourceError;
 use crate::ledger::{Ledger, Record};
 use crate::report::{Outcome, Phase, Reporter};
 use crate::resource::Resource;
 use crate::retry::retrying_on;
-use crate::state::Observed;
+use crate::state::{Observed, Ownership};
 
 /// One resource's part of `down`, as a task.
 pub(super) struct Destroy {
@@ -41,9 +42,23 @@ impl Destroy {
         let result = retrying_on(&[], RunError::aws, || async {
             let known = lock(&ledger).record(&id).and_then(Record::present);
             // An intent without a physical id: the create may or may not have
-            // happened; look the resource up by name or tag.
+            // happened; look the resource up by name or tag. An id from the
+            // ledger is deleted only once the resource proves to be this
+            // environment's: the ledger may have been edited.
             let target = match known {
-                Some(p) => Some(p),
+                Some(p) => {
+                    phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
+                    match node.ownership(&cx, &p).await? {
+                        Ownership::Gone => None,
+                        Ownership::Proven => Some(p),
+                        Ownership::Unproven(why) => {
+                            return Err(RunError::from(ResourceError::unexpected(
+                                &id,
+                                format!("not deleting it: the ledger names {}, but {why}; paysec deletes only what proves to be this environment's. Check the ledger ({}); if the resource is this environment's, restore its paysec:environment and paysec:logical-id tags", p.physical_id, "paysec status"),
+                            )));
+                        }
+                    }
+                }
                 None => {
                     phase(reporter.as_ref(), node.as_ref(), Phase::Reading);
                     match node.read(&cx, None).await? {

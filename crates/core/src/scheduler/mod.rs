@@ -88,6 +88,9 @@ pub struct Scheduler {
     concurrency: usize,
     stop: watch::Receiver<bool>,
     quick_checks: bool,
+    /// `up --adopt`: resources found by name or tag without a create the
+    /// ledger recorded may be adopted (a lost ledger, reviewed).
+    adopt_unrecorded: bool,
     census: Arc<Census>,
 }
 
@@ -114,6 +117,7 @@ impl Scheduler {
             concurrency: concurrency.max(1),
             stop,
             quick_checks: false,
+            adopt_unrecorded: false,
             census: Arc::default(),
         }
     }
@@ -125,6 +129,15 @@ impl Scheduler {
     /// default read every property of everything.
     pub fn quick_checks(mut self, on: bool) -> Self {
         self.quick_checks = on;
+        self
+    }
+
+    /// With `true` (`up --adopt`), `up` adopts a resource it finds by name
+    /// or tag although the ledger never recorded creating it (a lost
+    /// ledger). Without it, such a resource is refused: paysec adopts only
+    /// what it can prove it made.
+    pub fn adopting_unrecorded(mut self, on: bool) -> Self {
+        self.adopt_unrecorded = on;
         self
     }
 
@@ -158,13 +171,20 @@ impl Scheduler {
                 records.get(id).map(|r| (id.clone(), r.clone()))
             })
             .collect();
-        Context::new(
+        let cx = Context::new(
             self.env.clone(),
             self.graph.node(i).id().clone(),
             deps,
             self.reporter.clone(),
         )
-        .with_census(self.census.clone())
+        .with_census(self.census.clone());
+        match records
+            .get(self.graph.node(i).id())
+            .and_then(|r| r.create_token.clone())
+        {
+            Some(token) => cx.with_create_token(token),
+            None => cx,
+        }
     }
 
     fn unknown_records(&self) -> Vec<LogicalId> {
@@ -220,6 +240,7 @@ impl Scheduler {
                     permit: start.permit,
                     one_at_a_time: self.concurrency == 1,
                     quick: self.quick_checks,
+                    adopt_unrecorded: self.adopt_unrecorded,
                     early: early.remove(&i).filter(|_| untouched),
                     identified: start.identified,
                 }
