@@ -25,7 +25,7 @@ pub async fn run(
         .map_err(|e| Failure::Usage(format!("the payload is not valid JSON: {e}")))?;
     let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     let id = LogicalId::new(paysec_stack::ids::FUNCTION);
-    let Some(function) = ledger
+    let Some(recorded) = ledger
         .record(&id)
         .and_then(|r| r.attrs.get("name").cloned())
     else {
@@ -34,6 +34,18 @@ pub async fn run(
             settings.env
         )));
     };
+    // The function paysec's naming gives, never another the ledger names
+    // (anyone who can write the ledger could name any function).
+    let function = paysec_core::naming::Names::new(&settings.env).lambda_function();
+    if recorded != function {
+        return Err(Failure::Ledger(paysec_core::LedgerError::ForeignName {
+            path: ledger.path().to_owned(),
+            env: settings.env.to_string(),
+            what: "the payment function",
+            found: recorded,
+            expected: function,
+        }));
+    }
     let c = super::connect_reading(settings).await?;
     let out = paysec_lambda::invoke(&c.aws, &id, &function, &payload)
         .await

@@ -1079,6 +1079,25 @@ async fn a_component_switched_off_after_up_stays_until_down_removes_it() {
     assert_eq!(up["outcomes"]["lambda.function"], "created");
     assert!(up["outcomes"].get("rds.instance").is_none());
     let function = attr(&p.ledger(), "lambda.function", "name").to_owned();
+    // `invoke` calls only the function paysec's naming gives, whatever
+    // the ledger says.
+    let original = std::fs::read_to_string(p.ledger_path()).unwrap();
+    std::fs::write(
+        p.ledger_path(),
+        original.replace(&format!("\"{function}\""), "\"payments-prod\""),
+    )
+    .unwrap();
+    let invoke = p.run_with(&rds_off, &["invoke"]);
+    assert_eq!(invoke.code(), 5, "{}", invoke.stderr());
+    assert!(
+        invoke.stderr().contains(&format!(
+            "names the payment function payments-prod, but environment {}'s is {function}",
+            p.env
+        )),
+        "{}",
+        invoke.stderr()
+    );
+    std::fs::write(p.ledger_path(), original).unwrap();
 
     let both_off = [
         ("PAYSEC_RDS_ENABLED", "false"),

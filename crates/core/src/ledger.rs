@@ -151,7 +151,7 @@ pub enum LedgerError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the ledger {path} is not valid JSON ({detail}); paysec will not overwrite it. Restore it from a backup, or move it aside and run `paysec up` to adopt the existing resources by their tags")]
+    #[error("the ledger {path} is not valid JSON ({detail}); paysec will not overwrite it. Restore it from a backup, or move it aside and run `paysec up --adopt` to adopt the existing resources by their tags (review `paysec plan` first)")]
     Corrupt { path: PathBuf, detail: String },
     #[error("{path} is not a paysec ledger (no `schema` field); paysec will not overwrite it. Point --ledger-dir elsewhere or move the file aside")]
     NotALedger { path: PathBuf },
@@ -160,6 +160,14 @@ pub enum LedgerError {
         path: PathBuf,
         found: u64,
         supported: u32,
+    },
+    #[error("the ledger {path} names {what} {found}, but environment {env}'s is {expected}; not acting on it. Check the ledger: was it edited?")]
+    ForeignName {
+        path: PathBuf,
+        env: String,
+        what: &'static str,
+        found: String,
+        expected: String,
     },
     #[error("the ledger {path} belongs to environment {found:?}, not {expected:?}; was it renamed by hand?")]
     WrongEnvironment {

@@ -104,12 +104,14 @@ pub trait Resource: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// Whether one resource serves every environment of the account (RDS
-    /// enhanced monitoring's log group): whichever environment made it,
-    /// the others find it by name and use it without having recorded its
-    /// create.
-    fn shared_by_environments(&self) -> bool {
-        false
+    /// Whether `up` may adopt it, found by name or tag, only with a create
+    /// the ledger recorded (see `Scheduler::adopting_unrecorded`). `false`
+    /// for what nobody else could have made: settings on resources paysec
+    /// proved its own (the security group rules, the VPC's defaults), and
+    /// what serves every environment of the account (RDS enhanced
+    /// monitoring's log group, made by whichever environment came first).
+    fn adoption_needs_proof(&self) -> bool {
+        true
     }
 
     /// Before `down` deletes `known`, the resource the ledger names (and

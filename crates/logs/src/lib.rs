@@ -300,8 +300,8 @@ impl Resource for LogGroup {
         Ok(present.clone())
     }
 
-    fn shared_by_environments(&self) -> bool {
-        self.shared
+    fn adoption_needs_proof(&self) -> bool {
+        !self.shared
     }
 
     /// A shared group is never deleted (`delete` keeps it and removes this

@@ -184,6 +184,11 @@ impl Resource for DefaultHardening {
     }
 
     /// The defaults go with the VPC.
+    /// Settings on the VPC paysec made, not a resource of their own.
+    fn adoption_needs_proof(&self) -> bool {
+        false
+    }
+
     /// `delete` deletes nothing (the defaults go with the VPC).
     async fn ownership(
         &self,

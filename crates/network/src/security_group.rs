@@ -517,6 +517,11 @@ impl Resource for SecurityGroupRules {
         self.converge(cx).await
     }
 
+    /// Settings on groups paysec made, not a resource of their own.
+    fn adoption_needs_proof(&self) -> bool {
+        false
+    }
+
     /// The rules are revoked on the groups the ledger records: each must
     /// carry this environment's tag (an edited ledger must not make `down`
     /// strip another stack's groups).

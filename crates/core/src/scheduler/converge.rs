@@ -96,7 +96,7 @@ impl Converge {
                 // creating it: anyone can name or tag a resource like ours.
                 if let (None, Observed::Present { present, .. }) = (&known, &observed) {
                     let intent = record.as_ref().and_then(|r| r.create_token.as_ref());
-                    if intent.is_none() && !adopt_unrecorded && !node.shared_by_environments() {
+                    if intent.is_none() && !adopt_unrecorded && node.adoption_needs_proof() {
                         return Err(RunError::from(ResourceError::unexpected(
                             &id,
                             format!(
