@@ -77,9 +77,9 @@ pub enum Command {
     Up(UpArgs),
     /// Destroy the environment
     #[command(
-        after_help = "KMS keys are scheduled for deletion (kms.deletion_window_days) and the\nledger records what was kept.\n\nExample:\n  paysec down --env dev-001 --yes"
+        after_help = "KMS keys are scheduled for deletion (kms.deletion_window_days). The audit\nlogs (log buckets, log groups) are kept for their retention, with the keys\nthey are encrypted with, unless --purge-audit-logs; the ledger records what\nwas kept, and a later `up` of the environment adopts it.\n\nExamples:\n  paysec down --env dev-001 --yes\n  paysec down --env dev-001 --purge-audit-logs   # asks first"
     )]
-    Down(Approve),
+    Down(DownArgs),
     /// Show what `up` (or `down`) would do; changes nothing
     #[command(
         after_help = "Examples:\n  paysec plan --env dev-001\n  paysec plan --env dev-001 --destroy --output json\n  paysec plan --env dev-001 --detailed-exitcode   # 0: nothing to do, 8: changes"
@@ -159,6 +159,18 @@ pub enum Command {
 pub enum GraphFormat {
     Dot,
     Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub approve: Approve,
+    /// Delete the audit logs too (the log buckets with every object
+    /// version, the log groups), which `down` otherwise keeps for their
+    /// retention (PCI DSS 10.5.1); also removes those an earlier `down`
+    /// kept
+    #[arg(long)]
+    pub purge_audit_logs: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,12 @@
 """Example payment-processing function deployed by paysec.
 
 Validates a payment request and answers with a clear status. It never logs
-or returns a card number: anything that looks like a PAN (13-19 digits,
-optionally separated by spaces or dashes) is masked to its last four digits
-before it reaches a log line or a response (PCI DSS 3.3, 3.4, 10.2).
+or returns a card number (PCI DSS 3.3, 3.4, 10.2): a field holding 13 or
+more digits in all (a PAN is 13-19, whatever separates them) is refused
+without being echoed, and any run of 13 or more digits that still reaches a
+log line or a response, whatever the separators between them (spaces,
+dashes, dots, underscores, slashes, several at once) and however long, is
+masked to its last four digits.
 """
 
 import json
@@ -17,7 +20,11 @@ LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
 CURRENCIES = {"USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF"}
 TRANSACTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-PAN_LIKE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# 13 or more digits, each separated from the next by up to three characters
+# that are neither digits nor letters.
+PAN_LIKE = re.compile(r"(?<![0-9])[0-9](?:[^0-9A-Za-z]{0,3}[0-9]){12,}(?![0-9])")
+# A field with this many digits in all could hold a card number.
+MAX_DIGITS = 12
 MAX_AMOUNT = Decimal("1000000")
 
 
@@ -29,6 +36,11 @@ def mask_pans(text):
         return "****" + digits[-4:]
 
     return PAN_LIKE.sub(_mask, text)
+
+
+def digit_count(text):
+    """How many digits `text` holds, wherever they are."""
+    return sum(ch.isdigit() for ch in text)
 
 
 def _response(status, body):
@@ -47,6 +59,12 @@ def validate(payment):
     """Returns (normalized payment, None) or (None, error message)."""
     if not isinstance(payment, dict):
         return None, "the body must be a JSON object"
+    for field, value in payment.items():
+        if isinstance(value, str) and digit_count(value) > MAX_DIGITS:
+            return None, (
+                f"{mask_pans(str(field))} must not hold more than {MAX_DIGITS} digits "
+                "(it could be a card number, which this API never accepts)"
+            )
     txn = payment.get("transaction_id")
     if not isinstance(txn, str) or not TRANSACTION_ID.match(txn):
         return None, "transaction_id must be 1-64 letters, digits, '-' or '_'"

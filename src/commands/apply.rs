@@ -112,13 +112,17 @@ pub async fn down(
     settings: &Settings,
     printer: &Printer,
     yes: bool,
+    purge: bool,
     concurrency: Option<usize>,
 ) -> Result<u8, Failure> {
     require_terminal_or_yes(printer, yes, "down")?;
     let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "down")?;
     let c = super::connect_reading(settings).await?;
     ledger.bind_account(&c.env.account, &c.env.region)?;
-    let lost = ledger.is_empty();
+    if purge {
+        reinstate_audit_logs(printer, &mut ledger)?;
+    }
+    let lost = ledger.is_empty() && ledger.kept().is_empty();
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
     let s = scheduler(
@@ -129,7 +133,8 @@ pub async fn down(
         printer.reporter(),
         concurrency,
         stop,
-    );
+    )
+    .purging_audit_logs(purge);
     if lost && !find_lost(printer, &s, &settings.env).await? {
         if printer.is_json() {
             printer.json(&json!({"command": "down", "ok": true, "outcomes": {}, "failures": []}));
@@ -140,10 +145,17 @@ pub async fn down(
         plan::print(printer, &s.plan_down());
         confirm(
             printer,
-            &format!(
-                "Destroy environment {}? This cannot be undone.",
-                settings.env
-            ),
+            &if purge {
+                format!(
+                    "Destroy environment {} and delete its audit logs (PCI DSS 10.5.1 asks for 12 months)? This cannot be undone.",
+                    settings.env
+                )
+            } else {
+                format!(
+                    "Destroy environment {}? This cannot be undone (the audit logs are kept).",
+                    settings.env
+                )
+            },
         )?;
     }
     let total = ledger
@@ -165,6 +177,23 @@ pub async fn down(
         }
     }
     finish(printer, "down", &summary, Vec::new)
+}
+
+/// `down --purge-audit-logs`: what an earlier `down` kept of the audit
+/// logs (log buckets, log groups) goes back into the ledger, to be deleted
+/// with the rest.
+fn reinstate_audit_logs(printer: &Printer, ledger: &mut Ledger) -> Result<(), Failure> {
+    let back = ledger.reinstate_kept(|k| k.kind == "s3_bucket" || k.kind == "log_group")?;
+    if !back.is_empty() {
+        printer.note(format!(
+            "Deleting the audit logs an earlier `down` kept: {}",
+            back.iter()
+                .map(|id| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// A `down` whose ledger lists nothing: looks for the stack by name and tag
@@ -195,11 +224,9 @@ async fn find_lost(
 pub enum Verb {
     /// `quick`: only quick checks for what converged (`--no-refresh`);
     /// `adopt`: `--adopt`.
-    Up {
-        quick: bool,
-        adopt: bool,
-    },
-    Down,
+    Up { quick: bool, adopt: bool },
+    /// `purge`: `--purge-audit-logs`.
+    Down { purge: bool },
 }
 
 /// `up`/`down` of several environments at once in one process: one
@@ -215,7 +242,11 @@ pub async fn fleet(
     yes: bool,
     concurrency: Option<usize>,
 ) -> Result<u8, Failure> {
-    let command = if verb == Verb::Down { "down" } else { "up" };
+    let command = if matches!(verb, Verb::Down { .. }) {
+        "down"
+    } else {
+        "up"
+    };
     if !yes {
         return Err(Failure::Confirmation(format!(
             "a fleet `paysec {command}` ({} environments) runs without a plan to confirm; pass --yes",
@@ -248,14 +279,19 @@ pub async fn fleet(
         );
         c.resolved = first.resolved.clone();
         ledger.bind_account(&c.env.account, &c.env.region)?;
-        let lost = verb == Verb::Down && ledger.is_empty();
+        let purge = matches!(verb, Verb::Down { purge: true });
+        if purge {
+            reinstate_audit_logs(printer, &mut ledger)?;
+        }
+        let lost =
+            matches!(verb, Verb::Down { .. }) && ledger.is_empty() && ledger.kept().is_empty();
         let ledger = Arc::new(Mutex::new(ledger));
         let s = scheduler(
             settings,
             &c,
             match verb {
                 Verb::Up { .. } => graph(settings, &c)?,
-                Verb::Down => whole_graph(settings, &c)?,
+                Verb::Down { .. } => whole_graph(settings, &c)?,
             },
             ledger.clone(),
             printer.reporter_for(name.as_str()),
@@ -263,7 +299,8 @@ pub async fn fleet(
             stop.clone(),
         )
         .quick_checks(matches!(verb, Verb::Up { quick: true, .. }))
-        .adopting_unrecorded(matches!(verb, Verb::Up { adopt: true, .. }));
+        .adopting_unrecorded(matches!(verb, Verb::Up { adopt: true, .. }))
+        .purging_audit_logs(purge);
         if lost {
             // Nothing found leaves the ledger empty: `down` then does nothing.
             find_lost(printer, &s, name).await?;
@@ -272,7 +309,7 @@ pub async fn fleet(
         runs.spawn(async move {
             let summary = match verb {
                 Verb::Up { .. } => s.up().await,
-                Verb::Down => s.down().await,
+                Verb::Down { .. } => s.down().await,
             };
             (name, summary)
         });

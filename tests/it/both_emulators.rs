@@ -141,13 +141,62 @@ async fn the_core_stack_converges_verifies_plans_clean_and_leaves_nothing() {
         );
     }
 
-    // down leaves nothing but the keys in their deletion window.
+    // down keeps the audit logs (and the keys they are encrypted with),
+    // recorded; --purge-audit-logs removes them; then nothing is left but
+    // the keys in their deletion window or kept for what stays encrypted.
     p.run_with(CORE_ONLY, &["down", "--yes"]).success();
     assert!(p.ledger()["resources"].as_object().unwrap().is_empty());
+    let kept: BTreeSet<String> = p.ledger()["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap().to_owned())
+        .collect();
+    for audit in [
+        "s3.access-logs",
+        "s3.flow-logs",
+        "logs.flow-logs",
+        "kms.s3",
+        "kms.logs",
+    ] {
+        assert!(kept.contains(audit), "{audit} kept on {emulator}: {kept:?}");
+    }
+    let audit_logs = ["logs.flow-logs", "s3.access-logs", "s3.flow-logs"];
     let left = tagged_by_logical_id(&p.env).await;
-    assert!(left.is_empty(), "left after down on {emulator}: {left:?}");
+    assert!(
+        left.keys().all(|id| audit_logs.contains(&id.as_str())),
+        "only the audit logs left on {emulator}: {left:?}"
+    );
     let aws = aws().await;
     let prefix = format!("paysec-{}-", p.env);
+    let kept_buckets: BTreeSet<String> = aws
+        .s3
+        .list_buckets()
+        .send()
+        .await
+        .unwrap()
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name())
+        .filter(|n| n.starts_with(&prefix))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        kept_buckets.len(),
+        2,
+        "the two log buckets are kept on {emulator}: {kept_buckets:?}"
+    );
+    assert!(
+        kept_buckets.iter().all(|b| b.contains("logs-")),
+        "{kept_buckets:?}"
+    );
+    p.run_with(CORE_ONLY, &["down", "--yes", "--purge-audit-logs"])
+        .success();
+    let left = tagged_by_logical_id(&p.env).await;
+    assert!(
+        left.is_empty(),
+        "left after the purge on {emulator}: {left:?}"
+    );
     let roles = aws.iam.list_roles().send().await.unwrap();
     assert!(
         roles

@@ -47,7 +47,7 @@ async fn up_killed_at_any_point_converges_without_duplicates_or_leaks() {
     // down, interrupted too, then completed: nothing tagged is left but
     // keys pending deletion and the kept snapshot.
     kill_after(&p, &["down", "--yes"], Duration::from_millis(150));
-    p.run(&["down", "--yes"]).success();
+    p.run(&["down", "--yes", "--purge-audit-logs"]).success();
     let left = tagged_by_logical_id(&p.env).await;
     assert!(left.is_empty(), "leaked after down: {left:?}");
 }

@@ -37,7 +37,14 @@ async fn up_and_down_survive_ten_percent_transient_faults() {
         duplicates(&by_id)
     );
     let (calls, faults) = (proxy.calls(), proxy.faults());
-    p.run(&["--endpoint-url", &url, "down", "--yes"]).success();
+    p.run(&[
+        "--endpoint-url",
+        &url,
+        "down",
+        "--yes",
+        "--purge-audit-logs",
+    ])
+    .success();
     let left = tagged_by_logical_id(&p.env).await;
     assert!(left.is_empty(), "leaks after down: {left:?}");
     assert!(faults > 0, "faults were injected");
@@ -122,7 +129,14 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
             message: message.into(),
         });
     }
-    p.run(&["--endpoint-url", &url, "down", "--yes"]).success();
+    p.run(&[
+        "--endpoint-url",
+        &url,
+        "down",
+        "--yes",
+        "--purge-audit-logs",
+    ])
+    .success();
     assert_eq!(
         proxy.scripted_left(),
         0,
@@ -161,7 +175,14 @@ async fn a_create_whose_answer_was_lost_leaves_no_second_copy() {
     );
     let by_id = tagged_by_logical_id(&p.env).await;
     assert_eq!(duplicates(&by_id), vec![], "no second copy is left");
-    p.run(&["--endpoint-url", &url, "down", "--yes"]).success();
+    p.run(&[
+        "--endpoint-url",
+        &url,
+        "down",
+        "--yes",
+        "--purge-audit-logs",
+    ])
+    .success();
     assert!(
         tagged_by_logical_id(&p.env).await.is_empty(),
         "nothing left"
@@ -228,7 +249,14 @@ async fn up_converges_under_slow_readiness_and_iam_and_kms_propagation() {
         .json();
     let changed = changed(&again);
     assert!(changed.is_empty(), "converged: {changed:?}");
-    p.run(&["--endpoint-url", &url, "down", "--yes"]).success();
+    p.run(&[
+        "--endpoint-url",
+        &url,
+        "down",
+        "--yes",
+        "--purge-audit-logs",
+    ])
+    .success();
     assert!(
         tagged_by_logical_id(&p.env).await.is_empty(),
         "nothing left"
@@ -348,7 +376,7 @@ async fn killed_after_the_kth_call_up_and_down_converge_without_duplicates_or_le
             k.min(total_down.saturating_sub(1)).max(1),
         )
         .await;
-        p.run(&["down", "--yes"]).success();
+        p.run(&["down", "--yes", "--purge-audit-logs"]).success();
         let left = tagged_by_logical_id(&p.env).await;
         leak_total += left.len();
         assert!(left.is_empty(), "k={k}: leaked {left:?}");
@@ -404,7 +432,14 @@ async fn a_wait_past_its_configured_budget_fails_naming_the_setting_and_a_rerun_
         p.ledger()["resources"]["lambda.function"]["status"],
         "ready"
     );
-    p.run(&["--endpoint-url", &url, "down", "--yes"]).success();
+    p.run(&[
+        "--endpoint-url",
+        &url,
+        "down",
+        "--yes",
+        "--purge-audit-logs",
+    ])
+    .success();
     assert!(
         tagged_by_logical_id(&p.env).await.is_empty(),
         "nothing left"

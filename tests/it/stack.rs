@@ -971,18 +971,31 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
     let kept = p.ledger()["kept"].as_array().unwrap().clone();
     assert_eq!(
         kept.len(),
-        6,
-        "the ledger says what was kept: 4 keys, the final snapshot and the account's RDSOSMetrics log group"
+        12,
+        "the ledger says what was kept: 4 keys, the final snapshot, the account's RDSOSMetrics log group, the 2 log buckets and 4 log groups: {kept:?}"
     );
+    for audit in [
+        "s3.access-logs",
+        "s3.flow-logs",
+        "logs.flow-logs",
+        "logs.lambda",
+        "logs.rds-postgresql",
+        "logs.rds-upgrade",
+    ] {
+        assert!(
+            kept.iter().any(|k| k["id"] == audit),
+            "{audit} kept: {kept:?}"
+        );
+    }
     // The final snapshot is encrypted with the RDS key: that key is kept
     // enabled, not scheduled for deletion (its data would be lost).
+    // The kept log groups are encrypted with the Logs key, the kept
+    // flow-log bucket with the S3 key.
+    let _ = metrics_key;
     for (id, holds_kept_data) in [
         ("kms.rds", true),
-        (
-            "kms.logs",
-            metrics_key.as_deref() == Some(key_arn("kms.logs")),
-        ),
-        ("kms.s3", false),
+        ("kms.logs", true),
+        ("kms.s3", true),
         ("kms.lambda", false),
     ] {
         let arn = key_arn(id);
@@ -1026,9 +1039,34 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
 
     // The same environment again: every create gets a new client token
     // (AWS remembers the old ones, with the old VPC: the rules layer
-    // refuses a reused token with IdempotentParameterMismatch).
-    p.run(&["up", "--yes"]).success();
-    p.run(&["down", "--yes"]).success();
+    // refuses a reused token with IdempotentParameterMismatch); what was
+    // kept of the audit logs is adopted, as the ledger names it.
+    let again = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    for audit in ["s3.flow-logs", "logs.flow-logs", "logs.lambda"] {
+        let outcome = &again["outcomes"][audit];
+        assert!(
+            outcome == "adopted" || outcome == "repaired",
+            "{audit} taken back: {outcome}"
+        );
+    }
+    p.run(&["down", "--yes", "--purge-audit-logs"]).success();
+    let prefix = format!("paysec-{}-", p.env);
+    let buckets = aws.s3.list_buckets().send().await.unwrap();
+    assert!(
+        buckets
+            .buckets()
+            .iter()
+            .all(|b| !b.name().unwrap_or("").starts_with(&prefix)),
+        "--purge-audit-logs leaves no bucket"
+    );
+    let groups = aws.logs.describe_log_groups().send().await.unwrap();
+    assert!(
+        groups
+            .log_groups()
+            .iter()
+            .all(|g| !g.log_group_name().unwrap_or("").contains(&prefix)),
+        "--purge-audit-logs leaves no log group"
+    );
 }
 
 #[tokio::test]
@@ -1198,13 +1236,27 @@ async fn no_secret_reaches_the_ledger_logs_or_errors() {
 }
 
 /// After `down`: nothing tagged with the environment is left but the keys
-/// in their deletion window and the final snapshot, both named in the
-/// ledger; and no role, bucket, function, instance, log group, alarm or VPC.
+/// in their deletion window, the final snapshot and the audit logs (log
+/// buckets, log groups), all named in the ledger; and no role, function,
+/// instance, alarm or VPC.
 async fn assert_nothing_left_but_the_kept(aws: &Aws, p: &Paysec) {
-    // Everything tagged with the environment is gone, but the keys in their
-    // deletion window and the final snapshot, both named in the ledger.
     let kept_notes = p.ledger()["kept"].to_string();
+    let kept_logs: Vec<String> = p.ledger()["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kind"] == "s3_bucket" || k["kind"] == "log_group")
+        .filter_map(|k| k["physical_id"].as_str().map(str::to_owned))
+        .collect();
     for arn in tagged(aws, &p.env).await {
+        let kept_log = kept_logs.iter().any(|k| {
+            arn == format!("arn:aws:s3:::{k}")
+                || arn.ends_with(&format!(":log-group:{k}"))
+                || arn.ends_with(&format!(":log-group:{k}:*"))
+        });
+        if kept_log {
+            continue;
+        }
         if arn.contains(":snapshot:") {
             let name = arn.rsplit(':').next().unwrap();
             assert!(
@@ -1226,6 +1278,13 @@ async fn assert_nothing_left_but_the_kept(aws: &Aws, p: &Paysec) {
         );
     }
     let prefix = format!("paysec-{}-", p.env);
+    // The audit logs `down` keeps, named in the ledger.
+    let kept_ids: Vec<String> = p.ledger()["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["physical_id"].as_str().map(str::to_owned))
+        .collect();
     let roles = aws.iam.list_roles().send().await.unwrap();
     assert!(
         roles
@@ -1239,8 +1298,9 @@ async fn assert_nothing_left_but_the_kept(aws: &Aws, p: &Paysec) {
         buckets
             .buckets()
             .iter()
+            .filter(|b| !kept_ids.iter().any(|k| k == b.name().unwrap_or("")))
             .all(|b| !b.name().unwrap_or("").starts_with(&prefix)),
-        "no bucket left"
+        "no bucket left but the kept"
     );
     let fns = aws.lambda.list_functions().send().await.unwrap();
     assert!(
@@ -1262,8 +1322,11 @@ async fn assert_nothing_left_but_the_kept(aws: &Aws, p: &Paysec) {
         groups
             .log_groups()
             .iter()
+            .filter(|g| !kept_ids
+                .iter()
+                .any(|k| k == g.log_group_name().unwrap_or("")))
             .all(|g| !g.log_group_name().unwrap_or("").contains(&prefix)),
-        "no log group left"
+        "no log group left but the kept"
     );
     let alarms = aws
         .cloudwatch

@@ -27,6 +27,8 @@ pub struct Context {
     census: Arc<Census>,
     create_token: Option<String>,
     kept_data: Vec<String>,
+    purge_audit_logs: bool,
+    kept_physical_id: Option<String>,
 }
 
 impl Context {
@@ -44,7 +46,36 @@ impl Context {
             census: Arc::default(),
             create_token: None,
             kept_data: Vec::new(),
+            purge_audit_logs: false,
+            kept_physical_id: None,
         }
+    }
+
+    /// What an earlier `down` kept of this resource: see
+    /// [`Context::kept_physical_id`].
+    pub fn with_kept_physical_id(mut self, id: String) -> Self {
+        self.kept_physical_id = Some(id);
+        self
+    }
+
+    /// The physical id of what an earlier `down` kept of this resource (a
+    /// key kept for the audit logs encrypted with it, a log bucket), which
+    /// the ledger names: `up` takes it back rather than making another.
+    pub fn kept_physical_id(&self) -> Option<&str> {
+        self.kept_physical_id.as_deref()
+    }
+
+    /// `down --purge-audit-logs`: see [`Context::purges_audit_logs`].
+    pub fn with_purge_audit_logs(mut self, on: bool) -> Self {
+        self.purge_audit_logs = on;
+        self
+    }
+
+    /// Whether `down` deletes the audit logs (the log buckets and log
+    /// groups) too. By default it keeps them, for their retention (PCI DSS
+    /// 10.5.1), recorded as kept.
+    pub fn purges_audit_logs(&self) -> bool {
+        self.purge_audit_logs
     }
 
     /// The notes of what `down` kept that holds data encrypted with this

@@ -465,8 +465,55 @@ impl Ledger {
             }
         }
         record.updated_at = now();
+        // What an earlier `down` kept and this run manages again.
+        self.data
+            .kept
+            .retain(|k| !(k.id == *id && k.physical_id == present.physical_id));
         self.data.resources.insert(id.clone(), record);
         self.save()
+    }
+
+    /// The physical id of what an earlier `down` kept for `id` (a log
+    /// bucket, a log group): a re-`up` of the environment adopts it.
+    pub fn kept_physical_id(&self, id: &LogicalId) -> Option<&str> {
+        self.data
+            .kept
+            .iter()
+            .rev()
+            .find(|k| k.id == *id)
+            .map(|k| k.physical_id.as_str())
+    }
+
+    /// Turns what an earlier `down` kept back into records, for `down
+    /// --purge-audit-logs` to delete: the kept entries `which` selects
+    /// whose logical id has no record. Returns their ids.
+    pub fn reinstate_kept(
+        &mut self,
+        which: impl Fn(&Kept) -> bool,
+    ) -> Result<Vec<LogicalId>, LedgerError> {
+        let (back, stay): (Vec<Kept>, Vec<Kept>) = std::mem::take(&mut self.data.kept)
+            .into_iter()
+            .partition(|k| which(k) && !self.data.resources.contains_key(&k.id));
+        self.data.kept = stay;
+        let mut ids = Vec::new();
+        for k in back {
+            self.data.resources.insert(
+                k.id.clone(),
+                Record {
+                    kind: k.kind,
+                    status: Status::Ready,
+                    physical_id: Some(k.physical_id),
+                    attrs: BTreeMap::new(),
+                    updated_at: now(),
+                    last_error: None,
+                    converged: None,
+                    create_token: None,
+                },
+            );
+            ids.push(k.id);
+        }
+        self.save()?;
+        Ok(ids)
     }
 
     pub fn set_deleting(&mut self, id: &LogicalId) -> Result<(), LedgerError> {
@@ -520,6 +567,10 @@ impl Ledger {
         self.data.unswept.remove(id);
         if let Some(r) = self.data.resources.remove(id) {
             if let (Some(note), Some(physical_id)) = (kept, r.physical_id) {
+                // Kept again after a re-`up` adopted it: one entry.
+                self.data
+                    .kept
+                    .retain(|k| !(k.id == *id && k.physical_id == physical_id));
                 self.data.kept.push(Kept {
                     id: id.clone(),
                     kind: r.kind,

@@ -285,6 +285,32 @@ pub enum Ownership {
 }
 
 impl Ownership {
+    /// The verdict of a resource's live tags: they must name this
+    /// environment and this logical id.
+    pub fn from_tags(
+        cx: &crate::context::Context,
+        physical_id: &str,
+        tags: &[(String, String)],
+    ) -> Self {
+        let wanted = [
+            (crate::tags::ENVIRONMENT, cx.env.name.as_str()),
+            (crate::tags::LOGICAL_ID, cx.resource.as_str()),
+        ];
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|(k, v)| !tags.iter().any(|(tk, tv)| tk == k && tv == v))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if missing.is_empty() {
+            Self::Proven
+        } else {
+            Self::Unproven(format!(
+                "{physical_id} does not carry {}",
+                missing.join(" and ")
+            ))
+        }
+    }
+
     /// The verdict of a full read of `known`: the read's tag comparison must
     /// find this environment's and this logical id's tags (a difference in
     /// the user's own tags or the create token does not matter); a kind

@@ -125,6 +125,17 @@ impl KmsKey {
         cx: &Context,
     ) -> Result<Option<aws_sdk_kms::types::KeyMetadata>, ResourceError> {
         let mut candidates = Vec::new();
+        // The key an earlier `down` kept (enabled, for the audit logs
+        // encrypted with it), which the ledger names: taken back, so what
+        // it encrypts stays with one key.
+        if let Some(kept) = cx.kept_physical_id() {
+            if let Some(meta) = self.describe(kept).await? {
+                if usable(&meta) {
+                    self.adoptable(cx, &meta).await?;
+                    return Ok(Some(meta));
+                }
+            }
+        }
         if let Some(meta) = self.describe(&self.alias(cx)).await? {
             if usable(&meta) {
                 candidates.push(meta);
@@ -578,6 +589,18 @@ impl Resource for KmsKey {
                         .send()
                         .await
                         .or_resource(&self.id, "TagResource")?;
+                    // A key taken back from what `down` kept is no longer
+                    // merely kept.
+                    if cx.kept_physical_id() == Some(key_id) {
+                        self.aws
+                            .kms
+                            .untag_resource()
+                            .key_id(key_id)
+                            .tag_keys(paysec_core::tags::KEPT)
+                            .send()
+                            .await
+                            .or_resource(&self.id, "UntagResource")?;
+                    }
                 }
                 other => {
                     return Err(ResourceError::unexpected(

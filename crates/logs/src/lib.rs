@@ -314,13 +314,46 @@ impl Resource for LogGroup {
         if self.shared {
             return Ok(paysec_core::Ownership::Proven);
         }
-        let observed = self.read(cx, Some(known)).await?;
-        Ok(paysec_core::Ownership::from_read(&observed, cx, known))
+        // Its tags alone: a group `down` kept and a later `down
+        // --purge-audit-logs` deletes has no key recorded to read it with.
+        let tags = match self
+            .aws
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(cx.env.log_group_arn(&self.name))
+            .send()
+            .await
+            .or_resource(&self.id, "ListTagsForResource")
+        {
+            Ok(out) => out,
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(paysec_core::Ownership::Gone),
+            Err(e) => return Err(e),
+        };
+        let tags: Vec<(String, String)> = tags
+            .tags()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        Ok(paysec_core::Ownership::from_tags(
+            cx,
+            &known.physical_id,
+            &tags,
+        ))
     }
 
     async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
         if self.shared {
             return self.keep_shared(cx).await;
+        }
+        // The audit trail outlives the stack: kept, for its retention (PCI
+        // DSS 10.5.1), with the key it is encrypted with.
+        if !cx.purges_audit_logs() {
+            return Ok(DeleteOutcome {
+                kept: Some(format!(
+                    "log group {} kept with its events ({} days' retention, PCI DSS 10.5.1); a re-`up` of this environment adopts it; `paysec down --purge-audit-logs` deletes it",
+                    self.name, self.retention_days
+                )),
+                encrypted_with: cx.attr(&self.kms_key, Attr::Arn).ok().map(str::to_owned),
+            });
         }
         let result = retrying(&[rules::LOGS_OPERATION_ABORTED], || async {
             self.aws

@@ -704,8 +704,62 @@ impl Resource for Bucket {
         Ok(present.clone())
     }
 
+    /// Its tags alone: a log bucket `down` kept and a later `down
+    /// --purge-audit-logs` deletes has no key recorded to read it with.
+    async fn ownership(
+        &self,
+        cx: &Context,
+        known: &Present,
+    ) -> Result<paysec_core::Ownership, ResourceError> {
+        let tags = match self
+            .aws
+            .s3
+            .get_bucket_tagging()
+            .bucket(self.name(cx))
+            .send()
+            .await
+            .or_resource(&self.id, "GetBucketTagging")
+        {
+            Ok(out) => out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect::<Vec<_>>(),
+            Err(e) if e.code() == Some("NoSuchBucket") => return Ok(paysec_core::Ownership::Gone),
+            Err(e) if e.code() == Some("NoSuchTagSet") => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(paysec_core::Ownership::from_tags(
+            cx,
+            &known.physical_id,
+            &tags,
+        ))
+    }
+
     async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
         let name = self.name(cx);
+        // A log bucket outlives the stack: kept with its logs for their
+        // retention (PCI DSS 10.5.1), and with the key they are encrypted
+        // with; its lifecycle still expires them.
+        if !matches!(self.delivery, Delivery::None) && !cx.purges_audit_logs() {
+            let (hot, keep) = match self.lifecycle {
+                Lifecycle::Logs {
+                    hot_days,
+                    keep_days,
+                } => (hot_days, keep_days),
+                Lifecycle::Data { .. } => (0, 0),
+            };
+            return Ok(DeleteOutcome {
+                kept: Some(format!(
+                    "S3 bucket {name} kept with its logs (lifecycle: {hot} days hot, expired after {keep}; PCI DSS 10.5.1); a re-`up` of this environment adopts it; `paysec down --purge-audit-logs` deletes it"
+                )),
+                encrypted_with: match self.delivery {
+                    // Server access logs are delivered only with SSE-S3.
+                    Delivery::AccessLogs => None,
+                    _ => cx.attr(&self.kms_key, Attr::Arn).ok().map(str::to_owned),
+                },
+            });
+        }
         // The policy goes first: it is about to be meaningless, and moto
         // applies its deny statements to object deletes unconditionally.
         match self

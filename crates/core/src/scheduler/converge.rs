@@ -96,7 +96,10 @@ impl Converge {
                 // creating it: anyone can name or tag a resource like ours.
                 if let (None, Observed::Present { present, .. }) = (&known, &observed) {
                     let intent = record.as_ref().and_then(|r| r.create_token.as_ref());
-                    if intent.is_none() && !adopt_unrecorded && node.adoption_needs_proof() {
+                    // What an earlier `down` kept (the audit logs) is this
+                    // ledger's: it names it.
+                    let kept = lock(&ledger).kept_physical_id(&id) == Some(present.physical_id.as_str());
+                    if intent.is_none() && !kept && !adopt_unrecorded && node.adoption_needs_proof() {
                         return Err(RunError::from(ResourceError::unexpected(
                             &id,
                             format!(

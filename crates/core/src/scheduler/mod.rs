@@ -91,6 +91,8 @@ pub struct Scheduler {
     /// `up --adopt`: resources found by name or tag without a create the
     /// ledger recorded may be adopted (a lost ledger, reviewed).
     adopt_unrecorded: bool,
+    /// `down --purge-audit-logs`.
+    purge_audit_logs: bool,
     census: Arc<Census>,
 }
 
@@ -118,6 +120,7 @@ impl Scheduler {
             stop,
             quick_checks: false,
             adopt_unrecorded: false,
+            purge_audit_logs: false,
             census: Arc::default(),
         }
     }
@@ -141,6 +144,13 @@ impl Scheduler {
         self
     }
 
+    /// With `true` (`down --purge-audit-logs`), `down` deletes the audit
+    /// logs too instead of keeping them (see `Context::purges_audit_logs`).
+    pub fn purging_audit_logs(mut self, on: bool) -> Self {
+        self.purge_audit_logs = on;
+        self
+    }
+
     /// How many resources the graph holds.
     pub fn resource_count(&self) -> usize {
         self.graph.len()
@@ -157,7 +167,12 @@ impl Scheduler {
 
     /// Resource `i`'s context, its dependencies as the ledger records them.
     fn context(&self, i: usize) -> Context {
-        self.context_from(i, lock(&self.ledger).records())
+        let ledger = lock(&self.ledger);
+        let cx = self.context_from(i, ledger.records());
+        match ledger.kept_physical_id(self.graph.node(i).id()) {
+            Some(kept) => cx.with_kept_physical_id(kept.to_owned()),
+            None => cx,
+        }
     }
 
     /// Resource `i`'s context, its dependencies as `records` has them.
@@ -308,7 +323,10 @@ impl Scheduler {
                 let kept_data = lock(&self.ledger).kept_encrypted_with(self.graph.node(i).id());
                 Destroy {
                     node: self.graph.node(i).clone(),
-                    cx: self.context(i).with_kept_data(kept_data),
+                    cx: self
+                        .context(i)
+                        .with_kept_data(kept_data)
+                        .with_purge_audit_logs(self.purge_audit_logs),
                     ledger: self.ledger.clone(),
                     reporter: self.reporter.clone(),
                     permit: start.permit,
