@@ -38,6 +38,10 @@ pub struct Global {
     /// AWS endpoint, e.g. an emulator (else AWS_ENDPOINT_URL)
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Accept a plain http:// endpoint on another host (an emulator in a CI
+    /// service container); refused otherwise
+    #[arg(long, global = true)]
+    pub allow_http_endpoint: bool,
     /// Directory of the ledgers (default .paysec)
     #[arg(long, global = true, value_name = "DIR")]
     pub ledger_dir: Option<PathBuf>,

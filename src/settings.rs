@@ -34,6 +34,9 @@ pub fn resolve(global: &Global) -> Result<Settings, Failure> {
     if let Some(u) = &global.endpoint_url {
         config.endpoint_url = Some(u.clone());
     }
+    if global.allow_http_endpoint {
+        config.allow_http_endpoint = true;
+    }
     if let Some(d) = &global.ledger_dir {
         config.ledger_dir = d.clone();
     }
@@ -55,6 +58,7 @@ pub fn resolve(global: &Global) -> Result<Settings, Failure> {
         profile: config.profile.clone(),
         region: config.region.clone(),
         endpoint_url: config.endpoint_url.clone(),
+        allow_http_endpoint: config.allow_http_endpoint,
         max_attempts: config.max_attempts,
         calls_per_service: config.calls_per_service,
     };

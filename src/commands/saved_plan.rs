@@ -75,7 +75,7 @@ impl SavedPlan {
     pub fn write(&self, path: &Path) -> Result<(), Failure> {
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| Failure::Internal(format!("cannot encode the plan: {e}")))?;
-        std::fs::write(path, text + "\n")
+        paysec_core::ledger::write_private(path, &(text + "\n"))
             .map_err(|e| Failure::Usage(format!("cannot write the plan {}: {e}", path.display())))
     }
 

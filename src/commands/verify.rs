@@ -102,7 +102,7 @@ pub async fn run(
             Format::Json => paysec_verify::json(&result, &header).to_string(),
             Format::Junit => paysec_verify::junit(&result, &header),
         };
-        std::fs::write(path, text).map_err(|e| {
+        paysec_core::ledger::write_private(path, &text).map_err(|e| {
             Failure::Usage(format!("cannot write the report {}: {e}", path.display()))
         })?;
     }

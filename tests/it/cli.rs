@@ -394,6 +394,7 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         ("PAYSEC_REGION", "eu-west-1", None),
         ("PAYSEC_PROFILE", "payments", None),
         ("PAYSEC_ENDPOINT_URL", "http://127.0.0.1:5000", None),
+        ("PAYSEC_ALLOW_HTTP_ENDPOINT", "true", Some("sometimes")),
         ("PAYSEC_LEDGER_DIR", "state", None),
         ("PAYSEC_CONCURRENCY", "8", Some("eight")),
         ("PAYSEC_MAX_ATTEMPTS", "5", Some("5x")),
@@ -516,4 +517,92 @@ fn each_bad_flag_is_one_clean_line() {
         (Some("usage"), 2)
     );
     assert!(!p.ledger_path().exists());
+}
+
+/// A plain http:// endpoint on another host would carry every signed
+/// request unencrypted: refused before any call (exit 2), unless declared
+/// with --allow-http-endpoint; loopback emulators need nothing.
+#[test]
+fn a_plain_http_endpoint_on_another_host_is_refused() {
+    let p = Paysec::new("http");
+    for url in ["http://10.1.2.3:4566", "http://localstack:4566"] {
+        let run = p.run(&["--endpoint-url", url, "plan"]);
+        assert_eq!(run.code(), 2, "{url}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("plain HTTP to another host"),
+            "{}",
+            run.stderr()
+        );
+        assert!(
+            run.stderr().contains("--allow-http-endpoint"),
+            "{}",
+            run.stderr()
+        );
+        assert_one_clean_line(&run.stderr());
+    }
+    // Declared: accepted; the run goes on to call it (and fails there:
+    // nothing of AWS listens; not the refusal).
+    let run = p.run(&[
+        "--endpoint-url",
+        "http://10.255.255.1:4566",
+        "--allow-http-endpoint",
+        "plan",
+    ]);
+    assert_ne!(run.code(), 2, "{}", run.stderr());
+    assert!(!run.stderr().contains("plain HTTP"), "{}", run.stderr());
+    assert!(!p.ledger_path().exists());
+}
+
+/// A symbolic link where paysec writes (the ledger, its lock, a report)
+/// is refused, not followed; a ledger directory others can write is
+/// refused.
+#[test]
+fn links_and_shared_directories_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Paysec::new("links");
+    let dir = p.dir.path().join(".paysec");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let elsewhere = p.dir.path().join("elsewhere.json");
+    std::fs::write(&elsewhere, "{}").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, p.ledger_path()).unwrap();
+    let run = p.run(&["status"]);
+    assert_eq!(run.code(), 5, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("is a symbolic link"),
+        "{}",
+        run.stderr()
+    );
+    assert_one_clean_line(&run.stderr());
+    std::fs::remove_file(p.ledger_path()).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join(format!("{}.lock", p.env))).unwrap();
+    let run = p.run(&["up", "--yes"]);
+    assert_eq!(run.code(), 5, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("is a symbolic link"),
+        "{}",
+        run.stderr()
+    );
+    std::fs::remove_file(dir.join(format!("{}.lock", p.env))).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&elsewhere).unwrap(),
+        "{}",
+        "nothing written through a link"
+    );
+
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = p.run(&["up", "--yes"]);
+    assert_eq!(run.code(), 5, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("can be written by its group or others"),
+        "{}",
+        run.stderr()
+    );
+    assert_one_clean_line(&run.stderr());
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode, 0o777,
+        "a directory paysec did not create is never chmod-ed"
+    );
 }

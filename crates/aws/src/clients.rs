@@ -18,6 +18,8 @@ pub struct AwsSettings {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// Accept a plain `http://` endpoint that is not on this machine.
+    pub allow_http_endpoint: bool,
     /// SDK attempts per call (the SDK's default is 3; real AWS under load
     /// needs more).
     pub max_attempts: u32,
@@ -35,6 +37,8 @@ pub struct CallerIdentity {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    #[error("the endpoint {endpoint} is plain HTTP to another host: every request, signed with your credentials, would cross the network unencrypted; use https://, a loopback address (127.0.0.1, localhost) for a local emulator, or pass --allow-http-endpoint (PAYSEC_ALLOW_HTTP_ENDPOINT=true) for an emulator on another host")]
+    PlainHttpEndpoint { endpoint: String },
     #[error("no AWS region is configured; pass --region, set AWS_REGION, or set region in the config file or AWS profile")]
     NoRegion,
     #[error("`{region}` is not an AWS region name (like us-east-1 or eu-west-3); check --region, AWS_REGION and the profile's region")]
@@ -97,6 +101,19 @@ impl Aws {
             loader = loader.endpoint_url(e);
         }
         let sdk = loader.load().await;
+        let endpoint = sdk.endpoint_url().map(str::to_owned);
+        if let Some(url) = &endpoint {
+            if url.starts_with("http://") && !is_loopback(url) && !settings.allow_http_endpoint {
+                return Err(SetupError::PlainHttpEndpoint {
+                    endpoint: url.clone(),
+                });
+            }
+        }
+        // Emulator allowances only for an emulator: on this machine, or on
+        // a host the user declared with --allow-http-endpoint.
+        let emulator_endpoint = endpoint
+            .as_deref()
+            .is_some_and(|u| is_loopback(u) || settings.allow_http_endpoint);
         let Some(region) = sdk.region() else {
             return Err(SetupError::NoRegion);
         };
@@ -123,7 +140,7 @@ impl Aws {
         Ok(Self {
             emulator: std::env::var("PAYSEC_EMULATOR")
                 .ok()
-                .filter(|e| !e.is_empty()),
+                .filter(|e| !e.is_empty() && emulator_endpoint),
             kms: client!(aws_sdk_kms, "kms"),
             sts: client!(aws_sdk_sts, "sts"),
             tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
@@ -332,6 +349,22 @@ impl Aws {
             }
         }
     }
+}
+
+/// Whether an endpoint URL names this machine (127.0.0.0/8, ::1,
+/// localhost).
+pub fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host_port = rest.split('/').next().unwrap_or_default();
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What went wrong loading credentials, in a few words: an expired or

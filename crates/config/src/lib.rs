@@ -30,6 +30,10 @@ pub struct Config {
     pub profile: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
+    /// Accept a plain `http://` endpoint on another host (an emulator in a
+    /// CI service container); without it paysec refuses one, since every
+    /// signed request would cross the network unencrypted.
+    pub allow_http_endpoint: bool,
     /// Where ledgers live.
     pub ledger_dir: PathBuf,
     /// How many resource operations run at once.
@@ -266,6 +270,7 @@ impl Default for Config {
             region: None,
             profile: None,
             endpoint_url: None,
+            allow_http_endpoint: false,
             ledger_dir: PathBuf::from(".paysec"),
             concurrency: 16,
             max_attempts: 10,

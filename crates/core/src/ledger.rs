@@ -161,6 +161,8 @@ pub enum LedgerError {
         found: u64,
         supported: u32,
     },
+    #[error("{path} {why}")]
+    Unsafe { path: PathBuf, why: String },
     #[error("the ledger {path} names {what} {found}, but environment {env}'s is {expected}; not acting on it. Check the ledger: was it edited?")]
     ForeignName {
         path: PathBuf,
@@ -215,6 +217,103 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
     }
 }
 
+/// An I/O error on a ledger or lock path, naming a symbolic link for what
+/// it is (paysec opens them with `O_NOFOLLOW`: a link planted in a shared
+/// directory must not redirect its writes).
+fn io_err_at(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
+    move |source| {
+        if source.raw_os_error() == Some(libc::ELOOP) {
+            LedgerError::Unsafe {
+                path: path.to_owned(),
+                why: "is a symbolic link, which paysec does not follow for its ledger, lock or reports".into(),
+            }
+        } else {
+            LedgerError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    }
+}
+
+/// Writes a file only the user can read (mode 0600 when created), never
+/// through a symbolic link: for what paysec writes beside the ledger
+/// (`verify --report`, `plan --out`). A link in its place is refused with
+/// a message saying so.
+pub fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)?;
+        f.write_all(text.as_bytes())
+    };
+    write().map_err(|e| {
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            "it is a symbolic link, which paysec does not follow for what it writes".to_owned()
+        } else {
+            e.to_string()
+        }
+    })
+}
+
+/// Refuses a ledger directory another user owns, or that group or others
+/// can write: whoever can write it can replace the ledger and direct
+/// `down`. Only a directory paysec creates is given mode 0700.
+fn check_directory(dir: &Path) -> Result<(), LedgerError> {
+    use std::os::unix::fs::MetadataExt;
+    let unsafe_dir = |why: String| LedgerError::Unsafe {
+        path: dir.to_owned(),
+        why,
+    };
+    match fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).map_err(io_err(dir))?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
+            Ok(())
+        }
+        Err(source) => Err(LedgerError::Io {
+            path: dir.to_owned(),
+            source,
+        }),
+        Ok(meta) => {
+            if meta.mode() & 0o022 != 0 {
+                return Err(unsafe_dir(format!(
+                    "can be written by its group or others (mode {:o}); `chmod go-w {}`, or use another --ledger-dir",
+                    meta.mode() & 0o777,
+                    dir.display()
+                )));
+            }
+            // Who this process is, from a file it creates there (std has no
+            // safe geteuid).
+            let probe = dir.join(format!(
+                ".paysec-owner-{}",
+                crate::id::random_token().map_err(io_err(dir))?
+            ));
+            let me = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&probe)
+                .and_then(|f| f.metadata())
+                .map(|m| m.uid())
+                .map_err(io_err(dir))?;
+            let _ = fs::remove_file(&probe);
+            if meta.uid() != me {
+                return Err(unsafe_dir(format!(
+                    "is owned by user {} (paysec runs as user {me}); use a ledger directory of your own (--ledger-dir)",
+                    meta.uid()
+                )));
+            }
+            Ok(())
+        }
+    }
+}
+
 fn hostname() -> String {
     fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
@@ -234,9 +333,7 @@ impl Ledger {
     /// Opens the ledger for a run that changes things: takes the lock, then
     /// loads the file (or starts an empty ledger, written on first change).
     pub fn open_for_write(dir: &Path, env: &EnvName, command: &str) -> Result<Self, LedgerError> {
-        fs::create_dir_all(dir).map_err(io_err(dir))?;
-        // Best effort: the directory only holds paysec's own files.
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+        check_directory(dir)?;
         let lock = Self::lock(dir, env, command)?;
         let mut ledger = Self::load(dir, env)?;
         ledger._lock = Some(lock);
@@ -256,8 +353,9 @@ impl Ledger {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
-            .map_err(io_err(&path))?;
+            .map_err(io_err_at(&path))?;
         match file.try_lock() {
             Ok(()) => {
                 let holder = Holder {
@@ -289,7 +387,16 @@ impl Ledger {
 
     fn load(dir: &Path, env: &EnvName) -> Result<Self, LedgerError> {
         let path = Self::path_for(dir, env);
-        let text = match fs::read_to_string(&path) {
+        let read = || -> std::io::Result<String> {
+            let mut text = String::new();
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)?
+                .read_to_string(&mut text)?;
+            Ok(text)
+        };
+        let text = match read() {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Self {
@@ -309,7 +416,7 @@ impl Ledger {
                     _lock: None,
                 });
             }
-            Err(source) => return Err(LedgerError::Io { path, source }),
+            Err(source) => return Err(io_err_at(&path)(source)),
         };
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| LedgerError::Corrupt {
@@ -614,13 +721,15 @@ impl Ledger {
         // An older file is upgraded as it is rewritten (fields only added).
         self.data.schema = SCHEMA;
         let dir = self.path.parent().unwrap_or(Path::new("."));
+        // A fresh random name, created exclusively and never through a
+        // link: nothing planted beside the ledger can receive its writes.
         let tmp = dir.join(format!(
             ".{}.tmp-{}",
             self.path
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or("ledger"),
-            std::process::id()
+            crate::id::random_token().map_err(io_err(&self.path))?
         ));
         let mut text = serde_json::to_string_pretty(&self.data).map_err(|e| LedgerError::Io {
             path: self.path.clone(),
@@ -630,9 +739,9 @@ impl Ledger {
         let write = || -> std::io::Result<()> {
             let mut f = OpenOptions::new()
                 .write(true)
-                .create(true)
-                .truncate(true)
+                .create_new(true)
                 .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&tmp)?;
             f.write_all(text.as_bytes())?;
             f.sync_all()?;

@@ -482,6 +482,46 @@ impl Resource for KmsKey {
         Ok(removed)
     }
 
+    /// Its tags: this environment's and this logical id's, or the mark a
+    /// `down` that kept it (and was interrupted before recording so) gave
+    /// it in place of the logical id.
+    async fn ownership(
+        &self,
+        cx: &Context,
+        known: &Present,
+    ) -> Result<paysec_core::Ownership, ResourceError> {
+        let tags = match self
+            .aws
+            .kms
+            .list_resource_tags()
+            .key_id(&known.physical_id)
+            .send()
+            .await
+            .or_resource(&self.id, "ListResourceTags")
+        {
+            Ok(out) => out
+                .tags()
+                .iter()
+                .map(|t| {
+                    let key = match t.tag_key() {
+                        k if k == paysec_core::tags::KEPT => paysec_core::tags::LOGICAL_ID,
+                        k => k,
+                    };
+                    (key.to_owned(), t.tag_value().to_owned())
+                })
+                .collect::<Vec<_>>(),
+            Err(e) if e.class() == paysec_core::ErrorClass::NotFound => {
+                return Ok(paysec_core::Ownership::Gone)
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(paysec_core::Ownership::from_tags(
+            cx,
+            &known.physical_id,
+            &tags,
+        ))
+    }
+
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
         let meta = match known {
             Some(p) => self.describe(&p.physical_id).await?,
