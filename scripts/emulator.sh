@@ -19,8 +19,12 @@
 set -euo pipefail
 
 MOTO_VERSION="5.2.5"
-# A real JUnit consumer, to check `verify --report FILE.xml` in the tests.
+# Real consumers of the reports, to check `verify --report FILE.xml` (a
+# JUnit parser) and `FILE.sarif` (a SARIF 2.1.0 model that validates) in
+# the tests.
 JUNITPARSER_VERSION="3.2.0"
+SARIF_PYDANTIC_VERSION="0.6.2"
+PYDANTIC_VERSION="2.14.4"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 state="$root/target/emulator"
 venv="${PAYSEC_MOTO_VENV:-$state/venv}"
@@ -58,12 +62,13 @@ run_localstack() {
 }
 
 install() {
-  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import moto,junitparser,sys; sys.exit(moto.__version__ != '$MOTO_VERSION' or junitparser.version != '$JUNITPARSER_VERSION')" 2>/dev/null; then
+  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import moto,junitparser,sys,importlib.metadata as m; sys.exit(moto.__version__ != '$MOTO_VERSION' or junitparser.version != '$JUNITPARSER_VERSION' or m.version('sarif-pydantic') != '$SARIF_PYDANTIC_VERSION')" 2>/dev/null; then
     return
   fi
-  log "installing moto[server]==$MOTO_VERSION and junitparser==$JUNITPARSER_VERSION into $venv"
+  log "installing moto[server]==$MOTO_VERSION, junitparser==$JUNITPARSER_VERSION and sarif-pydantic==$SARIF_PYDANTIC_VERSION into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "junitparser==$JUNITPARSER_VERSION"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
+    "junitparser==$JUNITPARSER_VERSION" "sarif-pydantic==$SARIF_PYDANTIC_VERSION" "pydantic==$PYDANTIC_VERSION"
 }
 
 free_port() {

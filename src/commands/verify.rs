@@ -18,6 +18,8 @@ enum Format {
     Markdown,
     Json,
     Junit,
+    Sarif,
+    Html,
 }
 
 fn format_of(path: &std::path::Path) -> Result<Format, Failure> {
@@ -25,10 +27,37 @@ fn format_of(path: &std::path::Path) -> Result<Format, Failure> {
         Some("md") | None => Ok(Format::Markdown),
         Some("json") => Ok(Format::Json),
         Some("xml") => Ok(Format::Junit),
+        Some("sarif") => Ok(Format::Sarif),
+        Some("html") => Ok(Format::Html),
         Some(other) => Err(Failure::Usage(format!(
-            "--report {}: no report format for .{other}; use .md (Markdown), .json or .xml (JUnit)",
+            "--report {}: no report format for .{other}; use .md (Markdown), .json, .xml (JUnit), .sarif (SARIF 2.1.0) or .html (a page for a browser)",
             path.display()
         ))),
+    }
+}
+
+/// The graph for the HTML report's picture: the resources in dependency
+/// order, and which depends on which.
+fn picture_of(graph: &paysec_core::Graph) -> paysec_verify::Picture {
+    let order = graph.order();
+    let position = |i: usize| order.iter().position(|&o| o == i).unwrap_or(0);
+    paysec_verify::Picture {
+        nodes: order
+            .iter()
+            .map(|&i| {
+                let n = graph.node(i);
+                (n.id().to_string(), n.kind().to_owned())
+            })
+            .collect(),
+        edges: order
+            .iter()
+            .flat_map(|&i| {
+                graph
+                    .dependencies(i)
+                    .iter()
+                    .map(move |&(j, _)| (position(j), position(i)))
+            })
+            .collect(),
     }
 }
 
@@ -56,10 +85,12 @@ pub async fn run(
     let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
     let (_tx, stop) = tokio::sync::watch::channel(false);
+    let graph = graph(settings, &c)?;
+    let picture = picture_of(&graph);
     let s = scheduler(
         settings,
         &c,
-        graph(settings, &c)?,
+        graph,
         Arc::new(Mutex::new(ledger)),
         printer.reporter(),
         None,
@@ -101,6 +132,9 @@ pub async fn run(
             Format::Markdown => paysec_verify::markdown(&result, &header),
             Format::Json => paysec_verify::json(&result, &header).to_string(),
             Format::Junit => paysec_verify::junit(&result, &header),
+            Format::Html => paysec_verify::html(&result, &header, &picture),
+            Format::Sarif => serde_json::to_string_pretty(&paysec_verify::sarif(&result, &header))
+                .unwrap_or_default(),
         };
         paysec_core::ledger::write_private(path, &text).map_err(|e| {
             Failure::Usage(format!("cannot write the report {}: {e}", path.display()))

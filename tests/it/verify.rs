@@ -286,6 +286,77 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         })
         .collect();
     assert_eq!(junit_fails, got, "each FAIL is a JUnit failure");
+    // SARIF 2.1.0, read by a real consumer's parser (sarif-pydantic, which
+    // validates the log against the specification's types): one result
+    // per finding, each FAIL a `fail` result at level `error`.
+    let sarif = p.dir.path().join("evidence.sarif");
+    p.run(&["verify", "--report", sarif.to_str().unwrap()]);
+    let parsed = std::process::Command::new(emulator_python())
+        .args([
+            "-c",
+            "import sys, sarif_pydantic\n\
+             log = sarif_pydantic.load(sys.argv[1])\n\
+             run = log.runs[0]\n\
+             assert log.version == '2.1.0', log.version\n\
+             print(len(run.results))\n\
+             for r in run.results:\n\
+             \x20   if r.kind == 'fail':\n\
+             \x20       assert r.level.value == 'error', r\n\
+             \x20       print(r.rule_id, r.locations[0].logical_locations[0].name)",
+            sarif.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let parsed = String::from_utf8_lossy(&parsed.stdout).into_owned();
+    let mut lines = parsed.lines();
+    assert_eq!(
+        lines.next().unwrap().parse::<u64>().unwrap(),
+        tampered["summary"]["total"].as_u64().unwrap(),
+        "one SARIF result per finding"
+    );
+    let sarif_fails: BTreeSet<(String, String)> = lines
+        .map(|l| {
+            let (c, r) = l.split_once(' ').unwrap();
+            (c.to_owned(), r.to_owned())
+        })
+        .collect();
+    assert_eq!(sarif_fails, got, "each FAIL is a SARIF fail result");
+    // HTML, opened in a real headless browser: it renders, the picture of
+    // the environment is there with the tampered resources in the failing
+    // color, and the FAILs are shown.
+    let page = p.dir.path().join("evidence.html");
+    p.run(&["verify", "--report", page.to_str().unwrap()]);
+    let (dom, screenshot) = headless_chromium(&page, p.dir.path());
+    assert!(
+        dom.contains("<svg id=\"environment\""),
+        "the picture is there"
+    );
+    for (control, resource) in &got {
+        assert!(
+            dom.contains(&format!(
+                "<g class=\"node fail\" data-resource=\"{resource}\">"
+            )),
+            "{resource} drawn as failing"
+        );
+        assert!(
+            dom.contains(&format!("{control} {resource}")),
+            "{control} {resource} listed as failing"
+        );
+    }
+    assert!(
+        dom.contains("<p id=\"failing\">"),
+        "the FAILs are stated at the top"
+    );
+    assert!(dom.contains("class=\"verdict v-FAIL\">FAIL<"));
+    assert!(
+        screenshot > 20_000,
+        "a rendered page, not a blank one: {screenshot} bytes"
+    );
     let bad = p.run(&["verify", "--report", "evidence.sarif.txt"]);
     assert_eq!(
         bad.code(),
@@ -376,4 +447,49 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         failing(&after.json())
     );
     p.run(&["down", "--yes"]).success();
+}
+
+/// Opens `page` in headless Chromium (Debian's `chromium`, installed by
+/// `.ci/run`): the DOM after rendering, and the size of a screenshot.
+/// Fails, saying how to install it, when there is no Chromium.
+fn headless_chromium(page: &std::path::Path, scratch: &std::path::Path) -> (String, u64) {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("the HTML report is checked in headless Chromium: apt-get install chromium (.ci/run does)");
+    let url = format!("file://{}", page.display());
+    let profile = scratch.join("chromium-profile");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--window-size=1600,1200",
+    ];
+    let run = |extra: &[String]| {
+        let out = std::process::Command::new(browser)
+            .args(flags)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("run chromium");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dom = run(&["--dump-dom".to_owned()]);
+    let png = scratch.join("evidence.png");
+    run(&[format!("--screenshot={}", png.display())]);
+    let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+    (dom, size)
 }

@@ -4,6 +4,12 @@
 //! PCI DSS v4.0.1 requirements it supports, as a verdict per control and an
 //! evidence report an auditor can file.
 
+mod html;
+mod sarif;
+
+pub use html::{html, Picture};
+pub use sarif::sarif;
+
 use paysec_core::scheduler::{Planned, PlannedChange};
 use paysec_core::Drift;
 use serde::Serialize;
