@@ -5,10 +5,16 @@
 //! look themselves up in its answer, so a no-op `up` costs less than one
 //! read per resource.
 //!
-//! Only quick checks use it: they run for resources the ledger records as
-//! converged, and each asks once per run. A full read always asks AWS.
+//! Quick checks use it: they run for resources the ledger records as
+//! converged, and each asks once per run. Full reads of kinds whose API
+//! answers for many at once (the alarms under the environment's prefix)
+//! share one answer too ([`Census::first_look`]): each resource's *first*
+//! read of the run takes it from the shared answer, which the run's early
+//! looks fetch together; any later read of it (after a create or a
+//! repair) asks AWS.
 
-use std::collections::{BTreeSet, HashMap};
+use std::any::Any;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -17,10 +23,14 @@ use tokio::sync::OnceCell;
 use crate::error::ResourceError;
 use crate::state::QuickCheck;
 
+type Shared = Arc<dyn Any + Send + Sync>;
+
 /// One run's listings, by what was listed (`"alarms"`, `"subnets:vpc-1"`).
 #[derive(Default)]
 pub struct Census {
     lists: Mutex<HashMap<String, Arc<OnceCell<BTreeSet<String>>>>>,
+    answers: Mutex<HashMap<String, Arc<OnceCell<Shared>>>>,
+    looked: Mutex<HashSet<(String, String)>>,
 }
 
 impl Census {
@@ -47,6 +57,43 @@ impl Census {
             .clone();
         let ids = cell.get_or_try_init(fetch).await?;
         Ok(ids.contains(id).into())
+    }
+
+    /// Whether this is resource `id`'s first look at the shared answer
+    /// `list` this run (see the module's docs); marks it taken.
+    pub fn first_look(&self, list: &str, id: &str) -> bool {
+        self.looked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((list.to_owned(), id.to_owned()))
+    }
+
+    /// The answer `fetch` gives for `list`, fetched once per run by the
+    /// first caller (concurrent callers wait for it; a failed fetch is not
+    /// kept).
+    pub async fn shared<T, F, Fut>(&self, list: &str, fetch: F) -> Result<Arc<T>, ResourceError>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ResourceError>>,
+    {
+        let cell = self
+            .answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(list.to_owned())
+            .or_default()
+            .clone();
+        let any = cell
+            .get_or_try_init(|| async { fetch().await.map(|v| Arc::new(v) as Shared) })
+            .await?
+            .clone();
+        any.downcast::<T>().map_err(|_| {
+            ResourceError::unexpected(
+                &crate::id::LogicalId::new(list),
+                "one run asked for the same shared answer as two types",
+            )
+        })
     }
 }
 
@@ -82,6 +129,35 @@ mod tests {
         use QuickCheck::{ReadFully, StillThere};
         assert_eq!(found, [StillThere, StillThere, StillThere, ReadFully]);
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_shared_answer_is_fetched_once_and_each_resource_looks_once() {
+        let census = Arc::new(Census::default());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for id in ["a", "b", "c"] {
+            let (census, fetches) = (census.clone(), fetches.clone());
+            tasks.push(tokio::spawn(async move {
+                assert!(census.first_look("alarms", id));
+                let all = census
+                    .shared("alarms", || async {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        tokio::task::yield_now().await;
+                        Ok(vec!["a".to_owned(), "b".to_owned()])
+                    })
+                    .await
+                    .unwrap();
+                all.contains(&id.to_owned())
+            }));
+        }
+        let mut found = Vec::new();
+        for t in tasks {
+            found.push(t.await.unwrap());
+        }
+        assert_eq!(found, [true, true, false]);
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        assert!(!census.first_look("alarms", "a"), "a second read asks AWS");
     }
 
     #[tokio::test]

@@ -41,7 +41,37 @@ pub struct Alarm {
     pub source: LogicalId,
 }
 
+/// The run's shared answer of every alarm under the environment's prefix.
+const ALARMS: &str = "alarms-full";
+
 impl Alarm {
+    /// Every alarm under the environment's name prefix (DescribeAlarms,
+    /// paged): one call for the stack's five.
+    async fn all_of_environment(
+        &self,
+        cx: &Context,
+    ) -> Result<Vec<aws_sdk_cloudwatch::types::MetricAlarm>, ResourceError> {
+        let mut all = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .aws
+                .cloudwatch
+                .describe_alarms()
+                .alarm_name_prefix(format!("{}-", cx.env.names.prefix()))
+                .max_records(100)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .or_resource(&self.id, "DescribeAlarms")?;
+            all.extend(out.metric_alarms().iter().cloned());
+            match out.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => return Ok(all),
+            }
+        }
+    }
+
     fn name(&self, cx: &Context) -> String {
         format!("{}-{}", cx.env.names.prefix(), self.spec.purpose)
     }
@@ -161,15 +191,30 @@ impl Resource for Alarm {
         cx: &Context,
         _known: Option<&Present>,
     ) -> Result<Observed, ResourceError> {
-        let out = self
-            .aws
-            .cloudwatch
-            .describe_alarms()
-            .alarm_names(self.name(cx))
-            .send()
-            .await
-            .or_resource(&self.id, "DescribeAlarms")?;
-        let Some(a) = out.metric_alarms().first() else {
+        let name = self.name(cx);
+        // The run's first read of each alarm shares one DescribeAlarms of
+        // the environment's prefix (the early looks ask at once); a later
+        // one asks for this alarm.
+        let found = if cx.census().first_look(ALARMS, &name) {
+            cx.census()
+                .shared(ALARMS, || self.all_of_environment(cx))
+                .await?
+                .iter()
+                .find(|a| a.alarm_name() == Some(name.as_str()))
+                .cloned()
+        } else {
+            self.aws
+                .cloudwatch
+                .describe_alarms()
+                .alarm_names(&name)
+                .send()
+                .await
+                .or_resource(&self.id, "DescribeAlarms")?
+                .metric_alarms()
+                .first()
+                .cloned()
+        };
+        let Some(a) = found else {
             return Ok(Observed::Missing);
         };
         let topic = cx.attr(&self.topic, Attr::Arn)?;
