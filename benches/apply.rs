@@ -80,6 +80,9 @@ fn paysec_with(dir: &Path, endpoint: &str, args: &[&str], vars: &[(&str, &str)])
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
+        // Benchmark environments are disposable: their databases are not
+        // protected (`down` of a protected one is refused).
+        .env("PAYSEC_RDS_DELETION_PROTECTION", "false")
         .envs(vars.iter().copied())
         .output()
         .expect("run paysec under /usr/bin/time");

@@ -17,7 +17,8 @@ if [ "${1:-}" = "down" ]; then
   fi
   eval "$(scripts/emulator.sh env)"
   cargo build --quiet
-  target/debug/paysec --env "$env_name" down --yes
+  # A local emulator's environment: its database's protection goes too.
+  target/debug/paysec --env "$env_name" down --yes --disable-deletion-protection
   scripts/emulator.sh stop
   exit 0
 fi

@@ -175,6 +175,12 @@ pub struct DownArgs {
     /// kept
     #[arg(long)]
     pub purge_audit_logs: bool,
+    /// Turn the database's deletion protection off to delete it; without
+    /// it, `down` of an environment whose database is protected
+    /// (rds.deletion_protection, on by default) is refused before anything
+    /// is deleted
+    #[arg(long)]
+    pub disable_deletion_protection: bool,
 }
 
 #[derive(Debug, Args)]

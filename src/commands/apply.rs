@@ -111,12 +111,16 @@ pub async fn up(
 pub async fn down(
     settings: &Settings,
     printer: &Printer,
-    yes: bool,
-    purge: bool,
-    concurrency: Option<usize>,
+    args: &crate::cli::DownArgs,
 ) -> Result<u8, Failure> {
+    let (yes, purge, concurrency) = (
+        args.approve.yes,
+        args.purge_audit_logs,
+        args.approve.concurrency,
+    );
     require_terminal_or_yes(printer, yes, "down")?;
     let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "down")?;
+    refuse_protected(settings, &ledger, args.disable_deletion_protection)?;
     let c = super::connect_reading(settings).await?;
     ledger.bind_account(&c.env.account, &c.env.region)?;
     if purge {
@@ -134,7 +138,8 @@ pub async fn down(
         concurrency,
         stop,
     )
-    .purging_audit_logs(purge);
+    .purging_audit_logs(purge)
+    .disabling_deletion_protection(args.disable_deletion_protection);
     if lost && !find_lost(printer, &s, &settings.env).await? {
         if printer.is_json() {
             printer.json(&json!({"command": "down", "ok": true, "outcomes": {}, "failures": []}));
@@ -177,6 +182,21 @@ pub async fn down(
         }
     }
     finish(printer, "down", &summary, Vec::new)
+}
+
+/// `down` of an environment whose database the settings protect
+/// (`rds.deletion_protection`, on by default) is refused before anything
+/// is deleted, unless `--disable-deletion-protection`. (The database's
+/// delete also checks the live flag.)
+fn refuse_protected(settings: &Settings, ledger: &Ledger, unprotect: bool) -> Result<(), Failure> {
+    let db = paysec_core::LogicalId::new(paysec_stack::ids::DB);
+    if settings.config.rds.deletion_protection && !unprotect && ledger.record(&db).is_some() {
+        return Err(Failure::Usage(format!(
+            "environment {} is protected: its database has deletion protection on (rds.deletion_protection = true); nothing was deleted. To destroy it, run `paysec down --disable-deletion-protection`",
+            settings.env
+        )));
+    }
+    Ok(())
 }
 
 /// `down --purge-audit-logs`: what an earlier `down` kept of the audit
@@ -225,8 +245,9 @@ pub enum Verb {
     /// `quick`: only quick checks for what converged (`--no-refresh`);
     /// `adopt`: `--adopt`.
     Up { quick: bool, adopt: bool },
-    /// `purge`: `--purge-audit-logs`.
-    Down { purge: bool },
+    /// `purge`: `--purge-audit-logs`; `unprotect`:
+    /// `--disable-deletion-protection`.
+    Down { purge: bool, unprotect: bool },
 }
 
 /// `up`/`down` of several environments at once in one process: one
@@ -279,7 +300,17 @@ pub async fn fleet(
         );
         c.resolved = first.resolved.clone();
         ledger.bind_account(&c.env.account, &c.env.region)?;
-        let purge = matches!(verb, Verb::Down { purge: true });
+        let purge = matches!(verb, Verb::Down { purge: true, .. });
+        let unprotect = matches!(
+            verb,
+            Verb::Down {
+                unprotect: true,
+                ..
+            }
+        );
+        if matches!(verb, Verb::Down { .. }) {
+            refuse_protected(settings, &ledger, unprotect)?;
+        }
         if purge {
             reinstate_audit_logs(printer, &mut ledger)?;
         }
@@ -300,7 +331,8 @@ pub async fn fleet(
         )
         .quick_checks(matches!(verb, Verb::Up { quick: true, .. }))
         .adopting_unrecorded(matches!(verb, Verb::Up { adopt: true, .. }))
-        .purging_audit_logs(purge);
+        .purging_audit_logs(purge)
+        .disabling_deletion_protection(unprotect);
         if lost {
             // Nothing found leaves the ledger empty: `down` then does nothing.
             find_lost(printer, &s, name).await?;

@@ -48,7 +48,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
                 "--plan applies one environment's saved plan; a fleet run takes no plan".into(),
             )),
             Command::Up(a) => apply::fleet(&settings, printer, apply::Verb::Up { quick: a.refresh.quick_checks_only(), adopt: a.adopt }, a.approve.yes, a.approve.concurrency).await,
-            Command::Down(a) => apply::fleet(&settings, printer, apply::Verb::Down { purge: a.purge_audit_logs }, a.approve.yes, a.approve.concurrency).await,
+            Command::Down(a) => apply::fleet(&settings, printer, apply::Verb::Down { purge: a.purge_audit_logs, unprotect: a.disable_deletion_protection }, a.approve.yes, a.approve.concurrency).await,
             _ => Err(Failure::Usage(
                 "several --env are for `up` and `down` (a fleet run); other commands take one environment"
                     .into(),
@@ -67,16 +67,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
             )
             .await
         }
-        Command::Down(a) => {
-            apply::down(
-                &settings,
-                printer,
-                a.approve.yes,
-                a.purge_audit_logs,
-                a.approve.concurrency,
-            )
-            .await
-        }
+        Command::Down(a) => apply::down(&settings, printer, &a).await,
         Command::Plan {
             destroy,
             refresh,

@@ -435,6 +435,8 @@ pub async fn aws() -> Aws {
 pub struct Paysec {
     pub dir: tempfile::TempDir,
     pub env: String,
+    /// Variables every command of this environment gets.
+    vars: Vec<(String, String)>,
 }
 
 pub struct Run {
@@ -479,7 +481,18 @@ impl Paysec {
         Self {
             dir: tempfile::tempdir().expect("tempdir"),
             env: env_name(prefix),
+            // Test environments are disposable: their databases are not
+            // protected unless a test says so (the product's default is on).
+            vars: vec![("PAYSEC_RDS_DELETION_PROTECTION".into(), "false".into())],
         }
+    }
+
+    /// Every command of this environment with `var=value` (overriding the
+    /// suite's defaults).
+    pub fn with_var(mut self, var: &str, value: &str) -> Self {
+        self.vars.retain(|(k, _)| k != var);
+        self.vars.push((var.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn ledger_path(&self) -> PathBuf {
@@ -513,7 +526,8 @@ impl Paysec {
             .env(
                 "PAYSEC_EMULATOR",
                 std::env::var("PAYSEC_EMULATOR").unwrap_or_default(),
-            );
+            )
+            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         c
     }
 

@@ -40,7 +40,8 @@ fn failing(report: &Value) -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn verify_detects_each_tampering_and_up_repairs_it() {
-    let p = Paysec::new("verify");
+    // A protected environment (the suite's default is unprotected).
+    let p = Paysec::new("verify").with_var("PAYSEC_RDS_DELETION_PROTECTION", "true");
     let aws = aws().await;
     p.run(&["up", "--yes"]).success();
     let report_path = p.dir.path().join("evidence.md");
@@ -446,7 +447,26 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         "verify passes after up repaired everything: {:?}",
         failing(&after.json())
     );
-    p.run(&["down", "--yes"]).success();
+    // Protected: down is refused before anything is deleted, and goes
+    // through only when told to turn the protection off.
+    let ledger_before = std::fs::read_to_string(p.ledger_path()).unwrap();
+    let refused = p.run(&["down", "--yes"]);
+    assert_eq!(refused.code(), 2, "{}", refused.stderr());
+    assert!(
+        refused.stderr().contains("is protected")
+            && refused
+                .stderr()
+                .contains("paysec down --disable-deletion-protection"),
+        "{}",
+        refused.stderr()
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.ledger_path()).unwrap(),
+        ledger_before,
+        "nothing was deleted"
+    );
+    p.run(&["down", "--yes", "--disable-deletion-protection"])
+        .success();
 }
 
 /// Opens `page` in headless Chromium (Debian's `chromium`, installed by

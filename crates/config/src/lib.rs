@@ -136,9 +136,10 @@ pub struct Rds {
     pub allocated_storage_gb: i32,
     pub backup_retention_days: i32,
     pub multi_az: bool,
-    /// Default: on, unless the environment name starts with `dev`, `test` or `ci`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deletion_protection: Option<bool>,
+    /// On by default, whatever the environment's name. `down` of an
+    /// environment whose database has it on is refused unless
+    /// `--disable-deletion-protection` is passed.
+    pub deletion_protection: bool,
     /// Take a final snapshot on `down` (kept, and named in the ledger).
     pub final_snapshot: bool,
     /// Not `postgres` or `admin`.
@@ -167,7 +168,7 @@ impl Default for Rds {
             allocated_storage_gb: 20,
             backup_retention_days: 7,
             multi_az: true,
-            deletion_protection: None,
+            deletion_protection: true,
             final_snapshot: true,
             master_username: "payadmin".into(),
             master_password_env: None,
@@ -721,7 +722,7 @@ fn env_keys() -> Vec<(String, String, Kind)> {
             audit_external_id: Some(String::new()),
         },
         rds: Rds {
-            deletion_protection: Some(false),
+            deletion_protection: false,
             master_password_env: Some(String::new()),
             master_password_file: Some(PathBuf::new()),
             ..Rds::default()

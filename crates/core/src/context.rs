@@ -29,6 +29,7 @@ pub struct Context {
     kept_data: Vec<String>,
     purge_audit_logs: bool,
     kept_physical_id: Option<String>,
+    disable_deletion_protection: bool,
 }
 
 impl Context {
@@ -48,7 +49,22 @@ impl Context {
             kept_data: Vec::new(),
             purge_audit_logs: false,
             kept_physical_id: None,
+            disable_deletion_protection: false,
         }
+    }
+
+    /// `down --disable-deletion-protection`: see
+    /// [`Context::disables_deletion_protection`].
+    pub fn with_deletion_protection_disabled(mut self, on: bool) -> Self {
+        self.disable_deletion_protection = on;
+        self
+    }
+
+    /// Whether `down` may turn a database's deletion protection off to
+    /// delete it (the user said so); otherwise a protected database is not
+    /// deleted.
+    pub fn disables_deletion_protection(&self) -> bool {
+        self.disable_deletion_protection
     }
 
     /// What an earlier `down` kept of this resource: see

@@ -243,7 +243,7 @@ impl Instance {
         if !self.spec.deletion_protection {
             d.not_applicable(
                 "deletion_protection",
-                "deletion protection is off by configuration (rds.deletion_protection; off by default only for dev environments)",
+                "deletion protection is off by configuration (rds.deletion_protection = false)",
             );
         }
         Ok(d)
@@ -472,6 +472,15 @@ impl Resource for Instance {
         let Some(db) = self.describe(cx).await? else {
             return Ok(DeleteOutcome::default());
         };
+        // On, the database is deleted only when the user said so
+        // (`down --disable-deletion-protection`): checked before `down`
+        // starts, and here against the live flag.
+        if db.deletion_protection() == Some(true) && !cx.disables_deletion_protection() {
+            return Err(ResourceError::unexpected(
+                &self.id,
+                format!("deletion protection is on for {name}: not deleting it; run `paysec down --disable-deletion-protection` to turn it off and delete the database (a final snapshot is kept when rds.final_snapshot is on)"),
+            ));
+        }
         if db.deletion_protection() == Some(true) {
             retrying(&[rules::RDS_INSTANCE_BUSY], || async {
                 self.aws

@@ -11,17 +11,7 @@ use paysec_rds::{Instance, InstanceSpec, ParameterGroup, Password, SubnetGroup};
 
 use crate::{ids, Inputs};
 
-/// Deletion protection unless asked otherwise: on, except for environments
-/// whose name says they are disposable.
-fn deletion_protection(inputs: &Inputs<'_>, env: &str) -> bool {
-    inputs
-        .config
-        .rds
-        .deletion_protection
-        .unwrap_or_else(|| !["dev", "test", "ci"].iter().any(|p| env.starts_with(p)))
-}
-
-pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: &str) {
+pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     let aws = || inputs.aws.clone();
     let id = |s: &str| LogicalId::new(s);
     let cfg = inputs.config;
@@ -56,7 +46,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, env: 
             allocated_storage_gb: cfg.rds.allocated_storage_gb,
             backup_retention_days: cfg.rds.backup_retention_days,
             multi_az: cfg.rds.multi_az,
-            deletion_protection: deletion_protection(inputs, env),
+            deletion_protection: cfg.rds.deletion_protection,
             final_snapshot: cfg.rds.final_snapshot,
             master_username: cfg.rds.master_username.clone(),
             password,

@@ -177,11 +177,7 @@ pub fn blueprint(
     iam::add(&mut nodes, inputs);
     logs::add(&mut nodes, inputs, names);
     network::add(&mut nodes, inputs);
-    app::add(
-        &mut nodes,
-        inputs,
-        names.prefix().trim_start_matches("paysec-"),
-    );
+    app::add(&mut nodes, inputs);
     nodes.retain(|n| components::builds(inputs.config, n.id().as_str()));
     Graph::new(nodes)
 }

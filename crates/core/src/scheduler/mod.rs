@@ -93,6 +93,8 @@ pub struct Scheduler {
     adopt_unrecorded: bool,
     /// `down --purge-audit-logs`.
     purge_audit_logs: bool,
+    /// `down --disable-deletion-protection`.
+    disable_deletion_protection: bool,
     census: Arc<Census>,
 }
 
@@ -121,6 +123,7 @@ impl Scheduler {
             quick_checks: false,
             adopt_unrecorded: false,
             purge_audit_logs: false,
+            disable_deletion_protection: false,
             census: Arc::default(),
         }
     }
@@ -148,6 +151,13 @@ impl Scheduler {
     /// logs too instead of keeping them (see `Context::purges_audit_logs`).
     pub fn purging_audit_logs(mut self, on: bool) -> Self {
         self.purge_audit_logs = on;
+        self
+    }
+
+    /// With `true` (`down --disable-deletion-protection`), `down` turns a
+    /// database's deletion protection off to delete it.
+    pub fn disabling_deletion_protection(mut self, on: bool) -> Self {
+        self.disable_deletion_protection = on;
         self
     }
 
@@ -326,7 +336,8 @@ impl Scheduler {
                     cx: self
                         .context(i)
                         .with_kept_data(kept_data)
-                        .with_purge_audit_logs(self.purge_audit_logs),
+                        .with_purge_audit_logs(self.purge_audit_logs)
+                        .with_deletion_protection_disabled(self.disable_deletion_protection),
                     ledger: self.ledger.clone(),
                     reporter: self.reporter.clone(),
                     permit: start.permit,
