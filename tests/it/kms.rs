@@ -211,6 +211,11 @@ async fn up_creates_four_compliant_keys_then_is_a_no_op_and_down_schedules_delet
                     st["Condition"]["StringEquals"]["aws:SourceAccount"],
                     "123456789012"
                 );
+                assert_eq!(
+                    st["Condition"]["ArnLike"]["aws:SourceArn"],
+                    "arn:aws:logs:us-east-1:123456789012:*",
+                    "s3 key: only this account's log deliveries"
+                );
                 // Access logs go to an SSE-S3 bucket (S3 requires it): the
                 // logging service gets no use of the key.
                 assert!(
@@ -228,6 +233,24 @@ async fn up_creates_four_compliant_keys_then_is_a_no_op_and_down_schedules_delet
                 assert!(
                     via.contains(&"rds.us-east-1.amazonaws.com".to_owned()),
                     "rds key: via RDS only"
+                );
+                assert!(
+                    !strings(&st["Action"])
+                        .iter()
+                        .any(|a| a == "kms:CreateGrant"),
+                    "rds key: no grant but for AWS resources"
+                );
+                let grants = statement(&policy, "AccountGrantsForAwsResources");
+                assert_eq!(
+                    grants["Condition"]["Bool"]["kms:GrantIsForAWSResource"], "true",
+                    "rds key: grants only for AWS resources"
+                );
+            }
+            "lambda" => {
+                let role = statement(&policy, "RoleUselambdaexec");
+                assert!(
+                    !strings(&role["Action"]).iter().any(|a| a == "kms:Encrypt"),
+                    "lambda key: the function's role does not encrypt directly"
                 );
             }
             _ => {}

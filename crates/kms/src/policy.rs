@@ -78,7 +78,7 @@ pub fn document(
         }));
     }
     for (user, role_arn) in users {
-        statements.push(match user {
+        let next = match user {
             KeyUser::LogsService { log_groups } => json!({
                 "Sid": "CloudWatchLogsUse",
                 "Effect": "Allow",
@@ -88,13 +88,18 @@ pub fn document(
                 "Condition": { "ArnLike": { "kms:EncryptionContext:aws:logs:arn":
                     log_groups.iter().map(|g| env.log_group_arn(g)).collect::<Vec<_>>() } }
             }),
+            // Only deliveries of this account's log sources (the flow
+            // logs): AWS's documented condition for SSE-KMS destinations.
             KeyUser::LogDelivery => json!({
                 "Sid": "LogDeliveryUse",
                 "Effect": "Allow",
                 "Principal": { "Service": "delivery.logs.amazonaws.com" },
                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
                 "Resource": "*",
-                "Condition": source_account(env)
+                "Condition": {
+                    "StringEquals": { "aws:SourceAccount": env.account },
+                    "ArnLike": { "aws:SourceArn": format!("arn:{}:logs:{}:{}:*", env.partition, env.region, env.account) }
+                }
             }),
             KeyUser::S3AccessLogging => json!({
                 "Sid": "S3ServerAccessLoggingUse",
@@ -112,27 +117,50 @@ pub fn document(
                 "Resource": "*",
                 "Condition": source_account(env)
             }),
-            KeyUser::ViaServices(services) => json!({
-                "Sid": "AccountUseThroughServices",
-                "Effect": "Allow",
-                "Principal": { "AWS": env.account_root() },
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:ListGrants", "kms:DescribeKey"],
-                "Resource": "*",
-                "Condition": { "StringEquals": {
-                    "kms:CallerAccount": env.account,
-                    "kms:ViaService": services.iter()
-                        .map(|s| format!("{s}.{}.{}", env.region, env.dns_suffix()))
-                        .collect::<Vec<_>>()
-                } }
-            }),
+            KeyUser::ViaServices(services) => {
+                let via: Vec<String> = services
+                    .iter()
+                    .map(|s| format!("{s}.{}.{}", env.region, env.dns_suffix()))
+                    .collect();
+                statements.push(json!({
+                    "Sid": "AccountUseThroughServices",
+                    "Effect": "Allow",
+                    "Principal": { "AWS": env.account_root() },
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                    "Resource": "*",
+                    "Condition": { "StringEquals": {
+                        "kms:CallerAccount": env.account,
+                        "kms:ViaService": via.clone()
+                    } }
+                }));
+                // Grants only for the AWS resources those services make
+                // (the database's storage, the function's environment), as
+                // AWS's default key policies allow them: never a grant a
+                // principal could hand on.
+                json!({
+                    "Sid": "AccountGrantsForAwsResources",
+                    "Effect": "Allow",
+                    "Principal": { "AWS": env.account_root() },
+                    "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": { "kms:CallerAccount": env.account, "kms:ViaService": via },
+                        "Bool": { "kms:GrantIsForAWSResource": "true" }
+                    }
+                })
+            }
             KeyUser::Role(id) => json!({
                 "Sid": format!("RoleUse{}", id.as_str().split('.').next_back().unwrap_or("").replace(['-', '_'], "")),
                 "Effect": "Allow",
+                // Decrypt (its environment) and data keys (messages to its
+                // encrypted dead-letter queue); no kms:Encrypt: nothing it
+                // does encrypts directly with the key.
                 "Principal": { "AWS": role_arn.clone().unwrap_or_default() },
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
                 "Resource": "*"
             }),
-        });
+        };
+        statements.push(next);
     }
     json!({ "Version": "2012-10-17", "Id": "paysec-key-policy", "Statement": statements })
 }
