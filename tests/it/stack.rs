@@ -862,6 +862,41 @@ async fn check_rds_and_lambda(aws: &Aws, l: &Value) {
         Some(attr(l, "kms.lambda", "arn")),
         "DLQ encrypted with KMS"
     );
+    let q = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(attr(l, "lambda.dlq", "url"))
+        .attribute_names("Policy".into())
+        .attribute_names("MessageRetentionPeriod".into())
+        .send()
+        .await
+        .unwrap();
+    let attrs = q.attributes().unwrap();
+    let policy: Value = serde_json::from_str(
+        attrs
+            .iter()
+            .find(|(k, _)| k.as_str() == "Policy")
+            .map(|(_, v)| v.as_str())
+            .expect("DLQ policy"),
+    )
+    .unwrap();
+    let deny = &policy["Statement"][0];
+    assert_eq!(
+        (
+            deny["Effect"].as_str(),
+            deny["Condition"]["Bool"]["aws:SecureTransport"].as_str()
+        ),
+        (Some("Deny"), Some("false")),
+        "DLQ: requests without TLS denied: {policy}"
+    );
+    assert_eq!(
+        attrs
+            .iter()
+            .find(|(k, _)| k.as_str() == "MessageRetentionPeriod")
+            .map(|(_, v)| v.as_str()),
+        Some("1209600"),
+        "DLQ: messages kept 14 days at most"
+    );
 }
 
 /// A request the proxy logged (an operation name, or `METHOD /path` for

@@ -11,7 +11,7 @@ use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
-use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use paysec_core::{policy_doc, ErrorClass, LogicalId, ResourceError};
 
 pub struct Queue {
     id: LogicalId,
@@ -38,6 +38,34 @@ impl Queue {
         }
     }
 
+    /// Only TLS: any request over plain HTTP is denied (PCI DSS 4.2.1), as
+    /// the buckets' and the topic's policies do.
+    fn policy(&self, cx: &Context) -> serde_json::Value {
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "TlsOnly",
+                "Effect": "Deny",
+                "Principal": { "AWS": "*" },
+                "Action": "sqs:*",
+                "Resource": cx.env.arn("sqs", &cx.env.region, &cx.env.names.queue(self.purpose)),
+                "Condition": { "Bool": { "aws:SecureTransport": "false" } }
+            }]
+        })
+    }
+
+    /// Every attribute paysec sets, the policy included.
+    fn all_attributes(
+        &self,
+        cx: &Context,
+    ) -> Result<HashMap<QueueAttributeName, String>, ResourceError> {
+        let mut attrs = self.attributes(cx)?;
+        attrs.insert(QueueAttributeName::Policy, self.policy(cx).to_string());
+        Ok(attrs)
+    }
+
+    /// The attributes compared as strings (the policy is compared as a
+    /// document: SQS may reformat it).
     fn attributes(
         &self,
         cx: &Context,
@@ -110,8 +138,12 @@ impl Resource for Queue {
     ) -> Result<QuickCheck, ResourceError> {
         let wanted = self.attributes(cx)?;
         let found = self.present(&known.physical_id).await;
+        let policy = self.policy(cx);
         QuickCheck::from_lookup(found, |(_, attrs)| {
             wanted.iter().all(|(k, v)| attrs.get(k) == Some(v))
+                && attrs
+                    .get(&QueueAttributeName::Policy)
+                    .is_some_and(|p| policy_doc::same(&policy_doc::parse(p), &policy))
         })
     }
 
@@ -142,11 +174,20 @@ impl Resource for Queue {
                 attrs.get(&k).map_or("unset", String::as_str),
             );
         }
+        let policy = attrs
+            .get(&QueueAttributeName::Policy)
+            .map(|p| policy_doc::parse(p))
+            .unwrap_or_default();
+        checks.policy(
+            "Policy",
+            policy_doc::same(&policy, &self.policy(cx)),
+            "paysec queue policy (TLS only)",
+        );
         Ok(checks.observed(present))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let attrs = self.attributes(cx)?;
+        let attrs = self.all_attributes(cx)?;
         let out = retrying(&[rules::SQS_QUEUE_DELETED_RECENTLY], || async {
             self.aws
                 .sqs
@@ -172,7 +213,7 @@ impl Resource for Queue {
             .sqs
             .set_queue_attributes()
             .queue_url(&present.physical_id)
-            .set_attributes(Some(self.attributes(cx)?))
+            .set_attributes(Some(self.all_attributes(cx)?))
             .send()
             .await
             .or_resource(&self.id, "SetQueueAttributes")?;

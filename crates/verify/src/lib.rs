@@ -101,6 +101,7 @@ controls! {
     "LAM-8" "lambda_function" "reserved_concurrency" ["6.4.1"] "reserved concurrency set";
     "LAM-9" "lambda_function" "code" ["6.3.3"] "runs the packaged, reviewed handler";
     "SQS-1" "sqs_queue" "KmsMasterKeyId" ["3.5.1"] "DLQ encrypted with KMS";
+    "SQS-2" "sqs_queue" "Policy" ["4.2.1"] "DLQ policy denies requests without TLS";
     "MON-1" "sns_topic" "KmsMasterKeyId" ["3.5.1"] "alarm topic encrypted with KMS";
     "MON-2" "sns_topic" "Policy" ["7.2.1", "4.2.1"] "only CloudWatch alarms of this account publish; TLS only";
     "MON-3" "metric_filter" "pattern" ["10.4.1"] "security events extracted from the logs";
