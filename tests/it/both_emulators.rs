@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::support::{aws, tagged_by_logical_id, Emulator, Paysec};
+use crate::support::{assert_core_resources_gone, aws, tagged_by_logical_id, Emulator, Paysec};
 
 /// Both components off, as the LocalStack lane needs them.
 const CORE_ONLY: &[(&str, &str)] = &[
@@ -197,49 +197,5 @@ async fn the_core_stack_converges_verifies_plans_clean_and_leaves_nothing() {
         left.is_empty(),
         "left after the purge on {emulator}: {left:?}"
     );
-    let roles = aws.iam.list_roles().send().await.unwrap();
-    assert!(
-        roles
-            .roles()
-            .iter()
-            .all(|r| !r.role_name().starts_with(&prefix)),
-        "no role left"
-    );
-    let buckets = aws.s3.list_buckets().send().await.unwrap();
-    assert!(
-        buckets
-            .buckets()
-            .iter()
-            .all(|b| !b.name().unwrap_or("").starts_with(&prefix)),
-        "no bucket left"
-    );
-    let groups = aws.logs.describe_log_groups().send().await.unwrap();
-    assert!(
-        groups
-            .log_groups()
-            .iter()
-            .all(|g| !g.log_group_name().unwrap_or("").contains(&prefix)),
-        "no log group left"
-    );
-    let topics = aws.sns.list_topics().send().await.unwrap();
-    assert!(
-        topics
-            .topics()
-            .iter()
-            .all(|t| !t.topic_arn().unwrap_or("").contains(&prefix)),
-        "no topic left"
-    );
-    let vpcs = aws
-        .ec2
-        .describe_vpcs()
-        .filters(
-            paysec_aws::sdk::ec2::types::Filter::builder()
-                .name("tag:paysec:environment")
-                .values(&p.env)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(vpcs.vpcs().is_empty(), "no VPC left");
+    assert_core_resources_gone(&aws, &p.env, &[]).await;
 }

@@ -9,7 +9,7 @@ use paysec_core::LogicalId;
 use paysec_testkit::FaultProxy;
 use serde_json::Value;
 
-use crate::support::{aws, changed, endpoint, Paysec};
+use crate::support::{assert_core_resources_gone, aws, changed, endpoint, Paysec};
 
 fn attr<'a>(ledger: &'a Value, id: &str, key: &str) -> &'a str {
     let r = &ledger["resources"][id];
@@ -1320,23 +1320,7 @@ async fn assert_nothing_left_but_the_kept(aws: &Aws, p: &Paysec) {
         .iter()
         .filter_map(|k| k["physical_id"].as_str().map(str::to_owned))
         .collect();
-    let roles = aws.iam.list_roles().send().await.unwrap();
-    assert!(
-        roles
-            .roles()
-            .iter()
-            .all(|r| !r.role_name().starts_with(&prefix)),
-        "no role left"
-    );
-    let buckets = aws.s3.list_buckets().send().await.unwrap();
-    assert!(
-        buckets
-            .buckets()
-            .iter()
-            .filter(|b| !kept_ids.iter().any(|k| k == b.name().unwrap_or("")))
-            .all(|b| !b.name().unwrap_or("").starts_with(&prefix)),
-        "no bucket left but the kept"
-    );
+    assert_core_resources_gone(aws, &p.env, &kept_ids).await;
     let fns = aws.lambda.list_functions().send().await.unwrap();
     assert!(
         fns.functions()
@@ -1352,17 +1336,6 @@ async fn assert_nothing_left_but_the_kept(aws: &Aws, p: &Paysec) {
             .starts_with(&prefix)),
         "no DB instance left"
     );
-    let groups = aws.logs.describe_log_groups().send().await.unwrap();
-    assert!(
-        groups
-            .log_groups()
-            .iter()
-            .filter(|g| !kept_ids
-                .iter()
-                .any(|k| k == g.log_group_name().unwrap_or("")))
-            .all(|g| !g.log_group_name().unwrap_or("").contains(&prefix)),
-        "no log group left but the kept"
-    );
     let alarms = aws
         .cloudwatch
         .describe_alarms()
@@ -1371,12 +1344,4 @@ async fn assert_nothing_left_but_the_kept(aws: &Aws, p: &Paysec) {
         .await
         .unwrap();
     assert!(alarms.metric_alarms().is_empty(), "no alarm left");
-    let vpcs = aws
-        .ec2
-        .describe_vpcs()
-        .filters(f("tag:paysec:environment", &p.env))
-        .send()
-        .await
-        .unwrap();
-    assert!(vpcs.vpcs().is_empty(), "no VPC left");
 }

@@ -603,3 +603,59 @@ pub async fn tagged_by_logical_id(env: &str) -> BTreeMap<String, Vec<String>> {
         }
     }
 }
+
+/// Asserts that no IAM role, S3 bucket, log group, SNS topic or VPC of
+/// environment `env` is left, but the buckets and log groups whose names
+/// `kept` lists (what the ledger records as kept). The services every
+/// emulator of the suite has.
+pub async fn assert_core_resources_gone(aws: &Aws, env: &str, kept: &[String]) {
+    let prefix = format!("paysec-{env}-");
+    let is_kept = |name: &str| kept.iter().any(|k| k == name);
+    let roles = aws.iam.list_roles().send().await.unwrap();
+    assert!(
+        roles
+            .roles()
+            .iter()
+            .all(|r| !r.role_name().starts_with(&prefix)),
+        "no role left"
+    );
+    let buckets = aws.s3.list_buckets().send().await.unwrap();
+    assert!(
+        buckets
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name())
+            .all(|n| is_kept(n) || !n.starts_with(&prefix)),
+        "no bucket left but the kept"
+    );
+    let groups = aws.logs.describe_log_groups().send().await.unwrap();
+    assert!(
+        groups
+            .log_groups()
+            .iter()
+            .filter_map(|g| g.log_group_name())
+            .all(|n| is_kept(n) || !n.contains(&prefix)),
+        "no log group left but the kept"
+    );
+    let topics = aws.sns.list_topics().send().await.unwrap();
+    assert!(
+        topics
+            .topics()
+            .iter()
+            .all(|t| !t.topic_arn().unwrap_or("").contains(&prefix)),
+        "no topic left"
+    );
+    let vpcs = aws
+        .ec2
+        .describe_vpcs()
+        .filters(
+            paysec_aws::sdk::ec2::types::Filter::builder()
+                .name("tag:paysec:environment")
+                .values(env)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(vpcs.vpcs().is_empty(), "no VPC left");
+}

@@ -159,29 +159,12 @@ impl Resource for Alarm {
         _known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
         let listing = || async {
-            let mut names = std::collections::BTreeSet::new();
-            let mut next: Option<String> = None;
-            loop {
-                let out = self
-                    .aws
-                    .cloudwatch
-                    .describe_alarms()
-                    .alarm_name_prefix(format!("{}-", cx.env.names.prefix()))
-                    .max_records(100)
-                    .set_next_token(next.take())
-                    .send()
-                    .await
-                    .or_resource(&self.id, "DescribeAlarms")?;
-                names.extend(
-                    out.metric_alarms()
-                        .iter()
-                        .filter_map(|a| a.alarm_name().map(str::to_owned)),
-                );
-                match out.next_token() {
-                    Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-                    _ => return Ok(names),
-                }
-            }
+            Ok(self
+                .all_of_environment(cx)
+                .await?
+                .iter()
+                .filter_map(|a| a.alarm_name().map(str::to_owned))
+                .collect())
         };
         cx.census().check("alarms", &self.name(cx), listing).await
     }
