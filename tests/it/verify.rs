@@ -256,76 +256,42 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     // (junitparser), one test case per finding, each FAIL a failure.
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&as_json).unwrap()).unwrap();
     assert_eq!(failing(&saved), got, "the .json report holds the findings");
-    let parsed = std::process::Command::new(emulator_python())
-        .args([
-            "-c",
-            "import sys, junitparser\n\
-             x = junitparser.JUnitXml.fromfile(sys.argv[1])\n\
-             cases = [c for s in x for c in s]\n\
-             fails = sorted(c.classname + ' ' + c.name.split(' ')[0] for c in cases if any(isinstance(r, junitparser.Failure) for r in c.result))\n\
-             print(len(cases)); print('\\n'.join(fails))",
-            junit.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        parsed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&parsed.stderr)
+    let (cases, junit_fails) = read_by_consumer(
+        "import sys, junitparser\n\
+         x = junitparser.JUnitXml.fromfile(sys.argv[1])\n\
+         cases = [c for s in x for c in s]\n\
+         fails = sorted(c.classname + ' ' + c.name.split(' ')[0] for c in cases if any(isinstance(r, junitparser.Failure) for r in c.result))\n\
+         print(len(cases)); print('\\n'.join(fails))",
+        &junit,
     );
-    let parsed = String::from_utf8_lossy(&parsed.stdout).into_owned();
-    let mut lines = parsed.lines();
     assert_eq!(
-        lines.next().unwrap().parse::<u64>().unwrap(),
+        cases,
         tampered["summary"]["total"].as_u64().unwrap(),
         "one JUnit test case per finding"
     );
-    let junit_fails: BTreeSet<(String, String)> = lines
-        .map(|l| {
-            let (c, r) = l.split_once(' ').unwrap();
-            (c.to_owned(), r.to_owned())
-        })
-        .collect();
     assert_eq!(junit_fails, got, "each FAIL is a JUnit failure");
     // SARIF 2.1.0, read by a real consumer's parser (sarif-pydantic, which
     // validates the log against the specification's types): one result
     // per finding, each FAIL a `fail` result at level `error`.
     let sarif = p.dir.path().join("evidence.sarif");
     p.run(&["verify", "--report", sarif.to_str().unwrap()]);
-    let parsed = std::process::Command::new(emulator_python())
-        .args([
-            "-c",
-            "import sys, sarif_pydantic\n\
-             log = sarif_pydantic.load(sys.argv[1])\n\
-             run = log.runs[0]\n\
-             assert log.version == '2.1.0', log.version\n\
-             print(len(run.results))\n\
-             for r in run.results:\n\
-             \x20   if r.kind == 'fail':\n\
-             \x20       assert r.level.value == 'error', r\n\
-             \x20       print(r.rule_id, r.locations[0].logical_locations[0].name)",
-            sarif.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        parsed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&parsed.stderr)
+    let (results, sarif_fails) = read_by_consumer(
+        "import sys, sarif_pydantic\n\
+         log = sarif_pydantic.load(sys.argv[1])\n\
+         run = log.runs[0]\n\
+         assert log.version == '2.1.0', log.version\n\
+         print(len(run.results))\n\
+         for r in run.results:\n\
+         \x20   if r.kind == 'fail':\n\
+         \x20       assert r.level.value == 'error', r\n\
+         \x20       print(r.rule_id, r.locations[0].logical_locations[0].name)",
+        &sarif,
     );
-    let parsed = String::from_utf8_lossy(&parsed.stdout).into_owned();
-    let mut lines = parsed.lines();
     assert_eq!(
-        lines.next().unwrap().parse::<u64>().unwrap(),
+        results,
         tampered["summary"]["total"].as_u64().unwrap(),
         "one SARIF result per finding"
     );
-    let sarif_fails: BTreeSet<(String, String)> = lines
-        .map(|l| {
-            let (c, r) = l.split_once(' ').unwrap();
-            (c.to_owned(), r.to_owned())
-        })
-        .collect();
     assert_eq!(sarif_fails, got, "each FAIL is a SARIF fail result");
     // HTML, opened in a real headless browser: it renders, the picture of
     // the environment is there with the tampered resources in the failing
@@ -512,4 +478,29 @@ fn headless_chromium(page: &std::path::Path, scratch: &std::path::Path) -> (Stri
     run(&[format!("--screenshot={}", png.display())]);
     let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
     (dom, size)
+}
+
+/// Runs `script` (Python, in the test venv that holds the reports' real
+/// consumers) on `report`: it prints how many entries it read, then one
+/// "CONTROL RESOURCE" line per failing one.
+fn read_by_consumer(script: &str, report: &std::path::Path) -> (u64, BTreeSet<(String, String)>) {
+    let out = std::process::Command::new(emulator_python())
+        .args(["-c", script, report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    let count = lines.next().unwrap().parse::<u64>().unwrap();
+    let fails = lines
+        .map(|l| {
+            let (c, r) = l.split_once(' ').unwrap();
+            (c.to_owned(), r.to_owned())
+        })
+        .collect();
+    (count, fails)
 }
