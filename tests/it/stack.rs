@@ -480,6 +480,18 @@ async fn check_s3(aws: &Aws, l: &Value) {
             sse["Condition"]["Null"]["s3:x-amz-server-side-encryption"], "false",
             "{id}: headerless log delivery not blocked"
         );
+        let other_key = sts.iter().find(|s| s["Sid"] == "DenyOtherKmsKey");
+        if wanted == "aws:kms" {
+            let other_key = other_key.expect("deny another KMS key");
+            assert_eq!(
+                other_key["Condition"]["StringNotEquals"]
+                    ["s3:x-amz-server-side-encryption-aws-kms-key-id"],
+                attr(l, "kms.s3", "arn"),
+                "{id}: only the stack's key"
+            );
+        } else {
+            assert!(other_key.is_none(), "{id}: SSE-S3, no key to pin");
+        }
         let lc = aws
             .s3
             .get_bucket_lifecycle_configuration()

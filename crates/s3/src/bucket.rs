@@ -159,6 +159,15 @@ impl Bucket {
 
     /// Applies one property (idempotent PUTs). Right after CreateBucket
     /// AWS may still answer NoSuchBucket; that is retried.
+    /// The bucket's policy; an SSE-KMS bucket's names the stack's key.
+    fn policy(&self, cx: &Context, name: &str) -> Result<Value, ResourceError> {
+        let key = match self.delivery {
+            Delivery::AccessLogs => None,
+            _ => Some(cx.attr(&self.kms_key, Attr::Arn)?),
+        };
+        Ok(policy::document(&cx.env, name, self.delivery, key))
+    }
+
     async fn apply(&self, cx: &Context, property: &str) -> Result<(), ResourceError> {
         let name = self.name(cx);
         let s3 = &self.aws.s3;
@@ -275,7 +284,7 @@ impl Bucket {
                 "policy" => s3
                     .put_bucket_policy()
                     .bucket(&name)
-                    .policy(policy::document(&cx.env, &name, self.delivery).to_string())
+                    .policy(self.policy(cx, &name)?.to_string())
                     .send()
                     .await
                     .or_resource(id, "PutBucketPolicy")
@@ -502,7 +511,7 @@ impl Bucket {
             .and_then(|p| p.policy())
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        let same = policy_doc::same(&actual, &policy::document(&cx.env, &name, self.delivery));
+        let same = policy_doc::same(&actual, &self.policy(cx, &name)?);
         if actual.is_null() {
             checks.check("policy", false, "paysec bucket policy", "none");
         } else {

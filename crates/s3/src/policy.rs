@@ -18,7 +18,14 @@ pub enum Delivery {
 /// moto 5.2.5 answers HTTP 500 to PutBucketLogging when a statement with a
 /// bare `"*"` principal precedes the logging service's, so the deny
 /// statements also use `{"AWS": "*"}`.
-pub fn document(env: &Environment, name: &str, delivery: Delivery) -> Value {
+/// `kms_key_arn`: the stack's S3 key, for the SSE-KMS buckets (`None` for
+/// the access-log bucket, SSE-S3).
+pub fn document(
+    env: &Environment,
+    name: &str,
+    delivery: Delivery,
+    kms_key_arn: Option<&str>,
+) -> Value {
     let bucket = format!("arn:{}:s3:::{name}", env.partition);
     let objects = format!("{bucket}/*");
     let mut statements = Vec::new();
@@ -87,6 +94,22 @@ pub fn document(env: &Environment, name: &str, delivery: Delivery) -> Value {
             "Null": { "s3:x-amz-server-side-encryption": "false" }
         }
     }));
+    // A present key-id header must name the stack's key: nobody writes an
+    // object encrypted with a key of theirs (which the stack's key policy
+    // and rotation would not govern).
+    if let Some(key) = kms_key_arn {
+        statements.push(json!({
+            "Sid": "DenyOtherKmsKey",
+            "Effect": "Deny",
+            "Principal": { "AWS": "*" },
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {
+                "StringNotEquals": { "s3:x-amz-server-side-encryption-aws-kms-key-id": key },
+                "Null": { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" }
+            }
+        }));
+    }
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
@@ -107,7 +130,12 @@ mod tests {
 
     #[test]
     fn deny_statements_do_not_block_headerless_log_delivery() {
-        let doc = document(&env(), "b", Delivery::FlowLogs);
+        let doc = document(
+            &env(),
+            "b",
+            Delivery::FlowLogs,
+            Some("arn:aws:kms:us-east-1:123456789012:key/k"),
+        );
         let sts = doc["Statement"].as_array().unwrap();
         assert_eq!(
             sts[0]["Sid"], "AWSLogDeliveryWrite",
@@ -129,5 +157,16 @@ mod tests {
             .find(|s| s["Sid"] == "DenyInsecureTransport")
             .unwrap();
         assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        let key = sts.iter().find(|s| s["Sid"] == "DenyOtherKmsKey").unwrap();
+        assert_eq!(
+            key["Condition"]["StringNotEquals"]["s3:x-amz-server-side-encryption-aws-kms-key-id"],
+            "arn:aws:kms:us-east-1:123456789012:key/k"
+        );
+        assert_eq!(
+            key["Condition"]["Null"]["s3:x-amz-server-side-encryption-aws-kms-key-id"], "false",
+            "headerless log delivery not blocked"
+        );
+        let access_logs = document(&env(), "b", Delivery::AccessLogs, None);
+        assert!(!access_logs.to_string().contains("DenyOtherKmsKey"));
     }
 }
