@@ -157,7 +157,7 @@ pub fn html(report: &Report, h: &Header<'_>, picture: &Picture) -> String {
     } else {
         out.push_str("<p id=\"passing\">No finding fails.</p>\n");
     }
-    out.push_str("<h2>The environment</h2>\n<p class=\"legend\"><span style=\"background:#b7e4c7\">all pass</span><span style=\"background:#f28482\">a control fails</span><span style=\"background:#ffd6a5\">a control could not be checked</span><span style=\"background:#e9ecef\">not applicable</span> Arrows run from a resource to what depends on it.</p>\n<div class=\"picture\">\n");
+    out.push_str("<h2>The environment</h2>\n<p class=\"legend\"><span style=\"background:#b7e4c7\">all pass</span><span style=\"background:#f28482\">a control fails</span><span style=\"background:#ffd6a5\">a control could not be checked</span><span style=\"background:#e9ecef\">not applicable</span> Each line joins a resource (left) to one that depends on it (right).</p>\n<div class=\"picture\">\n");
     out.push_str(&svg(picture, &by_resource));
     out.push_str("</div>\n");
     for req in requirements(report) {
