@@ -126,7 +126,7 @@ pub async fn down(
     if purge {
         reinstate_audit_logs(printer, &mut ledger)?;
     }
-    let lost = ledger.is_empty() && ledger.kept().is_empty();
+    let lost = ledger.records_nothing();
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
     let s = scheduler(
@@ -314,8 +314,7 @@ pub async fn fleet(
         if purge {
             reinstate_audit_logs(printer, &mut ledger)?;
         }
-        let lost =
-            matches!(verb, Verb::Down { .. }) && ledger.is_empty() && ledger.kept().is_empty();
+        let lost = matches!(verb, Verb::Down { .. }) && ledger.records_nothing();
         let ledger = Arc::new(Mutex::new(ledger));
         let s = scheduler(
             settings,

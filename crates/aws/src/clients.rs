@@ -353,7 +353,7 @@ impl Aws {
 
 /// Whether an endpoint URL names this machine (127.0.0.0/8, ::1,
 /// localhost).
-pub fn is_loopback(url: &str) -> bool {
+fn is_loopback(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let host_port = rest.split('/').next().unwrap_or_default();
     let host = if let Some(v6) = host_port.strip_prefix('[') {
@@ -421,7 +421,27 @@ pub fn region_name_is_valid(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{caller_kind, region_name_is_valid, CallerKind};
+    use super::{caller_kind, is_loopback, region_name_is_valid, CallerKind};
+
+    #[test]
+    fn loopback_endpoints_are_this_machine_only() {
+        for url in [
+            "http://127.0.0.1:5000",
+            "http://localhost:4566/",
+            "http://[::1]:4566",
+            "http://127.1.2.3",
+        ] {
+            assert!(is_loopback(url), "{url}");
+        }
+        for url in [
+            "http://10.1.2.3:4566",
+            "http://localstack:4566",
+            "http://127.0.0.1.evil.example",
+            "https://kms.us-east-1.amazonaws.com",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+        }
+    }
 
     #[test]
     fn callers_name_their_principal() {

@@ -488,6 +488,12 @@ impl Ledger {
         &self.data.kept
     }
 
+    /// Neither a resource nor anything kept: the ledger of an environment
+    /// never made, or lost (`down` then looks for the stack by tag).
+    pub fn records_nothing(&self) -> bool {
+        self.is_empty() && self.data.kept.is_empty()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.data.resources.is_empty()
     }

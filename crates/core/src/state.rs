@@ -285,6 +285,28 @@ pub enum Ownership {
 }
 
 impl Ownership {
+    /// The tags that prove a resource this environment's, as `key=value`:
+    /// its environment and its logical id.
+    fn proving_tags(cx: &crate::context::Context) -> [String; 2] {
+        [
+            format!("{}={}", crate::tags::ENVIRONMENT, cx.env.name.as_str()),
+            format!("{}={}", crate::tags::LOGICAL_ID, cx.resource.as_str()),
+        ]
+    }
+
+    /// The verdict when the proving tags `missing` are absent.
+    fn of_missing(physical_id: &str, missing: &[&String]) -> Self {
+        if missing.is_empty() {
+            Self::Proven
+        } else {
+            let missing: Vec<&str> = missing.iter().map(|t| t.as_str()).collect();
+            Self::Unproven(format!(
+                "{physical_id} does not carry {}",
+                missing.join(" and ")
+            ))
+        }
+    }
+
     /// The verdict of a resource's live tags: they must name this
     /// environment and this logical id.
     pub fn from_tags(
@@ -292,23 +314,10 @@ impl Ownership {
         physical_id: &str,
         tags: &[(String, String)],
     ) -> Self {
-        let wanted = [
-            (crate::tags::ENVIRONMENT, cx.env.name.as_str()),
-            (crate::tags::LOGICAL_ID, cx.resource.as_str()),
-        ];
-        let missing: Vec<String> = wanted
-            .iter()
-            .filter(|(k, v)| !tags.iter().any(|(tk, tv)| tk == k && tv == v))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if missing.is_empty() {
-            Self::Proven
-        } else {
-            Self::Unproven(format!(
-                "{physical_id} does not carry {}",
-                missing.join(" and ")
-            ))
-        }
+        let live: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let proving = Self::proving_tags(cx);
+        let missing: Vec<&String> = proving.iter().filter(|t| !live.contains(t)).collect();
+        Self::of_missing(physical_id, &missing)
     }
 
     /// The verdict of a full read of `known`: the read's tag comparison must
@@ -323,28 +332,14 @@ impl Ownership {
         else {
             return Self::Gone;
         };
-        let ours = [
-            format!("{}={}", crate::tags::ENVIRONMENT, cx.env.name.as_str()),
-            format!("{}={}", crate::tags::LOGICAL_ID, cx.resource.as_str()),
-        ];
         if let Some(tags) = drift.iter().find(|d| d.property == "tags") {
-            let missing: Vec<&String> = ours
+            // The tags drift lists the wanted tags the resource lacks.
+            let proving = Self::proving_tags(cx);
+            let missing: Vec<&String> = proving
                 .iter()
                 .filter(|t| tags.expected.split(',').any(|m| m == t.as_str()))
                 .collect();
-            return if missing.is_empty() {
-                Self::Proven
-            } else {
-                Self::Unproven(format!(
-                    "{} does not carry {}",
-                    known.physical_id,
-                    missing
-                        .iter()
-                        .map(|t| t.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ))
-            };
+            return Self::of_missing(&known.physical_id, &missing);
         }
         if evidence.iter().any(|d| d.property == "tags") {
             return Self::Proven;

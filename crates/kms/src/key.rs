@@ -166,8 +166,8 @@ impl KmsKey {
         }
     }
 
-    /// The create token a key carries (`paysec:create-token`).
-    async fn token_of(&self, key_id: &str) -> Result<Option<String>, ResourceError> {
+    /// A key's tags (ListResourceTags), as (key, value) pairs.
+    async fn live_tags(&self, key_id: &str) -> Result<Vec<(String, String)>, ResourceError> {
         let out = self
             .aws
             .kms
@@ -179,8 +179,18 @@ impl KmsKey {
         Ok(out
             .tags()
             .iter()
-            .find(|t| t.tag_key() == paysec_core::tags::CREATE_TOKEN)
-            .map(|t| t.tag_value().to_owned()))
+            .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
+            .collect())
+    }
+
+    /// The create token a key carries (`paysec:create-token`).
+    async fn token_of(&self, key_id: &str) -> Result<Option<String>, ResourceError> {
+        Ok(self
+            .live_tags(key_id)
+            .await?
+            .into_iter()
+            .find(|(k, _)| k == paysec_core::tags::CREATE_TOKEN)
+            .map(|(_, v)| v))
     }
 
     /// Refuses to adopt a key paysec would not have made: key material
@@ -301,19 +311,7 @@ impl KmsKey {
             alias.clone(),
             if found { alias.as_str() } else { "absent" },
         );
-        let tags = self
-            .aws
-            .kms
-            .list_resource_tags()
-            .key_id(key_id)
-            .send()
-            .await
-            .or_resource(&self.id, "ListResourceTags")?;
-        let actual: Vec<(String, String)> = tags
-            .tags()
-            .iter()
-            .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
-            .collect();
+        let actual = self.live_tags(key_id).await?;
         checks.tags(&cx.tags(), &actual);
         Ok(checks)
     }
@@ -490,24 +488,13 @@ impl Resource for KmsKey {
         cx: &Context,
         known: &Present,
     ) -> Result<paysec_core::Ownership, ResourceError> {
-        let tags = match self
-            .aws
-            .kms
-            .list_resource_tags()
-            .key_id(&known.physical_id)
-            .send()
-            .await
-            .or_resource(&self.id, "ListResourceTags")
-        {
-            Ok(out) => out
-                .tags()
-                .iter()
-                .map(|t| {
-                    let key = match t.tag_key() {
-                        k if k == paysec_core::tags::KEPT => paysec_core::tags::LOGICAL_ID,
-                        k => k,
-                    };
-                    (key.to_owned(), t.tag_value().to_owned())
+        let tags = match self.live_tags(&known.physical_id).await {
+            // The keep mark stands for the logical id.
+            Ok(tags) => tags
+                .into_iter()
+                .map(|(k, v)| match k.as_str() {
+                    paysec_core::tags::KEPT => (paysec_core::tags::LOGICAL_ID.to_owned(), v),
+                    _ => (k, v),
                 })
                 .collect::<Vec<_>>(),
             Err(e) if e.class() == paysec_core::ErrorClass::NotFound => {

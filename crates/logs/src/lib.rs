@@ -26,6 +26,22 @@ pub struct LogGroup {
 }
 
 impl LogGroup {
+    /// The group's tags (ListTagsForResource on its ARN), as pairs.
+    async fn live_tags(&self, cx: &Context) -> Result<Vec<(String, String)>, ResourceError> {
+        let out = self
+            .aws
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(cx.env.log_group_arn(&self.name))
+            .send()
+            .await
+            .or_resource(&self.id, "ListTagsForResource")?;
+        Ok(out
+            .tags()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+
     /// A group the account shares (RDS writes every instance's enhanced
     /// monitoring into `RDSOSMetrics`, creating it unencrypted with 30
     /// days' retention unless it exists). paysec creates it encrypted with
@@ -86,20 +102,9 @@ impl LogGroup {
         // Handed back to the account: no longer this environment's (its
         // tags come off only if they are this environment's).
         let arn = cx.env.log_group_arn(&self.name);
-        let tags = self
-            .aws
-            .logs
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .or_resource(&self.id, "ListTagsForResource")?;
         let wanted = cx.tags();
-        let tagged_ours = wanted.iter().all(|(k, v)| {
-            tags.tags()
-                .and_then(|t| t.get(k))
-                .is_some_and(|live| live == v)
-        });
+        let tagged_ours =
+            paysec_core::tags::missing(&wanted, &self.live_tags(cx).await?).is_empty();
         if tagged_ours {
             self.aws
                 .logs
@@ -212,18 +217,7 @@ impl Resource for LogGroup {
                 retention.to_string()
             },
         );
-        let tags = self
-            .aws
-            .logs
-            .list_tags_for_resource()
-            .resource_arn(cx.env.log_group_arn(&self.name))
-            .send()
-            .await
-            .or_resource(&self.id, "ListTagsForResource")?;
-        let actual: Vec<(String, String)> = tags
-            .tags()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
+        let actual = self.live_tags(cx).await?;
         // A shared group carries whichever stack's tags made it.
         if !self.shared {
             checks.tags(&cx.tags(), &actual);
@@ -316,23 +310,11 @@ impl Resource for LogGroup {
         }
         // Its tags alone: a group `down` kept and a later `down
         // --purge-audit-logs` deletes has no key recorded to read it with.
-        let tags = match self
-            .aws
-            .logs
-            .list_tags_for_resource()
-            .resource_arn(cx.env.log_group_arn(&self.name))
-            .send()
-            .await
-            .or_resource(&self.id, "ListTagsForResource")
-        {
-            Ok(out) => out,
+        let tags = match self.live_tags(cx).await {
+            Ok(tags) => tags,
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(paysec_core::Ownership::Gone),
             Err(e) => return Err(e),
         };
-        let tags: Vec<(String, String)> = tags
-            .tags()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
         Ok(paysec_core::Ownership::from_tags(
             cx,
             &known.physical_id,

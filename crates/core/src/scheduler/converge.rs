@@ -98,7 +98,7 @@ impl Converge {
                     let intent = record.as_ref().and_then(|r| r.create_token.as_ref());
                     // What an earlier `down` kept (the audit logs) is this
                     // ledger's: it names it.
-                    let kept = lock(&ledger).kept_physical_id(&id) == Some(present.physical_id.as_str());
+                    let kept = cx.kept_physical_id() == Some(present.physical_id.as_str());
                     if intent.is_none() && !kept && !adopt_unrecorded && node.adoption_needs_proof() {
                         return Err(RunError::from(ResourceError::unexpected(
                             &id,
