@@ -20,11 +20,13 @@ set -euo pipefail
 
 MOTO_VERSION="5.2.5"
 # Real consumers of the reports, to check `verify --report FILE.xml` (a
-# JUnit parser) and `FILE.sarif` (a SARIF 2.1.0 model that validates) in
-# the tests.
+# JUnit parser), `FILE.sarif` (a SARIF 2.1.0 model that validates) and
+# `FILE.md` (a CommonMark parser) in the tests.
 JUNITPARSER_VERSION="3.2.0"
 SARIF_PYDANTIC_VERSION="0.6.2"
 PYDANTIC_VERSION="2.14.4"
+# A CommonMark parser (with GitHub's tables) for `verify --report FILE.md`.
+MARKDOWN_IT_VERSION="4.3.0"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 state="$root/target/emulator"
 venv="${PAYSEC_MOTO_VENV:-$state/venv}"
@@ -62,13 +64,14 @@ run_localstack() {
 }
 
 install() {
-  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import moto,junitparser,sys,importlib.metadata as m; sys.exit(moto.__version__ != '$MOTO_VERSION' or junitparser.version != '$JUNITPARSER_VERSION' or m.version('sarif-pydantic') != '$SARIF_PYDANTIC_VERSION')" 2>/dev/null; then
+  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import moto,junitparser,sys,importlib.metadata as m; sys.exit(moto.__version__ != '$MOTO_VERSION' or junitparser.version != '$JUNITPARSER_VERSION' or m.version('sarif-pydantic') != '$SARIF_PYDANTIC_VERSION' or m.version('markdown-it-py') != '$MARKDOWN_IT_VERSION')" 2>/dev/null; then
     return
   fi
-  log "installing moto[server]==$MOTO_VERSION, junitparser==$JUNITPARSER_VERSION and sarif-pydantic==$SARIF_PYDANTIC_VERSION into $venv"
+  log "installing moto[server]==$MOTO_VERSION and the reports' consumers (junitparser, sarif-pydantic, markdown-it-py) into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
-    "junitparser==$JUNITPARSER_VERSION" "sarif-pydantic==$SARIF_PYDANTIC_VERSION" "pydantic==$PYDANTIC_VERSION"
+    "junitparser==$JUNITPARSER_VERSION" "sarif-pydantic==$SARIF_PYDANTIC_VERSION" "pydantic==$PYDANTIC_VERSION" \
+    "markdown-it-py==$MARKDOWN_IT_VERSION"
 }
 
 free_port() {

@@ -122,6 +122,54 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
             && evidence.contains("| account | 123456789012 |"),
         "evidence report"
     );
+    // Read by a CommonMark parser with GitHub's tables (markdown-it-py): a
+    // section and a table per requirement, a row per finding under each of
+    // its requirements, beside the header table (a row per field).
+    let findings = clean["findings"].as_array().unwrap();
+    let requirements: BTreeSet<&str> = findings
+        .iter()
+        .flat_map(|f| f["requirements"].as_array().unwrap())
+        .filter_map(|r| r.as_str())
+        .collect();
+    let rows: usize = findings
+        .iter()
+        .map(|f| f["requirements"].as_array().unwrap().len())
+        .sum();
+    let parsed = std::process::Command::new(emulator_python())
+        .args([
+            "-c",
+            "import sys\n\
+             from markdown_it import MarkdownIt\n\
+             tokens = MarkdownIt('commonmark').enable('table').parse(open(sys.argv[1]).read())\n\
+             heads = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == 'heading_open' and t.tag == 'h2']\n\
+             print(len(heads), sum(t.type == 'table_open' for t in tokens), sum(t.type == 'tr_open' for t in tokens))",
+            report_path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let counts: Vec<usize> = String::from_utf8_lossy(&parsed.stdout)
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let header_rows = evidence
+        .lines()
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
+        .count();
+    assert_eq!(
+        counts,
+        [
+            requirements.len(),
+            requirements.len() + 1,
+            header_rows + requirements.len() + rows
+        ],
+        "the Markdown report parses as a section and a table per requirement"
+    );
 
     let l = p.ledger();
     // 1. KMS: rotation off.
