@@ -441,7 +441,7 @@ where
         } else {
             let settings: Vec<String> = serving
                 .iter()
-                .map(|c| format!("{} = false", c.setting()))
+                .map(|c| c.switched_off().to_owned())
                 .collect();
             format!(
                 "warning: the ledger holds {id}, which {} leaves out; left as is (`paysec down` removes it, or switch the component on again)",

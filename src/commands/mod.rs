@@ -191,18 +191,18 @@ pub fn for_env(
 
 /// The stack the configuration builds (its components switched as set).
 pub fn graph(settings: &Settings, c: &Connected) -> Result<Graph, Failure> {
-    graph_with(&settings.config, c)
+    paysec_stack::blueprint(&inputs(&settings.config, c), &c.env.names).map_err(invalid_blueprint)
 }
 
 /// The whole stack, every component on: what `down` removes (what the
 /// ledger records, whatever the switches say now).
 pub fn whole_graph(settings: &Settings, c: &Connected) -> Result<Graph, Failure> {
-    graph_with(&paysec_stack::components::everything(&settings.config), c)
+    paysec_stack::whole_blueprint(&inputs(&settings.config, c), &c.env.names)
+        .map_err(invalid_blueprint)
 }
 
-fn graph_with(config: &paysec_config::Config, c: &Connected) -> Result<Graph, Failure> {
-    paysec_stack::blueprint(&inputs(config, c), &c.env.names)
-        .map_err(|e| Failure::Internal(format!("the stack blueprint is invalid: {e}")))
+fn invalid_blueprint(e: paysec_core::graph::GraphError) -> Failure {
+    Failure::Internal(format!("the stack blueprint is invalid: {e}"))
 }
 
 fn inputs<'a>(config: &'a paysec_config::Config, c: &'a Connected) -> paysec_stack::Inputs<'a> {

@@ -580,11 +580,19 @@ async fn check_iam(aws: &Aws, l: &Value) {
         let trust = paysec_core::policy_doc::parse(role.assume_role_policy_document().unwrap());
         let st = &trust["Statement"][0];
         if id == "iam.audit" {
-            assert!(
-                st["Condition"]["StringEquals"]["sts:ExternalId"]
-                    .as_str()
-                    .is_some_and(|x| x.len() >= 16),
-                "audit role: external id required"
+            assert_eq!(
+                st["Condition"]["StringEquals"]["sts:ExternalId"].as_str(),
+                Some(attr(l, id, "external_id")),
+                "audit role: the external id the ledger recorded is required"
+            );
+            assert_eq!(
+                attr(l, id, "external_id").len(),
+                32,
+                "128 random bits as hex"
+            );
+            assert_eq!(
+                st["Principal"]["AWS"], "arn:aws:iam::210987654321:root",
+                "audit role: only the configured auditor's account"
             );
         } else {
             assert_eq!(
@@ -928,7 +936,7 @@ async fn tagged(aws: &Aws, env: &str) -> Vec<String> {
 // Multi-threaded: the proxy serves while the test blocks on `paysec`.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
-    let p = Paysec::new("full");
+    let p = Paysec::new("full").with_var("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321");
     let aws = aws().await;
     let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
     let created = up["outcomes"].as_object().unwrap().len();
@@ -1163,6 +1171,11 @@ async fn a_component_switched_off_after_up_stays_until_down_removes_it() {
         .json();
     assert_eq!(up["outcomes"]["lambda.function"], "created");
     assert!(up["outcomes"].get("rds.instance").is_none());
+    assert!(
+        up["outcomes"].get("iam.audit").is_none(),
+        "no audit role while no auditor is trusted: {}",
+        up["outcomes"]
+    );
     let function = attr(&p.ledger(), "lambda.function", "name").to_owned();
     // `invoke` calls only the function paysec's naming gives, whatever
     // the ledger says.

@@ -41,7 +41,9 @@ fn failing(report: &Value) -> BTreeSet<(String, String)> {
 #[tokio::test]
 async fn verify_detects_each_tampering_and_up_repairs_it() {
     // A protected environment (the suite's default is unprotected).
-    let p = Paysec::new("verify").with_var("PAYSEC_RDS_DELETION_PROTECTION", "true");
+    let p = Paysec::new("verify")
+        .with_var("PAYSEC_RDS_DELETION_PROTECTION", "true")
+        .with_var("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321");
     let aws = aws().await;
     p.run(&["up", "--yes"]).success();
     let report_path = p.dir.path().join("evidence.md");
@@ -260,6 +262,32 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .send()
         .await
         .unwrap();
+    // 9b. IAM: the audit role's generated external id swapped for one the
+    // tamperer knows (the ledger recorded the generated one).
+    let recorded_external_id = attr(&l, "iam.audit", "external_id");
+    let audit_role = attr(&l, "iam.audit", "physical_id");
+    let trust = aws
+        .iam
+        .get_role()
+        .role_name(&audit_role)
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .assume_role_policy_document()
+        .unwrap()
+        .to_owned();
+    let trust = paysec_core::policy_doc::parse(&trust)
+        .to_string()
+        .replace(&recorded_external_id, "known-to-the-tamperer");
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(&audit_role)
+        .policy_document(trust)
+        .send()
+        .await
+        .unwrap();
     // 10. RDS: backups shortened.
     aws.rds
         .modify_db_instance()
@@ -389,6 +417,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("NET-3", "network.subnet-b"),
         ("IAM-1", "iam.lambda-exec"),
         ("IAM-3", "iam.flow-logs"),
+        ("IAM-2", "iam.audit"),
         ("RDS-9", "rds.instance"),
         ("RDS-12", "rds.instance"),
         ("MON-5", "monitoring.alarm-dlq-not-empty"),

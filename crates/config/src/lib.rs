@@ -234,11 +234,19 @@ impl ReservedConcurrency {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Iam {
-    /// Account whose principals may assume the audit role (default: this one).
+    /// Account whose principals may assume the audit role. The role is
+    /// built only when this or `audit_trusted_role_arn` is set: no default
+    /// trust, not even this account's own principals.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_trusted_account: Option<String>,
-    /// External id the auditor must present; default: generated at creation
-    /// and shown by `paysec output audit_role_external_id`.
+    /// The one role that may assume the audit role (instead of a whole
+    /// account). It must exist: IAM refuses a trust policy naming a role
+    /// it cannot find.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_trusted_role_arn: Option<String>,
+    /// External id the auditor must present (at least 16 characters);
+    /// default: 128 random bits generated at creation, recorded in the
+    /// ledger and shown by `paysec output audit_role_external_id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_external_id: Option<String>,
 }
@@ -477,12 +485,31 @@ impl Config {
                 ));
             }
         }
+        if let Some(arn) = &self.iam.audit_trusted_role_arn {
+            if !is_role_arn(arn) {
+                return Err(invalid(
+                    "iam.audit_trusted_role_arn",
+                    arn,
+                    "must be an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)",
+                ));
+            }
+            if self.iam.audit_trusted_account.is_some() {
+                return Err(invalid(
+                    "iam.audit_trusted_role_arn",
+                    arn,
+                    "set iam.audit_trusted_account or iam.audit_trusted_role_arn, not both",
+                ));
+            }
+        }
         if let Some(x) = &self.iam.audit_external_id {
-            if x.len() < 2 || x.len() > 1224 {
+            // AWS takes 2 to 1224 characters of [\w+=,.@:/-]; a guessable
+            // short one defeats its purpose, so at least 16.
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c);
+            if x.len() < 16 || x.len() > 1224 || !x.chars().all(allowed) {
                 return Err(invalid(
                     "iam.audit_external_id",
-                    &x.len(),
-                    "must be 2 to 1224 characters",
+                    &format!("{} characters", x.len()),
+                    "must be 16 to 1224 characters of letters, digits and _+=,.@:/- (or unset: paysec generates 128 random bits)",
                 ));
             }
         }
@@ -673,6 +700,16 @@ impl Config {
     }
 }
 
+/// `arn:<partition>:iam::<12 digits>:role/<path/name>`.
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if !partition.is_empty()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
+}
+
 /// Maps a dotted key to its variable: `kms.deletion_window_days` →
 /// `PAYSEC_KMS_DELETION_WINDOW_DAYS`; `environment_suffix` → `PAYSEC_ENV`.
 fn env_name(dotted: &str) -> String {
@@ -719,6 +756,7 @@ fn env_keys() -> Vec<(String, String, Kind)> {
         endpoint_url: Some(String::new()),
         iam: Iam {
             audit_trusted_account: Some(String::new()),
+            audit_trusted_role_arn: Some(String::new()),
             audit_external_id: Some(String::new()),
         },
         rds: Rds {
@@ -989,6 +1027,36 @@ mod tests {
         assert_eq!(c.environment_suffix.as_deref(), Some("ci-7"));
         assert_eq!(c.kms.deletion_window_days, 7);
         assert_eq!(c.logs.retention_days, 400);
+    }
+
+    #[test]
+    fn the_audit_role_trusts_one_account_or_one_role_with_a_long_external_id() {
+        let short = load_str("[iam]\naudit_external_id = \"abc123\"\n", &[]).unwrap_err();
+        assert!(short.to_string().contains("16 to 1224"), "{short}");
+        let odd = load_str("[iam]\naudit_external_id = \"0123456789abcdef!\"\n", &[]).unwrap_err();
+        assert!(odd.to_string().contains("iam.audit_external_id"), "{odd}");
+        let ok = load_str(
+            "[iam]\naudit_trusted_role_arn = \"arn:aws:iam::210987654321:role/audit/Auditor\"\naudit_external_id = \"0123456789abcdef\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(ok.iam.audit_trusted_role_arn.is_some());
+        for bad in [
+            "arn:aws:iam::21098765432:role/Auditor",
+            "arn:aws:iam::210987654321:user/Auditor",
+            "arn:aws:iam::210987654321:role/",
+            "210987654321",
+        ] {
+            let e =
+                load_str(&format!("[iam]\naudit_trusted_role_arn = \"{bad}\"\n"), &[]).unwrap_err();
+            assert!(e.to_string().contains("IAM role ARN"), "{bad}: {e}");
+        }
+        let both = load_str(
+            "[iam]\naudit_trusted_account = \"210987654321\"\naudit_trusted_role_arn = \"arn:aws:iam::210987654321:role/A\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert!(both.to_string().contains("not both"), "{both}");
     }
 
     #[test]

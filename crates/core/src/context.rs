@@ -26,6 +26,7 @@ pub struct Context {
     reporter: Arc<dyn Reporter>,
     census: Arc<Census>,
     create_token: Option<String>,
+    recorded_attrs: BTreeMap<String, String>,
     kept_data: Vec<String>,
     purge_audit_logs: bool,
     kept_physical_id: Option<String>,
@@ -46,6 +47,7 @@ impl Context {
             reporter,
             census: Arc::default(),
             create_token: None,
+            recorded_attrs: BTreeMap::new(),
             kept_data: Vec::new(),
             purge_audit_logs: false,
             kept_physical_id: None,
@@ -234,6 +236,23 @@ impl Context {
     /// token when the ledger holds one, user tags).
     pub fn tags(&self) -> Vec<(String, String)> {
         crate::tags::for_resource(&self.env, &self.resource, self.create_token.as_deref())
+    }
+
+    /// The same context knowing the attributes the ledger recorded for
+    /// this resource itself (what `recorded_attr` answers).
+    pub fn with_recorded_attrs(mut self, attrs: BTreeMap<String, String>) -> Self {
+        self.recorded_attrs = attrs;
+        self
+    }
+
+    /// An attribute the ledger recorded for this resource at its last
+    /// converge: what a read compares a live secret-ish value with (the
+    /// audit role's generated external id), so that a value changed in
+    /// AWS is drift rather than the new truth.
+    pub fn recorded_attr(&self, attribute: Attr) -> Option<&str> {
+        self.recorded_attrs
+            .get(attribute.as_str())
+            .map(String::as_str)
     }
 
     /// The token the ledger recorded for this resource's create, if any

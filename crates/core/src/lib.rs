@@ -18,6 +18,7 @@ pub mod report;
 pub mod resource;
 pub mod retry;
 pub mod scheduler;
+pub mod secret_file;
 pub mod state;
 pub mod tags;
 

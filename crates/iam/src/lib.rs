@@ -8,7 +8,7 @@ pub mod policy;
 pub mod role;
 
 pub use policy::ManagedPolicy;
-pub use role::{Role, Trust};
+pub use role::{Auditor, Role, Trust};
 
 /// Every role's session limit, in seconds (req. 8.2.8 and the seed).
 pub const MAX_SESSION_SECONDS: i32 = 3600;

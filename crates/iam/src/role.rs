@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
+use paysec_core::id::random_token;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
     adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
@@ -28,14 +29,33 @@ pub enum Trust {
         service: &'static str,
         source_arn: Option<String>,
     },
-    /// Principals of another (or this) account that must present the
-    /// external id.
+    /// The configured auditor, who must present the external id. `None`
+    /// only in the whole stack's graph when no auditor is configured (the
+    /// role is then never created, only removed if the ledger has it).
     CrossAccount {
-        trusted_account: Option<String>,
-        /// From the config; when absent, a random one is generated at
-        /// creation and kept (read back from the live trust policy).
+        auditor: Option<Auditor>,
+        /// From the config; when absent, 128 random bits generated at
+        /// creation, recorded in the ledger and compared on every read.
         external_id: Option<String>,
     },
+}
+
+/// Who may assume the audit role.
+#[derive(Clone, Debug)]
+pub enum Auditor {
+    /// Any principal of this account (12 digits) its own IAM lets assume it.
+    Account(String),
+    /// Exactly this role (an ARN).
+    Role(String),
+}
+
+impl Auditor {
+    fn principal(&self, partition: &str) -> String {
+        match self {
+            Self::Account(account) => format!("arn:{partition}:iam::{account}:root"),
+            Self::Role(arn) => arn.clone(),
+        }
+    }
 }
 
 pub struct Role {
@@ -78,9 +98,10 @@ impl Role {
             .collect()
     }
 
-    /// The trust policy paysec wants. `live_external_id` is the one the
-    /// role already has, kept when the config names none.
-    pub fn trust_policy(&self, cx: &Context, live_external_id: Option<&str>) -> Value {
+    /// The trust policy paysec wants. `generated_external_id` is the one
+    /// paysec generated (at creation, or as the ledger recorded it), used
+    /// when the config names none.
+    pub fn trust_policy(&self, cx: &Context, generated_external_id: Option<&str>) -> Value {
         let env = &cx.env;
         let statement = match &self.trust {
             Trust::Service {
@@ -103,18 +124,21 @@ impl Role {
                 })
             }
             Trust::CrossAccount {
-                trusted_account,
+                auditor,
                 external_id,
             } => {
-                let account = trusted_account.as_deref().unwrap_or(&env.account);
+                let principal = auditor
+                    .as_ref()
+                    .map(|a| a.principal(&env.partition))
+                    .unwrap_or_default();
                 let external_id = external_id
                     .as_deref()
-                    .or(live_external_id)
+                    .or(generated_external_id)
                     .unwrap_or_default();
                 json!({
                     "Sid": "CrossAccountAssumeWithExternalId",
                     "Effect": "Allow",
-                    "Principal": { "AWS": format!("arn:{}:iam::{account}:root", env.partition) },
+                    "Principal": { "AWS": principal },
                     "Action": "sts:AssumeRole",
                     "Condition": { "StringEquals": { "sts:ExternalId": external_id } }
                 })
@@ -217,7 +241,13 @@ impl Resource for Role {
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
         let live_external = external_id_of(&trust);
-        let wanted_trust = self.trust_policy(cx, live_external.as_deref());
+        // The generated external id is the one the ledger recorded: one
+        // changed in AWS (to a value someone else knows) is drift, repaired
+        // back. Only a role adopted without a record goes by the live one.
+        let generated = cx
+            .recorded_attr(Attr::ExternalId)
+            .or(live_external.as_deref());
+        let wanted_trust = self.trust_policy(cx, generated);
         let same = policy_doc::same(&trust, &wanted_trust);
         checks.check(
             "trust_policy",
@@ -282,12 +312,24 @@ impl Resource for Role {
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect();
         checks.tags(&cx.tags(), &actual);
-        Ok(checks.observed(self.present(cx, role.arn(), &trust)))
+        // What paysec wants is what it records (the generated id included).
+        Ok(checks.observed(self.present(cx, role.arn(), &wanted_trust)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
         let name = self.name(cx);
-        let fresh = random_external_id();
+        if let Trust::CrossAccount { auditor: None, .. } = self.trust {
+            return Err(ResourceError::unexpected(
+                &self.id,
+                "no auditor is trusted: set iam.audit_trusted_account or iam.audit_trusted_role_arn",
+            ));
+        }
+        let fresh = random_token().map_err(|e| {
+            ResourceError::unexpected(
+                &self.id,
+                format!("cannot draw a random external id from the operating system: {e}"),
+            )
+        })?;
         let trust_doc = self.trust_policy(cx, Some(&fresh));
         let trust = trust_doc.to_string();
         let created = retrying(&[rules::IAM_INVALID_PRINCIPAL], || async {
@@ -343,7 +385,10 @@ impl Resource for Role {
                         .policy_document(
                             self.trust_policy(
                                 cx,
-                                present.attrs.get("external_id").map(String::as_str),
+                                cx.recorded_attr(Attr::ExternalId).or(present
+                                    .attrs
+                                    .get(Attr::ExternalId.as_str())
+                                    .map(String::as_str)),
                             )
                             .to_string(),
                         )
@@ -454,13 +499,4 @@ fn external_id_of(trust: &Value) -> Option<String> {
             .as_str()
             .map(str::to_owned)
     })
-}
-
-/// 128 random bits as hex: an external id nobody can guess.
-fn random_external_id() -> String {
-    let mut bytes = [0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = std::io::Read::read_exact(&mut f, &mut bytes);
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -14,6 +14,7 @@ use paysec_core::resource::{
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use zeroize::Zeroizing;
 
 use crate::groups::tags;
 
@@ -82,20 +83,17 @@ impl Instance {
         cx.env.names.db_instance()
     }
 
-    fn password(&self) -> Result<Option<String>, ResourceError> {
+    /// The supplied master password, wiped from paysec's memory when
+    /// dropped (the SDK's request keeps its own copy until sent).
+    fn password(&self) -> Result<Option<Zeroizing<String>>, ResourceError> {
         let read = match &self.spec.password {
             Password::Managed => return Ok(None),
-            Password::Env(var) => std::env::var(var).map_err(|_| {
+            Password::Env(var) => std::env::var(var).map(Zeroizing::new).map_err(|_| {
                 format!("the environment variable {var} (rds.master_password_env) is not set")
             }),
-            Password::File(path) => std::fs::read_to_string(path)
-                .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
-                .map_err(|e| {
-                    format!(
-                        "cannot read {} (rds.master_password_file): {e}",
-                        path.display()
-                    )
-                }),
+            Password::File(path) => {
+                paysec_core::secret_file::read(path, "rds.master_password_file")
+            }
         };
         let pw = read.map_err(|m| ResourceError::unexpected(&self.id, m))?;
         if pw.len() < 12 {
@@ -350,7 +348,7 @@ impl Resource for Instance {
             None => req
                 .manage_master_user_password(true)
                 .master_user_secret_kms_key_id(key),
-            Some(pw) => req.master_user_password(pw),
+            Some(pw) => req.master_user_password(pw.as_str()),
         };
         let young = [
             rules::RDS_MONITORING_ROLE_NOT_YET_VALID,

@@ -1,9 +1,11 @@
 //! The stack's optional components and which resources go with each. The
 //! database (`[rds] enabled`) and the payment function (`[lambda]
 //! enabled`) can each be left out, with everything that only serves them;
-//! the rest (network, buckets, flow logs, the Logs and S3 keys, the audit
-//! role, the alarm topic) is the stack's core and always built. The table
-//! is `docs/components.md`.
+//! the cross-account audit role is built only when an auditor is trusted
+//! (`iam.audit_trusted_account` or `iam.audit_trusted_role_arn`), so no
+//! role trusts anyone by default. The rest (network, buckets, flow logs,
+//! the Logs and S3 keys, the alarm topic) is the stack's core and always
+//! built. The table is `docs/components.md`.
 
 use paysec_config::Config;
 
@@ -14,23 +16,28 @@ use crate::ids;
 pub enum Component {
     Rds,
     Lambda,
+    AuditRole,
 }
 
 impl Component {
-    pub const ALL: [Component; 2] = [Component::Rds, Component::Lambda];
+    pub const ALL: [Component; 3] = [Component::Rds, Component::Lambda, Component::AuditRole];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Rds => "rds",
             Self::Lambda => "lambda",
+            Self::AuditRole => "audit role",
         }
     }
 
-    /// The setting that switches it, as the config file spells it.
-    pub fn setting(self) -> &'static str {
+    /// How the config file leaves it out, as the user would write it.
+    pub fn switched_off(self) -> &'static str {
         match self {
-            Self::Rds => "rds.enabled",
-            Self::Lambda => "lambda.enabled",
+            Self::Rds => "rds.enabled = false",
+            Self::Lambda => "lambda.enabled = false",
+            Self::AuditRole => {
+                "neither iam.audit_trusted_account nor iam.audit_trusted_role_arn set"
+            }
         }
     }
 
@@ -39,17 +46,27 @@ impl Component {
         match self {
             Self::Rds => config.rds.enabled,
             Self::Lambda => config.lambda.enabled,
+            Self::AuditRole => {
+                config.iam.audit_trusted_account.is_some()
+                    || config.iam.audit_trusted_role_arn.is_some()
+            }
         }
     }
 
     /// Why a resource of this component is not planned (verify's
     /// NOT_APPLICABLE reason).
     pub fn left_out_because(self) -> String {
-        format!(
-            "not built: the {} component is disabled ({} = false)",
-            self.as_str(),
-            self.setting()
-        )
+        match self {
+            Self::AuditRole => format!(
+                "not built: no auditor is trusted ({}; set one to build the audit role)",
+                self.switched_off()
+            ),
+            _ => format!(
+                "not built: the {} component is disabled ({})",
+                self.as_str(),
+                self.switched_off()
+            ),
+        }
     }
 }
 
@@ -96,6 +113,8 @@ pub fn of(id: &str) -> Option<Component> {
         Some(Component::Rds)
     } else if LAMBDA.contains(&id) {
         Some(Component::Lambda)
+    } else if id == ids::ROLE_AUDIT {
+        Some(Component::AuditRole)
     } else {
         None
     }
@@ -107,7 +126,9 @@ pub fn of(id: &str) -> Option<Component> {
 pub fn serving(id: &str) -> Vec<Component> {
     match of(id) {
         Some(c) => vec![c],
-        None if [ids::SG_RULES, ids::ALARM_ENCRYPTION].contains(&id) => Component::ALL.to_vec(),
+        None if [ids::SG_RULES, ids::ALARM_ENCRYPTION].contains(&id) => {
+            vec![Component::Rds, Component::Lambda]
+        }
         None => Vec::new(),
     }
 }
@@ -117,8 +138,11 @@ pub fn builds(config: &Config, id: &str) -> bool {
     of(id).is_none_or(|c| c.enabled_in(config))
 }
 
-/// `config` with every component on: what `down` and `verify` compare
-/// with, so a resource the ledger records is known whatever the switches.
+/// `config` with the database and the function on: what the whole
+/// stack's graph (`crate::whole_blueprint`) is built from, so a resource
+/// the ledger records is known whatever the switches. The audit role has
+/// no switch to turn on (its trusted principal is not paysec's to invent):
+/// the whole blueprint keeps its node regardless.
 pub fn everything(config: &Config) -> Config {
     let mut all = config.clone();
     all.rds.enabled = true;

@@ -6,7 +6,7 @@ use paysec_core::Attr;
 use std::sync::Arc;
 
 use paysec_core::{LogicalId, Resource};
-use paysec_iam::{ManagedPolicy, Role, Trust};
+use paysec_iam::{Auditor, ManagedPolicy, Role, Trust};
 use serde_json::json;
 
 use crate::{ids, Inputs};
@@ -53,7 +53,14 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         "audit-crossaccount",
         "paysec: read-only security audit from another account (external id required)",
         Trust::CrossAccount {
-            trusted_account: inputs.config.iam.audit_trusted_account.clone(),
+            auditor: match (
+                &inputs.config.iam.audit_trusted_account,
+                &inputs.config.iam.audit_trusted_role_arn,
+            ) {
+                (Some(account), _) => Some(Auditor::Account(account.clone())),
+                (None, Some(role)) => Some(Auditor::Role(role.clone())),
+                (None, None) => None,
+            },
             external_id: inputs.config.iam.audit_external_id.clone(),
         },
         vec!["SecurityAudit"],

@@ -113,11 +113,33 @@ pub fn desired_state(config: &Config, key_admins: &[String]) -> String {
     ])
 }
 
-/// The whole stack as a validated graph.
+/// The stack the configuration builds, as a validated graph.
 pub fn blueprint(
     inputs: &Inputs<'_>,
     names: &paysec_core::naming::Names,
 ) -> Result<Graph, GraphError> {
+    let mut nodes = nodes(inputs, names);
+    nodes.retain(|n| components::builds(inputs.config, n.id().as_str()));
+    Graph::new(nodes)
+}
+
+/// The whole stack, every component in, whatever the switches: what
+/// `down` removes and what `left_out` compares with.
+pub fn whole_blueprint(
+    inputs: &Inputs<'_>,
+    names: &paysec_core::naming::Names,
+) -> Result<Graph, GraphError> {
+    let all = components::everything(inputs.config);
+    Graph::new(nodes(
+        &Inputs {
+            config: &all,
+            ..*inputs
+        },
+        names,
+    ))
+}
+
+fn nodes(inputs: &Inputs<'_>, names: &paysec_core::naming::Names) -> Vec<Arc<dyn Resource>> {
     let mut nodes: Vec<Arc<dyn Resource>> = Vec::new();
     let key_admins = inputs.key_admins.to_vec();
     let key =
@@ -178,8 +200,7 @@ pub fn blueprint(
     logs::add(&mut nodes, inputs, names);
     network::add(&mut nodes, inputs);
     app::add(&mut nodes, inputs);
-    nodes.retain(|n| components::builds(inputs.config, n.id().as_str()));
-    Graph::new(nodes)
+    nodes
 }
 
 /// A resource of the whole stack the configuration does not build.
@@ -197,34 +218,20 @@ pub fn left_out(
     inputs: &Inputs<'_>,
     names: &paysec_core::naming::Names,
 ) -> Result<Vec<LeftOut>, GraphError> {
-    let all = components::everything(inputs.config);
-    let whole = blueprint(
-        &Inputs {
-            config: &all,
-            ..*inputs
-        },
-        names,
-    )?;
+    let whole = whole_blueprint(inputs, names)?;
     let built = blueprint(inputs, names)?;
-    let disabled: Vec<Component> = Component::ALL
-        .into_iter()
-        .filter(|c| !c.enabled_in(inputs.config))
-        .collect();
     Ok((0..whole.len())
         .map(|i| whole.node(i))
         .filter(|n| built.position(n.id()).is_none())
         .map(|n| LeftOut {
             id: n.id().clone(),
             kind: n.kind(),
-            // What serves both components goes when both are off.
-            why: match components::of(n.id().as_str()) {
-                Some(c) => c.left_out_because(),
-                None => disabled
-                    .iter()
-                    .map(|c| c.left_out_because())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            },
+            // What serves several components goes when all of them are off.
+            why: components::serving(n.id().as_str())
+                .into_iter()
+                .map(Component::left_out_because)
+                .collect::<Vec<_>>()
+                .join("; "),
         })
         .collect())
 }
@@ -350,32 +357,38 @@ mod tests {
 
     #[tokio::test]
     async fn a_disabled_component_leaves_out_exactly_what_serves_it() {
-        let all = Config::default();
+        let mut all = Config::default();
+        all.iam.audit_trusted_account = Some("210987654321".into());
         let (whole, none) = built_and_left_out(&all).await;
-        assert!(none.is_empty());
-        for (rds, lambda) in [(false, true), (true, false), (false, false)] {
+        assert!(none.is_empty(), "{none:?}");
+        for mask in 1..8u8 {
             let mut config = all.clone();
-            config.rds.enabled = rds;
-            config.lambda.enabled = lambda;
+            config.rds.enabled = mask & 1 == 0;
+            config.lambda.enabled = mask & 2 == 0;
+            if mask & 4 != 0 {
+                config.iam.audit_trusted_account = None;
+            }
             let (built, left) = built_and_left_out(&config).await;
             let left_ids: Vec<String> = left.iter().map(|l| l.id.to_string()).collect();
-            assert_eq!(
-                built.len() + left.len(),
-                whole.len(),
-                "rds {rds} lambda {lambda}"
-            );
+            assert_eq!(built.len() + left.len(), whole.len(), "switches {mask:03b}");
             for id in &whole {
                 assert_ne!(built.contains(id), left_ids.contains(id), "{id} once");
                 let serving = components::serving(id);
                 let wanted = serving.is_empty() || serving.iter().any(|c| c.enabled_in(&config));
-                assert_eq!(
-                    built.contains(id),
-                    wanted,
-                    "{id} with rds {rds} lambda {lambda}"
-                );
+                assert_eq!(built.contains(id), wanted, "{id} with switches {mask:03b}");
             }
-            assert!(left.iter().all(|l| l.why.contains("= false")));
+            for l in &left {
+                for c in components::serving(l.id.as_str()) {
+                    assert!(l.why.contains(c.switched_off()), "{}: {}", l.id, l.why);
+                }
+            }
         }
+        assert_eq!(
+            components::of(ids::ROLE_AUDIT),
+            Some(Component::AuditRole),
+            "no auditor trusted by default"
+        );
+        assert!(!Component::AuditRole.enabled_in(&Config::default()));
         let mut core = all.clone();
         core.rds.enabled = false;
         core.lambda.enabled = false;

@@ -203,11 +203,14 @@ impl Scheduler {
             self.reporter.clone(),
         )
         .with_census(self.census.clone());
-        match records
-            .get(self.graph.node(i).id())
-            .and_then(|r| r.create_token.clone())
-        {
-            Some(token) => cx.with_create_token(token),
+        match records.get(self.graph.node(i).id()) {
+            Some(own) => {
+                let cx = cx.with_recorded_attrs(own.attrs.clone());
+                match own.create_token.clone() {
+                    Some(token) => cx.with_create_token(token),
+                    None => cx,
+                }
+            }
             None => cx,
         }
     }
