@@ -408,7 +408,12 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         ("PAYSEC_KMS_AUDIT_EXTERNAL_ID", "4711", None),
         ("PAYSEC_LOGS_RETENTION_DAYS", "400", Some("1y")),
         ("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321", None),
-        ("PAYSEC_IAM_AUDIT_EXTERNAL_ID", "12345", None),
+        (
+            "PAYSEC_IAM_AUDIT_TRUSTED_ROLE_ARN",
+            "arn:aws:iam::210987654321:role/Auditor",
+            None,
+        ),
+        ("PAYSEC_IAM_AUDIT_EXTERNAL_ID", "0123456789abcdef", None),
         ("PAYSEC_NETWORK_VPC_CIDR", "10.30.0.0/16", None),
         (
             "PAYSEC_NETWORK_AVAILABILITY_ZONES",

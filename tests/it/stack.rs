@@ -404,6 +404,35 @@ async fn check_s3(aws: &Aws, l: &Value) {
     let access_logs = attr(l, "s3.access-logs", "name");
     for id in ["s3.flow-logs", "s3.data", "s3.access-logs"] {
         let b = attr(l, id, "name");
+        // Object Lock on the flow-log bucket only: S3 delivers no server
+        // access logs to a locked bucket, and data changes by design.
+        let lock = aws
+            .s3
+            .get_object_lock_configuration()
+            .bucket(b)
+            .send()
+            .await;
+        if id == "s3.flow-logs" {
+            let lock = lock.unwrap();
+            let lock = lock.object_lock_configuration().unwrap();
+            assert_eq!(
+                lock.object_lock_enabled().map(|e| e.as_str()),
+                Some("Enabled")
+            );
+            let retention = lock.rule().unwrap().default_retention().unwrap();
+            assert_eq!(
+                retention.mode().map(|m| m.as_str()),
+                Some("GOVERNANCE"),
+                "{id}"
+            );
+            assert_eq!(
+                retention.days(),
+                Some(365),
+                "{id}: locked for the retention period"
+            );
+        } else {
+            assert!(lock.is_err(), "{id}: no Object Lock");
+        }
         let enc = aws
             .s3
             .get_bucket_encryption()
@@ -643,6 +672,30 @@ async fn check_iam(aws: &Aws, l: &Value) {
                     !actions.iter().any(|a| a == "logs:CreateLogGroup"),
                     "{id}: cannot recreate its log group"
                 );
+                // The function's own calls carry lambda:SourceFunctionArn:
+                // its logs and traces are pinned to it; the calls Lambda
+                // makes outside it (ENIs, the key, the DLQ) carry none.
+                if id == "iam.lambda-exec" {
+                    let pinned = &st["Condition"]["ArnEquals"]["lambda:SourceFunctionArn"];
+                    let by_the_function = actions
+                        .iter()
+                        .any(|a| a.starts_with("logs:") || a.starts_with("xray:"));
+                    if by_the_function {
+                        assert_eq!(
+                            pinned.as_str(),
+                            Some(
+                                format!(
+                                    "arn:aws:lambda:us-east-1:123456789012:function:{}",
+                                    attr(l, "lambda.function", "name")
+                                )
+                                .as_str()
+                            ),
+                            "{id}: {st}"
+                        );
+                    } else {
+                        assert!(pinned.is_null(), "{id}: {st}");
+                    }
+                }
             }
         }
     }
@@ -1021,6 +1074,74 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
         .await
         .unwrap();
     let metrics_key = metrics.log_groups()[0].kms_key_id().map(str::to_owned);
+    // A log object in the flow-log bucket is locked on write: a delete of
+    // its version is refused without the governance bypass. (The bucket's
+    // policy is set aside meanwhile: moto judges plain-HTTP requests by
+    // its TLS-only deny, which would refuse both for another reason.)
+    let flow_bucket = attr(&l, "s3.flow-logs", "name");
+    let policy = aws
+        .s3
+        .get_bucket_policy()
+        .bucket(flow_bucket)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .to_owned();
+    aws.s3
+        .delete_bucket_policy()
+        .bucket(flow_bucket)
+        .send()
+        .await
+        .unwrap();
+    let put = aws
+        .s3
+        .put_object()
+        .bucket(flow_bucket)
+        .key("AWSLogs/123456789012/vpcflowlogs/sample.log.gz")
+        .body(paysec_aws::sdk::s3::primitives::ByteStream::from_static(
+            b"flow",
+        ))
+        // The bucket policy takes only the stack's key.
+        .server_side_encryption(paysec_aws::sdk::s3::types::ServerSideEncryption::AwsKms)
+        .ssekms_key_id(attr(&l, "kms.s3", "arn"))
+        .send()
+        .await
+        .unwrap();
+    let version = put.version_id().unwrap().to_owned();
+    // HeadObject: moto 5.2.5 answers GetObjectRetention with a version
+    // id by returning the object itself.
+    let head = aws
+        .s3
+        .head_object()
+        .bucket(flow_bucket)
+        .key("AWSLogs/123456789012/vpcflowlogs/sample.log.gz")
+        .version_id(&version)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.object_lock_mode().map(|m| m.as_str()),
+        Some("GOVERNANCE")
+    );
+    assert!(head.object_lock_retain_until_date().is_some());
+    let refused = aws
+        .s3
+        .delete_object()
+        .bucket(flow_bucket)
+        .key("AWSLogs/123456789012/vpcflowlogs/sample.log.gz")
+        .version_id(&version)
+        .send()
+        .await;
+    assert!(refused.is_err(), "a locked log version stays");
+    aws.s3
+        .put_bucket_policy()
+        .bucket(flow_bucket)
+        .policy(policy)
+        .send()
+        .await
+        .unwrap();
     p.run(&["down", "--yes"]).success();
     assert_nothing_left_but_the_kept(&aws, &p).await;
     let kept = p.ledger()["kept"].as_array().unwrap().clone();

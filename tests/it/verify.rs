@@ -456,10 +456,10 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     );
     // A plain plan reads every property.
     let plan = p.run(&["plan", "--output", "json"]).success().json();
-    // Ten tampered resources (the function's concurrency is not among
+    // Eleven tampered resources (the function's concurrency is not among
     // them: a new account has no room to reserve any).
     assert_eq!(
-        plan["summary"]["repair"], 10,
+        plan["summary"]["repair"], 11,
         "plan shows every repair: {}",
         plan["summary"]
     );

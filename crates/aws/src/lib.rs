@@ -20,5 +20,6 @@ pub mod sdk {
     pub use aws_sdk_lambda as lambda;
     pub use aws_sdk_rds as rds;
     pub use aws_sdk_resourcegroupstagging as resourcegroupstagging;
+    pub use aws_sdk_s3 as s3;
     pub use aws_sdk_servicequotas as servicequotas;
 }

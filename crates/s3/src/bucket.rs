@@ -5,9 +5,10 @@
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
-    BucketLoggingStatus, BucketVersioningStatus, CreateBucketConfiguration, Delete,
-    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, LoggingEnabled,
-    NoncurrentVersionExpiration, ObjectIdentifier, ObjectOwnership, OwnershipControls,
+    BucketLoggingStatus, BucketVersioningStatus, CreateBucketConfiguration, DefaultRetention,
+    Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+    LoggingEnabled, NoncurrentVersionExpiration, ObjectIdentifier, ObjectLockConfiguration,
+    ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule, ObjectOwnership, OwnershipControls,
     OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging, Transition, TransitionStorageClass, VersioningConfiguration,
@@ -63,11 +64,13 @@ fn absent_is_none<T>(r: Result<T, ResourceError>) -> Result<Option<T>, ResourceE
     }
 }
 
-const PROPERTIES: [&str; 8] = [
+/// In the order they are applied: Object Lock needs versioning on.
+const PROPERTIES: [&str; 9] = [
     "ownership",
     "public_access_block",
     "encryption",
     "versioning",
+    "object_lock",
     "lifecycle",
     "tags",
     "policy",
@@ -106,6 +109,25 @@ impl Bucket {
     /// uses the stack's S3 key.
     fn sse_s3(&self) -> bool {
         self.delivery == Delivery::AccessLogs
+    }
+
+    /// The days of governance-mode Object Lock every new log object gets
+    /// (the lifecycle's retention): none for a data bucket, and none for
+    /// the access-log bucket, since S3 refuses server access logs into a
+    /// bucket with Object Lock (S3 user guide, "Object Lock
+    /// considerations").
+    fn object_lock_days(&self) -> Option<i32> {
+        match (self.delivery, self.lifecycle) {
+            (Delivery::FlowLogs, Lifecycle::Logs { keep_days, .. }) => Some(keep_days),
+            _ => None,
+        }
+    }
+
+    fn describe_lock(mode: &str, days: Option<i32>) -> String {
+        match days {
+            Some(d) => format!("{mode} {d} days"),
+            None => mode.to_owned(),
+        }
     }
 
     fn present(&self, cx: &Context) -> Present {
@@ -249,6 +271,31 @@ impl Bucket {
                     .await
                     .or_resource(id, "PutBucketVersioning")
                     .map(|_| ()),
+                "object_lock" => {
+                    let Some(days) = self.object_lock_days() else {
+                        return Ok(());
+                    };
+                    let retention = DefaultRetention::builder()
+                        .mode(ObjectLockRetentionMode::Governance)
+                        .days(days)
+                        .build();
+                    s3.put_object_lock_configuration()
+                        .bucket(&name)
+                        .object_lock_configuration(
+                            ObjectLockConfiguration::builder()
+                                .object_lock_enabled(ObjectLockEnabled::Enabled)
+                                .rule(
+                                    ObjectLockRule::builder()
+                                        .default_retention(retention)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .or_resource(id, "PutObjectLockConfiguration")
+                        .map(|_| ())
+                }
                 "lifecycle" => s3
                     .put_bucket_lifecycle_configuration()
                     .bucket(&name)
@@ -440,6 +487,42 @@ impl Bucket {
             status.unwrap_or_else(|| "never enabled".into()),
         );
 
+        if let Some(days) = self.object_lock_days() {
+            let lock = absent_is_none(
+                s3.get_object_lock_configuration()
+                    .bucket(&name)
+                    .send()
+                    .await
+                    .or_resource(id, "GetObjectLockConfiguration"),
+            )?;
+            let live = lock
+                .as_ref()
+                .and_then(|l| l.object_lock_configuration())
+                .filter(|c| c.object_lock_enabled() == Some(&ObjectLockEnabled::Enabled))
+                .map(|c| match c.rule().and_then(|r| r.default_retention()) {
+                    Some(d) => match (d.mode(), d.days(), d.years()) {
+                        (Some(m), Some(days), _) => Self::describe_lock(m.as_str(), Some(days)),
+                        (Some(m), None, Some(y)) => format!("{} {y} years", m.as_str()),
+                        _ => "enabled, no default retention".to_owned(),
+                    },
+                    None => "enabled, no default retention".to_owned(),
+                })
+                .unwrap_or_else(|| "not enabled".to_owned());
+            checks.equal(
+                "object_lock",
+                Self::describe_lock(ObjectLockRetentionMode::Governance.as_str(), Some(days)),
+                live,
+            );
+        } else {
+            checks.not_applicable(
+                "object_lock",
+                match self.delivery {
+                    Delivery::AccessLogs => "S3 delivers no server access logs to a bucket with Object Lock; this bucket's logs are kept by versioning, its policy and its lifecycle",
+                    _ => "not a log bucket: its objects change by design (versioning keeps the old ones)",
+                },
+            );
+        }
+
         let lc = absent_is_none(
             s3.get_bucket_lifecycle_configuration()
                 .bucket(&name)
@@ -585,6 +668,10 @@ impl Bucket {
                 .delete_objects()
                 .bucket(name)
                 .delete(del)
+                // `down --purge-audit-logs` removes locked log versions: a
+                // governance lock gives way to a caller allowed
+                // s3:BypassGovernanceRetention, as the deployer is.
+                .set_bypass_governance_retention(self.object_lock_days().is_some().then_some(true))
                 .send()
                 .await
                 .or_resource(&self.id, "DeleteObjects")?;
@@ -669,7 +756,10 @@ impl Resource for Bucket {
             .s3
             .create_bucket()
             .bucket(&name)
-            .object_ownership(ObjectOwnership::BucketOwnerEnforced);
+            .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+            // Object Lock from the start (it also turns versioning on);
+            // the default retention is set with the other properties.
+            .object_lock_enabled_for_bucket(self.object_lock_days().is_some());
         if cx.env.region != "us-east-1" {
             req = req.create_bucket_configuration(
                 CreateBucketConfiguration::builder()

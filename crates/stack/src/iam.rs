@@ -77,6 +77,22 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             let log_group = cx.attr(&LogicalId::new(ids::LOG_LAMBDA), Attr::Arn)?;
             let key = cx.attr(&LogicalId::new(ids::KMS_LAMBDA), Attr::Arn)?;
             let dlq = cx.attr(&LogicalId::new(ids::DLQ), Attr::Arn)?;
+            // Calls made from the function's own code (and Lambda's log and
+            // trace delivery for it) carry lambda:SourceFunctionArn; the
+            // role's credentials used anywhere else do not, so the
+            // statements that accept it are pinned to this function. The
+            // calls Lambda makes outside the function (network interfaces,
+            // the environment's key, the dead-letter queue) never carry
+            // it and stay unconditioned (Lambda developer guide,
+            // "Using the lambda:SourceFunctionArn condition key").
+            let env = &cx.env;
+            let from_the_function = json!({ "ArnEquals": { "lambda:SourceFunctionArn": format!(
+                "arn:{}:lambda:{}:{}:function:{}",
+                env.partition,
+                env.region,
+                env.account,
+                env.names.lambda_function()
+            ) } });
             Ok(json!({
                 "Version": "2012-10-17",
                 "Statement": [
@@ -84,7 +100,8 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                         "Sid": "WriteOwnLogs",
                         "Effect": "Allow",
                         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": format!("{log_group}:*")
+                        "Resource": format!("{log_group}:*"),
+                        "Condition": from_the_function
                     },
                     {
                         "Sid": "SendToDeadLetterQueue",
@@ -120,7 +137,8 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                         "Sid": "XRayTracing",
                         "Effect": "Allow",
                         "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                        "Resource": "*"
+                        "Resource": "*",
+                        "Condition": from_the_function
                     }
                 ]
             }))

@@ -67,6 +67,7 @@ controls! {
     "S3-5" "s3_bucket" "policy" ["4.2.1", "3.5.1"] "policy denies plain HTTP and wrong SSE headers; log delivery scoped";
     "S3-6" "s3_bucket" "lifecycle" ["10.5.1"] "logs 90 days hot, kept 12 months; old versions expire";
     "S3-7" "s3_bucket" "logging" ["10.2.1", "10.3.3"] "server access logs to the access-log bucket";
+    "S3-8" "s3_bucket" "object_lock" ["10.3.2", "10.5.1"] "log objects locked on write (Object Lock, governance mode, the retention period)";
     "IAM-1" "iam_role" "max_session_duration" ["8.2.8"] "role sessions last at most one hour";
     "IAM-2" "iam_role" "trust_policy" ["8.2.2", "8.6.1"] "trust requires the external id / source account";
     "IAM-3" "iam_role" "inline_policies" ["7.2.1"] "no inline policies";
