@@ -94,6 +94,9 @@ EOT
   if [ "$kind" = localstack ]; then
     echo "export PAYSEC_RDS_ENABLED=false"
     echo "export PAYSEC_LAMBDA_ENABLED=false"
+  else
+    # moto has no Route 53 Resolver DNS Firewall (docs/emulator-gaps.md).
+    echo "export PAYSEC_NETWORK_DNS_FIREWALL=false"
   fi
 }
 

@@ -64,6 +64,18 @@ async fn the_core_stack_converges_verifies_plans_clean_and_leaves_nothing() {
     ] {
         assert!(planned.contains(core), "{core} is not planned");
     }
+    // The DNS firewall: LocalStack has Route 53 Resolver's; moto has none,
+    // so the moto suite leaves it out (`support::Paysec::new`).
+    let dns = [
+        "network.dns-allowed",
+        "network.dns-everything",
+        "network.dns-firewall",
+        "network.dns-firewall-vpc",
+    ];
+    let with_dns = Emulator::current() == Emulator::LocalStack;
+    for id in dns {
+        assert_eq!(planned.contains(id), with_dns, "{id} on {emulator}");
+    }
 
     // up creates exactly the plan; a second up changes nothing.
     let up = p
@@ -94,6 +106,9 @@ async fn the_core_stack_converges_verifies_plans_clean_and_leaves_nothing() {
         changed.is_empty(),
         "a no-op up on {emulator} changed {changed:?}"
     );
+    if with_dns {
+        check_dns_firewall(&p).await;
+    }
     let clean = p.run_with(CORE_ONLY, &["plan", "--detailed-exitcode"]);
     assert_eq!(
         clean.code(),
@@ -122,6 +137,23 @@ async fn the_core_stack_converges_verifies_plans_clean_and_leaves_nothing() {
             ),
             "NOT_APPLICABLE" => assert!(!f["observed"].as_str().unwrap().is_empty(), "{f}"),
             other => panic!("{other} on {emulator}: {f}"),
+        }
+    }
+    for f in findings
+        .iter()
+        .filter(|f| dns.contains(&f["resource"].as_str().unwrap()))
+    {
+        if with_dns {
+            assert_eq!(f["verdict"], "PASS", "{f}");
+        } else {
+            assert_eq!(f["verdict"], "NOT_APPLICABLE", "{f}");
+            assert!(
+                f["observed"]
+                    .as_str()
+                    .unwrap()
+                    .contains("network.dns_firewall = false"),
+                "{f}"
+            );
         }
     }
     let left_out: Vec<&Value> = findings
@@ -198,4 +230,124 @@ async fn the_core_stack_converges_verifies_plans_clean_and_leaves_nothing() {
         "left after the purge on {emulator}: {left:?}"
     );
     assert_core_resources_gone(&aws, &p.env, &[]).await;
+    if with_dns {
+        let prefix = format!("paysec-{}-", p.env);
+        let groups = aws
+            .resolver
+            .list_firewall_rule_groups()
+            .send()
+            .await
+            .unwrap();
+        let lists = aws
+            .resolver
+            .list_firewall_domain_lists()
+            .send()
+            .await
+            .unwrap();
+        let left: Vec<&str> = groups
+            .firewall_rule_groups()
+            .iter()
+            .filter_map(|g| g.name())
+            .chain(
+                lists
+                    .firewall_domain_lists()
+                    .iter()
+                    .filter_map(|l| l.name()),
+            )
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        assert!(left.is_empty(), "DNS firewall parts left: {left:?}");
+    }
+}
+
+/// The DNS firewall as AWS reports it: the rule group allows the stack's
+/// names and blocks every other with NODATA, associated with the stack's
+/// VPC under mutation protection, the VPC failing closed.
+async fn check_dns_firewall(p: &Paysec) {
+    let aws = aws().await;
+    let l = p.ledger();
+    let id_of = |id: &str| {
+        l["resources"][id]["physical_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (allowed, everything) = (
+        id_of("network.dns-allowed"),
+        id_of("network.dns-everything"),
+    );
+    let domains = |list: String| {
+        let aws = aws.clone();
+        async move {
+            let out = aws
+                .resolver
+                .list_firewall_domains()
+                .firewall_domain_list_id(list)
+                .send()
+                .await
+                .unwrap();
+            out.domains().to_vec()
+        }
+    };
+    let allowed_names = domains(allowed.clone()).await;
+    assert!(
+        allowed_names.contains(&"xray.us-east-1.amazonaws.com".to_owned()),
+        "{allowed_names:?}"
+    );
+    assert!(!allowed_names.contains(&"*".to_owned()));
+    assert_eq!(domains(everything.clone()).await, vec!["*".to_owned()]);
+    let rules = aws
+        .resolver
+        .list_firewall_rules()
+        .firewall_rule_group_id(id_of("network.dns-firewall"))
+        .send()
+        .await
+        .unwrap();
+    let mut rules: Vec<(i32, String, String, String)> = rules
+        .firewall_rules()
+        .iter()
+        .map(|r| {
+            (
+                r.priority().unwrap(),
+                r.firewall_domain_list_id().unwrap().to_owned(),
+                r.action().unwrap().as_str().to_owned(),
+                r.block_response().map_or("-", |b| b.as_str()).to_owned(),
+            )
+        })
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        vec![
+            (100, allowed, "ALLOW".to_owned(), "-".to_owned()),
+            (200, everything, "BLOCK".to_owned(), "NODATA".to_owned()),
+        ]
+    );
+    let association = aws
+        .resolver
+        .get_firewall_rule_group_association()
+        .firewall_rule_group_association_id(id_of("network.dns-firewall-vpc"))
+        .send()
+        .await
+        .unwrap();
+    let association = association.firewall_rule_group_association().unwrap();
+    assert_eq!(association.vpc_id(), Some(id_of("network.vpc").as_str()));
+    assert_eq!(
+        association.mutation_protection().map(|m| m.as_str()),
+        Some("ENABLED")
+    );
+    let config = aws
+        .resolver
+        .get_firewall_config()
+        .resource_id(id_of("network.vpc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        config
+            .firewall_config()
+            .and_then(|c| c.firewall_fail_open())
+            .map(|f| f.as_str()),
+        Some("DISABLED")
+    );
 }

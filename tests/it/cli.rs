@@ -438,6 +438,7 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         ("PAYSEC_RDS_MASTER_PASSWORD_FILE", "/run/secrets/db", None),
         ("PAYSEC_RDS_PORT", "5433", Some("postgres")),
         ("PAYSEC_RDS_ENABLED", "false", Some("off-ish")),
+        ("PAYSEC_NETWORK_DNS_FIREWALL", "true", Some("mostly")),
         ("PAYSEC_RDS_WAIT_MINUTES", "90", Some("x")),
         ("PAYSEC_RDS_MONITORING_INTERVAL_SECONDS", "30", Some("x")),
         ("PAYSEC_LAMBDA_ENABLED", "no", Some("perhaps")),

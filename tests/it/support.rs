@@ -483,7 +483,17 @@ impl Paysec {
             env: env_name(prefix),
             // Test environments are disposable: their databases are not
             // protected unless a test says so (the product's default is on).
-            vars: vec![("PAYSEC_RDS_DELETION_PROTECTION".into(), "false".into())],
+            // moto has no Route 53 Resolver DNS Firewall: the DNS firewall
+            // is built and verified on the LocalStack lane only.
+            vars: match Emulator::current() {
+                Emulator::Moto => vec![
+                    ("PAYSEC_RDS_DELETION_PROTECTION".into(), "false".into()),
+                    ("PAYSEC_NETWORK_DNS_FIREWALL".into(), "false".into()),
+                ],
+                Emulator::LocalStack => {
+                    vec![("PAYSEC_RDS_DELETION_PROTECTION".into(), "false".into())]
+                }
+            },
         }
     }
 

@@ -77,6 +77,7 @@ pub struct Aws {
     pub rds: aws_sdk_rds::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub quotas: aws_sdk_servicequotas::Client,
+    pub resolver: aws_sdk_route53resolver::Client,
 }
 
 impl Aws {
@@ -163,6 +164,7 @@ impl Aws {
             rds: client!(aws_sdk_rds, "rds"),
             lambda: client!(aws_sdk_lambda, "lambda"),
             quotas: client!(aws_sdk_servicequotas, "servicequotas"),
+            resolver: client!(aws_sdk_route53resolver, "route53resolver"),
             sdk,
         })
     }

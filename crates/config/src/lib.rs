@@ -83,6 +83,9 @@ pub struct Network {
     /// Minutes `down` waits for Lambda's network interfaces to be released
     /// before a subnet, security group or VPC can go (AWS: 20-45).
     pub eni_drain_minutes: u64,
+    /// A Route 53 Resolver DNS Firewall on the VPC that resolves only the
+    /// names the stack needs (against DNS tunnelling).
+    pub dns_firewall: bool,
 }
 
 impl Default for Network {
@@ -92,6 +95,7 @@ impl Default for Network {
             availability_zones: Vec::new(),
             endpoint_wait_minutes: 10,
             eni_drain_minutes: 45,
+            dns_firewall: true,
         }
     }
 }

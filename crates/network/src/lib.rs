@@ -2,13 +2,15 @@
 //! private subnets only, no internet or NAT gateway, a route table without a
 //! route out, network ACLs admitting only VPC-internal traffic, security
 //! groups with only the rules the stack needs, S3 and RDS endpoints, and
-//! flow logs of all traffic to S3 and CloudWatch Logs.
+//! flow logs of all traffic to S3 and CloudWatch Logs, and a DNS firewall
+//! that resolves only the names the stack needs.
 //!
 //! EC2 creates have no idempotency (except endpoints and flow logs, which
 //! take a client token), so every EC2 resource is tagged at creation and a
 //! lost one is found again by its tags.
 
 pub mod default_hardening;
+pub mod dns_firewall;
 pub mod endpoint;
 pub mod flow_log;
 pub mod nacl;

@@ -3,7 +3,8 @@
 //! enabled`) can each be left out, with everything that only serves them;
 //! the cross-account audit role is built only when an auditor is trusted
 //! (`iam.audit_trusted_account` or `iam.audit_trusted_role_arn`), so no
-//! role trusts anyone by default. The rest (network, buckets, flow logs,
+//! role trusts anyone by default; the DNS firewall (`[network]
+//! dns_firewall`) can be left out where the endpoint lacks it (moto). The rest (network, buckets, flow logs,
 //! the Logs and S3 keys, the alarm topic) is the stack's core and always
 //! built. The table is `docs/components.md`.
 
@@ -17,16 +18,23 @@ pub enum Component {
     Rds,
     Lambda,
     AuditRole,
+    DnsFirewall,
 }
 
 impl Component {
-    pub const ALL: [Component; 3] = [Component::Rds, Component::Lambda, Component::AuditRole];
+    pub const ALL: [Component; 4] = [
+        Component::Rds,
+        Component::Lambda,
+        Component::AuditRole,
+        Component::DnsFirewall,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Rds => "rds",
             Self::Lambda => "lambda",
             Self::AuditRole => "audit role",
+            Self::DnsFirewall => "dns firewall",
         }
     }
 
@@ -38,6 +46,7 @@ impl Component {
             Self::AuditRole => {
                 "neither iam.audit_trusted_account nor iam.audit_trusted_role_arn set"
             }
+            Self::DnsFirewall => "network.dns_firewall = false",
         }
     }
 
@@ -50,6 +59,7 @@ impl Component {
                 config.iam.audit_trusted_account.is_some()
                     || config.iam.audit_trusted_role_arn.is_some()
             }
+            Self::DnsFirewall => config.network.dns_firewall,
         }
     }
 
@@ -115,6 +125,15 @@ pub fn of(id: &str) -> Option<Component> {
         Some(Component::Lambda)
     } else if id == ids::ROLE_AUDIT {
         Some(Component::AuditRole)
+    } else if [
+        ids::DNS_ALLOWED,
+        ids::DNS_EVERYTHING,
+        ids::DNS_FIREWALL,
+        ids::DNS_FIREWALL_VPC,
+    ]
+    .contains(&id)
+    {
+        Some(Component::DnsFirewall)
     } else {
         None
     }
@@ -138,7 +157,7 @@ pub fn builds(config: &Config, id: &str) -> bool {
     of(id).is_none_or(|c| c.enabled_in(config))
 }
 
-/// `config` with the database and the function on: what the whole
+/// `config` with the database, the function and the DNS firewall on: what the whole
 /// stack's graph (`crate::whole_blueprint`) is built from, so a resource
 /// the ledger records is known whatever the switches. The audit role has
 /// no switch to turn on (its trusted principal is not paysec's to invent):
@@ -147,5 +166,6 @@ pub fn everything(config: &Config) -> Config {
     let mut all = config.clone();
     all.rds.enabled = true;
     all.lambda.enabled = true;
+    all.network.dns_firewall = true;
     all
 }

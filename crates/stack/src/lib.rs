@@ -51,6 +51,10 @@ pub mod ids {
     pub const ENDPOINT_S3: &str = "network.endpoint-s3";
     pub const ENDPOINT_RDS: &str = "network.endpoint-rds";
     pub const ENDPOINT_XRAY: &str = "network.endpoint-xray";
+    pub const DNS_ALLOWED: &str = "network.dns-allowed";
+    pub const DNS_EVERYTHING: &str = "network.dns-everything";
+    pub const DNS_FIREWALL: &str = "network.dns-firewall";
+    pub const DNS_FIREWALL_VPC: &str = "network.dns-firewall-vpc";
     pub const FLOW_LOG_S3: &str = "network.flow-log-s3";
     pub const FLOW_LOG_CW: &str = "network.flow-log-cloudwatch";
     pub const BUCKET_ACCESS_LOGS: &str = "s3.access-logs";
@@ -361,21 +365,22 @@ mod tests {
         all.iam.audit_trusted_account = Some("210987654321".into());
         let (whole, none) = built_and_left_out(&all).await;
         assert!(none.is_empty(), "{none:?}");
-        for mask in 1..8u8 {
+        for mask in 1..16u8 {
             let mut config = all.clone();
             config.rds.enabled = mask & 1 == 0;
             config.lambda.enabled = mask & 2 == 0;
             if mask & 4 != 0 {
                 config.iam.audit_trusted_account = None;
             }
+            config.network.dns_firewall = mask & 8 == 0;
             let (built, left) = built_and_left_out(&config).await;
             let left_ids: Vec<String> = left.iter().map(|l| l.id.to_string()).collect();
-            assert_eq!(built.len() + left.len(), whole.len(), "switches {mask:03b}");
+            assert_eq!(built.len() + left.len(), whole.len(), "switches {mask:04b}");
             for id in &whole {
                 assert_ne!(built.contains(id), left_ids.contains(id), "{id} once");
                 let serving = components::serving(id);
                 let wanted = serving.is_empty() || serving.iter().any(|c| c.enabled_in(&config));
-                assert_eq!(built.contains(id), wanted, "{id} with switches {mask:03b}");
+                assert_eq!(built.contains(id), wanted, "{id} with switches {mask:04b}");
             }
             for l in &left {
                 for c in components::serving(l.id.as_str()) {

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use paysec_network::dns_firewall::{Association, DomainList, Domains, RuleGroup};
+
 use paysec_core::{LogicalId, Resource};
 use paysec_network::security_group::{Peer, Rule};
 use paysec_network::{
@@ -98,6 +100,32 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         )
         .draining_up_to(drain),
     ));
+    // The DNS firewall: two domain lists, the rule group, its association.
+    nodes.push(Arc::new(DomainList::new(
+        id(ids::DNS_ALLOWED),
+        aws(),
+        Domains::Allowed,
+        endpoint_wait,
+    )));
+    nodes.push(Arc::new(DomainList::new(
+        id(ids::DNS_EVERYTHING),
+        aws(),
+        Domains::Everything,
+        endpoint_wait,
+    )));
+    nodes.push(Arc::new(RuleGroup::new(
+        id(ids::DNS_FIREWALL),
+        aws(),
+        id(ids::DNS_ALLOWED),
+        id(ids::DNS_EVERYTHING),
+    )));
+    nodes.push(Arc::new(Association::new(
+        id(ids::DNS_FIREWALL_VPC),
+        aws(),
+        id(ids::DNS_FIREWALL),
+        id(ids::VPC),
+        endpoint_wait,
+    )));
     let port = cfg.rds.port;
     // The flows between the groups the configuration builds: a rule stays
     // when both its group and its peer group are built.

@@ -55,6 +55,11 @@ controls! {
     "NET-13" "vpc_endpoint_interface" "private_dns_enabled" ["1.3.1"] "interface endpoint (RDS, X-Ray) with private DNS";
     "NET-14" "vpc_endpoint_interface" "subnets" ["1.3.1"] "interface endpoint (RDS, X-Ray) in the three private subnets";
     "NET-15" "vpc_endpoint_interface" "policy" ["1.3.2", "7.2.1"] "interface endpoint (RDS, X-Ray) policy limited to this account's principals; through the RDS one, changes only to this stack's database";
+    "NET-16" "dns_domain_list" "domains" ["1.3.2"] "DNS firewall lists: the stack's service names only (allowed); every name (blocked)";
+    "NET-17" "dns_rule_group" "rules" ["1.3.2"] "DNS firewall allows the stack's names and blocks every other (NODATA)";
+    "NET-18" "dns_rule_group_assoc" "association" ["1.3.2"] "DNS firewall rule group associated with the stack's VPC";
+    "NET-19" "dns_rule_group_assoc" "mutation_protection" ["1.3.2"] "DNS firewall association protected against change (mutation protection on)";
+    "NET-20" "dns_rule_group_assoc" "fail_open" ["1.3.2"] "the VPC's DNS firewall fails closed (fail-open disabled)";
     "LOG-1" "flow_log" "traffic_type" ["10.2.1"] "VPC flow logs capture ALL traffic";
     "LOG-2" "flow_log" "destination" ["10.2.1", "10.5.1"] "flow logs reach their S3 / CloudWatch destination";
     "LOG-3" "flow_log" "resource" ["10.2.1"] "flow logs are on the stack's VPC";
@@ -127,6 +132,9 @@ const TAG_CHECKED: &[&str] = &[
     "s3_bucket",
     "iam_role",
     "log_group",
+    "dns_domain_list",
+    "dns_rule_group",
+    "dns_rule_group_assoc",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
