@@ -12,23 +12,24 @@
 #   scripts/emulator.sh install [localstack]  install if needed and print the
 #                               path of moto_server / localstack (the test
 #                               harness runs its own)
+#   scripts/emulator.sh lock    regenerate the hashed requirements in
+#                               scripts/emulator-locks/ from its .in files
+#
+# Both venvs are installed from those locks with `pip install
+# --require-hashes`: every package, transitive ones included, pinned to a
+# version and to the SHA-256 of its files on PyPI.
 #
 # State lives in target/emulator/ (venv, pid, port, log). Sourcing the output
 # of `start` points the AWS SDK (and paysec) at the emulator with fake
 # credentials: eval "$(scripts/emulator.sh start)".
 set -euo pipefail
 
-MOTO_VERSION="5.2.5"
-# Real consumers of the reports, to check `verify --report FILE.xml` (a
-# JUnit parser), `FILE.sarif` (a SARIF 2.1.0 model that validates) and
-# `FILE.md` (a CommonMark parser) in the tests.
-JUNITPARSER_VERSION="3.2.0"
-SARIF_PYDANTIC_VERSION="0.6.2"
-PYDANTIC_VERSION="2.14.4"
-# A CommonMark parser (with GitHub's tables) for `verify --report FILE.md`.
-MARKDOWN_IT_VERSION="4.3.0"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 state="$root/target/emulator"
+locks="$root/scripts/emulator-locks"
+# The versions, as locked (for the messages).
+MOTO_VERSION="$(sed -n 's/^moto==\([^ ]*\).*/\1/p' "$locks/moto.txt")"
+LOCALSTACK_VERSION="$(sed -n 's/^localstack-core==\([^ ]*\).*/\1/p' "$locks/localstack.txt")"
 venv="${PAYSEC_MOTO_VENV:-$state/venv}"
 mkdir -p "$state"
 
@@ -36,19 +37,18 @@ log() { echo "emulator: $*" >&2; }
 
 # LocalStack: the last release that runs on Python 3.11 without Docker
 # (4.10+ fail there: KMS uuid5 on bytes, Lambda `Lock | None`), with the
-# dependency pins it needs on this Python.
-LOCALSTACK_VERSION="4.9.2"
-LOCALSTACK_PINS=("localstack-core[runtime]==$LOCALSTACK_VERSION" "cbor2<5.7" "cryptography==43.0.3"
-  "pyopenssl==24.2.1" "service_identity==24.1.0" "psutil<7.2")
+# dependency pins it needs on this Python (scripts/emulator-locks/).
 ls_venv="${PAYSEC_LOCALSTACK_VENV:-$state/localstack-venv}"
 
 install_localstack() {
-  if [ -x "$ls_venv/bin/localstack" ] && "$ls_venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('localstack-core') != '$LOCALSTACK_VERSION')" 2>/dev/null; then
+  if [ -x "$ls_venv/bin/localstack" ] && cmp -s "$locks/localstack.txt" "$ls_venv/installed-lock.txt"; then
     return
   fi
   log "installing localstack-core==$LOCALSTACK_VERSION into $ls_venv"
   python3 -m venv "$ls_venv"
-  "$ls_venv/bin/pip" install --quiet --disable-pip-version-check "${LOCALSTACK_PINS[@]}"
+  "$ls_venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+    -r "$locks/localstack.txt"
+  cp "$locks/localstack.txt" "$ls_venv/installed-lock.txt"
 }
 
 # Runs LocalStack in the foreground on 127.0.0.1:$1 with its state under
@@ -64,14 +64,26 @@ run_localstack() {
 }
 
 install() {
-  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import moto,junitparser,sys,importlib.metadata as m; sys.exit(moto.__version__ != '$MOTO_VERSION' or junitparser.version != '$JUNITPARSER_VERSION' or m.version('sarif-pydantic') != '$SARIF_PYDANTIC_VERSION' or m.version('markdown-it-py') != '$MARKDOWN_IT_VERSION')" 2>/dev/null; then
+  if [ -x "$venv/bin/moto_server" ] && cmp -s "$locks/moto.txt" "$venv/installed-lock.txt"; then
     return
   fi
   log "installing moto[server]==$MOTO_VERSION and the reports' consumers (junitparser, sarif-pydantic, markdown-it-py) into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
-    "junitparser==$JUNITPARSER_VERSION" "sarif-pydantic==$SARIF_PYDANTIC_VERSION" "pydantic==$PYDANTIC_VERSION" \
-    "markdown-it-py==$MARKDOWN_IT_VERSION"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r "$locks/moto.txt"
+  cp "$locks/moto.txt" "$venv/installed-lock.txt"
+}
+
+# Regenerates the locks with pip-tools (in a scratch venv): the pins of the
+# .in files and everything they pull in, each with its files' hashes.
+lock() {
+  local tools="$state/pip-tools"
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install --quiet --disable-pip-version-check "pip-tools==7.6.2"
+  for name in moto localstack; do
+    log "locking $name"
+    (cd "$locks" && "$tools/bin/pip-compile" --quiet --generate-hashes --allow-unsafe \
+      --strip-extras --no-header -o "$name.txt" "$name.in")
+  done
 }
 
 free_port() {
@@ -174,8 +186,9 @@ case "${1:-} ${2:-}" in
   "env ") running && print_env || { log "not running; use: scripts/emulator.sh start"; exit 1; } ;;
   "install ") install; echo "$venv/bin/moto_server" ;;
   "install localstack") install_localstack; echo "$ls_venv/bin/localstack" ;;
+  "lock ") lock ;;
   # The test harness's own LocalStack: foreground, on the given port and
   # scratch directory, stopped with its parent.
   "run-localstack "*) install_localstack; run_localstack "$2" "$3" ;;
-  *) echo "usage: $0 start [localstack] | stop | env | install [localstack] | run-localstack PORT DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start [localstack] | stop | env | install [localstack] | lock | run-localstack PORT DIR" >&2; exit 2 ;;
 esac

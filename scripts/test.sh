@@ -6,6 +6,9 @@
 # `both_emulators` integration tests on a LocalStack the tests start
 # (pinned, host mode, RDS and Lambda switched off). Installs headless
 # Chromium (Debian's package) when missing: a test opens the HTML report.
+# First, the supply chain: `cargo deny` (pinned, built into target/tools on
+# first use) checks licences, bans and sources against deny.toml, and the
+# RustSec advisories when their database can be fetched.
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh -- kms     extra arguments go to the moto `cargo test`
@@ -14,6 +17,21 @@ cd "$(dirname "$0")/.."
 
 [ "${1:-}" = "--" ] && shift
 
+echo "== cargo deny (supply chain: deny.toml)" >&2
+deny_version="0.20.2"
+deny="target/tools/bin/cargo-deny"
+if ! "$deny" --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; then
+  cargo install cargo-deny --locked --quiet --version "$deny_version" --root target/tools \
+    --target-dir target/tools-build
+fi
+"$deny" --offline check licenses bans sources
+# The advisory database lives on GitHub: checked whenever it can be fetched;
+# where only the package registries are reachable, said, not hidden.
+if "$deny" fetch db >/dev/null 2>&1; then
+  "$deny" check advisories
+else
+  echo "warning: RustSec advisories NOT checked: github.com/rustsec/advisory-db is unreachable from here (run scripts/test.sh where it is, or \`$deny check advisories\`)" >&2
+fi
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy (warnings denied)" >&2

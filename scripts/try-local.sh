@@ -37,7 +37,9 @@ echo "== paysec up" >&2
 echo "== paysec output" >&2
 "$paysec" --env "$env_name" output
 echo "== paysec verify" >&2
-"$paysec" --env "$env_name" verify
+# An emulator cannot answer everything (docs/emulator-gaps.md): what it
+# leaves UNKNOWN is listed with why, and accepted here (on AWS, drop the flag).
+"$paysec" --env "$env_name" verify --allow-unknown
 echo "== paysec status" >&2
 "$paysec" --env "$env_name" status
 

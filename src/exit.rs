@@ -20,6 +20,9 @@ pub const PLAN_HAS_CHANGES: u8 = 8;
 /// `up --plan FILE`: the saved plan no longer applies (the environment,
 /// the ledger, the settings or paysec changed since it was made).
 pub const PLAN_STALE: u8 = 9;
+/// `verify`: no control fails, but some could not be checked (UNKNOWN)
+/// and `--allow-unknown` was not given.
+pub const CONTROLS_UNKNOWN: u8 = 10;
 pub const INTERRUPTED: u8 = 130;
 
 /// Why a command did not succeed.

@@ -74,9 +74,28 @@ pub async fn up(
             plan.created_at
         ));
     }
+    let mut s = s;
     if !yes {
         let changes = s.plan_up().await.map_err(plan::read_failure)?;
         plan::print(printer, &changes);
+        // Found by name or tag, never recorded as created: a lost ledger,
+        // or someone else's resource made to look like ours. Said and
+        // asked, once, before anything else (`--yes` runs refuse them
+        // unless `--adopt`).
+        let unrecorded = unrecorded_adoptions(&ledger, &changes);
+        if !adopt && !unrecorded.is_empty() {
+            printer.note(format!(
+                "These {} resource(s) carry environment {}'s names or tags, but its ledger never recorded creating them (a lost ledger, or resources made to look like this environment's): {}",
+                unrecorded.len(),
+                settings.env,
+                unrecorded.join(", ")
+            ));
+            confirm(
+                printer,
+                "Adopt them as this environment's (their tags and settings will be made paysec's)?",
+            )?;
+            s = s.adopting_unrecorded(true);
+        }
         if changes
             .iter()
             .all(|c| matches!(c.planned, Planned::NoChange { .. }))
@@ -182,6 +201,29 @@ pub async fn down(
         }
     }
     finish(printer, "down", &summary, Vec::new)
+}
+
+/// The planned adoptions the ledger has no create for (and did not keep):
+/// `id (physical id)`.
+fn unrecorded_adoptions(
+    ledger: &Mutex<Ledger>,
+    changes: &[paysec_core::scheduler::PlannedChange],
+) -> Vec<String> {
+    let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+    changes
+        .iter()
+        .filter_map(|c| match &c.planned {
+            Planned::Adopt { physical_id }
+                if l.record(&c.id)
+                    .and_then(|r| r.create_token.as_ref())
+                    .is_none()
+                    && l.kept_physical_id(&c.id) != Some(physical_id.as_str()) =>
+            {
+                Some(format!("{} ({physical_id})", c.id))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// `down` of an environment whose database the settings protect

@@ -88,7 +88,11 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         }
         Command::Status => status::run(&settings, printer),
         Command::Output { name, raw } => output::run(&settings, printer, name.as_deref(), raw),
-        Command::Verify { report, .. } => verify::run(&settings, printer, report).await,
+        Command::Verify {
+            report,
+            allow_unknown,
+            ..
+        } => verify::run(&settings, printer, report, allow_unknown).await,
         Command::Invoke {
             payload,
             payload_file,

@@ -77,6 +77,7 @@ pub async fn run(
     settings: &Settings,
     printer: &Printer,
     report: Option<PathBuf>,
+    allow_unknown: bool,
 ) -> Result<u8, Failure> {
     // Known before any AWS call: a typo costs nothing.
     let format = report.as_deref().map(format_of).transpose()?;
@@ -167,9 +168,10 @@ pub async fn run(
             }
         }
         printer.line(format!(
-            "\n{}/{} controls pass{}{}{}",
-            result.summary.pass,
+            "\n{} controls, {} findings: {} pass{}{}{}",
+            result.summary.controls,
             result.summary.total,
+            result.summary.pass,
             if result.summary.fail > 0 {
                 format!(", {} FAIL", result.summary.fail)
             } else {
@@ -190,10 +192,17 @@ pub async fn run(
             printer.note(format!("evidence report written to {}", path.display()));
         }
     }
-    if result.ok() {
+    if !result.ok() {
+        Ok(exit::CONTROLS_FAILING)
+    } else if result.all_checked_and_passing() || allow_unknown {
         Ok(exit::OK)
     } else {
-        Ok(exit::CONTROLS_FAILING)
+        printer.note(format!(
+            "{} finding(s) could not be checked (UNKNOWN, each with why): an UNKNOWN is not a pass; exit {}. `paysec verify --allow-unknown` accepts them",
+            result.summary.unknown,
+            exit::CONTROLS_UNKNOWN
+        ));
+        Ok(exit::CONTROLS_UNKNOWN)
     }
 }
 

@@ -117,16 +117,32 @@ async fn the_core_stack_converges_verifies_plans_clean_and_leaves_nothing() {
         clean.stdout()
     );
 
-    // verify: nothing fails; an UNKNOWN says why; what the switches leave
-    // out is NOT_APPLICABLE, naming the switch.
+    // verify: nothing fails; an UNKNOWN says why and is not a pass (exit
+    // 10 unless --allow-unknown); what the switches leave out is
+    // NOT_APPLICABLE, naming the switch.
     let verify = p.run_with(CORE_ONLY, &["verify", "--output", "json"]);
+    let report = verify.json();
+    let unknown = report["summary"]["unknown"].as_u64().unwrap();
     assert_eq!(
         verify.code(),
-        0,
+        if unknown > 0 { 10 } else { 0 },
         "verify on {emulator}: {}",
-        verify.stdout()
+        report["summary"]
     );
-    let report = verify.json();
+    let allowed = p.run_with(
+        CORE_ONLY,
+        &["verify", "--allow-unknown", "--output", "json"],
+    );
+    assert_eq!(allowed.code(), 0, "{}", allowed.stderr());
+    let (controls, total) = (
+        report["summary"]["controls"].as_u64().unwrap(),
+        report["summary"]["total"].as_u64().unwrap(),
+    );
+    assert!(
+        controls > 50 && controls < total,
+        "controls and findings counted apart: {}",
+        report["summary"]
+    );
     let findings = report["findings"].as_array().unwrap();
     for f in findings {
         match f["verdict"].as_str().unwrap() {

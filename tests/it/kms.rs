@@ -337,6 +337,17 @@ async fn a_lost_ledger_is_adopted_only_when_asked_and_never_duplicated() {
         );
     }
     assert!(refused.stderr().contains("paysec up --adopt"));
+    // At a terminal, what was found is named and the user is asked:
+    // anything but `yes` changes nothing.
+    let declined = p.run_at_terminal("no\n", &["up"]);
+    assert_eq!(declined.code(), 7, "{}", declined.stdout());
+    let transcript = declined.stdout();
+    assert!(
+        transcript.contains("its ledger never recorded creating them")
+            && transcript.contains("kms.s3 (")
+            && transcript.contains("Adopt them as this environment's"),
+        "{transcript}"
+    );
     assert_eq!(
         tagged_keys(&p.env).await.len(),
         4,
@@ -348,6 +359,17 @@ async fn a_lost_ledger_is_adopted_only_when_asked_and_never_duplicated() {
         .json();
     for (id, _) in KEYS {
         assert_eq!(run["outcomes"][id], "adopted", "{id} adopted by alias");
+    }
+    assert_eq!(tagged_keys(&p.env).await.len(), 4, "no duplicate key");
+    // Lost again: answering yes twice (adopt them; apply) adopts them.
+    std::fs::remove_file(p.ledger_path()).unwrap();
+    let accepted = p.run_at_terminal("yes\nyes\n", &["up"]);
+    assert_eq!(accepted.code(), 0, "{}", accepted.stdout());
+    for (id, _) in KEYS {
+        assert!(
+            p.ledger()["resources"][id]["physical_id"].is_string(),
+            "{id} recorded"
+        );
     }
     assert_eq!(tagged_keys(&p.env).await.len(), 4, "no duplicate key");
     p.run(&["down", "--yes"]).success();

@@ -545,6 +545,48 @@ impl Paysec {
         self.run_with(&[], args)
     }
 
+    /// `args` run as a person at a terminal would: under a pseudo-terminal
+    /// (util-linux `script`), typing `answers`. The terminal's transcript
+    /// (stdout and stderr together) is the run's stdout.
+    pub fn run_at_terminal(&self, answers: &str, args: &[&str]) -> Run {
+        use std::io::Write;
+        let inner = self.command();
+        let mut line = format!("'{}'", env!("CARGO_BIN_EXE_paysec"));
+        for a in args {
+            assert!(
+                a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_=./".contains(c)),
+                "a plain word: {a}"
+            );
+            line.push(' ');
+            line.push_str(a);
+        }
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"])
+            .current_dir(self.dir.path())
+            .env_clear()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in inner.get_envs() {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+        }
+        let mut child = c
+            .spawn()
+            .expect("util-linux `script` runs paysec at a terminal");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answers.as_bytes())
+            .unwrap();
+        Run {
+            output: child.wait_with_output().expect("run paysec at a terminal"),
+        }
+    }
+
     /// `run` with extra environment variables (`PAYSEC_*` settings).
     pub fn run_with(&self, vars: &[(&str, &str)], args: &[&str]) -> Run {
         let mut c = self.command();

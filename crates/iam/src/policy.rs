@@ -97,6 +97,96 @@ impl ManagedPolicy {
         Ok(attached)
     }
 
+    /// Every role, user and group the policy is attached to, as
+    /// `role/NAME`, `user/NAME`, `group/NAME` (ListEntitiesForPolicy, all
+    /// pages): what least privilege compares with its roles.
+    async fn entities(&self, arn: &str) -> Result<Vec<String>, ResourceError> {
+        let mut all = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .aws
+                .iam
+                .list_entities_for_policy()
+                .policy_arn(arn)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .or_resource(&self.id, "ListEntitiesForPolicy")?;
+            all.extend(
+                out.policy_roles()
+                    .iter()
+                    .filter_map(|r| r.role_name())
+                    .map(|n| format!("role/{n}")),
+            );
+            all.extend(
+                out.policy_users()
+                    .iter()
+                    .filter_map(|u| u.user_name())
+                    .map(|n| format!("user/{n}")),
+            );
+            all.extend(
+                out.policy_groups()
+                    .iter()
+                    .filter_map(|g| g.group_name())
+                    .map(|n| format!("group/{n}")),
+            );
+            match (out.is_truncated(), out.marker()) {
+                (true, Some(m)) => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        all.sort();
+        all.dedup();
+        Ok(all)
+    }
+
+    /// Detaches the policy from whatever it is attached to besides its
+    /// roles (`role/NAME`, `user/NAME`, `group/NAME`).
+    async fn detach_extras(&self, arn: &str, extras: &[String]) -> Result<(), ResourceError> {
+        for e in extras {
+            let (kind, name) = e.split_once('/').unwrap_or(("", e));
+            let sent = match kind {
+                "role" => self
+                    .aws
+                    .iam
+                    .detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .or_resource(&self.id, "DetachRolePolicy"),
+                "user" => self
+                    .aws
+                    .iam
+                    .detach_user_policy()
+                    .user_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .or_resource(&self.id, "DetachUserPolicy"),
+                _ => self
+                    .aws
+                    .iam
+                    .detach_group_policy()
+                    .group_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .or_resource(&self.id, "DetachGroupPolicy"),
+            };
+            match sent {
+                Ok(()) => {}
+                Err(e) if e.class() == ErrorClass::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     async fn attach(&self, cx: &Context, arn: &str) -> Result<(), ResourceError> {
         let have = self.attached_roles(cx, arn).await?;
         for role in self.role_names(cx)? {
@@ -243,18 +333,22 @@ impl Resource for ManagedPolicy {
                 actual.to_string()
             },
         );
+        // Attached to exactly its roles: asked of each role (see
+        // `attached_roles`) for the missing ones, of the policy for
+        // anything else it is attached to (least privilege: a user or
+        // another role given the function's rights fails).
         let have = self.attached_roles(cx, &arn).await?;
-        let missing: Vec<String> = self
+        let mut live: Vec<String> = have.iter().map(|r| format!("role/{r}")).collect();
+        live.extend(self.entities(&arn).await?);
+        live.sort();
+        live.dedup();
+        let mut wanted: Vec<String> = self
             .role_names(cx)?
-            .into_iter()
-            .filter(|r| !have.contains(r))
+            .iter()
+            .map(|r| format!("role/{r}"))
             .collect();
-        if missing.is_empty() {
-            let roles = self.role_names(cx)?.join(",");
-            checks.equal("attachments", &roles, &roles);
-        } else {
-            checks.check("attachments", false, missing.join(","), "not attached");
-        }
+        wanted.sort();
+        checks.equal("attachments", wanted.join(","), live.join(","));
         Ok(checks.observed(Present::new(&arn).with(Attr::Arn, &arn)))
     }
 
@@ -301,7 +395,21 @@ impl Resource for ManagedPolicy {
                     self.new_version(&arn, &(self.document)(cx)?.to_string())
                         .await?
                 }
-                "attachments" => self.attach(cx, &arn).await?,
+                "attachments" => {
+                    self.attach(cx, &arn).await?;
+                    let roles: Vec<String> = self
+                        .role_names(cx)?
+                        .iter()
+                        .map(|r| format!("role/{r}"))
+                        .collect();
+                    let extras: Vec<String> = self
+                        .entities(&arn)
+                        .await?
+                        .into_iter()
+                        .filter(|e| !roles.contains(e))
+                        .collect();
+                    self.detach_extras(&arn, &extras).await?
+                }
                 other => {
                     return Err(ResourceError::unexpected(
                         &self.id,

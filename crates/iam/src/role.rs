@@ -164,6 +164,28 @@ impl Role {
         }
     }
 
+    /// The ARN prefix of this environment's own customer managed policies.
+    fn own_policy_prefix(&self, cx: &Context) -> String {
+        format!(
+            "arn:{}:iam::{}:policy/{}",
+            cx.env.partition,
+            cx.env.account,
+            cx.env.names.prefix()
+        )
+    }
+
+    /// Attached policies that are neither wanted AWS-managed ones nor this
+    /// environment's own.
+    fn extra_policies(&self, cx: &Context, attached: &[String]) -> Vec<String> {
+        let wanted = self.managed_arns(cx);
+        let own = format!("{}-", self.own_policy_prefix(cx));
+        attached
+            .iter()
+            .filter(|a| !wanted.contains(a) && !a.starts_with(&own))
+            .cloned()
+            .collect()
+    }
+
     async fn attach_managed(&self, cx: &Context, name: &str) -> Result<(), ResourceError> {
         for arn in self.managed_arns(cx) {
             self.aws
@@ -285,26 +307,33 @@ impl Resource for Role {
             .send()
             .await
             .or_resource(&self.id, "ListAttachedRolePolicies")?;
-        let have: Vec<&str> = attached
+        // Exactly its AWS-managed policies and this environment's own
+        // (`paysec-<env>-...`, attached by their policy resources): any
+        // other (AdministratorAccess, say) fails least privilege.
+        let mut have: Vec<String> = attached
             .attached_policies()
             .iter()
             .filter_map(|p| p.policy_arn())
+            .map(str::to_owned)
             .collect();
-        let missing: Vec<String> = self
-            .managed_arns(cx)
-            .into_iter()
-            .filter(|a| !have.contains(&a.as_str()))
-            .collect();
-        if missing.is_empty() {
-            let wanted = self.managed_arns(cx);
-            let wanted = if wanted.is_empty() {
-                "none needed".to_owned()
-            } else {
-                wanted.join(",")
-            };
-            checks.equal("managed_policies", &wanted, &wanted);
+        have.sort();
+        let wanted = self.managed_arns(cx);
+        let missing: Vec<&String> = wanted.iter().filter(|a| !have.contains(a)).collect();
+        let extras = self.extra_policies(cx, &have);
+        let live = if have.is_empty() {
+            "none".to_owned()
         } else {
-            checks.check("managed_policies", false, missing.join(","), "not attached");
+            have.join(",")
+        };
+        if missing.is_empty() && extras.is_empty() {
+            checks.equal("managed_policies", &live, &live);
+        } else {
+            let mut expected: Vec<String> = wanted.clone();
+            expected.push(format!(
+                "{}-* (this environment's own)",
+                self.own_policy_prefix(cx)
+            ));
+            checks.check("managed_policies", false, expected.join(","), live);
         }
         let actual: Vec<(String, String)> = role
             .tags()
@@ -408,7 +437,32 @@ impl Resource for Role {
                             .or_resource(&self.id, "DeleteRolePolicy")?;
                     }
                 }
-                "managed_policies" => self.attach_managed(cx, &name).await?,
+                "managed_policies" => {
+                    self.attach_managed(cx, &name).await?;
+                    let attached: Vec<String> = self
+                        .aws
+                        .iam
+                        .list_attached_role_policies()
+                        .role_name(&name)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "ListAttachedRolePolicies")?
+                        .attached_policies()
+                        .iter()
+                        .filter_map(|p| p.policy_arn())
+                        .map(str::to_owned)
+                        .collect();
+                    for extra in self.extra_policies(cx, &attached) {
+                        self.aws
+                            .iam
+                            .detach_role_policy()
+                            .role_name(&name)
+                            .policy_arn(&extra)
+                            .send()
+                            .await
+                            .or_resource(&self.id, "DetachRolePolicy")?;
+                    }
+                }
                 "tags" => {
                     self.aws
                         .iam

@@ -180,6 +180,10 @@ pub type Unknowable = (&'static str, &'static str, &'static str);
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
+    /// Distinct controls evaluated (a control applies to several
+    /// resources: one finding each).
+    pub controls: usize,
+    /// Findings: one per control and resource.
     pub total: usize,
     pub pass: usize,
     pub fail: usize,
@@ -196,6 +200,12 @@ pub struct Report {
 impl Report {
     pub fn ok(&self) -> bool {
         self.summary.fail == 0
+    }
+
+    /// No control fails, and none could not be checked: an UNKNOWN is
+    /// not a pass.
+    pub fn all_checked_and_passing(&self) -> bool {
+        self.ok() && self.summary.unknown == 0
     }
 
     /// The failing findings.
@@ -315,7 +325,9 @@ pub fn evaluate(
             .filter(|f: &&Finding| f.verdict == v)
             .count()
     };
+    let controls: std::collections::BTreeSet<&str> = findings.iter().map(|f| f.control).collect();
     let summary = Summary {
+        controls: controls.len(),
         total: findings.len(),
         pass: count(Verdict::Pass),
         fail: count(Verdict::Fail),
