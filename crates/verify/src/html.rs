@@ -216,6 +216,7 @@ mod tests {
                 finding("s3.logs", Verdict::Pass),
             ],
             summary: Summary {
+                controls: 1,
                 total: 2,
                 pass: 1,
                 fail: 1,

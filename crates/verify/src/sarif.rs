@@ -153,6 +153,7 @@ mod tests {
             .map(finding)
             .to_vec(),
             summary: Summary {
+                controls: 1,
                 total: 4,
                 pass: 1,
                 fail: 1,
