@@ -1,4 +1,5 @@
-//! `paysec verify`: the live compliance check and its evidence report.
+//! `paysec verify`: the live configuration check against the controls and
+//! its evidence reports.
 
 use paysec_stack::ID_WIDTH;
 use std::path::PathBuf;
@@ -146,11 +147,11 @@ pub async fn run(
         printer.json(&paysec_verify::json(&result, &header));
     } else {
         for req in paysec_verify::requirements(&result) {
-            printer.line(format!("Requirement {req}"));
+            printer.line(paysec_verify::heading(&req));
             for f in result
                 .findings
                 .iter()
-                .filter(|f| f.requirements.contains(&req.as_str()))
+                .filter(|f| paysec_verify::under(f, &req))
             {
                 let verdict = f.verdict.label();
                 let detail = match f.verdict {

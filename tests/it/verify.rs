@@ -94,6 +94,32 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("PASS".into(), "true".into(), "true".into()),
         "a non-dev environment wants deletion protection"
     );
+    // Policies are quoted as AWS returned them: digest and document.
+    for (control, resource) in [
+        ("KMS-3", "kms.s3"),
+        ("S3-5", "s3.data"),
+        ("IAM-2", "iam.audit"),
+        ("IAM-5", "iam.lambda-exec-policy"),
+        ("NET-11", "network.endpoint-s3"),
+        ("MON-2", "monitoring.topic"),
+    ] {
+        let (verdict, _, observed) = found(control, resource);
+        assert_eq!(verdict, "PASS", "{control}");
+        assert!(
+            observed.starts_with("sha256:") && observed.contains("\"Statement\""),
+            "{control} quotes the live document: {observed}"
+        );
+    }
+    assert_eq!(
+        found("S3-3", "s3.data").2,
+        "BlockPublicAcls=true, IgnorePublicAcls=true, BlockPublicPolicy=true, RestrictPublicBuckets=true"
+    );
+    let (verdict, expected, observed) = found("LAM-9", "lambda.function");
+    assert_eq!((verdict.as_str(), &observed), ("PASS", &expected));
+    assert!(
+        observed.starts_with("CodeSha256 ") && observed.ends_with('='),
+        "{observed}"
+    );
     let (verdict, _, why) = found("S3-7", "s3.access-logs");
     assert_eq!(
         verdict, "NOT_APPLICABLE",
@@ -315,6 +341,17 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .send()
         .await
         .unwrap();
+    // 9d. Lambda: other code of the very same size (one byte of the zip's
+    // header changed): the size says nothing, the digest does.
+    let mut other_code = paysec_lambda::package::zip().unwrap();
+    other_code[10] ^= 0x01;
+    aws.lambda
+        .update_function_code()
+        .function_name(attr(&l, "lambda.function", "name"))
+        .zip_file(paysec_aws::sdk::lambda::primitives::Blob::new(other_code))
+        .send()
+        .await
+        .unwrap();
     // 10. RDS: backups shortened.
     aws.rds
         .modify_db_instance()
@@ -447,6 +484,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("IAM-2", "iam.audit"),
         ("IAM-4", "iam.lambda-exec"),
         ("IAM-6", "iam.lambda-exec-policy"),
+        ("LAM-9", "lambda.function"),
         ("RDS-9", "rds.instance"),
         ("RDS-12", "rds.instance"),
         ("MON-5", "monitoring.alarm-dlq-not-empty"),
@@ -485,10 +523,10 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     );
     // A plain plan reads every property.
     let plan = p.run(&["plan", "--output", "json"]).success().json();
-    // Twelve tampered resources (the function's concurrency is not among
+    // Thirteen tampered resources (the function's concurrency is not among
     // them: a new account has no room to reserve any).
     assert_eq!(
-        plan["summary"]["repair"], 12,
+        plan["summary"]["repair"], 13,
         "plan shows every repair: {}",
         plan["summary"]
     );

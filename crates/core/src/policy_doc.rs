@@ -66,6 +66,39 @@ fn normalize(v: &Value) -> Value {
     }
 }
 
+/// `doc` as evidence: the SHA-256 of its canonical form (what anyone can
+/// recompute from the document AWS returns, normalized as [`same`]
+/// compares: one-element lists as their element, lists sorted, keys
+/// sorted) and that canonical form itself, so a finding quotes the live
+/// document rather than a label.
+pub fn quote(doc: &Value) -> String {
+    use sha2::Digest;
+    let canonical = canonical(&normalize(doc));
+    let digest = sha2::Sha256::digest(canonical.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex} {canonical}")
+}
+
+/// Compact JSON with object keys sorted, whatever the map's own order.
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k])))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(canonical).collect();
+            format!("[{}]", items.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The strings of a field that may be a string or a list of strings.
 pub fn strings(v: &Value) -> Vec<String> {
     match v {
@@ -99,6 +132,26 @@ mod tests {
         assert_eq!(parse(raw)["Version"], "2012-10-17");
         assert_eq!(parse(r#"{"Version":"x"}"#)["Version"], "x");
         assert_eq!(parse("not json"), Value::Null);
+    }
+
+    #[test]
+    fn a_quote_is_the_digest_and_the_canonical_document() {
+        let a = json!({"Version": "2012-10-17", "Statement": [{"Sid": "X", "Action": ["kms:Decrypt"], "Effect": "Allow"}]});
+        let b = json!({"Statement": {"Effect": "Allow", "Action": "kms:Decrypt", "Sid": "X"}, "Version": "2012-10-17"});
+        let q = quote(&a);
+        assert_eq!(q, quote(&b), "the same document, however AWS serialised it");
+        assert!(q.starts_with("sha256:") && q.len() > 7 + 64);
+        let body = &q[7 + 64 + 1..];
+        assert_eq!(
+            body,
+            r#"{"Statement":{"Action":"kms:Decrypt","Effect":"Allow","Sid":"X"},"Version":"2012-10-17"}"#
+        );
+        use sha2::Digest;
+        let hex: String = sha2::Sha256::digest(body.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(&q[7..7 + 64], hex, "anyone can recompute the digest");
     }
 
     #[test]

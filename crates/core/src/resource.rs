@@ -168,7 +168,8 @@ mod tests {
         let mut c = Checks::default();
         c.equal("rotation", "enabled", "enabled");
         c.equal("retention_days", 365, 30);
-        c.policy("policy", true, "paysec key policy");
+        let doc = serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt"}]});
+        c.policy("policy", &doc, &doc);
         c.not_applicable("logging", "the log bucket itself");
         let wanted = vec![("paysec:environment".to_owned(), "dev".to_owned())];
         c.tags(&wanted, &[]);
@@ -192,7 +193,11 @@ mod tests {
             evidence,
             [
                 Drift::new("rotation", "enabled", "enabled"),
-                Drift::new("policy", "paysec key policy", "paysec key policy"),
+                Drift::new(
+                    "policy",
+                    crate::policy_doc::quote(&doc),
+                    crate::policy_doc::quote(&doc)
+                ),
             ]
         );
         assert_eq!(not_applicable[0].property, "logging");

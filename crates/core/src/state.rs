@@ -159,7 +159,7 @@ pub struct NotApplicable {
 }
 
 impl Checks {
-    /// Records one property; `ok` says whether the live value is compliant.
+    /// Records one property; `ok` says whether the live value is the wanted one.
     pub fn check(
         &mut self,
         property: &str,
@@ -181,11 +181,17 @@ impl Checks {
         self.check(property, e == a, e, a);
     }
 
-    /// Records a policy document compared as a whole (`same` from
-    /// `policy_doc::same`); `what` names the wanted one in reports.
-    pub fn policy(&mut self, property: &str, same: bool, what: &str) {
-        let actual = if same { what } else { "a different policy" };
-        self.check(property, same, what, actual);
+    /// Records a policy document compared as a whole, by meaning
+    /// (`policy_doc::same`), each side quoted (`policy_doc::quote`: its
+    /// digest and canonical form): a PASS shows the live document itself.
+    pub fn policy(&mut self, property: &str, wanted: &serde_json::Value, live: &serde_json::Value) {
+        let same = crate::policy_doc::same(wanted, live);
+        self.check(
+            property,
+            same,
+            crate::policy_doc::quote(wanted),
+            crate::policy_doc::quote(live),
+        );
     }
 
     /// Records the inventory tags: every one of `wanted` must be on the

@@ -322,17 +322,7 @@ impl Resource for ManagedPolicy {
             .and_then(|v| v.document())
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        let same = policy_doc::same(&actual, &(self.document)(cx)?);
-        checks.check(
-            "document",
-            same,
-            "paysec policy document",
-            if same {
-                "paysec policy document".to_owned()
-            } else {
-                actual.to_string()
-            },
-        );
+        checks.policy("document", &(self.document)(cx)?, &actual);
         // Attached to exactly its roles: asked of each role (see
         // `attached_roles`) for the missing ones, of the policy for
         // anything else it is attached to (least privilege: a user or

@@ -270,17 +270,7 @@ impl Resource for Role {
             .recorded_attr(Attr::ExternalId)
             .or(live_external.as_deref());
         let wanted_trust = self.trust_policy(cx, generated);
-        let same = policy_doc::same(&trust, &wanted_trust);
-        checks.check(
-            "trust_policy",
-            same,
-            "paysec trust policy",
-            if same {
-                "paysec trust policy".to_owned()
-            } else {
-                trust.to_string()
-            },
-        );
+        checks.policy("trust_policy", &wanted_trust, &trust);
         let inline = self
             .aws
             .iam

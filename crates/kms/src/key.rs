@@ -281,17 +281,7 @@ impl KmsKey {
             .and_then(|p| serde_json::from_str(p).ok())
             .unwrap_or(Value::Null);
         let desired = self.desired_policy(cx)?;
-        let same = paysec_core::policy_doc::same(&actual, &desired);
-        checks.check(
-            "policy",
-            same,
-            "paysec key policy",
-            if same {
-                "paysec key policy"
-            } else {
-                "a different policy"
-            },
-        );
+        checks.policy("policy", &desired, &actual);
         let alias = self.alias(cx);
         let aliases = self
             .aws

@@ -228,9 +228,9 @@ impl Resource for Function {
         cx: &Context,
         _known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
-        let zip_len = package::zip().map(|z| z.len() as i64).unwrap_or(-1);
+        let digest = package::zip().map(|z| package::code_sha256(&z)).ok();
         QuickCheck::from_lookup(self.configuration(cx).await, |cfg| {
-            cfg.state() == Some(&State::Active) && cfg.code_size() == zip_len
+            cfg.state() == Some(&State::Active) && cfg.code_sha256() == digest.as_deref()
         })
     }
 
@@ -343,11 +343,18 @@ impl Resource for Function {
             ),
             (None, Some(_)) => checks.equal("reserved_concurrency", "unreserved", live),
         }
-        let zip_len = package::zip().map(|z| z.len() as i64).unwrap_or(0);
+        // The deployed package's SHA-256 (Lambda's CodeSha256, base64)
+        // against the one paysec builds from its embedded handler: the
+        // same size proves nothing, the same digest the same bytes.
+        let wanted = package::zip()
+            .map(|z| package::code_sha256(&z))
+            .map_err(|e| {
+                ResourceError::unexpected(&self.id, format!("cannot package the handler: {e}"))
+            })?;
         checks.equal(
             "code",
-            format!("packaged handler, {zip_len} bytes"),
-            format!("packaged handler, {} bytes", cfg.code_size()),
+            format!("CodeSha256 {wanted}"),
+            format!("CodeSha256 {}", cfg.code_sha256().unwrap_or("unreported")),
         );
         Ok(checks.observed(Self::present(cfg)))
     }

@@ -23,6 +23,13 @@ pub fn zip() -> std::io::Result<Vec<u8>> {
     Ok(buf.into_inner())
 }
 
+/// SHA-256 of a package, base64-encoded: how Lambda reports a function's
+/// `CodeSha256`.
+pub fn code_sha256(zip: &[u8]) -> String {
+    use sha2::Digest;
+    aws_smithy_types::base64::encode(sha2::Sha256::digest(zip))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -32,5 +39,14 @@ mod tests {
         assert_eq!(a, super::zip().unwrap());
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(a)).unwrap();
         assert_eq!(archive.by_index(0).unwrap().name(), "handler.py");
+    }
+
+    #[test]
+    fn the_code_digest_is_lambdas_base64_sha256() {
+        // SHA-256 of the empty input, base64: a known vector.
+        assert_eq!(
+            super::code_sha256(b""),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
     }
 }

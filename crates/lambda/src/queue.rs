@@ -178,11 +178,7 @@ impl Resource for Queue {
             .get(&QueueAttributeName::Policy)
             .map(|p| policy_doc::parse(p))
             .unwrap_or_default();
-        checks.policy(
-            "Policy",
-            policy_doc::same(&policy, &self.policy(cx)),
-            "paysec queue policy (TLS only)",
-        );
+        checks.policy("Policy", &self.policy(cx), &policy);
         Ok(checks.observed(present))
     }
 

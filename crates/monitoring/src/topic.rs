@@ -133,11 +133,7 @@ impl Resource for Topic {
             .get("Policy")
             .map(|p| policy_doc::parse(p))
             .unwrap_or_default();
-        checks.policy(
-            "Policy",
-            policy_doc::same(&policy, &self.policy(cx)),
-            "paysec topic policy",
-        );
+        checks.policy("Policy", &self.policy(cx), &policy);
         Ok(checks.observed(Present::new(&arn).with(Attr::Arn, &arn)))
     }
 

@@ -269,17 +269,7 @@ impl Resource for GatewayEndpoint {
             .policy_document()
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        let same = policy_doc::same(&policy, &(self.policy)(cx));
-        checks.check(
-            "policy",
-            same,
-            "scoped to the stack's buckets",
-            if same {
-                "scoped to the stack's buckets".to_owned()
-            } else {
-                policy.to_string()
-            },
-        );
+        checks.policy("policy", &(self.policy)(cx), &policy);
         let rt = cx.physical_id(&self.route_table)?;
         checks.check(
             "route_tables",
@@ -462,17 +452,7 @@ impl Resource for InterfaceEndpoint {
             .policy_document()
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        let same = policy_doc::same(&policy, &(self.policy)(cx));
-        checks.check(
-            "policy",
-            same,
-            "this account's principals and resources only",
-            if same {
-                "this account's principals and resources only".to_owned()
-            } else {
-                policy.to_string()
-            },
-        );
+        checks.policy("policy", &(self.policy)(cx), &policy);
         ec2::check_tags(&mut checks, cx, e.tags());
         Ok(checks.observed(
             Present::new(e.vpc_endpoint_id().unwrap_or_default()).with(Attr::State, state(&e)),

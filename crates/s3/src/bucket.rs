@@ -406,21 +406,31 @@ impl Bucket {
                 .await
                 .or_resource(id, "GetPublicAccessBlock"),
         )?;
-        let all_on = pab
+        // The four flags as S3 reports them.
+        let flags = |c: Option<&aws_sdk_s3::types::PublicAccessBlockConfiguration>| {
+            let flag = |v: Option<bool>| match v {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "unset",
+            };
+            format!(
+                "BlockPublicAcls={}, IgnorePublicAcls={}, BlockPublicPolicy={}, RestrictPublicBuckets={}",
+                flag(c.and_then(|c| c.block_public_acls())),
+                flag(c.and_then(|c| c.ignore_public_acls())),
+                flag(c.and_then(|c| c.block_public_policy())),
+                flag(c.and_then(|c| c.restrict_public_buckets())),
+            )
+        };
+        let live = pab
             .as_ref()
-            .and_then(|p| p.public_access_block_configuration())
-            .is_some_and(|c| {
-                c.block_public_acls() == Some(true)
-                    && c.ignore_public_acls() == Some(true)
-                    && c.block_public_policy() == Some(true)
-                    && c.restrict_public_buckets() == Some(true)
-            });
-        checks.check(
-            "public_access_block",
-            all_on,
-            "all four on",
-            if all_on { "all four on" } else { "not all on" },
-        );
+            .and_then(|p| p.public_access_block_configuration());
+        let wanted = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        checks.equal("public_access_block", flags(Some(&wanted)), flags(live));
 
         let key = cx.attr(&self.kms_key, Attr::Arn)?;
         let enc = absent_is_none(
@@ -594,11 +604,11 @@ impl Bucket {
             .and_then(|p| p.policy())
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        let same = policy_doc::same(&actual, &self.policy(cx, &name)?);
+        let wanted = self.policy(cx, &name)?;
         if actual.is_null() {
-            checks.check("policy", false, "paysec bucket policy", "none");
+            checks.check("policy", false, policy_doc::quote(&wanted), "none");
         } else {
-            checks.policy("policy", same, "paysec bucket policy");
+            checks.policy("policy", &wanted, &actual);
         }
 
         if let Some(target) = &self.access_logs_to {

@@ -127,7 +127,7 @@ pub fn html(report: &Report, h: &Header<'_>, picture: &Picture) -> String {
     }
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>paysec evidence: {env}</title><style>{STYLE}</style></head><body>\n\
-<h1>paysec compliance evidence: {env}</h1>\n\
+<h1>paysec configuration evidence: {env}</h1>\n\
 <table><tr><th>environment</th><td>{env}</td></tr><tr><th>account</th><td>{account}</td></tr><tr><th>region</th><td>{region}</td></tr><tr><th>checked at</th><td>{at}</td></tr><tr><th>paysec</th><td>{version}</td></tr>\
 <tr><th>result</th><td>{} findings: {} pass, {} fail, {} not applicable, {} unknown</td></tr></table>\n\
 <p>Each finding was read from the live resource through the AWS API at the time above and quotes what AWS returned; the requirement numbers are PCI DSS v4.0.1's. paysec supports these requirements; only an assessment attests compliance.</p>\n",
@@ -162,14 +162,11 @@ pub fn html(report: &Report, h: &Header<'_>, picture: &Picture) -> String {
     out.push_str("</div>\n");
     for req in requirements(report) {
         out.push_str(&format!(
-            "<h2 id=\"req-{r}\">Requirement {r}</h2>\n<table><tr><th>control</th><th>resource</th><th>physical id</th><th>check</th><th>verdict</th><th>expected</th><th>observed (what AWS returned)</th></tr>\n",
-            r = escape(&req)
+            "<h2 id=\"req-{r}\">{h}</h2>\n<table><tr><th>control</th><th>resource</th><th>physical id</th><th>check</th><th>verdict</th><th>expected</th><th>observed (what AWS returned)</th></tr>\n",
+            r = escape(&req),
+            h = escape(&crate::heading(&req))
         ));
-        for f in report
-            .findings
-            .iter()
-            .filter(|f| f.requirements.contains(&req.as_str()))
-        {
+        for f in report.findings.iter().filter(|f| crate::under(f, &req)) {
             let label = f.verdict.label();
             let class = if f.verdict == Verdict::NotApplicable {
                 "NA"

@@ -1,8 +1,9 @@
 //! `paysec verify`: every property of the controls list, checked against
 //! the *live* resources (each resource's read compares what AWS reports
-//! with the compliant desired state, property by property), mapped to the
+//! with the desired state, property by property), mapped to the
 //! PCI DSS v4.0.1 requirements it supports, as a verdict per control and an
-//! evidence report an auditor can file.
+//! evidence report for an assessment (configuration evidence: paysec
+//! supports the requirements; only an assessment attests compliance).
 
 mod html;
 mod sarif;
@@ -37,7 +38,7 @@ macro_rules! controls {
 
 controls! {
     "KMS-1" "kms_key" "key_state" ["3.5.1"] "customer-managed key enabled";
-    "KMS-2" "kms_key" "rotation" ["3.6.1", "3.7.4"] "automatic key rotation enabled";
+    "KMS-2" "kms_key" "rotation" ["3.7.4"] "automatic key rotation enabled (key material changed yearly: the cryptoperiod)";
     "KMS-3" "kms_key" "policy" ["3.6.1", "7.2.1"] "key policy separates administration from use; no kms:* but the root";
     "KMS-4" "kms_key" "alias" ["3.6.1"] "key reachable by its alias";
     "NET-1" "vpc" "enable_dns_support" ["1.2.1"] "VPC DNS support on (private endpoint DNS)";
@@ -50,10 +51,10 @@ controls! {
     "NET-8" "vpc_defaults" "default_security_group_rules" ["1.2.1", "1.3.1"] "default security group has no rules";
     "NET-9" "vpc_defaults" "default_network_acl_open_entries" ["1.3.1", "1.4.1"] "default network ACL admits nothing from 0.0.0.0/0";
     "NET-10" "security_group_rules" "rules" ["1.2.1", "1.3.1", "1.3.2"] "security groups allow only the stack's flows; no 0.0.0.0/0";
-    "NET-11" "vpc_endpoint_gateway" "policy" ["1.3.1", "7.2.1"] "S3 endpoint policy scoped to the stack's buckets";
-    "NET-12" "vpc_endpoint_gateway" "route_tables" ["1.3.1"] "S3 gateway endpoint on the private route table";
-    "NET-13" "vpc_endpoint_interface" "private_dns_enabled" ["1.3.1"] "interface endpoint (RDS, X-Ray) with private DNS";
-    "NET-14" "vpc_endpoint_interface" "subnets" ["1.3.1"] "interface endpoint (RDS, X-Ray) in the three private subnets";
+    "NET-11" "vpc_endpoint_gateway" "policy" ["1.3.2"] "S3 endpoint policy scoped to the stack's buckets";
+    "NET-12" "vpc_endpoint_gateway" "route_tables" ["1.3.2"] "S3 gateway endpoint on the private route table";
+    "NET-13" "vpc_endpoint_interface" "private_dns_enabled" ["1.3.2"] "interface endpoint (RDS, X-Ray) with private DNS";
+    "NET-14" "vpc_endpoint_interface" "subnets" ["1.3.2"] "interface endpoint (RDS, X-Ray) in the three private subnets";
     "NET-15" "vpc_endpoint_interface" "policy" ["1.3.2", "7.2.1"] "interface endpoint (RDS, X-Ray) policy limited to this account's principals; through the RDS one, changes only to this stack's database";
     "NET-16" "dns_domain_list" "domains" ["1.3.2"] "DNS firewall lists: the stack's service names only (allowed); every name (blocked)";
     "NET-17" "dns_rule_group" "rules" ["1.3.2"] "DNS firewall allows the stack's names and blocks every other (NODATA)";
@@ -61,58 +62,58 @@ controls! {
     "NET-19" "dns_rule_group_assoc" "mutation_protection" ["1.3.2"] "DNS firewall association protected against change (mutation protection on)";
     "NET-20" "dns_rule_group_assoc" "fail_open" ["1.3.2"] "the VPC's DNS firewall fails closed (fail-open disabled)";
     "LOG-1" "flow_log" "traffic_type" ["10.2.1"] "VPC flow logs capture ALL traffic";
-    "LOG-2" "flow_log" "destination" ["10.2.1", "10.5.1"] "flow logs reach their S3 / CloudWatch destination";
+    "LOG-2" "flow_log" "destination" ["10.3.3"] "flow logs configured to the stack's S3 bucket / log group (delivery status not read)";
     "LOG-3" "flow_log" "resource" ["10.2.1"] "flow logs are on the stack's VPC";
     "LOG-4" "log_group" "kms_key" ["3.5.1", "10.3.2"] "log group encrypted with the Logs key";
     "LOG-5" "log_group" "retention_days" ["10.5.1"] "log retention at least 12 months";
     "S3-1" "s3_bucket" "encryption" ["3.5.1"] "default encryption: SSE-KMS with the S3 key and bucket key (SSE-S3 on the access-log bucket, the only kind S3 server access logging delivers to)";
-    "S3-2" "s3_bucket" "versioning" ["10.3.3", "10.5.1"] "versioning enabled";
+    "S3-2" "s3_bucket" "versioning" ["10.3.2", "10.5.1"] "versioning enabled";
     "S3-3" "s3_bucket" "public_access_block" ["1.4.1", "7.2.1"] "all four public access blocks on";
     "S3-4" "s3_bucket" "ownership" ["7.2.1"] "ACLs disabled (bucket owner enforced)";
     "S3-5" "s3_bucket" "policy" ["4.2.1", "3.5.1"] "policy denies plain HTTP and wrong SSE headers; log delivery scoped";
     "S3-6" "s3_bucket" "lifecycle" ["10.5.1"] "logs 90 days hot, kept 12 months; old versions expire";
     "S3-7" "s3_bucket" "logging" ["10.2.1", "10.3.3"] "server access logs to the access-log bucket";
     "S3-8" "s3_bucket" "object_lock" ["10.3.2", "10.5.1"] "log objects locked on write (Object Lock, governance mode, the retention period)";
-    "IAM-1" "iam_role" "max_session_duration" ["8.2.8"] "role sessions last at most one hour";
-    "IAM-2" "iam_role" "trust_policy" ["8.2.2", "8.6.1"] "trust requires the external id / source account";
-    "IAM-3" "iam_role" "inline_policies" ["7.2.1"] "no inline policies";
-    "IAM-4" "iam_role" "managed_policies" ["7.2.1"] "the required managed policies attached";
-    "IAM-5" "iam_policy" "document" ["7.2.1", "7.2.2"] "least privilege scoped to the stack's ARNs";
-    "IAM-6" "iam_policy" "attachments" ["7.2.1"] "policy attached to its role";
+    "IAM-1" "iam_role" "max_session_duration" ["7.2.5"] "role sessions last at most one hour";
+    "IAM-2" "iam_role" "trust_policy" ["7.2.5", "8.2.7"] "trust requires the external id / source account";
+    "IAM-3" "iam_role" "inline_policies" ["7.2.5"] "no inline policies";
+    "IAM-4" "iam_role" "managed_policies" ["7.2.5"] "exactly the required managed policies attached (anything else fails)";
+    "IAM-5" "iam_policy" "document" ["7.2.2", "7.2.5"] "least privilege scoped to the stack's ARNs";
+    "IAM-6" "iam_policy" "attachments" ["7.2.5"] "policy attached to its role and nothing else";
     "RDS-1" "db_parameter_group" "rds.force_ssl" ["4.2.1", "2.2.7"] "TLS forced on every connection";
     "RDS-2" "db_parameter_group" "log_connections" ["10.2.1"] "connections logged";
     "RDS-3" "db_parameter_group" "log_disconnections" ["10.2.1"] "disconnections logged";
     "RDS-4" "db_subnet_group" "subnets" ["1.3.1"] "database only in the private subnets";
-    "RDS-5" "db_instance" "multi_az" ["12.10.1"] "Multi-AZ deployment";
+    "RDS-5" "db_instance" "multi_az" [] "Multi-AZ deployment";
     "RDS-6" "db_instance" "storage_encrypted" ["3.5.1"] "storage encrypted";
     "RDS-7" "db_instance" "kms_key" ["3.5.1", "3.6.1"] "encrypted with the RDS key";
     "RDS-8" "db_instance" "publicly_accessible" ["1.3.1", "1.4.1"] "not publicly accessible";
     "RDS-9" "db_instance" "backup_retention_days" ["12.10.1"] "automated backups kept 7 days";
     "RDS-10" "db_instance" "copy_tags_to_snapshot" ["12.5.1"] "snapshots carry the inventory tags";
-    "RDS-11" "db_instance" "auto_minor_version_upgrade" ["6.3.3"] "security patches applied (minor upgrades)";
-    "RDS-12" "db_instance" "deletion_protection" ["12.10.1"] "deletion protection as configured";
+    "RDS-11" "db_instance" "auto_minor_version_upgrade" ["6.3.3"] "automatic minor version upgrades on (pending maintenance not read)";
+    "RDS-12" "db_instance" "deletion_protection" [] "deletion protection as configured";
     "RDS-13" "db_instance" "iam_database_authentication" ["8.3.1"] "IAM database authentication on";
-    "RDS-14" "db_instance" "monitoring_interval" ["10.2.1", "10.4.1"] "enhanced monitoring on";
+    "RDS-14" "db_instance" "monitoring_interval" [] "enhanced monitoring on";
     "RDS-15" "db_instance" "log_exports" ["10.2.1", "10.3.3"] "postgresql and upgrade logs exported to CloudWatch";
     "RDS-16" "db_instance" "security_groups" ["1.3.1"] "only the DB security group";
     "RDS-17" "db_instance" "parameter_group" ["4.2.1"] "uses the TLS-only parameter group";
-    "RDS-18" "db_instance" "performance_insights" ["3.5.1"] "Performance Insights encrypted with the RDS key";
+    "RDS-18" "db_instance" "performance_insights" ["3.5.1"] "Performance Insights data encrypted with the RDS key (the key is read)";
     "LAM-1" "lambda_function" "kms_key" ["3.5.1"] "environment encrypted with the Lambda key";
     "LAM-2" "lambda_function" "dead_letter_queue" ["10.2.1"] "failed invocations kept in the DLQ";
-    "LAM-3" "lambda_function" "tracing" ["10.2.1"] "X-Ray tracing active";
+    "LAM-3" "lambda_function" "tracing" [] "X-Ray tracing active";
     "LAM-4" "lambda_function" "subnets" ["1.3.1"] "runs in the private subnets";
     "LAM-5" "lambda_function" "security_groups" ["1.3.1"] "runs with the Lambda security group";
-    "LAM-6" "lambda_function" "role" ["7.2.1"] "runs as its own least-privilege role";
-    "LAM-7" "lambda_function" "runtime" ["6.3.3"] "current, supported runtime";
-    "LAM-8" "lambda_function" "reserved_concurrency" ["6.4.1"] "reserved concurrency set";
-    "LAM-9" "lambda_function" "code" ["6.3.3"] "runs the packaged, reviewed handler";
+    "LAM-6" "lambda_function" "role" ["7.2.5"] "runs as its own least-privilege role";
+    "LAM-7" "lambda_function" "runtime" ["6.3.3"] "the configured runtime, not deprecated by Lambda";
+    "LAM-8" "lambda_function" "reserved_concurrency" [] "reserved concurrency set";
+    "LAM-9" "lambda_function" "code" ["6.5.1"] "runs paysec's packaged handler (CodeSha256 equal to the package's SHA-256)";
     "SQS-1" "sqs_queue" "KmsMasterKeyId" ["3.5.1"] "DLQ encrypted with KMS";
     "SQS-2" "sqs_queue" "Policy" ["4.2.1"] "DLQ policy denies requests without TLS";
     "MON-1" "sns_topic" "KmsMasterKeyId" ["3.5.1"] "alarm topic encrypted with KMS";
     "MON-2" "sns_topic" "Policy" ["7.2.1", "4.2.1"] "only CloudWatch alarms of this account publish; TLS only";
     "MON-3" "metric_filter" "pattern" ["10.4.1"] "security events extracted from the logs";
     "MON-4" "metric_filter" "metric" ["10.4.1"] "metric filter feeds the alarm's metric";
-    "MON-5" "cloudwatch_alarm" "alarm_actions" ["10.4.1", "10.7.1"] "alarm notifies the encrypted topic";
+    "MON-5" "cloudwatch_alarm" "alarm_actions" ["10.4.1.1", "10.4.3"] "alarm notifies the encrypted topic";
     "MON-6" "cloudwatch_alarm" "threshold" ["10.4.1"] "alarm fires on the first event";
     "MON-7" "cloudwatch_alarm" "metric" ["10.4.1"] "alarm watches the right metric";
     "INV-1" "*" "tags" ["12.5.1"] "tagged with its environment and logical id (inventory)";
@@ -279,7 +280,12 @@ pub fn evaluate(
                             na.why.clone(),
                         )
                     } else if let Some((e, a)) = joined(c.evidence.iter().filter(of_control)) {
-                        (Verdict::Pass, e, a)
+                        // As configured, but maybe below the control's
+                        // fixed baseline: then a FAIL saying so.
+                        match below_floor(control.id, &a) {
+                            Some(floor) => (Verdict::Fail, format!("{floor} (configured: {e})"), a),
+                            None => (Verdict::Pass, e, a),
+                        }
                     } else {
                         let why = unknowable
                             .iter()
@@ -337,6 +343,23 @@ pub fn evaluate(
     Report { findings, summary }
 }
 
+/// The controls whose baseline does not move with the configuration: the
+/// read compares the live value with the configured one, and a configured
+/// value below the baseline is still a FAIL of the control, with the
+/// baseline as its expected value. `None`: `observed` meets it (or the
+/// control has none).
+pub fn below_floor(control: &str, observed: &str) -> Option<&'static str> {
+    match control {
+        // Multi-AZ: `rds.multi_az = false` is a choice the report must show
+        // as the control not met, not as a pass.
+        "RDS-5" if observed != "true" => Some("true"),
+        // PCI DSS 10.5.1: audit logs kept at least 12 months, whatever
+        // `logs.retention_days` allows (90 and up).
+        "LOG-5" if observed.parse::<i64>().map_or(true, |d| d < 365) => Some("at least 365 days"),
+        _ => None,
+    }
+}
+
 /// Where and when the evidence was taken.
 pub struct Header<'a> {
     pub environment: &'a str,
@@ -349,16 +372,12 @@ pub struct Header<'a> {
 /// The evidence report, Markdown, grouped by requirement.
 pub fn markdown(report: &Report, h: &Header<'_>) -> String {
     let mut out = format!(
-        "# paysec compliance evidence\n\n| | |\n|---|---|\n| environment | {} |\n| account | {} |\n| region | {} |\n| checked at | {} |\n| paysec | {} |\n| result | {}/{} controls pass, {} fail, {} not applicable, {} unknown |\n\nEach control was checked against the live resource through the AWS API at the time above (PCI DSS v4.0.1 requirement numbers).\n",
-        h.environment, h.account, h.region, h.at, h.version, report.summary.pass, report.summary.total, report.summary.fail, report.summary.not_applicable, report.summary.unknown
+        "# paysec configuration evidence\n\n| | |\n|---|---|\n| environment | {} |\n| account | {} |\n| region | {} |\n| checked at | {} |\n| paysec | {} |\n| result | {} controls, {} findings: {} pass, {} fail, {} not applicable, {} unknown |\n\nEach control was checked against the live resource through the AWS API at the time above; PASS and FAIL quote what AWS returned (PCI DSS v4.0.1 requirement numbers). This is configuration evidence for the *examine configuration* test steps: paysec supports these requirements; only an assessment attests compliance, and the documentation and interview steps, the owner's duties and AWS's share are not covered.\n",
+        h.environment, h.account, h.region, h.at, h.version, report.summary.controls, report.summary.total, report.summary.pass, report.summary.fail, report.summary.not_applicable, report.summary.unknown
     );
     for req in requirements(report) {
-        out.push_str(&format!("\n## Requirement {req}\n\n| control | resource | physical id | check | verdict | expected | observed |\n|---|---|---|---|---|---|---|\n"));
-        for f in report
-            .findings
-            .iter()
-            .filter(|f| f.requirements.contains(&req.as_str()))
-        {
+        out.push_str(&format!("\n## {}\n\n| control | resource | physical id | check | verdict | expected | observed |\n|---|---|---|---|---|---|---|\n", heading(&req)));
+        for f in report.findings.iter().filter(|f| under(f, &req)) {
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} |\n",
                 f.control,
@@ -484,7 +503,80 @@ pub fn junit(report: &Report, h: &Header<'_>) -> String {
     out
 }
 
-/// The requirements covered, in numeric order.
+/// PCI DSS v4.0.1's twelve principal requirements, by number.
+const PRINCIPAL: [(&str, &str); 12] = [
+    ("1", "Network security controls"),
+    ("2", "Secure configurations"),
+    ("3", "Protect stored account data"),
+    ("4", "Protect data in transmission"),
+    ("5", "Protect from malicious software"),
+    ("6", "Secure systems and software"),
+    ("7", "Restrict access by need to know"),
+    ("8", "Identify users and authenticate access"),
+    ("9", "Restrict physical access"),
+    ("10", "Log and monitor all access"),
+    ("11", "Test security regularly"),
+    (
+        "12",
+        "Support information security with policies and programs",
+    ),
+];
+
+/// The section of `docs/pci-mapping.md` that lists, per requirement, the
+/// controls supporting it: generated from the catalog, the same table
+/// `verify --list` prints and the reports group by.
+pub fn mapping_markdown() -> String {
+    let mut reqs: Vec<&str> = CONTROLS
+        .iter()
+        .flat_map(|c| c.requirements.iter().copied())
+        .collect();
+    let key = |r: &&str| {
+        r.split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    };
+    reqs.sort_by_key(key);
+    reqs.dedup();
+    let describe = |c: &Control| format!("{} ({}: {})", c.id, c.kind, c.title);
+    let mut out = String::from("## Requirements the stack addresses\n");
+    let mut principal = "";
+    for r in reqs {
+        let p = r.split('.').next().unwrap_or(r);
+        if p != principal {
+            principal = p;
+            let title = PRINCIPAL
+                .iter()
+                .find(|(n, _)| *n == p)
+                .map_or("", |(_, t)| t);
+            out.push_str(&format!("\n### Requirement {p}: {title}\n\n"));
+        }
+        let controls: Vec<String> = CONTROLS
+            .iter()
+            .filter(|c| c.requirements.contains(&r))
+            .map(describe)
+            .collect();
+        out.push_str(&format!("- **{r}**: {}\n", controls.join("; ")));
+    }
+    let none: Vec<String> = CONTROLS
+        .iter()
+        .filter(|c| c.requirements.is_empty())
+        .map(describe)
+        .collect();
+    if !none.is_empty() {
+        out.push_str(&format!(
+            "\n### No PCI DSS requirement\n\nKept for the environment's own sake (availability, operations), reported under their own heading, never counted toward a requirement: {}\n",
+            none.join("; ")
+        ));
+    }
+    out
+}
+
+/// The group of the controls that support no PCI DSS requirement (kept
+/// for the environment's own sake: availability, operations).
+pub const NO_REQUIREMENT: &str = "none";
+
+/// The requirements covered, in numeric order, then [`NO_REQUIREMENT`]
+/// when a control supports none.
 pub fn requirements(report: &Report) -> Vec<String> {
     let mut reqs: Vec<String> = report
         .findings
@@ -498,7 +590,28 @@ pub fn requirements(report: &Report) -> Vec<String> {
     };
     reqs.sort_by_key(key);
     reqs.dedup();
+    if report.findings.iter().any(|f| f.requirements.is_empty()) {
+        reqs.push(NO_REQUIREMENT.to_owned());
+    }
     reqs
+}
+
+/// Whether `f` belongs under the heading of `req` (one of [`requirements`]).
+pub fn under(f: &Finding, req: &str) -> bool {
+    if req == NO_REQUIREMENT {
+        f.requirements.is_empty()
+    } else {
+        f.requirements.contains(&req)
+    }
+}
+
+/// The heading of a requirement's group.
+pub fn heading(req: &str) -> String {
+    if req == NO_REQUIREMENT {
+        "No PCI DSS requirement (operational controls)".to_owned()
+    } else {
+        format!("Requirement {req}")
+    }
 }
 
 /// The kinds a control applies to, as `paysec verify --list` and
@@ -701,6 +814,37 @@ mod tests {
     }
 
     #[test]
+    fn a_configured_value_below_the_baseline_fails_saying_so() {
+        let mut c = change(
+            "rds.instance",
+            "db_instance",
+            Planned::NoChange {
+                physical_id: "db".into(),
+                properties_read: true,
+            },
+        );
+        c.evidence = vec![Drift::new("multi_az", "false", "false")];
+        let mut logs = change(
+            "logs.lambda",
+            "log_group",
+            Planned::NoChange {
+                physical_id: "g".into(),
+                properties_read: true,
+            },
+        );
+        logs.evidence = vec![Drift::new("retention_days", "90", "90")];
+        let report = evaluate(&[c, logs], &[], &[]);
+        let multi_az = finding(&report, "RDS-5");
+        assert_eq!(multi_az.verdict, Verdict::Fail);
+        assert_eq!(multi_az.expected, "true (configured: false)");
+        assert_eq!(multi_az.observed, "false");
+        let retention = finding(&report, "LOG-5");
+        assert_eq!(retention.verdict, Verdict::Fail);
+        assert_eq!(retention.expected, "at least 365 days (configured: 90)");
+        assert!(below_floor("LOG-5", "400").is_none() && below_floor("RDS-5", "true").is_none());
+    }
+
+    #[test]
     fn passes_quote_the_live_value_and_exclusions_say_why() {
         let mut c = change(
             "rds.instance",
@@ -774,6 +918,29 @@ mod tests {
         assert!(
             on_disk == generated,
             "docs/controls.md differs from the catalog; regenerate it with PAYSEC_UPDATE_SNAPSHOTS=1 cargo test -p paysec-verify"
+        );
+    }
+
+    #[test]
+    fn docs_pci_mapping_lists_the_catalog_by_requirement() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/pci-mapping.md");
+        let on_disk = std::fs::read_to_string(&path).unwrap();
+        let (start, end) = (
+            on_disk.find("## Requirements the stack addresses").unwrap(),
+            on_disk
+                .find("## What remains the account owner's duty")
+                .unwrap(),
+        );
+        let generated = format!("{}\n", mapping_markdown());
+        if std::env::var_os("PAYSEC_UPDATE_SNAPSHOTS").is_some() {
+            let updated = format!("{}{generated}{}", &on_disk[..start], &on_disk[end..]);
+            std::fs::write(&path, updated).unwrap();
+            return;
+        }
+        assert!(
+            on_disk[start..end] == generated,
+            "docs/pci-mapping.md's requirement list differs from the catalog; regenerate it with PAYSEC_UPDATE_SNAPSHOTS=1 cargo test -p paysec-verify"
         );
     }
 
