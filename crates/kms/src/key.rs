@@ -265,8 +265,19 @@ impl KmsKey {
             .send()
             .await
             .or_resource(&self.id, "GetKeyRotationStatus")?;
-        let on = |b: bool| if b { "enabled" } else { "disabled" };
-        checks.equal("rotation", "enabled", on(rotation.key_rotation_enabled()));
+        // The cryptoperiod as KMS reports it (3.7.4): the rotation period
+        // and the next rotation date, where the answer carries them.
+        let enabled = rotation.key_rotation_enabled();
+        let mut live = if enabled { "enabled" } else { "disabled" }.to_owned();
+        if enabled {
+            if let Some(days) = rotation.rotation_period_in_days() {
+                live.push_str(&format!(", every {days} days"));
+            }
+            if let Some(next) = rotation.next_rotation_date() {
+                live.push_str(&format!(", next {next}"));
+            }
+        }
+        checks.check("rotation", enabled, "enabled", live);
         let got = self
             .aws
             .kms
