@@ -218,6 +218,15 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .send()
         .await
         .unwrap();
+    // 1b. KMS: a grant to a stranger (another account's role).
+    aws.kms
+        .create_grant()
+        .key_id(attr(&l, "kms.s3", "key_id"))
+        .grantee_principal("arn:aws:iam::999999999999:role/stranger")
+        .operations(paysec_aws::sdk::kms::types::GrantOperation::Decrypt)
+        .send()
+        .await
+        .unwrap();
     // 2. S3: public access block removed.
     aws.s3
         .delete_public_access_block()
@@ -480,6 +489,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     );
     let want: BTreeSet<(String, String)> = [
         ("KMS-2", "kms.s3"),
+        ("KMS-5", "kms.s3"),
         ("S3-3", "s3.data"),
         ("S3-5", "s3.flow-logs"),
         ("LOG-5", "logs.lambda"),

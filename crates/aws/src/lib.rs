@@ -17,6 +17,7 @@ pub use tagged::tagged_arns;
 /// The SDK crates, re-exported so tests and callers use the same versions.
 pub mod sdk {
     pub use aws_sdk_ec2 as ec2;
+    pub use aws_sdk_kms as kms;
     pub use aws_sdk_lambda as lambda;
     pub use aws_sdk_rds as rds;
     pub use aws_sdk_resourcegroupstagging as resourcegroupstagging;

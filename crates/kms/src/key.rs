@@ -312,9 +312,69 @@ impl KmsKey {
             alias.clone(),
             if found { alias.as_str() } else { "absent" },
         );
+        let grants = self.grants(key_id).await?;
+        let unexpected: Vec<&(String, String)> = grants
+            .iter()
+            .filter(|(_, grantee)| !Self::expected_grantee(cx, grantee))
+            .collect();
+        let live = if grants.is_empty() {
+            "no grants".to_owned()
+        } else {
+            let grantees: Vec<&str> = grants.iter().map(|(_, g)| g.as_str()).collect();
+            format!("grants to {}", grantees.join(", "))
+        };
+        checks.check(
+            "grants",
+            unexpected.is_empty(),
+            "grants only to AWS services and this environment's roles",
+            live,
+        );
         let actual = self.live_tags(key_id).await?;
         checks.tags(&cx.tags(), &actual);
         Ok(checks)
+    }
+
+    /// The key's grants, as (grant id, grantee principal), every page.
+    async fn grants(&self, key_id: &str) -> Result<Vec<(String, String)>, ResourceError> {
+        let mut all = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .aws
+                .kms
+                .list_grants()
+                .key_id(key_id)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .or_resource(&self.id, "ListGrants")?;
+            all.extend(out.grants().iter().map(|g| {
+                (
+                    g.grant_id().unwrap_or_default().to_owned(),
+                    g.grantee_principal().unwrap_or_default().to_owned(),
+                )
+            }));
+            match (out.truncated(), out.next_marker()) {
+                (true, Some(m)) => marker = Some(m.to_owned()),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    /// Who may hold a grant on the key (PCI DSS 3.6.1, fewest custodians):
+    /// an AWS service principal (RDS grants itself `rds.<region>.amazonaws.com`
+    /// for the resources it runs), a service-linked role of this account,
+    /// or a role of this environment. Anything else, another account's
+    /// principal above all, is not.
+    fn expected_grantee(cx: &Context, grantee: &str) -> bool {
+        if !grantee.starts_with("arn:") {
+            return grantee.ends_with(".amazonaws.com");
+        }
+        let own = format!("arn:{}:iam::{}:role/", cx.env.partition, cx.env.account);
+        grantee.strip_prefix(&own).is_some_and(|role| {
+            role.starts_with("aws-service-role/")
+                || role.starts_with(&format!("{}-", cx.env.names.prefix()))
+        })
     }
 
     fn kms_tags(cx: &Context) -> Vec<Tag> {
@@ -608,6 +668,23 @@ impl Resource for KmsKey {
                     .await?;
                 }
                 "alias" => self.ensure_alias(cx, key_id).await?,
+                // The key is this environment's: a grant nobody expected on
+                // it is revoked (the grantee loses the use of the key).
+                "grants" => {
+                    for (grant_id, grantee) in self.grants(key_id).await? {
+                        if !Self::expected_grantee(cx, &grantee) {
+                            tracing::warn!(key = key_id, grantee, "revoking an unexpected grant");
+                            self.aws
+                                .kms
+                                .revoke_grant()
+                                .key_id(key_id)
+                                .grant_id(grant_id)
+                                .send()
+                                .await
+                                .or_resource(&self.id, "RevokeGrant")?;
+                        }
+                    }
+                }
                 "tags" => {
                     self.aws
                         .kms

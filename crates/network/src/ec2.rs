@@ -79,13 +79,14 @@ pub(crate) async fn retag(
     id: &LogicalId,
     resource: &str,
 ) -> Result<(), ResourceError> {
-    aws.ec2
+    // The resource may be seconds old (made by a run that died just
+    // after): its id can still answer NotFound.
+    let req = aws
+        .ec2
         .create_tags()
         .resources(resource)
-        .set_tags(Some(tags(cx)))
-        .send()
-        .await
-        .or_resource(id, "CreateTags")?;
+        .set_tags(Some(tags(cx)));
+    after_create(|| async { req.clone().send().await.or_resource(id, "CreateTags") }).await?;
     Ok(())
 }
 

@@ -40,6 +40,7 @@ controls! {
     "KMS-1" "kms_key" "key_state" ["3.5.1"] "customer-managed key enabled";
     "KMS-2" "kms_key" "rotation" ["3.7.4"] "automatic key rotation enabled (key material changed yearly: the cryptoperiod)";
     "KMS-3" "kms_key" "policy" ["3.6.1", "7.2.1"] "key policy separates administration from use; no kms:* but the root";
+    "KMS-5" "kms_key" "grants" ["3.6.1"] "grants only to AWS services and this environment's roles (the grantees quoted)";
     "KMS-4" "kms_key" "alias" ["3.6.1"] "key reachable by its alias";
     "NET-1" "vpc" "enable_dns_support" ["1.2.1"] "VPC DNS support on (private endpoint DNS)";
     "NET-2" "vpc" "enable_dns_hostnames" ["1.2.1"] "VPC DNS hostnames on";
