@@ -1248,7 +1248,10 @@ async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
 #[tokio::test]
 async fn two_environments_side_by_side_do_not_collide() {
     let a = Paysec::new("side");
-    let b = Paysec::new("side");
+    // b is configured below a baseline: no Multi-AZ. (Log retention's
+    // baseline is unit-tested: the account's RDSOSMetrics group is shared
+    // by every environment the suite runs at once.)
+    let b = Paysec::new("side").with_var("PAYSEC_RDS_MULTI_AZ", "false");
     let (ra, rb) = (
         a.command().args(["up", "--yes"]).spawn().unwrap(),
         b.command().args(["up", "--yes"]).spawn().unwrap(),
@@ -1269,6 +1272,33 @@ async fn two_environments_side_by_side_do_not_collide() {
             "{id} is distinct per environment"
         );
     }
+    // As configured, yet a FAIL of each control: the expected value is the
+    // control's baseline, with the configured value beside it.
+    let verify = b.run(&["verify", "--output", "json"]);
+    assert_eq!(verify.code(), 6, "{}", verify.stderr());
+    let report = verify.json();
+    let finding = |control: &str, resource: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["control"] == control && f["resource"] == resource)
+            .cloned()
+            .unwrap()
+    };
+    let multi_az = finding("RDS-5", "rds.instance");
+    assert_eq!(
+        (
+            &multi_az["verdict"],
+            &multi_az["expected"],
+            &multi_az["observed"]
+        ),
+        (
+            &Value::from("FAIL"),
+            &Value::from("true (configured: false)"),
+            &Value::from("false")
+        )
+    );
     a.run(&["down", "--yes"]).success();
     // b is untouched by a's down.
     let plan = b.run(&["plan", "--output", "json"]).success().json();

@@ -61,8 +61,9 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     assert_eq!(
         (clean["summary"]["fail"].as_u64(), run.code()),
         (Some(0), if unknown > 0 { 10 } else { 0 }),
-        "verify after up: {}",
-        clean["summary"]
+        "verify after up: {} {:?}",
+        clean["summary"],
+        failing(&clean)
     );
     assert_eq!(p.run(&["verify", "--allow-unknown"]).code(), 0);
     assert!(
@@ -368,6 +369,54 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .send()
         .await
         .unwrap();
+    // 9e. SQS: the dead-letter queue keeps events 4 days instead of 14.
+    // (Its policy goes along unchanged: moto 5.2.5 drops a queue's policy
+    // on any SetQueueAttributes without one; AWS keeps it.)
+    use paysec_aws::sdk::sqs::types::QueueAttributeName;
+    let dlq = attr(&l, "lambda.dlq", "url");
+    let policy = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(QueueAttributeName::Policy)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::Policy).cloned())
+        .unwrap();
+    aws.sqs
+        .set_queue_attributes()
+        .queue_url(&dlq)
+        .attributes(QueueAttributeName::MessageRetentionPeriod, "345600")
+        .attributes(QueueAttributeName::Policy, policy)
+        .send()
+        .await
+        .unwrap();
+    // 9f. S3: the flow-log bucket's Object Lock shortened to one day.
+    aws.s3
+        .put_object_lock_configuration()
+        .bucket(attr(&l, "s3.flow-logs", "name"))
+        .object_lock_configuration(
+            paysec_aws::sdk::s3::types::ObjectLockConfiguration::builder()
+                .object_lock_enabled(paysec_aws::sdk::s3::types::ObjectLockEnabled::Enabled)
+                .rule(
+                    paysec_aws::sdk::s3::types::ObjectLockRule::builder()
+                        .default_retention(
+                            paysec_aws::sdk::s3::types::DefaultRetention::builder()
+                                .mode(
+                                    paysec_aws::sdk::s3::types::ObjectLockRetentionMode::Governance,
+                                )
+                                .days(1)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     // 10. RDS: backups shortened.
     aws.rds
         .modify_db_instance()
@@ -492,6 +541,8 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("KMS-5", "kms.s3"),
         ("S3-3", "s3.data"),
         ("S3-5", "s3.flow-logs"),
+        ("S3-8", "s3.flow-logs"),
+        ("SQS-3", "lambda.dlq"),
         ("LOG-5", "logs.lambda"),
         ("NET-10", "network.sg-rules"),
         ("NET-8", "network.vpc-defaults"),
@@ -517,15 +568,15 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     // the deleted alarm and the drift those checks' single calls carry (log
     // retention, a subnet's public IPs, the RDS instance, which one
     // DescribeDBInstances describes whole, the rule sets, read in full by
-    // design, and the function's code digest) are seen; the key's rotation
-    // is not.
+    // design, the queue's attributes and the function's code digest) are
+    // seen; the key's rotation is not.
     let quick = p
         .run(&["plan", "--no-refresh", "--output", "json"])
         .success()
         .json();
     assert_eq!(
         (&quick["summary"]["create"], &quick["summary"]["repair"]),
-        (&Value::from(1), &Value::from(6)),
+        (&Value::from(1), &Value::from(7)),
         "quick plan: {}",
         quick["summary"]
     );
@@ -541,10 +592,10 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     );
     // A plain plan reads every property.
     let plan = p.run(&["plan", "--output", "json"]).success().json();
-    // Thirteen tampered resources (the function's concurrency is not among
+    // Fourteen tampered resources (the function's concurrency is not among
     // them: a new account has no room to reserve any).
     assert_eq!(
-        plan["summary"]["repair"], 13,
+        plan["summary"]["repair"], 14,
         "plan shows every repair: {}",
         plan["summary"]
     );

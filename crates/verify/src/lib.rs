@@ -110,7 +110,7 @@ controls! {
     "LAM-9" "lambda_function" "code" ["6.5.1"] "runs paysec's packaged handler (CodeSha256 equal to the package's SHA-256)";
     "SQS-1" "sqs_queue" "KmsMasterKeyId" ["3.5.1"] "DLQ encrypted with KMS";
     "SQS-2" "sqs_queue" "Policy" ["4.2.1"] "DLQ policy denies requests without TLS";
-    "SQS-3" "sqs_queue" "MessageRetentionPeriod" ["3.2.1"] "DLQ keeps a failed event 14 days at most (1209600 seconds), then deletes it";
+    "SQS-3" "sqs_queue" "MessageRetentionPeriod" ["3.2.1"] "DLQ keeps a failed event 14 days (1209600 seconds, SQS's maximum), then deletes it";
     "MON-1" "sns_topic" "KmsMasterKeyId" ["3.5.1"] "alarm topic encrypted with KMS";
     "MON-2" "sns_topic" "Policy" ["7.2.1", "4.2.1"] "only CloudWatch alarms of this account publish; TLS only";
     "MON-3" "metric_filter" "pattern" ["10.4.1"] "security events extracted from the logs";
