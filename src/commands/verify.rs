@@ -83,7 +83,23 @@ pub async fn run(
     // Known before any AWS call: a typo costs nothing.
     let format = report.as_deref().map(format_of).transpose()?;
     let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
-    let c = super::connect_reading(settings).await?;
+    let mut c = super::connect_reading(settings).await?;
+    // The key policies are compared with the administrators the last `up`
+    // gave them (the configured ones, or its caller's role), not with
+    // whoever runs `verify`: an auditor must not make KMS-3 fail, nor
+    // someone who made themselves administrator make it pass.
+    if settings.config.kms.admin_principals.is_empty() {
+        if let Some(recorded) = recorded_key_admins(&ledger) {
+            if recorded != c.key_admins {
+                printer.note(format!(
+                    "key administrators: {} (as the last `up` set them), not the caller {}",
+                    recorded.join(", "),
+                    c.caller.arn
+                ));
+            }
+            c.key_admins = recorded;
+        }
+    }
     let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
     let (_tx, stop) = tokio::sync::watch::channel(false);
@@ -205,6 +221,23 @@ pub async fn run(
         ));
         Ok(exit::CONTROLS_UNKNOWN)
     }
+}
+
+/// The key administrators the ledger recorded for the environment's keys
+/// (the same for every key: one setting builds them all).
+fn recorded_key_admins(ledger: &Ledger) -> Option<Vec<String>> {
+    ledger
+        .records()
+        .values()
+        .filter(|r| r.kind == "kms_key")
+        .find_map(|r| r.attrs.get(paysec_core::Attr::KeyAdministrators.as_str()))
+        .map(|joined| {
+            joined
+                .split(',')
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
 }
 
 /// Cuts a long observed value (a tag list, a set of rules) for the terminal;

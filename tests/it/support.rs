@@ -397,6 +397,58 @@ async fn sso_session(endpoint: &str) -> Sso {
     }
 }
 
+/// Credentials of another identity of the account: a role `name` (made if
+/// missing), assumed. For commands an auditor, not the deployer, runs.
+pub async fn other_identity(name: &str) -> Sso {
+    let aws = aws().await;
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
+            "Action": "sts:AssumeRole"
+        }]
+    });
+    let role_arn = match aws
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+    {
+        Ok(out) => out.role().expect("role").arn().to_owned(),
+        Err(_) => aws
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .expect("the role exists")
+            .role()
+            .expect("role")
+            .arn()
+            .to_owned(),
+    };
+    let creds = aws
+        .sts
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("auditor@example.com")
+        .send()
+        .await
+        .expect("assume the role")
+        .credentials()
+        .cloned()
+        .expect("credentials");
+    Sso {
+        access_key_id: creds.access_key_id().to_owned(),
+        secret_access_key: creds.secret_access_key().to_owned(),
+        session_token: creds.session_token().to_owned(),
+        role_arn,
+    }
+}
+
 /// The endpoint tests and paysec use: the emulator behind the AWS rules.
 pub fn endpoint() -> String {
     suite().endpoint.clone()

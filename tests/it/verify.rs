@@ -66,6 +66,30 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         failing(&clean)
     );
     assert_eq!(p.run(&["verify", "--allow-unknown"]).code(), 0);
+    // Run by an auditor (another role of the account): the key policies are
+    // compared with the administrators `up` gave them, not the auditor.
+    let auditor = crate::support::other_identity("PaysecAuditor").await;
+    let audited = p.run_with(
+        &[
+            ("AWS_ACCESS_KEY_ID", auditor.access_key_id.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", auditor.secret_access_key.as_str()),
+            ("AWS_SESSION_TOKEN", auditor.session_token.as_str()),
+        ],
+        &["verify", "--allow-unknown", "--output", "json"],
+    );
+    assert_eq!(audited.code(), 0, "{}", audited.stderr());
+    let audited = audited.json();
+    let kms3 = audited["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["control"] == "KMS-3" && f["resource"] == "kms.s3")
+        .unwrap();
+    assert_eq!(kms3["verdict"], "PASS", "{kms3}");
+    assert!(
+        !kms3["observed"].as_str().unwrap().contains("PaysecAuditor"),
+        "{kms3}"
+    );
     assert!(
         clean["summary"]["total"].as_u64().unwrap() > 150,
         "every control checked: {}",
@@ -426,6 +450,17 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .send()
         .await
         .unwrap();
+    // 11b. RDS: the master password taken out of RDS's management (a
+    // supplied one instead).
+    aws.rds
+        .modify_db_instance()
+        .db_instance_identifier(attr(&l, "rds.instance", "physical_id"))
+        .manage_master_user_password(false)
+        .master_user_password("supplied-by-someone-1")
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
     // 13. RDS: deletion protection turned off.
     aws.rds
         .modify_db_instance()
@@ -555,6 +590,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("LAM-9", "lambda.function"),
         ("RDS-9", "rds.instance"),
         ("RDS-12", "rds.instance"),
+        ("RDS-20", "rds.instance"),
         ("MON-5", "monitoring.alarm-dlq-not-empty"),
         ("MON-6", "monitoring.alarm-dlq-not-empty"),
         ("MON-7", "monitoring.alarm-dlq-not-empty"),

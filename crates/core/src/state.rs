@@ -52,6 +52,9 @@ pub enum Attr {
     DefaultSecurityGroupId,
     /// The VPC's default network ACL.
     DefaultNetworkAclId,
+    /// A key's administrators as its last converge wanted them (what
+    /// `verify` compares the key policy with, whoever runs it).
+    KeyAdministrators,
 }
 
 impl Attr {
@@ -75,6 +78,7 @@ impl Attr {
             Self::Endpoint => "endpoint",
             Self::DefaultSecurityGroupId => "default_security_group_id",
             Self::DefaultNetworkAclId => "default_network_acl_id",
+            Self::KeyAdministrators => "key_administrators",
         }
     }
 }

@@ -68,6 +68,7 @@ impl KmsKey {
             .with(Attr::Arn, arn)
             .with(Attr::KeyId, key_id)
             .with(Attr::Alias, self.alias(cx))
+            .with(Attr::KeyAdministrators, self.admins.join(","))
     }
 
     /// DescribeKey; `None` when the key does not exist.

@@ -146,6 +146,41 @@ impl Instance {
 
     fn checks(&self, cx: &Context, db: &DbInstance) -> Result<Checks, ResourceError> {
         let mut d = Checks::default();
+        // PCI DSS 2.2.2: no vendor default account name (the config
+        // refuses them; the live instance is what counts).
+        let user = db.master_username().unwrap_or("unreported");
+        d.check(
+            "master_username",
+            !is_default_user(user),
+            "not a default name (postgres, admin, root, rdsadmin, master)",
+            user,
+        );
+        // The master password: managed by RDS in Secrets Manager and
+        // encrypted with the stack's RDS key, unless the user supplies one.
+        let key_arn = cx.attr(&self.kms_key, Attr::Arn)?;
+        match self.spec.password {
+            Password::Managed => {
+                let secret = db.master_user_secret();
+                let live = match secret {
+                    Some(s) => format!(
+                        "secret {} encrypted with {}",
+                        s.secret_arn().unwrap_or("?"),
+                        s.kms_key_id().unwrap_or("?")
+                    ),
+                    None => "not managed by RDS".to_owned(),
+                };
+                d.check(
+                    "master_user_secret",
+                    secret.and_then(|s| s.kms_key_id()) == Some(key_arn),
+                    format!("managed by RDS in Secrets Manager, encrypted with {key_arn}"),
+                    live,
+                );
+            }
+            Password::Env(_) | Password::File(_) => d.not_applicable(
+                "master_user_secret",
+                "the password is supplied (rds.master_password_env / rds.master_password_file), not managed by RDS",
+            ),
+        }
         d.equal(
             "multi_az",
             self.spec.multi_az.to_string(),
@@ -388,6 +423,13 @@ impl Resource for Instance {
         for d in drift {
             req = match d.property.as_str() {
                 "multi_az" => req.multi_az(self.spec.multi_az),
+                "master_user_secret" => req.manage_master_user_password(true).master_user_secret_kms_key_id(key),
+                "master_username" => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        "the master user has a default name, which RDS cannot change: create a new instance with another rds.master_username and move the data",
+                    ))
+                }
                 "publicly_accessible" => req.publicly_accessible(false),
                 "backup_retention_days" => req.backup_retention_period(self.spec.backup_retention_days),
                 "copy_tags_to_snapshot" => req.copy_tags_to_snapshot(true),
@@ -543,5 +585,27 @@ impl Resource for Instance {
             kept: Some(format!("final DB snapshot {snapshot} kept, encrypted with the RDS key (kept with it); delete it with `aws rds delete-db-snapshot --db-snapshot-identifier {snapshot}`")),
             encrypted_with: cx.attr(&self.kms_key, Attr::Arn).ok().map(str::to_owned),
         })
+    }
+}
+
+/// A database engine's default administrator names (PCI DSS 2.2.2: vendor
+/// default accounts are not used).
+fn is_default_user(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "postgres" | "admin" | "root" | "rdsadmin" | "master" | "administrator" | "sa"
+    )
+}
+
+#[cfg(test)]
+mod default_user_tests {
+    #[test]
+    fn engine_defaults_are_refused_whatever_the_case() {
+        for name in [
+            "postgres", "Postgres", "ADMIN", "root", "rdsadmin", "master",
+        ] {
+            assert!(super::is_default_user(name), "{name}");
+        }
+        assert!(!super::is_default_user("payadmin"));
     }
 }
