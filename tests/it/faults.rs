@@ -585,3 +585,48 @@ async fn expired_credentials_and_a_denied_caller_are_at_most_two_clean_lines() {
     }
     assert!(!p.ledger_path().exists(), "no ledger written");
 }
+
+/// A flow log AWS cannot deliver (its role refused, its destination gone)
+/// fails LOG-6 with AWS's own reason, while its configuration still
+/// matches: the status is what AWS says, not what paysec asked for.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flow_log_aws_cannot_deliver_fails_with_its_reason() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    let url = proxy.url();
+    let p = Paysec::new("undelivered");
+    let core = [
+        ("PAYSEC_RDS_ENABLED", "false"),
+        ("PAYSEC_LAMBDA_ENABLED", "false"),
+    ];
+    p.run_with(&core, &["--endpoint-url", &url, "up", "--yes"])
+        .success();
+    proxy.rewrite_answers(
+        "DescribeFlowLogs",
+        "<deliverLogsStatus>SUCCESS</deliverLogsStatus>",
+        "<deliverLogsStatus>FAILED</deliverLogsStatus><deliverLogsErrorMessage>Access error</deliverLogsErrorMessage>",
+    );
+    let run = p.run_with(
+        &core,
+        &["--endpoint-url", &url, "verify", "--output", "json"],
+    );
+    assert_eq!(run.code(), 6, "{}", run.stderr());
+    let report = run.json();
+    for id in ["network.flow-log-s3", "network.flow-log-cloudwatch"] {
+        let f = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["control"] == "LOG-6" && f["resource"] == id)
+            .unwrap();
+        assert_eq!(
+            (&f["verdict"], &f["observed"]),
+            (
+                &serde_json::Value::from("FAIL"),
+                &serde_json::Value::from("FAILED: Access error")
+            ),
+            "{id}"
+        );
+    }
+    p.run_with(&core, &["down", "--yes", "--purge-audit-logs"])
+        .success();
+}

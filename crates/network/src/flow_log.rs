@@ -137,6 +137,20 @@ impl Resource for FlowLog {
             FlowLogDestination::CloudWatch { .. } => f.log_group_name().unwrap_or(""),
         };
         checks.check("destination", actual.starts_with(&target), &target, actual);
+        // Whether AWS can deliver (PCI DSS 10.7.2: a logging failure is
+        // detected): FAILED comes with its reason (the role cannot be
+        // assumed, the group or bucket refuses). Repair recreates the flow
+        // log; a cause outside it keeps failing until fixed.
+        let status = f.deliver_logs_status().unwrap_or("unreported");
+        checks.check(
+            "delivery_status",
+            status == "SUCCESS",
+            "SUCCESS",
+            match f.deliver_logs_error_message() {
+                Some(why) if status != "SUCCESS" => format!("{status}: {why}"),
+                _ => status.to_owned(),
+            },
+        );
         checks.equal(
             "resource",
             cx.physical_id(&self.vpc)?,

@@ -64,6 +64,7 @@ controls! {
     "NET-20" "dns_rule_group_assoc" "fail_open" ["1.3.2"] "the VPC's DNS firewall fails closed (fail-open disabled)";
     "LOG-1" "flow_log" "traffic_type" ["10.2.1"] "VPC flow logs capture ALL traffic";
     "LOG-2" "flow_log" "destination" ["10.3.3"] "flow logs configured to the stack's S3 bucket / log group (delivery status not read)";
+    "LOG-6" "flow_log" "delivery_status" ["10.7.2"] "AWS reports the flow log delivering (DeliverLogsStatus SUCCESS; a failure quoted with its reason)";
     "LOG-3" "flow_log" "resource" ["10.2.1"] "flow logs are on the stack's VPC";
     "LOG-4" "log_group" "kms_key" ["3.5.1", "10.3.2"] "log group encrypted with the Logs key";
     "LOG-5" "log_group" "retention_days" ["10.5.1"] "log retention at least 12 months";
