@@ -20,6 +20,7 @@ use aws_sdk_route53resolver::types::{
 use paysec_aws::emulator::Gap;
 use paysec_aws::AwsResultExt;
 use paysec_core::context::WaitBudget;
+use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
 };
@@ -379,19 +380,16 @@ impl Resource for DomainList {
     }
 
     async fn delete(&self, _cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
-        match self
-            .aws
-            .resolver
-            .delete_firewall_domain_list()
-            .firewall_domain_list_id(&known.physical_id)
-            .send()
-            .await
-            .or_resource(&self.id, "DeleteFirewallDomainList")
-        {
-            Ok(_) => Ok(DeleteOutcome::default()),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
-            Err(e) => Err(e),
-        }
+        not_found_is_none(
+            self.aws
+                .resolver
+                .delete_firewall_domain_list()
+                .firewall_domain_list_id(&known.physical_id)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteFirewallDomainList"),
+        )?;
+        Ok(DeleteOutcome::default())
     }
 }
 
@@ -540,20 +538,17 @@ impl RuleGroup {
     }
 
     async fn delete_rule(&self, group_id: &str, list: &str) -> Result<(), ResourceError> {
-        match self
-            .aws
-            .resolver
-            .delete_firewall_rule()
-            .firewall_rule_group_id(group_id)
-            .firewall_domain_list_id(list)
-            .send()
-            .await
-            .or_resource(&self.id, "DeleteFirewallRule")
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
+        not_found_is_none(
+            self.aws
+                .resolver
+                .delete_firewall_rule()
+                .firewall_rule_group_id(group_id)
+                .firewall_domain_list_id(list)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteFirewallRule"),
+        )?;
+        Ok(())
     }
 
     async fn locate(
@@ -702,19 +697,16 @@ impl Resource for RuleGroup {
         for (_, list, _, _) in &live {
             self.delete_rule(&known.physical_id, list).await?;
         }
-        match self
-            .aws
-            .resolver
-            .delete_firewall_rule_group()
-            .firewall_rule_group_id(&known.physical_id)
-            .send()
-            .await
-            .or_resource(&self.id, "DeleteFirewallRuleGroup")
-        {
-            Ok(_) => Ok(DeleteOutcome::default()),
-            Err(e) if e.class() == ErrorClass::NotFound => Ok(DeleteOutcome::default()),
-            Err(e) => Err(e),
-        }
+        not_found_is_none(
+            self.aws
+                .resolver
+                .delete_firewall_rule_group()
+                .firewall_rule_group_id(&known.physical_id)
+                .send()
+                .await
+                .or_resource(&self.id, "DeleteFirewallRuleGroup"),
+        )?;
+        Ok(DeleteOutcome::default())
     }
 }
 
