@@ -378,14 +378,19 @@ async fn sso_session(endpoint: &str) -> Sso {
             .arn()
             .to_owned(),
     };
+    assume(&aws, role_arn, "developer@example.com").await
+}
+
+/// A session of `role_arn`, named `session`.
+async fn assume(aws: &Aws, role_arn: String, session: &str) -> Sso {
     let creds = aws
         .sts
         .assume_role()
         .role_arn(&role_arn)
-        .role_session_name("developer@example.com")
+        .role_session_name(session)
         .send()
         .await
-        .expect("assume the SSO role")
+        .expect("assume the role")
         .credentials()
         .cloned()
         .expect("credentials");
@@ -430,23 +435,7 @@ pub async fn other_identity(name: &str) -> Sso {
             .arn()
             .to_owned(),
     };
-    let creds = aws
-        .sts
-        .assume_role()
-        .role_arn(&role_arn)
-        .role_session_name("auditor@example.com")
-        .send()
-        .await
-        .expect("assume the role")
-        .credentials()
-        .cloned()
-        .expect("credentials");
-    Sso {
-        access_key_id: creds.access_key_id().to_owned(),
-        secret_access_key: creds.secret_access_key().to_owned(),
-        session_token: creds.session_token().to_owned(),
-        role_arn,
-    }
+    assume(&aws, role_arn, "auditor@example.com").await
 }
 
 /// The endpoint tests and paysec use: the emulator behind the AWS rules.

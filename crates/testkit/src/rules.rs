@@ -48,6 +48,9 @@ pub struct Rules {
     /// Interface endpoints with private DNS need the VPC's DNS support and
     /// DNS hostnames on.
     pub endpoint_private_dns: bool,
+    /// A DNS Firewall association with mutation protection on cannot be
+    /// disassociated (LocalStack lets it go).
+    pub dns_firewall_mutation_protection: bool,
 }
 
 /// Apply types RDS states for PostgreSQL 16 and 17 (DescribeDBParameters
@@ -90,6 +93,7 @@ impl Rules {
             ],
             rds_parameter_types: POSTGRES_PARAMETER_TYPES.to_vec(),
             endpoint_private_dns: true,
+            dns_firewall_mutation_protection: true,
         }
     }
 }
@@ -108,6 +112,7 @@ impl Rules {
             service_quotas: Vec::new(),
             rds_parameter_types: Vec::new(),
             endpoint_private_dns: false,
+            dns_firewall_mutation_protection: false,
         }
     }
 }
@@ -132,6 +137,8 @@ pub(crate) struct Memory {
     permissions: HashMap<String, Instant>,
     /// Access key -> the caller's account (asked of the emulator once).
     accounts: HashMap<String, String>,
+    /// DNS Firewall association id -> its mutation protection is on.
+    protected_associations: HashMap<String, bool>,
 }
 
 /// The request as the rules see it.
@@ -507,6 +514,11 @@ pub(crate) async fn before(
         }
     }
     let m = memory.lock().unwrap_or_else(|p| p.into_inner());
+    if rules.dns_firewall_mutation_protection {
+        if let Some(refusal) = protected_disassociation(&m, call) {
+            return Some(refusal);
+        }
+    }
     if call.ec2 {
         let pairs = form(call.body);
         if rules.client_tokens {
@@ -712,6 +724,51 @@ async fn private_dns_refusal(upstream: SocketAddr, call: &Call<'_>) -> Option<Ve
         }
     }
     None
+}
+
+/// DisassociateFirewallRuleGroup of an association with mutation
+/// protection on: "If enabled, this setting disallows modification or
+/// removal of the association" (the Route 53 Resolver API reference,
+/// `MutationProtection`); it must be turned off first.
+fn protected_disassociation(m: &Memory, call: &Call<'_>) -> Option<Verdict> {
+    if call.signature != "DisassociateFirewallRuleGroup" {
+        return None;
+    }
+    let id = serde_json::from_str::<Value>(call.body).ok()?["FirewallRuleGroupAssociationId"]
+        .as_str()?
+        .to_owned();
+    m.protected_associations
+        .get(&id)
+        .copied()
+        .filter(|on| *on)?;
+    Some(Verdict::Refuse(
+        400,
+        "ValidationException",
+        format!("The DNS Firewall rule group association {id} has mutation protection enabled. Disable mutation protection before you disassociate it."),
+    ))
+}
+
+/// Remembers each association's mutation protection from the answers to
+/// AssociateFirewallRuleGroup and UpdateFirewallRuleGroupAssociation.
+fn remember_protection(m: &mut Memory, call: &Call<'_>, body: &str) {
+    if !matches!(
+        call.signature,
+        "AssociateFirewallRuleGroup" | "UpdateFirewallRuleGroupAssociation"
+    ) {
+        return;
+    }
+    let answer: Value = serde_json::from_str(body).unwrap_or_default();
+    let association = &answer["FirewallRuleGroupAssociation"];
+    // The answer says what the association has; an update's request says
+    // what was asked when an emulator echoes the old value.
+    let asked = serde_json::from_str::<Value>(call.body).unwrap_or_default();
+    let protection = asked["MutationProtection"]
+        .as_str()
+        .or_else(|| association["MutationProtection"].as_str());
+    if let (Some(id), Some(p)) = (association["Id"].as_str(), protection) {
+        m.protected_associations
+            .insert(id.to_owned(), p == "ENABLED");
+    }
 }
 
 /// RDS parameter groups: DescribeDBParameters of a whole group (no
@@ -925,6 +982,9 @@ pub(crate) fn after(
         m.reserved.remove(&name);
         return;
     }
+    if rules.dns_firewall_mutation_protection {
+        remember_protection(&mut m, call, body);
+    }
     if matches!(
         call.signature,
         "CreateRole" | "AttachRolePolicy" | "PutRolePolicy"
@@ -938,6 +998,42 @@ pub(crate) fn after(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_protected_dns_firewall_association_is_not_disassociated() {
+        let mut m = Memory::default();
+        let call = |signature: &'static str, body: &'static str| Call {
+            head: "",
+            body,
+            signature,
+            ec2: false,
+        };
+        remember_protection(
+            &mut m,
+            &call(
+                "AssociateFirewallRuleGroup",
+                r#"{"MutationProtection":"ENABLED"}"#,
+            ),
+            r#"{"FirewallRuleGroupAssociation":{"Id":"rslvr-frgassoc-1","MutationProtection":"ENABLED"}}"#,
+        );
+        let go = call(
+            "DisassociateFirewallRuleGroup",
+            r#"{"FirewallRuleGroupAssociationId":"rslvr-frgassoc-1"}"#,
+        );
+        assert!(matches!(
+            protected_disassociation(&m, &go),
+            Some(Verdict::Refuse(400, "ValidationException", _))
+        ));
+        remember_protection(
+            &mut m,
+            &call(
+                "UpdateFirewallRuleGroupAssociation",
+                r#"{"FirewallRuleGroupAssociationId":"rslvr-frgassoc-1","MutationProtection":"DISABLED"}"#,
+            ),
+            r#"{"FirewallRuleGroupAssociation":{"Id":"rslvr-frgassoc-1","MutationProtection":"DISABLED"}}"#,
+        );
+        assert!(protected_disassociation(&m, &go).is_none());
+    }
 
     #[test]
     fn principals_are_found_in_every_form() {
