@@ -516,6 +516,10 @@ impl Run {
     }
 }
 
+/// The alarm topic's subscriber in every test environment.
+pub const ALARM_EMAILS: &str = "PAYSEC_MONITORING_ALARM_EMAILS";
+pub const ALARM_EMAIL: &str = "security-alarms@example.com";
+
 impl Paysec {
     pub fn new(prefix: &str) -> Self {
         check_lane();
@@ -525,15 +529,19 @@ impl Paysec {
             // Test environments are disposable: their databases are not
             // protected unless a test says so (the product's default is on).
             // moto has no Route 53 Resolver DNS Firewall: the DNS firewall
-            // is built and verified on the LocalStack lane only.
+            // is built and verified on the LocalStack lane only. Someone
+            // receives the alarms (both emulators confirm an email
+            // subscription at once; on AWS its recipient does).
             vars: match Emulator::current() {
                 Emulator::Moto => vec![
                     ("PAYSEC_RDS_DELETION_PROTECTION".into(), "false".into()),
                     ("PAYSEC_NETWORK_DNS_FIREWALL".into(), "false".into()),
+                    (ALARM_EMAILS.into(), ALARM_EMAIL.into()),
                 ],
-                Emulator::LocalStack => {
-                    vec![("PAYSEC_RDS_DELETION_PROTECTION".into(), "false".into())]
-                }
+                Emulator::LocalStack => vec![
+                    ("PAYSEC_RDS_DELETION_PROTECTION".into(), "false".into()),
+                    (ALARM_EMAILS.into(), ALARM_EMAIL.into()),
+                ],
             },
         }
     }

@@ -23,6 +23,18 @@ fn attr(l: &Value, id: &str, key: &str) -> String {
         .to_owned()
 }
 
+/// One finding's verdict, expected and observed values.
+fn found_in(report: &Value, control: &str, resource: &str) -> (String, String, String) {
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["control"] == control && f["resource"] == resource)
+        .unwrap_or_else(|| panic!("no finding {control} on {resource}"));
+    let s = |k: &str| f[k].as_str().unwrap().to_owned();
+    (s("verdict"), s("expected"), s("observed"))
+}
+
 fn failing(report: &Value) -> BTreeSet<(String, String)> {
     report["findings"]
         .as_array()
@@ -96,16 +108,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         clean["summary"]
     );
     // Each verdict quotes the value read live, not a restatement.
-    let found = |control: &str, resource: &str| -> (String, String, String) {
-        let f = clean["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["control"] == control && f["resource"] == resource)
-            .unwrap_or_else(|| panic!("no finding {control} on {resource}"));
-        let s = |k: &str| f[k].as_str().unwrap().to_owned();
-        (s("verdict"), s("expected"), s("observed"))
-    };
+    let found = |control: &str, resource: &str| found_in(&clean, control, resource);
     let (verdict, expected, observed) = found("KMS-2", "kms.s3");
     assert_eq!((verdict.as_str(), expected.as_str()), ("PASS", "enabled"));
     assert!(observed.starts_with("enabled"), "{observed}");
@@ -441,6 +444,42 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .send()
         .await
         .unwrap();
+    // 9g. SNS: the alarm topic's only subscriber unsubscribed: nobody
+    // would hear an alarm.
+    let topic = attr(&l, "monitoring.topic", "arn");
+    let subs = aws
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subs.subscriptions().len(), 1, "the configured subscriber");
+    aws.sns
+        .unsubscribe()
+        .subscription_arn(subs.subscriptions()[0].subscription_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    // 9h. Lambda: a public entry, twice: a resource policy statement any
+    // principal may invoke, and a function URL without authentication.
+    let function = attr(&l, "lambda.function", "name");
+    aws.lambda
+        .add_permission()
+        .function_name(&function)
+        .statement_id("anyone")
+        .action("lambda:InvokeFunction")
+        .principal("*")
+        .send()
+        .await
+        .unwrap();
+    aws.lambda
+        .create_function_url_config()
+        .function_name(&function)
+        .auth_type(paysec_aws::sdk::lambda::types::FunctionUrlAuthType::None)
+        .send()
+        .await
+        .unwrap();
     // 10. RDS: backups shortened.
     aws.rds
         .modify_db_instance()
@@ -467,6 +506,23 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .db_instance_identifier(attr(&l, "rds.instance", "physical_id"))
         .deletion_protection(false)
         .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    // 13b. RDS: a manual snapshot of the database made public.
+    let snapshot = format!("{}-copy", attr(&l, "rds.instance", "physical_id"));
+    aws.rds
+        .create_db_snapshot()
+        .db_instance_identifier(attr(&l, "rds.instance", "physical_id"))
+        .db_snapshot_identifier(&snapshot)
+        .send()
+        .await
+        .unwrap();
+    aws.rds
+        .modify_db_snapshot_attribute()
+        .db_snapshot_identifier(&snapshot)
+        .attribute_name("restore")
+        .values_to_add("all")
         .send()
         .await
         .unwrap();
@@ -588,7 +644,10 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("IAM-4", "iam.lambda-exec"),
         ("IAM-6", "iam.lambda-exec-policy"),
         ("LAM-9", "lambda.function"),
+        ("LAM-10", "lambda.function"),
+        ("MON-8", "monitoring.topic"),
         ("RDS-9", "rds.instance"),
+        ("RDS-21", "rds.instance"),
         ("RDS-12", "rds.instance"),
         ("RDS-20", "rds.instance"),
         ("MON-5", "monitoring.alarm-dlq-not-empty"),
@@ -612,7 +671,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .json();
     assert_eq!(
         (&quick["summary"]["create"], &quick["summary"]["repair"]),
-        (&Value::from(1), &Value::from(7)),
+        (&Value::from(1), &Value::from(8)),
         "quick plan: {}",
         quick["summary"]
     );
@@ -628,10 +687,10 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     );
     // A plain plan reads every property.
     let plan = p.run(&["plan", "--output", "json"]).success().json();
-    // Fourteen tampered resources (the function's concurrency is not among
+    // Fifteen tampered resources (the function's concurrency is not among
     // them: a new account has no room to reserve any).
     assert_eq!(
-        plan["summary"]["repair"], 14,
+        plan["summary"]["repair"], 15,
         "plan shows every repair: {}",
         plan["summary"]
     );
@@ -661,6 +720,99 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         0,
         "verify passes after up repaired everything: {:?}",
         failing(&after.json())
+    );
+    // The repair closed the public entries and took the snapshot private,
+    // without deleting the snapshot, and subscribed the address again.
+    let restore = aws
+        .rds
+        .describe_db_snapshot_attributes()
+        .db_snapshot_identifier(&snapshot)
+        .send()
+        .await
+        .unwrap();
+    let restorable: Vec<String> = restore
+        .db_snapshot_attributes_result()
+        .unwrap()
+        .db_snapshot_attributes()
+        .iter()
+        .flat_map(|a| a.attribute_values().to_vec())
+        .collect();
+    assert!(!restorable.contains(&"all".to_owned()), "{restorable:?}");
+    let url = aws
+        .lambda
+        .get_function_url_config()
+        .function_name(&function)
+        .send()
+        .await;
+    assert!(
+        url.is_err_and(|e| e.into_service_error().is_resource_not_found_exception()),
+        "the unauthenticated URL is gone"
+    );
+    let (verdict, _, observed) = found_in(&after.json(), "MON-8", "monitoring.topic");
+    assert_eq!(verdict, "PASS");
+    assert!(
+        observed.starts_with(&format!("confirmed: email:{}", crate::support::ALARM_EMAIL)),
+        "{observed}"
+    );
+    // An internet gateway someone attached to the VPC: verify fails the
+    // boundary, and up refuses to go on (paysec did not make it, so it
+    // does not delete it) until it is gone.
+    let vpc = attr(&l, "network.vpc", "physical_id");
+    let igw = aws
+        .ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .unwrap()
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_owned();
+    aws.ec2
+        .attach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let open = p.run(&["verify", "--allow-unknown", "--output", "json"]);
+    assert_eq!(open.code(), 6);
+    let (verdict, _, observed) = found_in(&open.json(), "NET-21", "network.vpc");
+    assert_eq!(verdict, "FAIL");
+    assert!(
+        observed.contains(&format!("{igw} (internet gateway)")),
+        "{observed}"
+    );
+    let refused = p.run(&["up", "--yes"]);
+    assert_ne!(refused.code(), 0);
+    assert!(
+        refused.stderr().contains(&igw)
+            && refused
+                .stderr()
+                .contains("does not delete what it cannot prove it made"),
+        "{}",
+        refused.stderr()
+    );
+    aws.ec2
+        .detach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    aws.ec2
+        .delete_internet_gateway()
+        .internet_gateway_id(&igw)
+        .send()
+        .await
+        .unwrap();
+    let closed = p.run(&["verify", "--allow-unknown", "--output", "json"]);
+    assert_eq!(closed.code(), 0, "{:?}", failing(&closed.json()));
+    let (_, _, observed) = found_in(&closed.json(), "NET-23", "network.vpc");
+    assert!(
+        observed.contains("every route local or to a VPC endpoint"),
+        "{observed}"
     );
     // The repair detached what least privilege refused.
     let extra = aws

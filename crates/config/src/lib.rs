@@ -52,6 +52,16 @@ pub struct Config {
     pub s3: S3,
     pub rds: Rds,
     pub lambda: Lambda,
+    pub monitoring: Monitoring,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Monitoring {
+    /// Addresses subscribed to the alarm topic (each must confirm the
+    /// email SNS sends before it receives alarms). Empty: subscribe
+    /// someone yourself; `verify` fails MON-8 until a subscriber confirms.
+    pub alarm_emails: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -271,6 +281,7 @@ impl Config {
             "s3": self.s3,
             "rds": self.rds,
             "lambda": self.lambda,
+            "monitoring": self.monitoring,
         })
         .to_string()
     }
@@ -296,6 +307,7 @@ impl Default for Config {
             s3: S3::default(),
             rds: Rds::default(),
             lambda: Lambda::default(),
+            monitoring: Monitoring::default(),
         }
     }
 }
@@ -514,6 +526,22 @@ impl Config {
                     "iam.audit_external_id",
                     &format!("{} characters", x.len()),
                     "must be 16 to 1224 characters of letters, digits and _+=,.@:/- (or unset: paysec generates 128 random bits)",
+                ));
+            }
+        }
+        for email in &self.monitoring.alarm_emails {
+            // SNS checks only that an email endpoint looks like an address;
+            // a typo would subscribe nobody, silently.
+            let (local, domain) = email.split_once('@').unwrap_or(("", ""));
+            if local.is_empty()
+                || !domain.contains('.')
+                || email.len() > 254
+                || email.chars().any(|c| c.is_whitespace() || c == ',')
+            {
+                return Err(invalid(
+                    "monitoring.alarm_emails",
+                    email,
+                    "not an email address (name@domain.example)",
                 ));
             }
         }

@@ -23,7 +23,7 @@ use paysec_core::resource::{
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 
-use crate::package;
+use crate::{exposure, package};
 
 #[derive(Clone, Debug)]
 pub struct FunctionSpec {
@@ -356,6 +356,8 @@ impl Resource for Function {
             format!("CodeSha256 {wanted}"),
             format!("CodeSha256 {}", cfg.code_sha256().unwrap_or("unreported")),
         );
+        let exposure = exposure::read(&self.aws, &self.id, &Self::name(cx)).await?;
+        exposure::check(&mut checks, &exposure);
         Ok(checks.observed(Self::present(cfg)))
     }
 
@@ -417,6 +419,10 @@ impl Resource for Function {
         drift: &[Drift],
     ) -> Result<Present, ResourceError> {
         let name = Self::name(cx);
+        if drift.iter().any(|d| d.property == exposure::PUBLIC_ENTRY) {
+            let found = exposure::read(&self.aws, &self.id, &name).await?;
+            exposure::close(&self.aws, &self.id, &name, &found).await?;
+        }
         if drift.iter().any(|d| d.property == "code") {
             let zip =
                 package::zip().map_err(|e| ResourceError::unexpected(&self.id, e.to_string()))?;
@@ -432,10 +438,12 @@ impl Resource for Function {
             })
             .await?;
         }
-        if drift
-            .iter()
-            .any(|d| !matches!(d.property.as_str(), "code" | "reserved_concurrency"))
-        {
+        if drift.iter().any(|d| {
+            !matches!(
+                d.property.as_str(),
+                "code" | "reserved_concurrency" | exposure::PUBLIC_ENTRY
+            )
+        }) {
             let req = self
                 .aws
                 .lambda

@@ -3,6 +3,7 @@
 //! into paysec and zipped in memory, so nothing needs building or uploading
 //! by hand.
 
+mod exposure;
 pub mod function;
 pub mod package;
 pub mod queue;

@@ -1,4 +1,7 @@
-//! The alarm topic.
+//! The alarm topic, and who receives its alarms: the configured email
+//! addresses are subscribed (each confirms SNS's email itself), and the
+//! read quotes every subscription, confirmed or not, so `verify` can say
+//! whether anyone would actually hear an alarm (MON-8).
 
 use async_trait::async_trait;
 use paysec_aws::AwsResultExt;
@@ -16,6 +19,23 @@ pub struct Topic {
     aws: paysec_aws::Aws,
     purpose: &'static str,
     kms_key: LogicalId,
+    emails: Vec<String>,
+}
+
+/// The read's property for the topic's subscribers.
+pub const SUBSCRIBERS: &str = "subscribers";
+
+/// How the subscribers' evidence begins when someone confirmed: what
+/// `verify` looks for (anything else quotes why nobody would hear).
+pub const CONFIRMED: &str = "confirmed: ";
+
+/// The topic's subscriptions, as `protocol:endpoint`.
+#[derive(Debug, Default)]
+struct Subscriptions {
+    confirmed: Vec<String>,
+    /// Subscribed, the confirmation not yet answered (SNS names these
+    /// `PendingConfirmation` instead of an ARN).
+    pending: Vec<String>,
 }
 
 impl Topic {
@@ -30,7 +50,98 @@ impl Topic {
             aws,
             purpose,
             kms_key,
+            emails: Vec::new(),
         }
+    }
+
+    /// Subscribes these addresses (`monitoring.alarm_emails`).
+    pub fn notifying(mut self, emails: Vec<String>) -> Self {
+        self.emails = emails;
+        self
+    }
+
+    /// ListSubscriptionsByTopic, every page (100 a page).
+    async fn subscriptions(&self, arn: &str) -> Result<Subscriptions, ResourceError> {
+        let mut pages = self
+            .aws
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(arn)
+            .into_paginator()
+            .send();
+        let mut found = Subscriptions::default();
+        while let Some(page) = pages.next().await {
+            let page = page.or_resource(&self.id, "ListSubscriptionsByTopic")?;
+            for s in page.subscriptions() {
+                let who = format!(
+                    "{}:{}",
+                    s.protocol().unwrap_or("?"),
+                    s.endpoint().unwrap_or("?")
+                );
+                match s.subscription_arn() {
+                    Some(a) if a.starts_with("arn:") => found.confirmed.push(who),
+                    _ => found.pending.push(who),
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The configured addresses with no subscription, confirmed or pending.
+    fn unsubscribed(&self, found: &Subscriptions) -> Vec<&str> {
+        let has = |e: &str| {
+            let who = format!("email:{e}");
+            found.confirmed.contains(&who) || found.pending.contains(&who)
+        };
+        self.emails
+            .iter()
+            .map(String::as_str)
+            .filter(|e| !has(e))
+            .collect()
+    }
+
+    /// Records the subscribers: a configured address missing is drift (up
+    /// subscribes it); otherwise evidence quoting who is confirmed, or why
+    /// nobody would hear an alarm, which `verify` fails against its
+    /// baseline. Confirmation is the recipient's act: `up` cannot do it.
+    fn check_subscribers(&self, checks: &mut Checks, found: &Subscriptions) {
+        let missing = self.unsubscribed(found);
+        let pending = if found.pending.is_empty() {
+            String::new()
+        } else {
+            format!(" (pending confirmation: {})", found.pending.join(", "))
+        };
+        let actual = if !found.confirmed.is_empty() {
+            format!("{CONFIRMED}{}{pending}", found.confirmed.join(", "))
+        } else if found.pending.is_empty() {
+            "no subscription".to_owned()
+        } else {
+            format!("none confirmed{pending}")
+        };
+        let expected = if self.emails.is_empty() {
+            "a confirmed subscriber".to_owned()
+        } else {
+            format!("subscribed: {}", self.emails.join(", "))
+        };
+        checks.check(SUBSCRIBERS, missing.is_empty(), expected, actual);
+    }
+
+    async fn subscribe(&self, arn: &str, found: &Subscriptions) -> Result<(), ResourceError> {
+        for email in self.unsubscribed(found) {
+            // Subscribe is idempotent for the same endpoint; SNS emails the
+            // address a link the recipient must follow.
+            self.aws
+                .sns
+                .subscribe()
+                .topic_arn(arn)
+                .protocol("email")
+                .endpoint(email)
+                .return_subscription_arn(true)
+                .send()
+                .await
+                .or_resource(&self.id, "Subscribe")?;
+        }
+        Ok(())
     }
 
     fn arn(&self, cx: &Context) -> String {
@@ -134,6 +245,7 @@ impl Resource for Topic {
             .map(|p| policy_doc::parse(p))
             .unwrap_or_default();
         checks.policy("Policy", &self.policy(cx), &policy);
+        self.check_subscribers(&mut checks, &self.subscriptions(&arn).await?);
         Ok(checks.observed(Present::new(&arn).with(Attr::Arn, &arn)))
     }
 
@@ -162,6 +274,10 @@ impl Resource for Topic {
             .await
             .or_resource(&self.id, "CreateTopic")?;
         let arn = out.topic_arn().unwrap_or_default().to_owned();
+        if !self.emails.is_empty() {
+            self.subscribe(&arn, &self.subscriptions(&arn).await?)
+                .await?;
+        }
         Ok(Present::new(&arn).with(Attr::Arn, &arn))
     }
 
@@ -182,6 +298,11 @@ impl Resource for Topic {
                     .await?
                 }
                 "Policy" => self.set(cx, "Policy", self.policy(cx).to_string()).await?,
+                SUBSCRIBERS => {
+                    let arn = self.arn(cx);
+                    self.subscribe(&arn, &self.subscriptions(&arn).await?)
+                        .await?
+                }
                 other => {
                     return Err(ResourceError::unexpected(
                         &self.id,

@@ -9,6 +9,7 @@
 //! take a client token), so every EC2 resource is tagged at creation and a
 //! lost one is found again by its tags.
 
+pub mod boundary;
 pub mod default_hardening;
 pub mod dns_firewall;
 pub mod endpoint;

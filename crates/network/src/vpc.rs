@@ -1,5 +1,6 @@
 //! The VPC: DNS support and hostnames on (the RDS endpoint's private DNS
-//! needs both), no gateway of any kind.
+//! needs both), no gateway of any kind, its whole boundary read on every
+//! full read (`boundary`).
 
 use paysec_core::Attr;
 use std::time::Duration;
@@ -147,6 +148,7 @@ impl Resource for Vpc {
         ] {
             checks.equal(prop, true, self.attribute(&vpc_id, attr).await?);
         }
+        crate::boundary::check(&self.aws, &self.id, &vpc_id, &mut checks).await?;
         ec2::check_tags(&mut checks, cx, vpc.tags());
         Ok(checks.observed(self.present(&vpc_id)))
     }
@@ -182,6 +184,9 @@ impl Resource for Vpc {
                     self.enable_dns(&present.physical_id).await?
                 }
                 "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
+                p if crate::boundary::ALL.contains(&p) => {
+                    return Err(crate::boundary::refusal(&self.id, p, &d.actual))
+                }
                 other => {
                     return Err(ResourceError::unexpected(
                         &self.id,

@@ -22,8 +22,12 @@ const GROUP_IN_USE: [Rule; 2] = [
     rules::RDS_SUBNET_GROUP_IN_USE,
 ];
 
-/// `rds.force_ssl` and connection logging: static parameters, applied at
-/// the next reboot (`immediate` on a static one fails).
+/// TLS (forced, 1.2 at least), connection logging and pgaudit, each applied
+/// as RDS states its type allows (`immediate` on a static one fails); the
+/// log line prefix, which RDS fixes, read as evidence.
+/// The group's property for the log line prefix.
+pub const LOG_LINE_PREFIX: &str = "log_line_prefix";
+
 pub struct ParameterGroup {
     id: LogicalId,
     aws: paysec_aws::Aws,
@@ -73,6 +77,45 @@ impl ParameterGroup {
             }
         }
         Ok(types)
+    }
+
+    /// `log_line_prefix` must name the time, user, database and client of
+    /// each line (PCI DSS 10.2.2). RDS fixes it (`%t:%r:%u@%d:[%p]:`, not
+    /// modifiable), so it is read, never set: from the group's full listing,
+    /// where it appears as a system parameter. Not listed: not judged (an
+    /// emulator that lists only what was set).
+    async fn check_log_line_prefix(
+        &self,
+        name: &str,
+        checks: &mut Checks,
+    ) -> Result<(), ResourceError> {
+        let mut pages = self
+            .aws
+            .rds
+            .describe_db_parameters()
+            .db_parameter_group_name(name)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.or_resource(&self.id, "DescribeDBParameters")?;
+            if let Some(p) = page
+                .parameters()
+                .iter()
+                .find(|p| p.parameter_name() == Some("log_line_prefix"))
+            {
+                let value = p.parameter_value().unwrap_or("");
+                let names_all = ["%t", "%u", "%d", "%r"].iter().all(|e| value.contains(e))
+                    || (["%m", "%u", "%d", "%h"].iter().all(|e| value.contains(e)));
+                checks.check(
+                    LOG_LINE_PREFIX,
+                    names_all,
+                    "time, user, database and client on every line (%t or %m, %u, %d, %r or %h)",
+                    format!("{value:?} ({})", p.source().unwrap_or("source unreported")),
+                );
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// Sets the parameters: a dynamic one applies at once (`immediate`),
@@ -148,6 +191,7 @@ impl Resource for ParameterGroup {
                 .and_then(|p| p.parameter_value());
             checks.equal(n, v, actual.unwrap_or("default"));
         }
+        self.check_log_line_prefix(&name, &mut checks).await?;
         Ok(checks.observed(Present::new(&name)))
     }
 
@@ -159,7 +203,7 @@ impl Resource for ParameterGroup {
             .create_db_parameter_group()
             .db_parameter_group_name(&name)
             .db_parameter_group_family(&self.family)
-            .description("paysec: TLS only, connection logging")
+            .description("paysec: TLS 1.2+ only, connection and pgaudit logging")
             .set_tags(Some(tags(cx)))
             .send()
             .await
@@ -177,8 +221,14 @@ impl Resource for ParameterGroup {
         &self,
         cx: &Context,
         present: &Present,
-        _drift: &[Drift],
+        drift: &[Drift],
     ) -> Result<Present, ResourceError> {
+        if let Some(d) = drift.iter().find(|d| d.property == LOG_LINE_PREFIX) {
+            return Err(ResourceError::unexpected(
+                &self.id,
+                format!("log_line_prefix is {} and RDS does not let it be changed; ask AWS Support, or accept and document it as a deviation", d.actual),
+            ));
+        }
         self.set_parameters(cx).await?;
         Ok(present.clone())
     }

@@ -75,6 +75,16 @@ pub fn document(
         "Resource": [bucket, objects],
         "Condition": { "Bool": { "aws:SecureTransport": "false" } }
     }));
+    // PCI DSS 4.2.1: strong cryptography only; TLS 1.0 and 1.1 are not.
+    // AWS's services and log delivery connect with TLS 1.2 or later.
+    statements.push(json!({
+        "Sid": "DenyTlsBelow12",
+        "Effect": "Deny",
+        "Principal": { "AWS": "*" },
+        "Action": "s3:*",
+        "Resource": [bucket, objects],
+        "Condition": { "NumericLessThan": { "s3:TlsVersion": "1.2" } }
+    }));
     // Deny only a *present* header other than the bucket's own encryption
     // (aws:kms; AES256 on the access-log bucket, which S3 server access
     // logging requires): log delivery sends none and relies on the default.
@@ -157,6 +167,11 @@ mod tests {
             .find(|s| s["Sid"] == "DenyInsecureTransport")
             .unwrap();
         assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        let floor = sts.iter().find(|s| s["Sid"] == "DenyTlsBelow12").unwrap();
+        assert_eq!(
+            floor["Condition"]["NumericLessThan"]["s3:TlsVersion"],
+            "1.2"
+        );
         let key = sts.iter().find(|s| s["Sid"] == "DenyOtherKmsKey").unwrap();
         assert_eq!(
             key["Condition"]["StringNotEquals"]["s3:x-amz-server-side-encryption-aws-kms-key-id"],

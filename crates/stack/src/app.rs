@@ -23,8 +23,14 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         cfg.rds.parameter_group_family.clone(),
         vec![
             ("rds.force_ssl", "1"),
+            ("ssl_min_protocol_version", "TLSv1.2"),
             ("log_connections", "1"),
             ("log_disconnections", "1"),
+            // pgaudit (PCI DSS 10.2.1.1-10.2.1.5): loaded at start, logging
+            // reads, writes, schema and role changes. `CREATE EXTENSION
+            // pgaudit` in the database is its owner's step (docs/pci-mapping.md).
+            ("shared_preload_libraries", "pg_stat_statements,pgaudit"),
+            ("pgaudit.log", "ddl,read,role,write"),
         ],
     )));
     nodes.push(Arc::new(SubnetGroup::new(
@@ -91,12 +97,10 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         log_group: id(ids::LOG_LAMBDA),
     }));
 
-    nodes.push(Arc::new(Topic::new(
-        id(ids::TOPIC),
-        aws(),
-        "alarms",
-        id(ids::KMS_LOGS),
-    )));
+    nodes.push(Arc::new(
+        Topic::new(id(ids::TOPIC), aws(), "alarms", id(ids::KMS_LOGS))
+            .notifying(cfg.monitoring.alarm_emails.clone()),
+    ));
     // PostgreSQL's own log lines (log_connections/log_disconnections on).
     for (fid, log, purpose, pattern, metric) in [
         (

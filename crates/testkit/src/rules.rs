@@ -62,6 +62,7 @@ pub const POSTGRES_PARAMETER_TYPES: &[(&str, &str)] = &[
     ("log_disconnections", "dynamic"),
     ("log_min_duration_statement", "dynamic"),
     ("ssl_min_protocol_version", "dynamic"),
+    ("pgaudit.log", "dynamic"),
     ("shared_preload_libraries", "static"),
     ("max_connections", "static"),
     ("rds.logical_replication", "static"),

@@ -57,6 +57,10 @@ controls! {
     "NET-13" "vpc_endpoint_interface" "private_dns_enabled" ["1.3.2"] "interface endpoint (RDS, X-Ray) with private DNS";
     "NET-14" "vpc_endpoint_interface" "subnets" ["1.3.2"] "interface endpoint (RDS, X-Ray) in the three private subnets";
     "NET-15" "vpc_endpoint_interface" "policy" ["1.3.2", "7.2.1"] "interface endpoint (RDS, X-Ray) policy limited to this account's principals; through the RDS one, changes only to this stack's database";
+    "NET-21" "vpc" "gateways" ["1.3.1", "1.3.2", "1.4.1"] "no internet, egress-only internet, NAT or virtual private gateway attached to the VPC (whoever made it)";
+    "NET-22" "vpc" "connections" ["1.3.1", "1.3.2", "12.5.2"] "no VPC peering connection (either side) or transit gateway attachment on the VPC";
+    "NET-23" "vpc" "route_tables" ["1.3.1", "1.3.2", "1.4.1"] "every route table in the VPC, not only paysec's, routes only inside it or to a gateway endpoint (each quoted)";
+    "NET-24" "vpc" "public_interfaces" ["1.4.1", "1.4.4"] "no network interface in the VPC has a public IP";
     "NET-16" "dns_domain_list" "domains" ["1.3.2"] "DNS firewall lists: the stack's service names only (allowed); every name (blocked)";
     "NET-17" "dns_rule_group" "rules" ["1.3.2"] "DNS firewall allows the stack's names and blocks every other (NODATA)";
     "NET-18" "dns_rule_group_assoc" "association" ["1.3.2"] "DNS firewall rule group associated with the stack's VPC";
@@ -72,7 +76,7 @@ controls! {
     "S3-2" "s3_bucket" "versioning" ["10.3.2", "10.5.1"] "versioning enabled";
     "S3-3" "s3_bucket" "public_access_block" ["1.4.1", "7.2.1"] "all four public access blocks on";
     "S3-4" "s3_bucket" "ownership" ["7.2.1"] "ACLs disabled (bucket owner enforced)";
-    "S3-5" "s3_bucket" "policy" ["4.2.1", "3.5.1"] "policy denies plain HTTP and wrong SSE headers; log delivery scoped";
+    "S3-5" "s3_bucket" "policy" ["4.2.1", "3.5.1"] "policy denies plain HTTP, TLS below 1.2 (s3:TlsVersion) and wrong SSE headers; log delivery scoped";
     "S3-6" "s3_bucket" "lifecycle" ["10.5.1"] "logs 90 days hot, kept 12 months; old versions expire";
     "S3-7" "s3_bucket" "logging" ["10.2.1", "10.3.3"] "server access logs to the access-log bucket";
     "S3-8" "s3_bucket" "object_lock" ["10.3.2", "10.5.1"] "log objects locked on write (Object Lock, governance mode, the retention period)";
@@ -83,6 +87,10 @@ controls! {
     "IAM-5" "iam_policy" "document" ["7.2.2", "7.2.5"] "least privilege scoped to the stack's ARNs";
     "IAM-6" "iam_policy" "attachments" ["7.2.5"] "policy attached to its role and nothing else";
     "RDS-1" "db_parameter_group" "rds.force_ssl" ["4.2.1", "2.2.7"] "TLS forced on every connection";
+    "RDS-22" "db_parameter_group" "ssl_min_protocol_version" ["4.2.1", "2.2.7"] "connections need TLS 1.2 or later (ssl_min_protocol_version)";
+    "RDS-23" "db_parameter_group" "shared_preload_libraries" ["10.2.1", "10.2.2"] "pgaudit loaded at start (shared_preload_libraries; `CREATE EXTENSION pgaudit` in the database is not read)";
+    "RDS-24" "db_parameter_group" "pgaudit.log" ["10.2.1.1", "10.2.1.2", "10.2.1.5", "10.2.2"] "pgaudit logs reads, writes, schema (DDL) and role changes (pgaudit.log)";
+    "RDS-25" "db_parameter_group" "log_line_prefix" ["10.2.2"] "every database log line names time, user, database and client (log_line_prefix, fixed by RDS, read)";
     "RDS-2" "db_parameter_group" "log_connections" ["10.2.1"] "connections logged";
     "RDS-3" "db_parameter_group" "log_disconnections" ["10.2.1"] "disconnections logged";
     "RDS-4" "db_subnet_group" "subnets" ["1.3.1"] "database only in the private subnets";
@@ -101,6 +109,7 @@ controls! {
     "RDS-17" "db_instance" "parameter_group" ["4.2.1"] "uses the TLS-only parameter group";
     "RDS-19" "db_instance" "master_username" ["2.2.2"] "master user is not an engine default name (postgres, admin, root, rdsadmin, master)";
     "RDS-20" "db_instance" "master_user_secret" ["8.3.2"] "master password managed by RDS in Secrets Manager, encrypted with the RDS key (rotation not read)";
+    "RDS-21" "db_instance" "snapshots" ["1.4.4", "3.5.1"] "every DB snapshot of the instance encrypted with the RDS key and none public (each listed)";
     "RDS-18" "db_instance" "performance_insights" ["3.5.1"] "Performance Insights data encrypted with the RDS key (the key is read)";
     "LAM-1" "lambda_function" "kms_key" ["3.5.1"] "environment encrypted with the Lambda key";
     "LAM-2" "lambda_function" "dead_letter_queue" ["10.2.1"] "failed invocations kept in the DLQ";
@@ -111,11 +120,13 @@ controls! {
     "LAM-7" "lambda_function" "runtime" ["6.3.3"] "the configured runtime, not deprecated by Lambda";
     "LAM-8" "lambda_function" "reserved_concurrency" [] "reserved concurrency set";
     "LAM-9" "lambda_function" "code" ["6.5.1"] "runs paysec's packaged handler (CodeSha256 equal to the package's SHA-256)";
+    "LAM-10" "lambda_function" "public_entry" ["1.3.1", "1.4.1"] "no public entry: no resource-policy statement open to every principal, no function URL without authentication (both quoted)";
     "SQS-1" "sqs_queue" "KmsMasterKeyId" ["3.5.1"] "DLQ encrypted with KMS";
     "SQS-2" "sqs_queue" "Policy" ["4.2.1"] "DLQ policy denies requests without TLS";
     "SQS-3" "sqs_queue" "MessageRetentionPeriod" ["3.2.1"] "DLQ keeps a failed event 14 days (1209600 seconds, SQS's maximum), then deletes it";
     "MON-1" "sns_topic" "KmsMasterKeyId" ["3.5.1"] "alarm topic encrypted with KMS";
     "MON-2" "sns_topic" "Policy" ["7.2.1", "4.2.1"] "only CloudWatch alarms of this account publish; TLS only";
+    "MON-8" "sns_topic" "subscribers" ["10.7.2", "12.10.5"] "someone hears the alarms: the topic has a confirmed subscriber (each subscription quoted)";
     "MON-3" "metric_filter" "pattern" ["10.4.1"] "security events extracted from the logs";
     "MON-4" "metric_filter" "metric" ["10.4.1"] "metric filter feeds the alarm's metric";
     "MON-5" "cloudwatch_alarm" "alarm_actions" ["10.4.1.1", "10.4.3"] "alarm notifies the encrypted topic";
@@ -361,6 +372,12 @@ pub fn below_floor(control: &str, observed: &str) -> Option<&'static str> {
         // PCI DSS 10.5.1: audit logs kept at least 12 months, whatever
         // `logs.retention_days` allows (90 and up).
         "LOG-5" if observed.parse::<i64>().map_or(true, |d| d < 365) => Some("at least 365 days"),
+        // An alarm nobody receives alerts nobody: at least one subscriber
+        // must have confirmed (the topic's read begins its evidence with
+        // `paysec_monitoring::topic::CONFIRMED` then).
+        "MON-8" if !observed.starts_with("confirmed: ") => Some(
+            "a confirmed subscriber: set monitoring.alarm_emails and run `paysec up`, then follow the link SNS emails (or `aws sns subscribe --topic-arn ARN --protocol email --notification-endpoint ADDRESS`)",
+        ),
         _ => None,
     }
 }

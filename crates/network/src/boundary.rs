@@ -1,0 +1,346 @@
+//! The VPC's whole boundary, read from every side rather than from paysec's
+//! own resources: which gateways are attached to it, which other networks
+//! connect to it, where every route table in it leads, and which network
+//! interfaces in it have a public address. paysec builds none of these; one
+//! found here was added by someone else and breaks the segmentation the
+//! stack exists for (PCI DSS 1.3, 1.4). `up` does not delete it (paysec
+//! deletes only what it can prove it made): it stops and names it.
+
+use aws_sdk_ec2::types::{Filter, Route};
+use paysec_aws::AwsResultExt;
+use paysec_core::resource::Checks;
+use paysec_core::{LogicalId, ResourceError};
+
+use crate::ec2::filter;
+
+/// The boundary properties, as the read reports them.
+pub const GATEWAYS: &str = "gateways";
+pub const CONNECTIONS: &str = "connections";
+pub const ROUTE_TABLES: &str = "route_tables";
+pub const PUBLIC_INTERFACES: &str = "public_interfaces";
+pub const ALL: [&str; 4] = [GATEWAYS, CONNECTIONS, ROUTE_TABLES, PUBLIC_INTERFACES];
+
+/// Reads the boundary of `vpc_id` into `checks`: each property is "none"
+/// when clean, else the offending ids with what they are.
+pub(crate) async fn check(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    vpc_id: &str,
+    checks: &mut Checks,
+) -> Result<(), ResourceError> {
+    let found = gateways(aws, id, vpc_id).await?;
+    checks.check(GATEWAYS, found.is_empty(), "none", listed(&found));
+    let found = connections(aws, id, vpc_id).await?;
+    checks.check(CONNECTIONS, found.is_empty(), "none", listed(&found));
+    let (tables, leaving) = route_tables(aws, id, vpc_id).await?;
+    let actual = if leaving.is_empty() {
+        format!(
+            "{} route tables, every route local or to a VPC endpoint: {}",
+            tables.len(),
+            tables.join("; ")
+        )
+    } else {
+        leaving.join("; ")
+    };
+    checks.check(
+        ROUTE_TABLES,
+        leaving.is_empty(),
+        "every route local or to a VPC endpoint",
+        actual,
+    );
+    let (count, public) = public_interfaces(aws, id, vpc_id).await?;
+    let actual = if public.is_empty() {
+        format!("{count} network interfaces, none with a public IP")
+    } else {
+        public.join("; ")
+    };
+    checks.check(
+        PUBLIC_INTERFACES,
+        public.is_empty(),
+        "none with a public IP",
+        actual,
+    );
+    Ok(())
+}
+
+/// Why `up` cannot repair a boundary drift: what to do instead.
+pub(crate) fn refusal(id: &LogicalId, property: &str, found: &str) -> ResourceError {
+    let what = match property {
+        GATEWAYS => "a gateway is attached to the VPC",
+        CONNECTIONS => "another network is connected to the VPC",
+        ROUTE_TABLES => "a route table in the VPC leads out of it",
+        _ => "a network interface in the VPC has a public IP",
+    };
+    ResourceError::unexpected(
+        id,
+        format!(
+            "{what} ({found}); paysec did not create it and does not delete what it cannot prove it made: remove it (the EC2 console, or `aws ec2` detach/delete), then run `paysec up` again"
+        ),
+    )
+}
+
+fn listed(found: &[String]) -> String {
+    if found.is_empty() {
+        "none".to_owned()
+    } else {
+        found.join(", ")
+    }
+}
+
+fn vpc_filter(name: &str, vpc_id: &str) -> Filter {
+    filter(name, vpc_id)
+}
+
+/// Internet, egress-only internet, NAT and virtual private gateways on the
+/// VPC (NAT gateways being deleted or failed are gone for routing).
+async fn gateways(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    vpc_id: &str,
+) -> Result<Vec<String>, ResourceError> {
+    let mut found = Vec::new();
+    let mut pages = aws
+        .ec2
+        .describe_internet_gateways()
+        .filters(vpc_filter("attachment.vpc-id", vpc_id))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.or_resource(id, "DescribeInternetGateways")?;
+        for g in page.internet_gateways() {
+            found.push(format!(
+                "{} (internet gateway)",
+                g.internet_gateway_id().unwrap_or("?")
+            ));
+        }
+    }
+    // No VPC filter for egress-only gateways: filtered on their attachments.
+    let mut pages = aws
+        .ec2
+        .describe_egress_only_internet_gateways()
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.or_resource(id, "DescribeEgressOnlyInternetGateways")?;
+        for g in page.egress_only_internet_gateways() {
+            if g.attachments().iter().any(|a| a.vpc_id() == Some(vpc_id)) {
+                found.push(format!(
+                    "{} (egress-only internet gateway)",
+                    g.egress_only_internet_gateway_id().unwrap_or("?")
+                ));
+            }
+        }
+    }
+    let mut pages = aws
+        .ec2
+        .describe_nat_gateways()
+        .filter(vpc_filter("vpc-id", vpc_id))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.or_resource(id, "DescribeNatGateways")?;
+        for g in page.nat_gateways() {
+            let state = g.state().map(|s| s.as_str()).unwrap_or("?");
+            if !matches!(state, "deleted" | "failed") {
+                found.push(format!(
+                    "{} (NAT gateway, {state})",
+                    g.nat_gateway_id().unwrap_or("?")
+                ));
+            }
+        }
+    }
+    // DescribeVpnGateways has no pagination.
+    let out = aws
+        .ec2
+        .describe_vpn_gateways()
+        .filters(vpc_filter("attachment.vpc-id", vpc_id))
+        .send()
+        .await
+        .or_resource(id, "DescribeVpnGateways")?;
+    for g in out.vpn_gateways() {
+        let attached = g.vpc_attachments().iter().any(|a| {
+            a.vpc_id() == Some(vpc_id) && !matches!(a.state().map(|s| s.as_str()), Some("detached"))
+        });
+        if attached {
+            found.push(format!(
+                "{} (virtual private gateway)",
+                g.vpn_gateway_id().unwrap_or("?")
+            ));
+        }
+    }
+    Ok(found)
+}
+
+/// Peering connections on either side of the VPC and transit gateway
+/// attachments, unless they are over (deleted, rejected, failed, expired).
+async fn connections(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    vpc_id: &str,
+) -> Result<Vec<String>, ResourceError> {
+    let mut found = Vec::new();
+    for side in ["requester-vpc-info.vpc-id", "accepter-vpc-info.vpc-id"] {
+        let mut pages = aws
+            .ec2
+            .describe_vpc_peering_connections()
+            .filters(vpc_filter(side, vpc_id))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.or_resource(id, "DescribeVpcPeeringConnections")?;
+            for p in page.vpc_peering_connections() {
+                let status = p
+                    .status()
+                    .and_then(|s| s.code())
+                    .map(|c| c.as_str())
+                    .unwrap_or("?");
+                let pcx = p.vpc_peering_connection_id().unwrap_or("?");
+                let over = matches!(
+                    status,
+                    "deleted" | "deleting" | "rejected" | "failed" | "expired"
+                );
+                if !over && !found.iter().any(|f: &String| f.starts_with(pcx)) {
+                    found.push(format!("{pcx} (VPC peering, {status})"));
+                }
+            }
+        }
+    }
+    let mut pages = aws
+        .ec2
+        .describe_transit_gateway_vpc_attachments()
+        .filters(vpc_filter("vpc-id", vpc_id))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.or_resource(id, "DescribeTransitGatewayVpcAttachments")?;
+        for a in page.transit_gateway_vpc_attachments() {
+            let state = a.state().map(|s| s.as_str()).unwrap_or("?");
+            if !matches!(state, "deleted" | "deleting" | "failed" | "rejected") {
+                found.push(format!(
+                    "{} (transit gateway {} attachment, {state})",
+                    a.transit_gateway_attachment_id().unwrap_or("?"),
+                    a.transit_gateway_id().unwrap_or("?")
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Every route table in the VPC (the main one included): each quoted with
+/// its targets, and the routes that leave the VPC (anything but `local`
+/// and a gateway endpoint).
+async fn route_tables(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    vpc_id: &str,
+) -> Result<(Vec<String>, Vec<String>), ResourceError> {
+    let (mut tables, mut leaving) = (Vec::new(), Vec::new());
+    let mut pages = aws
+        .ec2
+        .describe_route_tables()
+        .filters(vpc_filter("vpc-id", vpc_id))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.or_resource(id, "DescribeRouteTables")?;
+        for t in page.route_tables() {
+            let rtb = t.route_table_id().unwrap_or("?");
+            let targets: Vec<String> = t.routes().iter().map(target).collect();
+            for (route, to) in t.routes().iter().zip(&targets) {
+                if !stays_inside(to) {
+                    leaving.push(format!("{rtb}: {} -> {to}", destination(route)));
+                }
+            }
+            tables.push(format!("{rtb}: {}", targets.join(", ")));
+        }
+    }
+    Ok((tables, leaving))
+}
+
+fn destination(r: &Route) -> &str {
+    r.destination_cidr_block()
+        .or(r.destination_ipv6_cidr_block())
+        .or(r.destination_prefix_list_id())
+        .unwrap_or("?")
+}
+
+/// A route's target, as its id (`local` for the VPC's own range).
+fn target(r: &Route) -> String {
+    [
+        r.gateway_id(),
+        r.nat_gateway_id(),
+        r.transit_gateway_id(),
+        r.vpc_peering_connection_id(),
+        r.network_interface_id(),
+        r.instance_id(),
+        r.egress_only_internet_gateway_id(),
+        r.local_gateway_id(),
+        r.carrier_gateway_id(),
+        r.core_network_arn(),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .unwrap_or("?")
+    .to_owned()
+}
+
+/// `local` (the VPC itself) or a gateway endpoint (`vpce-`, S3 here).
+fn stays_inside(target: &str) -> bool {
+    target == "local" || target.starts_with("vpce-")
+}
+
+/// Network interfaces in the VPC, and those with a public IP.
+async fn public_interfaces(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    vpc_id: &str,
+) -> Result<(usize, Vec<String>), ResourceError> {
+    let (mut count, mut public) = (0, Vec::new());
+    let mut pages = aws
+        .ec2
+        .describe_network_interfaces()
+        .filters(vpc_filter("vpc-id", vpc_id))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.or_resource(id, "DescribeNetworkInterfaces")?;
+        for eni in page.network_interfaces() {
+            count += 1;
+            if let Some(ip) = eni.association().and_then(|a| a.public_ip()) {
+                public.push(format!(
+                    "{} ({ip})",
+                    eni.network_interface_id().unwrap_or("?")
+                ));
+            }
+        }
+    }
+    Ok((count, public))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_and_endpoint_routes_stay_inside() {
+        assert!(stays_inside("local"));
+        assert!(stays_inside("vpce-0abc"));
+        for out in ["igw-1", "nat-1", "pcx-1", "tgw-1", "vgw-1", "eni-1", "?"] {
+            assert!(!stays_inside(out), "{out}");
+        }
+    }
+
+    #[test]
+    fn a_route_names_its_target_and_destination() {
+        let r = Route::builder()
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id("igw-9")
+            .build();
+        assert_eq!(
+            (target(&r), destination(&r)),
+            ("igw-9".to_owned(), "0.0.0.0/0")
+        );
+    }
+}
