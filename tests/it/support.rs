@@ -760,3 +760,23 @@ pub async fn assert_core_resources_gone(aws: &Aws, env: &str, kept: &[String]) {
         .unwrap();
     assert!(vpcs.vpcs().is_empty(), "no VPC left");
 }
+
+/// Runs an EC2 call naming something created moments ago: the rules layer,
+/// like EC2, answers `*.NotFound` for a new id for a while; retried for up
+/// to ten seconds.
+pub async fn once_visible<T, E: std::fmt::Debug, F, Fut>(mut op: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    for _ in 0..40 {
+        match op().await {
+            Ok(v) => return v,
+            Err(e) if format!("{e:?}").contains(".NotFound") => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    panic!("still not visible after 10 s")
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use paysec_aws::sdk::ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
 use serde_json::Value;
 
-use crate::support::{aws, emulator_python, Paysec};
+use crate::support::{aws, emulator_python, once_visible, Paysec};
 
 fn attr(l: &Value, id: &str, key: &str) -> String {
     let r = &l["resources"][id];
@@ -33,6 +33,13 @@ fn found_in(report: &Value, control: &str, resource: &str) -> (String, String, S
         .unwrap_or_else(|| panic!("no finding {control} on {resource}"));
     let s = |k: &str| f[k].as_str().unwrap().to_owned();
     (s("verdict"), s("expected"), s("observed"))
+}
+
+fn ec2_filter(name: &str, value: &str) -> paysec_aws::sdk::ec2::types::Filter {
+    paysec_aws::sdk::ec2::types::Filter::builder()
+        .name(name)
+        .values(value)
+        .build()
 }
 
 fn failing(report: &Value) -> BTreeSet<(String, String)> {
@@ -526,6 +533,27 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .send()
         .await
         .unwrap();
+    // 13c. RDS: TLS 1.0 allowed and pgaudit told to log nothing.
+    aws.rds
+        .modify_db_parameter_group()
+        .db_parameter_group_name(attr(&l, "rds.parameters", "physical_id"))
+        .parameters(
+            paysec_aws::sdk::rds::types::Parameter::builder()
+                .parameter_name("ssl_min_protocol_version")
+                .parameter_value("TLSv1")
+                .apply_method(paysec_aws::sdk::rds::types::ApplyMethod::Immediate)
+                .build(),
+        )
+        .parameters(
+            paysec_aws::sdk::rds::types::Parameter::builder()
+                .parameter_name("pgaudit.log")
+                .parameter_value("none")
+                .apply_method(paysec_aws::sdk::rds::types::ApplyMethod::Immediate)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     // 12. Monitoring: an alarm deleted.
     let alarm = attr(&l, "monitoring.alarm-dlq-not-empty", "physical_id");
     aws.cloudwatch
@@ -648,6 +676,8 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("MON-8", "monitoring.topic"),
         ("RDS-9", "rds.instance"),
         ("RDS-21", "rds.instance"),
+        ("RDS-22", "rds.parameters"),
+        ("RDS-24", "rds.parameters"),
         ("RDS-12", "rds.instance"),
         ("RDS-20", "rds.instance"),
         ("MON-5", "monitoring.alarm-dlq-not-empty"),
@@ -671,7 +701,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .json();
     assert_eq!(
         (&quick["summary"]["create"], &quick["summary"]["repair"]),
-        (&Value::from(1), &Value::from(8)),
+        (&Value::from(1), &Value::from(9)),
         "quick plan: {}",
         quick["summary"]
     );
@@ -687,10 +717,10 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     );
     // A plain plan reads every property.
     let plan = p.run(&["plan", "--output", "json"]).success().json();
-    // Fifteen tampered resources (the function's concurrency is not among
+    // Sixteen tampered resources (the function's concurrency is not among
     // them: a new account has no room to reserve any).
     assert_eq!(
-        plan["summary"]["repair"], 15,
+        plan["summary"]["repair"], 16,
         "plan shows every repair: {}",
         plan["summary"]
     );
@@ -769,13 +799,90 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .internet_gateway_id()
         .unwrap()
         .to_owned();
-    aws.ec2
-        .attach_internet_gateway()
-        .internet_gateway_id(&igw)
-        .vpc_id(&vpc)
+    once_visible(|| {
+        aws.ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(&igw)
+            .vpc_id(&vpc)
+            .send()
+    })
+    .await;
+    // ... a default route to it in the VPC's main route table (not
+    // paysec's), a peering with another VPC, and a public address on a
+    // network interface in a private subnet.
+    let main_table = aws
+        .ec2
+        .describe_route_tables()
+        .filters(ec2_filter("vpc-id", &vpc))
+        .filters(ec2_filter("association.main", "true"))
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .route_table_id()
+        .unwrap()
+        .to_owned();
+    once_visible(|| {
+        aws.ec2
+            .create_route()
+            .route_table_id(&main_table)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(&igw)
+            .send()
+    })
+    .await;
+    let other_vpc = aws
+        .ec2
+        .create_vpc()
+        .cidr_block("10.99.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let peering = once_visible(|| {
+        aws.ec2
+            .create_vpc_peering_connection()
+            .vpc_id(&vpc)
+            .peer_vpc_id(&other_vpc)
+            .send()
+    })
+    .await
+    .vpc_peering_connection()
+    .unwrap()
+    .vpc_peering_connection_id()
+    .unwrap()
+    .to_owned();
+    let eni = aws
+        .ec2
+        .create_network_interface()
+        .subnet_id(attr(&l, "network.subnet-a", "physical_id"))
+        .send()
+        .await
+        .unwrap()
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_owned();
+    let eip = aws
+        .ec2
+        .allocate_address()
+        .domain(paysec_aws::sdk::ec2::types::DomainType::Vpc)
         .send()
         .await
         .unwrap();
+    let association = once_visible(|| {
+        aws.ec2
+            .associate_address()
+            .allocation_id(eip.allocation_id().unwrap())
+            .network_interface_id(&eni)
+            .send()
+    })
+    .await;
     let open = p.run(&["verify", "--allow-unknown", "--output", "json"]);
     assert_eq!(open.code(), 6);
     let (verdict, _, observed) = found_in(&open.json(), "NET-21", "network.vpc");
@@ -794,6 +901,43 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         "{}",
         refused.stderr()
     );
+    aws.ec2
+        .disassociate_address()
+        .association_id(association.association_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    aws.ec2
+        .release_address()
+        .allocation_id(eip.allocation_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    aws.ec2
+        .delete_network_interface()
+        .network_interface_id(&eni)
+        .send()
+        .await
+        .unwrap();
+    aws.ec2
+        .delete_vpc_peering_connection()
+        .vpc_peering_connection_id(&peering)
+        .send()
+        .await
+        .unwrap();
+    aws.ec2
+        .delete_vpc()
+        .vpc_id(&other_vpc)
+        .send()
+        .await
+        .unwrap();
+    aws.ec2
+        .delete_route()
+        .route_table_id(&main_table)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
     aws.ec2
         .detach_internet_gateway()
         .internet_gateway_id(&igw)
