@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use paysec_core::Ledger;
-use paysec_verify::{Header, Verdict};
+use paysec_verify::{Header, Scope, Verdict};
 
 use super::{graph, left_out, plan, scheduler};
 use crate::exit::{self, Failure};
@@ -82,6 +82,7 @@ pub async fn run(
 ) -> Result<u8, Failure> {
     // Known before any AWS call: a typo costs nothing.
     let format = report.as_deref().map(format_of).transpose()?;
+    let started = now();
     let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     let mut c = super::connect_reading(settings).await?;
     // The key policies are compared with the administrators the last `up`
@@ -103,6 +104,10 @@ pub async fn run(
     let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
     let (_tx, stop) = tokio::sync::watch::channel(false);
+    // Every call the reads make, with its request id and answer: the raw
+    // evidence behind each finding.
+    let calls = paysec_aws::calls::CallLog::default();
+    c.aws = c.aws.recording(&calls);
     let graph = graph(settings, &c)?;
     let picture = picture_of(&graph);
     let s = scheduler(
@@ -132,18 +137,35 @@ pub async fn run(
             resource: l.id.to_string(),
             kind: l.kind,
             why: l.why,
+            deviation: l.deviation,
         })
         .collect();
-    let result = paysec_verify::evaluate(&changes, &unknowable, &not_built);
-    let at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let result =
+        paysec_verify::evaluate(&changes, &unknowable, &not_built).with_calls(calls.calls());
+    let at = now();
     let header = Header {
         environment: settings.env.as_str(),
         account: &c.env.account,
         region: &c.env.region,
         at: &at,
         version: env!("CARGO_PKG_VERSION"),
+        scope: Scope {
+            endpoint: c.aws.endpoint_url().map_or_else(
+                || format!("AWS's endpoints for {}", c.env.region),
+                str::to_owned,
+            ),
+            emulator: c.aws.emulator().map(str::to_owned),
+            caller_arn: c.caller.arn.clone(),
+            started,
+            commit: env!("PAYSEC_COMMIT").to_owned(),
+            command_line: std::env::args().collect::<Vec<_>>().join(" "),
+            config_digest: format!(
+                "sha256:{}",
+                paysec_core::digest::sha256_hex(settings.config.desired_state().as_bytes())
+            ),
+            resources_read: changes.len(),
+            not_built: not_built.len(),
+        },
     };
     if let (Some(path), Some(format)) = (&report, format) {
         let text = match format {
@@ -154,9 +176,7 @@ pub async fn run(
             Format::Sarif => serde_json::to_string_pretty(&paysec_verify::sarif(&result, &header))
                 .unwrap_or_default(),
         };
-        paysec_core::ledger::write_private(path, &text).map_err(|e| {
-            Failure::Usage(format!("cannot write the report {}: {e}", path.display()))
-        })?;
+        write_report(path, &text, &result)?;
     }
     if printer.is_json() {
         // The same document as a `.json` report.
@@ -177,6 +197,7 @@ pub async fn run(
                     }
                     Verdict::NotApplicable => format!("  (not applicable: {})", f.observed),
                     Verdict::Unknown => format!("  (unknown: {})", f.observed),
+                    Verdict::Deviation => format!("  (deviation: {})", f.observed),
                 };
                 printer.line(format!(
                     "  {verdict:<7} {:<7} {:<ID_WIDTH$} {}{detail}",
@@ -185,7 +206,7 @@ pub async fn run(
             }
         }
         printer.line(format!(
-            "\n{} controls, {} findings: {} pass{}{}{}",
+            "\n{} controls, {} findings: {} pass{}{}{}{}",
             result.summary.controls,
             result.summary.total,
             result.summary.pass,
@@ -201,6 +222,14 @@ pub async fn run(
             },
             if result.summary.unknown > 0 {
                 format!(", {} unknown", result.summary.unknown)
+            } else {
+                String::new()
+            },
+            if result.summary.deviation > 0 {
+                format!(
+                    ", {} deviation (by configuration)",
+                    result.summary.deviation
+                )
             } else {
                 String::new()
             },
@@ -221,6 +250,47 @@ pub async fn run(
         ));
         Ok(exit::CONTROLS_UNKNOWN)
     }
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Writes the report, its side file of raw answers
+/// (`REPORT.responses.json`) and a SHA-256 manifest of both
+/// (`REPORT.sha256`, checked by `sha256sum -c` in the report's directory).
+fn write_report(
+    path: &std::path::Path,
+    text: &str,
+    result: &paysec_verify::Report,
+) -> Result<(), Failure> {
+    let beside = |suffix: &str| {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(suffix);
+        path.with_file_name(name)
+    };
+    let responses_path = beside(".responses.json");
+    let responses =
+        serde_json::to_string_pretty(&paysec_verify::responses(result)).unwrap_or_default();
+    let name = |p: &std::path::Path| {
+        p.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let manifest =
+        paysec_verify::manifest(&[(&name(path), text), (&name(&responses_path), &responses)]);
+    for (p, contents) in [
+        (path.to_path_buf(), text),
+        (responses_path.clone(), responses.as_str()),
+        (beside(".sha256"), manifest.as_str()),
+    ] {
+        paysec_core::ledger::write_private(&p, contents)
+            .map_err(|e| Failure::Usage(format!("cannot write the report {}: {e}", p.display())))?;
+    }
+    Ok(())
 }
 
 /// The key administrators the ledger recorded for the environment's keys

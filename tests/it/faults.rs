@@ -630,3 +630,60 @@ async fn a_flow_log_aws_cannot_deliver_fails_with_its_reason() {
     p.run_with(&core, &["down", "--yes", "--purge-audit-logs"])
         .success();
 }
+
+/// A DB snapshot that is not encrypted with the stack's key fails RDS-21
+/// with the snapshot named, and `up` stops with how to fix it (RDS cannot
+/// re-encrypt a snapshot in place; paysec deletes none). AWS never makes a
+/// snapshot of an encrypted instance unencrypted, nor lets an encrypted
+/// one be public (the rules layer refuses it as AWS does): the answer is
+/// rewritten to show one.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unencrypted_snapshot_fails_and_up_says_how_to_fix_it() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    let url = proxy.url();
+    let p = Paysec::new("snapshot");
+    let no_function = [("PAYSEC_LAMBDA_ENABLED", "false")];
+    p.run_with(&no_function, &["--endpoint-url", &url, "up", "--yes"])
+        .success();
+    proxy.rewrite_answers(
+        "DescribeDBSnapshots",
+        "<Encrypted>true</Encrypted>",
+        "<Encrypted>false</Encrypted>",
+    );
+    let run = p.run_with(
+        &no_function,
+        &[
+            "--endpoint-url",
+            &url,
+            "verify",
+            "--allow-unknown",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(run.code(), 6, "{}", run.stderr());
+    let report = run.json();
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["control"] == "RDS-21")
+        .unwrap();
+    assert_eq!(f["verdict"], "FAIL", "{f}");
+    assert!(
+        f["observed"]
+            .as_str()
+            .unwrap()
+            .contains("automated, unencrypted"),
+        "{f}"
+    );
+    let up = p.run_with(&no_function, &["--endpoint-url", &url, "up", "--yes"]);
+    assert_ne!(up.code(), 0);
+    assert!(
+        up.stderr()
+            .contains("aws rds copy-db-snapshot --kms-key-id"),
+        "{}",
+        up.stderr()
+    );
+    p.run_with(&no_function, &["down", "--yes"]).success();
+}

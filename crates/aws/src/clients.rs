@@ -81,6 +81,40 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// The same clients, each recording its calls into `log` (verify's
+    /// raw evidence).
+    pub fn recording(&self, log: &crate::calls::CallLog) -> Self {
+        macro_rules! with_log {
+            ($client:expr, $krate:ident) => {
+                $krate::Client::from_conf(
+                    $client
+                        .config()
+                        .to_builder()
+                        .interceptor(log.clone())
+                        .build(),
+                )
+            };
+        }
+        Self {
+            sdk: self.sdk.clone(),
+            emulator: self.emulator.clone(),
+            kms: with_log!(self.kms, aws_sdk_kms),
+            sts: with_log!(self.sts, aws_sdk_sts),
+            tagging: with_log!(self.tagging, aws_sdk_resourcegroupstagging),
+            ec2: with_log!(self.ec2, aws_sdk_ec2),
+            s3: with_log!(self.s3, aws_sdk_s3),
+            iam: with_log!(self.iam, aws_sdk_iam),
+            logs: with_log!(self.logs, aws_sdk_cloudwatchlogs),
+            cloudwatch: with_log!(self.cloudwatch, aws_sdk_cloudwatch),
+            sns: with_log!(self.sns, aws_sdk_sns),
+            sqs: with_log!(self.sqs, aws_sdk_sqs),
+            rds: with_log!(self.rds, aws_sdk_rds),
+            lambda: with_log!(self.lambda, aws_sdk_lambda),
+            quotas: with_log!(self.quotas, aws_sdk_servicequotas),
+            resolver: with_log!(self.resolver, aws_sdk_route53resolver),
+        }
+    }
+
     /// Loads the configuration and builds the clients. Makes no AWS call.
     pub async fn connect(settings: &AwsSettings) -> Result<Self, SetupError> {
         let attempts = settings.max_attempts.max(1);
@@ -194,6 +228,12 @@ impl Aws {
     /// resources ask to bend (docs/emulator-gaps.md); never against AWS.
     pub fn tolerates(&self, gap: crate::emulator::Gap) -> bool {
         crate::emulator::has(self.emulator.as_deref(), gap)
+    }
+
+    /// The local emulator declared for this endpoint (`PAYSEC_EMULATOR`
+    /// on a loopback or declared host), if any.
+    pub fn emulator(&self) -> Option<&str> {
+        self.emulator.as_deref()
     }
 
     /// The endpoint override, when one is in use (emulators).

@@ -3,6 +3,7 @@
 //! client per service built once and shared, and the classification of AWS
 //! errors into what the engine acts on (not found, exists, throttled...).
 
+pub mod calls;
 pub mod classify;
 pub mod clients;
 mod limit;

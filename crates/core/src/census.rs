@@ -31,6 +31,8 @@ pub struct Census {
     lists: Mutex<HashMap<String, Arc<OnceCell<BTreeSet<String>>>>>,
     answers: Mutex<HashMap<String, Arc<OnceCell<Shared>>>>,
     looked: Mutex<HashSet<(String, String)>>,
+    /// (resource, listing): which resource's read took which listing.
+    uses: Mutex<BTreeSet<(String, String)>>,
 }
 
 impl Census {
@@ -55,8 +57,32 @@ impl Census {
             .entry(list.to_owned())
             .or_default()
             .clone();
-        let ids = cell.get_or_try_init(fetch).await?;
+        self.used(list);
+        let ids = cell
+            .get_or_try_init(|| crate::reading::shared_scope(list, fetch()))
+            .await?;
         Ok(ids.contains(id).into())
+    }
+
+    /// Notes that the read running here took the listing `list`.
+    fn used(&self, list: &str) {
+        if let Some(resource) = crate::reading::current() {
+            self.uses
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((resource, list.to_owned()));
+        }
+    }
+
+    /// The shared listings `resource`'s reads took this run.
+    pub fn listings_of(&self, resource: &str) -> Vec<String> {
+        self.uses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(r, _)| r == resource)
+            .map(|(_, l)| l.clone())
+            .collect()
     }
 
     /// Whether this is resource `id`'s first look at the shared answer
@@ -84,8 +110,13 @@ impl Census {
             .entry(list.to_owned())
             .or_default()
             .clone();
+        self.used(list);
         let any = cell
-            .get_or_try_init(|| async { fetch().await.map(|v| Arc::new(v) as Shared) })
+            .get_or_try_init(|| {
+                crate::reading::shared_scope(list, async {
+                    fetch().await.map(|v| Arc::new(v) as Shared)
+                })
+            })
             .await?
             .clone();
         any.downcast::<T>().map_err(|_| {

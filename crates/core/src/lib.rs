@@ -7,6 +7,7 @@
 pub mod census;
 pub mod context;
 pub mod desired;
+pub mod digest;
 pub mod environment;
 pub mod error;
 pub mod graph;
@@ -14,6 +15,7 @@ pub mod id;
 pub mod ledger;
 pub mod naming;
 pub mod policy_doc;
+pub mod reading;
 pub mod report;
 pub mod resource;
 pub mod retry;

@@ -72,10 +72,8 @@ fn normalize(v: &Value) -> Value {
 /// sorted) and that canonical form itself, so a finding quotes the live
 /// document rather than a label.
 pub fn quote(doc: &Value) -> String {
-    use sha2::Digest;
     let canonical = canonical(&normalize(doc));
-    let digest = sha2::Sha256::digest(canonical.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::digest::sha256_hex(canonical.as_bytes());
     format!("sha256:{hex} {canonical}")
 }
 

@@ -155,11 +155,19 @@ pub struct Checks {
 
 /// A property the desired state deliberately leaves out for this resource
 /// (a bucket that is itself the log target, an instance class without
-/// Performance Insights), with the reason an auditor reads.
+/// Performance Insights), with the reason an auditor reads. A `deviation`
+/// is different: the property would apply, and the configuration (or the
+/// account) departs from its baseline; `verify` reports it as such.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NotApplicable {
     pub property: String,
     pub why: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub deviation: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Checks {
@@ -217,6 +225,18 @@ impl Checks {
         self.not_applicable.push(NotApplicable {
             property: property.to_owned(),
             why: why.into(),
+            deviation: false,
+        });
+    }
+
+    /// Records that `property` departs from its baseline by choice (a
+    /// setting, named in `why`) or by a limit outside paysec: not compared,
+    /// and reported as a deviation, never as a pass.
+    pub fn deviation(&mut self, property: &str, why: impl Into<String>) {
+        self.not_applicable.push(NotApplicable {
+            property: property.to_owned(),
+            why: why.into(),
+            deviation: true,
         });
     }
 

@@ -335,9 +335,9 @@ impl Resource for Function {
             }
             (Some(wanted), _) => match self.concurrency_room(wanted, reserved).await? {
                 Ok(()) => checks.equal("reserved_concurrency", wanted, live),
-                Err(why) => checks.not_applicable("reserved_concurrency", why),
+                Err(why) => checks.deviation("reserved_concurrency", why),
             },
-            (None, None) => checks.not_applicable(
+            (None, None) => checks.deviation(
                 "reserved_concurrency",
                 "lambda.reserved_concurrency is \"none\" in the configuration",
             ),

@@ -108,6 +108,9 @@ async fn gateways(
     while let Some(page) = pages.next().await {
         let page = page.or_resource(id, "DescribeInternetGateways")?;
         for g in page.internet_gateways() {
+            if !g.attachments().iter().any(|a| a.vpc_id() == Some(vpc_id)) {
+                continue;
+            }
             found.push(format!(
                 "{} (internet gateway)",
                 g.internet_gateway_id().unwrap_or("?")
@@ -140,6 +143,9 @@ async fn gateways(
     while let Some(page) = pages.next().await {
         let page = page.or_resource(id, "DescribeNatGateways")?;
         for g in page.nat_gateways() {
+            if g.vpc_id() != Some(vpc_id) {
+                continue;
+            }
             let state = g.state().map(|s| s.as_str()).unwrap_or("?");
             if !matches!(state, "deleted" | "failed") {
                 found.push(format!(
@@ -158,9 +164,13 @@ async fn gateways(
         .await
         .or_resource(id, "DescribeVpnGateways")?;
     for g in out.vpn_gateways() {
-        let attached = g.vpc_attachments().iter().any(|a| {
-            a.vpc_id() == Some(vpc_id) && !matches!(a.state().map(|s| s.as_str()), Some("detached"))
-        });
+        // A detached gateway keeps its attachment, in state `detached`.
+        let gone = matches!(g.state().map(|s| s.as_str()), Some("deleted"));
+        let attached = !gone
+            && g.vpc_attachments().iter().any(|a| {
+                a.vpc_id() == Some(vpc_id)
+                    && !matches!(a.state().map(|s| s.as_str()), Some("detached"))
+            });
         if attached {
             found.push(format!(
                 "{} (virtual private gateway)",
@@ -195,11 +205,15 @@ async fn connections(
                     .map(|c| c.as_str())
                     .unwrap_or("?");
                 let pcx = p.vpc_peering_connection_id().unwrap_or("?");
+                // The filter is AWS's; checked here too (moto ignores it).
+                let ours = [p.requester_vpc_info(), p.accepter_vpc_info()]
+                    .iter()
+                    .any(|side| side.and_then(|v| v.vpc_id()) == Some(vpc_id));
                 let over = matches!(
                     status,
                     "deleted" | "deleting" | "rejected" | "failed" | "expired"
                 );
-                if !over && !found.iter().any(|f: &String| f.starts_with(pcx)) {
+                if ours && !over && !found.iter().any(|f: &String| f.starts_with(pcx)) {
                     found.push(format!("{pcx} (VPC peering, {status})"));
                 }
             }
@@ -214,6 +228,9 @@ async fn connections(
     while let Some(page) = pages.next().await {
         let page = page.or_resource(id, "DescribeTransitGatewayVpcAttachments")?;
         for a in page.transit_gateway_vpc_attachments() {
+            if a.vpc_id() != Some(vpc_id) {
+                continue;
+            }
             let state = a.state().map(|s| s.as_str()).unwrap_or("?");
             if !matches!(state, "deleted" | "deleting" | "failed" | "rejected") {
                 found.push(format!(
@@ -302,16 +319,31 @@ async fn public_interfaces(
         .ec2
         .describe_network_interfaces()
         .filters(vpc_filter("vpc-id", vpc_id))
+        // Interfaces AWS manages (endpoints, Lambda) even where the
+        // account hides them from listings.
+        .include_managed_resources(true)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
         let page = page.or_resource(id, "DescribeNetworkInterfaces")?;
         for eni in page.network_interfaces() {
             count += 1;
+            // The primary address's association, and each secondary's.
+            let mut ips: Vec<&str> = eni
+                .private_ip_addresses()
+                .iter()
+                .filter_map(|p| p.association().and_then(|a| a.public_ip()))
+                .collect();
             if let Some(ip) = eni.association().and_then(|a| a.public_ip()) {
+                if !ips.contains(&ip) {
+                    ips.insert(0, ip);
+                }
+            }
+            if !ips.is_empty() {
                 public.push(format!(
-                    "{} ({ip})",
-                    eni.network_interface_id().unwrap_or("?")
+                    "{} ({})",
+                    eni.network_interface_id().unwrap_or("?"),
+                    ips.join(", ")
                 ));
             }
         }

@@ -176,7 +176,7 @@ impl Instance {
                     live,
                 );
             }
-            Password::Env(_) | Password::File(_) => d.not_applicable(
+            Password::Env(_) | Password::File(_) => d.deviation(
                 "master_user_secret",
                 "the password is supplied (rds.master_password_env / rds.master_password_file), not managed by RDS",
             ),
@@ -274,7 +274,7 @@ impl Instance {
             );
         }
         if !self.spec.deletion_protection {
-            d.not_applicable(
+            d.deviation(
                 "deletion_protection",
                 "deletion protection is off by configuration (rds.deletion_protection = false)",
             );
@@ -762,7 +762,35 @@ fn is_default_user(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod default_user_tests {
+mod tests {
+    use super::{check_snapshots, Checks, Snapshot};
+
+    #[test]
+    fn a_snapshot_fails_when_public_or_not_under_the_key() {
+        let snap = |id: &str, key: Option<&str>, restore: &[&str]| Snapshot {
+            id: id.into(),
+            kind: "manual".into(),
+            encrypted_with: key.map(str::to_owned),
+            restorable_by: restore.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut c = Checks::default();
+        check_snapshots(&mut c, "k", &[snap("a", Some("k"), &["210987654321"])]);
+        assert!(
+            c.drift().is_empty(),
+            "shared with one account: quoted, not failed"
+        );
+        let mut c = Checks::default();
+        check_snapshots(
+            &mut c,
+            "k",
+            &[snap("a", Some("k"), &["all"]), snap("b", None, &[])],
+        );
+        assert_eq!(
+            c.drift()[0].actual,
+            "a (manual, public); b (manual, unencrypted)"
+        );
+    }
+
     #[test]
     fn engine_defaults_are_refused_whatever_the_case() {
         for name in [

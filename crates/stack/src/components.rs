@@ -63,6 +63,14 @@ impl Component {
         }
     }
 
+    /// Whether the component guards the rest of the stack, so that
+    /// switching it off lowers protection (a deviation in `verify`),
+    /// rather than removing something with its own controls (no database:
+    /// nothing of it to protect).
+    pub fn protects_the_rest(self) -> bool {
+        matches!(self, Self::DnsFirewall)
+    }
+
     /// Why a resource of this component is not planned (verify's
     /// NOT_APPLICABLE reason).
     pub fn left_out_because(self) -> String {

@@ -214,6 +214,9 @@ pub struct LeftOut {
     pub kind: &'static str,
     /// Which switch leaves it out.
     pub why: String,
+    /// The switch lowers protection (the resource guards the rest):
+    /// leaving it out is a deviation, not "nothing to protect".
+    pub deviation: bool,
 }
 
 /// The resources of the whole stack that `inputs.config` does not build,
@@ -236,6 +239,9 @@ pub fn left_out(
                 .map(Component::left_out_because)
                 .collect::<Vec<_>>()
                 .join("; "),
+            deviation: components::serving(n.id().as_str())
+                .iter()
+                .any(|c| c.protects_the_rest()),
         })
         .collect())
 }

@@ -51,6 +51,8 @@ pub struct Rules {
     /// A DNS Firewall association with mutation protection on cannot be
     /// disassociated (LocalStack lets it go).
     pub dns_firewall_mutation_protection: bool,
+    /// An encrypted DB snapshot cannot be made public (moto lets it).
+    pub encrypted_snapshots_private: bool,
 }
 
 /// Apply types RDS states for PostgreSQL 16 and 17 (DescribeDBParameters
@@ -95,6 +97,7 @@ impl Rules {
             rds_parameter_types: POSTGRES_PARAMETER_TYPES.to_vec(),
             endpoint_private_dns: true,
             dns_firewall_mutation_protection: true,
+            encrypted_snapshots_private: true,
         }
     }
 }
@@ -114,6 +117,7 @@ impl Rules {
             rds_parameter_types: Vec::new(),
             endpoint_private_dns: false,
             dns_firewall_mutation_protection: false,
+            encrypted_snapshots_private: false,
         }
     }
 }
@@ -509,6 +513,11 @@ pub(crate) async fn before(
             return Some(refusal);
         }
     }
+    if rules.encrypted_snapshots_private && call.signature == "ModifyDBSnapshotAttribute" {
+        if let Some(refusal) = public_encrypted_snapshot(upstream, call).await {
+            return Some(refusal);
+        }
+    }
     if !rules.rds_parameter_types.is_empty() {
         if let Some(verdict) = parameter_rules(&rules.rds_parameter_types, upstream, call).await {
             return Some(verdict);
@@ -725,6 +734,34 @@ async fn private_dns_refusal(upstream: SocketAddr, call: &Call<'_>) -> Option<Ve
         }
     }
     None
+}
+
+/// ModifyDBSnapshotAttribute adding `all` to `restore` of an encrypted
+/// snapshot: "You can't share encrypted snapshots as public" (RDS User
+/// Guide, sharing a DB snapshot); RDS answers InvalidParameterValue.
+async fn public_encrypted_snapshot(upstream: SocketAddr, call: &Call<'_>) -> Option<Verdict> {
+    let pairs = form(call.body);
+    let adds_all = pairs
+        .iter()
+        .any(|(k, v)| k.starts_with("ValuesToAdd.") && v == "all");
+    let id = form_get(&pairs, "DBSnapshotIdentifier")?;
+    if !adds_all {
+        return None;
+    }
+    let (ok, body) = ask(
+        upstream,
+        call.head,
+        "rds",
+        &format!("Action=DescribeDBSnapshots&DBSnapshotIdentifier={id}&Version=2014-10-31"),
+    )
+    .await?;
+    (ok && between(&body, "<Encrypted>", "</Encrypted>") == Some("true")).then(|| {
+        Verdict::Refuse(
+            400,
+            "InvalidParameterValue",
+            format!("The snapshot {id} is encrypted and cannot be shared publicly."),
+        )
+    })
 }
 
 /// DisassociateFirewallRuleGroup of an association with mutation

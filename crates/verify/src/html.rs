@@ -31,6 +31,8 @@ fn status(findings: &[&Finding]) -> &'static str {
         "fail"
     } else if has(Verdict::Unknown) {
         "unknown"
+    } else if has(Verdict::Deviation) {
+        "deviation"
     } else if has(Verdict::Pass) {
         "pass"
     } else {
@@ -110,9 +112,9 @@ fn svg(picture: &Picture, by_resource: &BTreeMap<&str, Vec<&Finding>>) -> String
 const STYLE: &str = "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;color:#212529}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #dee2e6;padding:4px 8px;text-align:left;vertical-align:top;font-size:13px}\
 th{background:#f1f3f5}.verdict{font-weight:bold;white-space:nowrap}\
-.v-PASS{color:#1b7f6e}.v-FAIL{color:#fff;background:#d62828}.v-UNKNOWN{color:#8a4b00;background:#ffe8cc}.v-NA{color:#6c757d}\
+.v-PASS{color:#1b7f6e}.v-FAIL{color:#fff;background:#d62828}.v-UNKNOWN{color:#8a4b00;background:#ffe8cc}.v-NA{color:#6c757d}.v-DEVIATION{color:#5a189a;background:#e7c6ff}\
 .edge{stroke:#adb5bd;stroke-width:1}.node rect{stroke:#495057;stroke-width:1}.node text{font-size:12px;fill:#212529}\
-.node.pass rect{fill:#b7e4c7}.node.fail rect{fill:#f28482}.node.unknown rect{fill:#ffd6a5}.node.na rect{fill:#e9ecef}\
+.node.pass rect{fill:#b7e4c7}.node.fail rect{fill:#f28482}.node.unknown rect{fill:#ffd6a5}.node.na rect{fill:#e9ecef}.node.deviation rect{fill:#e7c6ff}\
 .legend span{display:inline-block;padding:2px 8px;margin-right:6px;border:1px solid #495057}\
 #failing{font-size:1.2em;padding:.5em 1em;border-left:6px solid #d62828;background:#fff0f0}\
 #passing{font-size:1.2em;padding:.5em 1em;border-left:6px solid #2a9d8f;background:#effaf6}\
@@ -129,13 +131,15 @@ pub fn html(report: &Report, h: &Header<'_>, picture: &Picture) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>paysec evidence: {env}</title><style>{STYLE}</style></head><body>\n\
 <h1>paysec configuration evidence: {env}</h1>\n\
 <table><tr><th>environment</th><td>{env}</td></tr><tr><th>account</th><td>{account}</td></tr><tr><th>region</th><td>{region}</td></tr><tr><th>checked at</th><td>{at}</td></tr><tr><th>paysec</th><td>{version}</td></tr>\
-<tr><th>result</th><td>{} findings: {} pass, {} fail, {} not applicable, {} unknown</td></tr></table>\n\
+<tr><th>result</th><td>{} controls, {} findings: {} pass, {} fail, {} not applicable, {} unknown, {} deviation</td></tr></table>\n\
 <p>Each finding was read from the live resource through the AWS API at the time above and quotes what AWS returned; the requirement numbers are PCI DSS v4.0.1's. paysec supports these requirements; only an assessment attests compliance.</p>\n",
+        s.controls,
         s.total,
         s.pass,
         s.fail,
         s.not_applicable,
         s.unknown,
+        s.deviation,
         env = escape(h.environment),
         account = escape(h.account),
         region = escape(h.region),
@@ -157,7 +161,7 @@ pub fn html(report: &Report, h: &Header<'_>, picture: &Picture) -> String {
     } else {
         out.push_str("<p id=\"passing\">No finding fails.</p>\n");
     }
-    out.push_str("<h2>The environment</h2>\n<p class=\"legend\"><span style=\"background:#b7e4c7\">all pass</span><span style=\"background:#f28482\">a control fails</span><span style=\"background:#ffd6a5\">a control could not be checked</span><span style=\"background:#e9ecef\">not applicable</span> Each line joins a resource (left) to one that depends on it (right).</p>\n<div class=\"picture\">\n");
+    out.push_str("<h2>The environment</h2>\n<p class=\"legend\"><span style=\"background:#b7e4c7\">all pass</span><span style=\"background:#f28482\">a control fails</span><span style=\"background:#ffd6a5\">a control could not be checked</span><span style=\"background:#e7c6ff\">a deviation by configuration</span><span style=\"background:#e9ecef\">not applicable</span> Each line joins a resource (left) to one that depends on it (right).</p>\n<div class=\"picture\">\n");
     out.push_str(&svg(picture, &by_resource));
     out.push_str("</div>\n");
     for req in requirements(report) {
@@ -206,6 +210,8 @@ mod tests {
             verdict,
             expected: "on".into(),
             observed: "<script>".into(),
+            reads: Vec::new(),
+            shared_listings: Vec::new(),
         };
         let report = Report {
             findings: vec![
@@ -219,7 +225,9 @@ mod tests {
                 fail: 1,
                 not_applicable: 0,
                 unknown: 0,
+                deviation: 0,
             },
+            calls: Vec::new(),
         };
         let picture = Picture {
             nodes: vec![
@@ -235,6 +243,7 @@ mod tests {
             region: "eu-west-1",
             at: "now",
             version: "0.1.0",
+            scope: crate::Scope::default(),
         };
         let page = html(&report, &h, &picture);
         assert!(page.contains("<g class=\"node fail\" data-resource=\"s3.data\">"));

@@ -11,6 +11,7 @@ mod sarif;
 pub use html::{html, Picture};
 pub use sarif::sarif;
 
+use paysec_core::reading::Call;
 use paysec_core::scheduler::{Planned, PlannedChange};
 use paysec_core::Drift;
 use serde::Serialize;
@@ -164,6 +165,11 @@ pub enum Verdict {
     NotApplicable,
     /// The API cannot tell (an emulator gap, a property not readable).
     Unknown,
+    /// The control applies, and the configuration (or an account limit)
+    /// departs from its baseline on purpose; the observed field names the
+    /// setting or the limit. Neither a pass nor a failure: a decision the
+    /// report shows for someone to accept.
+    Deviation,
 }
 
 impl Verdict {
@@ -174,6 +180,7 @@ impl Verdict {
             Self::Fail => "FAIL",
             Self::NotApplicable => "N/A",
             Self::Unknown => "UNKNOWN",
+            Self::Deviation => "DEVIATION",
         }
     }
 }
@@ -190,6 +197,14 @@ pub struct Finding {
     pub verdict: Verdict,
     pub expected: String,
     pub observed: String,
+    /// The calls (their `seq` in [`Report::calls`]) whose answers this
+    /// finding was read from: every call its resource's read made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<usize>,
+    /// The shared listings its resource's read took (their calls are
+    /// among `reads`).
+    #[serde(skip)]
+    pub shared_listings: Vec<String>,
 }
 
 /// Properties the API cannot report in this setting: (kind, property, why).
@@ -206,15 +221,43 @@ pub struct Summary {
     pub fail: usize,
     pub not_applicable: usize,
     pub unknown: usize,
+    /// Departures from a baseline by configuration, each with its reason.
+    pub deviation: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// The AWS calls behind the findings, when they were recorded.
+    #[serde(skip)]
+    pub calls: Vec<Call>,
 }
 
 impl Report {
+    /// Keeps the calls the reads made and points each finding at those
+    /// of its resource.
+    pub fn with_calls(mut self, calls: Vec<Call>) -> Self {
+        for f in &mut self.findings {
+            let listings: Vec<String> = f
+                .shared_listings
+                .iter()
+                .map(|l| paysec_core::reading::shared_name(l))
+                .collect();
+            f.reads = calls
+                .iter()
+                .filter(|c| {
+                    c.resource
+                        .as_ref()
+                        .is_some_and(|r| *r == f.resource || listings.contains(r))
+                })
+                .map(|c| c.seq)
+                .collect();
+        }
+        self.calls = calls;
+        self
+    }
+
     pub fn ok(&self) -> bool {
         self.summary.fail == 0
     }
@@ -249,6 +292,9 @@ pub struct NotBuilt {
     pub resource: String,
     pub kind: &'static str,
     pub why: String,
+    /// Left out by a choice that lowers protection (the DNS firewall):
+    /// its controls are deviations, not "not applicable".
+    pub deviation: bool,
 }
 
 /// Evaluates every control on every resource from a live read of the stack
@@ -290,11 +336,19 @@ pub fn evaluate(
                         .iter()
                         .find(|n| n.property == control.property)
                     {
-                        (
-                            Verdict::NotApplicable,
-                            "not applicable".to_owned(),
-                            na.why.clone(),
-                        )
+                        if na.deviation {
+                            (
+                                Verdict::Deviation,
+                                "the control's baseline".to_owned(),
+                                na.why.clone(),
+                            )
+                        } else {
+                            (
+                                Verdict::NotApplicable,
+                                "not applicable".to_owned(),
+                                na.why.clone(),
+                            )
+                        }
                     } else if let Some((e, a)) = joined(c.evidence.iter().filter(of_control)) {
                         // As configured, but maybe below the control's
                         // fixed baseline: then a FAIL saying so.
@@ -321,6 +375,8 @@ pub fn evaluate(
                 verdict,
                 expected,
                 observed,
+                reads: Vec::new(),
+                shared_listings: c.shared_listings.clone(),
             });
         }
     }
@@ -335,9 +391,19 @@ pub fn evaluate(
                 resource: n.resource.clone(),
                 kind: n.kind.to_owned(),
                 physical_id: None,
-                verdict: Verdict::NotApplicable,
-                expected: "not applicable".to_owned(),
+                verdict: if n.deviation {
+                    Verdict::Deviation
+                } else {
+                    Verdict::NotApplicable
+                },
+                expected: if n.deviation {
+                    "the control's baseline".to_owned()
+                } else {
+                    "not applicable".to_owned()
+                },
                 observed: n.why.clone(),
+                reads: Vec::new(),
+                shared_listings: Vec::new(),
             });
         }
     }
@@ -355,8 +421,13 @@ pub fn evaluate(
         fail: count(Verdict::Fail),
         not_applicable: count(Verdict::NotApplicable),
         unknown: count(Verdict::Unknown),
+        deviation: count(Verdict::Deviation),
     };
-    Report { findings, summary }
+    Report {
+        findings,
+        summary,
+        calls: Vec::new(),
+    }
 }
 
 /// The controls whose baseline does not move with the configuration: the
@@ -387,32 +458,132 @@ pub struct Header<'a> {
     pub environment: &'a str,
     pub account: &'a str,
     pub region: &'a str,
+    /// When the reads ended.
     pub at: &'a str,
     pub version: &'a str,
+    pub scope: Scope,
 }
 
-/// The evidence report, Markdown, grouped by requirement.
+/// What the report covers and how it was made: enough for someone else to
+/// re-perform the examination.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Scope {
+    /// Where the calls went: an endpoint URL, or AWS's own endpoints.
+    pub endpoint: String,
+    /// The local emulator that answered, if one did (not AWS).
+    pub emulator: Option<String>,
+    pub caller_arn: String,
+    /// When the reads began.
+    pub started: String,
+    /// The git commit paysec was built from.
+    pub commit: String,
+    pub command_line: String,
+    /// SHA-256 of the stack settings (`paysec config show` prints them).
+    pub config_digest: String,
+    /// Resources read live.
+    pub resources_read: usize,
+    /// Resources of the whole stack this configuration does not build.
+    pub not_built: usize,
+}
+
+/// What no configuration read can show: said in every report.
+pub const NOT_COVERED: &str = "This report does not cover: the documentation and interview test steps; what the owner must do and show (docs/pci-mapping.md, owner duties: field-level protection of PAN in the database, what happens to data after authorization, change control, people and access reviews, segmentation testing, incident response, and the rest listed there); the account-wide services outside the stack (CloudTrail, GuardDuty, AWS Config, the account's S3 public access block, the root user); and AWS's own share, which its Attestation of Compliance and responsibility summary (AWS Artifact) cover.";
+
+fn escape_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The evidence report, Markdown: scope, summary, a section per
+/// requirement (each finding with the calls it was read from), and an
+/// appendix of those calls with their request ids and the SHA-256 of each
+/// answer (the answers themselves: [`responses`]).
 pub fn markdown(report: &Report, h: &Header<'_>) -> String {
-    let mut out = format!(
-        "# paysec configuration evidence\n\n| | |\n|---|---|\n| environment | {} |\n| account | {} |\n| region | {} |\n| checked at | {} |\n| paysec | {} |\n| result | {} controls, {} findings: {} pass, {} fail, {} not applicable, {} unknown |\n\nEach control was checked against the live resource through the AWS API at the time above; PASS and FAIL quote what AWS returned (PCI DSS v4.0.1 requirement numbers). This is configuration evidence for the *examine configuration* test steps: paysec supports these requirements; only an assessment attests compliance, and the documentation and interview steps, the owner's duties and AWS's share are not covered.\n",
-        h.environment, h.account, h.region, h.at, h.version, report.summary.controls, report.summary.total, report.summary.pass, report.summary.fail, report.summary.not_applicable, report.summary.unknown
-    );
+    let s = &report.summary;
+    let sc = &h.scope;
+    let target = match &sc.emulator {
+        Some(e) => format!("a local emulator ({e}), not AWS"),
+        None => "AWS".to_owned(),
+    };
+    let rows: [(&str, String); 14] = [
+        ("environment", h.environment.to_owned()),
+        ("account", h.account.to_owned()),
+        ("region", h.region.to_owned()),
+        ("answered by", target),
+        ("endpoint", sc.endpoint.clone()),
+        ("caller", sc.caller_arn.clone()),
+        ("population", format!("{} resources read live: every resource of environment {} that this configuration builds (found through the ledger's ids or paysec's tags), and nothing else; {} of the whole stack not built (their controls: N/A or deviation, with why)", sc.resources_read, h.environment, sc.not_built)),
+        ("started", sc.started.clone()),
+        ("ended", h.at.to_owned()),
+        ("paysec", format!("{} (commit {})", h.version, sc.commit)),
+        ("command line", format!("`{}`", sc.command_line.replace('`', "'"))),
+        ("configuration digest", sc.config_digest.clone()),
+        ("API calls", format!("{} (Appendix A; answers in the side file)", report.calls.len())),
+        ("result", format!("{} controls, {} findings: {} pass, {} fail, {} not applicable, {} unknown, {} deviation", s.controls, s.total, s.pass, s.fail, s.not_applicable, s.unknown, s.deviation)),
+    ];
+    let mut out = "# paysec configuration evidence\n\n| | |\n|---|---|\n".to_owned();
+    for (k, v) in rows {
+        out.push_str(&format!("| {k} | {} |\n", escape_cell(&v)));
+    }
+    out.push_str(&format!("\nEach control was checked against the live resource through the AWS API between the times above; PASS and FAIL quote what AWS returned, and each finding names the calls (Appendix A) it was read from (PCI DSS v4.0.1 requirement numbers). This is configuration evidence for the *examine configuration* test steps: paysec supports these requirements; only an assessment attests compliance. A DEVIATION is a departure from the control's baseline that the configuration chose (or an account limit imposed), with its reason; it is neither a pass nor a failure.\n\n{NOT_COVERED}\n"));
     for req in requirements(report) {
-        out.push_str(&format!("\n## {}\n\n| control | resource | physical id | check | verdict | expected | observed |\n|---|---|---|---|---|---|---|\n", heading(&req)));
+        out.push_str(&format!("\n## {}\n\n| control | resource | physical id | check | verdict | expected | observed | read by calls |\n|---|---|---|---|---|---|---|---|\n", heading(&req)));
         for f in report.findings.iter().filter(|f| under(f, &req)) {
+            let reads: Vec<String> = f.reads.iter().map(|n| format!("#{n}")).collect();
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 f.control,
                 f.resource,
                 f.physical_id.as_deref().unwrap_or("-"),
                 f.title,
                 f.verdict.label(),
-                f.expected.replace('|', "\\|"),
-                f.observed.replace('|', "\\|")
+                escape_cell(&f.expected),
+                escape_cell(&f.observed),
+                if reads.is_empty() {
+                    "-".to_owned()
+                } else {
+                    reads.join(" ")
+                }
+            ));
+        }
+    }
+    if !report.calls.is_empty() {
+        out.push_str("\n## Appendix A: the API calls read\n\n| # | resource | service | operation | request id | HTTP | answered at | answer SHA-256 |\n|---|---|---|---|---|---|---|---|\n");
+        for c in &report.calls {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                c.seq,
+                c.resource.as_deref().unwrap_or("-"),
+                c.service,
+                c.operation,
+                c.request_id.as_deref().unwrap_or("-"),
+                c.status,
+                c.at,
+                paysec_core::digest::sha256_hex(c.body.as_bytes())
             ));
         }
     }
     out
+}
+
+/// The raw answers behind a report, as one JSON document (the side file
+/// `REPORT.responses.json`): every call with its body as AWS sent it
+/// (presigned URLs removed), whose SHA-256 the report quotes.
+pub fn responses(report: &Report) -> serde_json::Value {
+    serde_json::json!({ "calls": report.calls })
+}
+
+/// A manifest of report files in `sha256sum` format (`sha256sum -c`
+/// checks it): one line per (file name, contents).
+pub fn manifest(files: &[(&str, &str)]) -> String {
+    files
+        .iter()
+        .map(|(name, text)| {
+            format!(
+                "{}  {name}\n",
+                paysec_core::digest::sha256_hex(text.as_bytes())
+            )
+        })
+        .collect()
 }
 
 /// The evidence as one JSON document: where and when, the summary, every
@@ -424,9 +595,21 @@ pub fn json(report: &Report, h: &Header<'_>) -> serde_json::Value {
         "region": h.region,
         "checked_at": h.at,
         "paysec_version": h.version,
+        "scope": h.scope,
+        "not_covered": NOT_COVERED,
         "ok": report.ok(),
         "summary": report.summary,
         "findings": report.findings,
+        "calls": report.calls.iter().map(|c| serde_json::json!({
+            "seq": c.seq,
+            "resource": c.resource,
+            "service": c.service,
+            "operation": c.operation,
+            "request_id": c.request_id,
+            "status": c.status,
+            "at": c.at,
+            "body_sha256": paysec_core::digest::sha256_hex(c.body.as_bytes()),
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -480,7 +663,7 @@ pub fn junit(report: &Report, h: &Header<'_>) -> String {
             findings.len(),
             count(Verdict::Fail),
             count(Verdict::Unknown),
-            count(Verdict::NotApplicable),
+            count(Verdict::NotApplicable) + count(Verdict::Deviation),
             control.requirements.join(", "),
             xml_escape(h.account),
             xml_escape(h.region)
@@ -509,6 +692,10 @@ pub fn junit(report: &Report, h: &Header<'_>) -> String {
                 )),
                 Verdict::NotApplicable => out.push_str(&format!(
                     "<skipped message=\"not applicable: {}\"/>",
+                    xml_escape(&f.observed)
+                )),
+                Verdict::Deviation => out.push_str(&format!(
+                    "<skipped message=\"deviation: {}\"/>",
                     xml_escape(&f.observed)
                 )),
                 Verdict::Unknown => out.push_str(&format!(
@@ -732,7 +919,81 @@ mod tests {
             planned,
             evidence,
             not_applicable: Vec::new(),
+            shared_listings: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_configured_departure_is_a_deviation_and_calls_follow_their_resource() {
+        let mut c = change(
+            "rds.instance",
+            "db_instance",
+            Planned::NoChange {
+                physical_id: "db".into(),
+                properties_read: true,
+            },
+        );
+        c.not_applicable = vec![NotApplicable {
+            property: "deletion_protection".into(),
+            why: "off by configuration (rds.deletion_protection = false)".into(),
+            deviation: true,
+        }];
+        c.shared_listings = vec!["alarms".into()];
+        let call = |seq, resource: &str| Call {
+            seq,
+            resource: Some(resource.into()),
+            service: "rds".into(),
+            operation: "DescribeDBInstances".into(),
+            request_id: Some(format!("r-{seq}")),
+            status: 200,
+            at: "t".into(),
+            body: "<x/>".into(),
+        };
+        let report = evaluate(&[c], &[], &[]).with_calls(vec![
+            call(1, "rds.instance"),
+            call(2, "kms.rds"),
+            call(3, "shared:alarms"),
+        ]);
+        let f = finding(&report, "RDS-12");
+        assert_eq!(f.verdict, Verdict::Deviation);
+        assert!(f.observed.contains("rds.deletion_protection = false"));
+        assert_eq!(f.reads, [1, 3], "its own calls and the listing it took");
+        assert_eq!(report.summary.deviation, 1);
+        assert!(!report.ok() || report.summary.fail == 0);
+        let built = evaluate(
+            &[],
+            &[],
+            &[NotBuilt {
+                resource: "network.dns-firewall".into(),
+                kind: "dns_rule_group",
+                why: "network.dns_firewall = false".into(),
+                deviation: true,
+            }],
+        );
+        assert!(built
+            .findings
+            .iter()
+            .all(|f| f.verdict == Verdict::Deviation));
+        let md = markdown(
+            &report,
+            &Header {
+                environment: "e",
+                account: "a",
+                region: "r",
+                at: "t",
+                version: "v",
+                scope: Scope::default(),
+            },
+        );
+        assert!(
+            md.contains("| DEVIATION |") && md.contains("| #1 #3 |"),
+            "{md}"
+        );
+        assert!(md.contains("| 3 | shared:alarms | rds | DescribeDBInstances | r-3 | 200 |"));
+        assert_eq!(
+            manifest(&[("r.md", "abc")]),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  r.md\n"
+        );
     }
 
     #[test]
@@ -764,6 +1025,7 @@ mod tests {
                 resource: "rds.instance".into(),
                 kind: "db_instance",
                 why: why.into(),
+                deviation: false,
             }],
         );
         let rds: Vec<_> = CONTROLS
@@ -880,6 +1142,7 @@ mod tests {
         c.not_applicable = vec![NotApplicable {
             property: "performance_insights".into(),
             why: "db.t3.micro does not support it".into(),
+            deviation: false,
         }];
         let report = evaluate(&[c], &[], &[]);
         let multi_az = finding(&report, "RDS-5");
@@ -918,6 +1181,7 @@ mod tests {
             region: "r",
             at: "t",
             version: "v",
+            scope: crate::Scope::default(),
         };
         let xml = junit(&report, &h);
         assert!(xml.contains("a&lt;b &amp; &quot;c&quot;"), "{xml}");
@@ -993,7 +1257,8 @@ mod tests {
                 account: "a",
                 region: "r",
                 at: "t",
-                version: "v"
+                version: "v",
+                scope: Scope::default(),
             }
         )
         .contains("## Requirement 3.6.1"));

@@ -75,6 +75,8 @@ fn result(f: &Finding, h: &Header<'_>) -> Value {
         Verdict::Pass => ("pass", "none"),
         Verdict::Fail => ("fail", "error"),
         Verdict::NotApplicable => ("notApplicable", "none"),
+        // A decision to accept, stated: informational, not a defect.
+        Verdict::Deviation => ("informational", "note"),
         // Not proven either way: someone has to look.
         Verdict::Unknown => ("review", "warning"),
     };
@@ -93,6 +95,10 @@ fn result(f: &Finding, h: &Header<'_>) -> Value {
             f.control, f.resource, f.observed
         ),
         Verdict::Unknown => format!("{} {}: not checked: {}", f.control, f.resource, f.observed),
+        Verdict::Deviation => format!(
+            "{} {}: deviation from the baseline: {}",
+            f.control, f.resource, f.observed
+        ),
     };
     json!({
         "ruleId": f.control,
@@ -142,6 +148,8 @@ mod tests {
             verdict,
             expected: "enabled".into(),
             observed: "disabled".into(),
+            reads: Vec::new(),
+            shared_listings: Vec::new(),
         };
         let report = Report {
             findings: [
@@ -159,7 +167,9 @@ mod tests {
                 fail: 1,
                 not_applicable: 1,
                 unknown: 1,
+                deviation: 0,
             },
+            calls: Vec::new(),
         };
         let h = Header {
             environment: "dev-1",
@@ -167,6 +177,7 @@ mod tests {
             region: "eu-west-1",
             at: "2026-11-30T00:00:00Z",
             version: "0.1.0",
+            scope: crate::Scope::default(),
         };
         let log = sarif(&report, &h);
         let results = log["runs"][0]["results"].as_array().unwrap();

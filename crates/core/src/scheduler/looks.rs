@@ -102,7 +102,8 @@ impl Scheduler {
         let known = record.as_ref().and_then(Record::present);
         let permits = permits.clone();
         let quick = self.quick_checks;
-        reads.spawn(async move {
+        let id = node.id().clone();
+        reads.spawn(crate::reading::scope(id, async move {
             let _permit = permits.acquire_owned().await;
             if quick {
                 match still_there(node.as_ref(), &cx, record.as_ref()).await {
@@ -129,7 +130,7 @@ impl Scheduler {
                 known,
                 found: read,
             }
-        });
+        }));
     }
 }
 

@@ -51,6 +51,10 @@ pub struct PlannedChange {
     /// Properties the read deliberately did not check here, with why.
     #[serde(skip)]
     pub not_applicable: Vec<NotApplicable>,
+    /// The shared listings (`crate::census`) the read took its answer
+    /// from, besides its own calls.
+    #[serde(skip)]
+    pub shared_listings: Vec<String>,
 }
 
 /// What a survey found: each resource's planned action, and the records
@@ -218,6 +222,7 @@ impl Scheduler {
                     planned: planned.remove(&i).unwrap_or(Planned::Create),
                     evidence,
                     not_applicable,
+                    shared_listings: self.census.listings_of(self.graph.node(i).id().as_str()),
                 }
             })
             .collect();
@@ -241,6 +246,7 @@ impl Scheduler {
                     },
                     evidence: Vec::new(),
                     not_applicable: Vec::new(),
+                    shared_listings: Vec::new(),
                 })
             })
             .collect()
