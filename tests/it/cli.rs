@@ -452,6 +452,11 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         ),
         ("PAYSEC_LAMBDA_WAIT_MINUTES", "20", Some("x")),
         ("PAYSEC_TAGS", "team=payments, cost-center=42", Some("team")),
+        (
+            "PAYSEC_MONITORING_ALARM_EMAILS",
+            "soc@example.com,oncall@example.com",
+            Some("not-an-address"),
+        ),
     ];
     let tested: std::collections::BTreeSet<&str> = table.iter().map(|(v, _, _)| *v).collect();
     let all: std::collections::BTreeSet<String> = paysec_config::Config::env_vars()
