@@ -136,6 +136,34 @@ controls! {
     "INV-1" "*" "tags" ["12.5.1"] "tagged with its environment and logical id (inventory)";
 }
 
+/// Where a control supports other requirements on one resource because of
+/// that resource's role: (control, resource, requirements, why). A
+/// bucket's versioning protects audit logs on a log bucket (10.3.2) but
+/// only data on the data bucket.
+pub const BY_ROLE: &[(&str, &str, &[&str], &str)] = &[
+    (
+        "S3-2",
+        "s3.data",
+        &[],
+        "the data bucket holds no audit logs: its versioning keeps the data recoverable, which no requirement asks of it",
+    ),
+    (
+        "S3-6",
+        "s3.data",
+        &["3.2.1"],
+        "on the data bucket the lifecycle is a retention limit on stored data (old versions expire)",
+    ),
+];
+
+/// The requirements `control` supports on `resource` (its role's, where
+/// [`BY_ROLE`] names one).
+pub fn requirements_for(control: &Control, resource: &str) -> &'static [&'static str] {
+    BY_ROLE
+        .iter()
+        .find(|(c, r, _, _)| *c == control.id && *r == resource)
+        .map_or(control.requirements, |(_, _, reqs, _)| reqs)
+}
+
 /// Kinds whose read checks paysec's tags (INV-1).
 const TAG_CHECKED: &[&str] = &[
     "kms_key",
@@ -367,7 +395,7 @@ pub fn evaluate(
             };
             findings.push(Finding {
                 control: control.id,
-                requirements: control.requirements,
+                requirements: requirements_for(control, c.id.as_str()),
                 title: control.title,
                 resource: c.id.to_string(),
                 kind: c.kind.clone(),
@@ -386,7 +414,7 @@ pub fn evaluate(
         for control in CONTROLS.iter().filter(applies) {
             findings.push(Finding {
                 control: control.id,
-                requirements: control.requirements,
+                requirements: requirements_for(control, &n.resource),
                 title: control.title,
                 resource: n.resource.clone(),
                 kind: n.kind.to_owned(),
@@ -777,6 +805,17 @@ pub fn mapping_markdown() -> String {
             none.join("; ")
         ));
     }
+    out.push_str("\n### By resource role\n\nOn these resources a control supports other requirements than above:\n\n");
+    for (control, resource, reqs, why) in BY_ROLE {
+        let reqs = if reqs.is_empty() {
+            "none".to_owned()
+        } else {
+            reqs.join(", ")
+        };
+        out.push_str(&format!(
+            "- **{control}** on `{resource}`: {reqs} ({why})\n"
+        ));
+    }
     out
 }
 
@@ -851,6 +890,16 @@ pub fn catalog_lines() -> Vec<String> {
                 c.title
             )
         })
+        .chain(BY_ROLE.iter().map(|(control, resource, reqs, why)| {
+            format!(
+                "{control:<7} {:<22} on {resource}: {why}",
+                if reqs.is_empty() {
+                    "none".to_owned()
+                } else {
+                    reqs.join(", ")
+                }
+            )
+        }))
         .collect()
 }
 
@@ -866,6 +915,15 @@ pub fn catalog_json() -> serde_json::Value {
                     "applies_to": applies_to(c),
                     "property": c.property,
                     "checks": c.title,
+                    "by_resource": BY_ROLE
+                        .iter()
+                        .filter(|(id, _, _, _)| *id == c.id)
+                        .map(|(_, resource, reqs, why)| serde_json::json!({
+                            "resource": resource,
+                            "requirements": reqs,
+                            "why": why,
+                        }))
+                        .collect::<Vec<_>>(),
                 })
             })
             .collect(),
@@ -994,6 +1052,33 @@ mod tests {
             manifest(&[("r.md", "abc")]),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  r.md\n"
         );
+    }
+
+    #[test]
+    fn a_control_maps_by_the_resource_role() {
+        let present = |id: &str| {
+            change(
+                id,
+                "s3_bucket",
+                Planned::NoChange {
+                    physical_id: "b".into(),
+                    properties_read: true,
+                },
+            )
+        };
+        let report = evaluate(&[present("s3.data"), present("s3.flow-logs")], &[], &[]);
+        let versioning = |resource: &str| {
+            report
+                .findings
+                .iter()
+                .find(|f| f.control == "S3-2" && f.resource == resource)
+                .unwrap()
+                .requirements
+        };
+        assert!(versioning("s3.data").is_empty(), "data, not audit logs");
+        assert!(versioning("s3.flow-logs").contains(&"10.3.2"));
+        assert!(mapping_markdown().contains("- **S3-2** on `s3.data`: none"));
+        assert!(catalog_lines().iter().any(|l| l.contains("on s3.data")));
     }
 
     #[test]
