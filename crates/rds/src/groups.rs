@@ -54,9 +54,9 @@ impl ParameterGroup {
         format!("{}-{}", cx.env.names.prefix(), self.family)
     }
 
-    /// Each parameter's apply type (`dynamic`, `static`), from the group's
-    /// full listing (the engine's defaults included).
-    async fn apply_types(&self, name: &str) -> Result<Vec<(String, String)>, ResourceError> {
+    /// The group's full listing (the engine's defaults and RDS's fixed
+    /// parameters included), every page.
+    async fn listing(&self, name: &str) -> Result<Vec<Parameter>, ResourceError> {
         let mut pages = self
             .aws
             .rds
@@ -64,19 +64,25 @@ impl ParameterGroup {
             .db_parameter_group_name(name)
             .into_paginator()
             .send();
-        let mut types = Vec::new();
+        let mut all = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.or_resource(&self.id, "DescribeDBParameters")?;
-            for p in page.parameters() {
-                let (Some(n), Some(t)) = (p.parameter_name(), p.apply_type()) else {
-                    continue;
-                };
-                if self.parameters.iter().any(|(want, _)| *want == n) {
-                    types.push((n.to_owned(), t.to_owned()));
-                }
-            }
+            all.extend(page.parameters().iter().cloned());
         }
-        Ok(types)
+        Ok(all)
+    }
+
+    /// Each parameter's apply type (`dynamic`, `static`), from the group's
+    /// full listing.
+    async fn apply_types(&self, name: &str) -> Result<Vec<(String, String)>, ResourceError> {
+        Ok(self
+            .listing(name)
+            .await?
+            .iter()
+            .filter_map(|p| Some((p.parameter_name()?, p.apply_type()?)))
+            .filter(|(n, _)| self.parameters.iter().any(|(want, _)| want == n))
+            .map(|(n, t)| (n.to_owned(), t.to_owned()))
+            .collect())
     }
 
     /// `log_line_prefix` must name the time, user, database and client of
@@ -89,32 +95,22 @@ impl ParameterGroup {
         name: &str,
         checks: &mut Checks,
     ) -> Result<(), ResourceError> {
-        let mut pages = self
-            .aws
-            .rds
-            .describe_db_parameters()
-            .db_parameter_group_name(name)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.or_resource(&self.id, "DescribeDBParameters")?;
-            if let Some(p) = page
-                .parameters()
-                .iter()
-                .find(|p| p.parameter_name() == Some("log_line_prefix"))
-            {
-                let value = p.parameter_value().unwrap_or("");
-                let names_all = ["%t", "%u", "%d", "%r"].iter().all(|e| value.contains(e))
-                    || (["%m", "%u", "%d", "%h"].iter().all(|e| value.contains(e)));
-                checks.check(
-                    LOG_LINE_PREFIX,
-                    names_all,
-                    "time, user, database and client on every line (%t or %m, %u, %d, %r or %h)",
-                    format!("{value:?} ({})", p.source().unwrap_or("source unreported")),
-                );
-                return Ok(());
-            }
-        }
+        let listing = self.listing(name).await?;
+        let Some(p) = listing
+            .iter()
+            .find(|p| p.parameter_name() == Some("log_line_prefix"))
+        else {
+            return Ok(());
+        };
+        let value = p.parameter_value().unwrap_or("");
+        let names_all = ["%t", "%u", "%d", "%r"].iter().all(|e| value.contains(e))
+            || (["%m", "%u", "%d", "%h"].iter().all(|e| value.contains(e)));
+        checks.check(
+            LOG_LINE_PREFIX,
+            names_all,
+            "time, user, database and client on every line (%t or %m, %u, %d, %r or %h)",
+            format!("{value:?} ({})", p.source().unwrap_or("source unreported")),
+        );
         Ok(())
     }
 

@@ -964,6 +964,17 @@ mod tests {
 
     use super::*;
 
+    fn header() -> Header<'static> {
+        Header {
+            environment: "e",
+            account: "a",
+            region: "r",
+            at: "t",
+            version: "v",
+            scope: Scope::default(),
+        }
+    }
+
     fn change(id: &str, kind: &str, planned: Planned) -> PlannedChange {
         // Every property of the kind read and found as wanted.
         let evidence = CONTROLS
@@ -1032,17 +1043,7 @@ mod tests {
             .findings
             .iter()
             .all(|f| f.verdict == Verdict::Deviation));
-        let md = markdown(
-            &report,
-            &Header {
-                environment: "e",
-                account: "a",
-                region: "r",
-                at: "t",
-                version: "v",
-                scope: Scope::default(),
-            },
-        );
+        let md = markdown(&report, &header());
         assert!(
             md.contains("| DEVIATION |") && md.contains("| #1 #3 |"),
             "{md}"
@@ -1335,17 +1336,6 @@ mod tests {
         );
         let reqs = requirements(&report);
         assert_eq!(reqs.first().map(String::as_str), Some("3.5.1"));
-        assert!(markdown(
-            &report,
-            &Header {
-                environment: "e",
-                account: "a",
-                region: "r",
-                at: "t",
-                version: "v",
-                scope: Scope::default(),
-            }
-        )
-        .contains("## Requirement 3.6.1"));
+        assert!(markdown(&report, &header()).contains("## Requirement 3.6.1"));
     }
 }
