@@ -131,6 +131,15 @@ pub async fn run(
             "moto does not report DeadLetterConfig",
         ));
     }
+    if c.aws
+        .tolerates(paysec_aws::emulator::Gap::SecretRotationUnreported)
+    {
+        unknowable.push((
+            "db_instance",
+            "master_secret_rotation",
+            "moto does not report a managed secret's rotation",
+        ));
+    }
     let not_built: Vec<paysec_verify::NotBuilt> = left_out(settings, &c)?
         .into_iter()
         .map(|l| paysec_verify::NotBuilt {

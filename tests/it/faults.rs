@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use paysec_testkit::{FaultProxy, Model, Scripted};
 
-use crate::support::{changed, endpoint, tagged_by_logical_id, Paysec};
+use crate::support::{aws, changed, endpoint, tagged_by_logical_id, Paysec};
 
 fn duplicates(by_id: &std::collections::BTreeMap<String, Vec<String>>) -> Vec<(String, usize)> {
     by_id
@@ -684,6 +684,84 @@ async fn an_unencrypted_snapshot_fails_and_up_says_how_to_fix_it() {
             .contains("aws rds copy-db-snapshot --kms-key-id"),
         "{}",
         up.stderr()
+    );
+    p.run_with(&no_function, &["down", "--yes"]).success();
+}
+
+/// RDS-26: the master password's secret rotates. moto reports no rotation
+/// for the secret RDS manages until one is set (UNKNOWN, with why); once
+/// set it is quoted (PASS); a secret whose rotation AWS reports off fails,
+/// and `up` turns it back on with RotateSecret.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_master_secret_rotates_and_up_turns_rotation_back_on() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    let url = proxy.url();
+    let p = Paysec::new("rotation");
+    let no_function = [("PAYSEC_LAMBDA_ENABLED", "false")];
+    p.run_with(&no_function, &["--endpoint-url", &url, "up", "--yes"])
+        .success();
+    let rds26 = |args: &[&str]| {
+        let mut all = vec!["--endpoint-url", url.as_str(), "verify", "--allow-unknown"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--output", "json"]);
+        let run = p.run_with(&no_function, &all);
+        let f = run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["control"] == "RDS-26")
+            .cloned()
+            .unwrap();
+        (
+            run.code(),
+            f["verdict"].as_str().unwrap().to_owned(),
+            f["observed"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (_, verdict, why) = rds26(&[]);
+    assert_eq!(
+        (verdict.as_str(), why.as_str()),
+        (
+            "UNKNOWN",
+            "moto does not report a managed secret's rotation"
+        )
+    );
+    let secret = p.ledger()["resources"]["rds.instance"]["attrs"]["master_user_secret_arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let aws = aws().await;
+    aws.secrets
+        .rotate_secret()
+        .secret_id(&secret)
+        .rotation_rules(
+            paysec_aws::sdk::secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(7)
+                .build(),
+        )
+        .rotate_immediately(false)
+        .send()
+        .await
+        .unwrap();
+    let (code, verdict, observed) = rds26(&[]);
+    assert_eq!((code, verdict.as_str()), (0, "PASS"), "{observed}");
+    assert!(
+        observed.starts_with("rotation on: every 7 days; last rotated"),
+        "{observed}"
+    );
+    proxy.rewrite_answers(
+        "DescribeSecret",
+        "\"RotationEnabled\": true",
+        "\"RotationEnabled\": false",
+    );
+    let (code, verdict, observed) = rds26(&[]);
+    assert_eq!((code, verdict.as_str()), (6, "FAIL"), "{observed}");
+    assert!(observed.starts_with("rotation off"), "{observed}");
+    p.run_with(&no_function, &["--endpoint-url", &url, "up", "--yes"])
+        .success();
+    assert!(
+        proxy.log().iter().any(|c| c.contains("RotateSecret")),
+        "up turned rotation back on"
     );
     p.run_with(&no_function, &["down", "--yes"]).success();
 }

@@ -779,6 +779,8 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("RDS-24", "rds.parameters"),
         ("RDS-12", "rds.instance"),
         ("RDS-20", "rds.instance"),
+        // No secret managed by RDS any more: none rotating either.
+        ("RDS-26", "rds.instance"),
         ("MON-5", "monitoring.alarm-dlq-not-empty"),
         ("MON-6", "monitoring.alarm-dlq-not-empty"),
         ("MON-7", "monitoring.alarm-dlq-not-empty"),

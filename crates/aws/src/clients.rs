@@ -78,6 +78,7 @@ pub struct Aws {
     pub lambda: aws_sdk_lambda::Client,
     pub quotas: aws_sdk_servicequotas::Client,
     pub resolver: aws_sdk_route53resolver::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Aws {
@@ -112,6 +113,7 @@ impl Aws {
             lambda: with_log!(self.lambda, aws_sdk_lambda),
             quotas: with_log!(self.quotas, aws_sdk_servicequotas),
             resolver: with_log!(self.resolver, aws_sdk_route53resolver),
+            secrets: with_log!(self.secrets, aws_sdk_secretsmanager),
         }
     }
 
@@ -199,6 +201,7 @@ impl Aws {
             lambda: client!(aws_sdk_lambda, "lambda"),
             quotas: client!(aws_sdk_servicequotas, "servicequotas"),
             resolver: client!(aws_sdk_route53resolver, "route53resolver"),
+            secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
             sdk,
         })
     }

@@ -24,6 +24,7 @@ pub mod sdk {
     pub use aws_sdk_resourcegroupstagging as resourcegroupstagging;
     pub use aws_sdk_route53resolver as route53resolver;
     pub use aws_sdk_s3 as s3;
+    pub use aws_sdk_secretsmanager as secretsmanager;
     pub use aws_sdk_servicequotas as servicequotas;
     pub use aws_sdk_sqs as sqs;
 }

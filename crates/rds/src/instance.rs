@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_rds::types::{CloudwatchLogsExportConfiguration, DbInstance};
+use paysec_aws::emulator::Gap;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
     Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
@@ -342,6 +343,7 @@ impl Resource for Instance {
         let key = cx.attr(&self.kms_key, Attr::Arn)?;
         let snapshots = self.snapshots(cx).await?;
         check_snapshots(&mut checks, key, &snapshots);
+        self.check_secret_rotation(&db, &mut checks).await?;
         Ok(checks.observed(Self::present(&db)))
     }
 
@@ -421,7 +423,16 @@ impl Resource for Instance {
         if drift.iter().any(|d| d.property == SNAPSHOTS) {
             self.unpublish_snapshots(cx, key).await?;
         }
-        let drift: Vec<&Drift> = drift.iter().filter(|d| d.property != SNAPSHOTS).collect();
+        // A password RDS takes back into its management gets a new secret,
+        // which rotates by default: only an existing one is rotated here.
+        let managing_again = drift.iter().any(|d| d.property == "master_user_secret");
+        if drift.iter().any(|d| d.property == SECRET_ROTATION) && !managing_again {
+            self.turn_rotation_on(present).await?;
+        }
+        let drift: Vec<&Drift> = drift
+            .iter()
+            .filter(|d| d.property != SNAPSHOTS && d.property != SECRET_ROTATION)
+            .collect();
         if drift.is_empty() {
             return Ok(present.clone());
         }
@@ -604,6 +615,13 @@ impl Resource for Instance {
 /// The instance's property for its snapshots (RDS-21).
 pub const SNAPSHOTS: &str = "snapshots";
 
+/// The instance's property for its master secret's rotation (RDS-26).
+pub const SECRET_ROTATION: &str = "master_secret_rotation";
+
+/// Days between rotations `up` sets when rotation is off: RDS's own
+/// default for the secrets it manages.
+const ROTATION_DAYS: i64 = 7;
+
 /// One DB snapshot of the instance, as read for the evidence.
 #[derive(Debug)]
 struct Snapshot {
@@ -615,6 +633,110 @@ struct Snapshot {
 }
 
 impl Instance {
+    /// The master password's secret (managed by RDS) rotates: Secrets
+    /// Manager's DescribeSecret, its rotation, period, last and next
+    /// dates quoted. A supplied password is a deviation (RDS-20 says so).
+    async fn check_secret_rotation(
+        &self,
+        db: &DbInstance,
+        checks: &mut Checks,
+    ) -> Result<(), ResourceError> {
+        if !matches!(self.spec.password, Password::Managed) {
+            checks.deviation(
+                SECRET_ROTATION,
+                "the password is supplied (rds.master_password_env / rds.master_password_file): its rotation is yours",
+            );
+            return Ok(());
+        }
+        let expected = format!("rotation on (RDS's default: every {ROTATION_DAYS} days)");
+        let Some(arn) = db.master_user_secret().and_then(|s| s.secret_arn()) else {
+            checks.check(SECRET_ROTATION, false, expected, "no secret managed by RDS");
+            return Ok(());
+        };
+        let out = paysec_core::error::not_found_is_none(
+            self.aws
+                .secrets
+                .describe_secret()
+                .secret_id(arn)
+                .send()
+                .await
+                .or_resource(&self.id, "DescribeSecret"),
+        )?;
+        let Some(secret) = out else {
+            checks.check(
+                SECRET_ROTATION,
+                false,
+                expected,
+                format!("secret {arn} not found"),
+            );
+            return Ok(());
+        };
+        let Some(on) = secret.rotation_enabled() else {
+            if !self.aws.tolerates(Gap::SecretRotationUnreported) {
+                checks.check(
+                    SECRET_ROTATION,
+                    false,
+                    expected,
+                    "RotationEnabled not reported",
+                );
+            }
+            return Ok(());
+        };
+        let rules = secret.rotation_rules();
+        let period = rules
+            .and_then(|r| r.automatically_after_days())
+            .map(|d| format!("every {d} days"))
+            .or_else(|| {
+                rules
+                    .and_then(|r| r.schedule_expression())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "no schedule".to_owned());
+        let date = |d: Option<&paysec_aws::sdk::secretsmanager::primitives::DateTime>| {
+            d.map_or("-".to_owned(), |d| d.to_string())
+        };
+        checks.check(
+            SECRET_ROTATION,
+            on,
+            expected,
+            format!(
+                "rotation {}: {period}; last rotated {}; next {}",
+                if on { "on" } else { "off" },
+                date(secret.last_rotated_date()),
+                date(secret.next_rotation_date())
+            ),
+        );
+        Ok(())
+    }
+
+    /// RotateSecret with a schedule turns rotation back on for a secret
+    /// RDS manages (its rotation needs no function), without rotating now.
+    async fn turn_rotation_on(&self, present: &Present) -> Result<(), ResourceError> {
+        let arn = present
+            .attrs
+            .get(Attr::MasterUserSecretArn.as_str())
+            .ok_or_else(|| {
+                ResourceError::unexpected(
+                    &self.id,
+                    "the master password is not managed by RDS, so there is no secret to rotate: run `paysec up` again once RDS-20 is repaired",
+                )
+            })?;
+        self.aws
+            .secrets
+            .rotate_secret()
+            .secret_id(arn)
+            .rotation_rules(
+                paysec_aws::sdk::secretsmanager::types::RotationRulesType::builder()
+                    .automatically_after_days(ROTATION_DAYS)
+                    .build(),
+            )
+            .rotate_immediately(false)
+            .send()
+            .await
+            .or_resource(&self.id, "RotateSecret")?;
+        Ok(())
+    }
+
     /// Every snapshot of the instance, automated and manual
     /// (DescribeDBSnapshots lists both when no type is given; shared and
     /// public ones of other accounts are left out), with who may restore

@@ -109,8 +109,9 @@ controls! {
     "RDS-16" "db_instance" "security_groups" ["1.3.1"] "only the DB security group";
     "RDS-17" "db_instance" "parameter_group" ["4.2.1"] "uses the TLS-only parameter group";
     "RDS-19" "db_instance" "master_username" ["2.2.2"] "master user is not an engine default name (postgres, admin, root, rdsadmin, master)";
-    "RDS-20" "db_instance" "master_user_secret" ["8.3.2"] "master password managed by RDS in Secrets Manager, encrypted with the RDS key (rotation not read)";
+    "RDS-20" "db_instance" "master_user_secret" ["8.3.2"] "master password managed by RDS in Secrets Manager, encrypted with the RDS key (rotation: RDS-26)";
     "RDS-21" "db_instance" "snapshots" ["1.4.4", "3.5.1"] "every DB snapshot of the instance encrypted with the RDS key and none public (each listed)";
+    "RDS-26" "db_instance" "master_secret_rotation" ["8.6.3"] "master password rotated by Secrets Manager (rotation on; its period, last and next rotation quoted)";
     "RDS-18" "db_instance" "performance_insights" ["3.5.1"] "Performance Insights data encrypted with the RDS key (the key is read)";
     "LAM-1" "lambda_function" "kms_key" ["3.5.1"] "environment encrypted with the Lambda key";
     "LAM-2" "lambda_function" "dead_letter_queue" ["10.2.1"] "failed invocations kept in the DLQ";
