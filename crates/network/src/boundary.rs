@@ -28,11 +28,21 @@ pub(crate) async fn check(
     vpc_id: &str,
     checks: &mut Checks,
 ) -> Result<(), ResourceError> {
-    let found = gateways(aws, id, vpc_id).await?;
-    checks.check(GATEWAYS, found.is_empty(), "none", listed(&found));
-    let found = connections(aws, id, vpc_id).await?;
-    checks.check(CONNECTIONS, found.is_empty(), "none", listed(&found));
-    let (tables, leaving) = route_tables(aws, id, vpc_id).await?;
+    // Independent listings: read at once, so the VPC's read (at the root
+    // of the graph) takes one round trip longer, not nine.
+    let (gateways, connections, (tables, leaving), (count, public)) = tokio::try_join!(
+        gateways(aws, id, vpc_id),
+        connections(aws, id, vpc_id),
+        route_tables(aws, id, vpc_id),
+        public_interfaces(aws, id, vpc_id),
+    )?;
+    checks.check(GATEWAYS, gateways.is_empty(), "none", listed(&gateways));
+    checks.check(
+        CONNECTIONS,
+        connections.is_empty(),
+        "none",
+        listed(&connections),
+    );
     let actual = if leaving.is_empty() {
         format!(
             "{} route tables, every route local or to a VPC endpoint: {}",
@@ -48,7 +58,6 @@ pub(crate) async fn check(
         "every route local or to a VPC endpoint",
         actual,
     );
-    let (count, public) = public_interfaces(aws, id, vpc_id).await?;
     let actual = if public.is_empty() {
         format!("{count} network interfaces, none with a public IP")
     } else {
@@ -98,87 +107,99 @@ async fn gateways(
     id: &LogicalId,
     vpc_id: &str,
 ) -> Result<Vec<String>, ResourceError> {
-    let mut found = Vec::new();
-    let mut pages = aws
-        .ec2
-        .describe_internet_gateways()
-        .filters(vpc_filter("attachment.vpc-id", vpc_id))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.or_resource(id, "DescribeInternetGateways")?;
-        for g in page.internet_gateways() {
-            if !g.attachments().iter().any(|a| a.vpc_id() == Some(vpc_id)) {
-                continue;
+    let internet = async {
+        let mut found = Vec::new();
+        let mut pages = aws
+            .ec2
+            .describe_internet_gateways()
+            .filters(vpc_filter("attachment.vpc-id", vpc_id))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.or_resource(id, "DescribeInternetGateways")?;
+            for g in page.internet_gateways() {
+                if g.attachments().iter().any(|a| a.vpc_id() == Some(vpc_id)) {
+                    found.push(format!(
+                        "{} (internet gateway)",
+                        g.internet_gateway_id().unwrap_or("?")
+                    ));
+                }
             }
-            found.push(format!(
-                "{} (internet gateway)",
-                g.internet_gateway_id().unwrap_or("?")
-            ));
         }
-    }
+        Ok::<_, ResourceError>(found)
+    };
     // No VPC filter for egress-only gateways: filtered on their attachments.
-    let mut pages = aws
-        .ec2
-        .describe_egress_only_internet_gateways()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.or_resource(id, "DescribeEgressOnlyInternetGateways")?;
-        for g in page.egress_only_internet_gateways() {
-            if g.attachments().iter().any(|a| a.vpc_id() == Some(vpc_id)) {
-                found.push(format!(
-                    "{} (egress-only internet gateway)",
-                    g.egress_only_internet_gateway_id().unwrap_or("?")
-                ));
+    let egress_only = async {
+        let mut found = Vec::new();
+        let mut pages = aws
+            .ec2
+            .describe_egress_only_internet_gateways()
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.or_resource(id, "DescribeEgressOnlyInternetGateways")?;
+            for g in page.egress_only_internet_gateways() {
+                if g.attachments().iter().any(|a| a.vpc_id() == Some(vpc_id)) {
+                    found.push(format!(
+                        "{} (egress-only internet gateway)",
+                        g.egress_only_internet_gateway_id().unwrap_or("?")
+                    ));
+                }
             }
         }
-    }
-    let mut pages = aws
-        .ec2
-        .describe_nat_gateways()
-        .filter(vpc_filter("vpc-id", vpc_id))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.or_resource(id, "DescribeNatGateways")?;
-        for g in page.nat_gateways() {
-            if g.vpc_id() != Some(vpc_id) {
-                continue;
-            }
-            let state = g.state().map(|s| s.as_str()).unwrap_or("?");
-            if !matches!(state, "deleted" | "failed") {
-                found.push(format!(
-                    "{} (NAT gateway, {state})",
-                    g.nat_gateway_id().unwrap_or("?")
-                ));
+        Ok(found)
+    };
+    let nat = async {
+        let mut found = Vec::new();
+        let mut pages = aws
+            .ec2
+            .describe_nat_gateways()
+            .filter(vpc_filter("vpc-id", vpc_id))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.or_resource(id, "DescribeNatGateways")?;
+            for g in page.nat_gateways() {
+                let state = g.state().map(|s| s.as_str()).unwrap_or("?");
+                if g.vpc_id() == Some(vpc_id) && !matches!(state, "deleted" | "failed") {
+                    found.push(format!(
+                        "{} (NAT gateway, {state})",
+                        g.nat_gateway_id().unwrap_or("?")
+                    ));
+                }
             }
         }
-    }
+        Ok(found)
+    };
     // DescribeVpnGateways has no pagination.
-    let out = aws
-        .ec2
-        .describe_vpn_gateways()
-        .filters(vpc_filter("attachment.vpc-id", vpc_id))
-        .send()
-        .await
-        .or_resource(id, "DescribeVpnGateways")?;
-    for g in out.vpn_gateways() {
-        // A detached gateway keeps its attachment, in state `detached`.
-        let gone = matches!(g.state().map(|s| s.as_str()), Some("deleted"));
-        let attached = !gone
-            && g.vpc_attachments().iter().any(|a| {
-                a.vpc_id() == Some(vpc_id)
-                    && !matches!(a.state().map(|s| s.as_str()), Some("detached"))
-            });
-        if attached {
-            found.push(format!(
-                "{} (virtual private gateway)",
-                g.vpn_gateway_id().unwrap_or("?")
-            ));
+    let vpn = async {
+        let out = aws
+            .ec2
+            .describe_vpn_gateways()
+            .filters(vpc_filter("attachment.vpc-id", vpc_id))
+            .send()
+            .await
+            .or_resource(id, "DescribeVpnGateways")?;
+        let mut found = Vec::new();
+        for g in out.vpn_gateways() {
+            // A detached gateway keeps its attachment, in state `detached`.
+            let gone = matches!(g.state().map(|s| s.as_str()), Some("deleted"));
+            let attached = !gone
+                && g.vpc_attachments().iter().any(|a| {
+                    a.vpc_id() == Some(vpc_id)
+                        && !matches!(a.state().map(|s| s.as_str()), Some("detached"))
+                });
+            if attached {
+                found.push(format!(
+                    "{} (virtual private gateway)",
+                    g.vpn_gateway_id().unwrap_or("?")
+                ));
+            }
         }
-    }
-    Ok(found)
+        Ok(found)
+    };
+    let (a, b, c, d) = tokio::try_join!(internet, egress_only, nat, vpn)?;
+    Ok([a, b, c, d].concat())
 }
 
 /// Peering connections on either side of the VPC and transit gateway
