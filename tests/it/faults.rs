@@ -638,13 +638,50 @@ async fn a_flow_log_aws_cannot_deliver_fails_with_its_reason() {
 /// one be public (the rules layer refuses it as AWS does): the answer is
 /// rewritten to show one.
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unencrypted_snapshot_fails_and_up_says_how_to_fix_it() {
+async fn an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_fix_them() {
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
     let url = proxy.url();
     let p = Paysec::new("snapshot");
     let no_function = [("PAYSEC_LAMBDA_ENABLED", "false")];
     p.run_with(&no_function, &["--endpoint-url", &url, "up", "--yes"])
         .success();
+    // RDS-25: moto lists no system parameter; AWS lists RDS's fixed
+    // `log_line_prefix`, shown here as AWS would answer it.
+    proxy.rewrite_answers(
+        "DescribeDBParameters",
+        "<Parameters>",
+        "<Parameters><Parameter><ParameterName>log_line_prefix</ParameterName><ParameterValue>%t:%r:%u@%d:[%p]:</ParameterValue><Source>system</Source><ApplyType>dynamic</ApplyType><IsModifiable>false</IsModifiable></Parameter>",
+    );
+    let finding = |report: &serde_json::Value, control: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["control"] == control)
+            .cloned()
+            .unwrap()
+    };
+    let clean = p
+        .run_with(
+            &no_function,
+            &[
+                "--endpoint-url",
+                &url,
+                "verify",
+                "--allow-unknown",
+                "--output",
+                "json",
+            ],
+        )
+        .json();
+    let prefix = finding(&clean, "RDS-25");
+    assert_eq!(
+        (&prefix["verdict"], &prefix["observed"]),
+        (
+            &serde_json::Value::from("PASS"),
+            &serde_json::Value::from("\"%t:%r:%u@%d:[%p]:\" (system)")
+        )
+    );
     proxy.rewrite_answers(
         "DescribeDBSnapshots",
         "<Encrypted>true</Encrypted>",
@@ -682,6 +719,31 @@ async fn an_unencrypted_snapshot_fails_and_up_says_how_to_fix_it() {
     assert!(
         up.stderr()
             .contains("aws rds copy-db-snapshot --kms-key-id"),
+        "{}",
+        up.stderr()
+    );
+    // A prefix that leaves out who and where: RDS-25 fails, and up stops
+    // (RDS fixes the value: nothing paysec could set).
+    proxy.rewrite_answers(
+        "DescribeDBParameters",
+        "<ParameterValue>%t:%r:%u@%d:[%p]:</ParameterValue>",
+        "<ParameterValue>%p</ParameterValue>",
+    );
+    let run = p.run_with(
+        &no_function,
+        &[
+            "--endpoint-url",
+            &url,
+            "verify",
+            "--allow-unknown",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(finding(&run.json(), "RDS-25")["verdict"], "FAIL");
+    let up = p.run_with(&no_function, &["--endpoint-url", &url, "up", "--yes"]);
+    assert!(
+        up.code() != 0 && up.stderr().contains("log_line_prefix is \"%p\" (system)"),
         "{}",
         up.stderr()
     );

@@ -612,7 +612,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     // 13b. RDS: a manual snapshot of the database; AWS refuses to make an
     // encrypted one public (the rules layer, as moto allows it). An
     // unencrypted or public one failing RDS-21:
-    // faults::an_unencrypted_snapshot_fails_and_up_says_how_to_fix_it.
+    // faults::an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_fix_them.
     let snapshot = format!("{}-copy", attr(&l, "rds.instance", "physical_id"));
     aws.rds
         .create_db_snapshot()
@@ -633,7 +633,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         format!("{public:?}").contains("InvalidParameterValue"),
         "{public:?}"
     );
-    // 13c. RDS: TLS 1.0 allowed and pgaudit told to log nothing.
+    // 13c. RDS: TLS 1.0 allowed, pgaudit told to log nothing and not loaded.
     aws.rds
         .modify_db_parameter_group()
         .db_parameter_group_name(attr(&l, "rds.parameters", "physical_id"))
@@ -649,6 +649,13 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
                 .parameter_name("pgaudit.log")
                 .parameter_value("none")
                 .apply_method(paysec_aws::sdk::rds::types::ApplyMethod::Immediate)
+                .build(),
+        )
+        .parameters(
+            paysec_aws::sdk::rds::types::Parameter::builder()
+                .parameter_name("shared_preload_libraries")
+                .parameter_value("pg_stat_statements")
+                .apply_method(paysec_aws::sdk::rds::types::ApplyMethod::PendingReboot)
                 .build(),
         )
         .send()
@@ -776,6 +783,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("MON-8", "monitoring.topic"),
         ("RDS-9", "rds.instance"),
         ("RDS-22", "rds.parameters"),
+        ("RDS-23", "rds.parameters"),
         ("RDS-24", "rds.parameters"),
         ("RDS-12", "rds.instance"),
         ("RDS-20", "rds.instance"),

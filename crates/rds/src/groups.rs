@@ -25,6 +25,13 @@ const GROUP_IN_USE: [Rule; 2] = [
 /// TLS (forced, 1.2 at least), connection logging and pgaudit, each applied
 /// as RDS states its type allows (`immediate` on a static one fails); the
 /// log line prefix, which RDS fixes, read as evidence.
+/// Whether a `log_line_prefix` puts on every line the time (`%t`/`%m`),
+/// the user (`%u`), the database (`%d`) and the client (`%r`/`%h`).
+fn names_who_what_when(prefix: &str) -> bool {
+    let has = |any: &[&str]| any.iter().any(|e| prefix.contains(e));
+    has(&["%t", "%m"]) && has(&["%u"]) && has(&["%d"]) && has(&["%r", "%h"])
+}
+
 /// The group's property for the log line prefix.
 pub const LOG_LINE_PREFIX: &str = "log_line_prefix";
 
@@ -103,11 +110,9 @@ impl ParameterGroup {
             return Ok(());
         };
         let value = p.parameter_value().unwrap_or("");
-        let names_all = ["%t", "%u", "%d", "%r"].iter().all(|e| value.contains(e))
-            || (["%m", "%u", "%d", "%h"].iter().all(|e| value.contains(e)));
         checks.check(
             LOG_LINE_PREFIX,
-            names_all,
+            names_who_what_when(value),
             "time, user, database and client on every line (%t or %m, %u, %d, %r or %h)",
             format!("{value:?} ({})", p.source().unwrap_or("source unreported")),
         );
@@ -399,12 +404,22 @@ fn apply_method(dynamic: bool) -> ApplyMethod {
 }
 
 #[cfg(test)]
-mod apply_tests {
+mod tests {
     use super::*;
 
     #[test]
     fn dynamic_parameters_apply_at_once_static_ones_at_reboot() {
         assert_eq!(apply_method(true), ApplyMethod::Immediate);
         assert_eq!(apply_method(false), ApplyMethod::PendingReboot);
+    }
+
+    #[test]
+    fn the_log_line_prefix_names_time_user_database_and_client() {
+        assert!(
+            names_who_what_when("%t:%r:%u@%d:[%p]:"),
+            "RDS's fixed prefix"
+        );
+        assert!(names_who_what_when("%m %h %u %d"));
+        assert!(!names_who_what_when("%t:[%p]:"));
     }
 }
