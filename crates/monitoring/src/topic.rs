@@ -73,61 +73,14 @@ impl Topic {
         while let Some(page) = pages.next().await {
             let page = page.or_resource(&self.id, "ListSubscriptionsByTopic")?;
             for s in page.subscriptions() {
-                let who = format!(
-                    "{}:{}",
-                    s.protocol().unwrap_or("?"),
-                    s.endpoint().unwrap_or("?")
-                );
-                match s.subscription_arn() {
-                    Some(a) if a.starts_with("arn:") => found.confirmed.push(who),
-                    _ => found.pending.push(who),
-                }
+                found.note(s);
             }
         }
         Ok(found)
     }
 
-    /// The configured addresses with no subscription, confirmed or pending.
-    fn unsubscribed(&self, found: &Subscriptions) -> Vec<&str> {
-        let has = |e: &str| {
-            let who = format!("email:{e}");
-            found.confirmed.contains(&who) || found.pending.contains(&who)
-        };
-        self.emails
-            .iter()
-            .map(String::as_str)
-            .filter(|e| !has(e))
-            .collect()
-    }
-
-    /// Records the subscribers: a configured address missing is drift (up
-    /// subscribes it); otherwise evidence quoting who is confirmed, or why
-    /// nobody would hear an alarm, which `verify` fails against its
-    /// baseline. Confirmation is the recipient's act: `up` cannot do it.
-    fn check_subscribers(&self, checks: &mut Checks, found: &Subscriptions) {
-        let missing = self.unsubscribed(found);
-        let pending = if found.pending.is_empty() {
-            String::new()
-        } else {
-            format!(" (pending confirmation: {})", found.pending.join(", "))
-        };
-        let actual = if !found.confirmed.is_empty() {
-            format!("{CONFIRMED}{}{pending}", found.confirmed.join(", "))
-        } else if found.pending.is_empty() {
-            "no subscription".to_owned()
-        } else {
-            format!("none confirmed{pending}")
-        };
-        let expected = if self.emails.is_empty() {
-            "a confirmed subscriber".to_owned()
-        } else {
-            format!("subscribed: {}", self.emails.join(", "))
-        };
-        checks.check(SUBSCRIBERS, missing.is_empty(), expected, actual);
-    }
-
     async fn subscribe(&self, arn: &str, found: &Subscriptions) -> Result<(), ResourceError> {
-        for email in self.unsubscribed(found) {
+        for email in unsubscribed(&self.emails, found) {
             // Subscribe is idempotent for the same endpoint; SNS emails the
             // address a link the recipient must follow.
             self.aws
@@ -199,6 +152,62 @@ impl Topic {
     }
 }
 
+impl Subscriptions {
+    /// Sorts one subscription: confirmed when SNS gives it an ARN; its
+    /// `SubscriptionArn` is `PendingConfirmation` until its recipient
+    /// confirms (and `Deleted` can appear too).
+    fn note(&mut self, s: &aws_sdk_sns::types::Subscription) {
+        let who = format!(
+            "{}:{}",
+            s.protocol().unwrap_or("?"),
+            s.endpoint().unwrap_or("?")
+        );
+        match s.subscription_arn() {
+            Some(a) if a.starts_with("arn:") => self.confirmed.push(who),
+            _ => self.pending.push(who),
+        }
+    }
+}
+
+/// The configured addresses with no subscription, confirmed or pending.
+fn unsubscribed<'a>(emails: &'a [String], found: &Subscriptions) -> Vec<&'a str> {
+    let has = |e: &str| {
+        let who = format!("email:{e}");
+        found.confirmed.contains(&who) || found.pending.contains(&who)
+    };
+    emails
+        .iter()
+        .map(String::as_str)
+        .filter(|e| !has(e))
+        .collect()
+}
+
+/// Records the subscribers: a configured address missing is drift (up
+/// subscribes it); otherwise evidence quoting who is confirmed, or why
+/// nobody would hear an alarm, which `verify` fails against its baseline.
+/// Confirmation is the recipient's act: `up` cannot do it.
+fn check_subscribers(checks: &mut Checks, emails: &[String], found: &Subscriptions) {
+    let missing = unsubscribed(emails, found);
+    let pending = if found.pending.is_empty() {
+        String::new()
+    } else {
+        format!(" (pending confirmation: {})", found.pending.join(", "))
+    };
+    let actual = if !found.confirmed.is_empty() {
+        format!("{CONFIRMED}{}{pending}", found.confirmed.join(", "))
+    } else if found.pending.is_empty() {
+        "no subscription".to_owned()
+    } else {
+        format!("none confirmed{pending}")
+    };
+    let expected = if emails.is_empty() {
+        "a confirmed subscriber".to_owned()
+    } else {
+        format!("subscribed: {}", emails.join(", "))
+    };
+    checks.check(SUBSCRIBERS, missing.is_empty(), expected, actual);
+}
+
 #[async_trait]
 impl Resource for Topic {
     fn id(&self) -> &LogicalId {
@@ -245,7 +254,7 @@ impl Resource for Topic {
             .map(|p| policy_doc::parse(p))
             .unwrap_or_default();
         checks.policy("Policy", &self.policy(cx), &policy);
-        self.check_subscribers(&mut checks, &self.subscriptions(&arn).await?);
+        check_subscribers(&mut checks, &self.emails, &self.subscriptions(&arn).await?);
         Ok(checks.observed(Present::new(&arn).with(Attr::Arn, &arn)))
     }
 
@@ -325,5 +334,53 @@ impl Resource for Topic {
                 .or_resource(&self.id, "DeleteTopic"),
         )?;
         Ok(DeleteOutcome::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sns::types::Subscription;
+
+    fn subscription(arn: &str, endpoint: &str) -> Subscription {
+        Subscription::builder()
+            .subscription_arn(arn)
+            .protocol("email")
+            .endpoint(endpoint)
+            .build()
+    }
+
+    #[test]
+    fn a_pending_subscription_is_subscribed_but_hears_nothing() {
+        let mut found = Subscriptions::default();
+        found.note(&subscription("PendingConfirmation", "a@example.com"));
+        let emails = vec!["a@example.com".to_owned()];
+        let mut checks = Checks::default();
+        check_subscribers(&mut checks, &emails, &found);
+        let Observed::Present {
+            drift, evidence, ..
+        } = checks.observed(Present::new("t"))
+        else {
+            unreachable!()
+        };
+        assert!(drift.is_empty(), "subscribed: nothing for up to do");
+        assert_eq!(
+            evidence[0].actual,
+            "none confirmed (pending confirmation: email:a@example.com)"
+        );
+    }
+
+    #[test]
+    fn a_confirmed_one_is_quoted_and_a_missing_address_is_drift() {
+        let mut found = Subscriptions::default();
+        found.note(&subscription(
+            "arn:aws:sns:us-east-1:123456789012:t:1",
+            "soc@example.com",
+        ));
+        let emails = vec!["oncall@example.com".to_owned()];
+        let mut checks = Checks::default();
+        check_subscribers(&mut checks, &emails, &found);
+        assert_eq!(checks.drift()[0].actual, "confirmed: email:soc@example.com");
+        assert_eq!(unsubscribed(&emails, &found), ["oncall@example.com"]);
     }
 }

@@ -1084,6 +1084,17 @@ mod tests {
     }
 
     #[test]
+    fn an_alarm_nobody_confirmed_fails_its_baseline() {
+        assert!(below_floor(
+            "MON-8",
+            "none confirmed (pending confirmation: email:a@b.example)"
+        )
+        .is_some());
+        assert!(below_floor("MON-8", "no subscription").is_some());
+        assert_eq!(below_floor("MON-8", "confirmed: email:a@b.example"), None);
+    }
+
+    #[test]
     fn drift_fails_exactly_the_affected_control() {
         let report = evaluate(
             &[change(
