@@ -28,6 +28,7 @@ const NOT_FOUND: &[&str] = &[
     "DBInstanceNotFoundFault",
     "DBSubnetGroupNotFoundFault",
     "DBParameterGroupNotFound",
+    "DBSnapshotNotFound",
     "AWS.SimpleQueueService.NonExistentQueue",
     "QueueDoesNotExist",
 ];

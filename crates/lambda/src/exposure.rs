@@ -58,14 +58,25 @@ fn is_public(statement: &Value) -> bool {
         _ => false,
     };
     let to_anyone = star(principal) || star(principal.and_then(|p| p.get("AWS")));
+    // Only a positive match narrows: `...IfExists` passes a caller that
+    // sends no such key (a direct invocation), a negated one passes
+    // everyone else.
+    let narrows = |op: &str| {
+        let op = op.to_ascii_lowercase();
+        !op.ends_with("ifexists")
+            && ["stringequals", "stringlike", "arnequals", "arnlike"].contains(&op.as_str())
+    };
     let narrowed = statement
         .get("Condition")
         .and_then(Value::as_object)
         .is_some_and(|ops| {
-            ops.values().filter_map(Value::as_object).any(|keys| {
-                keys.keys()
-                    .any(|k| NARROWING.contains(&k.to_ascii_lowercase().as_str()))
-            })
+            ops.iter()
+                .filter(|(op, _)| narrows(op))
+                .filter_map(|(_, keys)| keys.as_object())
+                .any(|keys| {
+                    keys.keys()
+                        .any(|k| NARROWING.contains(&k.to_ascii_lowercase().as_str()))
+                })
         });
     to_anyone && !narrowed
 }
@@ -209,6 +220,15 @@ mod tests {
         let narrowed = json!({"Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunction",
             "Condition": {"StringEquals": {"AWS:SourceAccount": "123456789012"}}});
         assert!(!is_public(&narrowed));
+        let if_exists = json!({"Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunction",
+            "Condition": {"StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}}});
+        assert!(
+            is_public(&if_exists),
+            "a direct caller sends no source account"
+        );
+        let negated = json!({"Effect": "Allow", "Principal": "*", "Action": "lambda:InvokeFunction",
+            "Condition": {"StringNotEquals": {"aws:SourceAccount": "123456789012"}}});
+        assert!(is_public(&negated));
         let service = json!({"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "lambda:InvokeFunction"});
         assert!(!is_public(&service));
         let deny = json!({"Effect": "Deny", "Principal": "*", "Action": "lambda:InvokeFunction"});

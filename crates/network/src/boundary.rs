@@ -286,7 +286,9 @@ async fn route_tables(
             let rtb = t.route_table_id().unwrap_or("?");
             let targets: Vec<String> = t.routes().iter().map(target).collect();
             for (route, to) in t.routes().iter().zip(&targets) {
-                if !stays_inside(to) {
+                // A blackhole route (its target deleted) carries nothing.
+                let dead = route.state().map(|s| s.as_str()) == Some("blackhole");
+                if !dead && !stays_inside(route, to) {
                     leaving.push(format!("{rtb}: {} -> {to}", destination(route)));
                 }
             }
@@ -324,9 +326,12 @@ fn target(r: &Route) -> String {
     .to_owned()
 }
 
-/// `local` (the VPC itself) or a gateway endpoint (`vpce-`, S3 here).
-fn stays_inside(target: &str) -> bool {
-    target == "local" || target.starts_with("vpce-")
+/// `local` (the VPC itself), or a gateway endpoint: a `vpce-` target for
+/// a service's prefix list (S3 here). A Gateway Load Balancer endpoint is a
+/// `vpce-` target too, for a CIDR, and leads to another VPC's appliances.
+fn stays_inside(route: &Route, target: &str) -> bool {
+    target == "local"
+        || (target.starts_with("vpce-") && route.destination_prefix_list_id().is_some())
 }
 
 /// Network interfaces in the VPC, and those with a public IP.
@@ -377,11 +382,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_local_and_endpoint_routes_stay_inside() {
-        assert!(stays_inside("local"));
-        assert!(stays_inside("vpce-0abc"));
+    fn only_local_and_gateway_endpoint_routes_stay_inside() {
+        let cidr = Route::builder().destination_cidr_block("0.0.0.0/0").build();
+        let s3 = Route::builder()
+            .destination_prefix_list_id("pl-63a5400a")
+            .build();
+        assert!(stays_inside(&cidr, "local"));
+        assert!(stays_inside(&s3, "vpce-0abc"), "the S3 gateway endpoint");
+        assert!(
+            !stays_inside(&cidr, "vpce-0abc"),
+            "a Gateway Load Balancer endpoint"
+        );
         for out in ["igw-1", "nat-1", "pcx-1", "tgw-1", "vgw-1", "eni-1", "?"] {
-            assert!(!stays_inside(out), "{out}");
+            assert!(!stays_inside(&cidr, out), "{out}");
         }
     }
 

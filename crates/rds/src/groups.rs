@@ -25,6 +25,27 @@ const GROUP_IN_USE: [Rule; 2] = [
 /// TLS (forced, 1.2 at least), connection logging and pgaudit, each applied
 /// as RDS states its type allows (`immediate` on a static one fails); the
 /// log line prefix, which RDS fixes, read as evidence.
+/// `log_line_prefix` must name the time, user, database and client of
+/// each line (PCI DSS 10.2.2). RDS fixes it (`%t:%r:%u@%d:[%p]:`, not
+/// modifiable), so it is read, never set: from the group's full listing,
+/// where it appears as a system parameter. Not listed: not judged (an
+/// emulator that lists only what was set).
+fn check_log_line_prefix(listing: &[Parameter], checks: &mut Checks) {
+    let Some(p) = listing
+        .iter()
+        .find(|p| p.parameter_name() == Some("log_line_prefix"))
+    else {
+        return;
+    };
+    let value = p.parameter_value().unwrap_or("");
+    checks.check(
+        LOG_LINE_PREFIX,
+        names_who_what_when(value),
+        "time, user, database and client on every line (%t or %m, %u, %d, %r or %h)",
+        format!("{value:?} ({})", p.source().unwrap_or("source unreported")),
+    );
+}
+
 /// Whether a `log_line_prefix` puts on every line the time (`%t`/`%m`),
 /// the user (`%u`), the database (`%d`) and the client (`%r`/`%h`).
 fn names_who_what_when(prefix: &str) -> bool {
@@ -92,33 +113,6 @@ impl ParameterGroup {
             .collect())
     }
 
-    /// `log_line_prefix` must name the time, user, database and client of
-    /// each line (PCI DSS 10.2.2). RDS fixes it (`%t:%r:%u@%d:[%p]:`, not
-    /// modifiable), so it is read, never set: from the group's full listing,
-    /// where it appears as a system parameter. Not listed: not judged (an
-    /// emulator that lists only what was set).
-    async fn check_log_line_prefix(
-        &self,
-        name: &str,
-        checks: &mut Checks,
-    ) -> Result<(), ResourceError> {
-        let listing = self.listing(name).await?;
-        let Some(p) = listing
-            .iter()
-            .find(|p| p.parameter_name() == Some("log_line_prefix"))
-        else {
-            return Ok(());
-        };
-        let value = p.parameter_value().unwrap_or("");
-        checks.check(
-            LOG_LINE_PREFIX,
-            names_who_what_when(value),
-            "time, user, database and client on every line (%t or %m, %u, %d, %r or %h)",
-            format!("{value:?} ({})", p.source().unwrap_or("source unreported")),
-        );
-        Ok(())
-    }
-
     /// Sets the parameters: a dynamic one applies at once (`immediate`),
     /// a static one at the next reboot (`pending-reboot`; `immediate` on a
     /// static parameter is refused). A type RDS does not state is treated
@@ -169,30 +163,22 @@ impl Resource for ParameterGroup {
         _known: Option<&Present>,
     ) -> Result<Observed, ResourceError> {
         let name = self.name(cx);
-        let out = match self
-            .aws
-            .rds
-            .describe_db_parameters()
-            .db_parameter_group_name(&name)
-            .source("user")
-            .send()
-            .await
-            .or_resource(&self.id, "DescribeDBParameters")
-        {
-            Ok(o) => o,
+        // The full listing, every page: each parameter's value in effect
+        // (set here, or the engine's default) and RDS's fixed ones.
+        let listing = match self.listing(&name).await {
+            Ok(l) => l,
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(Observed::Missing),
             Err(e) => return Err(e),
         };
         let mut checks = Checks::default();
         for (n, v) in &self.parameters {
-            let actual = out
-                .parameters()
+            let actual = listing
                 .iter()
                 .find(|p| p.parameter_name() == Some(n))
                 .and_then(|p| p.parameter_value());
             checks.equal(n, v, actual.unwrap_or("default"));
         }
-        self.check_log_line_prefix(&name, &mut checks).await?;
+        check_log_line_prefix(&listing, &mut checks);
         Ok(checks.observed(Present::new(&name)))
     }
 

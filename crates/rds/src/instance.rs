@@ -254,7 +254,24 @@ impl Instance {
             .iter()
             .filter_map(|g| g.db_parameter_group_name())
             .collect();
-        d.equal("parameter_group", pg, pgs.join(","));
+        // Its apply status quoted: a static parameter (pgaudit's library)
+        // set after the instance started waits for a reboot
+        // (`pending-reboot`), which `verify` fails and `up` leaves to the
+        // owner's maintenance window.
+        let status: Vec<&str> = db
+            .db_parameter_groups()
+            .iter()
+            .map(|g| {
+                g.parameter_apply_status()
+                    .unwrap_or("apply status unreported")
+            })
+            .collect();
+        d.check(
+            "parameter_group",
+            pgs.join(",") == pg,
+            pg,
+            format!("{} ({})", pgs.join(","), status.join(",")),
+        );
         let pi_supported = performance_insights_supported(&self.spec.instance_class);
         if pi_supported {
             d.equal(
@@ -420,71 +437,38 @@ impl Resource for Instance {
         drift: &[Drift],
     ) -> Result<Present, ResourceError> {
         let key = cx.attr(&self.kms_key, Attr::Arn)?;
-        if drift.iter().any(|d| d.property == SNAPSHOTS) {
-            self.unpublish_snapshots(cx, key).await?;
+        // The instance's own settings first; then its secret's rotation
+        // and its snapshots, whose unfixable cases end the repair with
+        // what to do, after everything fixable was fixed.
+        let secret = present.attrs.get(Attr::MasterUserSecretArn.as_str());
+        let own: Vec<&Drift> = drift
+            .iter()
+            .filter(|d| d.property != SNAPSHOTS && d.property != SECRET_ROTATION)
+            .filter(|d| !(d.property == "master_user_secret" && secret.is_some()))
+            .collect();
+        if !own.is_empty() {
+            self.modify(cx, key, &own).await?;
         }
         // A password RDS takes back into its management gets a new secret,
         // which rotates by default: only an existing one is rotated here.
-        let managing_again = drift.iter().any(|d| d.property == "master_user_secret");
-        if drift.iter().any(|d| d.property == SECRET_ROTATION) && !managing_again {
+        if drift.iter().any(|d| d.property == SECRET_ROTATION) && secret.is_some() {
             self.turn_rotation_on(present).await?;
         }
-        let drift: Vec<&Drift> = drift
-            .iter()
-            .filter(|d| d.property != SNAPSHOTS && d.property != SECRET_ROTATION)
-            .collect();
-        if drift.is_empty() {
-            return Ok(present.clone());
+        if drift.iter().any(|d| d.property == SNAPSHOTS) {
+            self.unpublish_snapshots(cx, key).await?;
         }
-        let mut req = self
-            .aws
-            .rds
-            .modify_db_instance()
-            .db_instance_identifier(Self::name(cx))
-            .apply_immediately(true);
-        for d in drift {
-            req = match d.property.as_str() {
-                "multi_az" => req.multi_az(self.spec.multi_az),
-                "master_user_secret" => req.manage_master_user_password(true).master_user_secret_kms_key_id(key),
-                "master_username" => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        "the master user has a default name, which RDS cannot change: create a new instance with another rds.master_username and move the data",
-                    ))
-                }
-                "publicly_accessible" => req.publicly_accessible(false),
-                "backup_retention_days" => req.backup_retention_period(self.spec.backup_retention_days),
-                "copy_tags_to_snapshot" => req.copy_tags_to_snapshot(true),
-                "auto_minor_version_upgrade" => req.auto_minor_version_upgrade(true),
-                "deletion_protection" => req.deletion_protection(self.spec.deletion_protection),
-                "iam_database_authentication" => req.enable_iam_database_authentication(true),
-                "monitoring_interval" => req.monitoring_interval(self.spec.monitoring_interval_seconds).monitoring_role_arn(cx.attr(&self.monitoring_role, Attr::Arn)?),
-                "log_exports" => req.cloudwatch_logs_export_configuration(
-                    CloudwatchLogsExportConfiguration::builder().set_enable_log_types(Some(LOG_EXPORTS.iter().map(|s| s.to_string()).collect())).build(),
+        if let (Some(d), Some(arn)) = (
+            drift.iter().find(|d| d.property == "master_user_secret"),
+            secret,
+        ) {
+            return Err(ResourceError::unexpected(
+                &self.id,
+                format!(
+                    "the master password's secret {arn} is {}, not the RDS key's; RDS cannot re-key a secret it manages: turn its management off and on again with the key (aws rds modify-db-instance --no-manage-master-user-password --master-user-password ..., then --manage-master-user-password --master-user-secret-kms-key-id {key})",
+                    d.actual
                 ),
-                "security_groups" => req.vpc_security_group_ids(cx.physical_id(&self.security_group)?),
-                "parameter_group" => req.db_parameter_group_name(cx.physical_id(&self.parameter_group)?),
-                "performance_insights" => req.enable_performance_insights(true).performance_insights_kms_key_id(key),
-                "storage_encrypted" | "kms_key" => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        "the instance's storage encryption differs and cannot be changed in place: restore a snapshot into a new encrypted instance",
-                    ))
-                }
-                other => return Err(ResourceError::unexpected(&self.id, format!("cannot repair `{other}`"))),
-            };
+            ));
         }
-        let busy_or_young = [
-            rules::RDS_INSTANCE_BUSY,
-            rules::RDS_KMS_KEY_NOT_YET_ACCESSIBLE,
-        ];
-        retrying(&busy_or_young, || async {
-            req.clone()
-                .send()
-                .await
-                .or_resource(&self.id, "ModifyDBInstance")
-        })
-        .await?;
         Ok(present.clone())
     }
 
@@ -633,6 +617,60 @@ struct Snapshot {
 }
 
 impl Instance {
+    /// ModifyDBInstance with every setting that drifted, at once.
+    async fn modify(&self, cx: &Context, key: &str, drift: &[&Drift]) -> Result<(), ResourceError> {
+        let mut req = self
+            .aws
+            .rds
+            .modify_db_instance()
+            .db_instance_identifier(Self::name(cx))
+            .apply_immediately(true);
+        for d in drift {
+            req = match d.property.as_str() {
+                "multi_az" => req.multi_az(self.spec.multi_az),
+                "master_user_secret" => req.manage_master_user_password(true).master_user_secret_kms_key_id(key),
+                "master_username" => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        "the master user has a default name, which RDS cannot change: create a new instance with another rds.master_username and move the data",
+                    ))
+                }
+                "publicly_accessible" => req.publicly_accessible(false),
+                "backup_retention_days" => req.backup_retention_period(self.spec.backup_retention_days),
+                "copy_tags_to_snapshot" => req.copy_tags_to_snapshot(true),
+                "auto_minor_version_upgrade" => req.auto_minor_version_upgrade(true),
+                "deletion_protection" => req.deletion_protection(self.spec.deletion_protection),
+                "iam_database_authentication" => req.enable_iam_database_authentication(true),
+                "monitoring_interval" => req.monitoring_interval(self.spec.monitoring_interval_seconds).monitoring_role_arn(cx.attr(&self.monitoring_role, Attr::Arn)?),
+                "log_exports" => req.cloudwatch_logs_export_configuration(
+                    CloudwatchLogsExportConfiguration::builder().set_enable_log_types(Some(LOG_EXPORTS.iter().map(|s| s.to_string()).collect())).build(),
+                ),
+                "security_groups" => req.vpc_security_group_ids(cx.physical_id(&self.security_group)?),
+                "parameter_group" => req.db_parameter_group_name(cx.physical_id(&self.parameter_group)?),
+                "performance_insights" => req.enable_performance_insights(true).performance_insights_kms_key_id(key),
+                "storage_encrypted" | "kms_key" => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        "the instance's storage encryption differs and cannot be changed in place: restore a snapshot into a new encrypted instance",
+                    ))
+                }
+                other => return Err(ResourceError::unexpected(&self.id, format!("cannot repair `{other}`"))),
+            };
+        }
+        let busy_or_young = [
+            rules::RDS_INSTANCE_BUSY,
+            rules::RDS_KMS_KEY_NOT_YET_ACCESSIBLE,
+        ];
+        retrying(&busy_or_young, || async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "ModifyDBInstance")
+        })
+        .await?;
+        Ok(())
+    }
+
     /// The master password's secret (managed by RDS) rotates: Secrets
     /// Manager's DescribeSecret, its rotation, period, last and next
     /// dates quoted. A supplied password is a deviation (RDS-20 says so).
@@ -797,17 +835,11 @@ impl Instance {
     /// named accounts are someone's decision, quoted, not undone). An
     /// unencrypted snapshot cannot be fixed in place.
     async fn unpublish_snapshots(&self, cx: &Context, key: &str) -> Result<(), ResourceError> {
-        for snap in self.snapshots(cx).await? {
-            if snap.encrypted_with.as_deref() != Some(key) {
-                return Err(ResourceError::unexpected(
-                    &self.id,
-                    format!(
-                        "DB snapshot {} is not encrypted with the RDS key ({}); RDS cannot re-encrypt it in place: copy it with `aws rds copy-db-snapshot --kms-key-id {key}` and delete the original",
-                        snap.id,
-                        snap.encrypted_with.as_deref().unwrap_or("unencrypted")
-                    ),
-                ));
-            }
+        let snapshots = self.snapshots(cx).await?;
+        // Public first: only an unencrypted snapshot can be public at all
+        // (RDS refuses `all` on an encrypted one), and it must not stay so
+        // while its owner copies it.
+        for snap in &snapshots {
             if snap.restorable_by.iter().any(|v| v == "all") {
                 self.aws
                     .rds
@@ -819,6 +851,19 @@ impl Instance {
                     .await
                     .or_resource(&self.id, "ModifyDBSnapshotAttribute")?;
             }
+        }
+        if let Some(snap) = snapshots
+            .iter()
+            .find(|s| s.encrypted_with.as_deref() != Some(key))
+        {
+            return Err(ResourceError::unexpected(
+                &self.id,
+                format!(
+                    "DB snapshot {} is not encrypted with the RDS key ({}); RDS cannot re-encrypt it in place: copy it with `aws rds copy-db-snapshot --kms-key-id {key}` and delete the original",
+                    snap.id,
+                    snap.encrypted_with.as_deref().unwrap_or("unencrypted")
+                ),
+            ));
         }
         Ok(())
     }

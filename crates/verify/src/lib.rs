@@ -107,7 +107,7 @@ controls! {
     "RDS-14" "db_instance" "monitoring_interval" [] "enhanced monitoring on";
     "RDS-15" "db_instance" "log_exports" ["10.2.1", "10.3.3"] "postgresql and upgrade logs exported to CloudWatch";
     "RDS-16" "db_instance" "security_groups" ["1.3.1"] "only the DB security group";
-    "RDS-17" "db_instance" "parameter_group" ["4.2.1"] "uses the TLS-only parameter group";
+    "RDS-17" "db_instance" "parameter_group" ["4.2.1"] "uses the TLS-only parameter group, its parameters applied (in-sync, not pending-reboot)";
     "RDS-19" "db_instance" "master_username" ["2.2.2"] "master user is not an engine default name (postgres, admin, root, rdsadmin, master)";
     "RDS-20" "db_instance" "master_user_secret" ["8.3.2"] "master password managed by RDS in Secrets Manager, encrypted with the RDS key (rotation: RDS-26)";
     "RDS-21" "db_instance" "snapshots" ["1.4.4", "3.5.1"] "every DB snapshot of the instance encrypted with the RDS key and none public (each listed)";
@@ -475,6 +475,10 @@ pub fn below_floor(control: &str, observed: &str) -> Option<&'static str> {
         // An alarm nobody receives alerts nobody: at least one subscriber
         // must have confirmed (the topic's read begins its evidence with
         // `paysec_monitoring::topic::CONFIRMED` then).
+        // Static parameters (pgaudit's library) apply only at a reboot.
+        "RDS-17" if observed.contains("pending-reboot") => Some(
+            "the group's parameters applied (in-sync): reboot the instance in a maintenance window (aws rds reboot-db-instance)",
+        ),
         "MON-8" if !observed.starts_with("confirmed: ") => Some(
             "a confirmed subscriber: set monitoring.alarm_emails and run `paysec up`, then follow the link SNS emails (or `aws sns subscribe --topic-arn ARN --protocol email --notification-endpoint ADDRESS`)",
         ),
@@ -1092,6 +1096,8 @@ mod tests {
         .is_some());
         assert!(below_floor("MON-8", "no subscription").is_some());
         assert_eq!(below_floor("MON-8", "confirmed: email:a@b.example"), None);
+        assert!(below_floor("RDS-17", "g (pending-reboot)").is_some());
+        assert_eq!(below_floor("RDS-17", "g (in-sync)"), None);
     }
 
     #[test]
