@@ -28,6 +28,9 @@ if ! "$deny" --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; then
   # Its build directory is 1+ GB that nothing reads again.
   rm -rf target/tools-build
 fi
+# Every package of the lock file, for every platform (cargo deny reads the
+# whole graph offline; a fresh machine's registry cache is empty).
+cargo fetch --locked --quiet
 "$deny" --offline check licenses bans sources
 # The advisory database lives on GitHub: checked whenever it can be fetched;
 # where only the package registries are reachable, said, not hidden.
