@@ -65,7 +65,10 @@ fn picture_of(graph: &paysec_core::Graph) -> paysec_verify::Picture {
 /// `paysec verify --list`: the control catalog, in text or JSON.
 pub fn list(printer: &Printer) -> u8 {
     if printer.is_json() {
-        printer.json(&serde_json::json!({ "controls": paysec_verify::catalog_json() }));
+        printer.json(&serde_json::json!({
+            "controls": paysec_verify::catalog_json(),
+            "prerequisites": paysec_verify::prerequisites::PREREQUISITES,
+        }));
     } else {
         for line in paysec_verify::catalog_lines() {
             printer.line(line);
@@ -149,8 +152,25 @@ pub async fn run(
             deviation: l.deviation,
         })
         .collect();
-    let result =
-        paysec_verify::evaluate(&changes, &unknowable, &not_built).with_calls(calls.calls());
+    // The account-wide services the stack relies on, read after the
+    // resources so their calls follow in the evidence.
+    let buckets: Vec<String> = changes
+        .iter()
+        .filter(|ch| ch.kind == "s3_bucket")
+        .filter_map(|ch| ch.planned.physical_id().map(str::to_owned))
+        .collect();
+    let prerequisites = paysec_account::read(
+        &c.aws,
+        &paysec_account::Subject {
+            account: &c.env.account,
+            partition: &c.caller.partition,
+            buckets: &buckets,
+        },
+    )
+    .await;
+    let result = paysec_verify::evaluate(&changes, &unknowable, &not_built)
+        .with_prerequisites(prerequisites)
+        .with_calls(calls.calls());
     let at = now();
     let header = Header {
         environment: settings.env.as_str(),
@@ -243,6 +263,22 @@ pub async fn run(
                 String::new()
             },
         ));
+        printer.line(format!(
+            "\nOwner prerequisites (account-wide, run by the account's owner; not counted above): {}",
+            paysec_verify::PrerequisiteSummary::of(&result.prerequisites).line()
+        ));
+        for p in &result.prerequisites {
+            printer.line(format!(
+                "  {:<7} {:<6} {}  = {}",
+                p.status.label(),
+                p.id,
+                p.title,
+                shorten(&p.observed, 96)
+            ));
+            if let Some(fix) = p.fix {
+                printer.line(format!("          fix: {fix}"));
+            }
+        }
         if let Some(path) = &report {
             printer.note(format!("evidence report written to {}", path.display()));
         }

@@ -438,6 +438,38 @@ pub async fn other_identity(name: &str) -> Sso {
     assume(&aws, role_arn, "auditor@example.com").await
 }
 
+/// Credentials in another account (`account`, twelve digits): a session
+/// of its role `name`, which the emulator keeps apart (moto maps the
+/// session's keys to that account). For state that is the whole
+/// account's, such as its trails, which tests sharing the suite's account
+/// must not see change under them.
+pub async fn identity_in_account(account: &str, name: &str) -> Sso {
+    let aws = aws().await;
+    assume(
+        &aws,
+        format!("arn:aws:iam::{account}:role/{name}"),
+        "owner@example.com",
+    )
+    .await
+}
+
+/// An SDK configuration as the SDK clients of `who`, pointed at the
+/// emulator (behind the AWS rules).
+pub async fn sdk_config_as(who: &Sso) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .credentials_provider(paysec_aws::sdk::s3::config::Credentials::new(
+            &who.access_key_id,
+            &who.secret_access_key,
+            Some(who.session_token.clone()),
+            None,
+            "test",
+        ))
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint())
+        .load()
+        .await
+}
+
 /// The endpoint tests and paysec use: the emulator behind the AWS rules.
 pub fn endpoint() -> String {
     suite().endpoint.clone()

@@ -84,6 +84,17 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         clean["summary"],
         failing(&clean)
     );
+    // The suite's account runs no trail: an owner prerequisite not met,
+    // reported apart, leaves the exit code to the controls.
+    assert!(
+        clean["prerequisites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "ACC-1" && p["status"] == "NOT_MET"),
+        "{}",
+        clean["prerequisites"]
+    );
     assert_eq!(p.run(&["verify", "--allow-unknown"]).code(), 0);
     // Run by an auditor (another role of the account): the key policies are
     // compared with the administrators `up` gave them, not the auditor.
@@ -243,16 +254,19 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .take_while(|l| !l.starts_with("## "))
         .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
         .count();
-    // ... and an appendix: a table of the API calls read, a row each.
+    // ... the owner prerequisites, a section and a row each, and an
+    // appendix: a table of the API calls read, a row each.
     let calls = clean["calls"].as_array().unwrap();
+    let prerequisites = clean["prerequisites"].as_array().unwrap().len();
+    assert!(evidence.contains("\n## Owner prerequisites ("));
     assert_eq!(
         counts,
         [
-            sections + 1,
             sections + 2,
-            header_rows + sections + rows + 1 + calls.len()
+            sections + 3,
+            header_rows + sections + rows + 1 + prerequisites + 1 + calls.len()
         ],
-        "the Markdown report parses as a section and a table per requirement, and the calls' appendix"
+        "the Markdown report parses as a section and a table per requirement, the prerequisites', and the calls' appendix"
     );
     // A report that stands alone: its scope, how it was made, the calls
     // behind each finding with their request ids, the raw answers beside
@@ -1166,4 +1180,305 @@ fn read_by_consumer(script: &str, report: &std::path::Path) -> (u64, BTreeSet<(S
         })
         .collect();
     (count, fails)
+}
+
+/// The prerequisites of a `verify --output json` run, by id:
+/// (status, observed).
+fn prerequisites(report: &Value) -> std::collections::BTreeMap<String, (String, String)> {
+    report["prerequisites"]
+        .as_array()
+        .expect("prerequisites")
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+            (s("id"), (s("status"), s("observed")))
+        })
+        .collect()
+}
+
+/// The account-wide services are read live in an account of their own
+/// (their state is the whole account's): an empty account meets none but
+/// the root's keys, each NOT_MET naming what AWS answered and the fix;
+/// once a trail logs S3 data events, GuardDuty and a Config recorder run
+/// and the account's public access block is on, each is MET quoting the
+/// live values; a trail narrowed to another bucket does not cover the
+/// stack's, one for every object does. The controls' summary never counts
+/// them (and `verify_detects_each_tampering_and_up_repairs_it` exits 0
+/// with the suite's account meeting few of them).
+#[tokio::test]
+async fn owner_prerequisites_are_read_live_apart_from_the_controls() {
+    use paysec_aws::sdk::{cloudtrail, config, guardduty, s3, s3control};
+    const ACCOUNT: &str = "333333333333";
+    let owner = crate::support::identity_in_account(ACCOUNT, "AccountOwner").await;
+    let sdk = crate::support::sdk_config_as(&owner).await;
+    // The role behind the session, which the keys name as administrator.
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:aws:iam::{ACCOUNT}:root") },
+            "Action": "sts:AssumeRole"
+        }]
+    });
+    paysec_aws::sdk::iam::Client::new(&sdk)
+        .create_role()
+        .role_name("AccountOwner")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("the owner's role");
+    // No database: this account's environment is only here to have buckets.
+    let p = Paysec::new("prereq")
+        .with_var("AWS_ACCESS_KEY_ID", &owner.access_key_id)
+        .with_var("AWS_SECRET_ACCESS_KEY", &owner.secret_access_key)
+        .with_var("AWS_SESSION_TOKEN", &owner.session_token)
+        .with_var("PAYSEC_RDS_ENABLED", "false");
+    let verify = || p.run(&["verify", "--output", "json"]);
+    let before = verify();
+    let report = before.json();
+    assert_eq!(report["account"], ACCOUNT, "{}", before.stderr());
+    let found = prerequisites(&report);
+    let status = |f: &std::collections::BTreeMap<String, (String, String)>, id: &str| {
+        f.get(id)
+            .unwrap_or_else(|| panic!("no {id}: {f:?}"))
+            .clone()
+    };
+    assert_eq!(
+        status(&found, "ACC-1"),
+        ("NOT_MET".into(), "DescribeTrails: no trail".into())
+    );
+    assert_eq!(
+        status(&found, "ACC-2").0,
+        "UNREAD",
+        "no bucket built yet: {found:?}"
+    );
+    assert_eq!(status(&found, "ACC-3").0, "NOT_MET");
+    assert!(
+        status(&found, "ACC-3").1.contains("no detector"),
+        "{found:?}"
+    );
+    assert_eq!(status(&found, "ACC-4").0, "NOT_MET");
+    assert!(
+        status(&found, "ACC-5")
+            .1
+            .contains("NoSuchPublicAccessBlockConfiguration"),
+        "{found:?}"
+    );
+    assert_eq!(
+        status(&found, "ACC-6"),
+        (
+            "NOT_MET".into(),
+            "GetAccountSummary: AccountMFAEnabled = 0".into()
+        )
+    );
+    assert_eq!(
+        status(&found, "ACC-7"),
+        (
+            "MET".into(),
+            "GetAccountSummary: AccountAccessKeysPresent = 0".into()
+        )
+    );
+    let acc1 = report["prerequisites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "ACC-1")
+        .unwrap();
+    assert!(acc1["fix"]
+        .as_str()
+        .unwrap()
+        .contains("--enable-log-file-validation"));
+    assert!(
+        !acc1["reads"].as_array().unwrap().is_empty(),
+        "each prerequisite names the calls it was read from"
+    );
+    let counted: u64 = ["pass", "fail", "not_applicable", "unknown", "deviation"]
+        .iter()
+        .map(|k| report["summary"][k].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, report["summary"]["total"].as_u64().unwrap());
+    assert_eq!(report["prerequisites_summary"]["met"], 1);
+
+    // The owner turns the services on, as the fixes say.
+    let bucket = "owner-trail-logs";
+    let s3 = s3::Client::from_conf(
+        s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("trail bucket");
+    let trails = cloudtrail::Client::new(&sdk);
+    trails
+        .create_trail()
+        .name("account-trail")
+        .s3_bucket_name(bucket)
+        .is_multi_region_trail(true)
+        .enable_log_file_validation(true)
+        .send()
+        .await
+        .expect("create trail");
+    trails
+        .start_logging()
+        .name("account-trail")
+        .send()
+        .await
+        .expect("start logging");
+    let s3_objects = |starts_with: Option<&str>| {
+        let mut fields = vec![
+            cloudtrail::types::AdvancedFieldSelector::builder()
+                .field("eventCategory")
+                .equals("Data")
+                .build()
+                .unwrap(),
+            cloudtrail::types::AdvancedFieldSelector::builder()
+                .field("resources.type")
+                .equals("AWS::S3::Object")
+                .build()
+                .unwrap(),
+        ];
+        if let Some(prefix) = starts_with {
+            fields.push(
+                cloudtrail::types::AdvancedFieldSelector::builder()
+                    .field("resources.ARN")
+                    .starts_with(prefix)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        cloudtrail::types::AdvancedEventSelector::builder()
+            .name("S3 data events")
+            .set_field_selectors(Some(fields))
+            .build()
+            .unwrap()
+    };
+    trails
+        .put_event_selectors()
+        .trail_name("account-trail")
+        .advanced_event_selectors(s3_objects(Some("arn:aws:s3:::another-bucket/")))
+        .send()
+        .await
+        .expect("event selectors");
+    let detector = guardduty::Client::new(&sdk)
+        .create_detector()
+        .enable(true)
+        .send()
+        .await
+        .expect("detector");
+    let recorders = config::Client::new(&sdk);
+    recorders
+        .put_configuration_recorder()
+        .configuration_recorder(
+            config::types::ConfigurationRecorder::builder()
+                .name("default")
+                .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/config"))
+                .recording_group(
+                    config::types::RecordingGroup::builder()
+                        .all_supported(true)
+                        .include_global_resource_types(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("recorder");
+    recorders
+        .put_delivery_channel()
+        .delivery_channel(
+            config::types::DeliveryChannel::builder()
+                .name("default")
+                .s3_bucket_name(bucket)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("delivery channel");
+    recorders
+        .start_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .expect("start recorder");
+    let control = s3control::Client::from_conf(
+        s3control::config::Builder::from(&sdk)
+            .endpoint_resolver(paysec_aws::emulator::S3ControlOnEmulator {
+                url: crate::support::endpoint(),
+            })
+            .build(),
+    );
+    control
+        .put_public_access_block()
+        .account_id(ACCOUNT)
+        .public_access_block_configuration(
+            s3control::types::PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("account public access block");
+
+    // The stack's buckets are not built in this account: verify reads the
+    // data events for none, and the trail itself is judged.
+    let after = prerequisites(&verify().json());
+    let trail_arn = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/account-trail");
+    assert_eq!(
+        status(&after, "ACC-1"),
+        (
+            "MET".into(),
+            format!("{trail_arn}: IsMultiRegionTrail true, LogFileValidationEnabled true, IsLogging true")
+        )
+    );
+    let detector_id = detector.detector_id().unwrap();
+    assert_eq!(
+        status(&after, "ACC-3"),
+        (
+            "MET".into(),
+            format!("detector {detector_id}: Status ENABLED")
+        )
+    );
+    assert_eq!(status(&after, "ACC-4").0, "MET", "{after:?}");
+    assert!(status(&after, "ACC-4")
+        .1
+        .contains("recorder default: recording true"));
+    assert_eq!(
+        status(&after, "ACC-5"),
+        (
+            "MET".into(),
+            format!("account {ACCOUNT}: BlockPublicAcls true, IgnorePublicAcls true, BlockPublicPolicy true, RestrictPublicBuckets true")
+        )
+    );
+
+    // Data events on the stack's buckets: the data bucket of an
+    // environment built here, which the trail narrowed to another bucket
+    // does not cover; then a selector for every object does.
+    let up = p.run(&["up", "--yes", "--output", "json"]);
+    assert_eq!(up.code(), 0, "{}", up.stderr());
+    let narrowed = prerequisites(&p.run(&["verify", "--output", "json"]).json());
+    let (state, observed) = status(&narrowed, "ACC-2");
+    assert_eq!(state, "NOT_MET", "{observed}");
+    assert!(observed.contains(": none"), "{observed}");
+    trails
+        .put_event_selectors()
+        .trail_name("account-trail")
+        .advanced_event_selectors(s3_objects(None))
+        .send()
+        .await
+        .expect("event selectors");
+    let covered = prerequisites(&p.run(&["verify", "--output", "json"]).json());
+    let (state, observed) = status(&covered, "ACC-2");
+    assert_eq!(state, "MET", "{observed}");
+    assert!(
+        observed.contains(&format!("read and write (by {trail_arn})")),
+        "{observed}"
+    );
+    let down = p.run(&["down", "--yes"]);
+    assert_eq!(down.code(), 0, "{}", down.stderr());
 }

@@ -79,6 +79,11 @@ pub struct Aws {
     pub quotas: aws_sdk_servicequotas::Client,
     pub resolver: aws_sdk_route53resolver::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// The account-wide services `verify` reads as owner prerequisites.
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub guardduty: aws_sdk_guardduty::Client,
+    pub config: aws_sdk_config::Client,
+    pub s3control: aws_sdk_s3control::Client,
 }
 
 impl Aws {
@@ -114,6 +119,10 @@ impl Aws {
             quotas: with_log!(self.quotas, aws_sdk_servicequotas),
             resolver: with_log!(self.resolver, aws_sdk_route53resolver),
             secrets: with_log!(self.secrets, aws_sdk_secretsmanager),
+            cloudtrail: with_log!(self.cloudtrail, aws_sdk_cloudtrail),
+            guardduty: with_log!(self.guardduty, aws_sdk_guardduty),
+            config: with_log!(self.config, aws_sdk_config),
+            s3control: with_log!(self.s3control, aws_sdk_s3control),
         }
     }
 
@@ -174,10 +183,17 @@ impl Aws {
                 )
             };
         }
+        let emulator = std::env::var("PAYSEC_EMULATOR")
+            .ok()
+            .filter(|e| !e.is_empty() && emulator_endpoint);
+        let mut s3control = aws_sdk_s3control::config::Builder::from(&sdk)
+            .http_client(PerService::new("s3control", https.clone(), limit));
+        if let (Some(_), Some(url)) = (&emulator, &endpoint) {
+            s3control = s3control
+                .endpoint_resolver(crate::emulator::S3ControlOnEmulator { url: url.clone() });
+        }
         Ok(Self {
-            emulator: std::env::var("PAYSEC_EMULATOR")
-                .ok()
-                .filter(|e| !e.is_empty() && emulator_endpoint),
+            emulator,
             kms: client!(aws_sdk_kms, "kms"),
             sts: client!(aws_sdk_sts, "sts"),
             tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
@@ -202,6 +218,10 @@ impl Aws {
             quotas: client!(aws_sdk_servicequotas, "servicequotas"),
             resolver: client!(aws_sdk_route53resolver, "route53resolver"),
             secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
+            cloudtrail: client!(aws_sdk_cloudtrail, "cloudtrail"),
+            guardduty: client!(aws_sdk_guardduty, "guardduty"),
+            config: client!(aws_sdk_config, "config"),
+            s3control: aws_sdk_s3control::Client::from_conf(s3control.build()),
             sdk,
         })
     }

@@ -68,6 +68,31 @@ pub fn has(emulator: Option<&str>, gap: Gap) -> bool {
     emulator.is_some_and(|e| gaps_of(e).contains(&gap))
 }
 
+/// S3 Control's endpoint on a local emulator. Its endpoint rules put the
+/// account id in front of a custom endpoint's host
+/// (`123456789012.127.0.0.1:4566`), a name no resolver knows for a loopback
+/// address; emulators route S3 Control by its `/v20180820/` path instead
+/// (moto 5.2.5, LocalStack), so the request goes to the endpoint as given.
+/// Used only for a declared emulator: AWS and any other custom endpoint
+/// keep the SDK's rules.
+#[derive(Debug)]
+pub struct S3ControlOnEmulator {
+    pub url: String,
+}
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for S3ControlOnEmulator {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.url.clone())
+                .build(),
+        ))
+    }
+}
+
 /// The versioning status in the raw body of a successful GetBucketVersioning
 /// answer the SDK could not parse ([`Gap::VersioningAnswerWrapped`]); `None`
 /// when the error is anything else.

@@ -17,13 +17,18 @@ pub use tagged::tagged_arns;
 
 /// The SDK crates, re-exported so tests and callers use the same versions.
 pub mod sdk {
+    pub use aws_sdk_cloudtrail as cloudtrail;
+    pub use aws_sdk_config as config;
     pub use aws_sdk_ec2 as ec2;
+    pub use aws_sdk_guardduty as guardduty;
+    pub use aws_sdk_iam as iam;
     pub use aws_sdk_kms as kms;
     pub use aws_sdk_lambda as lambda;
     pub use aws_sdk_rds as rds;
     pub use aws_sdk_resourcegroupstagging as resourcegroupstagging;
     pub use aws_sdk_route53resolver as route53resolver;
     pub use aws_sdk_s3 as s3;
+    pub use aws_sdk_s3control as s3control;
     pub use aws_sdk_secretsmanager as secretsmanager;
     pub use aws_sdk_servicequotas as servicequotas;
     pub use aws_sdk_sqs as sqs;

@@ -189,6 +189,29 @@ pub fn html(report: &Report, h: &Header<'_>, picture: &Picture) -> String {
         }
         out.push_str("</table>\n");
     }
+    if !report.prerequisites.is_empty() {
+        out.push_str(&format!(
+            "<h2 id=\"prerequisites\">Owner prerequisites ({})</h2>\n<p>Account-wide services and settings the stack relies on and the account's owner runs: read live, not built or changed by paysec, not counted with the controls above.</p>\n<table><tr><th>prerequisite</th><th>requirement(s)</th><th>check</th><th>status</th><th>observed (what AWS returned)</th><th>when not met</th></tr>\n",
+            escape(&crate::PrerequisiteSummary::of(&report.prerequisites).line())
+        ));
+        for p in &report.prerequisites {
+            let class = match p.status {
+                crate::Status::Met => "PASS",
+                crate::Status::NotMet => "FAIL",
+                crate::Status::Unread => "UNKNOWN",
+            };
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"verdict v-{class}\">{}</td><td>{}</td><td>{}</td></tr>\n",
+                escape(p.id),
+                escape(&p.requirements.join(", ")),
+                escape(p.title),
+                p.status.label(),
+                escape(&p.observed),
+                escape(p.fix.unwrap_or("-")),
+            ));
+        }
+        out.push_str("</table>\n");
+    }
     out.push_str("</body></html>\n");
     out
 }
@@ -228,6 +251,7 @@ mod tests {
                 deviation: 0,
             },
             calls: Vec::new(),
+            prerequisites: Vec::new(),
         };
         let picture = Picture {
             nodes: vec![

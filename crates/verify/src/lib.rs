@@ -6,9 +6,11 @@
 //! supports the requirements; only an assessment attests compliance).
 
 mod html;
+pub mod prerequisites;
 mod sarif;
 
 pub use html::{html, Picture};
+pub use prerequisites::{PrerequisiteFinding, PrerequisiteSummary, Status};
 pub use sarif::sarif;
 
 use paysec_core::reading::Call;
@@ -261,12 +263,22 @@ pub struct Report {
     /// The AWS calls behind the findings, when they were recorded.
     #[serde(skip)]
     pub calls: Vec<Call>,
+    /// The owner prerequisites as read: apart from the findings and
+    /// their summary, never changing [`Report::ok`].
+    pub prerequisites: Vec<PrerequisiteFinding>,
 }
 
 impl Report {
     /// Keeps the calls the reads made and points each finding at those
     /// of its resource.
     pub fn with_calls(mut self, calls: Vec<Call>) -> Self {
+        for p in &mut self.prerequisites {
+            p.reads = calls
+                .iter()
+                .filter(|c| c.resource.as_deref() == Some(p.source.as_str()))
+                .map(|c| c.seq)
+                .collect();
+        }
         for f in &mut self.findings {
             let listings: Vec<String> = f
                 .shared_listings
@@ -284,6 +296,13 @@ impl Report {
                 .collect();
         }
         self.calls = calls;
+        self
+    }
+
+    /// Adds the owner prerequisites as read (before [`Report::with_calls`],
+    /// which points them at their calls).
+    pub fn with_prerequisites(mut self, prerequisites: Vec<PrerequisiteFinding>) -> Self {
+        self.prerequisites = prerequisites;
         self
     }
 
@@ -456,6 +475,7 @@ pub fn evaluate(
         findings,
         summary,
         calls: Vec::new(),
+        prerequisites: Vec::new(),
     }
 }
 
@@ -520,7 +540,7 @@ pub struct Scope {
 }
 
 /// What no configuration read can show: said in every report.
-pub const NOT_COVERED: &str = "This report does not cover: the documentation and interview test steps; what the owner must do and show (docs/pci-mapping.md, owner duties: field-level protection of PAN in the database, what happens to data after authorization, change control, people and access reviews, segmentation testing, incident response, and the rest listed there); the account-wide services outside the stack (CloudTrail, GuardDuty, AWS Config, the account's S3 public access block, the root user); and AWS's own share, which its Attestation of Compliance and responsibility summary (AWS Artifact) cover.";
+pub const NOT_COVERED: &str = "This report does not cover: the documentation and interview test steps; what the owner must do and show (docs/pci-mapping.md, owner duties: field-level protection of PAN in the database, what happens to data after authorization, change control, people and access reviews, segmentation testing, incident response, and the rest listed there); the account-wide services outside the stack as controls (CloudTrail, GuardDuty, AWS Config, the account's S3 public access block and the root user are read as owner prerequisites, in their own section, met or not, never counted with the controls); and AWS's own share, which its Attestation of Compliance and responsibility summary (AWS Artifact) cover.";
 
 fn escape_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
@@ -571,6 +591,27 @@ pub fn markdown(report: &Report, h: &Header<'_>) -> String {
                 f.verdict.label(),
                 escape_cell(&f.expected),
                 escape_cell(&f.observed),
+                if reads.is_empty() {
+                    "-".to_owned()
+                } else {
+                    reads.join(" ")
+                }
+            ));
+        }
+    }
+    if !report.prerequisites.is_empty() {
+        out.push_str(&format!("\n## Owner prerequisites ({})\n\nAccount-wide services and settings the stack relies on and the account's owner runs: read live, not built or changed by paysec, not counted with the controls above.\n\n| prerequisite | requirement(s) | check | status | observed | when not met | read by calls |\n|---|---|---|---|---|---|---|\n", PrerequisiteSummary::of(&report.prerequisites).line()));
+        for p in &report.prerequisites {
+            let reads: Vec<String> = p.reads.iter().map(|n| format!("#{n}")).collect();
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                p.id,
+                p.requirements.join(", "),
+                p.title,
+                p.status.label(),
+                escape_cell(&p.observed),
+                p.fix
+                    .map_or_else(|| "-".to_owned(), |f| format!("`{}`", escape_cell(f))),
                 if reads.is_empty() {
                     "-".to_owned()
                 } else {
@@ -633,6 +674,8 @@ pub fn json(report: &Report, h: &Header<'_>) -> serde_json::Value {
         "ok": report.ok(),
         "summary": report.summary,
         "findings": report.findings,
+        "prerequisites": report.prerequisites,
+        "prerequisites_summary": PrerequisiteSummary::of(&report.prerequisites),
         "calls": report.calls.iter().map(|c| serde_json::json!({
             "seq": c.seq,
             "resource": c.resource,
@@ -905,6 +948,15 @@ pub fn catalog_lines() -> Vec<String> {
                 }
             )
         }))
+        .chain(prerequisites::PREREQUISITES.iter().map(|p| {
+            format!(
+                "{:<7} {:<22} {:<24} {}",
+                p.id,
+                p.requirements.join(", "),
+                "(owner prerequisite)",
+                p.title
+            )
+        }))
         .collect()
 }
 
@@ -960,6 +1012,7 @@ pub fn catalog_markdown() -> String {
             c.title.replace('|', "\\|")
         ));
     }
+    out.push_str(&prerequisites::catalog_markdown());
     out
 }
 
@@ -1147,6 +1200,65 @@ mod tests {
         let report = evaluate(&[change("s3.data", "s3_bucket", Planned::Create)], &[], &[]);
         assert!(report.summary.total >= 7);
         assert_eq!(report.summary.fail, report.summary.total);
+    }
+
+    #[test]
+    fn prerequisites_are_reported_apart_and_never_change_the_verdict() {
+        use crate::prerequisites::{PrerequisiteFinding, Status, ROOT_MFA, TRAIL};
+        let source = paysec_core::reading::shared_name("account-cloudtrail");
+        let report = evaluate(
+            &[change(
+                "kms.s3",
+                "kms_key",
+                Planned::NoChange {
+                    physical_id: "k".into(),
+                    properties_read: true,
+                },
+            )],
+            &[],
+            &[],
+        )
+        .with_prerequisites(vec![
+            PrerequisiteFinding::new(
+                TRAIL,
+                Status::NotMet,
+                "DescribeTrails: no trail".into(),
+                &source,
+            ),
+            PrerequisiteFinding::new(
+                ROOT_MFA,
+                Status::Met,
+                "AccountMFAEnabled = 1".into(),
+                "shared:account-iam",
+            ),
+        ])
+        .with_calls(vec![Call {
+            seq: 1,
+            resource: Some(source.clone()),
+            service: "cloudtrail".into(),
+            operation: "DescribeTrails".into(),
+            request_id: Some("r".into()),
+            status: 200,
+            at: "t".into(),
+            body: "{\"trailList\":[]}".into(),
+        }]);
+        assert!(
+            report.all_checked_and_passing(),
+            "a prerequisite not met is not a failing control"
+        );
+        assert_eq!(report.prerequisites[0].reads, vec![1]);
+        assert!(report.prerequisites[1].reads.is_empty());
+        let md = markdown(&report, &header());
+        assert!(
+            md.contains("## Owner prerequisites (1 met, 1 NOT MET)"),
+            "{md}"
+        );
+        assert!(md.contains("| ACC-1 | 10.2.1, 10.2.2, 10.3.4 |"), "{md}");
+        assert!(md.contains("DescribeTrails: no trail"));
+        let json = json(&report, &header());
+        assert_eq!(json["prerequisites"][0]["status"], "NOT_MET");
+        assert_eq!(json["prerequisites_summary"]["not_met"], 1);
+        assert_eq!(json["summary"]["fail"], 0);
     }
 
     fn finding<'a>(report: &'a Report, control: &str) -> &'a Finding {

@@ -170,6 +170,7 @@ mod tests {
                 deviation: 0,
             },
             calls: Vec::new(),
+            prerequisites: Vec::new(),
         };
         let h = Header {
             environment: "dev-1",

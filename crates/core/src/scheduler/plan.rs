@@ -38,6 +38,19 @@ pub enum Planned {
     },
 }
 
+impl Planned {
+    /// The live resource's id, when there is one.
+    pub fn physical_id(&self) -> Option<&str> {
+        match self {
+            Self::Create => None,
+            Self::Adopt { physical_id }
+            | Self::Repair { physical_id, .. }
+            | Self::NoChange { physical_id, .. } => Some(physical_id),
+            Self::Delete { physical_id } => physical_id.as_deref(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PlannedChange {
     pub id: LogicalId,
