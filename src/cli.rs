@@ -42,9 +42,11 @@ pub struct Global {
     /// service container); refused otherwise
     #[arg(long, global = true)]
     pub allow_http_endpoint: bool,
-    /// Directory of the ledgers (default .paysec)
-    #[arg(long, global = true, value_name = "DIR")]
-    pub ledger_dir: Option<PathBuf>,
+    /// Where the ledgers live: a directory (default .paysec) or
+    /// s3://BUCKET[/PREFIX], shared by a team with locking (else config
+    /// `ledger`, PAYSEC_LEDGER); --ledger-dir is an alias
+    #[arg(long, global = true, value_name = "URL", alias = "ledger-dir")]
+    pub ledger: Option<String>,
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -102,12 +104,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE", conflicts_with = "destroy")]
         out: Option<PathBuf>,
     },
-    /// What the ledger holds (no network)
+    /// What the ledger holds (no AWS call but reading a shared ledger)
     #[command(
         after_help = "Examples:\n  paysec status --env dev-001\n  paysec status --output json | jq '.resources[] | select(.status != \"ready\")'"
     )]
     Status,
-    /// Stack outputs, e.g. kms_rds_key_arn (no network)
+    /// Stack outputs, e.g. kms_rds_key_arn (no AWS call but reading a shared ledger)
     #[command(after_help = "Examples:\n  paysec output\n  paysec output kms_s3_key_arn --raw")]
     Output {
         /// One output by name
@@ -153,6 +155,22 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+    /// Remove a shared ledger's lock left by a run that died (`paysec
+    /// force-unlock --env NAME LOCK_ID`), as the refusal of the next run
+    /// names it
+    #[command(
+        after_help = "The lock's id is in the message of the run it refused. Only remove a lock\nwhose run is gone: two runs writing one environment race for its resources.\n\nExamples:\n  paysec force-unlock --env prod-001 --ledger s3://team-state/paysec 3f9c2a7d41e0b8c6\n  paysec force-unlock --env prod-001 3f9c2a7d41e0b8c6 --yes"
+    )]
+    ForceUnlock {
+        /// The lock's id
+        lock_id: String,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Shared ledgers: create the state bucket, move a ledger, list its versions
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Shell completion script
     #[command(
         after_help = "Examples:\n  paysec completions bash > /etc/bash_completion.d/paysec\n  paysec completions zsh > \"${fpath[1]}/_paysec\"\n  paysec completions fish > ~/.config/fish/completions/paysec.fish"
@@ -161,6 +179,37 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Create an S3 bucket for shared ledgers, hardened like the stack's
+    /// own (versioning, SSE-KMS, public access blocked, bucket owner
+    /// enforced, TLS-only policy); refused if it exists and is not
+    #[command(
+        after_help = "Examples:\n  paysec ledger init s3://team-paysec-state\n  paysec ledger init s3://team-paysec-state --output json"
+    )]
+    Init {
+        /// s3://BUCKET (a prefix is ignored: it is chosen by --ledger)
+        url: String,
+    },
+    /// Move an environment's ledger to another place (a directory or
+    /// s3://BUCKET[/PREFIX]) under both places' locks; the old one is
+    /// renamed aside (a file) or removed (an object, kept in the bucket's
+    /// versions)
+    #[command(
+        after_help = "Examples:\n  paysec ledger migrate --env prod-001 --to s3://team-paysec-state/paysec\n  paysec ledger migrate --env prod-001 --ledger s3://team-paysec-state/paysec --to .paysec"
+    )]
+    Migrate {
+        /// Where the ledger goes
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+    /// The versions of an environment's shared ledger: when, by whom
+    #[command(
+        after_help = "Examples:\n  paysec ledger history --env prod-001 --ledger s3://team-paysec-state/paysec"
+    )]
+    History,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

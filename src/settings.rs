@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use paysec_aws::ledger_s3::{S3Ledgers, S3Url};
 use paysec_aws::AwsSettings;
 use paysec_config::Config;
+use paysec_core::ledger_store::Location;
 use paysec_core::naming::EnvName;
 
 use crate::cli::Global;
@@ -16,8 +18,41 @@ pub struct Settings {
     /// Every environment named by a repeated `--env` (a fleet run); empty
     /// for one environment.
     pub fleet: Vec<EnvName>,
-    pub ledger_dir: PathBuf,
+    /// Where the ledgers live: the directory until [`resolve_ledger`]
+    /// connects a shared store for an `s3://` URL.
+    pub ledger: Location,
+    /// The `s3://` URL of a shared ledger, when one is set.
+    pub ledger_url: Option<S3Url>,
     pub aws: AwsSettings,
+}
+
+/// `ledger` as given (flag, `PAYSEC_LEDGER`, config): a directory, or an
+/// `s3://` URL checked here, before any AWS call.
+pub fn ledger_spec(text: &str) -> Result<(Location, Option<S3Url>), Failure> {
+    match S3Url::parse(text) {
+        None => Ok((Location::Dir(PathBuf::from(text)), None)),
+        Some(Ok(url)) => Ok((Location::Dir(PathBuf::new()), Some(url))),
+        Some(Err(why)) => Err(Failure::Usage(format!("--ledger {why}"))),
+    }
+}
+
+/// Connects the shared store when the ledger is on S3, with the run's
+/// base credentials (the ledger's bucket may be in another account than
+/// the environment): its writes are noted with the caller's ARN.
+pub async fn resolve_ledger(settings: &mut Settings) -> Result<(), Failure> {
+    let Some(url) = settings.ledger_url.clone() else {
+        return Ok(());
+    };
+    settings.ledger = shared_store(&settings.aws, url).await?;
+    Ok(())
+}
+
+/// The shared store at `url`.
+pub async fn shared_store(aws: &AwsSettings, url: S3Url) -> Result<Location, Failure> {
+    let aws = paysec_aws::Aws::connect(aws).await?;
+    let who = aws.identity().await?.arn;
+    let store = S3Ledgers::new(url, aws.s3.clone(), who).map_err(Failure::Internal)?;
+    Ok(Location::Remote(std::sync::Arc::new(store)))
 }
 
 pub fn resolve(global: &Global) -> Result<Settings, Failure> {
@@ -37,8 +72,8 @@ pub fn resolve(global: &Global) -> Result<Settings, Failure> {
     if global.allow_http_endpoint {
         config.allow_http_endpoint = true;
     }
-    if let Some(d) = &global.ledger_dir {
-        config.ledger_dir = d.clone();
+    if let Some(l) = &global.ledger {
+        config.ledger = Some(l.clone());
     }
     config.validate()?;
     let env = EnvName::parse(config.environment_suffix.as_deref().unwrap_or_default())?;
@@ -62,8 +97,23 @@ pub fn resolve(global: &Global) -> Result<Settings, Failure> {
         max_attempts: config.max_attempts,
         calls_per_service: config.calls_per_service,
     };
+    let (ledger, ledger_url) = match &config.ledger {
+        Some(text) => ledger_spec(text).map_err(|e| {
+            // Named where it came from, as every setting's error is.
+            let from = if global.ledger.is_some() {
+                "--ledger"
+            } else if std::env::var_os("PAYSEC_LEDGER").is_some() {
+                "PAYSEC_LEDGER"
+            } else {
+                "`ledger` in the config file"
+            };
+            Failure::Usage(e.to_string().replacen("--ledger", from, 1))
+        })?,
+        None => (Location::Dir(config.ledger_dir.clone()), None),
+    };
     Ok(Settings {
-        ledger_dir: config.ledger_dir.clone(),
+        ledger,
+        ledger_url,
         env,
         fleet,
         aws,

@@ -36,7 +36,7 @@ pub async fn up(
     let yes = approve.yes || saved.is_some();
     let quick = saved.as_ref().map_or(quick, |(_, p)| !p.properties_read);
     require_terminal_or_yes(printer, yes, "up")?;
-    let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "up")?;
+    let mut ledger = Ledger::open_for_write(&settings.ledger, &settings.env, "up")?;
     let mut c = connect(settings).await?;
     // A ledger of another account or region stops `up` before the preflight.
     ledger.bind_account(&c.env.account, &c.env.region)?;
@@ -138,7 +138,7 @@ pub async fn down(
         args.approve.concurrency,
     );
     require_terminal_or_yes(printer, yes, "down")?;
-    let mut ledger = Ledger::open_for_write(&settings.ledger_dir, &settings.env, "down")?;
+    let mut ledger = Ledger::open_for_write(&settings.ledger, &settings.env, "down")?;
     refuse_protected(settings, &ledger, args.disable_deletion_protection)?;
     let c = super::connect_reading(settings).await?;
     ledger.bind_account(&c.env.account, &c.env.region)?;
@@ -320,7 +320,7 @@ pub async fn fleet(
     // because one environment is busy elsewhere.
     let mut ledgers = Vec::new();
     for name in &settings.fleet {
-        ledgers.push(Ledger::open_for_write(&settings.ledger_dir, name, command)?);
+        ledgers.push(Ledger::open_for_write(&settings.ledger, name, command)?);
     }
     let mut first = if matches!(verb, Verb::Up { .. }) {
         connect(settings).await?

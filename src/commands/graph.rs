@@ -30,7 +30,7 @@ pub async fn run(
     let names = paysec_core::naming::Names::new(&settings.env);
     let graph =
         paysec_stack::blueprint(&inputs, &names).map_err(|e| Failure::Internal(e.to_string()))?;
-    let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     let color = |id| match ledger.record(id).map(|r| r.status) {
         Some(Status::Ready) => "#b7e4c7",
         Some(Status::Created) => "#ffe8a3",

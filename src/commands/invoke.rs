@@ -23,7 +23,7 @@ pub async fn run(
     };
     serde_json::from_str::<serde_json::Value>(&payload)
         .map_err(|e| Failure::Usage(format!("the payload is not valid JSON: {e}")))?;
-    let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     let id = LogicalId::new(paysec_stack::ids::FUNCTION);
     let Some(recorded) = ledger
         .record(&id)

@@ -4,6 +4,7 @@
 mod apply;
 mod graph;
 mod invoke;
+mod ledger;
 mod output;
 mod plan;
 mod saved_plan;
@@ -41,7 +42,12 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
                 .into(),
         ));
     }
-    let settings = settings::resolve(&cli.global)?;
+    let mut settings = settings::resolve(&cli.global)?;
+    // The state bucket is named by the command itself, not by --ledger.
+    if let Command::Ledger(crate::cli::LedgerCommand::Init { url }) = &cli.command {
+        return ledger::init(&settings, printer, url).await;
+    }
+    settings::resolve_ledger(&mut settings).await?;
     if !settings.fleet.is_empty() {
         return match cli.command {
             Command::Up(a) if a.plan.is_some() => Err(Failure::Usage(
@@ -98,6 +104,14 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
             payload_file,
         } => invoke::run(&settings, printer, payload, payload_file).await,
         Command::Graph { format } => graph::run(&settings, printer, format).await,
+        Command::ForceUnlock { lock_id, yes } => {
+            ledger::force_unlock(&settings, printer, &lock_id, yes)
+        }
+        Command::Ledger(crate::cli::LedgerCommand::Migrate { to }) => {
+            ledger::migrate(&settings, printer, &to).await
+        }
+        Command::Ledger(crate::cli::LedgerCommand::History) => ledger::history(&settings, printer),
+        Command::Ledger(crate::cli::LedgerCommand::Init { .. }) => Ok(exit::OK),
         Command::Completions { .. } => Ok(exit::OK),
     }
 }

@@ -13,7 +13,7 @@ pub fn run(
     name: Option<&str>,
     raw: bool,
 ) -> Result<u8, Failure> {
-    let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     let outputs = paysec_stack::outputs(&ledger);
     if let Some(name) = name {
         let Some(o) = outputs.iter().find(|o| o.name == name) else {

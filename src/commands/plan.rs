@@ -30,11 +30,11 @@ pub async fn run(settings: &Settings, printer: &Printer, options: Options) -> Re
         detailed_exitcode,
         out,
     } = options;
-    let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     let mut c = connect(settings).await?;
     // Checked on a copy (plan never writes the ledger), before the
     // preflight: a ledger of another account or region stops it at once.
-    let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let mut probe = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
     if !destroy {
         preflight(settings, printer, &mut c).await?;

@@ -8,7 +8,7 @@ use crate::printer::Printer;
 use crate::settings::Settings;
 
 pub fn run(settings: &Settings, printer: &Printer) -> Result<u8, Failure> {
-    let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     if printer.is_json() {
         let resources: Vec<_> = ledger
             .records()

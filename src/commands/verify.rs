@@ -86,7 +86,7 @@ pub async fn run(
     // Known before any AWS call: a typo costs nothing.
     let format = report.as_deref().map(format_of).transpose()?;
     let started = now();
-    let ledger = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     let mut c = super::connect_reading(settings).await?;
     // The key policies are compared with the administrators the last `up`
     // gave them (the configured ones, or its caller's role), not with
@@ -104,7 +104,7 @@ pub async fn run(
             c.key_admins = recorded;
         }
     }
-    let mut probe = Ledger::open_read_only(&settings.ledger_dir, &settings.env)?;
+    let mut probe = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
     let (_tx, stop) = tokio::sync::watch::channel(false);
     // Every call the reads make, with its request id and answer: the raw

@@ -396,6 +396,7 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         ("PAYSEC_ENDPOINT_URL", "http://127.0.0.1:5000", None),
         ("PAYSEC_ALLOW_HTTP_ENDPOINT", "true", Some("sometimes")),
         ("PAYSEC_LEDGER_DIR", "state", None),
+        ("PAYSEC_LEDGER", "team-state", Some("s3://Not_A_Bucket")),
         ("PAYSEC_CONCURRENCY", "8", Some("eight")),
         ("PAYSEC_MAX_ATTEMPTS", "5", Some("5x")),
         ("PAYSEC_CALLS_PER_SERVICE", "20", Some("many")),

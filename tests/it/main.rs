@@ -14,6 +14,7 @@ mod faults;
 mod kms;
 mod plans;
 mod rules;
+mod shared_ledger;
 mod snapshots;
 mod stack;
 mod verify;

@@ -10,6 +10,7 @@ mod limit;
 pub mod tagged;
 
 pub mod emulator;
+pub mod ledger_s3;
 
 pub use classify::{classify, AwsResultExt};
 pub use clients::{Aws, AwsSettings, CallerIdentity, SetupError};

@@ -34,7 +34,11 @@ pub struct Config {
     /// CI service container); without it paysec refuses one, since every
     /// signed request would cross the network unencrypted.
     pub allow_http_endpoint: bool,
-    /// Where ledgers live.
+    /// Where ledgers live: a directory or `s3://BUCKET[/PREFIX]`
+    /// (`--ledger`, `PAYSEC_LEDGER`); `ledger_dir` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+    /// The ledgers' directory, when `ledger` is unset.
     pub ledger_dir: PathBuf,
     /// How many resource operations run at once.
     pub concurrency: usize,
@@ -295,6 +299,7 @@ impl Default for Config {
             profile: None,
             endpoint_url: None,
             allow_http_endpoint: false,
+            ledger: None,
             ledger_dir: PathBuf::from(".paysec"),
             concurrency: 16,
             max_attempts: 10,
@@ -786,6 +791,7 @@ fn env_keys() -> Vec<(String, String, Kind)> {
         region: Some(String::new()),
         profile: Some(String::new()),
         endpoint_url: Some(String::new()),
+        ledger: Some(String::new()),
         iam: Iam {
             audit_trusted_account: Some(String::new()),
             audit_trusted_role_arn: Some(String::new()),

@@ -1,9 +1,12 @@
-//! The ledger: a local JSON file per environment recording what paysec
-//! created. Written atomically after every state change (temp file, fsync,
-//! rename, fsync of the directory), so a crash at any moment leaves either
-//! the old or the new file, never a torn one. Locked against a second
-//! concurrent run. Holds no secret. A file it cannot understand is an error,
-//! never overwritten.
+//! The ledger: a JSON document per environment recording what paysec
+//! created, in a local directory or a shared store (S3,
+//! [`crate::ledger_store`]). Written after every state change: a local
+//! file atomically (temp file, fsync, rename, fsync of the directory), so
+//! a crash at any moment leaves either the old or the new file, never a
+//! torn one; an S3 object whole, on condition that it is still the version
+//! this run read. Locked against a second concurrent run (a file lock, or
+//! a lock object created only if there is none). Holds no secret. A
+//! document it cannot understand is an error, never overwritten.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions, TryLockError};
@@ -14,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::id::LogicalId;
+use crate::ledger_store::{Location, RemoteStore, StoreError};
 use crate::naming::EnvName;
 use crate::state::Present;
 
@@ -124,22 +128,67 @@ struct LedgerFile {
     unswept: BTreeSet<LogicalId>,
 }
 
-/// Who holds an environment's lock, as written into the lock file.
+/// Who holds an environment's lock, as written into the lock file (or
+/// the lock object of a shared ledger, which adds its id and the
+/// caller's identity).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Holder {
     pub pid: u32,
     pub host: String,
     pub command: String,
     pub since: String,
+    /// The lock's id, which `paysec force-unlock` names (shared ledgers).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The caller's ARN (shared ledgers).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub who: String,
 }
 
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.who.is_empty() {
+            write!(f, "{}, ", self.who)?;
+        }
         write!(
             f,
             "pid {} on {} (`paysec {}`, since {})",
             self.pid, self.host, self.command, self.since
         )
+    }
+}
+
+impl Holder {
+    /// This process, running `command`.
+    fn this_process(command: &str) -> Self {
+        Self {
+            pid: std::process::id(),
+            host: hostname(),
+            command: command.to_owned(),
+            since: now(),
+            id: String::new(),
+            who: String::new(),
+        }
+    }
+
+    /// How long ago the lock was taken, in words ("3 min"), when its
+    /// time reads.
+    pub fn age(&self) -> String {
+        let Ok(since) = time::OffsetDateTime::parse(
+            &self.since,
+            &time::format_description::well_known::Rfc3339,
+        ) else {
+            return "an unknown time".into();
+        };
+        let secs = (time::OffsetDateTime::now_utc() - since)
+            .whole_seconds()
+            .max(0);
+        match secs {
+            s if s < 120 => format!("{s} s"),
+            s if s < 7200 => format!("{} min", s / 60),
+            s if s < 172_800 => format!("{} h", s / 3600),
+            s => format!("{} days", s / 86_400),
+        }
     }
 }
 
@@ -192,16 +241,59 @@ pub enum LedgerError {
         holder: Holder,
         path: PathBuf,
     },
+    #[error("environment {env} is locked in {url} by {holder}, lock {id} taken {age} ago; wait for that run to finish. If it is gone (killed, its machine lost), remove the lock: paysec force-unlock --env {env} --ledger {base} {id}")]
+    RemoteLocked {
+        env: String,
+        url: String,
+        base: String,
+        id: String,
+        age: String,
+        holder: Holder,
+    },
+    #[error("the ledger {url} was changed by another writer since this run read it (its conditional write was refused); this run stopped without overwriting it. Someone removed this run's lock (force-unlock) or wrote the ledger by hand: see `paysec ledger history --env {env}`, then run again")]
+    Conflict { env: String, url: String },
+    #[error("cannot use the ledger {url}: {detail}")]
+    Remote { url: String, detail: String },
 }
 
 /// An environment's ledger, loaded in memory. Opened for writing, it holds
 /// the environment's lock until dropped.
 #[derive(Debug)]
 pub struct Ledger {
+    /// The file, or the shared ledger's URL (what messages name).
     path: PathBuf,
     data: LedgerFile,
     exists_on_disk: bool,
     _lock: Option<File>,
+    remote: Option<Remote>,
+}
+
+/// A ledger kept in a shared store.
+#[derive(Debug)]
+struct Remote {
+    store: std::sync::Arc<dyn RemoteStore>,
+    env: EnvName,
+    /// The stored version this run read or last wrote.
+    version: Option<String>,
+    /// The version of the lock object this run holds.
+    lock: Option<String>,
+    /// Noted on every write: who, where, which command.
+    writer: String,
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        if let Some(r) = &mut self.remote {
+            if let Some(version) = r.lock.take() {
+                if let Err(e) = r.store.unlock(&r.env, &version) {
+                    tracing::warn!(
+                        "could not remove the lock of {} ({e}); `paysec force-unlock` removes it",
+                        r.store.url(&r.env)
+                    );
+                }
+            }
+        }
+    }
 }
 
 fn now() -> String {
@@ -331,18 +423,182 @@ impl Ledger {
     }
 
     /// Opens the ledger for a run that changes things: takes the lock, then
-    /// loads the file (or starts an empty ledger, written on first change).
-    pub fn open_for_write(dir: &Path, env: &EnvName, command: &str) -> Result<Self, LedgerError> {
-        check_directory(dir)?;
-        let lock = Self::lock(dir, env, command)?;
-        let mut ledger = Self::load(dir, env)?;
-        ledger._lock = Some(lock);
-        Ok(ledger)
+    /// loads the ledger (or starts an empty one, written on first change).
+    pub fn open_for_write(
+        at: impl Into<Location>,
+        env: &EnvName,
+        command: &str,
+    ) -> Result<Self, LedgerError> {
+        match at.into() {
+            Location::Dir(dir) => {
+                check_directory(&dir)?;
+                let lock = Self::lock(&dir, env, command)?;
+                let mut ledger = Self::load(&dir, env)?;
+                ledger._lock = Some(lock);
+                Ok(ledger)
+            }
+            Location::Remote(store) => {
+                let mut holder = Holder::this_process(command);
+                holder.who = store.who();
+                holder.id =
+                    crate::id::random_token().map_err(io_err(Path::new(&store.url(env))))?;
+                let url = store.url(env);
+                let remote_err = |e: StoreError| LedgerError::Remote {
+                    url: url.clone(),
+                    detail: e.to_string(),
+                };
+                let lock = match store.lock(env, &holder) {
+                    Ok(version) => version,
+                    Err(StoreError::Conflict) => {
+                        return Err(match store.current_lock(env).map_err(remote_err)? {
+                            Some(held) => LedgerError::RemoteLocked {
+                                env: env.to_string(),
+                                url: url.clone(),
+                                base: store.base_url(),
+                                id: held.holder.id.clone(),
+                                age: held.holder.age(),
+                                holder: held.holder,
+                            },
+                            // Released between the two calls: a retry
+                            // takes it.
+                            None => LedgerError::Remote {
+                                url,
+                                detail: "its lock was released while this run tried to take it; run again".into(),
+                            },
+                        });
+                    }
+                    Err(e) => return Err(remote_err(e)),
+                };
+                let writer = format!(
+                    "{} on {} pid {} (paysec {command})",
+                    holder.who, holder.host, holder.pid
+                );
+                // The lock is ours from here: released on drop, even if
+                // the load fails.
+                let mut ledger = Self::empty(PathBuf::from(&url), env);
+                ledger.remote = Some(Remote {
+                    store: store.clone(),
+                    env: env.clone(),
+                    version: None,
+                    lock: Some(lock),
+                    writer,
+                });
+                ledger.load_remote()?;
+                Ok(ledger)
+            }
+        }
     }
 
     /// Loads without locking, for commands that only read (`status`, `plan`).
-    pub fn open_read_only(dir: &Path, env: &EnvName) -> Result<Self, LedgerError> {
-        Self::load(dir, env)
+    pub fn open_read_only(at: impl Into<Location>, env: &EnvName) -> Result<Self, LedgerError> {
+        match at.into() {
+            Location::Dir(dir) => Self::load(&dir, env),
+            Location::Remote(store) => {
+                let mut ledger = Self::empty(PathBuf::from(store.url(env)), env);
+                ledger.remote = Some(Remote {
+                    store: store.clone(),
+                    env: env.clone(),
+                    version: None,
+                    lock: None,
+                    writer: String::new(),
+                });
+                ledger.load_remote()?;
+                Ok(ledger)
+            }
+        }
+    }
+
+    /// An environment's ledger before anything is recorded.
+    fn empty(path: PathBuf, env: &EnvName) -> Self {
+        Self {
+            data: LedgerFile {
+                schema: SCHEMA,
+                environment: env.to_string(),
+                account: None,
+                region: None,
+                paysec_version: env!("CARGO_PKG_VERSION").to_owned(),
+                updated_at: now(),
+                resources: BTreeMap::new(),
+                kept: Vec::new(),
+                unswept: BTreeSet::new(),
+            },
+            path,
+            exists_on_disk: false,
+            _lock: None,
+            remote: None,
+        }
+    }
+
+    /// Reads the shared ledger into this one (empty when there is none).
+    fn load_remote(&mut self) -> Result<(), LedgerError> {
+        let Some(r) = &mut self.remote else {
+            return Ok(());
+        };
+        let stored = r.store.read(&r.env).map_err(|e| LedgerError::Remote {
+            url: r.store.url(&r.env),
+            detail: e.to_string(),
+        })?;
+        if let Some(stored) = stored {
+            r.version = Some(stored.version);
+            self.data = Self::parse(&self.path, &r.env, &stored.text)?;
+            self.exists_on_disk = true;
+        }
+        Ok(())
+    }
+
+    /// The shared store, when the ledger is kept in one.
+    pub fn is_shared(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// Takes over `from`'s records (a migration): this ledger must record
+    /// nothing yet. Written at once.
+    pub fn take_contents_of(&mut self, from: &Ledger) -> Result<(), LedgerError> {
+        if self.exists_on_disk && !self.records_nothing() {
+            return Err(LedgerError::Remote {
+                url: self.path.display().to_string(),
+                detail: "it already records resources; not overwriting it (migrate to another place, or remove it after checking it)".into(),
+            });
+        }
+        self.data = from.data.clone();
+        self.save()
+    }
+
+    /// Retires this ledger after a migration moved its records: a file is
+    /// renamed aside (`ENV.json.migrated-TIME`), an object removed (a
+    /// versioned bucket keeps it as a noncurrent version). Returns where it
+    /// went.
+    pub fn retire(mut self) -> Result<String, LedgerError> {
+        if let Some(r) = &self.remote {
+            if let Some(version) = &r.version {
+                r.store.remove(&r.env, version).map_err(|e| match e {
+                    StoreError::Conflict => LedgerError::Conflict {
+                        env: r.env.to_string(),
+                        url: r.store.url(&r.env),
+                    },
+                    e => LedgerError::Remote {
+                        url: r.store.url(&r.env),
+                        detail: e.to_string(),
+                    },
+                })?;
+            }
+            return Ok(format!(
+                "{} removed (its versions stay in the bucket's history)",
+                self.path.display()
+            ));
+        }
+        if !self.exists_on_disk {
+            return Ok(format!("{} did not exist", self.path.display()));
+        }
+        let stamp = now().replace(':', "");
+        let aside = PathBuf::from(format!("{}.migrated-{stamp}", self.path.display()));
+        fs::rename(&self.path, &aside).map_err(io_err(&self.path))?;
+        self.exists_on_disk = false;
+        Ok(format!(
+            "{} renamed {}",
+            self.path.display(),
+            aside.display()
+        ))
     }
 
     fn lock(dir: &Path, env: &EnvName, command: &str) -> Result<File, LedgerError> {
@@ -358,12 +614,7 @@ impl Ledger {
             .map_err(io_err_at(&path))?;
         match file.try_lock() {
             Ok(()) => {
-                let holder = Holder {
-                    pid: std::process::id(),
-                    host: hostname(),
-                    command: command.to_owned(),
-                    since: now(),
-                };
+                let holder = Holder::this_process(command);
                 let text = serde_json::to_string(&holder).unwrap_or_default();
                 file.set_len(0).map_err(io_err(&path))?;
                 file.rewind().map_err(io_err(&path))?;
@@ -399,27 +650,26 @@ impl Ledger {
         let text = match read() {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self {
-                    data: LedgerFile {
-                        schema: SCHEMA,
-                        environment: env.to_string(),
-                        account: None,
-                        region: None,
-                        paysec_version: env!("CARGO_PKG_VERSION").to_owned(),
-                        updated_at: now(),
-                        resources: BTreeMap::new(),
-                        kept: Vec::new(),
-                        unswept: BTreeSet::new(),
-                    },
-                    path,
-                    exists_on_disk: false,
-                    _lock: None,
-                });
+                return Ok(Self::empty(path, env));
             }
             Err(source) => return Err(io_err_at(&path)(source)),
         };
+        let data = Self::parse(&path, env, &text)?;
+        Ok(Self {
+            path,
+            data,
+            exists_on_disk: true,
+            _lock: None,
+            remote: None,
+        })
+    }
+
+    /// A ledger's text, checked: JSON, a paysec ledger, a schema this
+    /// paysec reads, of this environment.
+    fn parse(path: &Path, env: &EnvName, text: &str) -> Result<LedgerFile, LedgerError> {
+        let path = path.to_owned();
         let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| LedgerError::Corrupt {
+            serde_json::from_str(text).map_err(|e| LedgerError::Corrupt {
                 path: path.clone(),
                 detail: e.to_string(),
             })?;
@@ -448,12 +698,7 @@ impl Ledger {
                 expected: env.to_string(),
             });
         }
-        Ok(Self {
-            path,
-            data,
-            exists_on_disk: true,
-            _lock: None,
-        })
+        Ok(data)
     }
 
     pub fn path(&self) -> &Path {
@@ -721,11 +966,36 @@ impl Ledger {
             .collect()
     }
 
-    /// Writes the whole file atomically with mode 0600.
+    /// Writes the whole ledger: a file atomically with mode 0600; a shared
+    /// one on condition that it is still the version this run read.
     pub fn save(&mut self) -> Result<(), LedgerError> {
         self.data.updated_at = now();
         // An older file is upgraded as it is rewritten (fields only added).
         self.data.schema = SCHEMA;
+        if let Some(r) = &mut self.remote {
+            let mut text =
+                serde_json::to_string_pretty(&self.data).map_err(|e| LedgerError::Remote {
+                    url: r.store.url(&r.env),
+                    detail: e.to_string(),
+                })?;
+            text.push('\n');
+            let version = r
+                .store
+                .write(&r.env, &text, r.version.as_deref(), &r.writer)
+                .map_err(|e| match e {
+                    StoreError::Conflict => LedgerError::Conflict {
+                        env: r.env.to_string(),
+                        url: r.store.url(&r.env),
+                    },
+                    e => LedgerError::Remote {
+                        url: r.store.url(&r.env),
+                        detail: e.to_string(),
+                    },
+                })?;
+            r.version = Some(version);
+            self.exists_on_disk = true;
+            return Ok(());
+        }
         let dir = self.path.parent().unwrap_or(Path::new("."));
         // A fresh random name, created exclusively and never through a
         // link: nothing planted beside the ledger can receive its writes.
@@ -1028,5 +1298,187 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    }
+}
+
+/// The shared-ledger contract against a store kept in memory with S3's
+/// conditions: one run at a time, a write refused when the ledger changed
+/// under it, the lock released when the run ends.
+#[cfg(test)]
+mod shared_tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::ledger_store::{Revision, Stored, StoredLock};
+
+    #[derive(Debug, Default)]
+    struct Memory {
+        objects: Mutex<HashMap<String, (String, u32)>>,
+    }
+
+    impl Memory {
+        fn put(
+            &self,
+            key: String,
+            text: &str,
+            expected: Option<&str>,
+        ) -> Result<String, StoreError> {
+            let mut objects = self.objects.lock().unwrap();
+            let current = objects.get(&key).map(|(_, v)| v.to_string());
+            if current.as_deref() != expected {
+                return Err(StoreError::Conflict);
+            }
+            let version = current.map_or(1, |v| v.parse::<u32>().unwrap() + 1);
+            objects.insert(key, (text.to_owned(), version));
+            Ok(version.to_string())
+        }
+
+        fn get(&self, key: &str) -> Option<Stored> {
+            self.objects
+                .lock()
+                .unwrap()
+                .get(key)
+                .map(|(text, v)| Stored {
+                    text: text.clone(),
+                    version: v.to_string(),
+                })
+        }
+
+        fn delete(&self, key: &str, expected: &str) -> Result<(), StoreError> {
+            let mut objects = self.objects.lock().unwrap();
+            match objects.get(key) {
+                Some((_, v)) if v.to_string() == expected => {
+                    objects.remove(key);
+                    Ok(())
+                }
+                _ => Err(StoreError::Conflict),
+            }
+        }
+    }
+
+    impl RemoteStore for Memory {
+        fn base_url(&self) -> String {
+            "mem://team".into()
+        }
+        fn url(&self, env: &EnvName) -> String {
+            format!("mem://team/{env}.json")
+        }
+        fn who(&self) -> String {
+            "arn:aws:sts::123456789012:assumed-role/Dev/me".into()
+        }
+        fn read(&self, env: &EnvName) -> Result<Option<Stored>, StoreError> {
+            Ok(self.get(&format!("{env}.json")))
+        }
+        fn write(
+            &self,
+            env: &EnvName,
+            text: &str,
+            expected: Option<&str>,
+            _: &str,
+        ) -> Result<String, StoreError> {
+            self.put(format!("{env}.json"), text, expected)
+        }
+        fn remove(&self, env: &EnvName, expected: &str) -> Result<(), StoreError> {
+            self.delete(&format!("{env}.json"), expected)
+        }
+        fn lock(&self, env: &EnvName, holder: &Holder) -> Result<String, StoreError> {
+            self.put(
+                format!("{env}.lock"),
+                &serde_json::to_string(holder).unwrap(),
+                None,
+            )
+        }
+        fn current_lock(&self, env: &EnvName) -> Result<Option<StoredLock>, StoreError> {
+            Ok(self.get(&format!("{env}.lock")).map(|s| StoredLock {
+                holder: serde_json::from_str(&s.text).unwrap(),
+                version: s.version,
+            }))
+        }
+        fn unlock(&self, env: &EnvName, version: &str) -> Result<(), StoreError> {
+            self.delete(&format!("{env}.lock"), version)
+        }
+        fn history(&self, _: &EnvName) -> Result<Vec<Revision>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn env() -> EnvName {
+        EnvName::parse("t-1").unwrap()
+    }
+
+    #[test]
+    fn a_second_run_is_refused_naming_the_holder_and_the_unlock_command() {
+        let store = Arc::new(Memory::default());
+        let at = Location::Remote(store.clone());
+        let first = Ledger::open_for_write(&at, &env(), "up").unwrap();
+        let Err(LedgerError::RemoteLocked { id, holder, .. }) =
+            Ledger::open_for_write(&at, &env(), "down")
+        else {
+            panic!("a second run while the first holds the lock");
+        };
+        assert_eq!(holder.command, "up");
+        assert_eq!(holder.who, store.who());
+        let message = Ledger::open_for_write(&at, &env(), "down")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains(&format!(
+                "paysec force-unlock --env t-1 --ledger mem://team {id}"
+            )),
+            "{message}"
+        );
+        drop(first);
+        assert!(
+            store.current_lock(&env()).unwrap().is_none(),
+            "released when the run ends"
+        );
+        Ledger::open_for_write(&at, &env(), "down").unwrap();
+    }
+
+    #[test]
+    fn a_write_after_someone_else_changed_the_ledger_is_refused() {
+        let store = Arc::new(Memory::default());
+        let at = Location::Remote(store.clone());
+        let mut ledger = Ledger::open_for_write(&at, &env(), "up").unwrap();
+        ledger
+            .set_creating(&LogicalId::new("kms.rds"), "kms_key")
+            .unwrap();
+        // Written behind this run's back (its lock removed, another run).
+        let current = store.read(&env()).unwrap().unwrap();
+        store
+            .write(&env(), &current.text, Some(&current.version), "other")
+            .unwrap();
+        let err = ledger
+            .set_creating(&LogicalId::new("kms.s3"), "kms_key")
+            .unwrap_err();
+        assert!(matches!(err, LedgerError::Conflict { .. }), "{err}");
+        let kept = store.read(&env()).unwrap().unwrap();
+        assert!(
+            !kept.text.contains("kms.s3"),
+            "the other writer's ledger stands"
+        );
+    }
+
+    #[test]
+    fn a_migration_never_overwrites_a_ledger_with_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut local = Ledger::open_for_write(dir.path(), &env(), "up").unwrap();
+        local
+            .set_creating(&LogicalId::new("kms.rds"), "kms_key")
+            .unwrap();
+        let store = Arc::new(Memory::default());
+        let at = Location::Remote(store.clone());
+        let mut shared = Ledger::open_for_write(&at, &env(), "ledger migrate").unwrap();
+        shared.take_contents_of(&local).unwrap();
+        assert!(shared.record(&LogicalId::new("kms.rds")).is_some());
+        let err = shared.take_contents_of(&local).unwrap_err();
+        assert!(
+            err.to_string().contains("already records resources"),
+            "{err}"
+        );
+        let retired = local.retire().unwrap();
+        assert!(retired.contains(".migrated-"), "{retired}");
+        assert!(!dir.path().join("t-1.json").exists());
     }
 }

@@ -1,0 +1,256 @@
+//! Ledgers shared on S3 (`--ledger s3://...`), as a team uses them: the
+//! state bucket `ledger init` makes, two working directories (two
+//! machines) on one ledger, a run killed mid-`up` whose lock refuses the
+//! next one until `force-unlock`, and a ledger moved from a directory to
+//! S3 and back. On moto, which keeps S3's conditional writes (`If-Match`,
+//! `If-None-Match`).
+
+use std::time::Duration;
+
+use crate::support::{aws, env_name, tagged_by_logical_id, Paysec};
+
+/// A small environment (no database, no function) keeping its ledger at
+/// `ledger`: what matters here is the ledger, not the stack.
+fn on_ledger(prefix: &str, ledger: &str) -> Paysec {
+    Paysec::new(prefix)
+        .with_var("PAYSEC_LEDGER", ledger)
+        .with_var("PAYSEC_RDS_ENABLED", "false")
+        .with_var("PAYSEC_LAMBDA_ENABLED", "false")
+}
+
+/// A fresh state bucket, made by `paysec ledger init`.
+fn state_bucket(p: &Paysec) -> String {
+    let bucket = format!("state-{}", env_name("b"));
+    let init = p.run(&["ledger", "init", &format!("s3://{bucket}")]);
+    assert_eq!(init.code(), 0, "{}", init.stderr());
+    assert!(init.stdout().contains("created"), "{}", init.stdout());
+    assert!(init
+        .stdout()
+        .contains("no TLS-only policy: this endpoint is plain HTTP"));
+    bucket
+}
+
+#[tokio::test]
+async fn the_state_bucket_is_made_hardened_and_an_unhardened_one_is_refused() {
+    let p = Paysec::new("init");
+    let bucket = state_bucket(&p);
+    let s3 = aws().await.s3;
+    let pab = s3
+        .get_public_access_block()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap()
+        .public_access_block_configuration()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            pab.block_public_acls(),
+            pab.ignore_public_acls(),
+            pab.block_public_policy(),
+            pab.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    let sse = s3
+        .get_bucket_encryption()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &sse.server_side_encryption_configuration().unwrap().rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .unwrap()
+            .sse_algorithm()
+            .as_str(),
+        "aws:kms"
+    );
+    // The emulator's endpoint is plain HTTP, which the TLS-only policy
+    // would refuse: left out, and said (its document is unit-tested).
+    assert!(
+        s3.get_bucket_policy().bucket(&bucket).send().await.is_err(),
+        "no policy over plain HTTP"
+    );
+    let ownership = s3
+        .get_bucket_ownership_controls()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ownership.ownership_controls().unwrap().rules()[0]
+            .object_ownership()
+            .as_str(),
+        "BucketOwnerEnforced"
+    );
+    // Again: checked (versioning included), nothing changed.
+    let again = p.run(&["ledger", "init", &format!("s3://{bucket}")]);
+    assert_eq!(again.code(), 0, "{}", again.stderr());
+    assert!(
+        again.stdout().contains("already hardened"),
+        "{}",
+        again.stdout()
+    );
+    // A bucket someone made plainly is not taken over.
+    let plain = format!("plain-{}", env_name("b"));
+    s3.create_bucket().bucket(&plain).send().await.unwrap();
+    let refused = p.run(&["ledger", "init", &format!("s3://{plain}")]);
+    assert_eq!(refused.code(), 2, "{}", refused.stderr());
+    for missing in ["versioning", "public access blocks", "BucketOwnerEnforced"] {
+        assert!(refused.stderr().contains(missing), "{}", refused.stderr());
+    }
+}
+
+/// `up` started, and killed with SIGKILL once its shared ledger holds a
+/// record: it dies holding the lock.
+fn up_killed_holding_the_lock(p: &Paysec, bucket: &str, key: &str) {
+    let mut child = p
+        .command()
+        .args(["up", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let rt = tokio::runtime::Handle::current();
+    let started = std::time::Instant::now();
+    let written = || {
+        tokio::task::block_in_place(|| {
+            rt.block_on(async {
+                let s3 = aws().await.s3;
+                s3.head_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .is_ok()
+            })
+        })
+    };
+    while !written() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_machines_share_an_s3_ledger_and_a_dead_runs_lock_waits_for_force_unlock() {
+    let setup = Paysec::new("team-setup");
+    let bucket = state_bucket(&setup);
+    let ledger = format!("s3://{bucket}/team");
+    let first = on_ledger("team", &ledger);
+    // The second machine: another working directory, the same environment.
+    let second = on_ledger("team", &ledger).with_var("PAYSEC_ENV", &first.env);
+    let key = format!("team/{}.json", first.env);
+    up_killed_holding_the_lock(&first, &bucket, &key);
+
+    // The lock outlived its run: the next one is refused, naming the
+    // holder and the command that removes it.
+    let refused = second.run(&["up", "--yes"]);
+    assert_eq!(refused.code(), 5, "{}", refused.stderr());
+    let message = refused.stderr();
+    assert!(
+        message.contains(&format!("is locked in s3://{bucket}/{key}")),
+        "{message}"
+    );
+    assert!(message.contains("(`paysec up`, since"), "{message}");
+    assert!(
+        message.contains(":assumed-role/"),
+        "the holder's identity: {message}"
+    );
+    let command = format!("paysec force-unlock --env {} --ledger {ledger} ", first.env);
+    let lock_id = message
+        .split(&command)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no force-unlock command in: {message}"))
+        .to_owned();
+    let wrong = second.run(&["force-unlock", "0000", "--yes"]);
+    assert_eq!(
+        wrong.code(),
+        2,
+        "another id removes nothing: {}",
+        wrong.stderr()
+    );
+    let unlocked = second.run(&["force-unlock", &lock_id, "--yes"]);
+    assert_eq!(unlocked.code(), 0, "{}", unlocked.stderr());
+
+    // The second machine converges what the first began: no duplicate.
+    let up = second.run(&["up", "--yes"]);
+    assert_eq!(up.code(), 0, "{}", up.stderr());
+    let by_id = tagged_by_logical_id(&first.env).await;
+    let dups: Vec<_> = by_id.iter().filter(|(_, arns)| arns.len() > 1).collect();
+    assert!(dups.is_empty(), "duplicates: {dups:#?}");
+    // The first machine reads the same ledger: nothing left to do.
+    let plan = first.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code(), 0, "{}\n{}", plan.stdout(), plan.stderr());
+    assert!(
+        !first.ledger_path().exists(),
+        "no local ledger on either machine"
+    );
+    // Every write is a version of the object, with its writer.
+    let history = second
+        .run(&["ledger", "history", "--output", "json"])
+        .json();
+    let versions = history["versions"].as_array().unwrap();
+    assert!(versions.len() > 2, "{history}");
+    assert!(
+        versions
+            .iter()
+            .any(|v| v["writer"].as_str().unwrap().contains("(paysec up)")),
+        "{history}"
+    );
+    let down = first.run(&["down", "--yes", "--purge-audit-logs"]);
+    assert_eq!(down.code(), 0, "{}", down.stderr());
+    let left = tagged_by_logical_id(&first.env).await;
+    assert!(left.is_empty(), "leaked: {left:?}");
+}
+
+#[tokio::test]
+async fn a_ledger_moves_from_a_directory_to_s3_and_back() {
+    let local = on_ledger("move", ".paysec");
+    let bucket = state_bucket(&local);
+    let shared = format!("s3://{bucket}/moved");
+    let up = local.run(&["up", "--yes"]);
+    assert_eq!(up.code(), 0, "{}", up.stderr());
+    let before = local.run(&["status", "--output", "json"]).json();
+
+    let to_s3 = local.run(&["ledger", "migrate", "--to", &shared]);
+    assert_eq!(to_s3.code(), 0, "{}", to_s3.stderr());
+    assert!(
+        !local.ledger_path().exists(),
+        "the local file is renamed aside"
+    );
+    let aside = std::fs::read_dir(local.dir.path().join(".paysec"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().contains(".json.migrated-"));
+    assert!(aside);
+    let on_s3 = local
+        .run(&["--ledger", &shared, "status", "--output", "json"])
+        .json();
+    assert_eq!(on_s3["resources"], before["resources"]);
+    let plan = local.run(&["--ledger", &shared, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code(), 0, "{}", plan.stderr());
+
+    let back = local.run(&["--ledger", &shared, "ledger", "migrate", "--to", ".paysec"]);
+    assert_eq!(back.code(), 0, "{}", back.stderr());
+    assert!(local.ledger_path().exists());
+    let after = local.run(&["status", "--output", "json"]).json();
+    assert_eq!(after["resources"], before["resources"]);
+    let gone = aws()
+        .await
+        .s3
+        .head_object()
+        .bucket(&bucket)
+        .key(format!("moved/{}.json", local.env))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the S3 ledger is retired");
+    let nowhere = local.run(&["ledger", "migrate", "--to", ".paysec"]);
+    assert_eq!(nowhere.code(), 2, "{}", nowhere.stderr());
+    let down = local.run(&["down", "--yes", "--purge-audit-logs"]);
+    assert_eq!(down.code(), 0, "{}", down.stderr());
+}
