@@ -254,3 +254,37 @@ async fn a_ledger_moves_from_a_directory_to_s3_and_back() {
     let down = local.run(&["down", "--yes", "--purge-audit-logs"]);
     assert_eq!(down.code(), 0, "{}", down.stderr());
 }
+
+/// S3 answers `409 ConditionalRequestConflict` when two conditional
+/// writes to one key cross (moto never does): the lock's and the ledger's
+/// writes are retried, as S3 asks, and the run goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conditional_write_conflict_is_retried() {
+    let setup = Paysec::new("conflict-setup");
+    let bucket = state_bucket(&setup);
+    let p = on_ledger("conflict", &format!("s3://{bucket}/crossed"));
+    let proxy = paysec_testkit::FaultProxy::start(&crate::support::endpoint())
+        .await
+        .unwrap();
+    for (suffix, times) in [("lock", 1), ("json", 2)] {
+        proxy.script(paysec_testkit::Scripted {
+            operation: format!("PUT /{bucket}/crossed/{}.{suffix}", p.env),
+            times,
+            status: 409,
+            code: "ConditionalRequestConflict".into(),
+            message: "A conflicting conditional operation is currently in progress against this resource. Please try again.".into(),
+        });
+    }
+    let url = proxy.url();
+    let up = p.run(&["--endpoint-url", &url, "up", "--yes"]);
+    assert_eq!(up.code(), 0, "{}", up.stderr());
+    assert_eq!(proxy.scripted_left(), 0, "every conflict was answered");
+    let down = p.run(&[
+        "--endpoint-url",
+        &url,
+        "down",
+        "--yes",
+        "--purge-audit-logs",
+    ]);
+    assert_eq!(down.code(), 0, "{}", down.stderr());
+}
