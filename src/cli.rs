@@ -38,6 +38,17 @@ pub struct Global {
     /// AWS endpoint, e.g. an emulator (else AWS_ENDPOINT_URL)
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Assume this IAM role for the environment (its own account); else
+    /// the config's `[environments.NAME] role_arn`
+    #[arg(long, global = true, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for
+    #[arg(long, global = true, value_name = "ID", requires = "role_arn")]
+    pub external_id: Option<String>,
+    /// The assumed role's session name (default paysec-ENV; CloudTrail
+    /// shows it)
+    #[arg(long, global = true, value_name = "NAME", requires = "role_arn")]
+    pub role_session_name: Option<String>,
     /// Accept a plain http:// endpoint on another host (an emulator in a CI
     /// service container); refused otherwise
     #[arg(long, global = true)]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use paysec_aws::ledger_s3::{S3Ledgers, S3Url};
-use paysec_aws::AwsSettings;
+use paysec_aws::{AssumeRole, AwsSettings};
 use paysec_config::Config;
 use paysec_core::ledger_store::Location;
 use paysec_core::naming::EnvName;
@@ -23,7 +23,40 @@ pub struct Settings {
     pub ledger: Location,
     /// The `s3://` URL of a shared ledger, when one is set.
     pub ledger_url: Option<S3Url>,
+    /// The run's own AWS settings (the shared ledger is reached with
+    /// these); [`Settings::aws_for`] gives an environment's.
     pub aws: AwsSettings,
+    /// `--region` was given: it wins over an environment's own region.
+    region_flag: bool,
+    /// `--role-arn` and its companions, for a single environment.
+    role_flag: Option<AssumeRole>,
+}
+
+impl Settings {
+    /// Where `env` runs: the run's settings with the environment's own
+    /// role and region (`[environments.NAME]`), the flags winning.
+    pub fn aws_for(&self, env: &EnvName) -> AwsSettings {
+        let mut aws = self.aws.clone();
+        let access = self.config.environments.get(env.as_str());
+        if let Some(region) = access.and_then(|a| a.region.clone()) {
+            if !self.region_flag {
+                aws.region = Some(region);
+            }
+        }
+        aws.role = self.role_flag.clone().or_else(|| {
+            access.and_then(|a| {
+                a.role_arn.as_ref().map(|arn| AssumeRole {
+                    arn: arn.clone(),
+                    external_id: a.external_id.clone(),
+                    session_name: a
+                        .role_session_name
+                        .clone()
+                        .unwrap_or_else(|| format!("paysec-{env}")),
+                })
+            })
+        });
+        aws
+    }
 }
 
 /// `ledger` as given (flag, `PAYSEC_LEDGER`, config): a directory, or an
@@ -89,6 +122,29 @@ pub fn resolve(global: &Global) -> Result<Settings, Failure> {
             fleet.push(name);
         }
     }
+    let role_flag = match &global.role_arn {
+        Some(arn) if !paysec_config::is_role_arn(arn) => {
+            return Err(Failure::Usage(format!(
+                "--role-arn {arn}: not an IAM role's ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+            )))
+        }
+        Some(_) if global.env.len() > 1 => {
+            return Err(Failure::Usage(
+                "--role-arn is for one environment; give a fleet's roles per environment in the config ([environments.NAME] role_arn)".into(),
+            ))
+        }
+        Some(arn) => Some(AssumeRole {
+            arn: arn.clone(),
+            external_id: global.external_id.clone(),
+            session_name: global.role_session_name.clone().unwrap_or_else(|| {
+                format!(
+                    "paysec-{}",
+                    config.environment_suffix.as_deref().unwrap_or("run")
+                )
+            }),
+        }),
+        None => None,
+    };
     let aws = AwsSettings {
         profile: config.profile.clone(),
         region: config.region.clone(),
@@ -96,6 +152,7 @@ pub fn resolve(global: &Global) -> Result<Settings, Failure> {
         allow_http_endpoint: config.allow_http_endpoint,
         max_attempts: config.max_attempts,
         calls_per_service: config.calls_per_service,
+        role: None,
     };
     let (ledger, ledger_url) = match &config.ledger {
         Some(text) => ledger_spec(text).map_err(|e| {
@@ -117,6 +174,8 @@ pub fn resolve(global: &Global) -> Result<Settings, Failure> {
         env,
         fleet,
         aws,
+        region_flag: global.region.is_some(),
+        role_flag,
         config,
     })
 }

@@ -322,17 +322,35 @@ pub async fn fleet(
     for name in &settings.fleet {
         ledgers.push(Ledger::open_for_write(&settings.ledger, name, command)?);
     }
-    let mut first = if matches!(verb, Verb::Up { .. }) {
-        connect(settings).await?
-    } else {
-        super::connect_reading(settings).await?
-    };
-    if matches!(verb, Verb::Up { .. }) {
-        preflight(settings, printer, &mut first).await?;
+    // One connection per account and region (an environment's role and
+    // region, `[environments.NAME]`): its clients, and their per-service
+    // ceilings, shared by the fleet's environments there.
+    let creating = matches!(verb, Verb::Up { .. });
+    let mut places: Vec<(paysec_aws::AwsSettings, super::Connected)> = Vec::new();
+    let mut place_of = Vec::new();
+    for name in &settings.fleet {
+        let aws = settings.aws_for(name);
+        if let Some(i) = places
+            .iter()
+            .position(|(a, _)| a.role == aws.role && a.region == aws.region)
+        {
+            place_of.push(i);
+            continue;
+        }
+        let c = super::connect_as(settings, &aws, name, creating).await?;
+        places.push((aws, c));
+        place_of.push(places.len() - 1);
+    }
+    if creating {
+        for (i, (_, c)) in places.iter_mut().enumerate() {
+            let here = place_of.iter().filter(|p| **p == i).count();
+            super::preflight_for(settings, printer, c, here).await?;
+        }
     }
     let stop = stop_on_signal(printer.is_json());
     let mut runs = tokio::task::JoinSet::new();
-    for (name, mut ledger) in settings.fleet.iter().zip(ledgers) {
+    for ((name, mut ledger), place) in settings.fleet.iter().zip(ledgers).zip(&place_of) {
+        let first = &places[*place].1;
         let mut c = for_env(
             settings,
             first.aws.clone(),
@@ -387,11 +405,14 @@ pub async fn fleet(
             (name, summary)
         });
     }
+    let accounts: std::collections::BTreeSet<String> = places
+        .iter()
+        .map(|(_, c)| format!("{} {}", c.env.account, c.env.region))
+        .collect();
     printer.note(format!(
-        "paysec {command}: {} environments in account {} region {}",
+        "paysec {command}: {} environments in {} (account region)",
         settings.fleet.len(),
-        first.env.account,
-        first.env.region
+        accounts.into_iter().collect::<Vec<_>>().join(", ")
     ));
     let mut results = Vec::new();
     while let Some(joined) = runs.join_next().await {

@@ -131,10 +131,37 @@ pub struct Connected {
 /// Connects for a command that creates (`up`, `plan`): the keys'
 /// administrators must be resolved, or the run stops before any write.
 pub async fn connect(settings: &Settings) -> Result<Connected, Failure> {
-    let aws = Aws::connect(&settings.aws).await?;
+    connect_as(
+        settings,
+        &settings.aws_for(&settings.env),
+        &settings.env,
+        true,
+    )
+    .await
+}
+
+/// Connects `env` with `aws` (its account and region): for a command that
+/// creates, the keys' administrators must resolve; for one that only
+/// reads, the configured ones (or none) stand in, with a warning.
+pub async fn connect_as(
+    settings: &Settings,
+    aws: &paysec_aws::AwsSettings,
+    env: &paysec_core::naming::EnvName,
+    creating: bool,
+) -> Result<Connected, Failure> {
+    let aws = Aws::connect(aws).await?;
     let caller = aws.identity().await?;
-    let key_admins = key_admins(settings, &aws, &caller).await?;
-    Ok(for_env(settings, aws, caller, key_admins, &settings.env))
+    let key_admins = match key_admins(settings, &aws, &caller).await {
+        Ok(admins) => admins,
+        Err(e) if !creating => {
+            tracing::warn!(
+                "{e}; the key policies are compared without the caller's role as administrator"
+            );
+            settings.config.kms.admin_principals.clone()
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(for_env(settings, aws, caller, key_admins, env))
 }
 
 /// Connects for a command that creates nothing (`down`, `verify`,
@@ -142,18 +169,13 @@ pub async fn connect(settings: &Settings) -> Result<Connected, Failure> {
 /// administrators cannot be resolved, the configured ones (or none) stand
 /// in, and a warning says what that does to the key-policy check.
 pub async fn connect_reading(settings: &Settings) -> Result<Connected, Failure> {
-    let aws = Aws::connect(&settings.aws).await?;
-    let caller = aws.identity().await?;
-    let key_admins = match key_admins(settings, &aws, &caller).await {
-        Ok(admins) => admins,
-        Err(e) => {
-            tracing::warn!(
-                "{e}; the key policies are compared without the caller's role as administrator"
-            );
-            settings.config.kms.admin_principals.clone()
-        }
-    };
-    Ok(for_env(settings, aws, caller, key_admins, &settings.env))
+    connect_as(
+        settings,
+        &settings.aws_for(&settings.env),
+        &settings.env,
+        false,
+    )
+    .await
 }
 
 /// The configured key administrators, else the caller's principal, asked
@@ -266,12 +288,24 @@ pub async fn preflight(
     printer: &Printer,
     c: &mut Connected,
 ) -> Result<(), Failure> {
+    preflight_for(settings, printer, c, 1).await
+}
+
+/// [`preflight`] for `environments` environments going into `c`'s
+/// account and region at once (a fleet's share there: the quotas must
+/// hold them all).
+pub async fn preflight_for(
+    settings: &Settings,
+    printer: &Printer,
+    c: &mut Connected,
+    environments: usize,
+) -> Result<(), Failure> {
     let p = paysec_stack::preflight::run(
         &c.aws,
         &settings.config,
         &c.caller.arn,
         &c.key_admins,
-        settings.fleet.len().max(1),
+        environments.max(1),
     )
     .await;
     if !printer.is_json() {

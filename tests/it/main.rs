@@ -7,6 +7,7 @@
 
 mod support;
 
+mod accounts;
 mod both_emulators;
 mod cli;
 mod crash;

@@ -25,6 +25,19 @@ pub struct AwsSettings {
     pub max_attempts: u32,
     /// Requests in flight to one service at once (0: 10).
     pub calls_per_service: usize,
+    /// A role to assume for every call (an environment in another
+    /// account), on top of the credentials the chain resolves.
+    pub role: Option<AssumeRole>,
+}
+
+/// A role paysec assumes: the SDK's assume-role provider, whose
+/// credentials the clients' identity cache renews before they expire, so a
+/// run longer than one session goes on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AssumeRole {
+    pub arn: String,
+    pub external_id: Option<String>,
+    pub session_name: String,
 }
 
 /// The caller, from STS GetCallerIdentity.
@@ -168,6 +181,23 @@ impl Aws {
                 region: region.as_ref().to_owned(),
             });
         }
+        let sdk = match &settings.role {
+            None => sdk,
+            Some(role) => {
+                let mut provider = aws_config::sts::AssumeRoleProvider::builder(&role.arn)
+                    .session_name(&role.session_name)
+                    .configure(&sdk);
+                if let Some(id) = &role.external_id {
+                    provider = provider.external_id(id);
+                }
+                let provider = provider.build().await;
+                sdk.to_builder()
+                    .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                        provider,
+                    ))
+                    .build()
+            }
+        };
         let https = limit::default_https();
         let limit = match settings.calls_per_service {
             0 => 10,

@@ -13,7 +13,7 @@ pub mod emulator;
 pub mod ledger_s3;
 
 pub use classify::{classify, AwsResultExt};
-pub use clients::{Aws, AwsSettings, CallerIdentity, SetupError};
+pub use clients::{AssumeRole, Aws, AwsSettings, CallerIdentity, SetupError};
 pub use tagged::tagged_arns;
 
 /// The SDK crates, re-exported so tests and callers use the same versions.

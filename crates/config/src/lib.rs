@@ -57,6 +57,27 @@ pub struct Config {
     pub rds: Rds,
     pub lambda: Lambda,
     pub monitoring: Monitoring,
+    /// Where each named environment runs, when not in the caller's own
+    /// account and region (`[environments.NAME]`): one account per
+    /// environment, as a landing zone gives them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, EnvironmentAccess>,
+}
+
+/// An environment's account and region: a role paysec assumes there (the
+/// SDK's assume-role provider, refreshed for runs longer than a session),
+/// and the region, each falling back to the run's own.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnvironmentAccess {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_session_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -313,6 +334,7 @@ impl Default for Config {
             rds: Rds::default(),
             lambda: Lambda::default(),
             monitoring: Monitoring::default(),
+            environments: BTreeMap::new(),
         }
     }
 }
@@ -447,6 +469,27 @@ impl Config {
         };
         if let Some(env) = &self.environment_suffix {
             EnvName::parse(env)?;
+        }
+        for (name, access) in &self.environments {
+            EnvName::parse(name)?;
+            if let Some(arn) = &access.role_arn {
+                if !is_role_arn(arn) {
+                    return Err(invalid(
+                        "environments.*.role_arn",
+                        arn,
+                        "an IAM role's ARN, arn:aws:iam::ACCOUNT:role/NAME",
+                    ));
+                }
+            }
+            if access.role_arn.is_none()
+                && (access.external_id.is_some() || access.role_session_name.is_some())
+            {
+                return Err(invalid(
+                    "environments.*.external_id",
+                    name,
+                    "external_id and role_session_name go with a role_arn",
+                ));
+            }
         }
         if !(7..=30).contains(&self.kms.deletion_window_days) {
             return Err(invalid(
@@ -738,7 +781,7 @@ impl Config {
 }
 
 /// `arn:<partition>:iam::<12 digits>:role/<path/name>`.
-fn is_role_arn(arn: &str) -> bool {
+pub fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
         if !partition.is_empty()
@@ -990,6 +1033,40 @@ mod tests {
         for (key, _, _) in env_keys() {
             let leaf = key.rsplit('.').next().unwrap();
             assert!(example.contains(leaf), "example lacks {key}");
+        }
+    }
+
+    #[test]
+    fn an_environment_names_its_role_and_region() {
+        let c = load_str(
+            "[environments.prod-eu]\nrole_arn = \"arn:aws:iam::222222222222:role/PaysecDeployer\"\nregion = \"eu-west-1\"\n",
+            &[],
+        )
+        .unwrap();
+        let access = &c.environments["prod-eu"];
+        assert_eq!(access.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            c.desired_state(),
+            Config::default().desired_state(),
+            "where, not what"
+        );
+        for (text, named) in [
+            (
+                "[environments.prod-eu]\nrole_arn = \"arn:aws:iam::2222:role/x\"\n",
+                "role_arn",
+            ),
+            (
+                "[environments.prod-eu]\nexternal_id = \"x\"\n",
+                "external_id",
+            ),
+            (
+                "[environments.Prod_EU]\nregion = \"eu-west-1\"\n",
+                "Prod_EU",
+            ),
+            ("[environments.prod-eu]\nrole = \"x\"\n", "role"),
+        ] {
+            let err = load_str(text, &[]).unwrap_err().to_string();
+            assert!(err.contains(named), "{text}: {err}");
         }
     }
 

@@ -1,0 +1,145 @@
+//! One environment per account, as a landing zone gives them: paysec
+//! assumes each environment's role (`[environments.NAME] role_arn`, or
+//! `--role-arn` for one), and a fleet runs each environment with its own
+//! credentials in one process. On moto, which keeps accounts apart: a
+//! session of a role in account 444444444444 sees only that account.
+
+use std::collections::BTreeSet;
+
+use paysec_aws::sdk::resourcegroupstagging;
+
+use crate::support::{env_name, identity_in_account, sdk_config_as, tagged_by_logical_id, Paysec};
+
+const ACCOUNTS: [&str; 3] = ["444444444444", "555555555555", "666666666666"];
+const ROLE: &str = "PaysecDeployer";
+
+/// The deploy role in `account`, trusting the suite's account, made as
+/// that account's owner would.
+async fn deploy_role(account: &str) -> String {
+    let owner = identity_in_account(account, "AccountOwner").await;
+    let sdk = sdk_config_as(&owner).await;
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
+            "Action": "sts:AssumeRole"
+        }]
+    });
+    let iam = paysec_aws::sdk::iam::Client::new(&sdk);
+    match iam
+        .create_role()
+        .role_name(ROLE)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+    {
+        Ok(out) => out.role().unwrap().arn().to_owned(),
+        // Made by an earlier test of the same run.
+        Err(_) => format!("arn:aws:iam::{account}:role/{ROLE}"),
+    }
+}
+
+/// The paysec environments whose resources `account` holds (by tag),
+/// leaving out KMS keys, which `down` schedules for deletion and so stay
+/// listed for their window.
+async fn environments_in(account: &str) -> BTreeSet<String> {
+    let owner = identity_in_account(account, "AccountOwner").await;
+    let tagging = resourcegroupstagging::Client::new(&sdk_config_as(&owner).await);
+    let out = tagging
+        .get_resources()
+        .tag_filters(
+            resourcegroupstagging::types::TagFilter::builder()
+                .key("paysec:environment")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.resource_tag_mapping_list()
+        .iter()
+        .filter(|m| !m.resource_arn().unwrap_or_default().contains(":kms:"))
+        .flat_map(|m| m.tags().iter())
+        .filter(|t| t.key() == "paysec:environment")
+        .map(|t| t.value().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fleet_across_three_accounts_puts_each_environment_in_its_own() {
+    let mut roles = Vec::new();
+    for account in ACCOUNTS {
+        roles.push(deploy_role(account).await);
+    }
+    let p = Paysec::new("acct")
+        .with_var("PAYSEC_RDS_ENABLED", "false")
+        .with_var("PAYSEC_LAMBDA_ENABLED", "false");
+    let names: Vec<String> = (0..3).map(|_| env_name("acct")).collect();
+    let config: String = names
+        .iter()
+        .zip(&roles)
+        .map(|(name, role)| {
+            format!("[environments.{name}]\nrole_arn = \"{role}\"\nregion = \"us-east-1\"\n\n")
+        })
+        .collect();
+    std::fs::write(p.dir.path().join("paysec.toml"), config).unwrap();
+    let fleet: Vec<&str> = names.iter().flat_map(|n| ["--env", n.as_str()]).collect();
+
+    let up = p.run(&[&fleet[..], &["up", "--yes"]].concat());
+    assert_eq!(up.code(), 0, "{}\n{}", up.stdout(), up.stderr());
+    for (account, name) in ACCOUNTS.iter().zip(&names) {
+        assert_eq!(
+            environments_in(account).await,
+            BTreeSet::from([name.clone()]),
+            "account {account} holds exactly its own environment"
+        );
+        let ledger: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(p.dir.path().join(".paysec").join(format!("{name}.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            ledger["account"], *account,
+            "the ledger is bound to its account"
+        );
+        assert!(
+            tagged_by_logical_id(name).await.is_empty(),
+            "nothing of {name} in the suite's own account"
+        );
+    }
+    // One environment with the flag: the same role, nothing to do.
+    let plan = p.run(&[
+        "--env",
+        &names[0],
+        "--role-arn",
+        &roles[0],
+        "plan",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(plan.code(), 0, "{}\n{}", plan.stdout(), plan.stderr());
+    // Without its role, the environment's ledger names another account:
+    // refused, nothing touched.
+    std::fs::remove_file(p.dir.path().join("paysec.toml")).unwrap();
+    let elsewhere = p.run(&["--env", &names[1], "plan"]);
+    assert_eq!(elsewhere.code(), 5, "{}", elsewhere.stderr());
+    assert!(
+        elsewhere.stderr().contains("555555555555"),
+        "{}",
+        elsewhere.stderr()
+    );
+    let config: String = names
+        .iter()
+        .zip(&roles)
+        .map(|(name, role)| format!("[environments.{name}]\nrole_arn = \"{role}\"\n\n"))
+        .collect();
+    std::fs::write(p.dir.path().join("paysec.toml"), config).unwrap();
+
+    let down = p.run(&[&fleet[..], &["down", "--yes", "--purge-audit-logs"]].concat());
+    assert_eq!(down.code(), 0, "{}\n{}", down.stdout(), down.stderr());
+    for account in ACCOUNTS {
+        assert!(
+            environments_in(account).await.is_empty(),
+            "account {account} is empty after down"
+        );
+    }
+}
