@@ -288,3 +288,90 @@ async fn a_conditional_write_conflict_is_retried() {
     ]);
     assert_eq!(down.code(), 0, "{}", down.stderr());
 }
+
+/// `examples/github-actions-fleet.yml` run as its CI would: every job of
+/// its matrix at once, each the file's own `paysec up` command on the
+/// shared ledger, and one job run twice (a re-run while the first still
+/// runs). The double run is safe: it converges or is refused (exit 5,
+/// locked), and nothing exists twice.
+#[tokio::test]
+async fn the_ci_matrix_example_runs_its_jobs_at_once_and_a_double_run_is_safe() {
+    let example = include_str!("../../examples/github-actions-fleet.yml");
+    let matrix: Vec<String> = example
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("env: ["))
+        .and_then(|l| l.strip_suffix(']'))
+        .expect("the matrix line")
+        .split(',')
+        .map(|e| e.trim().to_owned())
+        .collect();
+    let command = example
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- run: paysec "))
+        .expect("the paysec step");
+    let bucket = command
+        .split("s3://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the ledger's bucket");
+    let setup = Paysec::new("matrix-setup");
+    let init = setup.run(&["ledger", "init", &format!("s3://{bucket}")]);
+    assert_eq!(init.code(), 0, "{}", init.stderr());
+    // Each job: its own working directory (a runner), the file's command
+    // with its matrix value; the stack small, as the repository's
+    // paysec.toml would say.
+    let jobs: Vec<(Paysec, String)> = matrix
+        .iter()
+        .chain(std::iter::once(&matrix[0]))
+        .map(|env| {
+            let p = Paysec::new("matrix")
+                .with_var("PAYSEC_RDS_ENABLED", "false")
+                .with_var("PAYSEC_LAMBDA_ENABLED", "false");
+            (p, command.replace("\"${{ matrix.env }}\"", env))
+        })
+        .collect();
+    let running: Vec<_> = jobs
+        .iter()
+        .map(|(p, line)| {
+            p.command()
+                .args(line.split_whitespace())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let results: Vec<_> = running
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for (i, out) in results.iter().enumerate() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        let double = i == matrix.len();
+        assert!(
+            code == Some(0) || (double && code == Some(5) && stderr.contains("is locked in s3://")),
+            "job {i} ({}): {code:?} {stderr}",
+            jobs[i].1
+        );
+    }
+    for env in &matrix {
+        let by_id = tagged_by_logical_id(env).await;
+        assert!(!by_id.is_empty(), "{env} was built");
+        let dups: Vec<_> = by_id.iter().filter(|(_, arns)| arns.len() > 1).collect();
+        assert!(dups.is_empty(), "{env}: duplicates {dups:#?}");
+    }
+    let ledger = format!("s3://{bucket}/paysec");
+    for env in &matrix {
+        let down = jobs[0].0.run(&[
+            "--env",
+            env,
+            "--ledger",
+            &ledger,
+            "down",
+            "--yes",
+            "--purge-audit-logs",
+        ]);
+        assert_eq!(down.code(), 0, "{}", down.stderr());
+    }
+}
