@@ -21,6 +21,11 @@
 //! - paysec's CPU time and peak RSS (from /usr/bin/time);
 //! - a fleet run: N environments in one `paysec up --env ...` (N = 1, 5, 10):
 //!   makespan, calls, throttles, peak RSS;
+//! - a fleet across accounts: N environments in K accounts (default 50 in
+//!   10: `PAYSEC_BENCH_ACCOUNTS=NxK`, empty to skip; alone with
+//!   `PAYSEC_BENCH_ONLY=accounts`), each through its account's role, on a
+//!   shared ledger on S3: makespan against one environment's, calls,
+//!   throttles, peak RSS and the ledger's writes to S3;
 //! - cold `status`/`output` wall time and RSS on a full ledger, and cold
 //!   `plan` (full, and `--no-refresh`) at the model's call latency, with
 //!   the full one's ratio to the quick one (goal: within 1.5x).
@@ -337,6 +342,179 @@ fn mib(kib: u64) -> u64 {
     kib / 1024
 }
 
+/// `PAYSEC_BENCH_ACCOUNTS` (default `50x10`): environments and accounts.
+fn accounts_fleet_size() -> Option<(usize, usize)> {
+    let text = std::env::var("PAYSEC_BENCH_ACCOUNTS").unwrap_or_else(|_| "50x10".into());
+    let (n, k) = text.split_once('x')?;
+    Some((n.trim().parse().ok()?, k.trim().parse().ok()?)).filter(|(n, k)| *n > 0 && *k > 0)
+}
+
+/// The figures of a fleet across accounts.
+struct AccountsFleet {
+    environments: usize,
+    accounts: usize,
+    one: Measured,
+    up: Measured,
+    down: Measured,
+    calls_up: usize,
+    throttled_up: usize,
+    ledger_writes_up: usize,
+}
+
+/// The deploy role in each of `accounts` accounts (as a landing zone has
+/// them), made directly on the emulator as each account's owner.
+async fn deploy_roles(upstream: &str, accounts: &[String]) -> Vec<String> {
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .credentials_provider(paysec_aws::sdk::s3::config::Credentials::new(
+            "test", "test", None, None, "bench",
+        ))
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(upstream)
+        .load()
+        .await;
+    let sts = aws_sdk_sts::Client::new(&base);
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Principal": { "AWS": "arn:aws:iam::123456789012:root" }, "Action": "sts:AssumeRole" }]
+    })
+    .to_string();
+    let mut roles = Vec::new();
+    for account in accounts {
+        let creds = sts
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/BenchOwner"))
+            .role_session_name("bench")
+            .send()
+            .await
+            .expect("assume the account's owner")
+            .credentials()
+            .cloned()
+            .expect("credentials");
+        let owner = base
+            .to_builder()
+            .credentials_provider(paysec_aws::sdk::s3::config::SharedCredentialsProvider::new(
+                paysec_aws::sdk::s3::config::Credentials::new(
+                    creds.access_key_id(),
+                    creds.secret_access_key(),
+                    Some(creds.session_token().to_owned()),
+                    None,
+                    "bench",
+                ),
+            ))
+            .build();
+        let iam = paysec_aws::sdk::iam::Client::new(&owner);
+        let _ = iam
+            .create_role()
+            .role_name("PaysecDeployer")
+            .assume_role_policy_document(&trust)
+            .send()
+            .await;
+        roles.push(format!("arn:aws:iam::{account}:role/PaysecDeployer"));
+    }
+    roles
+}
+
+/// N environments in K accounts on a shared ledger: one environment alone
+/// first (the baseline), then all of them in one fleet run, then `down`.
+fn accounts_fleet(
+    rt: &tokio::runtime::Runtime,
+    proxy: &FaultProxy,
+    upstream: &str,
+    dir: &Path,
+    id: u32,
+    (n, k): (usize, usize),
+) -> AccountsFleet {
+    let accounts: Vec<String> = (0..k)
+        .map(|a| format!("{:012}", 700_000_000_000u64 + a as u64))
+        .collect();
+    let roles = rt.block_on(deploy_roles(upstream, &accounts));
+    let url = proxy.url();
+    let bucket = format!("bench-state-{id}");
+    paysec(dir, &url, &["ledger", "init", &format!("s3://{bucket}")]);
+    // `PAYSEC_BENCH_LEDGER=dir`: the same on local ledgers, to tell the
+    // shared ledger's cost from the fleet's.
+    let ledger = if std::env::var("PAYSEC_BENCH_LEDGER").as_deref() == Ok("dir") {
+        dir.join("fleet-ledgers").to_string_lossy().into_owned()
+    } else {
+        format!("s3://{bucket}/fleet")
+    };
+    let names: Vec<String> = (0..n).map(|j| format!("acct-{id}-{j}")).collect();
+    let one = format!("acct-{id}-one");
+    let config: String = names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| (name, &roles[j % k]))
+        .chain(std::iter::once((&one, &roles[0])))
+        .map(|(name, role)| format!("[environments.{name}]\nrole_arn = \"{role}\"\n\n"))
+        .collect();
+    let config_path = dir.join("accounts.toml");
+    std::fs::write(&config_path, config).expect("fleet config");
+    let config_arg = config_path.to_string_lossy().into_owned();
+    let run = |envs: &[String], verb: &[&str]| {
+        let mut args: Vec<&str> = vec!["-q", "--config", &config_arg, "--ledger", &ledger];
+        for e in envs {
+            args.extend(["--env", e.as_str()]);
+        }
+        args.extend(verb);
+        paysec(dir, &url, &args)
+    };
+    let one_env = [one.clone()];
+    let alone = run(&one_env, &["up", "--yes"]);
+    run(&one_env, &["down", "--yes", "--purge-audit-logs"]);
+    let (c0, t0, l0) = (proxy.calls(), proxy.throttled(), proxy.log().len());
+    let up = run(&names, &["up", "--yes"]);
+    let (c1, t1) = (proxy.calls(), proxy.throttled());
+    let prefix = format!("PUT /{bucket}/fleet/");
+    let ledger_writes_up = proxy.log()[l0..]
+        .iter()
+        .filter(|sig| sig.starts_with(&prefix) && sig.contains(".json"))
+        .count();
+    let down = run(&names, &["down", "--yes", "--purge-audit-logs"]);
+    AccountsFleet {
+        environments: n,
+        accounts: k,
+        one: alone,
+        up,
+        down,
+        calls_up: c1 - c0,
+        throttled_up: t1 - t0,
+        ledger_writes_up,
+    }
+}
+
+#[allow(clippy::print_stdout)] // a benchmark's output is its figures
+fn print_accounts_fleet(f: &AccountsFleet) {
+    let s = |d: Duration| d.as_secs_f64();
+    println!();
+    println!(
+        "fleet across accounts: {} environments in {} accounts (each through its account's role), shared ledger on S3",
+        f.environments, f.accounts
+    );
+    println!("| run | makespan | calls | throttled | ledger writes to S3 | peak RSS |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| one environment, up | {:.1} s | - | - | - | {} MiB |",
+        s(f.one.wall),
+        mib(f.one.rss_kib)
+    );
+    println!(
+        "| {} environments, up | {:.1} s ({:.2}x one) | {} | {} | {} | {} MiB |",
+        f.environments,
+        s(f.up.wall),
+        s(f.up.wall) / s(f.one.wall),
+        f.calls_up,
+        f.throttled_up,
+        f.ledger_writes_up,
+        mib(f.up.rss_kib)
+    );
+    println!(
+        "| {} environments, down | {:.1} s | - | - | - | {} MiB |",
+        f.environments,
+        s(f.down.wall),
+        mib(f.down.rss_kib)
+    );
+}
+
 #[allow(clippy::print_stdout)] // a benchmark's output is its figures
 fn main() {
     let upstream = std::env::var("PAYSEC_TEST_ENDPOINT")
@@ -373,6 +551,21 @@ fn main() {
     paysec(dir.path(), &url, &["--env", &warm, "-q", "up", "--yes"]);
     paysec(dir.path(), &url, &["--env", &warm, "-q", "down", "--yes"]);
     proxy.set_model(model);
+
+    let across = accounts_fleet_size();
+    if std::env::var("PAYSEC_BENCH_ONLY").as_deref() == Ok("accounts") {
+        if let Some(size) = across {
+            print_accounts_fleet(&accounts_fleet(
+                &rt,
+                &proxy,
+                &upstream,
+                dir.path(),
+                id,
+                size,
+            ));
+        }
+        return;
+    }
 
     // The model: paysec at its default concurrency, then one at a time.
     let env_a = format!("bench-{id}-a");
@@ -442,6 +635,8 @@ fn main() {
             proxy.throttled() - t1,
         ));
     }
+
+    let across = across.map(|size| accounts_fleet(&rt, &proxy, &upstream, dir.path(), id, size));
 
     // Cold read-only commands on a full ledger (no network for these).
     let env_s = format!("bench-{id}-s");
@@ -615,4 +810,7 @@ fn main() {
         mib(quick_rss),
         s(plan_wall) / s(quick_wall)
     );
+    if let Some(f) = &across {
+        print_accounts_fleet(f);
+    }
 }

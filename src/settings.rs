@@ -89,6 +89,16 @@ pub async fn shared_store(aws: &AwsSettings, url: S3Url) -> Result<Location, Fai
 }
 
 pub fn resolve(global: &Global) -> Result<Settings, Failure> {
+    resolve_for(global, true)
+}
+
+/// [`resolve`] for a command about no environment (`ledger init`): an
+/// environment name is not asked for.
+pub fn resolve_without_env(global: &Global) -> Result<Settings, Failure> {
+    resolve_for(global, false)
+}
+
+fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
     let mut config = Config::load(global.config.as_deref(), std::env::vars())?;
     if let Some(e) = global.env.first() {
         config.environment_suffix = Some(e.clone());
@@ -109,7 +119,10 @@ pub fn resolve(global: &Global) -> Result<Settings, Failure> {
         config.ledger = Some(l.clone());
     }
     config.validate()?;
-    let env = EnvName::parse(config.environment_suffix.as_deref().unwrap_or_default())?;
+    let env = match config.environment_suffix.as_deref() {
+        None if !needs_env => EnvName::parse("none")?,
+        suffix => EnvName::parse(suffix.unwrap_or_default())?,
+    };
     let mut fleet = Vec::new();
     if global.env.len() > 1 {
         for e in &global.env {

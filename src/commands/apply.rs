@@ -121,10 +121,23 @@ pub async fn up(
     let s = s.reporting_to(printer.progress("up", total));
     let summary = s.up().await;
     printer.finish_progress();
+    stored(&ledger).await?;
     finish(printer, "up", &summary, || {
         let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
         paysec_stack::outputs(&l)
     })
+}
+
+/// Waits until every change of the run is stored: at once for a local
+/// ledger; a shared one's writer may still hold the last changes (they
+/// need not be stored before the calls that follow them, only before the
+/// run ends).
+async fn stored(ledger: &Arc<Mutex<Ledger>>) -> Result<(), Failure> {
+    let ledger = ledger.clone();
+    tokio::task::spawn_blocking(move || ledger.lock().unwrap_or_else(|p| p.into_inner()).flush())
+        .await
+        .map_err(|e| Failure::Internal(format!("the ledger's flush: {e}")))?
+        .map_err(Failure::Ledger)
 }
 
 pub async fn down(
@@ -190,6 +203,7 @@ pub async fn down(
     let s = s.reporting_to(printer.progress("down", total));
     let summary = s.down().await;
     printer.finish_progress();
+    stored(&ledger).await?;
     let kept = ledger
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -402,7 +416,7 @@ pub async fn fleet(
                 Verb::Up { .. } => s.up().await,
                 Verb::Down { .. } => s.down().await,
             };
-            (name, summary)
+            (name, summary, stored(&ledger).await)
         });
     }
     let accounts: std::collections::BTreeSet<String> = places
@@ -424,16 +438,21 @@ pub async fn fleet(
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let mut worst: Result<u8, Failure> = Ok(exit::OK);
     let mut report = serde_json::Map::new();
-    for (name, summary) in &results {
+    for (name, summary, stored) in results {
+        let stored = match stored {
+            Ok(()) => None,
+            Err(e) => Some(e.to_string()),
+        };
         let failures: Vec<_> = summary
             .failures
             .iter()
             .map(|(id, e)| json!({"id": id, "message": e.to_string()}))
+            .chain(stored.iter().map(|e| json!({"id": "ledger", "message": e})))
             .collect();
         report.insert(
             name.to_string(),
             json!({
-                "ok": summary.ok(),
+                "ok": summary.ok() && stored.is_none(),
                 "interrupted": summary.interrupted,
                 "elapsed_s": summary.elapsed.as_secs_f64(),
                 "changed": summary.outcomes.iter().filter(|(_, o)| *o != Outcome::Unchanged).count(),
@@ -457,10 +476,13 @@ pub async fn fleet(
             for (_, e) in &summary.failures {
                 printer.problem(format!("{name}: error: {e}"));
             }
+            if let Some(e) = &stored {
+                printer.problem(format!("{name}: error: {e}"));
+            }
         }
         if summary.interrupted {
             worst = Err(Failure::Interrupted);
-        } else if !summary.ok() && worst.is_ok() {
+        } else if (!summary.ok() || stored.is_some()) && worst.is_ok() {
             worst = Err(Failure::Run(format!(
                 "environment {name} did not finish; the ledgers record what was done. Fix the cause and run the same command again to resume"
             )));

@@ -42,11 +42,13 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
                 .into(),
         ));
     }
-    let mut settings = settings::resolve(&cli.global)?;
-    // The state bucket is named by the command itself, not by --ledger.
+    // The state bucket is named by the command itself, not by --ledger,
+    // and serves every environment.
     if let Command::Ledger(crate::cli::LedgerCommand::Init { url }) = &cli.command {
+        let settings = settings::resolve_without_env(&cli.global)?;
         return ledger::init(&settings, printer, url).await;
     }
+    let mut settings = settings::resolve(&cli.global)?;
     settings::resolve_ledger(&mut settings).await?;
     if !settings.fleet.is_empty() {
         return match cli.command {

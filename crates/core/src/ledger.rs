@@ -13,10 +13,12 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::id::LogicalId;
+use crate::ledger_commit::{CommitError, Durable, GroupCommit};
 use crate::ledger_store::{Location, RemoteStore, StoreError};
 use crate::naming::EnvName;
 use crate::state::Present;
@@ -279,11 +281,60 @@ struct Remote {
     lock: Option<String>,
     /// Noted on every write: who, where, which command.
     writer: String,
+    /// The writer of a ledger opened for writing.
+    commit: Option<Arc<GroupCommit>>,
+    /// The number of the last change handed to the writer.
+    seq: u64,
+}
+
+impl Remote {
+    fn error(&self, e: CommitError) -> LedgerError {
+        match e {
+            CommitError::Conflict => LedgerError::Conflict {
+                env: self.env.to_string(),
+                url: self.store.url(&self.env),
+            },
+            CommitError::Other(detail) => LedgerError::Remote {
+                url: self.store.url(&self.env),
+                detail,
+            },
+        }
+    }
+}
+
+/// A change's durability (see [`Ledger::durable`]).
+#[must_use = "a change that must be stored first is waited for"]
+pub struct DurableChange {
+    durable: Durable,
+    /// How a failure is named: (environment, URL).
+    names: Option<(String, String)>,
+}
+
+impl DurableChange {
+    /// Returns once the change is stored; fails if the store refused it.
+    pub async fn wait(self) -> Result<(), LedgerError> {
+        self.durable.wait().await.map_err(|e| {
+            let (env, url) = self.names.unwrap_or_default();
+            match e {
+                CommitError::Conflict => LedgerError::Conflict { env, url },
+                CommitError::Other(detail) => LedgerError::Remote { url, detail },
+            }
+        })
+    }
 }
 
 impl Drop for Ledger {
     fn drop(&mut self) {
         if let Some(r) = &mut self.remote {
+            if let Some(commit) = r.commit.take() {
+                if let Err(e) = commit.close() {
+                    tracing::warn!(
+                        "the last changes of {} were not stored: {}",
+                        r.store.url(&r.env),
+                        r.error(e)
+                    );
+                }
+            }
             if let Some(version) = r.lock.take() {
                 if let Err(e) = r.store.unlock(&r.env, &version) {
                     tracing::warn!(
@@ -481,9 +532,19 @@ impl Ledger {
                     env: env.clone(),
                     version: None,
                     lock: Some(lock),
-                    writer,
+                    writer: writer.clone(),
+                    commit: None,
+                    seq: 0,
                 });
                 ledger.load_remote()?;
+                if let Some(r) = &mut ledger.remote {
+                    r.commit = Some(GroupCommit::start(
+                        store.clone(),
+                        env.clone(),
+                        r.version.clone(),
+                        writer,
+                    ));
+                }
                 Ok(ledger)
             }
         }
@@ -501,6 +562,8 @@ impl Ledger {
                     version: None,
                     lock: None,
                     writer: String::new(),
+                    commit: None,
+                    seq: 0,
                 });
                 ledger.load_remote()?;
                 Ok(ledger)
@@ -561,7 +624,43 @@ impl Ledger {
             });
         }
         self.data = from.data.clone();
-        self.save()
+        self.save()?;
+        self.flush()
+    }
+
+    /// The durability of every change made so far: a local ledger's is
+    /// stored already; a shared one's when its writer has stored it. Wait
+    /// for it before a call the change announces (an intent before its
+    /// create), after letting go of the ledger, so that the changes other
+    /// tasks make meanwhile share the write.
+    pub fn durable(&self) -> DurableChange {
+        match &self.remote {
+            Some(Remote {
+                commit: Some(c),
+                seq,
+                store,
+                env,
+                ..
+            }) => DurableChange {
+                durable: c.durable(*seq),
+                names: Some((env.to_string(), store.url(env))),
+            },
+            _ => DurableChange {
+                durable: Durable::now(),
+                names: None,
+            },
+        }
+    }
+
+    /// Blocks until every change is stored (a local ledger's already is).
+    pub fn flush(&self) -> Result<(), LedgerError> {
+        match &self.remote {
+            Some(r) => match &r.commit {
+                Some(c) => c.flush().map_err(|e| r.error(e)),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
     }
 
     /// Retires this ledger after a migration moved its records: a file is
@@ -569,8 +668,14 @@ impl Ledger {
     /// versioned bucket keeps it as a noncurrent version). Returns where it
     /// went.
     pub fn retire(mut self) -> Result<String, LedgerError> {
+        self.flush()?;
         if let Some(r) = &self.remote {
-            if let Some(version) = &r.version {
+            let version = r
+                .commit
+                .as_ref()
+                .and_then(|c| c.version())
+                .or_else(|| r.version.clone());
+            if let Some(version) = &version {
                 r.store.remove(&r.env, version).map_err(|e| match e {
                     StoreError::Conflict => LedgerError::Conflict {
                         env: r.env.to_string(),
@@ -979,6 +1084,12 @@ impl Ledger {
                     detail: e.to_string(),
                 })?;
             text.push('\n');
+            if let Some(commit) = &r.commit {
+                r.seq += 1;
+                commit.submit(r.seq, text).map_err(|e| r.error(e))?;
+                self.exists_on_disk = true;
+                return Ok(());
+            }
             let version = r
                 .store
                 .write(&r.env, &text, r.version.as_deref(), &r.writer)
@@ -1377,6 +1488,9 @@ mod shared_tests {
             expected: Option<&str>,
             _: &str,
         ) -> Result<String, StoreError> {
+            // A write takes a round trip: changes made meanwhile wait for
+            // the next one.
+            std::thread::sleep(std::time::Duration::from_millis(20));
             self.put(format!("{env}.json"), text, expected)
         }
         fn remove(&self, env: &EnvName, expected: &str) -> Result<(), StoreError> {
@@ -1444,20 +1558,53 @@ mod shared_tests {
         ledger
             .set_creating(&LogicalId::new("kms.rds"), "kms_key")
             .unwrap();
+        ledger.flush().unwrap();
         // Written behind this run's back (its lock removed, another run).
         let current = store.read(&env()).unwrap().unwrap();
         store
             .write(&env(), &current.text, Some(&current.version), "other")
             .unwrap();
-        let err = ledger
+        ledger
             .set_creating(&LogicalId::new("kms.s3"), "kms_key")
-            .unwrap_err();
+            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let err = rt.block_on(ledger.durable().wait()).unwrap_err();
         assert!(matches!(err, LedgerError::Conflict { .. }), "{err}");
+        assert!(matches!(ledger.flush(), Err(LedgerError::Conflict { .. })));
+        let later = ledger.set_creating(&LogicalId::new("kms.logs"), "kms_key");
+        assert!(
+            matches!(later, Err(LedgerError::Conflict { .. })),
+            "the run stops"
+        );
         let kept = store.read(&env()).unwrap().unwrap();
         assert!(
             !kept.text.contains("kms.s3"),
             "the other writer's ledger stands"
         );
+    }
+
+    #[test]
+    fn changes_made_while_a_write_is_in_flight_share_the_next_one() {
+        let store = Arc::new(Memory::default());
+        let at = Location::Remote(store.clone());
+        let mut ledger = Ledger::open_for_write(&at, &env(), "up").unwrap();
+        for i in 0..50 {
+            ledger
+                .set_creating(&LogicalId::new(format!("r.{i}")), "kms_key")
+                .unwrap();
+        }
+        ledger.flush().unwrap();
+        let stored = store.read(&env()).unwrap().unwrap();
+        assert!(
+            stored.text.contains("\"r.49\""),
+            "the last change is stored"
+        );
+        let writes: u32 = stored.version.parse().unwrap();
+        assert!(writes < 50, "{writes} writes for 50 changes");
+        drop(ledger);
+        assert!(store.current_lock(&env()).unwrap().is_none());
     }
 
     #[test]

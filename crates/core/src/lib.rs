@@ -13,6 +13,7 @@ pub mod error;
 pub mod graph;
 pub mod id;
 pub mod ledger;
+pub mod ledger_commit;
 pub mod ledger_store;
 pub mod naming;
 pub mod policy_doc;

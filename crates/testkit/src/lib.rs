@@ -633,12 +633,20 @@ fn remodel(
 
 /// The service a request is signed for (its SigV4 credential scope:
 /// `Credential=AKID/DATE/REGION/SERVICE/aws4_request`).
+/// What the in-flight ceiling counts against: AWS's limits are per account
+/// and service, so the signing identity's access key (one per account in
+/// a fleet across accounts: a session of its role) and the service of the
+/// credential scope (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`).
 fn service_of(head: &str) -> String {
-    head.split("Credential=")
+    let scope: Vec<&str> = head
+        .split("Credential=")
         .nth(1)
-        .and_then(|c| c.split('/').nth(3))
-        .unwrap_or("unknown")
-        .to_owned()
+        .map(|c| c.split('/').take(4).collect())
+        .unwrap_or_default();
+    match scope.as_slice() {
+        [key, _, _, service] => format!("{key}/{service}"),
+        _ => "unknown".to_owned(),
+    }
 }
 
 /// One request in flight to a service, counted until dropped.

@@ -112,6 +112,11 @@ impl Converge {
                 Ok(match observed {
                     Observed::Missing => {
                         let token = lock(&ledger).set_creating(&id, kind)?;
+                        // The intent is stored before the create it
+                        // announces (a shared ledger's writer may hold
+                        // it a moment, batched with other changes).
+                        let durable = lock(&ledger).durable();
+                        durable.wait().await?;
                         phase(reporter.as_ref(), node.as_ref(), Phase::Creating);
                         // The create and its sweep know the token: the copy
                         // made carries it, and only copies carrying it are

@@ -72,6 +72,8 @@ impl Destroy {
                 return Ok::<_, RunError>((None, Outcome::AlreadyGone));
             };
             lock(&ledger).set_deleting(&id)?;
+            let durable = lock(&ledger).durable();
+            durable.wait().await?;
             phase(reporter.as_ref(), node.as_ref(), Phase::Deleting);
             let outcome = node.delete(&cx, &target).await?;
             lock(&ledger).remove(
