@@ -359,6 +359,22 @@ struct AccountsFleet {
     calls_up: usize,
     throttled_up: usize,
     ledger_writes_up: usize,
+    /// CPU seconds the emulator's process spent during the fleet's `up`
+    /// (what tells an emulator-bound run from a paysec-bound one).
+    emulator_cpu_up: Option<f64>,
+}
+
+/// CPU seconds the emulator's process has used so far (user + system,
+/// from /proc), when `scripts/emulator.sh` started it here.
+fn emulator_cpu_s() -> Option<f64> {
+    let pid = std::fs::read_to_string("target/emulator/pid").ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).ok()?;
+    // Fields after the command's closing parenthesis; utime and stime are
+    // the 14th and 15th of the line, in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 /// The deploy role in each of `accounts` accounts (as a landing zone has
@@ -462,7 +478,11 @@ fn accounts_fleet(
     let alone = run(&one_env, &["up", "--yes"]);
     run(&one_env, &["down", "--yes", "--purge-audit-logs"]);
     let (c0, t0, l0) = (proxy.calls(), proxy.throttled(), proxy.log().len());
+    let cpu0 = emulator_cpu_s();
     let up = run(&names, &["up", "--yes"]);
+    let emulator_cpu_up = emulator_cpu_s()
+        .zip(cpu0)
+        .map(|(after, before)| after - before);
     let (c1, t1) = (proxy.calls(), proxy.throttled());
     let prefix = format!("PUT /{bucket}/fleet/");
     let ledger_writes_up = proxy.log()[l0..]
@@ -479,6 +499,7 @@ fn accounts_fleet(
         calls_up: c1 - c0,
         throttled_up: t1 - t0,
         ledger_writes_up,
+        emulator_cpu_up,
     }
 }
 
@@ -512,6 +533,18 @@ fn print_accounts_fleet(f: &AccountsFleet) {
         f.environments,
         s(f.down.wall),
         mib(f.down.rss_kib)
+    );
+    println!(
+        "CPU during the fleet's up ({:.1} s): paysec {:.1} s, the emulator {}",
+        s(f.up.wall),
+        f.up.cpu_s,
+        f.emulator_cpu_up.map_or_else(
+            || "not read (not started by scripts/emulator.sh here)".to_owned(),
+            |c| format!(
+                "{c:.1} s ({:.0} % of the makespan)",
+                100.0 * c / s(f.up.wall)
+            )
+        )
     );
 }
 

@@ -68,6 +68,27 @@ struct State {
     in_flight: Mutex<std::collections::HashMap<String, usize>>,
     /// Operation signatures seen, in order (for assertions and reports).
     log: Mutex<Vec<String>>,
+    /// Held while a conditional S3 write is with the emulator
+    /// ([`conditional_s3_write`]).
+    conditional_writes: tokio::sync::Mutex<()>,
+}
+
+/// Whether a request is an S3 write on condition (`If-Match`,
+/// `If-None-Match`). S3 checks the condition and writes as one step, so of
+/// two such writes at once only one can pass; moto 5.2.5 looks the object
+/// up, then writes, in separate steps, so both could (two runs would both
+/// take a shared ledger's lock). The proxy hands them to the emulator one
+/// at a time, as AWS would decide them.
+fn conditional_s3_write(head: &str) -> bool {
+    let mut lines = head.lines();
+    let method_is_write = lines
+        .next()
+        .is_some_and(|l| l.starts_with("PUT ") || l.starts_with("DELETE "));
+    method_is_write
+        && lines.any(|l| {
+            let l = l.to_ascii_lowercase();
+            l.starts_with("if-match:") || l.starts_with("if-none-match:")
+        })
 }
 
 /// A running proxy. Dropping it does not stop it; it lives as long as the
@@ -536,6 +557,11 @@ async fn serve(
                 .filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty())
                 .map(|l| format!("{l}\r\n"))
                 .collect();
+            let _atomic = if conditional_s3_write(&req.head) {
+                Some(state.conditional_writes.lock().await)
+            } else {
+                None
+            };
             let mut up = TcpStream::connect(upstream).await?;
             up.write_all(head.as_bytes()).await?;
             up.write_all(b"Connection: close\r\n\r\n").await?;
@@ -693,5 +719,24 @@ fn lose(state: &State, signature: &str) -> bool {
             true
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod conditional_tests {
+    use super::conditional_s3_write;
+
+    #[test]
+    fn only_conditional_writes_are_taken_one_at_a_time() {
+        assert!(conditional_s3_write(
+            "PUT /b/k.lock HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n"
+        ));
+        assert!(conditional_s3_write(
+            "DELETE /b/k.lock HTTP/1.1\r\nif-match: \"e\"\r\n"
+        ));
+        assert!(!conditional_s3_write("PUT /b/k HTTP/1.1\r\nHost: x\r\n"));
+        assert!(!conditional_s3_write(
+            "GET /b/k HTTP/1.1\r\nIf-None-Match: \"e\"\r\n"
+        ));
     }
 }
