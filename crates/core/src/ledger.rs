@@ -288,6 +288,14 @@ struct Remote {
 }
 
 impl Remote {
+    /// A store's refusal, named for this ledger.
+    fn store_error(&self, e: StoreError) -> LedgerError {
+        self.error(match e {
+            StoreError::Conflict => CommitError::Conflict,
+            StoreError::Other(detail) => CommitError::Other(detail),
+        })
+    }
+
     fn error(&self, e: CommitError) -> LedgerError {
         match e {
             CommitError::Conflict => LedgerError::Conflict {
@@ -676,16 +684,9 @@ impl Ledger {
                 .and_then(|c| c.version())
                 .or_else(|| r.version.clone());
             if let Some(version) = &version {
-                r.store.remove(&r.env, version).map_err(|e| match e {
-                    StoreError::Conflict => LedgerError::Conflict {
-                        env: r.env.to_string(),
-                        url: r.store.url(&r.env),
-                    },
-                    e => LedgerError::Remote {
-                        url: r.store.url(&r.env),
-                        detail: e.to_string(),
-                    },
-                })?;
+                r.store
+                    .remove(&r.env, version)
+                    .map_err(|e| r.store_error(e))?;
             }
             return Ok(format!(
                 "{} removed (its versions stay in the bucket's history)",
@@ -1093,16 +1094,7 @@ impl Ledger {
             let version = r
                 .store
                 .write(&r.env, &text, r.version.as_deref(), &r.writer)
-                .map_err(|e| match e {
-                    StoreError::Conflict => LedgerError::Conflict {
-                        env: r.env.to_string(),
-                        url: r.store.url(&r.env),
-                    },
-                    e => LedgerError::Remote {
-                        url: r.store.url(&r.env),
-                        detail: e.to_string(),
-                    },
-                })?;
+                .map_err(|e| r.store_error(e))?;
             r.version = Some(version);
             self.exists_on_disk = true;
             return Ok(());
