@@ -373,32 +373,9 @@ fn plain_http(aws: &crate::Aws) -> bool {
 
 /// The state bucket's policy: TLS only, 1.2 or later.
 fn tls_only_policy(partition: &str, bucket: &str) -> String {
-    let resources = [
-        format!("arn:{partition}:s3:::{bucket}"),
-        format!("arn:{partition}:s3:::{bucket}/*"),
-    ];
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": { "AWS": "*" },
-                "Action": "s3:*",
-                "Resource": resources,
-                "Condition": { "Bool": { "aws:SecureTransport": "false" } }
-            },
-            {
-                "Sid": "DenyTlsBelow12",
-                "Effect": "Deny",
-                "Principal": { "AWS": "*" },
-                "Action": "s3:*",
-                "Resource": resources,
-                "Condition": { "NumericLessThan": { "s3:TlsVersion": "1.2" } }
-            }
-        ]
-    })
-    .to_string()
+    let statements =
+        crate::s3_hardening::tls_only_statements(&format!("arn:{partition}:s3:::{bucket}"));
+    serde_json::json!({ "Version": "2012-10-17", "Statement": statements }).to_string()
 }
 
 /// Creates the state bucket for shared ledgers, hardened like the stack's
@@ -413,9 +390,9 @@ fn tls_only_policy(partition: &str, bucket: &str) -> String {
 pub async fn init_bucket(aws: &crate::Aws, bucket: &str, partition: &str) -> Result<Init, String> {
     use aws_sdk_s3::types::{
         BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
-        ObjectOwnership, PublicAccessBlockConfiguration, ServerSideEncryption,
-        ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-        Tag, Tagging, VersioningConfiguration,
+        ObjectOwnership, ServerSideEncryption, ServerSideEncryptionByDefault,
+        ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+        VersioningConfiguration,
     };
     let s3 = &aws.s3;
     let fail = |what: &str, e: String| format!("{what} of s3://{bucket}: {e}");
@@ -459,14 +436,7 @@ pub async fn init_bucket(aws: &crate::Aws, bucket: &str, partition: &str) -> Res
         .map_err(|e| fail("CreateBucket", one_line(&e)))?;
     s3.put_public_access_block()
         .bucket(bucket)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
+        .public_access_block_configuration(crate::s3_hardening::all_public_access_blocked())
         .send()
         .await
         .map_err(|e| fail("PutPublicAccessBlock", one_line(&e)))?;

@@ -11,6 +11,7 @@ pub mod tagged;
 
 pub mod emulator;
 pub mod ledger_s3;
+pub mod s3_hardening;
 
 pub use classify::{classify, AwsResultExt};
 pub use clients::{AssumeRole, Aws, AwsSettings, CallerIdentity, SetupError};

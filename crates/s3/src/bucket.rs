@@ -218,12 +218,7 @@ impl Bucket {
                     .put_public_access_block()
                     .bucket(&name)
                     .public_access_block_configuration(
-                        PublicAccessBlockConfiguration::builder()
-                            .block_public_acls(true)
-                            .ignore_public_acls(true)
-                            .block_public_policy(true)
-                            .restrict_public_buckets(true)
-                            .build(),
+                        paysec_aws::s3_hardening::all_public_access_blocked(),
                     )
                     .send()
                     .await

@@ -67,24 +67,8 @@ pub fn document(
             }
         })),
     }
-    statements.push(json!({
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": { "AWS": "*" },
-        "Action": "s3:*",
-        "Resource": [bucket, objects],
-        "Condition": { "Bool": { "aws:SecureTransport": "false" } }
-    }));
     // PCI DSS 4.2.1: strong cryptography only; TLS 1.0 and 1.1 are not.
-    // AWS's services and log delivery connect with TLS 1.2 or later.
-    statements.push(json!({
-        "Sid": "DenyTlsBelow12",
-        "Effect": "Deny",
-        "Principal": { "AWS": "*" },
-        "Action": "s3:*",
-        "Resource": [bucket, objects],
-        "Condition": { "NumericLessThan": { "s3:TlsVersion": "1.2" } }
-    }));
+    statements.extend(paysec_aws::s3_hardening::tls_only_statements(&bucket));
     // Deny only a *present* header other than the bucket's own encryption
     // (aws:kms; AES256 on the access-log bucket, which S3 server access
     // logging requires): log delivery sends none and relies on the default.
