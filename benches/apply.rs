@@ -362,13 +362,64 @@ struct AccountsFleet {
     /// CPU seconds the emulator's process spent during the fleet's `up`
     /// (what tells an emulator-bound run from a paysec-bound one).
     emulator_cpu_up: Option<f64>,
+    /// CPU seconds this process (the test proxy runs in it) spent then.
+    proxy_cpu_up: Option<f64>,
+    /// The machine's CPU seconds then, busy and in all (every core).
+    machine_cpu_up: Option<(f64, f64)>,
+    /// Connections the kernel dropped then because a listening socket's
+    /// queue was full (each costs its client a second or more).
+    listen_overflows_up: Option<u64>,
+}
+
+/// The kernel's count of connections dropped for a full listen queue, all
+/// sockets (`TcpExtListenOverflows`, /proc/net/netstat).
+fn listen_overflows() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/netstat").ok()?;
+    let mut lines = text.lines();
+    while let (Some(names), Some(values)) = (lines.next(), lines.next()) {
+        if let Some(i) = names
+            .split_whitespace()
+            .position(|n| n == "ListenOverflows")
+        {
+            return values.split_whitespace().nth(i)?.parse().ok();
+        }
+    }
+    None
 }
 
 /// CPU seconds the emulator's process has used so far (user + system,
 /// from /proc), when `scripts/emulator.sh` started it here.
 fn emulator_cpu_s() -> Option<f64> {
     let pid = std::fs::read_to_string("target/emulator/pid").ok()?;
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).ok()?;
+    process_cpu_s(pid.trim())
+}
+
+/// CPU seconds the benchmark's own process has used so far: the test proxy
+/// (latency model, rules) runs in it.
+fn own_cpu_s() -> Option<f64> {
+    process_cpu_s("self")
+}
+
+/// The machine's CPU seconds so far, busy and in all, summed over its cores
+/// (the first line of /proc/stat, in clock ticks of 100 a second).
+fn machine_cpu_s() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let total: f64 = ticks.iter().sum();
+    // idle and iowait are the 4th and 5th.
+    let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0.0);
+    Some(((total - idle) / 100.0, total / 100.0))
+}
+
+/// User + system CPU seconds of process `pid` (`self` for this one).
+fn process_cpu_s(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command's closing parenthesis; utime and stime are
     // the 14th and 15th of the line, in clock ticks (100 a second on Linux).
     let rest = stat.rsplit_once(')')?.1;
@@ -479,10 +530,18 @@ fn accounts_fleet(
     run(&one_env, &["down", "--yes", "--purge-audit-logs"]);
     let (c0, t0, l0) = (proxy.calls(), proxy.throttled(), proxy.log().len());
     let cpu0 = emulator_cpu_s();
+    let (own0, machine0, overflows0) = (own_cpu_s(), machine_cpu_s(), listen_overflows());
     let up = run(&names, &["up", "--yes"]);
     let emulator_cpu_up = emulator_cpu_s()
         .zip(cpu0)
         .map(|(after, before)| after - before);
+    let proxy_cpu_up = own_cpu_s().zip(own0).map(|(after, before)| after - before);
+    let listen_overflows_up = listen_overflows()
+        .zip(overflows0)
+        .map(|(after, before)| after - before);
+    let machine_cpu_up = machine_cpu_s()
+        .zip(machine0)
+        .map(|((busy1, all1), (busy0, all0))| (busy1 - busy0, all1 - all0));
     let (c1, t1) = (proxy.calls(), proxy.throttled());
     let prefix = format!("PUT /{bucket}/fleet/");
     let ledger_writes_up = proxy.log()[l0..]
@@ -500,6 +559,9 @@ fn accounts_fleet(
         throttled_up: t1 - t0,
         ledger_writes_up,
         emulator_cpu_up,
+        proxy_cpu_up,
+        machine_cpu_up,
+        listen_overflows_up,
     }
 }
 
@@ -546,6 +608,15 @@ fn print_accounts_fleet(f: &AccountsFleet) {
             )
         )
     );
+    if let (Some(proxy), Some((busy, all))) = (f.proxy_cpu_up, f.machine_cpu_up) {
+        println!(
+            "  the benchmark's process (the test proxy in it) {proxy:.1} s; the machine's cores busy {:.0} % of the time ({busy:.1} of {all:.1} CPU seconds)",
+            100.0 * busy / all
+        );
+    }
+    if let Some(dropped) = f.listen_overflows_up {
+        println!("  connections dropped for a full listen queue: {dropped}");
+    }
 }
 
 #[allow(clippy::print_stdout)] // a benchmark's output is its figures

@@ -37,7 +37,7 @@ impl Settings {
     /// role and region (`[environments.NAME]`), the flags winning.
     pub fn aws_for(&self, env: &EnvName) -> AwsSettings {
         let mut aws = self.aws.clone();
-        let access = self.config.environments.get(env.as_str());
+        let access = self.config.run.environments.get(env.as_str());
         if let Some(region) = access.and_then(|a| a.region.clone()) {
             if !self.region_flag {
                 aws.region = Some(region);
@@ -101,25 +101,25 @@ pub fn resolve_without_env(global: &Global) -> Result<Settings, Failure> {
 fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
     let mut config = Config::load(global.config.as_deref(), std::env::vars())?;
     if let Some(e) = global.env.first() {
-        config.environment_suffix = Some(e.clone());
+        config.run.environment_suffix = Some(e.clone());
     }
     if let Some(r) = &global.region {
-        config.region = Some(r.clone());
+        config.run.region = Some(r.clone());
     }
     if let Some(p) = &global.profile {
-        config.profile = Some(p.clone());
+        config.run.profile = Some(p.clone());
     }
     if let Some(u) = &global.endpoint_url {
-        config.endpoint_url = Some(u.clone());
+        config.run.endpoint_url = Some(u.clone());
     }
     if global.allow_http_endpoint {
-        config.allow_http_endpoint = true;
+        config.run.allow_http_endpoint = true;
     }
     if let Some(l) = &global.ledger {
-        config.ledger = Some(l.clone());
+        config.run.ledger = Some(l.clone());
     }
     config.validate()?;
-    let env = match config.environment_suffix.as_deref() {
+    let env = match config.run.environment_suffix.as_deref() {
         None if !needs_env => EnvName::parse("none")?,
         suffix => EnvName::parse(suffix.unwrap_or_default())?,
     };
@@ -152,22 +152,22 @@ fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
             session_name: global.role_session_name.clone().unwrap_or_else(|| {
                 format!(
                     "paysec-{}",
-                    config.environment_suffix.as_deref().unwrap_or("run")
+                    config.run.environment_suffix.as_deref().unwrap_or("run")
                 )
             }),
         }),
         None => None,
     };
     let aws = AwsSettings {
-        profile: config.profile.clone(),
-        region: config.region.clone(),
-        endpoint_url: config.endpoint_url.clone(),
-        allow_http_endpoint: config.allow_http_endpoint,
-        max_attempts: config.max_attempts,
-        calls_per_service: config.calls_per_service,
+        profile: config.run.profile.clone(),
+        region: config.run.region.clone(),
+        endpoint_url: config.run.endpoint_url.clone(),
+        allow_http_endpoint: config.run.allow_http_endpoint,
+        max_attempts: config.run.max_attempts,
+        calls_per_service: config.run.calls_per_service,
         role: None,
     };
-    let (ledger, ledger_url) = match &config.ledger {
+    let (ledger, ledger_url) = match &config.run.ledger {
         Some(text) => ledger_spec(text).map_err(|e| {
             // Named where it came from, as every setting's error is.
             let from = if global.ledger.is_some() {
@@ -179,7 +179,7 @@ fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
             };
             Failure::Usage(e.to_string().replacen("--ledger", from, 1))
         })?,
-        None => (Location::Dir(config.ledger_dir.clone()), None),
+        None => (Location::Dir(config.run.ledger_dir.clone()), None),
     };
     Ok(Settings {
         ledger,

@@ -246,7 +246,7 @@ fn unrecorded_adoptions(
 /// delete also checks the live flag.)
 fn refuse_protected(settings: &Settings, ledger: &Ledger, unprotect: bool) -> Result<(), Failure> {
     let db = paysec_core::LogicalId::new(paysec_stack::ids::DB);
-    if settings.config.rds.deletion_protection && !unprotect && ledger.record(&db).is_some() {
+    if settings.config.stack.rds.deletion_protection && !unprotect && ledger.record(&db).is_some() {
         return Err(Failure::Usage(format!(
             "environment {} is protected: its database has deletion protection on (rds.deletion_protection = true); nothing was deleted. To destroy it, run `paysec down --disable-deletion-protection`",
             settings.env

@@ -159,7 +159,7 @@ pub async fn connect_as(
             tracing::warn!(
                 "{e}; the key policies are compared without the caller's role as administrator"
             );
-            settings.config.kms.admin_principals.clone()
+            settings.config.stack.kms.admin_principals.clone()
         }
         Err(e) => return Err(e),
     };
@@ -188,7 +188,7 @@ pub async fn key_admins(
     aws: &Aws,
     caller: &CallerIdentity,
 ) -> Result<Vec<String>, Failure> {
-    let principal = if settings.config.kms.admin_principals.is_empty() {
+    let principal = if settings.config.stack.kms.admin_principals.is_empty() {
         aws.caller_principal(caller).await?
     } else {
         None
@@ -216,6 +216,7 @@ pub fn for_env(
     );
     env.extra_tags = settings
         .config
+        .stack
         .tags
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -276,8 +277,25 @@ pub fn scheduler(
         c.env.clone(),
         ledger,
         reporter,
-        concurrency.unwrap_or(settings.config.concurrency),
+        concurrency.unwrap_or(settings.config.run.concurrency),
         stop,
+    )
+}
+
+/// The scheduler of a command that only reads (`plan`, `verify`).
+pub fn reading_scheduler(
+    settings: &Settings,
+    c: &Connected,
+    graph: Graph,
+    ledger: Arc<Mutex<Ledger>>,
+    reporter: Arc<dyn paysec_core::Reporter>,
+) -> Scheduler {
+    Scheduler::for_reading(
+        Arc::new(graph),
+        c.env.clone(),
+        ledger,
+        reporter,
+        settings.config.run.concurrency,
     )
 }
 

@@ -8,7 +8,7 @@ use paysec_core::scheduler::{Planned, PlannedChange};
 use paysec_core::{Ledger, LogicalId, ResourceError};
 
 use super::saved_plan::SavedPlan;
-use super::{connect, graph, preflight, scheduler};
+use super::{connect, graph, preflight, reading_scheduler};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -40,15 +40,12 @@ pub async fn run(settings: &Settings, printer: &Printer, options: Options) -> Re
         preflight(settings, printer, &mut c).await?;
     }
     let ledger = Arc::new(Mutex::new(ledger));
-    let (_tx, stop) = tokio::sync::watch::channel(false);
-    let s = scheduler(
+    let s = reading_scheduler(
         settings,
         &c,
         graph(settings, &c)?,
         ledger,
         printer.reporter(),
-        None,
-        stop,
     )
     .quick_checks(quick);
     let changes = if destroy {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use paysec_core::Ledger;
 use paysec_verify::{Header, Scope, Verdict};
 
-use super::{graph, left_out, plan, scheduler};
+use super::{graph, left_out, plan, reading_scheduler};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -92,7 +92,7 @@ pub async fn run(
     // gave them (the configured ones, or its caller's role), not with
     // whoever runs `verify`: an auditor must not make KMS-3 fail, nor
     // someone who made themselves administrator make it pass.
-    if settings.config.kms.admin_principals.is_empty() {
+    if settings.config.stack.kms.admin_principals.is_empty() {
         if let Some(recorded) = recorded_key_admins(&ledger) {
             if recorded != c.key_admins {
                 printer.note(format!(
@@ -106,21 +106,18 @@ pub async fn run(
     }
     let mut probe = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
-    let (_tx, stop) = tokio::sync::watch::channel(false);
     // Every call the reads make, with its request id and answer: the raw
     // evidence behind each finding.
     let calls = paysec_aws::calls::CallLog::default();
     c.aws = c.aws.recording(&calls);
     let graph = graph(settings, &c)?;
     let picture = picture_of(&graph);
-    let s = scheduler(
+    let s = reading_scheduler(
         settings,
         &c,
         graph,
         Arc::new(Mutex::new(ledger)),
         printer.reporter(),
-        None,
-        stop,
     );
     // Reads every resource live; nothing is changed.
     let changes = s.plan_up().await.map_err(plan::read_failure)?;
@@ -130,7 +127,7 @@ pub async fn run(
     {
         unknowable.push((
             "lambda_function",
-            "dead_letter_queue",
+            paysec_lambda::function::FunctionProperty::DeadLetterQueue.as_str(),
             "moto does not report DeadLetterConfig",
         ));
     }
@@ -139,8 +136,17 @@ pub async fn run(
     {
         unknowable.push((
             "db_instance",
-            "master_secret_rotation",
+            paysec_rds::instance::InstanceProperty::MasterSecretRotation.as_str(),
             "moto does not report a managed secret's rotation",
+        ));
+    }
+    if c.aws
+        .tolerates(paysec_aws::emulator::Gap::ServiceLogsNotDelivered)
+    {
+        unknowable.push((
+            "log_group",
+            paysec_logs::GroupProperty::Ingestion.as_str(),
+            "the emulator delivers no service logs (flow logs, RDS exports): an empty group is not judged",
         ));
     }
     let not_built: Vec<paysec_verify::NotBuilt> = left_out(settings, &c)?

@@ -636,7 +636,8 @@ async fn a_flow_log_aws_cannot_deliver_fails_with_its_reason() {
 /// re-encrypt a snapshot in place; paysec deletes none). AWS never makes a
 /// snapshot of an encrypted instance unencrypted, nor lets an encrypted
 /// one be public (the rules layer refuses it as AWS does): the answer is
-/// rewritten to show one.
+/// rewritten to show one. A flow-log group whose newest event is shown two
+/// days old fails LOG-7 (a source that stopped).
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_fix_them() {
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
@@ -652,17 +653,8 @@ async fn an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_
         "<Parameters>",
         "<Parameters><Parameter><ParameterName>log_line_prefix</ParameterName><ParameterValue>%t:%r:%u@%d:[%p]:</ParameterValue><Source>system</Source><ApplyType>dynamic</ApplyType><IsModifiable>false</IsModifiable></Parameter>",
     );
-    let finding = |report: &serde_json::Value, control: &str| {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["control"] == control)
-            .cloned()
-            .unwrap()
-    };
-    let clean = p
-        .run_with(
+    let verify = || {
+        p.run_with(
             &no_function,
             &[
                 "--endpoint-url",
@@ -673,7 +665,17 @@ async fn an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_
                 "json",
             ],
         )
-        .json();
+    };
+    let finding = |report: &serde_json::Value, control: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["control"] == control)
+            .cloned()
+            .unwrap()
+    };
+    let clean = verify().json();
     let prefix = finding(&clean, "RDS-25");
     assert_eq!(
         (&prefix["verdict"], &prefix["observed"]),
@@ -682,22 +684,56 @@ async fn an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_
             &serde_json::Value::from("\"%t:%r:%u@%d:[%p]:\" (system)")
         )
     );
+    // LOG-7: a flow-log record delivered (as the service would; moto
+    // delivers none), then shown two days old, as a flow log that stopped
+    // leaves its group: FAIL, with the age and where to look.
+    let group = p.ledger()["resources"]["logs.flow-logs"]["attrs"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    crate::support::deliver_log_event(
+        &group,
+        "eni-0a1b2c3d4e5f60718-all",
+        "2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1733030000 1733030060 - NODATA",
+    )
+    .await;
+    let logs = aws().await.logs;
+    let ingested = logs
+        .describe_log_streams()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap()
+        .log_streams()[0]
+        .last_ingestion_time()
+        .unwrap();
+    proxy.rewrite_answers(
+        "DescribeLogStreams",
+        &format!("\"lastIngestionTime\": {ingested}"),
+        &format!("\"lastIngestionTime\": {}", ingested - 48 * 3_600_000),
+    );
+    let stale = verify().json();
+    let log7 = stale["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["control"] == "LOG-7" && f["resource"] == "logs.flow-logs")
+        .cloned()
+        .unwrap();
+    assert_eq!(log7["verdict"], "FAIL", "{log7}");
+    let observed = log7["observed"].as_str().unwrap();
+    assert!(
+        observed.starts_with("stopped: last event ingested ")
+            && observed.contains("(2 days ago) in stream eni-0a1b2c3d4e5f60718-all")
+            && observed.contains("LOG-6"),
+        "{observed}"
+    );
     proxy.rewrite_answers(
         "DescribeDBSnapshots",
         "<Encrypted>true</Encrypted>",
         "<Encrypted>false</Encrypted>",
     );
-    let run = p.run_with(
-        &no_function,
-        &[
-            "--endpoint-url",
-            &url,
-            "verify",
-            "--allow-unknown",
-            "--output",
-            "json",
-        ],
-    );
+    let run = verify();
     assert_eq!(run.code(), 6, "{}", run.stderr());
     let report = run.json();
     let f = report["findings"]
@@ -729,17 +765,7 @@ async fn an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_
         "<ParameterValue>%t:%r:%u@%d:[%p]:</ParameterValue>",
         "<ParameterValue>%p</ParameterValue>",
     );
-    let run = p.run_with(
-        &no_function,
-        &[
-            "--endpoint-url",
-            &url,
-            "verify",
-            "--allow-unknown",
-            "--output",
-            "json",
-        ],
-    );
+    let run = verify();
     assert_eq!(finding(&run.json(), "RDS-25")["verdict"], "FAIL");
     let up = p.run_with(&no_function, &["--endpoint-url", &url, "up", "--yes"]);
     assert!(

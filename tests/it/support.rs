@@ -287,6 +287,7 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<()> 
 struct Suite {
     endpoint: String,
     sso: Sso,
+    proxy: FaultProxy,
 }
 
 /// Credentials of an IAM Identity Center (SSO) session, as paysec's users
@@ -317,11 +318,17 @@ fn suite() -> &'static Suite {
                 .expect("proxy runtime");
             rt.block_on(async move {
                 let proxy = FaultProxy::start(&upstream).await.expect("rules proxy");
-                proxy.set_rules(Rules::aws());
+                // The suite's alarm mailbox is a recipient who follows SNS's
+                // link at once; any other address waits for its test to.
+                proxy.set_rules(Rules {
+                    confirming_recipients: Some(vec![ALARM_EMAIL.to_owned()]),
+                    ..Rules::aws()
+                });
                 let sso = sso_session(&proxy.url()).await;
                 tx.send(Suite {
                     endpoint: proxy.url(),
                     sso,
+                    proxy: proxy.clone(),
                 })
                 .expect("suite");
                 std::future::pending::<()>().await;
@@ -551,6 +558,12 @@ impl Run {
 /// The alarm topic's subscriber in every test environment.
 pub const ALARM_EMAILS: &str = "PAYSEC_MONITORING_ALARM_EMAILS";
 pub const ALARM_EMAIL: &str = "security-alarms@example.com";
+
+/// The confirmations SNS "emailed" that no one followed yet (the rules
+/// layer keeps other addresses' subscriptions pending until then).
+pub fn mailbox() -> Vec<paysec_testkit::Confirmation> {
+    suite().proxy.mailbox()
+}
 
 impl Paysec {
     pub fn new(prefix: &str) -> Self {
@@ -811,4 +824,34 @@ where
         }
     }
     panic!("still not visible after 10 s")
+}
+
+/// Writes `line` into a new stream of log group `group`, as the service
+/// that owns the group would deliver it (the emulators deliver no service
+/// logs: flow logs, RDS exports).
+pub async fn deliver_log_event(group: &str, stream: &str, line: &str) {
+    let logs = aws().await.logs;
+    logs.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .expect("a new log stream");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_millis() as i64;
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .log_events(
+            paysec_aws::sdk::logs::types::InputLogEvent::builder()
+                .timestamp(now_ms)
+                .message(line)
+                .build()
+                .expect("an event"),
+        )
+        .send()
+        .await
+        .expect("the event delivered");
 }

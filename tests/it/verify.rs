@@ -181,6 +181,51 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         "db.t3.micro has no Performance Insights"
     );
     assert!(why.contains("db.t3.micro"), "{why}");
+    // LOG-7: the emulator delivers no service logs, so an empty group of a
+    // continuous source is UNKNOWN (with why), never a pass; a group whose
+    // writer is event-driven does not apply. Once events arrive (written
+    // here as the flow-log service and RDS would), each passes quoting its
+    // newest stream.
+    let (verdict, _, why) = found("LOG-7", "logs.flow-logs");
+    assert_eq!(verdict, "UNKNOWN", "{why}");
+    assert!(why.contains("delivers no service logs"), "{why}");
+    let (verdict, _, why) = found("LOG-7", "logs.lambda");
+    assert_eq!(verdict, "NOT_APPLICABLE", "{why}");
+    assert!(
+        why.contains("when invoked") && why.contains("no event yet"),
+        "{why}"
+    );
+    let ledger = p.ledger();
+    for (group, stream, line) in [
+        (
+            "logs.flow-logs",
+            "eni-0a1b2c3d4e5f60718-all",
+            "2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1733030000 1733030060 - NODATA",
+        ),
+        (
+            "logs.rds-postgresql",
+            "paysec-verify.0",
+            "2026-12-01 05:00:00 UTC:10.0.1.5(5432):rdsadmin@rdsadmin:[812]:LOG:  connection authorized",
+        ),
+    ] {
+        crate::support::deliver_log_event(&attr(&ledger, group, "name"), stream, line).await;
+    }
+    let delivered = p
+        .run(&["verify", "--allow-unknown", "--output", "json"])
+        .json();
+    for (group, stream) in [
+        ("logs.flow-logs", "eni-0a1b2c3d4e5f60718-all"),
+        ("logs.rds-postgresql", "paysec-verify.0"),
+    ] {
+        let (verdict, expected, observed) = found_in(&delivered, "LOG-7", group);
+        assert_eq!(verdict, "PASS", "{group}: {observed}");
+        assert!(expected.contains("within the last 24 hours"), "{expected}");
+        assert!(
+            observed.starts_with("ingesting: last event ingested ")
+                && observed.ends_with(&format!("in stream {stream}")),
+            "{observed}"
+        );
+    }
     // The suite's account is a new one (the rules layer: a Lambda limit of
     // 10, all of it kept unreserved): no room, and verify says why.
     let (verdict, _, why) = found("LAM-8", "lambda.function");
@@ -575,9 +620,36 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .send()
         .await
         .unwrap();
-    // 9h. Lambda: a public entry, twice: a resource policy statement any
-    // principal may invoke, and a function URL without authentication.
+    // 9h. Lambda: a public entry, three times: a resource policy statement
+    // any principal may invoke, another on an alias someone published (a
+    // qualified ARN has a policy of its own), and a function URL without
+    // authentication.
     let function = attr(&l, "lambda.function", "name");
+    let version = aws
+        .lambda
+        .publish_version()
+        .function_name(&function)
+        .send()
+        .await
+        .unwrap();
+    aws.lambda
+        .create_alias()
+        .function_name(&function)
+        .name("live")
+        .function_version(version.version().unwrap())
+        .send()
+        .await
+        .unwrap();
+    aws.lambda
+        .add_permission()
+        .function_name(&function)
+        .qualifier("live")
+        .statement_id("anyone-live")
+        .action("lambda:InvokeFunction")
+        .principal("*")
+        .send()
+        .await
+        .unwrap();
     aws.lambda
         .add_permission()
         .function_name(&function)
@@ -697,6 +769,11 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     p.run(&["verify", "--report", as_json.to_str().unwrap()]);
     let tampered = tampered.json();
     let got = failing(&tampered);
+    let (_, _, exposed) = found_in(&tampered, "LAM-10", "lambda.function");
+    assert!(
+        exposed.contains("anyone (\"*\")") && exposed.contains("anyone-live (\"*\") on :live"),
+        "the function's and the alias's policies quoted: {exposed}"
+    );
     // The same findings in the JSON report and, read by a JUnit consumer
     // (junitparser), one test case per finding, each FAIL a failure.
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&as_json).unwrap()).unwrap();
@@ -891,6 +968,20 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     assert!(
         url.is_err_and(|e| e.into_service_error().is_resource_not_found_exception()),
         "the unauthenticated URL is gone"
+    );
+    let live_policy = aws
+        .lambda
+        .get_policy()
+        .function_name(&function)
+        .qualifier("live")
+        .send()
+        .await;
+    assert!(
+        live_policy.map_or(true, |p| !p
+            .policy()
+            .unwrap_or_default()
+            .contains("anyone-live")),
+        "the alias's public statement is gone"
     );
     let (verdict, _, observed) = found_in(&after.json(), "MON-8", "monitoring.topic");
     assert_eq!(verdict, "PASS");
@@ -1481,4 +1572,66 @@ async fn owner_prerequisites_are_read_live_apart_from_the_controls() {
     );
     let down = p.run(&["down", "--yes"]);
     assert_eq!(down.code(), 0, "{}", down.stderr());
+}
+
+/// An alarm address is a subscriber only once its recipient follows SNS's
+/// link: until then AWS lists the subscription `PendingConfirmation` (the
+/// rules layer keeps it so; moto would confirm it at once), MON-8 fails
+/// naming the pending address and how to fix it, `up` does not subscribe it
+/// twice, a wrong token is refused, and the emailed token confirms it.
+#[tokio::test]
+async fn an_alarm_address_counts_once_its_recipient_confirms() {
+    let address = "payments-oncall@example.com";
+    let p = Paysec::new("confirm")
+        .with_var("PAYSEC_RDS_ENABLED", "false")
+        .with_var("PAYSEC_LAMBDA_ENABLED", "false")
+        .with_var(crate::support::ALARM_EMAILS, address);
+    let aws = aws().await;
+    p.run(&["up", "--yes"]).success();
+    let topic = attr(&p.ledger(), "monitoring.topic", "arn");
+    let pending = p.run(&["verify", "--allow-unknown", "--output", "json"]);
+    assert_ne!(pending.code(), 0, "a FAIL: {}", pending.stderr());
+    let (verdict, expected, observed) = found_in(&pending.json(), "MON-8", "monitoring.topic");
+    assert_eq!(verdict, "FAIL");
+    assert_eq!(
+        observed,
+        format!("none confirmed (pending confirmation: email:{address})")
+    );
+    assert!(expected.contains("follow the link"), "{expected}");
+    // Pending is not missing: a second up subscribes nobody again.
+    let again = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    assert_eq!(
+        again["outcomes"]["monitoring.topic"], "unchanged",
+        "{again}"
+    );
+    let mail: Vec<_> = crate::support::mailbox()
+        .into_iter()
+        .filter(|c| c.topic_arn == topic)
+        .collect();
+    assert_eq!(mail.len(), 1, "one confirmation sent: {mail:?}");
+    assert_eq!(mail[0].endpoint, address);
+    let wrong = aws
+        .sns
+        .confirm_subscription()
+        .topic_arn(&topic)
+        .token("0123456789abcdef")
+        .send()
+        .await;
+    assert!(
+        wrong.is_err_and(|e| e.into_service_error().is_invalid_parameter_exception()),
+        "a token SNS did not send is refused"
+    );
+    aws.sns
+        .confirm_subscription()
+        .topic_arn(&topic)
+        .token(&mail[0].token)
+        .send()
+        .await
+        .expect("the emailed token confirms");
+    let confirmed = p
+        .run(&["verify", "--allow-unknown", "--output", "json"])
+        .json();
+    let (verdict, _, observed) = found_in(&confirmed, "MON-8", "monitoring.topic");
+    assert_eq!(verdict, "PASS", "{observed}");
+    assert_eq!(observed, format!("confirmed: email:{address}"));
 }

@@ -12,6 +12,8 @@ pub mod tagged;
 pub mod emulator;
 pub mod ledger_s3;
 pub mod s3_hardening;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use classify::{classify, AwsResultExt};
 pub use clients::{AssumeRole, Aws, AwsSettings, CallerIdentity, SetupError};
@@ -20,6 +22,7 @@ pub use tagged::tagged_arns;
 /// The SDK crates, re-exported so tests and callers use the same versions.
 pub mod sdk {
     pub use aws_sdk_cloudtrail as cloudtrail;
+    pub use aws_sdk_cloudwatchlogs as logs;
     pub use aws_sdk_config as config;
     pub use aws_sdk_ec2 as ec2;
     pub use aws_sdk_guardduty as guardduty;

@@ -18,17 +18,25 @@ pub const LOG_RETENTION_DAYS: &[i32] = &[
     3288, 3653,
 ];
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// Everything paysec is told: how it runs and what it builds, kept apart so
+/// that what is built can be fingerprinted whole ([`Config::desired_state`]).
+/// The file keeps both at its top level, as the seed's `terraform.tfvars`
+/// does ([`File`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "File", into = "File")]
 pub struct Config {
+    pub run: RunSettings,
+    pub stack: StackSettings,
+}
+
+/// How paysec runs: where, as whom, how fast, and where it keeps its
+/// ledgers. None of it changes a resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSettings {
     /// Suffix of every name, e.g. `dev-001` (`--env`, `PAYSEC_ENV`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub environment_suffix: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
     /// Accept a plain `http://` endpoint on another host (an emulator in a
     /// CI service container); without it paysec refuses one, since every
@@ -36,7 +44,6 @@ pub struct Config {
     pub allow_http_endpoint: bool,
     /// Where ledgers live: a directory or `s3://BUCKET[/PREFIX]`
     /// (`--ledger`, `PAYSEC_LEDGER`); `ledger_dir` when unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
     /// The ledgers' directory, when `ledger` is unset.
     pub ledger_dir: PathBuf,
@@ -47,6 +54,15 @@ pub struct Config {
     /// Requests in flight to one AWS service at once, across everything the
     /// process runs (a fleet of environments included).
     pub calls_per_service: usize,
+    /// Where each named environment runs, when not in the caller's own
+    /// account and region (`[environments.NAME]`): one account per
+    /// environment, as a landing zone gives them.
+    pub environments: BTreeMap<String, EnvironmentAccess>,
+}
+
+/// What is built: every setting the stack's desired state comes from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StackSettings {
     /// Extra tags on everything (`paysec:` keys are reserved).
     pub tags: BTreeMap<String, String>,
     pub kms: Kms,
@@ -57,11 +73,130 @@ pub struct Config {
     pub rds: Rds,
     pub lambda: Lambda,
     pub monitoring: Monitoring,
-    /// Where each named environment runs, when not in the caller's own
-    /// account and region (`[environments.NAME]`): one account per
-    /// environment, as a landing zone gives them.
+}
+
+/// The config file's shape: both kinds of setting side by side at the top
+/// level. Converted to and from [`Config`] field by field, in both
+/// directions exhaustively, so a setting cannot be added to one and
+/// forgotten in the other.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct File {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment_suffix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint_url: Option<String>,
+    allow_http_endpoint: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ledger: Option<String>,
+    ledger_dir: PathBuf,
+    concurrency: usize,
+    max_attempts: u32,
+    calls_per_service: usize,
+    tags: BTreeMap<String, String>,
+    kms: Kms,
+    logs: Logs,
+    iam: Iam,
+    network: Network,
+    s3: S3,
+    rds: Rds,
+    lambda: Lambda,
+    monitoring: Monitoring,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub environments: BTreeMap<String, EnvironmentAccess>,
+    environments: BTreeMap<String, EnvironmentAccess>,
+}
+
+impl From<File> for Config {
+    fn from(f: File) -> Self {
+        Self {
+            run: RunSettings {
+                environment_suffix: f.environment_suffix,
+                region: f.region,
+                profile: f.profile,
+                endpoint_url: f.endpoint_url,
+                allow_http_endpoint: f.allow_http_endpoint,
+                ledger: f.ledger,
+                ledger_dir: f.ledger_dir,
+                concurrency: f.concurrency,
+                max_attempts: f.max_attempts,
+                calls_per_service: f.calls_per_service,
+                environments: f.environments,
+            },
+            stack: StackSettings {
+                tags: f.tags,
+                kms: f.kms,
+                logs: f.logs,
+                iam: f.iam,
+                network: f.network,
+                s3: f.s3,
+                rds: f.rds,
+                lambda: f.lambda,
+                monitoring: f.monitoring,
+            },
+        }
+    }
+}
+
+impl From<Config> for File {
+    fn from(c: Config) -> Self {
+        let Config { run, stack } = c;
+        let RunSettings {
+            environment_suffix,
+            region,
+            profile,
+            endpoint_url,
+            allow_http_endpoint,
+            ledger,
+            ledger_dir,
+            concurrency,
+            max_attempts,
+            calls_per_service,
+            environments,
+        } = run;
+        let StackSettings {
+            tags,
+            kms,
+            logs,
+            iam,
+            network,
+            s3,
+            rds,
+            lambda,
+            monitoring,
+        } = stack;
+        Self {
+            environment_suffix,
+            region,
+            profile,
+            endpoint_url,
+            allow_http_endpoint,
+            ledger,
+            ledger_dir,
+            concurrency,
+            max_attempts,
+            calls_per_service,
+            tags,
+            kms,
+            logs,
+            iam,
+            network,
+            s3,
+            rds,
+            lambda,
+            monitoring,
+            environments,
+        }
+    }
+}
+
+impl Default for File {
+    fn default() -> Self {
+        Config::default().into()
+    }
 }
 
 /// An environment's account and region: a role paysec assumes there (the
@@ -293,26 +428,16 @@ pub struct Iam {
 impl Config {
     /// The settings the stack's desired state is built from, as canonical
     /// JSON (object keys sorted): what `up` fingerprints to know whether
-    /// anything it wants changed since a resource last converged. Leaves
-    /// out how paysec runs (concurrency, attempts, ledger location,
-    /// endpoint), which changes no resource.
+    /// anything it wants changed since a resource last converged. The stack
+    /// settings whole; how paysec runs changes no resource.
     pub fn desired_state(&self) -> String {
-        serde_json::json!({
-            "tags": self.tags,
-            "kms": self.kms,
-            "logs": self.logs,
-            "iam": self.iam,
-            "network": self.network,
-            "s3": self.s3,
-            "rds": self.rds,
-            "lambda": self.lambda,
-            "monitoring": self.monitoring,
-        })
-        .to_string()
+        serde_json::to_value(&self.stack)
+            .map(|v| v.to_string())
+            .unwrap_or_default()
     }
 }
 
-impl Default for Config {
+impl Default for RunSettings {
     fn default() -> Self {
         Self {
             environment_suffix: None,
@@ -325,15 +450,6 @@ impl Default for Config {
             concurrency: 16,
             max_attempts: 10,
             calls_per_service: 10,
-            tags: BTreeMap::new(),
-            kms: Kms::default(),
-            logs: Logs::default(),
-            iam: Iam::default(),
-            network: Network::default(),
-            s3: S3::default(),
-            rds: Rds::default(),
-            lambda: Lambda::default(),
-            monitoring: Monitoring::default(),
             environments: BTreeMap::new(),
         }
     }
@@ -460,13 +576,41 @@ impl Config {
         Ok(config)
     }
 
-    /// Range checks the type system cannot express.
+    /// Range checks the type system cannot express: each part checks its
+    /// own keys.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key, value: &dyn std::fmt::Display, reason: &str| ConfigError::Invalid {
-            key,
-            value: value.to_string(),
-            reason: reason.to_owned(),
-        };
+        self.run.validate()?;
+        self.stack.validate()
+    }
+
+    /// Every settable key with its environment variable, for the docs and
+    /// for `apply_env`.
+    pub fn env_vars() -> Vec<(String, String)> {
+        env_keys().into_iter().map(|(k, v, _)| (k, v)).collect()
+    }
+}
+
+/// A setting that cannot be: its key, its value and why.
+fn invalid(key: &'static str, value: &dyn std::fmt::Display, reason: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        value: value.to_string(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Readiness budgets: a zero budget would fail every wait at once, and
+/// more than a day hides a stuck resource.
+fn within_a_day(key: &'static str, minutes: u64) -> Result<(), ConfigError> {
+    if !(1..=1440).contains(&minutes) {
+        return Err(invalid(key, &minutes, "must be 1 to 1440 minutes"));
+    }
+    Ok(())
+}
+
+impl RunSettings {
+    /// Range checks of the run settings the type system cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
         if let Some(env) = &self.environment_suffix {
             EnvName::parse(env)?;
         }
@@ -491,27 +635,6 @@ impl Config {
                 ));
             }
         }
-        if !(7..=30).contains(&self.kms.deletion_window_days) {
-            return Err(invalid(
-                "kms.deletion_window_days",
-                &self.kms.deletion_window_days,
-                "AWS KMS accepts a deletion window of 7 to 30 days",
-            ));
-        }
-        if self.logs.retention_days < 90 {
-            return Err(invalid(
-                "logs.retention_days",
-                &self.logs.retention_days,
-                "PCI DSS 10.5.1 needs at least 90 days immediately available (365 recommended)",
-            ));
-        }
-        if !LOG_RETENTION_DAYS.contains(&self.logs.retention_days) {
-            return Err(invalid(
-                "logs.retention_days",
-                &self.logs.retention_days,
-                "CloudWatch Logs accepts only 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 (at 90 or more)",
-            ));
-        }
         if !(1..=64).contains(&self.concurrency) {
             return Err(invalid(
                 "concurrency",
@@ -533,6 +656,13 @@ impl Config {
                 "must be between 1 and 25",
             ));
         }
+        Ok(())
+    }
+}
+
+impl StackSettings {
+    /// Range checks of what is built, section by section.
+    fn validate(&self) -> Result<(), ConfigError> {
         if let Some(k) = self.tags.keys().find(|k| k.starts_with("paysec:")) {
             return Err(invalid(
                 "tags",
@@ -540,7 +670,65 @@ impl Config {
                 "tag keys starting with `paysec:` are reserved",
             ));
         }
-        if let Some(a) = &self.iam.audit_trusted_account {
+        self.kms.validate()?;
+        self.logs.validate()?;
+        self.iam.validate()?;
+        self.monitoring.validate()?;
+        self.network.validate()?;
+        self.s3.validate()?;
+        self.rds.validate()?;
+        self.lambda.validate()
+    }
+}
+
+impl Kms {
+    /// Range checks of `[kms]` the type system cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(7..=30).contains(&self.deletion_window_days) {
+            return Err(invalid(
+                "kms.deletion_window_days",
+                &self.deletion_window_days,
+                "AWS KMS accepts a deletion window of 7 to 30 days",
+            ));
+        }
+        for p in &self.admin_principals {
+            if !p.starts_with("arn:") {
+                return Err(invalid(
+                    "kms.admin_principals",
+                    p,
+                    "must be IAM ARNs (arn:aws:iam::<account>:role/<name>)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// Range checks of `[logs]` the type system cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.retention_days < 90 {
+            return Err(invalid(
+                "logs.retention_days",
+                &self.retention_days,
+                "PCI DSS 10.5.1 needs at least 90 days immediately available (365 recommended)",
+            ));
+        }
+        if !LOG_RETENTION_DAYS.contains(&self.retention_days) {
+            return Err(invalid(
+                "logs.retention_days",
+                &self.retention_days,
+                "CloudWatch Logs accepts only 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 (at 90 or more)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Iam {
+    /// Range checks of `[iam]` the type system cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(a) = &self.audit_trusted_account {
             if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(invalid(
                     "iam.audit_trusted_account",
@@ -549,7 +737,7 @@ impl Config {
                 ));
             }
         }
-        if let Some(arn) = &self.iam.audit_trusted_role_arn {
+        if let Some(arn) = &self.audit_trusted_role_arn {
             if !is_role_arn(arn) {
                 return Err(invalid(
                     "iam.audit_trusted_role_arn",
@@ -557,7 +745,7 @@ impl Config {
                     "must be an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)",
                 ));
             }
-            if self.iam.audit_trusted_account.is_some() {
+            if self.audit_trusted_account.is_some() {
                 return Err(invalid(
                     "iam.audit_trusted_role_arn",
                     arn,
@@ -565,7 +753,7 @@ impl Config {
                 ));
             }
         }
-        if let Some(x) = &self.iam.audit_external_id {
+        if let Some(x) = &self.audit_external_id {
             // AWS takes 2 to 1224 characters of [\w+=,.@:/-]; a guessable
             // short one defeats its purpose, so at least 16.
             let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c);
@@ -577,7 +765,14 @@ impl Config {
                 ));
             }
         }
-        for email in &self.monitoring.alarm_emails {
+        Ok(())
+    }
+}
+
+impl Monitoring {
+    /// Range checks of `[monitoring]` the type system cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
+        for email in &self.alarm_emails {
             // SNS checks only that an email endpoint looks like an address;
             // a typo would subscribe nobody, silently.
             let (local, domain) = email.split_once('@').unwrap_or(("", ""));
@@ -593,9 +788,15 @@ impl Config {
                 ));
             }
         }
-        let cidr_ok = self.network.vpc_cidr.ends_with("/16")
+        Ok(())
+    }
+}
+
+impl Network {
+    /// Range checks of `[network]` the type system cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let cidr_ok = self.vpc_cidr.ends_with("/16")
             && self
-                .network
                 .vpc_cidr
                 .trim_end_matches("/16")
                 .split('.')
@@ -605,146 +806,149 @@ impl Config {
         if !cidr_ok {
             return Err(invalid(
                 "network.vpc_cidr",
-                &self.network.vpc_cidr,
+                &self.vpc_cidr,
                 "must be an IPv4 /16 such as 10.20.0.0/16",
             ));
         }
-        if !self.network.availability_zones.is_empty() && self.network.availability_zones.len() != 3
-        {
+        if !self.availability_zones.is_empty() && self.availability_zones.len() != 3 {
             return Err(invalid(
                 "network.availability_zones",
-                &self.network.availability_zones.len(),
+                &self.availability_zones.len(),
                 "name exactly three zones, or none",
             ));
         }
-        if self.s3.log_hot_days < 90 {
+        within_a_day("network.endpoint_wait_minutes", self.endpoint_wait_minutes)?;
+        within_a_day("network.eni_drain_minutes", self.eni_drain_minutes)?;
+        Ok(())
+    }
+}
+
+impl S3 {
+    /// Range checks of `[s3]` the type system cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.log_hot_days < 90 {
             return Err(invalid(
                 "s3.log_hot_days",
-                &self.s3.log_hot_days,
+                &self.log_hot_days,
                 "PCI DSS 10.5.1 needs 90 days immediately available",
             ));
         }
-        if self.s3.log_retention_days < 365 || self.s3.log_retention_days <= self.s3.log_hot_days {
+        if self.log_retention_days < 365 || self.log_retention_days <= self.log_hot_days {
             return Err(invalid(
                 "s3.log_retention_days",
-                &self.s3.log_retention_days,
+                &self.log_retention_days,
                 "must be at least 365 (PCI DSS 10.5.1) and more than s3.log_hot_days",
             ));
         }
-        if self.s3.data_noncurrent_days < 1 {
+        if self.data_noncurrent_days < 1 {
             return Err(invalid(
                 "s3.data_noncurrent_days",
-                &self.s3.data_noncurrent_days,
+                &self.data_noncurrent_days,
                 "must be at least 1",
             ));
         }
-        // Readiness budgets: a zero budget would fail every wait at once,
-        // and more than a day hides a stuck resource.
-        for (key, minutes) in [
-            ("rds.wait_minutes", self.rds.wait_minutes),
-            ("lambda.wait_minutes", self.lambda.wait_minutes),
-            (
-                "network.endpoint_wait_minutes",
-                self.network.endpoint_wait_minutes,
-            ),
-            ("network.eni_drain_minutes", self.network.eni_drain_minutes),
-        ] {
-            if !(1..=1440).contains(&minutes) {
-                return Err(invalid(key, &minutes, "must be 1 to 1440 minutes"));
-            }
-        }
-        if !(7..=35).contains(&self.rds.backup_retention_days) {
+        Ok(())
+    }
+}
+
+impl Rds {
+    /// Range checks of `[rds]` the type system cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(7..=35).contains(&self.backup_retention_days) {
             return Err(invalid(
                 "rds.backup_retention_days",
-                &self.rds.backup_retention_days,
+                &self.backup_retention_days,
                 "must be 7 to 35 days (the seed asks 7; 0 would disable backups)",
             ));
         }
-        if !(20..=65536).contains(&self.rds.allocated_storage_gb) {
+        if !(20..=65536).contains(&self.allocated_storage_gb) {
             return Err(invalid(
                 "rds.allocated_storage_gb",
-                &self.rds.allocated_storage_gb,
+                &self.allocated_storage_gb,
                 "must be 20 to 65536",
             ));
         }
         if matches!(
-            self.rds.master_username.as_str(),
+            self.master_username.as_str(),
             "postgres" | "admin" | "root" | "rdsadmin"
         ) {
             return Err(invalid(
                 "rds.master_username",
-                &self.rds.master_username,
+                &self.master_username,
                 "must not be a default name an attacker would guess",
             ));
         }
         if !self
-            .rds
             .master_username
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic())
             || !self
-                .rds
                 .master_username
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            || self.rds.master_username.len() > 63
+            || self.master_username.len() > 63
         {
             return Err(invalid(
                 "rds.master_username",
-                &self.rds.master_username,
+                &self.master_username,
                 "letters, digits and _ only, starting with a letter, at most 63",
             ));
         }
-        if self.rds.master_password_env.is_some() && self.rds.master_password_file.is_some() {
+        if self.master_password_env.is_some() && self.master_password_file.is_some() {
             return Err(invalid(
                 "rds.master_password_env",
                 &"both",
                 "set rds.master_password_env or rds.master_password_file, not both",
             ));
         }
-        let family_major = self
-            .rds
-            .parameter_group_family
-            .trim_start_matches("postgres");
-        if self.rds.engine_version.split('.').next() != Some(family_major) {
+        let family_major = self.parameter_group_family.trim_start_matches("postgres");
+        if self.engine_version.split('.').next() != Some(family_major) {
             return Err(invalid(
                 "rds.parameter_group_family",
-                &self.rds.parameter_group_family,
+                &self.parameter_group_family,
                 &format!(
                     "must match rds.engine_version {} (postgres<major>)",
-                    self.rds.engine_version
+                    self.engine_version
                 ),
             ));
         }
-        if ![1, 5, 10, 15, 30, 60].contains(&self.rds.monitoring_interval_seconds) {
+        if ![1, 5, 10, 15, 30, 60].contains(&self.monitoring_interval_seconds) {
             return Err(invalid(
                 "rds.monitoring_interval_seconds",
-                &self.rds.monitoring_interval_seconds,
+                &self.monitoring_interval_seconds,
                 "must be 1, 5, 10, 15, 30 or 60",
             ));
         }
+        within_a_day("rds.wait_minutes", self.wait_minutes)?;
+        Ok(())
+    }
+}
+
+impl Lambda {
+    /// Range checks of `[lambda]` the type system cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
         if !matches!(
-            self.lambda.runtime.as_str(),
+            self.runtime.as_str(),
             "python3.12" | "python3.13" | "python3.14"
         ) {
-            return Err(invalid("lambda.runtime", &self.lambda.runtime, "use python3.13 or python3.14 (Amazon Linux 2023); older runtimes are on the deprecation path"));
+            return Err(invalid("lambda.runtime", &self.runtime, "use python3.13 or python3.14 (Amazon Linux 2023); older runtimes are on the deprecation path"));
         }
-        if !(128..=10240).contains(&self.lambda.memory_mb) {
+        if !(128..=10240).contains(&self.memory_mb) {
             return Err(invalid(
                 "lambda.memory_mb",
-                &self.lambda.memory_mb,
+                &self.memory_mb,
                 "must be 128 to 10240",
             ));
         }
-        if !(1..=900).contains(&self.lambda.timeout_seconds) {
+        if !(1..=900).contains(&self.timeout_seconds) {
             return Err(invalid(
                 "lambda.timeout_seconds",
-                &self.lambda.timeout_seconds,
+                &self.timeout_seconds,
                 "must be 1 to 900",
             ));
         }
-        match &self.lambda.reserved_concurrency {
+        match &self.reserved_concurrency {
             ReservedConcurrency::Executions(n) if !(1..=1000).contains(n) => {
                 return Err(invalid(
                     "lambda.reserved_concurrency",
@@ -761,22 +965,8 @@ impl Config {
             }
             _ => {}
         }
-        for p in &self.kms.admin_principals {
-            if !p.starts_with("arn:") {
-                return Err(invalid(
-                    "kms.admin_principals",
-                    p,
-                    "must be IAM ARNs (arn:aws:iam::<account>:role/<name>)",
-                ));
-            }
-        }
+        within_a_day("lambda.wait_minutes", self.wait_minutes)?;
         Ok(())
-    }
-
-    /// Every settable key with its environment variable, for the docs and
-    /// for `apply_env`.
-    pub fn env_vars() -> Vec<(String, String)> {
-        env_keys().into_iter().map(|(k, v, _)| (k, v)).collect()
     }
 }
 
@@ -830,23 +1020,28 @@ impl Kind {
 /// (dotted key, variable, kind) for every leaf of a fully populated config.
 fn env_keys() -> Vec<(String, String, Kind)> {
     let full = Config {
-        environment_suffix: Some(String::new()),
-        region: Some(String::new()),
-        profile: Some(String::new()),
-        endpoint_url: Some(String::new()),
-        ledger: Some(String::new()),
-        iam: Iam {
-            audit_trusted_account: Some(String::new()),
-            audit_trusted_role_arn: Some(String::new()),
-            audit_external_id: Some(String::new()),
+        run: RunSettings {
+            environment_suffix: Some(String::new()),
+            region: Some(String::new()),
+            profile: Some(String::new()),
+            endpoint_url: Some(String::new()),
+            ledger: Some(String::new()),
+            ..RunSettings::default()
         },
-        rds: Rds {
-            deletion_protection: false,
-            master_password_env: Some(String::new()),
-            master_password_file: Some(PathBuf::new()),
-            ..Rds::default()
+        stack: StackSettings {
+            iam: Iam {
+                audit_trusted_account: Some(String::new()),
+                audit_trusted_role_arn: Some(String::new()),
+                audit_external_id: Some(String::new()),
+            },
+            rds: Rds {
+                deletion_protection: false,
+                master_password_env: Some(String::new()),
+                master_password_file: Some(PathBuf::new()),
+                ..Rds::default()
+            },
+            ..StackSettings::default()
         },
-        ..Config::default()
     };
     let value = toml::Value::try_from(&full).unwrap_or(toml::Value::Table(toml::Table::new()));
     let mut out = Vec::new();
@@ -969,6 +1164,37 @@ fn apply_env(
 mod tests {
     use super::*;
 
+    /// The fingerprint is the stack settings whole, and byte for byte what
+    /// the hand-kept list made before the split: ledgers written by an
+    /// earlier paysec stay converged.
+    #[test]
+    fn the_desired_state_is_the_stack_settings_unchanged_by_the_split() {
+        let mut c = Config::default();
+        c.stack.tags.insert("team".into(), "payments".into());
+        c.stack.rds.multi_az = false;
+        let before = serde_json::json!({
+            "tags": c.stack.tags,
+            "kms": c.stack.kms,
+            "logs": c.stack.logs,
+            "iam": c.stack.iam,
+            "network": c.stack.network,
+            "s3": c.stack.s3,
+            "rds": c.stack.rds,
+            "lambda": c.stack.lambda,
+            "monitoring": c.stack.monitoring,
+        })
+        .to_string();
+        assert_eq!(c.desired_state(), before);
+        let mut faster = c.clone();
+        faster.run.concurrency = 2;
+        faster.run.ledger = Some("s3://state".into());
+        assert_eq!(
+            faster.desired_state(),
+            c.desired_state(),
+            "how it runs is not what it builds"
+        );
+    }
+
     #[test]
     fn readiness_budgets_are_settings_within_a_day() {
         let c = load_str(
@@ -978,10 +1204,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             (
-                c.lambda.wait_minutes,
-                c.network.endpoint_wait_minutes,
-                c.network.eni_drain_minutes,
-                c.rds.wait_minutes
+                c.stack.lambda.wait_minutes,
+                c.stack.network.endpoint_wait_minutes,
+                c.stack.network.eni_drain_minutes,
+                c.stack.rds.wait_minutes
             ),
             (30, 20, 60, 90)
         );
@@ -1002,15 +1228,15 @@ mod tests {
     fn the_desired_state_follows_the_stack_settings_not_how_paysec_runs() {
         let base = Config::default();
         let mut faster = base.clone();
-        faster.concurrency = 4;
-        faster.max_attempts = 3;
-        faster.ledger_dir = PathBuf::from("elsewhere");
+        faster.run.concurrency = 4;
+        faster.run.max_attempts = 3;
+        faster.run.ledger_dir = PathBuf::from("elsewhere");
         assert_eq!(faster.desired_state(), base.desired_state());
         let mut bigger = base.clone();
-        bigger.rds.instance_class = "db.r6g.large".into();
+        bigger.stack.rds.instance_class = "db.r6g.large".into();
         assert_ne!(bigger.desired_state(), base.desired_state());
         let mut tagged = base.clone();
-        tagged.tags.insert("team".into(), "payments".into());
+        tagged.stack.tags.insert("team".into(), "payments".into());
         assert_ne!(tagged.desired_state(), base.desired_state());
     }
 
@@ -1028,7 +1254,7 @@ mod tests {
     fn the_example_file_is_valid_and_complete() {
         let example = include_str!("../../../config/paysec.example.toml");
         let c = load_str(example, &[]).unwrap();
-        assert_eq!(c.environment_suffix.as_deref(), Some("dev-001"));
+        assert_eq!(c.run.environment_suffix.as_deref(), Some("dev-001"));
         // Every key a user can set appears in the example, commented or not.
         for (key, _, _) in env_keys() {
             let leaf = key.rsplit('.').next().unwrap();
@@ -1043,7 +1269,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        let access = &c.environments["prod-eu"];
+        let access = &c.run.environments["prod-eu"];
         assert_eq!(access.region.as_deref(), Some("eu-west-1"));
         assert_eq!(
             c.desired_state(),
@@ -1139,9 +1365,9 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(c.environment_suffix.as_deref(), Some("ci-7"));
-        assert_eq!(c.kms.deletion_window_days, 7);
-        assert_eq!(c.logs.retention_days, 400);
+        assert_eq!(c.run.environment_suffix.as_deref(), Some("ci-7"));
+        assert_eq!(c.stack.kms.deletion_window_days, 7);
+        assert_eq!(c.stack.logs.retention_days, 400);
     }
 
     #[test]
@@ -1155,7 +1381,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert!(ok.iam.audit_trusted_role_arn.is_some());
+        assert!(ok.stack.iam.audit_trusted_role_arn.is_some());
         for bad in [
             "arn:aws:iam::21098765432:role/Auditor",
             "arn:aws:iam::210987654321:user/Auditor",
@@ -1178,19 +1404,19 @@ mod tests {
     fn a_bad_environment_variable_is_named() {
         let major = load_str("", &[("PAYSEC_RDS_ENGINE_VERSION", "16")]).unwrap();
         assert_eq!(
-            major.rds.engine_version, "16",
+            major.stack.rds.engine_version, "16",
             "a string setting, though it looks like a number"
         );
         let account =
             load_str("", &[("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321")]).unwrap();
         assert_eq!(
-            account.iam.audit_trusted_account.as_deref(),
+            account.stack.iam.audit_trusted_account.as_deref(),
             Some("210987654321")
         );
         let none = load_str("", &[("PAYSEC_LAMBDA_RESERVED_CONCURRENCY", "none")]).unwrap();
-        assert_eq!(none.lambda.reserved_concurrency.executions(), None);
+        assert_eq!(none.stack.lambda.reserved_concurrency.executions(), None);
         let five = load_str("[lambda]\nreserved_concurrency = 5\n", &[]).unwrap();
-        assert_eq!(five.lambda.reserved_concurrency.executions(), Some(5));
+        assert_eq!(five.stack.lambda.reserved_concurrency.executions(), Some(5));
         let word = load_str("", &[("PAYSEC_LAMBDA_RESERVED_CONCURRENCY", "lots")]).unwrap_err();
         assert!(
             word.to_string().contains("lambda.reserved_concurrency"),

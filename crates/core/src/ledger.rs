@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::LogicalId;
 use crate::ledger_commit::{CommitError, Durable, GroupCommit};
+pub use crate::ledger_store::Holder;
 use crate::ledger_store::{Location, RemoteStore, StoreError};
 use crate::naming::EnvName;
 use crate::state::Present;
@@ -128,36 +129,6 @@ struct LedgerFile {
     /// end of the next run that completes; until then it stays listed.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     unswept: BTreeSet<LogicalId>,
-}
-
-/// Who holds an environment's lock, as written into the lock file (or
-/// the lock object of a shared ledger, which adds its id and the
-/// caller's identity).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Holder {
-    pub pid: u32,
-    pub host: String,
-    pub command: String,
-    pub since: String,
-    /// The lock's id, which `paysec force-unlock` names (shared ledgers).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub id: String,
-    /// The caller's ARN (shared ledgers).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub who: String,
-}
-
-impl std::fmt::Display for Holder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if !self.who.is_empty() {
-            write!(f, "{}, ", self.who)?;
-        }
-        write!(
-            f,
-            "pid {} on {} (`paysec {}`, since {})",
-            self.pid, self.host, self.command, self.since
-        )
-    }
 }
 
 impl Holder {

@@ -9,7 +9,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::ledger::Holder;
+use serde::{Deserialize, Serialize};
+
 use crate::naming::EnvName;
 
 /// Where an environment's ledger is kept.
@@ -117,4 +118,34 @@ pub struct Revision {
     pub writer: String,
     pub size: i64,
     pub latest: bool,
+}
+
+/// Who holds an environment's lock, as written into the lock file (or
+/// the lock object of a shared ledger, which adds its id and the
+/// caller's identity).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Holder {
+    pub pid: u32,
+    pub host: String,
+    pub command: String,
+    pub since: String,
+    /// The lock's id, which `paysec force-unlock` names (shared ledgers).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The caller's ARN (shared ledgers).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub who: String,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.who.is_empty() {
+            write!(f, "{}, ", self.who)?;
+        }
+        write!(
+            f,
+            "pid {} on {} (`paysec {}`, since {})",
+            self.pid, self.host, self.command, self.since
+        )
+    }
 }

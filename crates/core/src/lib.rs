@@ -17,6 +17,7 @@ pub mod ledger_commit;
 pub mod ledger_store;
 pub mod naming;
 pub mod policy_doc;
+pub mod property;
 pub mod reading;
 pub mod report;
 pub mod resource;
@@ -25,16 +26,19 @@ pub mod scheduler;
 pub mod secret_file;
 pub mod state;
 pub mod tags;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use environment::Environment;
 pub use error::{ErrorClass, ResourceError};
 pub use graph::{Graph, GraphError};
 pub use id::LogicalId;
 pub use ledger::{Ledger, LedgerError, Record, Status};
+pub use property::{Property, TAGS};
 pub use report::{Event, Outcome, Phase, Reporter};
 pub use resource::{
-    Attr, Checks, Context, DeleteOutcome, Dependency, Drift, NotApplicable, Observed, Ownership,
-    Present, QuickCheck, Resource,
+    Attr, Checks, Comparison, Context, DeleteOutcome, Dependency, NotApplicable, Observed,
+    Ownership, Present, QuickCheck, Resource,
 };
 
 #[cfg(test)]

@@ -8,9 +8,69 @@ use async_trait::async_trait;
 pub use crate::context::{poll_interval, Context, WaitBudget};
 use crate::error::ResourceError;
 use crate::id::LogicalId;
+use crate::property::TAGS;
 pub use crate::state::{
-    Attr, Checks, DeleteOutcome, Drift, NotApplicable, Observed, Ownership, Present, QuickCheck,
+    Attr, Checks, Comparison, DeleteOutcome, NotApplicable, Observed, Ownership, Present,
+    QuickCheck,
 };
+
+/// Whether a resource is this environment's, from what its context says
+/// this environment and resource are (here, not in `state`, which knows
+/// no context).
+impl Ownership {
+    /// The tags that prove a resource this environment's, as `key=value`:
+    /// its environment and its logical id.
+    fn proving_tags(cx: &Context) -> [String; 2] {
+        [
+            format!("{}={}", crate::tags::ENVIRONMENT, cx.env.name.as_str()),
+            format!("{}={}", crate::tags::LOGICAL_ID, cx.resource.as_str()),
+        ]
+    }
+
+    /// The verdict of a resource's live tags: they must name this
+    /// environment and this logical id.
+    pub fn from_tags(cx: &Context, physical_id: &str, tags: &[(String, String)]) -> Self {
+        let live: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let proving = Self::proving_tags(cx);
+        let missing: Vec<&String> = proving.iter().filter(|t| !live.contains(t)).collect();
+        Self::of_missing(physical_id, &missing)
+    }
+
+    /// The verdict of a full read of `known`: the read's tag comparison must
+    /// find this environment's and this logical id's tags (a difference in
+    /// the user's own tags or the create token does not matter); a kind
+    /// whose read compares no tags must carry the environment's name prefix
+    /// in its physical id.
+    pub fn from_read(observed: &Observed, cx: &Context, known: &Present) -> Self {
+        let Observed::Present {
+            drift, evidence, ..
+        } = observed
+        else {
+            return Self::Gone;
+        };
+        if let Some(tags) = drift.iter().find(|d| d.property == TAGS) {
+            // The tags drift lists the wanted tags the resource lacks.
+            let proving = Self::proving_tags(cx);
+            let missing: Vec<&String> = proving
+                .iter()
+                .filter(|t| tags.expected.split(',').any(|m| m == t.as_str()))
+                .collect();
+            return Self::of_missing(&known.physical_id, &missing);
+        }
+        if evidence.iter().any(|d| d.property == TAGS) {
+            return Self::Proven;
+        }
+        let prefix = format!("{}-", cx.env.names.prefix());
+        if known.physical_id.contains(&prefix) {
+            Self::Proven
+        } else {
+            Self::Unproven(format!(
+                "{} is not named with this environment's prefix {prefix}",
+                known.physical_id
+            ))
+        }
+    }
+}
 
 /// How one resource depends on another.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +118,7 @@ pub trait Resource: Send + Sync + 'static {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError>;
 
     /// One cheap look at a resource the ledger records as converged to
@@ -163,14 +223,23 @@ mod tests {
         assert!((90..130).contains(&polls), "{polls}");
     }
 
+    crate::properties! {
+        enum Sample {
+            Rotation = "rotation",
+            RetentionDays = "retention_days",
+            Policy = "policy",
+            Logging = "logging",
+        }
+    }
+
     #[test]
     fn checks_split_into_drift_and_evidence_with_live_values() {
         let mut c = Checks::default();
-        c.equal("rotation", "enabled", "enabled");
-        c.equal("retention_days", 365, 30);
+        c.equal(Sample::Rotation, "enabled", "enabled");
+        c.equal(Sample::RetentionDays, 365, 30);
         let doc = serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt"}]});
-        c.policy("policy", &doc, &doc);
-        c.not_applicable("logging", "the log bucket itself");
+        c.policy(Sample::Policy, &doc, &doc);
+        c.not_applicable(Sample::Logging, "the log bucket itself");
         let wanted = vec![("paysec:environment".to_owned(), "dev".to_owned())];
         c.tags(&wanted, &[]);
         let Observed::Present {
@@ -185,15 +254,15 @@ mod tests {
         assert_eq!(
             drift,
             [
-                Drift::new("retention_days", "365", "30"),
-                Drift::new("tags", "paysec:environment=dev", "absent"),
+                Comparison::new("retention_days", "365", "30"),
+                Comparison::new("tags", "paysec:environment=dev", "absent"),
             ]
         );
         assert_eq!(
             evidence,
             [
-                Drift::new("rotation", "enabled", "enabled"),
-                Drift::new(
+                Comparison::new("rotation", "enabled", "enabled"),
+                Comparison::new(
                     "policy",
                     crate::policy_doc::quote(&doc),
                     crate::policy_doc::quote(&doc)

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ResourceError;
+pub use crate::property::Comparison;
+use crate::property::{Property, TAGS};
 
 /// An attribute a resource records for its dependents and outputs (the
 /// ledger's `attrs` keys); the physical id is the record's own field
@@ -106,26 +108,6 @@ impl Present {
     }
 }
 
-/// One property of a live resource compared with what paysec wants. In a
-/// read's `drift` it differs; in its `evidence` it matched, and `actual` is
-/// the live value that matched (what `verify` quotes to an auditor).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Drift {
-    pub property: String,
-    pub expected: String,
-    pub actual: String,
-}
-
-impl Drift {
-    pub fn new(property: &str, expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        Self {
-            property: property.to_owned(),
-            expected: expected.into(),
-            actual: actual.into(),
-        }
-    }
-}
-
 /// What a read found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Observed {
@@ -137,8 +119,8 @@ pub enum Observed {
     /// with why.
     Present {
         present: Present,
-        drift: Vec<Drift>,
-        evidence: Vec<Drift>,
+        drift: Vec<Comparison>,
+        evidence: Vec<Comparison>,
         not_applicable: Vec<NotApplicable>,
     },
 }
@@ -148,8 +130,8 @@ pub enum Observed {
 /// becomes drift to repair and a passing one evidence for `verify`.
 #[derive(Clone, Debug, Default)]
 pub struct Checks {
-    drift: Vec<Drift>,
-    evidence: Vec<Drift>,
+    drift: Vec<Comparison>,
+    evidence: Vec<Comparison>,
     not_applicable: Vec<NotApplicable>,
 }
 
@@ -172,14 +154,14 @@ fn is_false(b: &bool) -> bool {
 
 impl Checks {
     /// Records one property; `ok` says whether the live value is the wanted one.
-    pub fn check(
+    pub fn check<P: Property>(
         &mut self,
-        property: &str,
+        property: P,
         ok: bool,
         expected: impl Into<String>,
         actual: impl Into<String>,
     ) {
-        let d = Drift::new(property, expected, actual);
+        let d = Comparison::new(property.name(), expected, actual);
         if ok {
             self.evidence.push(d);
         } else {
@@ -188,7 +170,12 @@ impl Checks {
     }
 
     /// Records one property whose live value must equal the wanted one.
-    pub fn equal(&mut self, property: &str, expected: impl ToString, actual: impl ToString) {
+    pub fn equal<P: Property>(
+        &mut self,
+        property: P,
+        expected: impl ToString,
+        actual: impl ToString,
+    ) {
         let (e, a) = (expected.to_string(), actual.to_string());
         self.check(property, e == a, e, a);
     }
@@ -196,7 +183,12 @@ impl Checks {
     /// Records a policy document compared as a whole, by meaning
     /// (`policy_doc::same`), each side quoted (`policy_doc::quote`: its
     /// digest and canonical form): a PASS shows the live document itself.
-    pub fn policy(&mut self, property: &str, wanted: &serde_json::Value, live: &serde_json::Value) {
+    pub fn policy<P: Property>(
+        &mut self,
+        property: P,
+        wanted: &serde_json::Value,
+        live: &serde_json::Value,
+    ) {
         let same = crate::policy_doc::same(wanted, live);
         self.check(
             property,
@@ -213,17 +205,17 @@ impl Checks {
         if missing.is_empty() {
             let seen: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
             self.evidence
-                .push(Drift::new("tags", seen.join(","), seen.join(",")));
+                .push(Comparison::new(TAGS, seen.join(","), seen.join(",")));
         } else {
             self.drift
-                .push(Drift::new("tags", missing.join(","), "absent"));
+                .push(Comparison::new(TAGS, missing.join(","), "absent"));
         }
     }
 
     /// Records that `property` is deliberately not checked here, and why.
-    pub fn not_applicable(&mut self, property: &str, why: impl Into<String>) {
+    pub fn not_applicable<P: Property>(&mut self, property: P, why: impl Into<String>) {
         self.not_applicable.push(NotApplicable {
-            property: property.to_owned(),
+            property: property.name().to_owned(),
             why: why.into(),
             deviation: false,
         });
@@ -232,15 +224,15 @@ impl Checks {
     /// Records that `property` departs from its baseline by choice (a
     /// setting, named in `why`) or by a limit outside paysec: not compared,
     /// and reported as a deviation, never as a pass.
-    pub fn deviation(&mut self, property: &str, why: impl Into<String>) {
+    pub fn deviation<P: Property>(&mut self, property: P, why: impl Into<String>) {
         self.not_applicable.push(NotApplicable {
-            property: property.to_owned(),
+            property: property.name().to_owned(),
             why: why.into(),
             deviation: true,
         });
     }
 
-    pub fn drift(&self) -> &[Drift] {
+    pub fn drift(&self) -> &[Comparison] {
         &self.drift
     }
 
@@ -315,17 +307,8 @@ pub enum Ownership {
 }
 
 impl Ownership {
-    /// The tags that prove a resource this environment's, as `key=value`:
-    /// its environment and its logical id.
-    fn proving_tags(cx: &crate::context::Context) -> [String; 2] {
-        [
-            format!("{}={}", crate::tags::ENVIRONMENT, cx.env.name.as_str()),
-            format!("{}={}", crate::tags::LOGICAL_ID, cx.resource.as_str()),
-        ]
-    }
-
     /// The verdict when the proving tags `missing` are absent.
-    fn of_missing(physical_id: &str, missing: &[&String]) -> Self {
+    pub(crate) fn of_missing(physical_id: &str, missing: &[&String]) -> Self {
         if missing.is_empty() {
             Self::Proven
         } else {
@@ -333,54 +316,6 @@ impl Ownership {
             Self::Unproven(format!(
                 "{physical_id} does not carry {}",
                 missing.join(" and ")
-            ))
-        }
-    }
-
-    /// The verdict of a resource's live tags: they must name this
-    /// environment and this logical id.
-    pub fn from_tags(
-        cx: &crate::context::Context,
-        physical_id: &str,
-        tags: &[(String, String)],
-    ) -> Self {
-        let live: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let proving = Self::proving_tags(cx);
-        let missing: Vec<&String> = proving.iter().filter(|t| !live.contains(t)).collect();
-        Self::of_missing(physical_id, &missing)
-    }
-
-    /// The verdict of a full read of `known`: the read's tag comparison must
-    /// find this environment's and this logical id's tags (a difference in
-    /// the user's own tags or the create token does not matter); a kind
-    /// whose read compares no tags must carry the environment's name prefix
-    /// in its physical id.
-    pub fn from_read(observed: &Observed, cx: &crate::context::Context, known: &Present) -> Self {
-        let Observed::Present {
-            drift, evidence, ..
-        } = observed
-        else {
-            return Self::Gone;
-        };
-        if let Some(tags) = drift.iter().find(|d| d.property == "tags") {
-            // The tags drift lists the wanted tags the resource lacks.
-            let proving = Self::proving_tags(cx);
-            let missing: Vec<&String> = proving
-                .iter()
-                .filter(|t| tags.expected.split(',').any(|m| m == t.as_str()))
-                .collect();
-            return Self::of_missing(&known.physical_id, &missing);
-        }
-        if evidence.iter().any(|d| d.property == "tags") {
-            return Self::Proven;
-        }
-        let prefix = format!("{}-", cx.env.names.prefix());
-        if known.physical_id.contains(&prefix) {
-            Self::Proven
-        } else {
-            Self::Unproven(format!(
-                "{} is not named with this environment's prefix {prefix}",
-                known.physical_id
             ))
         }
     }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use crate::error::{ErrorClass, ResourceError};
 use crate::id::LogicalId;
 use crate::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck, Resource,
 };
 
 #[derive(Default)]
@@ -150,7 +150,7 @@ impl Resource for Fake {
             None => Observed::Missing,
             Some(v) => {
                 let mut checks = Checks::default();
-                checks.equal("value", "ok", v);
+                checks.equal(FakeProperty::Value, "ok", v);
                 let tags = if self.foreign {
                     vec![(crate::tags::ENVIRONMENT.to_owned(), "prod".to_owned())]
                 } else {
@@ -224,7 +224,7 @@ impl Resource for Fake {
         &self,
         _cx: &Context,
         p: &Present,
-        _d: &[Drift],
+        _d: &[Comparison],
     ) -> Result<Present, ResourceError> {
         self.cloud
             .live
@@ -282,5 +282,13 @@ impl Resource for Fake {
             kept: self.kept.clone(),
             encrypted_with,
         })
+    }
+}
+
+crate::properties! {
+    /// The fake's one property (and its tags).
+    pub(crate) enum FakeProperty {
+        Value = "value",
+        Tags = "tags",
     }
 }

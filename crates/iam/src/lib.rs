@@ -7,8 +7,9 @@
 pub mod policy;
 pub mod role;
 
-pub use policy::ManagedPolicy;
-pub use role::{Auditor, Role, Trust};
+pub use policy::{ManagedPolicy, PolicyProperty};
+pub use role::{Auditor, Role, RoleProperty, Trust};
 
-/// Every role's session limit, in seconds (req. 8.2.8 and the seed).
+/// Every role's session limit, in seconds (the seed's one hour; PCI DSS
+/// 7.2.5: a service role's access no longer than it needs).
 pub const MAX_SESSION_SECONDS: i32 = 3600;

@@ -8,15 +8,23 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    QuickCheck, Resource,
+    adopt_after_conflict, Checks, Comparison, Context, DeleteOutcome, Dependency, Observed,
+    Present, QuickCheck, Resource,
 };
 use paysec_core::Attr;
-use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
 use serde_json::Value;
 
 /// Builds the policy document from the context (dependency ARNs, names).
 pub type DocumentFn = Box<dyn Fn(&Context) -> Result<Value, ResourceError> + Send + Sync>;
+
+paysec_core::properties! {
+    /// What a managed policy's read compares (IAM-5, IAM-6).
+    pub enum PolicyProperty {
+        Document = "document",
+        Attachments = "attachments",
+    }
+}
 
 pub struct ManagedPolicy {
     id: LogicalId,
@@ -322,7 +330,7 @@ impl Resource for ManagedPolicy {
             .and_then(|v| v.document())
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        checks.policy("document", &(self.document)(cx)?, &actual);
+        checks.policy(PolicyProperty::Document, &(self.document)(cx)?, &actual);
         // Attached to exactly its roles: asked of each role (see
         // `attached_roles`) for the missing ones, of the policy for
         // anything else it is attached to (least privilege: a user or
@@ -338,7 +346,11 @@ impl Resource for ManagedPolicy {
             .map(|r| format!("role/{r}"))
             .collect();
         wanted.sort();
-        checks.equal("attachments", wanted.join(","), live.join(","));
+        checks.equal(
+            PolicyProperty::Attachments,
+            wanted.join(","),
+            live.join(","),
+        );
         Ok(checks.observed(Present::new(&arn).with(Attr::Arn, &arn)))
     }
 
@@ -376,16 +388,16 @@ impl Resource for ManagedPolicy {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
         let arn = self.arn(cx);
-        for d in drift {
-            match d.property.as_str() {
-                "document" => {
+        for (p, _) in PolicyProperty::drifted(&self.id, drift)? {
+            match p {
+                PolicyProperty::Document => {
                     self.new_version(&arn, &(self.document)(cx)?.to_string())
                         .await?
                 }
-                "attachments" => {
+                PolicyProperty::Attachments => {
                     self.attach(cx, &arn).await?;
                     let roles: Vec<String> = self
                         .role_names(cx)?
@@ -399,12 +411,6 @@ impl Resource for ManagedPolicy {
                         .filter(|e| !roles.contains(e))
                         .collect();
                     self.detach_extras(&arn, &extras).await?
-                }
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
                 }
             }
         }

@@ -9,12 +9,12 @@ use paysec_core::error::not_found_is_none;
 use paysec_core::id::random_token;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    QuickCheck, Resource,
+    adopt_after_conflict, Checks, Comparison, Context, DeleteOutcome, Dependency, Observed,
+    Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::Attr;
-use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
 use serde_json::{json, Value};
 
 use crate::MAX_SESSION_SECONDS;
@@ -55,6 +55,17 @@ impl Auditor {
             Self::Account(account) => format!("arn:{partition}:iam::{account}:root"),
             Self::Role(arn) => arn.clone(),
         }
+    }
+}
+
+paysec_core::properties! {
+    /// What a role's read compares (IAM-1..4, INV-1).
+    pub enum RoleProperty {
+        MaxSessionDuration = "max_session_duration",
+        TrustPolicy = "trust_policy",
+        InlinePolicies = "inline_policies",
+        ManagedPolicies = "managed_policies",
+        Tags = "tags",
     }
 }
 
@@ -257,7 +268,11 @@ impl Resource for Role {
         };
         let mut checks = Checks::default();
         let session = role.max_session_duration().unwrap_or(0);
-        checks.equal("max_session_duration", MAX_SESSION_SECONDS, session);
+        checks.equal(
+            RoleProperty::MaxSessionDuration,
+            MAX_SESSION_SECONDS,
+            session,
+        );
         let trust = role
             .assume_role_policy_document()
             .map(policy_doc::parse)
@@ -270,7 +285,7 @@ impl Resource for Role {
             .recorded_attr(Attr::ExternalId)
             .or(live_external.as_deref());
         let wanted_trust = self.trust_policy(cx, generated);
-        checks.policy("trust_policy", &wanted_trust, &trust);
+        checks.policy(RoleProperty::TrustPolicy, &wanted_trust, &trust);
         let inline = self
             .aws
             .iam
@@ -280,7 +295,7 @@ impl Resource for Role {
             .await
             .or_resource(&self.id, "ListRolePolicies")?;
         checks.check(
-            "inline_policies",
+            RoleProperty::InlinePolicies,
             inline.policy_names().is_empty(),
             "none",
             if inline.policy_names().is_empty() {
@@ -316,14 +331,19 @@ impl Resource for Role {
             have.join(",")
         };
         if missing.is_empty() && extras.is_empty() {
-            checks.equal("managed_policies", &live, &live);
+            checks.equal(RoleProperty::ManagedPolicies, &live, &live);
         } else {
             let mut expected: Vec<String> = wanted.clone();
             expected.push(format!(
                 "{}-* (this environment's own)",
                 self.own_policy_prefix(cx)
             ));
-            checks.check("managed_policies", false, expected.join(","), live);
+            checks.check(
+                RoleProperty::ManagedPolicies,
+                false,
+                expected.join(","),
+                live,
+            );
         }
         let actual: Vec<(String, String)> = role
             .tags()
@@ -381,12 +401,12 @@ impl Resource for Role {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
         let name = self.name(cx);
-        for d in drift {
-            match d.property.as_str() {
-                "max_session_duration" => {
+        for (p, d) in RoleProperty::drifted(&self.id, drift)? {
+            match p {
+                RoleProperty::MaxSessionDuration => {
                     self.aws
                         .iam
                         .update_role()
@@ -396,7 +416,7 @@ impl Resource for Role {
                         .await
                         .or_resource(&self.id, "UpdateRole")?;
                 }
-                "trust_policy" => {
+                RoleProperty::TrustPolicy => {
                     self.aws
                         .iam
                         .update_assume_role_policy()
@@ -415,7 +435,7 @@ impl Resource for Role {
                         .await
                         .or_resource(&self.id, "UpdateAssumeRolePolicy")?;
                 }
-                "inline_policies" => {
+                RoleProperty::InlinePolicies => {
                     for p in d.actual.split(',') {
                         self.aws
                             .iam
@@ -427,7 +447,7 @@ impl Resource for Role {
                             .or_resource(&self.id, "DeleteRolePolicy")?;
                     }
                 }
-                "managed_policies" => {
+                RoleProperty::ManagedPolicies => {
                     self.attach_managed(cx, &name).await?;
                     let attached: Vec<String> = self
                         .aws
@@ -453,7 +473,7 @@ impl Resource for Role {
                             .or_resource(&self.id, "DetachRolePolicy")?;
                     }
                 }
-                "tags" => {
+                RoleProperty::Tags => {
                     self.aws
                         .iam
                         .tag_role()
@@ -462,12 +482,6 @@ impl Resource for Role {
                         .send()
                         .await
                         .or_resource(&self.id, "TagRole")?;
-                }
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
                 }
             }
         }
@@ -543,4 +557,137 @@ fn external_id_of(trust: &Value) -> Option<String> {
             .as_str()
             .map(str::to_owned)
     })
+}
+
+/// What a role's calls send and what its read makes of AWS's answers, with
+/// the SDK's own mock transport.
+#[cfg(test)]
+mod requests {
+    use super::*;
+    use aws_sdk_iam::operation::{
+        attach_role_policy::AttachRolePolicyOutput, create_role::CreateRoleOutput,
+        get_role::GetRoleOutput, list_attached_role_policies::ListAttachedRolePoliciesOutput,
+        list_role_policies::ListRolePoliciesOutput,
+    };
+    use aws_sdk_iam::primitives::DateTime;
+    use aws_sdk_iam::types::{AttachedPolicy, Role as LiveRole};
+    use aws_sdk_iam::Client;
+    use paysec_aws::mocked_client;
+    use paysec_aws::testing::{mock, offline};
+    use paysec_core::testing::{context, ACCOUNT};
+
+    const NAME: &str = "paysec-test-001-rds-monitoring";
+    const SERVICE: &str = "monitoring.rds.amazonaws.com";
+    const MANAGED: &str = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole";
+
+    async fn role(iam: Client) -> (Role, Context) {
+        let mut aws = offline(paysec_core::testing::REGION).await;
+        aws.iam = iam;
+        let role = Role::new(
+            LogicalId::new("iam.rds-monitoring"),
+            aws,
+            "rds-monitoring",
+            "RDS enhanced monitoring",
+            Trust::Service {
+                service: SERVICE,
+                source_arn: None,
+            },
+            vec!["service-role/AmazonRDSEnhancedMonitoringRole"],
+        );
+        (role, context("iam.rds-monitoring", &[]))
+    }
+
+    fn live(max_session: i32, trust: &Value) -> LiveRole {
+        LiveRole::builder()
+            .path("/")
+            .role_name(NAME)
+            .role_id("AROAEXAMPLE")
+            .arn(format!("arn:aws:iam::{ACCOUNT}:role/{NAME}"))
+            .create_date(DateTime::from_secs(0))
+            .max_session_duration(max_session)
+            .assume_role_policy_document(trust.to_string())
+            .build()
+            .expect("a whole role")
+    }
+
+    #[tokio::test]
+    async fn create_sends_a_one_hour_role_only_its_service_may_assume_then_its_policy() {
+        let create = mock!(Client::create_role)
+            .match_requests(|r| {
+                let trust: Value =
+                    serde_json::from_str(r.assume_role_policy_document().unwrap_or("null"))
+                        .unwrap_or(Value::Null);
+                let statement = &trust["Statement"][0];
+                r.role_name() == Some(NAME)
+                    && r.max_session_duration() == Some(3600)
+                    && statement["Principal"]["Service"] == SERVICE
+                    && statement["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
+                    && r.tags().iter().any(|t| {
+                        t.key() == "paysec:logical-id" && t.value() == "iam.rds-monitoring"
+                    })
+            })
+            .then_output(|| {
+                CreateRoleOutput::builder()
+                    .role(live(3600, &Value::Null))
+                    .build()
+            });
+        let attach = mock!(Client::attach_role_policy)
+            .match_requests(|r| r.role_name() == Some(NAME) && r.policy_arn() == Some(MANAGED))
+            .then_output(|| AttachRolePolicyOutput::builder().build());
+        let (role, cx) = role(mocked_client!(aws_sdk_iam, [&create, &attach])).await;
+        let present = role.create(&cx).await.expect("created");
+        assert_eq!(
+            present.attrs.get(Attr::Arn.as_str()).map(String::as_str),
+            Some(format!("arn:aws:iam::{ACCOUNT}:role/{NAME}").as_str())
+        );
+        assert_eq!((create.num_calls(), attach.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_long_session_and_an_extra_policy_are_drift_quoting_what_is_attached() {
+        let (probe, cx) = role(mocked_client!(aws_sdk_iam, [])).await;
+        let trust = probe.trust_policy(&cx, None);
+        let got = mock!(Client::get_role)
+            .then_output(move || GetRoleOutput::builder().role(live(43_200, &trust)).build());
+        let inline = mock!(Client::list_role_policies).then_output(|| {
+            ListRolePoliciesOutput::builder()
+                .set_policy_names(Some(Vec::new()))
+                .build()
+                .expect("an answer")
+        });
+        let attached = mock!(Client::list_attached_role_policies).then_output(|| {
+            ListAttachedRolePoliciesOutput::builder()
+                .attached_policies(AttachedPolicy::builder().policy_arn(MANAGED).build())
+                .attached_policies(
+                    AttachedPolicy::builder()
+                        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+                        .build(),
+                )
+                .build()
+        });
+        let (role, cx) = role(mocked_client!(aws_sdk_iam, [&got, &inline, &attached])).await;
+        let Observed::Present { drift, .. } = role.read(&cx, None).await.expect("read") else {
+            panic!("present");
+        };
+        let found = |p: RoleProperty| {
+            drift
+                .iter()
+                .find(|d| d.property == p.as_str())
+                .map(|d| d.actual.clone())
+        };
+        assert_eq!(
+            found(RoleProperty::MaxSessionDuration).as_deref(),
+            Some("43200")
+        );
+        assert_eq!(
+            found(RoleProperty::ManagedPolicies).as_deref(),
+            Some(format!("arn:aws:iam::aws:policy/AdministratorAccess,{MANAGED}").as_str())
+        );
+        assert_eq!(
+            found(RoleProperty::TrustPolicy),
+            None,
+            "the trust is as wanted"
+        );
+        assert_eq!(found(RoleProperty::Tags).as_deref(), Some("absent"));
+    }
 }

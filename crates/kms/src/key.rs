@@ -6,14 +6,26 @@ use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use paysec_aws::{tagged_arns, Aws, AwsResultExt};
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::Attr;
-use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
 use serde_json::Value;
 
 use crate::policy::{self, KeyUser};
+
+paysec_core::properties! {
+    /// What a key's read compares (KMS-1..5, INV-1).
+    pub enum KeyProperty {
+        KeyState = "key_state",
+        Rotation = "rotation",
+        Policy = "policy",
+        Alias = "alias",
+        Grants = "grants",
+        Tags = "tags",
+    }
+}
 
 /// A customer-managed key for one purpose (`rds`, `s3`, `logs`, `lambda`).
 pub struct KmsKey {
@@ -257,7 +269,7 @@ impl KmsKey {
             .key_state()
             .map(|s| s.as_str().to_owned())
             .unwrap_or_default();
-        checks.equal("key_state", "Enabled", state);
+        checks.equal(KeyProperty::KeyState, "Enabled", state);
         let rotation = self
             .aws
             .kms
@@ -278,7 +290,7 @@ impl KmsKey {
                 live.push_str(&format!(", next {next}"));
             }
         }
-        checks.check("rotation", enabled, "enabled", live);
+        checks.check(KeyProperty::Rotation, enabled, "enabled", live);
         let got = self
             .aws
             .kms
@@ -293,7 +305,7 @@ impl KmsKey {
             .and_then(|p| serde_json::from_str(p).ok())
             .unwrap_or(Value::Null);
         let desired = self.desired_policy(cx)?;
-        checks.policy("policy", &desired, &actual);
+        checks.policy(KeyProperty::Policy, &desired, &actual);
         let alias = self.alias(cx);
         let aliases = self
             .aws
@@ -308,7 +320,7 @@ impl KmsKey {
             .iter()
             .any(|a| a.alias_name() == Some(alias.as_str()));
         checks.check(
-            "alias",
+            KeyProperty::Alias,
             found,
             alias.clone(),
             if found { alias.as_str() } else { "absent" },
@@ -325,7 +337,7 @@ impl KmsKey {
             format!("grants to {}", grantees.join(", "))
         };
         checks.check(
-            "grants",
+            KeyProperty::Grants,
             unexpected.is_empty(),
             "grants only to AWS services and this environment's roles",
             live,
@@ -629,12 +641,12 @@ impl Resource for KmsKey {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
         let key_id = present.physical_id.as_str();
-        for d in drift {
-            match d.property.as_str() {
-                "key_state" => {
+        for (p, d) in KeyProperty::drifted(&self.id, drift)? {
+            match p {
+                KeyProperty::KeyState => {
                     if d.actual == KeyState::PendingDeletion.as_str() {
                         self.aws
                             .kms
@@ -652,8 +664,8 @@ impl Resource for KmsKey {
                         .await
                         .or_resource(&self.id, "EnableKey")?;
                 }
-                "rotation" => self.enable_rotation(key_id).await?,
-                "policy" => {
+                KeyProperty::Rotation => self.enable_rotation(key_id).await?,
+                KeyProperty::Policy => {
                     let policy = self.desired_policy(cx)?.to_string();
                     retrying(&[rules::KMS_POLICY_NEW_PRINCIPAL], || async {
                         self.aws
@@ -668,10 +680,10 @@ impl Resource for KmsKey {
                     })
                     .await?;
                 }
-                "alias" => self.ensure_alias(cx, key_id).await?,
+                KeyProperty::Alias => self.ensure_alias(cx, key_id).await?,
                 // The key is this environment's: a grant nobody expected on
                 // it is revoked (the grantee loses the use of the key).
-                "grants" => {
+                KeyProperty::Grants => {
                     for (grant_id, grantee) in self.grants(key_id).await? {
                         if !Self::expected_grantee(cx, &grantee) {
                             tracing::warn!(key = key_id, grantee, "revoking an unexpected grant");
@@ -686,7 +698,7 @@ impl Resource for KmsKey {
                         }
                     }
                 }
-                "tags" => {
+                KeyProperty::Tags => {
                     self.aws
                         .kms
                         .tag_resource()
@@ -707,12 +719,6 @@ impl Resource for KmsKey {
                             .await
                             .or_resource(&self.id, "UntagResource")?;
                     }
-                }
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ));
                 }
             }
         }

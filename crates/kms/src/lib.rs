@@ -5,5 +5,5 @@
 pub mod key;
 pub mod policy;
 
-pub use key::KmsKey;
+pub use key::{KeyProperty, KmsKey};
 pub use policy::KeyUser;

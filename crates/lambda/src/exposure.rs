@@ -1,5 +1,7 @@
-//! Who can reach the function from outside: its resource-based policy and
-//! its function URLs. paysec adds neither (the function is invoked by IAM
+//! Who can reach the function from outside: its resource-based policies
+//! (the function's, and each published version's and alias's: a
+//! qualified ARN has a policy of its own) and its function URLs. paysec
+//! adds none and publishes no version or alias (the function is invoked by IAM
 //! principals of the account); a statement open to every principal, or a
 //! URL without authentication, makes the function a public entry into the
 //! cardholder data environment (PCI DSS 1.4.1, 1.3.1). `up` takes such an
@@ -10,11 +12,8 @@ use paysec_aws::emulator::Gap;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::Checks;
-use paysec_core::{LogicalId, ResourceError};
+use paysec_core::{LogicalId, Property, ResourceError};
 use serde_json::Value;
-
-/// The read's property.
-pub const PUBLIC_ENTRY: &str = "public_entry";
 
 /// Conditions that narrow a `*` principal to known callers.
 const NARROWING: [&str; 5] = [
@@ -31,8 +30,9 @@ const NARROWING: [&str; 5] = [
 pub(crate) struct Exposure {
     statements: Vec<String>,
     urls: Vec<String>,
-    /// Sids of statements open to anyone.
-    pub(crate) public_statements: Vec<String>,
+    /// Statements open to anyone: the qualifier whose policy holds it
+    /// (`None`: the unqualified function's) and the sid.
+    pub(crate) public_statements: Vec<(Option<String>, String)>,
     /// Qualifiers (`None`: `$LATEST`) of URLs without authentication.
     pub(crate) open_urls: Vec<Option<String>>,
 }
@@ -81,7 +81,51 @@ fn is_public(statement: &Value) -> bool {
     to_anyone && !narrowed
 }
 
-/// GetPolicy (ResourceNotFoundException: no policy) and every page of
+/// The published versions and aliases of the function: every page of
+/// ListVersionsByFunction (`$LATEST` left out: its policy is the
+/// unqualified function's) and of ListAliases.
+async fn qualifiers(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    function: &str,
+) -> Result<Vec<String>, ResourceError> {
+    let mut found = Vec::new();
+    let mut versions = aws
+        .lambda
+        .list_versions_by_function()
+        .function_name(function)
+        .into_paginator()
+        .send();
+    while let Some(page) = versions.next().await {
+        let page = page.or_resource(id, "ListVersionsByFunction")?;
+        found.extend(
+            page.versions()
+                .iter()
+                .filter_map(|v| v.version())
+                .filter(|v| *v != "$LATEST")
+                .map(str::to_owned),
+        );
+    }
+    let mut aliases = aws
+        .lambda
+        .list_aliases()
+        .function_name(function)
+        .into_paginator()
+        .send();
+    while let Some(page) = aliases.next().await {
+        let page = page.or_resource(id, "ListAliases")?;
+        found.extend(
+            page.aliases()
+                .iter()
+                .filter_map(|a| a.name())
+                .map(str::to_owned),
+        );
+    }
+    Ok(found)
+}
+
+/// GetPolicy of the function and of each version and alias
+/// (ResourceNotFoundException: no policy), and every page of
 /// ListFunctionUrlConfigs.
 pub(crate) async fn read(
     aws: &paysec_aws::Aws,
@@ -89,14 +133,35 @@ pub(crate) async fn read(
     function: &str,
 ) -> Result<Exposure, ResourceError> {
     let mut found = Exposure::default();
+    let mut scopes = vec![None];
+    scopes.extend(qualifiers(aws, id, function).await?.into_iter().map(Some));
+    for qualifier in scopes {
+        read_policy(aws, id, function, qualifier, &mut found).await?;
+    }
+    read_urls(aws, id, function, &mut found).await?;
+    Ok(found)
+}
+
+/// One policy's statements, the public ones picked out.
+async fn read_policy(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    function: &str,
+    qualifier: Option<String>,
+    found: &mut Exposure,
+) -> Result<(), ResourceError> {
     let policy = not_found_is_none(
         aws.lambda
             .get_policy()
             .function_name(function)
+            .set_qualifier(qualifier.clone())
             .send()
             .await
             .or_resource(id, "GetPolicy"),
     )?;
+    let on = qualifier
+        .as_deref()
+        .map_or(String::new(), |q| format!(" on :{q}"));
     if let Some(doc) = policy.as_ref().and_then(|p| p.policy()) {
         let doc: Value = serde_json::from_str(doc).unwrap_or(Value::Null);
         let statements = match doc.get("Statement") {
@@ -111,12 +176,22 @@ pub(crate) async fn read(
                 .unwrap_or("?")
                 .to_owned();
             let principal = s.get("Principal").map_or("?".to_owned(), Value::to_string);
-            found.statements.push(format!("{sid} ({principal})"));
+            found.statements.push(format!("{sid} ({principal}){on}"));
             if is_public(s) {
-                found.public_statements.push(sid);
+                found.public_statements.push((qualifier.clone(), sid));
             }
         }
     }
+    Ok(())
+}
+
+/// The function URLs, each with its qualifier and auth type.
+async fn read_urls(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    function: &str,
+    found: &mut Exposure,
+) -> Result<(), ResourceError> {
     if aws.tolerates(Gap::FunctionUrlsUnlisted) {
         let url = not_found_is_none(
             aws.lambda
@@ -129,7 +204,7 @@ pub(crate) async fn read(
         if let Some(u) = url {
             found.note_url(u.function_url(), u.auth_type().as_str(), None);
         }
-        return Ok(found);
+        return Ok(());
     }
     let mut pages = aws
         .lambda
@@ -149,11 +224,12 @@ pub(crate) async fn read(
             found.note_url(u.function_url(), u.auth_type().as_str(), qualifier);
         }
     }
-    Ok(found)
+    Ok(())
 }
 
-/// Records whether anything reaches the function without AWS credentials.
-pub(crate) fn check(checks: &mut Checks, found: &Exposure) {
+/// Records, as `property` (the function's public entry), whether anything
+/// reaches the function without AWS credentials.
+pub(crate) fn check<P: Property>(checks: &mut Checks, property: P, found: &Exposure) {
     let public = !found.public_statements.is_empty() || !found.open_urls.is_empty();
     let policy = if found.statements.is_empty() {
         "no resource policy".to_owned()
@@ -166,14 +242,15 @@ pub(crate) fn check(checks: &mut Checks, found: &Exposure) {
         format!("function URLs: {}", found.urls.join(", "))
     };
     checks.check(
-        PUBLIC_ENTRY,
+        property,
         !public,
         "no statement open to every principal; no function URL without authentication",
         format!("{policy}; {urls}"),
     );
 }
 
-/// Takes the openings away: RemovePermission of each public statement,
+/// Takes the openings away: RemovePermission of each public statement
+/// (from the version's or alias's policy that holds it),
 /// DeleteFunctionUrlConfig of each URL without authentication.
 pub(crate) async fn close(
     aws: &paysec_aws::Aws,
@@ -181,11 +258,12 @@ pub(crate) async fn close(
     function: &str,
     found: &Exposure,
 ) -> Result<(), ResourceError> {
-    for sid in &found.public_statements {
+    for (qualifier, sid) in &found.public_statements {
         not_found_is_none(
             aws.lambda
                 .remove_permission()
                 .function_name(function)
+                .set_qualifier(qualifier.clone())
                 .statement_id(sid)
                 .send()
                 .await

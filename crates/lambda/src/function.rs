@@ -17,11 +17,11 @@ use paysec_aws::emulator::Gap;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    QuickCheck, Resource, WaitBudget,
+    adopt_after_conflict, Checks, Comparison, Context, DeleteOutcome, Dependency, Observed,
+    Present, QuickCheck, Resource, WaitBudget,
 };
 use paysec_core::retry::{retrying, rules};
-use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
 
 use crate::{exposure, package};
 
@@ -34,6 +34,25 @@ pub struct FunctionSpec {
     pub reserved_concurrency: Option<i32>,
     /// Budget for becoming Active (config `lambda.wait_minutes`).
     pub wait: Duration,
+}
+
+paysec_core::properties! {
+    /// What the function's read compares (LAM-1..10).
+    pub enum FunctionProperty {
+        Runtime = "runtime",
+        Role = "role",
+        KmsKey = "kms_key",
+        DeadLetterQueue = "dead_letter_queue",
+        Tracing = "tracing",
+        MemoryMb = "memory_mb",
+        TimeoutSeconds = "timeout_seconds",
+        SecurityGroups = "security_groups",
+        Subnets = "subnets",
+        ReservedConcurrency = "reserved_concurrency",
+        Code = "code",
+        /// Who can reach it without AWS credentials (`crate::exposure`).
+        PublicEntry = "public_entry",
+    }
 }
 
 pub struct Function {
@@ -266,30 +285,30 @@ impl Resource for Function {
         }
         let mut checks = Checks::default();
         checks.equal(
-            "runtime",
+            FunctionProperty::Runtime,
             &self.spec.runtime,
             cfg.runtime().map(|r| r.as_str()).unwrap_or(""),
         );
         checks.equal(
-            "role",
+            FunctionProperty::Role,
             cx.attr(&self.role, Attr::Arn)?,
             cfg.role().unwrap_or(""),
         );
         checks.equal(
-            "kms_key",
+            FunctionProperty::KmsKey,
             cx.attr(&self.kms_key, Attr::Arn)?,
             cfg.kms_key_arn().unwrap_or("none"),
         );
         match cfg.dead_letter_config().and_then(|d| d.target_arn()) {
             None if self.aws.tolerates(Gap::DeadLetterConfigNotReturned) => {}
             got => checks.equal(
-                "dead_letter_queue",
+                FunctionProperty::DeadLetterQueue,
                 cx.attr(&self.dlq, Attr::Arn)?,
                 got.unwrap_or("none"),
             ),
         }
         checks.equal(
-            "tracing",
+            FunctionProperty::Tracing,
             "Active",
             cfg.tracing_config()
                 .and_then(|t| t.mode())
@@ -297,19 +316,19 @@ impl Resource for Function {
                 .unwrap_or("PassThrough"),
         );
         checks.equal(
-            "memory_mb",
+            FunctionProperty::MemoryMb,
             self.spec.memory_mb.to_string(),
             cfg.memory_size().unwrap_or(0).to_string(),
         );
         checks.equal(
-            "timeout_seconds",
+            FunctionProperty::TimeoutSeconds,
             self.spec.timeout_seconds.to_string(),
             cfg.timeout().unwrap_or(0).to_string(),
         );
         let sg = cx.physical_id(&self.security_group)?;
         let vpc = cfg.vpc_config();
         checks.equal(
-            "security_groups",
+            FunctionProperty::SecurityGroups,
             sg,
             vpc.map(|v| v.security_group_ids().join(","))
                 .unwrap_or_default(),
@@ -322,7 +341,11 @@ impl Resource for Function {
         want_subnets.sort();
         let mut have_subnets = vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default();
         have_subnets.sort();
-        checks.equal("subnets", want_subnets.join(","), have_subnets.join(","));
+        checks.equal(
+            FunctionProperty::Subnets,
+            want_subnets.join(","),
+            have_subnets.join(","),
+        );
         let reserved = out
             .concurrency()
             .and_then(|c| c.reserved_concurrent_executions());
@@ -331,17 +354,19 @@ impl Resource for Function {
             .unwrap_or_else(|| "unreserved".into());
         match (self.spec.reserved_concurrency, reserved) {
             (Some(wanted), Some(r)) if wanted == r => {
-                checks.equal("reserved_concurrency", wanted, r);
+                checks.equal(FunctionProperty::ReservedConcurrency, wanted, r);
             }
             (Some(wanted), _) => match self.concurrency_room(wanted, reserved).await? {
-                Ok(()) => checks.equal("reserved_concurrency", wanted, live),
-                Err(why) => checks.deviation("reserved_concurrency", why),
+                Ok(()) => checks.equal(FunctionProperty::ReservedConcurrency, wanted, live),
+                Err(why) => checks.deviation(FunctionProperty::ReservedConcurrency, why),
             },
             (None, None) => checks.deviation(
-                "reserved_concurrency",
+                FunctionProperty::ReservedConcurrency,
                 "lambda.reserved_concurrency is \"none\" in the configuration",
             ),
-            (None, Some(_)) => checks.equal("reserved_concurrency", "unreserved", live),
+            (None, Some(_)) => {
+                checks.equal(FunctionProperty::ReservedConcurrency, "unreserved", live)
+            }
         }
         // The deployed package's SHA-256 (Lambda's CodeSha256, base64)
         // against the one paysec builds from its embedded handler: the
@@ -352,12 +377,12 @@ impl Resource for Function {
                 ResourceError::unexpected(&self.id, format!("cannot package the handler: {e}"))
             })?;
         checks.equal(
-            "code",
+            FunctionProperty::Code,
             format!("CodeSha256 {wanted}"),
             format!("CodeSha256 {}", cfg.code_sha256().unwrap_or("unreported")),
         );
         let exposure = exposure::read(&self.aws, &self.id, &Self::name(cx)).await?;
-        exposure::check(&mut checks, &exposure);
+        exposure::check(&mut checks, FunctionProperty::PublicEntry, &exposure);
         Ok(checks.observed(Self::present(cfg)))
     }
 
@@ -416,14 +441,16 @@ impl Resource for Function {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
         let name = Self::name(cx);
-        if drift.iter().any(|d| d.property == exposure::PUBLIC_ENTRY) {
+        let drifted = FunctionProperty::drifted(&self.id, drift)?;
+        let has = |p: FunctionProperty| drifted.iter().any(|(q, _)| *q == p);
+        if has(FunctionProperty::PublicEntry) {
             let found = exposure::read(&self.aws, &self.id, &name).await?;
             exposure::close(&self.aws, &self.id, &name, &found).await?;
         }
-        if drift.iter().any(|d| d.property == "code") {
+        if has(FunctionProperty::Code) {
             let zip =
                 package::zip().map_err(|e| ResourceError::unexpected(&self.id, e.to_string()))?;
             retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
@@ -438,12 +465,22 @@ impl Resource for Function {
             })
             .await?;
         }
-        if drift.iter().any(|d| {
-            !matches!(
-                d.property.as_str(),
-                "code" | "reserved_concurrency" | exposure::PUBLIC_ENTRY
-            )
-        }) {
+        // What UpdateFunctionConfiguration sets, all in one call.
+        let configuration = drifted.iter().any(|(p, _)| match p {
+            FunctionProperty::Runtime
+            | FunctionProperty::Role
+            | FunctionProperty::KmsKey
+            | FunctionProperty::DeadLetterQueue
+            | FunctionProperty::Tracing
+            | FunctionProperty::MemoryMb
+            | FunctionProperty::TimeoutSeconds
+            | FunctionProperty::SecurityGroups
+            | FunctionProperty::Subnets => true,
+            FunctionProperty::Code
+            | FunctionProperty::ReservedConcurrency
+            | FunctionProperty::PublicEntry => false,
+        });
+        if configuration {
             let req = self
                 .aws
                 .lambda
@@ -472,7 +509,7 @@ impl Resource for Function {
             })
             .await?;
         }
-        if drift.iter().any(|d| d.property == "reserved_concurrency") {
+        if has(FunctionProperty::ReservedConcurrency) {
             self.set_concurrency(cx).await?;
         }
         Ok(present.clone())

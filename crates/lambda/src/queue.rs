@@ -8,10 +8,28 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
-use paysec_core::{policy_doc, ErrorClass, LogicalId, ResourceError};
+use paysec_core::{policy_doc, ErrorClass, LogicalId, Property, ResourceError};
+
+paysec_core::properties! {
+    /// What the queue's read compares, each by its SQS attribute name
+    /// (SQS-1..3).
+    pub enum QueueProperty {
+        KmsMasterKeyId = "KmsMasterKeyId",
+        KmsDataKeyReusePeriodSeconds = "KmsDataKeyReusePeriodSeconds",
+        MessageRetentionPeriod = "MessageRetentionPeriod",
+        Policy = "Policy",
+    }
+}
+
+impl QueueProperty {
+    /// The SQS attribute it is.
+    fn attribute(self) -> QueueAttributeName {
+        QueueAttributeName::from(self.as_str())
+    }
+}
 
 pub struct Queue {
     id: LogicalId,
@@ -59,31 +77,35 @@ impl Queue {
         &self,
         cx: &Context,
     ) -> Result<HashMap<QueueAttributeName, String>, ResourceError> {
-        let mut attrs = self.attributes(cx)?;
-        attrs.insert(QueueAttributeName::Policy, self.policy(cx).to_string());
+        let mut attrs: HashMap<QueueAttributeName, String> = self
+            .attributes(cx)?
+            .into_iter()
+            .map(|(p, v)| (p.attribute(), v))
+            .collect();
+        attrs.insert(
+            QueueProperty::Policy.attribute(),
+            self.policy(cx).to_string(),
+        );
         Ok(attrs)
     }
 
     /// The attributes compared as strings (the policy is compared as a
     /// document: SQS may reformat it).
-    fn attributes(
-        &self,
-        cx: &Context,
-    ) -> Result<HashMap<QueueAttributeName, String>, ResourceError> {
-        Ok(HashMap::from([
+    fn attributes(&self, cx: &Context) -> Result<Vec<(QueueProperty, String)>, ResourceError> {
+        Ok(vec![
             (
-                QueueAttributeName::KmsMasterKeyId,
+                QueueProperty::KmsMasterKeyId,
                 cx.attr(&self.kms_key, Attr::Arn)?.to_owned(),
             ),
             (
-                QueueAttributeName::KmsDataKeyReusePeriodSeconds,
+                QueueProperty::KmsDataKeyReusePeriodSeconds,
                 "300".to_owned(),
             ),
             (
-                QueueAttributeName::MessageRetentionPeriod,
+                QueueProperty::MessageRetentionPeriod,
                 RETENTION_SECONDS.to_owned(),
             ),
-        ]))
+        ])
     }
 
     async fn present(
@@ -140,7 +162,9 @@ impl Resource for Queue {
         let found = self.present(&known.physical_id).await;
         let policy = self.policy(cx);
         QuickCheck::from_lookup(found, |(_, attrs)| {
-            wanted.iter().all(|(k, v)| attrs.get(k) == Some(v))
+            wanted
+                .iter()
+                .all(|(k, v)| attrs.get(&k.attribute()) == Some(v))
                 && attrs
                     .get(&QueueAttributeName::Policy)
                     .is_some_and(|p| policy_doc::same(&policy_doc::parse(p), &policy))
@@ -169,16 +193,16 @@ impl Resource for Queue {
         let mut checks = Checks::default();
         for (k, v) in self.attributes(cx)? {
             checks.equal(
-                k.as_str(),
+                k,
                 &v,
-                attrs.get(&k).map_or("unset", String::as_str),
+                attrs.get(&k.attribute()).map_or("unset", String::as_str),
             );
         }
         let policy = attrs
             .get(&QueueAttributeName::Policy)
             .map(|p| policy_doc::parse(p))
             .unwrap_or_default();
-        checks.policy("Policy", &self.policy(cx), &policy);
+        checks.policy(QueueProperty::Policy, &self.policy(cx), &policy);
         Ok(checks.observed(present))
     }
 
@@ -203,8 +227,10 @@ impl Resource for Queue {
         &self,
         cx: &Context,
         present: &Present,
-        _drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
+        // Every attribute in one call (moto drops a policy left out).
+        QueueProperty::drifted(&self.id, drift)?;
         self.aws
             .sqs
             .set_queue_attributes()

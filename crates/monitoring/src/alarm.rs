@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::Attr;
-use paysec_core::{LogicalId, ResourceError};
+use paysec_core::{LogicalId, Property, ResourceError};
 
 /// A metric dimension whose value is an attribute of a stack resource.
 #[derive(Clone, Debug)]
@@ -29,6 +29,15 @@ pub struct AlarmSpec {
     pub threshold: f64,
     pub period_seconds: i32,
     pub evaluation_periods: i32,
+}
+
+paysec_core::properties! {
+    /// What an alarm's read compares (MON-5..7).
+    pub enum AlarmProperty {
+        AlarmActions = "alarm_actions",
+        Threshold = "threshold",
+        Metric = "metric",
+    }
 }
 
 pub struct Alarm {
@@ -208,19 +217,19 @@ impl Resource for Alarm {
             " (actions disabled)"
         };
         checks.check(
-            "alarm_actions",
+            AlarmProperty::AlarmActions,
             a.alarm_actions().iter().any(|x| x == topic) && enabled.is_empty(),
             topic,
             format!("{}{enabled}", a.alarm_actions().join(",")),
         );
         checks.equal(
-            "threshold",
+            AlarmProperty::Threshold,
             self.spec.threshold,
             a.threshold().map(|t| t.to_string()).unwrap_or_default(),
         );
         let namespace = self.namespace(cx);
         checks.equal(
-            "metric",
+            AlarmProperty::Metric,
             format!("{namespace}/{}", self.spec.metric),
             format!(
                 "{}/{}",
@@ -241,8 +250,10 @@ impl Resource for Alarm {
         &self,
         cx: &Context,
         _present: &Present,
-        _drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
+        // Put whole: every property in one call.
+        AlarmProperty::drifted(&self.id, drift)?;
         self.put(cx).await
     }
 

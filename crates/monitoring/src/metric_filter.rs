@@ -5,10 +5,18 @@ use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::Attr;
-use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
+
+paysec_core::properties! {
+    /// What a metric filter's read compares (MON-3, MON-4).
+    pub enum FilterProperty {
+        Pattern = "pattern",
+        Metric = "metric",
+    }
+}
 
 pub struct MetricFilter {
     id: LogicalId,
@@ -143,13 +151,17 @@ impl Resource for MetricFilter {
             return Ok(Observed::Missing);
         };
         let mut checks = Checks::default();
-        checks.equal("pattern", self.pattern, f.filter_pattern().unwrap_or(""));
+        checks.equal(
+            FilterProperty::Pattern,
+            self.pattern,
+            f.filter_pattern().unwrap_or(""),
+        );
         let metric = f
             .metric_transformations()
             .first()
             .map(|t| t.metric_name())
             .unwrap_or("");
-        checks.equal("metric", self.metric, metric);
+        checks.equal(FilterProperty::Metric, self.metric, metric);
         Ok(checks.observed(
             Present::new(self.name(cx))
                 .with(Attr::Metric, self.metric)
@@ -165,8 +177,10 @@ impl Resource for MetricFilter {
         &self,
         cx: &Context,
         _present: &Present,
-        _drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
+        // Put whole: every property in one call.
+        FilterProperty::drifted(&self.id, drift)?;
         self.put(cx).await
     }
 

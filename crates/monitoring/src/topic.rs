@@ -8,10 +8,10 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, Resource,
 };
 use paysec_core::Attr;
-use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
 use serde_json::json;
 
 pub struct Topic {
@@ -22,8 +22,17 @@ pub struct Topic {
     emails: Vec<String>,
 }
 
-/// The read's property for the topic's subscribers.
-pub const SUBSCRIBERS: &str = "subscribers";
+paysec_core::properties! {
+    /// What the topic's read compares, the attributes by their SNS names
+    /// (MON-1, MON-2, MON-8).
+    pub enum TopicProperty {
+        KmsMasterKeyId = "KmsMasterKeyId",
+        Policy = "Policy",
+        /// Who hears the alarms: the configured addresses subscribed, and
+        /// someone confirmed.
+        Subscribers = "subscribers",
+    }
+}
 
 /// How the subscribers' evidence begins when someone confirmed: what
 /// `verify` looks for (anything else quotes why nobody would hear).
@@ -205,7 +214,12 @@ fn check_subscribers(checks: &mut Checks, emails: &[String], found: &Subscriptio
     } else {
         format!("subscribed: {}", emails.join(", "))
     };
-    checks.check(SUBSCRIBERS, missing.is_empty(), expected, actual);
+    checks.check(
+        TopicProperty::Subscribers,
+        missing.is_empty(),
+        expected,
+        actual,
+    );
 }
 
 #[async_trait]
@@ -244,16 +258,17 @@ impl Resource for Topic {
         let attrs = out.attributes().cloned().unwrap_or_default();
         let mut checks = Checks::default();
         let key = cx.attr(&self.kms_key, Attr::Arn)?;
+        let kms = TopicProperty::KmsMasterKeyId.as_str();
         checks.equal(
-            "KmsMasterKeyId",
+            TopicProperty::KmsMasterKeyId,
             key,
-            attrs.get("KmsMasterKeyId").map_or("none", String::as_str),
+            attrs.get(kms).map_or("none", String::as_str),
         );
         let policy = attrs
-            .get("Policy")
+            .get(TopicProperty::Policy.as_str())
             .map(|p| policy_doc::parse(p))
             .unwrap_or_default();
-        checks.policy("Policy", &self.policy(cx), &policy);
+        checks.policy(TopicProperty::Policy, &self.policy(cx), &policy);
         check_subscribers(&mut checks, &self.emails, &self.subscriptions(&arn).await?);
         Ok(checks.observed(Present::new(&arn).with(Attr::Arn, &arn)))
     }
@@ -294,29 +309,26 @@ impl Resource for Topic {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
-        for d in drift {
-            match d.property.as_str() {
-                "KmsMasterKeyId" => {
+        for (p, _) in TopicProperty::drifted(&self.id, drift)? {
+            match p {
+                TopicProperty::KmsMasterKeyId => {
                     self.set(
                         cx,
-                        "KmsMasterKeyId",
+                        p.as_str(),
                         cx.attr(&self.kms_key, Attr::Arn)?.to_owned(),
                     )
                     .await?
                 }
-                "Policy" => self.set(cx, "Policy", self.policy(cx).to_string()).await?,
-                SUBSCRIBERS => {
+                TopicProperty::Policy => {
+                    self.set(cx, p.as_str(), self.policy(cx).to_string())
+                        .await?
+                }
+                TopicProperty::Subscribers => {
                     let arn = self.arn(cx);
                     self.subscribe(&arn, &self.subscriptions(&arn).await?)
                         .await?
-                }
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
                 }
             }
         }
@@ -382,5 +394,119 @@ mod tests {
         check_subscribers(&mut checks, &emails, &found);
         assert_eq!(checks.drift()[0].actual, "confirmed: email:soc@example.com");
         assert_eq!(unsubscribed(&emails, &found), ["oncall@example.com"]);
+    }
+}
+
+/// What the topic's calls send and what its read makes of AWS's answers,
+/// with the SDK's own mock transport.
+#[cfg(test)]
+mod requests {
+    use super::*;
+    use aws_sdk_sns::operation::{
+        create_topic::CreateTopicOutput, get_topic_attributes::GetTopicAttributesOutput,
+        list_subscriptions_by_topic::ListSubscriptionsByTopicOutput, subscribe::SubscribeOutput,
+    };
+    use aws_sdk_sns::types::Subscription;
+    use aws_sdk_sns::Client;
+    use paysec_aws::mocked_client;
+    use paysec_aws::testing::{mock, offline};
+    use paysec_core::testing::context;
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/2222";
+    const ARN: &str = "arn:aws:sns:eu-west-1:123456789012:paysec-test-001-alarms";
+    const ADDRESS: &str = "soc@example.com";
+
+    async fn topic(sns: Client) -> (Topic, Context) {
+        let mut aws = offline(paysec_core::testing::REGION).await;
+        aws.sns = sns;
+        let topic = Topic::new(
+            LogicalId::new("monitoring.topic"),
+            aws,
+            "alarms",
+            LogicalId::new("kms.logs"),
+        )
+        .notifying(vec![ADDRESS.to_owned()]);
+        let key = Present::new("2222").with(Attr::Arn, KEY);
+        (
+            topic,
+            context("monitoring.topic", &[("kms.logs", "kms_key", key)]),
+        )
+    }
+
+    #[tokio::test]
+    async fn create_sends_the_key_and_the_policy_then_subscribes_the_address() {
+        let create = mock!(Client::create_topic)
+            .match_requests(|r| {
+                let attrs = r.attributes().cloned().unwrap_or_default();
+                let policy: serde_json::Value =
+                    serde_json::from_str(attrs.get("Policy").map_or("null", String::as_str))
+                        .unwrap_or_default();
+                r.name() == Some("paysec-test-001-alarms")
+                    && attrs.get("KmsMasterKeyId").map(String::as_str) == Some(KEY)
+                    && policy["Statement"][0]["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+                    && r.tags().iter().any(|t| t.key() == "paysec:environment")
+            })
+            .then_output(|| CreateTopicOutput::builder().topic_arn(ARN).build());
+        let listed = mock!(Client::list_subscriptions_by_topic)
+            .then_output(|| ListSubscriptionsByTopicOutput::builder().build());
+        let subscribe = mock!(Client::subscribe)
+            .match_requests(|r| {
+                r.topic_arn() == Some(ARN)
+                    && r.protocol() == Some("email")
+                    && r.endpoint() == Some(ADDRESS)
+                    && r.return_subscription_arn() == Some(true)
+            })
+            .then_output(|| SubscribeOutput::builder().build());
+        let (topic, cx) = topic(mocked_client!(aws_sdk_sns, [&create, &listed, &subscribe])).await;
+        let present = topic.create(&cx).await.expect("created");
+        assert_eq!(present.physical_id, ARN);
+        assert_eq!((create.num_calls(), subscribe.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn no_key_is_drift_and_a_pending_address_is_evidence_nobody_hears() {
+        let attrs = mock!(Client::get_topic_attributes)
+            .match_requests(|r| r.topic_arn() == Some(ARN))
+            .then_output(|| {
+                GetTopicAttributesOutput::builder()
+                    .attributes("TopicArn", ARN)
+                    .build()
+            });
+        let listed = mock!(Client::list_subscriptions_by_topic).then_output(|| {
+            ListSubscriptionsByTopicOutput::builder()
+                .subscriptions(
+                    Subscription::builder()
+                        .subscription_arn("PendingConfirmation")
+                        .protocol("email")
+                        .endpoint(ADDRESS)
+                        .build(),
+                )
+                .build()
+        });
+        let (topic, cx) = topic(mocked_client!(aws_sdk_sns, [&attrs, &listed])).await;
+        let Observed::Present {
+            drift, evidence, ..
+        } = topic.read(&cx, None).await.expect("read")
+        else {
+            panic!("present");
+        };
+        let key = drift
+            .iter()
+            .find(|d| d.property == TopicProperty::KmsMasterKeyId.as_str())
+            .expect("the key drifted");
+        assert_eq!((key.expected.as_str(), key.actual.as_str()), (KEY, "none"));
+        assert!(drift
+            .iter()
+            .any(|d| d.property == TopicProperty::Policy.as_str()));
+        // Subscribed and waiting for its recipient: nothing for `up` to do,
+        // and `verify` fails MON-8 on what this says.
+        let heard = evidence
+            .iter()
+            .find(|d| d.property == TopicProperty::Subscribers.as_str())
+            .expect("subscribers quoted");
+        assert_eq!(
+            heard.actual,
+            format!("none confirmed (pending confirmation: email:{ADDRESS})")
+        );
     }
 }

@@ -9,24 +9,27 @@
 use aws_sdk_ec2::types::{Filter, Route};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::Checks;
-use paysec_core::{LogicalId, ResourceError};
+use paysec_core::{LogicalId, Property, ResourceError};
 
 use crate::ec2::filter;
 
-/// The boundary properties, as the read reports them.
-pub const GATEWAYS: &str = "gateways";
-pub const CONNECTIONS: &str = "connections";
-pub const ROUTE_TABLES: &str = "route_tables";
-pub const PUBLIC_INTERFACES: &str = "public_interfaces";
-pub const ALL: [&str; 4] = [GATEWAYS, CONNECTIONS, ROUTE_TABLES, PUBLIC_INTERFACES];
+/// The properties the boundary is recorded as (the VPC's own), one per
+/// side read.
+pub(crate) struct Sides<P> {
+    pub gateways: P,
+    pub connections: P,
+    pub route_tables: P,
+    pub public_interfaces: P,
+}
 
 /// Reads the boundary of `vpc_id` into `checks`: each property is "none"
 /// when clean, else the offending ids with what they are.
-pub(crate) async fn check(
+pub(crate) async fn check<P: Property>(
     aws: &paysec_aws::Aws,
     id: &LogicalId,
     vpc_id: &str,
     checks: &mut Checks,
+    sides: Sides<P>,
 ) -> Result<(), ResourceError> {
     // Independent listings: read at once, so the VPC's read (at the root
     // of the graph) takes one round trip longer, not nine.
@@ -36,9 +39,14 @@ pub(crate) async fn check(
         route_tables(aws, id, vpc_id),
         public_interfaces(aws, id, vpc_id),
     )?;
-    checks.check(GATEWAYS, gateways.is_empty(), "none", listed(&gateways));
     checks.check(
-        CONNECTIONS,
+        sides.gateways,
+        gateways.is_empty(),
+        "none",
+        listed(&gateways),
+    );
+    checks.check(
+        sides.connections,
         connections.is_empty(),
         "none",
         listed(&connections),
@@ -53,7 +61,7 @@ pub(crate) async fn check(
         leaving.join("; ")
     };
     checks.check(
-        ROUTE_TABLES,
+        sides.route_tables,
         leaving.is_empty(),
         "every route local or to a VPC endpoint",
         actual,
@@ -64,7 +72,7 @@ pub(crate) async fn check(
         public.join("; ")
     };
     checks.check(
-        PUBLIC_INTERFACES,
+        sides.public_interfaces,
         public.is_empty(),
         "none with a public IP",
         actual,
@@ -73,13 +81,7 @@ pub(crate) async fn check(
 }
 
 /// Why `up` cannot repair a boundary drift: what to do instead.
-pub(crate) fn refusal(id: &LogicalId, property: &str, found: &str) -> ResourceError {
-    let what = match property {
-        GATEWAYS => "a gateway is attached to the VPC",
-        CONNECTIONS => "another network is connected to the VPC",
-        ROUTE_TABLES => "a route table in the VPC leads out of it",
-        _ => "a network interface in the VPC has a public IP",
-    };
+pub(crate) fn refusal(id: &LogicalId, what: &str, found: &str) -> ResourceError {
     ResourceError::unexpected(
         id,
         format!(

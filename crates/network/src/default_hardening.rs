@@ -3,19 +3,28 @@
 //! allow-all entries, so anything not placed deliberately gets nothing.
 
 use paysec_core::Attr;
+use paysec_core::Property;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::RuleAction;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, Resource,
 };
 use paysec_core::retry::rules;
 use paysec_core::{LogicalId, ResourceError};
 use tokio::time::Instant;
 
 use crate::ec2;
+
+paysec_core::properties! {
+    /// What the VPC defaults' read compares (NET-8, NET-9).
+    pub enum DefaultsProperty {
+        DefaultSecurityGroupRules = "default_security_group_rules",
+        DefaultNetworkAclOpenEntries = "default_network_acl_open_entries",
+    }
+}
 
 pub struct DefaultHardening {
     id: LogicalId,
@@ -140,9 +149,9 @@ impl Resource for DefaultHardening {
         };
         let mut checks = Checks::default();
         let rules = d.sg.ip_permissions().len() + d.sg.ip_permissions_egress().len();
-        checks.equal("default_security_group_rules", 0, rules);
+        checks.equal(DefaultsProperty::DefaultSecurityGroupRules, 0, rules);
         let open = d.acl.entries().iter().filter(|e| open_to_world(e)).count();
-        checks.equal("default_network_acl_open_entries", 0, open);
+        checks.equal(DefaultsProperty::DefaultNetworkAclOpenEntries, 0, open);
         // Never hardened by paysec yet: that is a create, not drift.
         if known.is_none() && !checks.drift().is_empty() {
             return Ok(Observed::Missing);
@@ -178,8 +187,10 @@ impl Resource for DefaultHardening {
         &self,
         cx: &Context,
         _present: &Present,
-        _drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
+        // Both properties are put right by hardening the defaults again.
+        DefaultsProperty::drifted(&self.id, drift)?;
         self.create(cx).await
     }
 

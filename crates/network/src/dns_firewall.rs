@@ -22,9 +22,10 @@ use paysec_aws::AwsResultExt;
 use paysec_core::context::WaitBudget;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, Resource,
 };
 use paysec_core::Attr;
+use paysec_core::Property;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
 
 /// The association's place among the VPC's rule groups (AWS: 100-9900,
@@ -158,6 +159,14 @@ async fn retag(
 
 fn present(id: &str, arn: &str) -> Present {
     Present::new(id).with(Attr::Arn, arn)
+}
+
+paysec_core::properties! {
+    /// What a DNS firewall domain list's read compares (NET-16, INV-1).
+    pub enum DomainListProperty {
+        Domains = "domains",
+        Tags = "tags",
+    }
 }
 
 /// A firewall domain list.
@@ -325,7 +334,7 @@ impl Resource for DomainList {
         let mut checks = Checks::default();
         let live = self.domains_of(&list_id).await?;
         checks.equal(
-            "domains",
+            DomainListProperty::Domains,
             self.domains.wanted(&cx.env.region).join(","),
             live.join(","),
         );
@@ -359,20 +368,14 @@ impl Resource for DomainList {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
-        for d in drift {
-            match d.property.as_str() {
-                "domains" => self.put_domains(cx, &present.physical_id).await?,
-                "tags" => {
+        for (p, _) in DomainListProperty::drifted(&self.id, drift)? {
+            match p {
+                DomainListProperty::Domains => self.put_domains(cx, &present.physical_id).await?,
+                DomainListProperty::Tags => {
                     let arn = present.attrs.get(Attr::Arn.as_str()).cloned();
                     retag(&self.aws, cx, &self.id, arn.as_deref().unwrap_or_default()).await?
-                }
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
                 }
             }
         }
@@ -390,6 +393,14 @@ impl Resource for DomainList {
                 .or_resource(&self.id, "DeleteFirewallDomainList"),
         )?;
         Ok(DeleteOutcome::default())
+    }
+}
+
+paysec_core::properties! {
+    /// What the DNS firewall rule group's read compares (NET-17, INV-1).
+    pub enum RuleGroupProperty {
+        Rules = "rules",
+        Tags = "tags",
     }
 }
 
@@ -636,7 +647,11 @@ impl Resource for RuleGroup {
         let live = self.live_rules(&group_id).await?;
         let mut wanted = self.wanted(cx)?;
         wanted.sort();
-        checks.equal("rules", Self::describe(&wanted), Self::describe(&live));
+        checks.equal(
+            RuleGroupProperty::Rules,
+            Self::describe(&wanted),
+            Self::describe(&live),
+        );
         checks.tags(&cx.tags(), &live_tags(&self.aws, &self.id, &arn).await?);
         Ok(checks.observed(present(&group_id, &arn)))
     }
@@ -667,20 +682,14 @@ impl Resource for RuleGroup {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
-        for d in drift {
-            match d.property.as_str() {
-                "rules" => self.put_rules(cx, &present.physical_id).await?,
-                "tags" => {
+        for (p, _) in RuleGroupProperty::drifted(&self.id, drift)? {
+            match p {
+                RuleGroupProperty::Rules => self.put_rules(cx, &present.physical_id).await?,
+                RuleGroupProperty::Tags => {
                     let arn = present.attrs.get(Attr::Arn.as_str()).cloned();
                     retag(&self.aws, cx, &self.id, arn.as_deref().unwrap_or_default()).await?
-                }
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
                 }
             }
         }
@@ -707,6 +716,16 @@ impl Resource for RuleGroup {
                 .or_resource(&self.id, "DeleteFirewallRuleGroup"),
         )?;
         Ok(DeleteOutcome::default())
+    }
+}
+
+paysec_core::properties! {
+    /// What the rule group association's read compares (NET-18..20, INV-1).
+    pub enum AssociationProperty {
+        Association = "association",
+        MutationProtection = "mutation_protection",
+        FailOpen = "fail_open",
+        Tags = "tags",
     }
 }
 
@@ -866,7 +885,7 @@ impl Resource for Association {
         );
         let mut checks = Checks::default();
         checks.equal(
-            "association",
+            AssociationProperty::Association,
             format!("{group} on {vpc} at priority {ASSOCIATION_PRIORITY}"),
             format!(
                 "{} on {} at priority {}",
@@ -876,7 +895,7 @@ impl Resource for Association {
             ),
         );
         checks.equal(
-            "mutation_protection",
+            AssociationProperty::MutationProtection,
             MutationProtectionStatus::Enabled.as_str(),
             a.mutation_protection().map_or("?", |m| m.as_str()),
         );
@@ -889,7 +908,7 @@ impl Resource for Association {
             .await
             .or_resource(&self.id, "GetFirewallConfig")?;
         checks.equal(
-            "fail_open",
+            AssociationProperty::FailOpen,
             FirewallFailOpenStatus::Disabled.as_str(),
             config
                 .firewall_config()
@@ -947,29 +966,23 @@ impl Resource for Association {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
-        for d in drift {
-            match d.property.as_str() {
+        for (p, _) in AssociationProperty::drifted(&self.id, drift)? {
+            match p {
                 // Another group or VPC cannot be changed in place.
-                "association" => {
+                AssociationProperty::Association => {
                     self.delete(cx, present).await?;
                     return self.create(cx).await;
                 }
-                "mutation_protection" => {
+                AssociationProperty::MutationProtection => {
                     self.set_protection(&present.physical_id, MutationProtectionStatus::Enabled)
                         .await?
                 }
-                "fail_open" => self.fail_closed(cx).await?,
-                "tags" => {
+                AssociationProperty::FailOpen => self.fail_closed(cx).await?,
+                AssociationProperty::Tags => {
                     let arn = present.attrs.get(Attr::Arn.as_str()).cloned();
                     retag(&self.aws, cx, &self.id, arn.as_deref().unwrap_or_default()).await?
-                }
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
                 }
             }
         }

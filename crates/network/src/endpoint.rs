@@ -4,6 +4,7 @@
 //! returns the same endpoint.
 
 use paysec_core::Attr;
+use paysec_core::Property;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,8 +12,8 @@ use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 use paysec_aws::AwsResultExt;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
-    WaitBudget,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck,
+    Resource, WaitBudget,
 };
 use paysec_core::retry::rules;
 use paysec_core::{LogicalId, ResourceError};
@@ -198,6 +199,15 @@ fn created_id(
         .ok_or_else(|| ResourceError::unexpected(id, "CreateVpcEndpoint returned no id"))
 }
 
+paysec_core::properties! {
+    /// What a gateway endpoint's read compares (NET-11, NET-12, INV-1).
+    pub enum GatewayEndpointProperty {
+        Policy = "policy",
+        RouteTables = "route_tables",
+        Tags = "tags",
+    }
+}
+
 pub struct GatewayEndpoint {
     id: LogicalId,
     aws: paysec_aws::Aws,
@@ -269,10 +279,10 @@ impl Resource for GatewayEndpoint {
             .policy_document()
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        checks.policy("policy", &(self.policy)(cx), &policy);
+        checks.policy(GatewayEndpointProperty::Policy, &(self.policy)(cx), &policy);
         let rt = cx.physical_id(&self.route_table)?;
         checks.check(
-            "route_tables",
+            GatewayEndpointProperty::RouteTables,
             e.route_table_ids().iter().any(|r| r == rt),
             rt,
             e.route_table_ids().join(","),
@@ -301,23 +311,23 @@ impl Resource for GatewayEndpoint {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
         let mut req = self
             .aws
             .ec2
             .modify_vpc_endpoint()
             .vpc_endpoint_id(&present.physical_id);
-        for d in drift {
-            match d.property.as_str() {
-                "policy" => req = req.policy_document((self.policy)(cx).to_string()),
-                "route_tables" => req = req.add_route_table_ids(cx.physical_id(&self.route_table)?),
-                "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
+        for (p, _) in GatewayEndpointProperty::drifted(&self.id, drift)? {
+            match p {
+                GatewayEndpointProperty::Policy => {
+                    req = req.policy_document((self.policy)(cx).to_string())
+                }
+                GatewayEndpointProperty::RouteTables => {
+                    req = req.add_route_table_ids(cx.physical_id(&self.route_table)?)
+                }
+                GatewayEndpointProperty::Tags => {
+                    ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?
                 }
             }
         }
@@ -330,6 +340,16 @@ impl Resource for GatewayEndpoint {
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
         delete_and_wait(&self.aws, &self.id, cx, known, self.wait).await?;
         Ok(DeleteOutcome::default())
+    }
+}
+
+paysec_core::properties! {
+    /// What an interface endpoint's read compares (NET-13..15, INV-1).
+    pub enum InterfaceEndpointProperty {
+        PrivateDnsEnabled = "private_dns_enabled",
+        Subnets = "subnets",
+        Policy = "policy",
+        Tags = "tags",
     }
 }
 
@@ -438,7 +458,7 @@ impl Resource for InterfaceEndpoint {
         };
         let mut checks = Checks::default();
         checks.equal(
-            "private_dns_enabled",
+            InterfaceEndpointProperty::PrivateDnsEnabled,
             true,
             e.private_dns_enabled().unwrap_or(false),
         );
@@ -446,13 +466,22 @@ impl Resource for InterfaceEndpoint {
             let subnet = cx.physical_id(s)?;
             let ok = e.subnet_ids().iter().any(|x| x == subnet);
             let have = e.subnet_ids().join(",");
-            checks.check("subnets", ok, subnet, if ok { subnet } else { &have });
+            checks.check(
+                InterfaceEndpointProperty::Subnets,
+                ok,
+                subnet,
+                if ok { subnet } else { &have },
+            );
         }
         let policy = e
             .policy_document()
             .map(policy_doc::parse)
             .unwrap_or(Value::Null);
-        checks.policy("policy", &(self.policy)(cx), &policy);
+        checks.policy(
+            InterfaceEndpointProperty::Policy,
+            &(self.policy)(cx),
+            &policy,
+        );
         ec2::check_tags(&mut checks, cx, e.tags());
         Ok(checks.observed(
             Present::new(e.vpc_endpoint_id().unwrap_or_default()).with(Attr::State, state(&e)),
@@ -486,28 +515,26 @@ impl Resource for InterfaceEndpoint {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
         let mut req = self
             .aws
             .ec2
             .modify_vpc_endpoint()
             .vpc_endpoint_id(&present.physical_id);
-        for d in drift {
-            match d.property.as_str() {
-                "private_dns_enabled" => req = req.private_dns_enabled(true),
-                "policy" => req = req.policy_document((self.policy)(cx).to_string()),
-                "subnets" => {
+        for (p, _) in InterfaceEndpointProperty::drifted(&self.id, drift)? {
+            match p {
+                InterfaceEndpointProperty::PrivateDnsEnabled => req = req.private_dns_enabled(true),
+                InterfaceEndpointProperty::Policy => {
+                    req = req.policy_document((self.policy)(cx).to_string())
+                }
+                InterfaceEndpointProperty::Subnets => {
                     for s in &self.subnets {
                         req = req.add_subnet_ids(cx.physical_id(s)?);
                     }
                 }
-                "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
+                InterfaceEndpointProperty::Tags => {
+                    ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?
                 }
             }
         }

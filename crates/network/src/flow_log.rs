@@ -5,10 +5,11 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, TrafficType};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::Attr;
+use paysec_core::Property;
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
@@ -24,6 +25,17 @@ pub enum FlowLogDestination {
         role: LogicalId,
         policy: LogicalId,
     },
+}
+
+paysec_core::properties! {
+    /// What a flow log's read compares (LOG-1..3, LOG-6, INV-1).
+    pub enum FlowLogProperty {
+        TrafficType = "traffic_type",
+        Destination = "destination",
+        DeliveryStatus = "delivery_status",
+        Resource = "resource",
+        Tags = "tags",
+    }
 }
 
 pub struct FlowLog {
@@ -127,7 +139,7 @@ impl Resource for FlowLog {
         };
         let mut checks = Checks::default();
         checks.equal(
-            "traffic_type",
+            FlowLogProperty::TrafficType,
             TrafficType::All.as_str(),
             f.traffic_type().map(|t| t.as_str()).unwrap_or("?"),
         );
@@ -136,14 +148,19 @@ impl Resource for FlowLog {
             FlowLogDestination::S3 { .. } => f.log_destination().unwrap_or(""),
             FlowLogDestination::CloudWatch { .. } => f.log_group_name().unwrap_or(""),
         };
-        checks.check("destination", actual.starts_with(&target), &target, actual);
+        checks.check(
+            FlowLogProperty::Destination,
+            actual.starts_with(&target),
+            &target,
+            actual,
+        );
         // Whether AWS can deliver (PCI DSS 10.7.2: a logging failure is
         // detected): FAILED comes with its reason (the role cannot be
         // assumed, the group or bucket refuses). Repair recreates the flow
         // log; a cause outside it keeps failing until fixed.
         let status = f.deliver_logs_status().unwrap_or("unreported");
         checks.check(
-            "delivery_status",
+            FlowLogProperty::DeliveryStatus,
             status == "SUCCESS",
             "SUCCESS",
             match f.deliver_logs_error_message() {
@@ -152,7 +169,7 @@ impl Resource for FlowLog {
             },
         );
         checks.equal(
-            "resource",
+            FlowLogProperty::Resource,
             cx.physical_id(&self.vpc)?,
             f.resource_id().unwrap_or("?"),
         );
@@ -227,9 +244,12 @@ impl Resource for FlowLog {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
-        if drift.iter().all(|d| d.property == "tags") {
+        // A flow log's settings cannot be changed in place: anything but
+        // its tags is repaired by making it again.
+        let drifted = FlowLogProperty::drifted(&self.id, drift)?;
+        if drifted.iter().all(|(p, _)| *p == FlowLogProperty::Tags) {
             ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?;
             return Ok(present.clone());
         }

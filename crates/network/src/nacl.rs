@@ -5,12 +5,22 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RuleAction};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, Resource,
 };
 use paysec_core::Attr;
+use paysec_core::Property;
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
+
+paysec_core::properties! {
+    /// What the network ACL's read compares (NET-6, NET-7, INV-1).
+    pub enum AclProperty {
+        Entries = "entries",
+        Associations = "associations",
+        Tags = "tags",
+    }
+}
 
 pub struct NetworkAcl {
     id: LogicalId,
@@ -197,7 +207,7 @@ impl Resource for NetworkAcl {
             .collect();
         let want = [format!("in100:{cidr}"), format!("out100:{cidr}")];
         checks.check(
-            "entries",
+            AclProperty::Entries,
             allows.len() == 2 && want.iter().all(|w| allows.contains(w)),
             want.join(","),
             allows.join(","),
@@ -211,7 +221,7 @@ impl Resource for NetworkAcl {
             let subnet = cx.physical_id(s)?;
             let ok = have.contains(&subnet);
             checks.check(
-                "associations",
+                AclProperty::Associations,
                 ok,
                 subnet,
                 if ok { subnet } else { "not associated" },
@@ -245,12 +255,12 @@ impl Resource for NetworkAcl {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
         let acl = present.physical_id.as_str();
-        for d in drift {
-            match d.property.as_str() {
-                "entries" => {
+        for (p, _) in AclProperty::drifted(&self.id, drift)? {
+            match p {
+                AclProperty::Entries => {
                     // Remove every allow entry, then write paysec's two.
                     let out = self
                         .aws
@@ -277,17 +287,11 @@ impl Resource for NetworkAcl {
                     self.write_entries(acl, cx.attr(&self.vpc, Attr::Cidr)?)
                         .await?;
                 }
-                "associations" => {
+                AclProperty::Associations => {
                     self.move_subnets(cx, cx.physical_id(&self.vpc)?, acl)
                         .await?
                 }
-                "tags" => ec2::retag(&self.aws, cx, &self.id, acl).await?,
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
-                }
+                AclProperty::Tags => ec2::retag(&self.aws, cx, &self.id, acl).await?,
             }
         }
         Ok(present.clone())

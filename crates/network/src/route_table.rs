@@ -5,11 +5,21 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, Resource,
 };
+use paysec_core::Property;
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
+
+paysec_core::properties! {
+    /// What the route table's read compares (NET-4, NET-5, INV-1).
+    pub enum RouteTableProperty {
+        Routes = "routes",
+        Associations = "associations",
+        Tags = "tags",
+    }
+}
 
 pub struct RouteTable {
     id: LogicalId,
@@ -126,7 +136,7 @@ impl Resource for RouteTable {
             })
             .collect();
         checks.check(
-            "routes",
+            RouteTableProperty::Routes,
             outward.is_empty(),
             "local only",
             if outward.is_empty() {
@@ -144,7 +154,7 @@ impl Resource for RouteTable {
             let subnet = cx.physical_id(s)?;
             let ok = have.iter().any(|h| h == subnet);
             checks.check(
-                "associations",
+                RouteTableProperty::Associations,
                 ok,
                 subnet,
                 if ok { subnet } else { "not associated" },
@@ -175,12 +185,12 @@ impl Resource for RouteTable {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
         let rt = present.physical_id.as_str();
-        for d in drift {
-            match d.property.as_str() {
-                "associations" => {
+        for (p, _) in RouteTableProperty::drifted(&self.id, drift)? {
+            match p {
+                RouteTableProperty::Associations => {
                     let out = self
                         .aws
                         .ec2
@@ -197,7 +207,7 @@ impl Resource for RouteTable {
                         .collect();
                     self.associate(cx, rt, &have).await?;
                 }
-                "routes" => {
+                RouteTableProperty::Routes => {
                     let out = self
                         .aws
                         .ec2
@@ -223,13 +233,7 @@ impl Resource for RouteTable {
                         }
                     }
                 }
-                "tags" => ec2::retag(&self.aws, cx, &self.id, rt).await?,
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
-                }
+                RouteTableProperty::Tags => ec2::retag(&self.aws, cx, &self.id, rt).await?,
             }
         }
         Ok(present.clone())

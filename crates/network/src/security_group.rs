@@ -3,6 +3,7 @@
 //! group), so the groups are created bare and one resource owns every rule.
 
 use paysec_core::Attr;
+use paysec_core::Property;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -10,13 +11,21 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    QuickCheck, Resource,
+    adopt_after_conflict, Checks, Comparison, Context, DeleteOutcome, Dependency, Observed,
+    Present, QuickCheck, Resource,
 };
 use paysec_core::retry::rules;
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
+
+paysec_core::properties! {
+    /// What a security group's read compares: its tags (INV-1; its rules
+    /// are `SecurityGroupRules`'s).
+    pub enum GroupProperty {
+        Tags = "tags",
+    }
+}
 
 /// A security group with no rule at all, not even AWS's default egress.
 pub struct SecurityGroup {
@@ -179,9 +188,15 @@ impl Resource for SecurityGroup {
         &self,
         cx: &Context,
         present: &Present,
-        _drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
-        ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?;
+        for (p, _) in GroupProperty::drifted(&self.id, drift)? {
+            match p {
+                GroupProperty::Tags => {
+                    ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?
+                }
+            }
+        }
         Ok(present.clone())
     }
 
@@ -223,6 +238,13 @@ pub struct Rule {
     pub egress: bool,
     pub port: i32,
     pub peer: Peer,
+}
+
+paysec_core::properties! {
+    /// What the rules' read compares (NET-10).
+    pub enum RulesProperty {
+        Rules = "rules",
+    }
 }
 
 /// Every rule of the stack's security groups, and nothing else.
@@ -492,10 +514,10 @@ impl Resource for SecurityGroupRules {
         let missing: Vec<&String> = desired.difference(&actual).collect();
         if extra.is_empty() && missing.is_empty() {
             let rules: Vec<&str> = actual.iter().map(String::as_str).collect();
-            checks.equal("rules", rules.join(", "), rules.join(", "));
+            checks.equal(RulesProperty::Rules, rules.join(", "), rules.join(", "));
         } else {
             checks.check(
-                "rules",
+                RulesProperty::Rules,
                 false,
                 format!("missing: {missing:?}"),
                 format!("unexpected: {extra:?}"),
@@ -512,8 +534,10 @@ impl Resource for SecurityGroupRules {
         &self,
         cx: &Context,
         _present: &Present,
-        _drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
+        // The one property: the rule set, converged as a whole.
+        RulesProperty::drifted(&self.id, drift)?;
         self.converge(cx).await
     }
 

@@ -1,19 +1,28 @@
 //! A private subnet: no public IPs, one per availability zone.
 
 use paysec_core::Attr;
+use paysec_core::Property;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    adopt_after_conflict, Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present,
-    QuickCheck, Resource,
+    adopt_after_conflict, Checks, Comparison, Context, DeleteOutcome, Dependency, Observed,
+    Present, QuickCheck, Resource,
 };
 use paysec_core::retry::rules;
 use paysec_core::{LogicalId, ResourceError};
 
 use crate::ec2;
+
+paysec_core::properties! {
+    /// What a subnet's read compares (NET-3, INV-1).
+    pub enum SubnetProperty {
+        MapPublicIpOnLaunch = "map_public_ip_on_launch",
+        Tags = "tags",
+    }
+}
 
 pub struct Subnet {
     id: LogicalId,
@@ -132,7 +141,7 @@ impl Resource for Subnet {
         };
         let mut checks = Checks::default();
         checks.equal(
-            "map_public_ip_on_launch",
+            SubnetProperty::MapPublicIpOnLaunch,
             false,
             s.map_public_ip_on_launch().unwrap_or(false),
         );
@@ -177,11 +186,11 @@ impl Resource for Subnet {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
-        for d in drift {
-            match d.property.as_str() {
-                "map_public_ip_on_launch" => {
+        for (p, _) in SubnetProperty::drifted(&self.id, drift)? {
+            match p {
+                SubnetProperty::MapPublicIpOnLaunch => {
                     self.aws
                         .ec2
                         .modify_subnet_attribute()
@@ -193,12 +202,8 @@ impl Resource for Subnet {
                         .await
                         .or_resource(&self.id, "ModifySubnetAttribute")?;
                 }
-                "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
-                other => {
-                    return Err(ResourceError::unexpected(
-                        &self.id,
-                        format!("cannot repair `{other}`"),
-                    ))
+                SubnetProperty::Tags => {
+                    ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?
                 }
             }
         }

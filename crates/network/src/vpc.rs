@@ -9,12 +9,26 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::rules;
-use paysec_core::{LogicalId, ResourceError};
+use paysec_core::{LogicalId, Property, ResourceError};
 
 use crate::ec2;
+
+paysec_core::properties! {
+    /// What the VPC's read compares: its DNS attributes (NET-1, NET-2), its
+    /// whole boundary (NET-21..24, read by `crate::boundary`) and its tags.
+    pub enum VpcProperty {
+        EnableDnsSupport = "enable_dns_support",
+        EnableDnsHostnames = "enable_dns_hostnames",
+        Gateways = "gateways",
+        Connections = "connections",
+        RouteTables = "route_tables",
+        PublicInterfaces = "public_interfaces",
+        Tags = "tags",
+    }
+}
 
 pub struct Vpc {
     id: LogicalId,
@@ -143,12 +157,24 @@ impl Resource for Vpc {
             ));
         }
         for (attr, prop) in [
-            (VpcAttributeName::EnableDnsSupport, "enable_dns_support"),
-            (VpcAttributeName::EnableDnsHostnames, "enable_dns_hostnames"),
+            (
+                VpcAttributeName::EnableDnsSupport,
+                VpcProperty::EnableDnsSupport,
+            ),
+            (
+                VpcAttributeName::EnableDnsHostnames,
+                VpcProperty::EnableDnsHostnames,
+            ),
         ] {
             checks.equal(prop, true, self.attribute(&vpc_id, attr).await?);
         }
-        crate::boundary::check(&self.aws, &self.id, &vpc_id, &mut checks).await?;
+        let sides = crate::boundary::Sides {
+            gateways: VpcProperty::Gateways,
+            connections: VpcProperty::Connections,
+            route_tables: VpcProperty::RouteTables,
+            public_interfaces: VpcProperty::PublicInterfaces,
+        };
+        crate::boundary::check(&self.aws, &self.id, &vpc_id, &mut checks, sides).await?;
         ec2::check_tags(&mut checks, cx, vpc.tags());
         Ok(checks.observed(self.present(&vpc_id)))
     }
@@ -176,21 +202,40 @@ impl Resource for Vpc {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
-        for d in drift {
-            match d.property.as_str() {
-                "enable_dns_support" | "enable_dns_hostnames" => {
+        use crate::boundary::refusal;
+        for (p, d) in VpcProperty::drifted(&self.id, drift)? {
+            let found = &d.actual;
+            match p {
+                VpcProperty::EnableDnsSupport | VpcProperty::EnableDnsHostnames => {
                     self.enable_dns(&present.physical_id).await?
                 }
-                "tags" => ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?,
-                p if crate::boundary::ALL.contains(&p) => {
-                    return Err(crate::boundary::refusal(&self.id, p, &d.actual))
+                VpcProperty::Tags => {
+                    ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?
                 }
-                other => {
-                    return Err(ResourceError::unexpected(
+                VpcProperty::Gateways => {
+                    return Err(refusal(&self.id, "a gateway is attached to the VPC", found))
+                }
+                VpcProperty::Connections => {
+                    return Err(refusal(
                         &self.id,
-                        format!("cannot repair `{other}`"),
+                        "another network is connected to the VPC",
+                        found,
+                    ))
+                }
+                VpcProperty::RouteTables => {
+                    return Err(refusal(
+                        &self.id,
+                        "a route table in the VPC leads out of it",
+                        found,
+                    ))
+                }
+                VpcProperty::PublicInterfaces => {
+                    return Err(refusal(
+                        &self.id,
+                        "a network interface in the VPC has a public IP",
+                        found,
                     ))
                 }
             }

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, Parameter, Tag};
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, Resource,
 };
 use paysec_core::retry::{retrying, rules, Rule};
-use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
 
 pub(crate) fn tags(cx: &Context) -> Vec<Tag> {
     cx.tags()
@@ -33,13 +33,13 @@ const GROUP_IN_USE: [Rule; 2] = [
 fn check_log_line_prefix(listing: &[Parameter], checks: &mut Checks) {
     let Some(p) = listing
         .iter()
-        .find(|p| p.parameter_name() == Some("log_line_prefix"))
+        .find(|p| p.parameter_name() == Some(DbParameter::LogLinePrefix.as_str()))
     else {
         return;
     };
     let value = p.parameter_value().unwrap_or("");
     checks.check(
-        LOG_LINE_PREFIX,
+        DbParameter::LogLinePrefix,
         names_who_what_when(value),
         "time, user, database and client on every line (%t or %m, %u, %d, %r or %h)",
         format!("{value:?} ({})", p.source().unwrap_or("source unreported")),
@@ -53,14 +53,33 @@ fn names_who_what_when(prefix: &str) -> bool {
     has(&["%t", "%m"]) && has(&["%u"]) && has(&["%d"]) && has(&["%r", "%h"])
 }
 
-/// The group's property for the log line prefix.
-pub const LOG_LINE_PREFIX: &str = "log_line_prefix";
+paysec_core::properties! {
+    /// The parameters the group's read compares, each by its PostgreSQL
+    /// name (RDS-1..3, RDS-22..25).
+    pub enum DbParameter {
+        ForceSsl = "rds.force_ssl",
+        SslMinProtocolVersion = "ssl_min_protocol_version",
+        LogConnections = "log_connections",
+        LogDisconnections = "log_disconnections",
+        SharedPreloadLibraries = "shared_preload_libraries",
+        PgauditLog = "pgaudit.log",
+        /// Fixed by RDS: read, never set.
+        LogLinePrefix = "log_line_prefix",
+    }
+}
+
+paysec_core::properties! {
+    /// What the subnet group's read compares (RDS-4).
+    pub enum SubnetGroupProperty {
+        Subnets = "subnets",
+    }
+}
 
 pub struct ParameterGroup {
     id: LogicalId,
     aws: paysec_aws::Aws,
     family: String,
-    parameters: Vec<(&'static str, &'static str)>,
+    parameters: Vec<(DbParameter, &'static str)>,
 }
 
 impl ParameterGroup {
@@ -68,7 +87,7 @@ impl ParameterGroup {
         id: LogicalId,
         aws: paysec_aws::Aws,
         family: String,
-        parameters: Vec<(&'static str, &'static str)>,
+        parameters: Vec<(DbParameter, &'static str)>,
     ) -> Self {
         Self {
             id,
@@ -108,7 +127,7 @@ impl ParameterGroup {
             .await?
             .iter()
             .filter_map(|p| Some((p.parameter_name()?, p.apply_type()?)))
-            .filter(|(n, _)| self.parameters.iter().any(|(want, _)| want == n))
+            .filter(|(n, _)| self.parameters.iter().any(|(want, _)| want.as_str() == *n))
             .map(|(n, t)| (n.to_owned(), t.to_owned()))
             .collect())
     }
@@ -123,9 +142,11 @@ impl ParameterGroup {
             .parameters
             .iter()
             .map(|(n, v)| {
-                let dynamic = types.iter().any(|(tn, t)| tn == n && t == "dynamic");
+                let dynamic = types
+                    .iter()
+                    .any(|(tn, t)| tn == n.as_str() && t == "dynamic");
                 Parameter::builder()
-                    .parameter_name(*n)
+                    .parameter_name(n.as_str())
                     .parameter_value(*v)
                     .apply_method(apply_method(dynamic))
                     .build()
@@ -174,9 +195,9 @@ impl Resource for ParameterGroup {
         for (n, v) in &self.parameters {
             let actual = listing
                 .iter()
-                .find(|p| p.parameter_name() == Some(n))
+                .find(|p| p.parameter_name() == Some(n.as_str()))
                 .and_then(|p| p.parameter_value());
-            checks.equal(n, v, actual.unwrap_or("default"));
+            checks.equal(*n, v, actual.unwrap_or("default"));
         }
         check_log_line_prefix(&listing, &mut checks);
         Ok(checks.observed(Present::new(&name)))
@@ -208,14 +229,17 @@ impl Resource for ParameterGroup {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
-        if let Some(d) = drift.iter().find(|d| d.property == LOG_LINE_PREFIX) {
-            return Err(ResourceError::unexpected(
-                &self.id,
-                format!("log_line_prefix is {} and RDS does not let it be changed; ask AWS Support, or accept and document it as a deviation", d.actual),
-            ));
+        for (p, d) in DbParameter::drifted(&self.id, drift)? {
+            if p == DbParameter::LogLinePrefix {
+                return Err(ResourceError::unexpected(
+                    &self.id,
+                    format!("log_line_prefix is {} and RDS does not let it be changed; ask AWS Support, or accept and document it as a deviation", d.actual),
+                ));
+            }
         }
+        // Every settable parameter goes in one call.
         self.set_parameters(cx).await?;
         Ok(present.clone())
     }
@@ -312,7 +336,7 @@ impl Resource for SubnetGroup {
         let want = self.subnet_ids(cx)?;
         let mut checks = Checks::default();
         checks.check(
-            "subnets",
+            SubnetGroupProperty::Subnets,
             want.iter().all(|w| have.contains(&w.as_str())) && have.len() == want.len(),
             want.join(","),
             have.join(","),
@@ -347,8 +371,9 @@ impl Resource for SubnetGroup {
         &self,
         cx: &Context,
         present: &Present,
-        _drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
+        SubnetGroupProperty::drifted(&self.id, drift)?;
         self.aws
             .rds
             .modify_db_subnet_group()

@@ -10,11 +10,11 @@ use aws_sdk_rds::types::{CloudwatchLogsExportConfiguration, DbInstance};
 use paysec_aws::emulator::Gap;
 use paysec_aws::AwsResultExt;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
-    WaitBudget,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck,
+    Resource, WaitBudget,
 };
 use paysec_core::retry::{retrying, rules};
-use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
 use zeroize::Zeroizing;
 
 use crate::groups::tags;
@@ -151,7 +151,7 @@ impl Instance {
         // refuses them; the live instance is what counts).
         let user = db.master_username().unwrap_or("unreported");
         d.check(
-            "master_username",
+            InstanceProperty::MasterUsername,
             !is_default_user(user),
             "not a default name (postgres, admin, root, rdsadmin, master)",
             user,
@@ -171,66 +171,66 @@ impl Instance {
                     None => "not managed by RDS".to_owned(),
                 };
                 d.check(
-                    "master_user_secret",
+                    InstanceProperty::MasterUserSecret,
                     secret.and_then(|s| s.kms_key_id()) == Some(key_arn),
                     format!("managed by RDS in Secrets Manager, encrypted with {key_arn}"),
                     live,
                 );
             }
             Password::Env(_) | Password::File(_) => d.deviation(
-                "master_user_secret",
+                InstanceProperty::MasterUserSecret,
                 "the password is supplied (rds.master_password_env / rds.master_password_file), not managed by RDS",
             ),
         }
         d.equal(
-            "multi_az",
+            InstanceProperty::MultiAz,
             self.spec.multi_az.to_string(),
             db.multi_az().unwrap_or(false).to_string(),
         );
         d.equal(
-            "storage_encrypted",
+            InstanceProperty::StorageEncrypted,
             "true",
             db.storage_encrypted().unwrap_or(false).to_string(),
         );
         d.equal(
-            "kms_key",
+            InstanceProperty::KmsKey,
             cx.attr(&self.kms_key, Attr::Arn)?,
             db.kms_key_id().unwrap_or("none"),
         );
         d.equal(
-            "publicly_accessible",
+            InstanceProperty::PubliclyAccessible,
             "false",
             db.publicly_accessible().unwrap_or(true).to_string(),
         );
         d.equal(
-            "backup_retention_days",
+            InstanceProperty::BackupRetentionDays,
             self.spec.backup_retention_days.to_string(),
             db.backup_retention_period().unwrap_or(0).to_string(),
         );
         d.equal(
-            "copy_tags_to_snapshot",
+            InstanceProperty::CopyTagsToSnapshot,
             "true",
             db.copy_tags_to_snapshot().unwrap_or(false).to_string(),
         );
         d.equal(
-            "auto_minor_version_upgrade",
+            InstanceProperty::AutoMinorVersionUpgrade,
             "true",
             db.auto_minor_version_upgrade().unwrap_or(false).to_string(),
         );
         d.equal(
-            "deletion_protection",
+            InstanceProperty::DeletionProtection,
             self.spec.deletion_protection.to_string(),
             db.deletion_protection().unwrap_or(false).to_string(),
         );
         d.equal(
-            "iam_database_authentication",
+            InstanceProperty::IamDatabaseAuthentication,
             "true",
             db.iam_database_authentication_enabled()
                 .unwrap_or(false)
                 .to_string(),
         );
         d.equal(
-            "monitoring_interval",
+            InstanceProperty::MonitoringInterval,
             self.spec.monitoring_interval_seconds.to_string(),
             db.monitoring_interval().unwrap_or(0).to_string(),
         );
@@ -240,14 +240,18 @@ impl Instance {
             .map(String::as_str)
             .collect();
         exports.sort_unstable();
-        d.equal("log_exports", LOG_EXPORTS.join(","), exports.join(","));
+        d.equal(
+            InstanceProperty::LogExports,
+            LOG_EXPORTS.join(","),
+            exports.join(","),
+        );
         let sg = cx.physical_id(&self.security_group)?;
         let sgs: Vec<&str> = db
             .vpc_security_groups()
             .iter()
             .filter_map(|g| g.vpc_security_group_id())
             .collect();
-        d.equal("security_groups", sg, sgs.join(","));
+        d.equal(InstanceProperty::SecurityGroups, sg, sgs.join(","));
         let pg = cx.physical_id(&self.parameter_group)?;
         let pgs: Vec<&str> = db
             .db_parameter_groups()
@@ -267,7 +271,7 @@ impl Instance {
             })
             .collect();
         d.check(
-            "parameter_group",
+            InstanceProperty::ParameterGroup,
             pgs.join(",") == pg,
             pg,
             format!("{} ({})", pgs.join(","), status.join(",")),
@@ -275,7 +279,7 @@ impl Instance {
         let pi_supported = performance_insights_supported(&self.spec.instance_class);
         if pi_supported {
             d.equal(
-                "performance_insights",
+                InstanceProperty::PerformanceInsights,
                 "true",
                 db.performance_insights_enabled()
                     .unwrap_or(false)
@@ -284,7 +288,7 @@ impl Instance {
         }
         if !pi_supported {
             d.not_applicable(
-                "performance_insights",
+                InstanceProperty::PerformanceInsights,
                 format!(
                     "instance class {} does not support Performance Insights",
                     self.spec.instance_class
@@ -293,7 +297,7 @@ impl Instance {
         }
         if !self.spec.deletion_protection {
             d.deviation(
-                "deletion_protection",
+                InstanceProperty::DeletionProtection,
                 "deletion protection is off by configuration (rds.deletion_protection = false)",
             );
         }
@@ -434,31 +438,41 @@ impl Resource for Instance {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
         let key = cx.attr(&self.kms_key, Attr::Arn)?;
         // The instance's own settings first; then its secret's rotation
         // and its snapshots, whose unfixable cases end the repair with
         // what to do, after everything fixable was fixed.
         let secret = present.attrs.get(Attr::MasterUserSecretArn.as_str());
-        let own: Vec<&Drift> = drift
+        let drifted = InstanceProperty::drifted(&self.id, drift)?;
+        let has = |p: InstanceProperty| drifted.iter().any(|(q, _)| *q == p);
+        let own: Vec<InstanceProperty> = drifted
             .iter()
-            .filter(|d| d.property != SNAPSHOTS && d.property != SECRET_ROTATION)
-            .filter(|d| !(d.property == "master_user_secret" && secret.is_some()))
+            .map(|(p, _)| *p)
+            .filter(|p| {
+                !matches!(
+                    p,
+                    InstanceProperty::Snapshots | InstanceProperty::MasterSecretRotation
+                )
+            })
+            .filter(|p| !(*p == InstanceProperty::MasterUserSecret && secret.is_some()))
             .collect();
         if !own.is_empty() {
             self.modify(cx, key, &own).await?;
         }
         // A password RDS takes back into its management gets a new secret,
         // which rotates by default: only an existing one is rotated here.
-        if drift.iter().any(|d| d.property == SECRET_ROTATION) && secret.is_some() {
+        if has(InstanceProperty::MasterSecretRotation) && secret.is_some() {
             self.turn_rotation_on(present).await?;
         }
-        if drift.iter().any(|d| d.property == SNAPSHOTS) {
+        if has(InstanceProperty::Snapshots) {
             self.unpublish_snapshots(cx, key).await?;
         }
-        if let (Some(d), Some(arn)) = (
-            drift.iter().find(|d| d.property == "master_user_secret"),
+        if let (Some((_, d)), Some(arn)) = (
+            drifted
+                .iter()
+                .find(|(p, _)| *p == InstanceProperty::MasterUserSecret),
             secret,
         ) {
             return Err(ResourceError::unexpected(
@@ -594,13 +608,31 @@ impl Resource for Instance {
     }
 }
 
-/// A database engine's default administrator names (PCI DSS 2.2.2: vendor
-/// default accounts are not used).
-/// The instance's property for its snapshots (RDS-21).
-pub const SNAPSHOTS: &str = "snapshots";
-
-/// The instance's property for its master secret's rotation (RDS-26).
-pub const SECRET_ROTATION: &str = "master_secret_rotation";
+paysec_core::properties! {
+    /// What the instance's read compares (RDS-5..21, RDS-26).
+    pub enum InstanceProperty {
+        MasterUsername = "master_username",
+        MasterUserSecret = "master_user_secret",
+        MultiAz = "multi_az",
+        StorageEncrypted = "storage_encrypted",
+        KmsKey = "kms_key",
+        PubliclyAccessible = "publicly_accessible",
+        BackupRetentionDays = "backup_retention_days",
+        CopyTagsToSnapshot = "copy_tags_to_snapshot",
+        AutoMinorVersionUpgrade = "auto_minor_version_upgrade",
+        DeletionProtection = "deletion_protection",
+        IamDatabaseAuthentication = "iam_database_authentication",
+        MonitoringInterval = "monitoring_interval",
+        LogExports = "log_exports",
+        SecurityGroups = "security_groups",
+        ParameterGroup = "parameter_group",
+        PerformanceInsights = "performance_insights",
+        /// Every DB snapshot of the instance (RDS-21).
+        Snapshots = "snapshots",
+        /// The master secret's rotation (RDS-26).
+        MasterSecretRotation = "master_secret_rotation",
+    }
+}
 
 /// Days between rotations `up` sets when rotation is off: RDS's own
 /// default for the secrets it manages.
@@ -618,43 +650,49 @@ struct Snapshot {
 
 impl Instance {
     /// ModifyDBInstance with every setting that drifted, at once.
-    async fn modify(&self, cx: &Context, key: &str, drift: &[&Drift]) -> Result<(), ResourceError> {
+    async fn modify(
+        &self,
+        cx: &Context,
+        key: &str,
+        drifted: &[InstanceProperty],
+    ) -> Result<(), ResourceError> {
         let mut req = self
             .aws
             .rds
             .modify_db_instance()
             .db_instance_identifier(Self::name(cx))
             .apply_immediately(true);
-        for d in drift {
-            req = match d.property.as_str() {
-                "multi_az" => req.multi_az(self.spec.multi_az),
-                "master_user_secret" => req.manage_master_user_password(true).master_user_secret_kms_key_id(key),
-                "master_username" => {
+        for p in drifted {
+            req = match p {
+                InstanceProperty::MultiAz => req.multi_az(self.spec.multi_az),
+                InstanceProperty::MasterUserSecret => req.manage_master_user_password(true).master_user_secret_kms_key_id(key),
+                InstanceProperty::MasterUsername => {
                     return Err(ResourceError::unexpected(
                         &self.id,
                         "the master user has a default name, which RDS cannot change: create a new instance with another rds.master_username and move the data",
                     ))
                 }
-                "publicly_accessible" => req.publicly_accessible(false),
-                "backup_retention_days" => req.backup_retention_period(self.spec.backup_retention_days),
-                "copy_tags_to_snapshot" => req.copy_tags_to_snapshot(true),
-                "auto_minor_version_upgrade" => req.auto_minor_version_upgrade(true),
-                "deletion_protection" => req.deletion_protection(self.spec.deletion_protection),
-                "iam_database_authentication" => req.enable_iam_database_authentication(true),
-                "monitoring_interval" => req.monitoring_interval(self.spec.monitoring_interval_seconds).monitoring_role_arn(cx.attr(&self.monitoring_role, Attr::Arn)?),
-                "log_exports" => req.cloudwatch_logs_export_configuration(
+                InstanceProperty::PubliclyAccessible => req.publicly_accessible(false),
+                InstanceProperty::BackupRetentionDays => req.backup_retention_period(self.spec.backup_retention_days),
+                InstanceProperty::CopyTagsToSnapshot => req.copy_tags_to_snapshot(true),
+                InstanceProperty::AutoMinorVersionUpgrade => req.auto_minor_version_upgrade(true),
+                InstanceProperty::DeletionProtection => req.deletion_protection(self.spec.deletion_protection),
+                InstanceProperty::IamDatabaseAuthentication => req.enable_iam_database_authentication(true),
+                InstanceProperty::MonitoringInterval => req.monitoring_interval(self.spec.monitoring_interval_seconds).monitoring_role_arn(cx.attr(&self.monitoring_role, Attr::Arn)?),
+                InstanceProperty::LogExports => req.cloudwatch_logs_export_configuration(
                     CloudwatchLogsExportConfiguration::builder().set_enable_log_types(Some(LOG_EXPORTS.iter().map(|s| s.to_string()).collect())).build(),
                 ),
-                "security_groups" => req.vpc_security_group_ids(cx.physical_id(&self.security_group)?),
-                "parameter_group" => req.db_parameter_group_name(cx.physical_id(&self.parameter_group)?),
-                "performance_insights" => req.enable_performance_insights(true).performance_insights_kms_key_id(key),
-                "storage_encrypted" | "kms_key" => {
+                InstanceProperty::SecurityGroups => req.vpc_security_group_ids(cx.physical_id(&self.security_group)?),
+                InstanceProperty::ParameterGroup => req.db_parameter_group_name(cx.physical_id(&self.parameter_group)?),
+                InstanceProperty::PerformanceInsights => req.enable_performance_insights(true).performance_insights_kms_key_id(key),
+                InstanceProperty::StorageEncrypted | InstanceProperty::KmsKey => {
                     return Err(ResourceError::unexpected(
                         &self.id,
                         "the instance's storage encryption differs and cannot be changed in place: restore a snapshot into a new encrypted instance",
                     ))
                 }
-                other => return Err(ResourceError::unexpected(&self.id, format!("cannot repair `{other}`"))),
+                // Repaired apart, after the instance's own settings.
+                InstanceProperty::Snapshots | InstanceProperty::MasterSecretRotation => req,
             };
         }
         let busy_or_young = [
@@ -681,14 +719,19 @@ impl Instance {
     ) -> Result<(), ResourceError> {
         if !matches!(self.spec.password, Password::Managed) {
             checks.deviation(
-                SECRET_ROTATION,
+                InstanceProperty::MasterSecretRotation,
                 "the password is supplied (rds.master_password_env / rds.master_password_file): its rotation is yours",
             );
             return Ok(());
         }
         let expected = format!("rotation on (RDS's default: every {ROTATION_DAYS} days)");
         let Some(arn) = db.master_user_secret().and_then(|s| s.secret_arn()) else {
-            checks.check(SECRET_ROTATION, false, expected, "no secret managed by RDS");
+            checks.check(
+                InstanceProperty::MasterSecretRotation,
+                false,
+                expected,
+                "no secret managed by RDS",
+            );
             return Ok(());
         };
         let out = paysec_core::error::not_found_is_none(
@@ -702,7 +745,7 @@ impl Instance {
         )?;
         let Some(secret) = out else {
             checks.check(
-                SECRET_ROTATION,
+                InstanceProperty::MasterSecretRotation,
                 false,
                 expected,
                 format!("secret {arn} not found"),
@@ -712,7 +755,7 @@ impl Instance {
         let Some(on) = secret.rotation_enabled() else {
             if !self.aws.tolerates(Gap::SecretRotationUnreported) {
                 checks.check(
-                    SECRET_ROTATION,
+                    InstanceProperty::MasterSecretRotation,
                     false,
                     expected,
                     "RotationEnabled not reported",
@@ -734,7 +777,7 @@ impl Instance {
             d.map_or("-".to_owned(), |d| d.to_string())
         };
         checks.check(
-            SECRET_ROTATION,
+            InstanceProperty::MasterSecretRotation,
             on,
             expected,
             format!(
@@ -914,13 +957,15 @@ fn check_snapshots(checks: &mut Checks, key: &str, snapshots: &[Snapshot]) {
         )
     };
     checks.check(
-        SNAPSHOTS,
+        InstanceProperty::Snapshots,
         wrong.is_empty(),
         format!("every snapshot encrypted with {key}, none public"),
         actual,
     );
 }
 
+/// Whether `name` is a database engine's default administrator name (PCI
+/// DSS 2.2.2: vendor default accounts are not used).
 fn is_default_user(name: &str) -> bool {
     matches!(
         name.to_ascii_lowercase().as_str(),
@@ -966,5 +1011,193 @@ mod tests {
             assert!(super::is_default_user(name), "{name}");
         }
         assert!(!super::is_default_user("payadmin"));
+    }
+}
+
+/// What the instance's calls send and what its read makes of AWS's
+/// answers, with the SDK's own mock transport.
+#[cfg(test)]
+mod requests {
+    use super::*;
+    use aws_sdk_rds::operation::{
+        create_db_instance::CreateDbInstanceOutput,
+        describe_db_instances::DescribeDbInstancesOutput,
+        describe_db_snapshots::DescribeDbSnapshotsOutput,
+    };
+    use aws_sdk_rds::types::MasterUserSecret;
+    use aws_sdk_rds::Client;
+    use paysec_aws::mocked_client;
+    use paysec_aws::sdk::secretsmanager as aws_sdk_secretsmanager;
+    use paysec_aws::sdk::secretsmanager::operation::describe_secret::DescribeSecretOutput;
+    use paysec_aws::testing::{mock, offline};
+    use paysec_core::testing::context;
+
+    const KEY: &str = "arn:aws:kms:eu-west-1:123456789012:key/3333";
+    const NAME: &str = "paysec-test-001-db";
+    const SECRET: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1";
+
+    async fn instance(rds: Client, secrets: aws_sdk_secretsmanager::Client) -> (Instance, Context) {
+        let mut aws = offline(paysec_core::testing::REGION).await;
+        aws.rds = rds;
+        aws.secrets = secrets;
+        let instance = Instance {
+            id: LogicalId::new("rds.instance"),
+            aws,
+            spec: InstanceSpec {
+                engine_version: "16.9".into(),
+                instance_class: "db.t3.micro".into(),
+                allocated_storage_gb: 20,
+                backup_retention_days: 7,
+                multi_az: true,
+                deletion_protection: true,
+                final_snapshot: true,
+                master_username: "paysec_admin".into(),
+                password: Password::Managed,
+                port: 5432,
+                monitoring_interval_seconds: 60,
+                wait: Duration::from_secs(60),
+            },
+            parameter_group: LogicalId::new("rds.parameters"),
+            subnet_group: LogicalId::new("rds.subnet-group"),
+            security_group: LogicalId::new("network.sg-db"),
+            kms_key: LogicalId::new("kms.rds"),
+            monitoring_role: LogicalId::new("iam.rds-monitoring"),
+            log_groups: Vec::new(),
+        };
+        let deps = [
+            (
+                "kms.rds",
+                "kms_key",
+                Present::new("3333").with(Attr::Arn, KEY),
+            ),
+            (
+                "rds.parameters",
+                "db_parameter_group",
+                Present::new("paysec-test-001-postgres16"),
+            ),
+            (
+                "rds.subnet-group",
+                "db_subnet_group",
+                Present::new("paysec-test-001-db-subnets"),
+            ),
+            ("network.sg-db", "security_group", Present::new("sg-1")),
+            (
+                "iam.rds-monitoring",
+                "iam_role",
+                Present::new("r").with(Attr::Arn, "arn:aws:iam::123456789012:role/m"),
+            ),
+        ];
+        (instance, context("rds.instance", &deps))
+    }
+
+    #[tokio::test]
+    async fn create_sends_an_encrypted_private_instance_whose_password_rds_keeps() {
+        let create = mock!(Client::create_db_instance)
+            .match_requests(|r| {
+                r.db_instance_identifier() == Some(NAME)
+                    && r.storage_encrypted() == Some(true)
+                    && r.kms_key_id() == Some(KEY)
+                    && r.publicly_accessible() == Some(false)
+                    && r.multi_az() == Some(true)
+                    && r.manage_master_user_password() == Some(true)
+                    && r.master_user_secret_kms_key_id() == Some(KEY)
+                    && r.master_user_password().is_none()
+                    && r.enable_iam_database_authentication() == Some(true)
+                    && r.copy_tags_to_snapshot() == Some(true)
+                    && r.deletion_protection() == Some(true)
+                    && r.enable_cloudwatch_logs_exports() == ["postgresql", "upgrade"]
+                    && r.db_parameter_group_name() == Some("paysec-test-001-postgres16")
+                    && r.vpc_security_group_ids() == ["sg-1"]
+                    // No Performance Insights on db.t3.micro.
+                    && r.enable_performance_insights().is_none()
+            })
+            .then_output(|| {
+                CreateDbInstanceOutput::builder()
+                    .db_instance(
+                        DbInstance::builder()
+                            .db_instance_identifier(NAME)
+                            .db_instance_status("creating")
+                            .build(),
+                    )
+                    .build()
+            });
+        let (instance, cx) = instance(
+            mocked_client!(aws_sdk_rds, [&create]),
+            mocked_client!(aws_sdk_secretsmanager, []),
+        )
+        .await;
+        let present = instance.create(&cx).await.expect("created");
+        assert_eq!(present.physical_id, NAME);
+        assert_eq!(create.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_public_unencrypted_instance_with_a_default_user_is_drift() {
+        let described = mock!(Client::describe_db_instances)
+            .match_requests(|r| r.db_instance_identifier() == Some(NAME))
+            .then_output(|| {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(
+                        DbInstance::builder()
+                            .db_instance_identifier(NAME)
+                            .db_instance_status("available")
+                            .master_username("postgres")
+                            .publicly_accessible(true)
+                            .storage_encrypted(false)
+                            .multi_az(true)
+                            .master_user_secret(
+                                MasterUserSecret::builder()
+                                    .secret_arn(SECRET)
+                                    .kms_key_id(KEY)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let snapshots = mock!(Client::describe_db_snapshots)
+            .then_output(|| DescribeDbSnapshotsOutput::builder().build());
+        let secret = mock!(aws_sdk_secretsmanager::Client::describe_secret)
+            .match_requests(|r| r.secret_id() == Some(SECRET))
+            .then_output(|| {
+                DescribeSecretOutput::builder()
+                    .arn(SECRET)
+                    .rotation_enabled(true)
+                    .build()
+            });
+        let (instance, cx) = instance(
+            mocked_client!(aws_sdk_rds, [&described, &snapshots]),
+            mocked_client!(aws_sdk_secretsmanager, [&secret]),
+        )
+        .await;
+        let Observed::Present {
+            drift, evidence, ..
+        } = instance.read(&cx, None).await.expect("read")
+        else {
+            panic!("present");
+        };
+        let found = |p: InstanceProperty| {
+            drift
+                .iter()
+                .find(|d| d.property == p.as_str())
+                .map(|d| d.actual.clone())
+        };
+        assert_eq!(
+            found(InstanceProperty::PubliclyAccessible).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            found(InstanceProperty::StorageEncrypted).as_deref(),
+            Some("false")
+        );
+        assert_eq!(
+            found(InstanceProperty::MasterUsername).as_deref(),
+            Some("postgres")
+        );
+        assert_eq!(found(InstanceProperty::MultiAz), None, "as configured");
+        assert!(evidence.iter().any(
+            |d| d.property == InstanceProperty::MasterUserSecret.as_str()
+                && d.actual == format!("secret {SECRET} encrypted with {KEY}")
+        ));
     }
 }

@@ -7,5 +7,5 @@
 pub mod groups;
 pub mod instance;
 
-pub use groups::{ParameterGroup, SubnetGroup};
+pub use groups::{DbParameter, ParameterGroup, SubnetGroup};
 pub use instance::{Instance, InstanceSpec, Password};

@@ -18,11 +18,11 @@ use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
-    Checks, Context, DeleteOutcome, Dependency, Drift, Observed, Present, QuickCheck, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::Attr;
-use paysec_core::{ErrorClass, LogicalId, ResourceError};
+use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
 use serde_json::Value;
 
 use crate::policy::{self, Delivery};
@@ -64,18 +64,21 @@ fn absent_is_none<T>(r: Result<T, ResourceError>) -> Result<Option<T>, ResourceE
     }
 }
 
-/// In the order they are applied: Object Lock needs versioning on.
-const PROPERTIES: [&str; 9] = [
-    "ownership",
-    "public_access_block",
-    "encryption",
-    "versioning",
-    "object_lock",
-    "lifecycle",
-    "tags",
-    "policy",
-    "logging",
-];
+paysec_core::properties! {
+    /// What a bucket's read compares (S3-1..8, INV-1), in the order they
+    /// are applied: Object Lock needs versioning on.
+    pub enum BucketProperty {
+        Ownership = "ownership",
+        PublicAccessBlock = "public_access_block",
+        Encryption = "encryption",
+        Versioning = "versioning",
+        ObjectLock = "object_lock",
+        Lifecycle = "lifecycle",
+        Tags = "tags",
+        Policy = "policy",
+        Logging = "logging",
+    }
+}
 
 impl Bucket {
     pub fn new(
@@ -190,13 +193,13 @@ impl Bucket {
         Ok(policy::document(&cx.env, name, self.delivery, key))
     }
 
-    async fn apply(&self, cx: &Context, property: &str) -> Result<(), ResourceError> {
+    async fn apply(&self, cx: &Context, property: BucketProperty) -> Result<(), ResourceError> {
         let name = self.name(cx);
         let s3 = &self.aws.s3;
         let id = &self.id;
         retrying(&[rules::S3_NEW_BUCKET_NOT_VISIBLE], || async {
             match property {
-                "ownership" => s3
+                BucketProperty::Ownership => s3
                     .put_bucket_ownership_controls()
                     .bucket(&name)
                     .ownership_controls(
@@ -214,7 +217,7 @@ impl Bucket {
                     .await
                     .or_resource(id, "PutBucketOwnershipControls")
                     .map(|_| ()),
-                "public_access_block" => s3
+                BucketProperty::PublicAccessBlock => s3
                     .put_public_access_block()
                     .bucket(&name)
                     .public_access_block_configuration(
@@ -224,7 +227,7 @@ impl Bucket {
                     .await
                     .or_resource(id, "PutPublicAccessBlock")
                     .map(|_| ()),
-                "encryption" => {
+                BucketProperty::Encryption => {
                     let by_default = if self.sse_s3() {
                         ServerSideEncryptionByDefault::builder()
                             .sse_algorithm(ServerSideEncryption::Aes256)
@@ -254,7 +257,7 @@ impl Bucket {
                         .or_resource(id, "PutBucketEncryption")
                         .map(|_| ())
                 }
-                "versioning" => s3
+                BucketProperty::Versioning => s3
                     .put_bucket_versioning()
                     .bucket(&name)
                     .versioning_configuration(
@@ -266,7 +269,7 @@ impl Bucket {
                     .await
                     .or_resource(id, "PutBucketVersioning")
                     .map(|_| ()),
-                "object_lock" => {
+                BucketProperty::ObjectLock => {
                     let Some(days) = self.object_lock_days() else {
                         return Ok(());
                     };
@@ -291,7 +294,7 @@ impl Bucket {
                         .or_resource(id, "PutObjectLockConfiguration")
                         .map(|_| ())
                 }
-                "lifecycle" => s3
+                BucketProperty::Lifecycle => s3
                     .put_bucket_lifecycle_configuration()
                     .bucket(&name)
                     .lifecycle_configuration(
@@ -304,7 +307,7 @@ impl Bucket {
                     .await
                     .or_resource(id, "PutBucketLifecycleConfiguration")
                     .map(|_| ()),
-                "tags" => {
+                BucketProperty::Tags => {
                     let tags: Vec<Tag> = cx
                         .tags()
                         .into_iter()
@@ -323,7 +326,7 @@ impl Bucket {
                         .or_resource(id, "PutBucketTagging")
                         .map(|_| ())
                 }
-                "policy" => s3
+                BucketProperty::Policy => s3
                     .put_bucket_policy()
                     .bucket(&name)
                     .policy(self.policy(cx, &name)?.to_string())
@@ -331,7 +334,7 @@ impl Bucket {
                     .await
                     .or_resource(id, "PutBucketPolicy")
                     .map(|_| ()),
-                "logging" => {
+                BucketProperty::Logging => {
                     let Some(target) = &self.access_logs_to else {
                         return Ok(());
                     };
@@ -352,10 +355,6 @@ impl Bucket {
                         .or_resource(id, "PutBucketLogging")
                         .map(|_| ())
                 }
-                other => Err(ResourceError::unexpected(
-                    id,
-                    format!("unknown bucket property {other}"),
-                )),
             }
         })
         .await
@@ -384,7 +383,7 @@ impl Bucket {
                     .any(|r| r.object_ownership() == &ObjectOwnership::BucketOwnerEnforced)
             });
         checks.check(
-            "ownership",
+            BucketProperty::Ownership,
             enforced,
             "BucketOwnerEnforced",
             if enforced {
@@ -425,7 +424,11 @@ impl Bucket {
             .block_public_policy(true)
             .restrict_public_buckets(true)
             .build();
-        checks.equal("public_access_block", flags(Some(&wanted)), flags(live));
+        checks.equal(
+            BucketProperty::PublicAccessBlock,
+            flags(Some(&wanted)),
+            flags(live),
+        );
 
         let key = cx.attr(&self.kms_key, Attr::Arn)?;
         let enc = absent_is_none(
@@ -454,7 +457,7 @@ impl Bucket {
             ""
         };
         checks.check(
-            "encryption",
+            BucketProperty::Encryption,
             ok,
             if self.sse_s3() {
                 "AES256 (SSE-S3: the only default encryption S3 server access logging delivers to)"
@@ -487,7 +490,7 @@ impl Bucket {
             },
         };
         checks.equal(
-            "versioning",
+            BucketProperty::Versioning,
             BucketVersioningStatus::Enabled.as_str(),
             status.unwrap_or_else(|| "never enabled".into()),
         );
@@ -514,13 +517,13 @@ impl Bucket {
                 })
                 .unwrap_or_else(|| "not enabled".to_owned());
             checks.equal(
-                "object_lock",
+                BucketProperty::ObjectLock,
                 Self::describe_lock(ObjectLockRetentionMode::Governance.as_str(), Some(days)),
                 live,
             );
         } else {
             checks.not_applicable(
-                "object_lock",
+                BucketProperty::ObjectLock,
                 match self.delivery {
                     Delivery::AccessLogs => "S3 delivers no server access logs to a bucket with Object Lock; this bucket's logs are kept by versioning, its policy and its lifecycle",
                     _ => "not a log bucket: its objects change by design (versioning keeps the old ones)",
@@ -567,7 +570,12 @@ impl Bucket {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        checks.check("lifecycle", same, describe(&want), describe(&have));
+        checks.check(
+            BucketProperty::Lifecycle,
+            same,
+            describe(&want),
+            describe(&have),
+        );
 
         let tags = absent_is_none(
             s3.get_bucket_tagging()
@@ -601,9 +609,14 @@ impl Bucket {
             .unwrap_or(Value::Null);
         let wanted = self.policy(cx, &name)?;
         if actual.is_null() {
-            checks.check("policy", false, policy_doc::quote(&wanted), "none");
+            checks.check(
+                BucketProperty::Policy,
+                false,
+                policy_doc::quote(&wanted),
+                "none",
+            );
         } else {
-            checks.policy("policy", &wanted, &actual);
+            checks.policy(BucketProperty::Policy, &wanted, &actual);
         }
 
         if let Some(target) = &self.access_logs_to {
@@ -615,13 +628,13 @@ impl Bucket {
                 .or_resource(id, "GetBucketLogging")?;
             let t = cx.attr(target, Attr::Name)?;
             checks.equal(
-                "logging",
+                BucketProperty::Logging,
                 t,
                 log.logging_enabled().map_or("off", |l| l.target_bucket()),
             );
         } else {
             checks.not_applicable(
-                "logging",
+                BucketProperty::Logging,
                 "this is the access-log bucket: its own accesses are not logged into itself (S3 would log its own log writes)",
             );
         }
@@ -790,8 +803,8 @@ impl Resource for Bucket {
             }
             Err(e) => return Err(e),
         }
-        for p in PROPERTIES {
-            self.apply(cx, p).await?;
+        for p in BucketProperty::ALL {
+            self.apply(cx, *p).await?;
         }
         Ok(self.present(cx))
     }
@@ -800,10 +813,10 @@ impl Resource for Bucket {
         &self,
         cx: &Context,
         present: &Present,
-        drift: &[Drift],
+        drift: &[Comparison],
     ) -> Result<Present, ResourceError> {
-        for d in drift {
-            self.apply(cx, &d.property).await?;
+        for (p, _) in BucketProperty::drifted(&self.id, drift)? {
+            self.apply(cx, p).await?;
         }
         Ok(present.clone())
     }

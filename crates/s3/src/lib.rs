@@ -7,5 +7,5 @@
 pub mod bucket;
 pub mod policy;
 
-pub use bucket::{Bucket, Lifecycle};
+pub use bucket::{Bucket, BucketProperty, Lifecycle};
 pub use policy::Delivery;

@@ -7,7 +7,7 @@ use aws_sdk_cloudwatch::types::Statistic;
 use paysec_core::{Attr, LogicalId, Resource};
 use paysec_lambda::{Function, FunctionSpec, Queue};
 use paysec_monitoring::{Alarm, AlarmSpec, Dimension, MetricFilter, Topic};
-use paysec_rds::{Instance, InstanceSpec, ParameterGroup, Password, SubnetGroup};
+use paysec_rds::{DbParameter, Instance, InstanceSpec, ParameterGroup, Password, SubnetGroup};
 
 use crate::{ids, Inputs};
 
@@ -20,17 +20,20 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     nodes.push(Arc::new(ParameterGroup::new(
         id(ids::DB_PARAMETERS),
         aws(),
-        cfg.rds.parameter_group_family.clone(),
+        cfg.stack.rds.parameter_group_family.clone(),
         vec![
-            ("rds.force_ssl", "1"),
-            ("ssl_min_protocol_version", "TLSv1.2"),
-            ("log_connections", "1"),
-            ("log_disconnections", "1"),
+            (DbParameter::ForceSsl, "1"),
+            (DbParameter::SslMinProtocolVersion, "TLSv1.2"),
+            (DbParameter::LogConnections, "1"),
+            (DbParameter::LogDisconnections, "1"),
             // pgaudit (PCI DSS 10.2.1.1-10.2.1.5): loaded at start, logging
             // reads, writes, schema and role changes. `CREATE EXTENSION
             // pgaudit` in the database is its owner's step (docs/pci-mapping.md).
-            ("shared_preload_libraries", "pg_stat_statements,pgaudit"),
-            ("pgaudit.log", "ddl,read,role,write"),
+            (
+                DbParameter::SharedPreloadLibraries,
+                "pg_stat_statements,pgaudit",
+            ),
+            (DbParameter::PgauditLog, "ddl,read,role,write"),
         ],
     )));
     nodes.push(Arc::new(SubnetGroup::new(
@@ -38,7 +41,10 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         aws(),
         subnets.clone(),
     )));
-    let password = match (&cfg.rds.master_password_env, &cfg.rds.master_password_file) {
+    let password = match (
+        &cfg.stack.rds.master_password_env,
+        &cfg.stack.rds.master_password_file,
+    ) {
         (Some(var), _) => Password::Env(var.clone()),
         (None, Some(file)) => Password::File(file.clone()),
         (None, None) => Password::Managed,
@@ -48,17 +54,17 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         aws: aws(),
         spec: InstanceSpec {
             engine_version: inputs.resolved.engine_version.clone(),
-            instance_class: cfg.rds.instance_class.clone(),
-            allocated_storage_gb: cfg.rds.allocated_storage_gb,
-            backup_retention_days: cfg.rds.backup_retention_days,
-            multi_az: cfg.rds.multi_az,
-            deletion_protection: cfg.rds.deletion_protection,
-            final_snapshot: cfg.rds.final_snapshot,
-            master_username: cfg.rds.master_username.clone(),
+            instance_class: cfg.stack.rds.instance_class.clone(),
+            allocated_storage_gb: cfg.stack.rds.allocated_storage_gb,
+            backup_retention_days: cfg.stack.rds.backup_retention_days,
+            multi_az: cfg.stack.rds.multi_az,
+            deletion_protection: cfg.stack.rds.deletion_protection,
+            final_snapshot: cfg.stack.rds.final_snapshot,
+            master_username: cfg.stack.rds.master_username.clone(),
             password,
-            port: cfg.rds.port,
-            monitoring_interval_seconds: cfg.rds.monitoring_interval_seconds,
-            wait: Duration::from_secs(cfg.rds.wait_minutes * 60),
+            port: cfg.stack.rds.port,
+            monitoring_interval_seconds: cfg.stack.rds.monitoring_interval_seconds,
+            wait: Duration::from_secs(cfg.stack.rds.wait_minutes * 60),
         },
         parameter_group: id(ids::DB_PARAMETERS),
         subnet_group: id(ids::DB_SUBNETS),
@@ -82,11 +88,11 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         id: id(ids::FUNCTION),
         aws: aws(),
         spec: FunctionSpec {
-            runtime: cfg.lambda.runtime.clone(),
-            memory_mb: cfg.lambda.memory_mb,
-            timeout_seconds: cfg.lambda.timeout_seconds,
-            reserved_concurrency: cfg.lambda.reserved_concurrency.executions(),
-            wait: Duration::from_secs(cfg.lambda.wait_minutes * 60),
+            runtime: cfg.stack.lambda.runtime.clone(),
+            memory_mb: cfg.stack.lambda.memory_mb,
+            timeout_seconds: cfg.stack.lambda.timeout_seconds,
+            reserved_concurrency: cfg.stack.lambda.reserved_concurrency.executions(),
+            wait: Duration::from_secs(cfg.stack.lambda.wait_minutes * 60),
         },
         role: id(ids::ROLE_LAMBDA),
         role_policy: id(ids::POLICY_LAMBDA),
@@ -99,7 +105,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
 
     nodes.push(Arc::new(
         Topic::new(id(ids::TOPIC), aws(), "alarms", id(ids::KMS_LOGS))
-            .notifying(cfg.monitoring.alarm_emails.clone()),
+            .notifying(cfg.stack.monitoring.alarm_emails.clone()),
     ));
     // PostgreSQL's own log lines (log_connections/log_disconnections on).
     for (fid, log, purpose, pattern, metric) in [

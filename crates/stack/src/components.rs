@@ -53,13 +53,13 @@ impl Component {
     /// Whether `config` builds it.
     pub fn enabled_in(self, config: &Config) -> bool {
         match self {
-            Self::Rds => config.rds.enabled,
-            Self::Lambda => config.lambda.enabled,
+            Self::Rds => config.stack.rds.enabled,
+            Self::Lambda => config.stack.lambda.enabled,
             Self::AuditRole => {
-                config.iam.audit_trusted_account.is_some()
-                    || config.iam.audit_trusted_role_arn.is_some()
+                config.stack.iam.audit_trusted_account.is_some()
+                    || config.stack.iam.audit_trusted_role_arn.is_some()
             }
-            Self::DnsFirewall => config.network.dns_firewall,
+            Self::DnsFirewall => config.stack.network.dns_firewall,
         }
     }
 
@@ -172,8 +172,8 @@ pub fn builds(config: &Config, id: &str) -> bool {
 /// the whole blueprint keeps its node regardless.
 pub fn everything(config: &Config) -> Config {
     let mut all = config.clone();
-    all.rds.enabled = true;
-    all.lambda.enabled = true;
-    all.network.dns_firewall = true;
+    all.stack.rds.enabled = true;
+    all.stack.lambda.enabled = true;
+    all.stack.network.dns_firewall = true;
     all
 }

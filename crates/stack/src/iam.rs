@@ -54,14 +54,14 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         "paysec: read-only security audit from another account (external id required)",
         Trust::CrossAccount {
             auditor: match (
-                &inputs.config.iam.audit_trusted_account,
-                &inputs.config.iam.audit_trusted_role_arn,
+                &inputs.config.stack.iam.audit_trusted_account,
+                &inputs.config.stack.iam.audit_trusted_role_arn,
             ) {
                 (Some(account), _) => Some(Auditor::Account(account.clone())),
                 (None, Some(role)) => Some(Auditor::Role(role.clone())),
                 (None, None) => None,
             },
-            external_id: inputs.config.iam.audit_external_id.clone(),
+            external_id: inputs.config.stack.iam.audit_external_id.clone(),
         },
         vec!["SecurityAudit"],
     )));

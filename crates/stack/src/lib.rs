@@ -97,10 +97,10 @@ pub struct Inputs<'a> {
 /// the caller (`caller_principal`: its role's real ARN, path included, or
 /// its user; none for the root user, whom the root statement covers).
 pub fn key_admins(config: &Config, caller_principal: Option<&str>) -> Vec<String> {
-    if config.kms.admin_principals.is_empty() {
+    if config.stack.kms.admin_principals.is_empty() {
         caller_principal.map(str::to_owned).into_iter().collect()
     } else {
-        config.kms.admin_principals.clone()
+        config.stack.kms.admin_principals.clone()
     }
 }
 
@@ -155,7 +155,7 @@ fn nodes(inputs: &Inputs<'_>, names: &paysec_core::naming::Names) -> Vec<Arc<dyn
                 format!("paysec {}: {what}", names.prefix()),
                 key_admins.clone(),
                 users,
-                inputs.config.kms.deletion_window_days,
+                inputs.config.stack.kms.deletion_window_days,
             ))
         };
     nodes.push(key(
@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(desired_state(&config, &role("Deployer")), base);
         assert_ne!(desired_state(&config, &role("Other")), base);
         let mut retained = config.clone();
-        retained.logs.retention_days = 400;
+        retained.stack.logs.retention_days = 400;
         assert_ne!(desired_state(&retained, &role("Deployer")), base);
     }
 
@@ -368,17 +368,17 @@ mod tests {
     #[tokio::test]
     async fn a_disabled_component_leaves_out_exactly_what_serves_it() {
         let mut all = Config::default();
-        all.iam.audit_trusted_account = Some("210987654321".into());
+        all.stack.iam.audit_trusted_account = Some("210987654321".into());
         let (whole, none) = built_and_left_out(&all).await;
         assert!(none.is_empty(), "{none:?}");
         for mask in 1..16u8 {
             let mut config = all.clone();
-            config.rds.enabled = mask & 1 == 0;
-            config.lambda.enabled = mask & 2 == 0;
+            config.stack.rds.enabled = mask & 1 == 0;
+            config.stack.lambda.enabled = mask & 2 == 0;
             if mask & 4 != 0 {
-                config.iam.audit_trusted_account = None;
+                config.stack.iam.audit_trusted_account = None;
             }
-            config.network.dns_firewall = mask & 8 == 0;
+            config.stack.network.dns_firewall = mask & 8 == 0;
             let (built, left) = built_and_left_out(&config).await;
             let left_ids: Vec<String> = left.iter().map(|l| l.id.to_string()).collect();
             assert_eq!(built.len() + left.len(), whole.len(), "switches {mask:04b}");
@@ -401,8 +401,8 @@ mod tests {
         );
         assert!(!Component::AuditRole.enabled_in(&Config::default()));
         let mut core = all.clone();
-        core.rds.enabled = false;
-        core.lambda.enabled = false;
+        core.stack.rds.enabled = false;
+        core.stack.lambda.enabled = false;
         let (built, _) = built_and_left_out(&core).await;
         assert!(built.contains(&ids::VPC.to_owned()) && built.contains(&ids::TOPIC.to_owned()));
         assert!(!built.contains(&ids::SG_RULES.to_owned()));
@@ -449,7 +449,7 @@ mod tests {
             key_admins(&config, None).is_empty(),
             "root: the root statement covers it"
         );
-        config.kms.admin_principals = vec!["arn:aws:iam::123456789012:role/KeyAdmins".into()];
+        config.stack.kms.admin_principals = vec!["arn:aws:iam::123456789012:role/KeyAdmins".into()];
         assert_eq!(
             key_admins(&config, caller),
             ["arn:aws:iam::123456789012:role/KeyAdmins"]

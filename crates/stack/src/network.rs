@@ -22,11 +22,11 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     let id = |s: &str| LogicalId::new(s);
     let cfg = inputs.config;
     let subnets: Vec<LogicalId> = ids::SUBNETS.iter().map(|s| id(s)).collect();
-    let drain = Duration::from_secs(cfg.network.eni_drain_minutes * 60);
-    let endpoint_wait = Duration::from_secs(cfg.network.endpoint_wait_minutes * 60);
+    let drain = Duration::from_secs(cfg.stack.network.eni_drain_minutes * 60);
+    let endpoint_wait = Duration::from_secs(cfg.stack.network.endpoint_wait_minutes * 60);
 
     nodes.push(Arc::new(
-        Vpc::new(id(ids::VPC), aws(), cfg.network.vpc_cidr.clone()).draining_up_to(drain),
+        Vpc::new(id(ids::VPC), aws(), cfg.stack.network.vpc_cidr.clone()).draining_up_to(drain),
     ));
     for (i, s) in subnets.iter().enumerate() {
         nodes.push(Arc::new(
@@ -126,7 +126,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         id(ids::VPC),
         endpoint_wait,
     )));
-    let port = cfg.rds.port;
+    let port = cfg.stack.rds.port;
     // The flows between the groups the configuration builds: a rule stays
     // when both its group and its peer group are built.
     let built = |g: &LogicalId| crate::components::builds(cfg, g.as_str());
@@ -254,8 +254,8 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     ));
 
     let logs = Lifecycle::Logs {
-        hot_days: cfg.s3.log_hot_days,
-        keep_days: cfg.s3.log_retention_days,
+        hot_days: cfg.stack.s3.log_hot_days,
+        keep_days: cfg.stack.s3.log_retention_days,
     };
     nodes.push(Arc::new(Bucket::new(
         id(ids::BUCKET_ACCESS_LOGS),
@@ -282,7 +282,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         id(ids::KMS_S3),
         Delivery::None,
         Lifecycle::Data {
-            noncurrent_days: cfg.s3.data_noncurrent_days,
+            noncurrent_days: cfg.stack.s3.data_noncurrent_days,
         },
         Some(id(ids::BUCKET_ACCESS_LOGS)),
     )));

@@ -71,8 +71,8 @@ impl Preflight {
     pub fn unresolved(config: &Config) -> Self {
         Self {
             checks: Vec::new(),
-            engine_version: config.rds.engine_version.clone(),
-            zones: config.network.availability_zones.clone(),
+            engine_version: config.stack.rds.engine_version.clone(),
+            zones: config.stack.network.availability_zones.clone(),
         }
     }
 
@@ -183,7 +183,7 @@ pub async fn run(
 
     // The independent reads go out at once: the preflight costs two round
     // trips (the class depends on the version), not one per question.
-    let configured = &config.rds.engine_version;
+    let configured = &config.stack.rds.engine_version;
     // The caller's ARN names the partition: arn:<partition>:sts::...
     let partition = caller_arn.split(':').nth(1).unwrap_or("aws");
     let rds_on = Component::Rds.enabled_in(config);
@@ -299,7 +299,7 @@ pub async fn run(
     }
 
     // The instance class, in which zones, Multi-AZ.
-    let class = &config.rds.instance_class;
+    let class = &config.stack.rds.instance_class;
     let mut class_zones: Option<Vec<String>> = None;
     if rds_on && p.failures().next().is_none() {
         let options = aws
@@ -320,8 +320,8 @@ pub async fn run(
             ),
             Ok(out) => {
                 let opts = out.orderable_db_instance_options();
-                let multi_az_ok =
-                    !config.rds.multi_az || opts.iter().any(|o| o.multi_az_capable() == Some(true));
+                let multi_az_ok = !config.stack.rds.multi_az
+                    || opts.iter().any(|o| o.multi_az_capable() == Some(true));
                 let zones: Vec<String> = opts
                     .iter()
                     .flat_map(|o| o.availability_zones())
@@ -366,7 +366,7 @@ pub async fn run(
                 &names,
                 class_zones.as_deref(),
                 endpoint_zones.as_deref(),
-                &config.network.availability_zones,
+                &config.stack.network.availability_zones,
             ) {
                 Ok(zones) => {
                     p.push("zones", Verdict::Ok, zones.join(", "));
@@ -392,9 +392,10 @@ pub async fn run(
             Verdict::NotChecked,
             Component::Lambda.left_out_because(),
         );
-    } else if let (Some(wanted), Some(account)) =
-        (config.lambda.reserved_concurrency.executions(), account)
-    {
+    } else if let (Some(wanted), Some(account)) = (
+        config.stack.lambda.reserved_concurrency.executions(),
+        account,
+    ) {
         match account {
             Ok(out) => match out.account_limit() {
                 Some(limit) => {
@@ -474,8 +475,9 @@ fn trust_outside(config: &Config, caller_arn: &str, key_admins: &[String]) -> (V
         .filter(|a| account_of(a).is_some_and(|acct| acct != own))
         .map(|a| format!("key administrator {a}"))
         .collect();
-    let auditor = config.iam.audit_trusted_account.clone().or_else(|| {
+    let auditor = config.stack.iam.audit_trusted_account.clone().or_else(|| {
         config
+            .stack
             .iam
             .audit_trusted_role_arn
             .as_deref()
@@ -527,7 +529,8 @@ mod trust_tests {
             detail.contains("key administrator arn:aws:iam::999999999999:role/KeyAdmin"),
             "{detail}"
         );
-        config.iam.audit_trusted_role_arn = Some("arn:aws:iam::210987654321:role/Auditor".into());
+        config.stack.iam.audit_trusted_role_arn =
+            Some("arn:aws:iam::210987654321:role/Auditor".into());
         let (verdict, detail) = trust_outside(&config, caller, &own);
         assert_eq!(verdict, Verdict::Warning);
         assert!(

@@ -18,7 +18,7 @@ pub mod model;
 pub mod rules;
 
 pub use model::Model;
-pub use rules::Rules;
+pub use rules::{Confirmation, Rules};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -173,6 +173,20 @@ impl FaultProxy {
     }
 
     /// Makes the emulator refuse what AWS refuses (see [`rules`]).
+    /// The subscription confirmations SNS would have sent and no one has
+    /// acted on yet (the rules' `confirming_recipients`): each one's token
+    /// confirms it through ConfirmSubscription, as the link in the email.
+    pub fn mailbox(&self) -> Vec<rules::Confirmation> {
+        self.state
+            .memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pending
+            .values()
+            .cloned()
+            .collect()
+    }
+
     pub fn set_rules(&self, rules: Rules) {
         *self.state.rules.lock().unwrap_or_else(|p| p.into_inner()) = Some(rules);
     }
@@ -569,7 +583,9 @@ async fn serve(
             let mut answer = Vec::new();
             up.read_to_end(&mut answer).await?;
             if let Some(rules) = &rules {
-                rules::after(rules, &state.memory, &call, &answer);
+                if let Some(ruled) = rules::after(rules, &state.memory, &call, &answer) {
+                    answer = ruled;
+                }
             }
             if let Some(model) = &model {
                 answer = remodel(&state, model, &req.signature, &body_text, answer);

@@ -13,6 +13,7 @@
 //! | Service Quotas | GetServiceQuota answered from `service_quotas` (moto knows only VPC quotas, at their defaults) |
 //! | RDS parameter apply types | DescribeDBParameters lists each parameter with its apply type (moto lists none); ModifyDBParameterGroup with `immediate` on a static parameter is refused |
 //! | interface endpoints' private DNS | CreateVpcEndpoint of an interface endpoint with private DNS (AWS's default) in a VPC without both DNS attributes on is refused |
+//! | SNS subscription confirmation | an email/HTTP subscription stays `PendingConfirmation` (in ListSubscriptionsByTopic/ListSubscriptions; Subscribe answers `pending confirmation` unless `ReturnSubscriptionArn`) until ConfirmSubscription brings the token SNS "sent" (`FaultProxy::mailbox`); a wrong token is refused; addresses in `confirming_recipients` confirm at once, as a recipient following the link would |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
 use std::collections::HashMap;
@@ -53,6 +54,20 @@ pub struct Rules {
     pub dns_firewall_mutation_protection: bool,
     /// An encrypted DB snapshot cannot be made public (moto lets it).
     pub encrypted_snapshots_private: bool,
+    /// SNS subscriptions that need confirmation (email, email-json, http,
+    /// https) stay pending until confirmed with their token (moto confirms
+    /// them at once); the endpoints listed are recipients who follow the
+    /// link at once. `None`: not modelled.
+    pub confirming_recipients: Option<Vec<String>>,
+}
+
+/// A confirmation SNS would have sent: to whom, for which topic, and the
+/// token ConfirmSubscription needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirmation {
+    pub topic_arn: String,
+    pub endpoint: String,
+    pub token: String,
 }
 
 /// Apply types RDS states for PostgreSQL 16 and 17 (DescribeDBParameters
@@ -98,6 +113,7 @@ impl Rules {
             endpoint_private_dns: true,
             dns_firewall_mutation_protection: true,
             encrypted_snapshots_private: true,
+            confirming_recipients: Some(Vec::new()),
         }
     }
 }
@@ -118,6 +134,7 @@ impl Rules {
             endpoint_private_dns: false,
             dns_firewall_mutation_protection: false,
             encrypted_snapshots_private: false,
+            confirming_recipients: None,
         }
     }
 }
@@ -144,6 +161,8 @@ pub(crate) struct Memory {
     accounts: HashMap<String, String>,
     /// DNS Firewall association id -> its mutation protection is on.
     protected_associations: HashMap<String, bool>,
+    /// Subscription ARN -> the confirmation it waits for.
+    pub(crate) pending: HashMap<String, Confirmation>,
 }
 
 /// The request as the rules see it.
@@ -523,7 +542,10 @@ pub(crate) async fn before(
             return Some(verdict);
         }
     }
-    let m = memory.lock().unwrap_or_else(|p| p.into_inner());
+    let mut m = memory.lock().unwrap_or_else(|p| p.into_inner());
+    if rules.confirming_recipients.is_some() && call.signature == "ConfirmSubscription" {
+        return Some(confirm(&mut m, &form(call.body)));
+    }
     if rules.dns_firewall_mutation_protection {
         if let Some(refusal) = protected_disassociation(&m, call) {
             return Some(refusal);
@@ -974,17 +996,27 @@ pub(crate) fn after(
     memory: &std::sync::Mutex<Memory>,
     call: &Call<'_>,
     answer: &[u8],
-) {
+) -> Option<Vec<u8>> {
     let text = String::from_utf8_lossy(answer);
     if !(text.starts_with("HTTP/1.1 2") || text.starts_with("HTTP/1.0 2")) {
-        return;
+        return None;
     }
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or_default();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut m = memory.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
+    if let Some(confirming) = &rules.confirming_recipients {
+        if let Some(body) = subscriptions(&mut m, confirming, call, body) {
+            let head: String = head
+                .lines()
+                .filter(|l| {
+                    let l = l.to_ascii_lowercase();
+                    !l.starts_with("content-length:") && !l.starts_with("connection:")
+                })
+                .map(|l| format!("{l}\r\n"))
+                .collect();
+            return Some(crate::with_body(&head, &body));
+        }
+    }
     if call.ec2 {
         if rules.client_tokens {
             let pairs = form(call.body);
@@ -997,7 +1029,7 @@ pub(crate) fn after(
         if let Some(id) = created_ec2_id(call.signature, body) {
             m.young_ids.insert(id, now);
         }
-        return;
+        return None;
     }
     if let Some(name) =
         lambda_function_of(call.signature, "PUT /2017-10-31/functions/", "/concurrency")
@@ -1008,7 +1040,7 @@ pub(crate) fn after(
         {
             m.reserved.insert(name, n as i32);
         }
-        return;
+        return None;
     }
     if let Some(name) = lambda_function_of(
         call.signature,
@@ -1018,7 +1050,7 @@ pub(crate) fn after(
     .or_else(|| lambda_function_of(call.signature, "DELETE /2015-03-31/functions/", ""))
     {
         m.reserved.remove(&name);
-        return;
+        return None;
     }
     if rules.dns_firewall_mutation_protection {
         remember_protection(&mut m, call, body);
@@ -1031,11 +1063,161 @@ pub(crate) fn after(
             m.permissions.insert(role, now);
         }
     }
+    None
+}
+
+/// Protocols whose subscriptions SNS confirms with the recipient.
+const CONFIRMED_BY_RECIPIENT: &[&str] = &["email", "email-json", "http", "https"];
+
+/// SNS subscriptions as AWS keeps them: remembers a new subscription that
+/// waits for its recipient, and rewrites answers that would show it
+/// confirmed (moto's). `Some(body)`: the answer's new body.
+fn subscriptions(
+    m: &mut Memory,
+    confirming: &[String],
+    call: &Call<'_>,
+    body: &str,
+) -> Option<String> {
+    match call.signature {
+        "Subscribe" => {
+            let pairs = form(call.body);
+            let protocol = form_get(&pairs, "Protocol").unwrap_or_default();
+            let endpoint = form_get(&pairs, "Endpoint").unwrap_or_default();
+            let arn = between(body, "<SubscriptionArn>", "</SubscriptionArn>")?.to_owned();
+            if !CONFIRMED_BY_RECIPIENT.contains(&protocol.as_str())
+                || confirming.contains(&endpoint)
+                || !arn.starts_with("arn:")
+            {
+                return None;
+            }
+            let token = format!("{:x}", fingerprint(&arn));
+            m.pending.entry(arn.clone()).or_insert(Confirmation {
+                topic_arn: form_get(&pairs, "TopicArn").unwrap_or_default(),
+                endpoint,
+                token,
+            });
+            // "If you don't set ReturnSubscriptionArn, the response
+            // returns 'pending confirmation' for a subscription that needs
+            // it" (the Subscribe reference).
+            let returned = form_get(&pairs, "ReturnSubscriptionArn").as_deref() == Some("true");
+            (!returned && m.pending.contains_key(&arn)).then(|| {
+                body.replace(
+                    &format!("<SubscriptionArn>{arn}</SubscriptionArn>"),
+                    "<SubscriptionArn>pending confirmation</SubscriptionArn>",
+                )
+            })
+        }
+        "ListSubscriptionsByTopic" | "ListSubscriptions" => {
+            let shown = m.pending.keys().fold(body.to_owned(), |b, arn| {
+                b.replace(
+                    &format!("<SubscriptionArn>{arn}</SubscriptionArn>"),
+                    "<SubscriptionArn>PendingConfirmation</SubscriptionArn>",
+                )
+            });
+            (shown != body).then_some(shown)
+        }
+        "Unsubscribe" => {
+            let arn = form_get(&form(call.body), "SubscriptionArn")?;
+            m.pending.remove(&arn);
+            None
+        }
+        "DeleteTopic" => {
+            let topic = form_get(&form(call.body), "TopicArn")?;
+            m.pending.retain(|_, c| c.topic_arn != topic);
+            None
+        }
+        _ => None,
+    }
+}
+
+/// ConfirmSubscription: the token SNS sent confirms its subscription; any
+/// other is refused ("Invalid token", as AWS words it).
+fn confirm(m: &mut Memory, pairs: &[(String, String)]) -> Verdict {
+    let topic = form_get(pairs, "TopicArn").unwrap_or_default();
+    let token = form_get(pairs, "Token").unwrap_or_default();
+    let found = m
+        .pending
+        .iter()
+        .find(|(_, c)| c.topic_arn == topic && c.token == token)
+        .map(|(arn, _)| arn.clone());
+    match found {
+        Some(arn) => {
+            m.pending.remove(&arn);
+            answer(
+                XML_OK,
+                &format!(
+                    "<ConfirmSubscriptionResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><ConfirmSubscriptionResult><SubscriptionArn>{arn}</SubscriptionArn></ConfirmSubscriptionResult><ResponseMetadata><RequestId>rules</RequestId></ResponseMetadata></ConfirmSubscriptionResponse>"
+                ),
+            )
+        }
+        None => Verdict::Refuse(400, "InvalidParameter", "Invalid token".into()),
+    }
+}
+
+/// A stable token for a subscription (FNV-1a of its ARN).
+fn fingerprint(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_email_subscription_waits_for_its_token() {
+        let mut m = Memory::default();
+        let call = |signature: &'static str, body: &'static str| Call {
+            head: "",
+            body,
+            signature,
+            ec2: false,
+        };
+        let arn = "arn:aws:sns:eu-west-1:123456789012:alarms:1f2e";
+        let answer =
+            format!("<SubscribeResult><SubscriptionArn>{arn}</SubscriptionArn></SubscribeResult>");
+        let subscribe = "Action=Subscribe&TopicArn=arn%3Aaws%3Asns%3Aeu-west-1%3A123456789012%3Aalarms&Protocol=email&Endpoint=oncall%40example.com";
+        let shown = subscriptions(&mut m, &[], &call("Subscribe", subscribe), &answer).unwrap();
+        assert!(shown.contains("<SubscriptionArn>pending confirmation</SubscriptionArn>"));
+        let listed =
+            subscriptions(&mut m, &[], &call("ListSubscriptionsByTopic", ""), &answer).unwrap();
+        assert!(listed.contains("<SubscriptionArn>PendingConfirmation</SubscriptionArn>"));
+        // A recipient who follows the link at once, and another protocol,
+        // are confirmed as moto has them.
+        let mut other = Memory::default();
+        let confirming = ["oncall@example.com".to_owned()];
+        assert!(subscriptions(
+            &mut other,
+            &confirming,
+            &call("Subscribe", subscribe),
+            &answer
+        )
+        .is_none());
+        let sqs = "Action=Subscribe&TopicArn=t&Protocol=sqs&Endpoint=arn%3Aaws%3Asqs%3Ax";
+        assert!(subscriptions(&mut other, &[], &call("Subscribe", sqs), &answer).is_none());
+        // Only the token sent confirms.
+        let token = m.pending[arn].token.clone();
+        let topic = "arn:aws:sns:eu-west-1:123456789012:alarms".to_owned();
+        let pairs = |t: &str| {
+            vec![
+                ("TopicArn".to_owned(), topic.clone()),
+                ("Token".to_owned(), t.to_owned()),
+            ]
+        };
+        assert!(matches!(
+            confirm(&mut m, &pairs("wrong")),
+            Verdict::Refuse(400, "InvalidParameter", _)
+        ));
+        assert!(matches!(
+            confirm(&mut m, &pairs(&token)),
+            Verdict::Answer(_)
+        ));
+        assert!(m.pending.is_empty());
+        assert!(
+            subscriptions(&mut m, &[], &call("ListSubscriptionsByTopic", ""), &answer).is_none()
+        );
+    }
 
     #[test]
     fn a_protected_dns_firewall_association_is_not_disassociated() {

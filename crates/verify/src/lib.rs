@@ -13,9 +13,19 @@ pub use html::{html, Picture};
 pub use prerequisites::{PrerequisiteFinding, PrerequisiteSummary, Status};
 pub use sarif::sarif;
 
+// The service crates' property enums, which the catalog names.
+use paysec_iam as iam;
+use paysec_kms as kms;
+use paysec_lambda as lambda;
+use paysec_logs as logs;
+use paysec_monitoring as monitoring;
+use paysec_network as network;
+use paysec_rds as rds;
+use paysec_s3 as s3;
+
 use paysec_core::reading::Call;
 use paysec_core::scheduler::{Planned, PlannedChange};
-use paysec_core::Drift;
+use paysec_core::Comparison;
 use serde::Serialize;
 
 /// One checkable property of one kind of resource.
@@ -30,113 +40,114 @@ pub struct Control {
 }
 
 macro_rules! controls {
-    ($( $id:literal $kind:literal $prop:literal [$($req:literal),*] $title:literal ;)*) => {
+    ($( $id:literal $kind:literal $prop:path [$($req:literal),*] $title:literal ;)*) => {
         /// The catalog, one line per property (`docs/controls.md` is
         /// generated from it: [`catalog_markdown`]).
         pub const CONTROLS: &[Control] = &[
-            $( Control { id: $id, kind: $kind, property: $prop, requirements: &[$($req),*], title: $title }, )*
+            $( Control { id: $id, kind: $kind, property: $prop.as_str(), requirements: &[$($req),*], title: $title }, )*
         ];
     };
 }
 
 controls! {
-    "KMS-1" "kms_key" "key_state" ["3.5.1"] "customer-managed key enabled";
-    "KMS-2" "kms_key" "rotation" ["3.7.4"] "automatic key rotation enabled (key material changed yearly: the cryptoperiod)";
-    "KMS-3" "kms_key" "policy" ["3.6.1", "7.2.1"] "key policy separates administration from use; no kms:* but the root";
-    "KMS-5" "kms_key" "grants" ["3.6.1"] "grants only to AWS services and this environment's roles (the grantees quoted)";
-    "KMS-4" "kms_key" "alias" ["3.6.1"] "key reachable by its alias";
-    "NET-1" "vpc" "enable_dns_support" ["1.2.1"] "VPC DNS support on (private endpoint DNS)";
-    "NET-2" "vpc" "enable_dns_hostnames" ["1.2.1"] "VPC DNS hostnames on";
-    "NET-3" "subnet" "map_public_ip_on_launch" ["1.3.1", "1.4.1"] "no public IP auto-assignment";
-    "NET-4" "route_table" "routes" ["1.3.1", "1.4.1"] "no route to the internet (no IGW, no NAT)";
-    "NET-5" "route_table" "associations" ["1.3.1"] "private subnets use the private route table";
-    "NET-6" "network_acl" "entries" ["1.3.1", "1.3.2"] "network ACL admits only VPC-internal traffic";
-    "NET-7" "network_acl" "associations" ["1.3.1"] "subnets use the VPC-internal network ACL";
-    "NET-8" "vpc_defaults" "default_security_group_rules" ["1.2.1", "1.3.1"] "default security group has no rules";
-    "NET-9" "vpc_defaults" "default_network_acl_open_entries" ["1.3.1", "1.4.1"] "default network ACL admits nothing from 0.0.0.0/0";
-    "NET-10" "security_group_rules" "rules" ["1.2.1", "1.3.1", "1.3.2"] "security groups allow only the stack's flows; no 0.0.0.0/0";
-    "NET-11" "vpc_endpoint_gateway" "policy" ["1.3.2"] "S3 endpoint policy scoped to the stack's buckets";
-    "NET-12" "vpc_endpoint_gateway" "route_tables" ["1.3.2"] "S3 gateway endpoint on the private route table";
-    "NET-13" "vpc_endpoint_interface" "private_dns_enabled" ["1.3.2"] "interface endpoint (RDS, X-Ray) with private DNS";
-    "NET-14" "vpc_endpoint_interface" "subnets" ["1.3.2"] "interface endpoint (RDS, X-Ray) in the three private subnets";
-    "NET-15" "vpc_endpoint_interface" "policy" ["1.3.2", "7.2.1"] "interface endpoint (RDS, X-Ray) policy limited to this account's principals; through the RDS one, changes only to this stack's database";
-    "NET-21" "vpc" "gateways" ["1.3.1", "1.3.2", "1.4.1"] "no internet, egress-only internet, NAT or virtual private gateway attached to the VPC (whoever made it)";
-    "NET-22" "vpc" "connections" ["1.3.1", "1.3.2", "12.5.2"] "no VPC peering connection (either side) or transit gateway attachment on the VPC";
-    "NET-23" "vpc" "route_tables" ["1.3.1", "1.3.2", "1.4.1"] "every route table in the VPC, not only paysec's, routes only inside it or to a gateway endpoint (each quoted)";
-    "NET-24" "vpc" "public_interfaces" ["1.4.1", "1.4.4"] "no network interface in the VPC has a public IP";
-    "NET-16" "dns_domain_list" "domains" ["1.3.2"] "DNS firewall lists: the stack's service names only (allowed); every name (blocked)";
-    "NET-17" "dns_rule_group" "rules" ["1.3.2"] "DNS firewall allows the stack's names and blocks every other (NODATA)";
-    "NET-18" "dns_rule_group_assoc" "association" ["1.3.2"] "DNS firewall rule group associated with the stack's VPC";
-    "NET-19" "dns_rule_group_assoc" "mutation_protection" ["1.3.2"] "DNS firewall association protected against change (mutation protection on)";
-    "NET-20" "dns_rule_group_assoc" "fail_open" ["1.3.2"] "the VPC's DNS firewall fails closed (fail-open disabled)";
-    "LOG-1" "flow_log" "traffic_type" ["10.2.1"] "VPC flow logs capture ALL traffic";
-    "LOG-2" "flow_log" "destination" ["10.3.3"] "flow logs configured to the stack's S3 bucket / log group (delivery status not read)";
-    "LOG-6" "flow_log" "delivery_status" ["10.7.2"] "AWS reports the flow log delivering (DeliverLogsStatus SUCCESS; a failure quoted with its reason)";
-    "LOG-3" "flow_log" "resource" ["10.2.1"] "flow logs are on the stack's VPC";
-    "LOG-4" "log_group" "kms_key" ["3.5.1", "10.3.2"] "log group encrypted with the Logs key";
-    "LOG-5" "log_group" "retention_days" ["10.5.1"] "log retention at least 12 months";
-    "S3-1" "s3_bucket" "encryption" ["3.5.1"] "default encryption: SSE-KMS with the S3 key and bucket key (SSE-S3 on the access-log bucket, the only kind S3 server access logging delivers to)";
-    "S3-2" "s3_bucket" "versioning" ["10.3.2", "10.5.1"] "versioning enabled";
-    "S3-3" "s3_bucket" "public_access_block" ["1.4.1", "7.2.1"] "all four public access blocks on";
-    "S3-4" "s3_bucket" "ownership" ["7.2.1"] "ACLs disabled (bucket owner enforced)";
-    "S3-5" "s3_bucket" "policy" ["4.2.1", "3.5.1"] "policy denies plain HTTP, TLS below 1.2 (s3:TlsVersion) and wrong SSE headers; log delivery scoped";
-    "S3-6" "s3_bucket" "lifecycle" ["10.5.1"] "logs 90 days hot, kept 12 months; old versions expire";
-    "S3-7" "s3_bucket" "logging" ["10.2.1", "10.3.3"] "server access logs to the access-log bucket";
-    "S3-8" "s3_bucket" "object_lock" ["10.3.2", "10.5.1"] "log objects locked on write (Object Lock, governance mode, the retention period)";
-    "IAM-1" "iam_role" "max_session_duration" ["7.2.5"] "role sessions last at most one hour";
-    "IAM-2" "iam_role" "trust_policy" ["7.2.5", "8.2.7"] "trust requires the external id / source account";
-    "IAM-3" "iam_role" "inline_policies" ["7.2.5"] "no inline policies";
-    "IAM-4" "iam_role" "managed_policies" ["7.2.5"] "exactly the required managed policies attached (anything else fails)";
-    "IAM-5" "iam_policy" "document" ["7.2.2", "7.2.5"] "least privilege scoped to the stack's ARNs";
-    "IAM-6" "iam_policy" "attachments" ["7.2.5"] "policy attached to its role and nothing else";
-    "RDS-1" "db_parameter_group" "rds.force_ssl" ["4.2.1", "2.2.7"] "TLS forced on every connection";
-    "RDS-22" "db_parameter_group" "ssl_min_protocol_version" ["4.2.1", "2.2.7"] "connections need TLS 1.2 or later (ssl_min_protocol_version)";
-    "RDS-23" "db_parameter_group" "shared_preload_libraries" ["10.2.1", "10.2.2"] "pgaudit loaded at start (shared_preload_libraries; `CREATE EXTENSION pgaudit` in the database is not read)";
-    "RDS-24" "db_parameter_group" "pgaudit.log" ["10.2.1.1", "10.2.1.2", "10.2.1.5", "10.2.2"] "pgaudit logs reads, writes, schema (DDL) and role changes (pgaudit.log)";
-    "RDS-25" "db_parameter_group" "log_line_prefix" ["10.2.2"] "every database log line names time, user, database and client (log_line_prefix, fixed by RDS, read)";
-    "RDS-2" "db_parameter_group" "log_connections" ["10.2.1"] "connections logged";
-    "RDS-3" "db_parameter_group" "log_disconnections" ["10.2.1"] "disconnections logged";
-    "RDS-4" "db_subnet_group" "subnets" ["1.3.1"] "database only in the private subnets";
-    "RDS-5" "db_instance" "multi_az" [] "Multi-AZ deployment";
-    "RDS-6" "db_instance" "storage_encrypted" ["3.5.1"] "storage encrypted";
-    "RDS-7" "db_instance" "kms_key" ["3.5.1", "3.6.1"] "encrypted with the RDS key";
-    "RDS-8" "db_instance" "publicly_accessible" ["1.3.1", "1.4.1"] "not publicly accessible";
-    "RDS-9" "db_instance" "backup_retention_days" ["12.10.1"] "automated backups kept 7 days";
-    "RDS-10" "db_instance" "copy_tags_to_snapshot" ["12.5.1"] "snapshots carry the inventory tags";
-    "RDS-11" "db_instance" "auto_minor_version_upgrade" ["6.3.3"] "automatic minor version upgrades on (pending maintenance not read)";
-    "RDS-12" "db_instance" "deletion_protection" [] "deletion protection as configured";
-    "RDS-13" "db_instance" "iam_database_authentication" ["8.3.1"] "IAM database authentication on";
-    "RDS-14" "db_instance" "monitoring_interval" [] "enhanced monitoring on";
-    "RDS-15" "db_instance" "log_exports" ["10.2.1", "10.3.3"] "postgresql and upgrade logs exported to CloudWatch";
-    "RDS-16" "db_instance" "security_groups" ["1.3.1"] "only the DB security group";
-    "RDS-17" "db_instance" "parameter_group" ["4.2.1"] "uses the TLS-only parameter group, its parameters applied (in-sync, not pending-reboot)";
-    "RDS-19" "db_instance" "master_username" ["2.2.2"] "master user is not an engine default name (postgres, admin, root, rdsadmin, master)";
-    "RDS-20" "db_instance" "master_user_secret" ["8.3.2"] "master password managed by RDS in Secrets Manager, encrypted with the RDS key (rotation: RDS-26)";
-    "RDS-21" "db_instance" "snapshots" ["1.4.4", "3.5.1"] "every DB snapshot of the instance encrypted with the RDS key and none public (each listed)";
-    "RDS-26" "db_instance" "master_secret_rotation" ["8.6.3"] "master password rotated by Secrets Manager (rotation on; its period, last and next rotation quoted)";
-    "RDS-18" "db_instance" "performance_insights" ["3.5.1"] "Performance Insights data encrypted with the RDS key (the key is read)";
-    "LAM-1" "lambda_function" "kms_key" ["3.5.1"] "environment encrypted with the Lambda key";
-    "LAM-2" "lambda_function" "dead_letter_queue" ["10.2.1"] "failed invocations kept in the DLQ";
-    "LAM-3" "lambda_function" "tracing" [] "X-Ray tracing active";
-    "LAM-4" "lambda_function" "subnets" ["1.3.1"] "runs in the private subnets";
-    "LAM-5" "lambda_function" "security_groups" ["1.3.1"] "runs with the Lambda security group";
-    "LAM-6" "lambda_function" "role" ["7.2.5"] "runs as its own least-privilege role";
-    "LAM-7" "lambda_function" "runtime" ["6.3.3"] "the configured runtime, not deprecated by Lambda";
-    "LAM-8" "lambda_function" "reserved_concurrency" [] "reserved concurrency set";
-    "LAM-9" "lambda_function" "code" ["6.5.1"] "runs paysec's packaged handler (CodeSha256 equal to the package's SHA-256)";
-    "LAM-10" "lambda_function" "public_entry" ["1.3.1", "1.4.1"] "no public entry: no resource-policy statement open to every principal, no function URL without authentication (both quoted)";
-    "SQS-1" "sqs_queue" "KmsMasterKeyId" ["3.5.1"] "DLQ encrypted with KMS";
-    "SQS-2" "sqs_queue" "Policy" ["4.2.1"] "DLQ policy denies requests without TLS";
-    "SQS-3" "sqs_queue" "MessageRetentionPeriod" ["3.2.1"] "DLQ keeps a failed event 14 days (1209600 seconds, SQS's maximum), then deletes it";
-    "MON-1" "sns_topic" "KmsMasterKeyId" ["3.5.1"] "alarm topic encrypted with KMS";
-    "MON-2" "sns_topic" "Policy" ["7.2.1", "4.2.1"] "only CloudWatch alarms of this account publish; TLS only";
-    "MON-8" "sns_topic" "subscribers" ["10.7.2", "12.10.5"] "someone hears the alarms: the topic has a confirmed subscriber (each subscription quoted)";
-    "MON-3" "metric_filter" "pattern" ["10.4.1"] "security events extracted from the logs";
-    "MON-4" "metric_filter" "metric" ["10.4.1"] "metric filter feeds the alarm's metric";
-    "MON-5" "cloudwatch_alarm" "alarm_actions" ["10.4.1.1", "10.4.3"] "alarm notifies the encrypted topic";
-    "MON-6" "cloudwatch_alarm" "threshold" ["10.4.1"] "alarm fires on the first event";
-    "MON-7" "cloudwatch_alarm" "metric" ["10.4.1"] "alarm watches the right metric";
-    "INV-1" "*" "tags" ["12.5.1"] "tagged with its environment and logical id (inventory)";
+    "KMS-1" "kms_key" kms::KeyProperty::KeyState ["3.5.1"] "customer-managed key enabled";
+    "KMS-2" "kms_key" kms::KeyProperty::Rotation ["3.7.4"] "automatic key rotation enabled (key material changed yearly: the cryptoperiod)";
+    "KMS-3" "kms_key" kms::KeyProperty::Policy ["3.6.1", "7.2.1"] "key policy separates administration from use; no kms:* but the root";
+    "KMS-5" "kms_key" kms::KeyProperty::Grants ["3.6.1"] "grants only to AWS services and this environment's roles (the grantees quoted)";
+    "KMS-4" "kms_key" kms::KeyProperty::Alias ["3.6.1"] "key reachable by its alias";
+    "NET-1" "vpc" network::vpc::VpcProperty::EnableDnsSupport [] "VPC DNS support on (private endpoint DNS)";
+    "NET-2" "vpc" network::vpc::VpcProperty::EnableDnsHostnames [] "VPC DNS hostnames on";
+    "NET-3" "subnet" network::subnet::SubnetProperty::MapPublicIpOnLaunch ["1.3.1", "1.4.1"] "no public IP auto-assignment";
+    "NET-4" "route_table" network::route_table::RouteTableProperty::Routes ["1.3.1", "1.3.2", "1.4.1"] "no route to the internet (no IGW, no NAT)";
+    "NET-5" "route_table" network::route_table::RouteTableProperty::Associations ["1.3.1"] "private subnets use the private route table";
+    "NET-6" "network_acl" network::nacl::AclProperty::Entries ["1.3.1", "1.3.2"] "network ACL admits only VPC-internal traffic";
+    "NET-7" "network_acl" network::nacl::AclProperty::Associations ["1.3.1"] "subnets use the VPC-internal network ACL";
+    "NET-8" "vpc_defaults" network::default_hardening::DefaultsProperty::DefaultSecurityGroupRules ["1.2.1", "1.3.1", "1.3.2"] "default security group has no rules";
+    "NET-9" "vpc_defaults" network::default_hardening::DefaultsProperty::DefaultNetworkAclOpenEntries ["1.3.1", "1.4.1"] "default network ACL admits nothing from 0.0.0.0/0";
+    "NET-10" "security_group_rules" network::security_group::RulesProperty::Rules ["1.2.1", "1.3.1", "1.3.2"] "security groups allow only the stack's flows; no 0.0.0.0/0";
+    "NET-11" "vpc_endpoint_gateway" network::endpoint::GatewayEndpointProperty::Policy ["1.3.2"] "S3 endpoint policy scoped to the stack's buckets";
+    "NET-12" "vpc_endpoint_gateway" network::endpoint::GatewayEndpointProperty::RouteTables ["1.3.2"] "S3 gateway endpoint on the private route table";
+    "NET-13" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::PrivateDnsEnabled ["1.3.2"] "interface endpoint (RDS, X-Ray) with private DNS";
+    "NET-14" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::Subnets ["1.3.2"] "interface endpoint (RDS, X-Ray) in the three private subnets";
+    "NET-15" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::Policy ["1.3.2", "7.2.1"] "interface endpoint (RDS, X-Ray) policy limited to this account's principals; through the RDS one, changes only to this stack's database";
+    "NET-21" "vpc" network::vpc::VpcProperty::Gateways ["1.3.1", "1.3.2", "1.4.1"] "no internet, egress-only internet, NAT or virtual private gateway attached to the VPC (whoever made it)";
+    "NET-22" "vpc" network::vpc::VpcProperty::Connections ["1.3.1", "1.3.2", "12.5.2"] "no VPC peering connection (either side) or transit gateway attachment on the VPC";
+    "NET-23" "vpc" network::vpc::VpcProperty::RouteTables ["1.3.1", "1.3.2", "1.4.1"] "every route table in the VPC, not only paysec's, routes only inside it or to a gateway endpoint (each quoted)";
+    "NET-24" "vpc" network::vpc::VpcProperty::PublicInterfaces ["1.4.1", "1.4.4"] "no network interface in the VPC has a public IP";
+    "NET-16" "dns_domain_list" network::dns_firewall::DomainListProperty::Domains ["1.3.2"] "DNS firewall lists: the stack's service names only (allowed); every name (blocked)";
+    "NET-17" "dns_rule_group" network::dns_firewall::RuleGroupProperty::Rules ["1.3.2"] "DNS firewall allows the stack's names and blocks every other (NODATA)";
+    "NET-18" "dns_rule_group_assoc" network::dns_firewall::AssociationProperty::Association ["1.3.2"] "DNS firewall rule group associated with the stack's VPC";
+    "NET-19" "dns_rule_group_assoc" network::dns_firewall::AssociationProperty::MutationProtection ["1.3.2"] "DNS firewall association protected against change (mutation protection on)";
+    "NET-20" "dns_rule_group_assoc" network::dns_firewall::AssociationProperty::FailOpen ["1.3.2"] "the VPC's DNS firewall fails closed (fail-open disabled)";
+    "LOG-1" "flow_log" network::flow_log::FlowLogProperty::TrafficType ["10.2.1"] "VPC flow logs capture ALL traffic";
+    "LOG-2" "flow_log" network::flow_log::FlowLogProperty::Destination ["10.3.3"] "flow logs configured to the stack's S3 bucket / log group (their delivery: LOG-6; the group still receiving: LOG-7)";
+    "LOG-6" "flow_log" network::flow_log::FlowLogProperty::DeliveryStatus ["10.7.2"] "AWS reports the flow log delivering (DeliverLogsStatus SUCCESS; a failure quoted with its reason)";
+    "LOG-3" "flow_log" network::flow_log::FlowLogProperty::Resource ["10.2.1"] "flow logs are on the stack's VPC";
+    "LOG-4" "log_group" logs::GroupProperty::KmsKey ["3.5.1", "10.3.1"] "log group encrypted with the Logs key";
+    "LOG-5" "log_group" logs::GroupProperty::RetentionDays ["10.5.1"] "log retention at least 12 months";
+    "LOG-7" "log_group" logs::GroupProperty::Ingestion ["10.7.2"] "a group whose source writes continuously (flow logs, PostgreSQL) ingested an event within the last 24 hours (the newest stream quoted)";
+    "S3-1" "s3_bucket" s3::BucketProperty::Encryption ["3.5.1"] "default encryption: SSE-KMS with the S3 key and bucket key (SSE-S3 on the access-log bucket, the only kind S3 server access logging delivers to)";
+    "S3-2" "s3_bucket" s3::BucketProperty::Versioning ["10.3.2", "10.5.1"] "versioning enabled";
+    "S3-3" "s3_bucket" s3::BucketProperty::PublicAccessBlock ["1.4.1", "7.2.1"] "all four public access blocks on";
+    "S3-4" "s3_bucket" s3::BucketProperty::Ownership ["7.2.1"] "ACLs disabled (bucket owner enforced)";
+    "S3-5" "s3_bucket" s3::BucketProperty::Policy ["4.2.1", "3.5.1"] "policy denies plain HTTP, TLS below 1.2 (s3:TlsVersion) and wrong SSE headers; log delivery scoped";
+    "S3-6" "s3_bucket" s3::BucketProperty::Lifecycle ["10.5.1"] "logs 90 days hot, kept 12 months; old versions expire";
+    "S3-7" "s3_bucket" s3::BucketProperty::Logging ["10.2.1", "10.3.3"] "server access logs to the access-log bucket";
+    "S3-8" "s3_bucket" s3::BucketProperty::ObjectLock ["10.3.2", "10.5.1"] "log objects locked on write (Object Lock, governance mode, the retention period)";
+    "IAM-1" "iam_role" iam::RoleProperty::MaxSessionDuration ["7.2.5"] "role sessions last at most one hour";
+    "IAM-2" "iam_role" iam::RoleProperty::TrustPolicy ["7.2.5"] "trust requires the external id / source account";
+    "IAM-3" "iam_role" iam::RoleProperty::InlinePolicies ["7.2.5"] "no inline policies";
+    "IAM-4" "iam_role" iam::RoleProperty::ManagedPolicies ["7.2.5"] "exactly the required managed policies attached (anything else fails)";
+    "IAM-5" "iam_policy" iam::PolicyProperty::Document ["7.2.5"] "least privilege scoped to the stack's ARNs";
+    "IAM-6" "iam_policy" iam::PolicyProperty::Attachments ["7.2.5"] "policy attached to its role and nothing else";
+    "RDS-1" "db_parameter_group" rds::DbParameter::ForceSsl ["4.2.1", "2.2.7"] "TLS forced on every connection";
+    "RDS-22" "db_parameter_group" rds::DbParameter::SslMinProtocolVersion ["4.2.1", "2.2.7"] "connections need TLS 1.2 or later (ssl_min_protocol_version)";
+    "RDS-23" "db_parameter_group" rds::DbParameter::SharedPreloadLibraries ["10.2.1", "10.2.2"] "pgaudit loaded at start (shared_preload_libraries; `CREATE EXTENSION pgaudit` in the database is not read)";
+    "RDS-24" "db_parameter_group" rds::DbParameter::PgauditLog ["10.2.1.1", "10.2.1.2", "10.2.1.5", "10.2.1.7", "10.2.2"] "pgaudit logs reads, writes, schema (DDL) and role changes (pgaudit.log)";
+    "RDS-25" "db_parameter_group" rds::DbParameter::LogLinePrefix ["10.2.2"] "every database log line names time, user, database and client (log_line_prefix, fixed by RDS, read)";
+    "RDS-2" "db_parameter_group" rds::DbParameter::LogConnections ["10.2.1"] "connections logged";
+    "RDS-3" "db_parameter_group" rds::DbParameter::LogDisconnections ["10.2.1"] "disconnections logged";
+    "RDS-4" "db_subnet_group" rds::groups::SubnetGroupProperty::Subnets ["1.3.1"] "database only in the private subnets";
+    "RDS-5" "db_instance" rds::instance::InstanceProperty::MultiAz [] "Multi-AZ deployment";
+    "RDS-6" "db_instance" rds::instance::InstanceProperty::StorageEncrypted ["3.5.1"] "storage encrypted";
+    "RDS-7" "db_instance" rds::instance::InstanceProperty::KmsKey ["3.5.1", "3.6.1"] "encrypted with the RDS key";
+    "RDS-8" "db_instance" rds::instance::InstanceProperty::PubliclyAccessible ["1.3.1", "1.4.1", "1.4.4"] "not publicly accessible";
+    "RDS-9" "db_instance" rds::instance::InstanceProperty::BackupRetentionDays ["12.10.1"] "automated backups kept 7 days";
+    "RDS-10" "db_instance" rds::instance::InstanceProperty::CopyTagsToSnapshot ["12.5.1"] "snapshots carry the inventory tags";
+    "RDS-11" "db_instance" rds::instance::InstanceProperty::AutoMinorVersionUpgrade ["6.3.3"] "automatic minor version upgrades on (pending maintenance not read)";
+    "RDS-12" "db_instance" rds::instance::InstanceProperty::DeletionProtection [] "deletion protection as configured";
+    "RDS-13" "db_instance" rds::instance::InstanceProperty::IamDatabaseAuthentication ["8.3.1"] "IAM database authentication on";
+    "RDS-14" "db_instance" rds::instance::InstanceProperty::MonitoringInterval [] "enhanced monitoring on";
+    "RDS-15" "db_instance" rds::instance::InstanceProperty::LogExports ["10.2.1", "10.3.3"] "postgresql and upgrade logs exported to CloudWatch";
+    "RDS-16" "db_instance" rds::instance::InstanceProperty::SecurityGroups ["1.3.1"] "only the DB security group";
+    "RDS-17" "db_instance" rds::instance::InstanceProperty::ParameterGroup ["4.2.1", "2.2.7"] "uses the TLS-only parameter group, its parameters applied (in-sync, not pending-reboot)";
+    "RDS-19" "db_instance" rds::instance::InstanceProperty::MasterUsername ["2.2.2"] "master user is not an engine default name (postgres, admin, root, rdsadmin, master)";
+    "RDS-20" "db_instance" rds::instance::InstanceProperty::MasterUserSecret ["8.3.2"] "master password managed by RDS in Secrets Manager, encrypted with the RDS key (rotation: RDS-26)";
+    "RDS-21" "db_instance" rds::instance::InstanceProperty::Snapshots ["1.4.4", "3.5.1"] "every DB snapshot of the instance encrypted with the RDS key and none public (each listed)";
+    "RDS-26" "db_instance" rds::instance::InstanceProperty::MasterSecretRotation ["8.6.3"] "master password rotated by Secrets Manager (rotation on; its period, last and next rotation quoted)";
+    "RDS-18" "db_instance" rds::instance::InstanceProperty::PerformanceInsights ["3.5.1"] "Performance Insights data encrypted with the RDS key (the key is read)";
+    "LAM-1" "lambda_function" lambda::function::FunctionProperty::KmsKey ["3.5.1"] "environment encrypted with the Lambda key";
+    "LAM-2" "lambda_function" lambda::function::FunctionProperty::DeadLetterQueue [] "failed invocations kept in the DLQ";
+    "LAM-3" "lambda_function" lambda::function::FunctionProperty::Tracing [] "X-Ray tracing active";
+    "LAM-4" "lambda_function" lambda::function::FunctionProperty::Subnets ["1.3.1"] "runs in the private subnets";
+    "LAM-5" "lambda_function" lambda::function::FunctionProperty::SecurityGroups ["1.3.1", "1.3.2"] "runs with the Lambda security group";
+    "LAM-6" "lambda_function" lambda::function::FunctionProperty::Role ["7.2.5"] "runs as its own least-privilege role";
+    "LAM-7" "lambda_function" lambda::function::FunctionProperty::Runtime ["6.3.3", "12.3.4"] "the configured runtime, not deprecated by Lambda";
+    "LAM-8" "lambda_function" lambda::function::FunctionProperty::ReservedConcurrency [] "reserved concurrency set";
+    "LAM-9" "lambda_function" lambda::function::FunctionProperty::Code ["6.5.1"] "runs paysec's packaged handler (CodeSha256 equal to the package's SHA-256)";
+    "LAM-10" "lambda_function" lambda::function::FunctionProperty::PublicEntry ["1.3.1", "1.4.1"] "no public entry: no resource-policy statement open to every principal (the function's, each version's and alias's), no function URL without authentication (each quoted)";
+    "SQS-1" "sqs_queue" lambda::queue::QueueProperty::KmsMasterKeyId ["3.5.1"] "DLQ encrypted with KMS";
+    "SQS-2" "sqs_queue" lambda::queue::QueueProperty::Policy ["4.2.1"] "DLQ policy denies requests without TLS";
+    "SQS-3" "sqs_queue" lambda::queue::QueueProperty::MessageRetentionPeriod ["3.2.1"] "DLQ keeps a failed event 14 days (1209600 seconds, SQS's maximum), then deletes it";
+    "MON-1" "sns_topic" monitoring::topic::TopicProperty::KmsMasterKeyId [] "alarm topic encrypted with KMS";
+    "MON-2" "sns_topic" monitoring::topic::TopicProperty::Policy ["7.2.1"] "only CloudWatch alarms of this account publish; TLS only";
+    "MON-8" "sns_topic" monitoring::topic::TopicProperty::Subscribers ["10.7.2", "12.10.5"] "someone hears the alarms: the topic has a confirmed subscriber (each subscription quoted)";
+    "MON-3" "metric_filter" monitoring::metric_filter::FilterProperty::Pattern ["10.4.1", "10.4.1.1"] "security events extracted from the logs";
+    "MON-4" "metric_filter" monitoring::metric_filter::FilterProperty::Metric ["10.4.1", "10.4.1.1"] "metric filter feeds the alarm's metric";
+    "MON-5" "cloudwatch_alarm" monitoring::alarm::AlarmProperty::AlarmActions ["10.4.1.1", "10.4.3"] "alarm notifies the encrypted topic";
+    "MON-6" "cloudwatch_alarm" monitoring::alarm::AlarmProperty::Threshold ["10.4.1", "10.4.1.1"] "alarm fires on the first event";
+    "MON-7" "cloudwatch_alarm" monitoring::alarm::AlarmProperty::Metric ["10.4.1", "10.4.1.1"] "alarm watches the right metric";
+    "INV-1" "*" paysec_core::property::Common::Tags ["12.5.1"] "tagged with its environment and logical id (inventory)";
 }
 
 /// Where a control supports other requirements on one resource because of
@@ -149,6 +160,12 @@ pub const BY_ROLE: &[(&str, &str, &[&str], &str)] = &[
         "s3.data",
         &[],
         "the data bucket holds no audit logs: its versioning keeps the data recoverable, which no requirement asks of it",
+    ),
+    (
+        "IAM-2",
+        "iam.audit",
+        &["7.2.5", "8.2.7"],
+        "the audit role is the one a third party (the assessor's account) assumes: 8.2.7's remote access by third parties, enabled only through its trust",
     ),
     (
         "S3-6",
@@ -324,7 +341,7 @@ impl Report {
 
 /// Joins what a read saw of one property (some are checked per item, such
 /// as one association per subnet).
-fn joined<'a>(items: impl Iterator<Item = &'a Drift>) -> Option<(String, String)> {
+fn joined<'a>(items: impl Iterator<Item = &'a Comparison>) -> Option<(String, String)> {
     let (mut expected, mut actual): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
     for d in items {
         expected.push(&d.expected);
@@ -373,7 +390,7 @@ pub fn evaluate(
             k.kind == c.kind || (k.kind == "*" && TAG_CHECKED.contains(&c.kind.as_str()))
         };
         for control in CONTROLS.iter().filter(applies) {
-            let of_control = |d: &&Drift| d.property == control.property;
+            let of_control = |d: &&Comparison| d.property == control.property;
             let (verdict, expected, observed) = match drift {
                 None => (Verdict::Fail, "present".to_owned(), "missing".to_owned()),
                 Some(d) => {
@@ -492,13 +509,19 @@ pub fn below_floor(control: &str, observed: &str) -> Option<&'static str> {
         // PCI DSS 10.5.1: audit logs kept at least 12 months, whatever
         // `logs.retention_days` allows (90 and up).
         "LOG-5" if observed.parse::<i64>().map_or(true, |d| d < 365) => Some("at least 365 days"),
-        // An alarm nobody receives alerts nobody: at least one subscriber
-        // must have confirmed (the topic's read begins its evidence with
-        // `paysec_monitoring::topic::CONFIRMED` then).
+        // A continuous source's group that stopped receiving (or never
+        // did): its read's evidence begins with `paysec_logs::INGESTING`
+        // only when an event arrived within the window.
+        "LOG-7" if !observed.starts_with("ingesting: ") => Some(
+            "an event ingested within the last 24 hours: the source must deliver (see the finding)",
+        ),
         // Static parameters (pgaudit's library) apply only at a reboot.
         "RDS-17" if observed.contains("pending-reboot") => Some(
             "the group's parameters applied (in-sync): reboot the instance in a maintenance window (aws rds reboot-db-instance)",
         ),
+        // An alarm nobody receives alerts nobody: at least one subscriber
+        // must have confirmed (the topic's read begins its evidence with
+        // `paysec_monitoring::topic::CONFIRMED` then).
         "MON-8" if !observed.starts_with("confirmed: ") => Some(
             "a confirmed subscriber: set monitoring.alarm_emails and run `paysec up`, then follow the link SNS emails (or `aws sns subscribe --topic-arn ARN --protocol email --notification-endpoint ADDRESS`)",
         ),
@@ -1038,7 +1061,7 @@ mod tests {
         let evidence = CONTROLS
             .iter()
             .filter(|c| c.kind == kind || c.kind == "*")
-            .map(|c| Drift::new(c.property, "wanted", "wanted"))
+            .map(|c| Comparison::new(c.property, "wanted", "wanted"))
             .collect();
         PlannedChange {
             id: LogicalId::new(id),
@@ -1154,6 +1177,44 @@ mod tests {
     }
 
     #[test]
+    fn a_log_group_that_stopped_ingesting_fails_log_7() {
+        let group = |observed: &str| {
+            let mut c = change(
+                "logs.flow-logs",
+                "log_group",
+                Planned::NoChange {
+                    physical_id: "g".into(),
+                    properties_read: true,
+                },
+            );
+            c.evidence = vec![Comparison::new(
+                "ingestion",
+                "an event within 24 hours",
+                observed,
+            )];
+            let report = evaluate(&[c], &[], &[]);
+            let f = report
+                .findings
+                .into_iter()
+                .find(|f| f.control == "LOG-7")
+                .unwrap();
+            (f.verdict, f.expected)
+        };
+        assert_eq!(
+            group("ingesting: last event ingested 2026-12-01T05:50:00Z (10 min ago) in stream s").0,
+            Verdict::Pass
+        );
+        for quiet in [
+            "stopped: last event ingested 2026-11-29T05:50:00Z (48 h ago) in stream s",
+            "nothing ingested yet: the group was created 3 min ago",
+        ] {
+            let (verdict, expected) = group(quiet);
+            assert_eq!(verdict, Verdict::Fail, "{quiet}");
+            assert!(expected.contains("within the last 24 hours"), "{expected}");
+        }
+    }
+
+    #[test]
     fn drift_fails_exactly_the_affected_control() {
         let report = evaluate(
             &[change(
@@ -1161,7 +1222,7 @@ mod tests {
                 "kms_key",
                 Planned::Repair {
                     physical_id: "k".into(),
-                    drift: vec![Drift::new("rotation", "enabled", "disabled")],
+                    drift: vec![Comparison::new("rotation", "enabled", "disabled")],
                 },
             )],
             &[],
@@ -1323,7 +1384,7 @@ mod tests {
                 properties_read: true,
             },
         );
-        c.evidence = vec![Drift::new("multi_az", "false", "false")];
+        c.evidence = vec![Comparison::new("multi_az", "false", "false")];
         let mut logs = change(
             "logs.lambda",
             "log_group",
@@ -1332,7 +1393,7 @@ mod tests {
                 properties_read: true,
             },
         );
-        logs.evidence = vec![Drift::new("retention_days", "90", "90")];
+        logs.evidence = vec![Comparison::new("retention_days", "90", "90")];
         let report = evaluate(&[c, logs], &[], &[]);
         let multi_az = finding(&report, "RDS-5");
         assert_eq!(multi_az.verdict, Verdict::Fail);
@@ -1354,7 +1415,7 @@ mod tests {
                 properties_read: true,
             },
         );
-        c.evidence = vec![Drift::new("multi_az", "true", "true")];
+        c.evidence = vec![Comparison::new("multi_az", "true", "true")];
         c.not_applicable = vec![NotApplicable {
             property: "performance_insights".into(),
             why: "db.t3.micro does not support it".into(),
@@ -1389,7 +1450,7 @@ mod tests {
         );
         c.evidence.retain(|d| d.property != "policy");
         c.evidence
-            .push(Drift::new("policy", "a<b & \"c\"", "x'y\u{1}"));
+            .push(Comparison::new("policy", "a<b & \"c\"", "x'y\u{1}"));
         let report = evaluate(&[c], &[], &[]);
         let h = Header {
             environment: "e",

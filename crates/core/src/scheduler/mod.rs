@@ -128,6 +128,21 @@ impl Scheduler {
         }
     }
 
+    /// A scheduler that only reads (`plan`, `verify`): nothing it does can
+    /// be stopped half-way, so it needs no stop signal, and it runs at the
+    /// configured concurrency like `up`.
+    pub fn for_reading(
+        graph: Arc<Graph>,
+        env: Arc<Environment>,
+        ledger: Arc<Mutex<Ledger>>,
+        reporter: Arc<dyn Reporter>,
+        concurrency: usize,
+    ) -> Self {
+        // A signal no one can send: reads are never stopped.
+        let (_never, stop) = watch::channel(false);
+        Self::new(graph, env, ledger, reporter, concurrency, stop)
+    }
+
     /// With `true`, a resource the ledger records as ready and converged to
     /// the same desired state (`desired`) gets only a quick check that it
     /// is still there (`Resource::quick_check`) instead of a full read: what

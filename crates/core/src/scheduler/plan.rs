@@ -13,7 +13,7 @@ use super::{lock, Scheduler};
 use crate::error::ResourceError;
 use crate::id::LogicalId;
 use crate::ledger::{Record, Status};
-use crate::state::{Drift, NotApplicable, Observed};
+use crate::state::{Comparison, NotApplicable, Observed};
 
 /// What `plan` expects a run to do to one resource.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,7 +25,7 @@ pub enum Planned {
     },
     Repair {
         physical_id: String,
-        drift: Vec<Drift>,
+        drift: Vec<Comparison>,
     },
     NoChange {
         physical_id: String,
@@ -60,7 +60,7 @@ pub struct PlannedChange {
     /// The properties the read compared and found as wanted, with their
     /// live values (evidence for `verify`; not part of the plan's JSON).
     #[serde(skip)]
-    pub evidence: Vec<Drift>,
+    pub evidence: Vec<Comparison>,
     /// Properties the read deliberately did not check here, with why.
     #[serde(skip)]
     pub not_applicable: Vec<NotApplicable>,
@@ -127,7 +127,7 @@ impl Scheduler {
         let depths = self.graph.depths();
         let max_depth = depths.iter().copied().max().unwrap_or(0);
         let mut planned: BTreeMap<usize, Planned> = BTreeMap::new();
-        let mut evidence: BTreeMap<usize, (Vec<Drift>, Vec<NotApplicable>)> = BTreeMap::new();
+        let mut evidence: BTreeMap<usize, (Vec<Comparison>, Vec<NotApplicable>)> = BTreeMap::new();
         let mut errors = Vec::new();
         let recorded: BTreeMap<LogicalId, Record> = lock(&self.ledger).records().clone();
         // Records as they would be after the run: the ledger's, plus
