@@ -134,7 +134,9 @@ pub enum Command {
         after_help = "Examples:\n  paysec verify\n  paysec verify --report evidence.md\n  paysec verify --output json | jq '.summary'\n  paysec verify --list                # the control catalog"
     )]
     Verify {
-        /// Also write a Markdown evidence report for auditors
+        /// Also write the configuration evidence as a report, its format
+        /// by extension: .md (Markdown, the default), .json, .html, .xml
+        /// (JUnit), .sarif; beside it the raw answers and a SHA-256 manifest
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
         /// Print the control catalog (id, requirements, what it checks,

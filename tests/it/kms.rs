@@ -50,7 +50,7 @@ async fn tagged_keys(env: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn up_creates_four_compliant_keys_then_is_a_no_op_and_down_schedules_deletion() {
+async fn up_creates_four_keys_to_their_controls_then_is_a_no_op_and_down_schedules_deletion() {
     let p = Paysec::new("kms");
     let aws = aws().await;
     p.run(&["up", "--yes"]).success();

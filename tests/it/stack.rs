@@ -988,7 +988,7 @@ async fn tagged(aws: &Aws, env: &str) -> Vec<String> {
 
 // Multi-threaded: the proxy serves while the test blocks on `paysec`.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_whole_stack_is_compliant_idempotent_and_fully_removed() {
+async fn the_whole_stack_passes_verify_is_idempotent_and_fully_removed() {
     let p = Paysec::new("full").with_var("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321");
     let aws = aws().await;
     let up = p.run(&["up", "--yes", "--output", "json"]).success().json();

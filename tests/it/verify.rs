@@ -299,19 +299,30 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .take_while(|l| !l.starts_with("## "))
         .filter(|l| l.starts_with('|') && !l.starts_with("|---"))
         .count();
-    // ... the owner prerequisites, a section and a row each, and an
-    // appendix: a table of the API calls read, a row each.
+    // ... the owner prerequisites, a section and a row each, an appendix:
+    // a table of the API calls read, a row each, and the configuration the
+    // expected values came from (a section, no table).
     let calls = clean["calls"].as_array().unwrap();
     let prerequisites = clean["prerequisites"].as_array().unwrap().len();
     assert!(evidence.contains("\n## Owner prerequisites ("));
     assert_eq!(
         counts,
         [
-            sections + 2,
+            sections + 3,
             sections + 3,
             header_rows + sections + rows + 1 + prerequisites + 1 + calls.len()
         ],
-        "the Markdown report parses as a section and a table per requirement, the prerequisites', and the calls' appendix"
+        "the Markdown report parses as a section and a table per requirement, the prerequisites', the calls' appendix and the configuration's"
+    );
+    assert!(
+        evidence.contains("## Appendix B: the configuration")
+            && evidence.contains("\"deletion_protection\": true"),
+        "the report carries the settings it compared with"
+    );
+    assert_eq!(
+        clean["scope"]["configuration"]["rds"]["deletion_protection"], true,
+        "{}",
+        clean["scope"]
     );
     // A report that stands alone: its scope, how it was made, the calls
     // behind each finding with their request ids, the raw answers beside
@@ -411,6 +422,40 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .key_id(attr(&l, "kms.s3", "key_id"))
         .grantee_principal("arn:aws:iam::999999999999:role/stranger")
         .operations(paysec_aws::sdk::kms::types::GrantOperation::Decrypt)
+        .send()
+        .await
+        .unwrap();
+    // 1c. KMS: the auditor makes itself an administrator of the log key
+    // (a statement added to the live policy): KMS-3 compares with the
+    // administrators `up` recorded, so a new one fails, whoever runs verify.
+    let logs_key = attr(&l, "kms.logs", "key_id");
+    let mut policy: Value = serde_json::from_str(
+        aws.kms
+            .get_key_policy()
+            .key_id(&logs_key)
+            .policy_name("default")
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "Sid": "SelfMadeAdministrator",
+            "Effect": "Allow",
+            "Principal": { "AWS": auditor.role_arn },
+            "Action": ["kms:Put*", "kms:Disable*", "kms:ScheduleKeyDeletion"],
+            "Resource": "*"
+        }));
+    aws.kms
+        .put_key_policy()
+        .key_id(&logs_key)
+        .policy_name("default")
+        .policy(policy.to_string())
         .send()
         .await
         .unwrap();
@@ -856,6 +901,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     let want: BTreeSet<(String, String)> = [
         ("KMS-2", "kms.s3"),
         ("KMS-5", "kms.s3"),
+        ("KMS-3", "kms.logs"),
         ("S3-3", "s3.data"),
         ("S3-5", "s3.flow-logs"),
         ("S3-8", "s3.flow-logs"),
@@ -917,10 +963,10 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     );
     // A plain plan reads every property.
     let plan = p.run(&["plan", "--output", "json"]).success().json();
-    // Sixteen tampered resources (the function's concurrency is not among
+    // Seventeen tampered resources (the function's concurrency is not among
     // them: a new account has no room to reserve any).
     assert_eq!(
-        plan["summary"]["repair"], 16,
+        plan["summary"]["repair"], 17,
         "plan shows every repair: {}",
         plan["summary"]
     );
@@ -1096,6 +1142,19 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         observed.contains(&format!("{igw} (internet gateway)")),
         "{observed}"
     );
+    // Each side of the boundary fails on its own, naming what it found.
+    for (control, found) in [
+        ("NET-22", vec![peering.as_str()]),
+        ("NET-23", vec![main_table.as_str(), igw.as_str()]),
+        ("NET-24", vec![eni.as_str()]),
+    ] {
+        let (verdict, _, observed) = found_in(&open.json(), control, "network.vpc");
+        assert_eq!(verdict, "FAIL", "{control}: {observed}");
+        assert!(
+            found.iter().all(|f| observed.contains(f)),
+            "{control} names {found:?}: {observed}"
+        );
+    }
     let refused = p.run(&["up", "--yes"]);
     assert_ne!(refused.code(), 0);
     assert!(

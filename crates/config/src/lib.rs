@@ -868,14 +868,14 @@ impl Rds {
                 "must be 20 to 65536",
             ));
         }
-        if matches!(
-            self.master_username.as_str(),
-            "postgres" | "admin" | "root" | "rdsadmin"
-        ) {
+        if paysec_core::naming::is_default_db_user(&self.master_username) {
             return Err(invalid(
                 "rds.master_username",
                 &self.master_username,
-                "must not be a default name an attacker would guess",
+                &format!(
+                    "must not be a database's default administrator name ({}, in any case): an attacker would guess it (PCI DSS 2.2.2)",
+                    paysec_core::naming::DEFAULT_DB_USERS.join(", ")
+                ),
             ));
         }
         if !self
@@ -1331,6 +1331,11 @@ mod tests {
             ),
             (
                 "[rds]\nmaster_username = \"postgres\"\n",
+                "rds.master_username",
+            ),
+            // What RDS-19 fails on, the configuration refuses (any case).
+            (
+                "[rds]\nmaster_username = \"Master\"\n",
                 "rds.master_username",
             ),
             (

@@ -173,9 +173,40 @@ impl Names {
     }
 }
 
+/// Database engines' default administrator names (PCI DSS 2.2.2: vendor
+/// default accounts are not used), compared without case. One list for
+/// the configuration, which refuses them, and the live check (RDS-19),
+/// which fails on them: a name the one lets through the other passes.
+pub const DEFAULT_DB_USERS: &[&str] = &[
+    "postgres",
+    "admin",
+    "root",
+    "rdsadmin",
+    "master",
+    "administrator",
+    "sa",
+];
+
+/// Whether `name` is one of [`DEFAULT_DB_USERS`], in any case.
+pub fn is_default_db_user(name: &str) -> bool {
+    DEFAULT_DB_USERS
+        .iter()
+        .any(|default| default.eq_ignore_ascii_case(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_default_users_are_refused_whatever_the_case() {
+        for name in [
+            "postgres", "Postgres", "ADMIN", "root", "rdsadmin", "master", "Sa",
+        ] {
+            assert!(super::is_default_db_user(name), "{name}");
+        }
+        assert!(!super::is_default_db_user("payadmin"));
+    }
 
     #[test]
     fn accepts_seed_examples() {

@@ -152,8 +152,8 @@ impl Instance {
         let user = db.master_username().unwrap_or("unreported");
         d.check(
             InstanceProperty::MasterUsername,
-            !is_default_user(user),
-            "not a default name (postgres, admin, root, rdsadmin, master)",
+            !paysec_core::naming::is_default_db_user(user),
+            "not a default name (postgres, admin, root, rdsadmin, master, administrator, sa)",
             user,
         );
         // The master password: managed by RDS in Secrets Manager and
@@ -964,15 +964,6 @@ fn check_snapshots(checks: &mut Checks, key: &str, snapshots: &[Snapshot]) {
     );
 }
 
-/// Whether `name` is a database engine's default administrator name (PCI
-/// DSS 2.2.2: vendor default accounts are not used).
-fn is_default_user(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "postgres" | "admin" | "root" | "rdsadmin" | "master" | "administrator" | "sa"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::{check_snapshots, Checks, Snapshot};
@@ -1001,16 +992,6 @@ mod tests {
             c.drift()[0].actual,
             "a (manual, public); b (manual, unencrypted)"
         );
-    }
-
-    #[test]
-    fn engine_defaults_are_refused_whatever_the_case() {
-        for name in [
-            "postgres", "Postgres", "ADMIN", "root", "rdsadmin", "master",
-        ] {
-            assert!(super::is_default_user(name), "{name}");
-        }
-        assert!(!super::is_default_user("payadmin"));
     }
 }
 

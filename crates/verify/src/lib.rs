@@ -121,7 +121,7 @@ controls! {
     "RDS-15" "db_instance" rds::instance::InstanceProperty::LogExports ["10.2.1", "10.3.3"] "postgresql and upgrade logs exported to CloudWatch";
     "RDS-16" "db_instance" rds::instance::InstanceProperty::SecurityGroups ["1.3.1"] "only the DB security group";
     "RDS-17" "db_instance" rds::instance::InstanceProperty::ParameterGroup ["4.2.1", "2.2.7"] "uses the TLS-only parameter group, its parameters applied (in-sync, not pending-reboot)";
-    "RDS-19" "db_instance" rds::instance::InstanceProperty::MasterUsername ["2.2.2"] "master user is not an engine default name (postgres, admin, root, rdsadmin, master)";
+    "RDS-19" "db_instance" rds::instance::InstanceProperty::MasterUsername ["2.2.2"] "master user is not an engine default name (postgres, admin, root, rdsadmin, master, administrator, sa)";
     "RDS-20" "db_instance" rds::instance::InstanceProperty::MasterUserSecret ["8.3.2"] "master password managed by RDS in Secrets Manager, encrypted with the RDS key (rotation: RDS-26)";
     "RDS-21" "db_instance" rds::instance::InstanceProperty::Snapshots ["1.4.4", "3.5.1"] "every DB snapshot of the instance encrypted with the RDS key and none public (each listed)";
     "RDS-26" "db_instance" rds::instance::InstanceProperty::MasterSecretRotation ["8.6.3"] "master password rotated by Secrets Manager (rotation on; its period, last and next rotation quoted)";
@@ -132,7 +132,7 @@ controls! {
     "LAM-4" "lambda_function" lambda::function::FunctionProperty::Subnets ["1.3.1"] "runs in the private subnets";
     "LAM-5" "lambda_function" lambda::function::FunctionProperty::SecurityGroups ["1.3.1", "1.3.2"] "runs with the Lambda security group";
     "LAM-6" "lambda_function" lambda::function::FunctionProperty::Role ["7.2.5"] "runs as its own least-privilege role";
-    "LAM-7" "lambda_function" lambda::function::FunctionProperty::Runtime ["6.3.3", "12.3.4"] "the configured runtime, not deprecated by Lambda";
+    "LAM-7" "lambda_function" lambda::function::FunctionProperty::Runtime ["6.3.3", "12.3.4"] "the configured runtime, one paysec accepts (python3.12 to 3.14, none deprecated by Lambda when this release was made: Lambda's API states no deprecation date)";
     "LAM-8" "lambda_function" lambda::function::FunctionProperty::ReservedConcurrency [] "reserved concurrency set";
     "LAM-9" "lambda_function" lambda::function::FunctionProperty::Code ["6.5.1"] "runs paysec's packaged handler (CodeSha256 equal to the package's SHA-256)";
     "LAM-10" "lambda_function" lambda::function::FunctionProperty::PublicEntry ["1.3.1", "1.4.1"] "no public entry: no resource-policy statement open to every principal (the function's, each version's and alias's), no function URL without authentication (each quoted)";
@@ -556,6 +556,9 @@ pub struct Scope {
     pub command_line: String,
     /// SHA-256 of the stack settings (`paysec config show` prints them).
     pub config_digest: String,
+    /// The stack settings themselves, where the expected values of the
+    /// configurable controls come from (an audit external id not shown).
+    pub configuration: serde_json::Value,
     /// Resources read live.
     pub resources_read: usize,
     /// Resources of the whole stack this configuration does not build.
@@ -659,6 +662,9 @@ pub fn markdown(report: &Report, h: &Header<'_>) -> String {
             ));
         }
     }
+    if !sc.configuration.is_null() {
+        out.push_str(&format!("\n## Appendix B: the configuration\n\nThe stack settings this run compared the live resources with (their SHA-256 is the configuration digest above); a control whose expected value is configurable takes it from here; where a control also has a fixed baseline (Multi-AZ, 365 days of log retention), a configured value below it fails all the same.\n\n```json\n{}\n```\n", serde_json::to_string_pretty(&sc.configuration).unwrap_or_default()));
+    }
     out
 }
 
@@ -745,6 +751,26 @@ pub fn junit(report: &Report, h: &Header<'_>) -> String {
         report.summary.not_applicable,
         xml_escape(h.at)
     );
+    // The scope, on every suite (JUnit has no properties above them).
+    let sc = &h.scope;
+    let scope: String = [
+        ("endpoint", sc.endpoint.as_str()),
+        ("emulator", sc.emulator.as_deref().unwrap_or("none: AWS")),
+        ("caller_arn", sc.caller_arn.as_str()),
+        ("started", sc.started.as_str()),
+        ("commit", sc.commit.as_str()),
+        ("command_line", sc.command_line.as_str()),
+        ("config_digest", sc.config_digest.as_str()),
+        ("not_covered", NOT_COVERED),
+    ]
+    .iter()
+    .map(|(name, value)| {
+        format!(
+            "      <property name=\"{name}\" value=\"{}\"/>\n",
+            xml_escape(value)
+        )
+    })
+    .collect();
     for control in CONTROLS {
         let findings: Vec<&Finding> = report
             .findings
@@ -756,7 +782,7 @@ pub fn junit(report: &Report, h: &Header<'_>) -> String {
         }
         let count = |v: Verdict| findings.iter().filter(|f| f.verdict == v).count();
         out.push_str(&format!(
-            "  <testsuite name=\"{} {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n    <properties>\n      <property name=\"pci_dss_v4_0_1\" value=\"{}\"/>\n      <property name=\"account\" value=\"{}\"/>\n      <property name=\"region\" value=\"{}\"/>\n    </properties>\n",
+            "  <testsuite name=\"{} {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n    <properties>\n      <property name=\"pci_dss_v4_0_1\" value=\"{}\"/>\n      <property name=\"account\" value=\"{}\"/>\n      <property name=\"region\" value=\"{}\"/>\n{scope}    </properties>\n",
             control.id,
             xml_escape(control.title),
             findings.len(),
@@ -1468,6 +1494,55 @@ mod tests {
             report.summary.total,
             "one test case per finding"
         );
+    }
+
+    #[test]
+    fn every_format_carries_the_scope_and_what_it_does_not_cover() {
+        let report = evaluate(
+            &[change(
+                "s3.data",
+                "s3_bucket",
+                Planned::NoChange {
+                    physical_id: "b".into(),
+                    properties_read: true,
+                },
+            )],
+            &[],
+            &[],
+        );
+        let mut h = header();
+        h.scope = Scope {
+            caller_arn: "arn:aws:sts::111122223333:assumed-role/Auditor/alice".into(),
+            command_line: "paysec verify --report r.md".into(),
+            configuration: serde_json::json!({ "rds": { "multi_az": true } }),
+            ..Scope::default()
+        };
+        let sarif = serde_json::to_string(&sarif(&report, &h)).unwrap();
+        for (format, text) in [
+            ("markdown", markdown(&report, &h)),
+            ("json", json(&report, &h).to_string()),
+            ("junit", junit(&report, &h)),
+            (
+                "html",
+                html(
+                    &report,
+                    &h,
+                    &Picture {
+                        nodes: Vec::new(),
+                        edges: Vec::new(),
+                    },
+                ),
+            ),
+            ("sarif", sarif),
+        ] {
+            assert!(
+                text.contains("assumed-role/Auditor/alice")
+                    && text.contains("This report does not cover")
+                    && text.contains("paysec verify --report r.md"),
+                "{format}: {text}"
+            );
+        }
+        assert!(markdown(&report, &h).contains("\"multi_az\": true"));
     }
 
     #[test]

@@ -49,11 +49,14 @@ pub fn sarif(report: &Report, h: &Header<'_>) -> Value {
             },
             "invocations": [{
                 "executionSuccessful": true,
+                "commandLine": h.scope.command_line,
                 "endTimeUtc": h.at,
                 "properties": {
                     "environment": h.environment,
                     "account": h.account,
-                    "region": h.region
+                    "region": h.region,
+                    "scope": h.scope,
+                    "notCovered": crate::NOT_COVERED
                 }
             }],
             "results": results,
