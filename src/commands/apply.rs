@@ -312,6 +312,18 @@ pub enum Verb {
 /// with its own ledger (locked), graph and scheduler. Needs `--yes`: there
 /// is no single plan to confirm. Each environment ends on its own; the exit
 /// code is the worst of them.
+/// Whether two environments run in one place: the same role (and
+/// external id), or none, in the same region. The session name does not
+/// part them: it names who acts, not where.
+fn same_place(a: &paysec_aws::AwsSettings, b: &paysec_aws::AwsSettings) -> bool {
+    let role = |s: &paysec_aws::AwsSettings| {
+        s.role
+            .as_ref()
+            .map(|r| (r.arn.clone(), r.external_id.clone()))
+    };
+    a.region == b.region && role(a) == role(b)
+}
+
 pub async fn fleet(
     settings: &Settings,
     printer: &Printer,
@@ -331,36 +343,70 @@ pub async fn fleet(
         )));
     }
     // Every ledger is locked before any AWS call: a fleet never half-starts
-    // because one environment is busy elsewhere.
-    let mut ledgers = Vec::new();
-    for name in &settings.fleet {
-        ledgers.push(Ledger::open_for_write(&settings.ledger, name, command)?);
-    }
-    // One connection per account and region (an environment's role and
-    // region, `[environments.NAME]`): its clients, and their per-service
-    // ceilings, shared by the fleet's environments there.
-    let creating = matches!(verb, Verb::Up { .. });
-    let mut places: Vec<(paysec_aws::AwsSettings, super::Connected)> = Vec::new();
-    let mut place_of = Vec::new();
-    for name in &settings.fleet {
-        let aws = settings.aws_for(name);
-        if let Some(i) = places
+    // because one environment is busy elsewhere. All at once: on a shared
+    // ledger each lock is a round trip or two to S3. A refusal leaves the
+    // others' locks removed (each ledger unlocks when dropped).
+    let ledgers = std::thread::scope(|scope| {
+        let opening: Vec<_> = settings
+            .fleet
             .iter()
-            .position(|(a, _)| a.role == aws.role && a.region == aws.region)
-        {
-            place_of.push(i);
-            continue;
+            .map(|name| scope.spawn(|| Ledger::open_for_write(&settings.ledger, name, command)))
+            .collect();
+        opening
+            .into_iter()
+            .map(|o| o.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    // One connection per account role and region (an environment's role
+    // and region, `[environments.NAME]`): its clients, and their
+    // per-service ceilings, shared by the fleet's environments there, and
+    // one preflight counting all of them against the account's quotas.
+    let creating = matches!(verb, Verb::Up { .. });
+    let mut places: Vec<(paysec_aws::AwsSettings, Vec<usize>)> = Vec::new();
+    for (i, name) in settings.fleet.iter().enumerate() {
+        let aws = settings.aws_for(name);
+        match places.iter_mut().find(|(a, _)| same_place(a, &aws)) {
+            Some((_, envs)) => envs.push(i),
+            None => places.push((aws, vec![i])),
         }
-        let c = super::connect_as(settings, &aws, name, creating).await?;
-        places.push((aws, c));
-        place_of.push(places.len() - 1);
     }
+    for (aws, envs) in &mut places {
+        // A session shared by several environments is named for none of
+        // them (unless the configuration named it).
+        if let Some(role) = aws.role.as_mut() {
+            if envs.len() > 1 && role.session_name == format!("paysec-{}", settings.fleet[envs[0]])
+            {
+                role.session_name = "paysec-fleet".to_owned();
+            }
+        }
+    }
+    // Connected and preflighted all at once: each is a few round trips to
+    // its account, which nothing else waits on.
+    let mut connected =
+        futures_util::future::try_join_all(places.iter().map(|(aws, envs)| {
+            super::connect_as(settings, aws, &settings.fleet[envs[0]], creating)
+        }))
+        .await?;
     if creating {
-        for (i, (_, c)) in places.iter_mut().enumerate() {
-            let here = place_of.iter().filter(|p| **p == i).count();
-            super::preflight_for(settings, printer, c, here).await?;
+        futures_util::future::try_join_all(
+            connected
+                .iter_mut()
+                .zip(&places)
+                .map(|(c, (_, envs))| super::preflight_for(settings, printer, c, envs.len())),
+        )
+        .await?;
+    }
+    let mut place_of = vec![0; settings.fleet.len()];
+    for (p, (_, envs)) in places.iter().enumerate() {
+        for &i in envs {
+            place_of[i] = p;
         }
     }
+    let places: Vec<(paysec_aws::AwsSettings, super::Connected)> = places
+        .into_iter()
+        .map(|(aws, _)| aws)
+        .zip(connected)
+        .collect();
     let stop = stop_on_signal(printer.is_json());
     let mut runs = tokio::task::JoinSet::new();
     for ((name, mut ledger), place) in settings.fleet.iter().zip(ledgers).zip(&place_of) {

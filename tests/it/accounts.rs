@@ -8,7 +8,11 @@ use std::collections::BTreeSet;
 
 use paysec_aws::sdk::resourcegroupstagging;
 
-use crate::support::{env_name, identity_in_account, sdk_config_as, tagged_by_logical_id, Paysec};
+use paysec_testkit::{FaultProxy, Rules};
+
+use crate::support::{
+    endpoint, env_name, identity_in_account, sdk_config_as, tagged_by_logical_id, Paysec,
+};
 
 const ACCOUNTS: [&str; 3] = ["444444444444", "555555555555", "666666666666"];
 const ROLE: &str = "PaysecDeployer";
@@ -142,4 +146,50 @@ async fn a_fleet_across_three_accounts_puts_each_environment_in_its_own() {
             "account {account} is empty after down"
         );
     }
+}
+
+/// Environments going into one account are counted together against its
+/// quotas, whatever their sessions are named: five more VPCs do not fit a
+/// new account's five, whose default VPC takes one. Refused before any
+/// write, nothing made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_in_one_account_is_counted_against_its_quotas_together() {
+    const ACCOUNT: &str = "777777777777";
+    let role = deploy_role(ACCOUNT).await;
+    let p = Paysec::new("acct")
+        .with_var("PAYSEC_RDS_ENABLED", "false")
+        .with_var("PAYSEC_LAMBDA_ENABLED", "false");
+    let names: Vec<String> = (0..5).map(|_| env_name("acct")).collect();
+    let config: String = names
+        .iter()
+        .map(|name| format!("[environments.{name}]\nrole_arn = \"{role}\"\n\n"))
+        .collect();
+    std::fs::write(p.dir.path().join("paysec.toml"), config).unwrap();
+    // The account's VPC quota at AWS's default (the suite's is raised).
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    proxy.set_rules(Rules {
+        service_quotas: vec![("vpc", "L-F678F1CE", 5.0)],
+        ..Rules::off()
+    });
+    let url = proxy.url();
+    let fleet: Vec<&str> = names.iter().flat_map(|n| ["--env", n.as_str()]).collect();
+    let up = p.run(
+        &[
+            &["--endpoint-url", url.as_str()],
+            &fleet[..],
+            &["up", "--yes"],
+        ]
+        .concat(),
+    );
+    assert_eq!(up.code(), 2, "{}\n{}", up.stdout(), up.stderr());
+    assert!(
+        up.stderr()
+            .contains("VPCs in the region are used and this run needs 5 more"),
+        "{}",
+        up.stderr()
+    );
+    assert!(
+        environments_in(ACCOUNT).await.is_empty(),
+        "nothing made in {ACCOUNT}"
+    );
 }
