@@ -25,7 +25,10 @@
 //!   10: `PAYSEC_BENCH_ACCOUNTS=NxK`, empty to skip; alone with
 //!   `PAYSEC_BENCH_ONLY=accounts`), each through its account's role, on a
 //!   shared ledger on S3: makespan against one environment's, calls,
-//!   throttles, peak RSS and the ledger's writes to S3;
+//!   throttles, peak RSS and the ledger's writes to S3. Each account is
+//!   answered by a moto process of its own, as AWS answers each account
+//!   on its own (`PAYSEC_BENCH_ONE_EMULATOR=1`: every account on the one
+//!   emulator, one request at a time);
 //! - cold `status`/`output` wall time and RSS on a full ledger, and cold
 //!   `plan` (full, and `--no-refresh`) at the model's call latency, with
 //!   the full one's ratio to the quick one (goal: within 1.5x).
@@ -35,6 +38,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use paysec_testkit::moto::Moto;
 use paysec_testkit::{FaultProxy, Model, Rules};
 
 /// The readiness waits are divided by this (`PAYSEC_BENCH_SCALE`, default
@@ -143,7 +147,7 @@ fn topology(dir: &Path, endpoint: &str, env: &str) -> Topology {
 }
 
 /// Per resource, from a run's JSON events: (started, identity available,
-/// done), seconds since the run began.
+/// done), seconds since the run began; in a fleet, per `ENV/ID`.
 fn timings(json_lines: &str) -> HashMap<String, (f64, f64, f64)> {
     let mut t: HashMap<String, (f64, f64, f64)> = HashMap::new();
     for line in json_lines.lines() {
@@ -153,9 +157,12 @@ fn timings(json_lines: &str) -> HashMap<String, (f64, f64, f64)> {
         let (Some(id), Some(at)) = (v["id"].as_str(), v["t"].as_f64()) else {
             continue;
         };
-        let e = t
-            .entry(id.to_owned())
-            .or_insert((f64::NAN, f64::NAN, f64::NAN));
+        // A fleet's events name their environment: `ENV/ID`.
+        let key = match v["env"].as_str() {
+            Some(env) => format!("{env}/{id}"),
+            None => id.to_owned(),
+        };
+        let e = t.entry(key).or_insert((f64::NAN, f64::NAN, f64::NAN));
         match (v["event"].as_str(), v["phase"].as_str()) {
             (Some("phase"), Some("reading" | "deleting")) if e.0.is_nan() => e.0 = at,
             (Some("phase"), Some("waiting_ready")) => e.1 = at,
@@ -353,15 +360,18 @@ fn accounts_fleet_size() -> Option<(usize, usize)> {
 struct AccountsFleet {
     environments: usize,
     accounts: usize,
+    /// Emulator processes answering the accounts (1: the one emulator).
+    emulator_processes: usize,
     one: Measured,
     up: Measured,
     down: Measured,
     calls_up: usize,
     throttled_up: usize,
     ledger_writes_up: usize,
-    /// CPU seconds the emulator's process spent during the fleet's `up`
-    /// (what tells an emulator-bound run from a paysec-bound one).
-    emulator_cpu_up: Option<f64>,
+    /// CPU seconds the emulator spent during the fleet's `up`: its first
+    /// process and all of them (what tells an emulator-bound run from a
+    /// paysec-bound one).
+    emulator_cpu_up: Option<(f64, f64)>,
     /// CPU seconds this process (the test proxy runs in it) spent then.
     proxy_cpu_up: Option<f64>,
     /// The machine's CPU seconds then, busy and in all (every core).
@@ -387,11 +397,47 @@ fn listen_overflows() -> Option<u64> {
     None
 }
 
-/// CPU seconds the emulator's process has used so far (user + system,
-/// from /proc), when `scripts/emulator.sh` started it here.
-fn emulator_cpu_s() -> Option<f64> {
+/// CPU seconds the emulator has used so far (user + system, from /proc):
+/// its first process, when `scripts/emulator.sh` started it here (STS and
+/// the shared ledger's bucket), and the accounts' own processes
+/// (`shards`), in all.
+fn emulator_cpu_s(shards: &[Moto]) -> Option<(f64, f64)> {
     let pid = std::fs::read_to_string("target/emulator/pid").ok()?;
-    process_cpu_s(pid.trim())
+    let first = process_cpu_s(pid.trim())?;
+    let all = shards.iter().try_fold(first, |sum, shard| {
+        Some(sum + process_cpu_s(&shard.pid()?)?)
+    })?;
+    Some((first, all))
+}
+
+/// One moto process per account, each answering as that account alone
+/// (the proxy sends each account's role sessions to its own), started at
+/// once: unless `PAYSEC_BENCH_ONE_EMULATOR=1`.
+fn account_emulators(accounts: &[String], dir: &Path) -> Vec<Moto> {
+    if std::env::var("PAYSEC_BENCH_ONE_EMULATOR").as_deref() == Ok("1") {
+        return Vec::new();
+    }
+    let install = Command::new("scripts/emulator.sh")
+        .arg("install")
+        .output()
+        .expect("scripts/emulator.sh install");
+    assert!(install.status.success(), "installing moto failed");
+    let server = String::from_utf8_lossy(&install.stdout).trim().to_owned();
+    std::thread::scope(|scope| {
+        let started: Vec<_> = accounts
+            .iter()
+            .map(|account| {
+                let server = &server;
+                scope.spawn(move || {
+                    Moto::start(server, dir, Some(account)).expect("an account's own moto")
+                })
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|s| s.join().expect("starting moto"))
+            .collect()
+    })
 }
 
 /// CPU seconds the benchmark's own process has used so far: the test proxy
@@ -429,8 +475,9 @@ fn process_cpu_s(pid: &str) -> Option<f64> {
 }
 
 /// The deploy role in each of `accounts` accounts (as a landing zone has
-/// them), made directly on the emulator as each account's owner.
-async fn deploy_roles(upstream: &str, accounts: &[String]) -> Vec<String> {
+/// them), made directly on the emulator as each account's owner: on the
+/// account's own process where it has one (`shards`, in the same order).
+async fn deploy_roles(upstream: &str, accounts: &[String], shards: &[Moto]) -> Vec<String> {
     let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .credentials_provider(paysec_aws::sdk::s3::config::Credentials::new(
             "test", "test", None, None, "bench",
@@ -446,7 +493,14 @@ async fn deploy_roles(upstream: &str, accounts: &[String]) -> Vec<String> {
     })
     .to_string();
     let mut roles = Vec::new();
-    for account in accounts {
+    for (i, account) in accounts.iter().enumerate() {
+        if let Some(shard) = shards.get(i) {
+            // Any key is that account's there.
+            let owner = base.to_builder().endpoint_url(&shard.url).build();
+            create_deployer(&owner, &trust).await;
+            roles.push(format!("arn:aws:iam::{account}:role/PaysecDeployer"));
+            continue;
+        }
         let creds = sts
             .assume_role()
             .role_arn(format!("arn:aws:iam::{account}:role/BenchOwner"))
@@ -469,16 +523,21 @@ async fn deploy_roles(upstream: &str, accounts: &[String]) -> Vec<String> {
                 ),
             ))
             .build();
-        let iam = paysec_aws::sdk::iam::Client::new(&owner);
-        let _ = iam
-            .create_role()
-            .role_name("PaysecDeployer")
-            .assume_role_policy_document(&trust)
-            .send()
-            .await;
+        create_deployer(&owner, &trust).await;
         roles.push(format!("arn:aws:iam::{account}:role/PaysecDeployer"));
     }
     roles
+}
+
+/// The role paysec assumes in an account, made as that account's `owner`
+/// (left as it is when it exists).
+async fn create_deployer(owner: &aws_config::SdkConfig, trust: &str) {
+    let _ = paysec_aws::sdk::iam::Client::new(owner)
+        .create_role()
+        .role_name("PaysecDeployer")
+        .assume_role_policy_document(trust)
+        .send()
+        .await;
 }
 
 /// N environments in K accounts on a shared ledger: one environment alone
@@ -490,11 +549,18 @@ fn accounts_fleet(
     dir: &Path,
     id: u32,
     (n, k): (usize, usize),
+    (quick, measured): (Model, Model),
 ) -> AccountsFleet {
     let accounts: Vec<String> = (0..k)
         .map(|a| format!("{:012}", 700_000_000_000u64 + a as u64))
         .collect();
-    let roles = rt.block_on(deploy_roles(upstream, &accounts));
+    let shards = account_emulators(&accounts, dir);
+    for (account, shard) in accounts.iter().zip(&shards) {
+        proxy
+            .serve_account(account, &shard.url)
+            .expect("the account's own emulator");
+    }
+    let roles = rt.block_on(deploy_roles(upstream, &accounts, &shards));
     let url = proxy.url();
     let bucket = format!("bench-state-{id}");
     paysec(dir, &url, &["ledger", "init", &format!("s3://{bucket}")]);
@@ -507,34 +573,54 @@ fn accounts_fleet(
     };
     let names: Vec<String> = (0..n).map(|j| format!("acct-{id}-{j}")).collect();
     let one = format!("acct-{id}-one");
+    // One environment per account for the warm-up of the accounts' own
+    // emulators (the first one's was warmed before).
+    let warm: Vec<String> = (0..shards.len())
+        .map(|a| format!("acct-{id}-w{a}"))
+        .collect();
     let config: String = names
         .iter()
         .enumerate()
         .map(|(j, name)| (name, &roles[j % k]))
+        .chain(warm.iter().enumerate().map(|(a, name)| (name, &roles[a])))
         .chain(std::iter::once((&one, &roles[0])))
         .map(|(name, role)| format!("[environments.{name}]\nrole_arn = \"{role}\"\n\n"))
         .collect();
     let config_path = dir.join("accounts.toml");
     std::fs::write(&config_path, config).expect("fleet config");
     let config_arg = config_path.to_string_lossy().into_owned();
-    let run = |envs: &[String], verb: &[&str]| {
-        let mut args: Vec<&str> = vec!["-q", "--config", &config_arg, "--ledger", &ledger];
+    // `-q`, or `--output json` for the runs whose timings are read.
+    let run_as = |output: &[&'static str], envs: &[String], verb: &[&str]| {
+        let mut args: Vec<&str> = output.to_vec();
+        args.extend(["--config", config_arg.as_str(), "--ledger", ledger.as_str()]);
         for e in envs {
             args.extend(["--env", e.as_str()]);
         }
         args.extend(verb);
         paysec(dir, &url, &args)
     };
+    let run = |envs: &[String], verb: &[&str]| run_as(&["-q"], envs, verb);
+    let timed = |envs: &[String], verb: &[&str]| run_as(&["--output", "json"], envs, verb);
+    if !warm.is_empty() {
+        // Each emulator loads a service's backend on first use: charged
+        // to no measured run.
+        proxy.set_model(quick);
+        run(&warm, &["up", "--yes"]);
+        run(&warm, &["down", "--yes", "--purge-audit-logs"]);
+        proxy.set_model(measured);
+    }
     let one_env = [one.clone()];
-    let alone = run(&one_env, &["up", "--yes"]);
+    let alone = timed(&one_env, &["up", "--yes"]);
     run(&one_env, &["down", "--yes", "--purge-audit-logs"]);
     let (c0, t0, l0) = (proxy.calls(), proxy.throttled(), proxy.log().len());
-    let cpu0 = emulator_cpu_s();
+    let cpu0 = emulator_cpu_s(&shards);
     let (own0, machine0, overflows0) = (own_cpu_s(), machine_cpu_s(), listen_overflows());
-    let up = run(&names, &["up", "--yes"]);
-    let emulator_cpu_up = emulator_cpu_s()
+    let up = timed(&names, &["up", "--yes"]);
+    // Every event of the fleet's up, for a closer look than the summary.
+    let _ = std::fs::write("target/bench-fleet-events.jsonl", &up.stderr);
+    let emulator_cpu_up = emulator_cpu_s(&shards)
         .zip(cpu0)
-        .map(|(after, before)| after - before);
+        .map(|(after, before)| (after.0 - before.0, after.1 - before.1));
     let proxy_cpu_up = own_cpu_s().zip(own0).map(|(after, before)| after - before);
     let listen_overflows_up = listen_overflows()
         .zip(overflows0)
@@ -552,6 +638,7 @@ fn accounts_fleet(
     AccountsFleet {
         environments: n,
         accounts: k,
+        emulator_processes: 1 + shards.len(),
         one: alone,
         up,
         down,
@@ -570,8 +657,17 @@ fn print_accounts_fleet(f: &AccountsFleet) {
     let s = |d: Duration| d.as_secs_f64();
     println!();
     println!(
-        "fleet across accounts: {} environments in {} accounts (each through its account's role), shared ledger on S3",
-        f.environments, f.accounts
+        "fleet across accounts: {} environments in {} accounts (each through its account's role), shared ledger on S3, {}",
+        f.environments,
+        f.accounts,
+        if f.emulator_processes > 1 {
+            format!(
+                "each account on its own moto process ({} in all, with the first: STS and the ledger)",
+                f.emulator_processes
+            )
+        } else {
+            "every account on one moto process".to_owned()
+        }
     );
     println!("| run | makespan | calls | throttled | ledger writes to S3 | peak RSS |");
     println!("|---|---|---|---|---|---|");
@@ -602,9 +698,9 @@ fn print_accounts_fleet(f: &AccountsFleet) {
         f.up.cpu_s,
         f.emulator_cpu_up.map_or_else(
             || "not read (not started by scripts/emulator.sh here)".to_owned(),
-            |c| format!(
-                "{c:.1} s ({:.0} % of the makespan)",
-                100.0 * c / s(f.up.wall)
+            |(first, all)| format!(
+                "{all:.1} s ({:.0} % of the makespan; its first process, STS and the shared ledger's bucket, {first:.1} s)",
+                100.0 * all / s(f.up.wall)
             )
         )
     );
@@ -616,6 +712,64 @@ fn print_accounts_fleet(f: &AccountsFleet) {
     }
     if let Some(dropped) = f.listen_overflows_up {
         println!("  connections dropped for a full listen queue: {dropped}");
+    }
+    print_where_the_time_goes(&f.one.stderr, &f.up.stderr, f.environments);
+}
+
+/// Per resource, alone and in the fleet (the median over its
+/// environments): when it started and how long it took, the ten that end
+/// last in the fleet; and how the fleet's environments ended.
+#[allow(clippy::print_stdout)] // a benchmark's output is its figures
+fn print_where_the_time_goes(alone: &str, fleet: &str, environments: usize) {
+    let alone = timings(alone);
+    let fleet = timings(fleet);
+    let median = |mut v: Vec<f64>| -> f64 {
+        v.retain(|x| x.is_finite());
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let of = |id: &str| -> Vec<(f64, f64, f64)> {
+        fleet
+            .iter()
+            .filter(|(k, _)| k.split_once('/').is_some_and(|(_, i)| i == id))
+            .map(|(_, t)| *t)
+            .collect()
+    };
+    // (resource, (starts, takes) alone, (starts, takes) in the fleet)
+    type Row = (String, (f64, f64), (f64, f64));
+    let mut rows: Vec<Row> = alone
+        .iter()
+        .map(|(id, (start, _, done))| {
+            let f = of(id);
+            let starts = median(f.iter().map(|t| t.0).collect());
+            let takes = median(f.iter().map(|t| t.2 - t.0).collect());
+            (id.clone(), (*start, done - start), (starts, takes))
+        })
+        .collect();
+    rows.sort_by(|a, b| (b.2 .0 + b.2 .1).total_cmp(&(a.2 .0 + a.2 .1)));
+    println!("where the time goes: per resource, alone and in the fleet (median of {environments}), the ten that end last");
+    println!("| resource | alone: starts at | takes | fleet: starts at | takes |");
+    println!("|---|---|---|---|---|");
+    for (id, (s1, d1), (sf, df)) in rows.iter().take(10) {
+        println!("| {id} | {s1:.1} s | {d1:.1} s | {sf:.1} s | {df:.1} s |");
+    }
+    let mut ends: Vec<f64> = Vec::new();
+    let mut envs: HashMap<&str, f64> = HashMap::new();
+    for (key, (_, _, done)) in &fleet {
+        if let Some((env, _)) = key.split_once('/') {
+            let e = envs.entry(env).or_insert(0.0);
+            if done.is_finite() && *done > *e {
+                *e = *done;
+            }
+        }
+    }
+    ends.extend(envs.values());
+    ends.sort_by(f64::total_cmp);
+    if let (Some(first), Some(last)) = (ends.first(), ends.last()) {
+        println!(
+            "the fleet's environments ended between {first:.1} s and {last:.1} s (median {:.1} s)",
+            ends[ends.len() / 2]
+        );
     }
 }
 
@@ -666,6 +820,7 @@ fn main() {
                 dir.path(),
                 id,
                 size,
+                (quick, model),
             ));
         }
         return;
@@ -740,7 +895,8 @@ fn main() {
         ));
     }
 
-    let across = across.map(|size| accounts_fleet(&rt, &proxy, &upstream, dir.path(), id, size));
+    let across = across
+        .map(|size| accounts_fleet(&rt, &proxy, &upstream, dir.path(), id, size, (quick, model)));
 
     // Cold read-only commands on a full ledger (no network for these).
     let env_s = format!("bench-{id}-s");

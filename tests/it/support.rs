@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use paysec_aws::sdk::resourcegroupstagging::types::TagFilter;
 use paysec_aws::{Aws, AwsSettings};
+use paysec_testkit::moto::{http, Moto};
 use paysec_testkit::{FaultProxy, Rules};
 
 /// The emulator the suite runs on: `PAYSEC_TEST_EMULATOR` (`moto`, the
@@ -104,10 +105,10 @@ fn answers(url: &str) -> std::io::Result<()> {
 
 /// Starts the pinned moto server for this test run, as testcontainers
 /// would: installed by `scripts/emulator.sh install` (into `target/`), on a
-/// free loopback port, under a watchdog shell that stops it once this
-/// process is gone (a test binary has no hook at exit). The SDK clients of
-/// the tests read their credentials and region from the environment, so
-/// the emulator's are set here, before the first client is built.
+/// free loopback port, stopped once this process is gone
+/// ([`paysec_testkit::moto::Moto`]). The SDK clients of the tests read
+/// their credentials and region from the environment, so the emulator's
+/// are set here, before the first client is built.
 fn own_emulator() -> String {
     let root = env!("CARGO_MANIFEST_DIR");
     let install = Command::new(format!("{root}/scripts/emulator.sh"))
@@ -120,49 +121,15 @@ fn own_emulator() -> String {
         String::from_utf8_lossy(&install.stderr)
     );
     let server = String::from_utf8_lossy(&install.stdout).trim().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let log = format!("{root}/target/emulator/moto-test-{port}.log");
-    // Kept (never waited for) so the watchdog is not reaped early; it ends
-    // on its own once this process is gone.
-    static WATCHDOG: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
-    let watchdog = Command::new("sh")
-        .args([
-            "-c",
-            r#"MOTO_IAM_LOAD_MANAGED_POLICIES=true "$0" -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
-m=$!
-trap 'kill $m 2>/dev/null' EXIT
-while kill -0 "$3" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done"#,
-            &server,
-            &port.to_string(),
-            &log,
-            &std::process::id().to_string(),
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let _ = WATCHDOG.set(std::sync::Mutex::new(watchdog));
-    let url = format!("http://127.0.0.1:{port}");
-    let started = std::time::Instant::now();
-    while http(port, "GET", "/moto-api/", "").is_err() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "moto did not start within 60 s; see {log}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    // No Docker here: Lambda Invoke echoes the payload instead of running it.
-    http(
-        port,
-        "POST",
-        "/moto-api/config",
-        r#"{"lambda": {"use_docker": false}}"#,
+    static MOTO: OnceLock<std::sync::Mutex<Moto>> = OnceLock::new();
+    let moto = Moto::start(
+        &server,
+        std::path::Path::new(&format!("{root}/target/emulator")),
+        None,
     )
-    .expect("configure moto");
+    .unwrap_or_else(|e| panic!("starting moto_server failed: {e}"));
+    let url = moto.url.clone();
+    let _ = MOTO.set(std::sync::Mutex::new(moto));
     for (key, value) in [
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
@@ -259,26 +226,6 @@ pub fn emulator_python() -> std::path::PathBuf {
     );
     let server = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     server.with_file_name("python")
-}
-
-/// One HTTP/1.1 request to the local emulator; Ok when it answers 2xx.
-fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<()> {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    write!(
-        conn,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut answer = String::new();
-    conn.read_to_string(&mut answer)?;
-    if answer.starts_with("HTTP/1.1 2") || answer.starts_with("HTTP/1.0 2") {
-        Ok(())
-    } else {
-        Err(std::io::Error::other(
-            answer.lines().next().unwrap_or("no answer").to_owned(),
-        ))
-    }
 }
 
 /// What every integration test talks to: the emulator behind the AWS rules

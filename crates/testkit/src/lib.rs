@@ -13,8 +13,12 @@
 //! With [`Rules`] set, it refuses what AWS refuses where the emulator is
 //! lenient (principals that do not exist, reused client tokens, ids not yet
 //! visible, account limits, retired engine versions); see [`rules`].
+//! [`moto`] starts emulator processes: one for every account, or one per
+//! account, the proxy sending each account's role sessions to its own
+//! ([`FaultProxy::serve_account`]).
 
 pub mod model;
+pub mod moto;
 pub mod rules;
 
 pub use model::Model;
@@ -68,17 +72,24 @@ struct State {
     in_flight: Mutex<std::collections::HashMap<String, usize>>,
     /// Operation signatures seen, in order (for assertions and reports).
     log: Mutex<Vec<String>>,
-    /// Held while a conditional S3 write is with the emulator
-    /// ([`conditional_s3_write`]).
-    conditional_writes: tokio::sync::Mutex<()>,
+    /// One lock per object (host and path), held while a conditional S3
+    /// write to it is with the emulator ([`conditional_s3_write`]).
+    conditional_writes: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Accounts answered by an emulator process of their own
+    /// ([`FaultProxy::serve_account`]): account -> that process.
+    shards: Mutex<std::collections::HashMap<String, SocketAddr>>,
+    /// The account of each role session's access key, read off the STS
+    /// `AssumeRole` answers the proxy relayed (only while there are shards).
+    session_accounts: Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// Whether a request is an S3 write on condition (`If-Match`,
 /// `If-None-Match`). S3 checks the condition and writes as one step, so of
-/// two such writes at once only one can pass; moto 5.2.5 looks the object
-/// up, then writes, in separate steps, so both could (two runs would both
-/// take a shared ledger's lock). The proxy hands them to the emulator one
-/// at a time, as AWS would decide them.
+/// two such writes to one object at once only one can pass; moto 5.2.5
+/// looks the object up, then writes, in separate steps, so both could (two
+/// runs would both take a shared ledger's lock). The proxy hands those to
+/// one object to the emulator one at a time, as AWS would decide them;
+/// writes to other objects go on meanwhile, as on AWS.
 fn conditional_s3_write(head: &str) -> bool {
     let mut lines = head.lines();
     let method_is_write = lines
@@ -89,6 +100,31 @@ fn conditional_s3_write(head: &str) -> bool {
             let l = l.to_ascii_lowercase();
             l.starts_with("if-match:") || l.starts_with("if-none-match:")
         })
+}
+
+/// The lock of the object a request names: its `Host` (a bucket's
+/// virtual host) and its path, without the query.
+fn object_lock(state: &State, head: &str) -> Arc<tokio::sync::Mutex<()>> {
+    let path = head
+        .lines()
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap_or_default();
+    let path = path.split('?').next().unwrap_or_default();
+    let host = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case("host").then(|| v.trim())
+        })
+        .unwrap_or_default();
+    state
+        .conditional_writes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(format!("{host}{path}"))
+        .or_default()
+        .clone()
 }
 
 /// A running proxy. Dropping it does not stop it; it lives as long as the
@@ -170,6 +206,27 @@ impl FaultProxy {
     pub fn set_model(&self, model: Model) {
         self.set_latency(model.call_latency);
         *self.state.model.lock().unwrap_or_else(|p| p.into_inner()) = Some(model);
+    }
+
+    /// Sends the requests of `account` (signed with a role session of it:
+    /// one this proxy relayed the `AssumeRole` answer of) to `upstream`, an
+    /// emulator process serving that account alone ([`moto::Moto::start`]
+    /// with the account), as AWS answers each account on its own. STS
+    /// stays with the first emulator: it issued the sessions. Without
+    /// this, one emulator process answers every account, one request at a
+    /// time (docs/performance.md).
+    pub fn serve_account(&self, account: &str, upstream: &str) -> std::io::Result<()> {
+        let addr: SocketAddr = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .map_err(std::io::Error::other)?;
+        self.state
+            .shards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.to_owned(), addr);
+        Ok(())
     }
 
     /// Makes the emulator refuse what AWS refuses (see [`rules`]).
@@ -510,6 +567,7 @@ async fn serve(
             drop(conn);
         }
         Decision::Forward => {
+            let upstream = route(&state, &req.head, upstream);
             let model = *state.model.lock().unwrap_or_else(|p| p.into_inner());
             let body_text = String::from_utf8_lossy(&req.body).into_owned();
             let _slot = match model.map(|m| m.service_in_flight).filter(|&n| n > 0) {
@@ -572,7 +630,7 @@ async fn serve(
                 .map(|l| format!("{l}\r\n"))
                 .collect();
             let _atomic = if conditional_s3_write(&req.head) {
-                Some(state.conditional_writes.lock().await)
+                Some(object_lock(&state, &req.head).lock_owned().await)
             } else {
                 None
             };
@@ -582,6 +640,9 @@ async fn serve(
             up.write_all(&req.body).await?;
             let mut answer = Vec::new();
             up.read_to_end(&mut answer).await?;
+            if req.signature == "AssumeRole" {
+                learn_session(&state, &body_text, &answer);
+            }
             if let Some(rules) = &rules {
                 if let Some(ruled) = rules::after(rules, &state.memory, &call, &answer) {
                     answer = ruled;
@@ -673,22 +734,91 @@ fn remodel(
     }
 }
 
-/// The service a request is signed for (its SigV4 credential scope:
-/// `Credential=AKID/DATE/REGION/SERVICE/aws4_request`).
+/// The access key and service of a request's SigV4 credential scope
+/// (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`).
+fn key_and_service(head: &str) -> Option<(&str, &str)> {
+    let scope: Vec<&str> = head
+        .split("Credential=")
+        .nth(1)?
+        .split('/')
+        .take(4)
+        .collect();
+    match scope.as_slice() {
+        [key, _, _, service] => Some((key, service)),
+        _ => None,
+    }
+}
+
+/// The emulator process a request goes to: its account's own, when that
+/// account has one ([`FaultProxy::serve_account`]) and the request is
+/// signed with a session of it; else the first. STS always goes to the
+/// first, which issued the sessions and knows them.
+fn route(state: &State, head: &str, first: SocketAddr) -> SocketAddr {
+    let Some((key, service)) = key_and_service(head) else {
+        return first;
+    };
+    if service == "sts" {
+        return first;
+    }
+    let accounts = state
+        .session_accounts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let Some(account) = accounts.get(key) else {
+        return first;
+    };
+    state
+        .shards
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(account)
+        .copied()
+        .unwrap_or(first)
+}
+
+/// Remembers the account of the session an `AssumeRole` answer hands out:
+/// the account of the role asked for (`RoleArn` in the request), the key
+/// in the answer's `<AccessKeyId>`.
+fn learn_session(state: &State, request: &str, answer: &[u8]) {
+    if state
+        .shards
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_empty()
+    {
+        return;
+    }
+    let role = request
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("RoleArn="))
+        .map(|arn| arn.replace("%3A", ":").replace("%3a", ":"));
+    let account = role
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(4))
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+    let answer = String::from_utf8_lossy(answer);
+    let key = answer
+        .split_once("<AccessKeyId>")
+        .and_then(|(_, rest)| rest.split_once("</AccessKeyId>"))
+        .map(|(key, _)| key.trim());
+    if let (Some(account), Some(key)) = (account, key) {
+        state
+            .session_accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_owned(), account.to_owned());
+    }
+}
+
 /// What the in-flight ceiling counts against: AWS's limits are per account
 /// and service, so the signing identity's access key (one per account in
 /// a fleet across accounts: a session of its role) and the service of the
 /// credential scope (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`).
 fn service_of(head: &str) -> String {
-    let scope: Vec<&str> = head
-        .split("Credential=")
-        .nth(1)
-        .map(|c| c.split('/').take(4).collect())
-        .unwrap_or_default();
-    match scope.as_slice() {
-        [key, _, _, service] => format!("{key}/{service}"),
-        _ => "unknown".to_owned(),
-    }
+    key_and_service(head).map_or_else(
+        || "unknown".to_owned(),
+        |(key, service)| format!("{key}/{service}"),
+    )
 }
 
 /// One request in flight to a service, counted until dropped.
@@ -740,7 +870,24 @@ fn lose(state: &State, signature: &str) -> bool {
 
 #[cfg(test)]
 mod conditional_tests {
-    use super::conditional_s3_write;
+    use super::{conditional_s3_write, object_lock, State};
+    use std::sync::Arc;
+
+    #[test]
+    fn conditional_writes_wait_only_for_those_to_the_same_object() {
+        let state = State::default();
+        let put =
+            |path: &str| format!("PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:9\r\nIf-Match: \"e\"\r\n");
+        let a = object_lock(&state, &put("/state/fleet/a.json"));
+        assert!(Arc::ptr_eq(
+            &a,
+            &object_lock(&state, &put("/state/fleet/a.json?x-id=PutObject"))
+        ));
+        assert!(!Arc::ptr_eq(
+            &a,
+            &object_lock(&state, &put("/state/fleet/b.json"))
+        ));
+    }
 
     #[test]
     fn only_conditional_writes_are_taken_one_at_a_time() {
@@ -754,5 +901,51 @@ mod conditional_tests {
         assert!(!conditional_s3_write(
             "GET /b/k HTTP/1.1\r\nIf-None-Match: \"e\"\r\n"
         ));
+    }
+}
+
+#[cfg(test)]
+mod routing_tests {
+    use super::{learn_session, route, State};
+    use std::net::SocketAddr;
+
+    fn signed(key: &str, service: &str) -> String {
+        format!("POST / HTTP/1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20261201/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n")
+    }
+
+    #[test]
+    fn a_role_session_goes_to_its_accounts_own_emulator() {
+        let state = State::default();
+        let first: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let own: SocketAddr = "127.0.0.1:2".parse().unwrap();
+        state
+            .shards
+            .lock()
+            .unwrap()
+            .insert("222222222222".to_owned(), own);
+        learn_session(
+            &state,
+            "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FDeployer&RoleSessionName=run&Version=2011-06-15",
+            b"HTTP/1.1 200 OK\r\n\r\n<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIAEXAMPLE222</AccessKeyId>",
+        );
+        assert_eq!(route(&state, &signed("ASIAEXAMPLE222", "kms"), first), own);
+        // STS knows the sessions it issued; keys it did not see stay put.
+        assert_eq!(
+            route(&state, &signed("ASIAEXAMPLE222", "sts"), first),
+            first
+        );
+        assert_eq!(route(&state, &signed("test", "kms"), first), first);
+        assert_eq!(route(&state, "GET / HTTP/1.1\r\n", first), first);
+    }
+
+    #[test]
+    fn without_accounts_of_their_own_no_session_is_remembered() {
+        let state = State::default();
+        learn_session(
+            &state,
+            "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FDeployer",
+            b"<AccessKeyId>ASIAEXAMPLE222</AccessKeyId>",
+        );
+        assert!(state.session_accounts.lock().unwrap().is_empty());
     }
 }

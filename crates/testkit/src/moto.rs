@@ -1,0 +1,119 @@
+//! Starting the pinned moto server as a child of a test or benchmark
+//! process: on a free loopback port, under a watchdog shell that stops it
+//! once that process is gone (a test binary has no hook at exit), ready and
+//! configured (Lambda without Docker) before it is handed out. One process
+//! can serve every account (the test suite's), or one account only (a
+//! benchmark's shard: [`crate::FaultProxy::serve_account`]).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A moto server this process started.
+pub struct Moto {
+    pub url: String,
+    pub log: PathBuf,
+    pid_file: PathBuf,
+    /// The watchdog shell: it stops moto once this process is gone, and
+    /// ends once moto has.
+    watchdog: Child,
+}
+
+impl Moto {
+    /// Starts `server` (the `moto_server` that `scripts/emulator.sh
+    /// install` prints), its log and pid files in `dir`. With `account`,
+    /// every request it answers is that account's (moto's
+    /// `MOTO_ACCOUNT_ID`), whatever key signed it: the process stands for
+    /// one account of a landing zone.
+    pub fn start(server: &str, dir: &Path, account: Option<&str>) -> std::io::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let log = dir.join(format!("moto-{port}.log"));
+        let pid_file = dir.join(format!("moto-{port}.pid"));
+        let mut command = Command::new("sh");
+        command
+            .args([
+                "-c",
+                r#"MOTO_IAM_LOAD_MANAGED_POLICIES=true "$0" -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+m=$!
+echo $m >"$4"
+trap 'kill $m 2>/dev/null' EXIT
+while kill -0 "$3" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done"#,
+                server,
+                &port.to_string(),
+                &log.to_string_lossy(),
+                &std::process::id().to_string(),
+                &pid_file.to_string_lossy(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(account) = account {
+            command.env("MOTO_ACCOUNT_ID", account);
+        }
+        let watchdog = command.spawn()?;
+        let started = Instant::now();
+        while http(port, "GET", "/moto-api/", "").is_err() {
+            if started.elapsed() > Duration::from_secs(60) {
+                return Err(std::io::Error::other(format!(
+                    "moto did not start within 60 s; see {}",
+                    log.display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // No Docker here: Lambda Invoke echoes the payload instead of running it.
+        http(
+            port,
+            "POST",
+            "/moto-api/config",
+            r#"{"lambda": {"use_docker": false}}"#,
+        )?;
+        Ok(Self {
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+            pid_file,
+            watchdog,
+        })
+    }
+
+    /// The moto process's own id (for reading its CPU time).
+    pub fn pid(&self) -> Option<String> {
+        std::fs::read_to_string(&self.pid_file)
+            .ok()
+            .map(|p| p.trim().to_owned())
+    }
+}
+
+/// Stops the process (a test run's emulator lives in a static, never
+/// dropped: its watchdog stops it when the run ends).
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill").arg(&pid).status();
+        }
+        // Its watchdog ends once the process is gone: reaped here.
+        let _ = self.watchdog.wait();
+    }
+}
+
+/// One HTTP/1.1 request to a local emulator; Ok when it answers 2xx.
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<()> {
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        conn,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer)?;
+    if answer.starts_with("HTTP/1.1 2") || answer.starts_with("HTTP/1.0 2") {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            answer.lines().next().unwrap_or("no answer").to_owned(),
+        ))
+    }
+}
