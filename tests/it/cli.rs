@@ -7,7 +7,7 @@ use crate::support::Paysec;
 
 #[test]
 fn an_invalid_environment_name_is_refused_before_any_aws_call() {
-    let p = Paysec::new("x");
+    let p = Paysec::offline("x");
     for (name, needle) in [
         ("Prod", "'P'"),
         ("dev_1", "'_'"),
@@ -29,7 +29,7 @@ fn an_invalid_environment_name_is_refused_before_any_aws_call() {
 /// errors).
 #[test]
 fn config_errors_name_the_key() {
-    let p = Paysec::new("cfg");
+    let p = Paysec::offline("cfg");
     for (file, needle) in [
         (
             "[kms]\ndeletion_window_days = 3\n",
@@ -60,7 +60,7 @@ fn config_errors_name_the_key() {
 
 #[test]
 fn up_and_down_without_a_terminal_or_yes_refuse_at_once() {
-    let p = Paysec::new("tty");
+    let p = Paysec::offline("tty");
     for cmd in ["up", "down"] {
         let run = p.run(&[cmd]);
         assert_eq!(run.code(), 7, "{cmd}: {}", run.stderr());
@@ -101,7 +101,7 @@ fn an_unreachable_endpoint_fails_in_seconds_with_exit_4() {
 
 #[test]
 fn a_corrupt_ledger_is_an_error_and_stays_untouched() {
-    let p = Paysec::new("corrupt");
+    let p = Paysec::offline("corrupt");
     let dir = p.dir.path().join(".paysec");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(p.ledger_path(), "{ truncated").unwrap();
@@ -123,7 +123,7 @@ fn a_corrupt_ledger_is_an_error_and_stays_untouched() {
 
 #[test]
 fn json_errors_are_json_on_stderr() {
-    let p = Paysec::new("json");
+    let p = Paysec::offline("json");
     let run = p.run(&["--env", "BAD", "--output", "json", "status"]);
     assert_eq!(run.code(), 2);
     let err: serde_json::Value = serde_json::from_str(run.stderr().trim()).unwrap();
@@ -162,7 +162,7 @@ fn a_second_concurrent_run_gets_a_lock_error() {
 
 #[test]
 fn status_and_output_need_no_network() {
-    let p = Paysec::new("offline");
+    let p = Paysec::offline("offline");
     let run = p
         .run(&["--endpoint-url", "http://127.0.0.1:9", "status"])
         .success();
@@ -250,7 +250,7 @@ fn a_missing_region_is_a_clear_exit_4() {
 
 #[test]
 fn a_future_ledger_is_refused_and_kept() {
-    let p = Paysec::new("future");
+    let p = Paysec::offline("future");
     std::fs::create_dir_all(p.dir.path().join(".paysec")).unwrap();
     let text = format!(r#"{{"schema": 7, "environment": "{}"}}"#, p.env);
     std::fs::write(p.ledger_path(), &text).unwrap();
@@ -292,7 +292,7 @@ fn a_ledger_of_another_region_is_refused_and_kept() {
 
 #[test]
 fn fleet_arguments_are_checked_before_any_aws_call() {
-    let p = Paysec::new("fleetargs");
+    let p = Paysec::offline("fleetargs");
     let offline = ["--endpoint-url", "http://127.0.0.1:9"];
     let run = p.run(&[&offline[..], &["--env", "a-1", "--env", "a-2", "status"]].concat());
     assert_eq!(run.code(), 2, "{}", run.stderr());
@@ -472,7 +472,7 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         untested.is_empty(),
         "variables without a test here: {untested:?}"
     );
-    let p = Paysec::new("vars");
+    let p = Paysec::offline("vars");
     for (var, good, bad) in table {
         // PAYSEC_ENV names the environment; the others change settings.
         let run = p.run_with(&[(var, good)], &["status"]);
@@ -494,7 +494,7 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
 /// a pointer to --help instead of the usage block), exit 2; JSON when asked.
 #[test]
 fn each_bad_flag_is_one_clean_line() {
-    let p = Paysec::new("flags");
+    let p = Paysec::offline("flags");
     for (args, needle) in [
         (&["up", "--yse"][..], "unexpected argument '--yse' found"),
         (
@@ -571,7 +571,7 @@ fn a_plain_http_endpoint_on_another_host_is_refused() {
 #[test]
 fn links_and_shared_directories_are_refused() {
     use std::os::unix::fs::PermissionsExt;
-    let p = Paysec::new("links");
+    let p = Paysec::offline("links");
     let dir = p.dir.path().join(".paysec");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();

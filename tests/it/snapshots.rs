@@ -35,7 +35,7 @@ fn assert_snapshot(name: &str, actual: &str) {
 
 #[test]
 fn help_of_every_command() {
-    let p = Paysec::new("snap");
+    let p = Paysec::offline("snap");
     for cmd in [
         "", "up", "down", "plan", "status", "output", "verify", "invoke", "graph",
     ] {
@@ -58,14 +58,14 @@ fn plan_of_a_new_environment() {
 
 #[test]
 fn status_without_a_ledger() {
-    let p = Paysec::new("snap");
+    let p = Paysec::offline("snap");
     let run = p.run(&["status"]).success();
     assert_snapshot("status-empty", &filter(&p, &run.stdout()));
 }
 
 #[test]
 fn graph_as_mermaid() {
-    let p = Paysec::new("snap");
+    let p = Paysec::offline("snap");
     let run = p.run(&["graph", "--format", "mermaid"]).success();
     assert_snapshot("graph-mermaid", &run.stdout());
 }

@@ -464,6 +464,10 @@ pub struct Paysec {
     pub env: String,
     /// Variables every command of this environment gets.
     vars: Vec<(String, String)>,
+    /// For commands that stop before any AWS call: no emulator is started
+    /// for them, and their endpoint is a closed port, so a call they should
+    /// not make fails the test.
+    offline: bool,
 }
 
 pub struct Run {
@@ -535,6 +539,18 @@ impl Paysec {
                     (ALARM_EMAILS.into(), ALARM_EMAIL.into()),
                 ],
             },
+            offline: false,
+        }
+    }
+
+    /// An environment whose commands must stop before any AWS call (bad
+    /// input, configuration, ledger, help): they run with no emulator
+    /// (none is started for them) against a closed loopback port, with
+    /// fixed fake credentials.
+    pub fn offline(prefix: &str) -> Self {
+        Self {
+            offline: true,
+            ..Self::new(prefix)
         }
     }
 
@@ -566,12 +582,19 @@ impl Paysec {
         c.current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("AWS_ENDPOINT_URL", endpoint())
-            .env("AWS_ACCESS_KEY_ID", &sso().access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &sso().secret_access_key)
-            .env("AWS_SESSION_TOKEN", &sso().session_token)
-            .env("AWS_REGION", "us-east-1")
+            .env("HOME", self.dir.path());
+        if self.offline {
+            // Port 9 (discard) on loopback: nothing listens.
+            c.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+                .env("AWS_ACCESS_KEY_ID", "offline")
+                .env("AWS_SECRET_ACCESS_KEY", "offline");
+        } else {
+            c.env("AWS_ENDPOINT_URL", endpoint())
+                .env("AWS_ACCESS_KEY_ID", &sso().access_key_id)
+                .env("AWS_SECRET_ACCESS_KEY", &sso().secret_access_key)
+                .env("AWS_SESSION_TOKEN", &sso().session_token);
+        }
+        c.env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("PAYSEC_ENV", &self.env)
             .env(
