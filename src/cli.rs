@@ -150,10 +150,10 @@ pub enum Command {
     },
     /// Send a test payment through the deployed function
     #[command(
-        after_help = "Examples:\n  paysec invoke                       # the seed's example payment\n  paysec invoke --payload '{\"body\": \"{\\\"transaction_id\\\": \\\"t-2\\\", \\\"amount\\\": 5}\"}'\n  paysec invoke --payload-file event.json"
+        after_help = "Examples:\n  paysec invoke                       # the example payment\n  paysec invoke --payload '{\"body\": \"{\\\"transaction_id\\\": \\\"t-2\\\", \\\"amount\\\": 5}\"}'\n  paysec invoke --payload-file event.json"
     )]
     Invoke {
-        /// The event, as JSON (default: the seed README's example)
+        /// The event, as JSON (default: an example payment, transaction test-001 of 99.99)
         #[arg(long, conflicts_with = "payload_file")]
         payload: Option<String>,
         /// A file holding the event

@@ -13,7 +13,7 @@ def call(body):
 
 
 class ValidPayments(unittest.TestCase):
-    def test_the_seed_example_is_accepted(self):
+    def test_the_example_payment_is_accepted(self):
         out = handler.handler({"body": '{"transaction_id": "test-001", "amount": 99.99}'}, None)
         self.assertEqual(out["statusCode"], 200)
         body = json.loads(out["body"])

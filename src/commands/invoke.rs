@@ -19,7 +19,7 @@ pub async fn run(
         (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| {
             Failure::Usage(format!("cannot read --payload-file {}: {e}", f.display()))
         })?,
-        (None, None) => paysec_lambda::SEED_TEST_PAYLOAD.to_owned(),
+        (None, None) => paysec_lambda::EXAMPLE_PAYLOAD.to_owned(),
     };
     serde_json::from_str::<serde_json::Value>(&payload)
         .map_err(|e| Failure::Usage(format!("the payload is not valid JSON: {e}")))?;
@@ -27,7 +27,7 @@ pub async fn run(
     let id = LogicalId::new(paysec_stack::ids::FUNCTION);
     let Some(recorded) = ledger
         .record(&id)
-        .and_then(|r| r.attrs.get("name").cloned())
+        .and_then(|r| r.attrs.get(paysec_core::Attr::Name.as_str()).cloned())
     else {
         return Err(Failure::Usage(format!(
             "environment {} has no payment function yet: run `paysec up` first",

@@ -1,4 +1,4 @@
-//! `paysec output`: the stack outputs from the ledger (the seed's
+//! `paysec output`: the stack outputs from the ledger (the Terraform setup's
 //! `terraform output`). No network.
 
 use paysec_core::Ledger;

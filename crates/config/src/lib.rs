@@ -1,4 +1,4 @@
-//! paysec's settings: the TOML config file (the equivalent of the seed's
+//! paysec's settings: the TOML config file (the equivalent of the Terraform setup's
 //! `terraform.tfvars`), then `PAYSEC_*` environment variables, then
 //! command-line flags (applied by the binary). Unknown keys, wrong types and
 //! out-of-range values are errors that name the key.
@@ -20,7 +20,7 @@ pub const LOG_RETENTION_DAYS: &[i32] = &[
 
 /// Everything paysec is told: how it runs and what it builds, kept apart so
 /// that what is built can be fingerprinted whole ([`Config::desired_state`]).
-/// The file keeps both at its top level, as the seed's `terraform.tfvars`
+/// The file keeps both at its top level, as a Terraform setup's `terraform.tfvars`
 /// does ([`File`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(from = "File", into = "File")]
@@ -858,7 +858,7 @@ impl Rds {
             return Err(invalid(
                 "rds.backup_retention_days",
                 &self.backup_retention_days,
-                "must be 7 to 35 days (the seed asks 7; 0 would disable backups)",
+                "must be 7 to 35 days (7 is the usual; 0 would disable backups)",
             ));
         }
         if !(20..=65536).contains(&self.allocated_storage_gb) {

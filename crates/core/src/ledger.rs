@@ -1028,7 +1028,7 @@ impl Ledger {
         let names: Vec<&str> = r
             .physical_id
             .iter()
-            .chain(r.attrs.get("arn"))
+            .chain(r.attrs.get(crate::Attr::Arn.as_str()))
             .map(String::as_str)
             .collect();
         self.data

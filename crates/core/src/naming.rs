@@ -209,7 +209,7 @@ mod tests {
     }
 
     #[test]
-    fn accepts_seed_examples() {
+    fn accepts_the_usual_examples() {
         for ok in ["dev-001", "prod-abc", "a", "team7-x9"] {
             assert!(EnvName::parse(ok).is_ok(), "{ok}");
         }

@@ -10,6 +10,6 @@ pub mod role;
 pub use policy::{ManagedPolicy, PolicyProperty};
 pub use role::{Auditor, Role, RoleProperty, Trust};
 
-/// Every role's session limit, in seconds (the seed's one hour; PCI DSS
+/// Every role's session limit, in seconds (one hour, as the usual Terraform setup; PCI DSS
 /// 7.2.5: a service role's access no longer than it needs).
 pub const MAX_SESSION_SECONDS: i32 = 3600;

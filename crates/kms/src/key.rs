@@ -745,7 +745,7 @@ impl Resource for KmsKey {
         // id works everywhere.
         let key_id = known
             .attrs
-            .get("key_id")
+            .get(Attr::KeyId.as_str())
             .unwrap_or(&known.physical_id)
             .clone();
         if !cx.kept_data().is_empty() {

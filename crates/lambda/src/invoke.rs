@@ -1,4 +1,4 @@
-//! A test payment through the deployed function (the seed's "Testing the
+//! A test payment through the deployed function (the Terraform setup's "Testing the
 //! Lambda Function").
 
 use aws_sdk_lambda::primitives::Blob;
@@ -6,8 +6,8 @@ use aws_sdk_lambda::types::InvocationType;
 use paysec_aws::AwsResultExt;
 use paysec_core::{LogicalId, ResourceError};
 
-/// The seed README's example event.
-pub const SEED_TEST_PAYLOAD: &str =
+/// The example event of the Terraform setup's test.
+pub const EXAMPLE_PAYLOAD: &str =
     r#"{"body": "{\"transaction_id\": \"test-001\", \"amount\": 99.99}"}"#;
 
 /// What an invocation returned.

@@ -12,4 +12,4 @@ pub use function::{Function, FunctionSpec};
 pub use queue::Queue;
 
 pub mod invoke;
-pub use invoke::{invoke, Invocation, SEED_TEST_PAYLOAD};
+pub use invoke::{invoke, Invocation, EXAMPLE_PAYLOAD};

@@ -1,6 +1,6 @@
 //! The payment stack blueprint: which resources exist, with which settings,
 //! depending on which others, built from the config. Also the stack's
-//! outputs (the seed's `terraform output`), read from the ledger.
+//! outputs (a Terraform setup's `terraform output`), read from the ledger.
 
 use paysec_core::Attr;
 use std::sync::Arc;
@@ -262,7 +262,7 @@ enum Field {
     Attr(Attr),
 }
 
-/// (output name, resource, what of it, description): the seed's
+/// (output name, resource, what of it, description): a Terraform setup's
 /// `terraform output` and what a user of the stack needs besides.
 #[rustfmt::skip]
 const OUTPUTS: &[(&str, &str, Field, &str)] = &[
