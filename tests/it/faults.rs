@@ -853,3 +853,118 @@ async fn the_master_secret_rotates_and_up_turns_rotation_back_on() {
     );
     p.run_with(&no_function, &["down", "--yes"]).success();
 }
+
+/// RDS-21 on a public snapshot, all of it live: a manual snapshot left by
+/// an earlier, unencrypted database of the same name (RDS lists a snapshot
+/// under the identifier of the instance it was taken from, whichever
+/// instance that was), made public, as RDS lets an unencrypted snapshot be.
+/// `verify` fails it naming both faults; `up` makes it private, then stops
+/// on the encryption it cannot change, with the command that copies it;
+/// once its owner deletes it, RDS-21 passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_snapshot_fails_and_up_makes_it_private() {
+    let p = Paysec::new("public-snap");
+    let no_function = [("PAYSEC_LAMBDA_ENABLED", "false")];
+    let db = format!("paysec-{}-db", p.env);
+    let old = format!("{db}-before-paysec");
+    let rds = aws().await.rds;
+    rds.create_db_instance()
+        .db_instance_identifier(&db)
+        .engine("postgres")
+        .engine_version("16.9")
+        .db_instance_class("db.t3.micro")
+        .allocated_storage(20)
+        .master_username("legacy_owner")
+        .manage_master_user_password(true)
+        .storage_encrypted(false)
+        .send()
+        .await
+        .unwrap();
+    rds.create_db_snapshot()
+        .db_instance_identifier(&db)
+        .db_snapshot_identifier(&old)
+        .send()
+        .await
+        .unwrap();
+    rds.delete_db_instance()
+        .db_instance_identifier(&db)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .unwrap();
+    // The rules layer refuses `all` on an encrypted snapshot only.
+    rds.modify_db_snapshot_attribute()
+        .db_snapshot_identifier(&old)
+        .attribute_name("restore")
+        .values_to_add("all")
+        .send()
+        .await
+        .unwrap();
+
+    let rds21 = || {
+        let run = p.run_with(
+            &no_function,
+            &["verify", "--allow-unknown", "--output", "json"],
+        );
+        let f = run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["control"] == "RDS-21")
+            .cloned()
+            .unwrap();
+        (run.code(), f)
+    };
+    // A new database is created, not compared: the first `up` does not
+    // read older snapshots; `verify` does.
+    p.run_with(&no_function, &["up", "--yes"]).success();
+    let (code, f) = rds21();
+    assert_eq!(code, 6, "{f}");
+    assert_eq!(f["verdict"], "FAIL", "{f}");
+    assert_eq!(
+        f["observed"],
+        format!("{old} (manual, public, unencrypted)"),
+        "{f}"
+    );
+    let up = p.run_with(&no_function, &["up", "--yes"]);
+    assert_ne!(up.code(), 0);
+    assert!(
+        up.stderr().contains(&format!(
+            "DB snapshot {old} is not encrypted with the RDS key (unencrypted)"
+        )) && up
+            .stderr()
+            .contains("aws rds copy-db-snapshot --kms-key-id"),
+        "{}",
+        up.stderr()
+    );
+    // Private now, read back from RDS; still unencrypted, still a FAIL.
+    let (_, f) = rds21();
+    assert_eq!(f["verdict"], "FAIL", "{f}");
+    assert_eq!(f["observed"], format!("{old} (manual, unencrypted)"), "{f}");
+    let shared = rds
+        .describe_db_snapshot_attributes()
+        .db_snapshot_identifier(&old)
+        .send()
+        .await
+        .unwrap();
+    let restore: Vec<String> = shared
+        .db_snapshot_attributes_result()
+        .unwrap()
+        .db_snapshot_attributes()
+        .iter()
+        .filter(|a| a.attribute_name() == Some("restore"))
+        .flat_map(|a| a.attribute_values().to_vec())
+        .collect();
+    assert!(restore.is_empty(), "{restore:?}");
+    // The owner copies it under the RDS key (not needed here) and deletes
+    // the original: RDS-21 passes, quoting what RDS listed.
+    rds.delete_db_snapshot()
+        .db_snapshot_identifier(&old)
+        .send()
+        .await
+        .unwrap();
+    let (_, f) = rds21();
+    assert_eq!(f["verdict"], "PASS", "{f}");
+    assert!(!f["observed"].as_str().unwrap().contains(&old), "{f}");
+    p.run_with(&no_function, &["down", "--yes"]).success();
+}

@@ -743,7 +743,8 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     // 13b. RDS: a manual snapshot of the database; AWS refuses to make an
     // encrypted one public (the rules layer, as moto allows it). An
     // unencrypted or public one failing RDS-21:
-    // faults::an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_fix_them.
+    // faults::an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_fix_them
+    // and faults::a_public_snapshot_fails_and_up_makes_it_private.
     let snapshot = format!("{}-copy", attr(&l, "rds.instance", "physical_id"));
     aws.rds
         .create_db_snapshot()
