@@ -229,7 +229,11 @@ pub async fn run(
                 let detail = match f.verdict {
                     Verdict::Pass => format!("  = {}", shorten(&f.observed, 72)),
                     Verdict::Fail => {
-                        format!("  (expected {}, observed {})", f.expected, f.observed)
+                        format!(
+                            "  (expected {}, observed {})",
+                            f.expected_shown(),
+                            f.observed
+                        )
                     }
                     Verdict::NotApplicable => format!("  (not applicable: {})", f.observed),
                     Verdict::Unknown => format!("  (unknown: {})", f.observed),

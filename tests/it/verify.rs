@@ -95,6 +95,27 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         "{}",
         clean["prerequisites"]
     );
+    // A finding whose expected value the configuration set names the
+    // setting, in the JSON and in the report; one paysec fixes names none.
+    let of = |control: &str| {
+        clean["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["control"] == control)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        of("RDS-12")["expected_from_configuration"],
+        serde_json::json!(["rds.deletion_protection"])
+    );
+    assert!(of("RDS-6").get("expected_from_configuration").is_none());
+    let evidence = std::fs::read_to_string(&report_path).unwrap();
+    assert!(
+        evidence.contains("| true (from the configuration: rds.deletion_protection) |"),
+        "the Markdown report names the setting"
+    );
     assert_eq!(p.run(&["verify", "--allow-unknown"]).code(), 0);
     // Run by an auditor (another role of the account): the key policies are
     // compared with the administrators `up` gave them, not the auditor.

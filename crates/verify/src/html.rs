@@ -197,7 +197,7 @@ pub fn html(report: &Report, h: &Header<'_>, picture: &Picture) -> String {
                 escape(&f.resource),
                 escape(f.physical_id.as_deref().unwrap_or("-")),
                 escape(f.title),
-                escape(&f.expected),
+                escape(&f.expected_shown()),
                 escape(&f.observed),
             ));
         }
@@ -246,6 +246,7 @@ mod tests {
             physical_id: Some("b".into()),
             verdict,
             expected: "on".into(),
+            expected_from_configuration: &[],
             observed: "<script>".into(),
             reads: Vec::new(),
             shared_listings: Vec::new(),

@@ -112,7 +112,7 @@ controls! {
     "RDS-6" "db_instance" rds::instance::InstanceProperty::StorageEncrypted ["3.5.1"] "storage encrypted";
     "RDS-7" "db_instance" rds::instance::InstanceProperty::KmsKey ["3.5.1", "3.6.1"] "encrypted with the RDS key";
     "RDS-8" "db_instance" rds::instance::InstanceProperty::PubliclyAccessible ["1.3.1", "1.4.1", "1.4.4"] "not publicly accessible";
-    "RDS-9" "db_instance" rds::instance::InstanceProperty::BackupRetentionDays ["12.10.1"] "automated backups kept 7 days";
+    "RDS-9" "db_instance" rds::instance::InstanceProperty::BackupRetentionDays ["12.10.1"] "automated backups kept as configured (7 to 35 days)";
     "RDS-10" "db_instance" rds::instance::InstanceProperty::CopyTagsToSnapshot ["12.5.1"] "snapshots carry the inventory tags";
     "RDS-11" "db_instance" rds::instance::InstanceProperty::AutoMinorVersionUpgrade ["6.3.3"] "automatic minor version upgrades on (pending maintenance not read)";
     "RDS-12" "db_instance" rds::instance::InstanceProperty::DeletionProtection [] "deletion protection as configured";
@@ -184,6 +184,65 @@ pub fn requirements_for(control: &Control, resource: &str) -> &'static [&'static
         .map_or(control.requirements, |(_, _, reqs, _)| reqs)
 }
 
+/// The controls whose expected value is taken from the configuration,
+/// with the settings it comes from (dotted paths in the stack settings,
+/// the report's Appendix B). A control not listed expects a value fixed by
+/// paysec. A finding names these, so an assessor sees which expectations
+/// the owner chose.
+pub const CONFIGURED_BY: &[(&str, &[&str])] = &[
+    ("KMS-3", &["kms.admin_principals"]),
+    ("NET-6", &["network.vpc_cidr"]),
+    ("NET-16", &["network.dns_firewall"]),
+    ("NET-17", &["network.dns_firewall"]),
+    ("NET-18", &["network.dns_firewall"]),
+    ("NET-19", &["network.dns_firewall"]),
+    ("NET-20", &["network.dns_firewall"]),
+    ("LOG-5", &["logs.retention_days"]),
+    (
+        "S3-6",
+        &[
+            "s3.log_hot_days",
+            "s3.log_retention_days",
+            "s3.data_noncurrent_days",
+        ],
+    ),
+    ("S3-8", &["s3.log_retention_days"]),
+    (
+        "IAM-2",
+        &[
+            "iam.audit_trusted_account",
+            "iam.audit_trusted_role_arn",
+            "iam.audit_external_id",
+        ],
+    ),
+    ("RDS-5", &["rds.multi_az"]),
+    ("RDS-9", &["rds.backup_retention_days"]),
+    ("RDS-12", &["rds.deletion_protection"]),
+    ("RDS-14", &["rds.monitoring_interval_seconds"]),
+    ("RDS-19", &["rds.master_username"]),
+    (
+        "RDS-20",
+        &["rds.master_password_env", "rds.master_password_file"],
+    ),
+    (
+        "RDS-26",
+        &["rds.master_password_env", "rds.master_password_file"],
+    ),
+    ("LAM-7", &["lambda.runtime"]),
+    ("LAM-8", &["lambda.reserved_concurrency"]),
+    ("MON-8", &["monitoring.alarm_emails"]),
+    ("INV-1", &["tags"]),
+];
+
+/// The settings `control`'s expected value comes from ([`CONFIGURED_BY`]);
+/// empty: fixed by paysec.
+pub fn configured_by(control: &str) -> &'static [&'static str] {
+    CONFIGURED_BY
+        .iter()
+        .find(|(c, _)| *c == control)
+        .map_or(&[], |(_, keys)| keys)
+}
+
 /// Kinds whose read checks paysec's tags (INV-1).
 const TAG_CHECKED: &[&str] = &[
     "kms_key",
@@ -244,6 +303,11 @@ pub struct Finding {
     pub physical_id: Option<String>,
     pub verdict: Verdict,
     pub expected: String,
+    /// The settings `expected` comes from, where the configuration sets it
+    /// ([`CONFIGURED_BY`]); a fixed baseline the configuration cannot
+    /// lower ([`below_floor`]) still applies.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub expected_from_configuration: &'static [&'static str],
     pub observed: String,
     /// The calls (their `seq` in [`Report::calls`]) whose answers this
     /// finding was read from: every call its resource's read made.
@@ -253,6 +317,22 @@ pub struct Finding {
     /// among `reads`).
     #[serde(skip)]
     pub shared_listings: Vec<String>,
+}
+
+impl Finding {
+    /// `expected` as the reports print it: where the configuration set it,
+    /// the settings named (their values: the report's configuration).
+    pub fn expected_shown(&self) -> String {
+        if self.expected_from_configuration.is_empty() {
+            self.expected.clone()
+        } else {
+            format!(
+                "{} (from the configuration: {})",
+                self.expected,
+                self.expected_from_configuration.join(", ")
+            )
+        }
+    }
 }
 
 /// Properties the API cannot report in this setting: (kind, property, why).
@@ -439,6 +519,7 @@ pub fn evaluate(
                 physical_id: physical_id.clone(),
                 verdict,
                 expected,
+                expected_from_configuration: configured_by(control.id),
                 observed,
                 reads: Vec::new(),
                 shared_listings: c.shared_listings.clone(),
@@ -466,6 +547,7 @@ pub fn evaluate(
                 } else {
                     "not applicable".to_owned()
                 },
+                expected_from_configuration: configured_by(control.id),
                 observed: n.why.clone(),
                 reads: Vec::new(),
                 shared_listings: Vec::new(),
@@ -615,7 +697,7 @@ pub fn markdown(report: &Report, h: &Header<'_>) -> String {
                 f.physical_id.as_deref().unwrap_or("-"),
                 f.title,
                 f.verdict.label(),
-                escape_cell(&f.expected),
+                escape_cell(&f.expected_shown()),
                 escape_cell(&f.observed),
                 if reads.is_empty() {
                     "-".to_owned()
@@ -804,14 +886,14 @@ pub fn junit(report: &Report, h: &Header<'_>) -> String {
                 control.id,
                 xml_escape(&name)
             ));
-            let detail = format!("expected: {}\nobserved: {}", f.expected, f.observed);
+            let detail = format!("expected: {}\nobserved: {}", f.expected_shown(), f.observed);
             match f.verdict {
                 Verdict::Pass => {
                     out.push_str(&format!("<system-out>{}</system-out>", xml_escape(&detail)));
                 }
                 Verdict::Fail => out.push_str(&format!(
                     "<failure message=\"expected {}, observed {}\" type=\"FAIL\">{}</failure>",
-                    xml_escape(&f.expected),
+                    xml_escape(&f.expected_shown()),
                     xml_escape(&f.observed),
                     xml_escape(&detail)
                 )),
@@ -1021,6 +1103,7 @@ pub fn catalog_json() -> serde_json::Value {
                     "applies_to": applies_to(c),
                     "property": c.property,
                     "checks": c.title,
+                    "expected_from_configuration": configured_by(c.id),
                     "by_resource": BY_ROLE
                         .iter()
                         .filter(|(id, _, _, _)| *id == c.id)
@@ -1047,18 +1130,29 @@ pub fn catalog_markdown() -> String {
          this file and the catalog differ (`PAYSEC_UPDATE_SNAPSHOTS=1 cargo test -p\n\
          paysec-verify` rewrites it). `docs/pci-mapping.md` groups them by requirement\n\
          and says what stays the account owner's duty. A control supports a\n\
-         requirement; only an assessment attests compliance.\n\n\
-         | control | requirement(s) | applies to | property read | checks |\n\
-         |---|---|---|---|---|\n",
+         requirement; only an assessment attests compliance. Where the last column\n\
+         names settings, the expected value comes from them (the report carries\n\
+         the configuration); elsewhere paysec fixes it.\n\n\
+         | control | requirement(s) | applies to | property read | checks | expected value set by |\n\
+         |---|---|---|---|---|---|\n",
     );
     for c in CONTROLS {
+        let keys = configured_by(c.id);
         out.push_str(&format!(
-            "| {} | {} | {} | `{}` | {} |\n",
+            "| {} | {} | {} | `{}` | {} | {} |\n",
             c.id,
             c.requirements.join(", "),
             applies_to(c),
             c.property,
-            c.title.replace('|', "\\|")
+            c.title.replace('|', "\\|"),
+            if keys.is_empty() {
+                "paysec".to_owned()
+            } else {
+                keys.iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
         ));
     }
     out.push_str(&prerequisites::catalog_markdown());
@@ -1401,6 +1495,36 @@ mod tests {
     }
 
     #[test]
+    fn each_configured_expectation_names_a_control_and_a_setting_that_exist() {
+        // Every optional setting set, so that each is serialised.
+        let mut stack = paysec_config::StackSettings::default();
+        stack.iam.audit_trusted_account = Some("111122223333".into());
+        stack.iam.audit_trusted_role_arn = Some("arn:aws:iam::111122223333:role/a".into());
+        stack.iam.audit_external_id = Some("x".repeat(16));
+        stack.rds.master_password_env = Some("PW".into());
+        stack.rds.master_password_file = Some("pw".into());
+        let settings = serde_json::to_value(stack).unwrap();
+        for (control, keys) in CONFIGURED_BY {
+            assert!(
+                CONTROLS.iter().any(|c| c.id == *control),
+                "{control} is not in the catalog"
+            );
+            for key in *keys {
+                let pointer = format!("/{}", key.replace('.', "/"));
+                assert!(
+                    settings.pointer(&pointer).is_some(),
+                    "{control}: {key} is not a stack setting"
+                );
+            }
+        }
+        assert_eq!(configured_by("RDS-5"), ["rds.multi_az"]);
+        assert!(
+            configured_by("RDS-6").is_empty(),
+            "encryption is not configurable"
+        );
+    }
+
+    #[test]
     fn a_configured_value_below_the_baseline_fails_saying_so() {
         let mut c = change(
             "rds.instance",
@@ -1428,6 +1552,10 @@ mod tests {
         let retention = finding(&report, "LOG-5");
         assert_eq!(retention.verdict, Verdict::Fail);
         assert_eq!(retention.expected, "at least 365 days (configured: 90)");
+        assert_eq!(
+            multi_az.expected_shown(),
+            "true (configured: false) (from the configuration: rds.multi_az)"
+        );
         assert!(below_floor("LOG-5", "400").is_none() && below_floor("RDS-5", "true").is_none());
     }
 

@@ -91,7 +91,11 @@ fn result(f: &Finding, h: &Header<'_>) -> Value {
         ),
         Verdict::Fail => format!(
             "{} {}: {}: expected {}, AWS returned {}",
-            f.control, f.resource, f.title, f.expected, f.observed
+            f.control,
+            f.resource,
+            f.title,
+            f.expected_shown(),
+            f.observed
         ),
         Verdict::NotApplicable => format!(
             "{} {}: not applicable: {}",
@@ -129,6 +133,7 @@ fn result(f: &Finding, h: &Header<'_>) -> Value {
             "kind": f.kind,
             "physicalId": f.physical_id,
             "expected": f.expected,
+            "expectedFromConfiguration": f.expected_from_configuration,
             "observed": f.observed
         }
     })
@@ -150,6 +155,7 @@ mod tests {
             physical_id: Some("k-1".into()),
             verdict,
             expected: "enabled".into(),
+            expected_from_configuration: &[],
             observed: "disabled".into(),
             reads: Vec::new(),
             shared_listings: Vec::new(),
