@@ -1374,10 +1374,11 @@ fn prerequisites(report: &Value) -> std::collections::BTreeMap<String, (String, 
 /// once a trail logs S3 data events, GuardDuty and a Config recorder run
 /// and the account's public access block is on, each is MET quoting the
 /// live values; a trail narrowed to another bucket does not cover the
-/// stack's, one for every object does. The controls' summary never counts
-/// them (and `verify_detects_each_tampering_and_up_repairs_it` exits 0
+/// stack's, one for every object does; a root user with MFA and keys
+/// (IAM's answer rewritten: only the root can change either) meets ACC-6
+/// and fails ACC-7. The controls' summary never counts them (and `verify_detects_each_tampering_and_up_repairs_it` exits 0
 /// with the suite's account meeting few of them).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn owner_prerequisites_are_read_live_apart_from_the_controls() {
     use paysec_aws::sdk::{cloudtrail, config, guardduty, s3, s3control};
     const ACCOUNT: &str = "333333333333";
@@ -1651,6 +1652,43 @@ async fn owner_prerequisites_are_read_live_apart_from_the_controls() {
         observed.contains(&format!("read and write (by {trail_arn})")),
         "{observed}"
     );
+
+    // The root user: only the root user can add its MFA device or create
+    // its access keys (no API call of an IAM principal does), and moto
+    // answers both as 0 whatever happens. The opposite answers, as IAM
+    // would give them for a root with MFA and keys, through a proxy:
+    // ACC-6 met, ACC-7 not, with how to delete the keys.
+    let proxy = paysec_testkit::FaultProxy::start(&crate::support::endpoint())
+        .await
+        .unwrap();
+    let entry = |key: &str, v: u8| format!("<key>{key}</key><value>{v}</value>");
+    for key in ["AccountMFAEnabled", "AccountAccessKeysPresent"] {
+        proxy.rewrite_answers("GetAccountSummary", &entry(key, 0), &entry(key, 1));
+    }
+    let root = p.run(&["--endpoint-url", &proxy.url(), "verify", "--output", "json"]);
+    let report = root.json();
+    let found = prerequisites(&report);
+    assert_eq!(
+        status(&found, "ACC-6"),
+        (
+            "MET".into(),
+            "GetAccountSummary: AccountMFAEnabled = 1".into()
+        )
+    );
+    assert_eq!(
+        status(&found, "ACC-7"),
+        (
+            "NOT_MET".into(),
+            "GetAccountSummary: AccountAccessKeysPresent = 1".into()
+        )
+    );
+    let acc7 = report["prerequisites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "ACC-7")
+        .unwrap();
+    assert!(!acc7["fix"].as_str().unwrap_or("").is_empty(), "{acc7}");
     let down = p.run(&["down", "--yes"]);
     assert_eq!(down.code(), 0, "{}", down.stderr());
 }
