@@ -150,8 +150,9 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
 
 /// A create AWS acted on but whose answer was lost (the SDK then retries
 /// it): subnets and security groups get a conflict (CIDR, name) and adopt
-/// the first copy; VPCs, route tables, network ACLs and keys, which AWS
-/// would duplicate, have the second copy found by its tags and deleted.
+/// the first copy, as the function does (Lambda's ResourceConflictException,
+/// matched by its type); VPCs, route tables, network ACLs and keys, which
+/// AWS would duplicate, have the second copy found by its tags and deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_whose_answer_was_lost_leaves_no_second_copy() {
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
@@ -162,6 +163,8 @@ async fn a_create_whose_answer_was_lost_leaves_no_second_copy() {
         "CreateRouteTable",
         "CreateNetworkAcl",
         "CreateKey",
+        // CreateFunction: the first POST on the functions path that works.
+        "POST /2015-03-31/functions",
     ] {
         proxy.lose_answers(op, 1);
     }
@@ -170,7 +173,9 @@ async fn a_create_whose_answer_was_lost_leaves_no_second_copy() {
     p.run(&["--endpoint-url", &url, "up", "--yes"]).success();
     let creates = |op: &str| proxy.log().iter().filter(|s| s.as_str() == op).count();
     assert!(
-        creates("CreateVpc") >= 2 && creates("CreateKey") >= 5,
+        creates("CreateVpc") >= 2
+            && creates("CreateKey") >= 5
+            && creates("POST /2015-03-31/functions") >= 2,
         "the lost creates were repeated by the SDK"
     );
     let by_id = tagged_by_logical_id(&p.env).await;

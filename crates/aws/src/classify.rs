@@ -1,10 +1,13 @@
 //! Turns SDK errors into [`ErrorClass`] and [`ResourceError`], keeping the
-//! SDK error as the source. Errors are told apart by their AWS error code
-//! (and HTTP status), not by the SDK's typed variants: EC2's errors are not
-//! modelled as types at all, and a `ResourceError` must be classified and
-//! retried the same way whichever service raised it. The codes each class
-//! covers are listed below; retry rules (`paysec_core::retry::rules`) match
-//! codes and messages the same way.
+//! SDK error as the source. Classes are told apart by the AWS error code
+//! (and HTTP status): a `ResourceError` must be classified and retried the
+//! same way whichever service raised it, and EC2's errors are not modelled
+//! as types at all. The codes each class covers are listed below; retry
+//! rules (`paysec_core::retry::rules`) match codes and messages the same
+//! way. Where one operation's error decides what a resource does next and
+//! the SDK models it, the resource matches the typed variant instead
+//! ([`ServiceErrorExt::service_error`]); codes stay strings where the SDK
+//! leaves them unmodelled (EC2's; S3's `NoSuchTagSet`).
 
 use std::error::Error;
 
@@ -221,6 +224,27 @@ where
     }
 }
 
+/// The operation's own error type behind a [`ResourceError`] made by
+/// [`AwsResultExt::or_resource`], to match the variants the SDK models
+/// (`e.service_error::<CreateBucketError>().is_some_and(|e|
+/// e.is_bucket_already_exists())`).
+pub trait ServiceErrorExt {
+    /// `None` when the error is not an AWS answer of type `E` (a
+    /// connection failure, another operation's error, paysec's own).
+    fn service_error<E: Error + 'static>(&self) -> Option<&E>;
+}
+
+impl ServiceErrorExt for ResourceError {
+    fn service_error<E: Error + 'static>(&self) -> Option<&E> {
+        match self {
+            ResourceError::Aws { source, .. } => source
+                .downcast_ref::<SdkError<E, HttpResponse>>()?
+                .as_service_error(),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use aws_sdk_kms::operation::describe_key::DescribeKeyError;
@@ -263,6 +287,15 @@ mod tests {
             std::error::Error::source(&re).is_some(),
             "SDK error kept as source"
         );
+        assert!(re
+            .service_error::<DescribeKeyError>()
+            .is_some_and(DescribeKeyError::is_not_found_exception));
+        // Another operation's type, or no AWS answer at all: none.
+        assert!(re
+            .service_error::<aws_sdk_kms::operation::create_key::CreateKeyError>()
+            .is_none());
+        let mine = ResourceError::unexpected(&LogicalId::new("kms.rds"), "m");
+        assert!(mine.service_error::<DescribeKeyError>().is_none());
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod s3_hardening;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use classify::{classify, AwsResultExt};
+pub use classify::{classify, AwsResultExt, ServiceErrorExt};
 pub use clients::{AssumeRole, Aws, AwsSettings, CallerIdentity, SetupError};
 pub use tagged::tagged_arns;
 

@@ -3,8 +3,9 @@
 //! recorded is found again by its alias, then by its tags, never recreated.
 
 use async_trait::async_trait;
+use aws_sdk_kms::operation::schedule_key_deletion::ScheduleKeyDeletionError;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
-use paysec_aws::{tagged_arns, Aws, AwsResultExt};
+use paysec_aws::{tagged_arns, Aws, AwsResultExt, ServiceErrorExt};
 use paysec_core::resource::{
     Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck, Resource,
 };
@@ -764,10 +765,14 @@ impl Resource for KmsKey {
             Ok(out) => out.deletion_date().map(|d| d.to_string()),
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),
             // Already pending deletion: the earlier run got that far.
-            Err(e) if e.code() == Some("KMSInvalidStateException") => self
-                .describe(&key_id)
-                .await?
-                .and_then(|m| m.deletion_date().map(|d| d.to_string())),
+            Err(e)
+                if e.service_error::<ScheduleKeyDeletionError>()
+                    .is_some_and(ScheduleKeyDeletionError::is_kms_invalid_state_exception) =>
+            {
+                self.describe(&key_id)
+                    .await?
+                    .and_then(|m| m.deletion_date().map(|d| d.to_string()))
+            }
             Err(e) => return Err(e),
         };
         Ok(DeleteOutcome {
@@ -777,5 +782,81 @@ impl Resource for KmsKey {
             )),
             encrypted_with: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_kms::operation::delete_alias::DeleteAliasOutput;
+    use aws_sdk_kms::operation::describe_key::DescribeKeyOutput;
+    use aws_sdk_kms::types::error::KmsInvalidStateException;
+    use aws_sdk_kms::types::KeyMetadata;
+    use aws_sdk_kms::Client;
+    use paysec_aws::mocked_client;
+    use paysec_aws::testing::{mock, offline};
+    use paysec_core::testing::context;
+
+    use super::*;
+
+    const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    async fn key(kms: Client) -> KmsKey {
+        let mut aws = offline(paysec_core::testing::REGION).await;
+        aws.kms = kms;
+        KmsKey::new(
+            LogicalId::new("kms.rds"),
+            aws,
+            "rds",
+            "test key",
+            Vec::new(),
+            Vec::new(),
+            7,
+        )
+    }
+
+    /// A `down` that died after ScheduleKeyDeletion: KMS refuses the
+    /// second one (KMSInvalidStateException, matched by its type), and
+    /// the key's deletion date is read instead.
+    #[tokio::test]
+    async fn a_key_already_pending_deletion_is_reported_with_its_date() {
+        let alias =
+            mock!(Client::delete_alias).then_output(|| DeleteAliasOutput::builder().build());
+        let scheduled = mock!(Client::schedule_key_deletion)
+            .match_requests(|r| r.key_id() == Some(KEY_ID) && r.pending_window_in_days() == Some(7))
+            .then_error(|| {
+                ScheduleKeyDeletionError::KmsInvalidStateException(
+                    KmsInvalidStateException::builder()
+                        .message(format!("{KEY_ID} is pending deletion."))
+                        .build(),
+                )
+            });
+        let described = mock!(Client::describe_key).then_output(|| {
+            DescribeKeyOutput::builder()
+                .key_metadata(
+                    KeyMetadata::builder()
+                        .key_id(KEY_ID)
+                        .key_state(KeyState::PendingDeletion)
+                        .deletion_date(aws_sdk_kms::primitives::DateTime::from_secs(1_798_761_600))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let key = key(mocked_client!(
+            aws_sdk_kms,
+            [&alias, &scheduled, &described]
+        ))
+        .await;
+        let cx = context("kms.rds", &[]);
+        let known = Present::new(KEY_ID).with(Attr::KeyId, KEY_ID);
+        let outcome = key
+            .delete(&cx, &known)
+            .await
+            .expect("already pending: not an error");
+        assert_eq!(
+            outcome.kept.as_deref(),
+            Some("KMS key 1234abcd-12ab-34cd-56ef-1234567890ab is pending deletion until 2027-01-01T00:00:00Z; `aws kms cancel-key-deletion --key-id 1234abcd-12ab-34cd-56ef-1234567890ab` recovers it and the data it protects")
+        );
+        assert_eq!((scheduled.num_calls(), described.num_calls()), (1, 1));
     }
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
@@ -14,7 +15,7 @@ use aws_sdk_lambda::types::{
     VpcConfig,
 };
 use paysec_aws::emulator::Gap;
-use paysec_aws::AwsResultExt;
+use paysec_aws::{AwsResultExt, ServiceErrorExt};
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
     adopt_after_conflict, Checks, Comparison, Context, DeleteOutcome, Dependency, Observed,
@@ -426,7 +427,8 @@ impl Resource for Function {
                 .with(Attr::Arn, cfg.function_arn().unwrap_or_default()),
             // Created by a run whose result was lost: converge it instead.
             Err(e)
-                if e.code() == Some("ResourceConflictException")
+                if e.service_error::<CreateFunctionError>()
+                    .is_some_and(CreateFunctionError::is_resource_conflict_exception)
                     && e.message().contains("exist") =>
             {
                 return adopt_after_conflict(self, cx, e).await;

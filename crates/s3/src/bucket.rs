@@ -3,6 +3,7 @@
 //! individually.
 
 use async_trait::async_trait;
+use aws_sdk_s3::operation::create_bucket::CreateBucketError;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
     BucketLoggingStatus, BucketVersioningStatus, CreateBucketConfiguration, DefaultRetention,
@@ -14,7 +15,7 @@ use aws_sdk_s3::types::{
     Tag, Tagging, Transition, TransitionStorageClass, VersioningConfiguration,
 };
 use paysec_aws::emulator::Gap;
-use paysec_aws::AwsResultExt;
+use paysec_aws::{AwsResultExt, ServiceErrorExt};
 use paysec_core::error::not_found_is_none;
 use paysec_core::policy_doc;
 use paysec_core::resource::{
@@ -795,7 +796,10 @@ impl Resource for Bucket {
         match created {
             Ok(_) => {}
             Err(e) if e.class() == ErrorClass::AlreadyExists => {}
-            Err(e) if e.code() == Some("BucketAlreadyExists") => {
+            Err(e)
+                if e.service_error::<CreateBucketError>()
+                    .is_some_and(CreateBucketError::is_bucket_already_exists) =>
+            {
                 return Err(ResourceError::unexpected(
                     &self.id,
                     format!("the bucket name {name} belongs to another AWS account; choose another environment name"),
@@ -842,6 +846,7 @@ impl Resource for Bucket {
                 .iter()
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect::<Vec<_>>(),
+            // GetBucketTagging models neither code: matched as strings.
             Err(e) if e.code() == Some("NoSuchBucket") => return Ok(paysec_core::Ownership::Gone),
             Err(e) if e.code() == Some("NoSuchTagSet") => Vec::new(),
             Err(e) => return Err(e),
@@ -908,5 +913,58 @@ impl Resource for Bucket {
         .await;
         not_found_is_none(deleted)?;
         Ok(DeleteOutcome::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::types::error::BucketAlreadyExists;
+    use aws_sdk_s3::Client;
+    use paysec_aws::mocked_client;
+    use paysec_aws::testing::{mock, offline};
+    use paysec_core::testing::{context, ACCOUNT, REGION};
+
+    use super::*;
+
+    /// S3 bucket names are global: a name another account holds is
+    /// refused (BucketAlreadyExists, matched by its type), and `up` says
+    /// what to do rather than retrying or adopting it.
+    #[tokio::test]
+    async fn a_name_another_account_holds_is_refused_with_what_to_do() {
+        let name = format!("paysec-test-001-data-{ACCOUNT}");
+        let expected = name.clone();
+        let create = mock!(Client::create_bucket)
+            .match_requests(move |r| {
+                r.bucket() == Some(expected.as_str())
+                    && r.object_ownership() == Some(&ObjectOwnership::BucketOwnerEnforced)
+                    && r.create_bucket_configuration()
+                        .and_then(|c| c.location_constraint())
+                        == Some(&BucketLocationConstraint::from(REGION))
+            })
+            .then_error(|| {
+                CreateBucketError::BucketAlreadyExists(BucketAlreadyExists::builder().build())
+            });
+        let mut aws = offline(REGION).await;
+        aws.s3 = mocked_client!(aws_sdk_s3, [&create]);
+        let bucket = Bucket::new(
+            LogicalId::new("s3.data"),
+            aws,
+            "data",
+            LogicalId::new("kms.s3"),
+            Delivery::None,
+            Lifecycle::Data {
+                noncurrent_days: 90,
+            },
+            None,
+        );
+        let err = bucket
+            .create(&context("s3.data", &[]))
+            .await
+            .expect_err("not adopted");
+        assert_eq!(
+            err.to_string(),
+            format!("s3.data: the bucket name {name} belongs to another AWS account; choose another environment name")
+        );
+        assert_eq!(create.num_calls(), 1);
     }
 }

@@ -272,8 +272,9 @@ impl FaultProxy {
     }
 
     /// Lets the emulator act on the next `times` requests whose signature
-    /// contains `operation`, then answers HTTP 500 instead of its answer:
-    /// the caller cannot know the create happened (the SDK retries it).
+    /// contains `operation` and that it carries out (answers 2xx), then
+    /// answers HTTP 500 instead of its answer: the caller cannot know the
+    /// create happened (the SDK retries it).
     pub fn lose_answers(&self, operation: &str, times: usize) {
         self.state
             .lost
@@ -652,7 +653,10 @@ async fn serve(
                 answer = remodel(&state, model, &req.signature, &body_text, answer);
             }
             answer = rewrite(&state, &req.signature, answer);
-            if lose(&state, &req.signature) {
+            // Only an answer saying the emulator acted is lost: a refusal
+            // lost and retried would test nothing.
+            let acted = answer.starts_with(b"HTTP/1.1 2") || answer.starts_with(b"HTTP/1.0 2");
+            if acted && lose(&state, &req.signature) {
                 state.faults.fetch_add(1, Ordering::SeqCst);
                 answer = error_response(
                     req.protocol,
