@@ -4,9 +4,9 @@
 # pinned moto themselves, on a free port, unless one is given through
 # PAYSEC_TEST_ENDPOINT or AWS_ENDPOINT_URL), then the LocalStack lane: the
 # `both_emulators` integration tests on a LocalStack the tests start
-# (pinned, host mode, RDS and Lambda switched off). Installs headless
-# Chromium (Debian's package) when missing: a test opens the HTML report.
-# First, the supply chain: `cargo deny` (pinned, built into target/tools on
+# (pinned, host mode, RDS and Lambda switched off). The test that opens
+# the HTML report in headless Chromium installs Debian's package itself
+# when it is missing (as root or with sudo). First, the supply chain: `cargo deny` (pinned, built into target/tools on
 # first use) checks licences, bans and sources against deny.toml, and the
 # RustSec advisories when their database can be fetched.
 #
@@ -45,18 +45,6 @@ echo "== cargo clippy (warnings denied)" >&2
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== lambda handler tests (local Python)" >&2
 if [ -d lambda/payment ]; then python3 -m unittest discover -s lambda/payment -p 'test_*.py' -q; fi
-echo "== headless Chromium (opens the HTML evidence report in a test)" >&2
-if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
-  && ! command -v google-chrome >/dev/null 2>&1; then
-  sudo_=""
-  [ "$(id -u)" = 0 ] || sudo_="sudo -n"
-  install_chromium() { $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
-  if ! command -v apt-get >/dev/null 2>&1 \
-    || ! { install_chromium || { $sudo_ apt-get update -q >/dev/null && install_chromium; }; }; then
-    echo "cannot install Chromium here: install it (apt-get install chromium, or your system's package) and run again" >&2
-    exit 1
-  fi
-fi
 echo "== cargo test (emulator: ${PAYSEC_TEST_ENDPOINT:-${AWS_ENDPOINT_URL:-started by the tests}})" >&2
 cargo test --workspace "$@"
 echo "== LocalStack lane: the both_emulators tests on LocalStack" >&2

@@ -825,3 +825,47 @@ pub async fn deliver_log_event(group: &str, stream: &str, line: &str) {
         .await
         .expect("the event delivered");
 }
+
+/// A headless Chromium for the test that opens the HTML report: the one on
+/// the PATH, or Debian's package installed once per test run (as the
+/// emulator is), when this user may install packages (root, or `sudo`
+/// without a password). Elsewhere the test fails saying how to install it.
+pub fn chromium() -> &'static str {
+    static BROWSER: OnceLock<&'static str> = OnceLock::new();
+    BROWSER.get_or_init(|| {
+        const NAMES: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
+        let found = || {
+            NAMES.into_iter().find(|b| {
+                Command::new(b)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })
+        };
+        if let Some(b) = found() {
+            return b;
+        }
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        let apt = |args: &[&str]| {
+            let mut c = if root {
+                Command::new("apt-get")
+            } else {
+                let mut s = Command::new("sudo");
+                s.args(["-n", "apt-get"]);
+                s
+            };
+            c.env("DEBIAN_FRONTEND", "noninteractive")
+                .args(args)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        let install = || apt(&["install", "-y", "-q", "chromium"]);
+        if !(install() || (apt(&["update", "-q"]) && install())) {
+            panic!("the HTML report is checked in headless Chromium, which is not installed and could not be (apt-get install chromium needs root or sudo): install Chromium (Debian/Ubuntu: apt-get install chromium) and run again");
+        }
+        found().expect("Chromium installed by apt-get is on the PATH")
+    })
+}
