@@ -198,7 +198,7 @@ pub async fn run(
                 "sha256:{}",
                 paysec_core::digest::sha256_hex(settings.config.desired_state().as_bytes())
             ),
-            configuration: shown_configuration(&settings.config.stack),
+            configuration: settings.config.stack.shown(),
             resources_read: changes.len(),
             not_built: not_built.len(),
         },
@@ -306,19 +306,6 @@ pub async fn run(
         ));
         Ok(exit::CONTROLS_UNKNOWN)
     }
-}
-
-/// The stack settings as a report carries them: all of them, but an
-/// audit external id (a shared value the report's readers need not hold),
-/// said to be set.
-fn shown_configuration(stack: &paysec_config::StackSettings) -> serde_json::Value {
-    let mut shown = serde_json::to_value(stack).unwrap_or_default();
-    if let Some(id) = shown.pointer_mut("/iam/audit_external_id") {
-        if !id.is_null() {
-            *id = serde_json::Value::from("(set; not shown)");
-        }
-    }
-    shown
 }
 
 fn now() -> String {

@@ -661,6 +661,19 @@ impl RunSettings {
 }
 
 impl StackSettings {
+    /// The settings as a report may show them: everything but the audit
+    /// role's external id, a shared secret of sorts, which is only said
+    /// to be set.
+    pub fn shown(&self) -> serde_json::Value {
+        let mut shown = serde_json::to_value(self).unwrap_or_default();
+        if let Some(id) = shown.pointer_mut("/iam/audit_external_id") {
+            if !id.is_null() {
+                *id = serde_json::Value::from("(set; not shown)");
+            }
+        }
+        shown
+    }
+
     /// Range checks of what is built, section by section.
     fn validate(&self) -> Result<(), ConfigError> {
         if let Some(k) = self.tags.keys().find(|k| k.starts_with("paysec:")) {
@@ -1387,6 +1400,14 @@ mod tests {
         )
         .unwrap();
         assert!(ok.stack.iam.audit_trusted_role_arn.is_some());
+        // A report shows the settings, never the external id itself.
+        let shown = ok.stack.shown();
+        assert_eq!(shown["iam"]["audit_external_id"], "(set; not shown)");
+        assert!(!shown.to_string().contains("0123456789abcdef"));
+        assert_eq!(
+            shown["iam"]["audit_trusted_role_arn"],
+            "arn:aws:iam::210987654321:role/audit/Auditor"
+        );
         for bad in [
             "arn:aws:iam::21098765432:role/Auditor",
             "arn:aws:iam::210987654321:user/Auditor",

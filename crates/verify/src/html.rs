@@ -128,38 +128,23 @@ pub fn html(report: &Report, h: &Header<'_>, picture: &Picture) -> String {
         by_resource.entry(f.resource.as_str()).or_default().push(f);
     }
     let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>paysec evidence: {env}</title><style>{STYLE}</style></head><body>\n\
-<h1>paysec configuration evidence: {env}</h1>\n\
-<table><tr><th>environment</th><td>{env}</td></tr><tr><th>account</th><td>{account}</td></tr><tr><th>region</th><td>{region}</td></tr><tr><th>checked at</th><td>{at}</td></tr><tr><th>paysec</th><td>{version}</td></tr>\
-<tr><th>endpoint</th><td>{endpoint}</td></tr><tr><th>caller</th><td>{caller}</td></tr><tr><th>started</th><td>{started}</td></tr><tr><th>build commit</th><td>{commit}</td></tr><tr><th>command line</th><td>{command}</td></tr><tr><th>configuration digest</th><td>{digest}</td></tr>\
-<tr><th>population</th><td>{read} resources read live: every resource of this environment that the configuration builds, nothing else; {not_built} not built</td></tr>\
-<tr><th>result</th><td>{} controls, {} findings: {} pass, {} fail, {} not applicable, {} unknown, {} deviation</td></tr></table>\n\
-<p>Each finding was read from the live resource through the AWS API at the time above and quotes what AWS returned; the requirement numbers are PCI DSS v4.0.1's. paysec supports these requirements; only an assessment attests compliance.</p>\n<p>{not_covered}</p>\n",
-        s.controls,
-        s.total,
-        s.pass,
-        s.fail,
-        s.not_applicable,
-        s.unknown,
-        s.deviation,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>paysec evidence: {env}</title><style>{STYLE}</style></head><body>\n<h1>paysec configuration evidence: {env}</h1>\n<table>",
         env = escape(h.environment),
-        account = escape(h.account),
-        region = escape(h.region),
-        at = escape(h.at),
-        version = escape(h.version),
-        endpoint = escape(&match &h.scope.emulator {
-            Some(e) => format!("{} (a local emulator, {e}: not AWS)", h.scope.endpoint),
-            None => h.scope.endpoint.clone(),
-        }),
-        caller = escape(&h.scope.caller_arn),
-        started = escape(&h.scope.started),
-        commit = escape(&h.scope.commit),
-        command = escape(&h.scope.command_line),
-        digest = escape(&h.scope.config_digest),
-        read = h.scope.resources_read,
-        not_built = h.scope.not_built,
-        not_covered = escape(crate::NOT_COVERED),
     );
+    let result = format!(
+        "{} controls, {} findings: {} pass, {} fail, {} not applicable, {} unknown, {} deviation",
+        s.controls, s.total, s.pass, s.fail, s.not_applicable, s.unknown, s.deviation
+    );
+    for (label, value) in h.scope_rows().iter().chain([&("result", result)]) {
+        out.push_str(&format!(
+            "<tr><th>{label}</th><td>{}</td></tr>",
+            escape(value)
+        ));
+    }
+    out.push_str(&format!(
+        "</table>\n<p>Each finding was read from the live resource through the AWS API at the time above and quotes what AWS returned; the requirement numbers are PCI DSS v4.0.1's. paysec supports these requirements; only an assessment attests compliance.</p>\n<p>{}</p>\n",
+        escape(crate::NOT_COVERED)
+    ));
     if s.fail > 0 {
         out.push_str(&format!(
             "<p id=\"failing\">{} finding(s) FAIL: {}</p>\n",

@@ -622,6 +622,35 @@ pub struct Header<'a> {
     pub scope: Scope,
 }
 
+impl Header<'_> {
+    /// The report's scope as (label, value) rows, in the order every
+    /// human-readable format prints them (Markdown, HTML, JUnit's
+    /// properties); JSON and SARIF carry [`Scope`] itself.
+    pub fn scope_rows(&self) -> Vec<(&'static str, String)> {
+        let sc = &self.scope;
+        vec![
+            ("environment", self.environment.to_owned()),
+            ("account", self.account.to_owned()),
+            ("region", self.region.to_owned()),
+            (
+                "answered by",
+                match &sc.emulator {
+                    Some(e) => format!("a local emulator ({e}), not AWS"),
+                    None => "AWS".to_owned(),
+                },
+            ),
+            ("endpoint", sc.endpoint.clone()),
+            ("caller", sc.caller_arn.clone()),
+            ("population", format!("{} resources read live: every resource of environment {} that this configuration builds (found through the ledger's ids or paysec's tags), and nothing else; {} of the whole stack not built (their controls: N/A or deviation, with why)", sc.resources_read, self.environment, sc.not_built)),
+            ("started", sc.started.clone()),
+            ("ended", self.at.to_owned()),
+            ("paysec", format!("{} (commit {})", self.version, sc.commit)),
+            ("command line", sc.command_line.clone()),
+            ("configuration digest", sc.config_digest.clone()),
+        ]
+    }
+}
+
 /// What the report covers and how it was made: enough for someone else to
 /// re-perform the examination.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -636,7 +665,8 @@ pub struct Scope {
     /// The git commit paysec was built from.
     pub commit: String,
     pub command_line: String,
-    /// SHA-256 of the stack settings (`paysec config show` prints them).
+    /// SHA-256 of the stack settings (as canonical JSON: the fingerprint
+    /// `up` records).
     pub config_digest: String,
     /// The stack settings themselves, where the expected values of the
     /// configurable controls come from (an audit external id not shown).
@@ -661,26 +691,15 @@ fn escape_cell(text: &str) -> String {
 pub fn markdown(report: &Report, h: &Header<'_>) -> String {
     let s = &report.summary;
     let sc = &h.scope;
-    let target = match &sc.emulator {
-        Some(e) => format!("a local emulator ({e}), not AWS"),
-        None => "AWS".to_owned(),
-    };
-    let rows: [(&str, String); 14] = [
-        ("environment", h.environment.to_owned()),
-        ("account", h.account.to_owned()),
-        ("region", h.region.to_owned()),
-        ("answered by", target),
-        ("endpoint", sc.endpoint.clone()),
-        ("caller", sc.caller_arn.clone()),
-        ("population", format!("{} resources read live: every resource of environment {} that this configuration builds (found through the ledger's ids or paysec's tags), and nothing else; {} of the whole stack not built (their controls: N/A or deviation, with why)", sc.resources_read, h.environment, sc.not_built)),
-        ("started", sc.started.clone()),
-        ("ended", h.at.to_owned()),
-        ("paysec", format!("{} (commit {})", h.version, sc.commit)),
-        ("command line", format!("`{}`", sc.command_line.replace('`', "'"))),
-        ("configuration digest", sc.config_digest.clone()),
-        ("API calls", format!("{} (Appendix A; answers in the side file)", report.calls.len())),
-        ("result", format!("{} controls, {} findings: {} pass, {} fail, {} not applicable, {} unknown, {} deviation", s.controls, s.total, s.pass, s.fail, s.not_applicable, s.unknown, s.deviation)),
-    ];
+    let mut rows = h.scope_rows();
+    rows.push((
+        "API calls",
+        format!(
+            "{} (Appendix A; answers in the side file)",
+            report.calls.len()
+        ),
+    ));
+    rows.push(("result", format!("{} controls, {} findings: {} pass, {} fail, {} not applicable, {} unknown, {} deviation", s.controls, s.total, s.pass, s.fail, s.not_applicable, s.unknown, s.deviation)));
     let mut out = "# paysec configuration evidence\n\n| | |\n|---|---|\n".to_owned();
     for (k, v) in rows {
         out.push_str(&format!("| {k} | {} |\n", escape_cell(&v)));
@@ -834,25 +853,17 @@ pub fn junit(report: &Report, h: &Header<'_>) -> String {
         xml_escape(h.at)
     );
     // The scope, on every suite (JUnit has no properties above them).
-    let sc = &h.scope;
-    let scope: String = [
-        ("endpoint", sc.endpoint.as_str()),
-        ("emulator", sc.emulator.as_deref().unwrap_or("none: AWS")),
-        ("caller_arn", sc.caller_arn.as_str()),
-        ("started", sc.started.as_str()),
-        ("commit", sc.commit.as_str()),
-        ("command_line", sc.command_line.as_str()),
-        ("config_digest", sc.config_digest.as_str()),
-        ("not_covered", NOT_COVERED),
-    ]
-    .iter()
-    .map(|(name, value)| {
-        format!(
-            "      <property name=\"{name}\" value=\"{}\"/>\n",
-            xml_escape(value)
-        )
-    })
-    .collect();
+    let mut rows = h.scope_rows();
+    rows.push(("not covered", NOT_COVERED.to_owned()));
+    let scope: String = rows
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "      <property name=\"{name}\" value=\"{}\"/>\n",
+                xml_escape(value)
+            )
+        })
+        .collect();
     for control in CONTROLS {
         let findings: Vec<&Finding> = report
             .findings
