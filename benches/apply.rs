@@ -417,12 +417,10 @@ fn account_emulators(accounts: &[String], dir: &Path) -> Vec<Moto> {
     if std::env::var("PAYSEC_BENCH_ONE_EMULATOR").as_deref() == Ok("1") {
         return Vec::new();
     }
-    let install = Command::new("scripts/emulator.sh")
-        .arg("install")
-        .output()
-        .expect("scripts/emulator.sh install");
-    assert!(install.status.success(), "installing moto failed");
-    let server = String::from_utf8_lossy(&install.stdout).trim().to_owned();
+    let server = Moto::install(Path::new("."))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string_lossy()
+        .into_owned();
     std::thread::scope(|scope| {
         let started: Vec<_> = accounts
             .iter()

@@ -111,19 +111,10 @@ fn answers(url: &str) -> std::io::Result<()> {
 /// are set here, before the first client is built.
 fn own_emulator() -> String {
     let root = env!("CARGO_MANIFEST_DIR");
-    let install = Command::new(format!("{root}/scripts/emulator.sh"))
-        .arg("install")
-        .output()
-        .expect("run scripts/emulator.sh install (needs bash and python3)");
-    assert!(
-        install.status.success(),
-        "installing the emulator failed: {}",
-        String::from_utf8_lossy(&install.stderr)
-    );
-    let server = String::from_utf8_lossy(&install.stdout).trim().to_owned();
+    let server = Moto::install(std::path::Path::new(root)).unwrap_or_else(|e| panic!("{e}"));
     static MOTO: OnceLock<std::sync::Mutex<Moto>> = OnceLock::new();
     let moto = Moto::start(
-        &server,
+        &server.to_string_lossy(),
         std::path::Path::new(&format!("{root}/target/emulator")),
         None,
     )
@@ -214,18 +205,9 @@ while kill -0 "$4" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done"#,
 /// install`), which also holds the pinned consumers reports are checked
 /// with (junitparser).
 pub fn emulator_python() -> std::path::PathBuf {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(format!("{root}/scripts/emulator.sh"))
-        .arg("install")
-        .output()
-        .expect("run scripts/emulator.sh install");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let server = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    server.with_file_name("python")
+    Moto::install(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_file_name("python")
 }
 
 /// What every integration test talks to: the emulator behind the AWS rules

@@ -20,6 +20,7 @@
 pub mod model;
 pub mod moto;
 pub mod rules;
+mod wire;
 
 pub use model::Model;
 pub use rules::{Confirmation, Rules};
@@ -111,13 +112,7 @@ fn object_lock(state: &State, head: &str) -> Arc<tokio::sync::Mutex<()>> {
         .and_then(|l| l.split(' ').nth(1))
         .unwrap_or_default();
     let path = path.split('?').next().unwrap_or_default();
-    let host = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case("host").then(|| v.trim())
-        })
-        .unwrap_or_default();
+    let host = wire::header(head, "host").unwrap_or_default();
     state
         .conditional_writes
         .lock()
@@ -338,14 +333,7 @@ async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Resul
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let header = |name: &str| {
-        head.lines()
-            .find(|l| {
-                l.to_ascii_lowercase()
-                    .starts_with(&format!("{}:", name.to_ascii_lowercase()))
-            })
-            .and_then(|l| l.split_once(':').map(|(_, v)| v.trim().to_owned()))
-    };
+    let header = |name: &str| wire::header(&head, name).map(str::to_owned);
     let len: usize = header("content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
@@ -655,8 +643,7 @@ async fn serve(
             answer = rewrite(&state, &req.signature, answer);
             // Only an answer saying the emulator acted is lost: a refusal
             // lost and retried would test nothing.
-            let acted = answer.starts_with(b"HTTP/1.1 2") || answer.starts_with(b"HTTP/1.0 2");
-            if acted && lose(&state, &req.signature) {
+            if wire::succeeded(&answer) && lose(&state, &req.signature) {
                 state.faults.fetch_add(1, Ordering::SeqCst);
                 answer = error_response(
                     req.protocol,
@@ -709,8 +696,7 @@ fn remodel(
         return answer;
     };
     let head = String::from_utf8_lossy(&answer[..split + 2]).into_owned();
-    // Any success: CreateFunction answers 201.
-    if !head.starts_with("HTTP/1.1 2") && !head.starts_with("HTTP/1.0 2") {
+    if !wire::succeeded(&answer) {
         return answer;
     }
     let body = String::from_utf8_lossy(&answer[split + 4..]).into_owned();
@@ -738,37 +724,22 @@ fn remodel(
     }
 }
 
-/// The access key and service of a request's SigV4 credential scope
-/// (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`).
-fn key_and_service(head: &str) -> Option<(&str, &str)> {
-    let scope: Vec<&str> = head
-        .split("Credential=")
-        .nth(1)?
-        .split('/')
-        .take(4)
-        .collect();
-    match scope.as_slice() {
-        [key, _, _, service] => Some((key, service)),
-        _ => None,
-    }
-}
-
 /// The emulator process a request goes to: its account's own, when that
 /// account has one ([`FaultProxy::serve_account`]) and the request is
 /// signed with a session of it; else the first. STS always goes to the
 /// first, which issued the sessions and knows them.
 fn route(state: &State, head: &str, first: SocketAddr) -> SocketAddr {
-    let Some((key, service)) = key_and_service(head) else {
+    let Some(scope) = wire::credential_scope(head) else {
         return first;
     };
-    if service == "sts" {
+    if scope.service == "sts" {
         return first;
     }
     let accounts = state
         .session_accounts
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    let Some(account) = accounts.get(key) else {
+    let Some(account) = accounts.get(scope.key) else {
         return first;
     };
     state
@@ -801,10 +772,7 @@ fn learn_session(state: &State, request: &str, answer: &[u8]) {
         .and_then(|arn| arn.split(':').nth(4))
         .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
     let answer = String::from_utf8_lossy(answer);
-    let key = answer
-        .split_once("<AccessKeyId>")
-        .and_then(|(_, rest)| rest.split_once("</AccessKeyId>"))
-        .map(|(key, _)| key.trim());
+    let key = wire::between(&answer, "<AccessKeyId>", "</AccessKeyId>").map(str::trim);
     if let (Some(account), Some(key)) = (account, key) {
         state
             .session_accounts
@@ -819,9 +787,9 @@ fn learn_session(state: &State, request: &str, answer: &[u8]) {
 /// a fleet across accounts: a session of its role) and the service of the
 /// credential scope (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`).
 fn service_of(head: &str) -> String {
-    key_and_service(head).map_or_else(
+    wire::credential_scope(head).map_or_else(
         || "unknown".to_owned(),
-        |(key, service)| format!("{key}/{service}"),
+        |s| format!("{}/{}", s.key, s.service),
     )
 }
 

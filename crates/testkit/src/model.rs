@@ -22,6 +22,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::wire::between;
 use tokio::time::Instant;
 
 /// The modelled durations.
@@ -106,13 +107,6 @@ fn json_value(body: &str, pointer: &str) -> Option<String> {
         .pointer(pointer)?
         .as_str()
         .map(str::to_owned)
-}
-
-/// The text between `open` and `close` after `from`.
-fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
-    let start = text.find(open)? + open.len();
-    let end = text[start..].find(close)? + start;
-    Some(&text[start..end])
 }
 
 impl Clock {

@@ -21,6 +21,29 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// The pinned `moto_server` of the repository at `root`, installed by
+    /// `scripts/emulator.sh install` (into `target/emulator/venv`) on first
+    /// use; the script prints its path. Its Python, beside it, also holds
+    /// the pinned consumers reports are checked with.
+    pub fn install(root: &Path) -> std::io::Result<PathBuf> {
+        let out = Command::new(root.join("scripts/emulator.sh"))
+            .arg("install")
+            .current_dir(root)
+            .output()
+            .map_err(|e| {
+                std::io::Error::other(format!(
+                    "run scripts/emulator.sh install (needs bash and python3): {e}"
+                ))
+            })?;
+        if !out.status.success() {
+            return Err(std::io::Error::other(format!(
+                "installing the emulator failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    }
+
     /// Starts `server` (the `moto_server` that `scripts/emulator.sh
     /// install` prints), its log and pid files in `dir`. With `account`,
     /// every request it answers is that account's (moto's
@@ -109,7 +132,7 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<
     )?;
     let mut answer = String::new();
     conn.read_to_string(&mut answer)?;
-    if answer.starts_with("HTTP/1.1 2") || answer.starts_with("HTTP/1.0 2") {
+    if crate::wire::succeeded(answer.as_bytes()) {
         Ok(())
     } else {
         Err(std::io::Error::other(

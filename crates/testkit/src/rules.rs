@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::wire::{between, credential_scope, header, Scope};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -225,23 +226,6 @@ fn form_get(pairs: &[(String, String)], key: &str) -> Option<String> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }
 
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-/// The access key and region of a SigV4-signed request.
-fn credential_scope(head: &str) -> Option<(String, String)> {
-    let auth = header(head, "authorization")?;
-    let cred = auth.split("Credential=").nth(1)?;
-    let mut parts = cred.split('/');
-    let key = parts.next()?.to_owned();
-    let region = parts.nth(1)?.to_owned();
-    Some((key, region))
-}
-
 /// Every AWS principal (`"AWS": ...`, in `Principal` or `NotPrincipal`) of
 /// a policy document.
 pub(crate) fn aws_principals(policy: &Value) -> Vec<String> {
@@ -351,7 +335,7 @@ async fn ask(
     service: &str,
     body: &str,
 ) -> Option<(bool, String)> {
-    let (key, region) = credential_scope(head)?;
+    let Scope { key, region, .. } = credential_scope(head)?;
     let token = header(head, "x-amz-security-token")
         .map(|t| format!("X-Amz-Security-Token: {t}\r\n"))
         .unwrap_or_default();
@@ -364,15 +348,9 @@ async fn ask(
     let mut answer = Vec::new();
     conn.read_to_end(&mut answer).await.ok()?;
     let text = String::from_utf8_lossy(&answer).into_owned();
-    let ok = text.starts_with("HTTP/1.1 2") || text.starts_with("HTTP/1.0 2");
+    let ok = crate::wire::succeeded(&answer);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
     Some((ok, body))
-}
-
-fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
-    let start = text.find(open)? + open.len();
-    let end = text[start..].find(close)? + start;
-    Some(&text[start..end])
 }
 
 /// The first principal of `policies` that AWS would refuse: an IAM role or
@@ -384,7 +362,7 @@ async fn invalid_principal(
     head: &str,
     policies: &[Value],
 ) -> Option<String> {
-    let (key, _) = credential_scope(head)?;
+    let key = credential_scope(head)?.key.to_owned();
     let known = memory
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -689,7 +667,7 @@ pub(crate) async fn before(
     }
     if let Some(versions) = &rules.rds_engine_versions {
         let region = credential_scope(call.head)
-            .map(|(_, r)| r)
+            .map(|s| s.region)
             .unwrap_or_default();
         match call.signature {
             "DescribeDBEngineVersions" => {
@@ -698,7 +676,7 @@ pub(crate) async fn before(
             "DescribeOrderableDBInstanceOptions" => {
                 return Some(answer(
                     XML_OK,
-                    &orderable(versions, &region, &form(call.body)),
+                    &orderable(versions, region, &form(call.body)),
                 ));
             }
             "CreateDBInstance" => {
@@ -997,10 +975,10 @@ pub(crate) fn after(
     call: &Call<'_>,
     answer: &[u8],
 ) -> Option<Vec<u8>> {
-    let text = String::from_utf8_lossy(answer);
-    if !(text.starts_with("HTTP/1.1 2") || text.starts_with("HTTP/1.0 2")) {
+    if !crate::wire::succeeded(answer) {
         return None;
     }
+    let text = String::from_utf8_lossy(answer);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut m = memory.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
