@@ -33,6 +33,35 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The fleet's environments grouped by where they run (indices into
+    /// `fleet`): one group per role (and external id) and region, whose
+    /// environments share one connection, its per-service ceilings and
+    /// one preflight against the account's quotas. A role session shared
+    /// by several environments is named for none of them (`paysec-fleet`)
+    /// unless the configuration names it.
+    pub fn places(&self) -> Vec<(AwsSettings, Vec<usize>)> {
+        let mut places: Vec<(AwsSettings, Vec<usize>)> = Vec::new();
+        for (i, name) in self.fleet.iter().enumerate() {
+            let aws = self.aws_for(name);
+            match places.iter_mut().find(|(a, _)| same_place(a, &aws)) {
+                Some((_, envs)) => envs.push(i),
+                None => places.push((aws, vec![i])),
+            }
+        }
+        for (aws, envs) in &mut places {
+            let named = self
+                .config
+                .run
+                .environments
+                .get(self.fleet[envs[0]].as_str())
+                .is_some_and(|a| a.role_session_name.is_some());
+            if let Some(role) = aws.role.as_mut().filter(|_| envs.len() > 1 && !named) {
+                role.session_name = "paysec-fleet".to_owned();
+            }
+        }
+        places
+    }
+
     /// Where `env` runs: the run's settings with the environment's own
     /// role and region (`[environments.NAME]`), the flags winning.
     pub fn aws_for(&self, env: &EnvName) -> AwsSettings {
@@ -57,6 +86,18 @@ impl Settings {
         });
         aws
     }
+}
+
+/// Whether two environments run in one place: the same role (and
+/// external id), or none, in the same region. The session name does not
+/// part them: it names who acts, not where.
+fn same_place(a: &AwsSettings, b: &AwsSettings) -> bool {
+    let role = |s: &AwsSettings| {
+        s.role
+            .as_ref()
+            .map(|r| (r.arn.clone(), r.external_id.clone()))
+    };
+    a.region == b.region && role(a) == role(b)
 }
 
 /// `ledger` as given (flag, `PAYSEC_LEDGER`, config): a directory, or an

@@ -312,18 +312,6 @@ pub enum Verb {
 /// with its own ledger (locked), graph and scheduler. Needs `--yes`: there
 /// is no single plan to confirm. Each environment ends on its own; the exit
 /// code is the worst of them.
-/// Whether two environments run in one place: the same role (and
-/// external id), or none, in the same region. The session name does not
-/// part them: it names who acts, not where.
-fn same_place(a: &paysec_aws::AwsSettings, b: &paysec_aws::AwsSettings) -> bool {
-    let role = |s: &paysec_aws::AwsSettings| {
-        s.role
-            .as_ref()
-            .map(|r| (r.arn.clone(), r.external_id.clone()))
-    };
-    a.region == b.region && role(a) == role(b)
-}
-
 pub async fn fleet(
     settings: &Settings,
     printer: &Printer,
@@ -362,24 +350,7 @@ pub async fn fleet(
     // per-service ceilings, shared by the fleet's environments there, and
     // one preflight counting all of them against the account's quotas.
     let creating = matches!(verb, Verb::Up { .. });
-    let mut places: Vec<(paysec_aws::AwsSettings, Vec<usize>)> = Vec::new();
-    for (i, name) in settings.fleet.iter().enumerate() {
-        let aws = settings.aws_for(name);
-        match places.iter_mut().find(|(a, _)| same_place(a, &aws)) {
-            Some((_, envs)) => envs.push(i),
-            None => places.push((aws, vec![i])),
-        }
-    }
-    for (aws, envs) in &mut places {
-        // A session shared by several environments is named for none of
-        // them (unless the configuration named it).
-        if let Some(role) = aws.role.as_mut() {
-            if envs.len() > 1 && role.session_name == format!("paysec-{}", settings.fleet[envs[0]])
-            {
-                role.session_name = "paysec-fleet".to_owned();
-            }
-        }
-    }
+    let places = settings.places();
     // Connected and preflighted all at once: each is a few round trips to
     // its account, which nothing else waits on.
     let mut connected =
