@@ -69,6 +69,22 @@ async fn environments_in(account: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Writes the working directory's `paysec.toml`: each environment's role
+/// (`[environments.NAME] role_arn`), and its region when given.
+fn write_roles<'a>(
+    p: &Paysec,
+    roles: impl Iterator<Item = (&'a String, &'a String)>,
+    region: Option<&str>,
+) {
+    let config: String = roles
+        .map(|(name, role)| {
+            let region = region.map_or_else(String::new, |r| format!("region = \"{r}\"\n"));
+            format!("[environments.{name}]\nrole_arn = \"{role}\"\n{region}\n")
+        })
+        .collect();
+    std::fs::write(p.dir.path().join("paysec.toml"), config).unwrap();
+}
+
 #[tokio::test]
 async fn a_fleet_across_three_accounts_puts_each_environment_in_its_own() {
     let mut roles = Vec::new();
@@ -79,14 +95,7 @@ async fn a_fleet_across_three_accounts_puts_each_environment_in_its_own() {
         .with_var("PAYSEC_RDS_ENABLED", "false")
         .with_var("PAYSEC_LAMBDA_ENABLED", "false");
     let names: Vec<String> = (0..3).map(|_| env_name("acct")).collect();
-    let config: String = names
-        .iter()
-        .zip(&roles)
-        .map(|(name, role)| {
-            format!("[environments.{name}]\nrole_arn = \"{role}\"\nregion = \"us-east-1\"\n\n")
-        })
-        .collect();
-    std::fs::write(p.dir.path().join("paysec.toml"), config).unwrap();
+    write_roles(&p, names.iter().zip(&roles), Some("us-east-1"));
     let fleet: Vec<&str> = names.iter().flat_map(|n| ["--env", n.as_str()]).collect();
 
     let up = p.run(&[&fleet[..], &["up", "--yes"]].concat());
@@ -131,12 +140,7 @@ async fn a_fleet_across_three_accounts_puts_each_environment_in_its_own() {
         "{}",
         elsewhere.stderr()
     );
-    let config: String = names
-        .iter()
-        .zip(&roles)
-        .map(|(name, role)| format!("[environments.{name}]\nrole_arn = \"{role}\"\n\n"))
-        .collect();
-    std::fs::write(p.dir.path().join("paysec.toml"), config).unwrap();
+    write_roles(&p, names.iter().zip(&roles), None);
 
     let down = p.run(&[&fleet[..], &["down", "--yes", "--purge-audit-logs"]].concat());
     assert_eq!(down.code(), 0, "{}\n{}", down.stdout(), down.stderr());
@@ -160,11 +164,7 @@ async fn a_fleet_in_one_account_is_counted_against_its_quotas_together() {
         .with_var("PAYSEC_RDS_ENABLED", "false")
         .with_var("PAYSEC_LAMBDA_ENABLED", "false");
     let names: Vec<String> = (0..5).map(|_| env_name("acct")).collect();
-    let config: String = names
-        .iter()
-        .map(|name| format!("[environments.{name}]\nrole_arn = \"{role}\"\n\n"))
-        .collect();
-    std::fs::write(p.dir.path().join("paysec.toml"), config).unwrap();
+    write_roles(&p, names.iter().map(|n| (n, &role)), None);
     // The account's VPC quota at AWS's default (the suite's is raised).
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
     proxy.set_rules(Rules {
