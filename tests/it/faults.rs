@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use paysec_testkit::{FaultProxy, Model, Scripted};
 
-use crate::support::{aws, changed, endpoint, tagged_by_logical_id, Paysec};
+use crate::support::{aws, changed, endpoint, finding, tagged_by_logical_id, Paysec};
 
 fn duplicates(by_id: &std::collections::BTreeMap<String, Vec<String>>) -> Vec<(String, usize)> {
     by_id
@@ -617,12 +617,7 @@ async fn a_flow_log_aws_cannot_deliver_fails_with_its_reason() {
     assert_eq!(run.code(), 6, "{}", run.stderr());
     let report = run.json();
     for id in ["network.flow-log-s3", "network.flow-log-cloudwatch"] {
-        let f = report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["control"] == "LOG-6" && f["resource"] == id)
-            .unwrap();
+        let f = finding(&report, "LOG-6", Some(id));
         assert_eq!(
             (&f["verdict"], &f["observed"]),
             (
@@ -671,17 +666,8 @@ async fn an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_
             ],
         )
     };
-    let finding = |report: &serde_json::Value, control: &str| {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["control"] == control)
-            .cloned()
-            .unwrap()
-    };
     let clean = verify().json();
-    let prefix = finding(&clean, "RDS-25");
+    let prefix = finding(&clean, "RDS-25", None);
     assert_eq!(
         (&prefix["verdict"], &prefix["observed"]),
         (
@@ -718,13 +704,7 @@ async fn an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_
         &format!("\"lastIngestionTime\": {}", ingested - 48 * 3_600_000),
     );
     let stale = verify().json();
-    let log7 = stale["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["control"] == "LOG-7" && f["resource"] == "logs.flow-logs")
-        .cloned()
-        .unwrap();
+    let log7 = finding(&stale, "LOG-7", Some("logs.flow-logs"));
     assert_eq!(log7["verdict"], "FAIL", "{log7}");
     let observed = log7["observed"].as_str().unwrap();
     assert!(
@@ -741,12 +721,7 @@ async fn an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_
     let run = verify();
     assert_eq!(run.code(), 6, "{}", run.stderr());
     let report = run.json();
-    let f = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["control"] == "RDS-21")
-        .unwrap();
+    let f = finding(&report, "RDS-21", None);
     assert_eq!(f["verdict"], "FAIL", "{f}");
     assert!(
         f["observed"]
@@ -771,7 +746,7 @@ async fn an_unencrypted_snapshot_and_a_short_log_prefix_fail_and_up_says_how_to_
         "<ParameterValue>%p</ParameterValue>",
     );
     let run = verify();
-    assert_eq!(finding(&run.json(), "RDS-25")["verdict"], "FAIL");
+    assert_eq!(finding(&run.json(), "RDS-25", None)["verdict"], "FAIL");
     let up = p.run_with(&no_function, &["--endpoint-url", &url, "up", "--yes"]);
     assert!(
         up.code() != 0 && up.stderr().contains("log_line_prefix is \"%p\" (system)"),
@@ -798,13 +773,7 @@ async fn the_master_secret_rotates_and_up_turns_rotation_back_on() {
         all.extend_from_slice(args);
         all.extend_from_slice(&["--output", "json"]);
         let run = p.run_with(&no_function, &all);
-        let f = run.json()["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["control"] == "RDS-26")
-            .cloned()
-            .unwrap();
+        let f = finding(&run.json(), "RDS-26", None);
         (
             run.code(),
             f["verdict"].as_str().unwrap().to_owned(),
@@ -911,13 +880,7 @@ async fn a_public_snapshot_fails_and_up_makes_it_private() {
             &no_function,
             &["verify", "--allow-unknown", "--output", "json"],
         );
-        let f = run.json()["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["control"] == "RDS-21")
-            .cloned()
-            .unwrap();
+        let f = finding(&run.json(), "RDS-21", None);
         (run.code(), f)
     };
     // A new database is created, not compared: the first `up` does not

@@ -1277,15 +1277,8 @@ async fn two_environments_side_by_side_do_not_collide() {
     let verify = b.run(&["verify", "--output", "json"]);
     assert_eq!(verify.code(), 6, "{}", verify.stderr());
     let report = verify.json();
-    let finding = |control: &str, resource: &str| {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["control"] == control && f["resource"] == resource)
-            .cloned()
-            .unwrap()
-    };
+    let finding =
+        |control: &str, resource: &str| crate::support::finding(&report, control, Some(resource));
     let multi_az = finding("RDS-5", "rds.instance");
     assert_eq!(
         (

@@ -851,3 +851,19 @@ pub fn chromium() -> &'static str {
         found().expect("Chromium installed by apt-get is on the PATH")
     })
 }
+
+/// The finding of `control` in a `verify --output json` report: on
+/// `resource` when given, else the first.
+pub fn finding(
+    report: &serde_json::Value,
+    control: &str,
+    resource: Option<&str>,
+) -> serde_json::Value {
+    report["findings"]
+        .as_array()
+        .expect("a verify report")
+        .iter()
+        .find(|f| f["control"] == control && resource.is_none_or(|r| f["resource"] == r))
+        .cloned()
+        .unwrap_or_else(|| panic!("no finding {control} on {resource:?}"))
+}

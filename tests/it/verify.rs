@@ -25,12 +25,7 @@ fn attr(l: &Value, id: &str, key: &str) -> String {
 
 /// One finding's verdict, expected and observed values.
 fn found_in(report: &Value, control: &str, resource: &str) -> (String, String, String) {
-    let f = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["control"] == control && f["resource"] == resource)
-        .unwrap_or_else(|| panic!("no finding {control} on {resource}"));
+    let f = crate::support::finding(report, control, Some(resource));
     let s = |k: &str| f[k].as_str().unwrap().to_owned();
     (s("verdict"), s("expected"), s("observed"))
 }
@@ -97,15 +92,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     );
     // A finding whose expected value the configuration set names the
     // setting, in the JSON and in the report; one paysec fixes names none.
-    let of = |control: &str| {
-        clean["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["control"] == control)
-            .cloned()
-            .unwrap()
-    };
+    let of = |control: &str| crate::support::finding(&clean, control, None);
     assert_eq!(
         of("RDS-12")["expected_from_configuration"],
         serde_json::json!(["rds.deletion_protection"])
@@ -130,12 +117,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     );
     assert_eq!(audited.code(), 0, "{}", audited.stderr());
     let audited = audited.json();
-    let kms3 = audited["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["control"] == "KMS-3" && f["resource"] == "kms.s3")
-        .unwrap();
+    let kms3 = crate::support::finding(&audited, "KMS-3", Some("kms.s3"));
     assert_eq!(kms3["verdict"], "PASS", "{kms3}");
     assert!(
         !kms3["observed"].as_str().unwrap().contains("PaysecAuditor"),
