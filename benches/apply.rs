@@ -32,6 +32,9 @@
 //! - cold `status`/`output` wall time and RSS on a full ledger, and cold
 //!   `plan` (full, and `--no-refresh`) at the model's call latency, with
 //!   the full one's ratio to the quick one (goal: within 1.5x).
+//!
+//! `PAYSEC_BENCH_BIN=target/release/paysec` measures another build of
+//! paysec (its own CPU time is part of a fleet's bound on two cores).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -78,7 +81,10 @@ fn paysec(dir: &Path, endpoint: &str, args: &[&str]) -> Measured {
 }
 
 fn paysec_with(dir: &Path, endpoint: &str, args: &[&str], vars: &[(&str, &str)]) -> Measured {
-    let bin = env!("CARGO_BIN_EXE_paysec");
+    // `PAYSEC_BENCH_BIN`: another build of paysec to measure (a release
+    // one, `target/release/paysec`); by default the one cargo built here.
+    let bin = std::env::var("PAYSEC_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_paysec").to_owned());
     let started = Instant::now();
     let out = Command::new("/usr/bin/time")
         .args(["-f", "TIME %U %S %M"])

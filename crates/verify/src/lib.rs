@@ -897,7 +897,18 @@ pub fn junit(report: &Report, h: &Header<'_>) -> String {
                 control.id,
                 xml_escape(&name)
             ));
-            let detail = format!("expected: {}\nobserved: {}", f.expected_shown(), f.observed);
+            // The finding's own requirements: a resource's role can change
+            // them from the suite's (BY_ROLE: versioning on the data bucket).
+            let detail = format!(
+                "requirements: {}\nexpected: {}\nobserved: {}",
+                if f.requirements.is_empty() {
+                    "none".to_owned()
+                } else {
+                    f.requirements.join(", ")
+                },
+                f.expected_shown(),
+                f.observed
+            );
             match f.verdict {
                 Verdict::Pass => {
                     out.push_str(&format!("<system-out>{}</system-out>", xml_escape(&detail)));
@@ -1633,6 +1644,27 @@ mod tests {
             report.summary.total,
             "one test case per finding"
         );
+    }
+
+    #[test]
+    fn a_junit_case_names_its_own_resource_roles_requirements() {
+        let data = evaluate(
+            &[change(
+                "s3.data",
+                "s3_bucket",
+                Planned::NoChange {
+                    physical_id: "b".into(),
+                    properties_read: true,
+                },
+            )],
+            &[],
+            &[],
+        );
+        let xml = junit(&data, &header());
+        let suite = xml.find("<testsuite name=\"S3-2 ").unwrap();
+        let case = &xml[suite..xml[suite..].find("</testsuite>").unwrap() + suite];
+        assert!(case.contains("value=\"10.3.2, 10.5.1\""), "{case}");
+        assert!(case.contains("requirements: none"), "{case}");
     }
 
     #[test]
