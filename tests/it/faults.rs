@@ -860,6 +860,20 @@ async fn a_public_snapshot_fails_and_up_makes_it_private() {
         .send()
         .await
         .unwrap();
+    // RDS shares and deletes a snapshot only once it is `available`
+    // (minutes on AWS: `aws rds wait db-snapshot-available`); moto's is at
+    // once, read here rather than assumed.
+    let status = rds
+        .describe_db_snapshots()
+        .db_snapshot_identifier(&old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        status.db_snapshots()[0].status(),
+        Some("available"),
+        "{status:?}"
+    );
     rds.delete_db_instance()
         .db_instance_identifier(&db)
         .skip_final_snapshot(true)

@@ -1646,9 +1646,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_junit_case_names_its_own_resource_roles_requirements() {
-        let data = evaluate(
+    /// The report of one converged data bucket, all read.
+    fn data_bucket_report() -> Report {
+        evaluate(
             &[change(
                 "s3.data",
                 "s3_bucket",
@@ -1659,7 +1659,12 @@ mod tests {
             )],
             &[],
             &[],
-        );
+        )
+    }
+
+    #[test]
+    fn a_junit_case_names_its_own_resource_roles_requirements() {
+        let data = data_bucket_report();
         let xml = junit(&data, &header());
         let suite = xml.find("<testsuite name=\"S3-2 ").unwrap();
         let case = &xml[suite..xml[suite..].find("</testsuite>").unwrap() + suite];
@@ -1669,18 +1674,7 @@ mod tests {
 
     #[test]
     fn every_format_carries_the_scope_and_what_it_does_not_cover() {
-        let report = evaluate(
-            &[change(
-                "s3.data",
-                "s3_bucket",
-                Planned::NoChange {
-                    physical_id: "b".into(),
-                    properties_read: true,
-                },
-            )],
-            &[],
-            &[],
-        );
+        let report = data_bucket_report();
         let mut h = header();
         h.scope = Scope {
             caller_arn: "arn:aws:sts::111122223333:assumed-role/Auditor/alice".into(),
