@@ -28,7 +28,9 @@
 //!   throttles, peak RSS and the ledger's writes to S3. Each account is
 //!   answered by a moto process of its own, as AWS answers each account
 //!   on its own (`PAYSEC_BENCH_ONE_EMULATOR=1`: every account on the one
-//!   emulator, one request at a time);
+//!   emulator, one request at a time). Those processes are lean
+//!   (`Moto::start_lean`: moto's answers without the RSA key pair it makes
+//!   for every symmetric KMS key; `PAYSEC_BENCH_STOCK_MOTO=1` for stock);
 //! - cold `status`/`output` wall time and RSS on a full ledger, and cold
 //!   `plan` (full, and `--no-refresh`) at the model's call latency, with
 //!   the full one's ratio to the quick one (goal: within 1.5x).
@@ -418,7 +420,9 @@ fn emulator_cpu_s(shards: &[Moto]) -> Option<(f64, f64)> {
 
 /// One moto process per account, each answering as that account alone
 /// (the proxy sends each account's role sessions to its own), started at
-/// once: unless `PAYSEC_BENCH_ONE_EMULATOR=1`.
+/// once: unless `PAYSEC_BENCH_ONE_EMULATOR=1`. Lean ([`Moto::start_lean`]:
+/// no RSA key pair for a symmetric key until one is used) unless
+/// `PAYSEC_BENCH_STOCK_MOTO=1`.
 fn account_emulators(accounts: &[String], dir: &Path) -> Vec<Moto> {
     if std::env::var("PAYSEC_BENCH_ONE_EMULATOR").as_deref() == Ok("1") {
         return Vec::new();
@@ -427,13 +431,19 @@ fn account_emulators(accounts: &[String], dir: &Path) -> Vec<Moto> {
         .unwrap_or_else(|e| panic!("{e}"))
         .to_string_lossy()
         .into_owned();
+    let stock = std::env::var("PAYSEC_BENCH_STOCK_MOTO").as_deref() == Ok("1");
     std::thread::scope(|scope| {
         let started: Vec<_> = accounts
             .iter()
             .map(|account| {
                 let server = &server;
                 scope.spawn(move || {
-                    Moto::start(server, dir, Some(account)).expect("an account's own moto")
+                    if stock {
+                        Moto::start(server, dir, Some(account))
+                    } else {
+                        Moto::start_lean(server, dir, Some(account))
+                    }
+                    .expect("an account's own moto")
                 })
             })
             .collect();

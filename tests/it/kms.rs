@@ -636,3 +636,128 @@ async fn up_repairs_rotation_turned_off_out_of_band() {
     );
     p.run(&["down", "--yes"]).success();
 }
+
+/// The benchmark's lean emulator (`Moto::start_lean`: no RSA key pair for a
+/// symmetric key until a call uses one) answers as moto does: a symmetric
+/// key encrypts and decrypts, an RSA key signs, verifies and gives its
+/// public key, an HMAC key makes and checks a MAC, and a symmetric key's
+/// pair, asked for, is made then (moto, unlike KMS, hands one out).
+#[tokio::test]
+async fn a_lean_emulator_answers_key_calls_as_moto_does() {
+    use aws_sdk_kms::primitives::Blob;
+    use aws_sdk_kms::types::{MacAlgorithmSpec, SigningAlgorithmSpec};
+
+    // The suite's emulator credentials are set along with its endpoint.
+    crate::support::endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let lean = paysec_testkit::moto::Moto::start_lean(
+        &crate::support::moto_server().to_string_lossy(),
+        dir.path(),
+        None,
+    )
+    .expect("a lean moto server");
+    // The server runs with the module that defers the pairs.
+    let pid = lean.pid().expect("its pid");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let site = dir.path().join("moto-lean");
+    assert!(
+        String::from_utf8_lossy(&environ).contains(&format!("PYTHONPATH={}", site.display())),
+        "the lean server's environment names {}",
+        site.display()
+    );
+    assert!(site.join("sitecustomize.py").is_file());
+
+    let kms = paysec_aws::Aws::connect(&paysec_aws::AwsSettings {
+        endpoint_url: Some(lean.url.clone()),
+        region: Some("us-east-1".into()),
+        max_attempts: 3,
+        calls_per_service: 10,
+        ..paysec_aws::AwsSettings::default()
+    })
+    .await
+    .expect("SDK config")
+    .kms;
+    let create = |spec: KeySpec, usage: KeyUsageType| {
+        let kms = kms.clone();
+        async move {
+            kms.create_key()
+                .key_spec(spec)
+                .key_usage(usage)
+                .send()
+                .await
+                .unwrap()
+                .key_metadata()
+                .unwrap()
+                .key_id()
+                .to_owned()
+        }
+    };
+
+    let symmetric = create(KeySpec::SymmetricDefault, KeyUsageType::EncryptDecrypt).await;
+    let sealed = kms
+        .encrypt()
+        .key_id(&symmetric)
+        .plaintext(Blob::new("card data"))
+        .send()
+        .await
+        .unwrap();
+    let opened = kms
+        .decrypt()
+        .ciphertext_blob(sealed.ciphertext_blob().unwrap().clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.plaintext().unwrap().as_ref(), b"card data");
+    assert!(!kms
+        .get_public_key()
+        .key_id(&symmetric)
+        .send()
+        .await
+        .unwrap()
+        .public_key()
+        .unwrap()
+        .as_ref()
+        .is_empty());
+
+    let rsa = create(KeySpec::Rsa2048, KeyUsageType::SignVerify).await;
+    let signed = kms
+        .sign()
+        .key_id(&rsa)
+        .message(Blob::new("m"))
+        .signing_algorithm(SigningAlgorithmSpec::RsassaPssSha256)
+        .send()
+        .await
+        .unwrap();
+    let verified = kms
+        .verify()
+        .key_id(&rsa)
+        .message(Blob::new("m"))
+        .signature(signed.signature().unwrap().clone())
+        .signing_algorithm(SigningAlgorithmSpec::RsassaPssSha256)
+        .send()
+        .await
+        .unwrap();
+    assert!(verified.signature_valid());
+    let public = kms.get_public_key().key_id(&rsa).send().await.unwrap();
+    assert!(public.public_key().unwrap().as_ref().len() > 256);
+
+    let hmac = create(KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac).await;
+    let mac = kms
+        .generate_mac()
+        .key_id(&hmac)
+        .message(Blob::new("m"))
+        .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+        .send()
+        .await
+        .unwrap();
+    let checked = kms
+        .verify_mac()
+        .key_id(&hmac)
+        .message(Blob::new("m"))
+        .mac(mac.mac().unwrap().clone())
+        .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+        .send()
+        .await
+        .unwrap();
+    assert!(checked.mac_valid());
+}

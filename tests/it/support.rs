@@ -205,9 +205,14 @@ while kill -0 "$4" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done"#,
 /// install`), which also holds the pinned consumers reports are checked
 /// with (junitparser).
 pub fn emulator_python() -> std::path::PathBuf {
+    moto_server().with_file_name("python")
+}
+
+/// The pinned `moto_server` (`scripts/emulator.sh install`), for a test
+/// that starts a server of its own.
+pub fn moto_server() -> std::path::PathBuf {
     Moto::install(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
         .unwrap_or_else(|e| panic!("{e}"))
-        .with_file_name("python")
 }
 
 /// What every integration test talks to: the emulator behind the AWS rules

@@ -3,7 +3,9 @@
 //! once that process is gone (a test binary has no hook at exit), ready and
 //! configured (Lambda without Docker) before it is handed out. One process
 //! can serve every account (the test suite's), or one account only (a
-//! benchmark's shard: [`crate::FaultProxy::serve_account`]).
+//! benchmark's shard: [`crate::FaultProxy::serve_account`]). A benchmark's
+//! servers can be started lean ([`Moto::start_lean`]): moto's own answers,
+//! without the CPU it spends on key pairs no call uses.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -50,6 +52,27 @@ impl Moto {
     /// `MOTO_ACCOUNT_ID`), whatever key signed it: the process stands for
     /// one account of a landing zone.
     pub fn start(server: &str, dir: &Path, account: Option<&str>) -> std::io::Result<Self> {
+        Self::launch(server, dir, account, false)
+    }
+
+    /// As [`Moto::start`], but a symmetric or HMAC KMS key's RSA key pair,
+    /// which moto makes for every key at CreateKey (about 100 ms of CPU
+    /// each) although only an asymmetric key's Sign, Verify and
+    /// GetPublicKey use one, is made on first use
+    /// (`moto_lazy_key_pairs.py`, loaded as the server's
+    /// `sitecustomize`). For benchmarks: fifty environments' two hundred
+    /// keys made twenty seconds of two cores' time that AWS's side of a
+    /// real run does not take from the machine paysec runs on.
+    pub fn start_lean(server: &str, dir: &Path, account: Option<&str>) -> std::io::Result<Self> {
+        Self::launch(server, dir, account, true)
+    }
+
+    fn launch(
+        server: &str,
+        dir: &Path,
+        account: Option<&str>,
+        lean: bool,
+    ) -> std::io::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -75,6 +98,15 @@ while kill -0 "$3" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done"#,
             .stderr(Stdio::null());
         if let Some(account) = account {
             command.env("MOTO_ACCOUNT_ID", account);
+        }
+        if lean {
+            let site = dir.join("moto-lean");
+            std::fs::create_dir_all(&site)?;
+            std::fs::write(
+                site.join("sitecustomize.py"),
+                include_str!("moto_lazy_key_pairs.py"),
+            )?;
+            command.env("PYTHONPATH", site);
         }
         let watchdog = command.spawn()?;
         let started = Instant::now();
