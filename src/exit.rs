@@ -84,6 +84,7 @@ impl Failure {
             Self::Setup(SetupError::Credentials { .. }) => "credentials",
             Self::Setup(SetupError::Unreachable { .. }) => "unreachable",
             Self::Setup(SetupError::Other { .. }) => "aws",
+            Self::Setup(SetupError::RoleRefused { .. }) => "role_refused",
             Self::Setup(SetupError::KeyAdministrator { .. }) => "key_administrator",
             Self::Setup(SetupError::PlainHttpEndpoint { .. }) => "insecure_endpoint",
             Self::Ledger(LedgerError::Locked { .. } | LedgerError::RemoteLocked { .. }) => "locked",

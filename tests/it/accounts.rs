@@ -193,3 +193,88 @@ async fn a_fleet_in_one_account_is_counted_against_its_quotas_together() {
         "nothing made in {ACCOUNT}"
     );
 }
+
+/// A role paysec cannot assume: one that does not exist, one whose trust
+/// policy names another account, one that requires an external id the run
+/// does not give or gives wrong. AWS refuses each with the same
+/// `AccessDenied` (the rules layer refuses as AWS does; moto would hand out
+/// a session): paysec stops before any change, with exit 4 and one message
+/// naming the role, AWS's words and what to check, and writes no ledger.
+/// With the external id the role requires, it is assumed.
+#[tokio::test]
+async fn a_role_that_refuses_the_caller_stops_the_run_before_any_change() {
+    let account = "777777777777";
+    let owner = crate::support::identity_in_account(account, "AccountOwner").await;
+    let iam = paysec_aws::sdk::iam::Client::new(&sdk_config_as(&owner).await);
+    let external_id = "paysec-suite-external-id-0001";
+    for (name, trusted, condition) in [
+        (
+            "TrustsAnotherAccount",
+            "arn:aws:iam::999999999999:root",
+            None,
+        ),
+        (
+            "NeedsExternalId",
+            "arn:aws:iam::123456789012:root",
+            Some(serde_json::json!({ "StringEquals": { "sts:ExternalId": external_id } })),
+        ),
+    ] {
+        let mut statement = serde_json::json!({
+            "Effect": "Allow",
+            "Principal": { "AWS": trusted },
+            "Action": "sts:AssumeRole"
+        });
+        if let Some(c) = condition {
+            statement["Condition"] = c;
+        }
+        let trust = serde_json::json!({ "Version": "2012-10-17", "Statement": [statement] });
+        // An earlier run against the same emulator may have made it.
+        let _ = iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await;
+    }
+    let role = |name: &str| format!("arn:aws:iam::{account}:role/{name}");
+    let refused = [
+        (role("DoesNotExist"), None),
+        (role("TrustsAnotherAccount"), None),
+        (role("NeedsExternalId"), None),
+        (role("NeedsExternalId"), Some("another-external-id-0001")),
+    ];
+    for (arn, given) in &refused {
+        let p = Paysec::new("assume");
+        let mut args = vec!["--role-arn", arn.as_str()];
+        if let Some(id) = given {
+            args.extend(["--external-id", id]);
+        }
+        args.extend(["up", "--yes"]);
+        let run = p.run(&args);
+        let stderr = run.stderr();
+        assert_eq!(run.code(), 4, "{arn} {given:?}: {stderr}");
+        for words in [
+            arn.as_str(),
+            "AccessDenied",
+            "trust policy",
+            "--external-id",
+        ] {
+            assert!(stderr.contains(words), "{arn}: {words:?} in {stderr}");
+        }
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "one message: {stderr}"
+        );
+        assert!(!p.ledger_path().exists(), "no ledger written: {stderr}");
+    }
+    let p = Paysec::new("assume");
+    let plan = p.run(&[
+        "--role-arn",
+        &role("NeedsExternalId"),
+        "--external-id",
+        external_id,
+        "plan",
+    ]);
+    assert_eq!(plan.code(), 0, "{}\n{}", plan.stdout(), plan.stderr());
+}

@@ -386,6 +386,31 @@ pub async fn other_identity(name: &str) -> Sso {
 /// must not see change under them.
 pub async fn identity_in_account(account: &str, name: &str) -> Sso {
     let aws = aws().await;
+    // The role is made in that account first, as a landing zone makes its
+    // accounts' access role (trusting the suite's account): AWS, and the
+    // rules layer, refuse a session of a role that does not exist. Made as
+    // that account on the emulator (moto's `x-moto-account-id`); an
+    // earlier test of the run may have made it.
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
+            "Action": "sts:AssumeRole"
+        }]
+    });
+    let owner = account.to_owned();
+    let _ = aws
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .customize()
+        .mutate_request(move |req| {
+            req.headers_mut().insert("x-moto-account-id", owner.clone());
+        })
+        .send()
+        .await;
     assume(
         &aws,
         format!("arn:aws:iam::{account}:role/{name}"),

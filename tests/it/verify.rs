@@ -1364,22 +1364,8 @@ async fn owner_prerequisites_are_read_live_apart_from_the_controls() {
     const ACCOUNT: &str = "333333333333";
     let owner = crate::support::identity_in_account(ACCOUNT, "AccountOwner").await;
     let sdk = crate::support::sdk_config_as(&owner).await;
-    // The role behind the session, which the keys name as administrator.
-    let trust = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "AWS": format!("arn:aws:iam::{ACCOUNT}:root") },
-            "Action": "sts:AssumeRole"
-        }]
-    });
-    paysec_aws::sdk::iam::Client::new(&sdk)
-        .create_role()
-        .role_name("AccountOwner")
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .expect("the owner's role");
+    // The role behind the session (made by `identity_in_account`) is the
+    // one the keys name as administrator.
     // No database: this account's environment is only here to have buckets.
     let p = Paysec::new("prereq")
         .with_var("AWS_ACCESS_KEY_ID", &owner.access_key_id)

@@ -62,6 +62,11 @@ pub enum SetupError {
     Unreachable { endpoint: String, detail: String },
     #[error("AWS refused GetCallerIdentity: {detail}")]
     Other { detail: String },
+    /// STS refused a session of the configured role. AWS says the same
+    /// whether the role is missing, does not trust the caller, or wants
+    /// another external id, so the message names all three.
+    #[error("cannot assume the role {role} (AWS: {detail}); check that the role exists in its account, that its trust policy allows your identity to call sts:AssumeRole, and that the external id it requires (sts:ExternalId) is the one given with --external-id or `external_id` under [environments.NAME]")]
+    RoleRefused { role: String, detail: String },
     /// The keys' default administrator is the caller's role, whose real ARN
     /// (path included) only IAM knows.
     #[error("cannot find the IAM role behind {caller} to make it the keys' administrator (iam:GetRole on {role}: {detail}); set kms.admin_principals (PAYSEC_KMS_ADMIN_PRINCIPALS) to the role ARNs, path included, that administer the keys, or allow iam:GetRole")]
@@ -77,6 +82,8 @@ pub enum SetupError {
 pub struct Aws {
     sdk: SdkConfig,
     emulator: Option<String>,
+    /// The role every call runs as, when one is assumed.
+    assumed_role: Option<String>,
     pub kms: aws_sdk_kms::Client,
     pub sts: aws_sdk_sts::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
@@ -117,6 +124,7 @@ impl Aws {
         Self {
             sdk: self.sdk.clone(),
             emulator: self.emulator.clone(),
+            assumed_role: self.assumed_role.clone(),
             kms: with_log!(self.kms, aws_sdk_kms),
             sts: with_log!(self.sts, aws_sdk_sts),
             tagging: with_log!(self.tagging, aws_sdk_resourcegroupstagging),
@@ -224,6 +232,7 @@ impl Aws {
         }
         Ok(Self {
             emulator,
+            assumed_role: settings.role.as_ref().map(|r| r.arn.clone()),
             kms: client!(aws_sdk_kms, "kms"),
             sts: client!(aws_sdk_sts, "sts"),
             tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
@@ -318,6 +327,13 @@ impl Aws {
                     .collect::<Vec<_>>()
                     .join("; ");
                 tracing::info!(error = %chain, "GetCallerIdentity failed");
+                if let (Some(role), Some(detail)) = (&self.assumed_role, assume_role_refusal(&err))
+                {
+                    return SetupError::RoleRefused {
+                        role: role.clone(),
+                        detail,
+                    };
+                }
                 match classify(&err) {
                     ErrorClass::Credentials => SetupError::Credentials {
                         detail: credentials_gist(&chain),
@@ -474,6 +490,29 @@ fn credentials_gist(chain: &str) -> String {
     } else {
         "none found in the environment, the AWS config/credentials files (profiles, SSO), web identity, the container or instance metadata".into()
     }
+}
+
+/// STS's own refusal of the assume-role provider's AssumeRole, found by
+/// type in the chain of a call's error (the provider's failure reaches the
+/// call as a credentials error): its code and message.
+fn assume_role_refusal(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use aws_sdk_sts::error::ProvideErrorMetadata;
+    type Refusal = aws_sdk_sts::error::SdkError<
+        aws_sdk_sts::operation::assume_role::AssumeRoleError,
+        aws_smithy_runtime_api::http::Response,
+    >;
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(refusal) = e.downcast_ref::<Refusal>() {
+            let code = refusal.code()?;
+            return Some(match refusal.message() {
+                Some(message) => format!("{code}: {message}"),
+                None => code.to_owned(),
+            });
+        }
+        cause = e.source();
+    }
+    None
 }
 
 /// Why a connection failed, in a few words (the whole chain is logged at

@@ -20,6 +20,7 @@
 pub mod model;
 pub mod moto;
 pub mod rules;
+mod trust;
 mod wire;
 
 pub use model::Model;

@@ -14,6 +14,7 @@
 //! | RDS parameter apply types | DescribeDBParameters lists each parameter with its apply type (moto lists none); ModifyDBParameterGroup with `immediate` on a static parameter is refused |
 //! | interface endpoints' private DNS | CreateVpcEndpoint of an interface endpoint with private DNS (AWS's default) in a VPC without both DNS attributes on is refused |
 //! | SNS subscription confirmation | an email/HTTP subscription stays `PendingConfirmation` (in ListSubscriptionsByTopic/ListSubscriptions; Subscribe answers `pending confirmation` unless `ReturnSubscriptionArn`) until ConfirmSubscription brings the token SNS "sent" (`FaultProxy::mailbox`); a wrong token is refused; addresses in `confirming_recipients` confirm at once, as a recipient following the link would |
+//! | AssumeRole trust | STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller (its account, role or ARN; `sts:ExternalId` when it requires one), is refused with AWS's `AccessDenied` ([`crate::trust`]) |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
 use std::collections::HashMap;
@@ -55,6 +56,10 @@ pub struct Rules {
     pub dns_firewall_mutation_protection: bool,
     /// An encrypted DB snapshot cannot be made public (moto lets it).
     pub encrypted_snapshots_private: bool,
+    /// STS AssumeRole needs the role to exist and its trust policy to allow
+    /// the caller, with the external id it requires (moto hands out a
+    /// session of any role ARN): [`crate::trust`].
+    pub assume_role_trust: bool,
     /// SNS subscriptions that need confirmation (email, email-json, http,
     /// https) stay pending until confirmed with their token (moto confirms
     /// them at once); the endpoints listed are recipients who follow the
@@ -114,6 +119,7 @@ impl Rules {
             endpoint_private_dns: true,
             dns_firewall_mutation_protection: true,
             encrypted_snapshots_private: true,
+            assume_role_trust: true,
             confirming_recipients: Some(Vec::new()),
         }
     }
@@ -135,6 +141,7 @@ impl Rules {
             endpoint_private_dns: false,
             dns_firewall_mutation_protection: false,
             encrypted_snapshots_private: false,
+            assume_role_trust: false,
             confirming_recipients: None,
         }
     }
@@ -222,36 +229,44 @@ pub(crate) fn form(body: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn form_get(pairs: &[(String, String)], key: &str) -> Option<String> {
+pub(crate) fn form_get(pairs: &[(String, String)], key: &str) -> Option<String> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+/// A policy document's statements (one, or a list).
+pub(crate) fn statements(policy: &Value) -> Vec<Value> {
+    match &policy["Statement"] {
+        Value::Array(a) => a.clone(),
+        s @ Value::Object(_) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// A policy element that is one string or a list of them.
+pub(crate) fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Every AWS principal (`"AWS": ...`, in `Principal` or `NotPrincipal`) of
 /// a policy document.
 pub(crate) fn aws_principals(policy: &Value) -> Vec<String> {
-    let statements = match &policy["Statement"] {
-        Value::Array(a) => a.clone(),
-        s @ Value::Object(_) => vec![s.clone()],
-        _ => Vec::new(),
-    };
-    let mut out = Vec::new();
-    for s in statements {
-        for key in ["Principal", "NotPrincipal"] {
-            match &s[key]["AWS"] {
-                Value::String(p) => out.push(p.clone()),
-                Value::Array(a) => {
-                    out.extend(a.iter().filter_map(|p| p.as_str().map(str::to_owned)))
-                }
-                _ => {}
-            }
-        }
-    }
-    out
+    statements(policy)
+        .iter()
+        .flat_map(|s| ["Principal", "NotPrincipal"].map(|key| strings(&s[key]["AWS"])))
+        .flatten()
+        .collect()
 }
 
 /// An IAM role or user principal that must exist: (account, "role"|"user",
 /// name, the whole ARN).
-fn iam_identity(principal: &str) -> Option<(String, &'static str, String)> {
+pub(crate) fn iam_identity(principal: &str) -> Option<(String, &'static str, String)> {
     let parts: Vec<&str> = principal.splitn(6, ':').collect();
     if parts.len() != 6 || parts[2] != "iam" {
         return None;
@@ -328,19 +343,25 @@ fn policies_of(call: &Call<'_>) -> Option<(Vec<Value>, u16, &'static str, &'stat
 
 /// One query-protocol call to the emulator as the request's own caller
 /// (the emulator does not check signatures; it maps the access key to an
-/// account). Returns the answer's body when it succeeded.
-async fn ask(
+/// account), or, with `account`, as that account (moto's
+/// `x-moto-account-id`). Returns whether it succeeded, and the answer's
+/// body.
+pub(crate) async fn ask(
     upstream: SocketAddr,
     head: &str,
     service: &str,
     body: &str,
+    account: Option<&str>,
 ) -> Option<(bool, String)> {
     let Scope { key, region, .. } = credential_scope(head)?;
     let token = header(head, "x-amz-security-token")
         .map(|t| format!("X-Amz-Security-Token: {t}\r\n"))
         .unwrap_or_default();
+    let as_account = account
+        .map(|a| format!("x-moto-account-id: {a}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n{token}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n{token}{as_account}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let mut conn = TcpStream::connect(upstream).await.ok()?;
@@ -377,6 +398,7 @@ async fn invalid_principal(
                 head,
                 "sts",
                 "Action=GetCallerIdentity&Version=2011-06-15",
+                None,
             )
             .await?;
             let account = between(&body, "<Account>", "</Account>")
@@ -407,6 +429,7 @@ async fn invalid_principal(
             head,
             "iam",
             &format!("Action={action}={name}&Version=2010-05-08"),
+            None,
         )
         .await?;
         let arn = ok.then(|| between(&body, "<Arn>", "</Arn>")).flatten();
@@ -507,6 +530,11 @@ pub(crate) async fn before(
     }
     if rules.endpoint_private_dns && call.ec2 && call.signature == "CreateVpcEndpoint" {
         if let Some(refusal) = private_dns_refusal(upstream, call).await {
+            return Some(refusal);
+        }
+    }
+    if rules.assume_role_trust && call.signature == "AssumeRole" {
+        if let Some(refusal) = crate::trust::refusal(upstream, call).await {
             return Some(refusal);
         }
     }
@@ -720,6 +748,7 @@ async fn private_dns_refusal(upstream: SocketAddr, call: &Call<'_>) -> Option<Ve
             &format!(
                 "Action=DescribeVpcAttribute&Attribute={attribute}&VpcId={vpc}&Version=2016-11-15"
             ),
+            None,
         )
         .await?;
         let on = between(&body, &format!("<{attribute}>"), &format!("</{attribute}>"))
@@ -753,6 +782,7 @@ async fn public_encrypted_snapshot(upstream: SocketAddr, call: &Call<'_>) -> Opt
         call.head,
         "rds",
         &format!("Action=DescribeDBSnapshots&DBSnapshotIdentifier={id}&Version=2014-10-31"),
+        None,
     )
     .await?;
     (ok && between(&body, "<Encrypted>", "</Encrypted>") == Some("true")).then(|| {
@@ -839,7 +869,7 @@ async fn parameter_rules(
             None
         }
         "DescribeDBParameters" if form_get(&pairs, "Source").is_none() => {
-            let (ok, held) = ask(upstream, call.head, "rds", call.body).await?;
+            let (ok, held) = ask(upstream, call.head, "rds", call.body, None).await?;
             if !ok {
                 return None;
             }
