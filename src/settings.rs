@@ -176,6 +176,22 @@ fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
             fleet.push(name);
         }
     }
+    // What STS would refuse, refused before any call and named by its flag.
+    if let Some(name) = &global.role_session_name {
+        if let Some(why) = paysec_config::session_name_problem(name) {
+            return Err(Failure::Usage(format!(
+                "--role-session-name {name:?}: {why}"
+            )));
+        }
+    }
+    if let Some(why) = global
+        .external_id
+        .as_deref()
+        .and_then(paysec_config::external_id_problem)
+    {
+        // The id is a shared secret of sorts: not repeated.
+        return Err(Failure::Usage(format!("--external-id: {why}")));
+    }
     let role_flag = match &global.role_arn {
         Some(arn) if !paysec_config::is_role_arn(arn) => {
             return Err(Failure::Usage(format!(

@@ -49,6 +49,15 @@ fn config_errors_name_the_key() {
             "[lambda]\nwait_minutes = 0\n",
             "`lambda.wait_minutes` = 0: must be 1 to 1440 minutes",
         ),
+        // What STS would refuse (ValidationError), refused before any call.
+        (
+            "[environments.x]\nrole_arn = \"arn:aws:iam::222222222222:role/Deployer\"\nrole_session_name = \"deploy by ci\"\n",
+            "`environments.*.role_session_name` = x: deploy by ci: must be 2 to 64 characters of letters, digits and _+=,.@- (STS RoleSessionName)",
+        ),
+        (
+            "[environments.x]\nrole_arn = \"arn:aws:iam::222222222222:role/Deployer\"\nexternal_id = \"a\"\n",
+            "`environments.*.external_id` = x: must be 2 to 1224 characters",
+        ),
     ] {
         std::fs::write(p.dir.path().join("paysec.toml"), file).unwrap();
         let run = p.run(&["status"]);
@@ -617,4 +626,32 @@ fn links_and_shared_directories_are_refused() {
         mode, 0o777,
         "a directory paysec did not create is never chmod-ed"
     );
+}
+
+/// The assume-role flags STS would refuse are refused before any call,
+/// named by their flag; an external id is not repeated back.
+#[test]
+fn assume_role_flags_sts_would_refuse_are_named() {
+    let p = Paysec::offline("flags");
+    let role = "arn:aws:iam::222222222222:role/Deployer";
+    for (flag, value, needle) in [
+        (
+            "--role-session-name",
+            "deploy by ci",
+            "--role-session-name \"deploy by ci\": must be 2 to 64 characters",
+        ),
+        (
+            "--external-id",
+            "not a valid id!",
+            "--external-id: must be 2 to 1224 characters",
+        ),
+    ] {
+        let run = p.run(&["--role-arn", role, flag, value, "status"]);
+        assert_eq!(run.code(), 2, "{flag}: {}", run.stderr());
+        assert!(run.stderr().contains(needle), "{flag}: {}", run.stderr());
+        assert_one_clean_line(&run.stderr());
+        if flag == "--external-id" {
+            assert!(!run.stderr().contains(value), "{}", run.stderr());
+        }
+    }
 }

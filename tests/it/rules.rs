@@ -365,3 +365,73 @@ async fn private_dns_needs_the_vpcs_dns_attributes() {
         .unwrap();
     aws.ec2.delete_vpc().vpc_id(&vpc).send().await.unwrap();
 }
+
+/// STS AssumeRole as AWS decides it (moto hands out a session of any role
+/// ARN, and checks only the session name's length): a role that does not
+/// exist, or whose trust policy does not name the caller, is refused with
+/// `AccessDenied`, as is one wanting an external id not given; a session
+/// name or external id outside STS's alphabet is a `ValidationError`. The
+/// role's trust, met, gives a session.
+#[tokio::test]
+async fn a_role_is_assumed_only_as_its_trust_policy_allows() {
+    let aws = aws().await;
+    let account = aws.identity().await.unwrap().account;
+    let name = format!("trust-{}", env_name("r"));
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:aws:iam::{account}:root") },
+            "Action": "sts:AssumeRole",
+            "Condition": { "StringEquals": { "sts:ExternalId": "rules-external-id" } }
+        }]
+    });
+    let arn = aws
+        .iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_owned();
+    let assume = |role: String, session: &'static str, external_id: Option<&'static str>| {
+        aws.sts
+            .assume_role()
+            .role_arn(role)
+            .role_session_name(session)
+            .set_external_id(external_id.map(str::to_owned))
+            .send()
+    };
+    for (role, external_id) in [
+        (format!("arn:aws:iam::{account}:role/{name}-missing"), None),
+        (arn.clone(), None),
+        (arn.clone(), Some("another-external-id")),
+    ] {
+        let err = assume(role.clone(), "rules", external_id)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("AccessDenied"), "{role} {external_id:?}");
+        assert!(
+            err.message().unwrap_or_default().ends_with(&format!(
+                "is not authorized to perform: sts:AssumeRole on resource: {role}"
+            )),
+            "{err:?}"
+        );
+    }
+    for (session, external_id, field) in [
+        ("has space", Some("rules-external-id"), "roleSessionName"),
+        ("rules", Some("not valid!"), "externalId"),
+    ] {
+        let err = assume(arn.clone(), session, external_id).await.unwrap_err();
+        assert_eq!(err.code(), Some("ValidationError"));
+        assert!(err.message().unwrap_or_default().contains(field), "{err:?}");
+    }
+    let session = assume(arn.clone(), "rules", Some("rules-external-id"))
+        .await
+        .unwrap();
+    assert!(session.credentials().is_some());
+}

@@ -625,6 +625,24 @@ impl RunSettings {
                     ));
                 }
             }
+            if let Some(why) = access
+                .role_session_name
+                .as_deref()
+                .and_then(session_name_problem)
+            {
+                return Err(invalid(
+                    "environments.*.role_session_name",
+                    &format!(
+                        "{name}: {}",
+                        access.role_session_name.as_deref().unwrap_or_default()
+                    ),
+                    why,
+                ));
+            }
+            if let Some(why) = access.external_id.as_deref().and_then(external_id_problem) {
+                // The id itself is a shared secret of sorts: not repeated.
+                return Err(invalid("environments.*.external_id", name, why));
+            }
             if access.role_arn.is_none()
                 && (access.external_id.is_some() || access.role_session_name.is_some())
             {
@@ -991,6 +1009,23 @@ pub fn is_role_arn(arn: &str) -> bool {
             && account.len() == 12
             && account.bytes().all(|b| b.is_ascii_digit())
             && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
+}
+
+/// Why STS would refuse `name` as an AssumeRole `RoleSessionName` (2 to
+/// 64 characters of letters, digits and `_+=,.@-`), if it would.
+pub fn session_name_problem(name: &str) -> Option<&'static str> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    (!(2..=64).contains(&name.len()) || !name.chars().all(allowed)).then_some(
+        "must be 2 to 64 characters of letters, digits and _+=,.@- (STS RoleSessionName)",
+    )
+}
+
+/// Why STS would refuse `id` as an AssumeRole `ExternalId` (2 to 1224
+/// characters of letters, digits and `_+=,.@:/-`), if it would.
+pub fn external_id_problem(id: &str) -> Option<&'static str> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c);
+    (!(2..=1224).contains(&id.len()) || !id.chars().all(allowed))
+        .then_some("must be 2 to 1224 characters of letters, digits and _+=,.@:/- (STS ExternalId)")
 }
 
 /// Maps a dotted key to its variable: `kms.deletion_window_days` →
@@ -1456,5 +1491,20 @@ mod tests {
     fn an_explicit_missing_file_is_an_error() {
         let err = Config::load(Some(Path::new("/nonexistent/p.toml")), Vec::new()).unwrap_err();
         assert!(matches!(err, ConfigError::Missing { .. }));
+    }
+
+    #[test]
+    fn session_names_and_external_ids_are_held_to_sts_limits() {
+        assert_eq!(session_name_problem("paysec-prod-eu"), None);
+        assert_eq!(session_name_problem("ci@acme.example,run=42"), None);
+        assert!(session_name_problem("x").is_some());
+        assert!(session_name_problem(&"x".repeat(65)).is_some());
+        assert_eq!(session_name_problem(&"x".repeat(64)), None);
+        assert!(session_name_problem("has space").is_some());
+        assert!(session_name_problem("with:colon").is_some());
+        assert_eq!(external_id_problem("tenant:42/prod"), None);
+        assert!(external_id_problem("a").is_some());
+        assert!(external_id_problem(&"a".repeat(1225)).is_some());
+        assert!(external_id_problem("semi;colon").is_some());
     }
 }

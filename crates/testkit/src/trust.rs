@@ -4,6 +4,10 @@
 //! `AccessDenied` (HTTP 403, "User: CALLER is not authorized to perform:
 //! sts:AssumeRole on resource: ROLE"), whether or not the role exists.
 //!
+//! Its parameters first: a `RoleSessionName` of 2 to 64 characters of
+//! `[\w+=,.@-]` and an `ExternalId` of 2 to 1224 of `[\w+=,.@:/-]`, else
+//! `ValidationError` (moto checks only the session name's length).
+//!
 //! What is evaluated: the role must exist in the account its ARN names
 //! (looked up there: moto answers as the account an `x-moto-account-id`
 //! header names); an `Allow` statement of its trust policy must grant
@@ -30,6 +34,26 @@ pub(crate) async fn refusal(upstream: SocketAddr, call: &Call<'_>) -> Option<Ver
     let pairs = form(call.body);
     let role_arn = form_get(&pairs, "RoleArn")?;
     let external_id = form_get(&pairs, "ExternalId");
+    let session = form_get(&pairs, "RoleSessionName").unwrap_or_default();
+    let invalid = [
+        ("roleSessionName", Some(session), 2..=64, "[\\w+=,.@-]*", "_+=,.@-"),
+        ("externalId", external_id.clone(), 2..=1224, "[\\w+=,.@:/-]*", "_+=,.@:/-"),
+    ]
+    .into_iter()
+    .find_map(|(field, value, lengths, pattern, punctuation)| {
+        let value = value?;
+        let allowed = |c: char| c.is_ascii_alphanumeric() || punctuation.contains(c);
+        if !lengths.contains(&value.len()) {
+            Some(format!("1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must have length between {} and {}", lengths.start(), lengths.end()))
+        } else if !value.chars().all(allowed) {
+            Some(format!("1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}"))
+        } else {
+            None
+        }
+    });
+    if let Some(message) = invalid {
+        return Some(Verdict::Refuse(400, "ValidationError", message));
+    }
     let (account, kind, name) = iam_identity(&role_arn)?;
     if kind != "role" {
         return None;
