@@ -22,14 +22,7 @@ const ROLE: &str = "PaysecDeployer";
 async fn deploy_role(account: &str) -> String {
     let owner = identity_in_account(account, "AccountOwner").await;
     let sdk = sdk_config_as(&owner).await;
-    let trust = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
-            "Action": "sts:AssumeRole"
-        }]
-    });
+    let trust = crate::support::trusting_the_suite_account();
     let iam = paysec_aws::sdk::iam::Client::new(&sdk);
     match iam
         .create_role()

@@ -343,18 +343,25 @@ async fn assume(aws: &Aws, role_arn: String, session: &str) -> Sso {
     }
 }
 
-/// Credentials of another identity of the account: a role `name` (made if
-/// missing), assumed. For commands an auditor, not the deployer, runs.
-pub async fn other_identity(name: &str) -> Sso {
-    let aws = aws().await;
-    let trust = serde_json::json!({
+/// A role trust policy letting the suite's account (123456789012, the
+/// emulator's) assume the role, as a landing zone's access roles trust its
+/// management account.
+pub fn trusting_the_suite_account() -> serde_json::Value {
+    serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
             "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
             "Action": "sts:AssumeRole"
         }]
-    });
+    })
+}
+
+/// Credentials of another identity of the account: a role `name` (made if
+/// missing), assumed. For commands an auditor, not the deployer, runs.
+pub async fn other_identity(name: &str) -> Sso {
+    let aws = aws().await;
+    let trust = trusting_the_suite_account();
     let role_arn = match aws
         .iam
         .create_role()
@@ -391,14 +398,7 @@ pub async fn identity_in_account(account: &str, name: &str) -> Sso {
     // rules layer, refuse a session of a role that does not exist. Made as
     // that account on the emulator (moto's `x-moto-account-id`); an
     // earlier test of the run may have made it.
-    let trust = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
-            "Action": "sts:AssumeRole"
-        }]
-    });
+    let trust = trusting_the_suite_account();
     let owner = account.to_owned();
     let _ = aws
         .iam
