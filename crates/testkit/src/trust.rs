@@ -91,7 +91,9 @@ pub(crate) async fn refusal(upstream: SocketAddr, call: &Call<'_>) -> Option<Ver
         "<AssumeRolePolicyDocument>",
         "</AssumeRolePolicyDocument>",
     )?;
-    let trust: Value = serde_json::from_str(&xml_unescape(&percent_decode(document))).ok()?;
+    // The XML's escapes first, then the URL encoding IAM gives policy
+    // documents in its answers.
+    let trust: Value = serde_json::from_str(&percent_decode(&xml_unescape(document))).ok()?;
     let caller = Caller {
         arn: &caller,
         account: &caller_account,
