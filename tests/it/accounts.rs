@@ -19,7 +19,7 @@ const ROLE: &str = "PaysecDeployer";
 
 /// The deploy role in `account`, trusting the suite's account, made as
 /// that account's owner would.
-async fn deploy_role(account: &str) -> String {
+pub(crate) async fn deploy_role(account: &str) -> String {
     let owner = identity_in_account(account, "AccountOwner").await;
     let sdk = sdk_config_as(&owner).await;
     let trust = crate::support::trusting_the_suite_account();
@@ -40,7 +40,7 @@ async fn deploy_role(account: &str) -> String {
 /// The paysec environments whose resources `account` holds (by tag),
 /// leaving out KMS keys, which `down` schedules for deletion and so stay
 /// listed for their window.
-async fn environments_in(account: &str) -> BTreeSet<String> {
+pub(crate) async fn environments_in(account: &str) -> BTreeSet<String> {
     let owner = identity_in_account(account, "AccountOwner").await;
     let tagging = resourcegroupstagging::Client::new(&sdk_config_as(&owner).await);
     let out = tagging

@@ -4,6 +4,7 @@
 
 use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyState, KeyUsageType};
 use paysec_aws::tagged_arns;
+use paysec_core::policy_doc::strings;
 use paysec_core::LogicalId;
 use serde_json::Value;
 
@@ -23,17 +24,6 @@ fn statement<'a>(policy: &'a Value, sid: &str) -> &'a Value {
         .iter()
         .find(|s| s["Sid"] == sid)
         .unwrap_or_else(|| panic!("no statement {sid} in {policy:#}"))
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect(),
-        _ => vec![],
-    }
 }
 
 async fn tagged_keys(env: &str) -> Vec<String> {

@@ -174,6 +174,22 @@ async fn two_machines_share_an_s3_ledger_and_a_dead_runs_lock_waits_for_force_un
         "another id removes nothing: {}",
         wrong.stderr()
     );
+    // As `terraform force-unlock`: it asks, and only a yes removes the lock;
+    // off a terminal without --yes it refuses at once.
+    let declined = second.run_at_terminal("no\n", &["force-unlock", &lock_id]);
+    assert_eq!(declined.code(), 7, "{}", declined.stdout());
+    assert!(
+        declined.stdout().contains(&format!(
+            "Remove environment {}'s lock {lock_id}",
+            first.env
+        )),
+        "{}",
+        declined.stdout()
+    );
+    let unasked = second.run(&["force-unlock", &lock_id]);
+    assert_eq!(unasked.code(), 7, "{}", unasked.stderr());
+    let still = second.run(&["up", "--yes"]);
+    assert_eq!(still.code(), 5, "still locked: {}", still.stderr());
     let unlocked = second.run(&["force-unlock", &lock_id, "--yes"]);
     assert_eq!(unlocked.code(), 0, "{}", unlocked.stderr());
 
@@ -387,4 +403,47 @@ async fn the_ci_matrix_example_runs_its_jobs_at_once_and_a_double_run_is_safe() 
         ]);
         assert_eq!(down.code(), 0, "{}", down.stderr());
     }
+}
+
+/// The team's state bucket in its own account, the environment in another
+/// (its role): the ledger is read and written with the run's own
+/// credentials, so it stays in the team's bucket, bound to the
+/// environment's account, while every resource goes to that account.
+#[tokio::test]
+async fn the_ledger_stays_in_the_teams_account_while_the_environment_runs_in_its_own() {
+    let account = "888888888888";
+    let role = crate::accounts::deploy_role(account).await;
+    let probe = Paysec::new("xacct");
+    let bucket = state_bucket(&probe);
+    let p = on_ledger("xacct", &format!("s3://{bucket}/team"));
+    let up = p.run(&["--role-arn", &role, "up", "--yes"]);
+    assert_eq!(up.code(), 0, "{}", up.stderr());
+    // The object is in the team's bucket, read with the suite's own
+    // credentials, and names the environment's account.
+    let object = aws()
+        .await
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key(format!("team/{}.json", p.env))
+        .send()
+        .await
+        .expect("the ledger in the team's bucket");
+    let ledger: serde_json::Value =
+        serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(ledger["account"], account, "{ledger}");
+    assert!(
+        tagged_by_logical_id(&p.env).await.is_empty(),
+        "nothing of the environment in the team's account"
+    );
+    assert!(crate::accounts::environments_in(account)
+        .await
+        .contains(p.env.as_str()));
+    let plan = p.run(&["--role-arn", &role, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code(), 0, "{}\n{}", plan.stdout(), plan.stderr());
+    let down = p.run(&["--role-arn", &role, "down", "--yes", "--purge-audit-logs"]);
+    assert_eq!(down.code(), 0, "{}", down.stderr());
+    assert!(!crate::accounts::environments_in(account)
+        .await
+        .contains(p.env.as_str()));
 }

@@ -111,7 +111,7 @@ fn answers(url: &str) -> std::io::Result<()> {
 /// are set here, before the first client is built.
 fn own_emulator() -> String {
     let root = env!("CARGO_MANIFEST_DIR");
-    let server = Moto::install(std::path::Path::new(root)).unwrap_or_else(|e| panic!("{e}"));
+    let server = moto_server();
     static MOTO: OnceLock<std::sync::Mutex<Moto>> = OnceLock::new();
     let moto = Moto::start(
         &server.to_string_lossy(),

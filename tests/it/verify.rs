@@ -1364,9 +1364,9 @@ async fn owner_prerequisites_are_read_live_apart_from_the_controls() {
     const ACCOUNT: &str = "333333333333";
     let owner = crate::support::identity_in_account(ACCOUNT, "AccountOwner").await;
     let sdk = crate::support::sdk_config_as(&owner).await;
-    // The role behind the session (made by `identity_in_account`) is the
-    // one the keys name as administrator.
-    // No database: this account's environment is only here to have buckets.
+    // The keys name the role behind the session, which
+    // `identity_in_account` made, as administrator. No database: this
+    // account's environment is only here to have buckets.
     let p = Paysec::new("prereq")
         .with_var("AWS_ACCESS_KEY_ID", &owner.access_key_id)
         .with_var("AWS_SECRET_ACCESS_KEY", &owner.secret_access_key)

@@ -785,10 +785,9 @@ impl Iam {
             }
         }
         if let Some(x) = &self.audit_external_id {
-            // AWS takes 2 to 1224 characters of [\w+=,.@:/-]; a guessable
-            // short one defeats its purpose, so at least 16.
-            let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c);
-            if x.len() < 16 || x.len() > 1224 || !x.chars().all(allowed) {
+            // What STS takes (`external_id_problem`); a guessable short one
+            // defeats its purpose, so at least 16.
+            if x.len() < 16 || external_id_problem(x).is_some() {
                 return Err(invalid(
                     "iam.audit_external_id",
                     &format!("{} characters", x.len()),

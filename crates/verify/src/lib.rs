@@ -901,11 +901,7 @@ pub fn junit(report: &Report, h: &Header<'_>) -> String {
             // them from the suite's (BY_ROLE: versioning on the data bucket).
             let detail = format!(
                 "requirements: {}\nexpected: {}\nobserved: {}",
-                if f.requirements.is_empty() {
-                    "none".to_owned()
-                } else {
-                    f.requirements.join(", ")
-                },
+                listed(f.requirements),
                 f.expected_shown(),
                 f.observed
             );
@@ -1008,13 +1004,9 @@ pub fn mapping_markdown() -> String {
     }
     out.push_str("\n### By resource role\n\nOn these resources a control supports other requirements than above:\n\n");
     for (control, resource, reqs, why) in BY_ROLE {
-        let reqs = if reqs.is_empty() {
-            "none".to_owned()
-        } else {
-            reqs.join(", ")
-        };
         out.push_str(&format!(
-            "- **{control}** on `{resource}`: {reqs} ({why})\n"
+            "- **{control}** on `{resource}`: {} ({why})\n",
+            listed(reqs)
         ));
     }
     out
@@ -1023,6 +1015,19 @@ pub fn mapping_markdown() -> String {
 /// The group of the controls that support no PCI DSS requirement (kept
 /// for the environment's own sake: availability, operations).
 pub const NO_REQUIREMENT: &str = "none";
+
+/// Requirements as a list reads them (`10.3.2, 10.5.1`), or
+/// [`NO_REQUIREMENT`] for none.
+fn listed<S: AsRef<str>>(requirements: &[S]) -> String {
+    if requirements.is_empty() {
+        return NO_REQUIREMENT.to_owned();
+    }
+    requirements
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// The requirements covered, in numeric order, then [`NO_REQUIREMENT`]
 /// when a control supports none.
@@ -1092,14 +1097,7 @@ pub fn catalog_lines() -> Vec<String> {
             )
         })
         .chain(BY_ROLE.iter().map(|(control, resource, reqs, why)| {
-            format!(
-                "{control:<7} {:<22} on {resource}: {why}",
-                if reqs.is_empty() {
-                    "none".to_owned()
-                } else {
-                    reqs.join(", ")
-                }
-            )
+            format!("{control:<7} {:<22} on {resource}: {why}", listed(reqs))
         }))
         .chain(prerequisites::PREREQUISITES.iter().map(|p| {
             format!(
