@@ -271,3 +271,37 @@ async fn a_role_that_refuses_the_caller_stops_the_run_before_any_change() {
     ]);
     assert_eq!(plan.code(), 0, "{}\n{}", plan.stdout(), plan.stderr());
 }
+
+/// A run outlasting its role session: here every session STS hands out has
+/// already expired (the proxy dates each AssumeRole answer's `Expiration` a
+/// century back), so each call finds its credentials stale. paysec's
+/// credentials for the role (the SDK's assume-role provider behind its
+/// identity cache) renew the session instead of failing, and the run
+/// completes in the role's account.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_role_session_is_renewed_and_the_run_goes_on() {
+    let account = "121212121212";
+    let role = deploy_role(account).await;
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    proxy.set_rules(Rules::aws());
+    proxy.rewrite_answers("AssumeRole", "<Expiration>20", "<Expiration>19");
+    let url = proxy.url();
+    let p = Paysec::new("renew")
+        .with_var("PAYSEC_RDS_ENABLED", "false")
+        .with_var("PAYSEC_LAMBDA_ENABLED", "false");
+    let up = p.run(&["--endpoint-url", &url, "--role-arn", &role, "up", "--yes"]);
+    assert_eq!(up.code(), 0, "{}\n{}", up.stdout(), up.stderr());
+    let sessions = proxy
+        .log()
+        .iter()
+        .filter(|s| s.as_str() == "AssumeRole")
+        .count();
+    assert!(
+        sessions > 2,
+        "the session renewed: {sessions} AssumeRole calls"
+    );
+    assert!(environments_in(account).await.contains(p.env.as_str()));
+    let down = p.run(&["--role-arn", &role, "down", "--yes", "--purge-audit-logs"]);
+    assert_eq!(down.code(), 0, "{}", down.stderr());
+    assert!(!environments_in(account).await.contains(p.env.as_str()));
+}
