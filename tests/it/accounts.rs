@@ -37,12 +37,25 @@ pub(crate) async fn deploy_role(account: &str) -> String {
     }
 }
 
-/// The paysec environments whose resources `account` holds (by tag),
-/// leaving out KMS keys, which `down` schedules for deletion and so stay
-/// listed for their window.
+/// The paysec environments whose resources `account` holds (by tag) in
+/// us-east-1, leaving out KMS keys, which `down` schedules for deletion and
+/// so stay listed for their window.
 pub(crate) async fn environments_in(account: &str) -> BTreeSet<String> {
+    environments_in_region(account, "us-east-1").await
+}
+
+/// As [`environments_in`], in `region`. A bucket counts where
+/// GetBucketLocation places it: moto lists an account's buckets in every
+/// region's answer, where AWS lists each in its own region's.
+async fn environments_in_region(account: &str, region: &str) -> BTreeSet<String> {
     let owner = identity_in_account(account, "AccountOwner").await;
-    let tagging = resourcegroupstagging::Client::new(&sdk_config_as(&owner).await);
+    let sdk = sdk_config_as(&owner).await;
+    let s3 = paysec_aws::sdk::s3::Client::new(&sdk);
+    let tagging = resourcegroupstagging::Client::from_conf(
+        resourcegroupstagging::config::Builder::from(&sdk)
+            .region(aws_config::Region::new(region.to_owned()))
+            .build(),
+    );
     let out = tagging
         .get_resources()
         .tag_filters(
@@ -53,24 +66,46 @@ pub(crate) async fn environments_in(account: &str) -> BTreeSet<String> {
         .send()
         .await
         .unwrap();
-    out.resource_tag_mapping_list()
-        .iter()
-        .filter(|m| !m.resource_arn().unwrap_or_default().contains(":kms:"))
-        .flat_map(|m| m.tags().iter())
-        .filter(|t| t.key() == "paysec:environment")
-        .map(|t| t.value().to_owned())
-        .collect()
+    let mut found = BTreeSet::new();
+    for m in out.resource_tag_mapping_list() {
+        let arn = m.resource_arn().unwrap_or_default();
+        if arn.contains(":kms:") {
+            continue;
+        }
+        if let Some(bucket) = arn.strip_prefix("arn:aws:s3:::") {
+            let location = s3
+                .get_bucket_location()
+                .bucket(bucket)
+                .send()
+                .await
+                .unwrap();
+            let placed = location
+                .location_constraint()
+                .map(|c| c.as_str())
+                .filter(|c| !c.is_empty())
+                .unwrap_or("us-east-1");
+            if placed != region {
+                continue;
+            }
+        }
+        found.extend(
+            m.tags()
+                .iter()
+                .filter(|t| t.key() == "paysec:environment")
+                .map(|t| t.value().to_owned()),
+        );
+    }
+    found
 }
 
 /// Writes the working directory's `paysec.toml`: each environment's role
 /// (`[environments.NAME] role_arn`), and its region when given.
 fn write_roles<'a>(
     p: &Paysec,
-    roles: impl Iterator<Item = (&'a String, &'a String)>,
-    region: Option<&str>,
+    roles: impl Iterator<Item = (&'a String, &'a String, Option<&'a str>)>,
 ) {
     let config: String = roles
-        .map(|(name, role)| {
+        .map(|(name, role, region)| {
             let region = region.map_or_else(String::new, |r| format!("region = \"{r}\"\n"));
             format!("[environments.{name}]\nrole_arn = \"{role}\"\n{region}\n")
         })
@@ -88,16 +123,25 @@ async fn a_fleet_across_three_accounts_puts_each_environment_in_its_own() {
         .with_var("PAYSEC_RDS_ENABLED", "false")
         .with_var("PAYSEC_LAMBDA_ENABLED", "false");
     let names: Vec<String> = (0..3).map(|_| env_name("acct")).collect();
-    write_roles(&p, names.iter().zip(&roles), Some("us-east-1"));
+    // Each environment in its own account, the third in another region.
+    const REGIONS: [&str; 3] = ["us-east-1", "us-east-1", "eu-west-1"];
+    let placed = || {
+        names
+            .iter()
+            .zip(&roles)
+            .zip(REGIONS)
+            .map(|((n, r), region)| (n, r, Some(region)))
+    };
+    write_roles(&p, placed());
     let fleet: Vec<&str> = names.iter().flat_map(|n| ["--env", n.as_str()]).collect();
 
     let up = p.run(&[&fleet[..], &["up", "--yes"]].concat());
     assert_eq!(up.code(), 0, "{}\n{}", up.stdout(), up.stderr());
-    for (account, name) in ACCOUNTS.iter().zip(&names) {
+    for ((account, name), region) in ACCOUNTS.iter().zip(&names).zip(REGIONS) {
         assert_eq!(
-            environments_in(account).await,
+            environments_in_region(account, region).await,
             BTreeSet::from([name.clone()]),
-            "account {account} holds exactly its own environment"
+            "account {account} holds exactly its own environment, in {region}"
         );
         let ledger: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(p.dir.path().join(".paysec").join(format!("{name}.json")))
@@ -105,8 +149,9 @@ async fn a_fleet_across_three_accounts_puts_each_environment_in_its_own() {
         )
         .unwrap();
         assert_eq!(
-            ledger["account"], *account,
-            "the ledger is bound to its account"
+            (&ledger["account"], &ledger["region"]),
+            (&serde_json::json!(account), &serde_json::json!(region)),
+            "the ledger is bound to its account and region"
         );
         assert!(
             tagged_by_logical_id(name).await.is_empty(),
@@ -133,13 +178,18 @@ async fn a_fleet_across_three_accounts_puts_each_environment_in_its_own() {
         "{}",
         elsewhere.stderr()
     );
-    write_roles(&p, names.iter().zip(&roles), None);
+    write_roles(&p, placed());
+    let outside = environments_in(ACCOUNTS[2]).await;
+    assert!(
+        outside.is_empty(),
+        "nothing of the third environment outside its region: {outside:?}"
+    );
 
     let down = p.run(&[&fleet[..], &["down", "--yes", "--purge-audit-logs"]].concat());
     assert_eq!(down.code(), 0, "{}\n{}", down.stdout(), down.stderr());
-    for account in ACCOUNTS {
+    for (account, region) in ACCOUNTS.iter().zip(REGIONS) {
         assert!(
-            environments_in(account).await.is_empty(),
+            environments_in_region(account, region).await.is_empty(),
             "account {account} is empty after down"
         );
     }
@@ -157,7 +207,7 @@ async fn a_fleet_in_one_account_is_counted_against_its_quotas_together() {
         .with_var("PAYSEC_RDS_ENABLED", "false")
         .with_var("PAYSEC_LAMBDA_ENABLED", "false");
     let names: Vec<String> = (0..5).map(|_| env_name("acct")).collect();
-    write_roles(&p, names.iter().map(|n| (n, &role)), None);
+    write_roles(&p, names.iter().map(|n| (n, &role, None)));
     // The account's VPC quota at AWS's default (the suite's is raised).
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
     proxy.set_rules(Rules {
