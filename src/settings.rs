@@ -249,3 +249,79 @@ fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
         config,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paysec_config::EnvironmentAccess;
+
+    /// A fleet of `envs`, each placed by its `[environments.NAME]`.
+    fn fleet(envs: &[(&str, EnvironmentAccess)]) -> Settings {
+        let mut config = Config::default();
+        for (name, access) in envs {
+            config
+                .run
+                .environments
+                .insert((*name).to_owned(), access.clone());
+        }
+        let fleet: Vec<EnvName> = envs.iter().map(|e| EnvName::parse(e.0).unwrap()).collect();
+        Settings {
+            config,
+            env: fleet[0].clone(),
+            fleet,
+            ledger: Location::Dir(PathBuf::from(".paysec")),
+            ledger_url: None,
+            aws: AwsSettings {
+                region: Some("us-east-1".into()),
+                ..AwsSettings::default()
+            },
+            region_flag: false,
+            role_flag: None,
+        }
+    }
+
+    /// `[environments.NAME]` with this role, region and session name.
+    fn at(role: Option<&str>, region: Option<&str>, session: Option<&str>) -> EnvironmentAccess {
+        EnvironmentAccess {
+            role_arn: role.map(str::to_owned),
+            region: region.map(str::to_owned),
+            role_session_name: session.map(str::to_owned),
+            ..EnvironmentAccess::default()
+        }
+    }
+
+    const A: Option<&str> = Some("arn:aws:iam::444444444444:role/Deployer");
+    const B: Option<&str> = Some("arn:aws:iam::555555555555:role/Deployer");
+
+    #[test]
+    fn environments_of_one_role_and_region_share_one_place_and_a_fleet_session() {
+        let s = fleet(&[
+            ("a1", at(A, None, None)),
+            ("b1", at(B, None, None)),
+            ("a2", at(A, None, None)),
+            ("a3", at(A, Some("eu-west-1"), None)),
+            ("own", at(None, None, None)),
+        ]);
+        let places = s.places();
+        let groups: Vec<&Vec<usize>> = places.iter().map(|(_, envs)| envs).collect();
+        assert_eq!(groups, [&vec![0, 2], &vec![1], &vec![3], &vec![4]]);
+        let (shared, _) = &places[0];
+        assert_eq!(shared.role.as_ref().unwrap().session_name, "paysec-fleet");
+        assert_eq!(shared.region.as_deref(), Some("us-east-1"));
+        let (alone, _) = &places[1];
+        assert_eq!(alone.role.as_ref().unwrap().session_name, "paysec-b1");
+        assert_eq!(places[2].0.region.as_deref(), Some("eu-west-1"));
+        assert!(places[3].0.role.is_none(), "the caller's own account");
+    }
+
+    #[test]
+    fn a_configured_session_name_is_kept_for_a_shared_place() {
+        let s = fleet(&[
+            ("a1", at(A, None, Some("ci-deploy"))),
+            ("a2", at(A, None, None)),
+        ]);
+        let places = s.places();
+        assert_eq!(places.len(), 1);
+        assert_eq!(places[0].0.role.as_ref().unwrap().session_name, "ci-deploy");
+    }
+}

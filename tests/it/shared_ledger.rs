@@ -218,6 +218,13 @@ async fn two_machines_share_an_s3_ledger_and_a_dead_runs_lock_waits_for_force_un
             .any(|v| v["writer"].as_str().unwrap().contains("(paysec up)")),
         "{history}"
     );
+    // And when: S3's own time of each version.
+    assert!(
+        versions.iter().all(|v| v["written_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("20"))),
+        "{history}"
+    );
     let down = first.run(&["down", "--yes", "--purge-audit-logs"]);
     assert_eq!(down.code(), 0, "{}", down.stderr());
     let left = tagged_by_logical_id(&first.env).await;
