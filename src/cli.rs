@@ -160,6 +160,30 @@ pub enum Command {
         #[arg(long, value_name = "F")]
         payload_file: Option<PathBuf>,
     },
+    /// Ship the configured code only: package, upload, publish a version, move `live` to it
+    #[command(
+        after_help = "Nothing but the function's code is read or written: settings change with\n`paysec up`. The release is recorded in the ledger (version, CodeSha256, when,\nwho), and ends a rollback in force.\n\nExamples:\n  paysec deploy --env prod-001          # asks first\n  paysec deploy --env prod-001 --yes    # CI"
+    )]
+    Deploy {
+        /// Do not ask for confirmation
+        #[arg(long, alias = "auto-approve")]
+        yes: bool,
+    },
+    /// Move `live` back to the previous (or a named) release, in one call
+    #[command(
+        after_help = "The rollback holds: `up` keeps that release in service and never ships the\none rolled back from again, until the configured package changes or\n`paysec deploy` runs.\n\nExamples:\n  paysec rollback --env prod-001 --yes\n  paysec rollback --env prod-001 --to 7 --yes"
+    )]
+    Rollback {
+        /// The version to go back to (see `paysec releases`)
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Do not ask for confirmation
+        #[arg(long, alias = "auto-approve")]
+        yes: bool,
+    },
+    /// The function's releases: version, CodeSha256, when, by whom, which is in service (no AWS call but reading a shared ledger)
+    #[command(after_help = "Examples:\n  paysec releases --env prod-001\n  paysec releases --output json")]
+    Releases,
     /// The resource graph, colored by ledger status
     #[command(
         after_help = "Examples:\n  paysec graph | dot -Tsvg > stack.svg\n  paysec graph --format mermaid"

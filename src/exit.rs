@@ -34,6 +34,9 @@ pub enum Failure {
     Name(#[from] NameError),
     #[error("{0}")]
     Usage(String),
+    /// The function's package cannot be deployed.
+    #[error(transparent)]
+    Package(#[from] paysec_lambda::PackageError),
     #[error(transparent)]
     Setup(#[from] SetupError),
     #[error(transparent)]
@@ -58,7 +61,7 @@ pub enum Failure {
 impl Failure {
     pub fn code(&self) -> u8 {
         match self {
-            Self::Config(_) | Self::Name(_) | Self::Usage(_) => USAGE,
+            Self::Config(_) | Self::Name(_) | Self::Usage(_) | Self::Package(_) => USAGE,
             Self::Setup(SetupError::Other { .. }) => AWS_FAILED,
             Self::Setup(SetupError::KeyAdministrator { .. }) => USAGE,
             Self::Setup(SetupError::PlainHttpEndpoint { .. }) => USAGE,
@@ -79,6 +82,7 @@ impl Failure {
             Self::Config(ConfigError::Name(_)) | Self::Name(_) => "invalid_name",
             Self::Config(_) => "config",
             Self::Usage(_) => "usage",
+            Self::Package(_) => "package",
             Self::Setup(SetupError::NoRegion) => "no_region",
             Self::Setup(SetupError::BadRegion { .. }) => "bad_region",
             Self::Setup(SetupError::Credentials { .. }) => "credentials",

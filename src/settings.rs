@@ -2,12 +2,14 @@
 //! flags, validated before any AWS call.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use paysec_aws::ledger_s3::{S3Ledgers, S3Url};
 use paysec_aws::{AssumeRole, AwsSettings};
 use paysec_config::Config;
 use paysec_core::ledger_store::Location;
 use paysec_core::naming::EnvName;
+use paysec_lambda::Code;
 
 use crate::cli::Global;
 use crate::exit::Failure;
@@ -30,9 +32,24 @@ pub struct Settings {
     region_flag: bool,
     /// `--role-arn` and its companions, for a single environment.
     role_flag: Option<AssumeRole>,
+    /// The function's package: the example handler until [`Settings::load_code`]
+    /// builds the configured one (only the commands that ship or compare
+    /// code do, so `down` and `status` work without the team's tree).
+    pub code: Arc<Code>,
 }
 
 impl Settings {
+    /// Builds the configured package (`[lambda] package`), checked for
+    /// the runtime and handler, before any AWS call; nothing to build for
+    /// the example handler.
+    pub fn load_code(&mut self) -> Result<(), Failure> {
+        let lambda = &self.config.stack.lambda;
+        if let Some(path) = &lambda.package {
+            self.code = Arc::new(Code::load(path, &lambda.runtime, &lambda.handler)?);
+        }
+        Ok(())
+    }
+
     /// The fleet's environments grouped by where they run (indices into
     /// `fleet`): one group per role (and external id) and region, whose
     /// environments share one connection, its per-service ceilings and
@@ -247,6 +264,7 @@ fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
         region_flag: global.region.is_some(),
         role_flag,
         config,
+        code: Arc::new(Code::example()),
     })
 }
 
@@ -277,6 +295,7 @@ mod tests {
             },
             region_flag: false,
             role_flag: None,
+            code: Arc::new(Code::example()),
         }
     }
 

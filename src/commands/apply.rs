@@ -41,12 +41,13 @@ pub async fn up(
     // A ledger of another account or region stops `up` before the preflight.
     ledger.bind_account(&c.env.account, &c.env.region)?;
     preflight(settings, printer, &mut c).await?;
+    let graph = graph(settings, &c, &ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
     let s = scheduler(
         settings,
         &c,
-        graph(settings, &c)?,
+        graph,
         ledger.clone(),
         printer.reporter(),
         concurrency,
@@ -121,6 +122,15 @@ pub async fn up(
     let s = s.reporting_to(printer.progress("up", total));
     let summary = s.up().await;
     printer.finish_progress();
+    super::release::after_up(
+        &ledger,
+        &c.aws,
+        &settings.env,
+        &c.caller.arn,
+        &settings.code.source,
+        settings.config.stack.lambda.keep_versions,
+    )
+    .await?;
     stored(&ledger).await?;
     finish(printer, "up", &summary, || {
         let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
@@ -159,12 +169,13 @@ pub async fn down(
         reinstate_audit_logs(printer, &mut ledger)?;
     }
     let lost = ledger.records_nothing();
+    let graph = whole_graph(settings, &c, &ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
     let s = scheduler(
         settings,
         &c,
-        whole_graph(settings, &c)?,
+        graph,
         ledger.clone(),
         printer.reporter(),
         concurrency,
@@ -406,14 +417,15 @@ pub async fn fleet(
             reinstate_audit_logs(printer, &mut ledger)?;
         }
         let lost = matches!(verb, Verb::Down { .. }) && ledger.records_nothing();
+        let graph = match verb {
+            Verb::Up { .. } => graph(settings, &c, &ledger)?,
+            Verb::Down { .. } => whole_graph(settings, &c, &ledger)?,
+        };
         let ledger = Arc::new(Mutex::new(ledger));
         let s = scheduler(
             settings,
             &c,
-            match verb {
-                Verb::Up { .. } => graph(settings, &c)?,
-                Verb::Down { .. } => whole_graph(settings, &c)?,
-            },
+            graph,
             ledger.clone(),
             printer.reporter_for(name.as_str()),
             concurrency,
@@ -428,12 +440,27 @@ pub async fn fleet(
             find_lost(printer, &s, name).await?;
         }
         let name = name.clone();
+        let (aws, caller) = (c.aws.clone(), c.caller.arn.clone());
+        let (source, keep) = (
+            settings.code.source.clone(),
+            settings.config.stack.lambda.keep_versions,
+        );
         runs.spawn(async move {
             let summary = match verb {
                 Verb::Up { .. } => s.up().await,
                 Verb::Down { .. } => s.down().await,
             };
-            (name, summary, stored(&ledger).await)
+            let released = match verb {
+                Verb::Up { .. } => {
+                    super::release::after_up(&ledger, &aws, &name, &caller, &source, keep).await
+                }
+                Verb::Down { .. } => Ok(()),
+            };
+            let stored = match released {
+                Ok(()) => stored(&ledger).await,
+                Err(e) => Err(e),
+            };
+            (name, summary, stored)
         });
     }
     let accounts: std::collections::BTreeSet<String> = places

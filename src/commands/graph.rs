@@ -26,6 +26,8 @@ pub async fn run(
         config: &settings.config,
         key_admins: &[],
         resolved: &paysec_stack::Preflight::unresolved(&settings.config),
+        code: &settings.code,
+        releases: &Default::default(),
     };
     let names = paysec_core::naming::Names::new(&settings.env);
     let graph =

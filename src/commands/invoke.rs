@@ -25,6 +25,11 @@ pub async fn run(
         .map_err(|e| Failure::Usage(format!("the payload is not valid JSON: {e}")))?;
     let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     let id = LogicalId::new(paysec_stack::ids::FUNCTION);
+    // Through `live`, as every caller, once the function has releases.
+    let qualifier = ledger
+        .record(&id)
+        .filter(|r| r.attrs.contains_key(paysec_core::Attr::Version.as_str()))
+        .map(|_| paysec_lambda::release::ALIAS);
     let Some(recorded) = ledger
         .record(&id)
         .and_then(|r| r.attrs.get(paysec_core::Attr::Name.as_str()).cloned())
@@ -47,14 +52,15 @@ pub async fn run(
         }));
     }
     let c = super::connect_reading(settings).await?;
-    let out = paysec_lambda::invoke(&c.aws, &id, &function, &payload)
+    let out = paysec_lambda::invoke(&c.aws, &id, &function, qualifier, &payload)
         .await
         .map_err(|e| Failure::Run(e.to_string()))?;
     if printer.is_json() {
         printer.json(&out);
     } else {
         printer.line(format!(
-            "{function}: HTTP {}{}",
+            "{function}{}: HTTP {}{}",
+            qualifier.map(|q| format!(":{q}")).unwrap_or_default(),
             out.status_code,
             out.function_error
                 .as_deref()

@@ -7,6 +7,7 @@ mod invoke;
 mod ledger;
 mod output;
 mod plan;
+mod release;
 mod saved_plan;
 mod status;
 mod verify;
@@ -49,6 +50,18 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         return ledger::init(&settings, printer, url).await;
     }
     let mut settings = settings::resolve(&cli.global)?;
+    // The commands that ship or compare the team's code build its package
+    // first: a bad one is refused before any AWS call.
+    if matches!(
+        cli.command,
+        Command::Up(_)
+            | Command::Plan { destroy: false, .. }
+            | Command::Verify { .. }
+            | Command::Deploy { .. }
+            | Command::Rollback { .. }
+    ) {
+        settings.load_code()?;
+    }
     settings::resolve_ledger(&mut settings).await?;
     if !settings.fleet.is_empty() {
         return match cli.command {
@@ -106,6 +119,11 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
             payload_file,
         } => invoke::run(&settings, printer, payload, payload_file).await,
         Command::Graph { format } => graph::run(&settings, printer, format).await,
+        Command::Deploy { yes } => release::deploy(&settings, printer, yes).await,
+        Command::Rollback { to, yes } => {
+            release::rollback(&settings, printer, to.as_deref(), yes).await
+        }
+        Command::Releases => release::list(&settings, printer),
         Command::ForceUnlock { lock_id, yes } => {
             ledger::force_unlock(&settings, printer, &lock_id, yes)
         }
@@ -221,7 +239,8 @@ pub fn for_env(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    env.desired_state = paysec_stack::desired_state(&settings.config, &key_admins);
+    env.desired_state =
+        paysec_stack::desired_state(&settings.config, &key_admins, &settings.code.sha256);
     tracing::info!(env = %name, account = %caller.account, region = %aws.region(), caller = %caller.arn, "connected");
     Connected {
         aws,
@@ -232,34 +251,49 @@ pub fn for_env(
     }
 }
 
-/// The stack the configuration builds (its components switched as set).
-pub fn graph(settings: &Settings, c: &Connected) -> Result<Graph, Failure> {
-    paysec_stack::blueprint(&inputs(&settings.config, c), &c.env.names).map_err(invalid_blueprint)
+/// The stack the configuration builds (its components switched as set),
+/// with the function's releases as `ledger` records them.
+pub fn graph(settings: &Settings, c: &Connected, ledger: &Ledger) -> Result<Graph, Failure> {
+    paysec_stack::blueprint(
+        &inputs(settings, c, ledger.releases()),
+        &c.env.names,
+    )
+    .map_err(invalid_blueprint)
 }
 
 /// The whole stack, every component on: what `down` removes (what the
 /// ledger records, whatever the switches say now).
-pub fn whole_graph(settings: &Settings, c: &Connected) -> Result<Graph, Failure> {
-    paysec_stack::whole_blueprint(&inputs(&settings.config, c), &c.env.names)
-        .map_err(invalid_blueprint)
+pub fn whole_graph(settings: &Settings, c: &Connected, ledger: &Ledger) -> Result<Graph, Failure> {
+    paysec_stack::whole_blueprint(
+        &inputs(settings, c, ledger.releases()),
+        &c.env.names,
+    )
+    .map_err(invalid_blueprint)
 }
 
 fn invalid_blueprint(e: paysec_core::graph::GraphError) -> Failure {
     Failure::Internal(format!("the stack blueprint is invalid: {e}"))
 }
 
-fn inputs<'a>(config: &'a paysec_config::Config, c: &'a Connected) -> paysec_stack::Inputs<'a> {
+fn inputs<'a>(
+    settings: &'a Settings,
+    c: &'a Connected,
+    releases: &'a paysec_core::releases::Releases,
+) -> paysec_stack::Inputs<'a> {
     paysec_stack::Inputs {
         aws: &c.aws,
-        config,
+        config: &settings.config,
         key_admins: &c.key_admins,
         resolved: &c.resolved,
+        code: &settings.code,
+        releases,
     }
 }
 
 /// The resources a disabled component leaves out.
 pub fn left_out(settings: &Settings, c: &Connected) -> Result<Vec<paysec_stack::LeftOut>, Failure> {
-    paysec_stack::left_out(&inputs(&settings.config, c), &c.env.names)
+    let none = paysec_core::releases::Releases::default();
+    paysec_stack::left_out(&inputs(settings, c, &none), &c.env.names)
         .map_err(|e| Failure::Internal(format!("the stack blueprint is invalid: {e}")))
 }
 

@@ -39,11 +39,21 @@ pub async fn run(settings: &Settings, printer: &Printer, options: Options) -> Re
     if !destroy {
         preflight(settings, printer, &mut c).await?;
     }
+    if let Some(held) = ledger.releases().held(&settings.code.sha256) {
+        if settings.code.sha256 != held.code_sha256 && !destroy {
+            // Not drift: the rollback is the decision in force.
+            printer.note(format!(
+                "A rollback holds version {} (CodeSha256 {}) in service; the configured package {} (CodeSha256 {}) differs and ships with the next `paysec deploy`, or with `up` once the package changes.",
+                held.version, held.code_sha256, settings.code.source, settings.code.sha256
+            ));
+        }
+    }
+    let graph = graph(settings, &c, &ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
     let s = reading_scheduler(
         settings,
         &c,
-        graph(settings, &c)?,
+        graph,
         ledger,
         printer.reporter(),
     )

@@ -110,7 +110,7 @@ pub async fn run(
     // evidence behind each finding.
     let calls = paysec_aws::calls::CallLog::default();
     c.aws = c.aws.recording(&calls);
-    let graph = graph(settings, &c)?;
+    let graph = graph(settings, &c, &ledger)?;
     let picture = picture_of(&graph);
     let s = reading_scheduler(
         settings,

@@ -7,6 +7,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use paysec_core::naming::{EnvName, NameError};
+
+mod lambda;
+pub use lambda::{
+    runtime_problem, secret_problem, Lambda, ReservedConcurrency, Runtime, EXAMPLE_HANDLER, RUNTIMES,
+};
 use serde::{Deserialize, Serialize};
 
 /// The config file read when `--config` is not given, if it exists.
@@ -350,57 +355,6 @@ impl Default for Rds {
             port: 5432,
             wait_minutes: 60,
             monitoring_interval_seconds: 60,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Lambda {
-    /// Build the payment function and what only serves it (its key, role,
-    /// policy, log group, queue, security groups, X-Ray endpoint, filter
-    /// and alarms): `false` leaves them out, as `rds.enabled` does.
-    pub enabled: bool,
-    /// python3.13 or python3.14 (Amazon Linux 2023).
-    pub runtime: String,
-    pub memory_mb: i32,
-    pub timeout_seconds: i32,
-    /// Concurrency reserved for the function (a ceiling on what it can
-    /// use and a floor others cannot take), or `"none"`. A new account's
-    /// limit (10) leaves no room: paysec then warns and skips it.
-    pub reserved_concurrency: ReservedConcurrency,
-    /// Minutes to wait for the function to become Active (VPC setup).
-    pub wait_minutes: u64,
-}
-
-impl Default for Lambda {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            runtime: "python3.13".into(),
-            memory_mb: 256,
-            timeout_seconds: 30,
-            reserved_concurrency: ReservedConcurrency::Executions(10),
-            wait_minutes: 15,
-        }
-    }
-}
-
-/// `lambda.reserved_concurrency`: a number of executions, or `"none"`
-/// (validated: any other word is refused).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum ReservedConcurrency {
-    Executions(i32),
-    Word(String),
-}
-
-impl ReservedConcurrency {
-    /// The executions to reserve; `None` for `"none"`.
-    pub fn executions(&self) -> Option<i32> {
-        match self {
-            Self::Executions(n) => Some(*n),
-            Self::Word(_) => None,
         }
     }
 }
@@ -955,51 +909,6 @@ impl Rds {
     }
 }
 
-impl Lambda {
-    /// Range checks of `[lambda]` the type system cannot express.
-    fn validate(&self) -> Result<(), ConfigError> {
-        if !matches!(
-            self.runtime.as_str(),
-            "python3.12" | "python3.13" | "python3.14"
-        ) {
-            return Err(invalid("lambda.runtime", &self.runtime, "use python3.13 or python3.14 (Amazon Linux 2023); older runtimes are on the deprecation path"));
-        }
-        if !(128..=10240).contains(&self.memory_mb) {
-            return Err(invalid(
-                "lambda.memory_mb",
-                &self.memory_mb,
-                "must be 128 to 10240",
-            ));
-        }
-        if !(1..=900).contains(&self.timeout_seconds) {
-            return Err(invalid(
-                "lambda.timeout_seconds",
-                &self.timeout_seconds,
-                "must be 1 to 900",
-            ));
-        }
-        match &self.reserved_concurrency {
-            ReservedConcurrency::Executions(n) if !(1..=1000).contains(n) => {
-                return Err(invalid(
-                    "lambda.reserved_concurrency",
-                    n,
-                    "must be 1 to 1000, or \"none\"",
-                ));
-            }
-            ReservedConcurrency::Word(w) if w != "none" => {
-                return Err(invalid(
-                    "lambda.reserved_concurrency",
-                    w,
-                    "must be 1 to 1000, or \"none\"",
-                ));
-            }
-            _ => {}
-        }
-        within_a_day("lambda.wait_minutes", self.wait_minutes)?;
-        Ok(())
-    }
-}
-
 /// `arn:<partition>:iam::<12 digits>:role/<path/name>`.
 pub fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -1087,6 +996,10 @@ fn env_keys() -> Vec<(String, String, Kind)> {
                 master_password_file: Some(PathBuf::new()),
                 ..Rds::default()
             },
+            lambda: Lambda {
+                package: Some(PathBuf::new()),
+                ..Lambda::default()
+            },
             ..StackSettings::default()
         },
     };
@@ -1094,7 +1007,7 @@ fn env_keys() -> Vec<(String, String, Kind)> {
     let mut out = Vec::new();
     fn walk(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String, Kind)>) {
         match v {
-            toml::Value::Table(t) if prefix != "tags" => {
+            toml::Value::Table(t) if prefix != "tags" && prefix != "lambda.environment" => {
                 for (k, v) in t {
                     let key = if prefix.is_empty() {
                         k.clone()

@@ -22,12 +22,14 @@ use crate::ledger_commit::{CommitError, Durable, GroupCommit};
 pub use crate::ledger_store::Holder;
 use crate::ledger_store::{Location, RemoteStore, StoreError};
 use crate::naming::EnvName;
+use crate::releases::Releases;
 use crate::state::Present;
 
 /// The schema version this paysec reads and writes.
-/// 2 added `converged` to records and `unswept`; version 1 files are read
-/// and upgraded.
-pub const SCHEMA: u32 = 2;
+/// 2 added `converged` to records and `unswept`; 3 added `releases` (an
+/// older paysec then asks to be upgraded instead of calling the file
+/// corrupt). Older files are read and upgraded.
+pub const SCHEMA: u32 = 3;
 
 /// Where a resource stands, as far as the ledger knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +131,9 @@ struct LedgerFile {
     /// end of the next run that completes; until then it stays listed.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     unswept: BTreeSet<LogicalId>,
+    /// The payment function's releases (`crate::releases`).
+    #[serde(default, skip_serializing_if = "Releases::is_empty")]
+    releases: Releases,
 }
 
 impl Holder {
@@ -563,6 +568,7 @@ impl Ledger {
                 resources: BTreeMap::new(),
                 kept: Vec::new(),
                 unswept: BTreeSet::new(),
+                releases: Releases::default(),
             },
             path,
             exists_on_disk: false,
@@ -966,6 +972,25 @@ impl Ledger {
             return self.save();
         }
         Ok(())
+    }
+
+    /// The payment function's releases.
+    pub fn releases(&self) -> &Releases {
+        &self.data.releases
+    }
+
+    /// Changes the releases with `change` (given the time now), saving
+    /// only when something changed.
+    pub fn update_releases(
+        &mut self,
+        change: impl FnOnce(&mut Releases, &str),
+    ) -> Result<(), LedgerError> {
+        let before = self.data.releases.clone();
+        change(&mut self.data.releases, &now());
+        if self.data.releases == before {
+            return Ok(());
+        }
+        self.save()
     }
 
     /// Resources awaiting a sweep for late second copies (see the field).

@@ -19,6 +19,7 @@ pub mod naming;
 pub mod policy_doc;
 pub mod property;
 pub mod reading;
+pub mod releases;
 pub mod report;
 pub mod resource;
 pub mod retry;

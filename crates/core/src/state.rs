@@ -57,6 +57,15 @@ pub enum Attr {
     /// A key's administrators as its last converge wanted them (what
     /// `verify` compares the key policy with, whoever runs it).
     KeyAdministrators,
+    /// The function version the alias `live` points to.
+    Version,
+    /// Lambda's `CodeSha256` of that version.
+    CodeSha256,
+    /// The alias `live`'s ARN (what callers invoke).
+    AliasArn,
+    /// A database's resource id (`db-...`), which IAM database
+    /// authentication's `rds-db:connect` ARN names.
+    DbiResourceId,
 }
 
 impl Attr {
@@ -81,6 +90,10 @@ impl Attr {
             Self::DefaultSecurityGroupId => "default_security_group_id",
             Self::DefaultNetworkAclId => "default_network_acl_id",
             Self::KeyAdministrators => "key_administrators",
+            Self::Version => "version",
+            Self::CodeSha256 => "code_sha256",
+            Self::AliasArn => "alias_arn",
+            Self::DbiResourceId => "dbi_resource_id",
         }
     }
 }

@@ -1,18 +1,23 @@
-//! The payment function: in the private subnets with its security group,
-//! environment encrypted with the Lambda key, failed invocations to the
-//! DLQ, X-Ray tracing, reserved concurrency, logs in the pre-created group.
+//! The payment function: the team's package (or the example handler),
+//! in the private subnets with its security group, environment encrypted
+//! with the Lambda key, failed invocations to the DLQ, X-Ray tracing,
+//! reserved concurrency, logs in the pre-created group. Every change of
+//! code or settings is published as an immutable version and the alias
+//! `live` moved to it (`crate::release`); a rollback's version is kept in
+//! service while it holds.
 
+use paysec_core::releases::Target;
 use paysec_core::Attr;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
-use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    DeadLetterConfig, Environment, FunctionCode, Runtime, State, TracingConfig, TracingMode,
-    VpcConfig,
+    Architecture, DeadLetterConfig, Environment, FunctionCode, FunctionConfiguration, Runtime,
+    State, TracingConfig, TracingMode, VpcConfig,
 };
 use paysec_aws::emulator::Gap;
 use paysec_aws::{AwsResultExt, ServiceErrorExt};
@@ -24,11 +29,26 @@ use paysec_core::resource::{
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
 
-use crate::{exposure, package};
+use crate::package::Code;
+use crate::{exposure, release};
 
 #[derive(Clone, Debug)]
 pub struct FunctionSpec {
     pub runtime: String,
+    /// The entry point in the package.
+    pub handler: String,
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    /// The package to run: the configured one (or the example handler).
+    pub code: Arc<Code>,
+    /// Where `live` must point: a version of `code`, or the version a
+    /// rollback holds in service.
+    pub target: Target,
+    /// The team's variables (`[lambda] environment`), besides paysec's.
+    pub variables: BTreeMap<String, String>,
+    /// The database the code connects to with IAM authentication, when
+    /// the stack has one.
+    pub database: Option<Database>,
     pub memory_mb: i32,
     pub timeout_seconds: i32,
     /// Executions to reserve (`None`: none, by configuration).
@@ -37,8 +57,20 @@ pub struct FunctionSpec {
     pub wait: Duration,
 }
 
+/// The database the function reaches: its endpoint comes from the
+/// instance's record once it is available.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pub instance: LogicalId,
+    /// The database name in the instance.
+    pub name: String,
+    /// The user it connects as (IAM authentication, `rds-db:connect`).
+    pub user: String,
+    pub port: i32,
+}
+
 paysec_core::properties! {
-    /// What the function's read compares (LAM-1..10).
+    /// What the function's read compares (LAM-1..12).
     pub enum FunctionProperty {
         Runtime = "runtime",
         Role = "role",
@@ -50,7 +82,15 @@ paysec_core::properties! {
         SecurityGroups = "security_groups",
         Subnets = "subnets",
         ReservedConcurrency = "reserved_concurrency",
+        /// `$LATEST`'s code: the configured package, not code changed out
+        /// of band.
         Code = "code",
+        Handler = "handler",
+        Architecture = "architecture",
+        /// The variables (paysec's and the team's), by digest.
+        Environment = "environment",
+        /// The version `live` points to and its code.
+        Release = "release",
         /// Who can reach it without AWS credentials (`crate::exposure`).
         PublicEntry = "public_entry",
     }
@@ -70,8 +110,6 @@ pub struct Function {
     pub log_group: LogicalId,
 }
 
-const HANDLER: &str = "handler.handler";
-
 /// Errors from a role or key created moments ago, retried within budget.
 const PROPAGATION: [paysec_core::retry::Rule; 4] = [
     rules::LAMBDA_ROLE_NOT_YET_ASSUMABLE,
@@ -81,21 +119,6 @@ const PROPAGATION: [paysec_core::retry::Rule; 4] = [
 ];
 
 impl Function {
-    /// GetFunctionConfiguration: its state (Pending, Active, Failed) and
-    /// settings, without the code location GetFunction adds.
-    async fn configuration(
-        &self,
-        cx: &Context,
-    ) -> Result<GetFunctionConfigurationOutput, ResourceError> {
-        self.aws
-            .lambda
-            .get_function_configuration()
-            .function_name(Self::name(cx))
-            .send()
-            .await
-            .or_resource(&self.id, "GetFunctionConfiguration")
-    }
-
     fn name(cx: &Context) -> String {
         cx.env.names.lambda_function()
     }
@@ -112,11 +135,33 @@ impl Function {
             .build())
     }
 
-    fn environment(cx: &Context) -> Environment {
-        Environment::builder()
-            .variables("PAYSEC_ENVIRONMENT", cx.env.name.as_str())
-            .variables("LOG_LEVEL", "INFO")
-            .build()
+    /// Every variable the function gets: the team's, then paysec's own
+    /// (`PAYSEC_*`: the environment's name and, with a database, how to
+    /// reach it with IAM authentication; never a password).
+    fn variables(&self, cx: &Context) -> Result<BTreeMap<String, String>, ResourceError> {
+        let mut vars = self.spec.variables.clone();
+        vars.entry("LOG_LEVEL".into()).or_insert_with(|| "INFO".into());
+        vars.insert("PAYSEC_ENVIRONMENT".into(), cx.env.name.to_string());
+        if let Some(db) = &self.spec.database {
+            vars.insert(
+                "PAYSEC_DB_HOST".into(),
+                cx.attr(&db.instance, Attr::Address)?.to_owned(),
+            );
+            vars.insert("PAYSEC_DB_PORT".into(), db.port.to_string());
+            vars.insert("PAYSEC_DB_NAME".into(), db.name.clone());
+            vars.insert("PAYSEC_DB_USER".into(), db.user.clone());
+        }
+        Ok(vars)
+    }
+
+    fn environment(&self, cx: &Context) -> Result<Environment, ResourceError> {
+        Ok(Environment::builder()
+            .set_variables(Some(self.variables(cx)?.into_iter().collect()))
+            .build())
+    }
+
+    fn architecture(&self) -> Architecture {
+        Architecture::from(self.spec.architecture.as_str())
     }
 
     /// Whether the account can reserve `wanted` executions for this
@@ -203,10 +248,78 @@ impl Function {
         Ok(())
     }
 
-    fn present(cfg: &aws_sdk_lambda::types::FunctionConfiguration) -> Present {
-        Present::new(cfg.function_name().unwrap_or_default())
-            .with(Attr::Name, cfg.function_name().unwrap_or_default())
-            .with(Attr::Arn, cfg.function_arn().unwrap_or_default())
+    fn present(cfg: &FunctionConfiguration, live: Option<&release::Live>) -> Present {
+        Self::present_of(
+            cfg.function_name().unwrap_or_default(),
+            cfg.function_arn().unwrap_or_default(),
+            live,
+        )
+    }
+
+    fn present_of(name: &str, arn: &str, live: Option<&release::Live>) -> Present {
+        let mut p = Present::new(name)
+            .with(Attr::Name, name)
+            .with(Attr::Arn, arn);
+        if let Some(live) = live {
+            p = p
+                .with(Attr::Version, &live.version)
+                .with(Attr::CodeSha256, &live.code_sha256)
+                .with(Attr::AliasArn, &live.alias_arn);
+        }
+        p
+    }
+
+    /// The settings UpdateFunctionConfiguration sets, all in one call.
+    async fn put_configuration(&self, cx: &Context) -> Result<(), ResourceError> {
+        let name = Self::name(cx);
+        let req = self
+            .aws
+            .lambda
+            .update_function_configuration()
+            .function_name(&name)
+            .runtime(Runtime::from(self.spec.runtime.as_str()))
+            .handler(&self.spec.handler)
+            .role(cx.attr(&self.role, Attr::Arn)?)
+            .memory_size(self.spec.memory_mb)
+            .timeout(self.spec.timeout_seconds)
+            .vpc_config(self.vpc(cx)?)
+            .kms_key_arn(cx.attr(&self.kms_key, Attr::Arn)?)
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .target_arn(cx.attr(&self.dlq, Attr::Arn)?)
+                    .build(),
+            )
+            .tracing_config(TracingConfig::builder().mode(TracingMode::Active).build())
+            .environment(self.environment(cx)?);
+        let mut all = PROPAGATION.to_vec();
+        all.push(rules::LAMBDA_FUNCTION_BUSY);
+        retrying(&all, || async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "UpdateFunctionConfiguration")
+        })
+        .await?;
+        release::wait_updated(&self.aws, cx, &self.id, &name, self.spec.wait).await
+    }
+
+    /// The configured package into `$LATEST`, built for the configured
+    /// architecture.
+    async fn put_code(&self, cx: &Context) -> Result<(), ResourceError> {
+        let name = Self::name(cx);
+        retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
+            self.aws
+                .lambda
+                .update_function_code()
+                .function_name(&name)
+                .zip_file(Blob::new(self.spec.code.zip.clone()))
+                .architectures(self.architecture())
+                .send()
+                .await
+                .or_resource(&self.id, "UpdateFunctionCode")
+        })
+        .await?;
+        release::wait_updated(&self.aws, cx, &self.id, &name, self.spec.wait).await
     }
 }
 
@@ -226,7 +339,7 @@ impl Resource for Function {
     }
 
     fn dependencies(&self) -> Vec<Dependency> {
-        [
+        let mut deps: Vec<Dependency> = [
             &self.role,
             &self.role_policy,
             &self.kms_key,
@@ -238,19 +351,39 @@ impl Resource for Function {
         .chain(&self.subnets)
         .cloned()
         .map(Dependency::Identity)
-        .collect()
+        .collect();
+        // Its address exists once the instance is available.
+        if let Some(db) = &self.spec.database {
+            deps.push(Dependency::Ready(db.instance.clone()));
+        }
+        deps
     }
 
-    /// GetFunctionConfiguration: Active, with this paysec's handler
-    /// (settings, network, key and concurrency are read only by a full read).
+    /// GetFunctionConfiguration of `live`: Active, running the code it
+    /// must (settings, network, key and concurrency are read only by a
+    /// full read).
     async fn quick_check(
         &self,
         cx: &Context,
         _known: &Present,
     ) -> Result<QuickCheck, ResourceError> {
-        let digest = package::zip().map(|z| package::code_sha256(&z)).ok();
-        QuickCheck::from_lookup(self.configuration(cx).await, |cfg| {
-            cfg.state() == Some(&State::Active) && cfg.code_sha256() == digest.as_deref()
+        let found = self
+            .aws
+            .lambda
+            .get_function_configuration()
+            .function_name(Self::name(cx))
+            .qualifier(release::ALIAS)
+            .send()
+            .await
+            .or_resource(&self.id, "GetFunctionConfiguration");
+        QuickCheck::from_lookup(found, |cfg| {
+            let version_ok = match &self.spec.target {
+                Target::Held { version, .. } => cfg.version() == Some(version.as_str()),
+                Target::Configured { .. } => true,
+            };
+            cfg.state() == Some(&State::Active)
+                && version_ok
+                && cfg.code_sha256() == Some(self.spec.target.sha256())
         })
     }
 
@@ -259,11 +392,12 @@ impl Resource for Function {
         cx: &Context,
         _known: Option<&Present>,
     ) -> Result<Observed, ResourceError> {
+        let name = Self::name(cx);
         let out = match self
             .aws
             .lambda
             .get_function()
-            .function_name(Self::name(cx))
+            .function_name(&name)
             .send()
             .await
             .or_resource(&self.id, "GetFunction")
@@ -272,23 +406,57 @@ impl Resource for Function {
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(Observed::Missing),
             Err(e) => return Err(e),
         };
-        let Some(cfg) = out.configuration() else {
+        let Some(latest) = out.configuration() else {
             return Ok(Observed::Missing);
         };
         // A Failed function's properties are not what is wrong with it.
-        if cfg.state() == Some(&State::Failed) {
+        if latest.state() == Some(&State::Failed) {
             return Err(failed(
                 &self.id,
-                cfg.function_name().unwrap_or_default(),
-                cfg.state_reason_code(),
-                cfg.state_reason(),
+                latest.function_name().unwrap_or_default(),
+                latest.state_reason_code(),
+                latest.state_reason(),
             ));
         }
+        let live = release::live(&self.aws, &self.id, &name).await?;
+        // The settings that run are the version's behind `live`; while a
+        // rollback holds that version is an older release on purpose, and
+        // the settings are compared on `$LATEST`, where the next release
+        // is made.
+        let held = matches!(self.spec.target, Target::Held { .. });
+        let cfg = match &live {
+            Some(l) if !held => &l.configuration,
+            _ => latest,
+        };
         let mut checks = Checks::default();
         checks.equal(
             FunctionProperty::Runtime,
             &self.spec.runtime,
             cfg.runtime().map(|r| r.as_str()).unwrap_or(""),
+        );
+        checks.equal(
+            FunctionProperty::Handler,
+            &self.spec.handler,
+            cfg.handler().unwrap_or(""),
+        );
+        checks.equal(
+            FunctionProperty::Architecture,
+            &self.spec.architecture,
+            cfg.architectures()
+                .first()
+                .map(|a| a.as_str())
+                .unwrap_or("x86_64"),
+        );
+        let wanted_vars = self.variables(cx)?;
+        let live_vars: BTreeMap<String, String> = cfg
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        checks.equal(
+            FunctionProperty::Environment,
+            release::describe_variables(&wanted_vars),
+            release::describe_variables(&live_vars),
         );
         checks.equal(
             FunctionProperty::Role,
@@ -350,7 +518,7 @@ impl Resource for Function {
         let reserved = out
             .concurrency()
             .and_then(|c| c.reserved_concurrent_executions());
-        let live = reserved
+        let shown = reserved
             .map(|r| r.to_string())
             .unwrap_or_else(|| "unreserved".into());
         match (self.spec.reserved_concurrency, reserved) {
@@ -358,7 +526,7 @@ impl Resource for Function {
                 checks.equal(FunctionProperty::ReservedConcurrency, wanted, r);
             }
             (Some(wanted), _) => match self.concurrency_room(wanted, reserved).await? {
-                Ok(()) => checks.equal(FunctionProperty::ReservedConcurrency, wanted, live),
+                Ok(()) => checks.equal(FunctionProperty::ReservedConcurrency, wanted, shown),
                 Err(why) => checks.deviation(FunctionProperty::ReservedConcurrency, why),
             },
             (None, None) => checks.deviation(
@@ -366,42 +534,44 @@ impl Resource for Function {
                 "lambda.reserved_concurrency is \"none\" in the configuration",
             ),
             (None, Some(_)) => {
-                checks.equal(FunctionProperty::ReservedConcurrency, "unreserved", live)
+                checks.equal(FunctionProperty::ReservedConcurrency, "unreserved", shown)
             }
         }
-        // The deployed package's SHA-256 (Lambda's CodeSha256, base64)
-        // against the one paysec builds from its embedded handler: the
-        // same size proves nothing, the same digest the same bytes.
-        let wanted = package::zip()
-            .map(|z| package::code_sha256(&z))
-            .map_err(|e| {
-                ResourceError::unexpected(&self.id, format!("cannot package the handler: {e}"))
-            })?;
+        // `$LATEST`'s SHA-256 (Lambda's CodeSha256, base64) against the
+        // configured package's: code changed out of band is drift, and
+        // the reviewed code wins. The same size proves nothing, the same
+        // digest the same bytes.
         checks.equal(
             FunctionProperty::Code,
-            format!("CodeSha256 {wanted}"),
-            format!("CodeSha256 {}", cfg.code_sha256().unwrap_or("unreported")),
+            format!("$LATEST CodeSha256 {}", self.spec.code.sha256),
+            format!(
+                "$LATEST CodeSha256 {}",
+                latest.code_sha256().unwrap_or("unreported")
+            ),
         );
-        let exposure = exposure::read(&self.aws, &self.id, &Self::name(cx)).await?;
+        release::check(&mut checks, &self.spec.target, live.as_ref());
+        let exposure = exposure::read(&self.aws, &self.id, &name).await?;
         exposure::check(&mut checks, FunctionProperty::PublicEntry, &exposure);
-        Ok(checks.observed(Self::present(cfg)))
+        Ok(checks.observed(Self::present(latest, live.as_ref())))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
-        let zip = package::zip().map_err(|e| {
-            ResourceError::unexpected(&self.id, format!("cannot package the handler: {e}"))
-        })?;
         let tags: HashMap<String, String> = cx.tags().into_iter().collect();
         let req = self
             .aws
             .lambda
             .create_function()
             .function_name(Self::name(cx))
-            .description("paysec example payment processing function")
+            .description("paysec payment function")
             .runtime(Runtime::from(self.spec.runtime.as_str()))
+            .architectures(self.architecture())
             .role(cx.attr(&self.role, Attr::Arn)?)
-            .handler(HANDLER)
-            .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+            .handler(&self.spec.handler)
+            .code(
+                FunctionCode::builder()
+                    .zip_file(Blob::new(self.spec.code.zip.clone()))
+                    .build(),
+            )
             .memory_size(self.spec.memory_mb)
             .timeout(self.spec.timeout_seconds)
             .vpc_config(self.vpc(cx)?)
@@ -412,7 +582,9 @@ impl Resource for Function {
                     .build(),
             )
             .tracing_config(TracingConfig::builder().mode(TracingMode::Active).build())
-            .environment(Self::environment(cx))
+            .environment(self.environment(cx)?)
+            // Version 1, the first release: `live` points to it below.
+            .publish(true)
             .set_tags(Some(tags));
         let created = retrying(&PROPAGATION, || async {
             req.clone()
@@ -421,10 +593,8 @@ impl Resource for Function {
                 .or_resource(&self.id, "CreateFunction")
         })
         .await;
-        let present = match created {
-            Ok(cfg) => Present::new(cfg.function_name().unwrap_or_default())
-                .with(Attr::Name, cfg.function_name().unwrap_or_default())
-                .with(Attr::Arn, cfg.function_arn().unwrap_or_default()),
+        let cfg = match created {
+            Ok(cfg) => cfg,
             // Created by a run whose result was lost: converge it instead.
             Err(e)
                 if e.service_error::<CreateFunctionError>()
@@ -435,8 +605,21 @@ impl Resource for Function {
             }
             Err(e) => return Err(e),
         };
+        let name = Self::name(cx);
+        let version = cfg.version().unwrap_or("1").to_owned();
+        let alias_arn = release::point_live(&self.aws, &self.id, &name, &version).await?;
         self.set_concurrency(cx).await?;
-        Ok(present)
+        let live = release::Live {
+            version,
+            code_sha256: cfg.code_sha256().unwrap_or_default().to_owned(),
+            alias_arn,
+            configuration: FunctionConfiguration::builder().build(),
+        };
+        Ok(Self::present_of(
+            cfg.function_name().unwrap_or_default(),
+            cfg.function_arn().unwrap_or_default(),
+            Some(&live),
+        ))
     }
 
     async fn repair(
@@ -452,24 +635,13 @@ impl Resource for Function {
             let found = exposure::read(&self.aws, &self.id, &name).await?;
             exposure::close(&self.aws, &self.id, &name, &found).await?;
         }
-        if has(FunctionProperty::Code) {
-            let zip =
-                package::zip().map_err(|e| ResourceError::unexpected(&self.id, e.to_string()))?;
-            retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
-                self.aws
-                    .lambda
-                    .update_function_code()
-                    .function_name(&name)
-                    .zip_file(Blob::new(zip.clone()))
-                    .send()
-                    .await
-                    .or_resource(&self.id, "UpdateFunctionCode")
-            })
-            .await?;
-        }
-        // What UpdateFunctionConfiguration sets, all in one call.
+        // What a new version is made of: code (built for an architecture)
+        // and the settings UpdateFunctionConfiguration sets.
+        let code = has(FunctionProperty::Code) || has(FunctionProperty::Architecture);
         let configuration = drifted.iter().any(|(p, _)| match p {
             FunctionProperty::Runtime
+            | FunctionProperty::Handler
+            | FunctionProperty::Environment
             | FunctionProperty::Role
             | FunctionProperty::KmsKey
             | FunctionProperty::DeadLetterQueue
@@ -479,47 +651,69 @@ impl Resource for Function {
             | FunctionProperty::SecurityGroups
             | FunctionProperty::Subnets => true,
             FunctionProperty::Code
+            | FunctionProperty::Architecture
+            | FunctionProperty::Release
             | FunctionProperty::ReservedConcurrency
             | FunctionProperty::PublicEntry => false,
         });
-        if configuration {
-            let req = self
-                .aws
-                .lambda
-                .update_function_configuration()
-                .function_name(&name)
-                .runtime(Runtime::from(self.spec.runtime.as_str()))
-                .role(cx.attr(&self.role, Attr::Arn)?)
-                .memory_size(self.spec.memory_mb)
-                .timeout(self.spec.timeout_seconds)
-                .vpc_config(self.vpc(cx)?)
-                .kms_key_arn(cx.attr(&self.kms_key, Attr::Arn)?)
-                .dead_letter_config(
-                    DeadLetterConfig::builder()
-                        .target_arn(cx.attr(&self.dlq, Attr::Arn)?)
-                        .build(),
-                )
-                .tracing_config(TracingConfig::builder().mode(TracingMode::Active).build())
-                .environment(Self::environment(cx));
-            let mut all = PROPAGATION.to_vec();
-            all.push(rules::LAMBDA_FUNCTION_BUSY);
-            retrying(&all, || async {
-                req.clone()
-                    .send()
-                    .await
-                    .or_resource(&self.id, "UpdateFunctionConfiguration")
-            })
-            .await?;
+        let release_drift = has(FunctionProperty::Release);
+        let mut present = present.clone();
+        match &self.spec.target {
+            // A rollback holds: `$LATEST` is put right for the next
+            // release, and `live` stays on (or goes back to) the held
+            // version; nothing is published, so the release rolled back
+            // from is never shipped again.
+            Target::Held { version, sha256 } => {
+                if code {
+                    self.put_code(cx).await?;
+                }
+                if configuration {
+                    self.put_configuration(cx).await?;
+                }
+                if release_drift {
+                    let alias_arn =
+                        release::point_live(&self.aws, &self.id, &name, version).await?;
+                    present = present
+                        .with(Attr::Version, version)
+                        .with(Attr::CodeSha256, sha256)
+                        .with(Attr::AliasArn, alias_arn);
+                }
+            }
+            // A new release: `$LATEST` gets the configured code (if it
+            // differs) and every setting (always: someone may have changed
+            // `$LATEST` without publishing, and the version must carry what
+            // was configured), is published only if its code is the
+            // configured package's, and `live` moves to it.
+            Target::Configured { sha256 } => {
+                if code || configuration || release_drift {
+                    if code {
+                        self.put_code(cx).await?;
+                    }
+                    self.put_configuration(cx).await?;
+                    let published =
+                        release::publish(&self.aws, &self.id, &name, sha256).await?;
+                    let alias_arn =
+                        release::point_live(&self.aws, &self.id, &name, &published).await?;
+                    present = present
+                        .with(Attr::Version, published)
+                        .with(Attr::CodeSha256, sha256)
+                        .with(Attr::AliasArn, alias_arn);
+                }
+            }
         }
         if has(FunctionProperty::ReservedConcurrency) {
             self.set_concurrency(cx).await?;
         }
-        Ok(present.clone())
+        Ok(present)
     }
 
-    /// Pending → Active (Lambda sets up VPC networking in between); on
-    /// Failed, AWS's reason is the error.
+    /// Pending → Active (Lambda sets up VPC networking in between), for
+    /// the version `live` points to; on Failed, AWS's reason is the error.
     async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
+        let qualifier = present
+            .attrs
+            .get(Attr::Version.as_str())
+            .map(|_| release::ALIAS);
         cx.poll_until(
             "the function to become Active",
             "Active",
@@ -528,7 +722,15 @@ impl Resource for Function {
                 setting: "lambda.wait_minutes",
             },
             || async {
-                let out = self.configuration(cx).await?;
+                let out = self
+                    .aws
+                    .lambda
+                    .get_function_configuration()
+                    .function_name(Self::name(cx))
+                    .set_qualifier(qualifier.map(str::to_owned))
+                    .send()
+                    .await
+                    .or_resource(&self.id, "GetFunctionConfiguration")?;
                 match out.state() {
                     Some(State::Active) => Ok(Some(())),
                     Some(State::Failed) => Err(failed(
@@ -546,8 +748,9 @@ impl Resource for Function {
     }
 
     async fn delete(&self, cx: &Context, _known: &Present) -> Result<DeleteOutcome, ResourceError> {
-        // Its VPC network interfaces outlive it by up to 45 minutes; the
-        // subnet and security group deletes wait for them.
+        // Every version and alias goes with it. Its VPC network interfaces
+        // outlive it by up to 45 minutes; the subnet and security group
+        // deletes wait for them.
         not_found_is_none(
             self.aws
                 .lambda

@@ -19,11 +19,15 @@ pub struct Invocation {
     pub response: String,
 }
 
-/// Invokes the function synchronously with `payload`.
+/// Invokes the function synchronously with `payload`, through `qualifier`
+/// (the alias `live`) when given.
+///
+/// IAM: lambda:GetFunctionConfiguration, lambda:InvokeFunction.
 pub async fn invoke(
     aws: &paysec_aws::Aws,
     id: &LogicalId,
     function: &str,
+    qualifier: Option<&str>,
     payload: &str,
 ) -> Result<Invocation, ResourceError> {
     // A function that cannot run says why, instead of Lambda's bare
@@ -32,6 +36,7 @@ pub async fn invoke(
         .lambda
         .get_function_configuration()
         .function_name(function)
+        .set_qualifier(qualifier.map(str::to_owned))
         .send()
         .await
         .or_resource(id, "GetFunctionConfiguration")?;
@@ -47,6 +52,7 @@ pub async fn invoke(
         .lambda
         .invoke()
         .function_name(function)
+        .set_qualifier(qualifier.map(str::to_owned))
         .invocation_type(InvocationType::RequestResponse)
         .payload(Blob::new(payload.as_bytes().to_vec()))
         .send()

@@ -1,14 +1,18 @@
-//! The example payment function (PCI DSS 3.5.1, 6.3.3, 10.2) and its
-//! dead-letter queue. The handler (`lambda/payment/handler.py`) is compiled
-//! into paysec and zipped in memory, so nothing needs building or uploading
-//! by hand.
+//! The payment function (PCI DSS 3.5.1, 6.3.3, 6.5, 10.2) and its
+//! dead-letter queue. The function runs the team's package (`[lambda]
+//! package`) or, by default, paysec's example handler
+//! (`lambda/payment/handler.py`, compiled into paysec and zipped in
+//! memory); every change is released as a version behind the alias
+//! `live` (`release`).
 
 mod exposure;
 pub mod function;
 pub mod package;
 pub mod queue;
+pub mod release;
 
-pub use function::{Function, FunctionSpec};
+pub use function::{Database, Function, FunctionSpec};
+pub use package::{Code, PackageError};
 pub use queue::Queue;
 
 pub mod invoke;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::Statistic;
 use paysec_core::{Attr, LogicalId, Resource};
-use paysec_lambda::{Function, FunctionSpec, Queue};
+use paysec_lambda::{Database, Function, FunctionSpec, Queue};
 use paysec_monitoring::{Alarm, AlarmSpec, Dimension, MetricFilter, Topic};
 use paysec_rds::{DbParameter, Instance, InstanceSpec, ParameterGroup, Password, SubnetGroup};
 
@@ -89,6 +89,20 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         aws: aws(),
         spec: FunctionSpec {
             runtime: cfg.stack.lambda.runtime.clone(),
+            handler: cfg.stack.lambda.handler.clone(),
+            architecture: cfg.stack.lambda.architecture.clone(),
+            code: inputs.code.clone(),
+            target: inputs.releases.target(&inputs.code.sha256),
+            variables: cfg.stack.lambda.environment.clone(),
+            database: cfg.stack.rds.enabled.then(|| Database {
+                instance: id(ids::DB),
+                // The database RDS makes in every PostgreSQL instance;
+                // the owner's own is created with the SQL in
+                // docs/operations.md.
+                name: "postgres".into(),
+                user: cfg.stack.lambda.db_user.clone(),
+                port: cfg.stack.rds.port,
+            }),
             memory_mb: cfg.stack.lambda.memory_mb,
             timeout_seconds: cfg.stack.lambda.timeout_seconds,
             reserved_concurrency: cfg.stack.lambda.reserved_concurrency.executions(),

@@ -66,25 +66,38 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         vec!["SecurityAudit"],
     )));
 
+    // What the team's code may read besides its own resources: the
+    // secrets the configuration lists and its one database user.
+    let secrets = inputs.config.stack.lambda.secrets.clone();
+    let database = inputs
+        .config
+        .stack
+        .rds
+        .enabled
+        .then(|| (id(ids::DB), inputs.config.stack.lambda.db_user.clone()));
+    let mut reads = vec![id(ids::KMS_LAMBDA), id(ids::LOG_LAMBDA), id(ids::DLQ)];
+    reads.extend(database.iter().map(|(db, _)| db.clone()));
     nodes.push(Arc::new(ManagedPolicy::new(
         id(ids::POLICY_LAMBDA),
         aws(),
         "lambda-exec",
         "paysec: least privilege for the payment function",
         vec![id(ids::ROLE_LAMBDA)],
-        vec![id(ids::KMS_LAMBDA), id(ids::LOG_LAMBDA), id(ids::DLQ)],
-        Box::new(|cx| {
+        reads,
+        Box::new(move |cx| {
             let log_group = cx.attr(&LogicalId::new(ids::LOG_LAMBDA), Attr::Arn)?;
             let key = cx.attr(&LogicalId::new(ids::KMS_LAMBDA), Attr::Arn)?;
             let dlq = cx.attr(&LogicalId::new(ids::DLQ), Attr::Arn)?;
             // Calls made from the function's own code (and Lambda's log and
-            // trace delivery for it) carry lambda:SourceFunctionArn; the
-            // role's credentials used anywhere else do not, so the
-            // statements that accept it are pinned to this function. The
-            // calls Lambda makes outside the function (network interfaces,
-            // the environment's key, the dead-letter queue) never carry
-            // it and stay unconditioned (Lambda developer guide,
-            // "Using the lambda:SourceFunctionArn condition key").
+            // trace delivery for it) carry lambda:SourceFunctionArn only for
+            // CloudWatch Logs' CreateLogGroup/CreateLogStream/PutLogEvents
+            // and X-Ray's PutTraceSegments (Lambda developer guide, "Using
+            // the lambda:SourceFunctionArn condition key"); the role's
+            // credentials used anywhere else do not, so those statements
+            // are pinned to this function. Everything else (network
+            // interfaces, the environment's key, the dead-letter queue,
+            // X-Ray's PutTelemetryRecords) never carries it and stays
+            // unconditioned.
             let env = &cx.env;
             let from_the_function = json!({ "ArnEquals": { "lambda:SourceFunctionArn": format!(
                 "arn:{}:lambda:{}:{}:function:{}",
@@ -93,54 +106,85 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                 env.account,
                 env.names.lambda_function()
             ) } });
+            let mut statements = vec![
+                json!({
+                    "Sid": "WriteOwnLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": format!("{log_group}:*"),
+                    "Condition": from_the_function
+                }),
+                json!({
+                    "Sid": "SendToDeadLetterQueue",
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": dlq
+                }),
+                json!({
+                    "Sid": "UseLambdaKey",
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": key
+                }),
+                json!({
+                    // EC2 authorizes these network-interface calls only on "*".
+                    "Sid": "VpcNetworkInterfaces",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                        // As in AWSLambdaVPCAccessExecutionRole: Lambda
+                        // reads the subnets it places interfaces in.
+                        "ec2:DescribeSubnets"
+                    ],
+                    "Resource": "*",
+                    "Condition": { "StringEquals": { "aws:RequestedRegion": cx.env.region } }
+                }),
+                json!({
+                    // X-Ray accepts trace segments only on "*".
+                    "Sid": "XRayTracing",
+                    "Effect": "Allow",
+                    "Action": "xray:PutTraceSegments",
+                    "Resource": "*",
+                    "Condition": from_the_function
+                }),
+                json!({
+                    // Sent without lambda:SourceFunctionArn: a condition on
+                    // it would deny every call.
+                    "Sid": "XRayTelemetry",
+                    "Effect": "Allow",
+                    "Action": "xray:PutTelemetryRecords",
+                    "Resource": "*"
+                }),
+            ];
+            if !secrets.is_empty() {
+                statements.push(json!({
+                    "Sid": "ReadListedSecrets",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": secrets
+                }));
+            }
+            if let Some((db, user)) = &database {
+                // IAM database authentication: a token for this one user
+                // of this one instance (its resource id, not its name).
+                let resource_id = cx.attr(db, Attr::DbiResourceId)?;
+                statements.push(json!({
+                    "Sid": "ConnectAsDatabaseUser",
+                    "Effect": "Allow",
+                    "Action": "rds-db:connect",
+                    "Resource": format!(
+                        "arn:{}:rds-db:{}:{}:dbuser:{resource_id}/{user}",
+                        env.partition, env.region, env.account
+                    )
+                }));
+            }
             Ok(json!({
                 "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "WriteOwnLogs",
-                        "Effect": "Allow",
-                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        "Resource": format!("{log_group}:*"),
-                        "Condition": from_the_function
-                    },
-                    {
-                        "Sid": "SendToDeadLetterQueue",
-                        "Effect": "Allow",
-                        "Action": "sqs:SendMessage",
-                        "Resource": dlq
-                    },
-                    {
-                        "Sid": "UseLambdaKey",
-                        "Effect": "Allow",
-                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                        "Resource": key
-                    },
-                    {
-                        // EC2 authorizes these network-interface calls only on "*".
-                        "Sid": "VpcNetworkInterfaces",
-                        "Effect": "Allow",
-                        "Action": [
-                            "ec2:CreateNetworkInterface",
-                            "ec2:DescribeNetworkInterfaces",
-                            "ec2:DeleteNetworkInterface",
-                            "ec2:AssignPrivateIpAddresses",
-                            "ec2:UnassignPrivateIpAddresses",
-                            // As in AWSLambdaVPCAccessExecutionRole: Lambda
-                            // reads the subnets it places interfaces in.
-                            "ec2:DescribeSubnets"
-                        ],
-                        "Resource": "*",
-                        "Condition": { "StringEquals": { "aws:RequestedRegion": cx.env.region } }
-                    },
-                    {
-                        // X-Ray accepts trace segments only on "*".
-                        "Sid": "XRayTracing",
-                        "Effect": "Allow",
-                        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                        "Resource": "*",
-                        "Condition": from_the_function
-                    }
-                ]
+                "Statement": statements
             }))
         }),
     )));

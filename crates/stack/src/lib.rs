@@ -91,6 +91,12 @@ pub struct Inputs<'a> {
     /// The engine version and zones, resolved by the preflight (or as
     /// configured, for commands that create nothing).
     pub resolved: &'a Preflight,
+    /// The function's package, built (the example handler when none is
+    /// configured, or for commands that deploy nothing).
+    pub code: &'a Arc<paysec_lambda::Code>,
+    /// The function's releases as the ledger records them (a rollback
+    /// that holds decides where `live` must point).
+    pub releases: &'a paysec_core::releases::Releases,
 }
 
 /// The keys' administrators: the config's, else the IAM principal behind
@@ -106,14 +112,16 @@ pub fn key_admins(config: &Config, caller_principal: Option<&str>) -> Vec<String
 
 /// Fingerprint of everything the blueprint builds the desired state from
 /// (`paysec_core::desired`): the stack settings, the key administrators
-/// they resolve to (the caller's role by default, not its session), and
+/// they resolve to (the caller's role by default, not its session), the
+/// function's code (its digest: the same path may hold new code), and
 /// paysec's version, since another paysec may read or repair differently.
-pub fn desired_state(config: &Config, key_admins: &[String]) -> String {
+pub fn desired_state(config: &Config, key_admins: &[String], code_sha256: &str) -> String {
     let admins = key_admins.join(",");
     paysec_core::desired::hash([
         env!("CARGO_PKG_VERSION"),
         config.desired_state().as_str(),
         admins.as_str(),
+        code_sha256,
     ])
 }
 
@@ -267,10 +275,15 @@ enum Field {
 #[rustfmt::skip]
 const OUTPUTS: &[(&str, &str, Field, &str)] = &[
     ("rds_endpoint", ids::DB, Field::Attr(Attr::Endpoint), "PostgreSQL endpoint (host:port), TLS required"),
+    ("rds_address", ids::DB, Field::Attr(Attr::Address), "PostgreSQL host name (the function gets it as PAYSEC_DB_HOST)"),
     ("rds_instance_id", ids::DB, Field::Id, "RDS instance identifier"),
+    ("rds_dbi_resource_id", ids::DB, Field::Attr(Attr::DbiResourceId), "RDS resource id, which IAM database authentication's rds-db:connect ARN names"),
     ("rds_master_user_secret_arn", ids::DB, Field::Attr(Attr::MasterUserSecretArn), "Secrets Manager secret of the master password (managed by RDS)"),
     ("lambda_function_name", ids::FUNCTION, Field::Attr(Attr::Name), "Payment processing function"),
     ("lambda_function_arn", ids::FUNCTION, Field::Attr(Attr::Arn), "Payment processing function ARN"),
+    ("lambda_live_alias_arn", ids::FUNCTION, Field::Attr(Attr::AliasArn), "The alias `live`: what callers invoke"),
+    ("lambda_live_version", ids::FUNCTION, Field::Attr(Attr::Version), "The version `live` points to (see `paysec releases`)"),
+    ("lambda_live_code_sha256", ids::FUNCTION, Field::Attr(Attr::CodeSha256), "CodeSha256 of the code `live` runs"),
     ("dlq_url", ids::DLQ, Field::Attr(Attr::Url), "Dead-letter queue of the function"),
     ("alarm_topic_arn", ids::TOPIC, Field::Attr(Attr::Arn), "SNS topic every alarm notifies (subscribe to it)"),
     ("vpc_id", ids::VPC, Field::Id, "VPC (private subnets only, no internet gateway)"),
@@ -333,12 +346,13 @@ mod tests {
                 Some(&format!("arn:aws:iam::123456789012:role/{r}")),
             )
         };
-        let base = desired_state(&config, &role("Deployer"));
-        assert_eq!(desired_state(&config, &role("Deployer")), base);
-        assert_ne!(desired_state(&config, &role("Other")), base);
+        let base = desired_state(&config, &role("Deployer"), "code-a");
+        assert_eq!(desired_state(&config, &role("Deployer"), "code-a"), base);
+        assert_ne!(desired_state(&config, &role("Other"), "code-a"), base);
+        assert_ne!(desired_state(&config, &role("Deployer"), "code-b"), base);
         let mut retained = config.clone();
         retained.stack.logs.retention_days = 400;
-        assert_ne!(desired_state(&retained, &role("Deployer")), base);
+        assert_ne!(desired_state(&retained, &role("Deployer"), "code-a"), base);
     }
 
     /// The blueprint's ids with `config`, and what it leaves out.
@@ -355,6 +369,8 @@ mod tests {
             config,
             key_admins: &[],
             resolved: &resolved,
+            code: &Arc::new(paysec_lambda::Code::example()),
+            releases: &Default::default(),
         };
         let env = paysec_core::naming::EnvName::parse("t-1").unwrap();
         let names = paysec_core::naming::Names::new(&env);
@@ -428,6 +444,8 @@ mod tests {
             config: &config,
             key_admins: &[],
             resolved: &resolved,
+            code: &Arc::new(paysec_lambda::Code::example()),
+            releases: &Default::default(),
         };
         let env = paysec_core::naming::EnvName::parse("t-1").unwrap();
         let graph = blueprint(&inputs, &paysec_core::naming::Names::new(&env)).unwrap();

@@ -132,9 +132,11 @@ controls! {
     "LAM-4" "lambda_function" lambda::function::FunctionProperty::Subnets ["1.3.1"] "runs in the private subnets";
     "LAM-5" "lambda_function" lambda::function::FunctionProperty::SecurityGroups ["1.3.1", "1.3.2"] "runs with the Lambda security group";
     "LAM-6" "lambda_function" lambda::function::FunctionProperty::Role ["7.2.5"] "runs as its own least-privilege role";
-    "LAM-7" "lambda_function" lambda::function::FunctionProperty::Runtime ["6.3.3", "12.3.4"] "the configured runtime, one paysec accepts (python3.12 to 3.14, none deprecated by Lambda when this release was made: Lambda's API states no deprecation date)";
+    "LAM-7" "lambda_function" lambda::function::FunctionProperty::Runtime ["6.3.3", "12.3.4"] "the configured runtime, one paysec accepts (Lambda's supported .zip runtimes not deprecated by the day of the check: paysec's table of Lambda's published dates, since Lambda's API states none)";
     "LAM-8" "lambda_function" lambda::function::FunctionProperty::ReservedConcurrency [] "reserved concurrency set";
-    "LAM-9" "lambda_function" lambda::function::FunctionProperty::Code ["6.5.1"] "runs paysec's packaged handler (CodeSha256 equal to the package's SHA-256)";
+    "LAM-9" "lambda_function" lambda::function::FunctionProperty::Release ["6.5.1", "6.5.2"] "the version the alias live points to runs the release that must be in service: the configured package, or the release a rollback holds (both CodeSha256 quoted)";
+    "LAM-11" "lambda_function" lambda::function::FunctionProperty::Code ["6.5.1"] "$LATEST holds the configured package (CodeSha256 equal to its SHA-256): no code changed out of band waits to be published";
+    "LAM-12" "lambda_function" lambda::function::FunctionProperty::Environment ["3.5.1", "8.3.2"] "the function's variables are the configured ones and paysec's (names quoted, values by digest; none looks like a secret, checked before deploy)";
     "LAM-10" "lambda_function" lambda::function::FunctionProperty::PublicEntry ["1.3.1", "1.4.1"] "no public entry: no resource-policy statement open to every principal (the function's, each version's and alias's), no function URL without authentication (each quoted)";
     "SQS-1" "sqs_queue" lambda::queue::QueueProperty::KmsMasterKeyId ["3.5.1"] "DLQ encrypted with KMS";
     "SQS-2" "sqs_queue" lambda::queue::QueueProperty::Policy ["4.2.1"] "DLQ policy denies requests without TLS";
@@ -229,6 +231,9 @@ pub const CONFIGURED_BY: &[(&str, &[&str])] = &[
         &["rds.master_password_env", "rds.master_password_file"],
     ),
     ("LAM-7", &["lambda.runtime"]),
+    ("LAM-9", &["lambda.package"]),
+    ("LAM-11", &["lambda.package"]),
+    ("LAM-12", &["lambda.environment"]),
     ("LAM-8", &["lambda.reserved_concurrency"]),
     ("MON-8", &["monitoring.alarm_emails"]),
     ("INV-1", &["tags"]),
