@@ -14,6 +14,7 @@ mod crash;
 mod faults;
 mod kms;
 mod plans;
+mod releases;
 mod rules;
 mod shared_ledger;
 mod snapshots;

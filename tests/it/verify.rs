@@ -166,12 +166,19 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         found("S3-3", "s3.data").2,
         "BlockPublicAcls=true, IgnorePublicAcls=true, BlockPublicPolicy=true, RestrictPublicBuckets=true"
     );
+    // What `live` runs, quoted: its version and digest, the configured
+    // package's.
     let (verdict, expected, observed) = found("LAM-9", "lambda.function");
-    assert_eq!((verdict.as_str(), &observed), ("PASS", &expected));
+    assert_eq!(verdict, "PASS", "{observed}");
+    let digest = expected.rsplit(' ').next().unwrap();
     assert!(
-        observed.starts_with("CodeSha256 ") && observed.ends_with('='),
-        "{observed}"
+        observed.starts_with("live -> version ")
+            && observed.ends_with(&format!("(CodeSha256 {digest})"))
+            && digest.ends_with('='),
+        "{expected} / {observed}"
     );
+    let (verdict, expected, observed) = found("LAM-11", "lambda.function");
+    assert_eq!((verdict.as_str(), &observed), ("PASS", &expected));
     let (verdict, _, why) = found("S3-7", "s3.access-logs");
     assert_eq!(
         verdict, "NOT_APPLICABLE",
@@ -593,8 +600,9 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .await
         .unwrap();
     // 9d. Lambda: other code of the very same size (one byte of the zip's
-    // header changed): the size says nothing, the digest does.
-    let mut other_code = paysec_lambda::package::zip().unwrap();
+    // header changed) in $LATEST, out of band: the size says nothing, the
+    // digest does (LAM-11; `live` still runs the release, LAM-9).
+    let mut other_code = paysec_lambda::Code::example().zip;
     other_code[10] ^= 0x01;
     aws.lambda
         .update_function_code()
@@ -919,7 +927,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         ("IAM-2", "iam.audit"),
         ("IAM-4", "iam.lambda-exec"),
         ("IAM-6", "iam.lambda-exec-policy"),
-        ("LAM-9", "lambda.function"),
+        ("LAM-11", "lambda.function"),
         ("LAM-10", "lambda.function"),
         ("MON-8", "monitoring.topic"),
         ("RDS-9", "rds.instance"),

@@ -15,6 +15,7 @@
 //! | interface endpoints' private DNS | CreateVpcEndpoint of an interface endpoint with private DNS (AWS's default) in a VPC without both DNS attributes on is refused |
 //! | SNS subscription confirmation | an email/HTTP subscription stays `PendingConfirmation` (in ListSubscriptionsByTopic/ListSubscriptions; Subscribe answers `pending confirmation` unless `ReturnSubscriptionArn`) until ConfirmSubscription brings the token SNS "sent" (`FaultProxy::mailbox`); a wrong token is refused; addresses in `confirming_recipients` confirm at once, as a recipient following the link would |
 //! | AssumeRole trust | STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller (its account, role or ARN; `sts:ExternalId` when it requires one), is refused with AWS's `AccessDenied` ([`crate::trust`]) |
+//! | Lambda releases | an update in progress for a while, PublishVersion's `CodeSha256`, an alias holding its version ([`crate::lambda_releases`]) |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
 use std::collections::HashMap;
@@ -65,6 +66,12 @@ pub struct Rules {
     /// them at once); the endpoints listed are recipients who follow the
     /// link at once. `None`: not modelled.
     pub confirming_recipients: Option<Vec<String>>,
+    /// How long a Lambda code or configuration update stays in progress
+    /// ([`crate::lambda_releases`]); zero: not modelled.
+    pub lambda_update_time: Duration,
+    /// PublishVersion checks `CodeSha256`, an alias holds its version
+    /// against DeleteFunction ([`crate::lambda_releases`]).
+    pub lambda_release_rules: bool,
 }
 
 /// A confirmation SNS would have sent: to whom, for which topic, and the
@@ -121,6 +128,8 @@ impl Rules {
             encrypted_snapshots_private: true,
             assume_role_trust: true,
             confirming_recipients: Some(Vec::new()),
+            lambda_update_time: Duration::from_millis(1500),
+            lambda_release_rules: true,
         }
     }
 }
@@ -143,6 +152,8 @@ impl Rules {
             encrypted_snapshots_private: false,
             assume_role_trust: false,
             confirming_recipients: None,
+            lambda_update_time: Duration::ZERO,
+            lambda_release_rules: false,
         }
     }
 }
@@ -171,6 +182,8 @@ pub(crate) struct Memory {
     protected_associations: HashMap<String, bool>,
     /// Subscription ARN -> the confirmation it waits for.
     pub(crate) pending: HashMap<String, Confirmation>,
+    /// Function name -> until when its last update is in progress.
+    pub(crate) lambda_updates: HashMap<String, Instant>,
 }
 
 /// The request as the rules see it.
@@ -547,6 +560,9 @@ pub(crate) async fn before(
         if let Some(verdict) = parameter_rules(&rules.rds_parameter_types, upstream, call).await {
             return Some(verdict);
         }
+    }
+    if let Some(verdict) = crate::lambda_releases::before(rules, memory, upstream, call).await {
+        return Some(verdict);
     }
     let mut m = memory.lock().unwrap_or_else(|p| p.into_inner());
     if rules.confirming_recipients.is_some() && call.signature == "ConfirmSubscription" {
@@ -1038,6 +1054,9 @@ pub(crate) fn after(
             m.young_ids.insert(id, now);
         }
         return None;
+    }
+    if let Some(rewritten) = crate::lambda_releases::after(rules, &mut m, call, head, body) {
+        return Some(rewritten);
     }
     if let Some(name) =
         lambda_function_of(call.signature, "PUT /2017-10-31/functions/", "/concurrency")

@@ -1528,6 +1528,7 @@ mod tests {
         stack.iam.audit_external_id = Some("x".repeat(16));
         stack.rds.master_password_env = Some("PW".into());
         stack.rds.master_password_file = Some("pw".into());
+        stack.lambda.package = Some("api".into());
         let settings = serde_json::to_value(stack).unwrap();
         for (control, keys) in CONFIGURED_BY {
             assert!(
