@@ -182,7 +182,9 @@ pub enum Command {
         yes: bool,
     },
     /// The function's releases: version, CodeSha256, when, by whom, which is in service (no AWS call but reading a shared ledger)
-    #[command(after_help = "Examples:\n  paysec releases --env prod-001\n  paysec releases --output json")]
+    #[command(
+        after_help = "Examples:\n  paysec releases --env prod-001\n  paysec releases --output json"
+    )]
     Releases,
     /// The resource graph, colored by ledger status
     #[command(

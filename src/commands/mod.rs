@@ -254,21 +254,15 @@ pub fn for_env(
 /// The stack the configuration builds (its components switched as set),
 /// with the function's releases as `ledger` records them.
 pub fn graph(settings: &Settings, c: &Connected, ledger: &Ledger) -> Result<Graph, Failure> {
-    paysec_stack::blueprint(
-        &inputs(settings, c, ledger.releases()),
-        &c.env.names,
-    )
-    .map_err(invalid_blueprint)
+    paysec_stack::blueprint(&inputs(settings, c, ledger.releases()), &c.env.names)
+        .map_err(invalid_blueprint)
 }
 
 /// The whole stack, every component on: what `down` removes (what the
 /// ledger records, whatever the switches say now).
 pub fn whole_graph(settings: &Settings, c: &Connected, ledger: &Ledger) -> Result<Graph, Failure> {
-    paysec_stack::whole_blueprint(
-        &inputs(settings, c, ledger.releases()),
-        &c.env.names,
-    )
-    .map_err(invalid_blueprint)
+    paysec_stack::whole_blueprint(&inputs(settings, c, ledger.releases()), &c.env.names)
+        .map_err(invalid_blueprint)
 }
 
 fn invalid_blueprint(e: paysec_core::graph::GraphError) -> Failure {

@@ -50,14 +50,7 @@ pub async fn run(settings: &Settings, printer: &Printer, options: Options) -> Re
     }
     let graph = graph(settings, &c, &ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
-    let s = reading_scheduler(
-        settings,
-        &c,
-        graph,
-        ledger,
-        printer.reporter(),
-    )
-    .quick_checks(quick);
+    let s = reading_scheduler(settings, &c, graph, ledger, printer.reporter()).quick_checks(quick);
     let changes = if destroy {
         s.plan_down()
     } else {

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use paysec_core::releases::{How, Releases};
 use paysec_core::naming::EnvName;
+use paysec_core::releases::{How, Releases};
 use paysec_core::{Attr, Context, Ledger, LogicalId};
 use paysec_lambda::release;
 
@@ -152,7 +152,10 @@ pub async fn deploy(settings: &Settings, printer: &Printer, yes: bool) -> Result
             .current()
             .is_some_and(|r| r.code_sha256 == code.sha256)
     {
-        let current = releases.current().map(|r| r.version.clone()).unwrap_or_default();
+        let current = releases
+            .current()
+            .map(|r| r.version.clone())
+            .unwrap_or_default();
         if printer.is_json() {
             printer.json(&serde_json::json!({
                 "command": "deploy", "ok": true, "changed": false,
@@ -182,7 +185,12 @@ pub async fn deploy(settings: &Settings, printer: &Printer, yes: bool) -> Result
         confirm(printer, &format!("Deploy to environment {}?", settings.env))?;
     }
     let id = LogicalId::new(paysec_stack::ids::FUNCTION);
-    let cx = Context::new(c.env.clone(), id.clone(), BTreeMap::new(), printer.reporter());
+    let cx = Context::new(
+        c.env.clone(),
+        id.clone(),
+        BTreeMap::new(),
+        printer.reporter(),
+    );
     let wait = Duration::from_secs(settings.config.stack.lambda.wait_minutes * 60);
     let shipped = release::deploy(&c.aws, &cx, &id, &function, &code, wait)
         .await
@@ -311,7 +319,11 @@ pub fn list(settings: &Settings, printer: &Printer) -> Result<u8, Failure> {
         } else {
             " "
         };
-        let pruned = if r.pruned_at.is_some() { " (pruned)" } else { "" };
+        let pruned = if r.pruned_at.is_some() {
+            " (pruned)"
+        } else {
+            ""
+        };
         printer.line(format!(
             "{mark} {:<8} {:<46} {:<21} {:<7} {}{pruned}",
             r.version,

@@ -85,7 +85,11 @@ async fn a_teams_package_is_released_rolled_back_and_proven_to_run() {
     };
     let v1 = live(&aws).await;
     let cfg = version_sha(v1.clone()).await;
-    assert_eq!(cfg.code_sha256(), Some(first.as_str()), "live runs the package");
+    assert_eq!(
+        cfg.code_sha256(),
+        Some(first.as_str()),
+        "live runs the package"
+    );
     assert_eq!(cfg.handler(), Some("main.handle"));
     assert_eq!(
         cfg.kms_key_arn(),
@@ -103,7 +107,10 @@ async fn a_teams_package_is_released_rolled_back_and_proven_to_run() {
     assert_eq!(r["releases"][0]["code_sha256"], first.as_str());
     assert_eq!(r["releases"][0]["how"], "up");
     assert!(
-        r["releases"][0]["by"].as_str().unwrap().contains(":assumed-role/"),
+        r["releases"][0]["by"]
+            .as_str()
+            .unwrap()
+            .contains(":assumed-role/"),
         "who released it: the caller's ARN: {r}"
     );
     let invoked = p.run(&["invoke"]).success();
@@ -135,7 +142,11 @@ async fn a_teams_package_is_released_rolled_back_and_proven_to_run() {
     assert_eq!(r["releases"][1]["how"], "deploy");
     // The same code again is nothing to deploy.
     let again = p.run(&["deploy", "--yes"]).success();
-    assert!(again.stdout().contains("Nothing to deploy"), "{}", again.stdout());
+    assert!(
+        again.stdout().contains("Nothing to deploy"),
+        "{}",
+        again.stdout()
+    );
 
     // A bad release is undone in one call, and says which code now runs.
     let back = p.run(&["rollback", "--yes"]).success();
@@ -181,7 +192,10 @@ async fn a_teams_package_is_released_rolled_back_and_proven_to_run() {
     let lam9 = finding(&report, "LAM-9", None);
     assert_eq!(lam9["verdict"], "PASS", "{lam9}");
     assert!(
-        lam9["observed"].as_str().unwrap().contains(&format!("version {v1} (CodeSha256 {first})")),
+        lam9["observed"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("version {v1} (CodeSha256 {first})")),
         "quotes what live runs: {lam9}"
     );
 
@@ -198,13 +212,21 @@ async fn a_teams_package_is_released_rolled_back_and_proven_to_run() {
     // Code changed out of band is drift: plan shows both digests, verify
     // fails, up puts the reviewed code back as a new release.
     let stray = paysec_lambda::Code::example();
-    aws.lambda
+    // As a person would: again while Lambda says the last update is in
+    // progress (the rules layer keeps it so for a moment).
+    let mut tries = 0;
+    while let Err(e) = aws
+        .lambda
         .update_function_code()
         .function_name(&function)
         .zip_file(aws_sdk_lambda::primitives::Blob::new(stray.zip.clone()))
         .send()
         .await
-        .unwrap();
+    {
+        tries += 1;
+        assert!(tries < 20, "{e:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
     let plan = p.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code(), 8, "{}", plan.stderr());
     assert!(
@@ -278,7 +300,11 @@ async fn a_custom_runtime_package_deploys_and_is_read_back() {
     let code = paysec_lambda::Code::load(&dir, "provided.al2023", "bootstrap").unwrap();
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(code.zip.clone())).unwrap();
     assert_eq!(
-        archive.by_name("bootstrap").unwrap().unix_mode().map(|m| m & 0o777),
+        archive
+            .by_name("bootstrap")
+            .unwrap()
+            .unix_mode()
+            .map(|m| m & 0o777),
         Some(0o755),
         "bootstrap stays executable"
     );

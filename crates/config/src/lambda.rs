@@ -25,17 +25,50 @@ pub struct Runtime {
 /// Linux 2 ones end in 2026). Checked against today's date too, so an
 /// old paysec refuses a runtime deprecated since it was built.
 pub const RUNTIMES: &[Runtime] = &[
-    Runtime { id: "python3.12", deprecated_on: "2028-10-31" },
-    Runtime { id: "python3.13", deprecated_on: "2029-06-30" },
-    Runtime { id: "python3.14", deprecated_on: "2029-06-30" },
-    Runtime { id: "nodejs22.x", deprecated_on: "2027-04-30" },
-    Runtime { id: "nodejs24.x", deprecated_on: "2028-04-30" },
-    Runtime { id: "java21", deprecated_on: "2029-06-30" },
-    Runtime { id: "java25", deprecated_on: "2029-06-30" },
-    Runtime { id: "dotnet10", deprecated_on: "2028-11-14" },
-    Runtime { id: "ruby3.3", deprecated_on: "2027-03-31" },
-    Runtime { id: "ruby3.4", deprecated_on: "2028-03-31" },
-    Runtime { id: "provided.al2023", deprecated_on: "2029-06-30" },
+    Runtime {
+        id: "python3.12",
+        deprecated_on: "2028-10-31",
+    },
+    Runtime {
+        id: "python3.13",
+        deprecated_on: "2029-06-30",
+    },
+    Runtime {
+        id: "python3.14",
+        deprecated_on: "2029-06-30",
+    },
+    Runtime {
+        id: "nodejs22.x",
+        deprecated_on: "2027-04-30",
+    },
+    Runtime {
+        id: "nodejs24.x",
+        deprecated_on: "2028-04-30",
+    },
+    Runtime {
+        id: "java21",
+        deprecated_on: "2029-06-30",
+    },
+    Runtime {
+        id: "java25",
+        deprecated_on: "2029-06-30",
+    },
+    Runtime {
+        id: "dotnet10",
+        deprecated_on: "2028-11-14",
+    },
+    Runtime {
+        id: "ruby3.3",
+        deprecated_on: "2027-03-31",
+    },
+    Runtime {
+        id: "ruby3.4",
+        deprecated_on: "2028-03-31",
+    },
+    Runtime {
+        id: "provided.al2023",
+        deprecated_on: "2029-06-30",
+    },
 ];
 
 /// Whether `runtime` is offered and not deprecated on `today`
@@ -140,8 +173,17 @@ const RESERVED: &[&str] = &[
 
 /// Words in a variable's name that say it holds a secret.
 const SECRET_WORDS: &[&str] = &[
-    "PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE_KEY", "PRIVATEKEY", "API_KEY", "APIKEY",
-    "ACCESS_KEY", "CREDENTIAL", "SIGNING_KEY",
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "PRIVATE_KEY",
+    "PRIVATEKEY",
+    "API_KEY",
+    "APIKEY",
+    "ACCESS_KEY",
+    "CREDENTIAL",
+    "SIGNING_KEY",
 ];
 
 /// Why `name = value` looks like a secret, if it does. A secret-sounding
@@ -164,7 +206,9 @@ pub fn secret_problem(name: &str, value: &str) -> Option<String> {
     let bytes = value.as_bytes();
     let access_key = bytes.windows(20).any(|w| {
         (w.starts_with(b"AKIA") || w.starts_with(b"ASIA"))
-            && w[4..].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            && w[4..]
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     });
     if access_key {
         return Some("its value holds an AWS access key id".into());
@@ -203,7 +247,17 @@ fn holds_card_number(value: &str) -> bool {
                 .iter()
                 .rev()
                 .enumerate()
-                .map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+                .map(|(i, &d)| {
+                    if i % 2 == 1 {
+                        if d * 2 > 9 {
+                            d * 2 - 9
+                        } else {
+                            d * 2
+                        }
+                    } else {
+                        d
+                    }
+                })
                 .sum();
             sum % 10 == 0
         }
@@ -228,7 +282,6 @@ impl ReservedConcurrency {
         }
     }
 }
-
 
 impl Lambda {
     /// Range checks of `[lambda]` the type system cannot express.
@@ -349,7 +402,10 @@ impl Lambda {
                     "a variable name is a letter then letters, digits or _ (Lambda's rule)",
                 ));
             }
-            if name.starts_with("PAYSEC_") || name.starts_with("AWS_") || RESERVED.contains(&name.as_str()) {
+            if name.starts_with("PAYSEC_")
+                || name.starts_with("AWS_")
+                || RESERVED.contains(&name.as_str())
+            {
                 return Err(invalid(
                     "lambda.environment",
                     name,
@@ -374,7 +430,6 @@ impl Lambda {
         Ok(())
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -405,7 +460,10 @@ mod tests {
             assert!(secret_problem(name, value).is_some(), "{name}={value}");
         }
         for (name, value) in [
-            ("DB_PASSWORD_ARN", "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-AbCdEf"),
+            (
+                "DB_PASSWORD_ARN",
+                "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db-AbCdEf",
+            ),
             ("LOG_LEVEL", "DEBUG"),
             ("UPSTREAM", "https://api.example.com/v1"),
             ("ORDER_LIMIT", "1234567890123"),

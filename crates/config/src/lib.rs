@@ -10,7 +10,8 @@ use paysec_core::naming::{EnvName, NameError};
 
 mod lambda;
 pub use lambda::{
-    runtime_problem, secret_problem, Lambda, ReservedConcurrency, Runtime, EXAMPLE_HANDLER, RUNTIMES,
+    runtime_problem, secret_problem, Lambda, ReservedConcurrency, Runtime, EXAMPLE_HANDLER,
+    RUNTIMES,
 };
 use serde::{Deserialize, Serialize};
 

@@ -154,11 +154,8 @@ impl Releases {
                 pruned_at: None,
             });
         }
-        let ends_rollback = how == How::Deploy
-            || self
-                .rollback
-                .as_ref()
-                .is_some_and(|r| r.version != version);
+        let ends_rollback =
+            how == How::Deploy || self.rollback.as_ref().is_some_and(|r| r.version != version);
         if ends_rollback {
             self.rollback = None;
         }
@@ -317,14 +314,25 @@ mod tests {
         // A deploy ends the rollback.
         r.put_in_service("4", "ccc", "me", How::Deploy, "app", "t6");
         assert_eq!(r.rollback, None);
-        assert_eq!(r.target("ccc"), Target::Configured { sha256: "ccc".into() });
+        assert_eq!(
+            r.target("ccc"),
+            Target::Configured {
+                sha256: "ccc".into()
+            }
+        );
     }
 
     #[test]
     fn a_named_rollback_target_must_be_a_live_release() {
         let mut r = three();
-        assert!(r.rollback_target(Some("9")).unwrap_err().contains("1, 2, 3"));
-        assert!(r.rollback_target(Some("3")).unwrap_err().contains("already in service"));
+        assert!(r
+            .rollback_target(Some("9"))
+            .unwrap_err()
+            .contains("1, 2, 3"));
+        assert!(r
+            .rollback_target(Some("3"))
+            .unwrap_err()
+            .contains("already in service"));
         r.mark_pruned("1", "t");
         assert!(r.rollback_target(Some("1")).unwrap_err().contains("pruned"));
         assert_eq!(r.rollback_target(Some("2")).unwrap().version, "2");
@@ -335,7 +343,14 @@ mod tests {
     fn pruning_keeps_the_newest_the_one_in_service_and_the_rollback_target() {
         let mut r = Releases::default();
         for v in 1..=6 {
-            r.put_in_service(&v.to_string(), &format!("d{v}"), "me", How::Deploy, "app", "t");
+            r.put_in_service(
+                &v.to_string(),
+                &format!("d{v}"),
+                "me",
+                How::Deploy,
+                "app",
+                "t",
+            );
         }
         assert_eq!(r.to_prune(3), ["1", "2", "3"]);
         // Rolled back to 1: 1 (held) and 6 (rolled back from) stay.

@@ -140,13 +140,18 @@ impl Function {
     /// reach it with IAM authentication; never a password).
     fn variables(&self, cx: &Context) -> Result<BTreeMap<String, String>, ResourceError> {
         let mut vars = self.spec.variables.clone();
-        vars.entry("LOG_LEVEL".into()).or_insert_with(|| "INFO".into());
+        vars.entry("LOG_LEVEL".into())
+            .or_insert_with(|| "INFO".into());
         vars.insert("PAYSEC_ENVIRONMENT".into(), cx.env.name.to_string());
-        if let Some(db) = &self.spec.database {
-            vars.insert(
-                "PAYSEC_DB_HOST".into(),
-                cx.attr(&db.instance, Attr::Address)?.to_owned(),
-            );
+        // The database's address, once it has one: while `down` reads a
+        // function whose stack never had a database, there is none.
+        let database = self
+            .spec
+            .database
+            .as_ref()
+            .and_then(|db| Some((db, cx.attr(&db.instance, Attr::Address).ok()?)));
+        if let Some((db, host)) = database {
+            vars.insert("PAYSEC_DB_HOST".into(), host.to_owned());
             vars.insert("PAYSEC_DB_PORT".into(), db.port.to_string());
             vars.insert("PAYSEC_DB_NAME".into(), db.name.clone());
             vars.insert("PAYSEC_DB_USER".into(), db.user.clone());
@@ -690,8 +695,7 @@ impl Resource for Function {
                         self.put_code(cx).await?;
                     }
                     self.put_configuration(cx).await?;
-                    let published =
-                        release::publish(&self.aws, &self.id, &name, sha256).await?;
+                    let published = release::publish(&self.aws, &self.id, &name, sha256).await?;
                     let alias_arn =
                         release::point_live(&self.aws, &self.id, &name, &published).await?;
                     present = present

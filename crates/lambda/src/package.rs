@@ -41,9 +41,17 @@ pub enum PackageError {
     #[error("lambda.package {path}: {detail}")]
     Unreadable { path: PathBuf, detail: String },
     #[error("lambda.package {path}: {size} bytes zipped, over Lambda's {limit}-byte limit for an uploaded .zip; make the package smaller (leave out tests and build caches, move dependencies to a layer)")]
-    TooLargeZipped { path: PathBuf, size: u64, limit: u64 },
+    TooLargeZipped {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("lambda.package {path}: {size} bytes unzipped, over Lambda's {limit}-byte limit; make the package smaller")]
-    TooLargeUnzipped { path: PathBuf, size: u64, limit: u64 },
+    TooLargeUnzipped {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("lambda.package {path}: the symlink {link} points outside the package's directory ({target}); copy what it points to into the package")]
     SymlinkEscapes {
         path: PathBuf,
@@ -110,10 +118,13 @@ impl Code {
                 path: path.to_owned(),
                 detail: e.to_string(),
             })?;
-            let (names, unzipped) = zip_entries(&zip).map_err(|detail| PackageError::Unreadable {
-                path: path.to_owned(),
-                detail: format!("not a readable .zip ({detail}); give a directory or a .zip file"),
-            })?;
+            let (names, unzipped) =
+                zip_entries(&zip).map_err(|detail| PackageError::Unreadable {
+                    path: path.to_owned(),
+                    detail: format!(
+                        "not a readable .zip ({detail}); give a directory or a .zip file"
+                    ),
+                })?;
             (zip, names, unzipped)
         };
         if zip.len() as u64 > MAX_ZIPPED {
@@ -292,8 +303,7 @@ fn write_zip(files: &[Entry]) -> std::io::Result<Vec<u8>> {
 /// counts against its 250 MB), read from the archive's directory; the
 /// sizes are read by decompressing, not trusted from the headers.
 fn zip_entries(zip: &[u8]) -> Result<(Vec<String>, u64), String> {
-    let mut archive =
-        zip::ZipArchive::new(std::io::Cursor::new(zip)).map_err(|e| e.to_string())?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).map_err(|e| e.to_string())?;
     let mut names = Vec::new();
     let mut total = 0u64;
     for i in 0..archive.len() {
@@ -354,11 +364,17 @@ mod tests {
 
     #[test]
     fn a_directory_zips_to_the_same_digest_whatever_its_timestamps_and_order() {
-        let a = tree(&[("app.py", "def main(e, c): pass\n"), ("lib/util.py", "X = 1\n")]);
+        let a = tree(&[
+            ("app.py", "def main(e, c): pass\n"),
+            ("lib/util.py", "X = 1\n"),
+        ]);
         let first = Code::load(a.path(), "python3.13", "app.main").unwrap();
         // Touched later, written in the other order: the same bytes.
         std::thread::sleep(std::time::Duration::from_millis(1100));
-        let b = tree(&[("lib/util.py", "X = 1\n"), ("app.py", "def main(e, c): pass\n")]);
+        let b = tree(&[
+            ("lib/util.py", "X = 1\n"),
+            ("app.py", "def main(e, c): pass\n"),
+        ]);
         let second = Code::load(b.path(), "python3.13", "app.main").unwrap();
         assert_eq!(first.sha256, second.sha256);
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(first.zip)).unwrap();
@@ -392,7 +408,8 @@ mod tests {
         let a = tree(&[("app.py", "")]);
         let handler = Code::load(a.path(), "python3.13", "main.handler").unwrap_err();
         assert!(
-            handler.to_string().contains("main.py") && handler.to_string().contains("lambda.handler"),
+            handler.to_string().contains("main.py")
+                && handler.to_string().contains("lambda.handler"),
             "{handler}"
         );
         // A package directory is found by its __init__.py too.
@@ -406,8 +423,11 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("credentials"), "secret").unwrap();
         let leaky = tree(&[("app.py", "")]);
-        std::os::unix::fs::symlink(outside.path().join("credentials"), leaky.path().join("creds"))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("credentials"),
+            leaky.path().join("creds"),
+        )
+        .unwrap();
         let escape = Code::load(leaky.path(), "python3.13", "app.h").unwrap_err();
         assert!(
             matches!(escape, PackageError::SymlinkEscapes { ref link, .. } if link == "creds"),
@@ -422,7 +442,10 @@ mod tests {
         let not_zip = a.path().join("package.zip");
         std::fs::write(&not_zip, "not a zip").unwrap();
         let corrupt = Code::load(&not_zip, "python3.13", "app.h").unwrap_err();
-        assert!(corrupt.to_string().contains("not a readable .zip"), "{corrupt}");
+        assert!(
+            corrupt.to_string().contains("not a readable .zip"),
+            "{corrupt}"
+        );
     }
 
     #[test]
@@ -435,6 +458,9 @@ mod tests {
         }
         std::fs::write(dir.path().join("app.py"), "").unwrap();
         let big = Code::load(dir.path(), "python3.13", "app.h").unwrap_err();
-        assert!(matches!(big, PackageError::TooLargeUnzipped { .. }), "{big}");
+        assert!(
+            matches!(big, PackageError::TooLargeUnzipped { .. }),
+            "{big}"
+        );
     }
 }

@@ -105,7 +105,10 @@ pub fn check(checks: &mut Checks, target: &Target, live: Option<&Live>) {
                 };
             (
                 ok,
-                format!("live -> version {} (CodeSha256 {})", l.version, l.code_sha256),
+                format!(
+                    "live -> version {} (CodeSha256 {})",
+                    l.version, l.code_sha256
+                ),
             )
         }
     };
@@ -292,7 +295,10 @@ pub async fn deploy(
         .version()
         .filter(|v| *v != "$LATEST")
         .ok_or_else(|| {
-            ResourceError::unexpected(id, "UpdateFunctionCode (Publish) answered without a version")
+            ResourceError::unexpected(
+                id,
+                "UpdateFunctionCode (Publish) answered without a version",
+            )
         })?
         .to_owned();
     let shipped = out.code_sha256().unwrap_or_default().to_owned();
@@ -423,13 +429,21 @@ mod tests {
             check(&mut c, target, l);
             c.drift().to_vec()
         };
-        let configured = Target::Configured { sha256: "aaa".into() };
+        let configured = Target::Configured {
+            sha256: "aaa".into(),
+        };
         assert!(drift(&configured, Some(&live("3", "aaa"))).is_empty());
         let wrong = drift(&configured, Some(&live("3", "bbb")));
         assert_eq!(wrong.len(), 1);
-        assert!(wrong[0].actual.contains("version 3 (CodeSha256 bbb)"), "{wrong:?}");
+        assert!(
+            wrong[0].actual.contains("version 3 (CodeSha256 bbb)"),
+            "{wrong:?}"
+        );
         assert_eq!(drift(&configured, None)[0].actual, "no alias live");
-        let held = Target::Held { version: "2".into(), sha256: "aaa".into() };
+        let held = Target::Held {
+            version: "2".into(),
+            sha256: "aaa".into(),
+        };
         assert!(drift(&held, Some(&live("2", "aaa"))).is_empty());
         // The same code in another version is not the held release.
         assert_eq!(drift(&held, Some(&live("3", "aaa"))).len(), 1);

@@ -126,7 +126,10 @@ impl Instance {
         let mut p = Present::new(db.db_instance_identifier().unwrap_or_default())
             .with(Attr::Arn, db.db_instance_arn().unwrap_or_default())
             .with(Attr::Status, db.db_instance_status().unwrap_or_default())
-            .with(Attr::DbiResourceId, db.dbi_resource_id().unwrap_or_default());
+            .with(
+                Attr::DbiResourceId,
+                db.dbi_resource_id().unwrap_or_default(),
+            );
         if let Some(ep) = db.endpoint() {
             p = p
                 .with(Attr::Address, ep.address().unwrap_or_default())

@@ -168,10 +168,14 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                     "Resource": secrets
                 }));
             }
-            if let Some((db, user)) = &database {
-                // IAM database authentication: a token for this one user
-                // of this one instance (its resource id, not its name).
-                let resource_id = cx.attr(db, Attr::DbiResourceId)?;
+            // IAM database authentication: a token for this one user of
+            // this one instance (its resource id, not its name), once the
+            // instance exists (`down` may read the policy of a stack that
+            // never had one).
+            let connect = database
+                .as_ref()
+                .and_then(|(db, user)| Some((cx.attr(db, Attr::DbiResourceId).ok()?, user)));
+            if let Some((resource_id, user)) = connect {
                 statements.push(json!({
                     "Sid": "ConnectAsDatabaseUser",
                     "Effect": "Allow",

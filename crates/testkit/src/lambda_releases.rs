@@ -65,7 +65,12 @@ fn changes_function(call: &Call<'_>) -> Option<String> {
 
 /// One REST call to the emulator as the request's own caller; whether it
 /// succeeded, and the answer's body.
-async fn ask_rest(upstream: SocketAddr, head: &str, method: &str, path: &str) -> Option<(bool, String)> {
+async fn ask_rest(
+    upstream: SocketAddr,
+    head: &str,
+    method: &str,
+    path: &str,
+) -> Option<(bool, String)> {
     let Scope { key, region, .. } = credential_scope(head)?;
     let token = header(head, "x-amz-security-token")
         .map(|t| format!("X-Amz-Security-Token: {t}\r\n"))
@@ -133,8 +138,13 @@ pub(crate) async fn before(
         }
         if let Some((name, "", query)) = target(call.signature, "DELETE") {
             if let Some(version) = qualifier(query) {
-                let (ok, body) =
-                    ask_rest(upstream, call.head, "GET", &format!("{FUNCTIONS}{name}/aliases")).await?;
+                let (ok, body) = ask_rest(
+                    upstream,
+                    call.head,
+                    "GET",
+                    &format!("{FUNCTIONS}{name}/aliases"),
+                )
+                .await?;
                 let aliases = serde_json::from_str::<Value>(&body).ok()?;
                 let holding: Vec<String> = aliases["Aliases"]
                     .as_array()
@@ -161,7 +171,13 @@ pub(crate) async fn before(
 
 /// Notes an update that succeeded, and shows `$LATEST` updating while it
 /// lasts: returns the answer rewritten, if it is one to rewrite.
-pub(crate) fn after(rules: &Rules, m: &mut Memory, call: &Call<'_>, head: &str, body: &str) -> Option<Vec<u8>> {
+pub(crate) fn after(
+    rules: &Rules,
+    m: &mut Memory,
+    call: &Call<'_>,
+    head: &str,
+    body: &str,
+) -> Option<Vec<u8>> {
     if rules.lambda_update_time.is_zero() {
         return None;
     }
@@ -176,7 +192,10 @@ pub(crate) fn after(rules: &Rules, m: &mut Memory, call: &Call<'_>, head: &str, 
     }
     let (name, tail, query) = target(call.signature, "GET")?;
     let of_latest = qualifier(query).is_none_or(|q| q == "$LATEST");
-    let updating = m.lambda_updates.get(&name).is_some_and(|until| now < *until);
+    let updating = m
+        .lambda_updates
+        .get(&name)
+        .is_some_and(|until| now < *until);
     if !(of_latest && updating) {
         return None;
     }
@@ -191,7 +210,11 @@ pub(crate) fn after(rules: &Rules, m: &mut Memory, call: &Call<'_>, head: &str, 
 /// GetFunction's).
 fn in_progress(head: &str, body: &str, nested: bool) -> Option<Vec<u8>> {
     let mut v: Value = serde_json::from_str(body).ok()?;
-    let cfg = if nested { &mut v["Configuration"] } else { &mut v };
+    let cfg = if nested {
+        &mut v["Configuration"]
+    } else {
+        &mut v
+    };
     let cfg = cfg.as_object_mut()?;
     cfg.insert("LastUpdateStatus".into(), Value::from("InProgress"));
     let head: String = head
@@ -232,7 +255,10 @@ mod tests {
         )
         .unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains(r#""LastUpdateStatus":"InProgress""#), "{text}");
+        assert!(
+            text.contains(r#""LastUpdateStatus":"InProgress""#),
+            "{text}"
+        );
         assert!(text.contains("Content-Length: "), "{text}");
     }
 }
