@@ -31,6 +31,10 @@
 //!   emulator, one request at a time). Those processes are lean
 //!   (`Moto::start_lean`: moto's answers without the RSA key pair it makes
 //!   for every symmetric KMS key; `PAYSEC_BENCH_STOCK_MOTO=1` for stock);
+//! - `deploy` (new code only) and `rollback` at the model's per-call
+//!   latency, against the three calls a deploy needs in sequence and the
+//!   one a rollback needs (goal: deploy within 1.2x; alone with
+//!   `PAYSEC_BENCH_ONLY=deploy`);
 //! - cold `status`/`output` wall time and RSS on a full ledger, and cold
 //!   `plan` (full, and `--no-refresh`) at the model's call latency, with
 //!   the full one's ratio to the quick one (goal: within 1.5x).
@@ -787,6 +791,89 @@ fn print_where_the_time_goes(alone: &str, fleet: &str, environments: usize) {
     }
 }
 
+/// `deploy` and `rollback` of one environment, measured.
+struct DeployBench {
+    deploys: Vec<Measured>,
+    rollbacks: Vec<Measured>,
+    calls: usize,
+}
+
+/// `deploy` (new code only) six times, two packages in turn so each ships
+/// new code, and `rollback` after each of the last four, on `env`'s
+/// function (already up), under the proxy's current model.
+fn deploy_bench(proxy: &FaultProxy, dir: &Path, url: &str, env: &str) -> DeployBench {
+    let mut deploys = Vec::new();
+    let mut rollbacks = Vec::new();
+    let deploy_calls_before = proxy.calls();
+    for k in 0..6 {
+        let package = dir.join(format!("deploy-{}", k % 2));
+        std::fs::create_dir_all(&package).expect("package dir");
+        std::fs::write(
+            package.join("handler.py"),
+            format!("def handler(event, context):\n    return {k}\n"),
+        )
+        .expect("package");
+        let config = dir.join(format!("deploy-{k}.toml"));
+        std::fs::write(
+            &config,
+            format!("[lambda]\npackage = \"{}\"\n", package.display()),
+        )
+        .expect("config");
+        let config = config.display().to_string();
+        deploys.push(paysec(
+            dir,
+            url,
+            &["--env", env, "--config", &config, "-q", "deploy", "--yes"],
+        ));
+        if k < 2 {
+            continue;
+        }
+        rollbacks.push(paysec(
+            dir,
+            url,
+            &["--env", env, "--config", &config, "-q", "rollback", "--yes"],
+        ));
+    }
+    DeployBench {
+        deploys,
+        rollbacks,
+        calls: proxy.calls() - deploy_calls_before,
+    }
+}
+
+/// The deploy figures: each median against the calls it needs in
+/// sequence at the model's latency (a deploy three: UpdateFunctionCode
+/// with publish, GetFunctionConfiguration of the version, UpdateAlias; who
+/// is calling is asked during the upload; a rollback one: UpdateAlias).
+#[allow(clippy::print_stdout)] // a benchmark's output is its figures
+fn print_deploy_bench(b: &DeployBench, model: &Model) {
+    let s = |d: Duration| d.as_secs_f64();
+    let median = |v: &[Measured]| {
+        let mut walls: Vec<Duration> = v.iter().map(|m| m.wall).collect();
+        walls.sort();
+        walls.get(walls.len() / 2).copied().unwrap_or_default()
+    };
+    let per_call = s(model.call_latency);
+    let (deploy, rollback) = (s(median(&b.deploys)), s(median(&b.rollbacks)));
+    let failed = b
+        .deploys
+        .iter()
+        .chain(&b.rollbacks)
+        .filter(|m| !m.ok)
+        .count();
+    println!(
+        "deploy (new code only), at {:.0} ms per call: median {deploy:.2} s against its three calls' {:.2} s: {:.2}x (goal 1.2x); rollback: median {rollback:.2} s against one call's {per_call:.2} s: {:.2}x; {} calls for {} deploys and {} rollbacks (identity included); peak RSS {} MiB; {failed} failed",
+        per_call * 1000.0,
+        3.0 * per_call,
+        deploy / (3.0 * per_call),
+        rollback / per_call,
+        b.calls,
+        b.deploys.len(),
+        b.rollbacks.len(),
+        mib(b.deploys.iter().map(|m| m.rss_kib).max().unwrap_or(0)),
+    );
+}
+
 #[allow(clippy::print_stdout)] // a benchmark's output is its figures
 fn main() {
     let upstream = std::env::var("PAYSEC_TEST_ENDPOINT")
@@ -825,6 +912,17 @@ fn main() {
     proxy.set_model(model);
 
     let across = accounts_fleet_size();
+    if std::env::var("PAYSEC_BENCH_ONLY").as_deref() == Ok("deploy") {
+        let env = format!("bench-{id}-deploy");
+        proxy.set_model(quick);
+        paysec(dir.path(), &url, &["--env", &env, "-q", "up", "--yes"]);
+        proxy.set_model(model);
+        let deploy = deploy_bench(&proxy, dir.path(), &url, &env);
+        proxy.set_model(quick);
+        paysec(dir.path(), &url, &["--env", &env, "-q", "down", "--yes"]);
+        print_deploy_bench(&deploy, &model);
+        return;
+    }
     if std::env::var("PAYSEC_BENCH_ONLY").as_deref() == Ok("accounts") {
         if let Some(size) = across {
             print_accounts_fleet(&accounts_fleet(
@@ -942,6 +1040,9 @@ fn main() {
             &["--env", &env_s, "plan", "--no-refresh"],
         ));
     }
+    proxy.set_model(model);
+    let deploy = deploy_bench(&proxy, dir.path(), &url, &env_s);
+    proxy.set_model(quick);
     paysec(dir.path(), &url, &["--env", &env_s, "-q", "down", "--yes"]);
     let median = |v: &mut Vec<Measured>| {
         v.sort_by_key(|m| m.wall);
@@ -1084,6 +1185,7 @@ fn main() {
         mib(quick_rss),
         s(plan_wall) / s(quick_wall)
     );
+    print_deploy_bench(&deploy, &model);
     if let Some(f) = &across {
         print_accounts_fleet(f);
     }

@@ -139,13 +139,41 @@ async fn prune(
     Ok(gone)
 }
 
+/// The function's ARN as the ledger records it, once it names paysec's
+/// function: calls made with it reach only that account and region, so
+/// credentials for another account are refused by Lambda instead of
+/// shipping code to a function of the same name there.
+fn recorded_arn(ledger: &Ledger, function: &str) -> Result<String, Failure> {
+    let id = LogicalId::new(paysec_stack::ids::FUNCTION);
+    let arn = ledger
+        .record(&id)
+        .and_then(|r| r.attrs.get(Attr::Arn.as_str()).cloned())
+        .unwrap_or_default();
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", region, account, "function", name]
+            if *name == function
+                && ledger.account().is_none_or(|a| a == *account)
+                && ledger.region().is_none_or(|r| r == *region) =>
+        {
+            Ok(arn)
+        }
+        _ => Err(Failure::Ledger(paysec_core::LedgerError::ForeignName {
+            path: ledger.path().to_owned(),
+            env: function.to_owned(),
+            what: "the payment function's ARN",
+            found: arn,
+            expected: format!("arn:...:lambda:REGION:ACCOUNT:function:{function}"),
+        })),
+    }
+}
+
 pub async fn deploy(settings: &Settings, printer: &Printer, yes: bool) -> Result<u8, Failure> {
     require_terminal_or_yes(printer, yes, "deploy")?;
     let code = settings.code.clone();
     let mut ledger = Ledger::open_for_write(&settings.ledger, &settings.env, "deploy")?;
     let function = recorded_function(&settings.env, &ledger)?;
-    let c = super::connect_reading(settings).await?;
-    ledger.bind_account(&c.env.account, &c.env.region)?;
+    let arn = recorded_arn(&ledger, &function)?;
     let releases = ledger.releases().clone();
     if releases.rollback.is_none()
         && releases
@@ -184,29 +212,44 @@ pub async fn deploy(settings: &Settings, printer: &Printer, yes: bool) -> Result
         ));
         confirm(printer, &format!("Deploy to environment {}?", settings.env))?;
     }
-    let id = LogicalId::new(paysec_stack::ids::FUNCTION);
-    let cx = Context::new(
-        c.env.clone(),
-        id.clone(),
-        BTreeMap::new(),
-        printer.reporter(),
+    let aws = paysec_aws::Aws::connect(&settings.aws_for(&settings.env)).await?;
+    let mut parts = arn.split(':').skip(1);
+    let (partition, _, region, account) = (
+        parts.next().unwrap_or("aws"),
+        parts.next(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
     );
+    let env = std::sync::Arc::new(paysec_core::Environment::new(
+        settings.env.clone(),
+        account,
+        region,
+        partition,
+    ));
+    let id = LogicalId::new(paysec_stack::ids::FUNCTION);
+    let cx = Context::new(env, id.clone(), BTreeMap::new(), printer.reporter());
     let wait = Duration::from_secs(settings.config.stack.lambda.wait_minutes * 60);
-    let shipped = release::deploy(&c.aws, &cx, &id, &function, &code, wait)
-        .await
-        .map_err(|e| Failure::Run(e.to_string()))?;
+    // Who is calling (for the record) is asked while the code uploads:
+    // the function's ARN already pins the account and region.
+    let (caller, shipped) = tokio::join!(
+        aws.identity(),
+        release::deploy(&aws, &cx, &id, &arn, &code, wait)
+    );
+    let shipped = shipped.map_err(|e| Failure::Run(e.to_string()))?;
+    let caller = caller?;
+    ledger.bind_account(&caller.account, aws.region())?;
     ledger.update_releases(|r, now| {
         r.put_in_service(
             &shipped.version,
             &shipped.code_sha256,
-            &c.caller.arn,
+            &caller.arn,
             How::Deploy,
             &code.source,
             now,
         );
     })?;
     note_live(&mut ledger, &shipped.version, &shipped.code_sha256)?;
-    let pruned = prune(settings, &c.aws, &mut ledger, &function).await?;
+    let pruned = prune(settings, &aws, &mut ledger, &arn).await?;
     ledger.flush()?;
     if printer.is_json() {
         printer.json(&serde_json::json!({
@@ -248,8 +291,7 @@ pub async fn rollback(
         .map_err(Failure::Usage)?
         .clone();
     let from = releases.current().cloned();
-    let c = super::connect_reading(settings).await?;
-    ledger.bind_account(&c.env.account, &c.env.region)?;
+    let arn = recorded_arn(&ledger, &function)?;
     if !yes {
         printer.note(format!(
             "Move `{}` of {function} from {} back to version {} (CodeSha256 {}, released {} by {})?",
@@ -264,12 +306,19 @@ pub async fn rollback(
         ));
         confirm(printer, &format!("Roll back environment {}?", settings.env))?;
     }
+    let aws = paysec_aws::Aws::connect(&settings.aws_for(&settings.env)).await?;
     let id = LogicalId::new(paysec_stack::ids::FUNCTION);
-    release::point_live(&c.aws, &id, &function, &target.version)
-        .await
-        .map_err(|e| Failure::Run(e.to_string()))?;
+    // One call moves `live` (the ARN pins the account); who made it is
+    // asked at the same time, for the record.
+    let (caller, moved) = tokio::join!(
+        aws.identity(),
+        release::point_live(&aws, &id, &arn, &target.version)
+    );
+    moved.map_err(|e| Failure::Run(e.to_string()))?;
+    let caller = caller?;
+    ledger.bind_account(&caller.account, aws.region())?;
     let configured = settings.code.sha256.clone();
-    ledger.update_releases(|r, now| r.rolled_back(&target, &configured, &c.caller.arn, now))?;
+    ledger.update_releases(|r, now| r.rolled_back(&target, &configured, &caller.arn, now))?;
     note_live(&mut ledger, &target.version, &target.code_sha256)?;
     ledger.flush()?;
     if printer.is_json() {

@@ -461,6 +461,21 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
             Some("several"),
         ),
         ("PAYSEC_LAMBDA_WAIT_MINUTES", "20", Some("x")),
+        ("PAYSEC_LAMBDA_PACKAGE", "build/api", None),
+        ("PAYSEC_LAMBDA_HANDLER", "main.handle", Some("")),
+        ("PAYSEC_LAMBDA_ARCHITECTURE", "arm64", Some("sparc")),
+        (
+            "PAYSEC_LAMBDA_ENVIRONMENT",
+            "CURRENCY=EUR, REGION_CODE=eu",
+            Some("DB_PASSWORD=hunter2"),
+        ),
+        (
+            "PAYSEC_LAMBDA_SECRETS",
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf",
+            Some("not-an-arn"),
+        ),
+        ("PAYSEC_LAMBDA_DB_USER", "payments", Some("Postgres")),
+        ("PAYSEC_LAMBDA_KEEP_VERSIONS", "5", Some("1")),
         ("PAYSEC_TAGS", "team=payments, cost-center=42", Some("team")),
         (
             "PAYSEC_MONITORING_ALARM_EMAILS",

@@ -435,3 +435,152 @@ async fn a_role_is_assumed_only_as_its_trust_policy_allows() {
         .unwrap();
     assert!(session.credentials().is_some());
 }
+
+/// Lambda's release rules: an update stays in progress for a moment
+/// (`LastUpdateStatus`, and a second update refused meanwhile);
+/// PublishVersion publishes only the code it names; an alias holds its
+/// version against DeleteFunction. moto does none of the three.
+#[tokio::test]
+async fn lambda_updates_take_time_publish_checks_code_and_aliases_hold_versions() {
+    let aws = aws().await;
+    let name = env_name("releases");
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
+    });
+    let role = aws
+        .iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let one = paysec_lambda::Code::example();
+    let created = aws
+        .lambda
+        .create_function()
+        .function_name(&name)
+        .runtime(Runtime::Python313)
+        .handler("handler.handler")
+        .role(role.role().unwrap().arn())
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(one.zip.clone()))
+                .build(),
+        )
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    let v1 = created.version().unwrap().to_owned();
+    aws.lambda
+        .create_alias()
+        .function_name(&name)
+        .name("live")
+        .function_version(&v1)
+        .send()
+        .await
+        .unwrap();
+
+    // An update in progress: read as such, and a second one refused.
+    let mut other = one.zip.clone();
+    other[10] ^= 1;
+    let other_sha = paysec_lambda::package::code_sha256(&other);
+    aws.lambda
+        .update_function_code()
+        .function_name(&name)
+        .zip_file(Blob::new(other.clone()))
+        .send()
+        .await
+        .unwrap();
+    let cfg = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfg.last_update_status().map(|s| s.as_str()),
+        Some("InProgress")
+    );
+    let busy = aws
+        .lambda
+        .update_function_configuration()
+        .function_name(&name)
+        .timeout(10)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(busy.code(), Some("ResourceConflictException"), "{busy:?}");
+    assert!(busy
+        .message()
+        .unwrap_or("")
+        .contains("An update is in progress"));
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let cfg = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfg.last_update_status().map(|s| s.as_str()),
+        Some("Successful")
+    );
+
+    // PublishVersion of other code than $LATEST's: refused.
+    let wrong = aws
+        .lambda
+        .publish_version()
+        .function_name(&name)
+        .code_sha256(&one.sha256)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        wrong.code(),
+        Some("PreconditionFailedException"),
+        "{wrong:?}"
+    );
+    let v2 = aws
+        .lambda
+        .publish_version()
+        .function_name(&name)
+        .code_sha256(&other_sha)
+        .send()
+        .await
+        .unwrap()
+        .version()
+        .unwrap()
+        .to_owned();
+    assert_ne!(v2, v1);
+
+    // The version `live` points to cannot be deleted; another can.
+    let held = aws
+        .lambda
+        .delete_function()
+        .function_name(&name)
+        .qualifier(&v1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(held.code(), Some("ResourceConflictException"), "{held:?}");
+    assert!(held.message().unwrap_or("").contains("[live]"), "{held:?}");
+    aws.lambda
+        .delete_function()
+        .function_name(&name)
+        .qualifier(&v2)
+        .send()
+        .await
+        .unwrap();
+    aws.lambda
+        .delete_function()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap();
+    aws.iam.delete_role().role_name(&name).send().await.unwrap();
+}

@@ -672,14 +672,15 @@ async fn check_iam(aws: &Aws, l: &Value) {
                     !actions.iter().any(|a| a == "logs:CreateLogGroup"),
                     "{id}: cannot recreate its log group"
                 );
-                // The function's own calls carry lambda:SourceFunctionArn:
-                // its logs and traces are pinned to it; the calls Lambda
-                // makes outside it (ENIs, the key, the DLQ) carry none.
+                // The function's own calls carry lambda:SourceFunctionArn
+                // for its logs and trace segments, which are pinned to it;
+                // X-Ray's PutTelemetryRecords and the calls Lambda makes
+                // outside it (ENIs, the key, the DLQ) carry none.
                 if id == "iam.lambda-exec" {
                     let pinned = &st["Condition"]["ArnEquals"]["lambda:SourceFunctionArn"];
                     let by_the_function = actions
                         .iter()
-                        .any(|a| a.starts_with("logs:") || a.starts_with("xray:"));
+                        .any(|a| a.starts_with("logs:") || a == "xray:PutTraceSegments");
                     if by_the_function {
                         assert_eq!(
                             pinned.as_str(),
@@ -969,6 +970,61 @@ async fn check_rds_and_lambda(aws: &Aws, l: &Value) {
             .map(|(_, v)| v.as_str()),
         Some("1209600"),
         "DLQ: messages kept 14 days at most"
+    );
+    // The function reaches its database without a password: the address
+    // and user in its environment, a token for that one user from its role.
+    let live = aws
+        .lambda
+        .get_function()
+        .function_name(attr(l, "lambda.function", "name"))
+        .qualifier("live")
+        .send()
+        .await
+        .unwrap();
+    let vars = live
+        .configuration()
+        .and_then(|c| c.environment())
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        vars.get("PAYSEC_DB_HOST").map(String::as_str),
+        Some(attr(l, "rds.instance", "address"))
+    );
+    assert_eq!(vars.get("PAYSEC_DB_USER").map(String::as_str), Some("app"));
+    assert_eq!(vars.get("PAYSEC_DB_PORT").map(String::as_str), Some("5432"));
+    let policy_arn = attr(l, "iam.lambda-exec-policy", "arn");
+    let version = aws
+        .iam
+        .get_policy()
+        .policy_arn(policy_arn)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .and_then(|p| p.default_version_id().map(str::to_owned))
+        .unwrap();
+    let document = aws
+        .iam
+        .get_policy_version()
+        .policy_arn(policy_arn)
+        .version_id(version)
+        .send()
+        .await
+        .unwrap()
+        .policy_version()
+        .and_then(|v| v.document().map(str::to_owned))
+        .unwrap();
+    // IAM's policy documents come back URL-encoded.
+    let document = paysec_core::policy_doc::percent_decode(&document);
+    let connect = format!(
+        "arn:aws:rds-db:us-east-1:{}:dbuser:{}/app",
+        attr(l, "lambda.function", "arn").split(':').nth(4).unwrap(),
+        attr(l, "rds.instance", "dbi_resource_id")
+    );
+    assert!(
+        document.contains("rds-db:connect") && document.contains(&connect),
+        "one database user, by the instance's resource id: {document}"
     );
 }
 

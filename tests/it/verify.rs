@@ -681,17 +681,29 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     // qualified ARN has a policy of its own), and a function URL without
     // authentication.
     let function = attr(&l, "lambda.function", "name");
-    let version = aws
-        .lambda
-        .publish_version()
-        .function_name(&function)
-        .send()
-        .await
-        .unwrap();
+    // Published out of band (an alias of its own beside paysec's `live`),
+    // once Lambda has finished the code update of 9d.
+    let mut tries = 0;
+    let version = loop {
+        match aws
+            .lambda
+            .publish_version()
+            .function_name(&function)
+            .send()
+            .await
+        {
+            Ok(v) => break v,
+            Err(e) => {
+                tries += 1;
+                assert!(tries < 20, "{e:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
+    };
     aws.lambda
         .create_alias()
         .function_name(&function)
-        .name("live")
+        .name("published")
         .function_version(version.version().unwrap())
         .send()
         .await
@@ -699,7 +711,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     aws.lambda
         .add_permission()
         .function_name(&function)
-        .qualifier("live")
+        .qualifier("published")
         .statement_id("anyone-live")
         .action("lambda:InvokeFunction")
         .principal("*")
@@ -951,15 +963,16 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     // the deleted alarm and the drift those checks' single calls carry (log
     // retention, a subnet's public IPs, the RDS instance, which one
     // DescribeDBInstances describes whole, the rule sets, read in full by
-    // design, the queue's attributes and the function's code digest) are
-    // seen; the key's rotation is not.
+    // design, the queue's attributes) are seen; the key's rotation is not,
+    // nor code staged in the function's $LATEST out of band: its quick
+    // check reads what `live` runs, which did not change.
     let quick = p
         .run(&["plan", "--no-refresh", "--output", "json"])
         .success()
         .json();
     assert_eq!(
         (&quick["summary"]["create"], &quick["summary"]["repair"]),
-        (&Value::from(1), &Value::from(9)),
+        (&Value::from(1), &Value::from(8)),
         "quick plan: {}",
         quick["summary"]
     );
@@ -1031,7 +1044,7 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         .lambda
         .get_policy()
         .function_name(&function)
-        .qualifier("live")
+        .qualifier("published")
         .send()
         .await;
     assert!(

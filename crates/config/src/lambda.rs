@@ -259,7 +259,7 @@ fn holds_card_number(value: &str) -> bool {
                     }
                 })
                 .sum();
-            sum % 10 == 0
+            sum.is_multiple_of(10)
         }
     })
 }
