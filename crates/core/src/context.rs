@@ -129,6 +129,16 @@ impl Context {
             .unwrap_or_else(|| crate::id::random_token().unwrap_or_default())
     }
 
+    /// The same context for a create a repair makes after deleting what
+    /// was there (a flow log, the firewall association): a token of its
+    /// own, since the first create's would make AWS answer with what was
+    /// just deleted and make nothing.
+    pub fn for_another_create(&self) -> Self {
+        let mut cx = self.clone();
+        cx.create_token = crate::id::random_token().ok();
+        cx
+    }
+
     /// Shares one run's batched listings between its resources.
     pub fn with_census(mut self, census: Arc<Census>) -> Self {
         self.census = census;

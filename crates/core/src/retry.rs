@@ -191,6 +191,24 @@ pub mod rules {
         message: None,
         budget: minutes(5),
     };
+    /// A DNS Firewall association being created or updated (UPDATING):
+    /// another update or a disassociation is a `ConflictException` until
+    /// it is COMPLETE (Route 53 Resolver API reference; Terraform waits
+    /// for COMPLETE after every associate and update).
+    pub const RESOLVER_ASSOCIATION_BUSY: Rule = Rule {
+        code: Some("ConflictException"),
+        message: None,
+        budget: minutes(5),
+    };
+    /// Disassociating an association whose mutation protection is still
+    /// on (its update to off not yet applied): `ValidationException`
+    /// "[RSLVR-02307] ... under mutation protection"
+    /// (terraform-provider-aws#21278).
+    pub const RESOLVER_ASSOCIATION_PROTECTED: Rule = Rule {
+        code: Some("ValidationException"),
+        message: Some("RSLVR-02307"),
+        budget: minutes(5),
+    };
     /// A trust policy naming a principal created moments ago.
     pub const IAM_INVALID_PRINCIPAL: Rule = Rule {
         code: Some("MalformedPolicyDocument"),

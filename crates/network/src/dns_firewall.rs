@@ -24,6 +24,7 @@ use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
     Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, Resource,
 };
+use paysec_core::retry::{retrying, rules};
 use paysec_core::Attr;
 use paysec_core::Property;
 use paysec_core::{ErrorClass, LogicalId, ResourceError};
@@ -81,6 +82,21 @@ impl Domains {
             Self::Everything => "dns-everything",
         }
     }
+}
+
+/// A domain as a DNS name: without its root dot, in lower case.
+fn dns_name(domain: &str) -> String {
+    domain.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Whether two domain lists name the same DNS names (in any order).
+fn same_names(a: &[String], b: &[String]) -> bool {
+    let set = |l: &[String]| {
+        l.iter()
+            .map(|d| dns_name(d))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    set(a) == set(b)
 }
 
 fn tags(cx: &Context) -> Vec<Tag> {
@@ -242,11 +258,22 @@ impl DomainList {
                     .send()
                     .await
                     .or_resource(&self.id, "GetFirewallDomainList")?;
-                let status = out
-                    .firewall_domain_list()
+                let list = out.firewall_domain_list();
+                let status = list
                     .and_then(|l| l.status())
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default();
+                // Final, with AWS's reason: waiting longer changes nothing.
+                if status == "COMPLETE_IMPORT_FAILED" {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!(
+                            "the domain list's update failed (COMPLETE_IMPORT_FAILED): {}",
+                            list.and_then(|l| l.status_message())
+                                .unwrap_or("no reason given")
+                        ),
+                    ));
+                }
                 Ok((status == "COMPLETE").then_some(()))
             },
         )
@@ -333,9 +360,15 @@ impl Resource for DomainList {
         };
         let mut checks = Checks::default();
         let live = self.domains_of(&list_id).await?;
-        checks.equal(
+        // Compared as DNS names: Route 53 Resolver stores each with a
+        // trailing dot (`*` comes back `*.`, terraform-provider-aws#23543)
+        // and names are case-insensitive. The live list is quoted as AWS
+        // answered it.
+        let wanted = self.domains.wanted(&cx.env.region);
+        checks.check(
             DomainListProperty::Domains,
-            self.domains.wanted(&cx.env.region).join(","),
+            same_names(&wanted, &live),
+            wanted.join(","),
             live.join(","),
         );
         checks.tags(&cx.tags(), &live_tags(&self.aws, &self.id, &arn).await?);
@@ -686,7 +719,13 @@ impl Resource for RuleGroup {
     ) -> Result<Present, ResourceError> {
         for (p, _) in RuleGroupProperty::drifted(&self.id, drift)? {
             match p {
-                RuleGroupProperty::Rules => self.put_rules(cx, &present.physical_id).await?,
+                // Request ids of the repair's own: a rule re-made under the
+                // group's first token would be answered with the one
+                // deleted before.
+                RuleGroupProperty::Rules => {
+                    self.put_rules(&cx.for_another_create(), &present.physical_id)
+                        .await?
+                }
                 RuleGroupProperty::Tags => {
                     let arn = present.attrs.get(Attr::Arn.as_str()).cloned();
                     retag(&self.aws, cx, &self.id, arn.as_deref().unwrap_or_default()).await?
@@ -787,21 +826,56 @@ impl Association {
         }
     }
 
+    /// Sets the association's mutation protection and waits until the
+    /// update is done: UpdateFirewallRuleGroupAssociation is asynchronous
+    /// (the association reads UPDATING with its old protection for a while,
+    /// and a disassociation meanwhile is refused), so Terraform waits for
+    /// COMPLETE after every update; so does paysec, with the protection
+    /// read back.
     async fn set_protection(
         &self,
+        cx: &Context,
         association_id: &str,
         status: MutationProtectionStatus,
     ) -> Result<(), ResourceError> {
-        self.aws
-            .resolver
-            .update_firewall_rule_group_association()
-            .firewall_rule_group_association_id(association_id)
-            .priority(ASSOCIATION_PRIORITY)
-            .mutation_protection(status)
-            .send()
-            .await
-            .or_resource(&self.id, "UpdateFirewallRuleGroupAssociation")?;
-        Ok(())
+        retrying(&[rules::RESOLVER_ASSOCIATION_BUSY], || async {
+            self.aws
+                .resolver
+                .update_firewall_rule_group_association()
+                .firewall_rule_group_association_id(association_id)
+                .priority(ASSOCIATION_PRIORITY)
+                .mutation_protection(status.clone())
+                .send()
+                .await
+                .or_resource(&self.id, "UpdateFirewallRuleGroupAssociation")
+        })
+        .await?;
+        self.settled(cx, association_id, &status).await
+    }
+
+    /// Waits until the association is COMPLETE with `protection`.
+    async fn settled(
+        &self,
+        cx: &Context,
+        association_id: &str,
+        protection: &MutationProtectionStatus,
+    ) -> Result<(), ResourceError> {
+        cx.poll_until(
+            "the DNS firewall's association update",
+            "COMPLETE",
+            self.budget(),
+            || async {
+                Ok(self
+                    .get(association_id)
+                    .await?
+                    .filter(|a| {
+                        a.status() == Some(&FirewallRuleGroupAssociationStatus::Complete)
+                            && a.mutation_protection() == Some(protection)
+                    })
+                    .map(|_| ()))
+            },
+        )
+        .await
     }
 
     async fn fail_closed(&self, cx: &Context) -> Result<(), ResourceError> {
@@ -944,21 +1018,11 @@ impl Resource for Association {
         ))
     }
 
-    /// Associating is asynchronous (UPDATING, then COMPLETE).
+    /// Associating is asynchronous (UPDATING, then COMPLETE, its
+    /// protection then read back on).
     async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
-        cx.poll_until(
-            "the DNS firewall's association",
-            "COMPLETE",
-            self.budget(),
-            || async {
-                Ok(self
-                    .get(&present.physical_id)
-                    .await?
-                    .filter(|a| a.status() == Some(&FirewallRuleGroupAssociationStatus::Complete))
-                    .map(|_| ()))
-            },
-        )
-        .await?;
+        self.settled(cx, &present.physical_id, &MutationProtectionStatus::Enabled)
+            .await?;
         Ok(present)
     }
 
@@ -973,10 +1037,15 @@ impl Resource for Association {
                 // Another group or VPC cannot be changed in place.
                 AssociationProperty::Association => {
                     self.delete(cx, present).await?;
-                    return self.create(cx).await;
+                    // A create of its own: the first create's request id
+                    // would answer with the association just removed.
+                    let created = self.create(&cx.for_another_create()).await?;
+                    self.settled(cx, &created.physical_id, &MutationProtectionStatus::Enabled)
+                        .await?;
+                    return Ok(created);
                 }
                 AssociationProperty::MutationProtection => {
-                    self.set_protection(&present.physical_id, MutationProtectionStatus::Enabled)
+                    self.set_protection(cx, &present.physical_id, MutationProtectionStatus::Enabled)
                         .await?
                 }
                 AssociationProperty::FailOpen => self.fail_closed(cx).await?,
@@ -996,17 +1065,30 @@ impl Resource for Association {
             return Ok(DeleteOutcome::default());
         };
         if a.mutation_protection() == Some(&MutationProtectionStatus::Enabled) {
-            self.set_protection(&known.physical_id, MutationProtectionStatus::Disabled)
+            self.set_protection(cx, &known.physical_id, MutationProtectionStatus::Disabled)
+                .await?;
+        } else if a.status() != Some(&FirewallRuleGroupAssociationStatus::Complete) {
+            self.settled(cx, &known.physical_id, &MutationProtectionStatus::Disabled)
                 .await?;
         }
-        match self
-            .aws
-            .resolver
-            .disassociate_firewall_rule_group()
-            .firewall_rule_group_association_id(&known.physical_id)
-            .send()
-            .await
-            .or_resource(&self.id, "DisassociateFirewallRuleGroup")
+        // Still protected or updating after all (another writer): AWS's
+        // ValidationException [RSLVR-02307] or ConflictException, retried.
+        match retrying(
+            &[
+                rules::RESOLVER_ASSOCIATION_BUSY,
+                rules::RESOLVER_ASSOCIATION_PROTECTED,
+            ],
+            || async {
+                self.aws
+                    .resolver
+                    .disassociate_firewall_rule_group()
+                    .firewall_rule_group_association_id(&known.physical_id)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DisassociateFirewallRuleGroup")
+            },
+        )
+        .await
         {
             Ok(_) => {}
             Err(e) if e.class() == ErrorClass::NotFound => return Ok(DeleteOutcome::default()),

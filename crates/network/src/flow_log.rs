@@ -254,7 +254,9 @@ impl Resource for FlowLog {
             return Ok(present.clone());
         }
         self.delete(cx, present).await?;
-        self.create(cx).await
+        // A client token of its own: the first create's would make EC2
+        // answer with the flow log just deleted.
+        self.create(&cx.for_another_create()).await
     }
 
     async fn delete(&self, _cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {

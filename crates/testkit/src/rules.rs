@@ -15,6 +15,7 @@
 //! | interface endpoints' private DNS | CreateVpcEndpoint of an interface endpoint with private DNS (AWS's default) in a VPC without both DNS attributes on is refused |
 //! | SNS subscription confirmation | an email/HTTP subscription stays `PendingConfirmation` (in ListSubscriptionsByTopic/ListSubscriptions; Subscribe answers `pending confirmation` unless `ReturnSubscriptionArn`) until ConfirmSubscription brings the token SNS "sent" (`FaultProxy::mailbox`); a wrong token is refused; addresses in `confirming_recipients` confirm at once, as a recipient following the link would |
 //! | AssumeRole trust | STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller (its account, role or ARN; `sts:ExternalId` when it requires one), is refused with AWS's `AccessDenied` ([`crate::trust`]) |
+//! | DNS Firewall | names with trailing dots, asynchronous association updates, mutation protection ([`crate::dns_firewall`]) |
 //! | Lambda releases | an update in progress for a while, PublishVersion's `CodeSha256`, an alias holding its version ([`crate::lambda_releases`]) |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
@@ -55,6 +56,10 @@ pub struct Rules {
     /// A DNS Firewall association with mutation protection on cannot be
     /// disassociated (LocalStack lets it go).
     pub dns_firewall_mutation_protection: bool,
+    /// How long a DNS Firewall association's create or update stays
+    /// `UPDATING` ([`crate::dns_firewall`]), with the names' trailing dots
+    /// under the same switch (`dns_firewall_mutation_protection`).
+    pub dns_association_update_time: Duration,
     /// An encrypted DB snapshot cannot be made public (moto lets it).
     pub encrypted_snapshots_private: bool,
     /// STS AssumeRole needs the role to exist and its trust policy to allow
@@ -125,6 +130,7 @@ impl Rules {
             rds_parameter_types: POSTGRES_PARAMETER_TYPES.to_vec(),
             endpoint_private_dns: true,
             dns_firewall_mutation_protection: true,
+            dns_association_update_time: Duration::from_millis(1500),
             encrypted_snapshots_private: true,
             assume_role_trust: true,
             confirming_recipients: Some(Vec::new()),
@@ -149,6 +155,7 @@ impl Rules {
             rds_parameter_types: Vec::new(),
             endpoint_private_dns: false,
             dns_firewall_mutation_protection: false,
+            dns_association_update_time: Duration::ZERO,
             encrypted_snapshots_private: false,
             assume_role_trust: false,
             confirming_recipients: None,
@@ -178,8 +185,8 @@ pub(crate) struct Memory {
     permissions: HashMap<String, Instant>,
     /// Access key -> the caller's account (asked of the emulator once).
     accounts: HashMap<String, String>,
-    /// DNS Firewall association id -> its mutation protection is on.
-    protected_associations: HashMap<String, bool>,
+    /// DNS Firewall association id -> its protection and update.
+    pub(crate) dns_associations: HashMap<String, crate::dns_firewall::Association>,
     /// Subscription ARN -> the confirmation it waits for.
     pub(crate) pending: HashMap<String, Confirmation>,
     /// Function name -> until when its last update is in progress.
@@ -568,10 +575,8 @@ pub(crate) async fn before(
     if rules.confirming_recipients.is_some() && call.signature == "ConfirmSubscription" {
         return Some(confirm(&mut m, &form(call.body)));
     }
-    if rules.dns_firewall_mutation_protection {
-        if let Some(refusal) = protected_disassociation(&m, call) {
-            return Some(refusal);
-        }
+    if let Some(refusal) = crate::dns_firewall::before(rules, &mut m, call) {
+        return Some(refusal);
     }
     if call.ec2 {
         let pairs = form(call.body);
@@ -810,51 +815,6 @@ async fn public_encrypted_snapshot(upstream: SocketAddr, call: &Call<'_>) -> Opt
     })
 }
 
-/// DisassociateFirewallRuleGroup of an association with mutation
-/// protection on: "If enabled, this setting disallows modification or
-/// removal of the association" (the Route 53 Resolver API reference,
-/// `MutationProtection`); it must be turned off first.
-fn protected_disassociation(m: &Memory, call: &Call<'_>) -> Option<Verdict> {
-    if call.signature != "DisassociateFirewallRuleGroup" {
-        return None;
-    }
-    let id = serde_json::from_str::<Value>(call.body).ok()?["FirewallRuleGroupAssociationId"]
-        .as_str()?
-        .to_owned();
-    m.protected_associations
-        .get(&id)
-        .copied()
-        .filter(|on| *on)?;
-    Some(Verdict::Refuse(
-        400,
-        "ValidationException",
-        format!("The DNS Firewall rule group association {id} has mutation protection enabled. Disable mutation protection before you disassociate it."),
-    ))
-}
-
-/// Remembers each association's mutation protection from the answers to
-/// AssociateFirewallRuleGroup and UpdateFirewallRuleGroupAssociation.
-fn remember_protection(m: &mut Memory, call: &Call<'_>, body: &str) {
-    if !matches!(
-        call.signature,
-        "AssociateFirewallRuleGroup" | "UpdateFirewallRuleGroupAssociation"
-    ) {
-        return;
-    }
-    let answer: Value = serde_json::from_str(body).unwrap_or_default();
-    let association = &answer["FirewallRuleGroupAssociation"];
-    // The answer says what the association has; an update's request says
-    // what was asked when an emulator echoes the old value.
-    let asked = serde_json::from_str::<Value>(call.body).unwrap_or_default();
-    let protection = asked["MutationProtection"]
-        .as_str()
-        .or_else(|| association["MutationProtection"].as_str());
-    if let (Some(id), Some(p)) = (association["Id"].as_str(), protection) {
-        m.protected_associations
-            .insert(id.to_owned(), p == "ENABLED");
-    }
-}
-
 /// RDS parameter groups: DescribeDBParameters of a whole group (no
 /// `Source`) lists the catalog's parameters with their apply types and
 /// the values moto holds; ModifyDBParameterGroup with `immediate` on a
@@ -1079,8 +1039,8 @@ pub(crate) fn after(
         m.reserved.remove(&name);
         return None;
     }
-    if rules.dns_firewall_mutation_protection {
-        remember_protection(&mut m, call, body);
+    if let Some(rewritten) = crate::dns_firewall::after(rules, &mut m, call, head, body) {
+        return Some(rewritten);
     }
     if matches!(
         call.signature,
@@ -1244,42 +1204,6 @@ mod tests {
         assert!(
             subscriptions(&mut m, &[], &call("ListSubscriptionsByTopic", ""), &answer).is_none()
         );
-    }
-
-    #[test]
-    fn a_protected_dns_firewall_association_is_not_disassociated() {
-        let mut m = Memory::default();
-        let call = |signature: &'static str, body: &'static str| Call {
-            head: "",
-            body,
-            signature,
-            ec2: false,
-        };
-        remember_protection(
-            &mut m,
-            &call(
-                "AssociateFirewallRuleGroup",
-                r#"{"MutationProtection":"ENABLED"}"#,
-            ),
-            r#"{"FirewallRuleGroupAssociation":{"Id":"rslvr-frgassoc-1","MutationProtection":"ENABLED"}}"#,
-        );
-        let go = call(
-            "DisassociateFirewallRuleGroup",
-            r#"{"FirewallRuleGroupAssociationId":"rslvr-frgassoc-1"}"#,
-        );
-        assert!(matches!(
-            protected_disassociation(&m, &go),
-            Some(Verdict::Refuse(400, "ValidationException", _))
-        ));
-        remember_protection(
-            &mut m,
-            &call(
-                "UpdateFirewallRuleGroupAssociation",
-                r#"{"FirewallRuleGroupAssociationId":"rslvr-frgassoc-1","MutationProtection":"DISABLED"}"#,
-            ),
-            r#"{"FirewallRuleGroupAssociation":{"Id":"rslvr-frgassoc-1","MutationProtection":"DISABLED"}}"#,
-        );
-        assert!(protected_disassociation(&m, &go).is_none());
     }
 
     #[test]
