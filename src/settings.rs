@@ -142,6 +142,8 @@ pub async fn resolve_ledger(settings: &mut Settings) -> Result<(), Failure> {
 pub async fn shared_store(aws: &AwsSettings, url: S3Url) -> Result<Location, Failure> {
     let aws = paysec_aws::Aws::connect(aws).await?;
     let who = aws.identity().await?.arn;
+    // The state bucket may live in another region than the run.
+    let aws = aws.in_bucket_region(&url.bucket).await;
     let store = S3Ledgers::new(url, aws.s3.clone(), who).map_err(Failure::Internal)?;
     Ok(Location::Remote(std::sync::Arc::new(store)))
 }

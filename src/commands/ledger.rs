@@ -23,6 +23,8 @@ pub async fn init(settings: &Settings, printer: &Printer, url: &str) -> Result<u
     };
     let aws = paysec_aws::Aws::connect(&settings.aws).await?;
     let caller = aws.identity().await?;
+    // An existing bucket is checked where it lives.
+    let aws = aws.in_bucket_region(&url.bucket).await;
     let outcome = ledger_s3::init_bucket(&aws, &url.bucket, &caller.partition)
         .await
         .map_err(Failure::Usage)?;

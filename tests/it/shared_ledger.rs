@@ -454,3 +454,53 @@ async fn the_ledger_stays_in_the_teams_account_while_the_environment_runs_in_its
         .await
         .contains(p.env.as_str()));
 }
+
+/// A state bucket made by `ledger init` in one region serves runs in
+/// another: S3 answers a request for it sent to the run's region with
+/// `301 PermanentRedirect` (the rules layer, as moto serves every bucket
+/// everywhere), so paysec finds the bucket's region once and talks to it
+/// there. `ledger init` run again from the other region checks the
+/// bucket where it lives.
+#[tokio::test]
+async fn a_ledger_made_in_one_region_is_used_from_a_run_in_another() {
+    let maker = Paysec::new("region-init");
+    let bucket = format!("state-{}", env_name("r"));
+    let url = format!("s3://{bucket}");
+    let init = maker.run(&["--region", "eu-west-1", "ledger", "init", &url]);
+    assert_eq!(init.code(), 0, "{}", init.stderr());
+    // The bucket lives in eu-west-1, and the run's region (us-east-1)
+    // cannot reach it there.
+    let s3 = aws().await.s3;
+    let location = s3
+        .get_bucket_location()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location.location_constraint().map(|l| l.as_str()),
+        Some("eu-west-1")
+    );
+    let redirected = s3.head_bucket().bucket(&bucket).send().await.unwrap_err();
+    assert_eq!(
+        redirected.raw_response().map(|r| r.status().as_u16()),
+        Some(301),
+        "{redirected:?}"
+    );
+
+    let again = maker.run(&["ledger", "init", &url]);
+    assert_eq!(again.code(), 0, "{}", again.stderr());
+    assert!(
+        again.stdout().contains("already hardened"),
+        "{}",
+        again.stdout()
+    );
+
+    let p = on_ledger("region-run", &format!("{url}/paysec"));
+    p.run(&["up", "--yes"]).success();
+    let history = p.run(&["ledger", "history"]).success();
+    assert!(!history.stdout().trim().is_empty(), "{}", history.stderr());
+    let clean = p.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(clean.code(), 0, "{}", clean.stdout());
+    p.run(&["down", "--yes"]).success();
+}

@@ -281,6 +281,45 @@ impl Aws {
         &self.sdk
     }
 
+    /// These clients with S3's in the region `bucket` lives in: a request
+    /// for a bucket sent to another region's endpoint is answered `301
+    /// PermanentRedirect`, which the SDK does not follow, so a shared
+    /// ledger made by `ledger init` in one region would be unusable from a
+    /// run in another. HeadBucket names the bucket's region
+    /// (`x-amz-bucket-region`) on its 200 and on that 301 alike; asked
+    /// once. A bucket that does not answer (missing, another account's)
+    /// is left to the calls that follow, which say so.
+    ///
+    /// IAM: s3:ListBucket (HeadBucket).
+    pub async fn in_bucket_region(&self, bucket: &str) -> Self {
+        let found = match self.s3.head_bucket().bucket(bucket).send().await {
+            Ok(out) => out.bucket_region().map(str::to_owned),
+            Err(e) => e
+                .raw_response()
+                .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                .map(str::to_owned),
+        };
+        match found {
+            Some(region) if region != self.region() => {
+                tracing::info!(
+                    bucket,
+                    region,
+                    "the bucket is in another region; S3 calls for it go there"
+                );
+                let mut aws = self.clone();
+                aws.s3 = aws_sdk_s3::Client::from_conf(
+                    self.s3
+                        .config()
+                        .to_builder()
+                        .region(Region::new(region))
+                        .build(),
+                );
+                aws
+            }
+            _ => self.clone(),
+        }
+    }
+
     pub fn region(&self) -> &str {
         self.sdk.region().map(Region::as_ref).unwrap_or("")
     }

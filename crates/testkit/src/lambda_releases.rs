@@ -15,12 +15,9 @@
 use std::net::SocketAddr;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::rules::{percent_decode, Call, Memory, Rules, Verdict};
-use crate::wire::{credential_scope, header, Scope};
+use crate::rules::{ask_rest, percent_decode, Call, Memory, Rules, Verdict};
 
 const FUNCTIONS: &str = "/2015-03-31/functions/";
 
@@ -63,31 +60,6 @@ fn changes_function(call: &Call<'_>) -> Option<String> {
     }
 }
 
-/// One REST call to the emulator as the request's own caller; whether it
-/// succeeded, and the answer's body.
-async fn ask_rest(
-    upstream: SocketAddr,
-    head: &str,
-    method: &str,
-    path: &str,
-) -> Option<(bool, String)> {
-    let Scope { key, region, .. } = credential_scope(head)?;
-    let token = header(head, "x-amz-security-token")
-        .map(|t| format!("X-Amz-Security-Token: {t}\r\n"))
-        .unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {upstream}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/lambda/aws4_request, SignedHeaders=host, Signature=0\r\n{token}Content-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    let mut conn = TcpStream::connect(upstream).await.ok()?;
-    conn.write_all(request.as_bytes()).await.ok()?;
-    let mut answer = Vec::new();
-    conn.read_to_end(&mut answer).await.ok()?;
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let ok = crate::wire::succeeded(&answer);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-    Some((ok, body))
-}
-
 /// Decides a Lambda call before it reaches the emulator.
 pub(crate) async fn before(
     rules: &Rules,
@@ -121,6 +93,7 @@ pub(crate) async fn before(
                 let (ok, body) = ask_rest(
                     upstream,
                     call.head,
+                    "lambda",
                     "GET",
                     &format!("{FUNCTIONS}{name}/configuration"),
                 )
@@ -141,6 +114,7 @@ pub(crate) async fn before(
                 let (ok, body) = ask_rest(
                     upstream,
                     call.head,
+                    "lambda",
                     "GET",
                     &format!("{FUNCTIONS}{name}/aliases"),
                 )

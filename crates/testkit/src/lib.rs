@@ -22,6 +22,7 @@ mod lambda_releases;
 pub mod model;
 pub mod moto;
 pub mod rules;
+mod s3_regions;
 mod trust;
 mod wire;
 

@@ -16,6 +16,7 @@
 //! | SNS subscription confirmation | an email/HTTP subscription stays `PendingConfirmation` (in ListSubscriptionsByTopic/ListSubscriptions; Subscribe answers `pending confirmation` unless `ReturnSubscriptionArn`) until ConfirmSubscription brings the token SNS "sent" (`FaultProxy::mailbox`); a wrong token is refused; addresses in `confirming_recipients` confirm at once, as a recipient following the link would |
 //! | AssumeRole trust | STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller (its account, role or ARN; `sts:ExternalId` when it requires one), is refused with AWS's `AccessDenied` ([`crate::trust`]) |
 //! | DNS Firewall | names with trailing dots, asynchronous association updates, mutation protection ([`crate::dns_firewall`]) |
+//! | S3 buckets by region | a request for a bucket signed for another region is `301 PermanentRedirect` with `x-amz-bucket-region` ([`crate::s3_regions`]) |
 //! | Lambda releases | an update in progress for a while, PublishVersion's `CodeSha256`, an alias holding its version ([`crate::lambda_releases`]) |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
@@ -60,6 +61,9 @@ pub struct Rules {
     /// `UPDATING` ([`crate::dns_firewall`]), with the names' trailing dots
     /// under the same switch (`dns_firewall_mutation_protection`).
     pub dns_association_update_time: Duration,
+    /// A bucket is served from its own region only: another region's
+    /// request is `301 PermanentRedirect` ([`crate::s3_regions`]).
+    pub s3_bucket_regions: bool,
     /// An encrypted DB snapshot cannot be made public (moto lets it).
     pub encrypted_snapshots_private: bool,
     /// STS AssumeRole needs the role to exist and its trust policy to allow
@@ -131,6 +135,7 @@ impl Rules {
             endpoint_private_dns: true,
             dns_firewall_mutation_protection: true,
             dns_association_update_time: Duration::from_millis(1500),
+            s3_bucket_regions: true,
             encrypted_snapshots_private: true,
             assume_role_trust: true,
             confirming_recipients: Some(Vec::new()),
@@ -156,6 +161,7 @@ impl Rules {
             endpoint_private_dns: false,
             dns_firewall_mutation_protection: false,
             dns_association_update_time: Duration::ZERO,
+            s3_bucket_regions: false,
             encrypted_snapshots_private: false,
             assume_role_trust: false,
             confirming_recipients: None,
@@ -189,6 +195,8 @@ pub(crate) struct Memory {
     pub(crate) dns_associations: HashMap<String, crate::dns_firewall::Association>,
     /// Subscription ARN -> the confirmation it waits for.
     pub(crate) pending: HashMap<String, Confirmation>,
+    /// Bucket -> the region it lives in (asked of the emulator once).
+    pub(crate) bucket_regions: HashMap<String, String>,
     /// Function name -> until when its last update is in progress.
     pub(crate) lambda_updates: HashMap<String, Instant>,
 }
@@ -394,6 +402,33 @@ pub(crate) async fn ask(
     Some((ok, body))
 }
 
+/// One REST call (Lambda's, S3's) to the emulator as the request's own
+/// caller, signed for `service`; whether it succeeded, and the answer's
+/// body.
+pub(crate) async fn ask_rest(
+    upstream: SocketAddr,
+    head: &str,
+    service: &str,
+    method: &str,
+    path: &str,
+) -> Option<(bool, String)> {
+    let Scope { key, region, .. } = credential_scope(head)?;
+    let token = header(head, "x-amz-security-token")
+        .map(|t| format!("X-Amz-Security-Token: {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {upstream}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n{token}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let mut conn = TcpStream::connect(upstream).await.ok()?;
+    conn.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).await.ok()?;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let ok = crate::wire::succeeded(&answer);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    Some((ok, body))
+}
+
 /// The first principal of `policies` that AWS would refuse: an IAM role or
 /// user of the caller's own account that does not exist with exactly that
 /// ARN. Principals of other accounts cannot be seen from here and pass.
@@ -569,6 +604,9 @@ pub(crate) async fn before(
         }
     }
     if let Some(verdict) = crate::lambda_releases::before(rules, memory, upstream, call).await {
+        return Some(verdict);
+    }
+    if let Some(verdict) = crate::s3_regions::before(rules, memory, upstream, call).await {
         return Some(verdict);
     }
     let mut m = memory.lock().unwrap_or_else(|p| p.into_inner());
@@ -1014,6 +1052,9 @@ pub(crate) fn after(
             m.young_ids.insert(id, now);
         }
         return None;
+    }
+    if rules.s3_bucket_regions {
+        crate::s3_regions::after(&mut m, call);
     }
     if let Some(rewritten) = crate::lambda_releases::after(rules, &mut m, call, head, body) {
         return Some(rewritten);
