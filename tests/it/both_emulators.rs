@@ -327,7 +327,10 @@ async fn check_dns_firewall(p: &Paysec) {
         .send()
         .await
         .unwrap();
-    let mut rules: Vec<(i32, String, String, String)> = rules
+    // The allowed names' CNAME chains (S3's bucket names among them) are
+    // trusted: with Resolver's default, INSPECT_REDIRECTION_DOMAIN, only
+    // the block rule would match the names they point to.
+    let mut rules: Vec<(i32, String, String, String, String)> = rules
         .firewall_rules()
         .iter()
         .map(|r| {
@@ -336,17 +339,22 @@ async fn check_dns_firewall(p: &Paysec) {
                 r.firewall_domain_list_id().unwrap().to_owned(),
                 r.action().unwrap().as_str().to_owned(),
                 r.block_response().map_or("-", |b| b.as_str()).to_owned(),
+                r.firewall_domain_redirection_action()
+                    .map_or("INSPECT_REDIRECTION_DOMAIN (default)", |a| a.as_str())
+                    .to_owned(),
             )
         })
         .collect();
     rules.sort();
     assert_eq!(
-        rules,
-        vec![
-            (100, allowed, "ALLOW".to_owned(), "-".to_owned()),
-            (200, everything, "BLOCK".to_owned(), "NODATA".to_owned()),
-        ]
+        (&rules[0].0, &rules[0].1, rules[0].2.as_str(), rules[0].4.as_str()),
+        (&100, &allowed, "ALLOW", "TRUST_REDIRECTION_DOMAIN")
     );
+    assert_eq!(
+        (&rules[1].0, &rules[1].1, rules[1].2.as_str(), rules[1].3.as_str()),
+        (&200, &everything, "BLOCK", "NODATA")
+    );
+    assert_eq!(rules.len(), 2);
     let association = aws
         .resolver
         .get_firewall_rule_group_association()

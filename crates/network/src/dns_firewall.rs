@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_route53resolver::types::{
-    Action, BlockResponse, FirewallDomainUpdateOperation, FirewallFailOpenStatus,
-    FirewallRuleGroupAssociationStatus, MutationProtectionStatus, Tag,
+    Action, BlockResponse, FirewallDomainRedirectionAction, FirewallDomainUpdateOperation,
+    FirewallFailOpenStatus, FirewallRuleGroupAssociationStatus, MutationProtectionStatus, Tag,
 };
 use paysec_aws::emulator::Gap;
 use paysec_aws::AwsResultExt;
@@ -446,8 +446,9 @@ pub struct RuleGroup {
     everything: LogicalId,
 }
 
-/// One rule as compared: (priority, domain list id, action, block
-/// response).
+/// One rule as compared: (priority, domain list id, action, and the
+/// block response of a BLOCK rule or the redirection action of an ALLOW
+/// one).
 type RuleShape = (i32, String, String, String);
 
 impl RuleGroup {
@@ -471,11 +472,18 @@ impl RuleGroup {
 
     fn wanted(&self, cx: &Context) -> Result<Vec<RuleShape>, ResourceError> {
         Ok(vec![
+            // The stack's names are CNAMEs into AWS's own domains (S3's
+            // bucket names among them): with Resolver's default
+            // INSPECT_REDIRECTION_DOMAIN every name of the chain would
+            // have to be allowed too, and only the block rule matches
+            // them. The chain of an allowed name is trusted instead.
             (
                 ALLOW_PRIORITY,
                 cx.physical_id(&self.allowed)?.to_owned(),
                 Action::Allow.as_str().to_owned(),
-                "-".to_owned(),
+                FirewallDomainRedirectionAction::TrustRedirectionDomain
+                    .as_str()
+                    .to_owned(),
             ),
             (
                 BLOCK_PRIORITY,
@@ -508,11 +516,19 @@ impl RuleGroup {
                 .await
                 .or_resource(&self.id, "ListFirewallRules")?;
             all.extend(out.firewall_rules().iter().map(|r| {
+                let allow = r.action() == Some(&Action::Allow);
                 (
                     r.priority().unwrap_or_default(),
                     r.firewall_domain_list_id().unwrap_or_default().to_owned(),
                     r.action().map_or("?", |a| a.as_str()).to_owned(),
-                    r.block_response().map_or("-", |b| b.as_str()).to_owned(),
+                    if allow {
+                        // Unset is Resolver's default.
+                        r.firewall_domain_redirection_action()
+                            .map_or("INSPECT_REDIRECTION_DOMAIN", |a| a.as_str())
+                            .to_owned()
+                    } else {
+                        r.block_response().map_or("-", |b| b.as_str()).to_owned()
+                    },
                 )
             }));
             match out.next_token() {
@@ -549,6 +565,10 @@ impl RuleGroup {
                     .name(name);
                 if block {
                     req = req.block_response(BlockResponse::Nodata);
+                } else {
+                    req = req.firewall_domain_redirection_action(
+                        FirewallDomainRedirectionAction::TrustRedirectionDomain,
+                    );
                 }
                 req.send()
                     .await
@@ -566,6 +586,10 @@ impl RuleGroup {
                     .name(name);
                 if block {
                     req = req.block_response(BlockResponse::Nodata);
+                } else {
+                    req = req.firewall_domain_redirection_action(
+                        FirewallDomainRedirectionAction::TrustRedirectionDomain,
+                    );
                 }
                 req.send()
                     .await

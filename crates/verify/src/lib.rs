@@ -75,7 +75,7 @@ controls! {
     "NET-23" "vpc" network::vpc::VpcProperty::RouteTables ["1.3.1", "1.3.2", "1.4.1"] "every route table in the VPC, not only paysec's, routes only inside it or to a gateway endpoint (each quoted)";
     "NET-24" "vpc" network::vpc::VpcProperty::PublicInterfaces ["1.4.1", "1.4.4"] "no network interface in the VPC has a public IP";
     "NET-16" "dns_domain_list" network::dns_firewall::DomainListProperty::Domains ["1.3.2"] "DNS firewall lists: the stack's service names only (allowed); every name (blocked)";
-    "NET-17" "dns_rule_group" network::dns_firewall::RuleGroupProperty::Rules ["1.3.2"] "DNS firewall allows the stack's names and blocks every other (NODATA)";
+    "NET-17" "dns_rule_group" network::dns_firewall::RuleGroupProperty::Rules ["1.3.2"] "DNS firewall allows the stack's names, trusting their CNAME chains into AWS's domains (TRUST_REDIRECTION_DOMAIN), and blocks every other (NODATA)";
     "NET-18" "dns_rule_group_assoc" network::dns_firewall::AssociationProperty::Association ["1.3.2"] "DNS firewall rule group associated with the stack's VPC";
     "NET-19" "dns_rule_group_assoc" network::dns_firewall::AssociationProperty::MutationProtection ["1.3.2"] "DNS firewall association protected against change (mutation protection on)";
     "NET-20" "dns_rule_group_assoc" network::dns_firewall::AssociationProperty::FailOpen ["1.3.2"] "the VPC's DNS firewall fails closed (fail-open disabled)";
