@@ -347,11 +347,21 @@ async fn check_dns_firewall(p: &Paysec) {
         .collect();
     rules.sort();
     assert_eq!(
-        (&rules[0].0, &rules[0].1, rules[0].2.as_str(), rules[0].4.as_str()),
+        (
+            &rules[0].0,
+            &rules[0].1,
+            rules[0].2.as_str(),
+            rules[0].4.as_str()
+        ),
         (&100, &allowed, "ALLOW", "TRUST_REDIRECTION_DOMAIN")
     );
     assert_eq!(
-        (&rules[1].0, &rules[1].1, rules[1].2.as_str(), rules[1].3.as_str()),
+        (
+            &rules[1].0,
+            &rules[1].1,
+            rules[1].2.as_str(),
+            rules[1].3.as_str()
+        ),
         (&200, &everything, "BLOCK", "NODATA")
     );
     assert_eq!(rules.len(), 2);

@@ -98,6 +98,15 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         serde_json::json!(["rds.deletion_protection"])
     );
     assert!(of("RDS-6").get("expected_from_configuration").is_none());
+    // The new database came up `pending-reboot` (its group changed moments
+    // before, as the rules layer has it): `up` rebooted it, so its static
+    // parameters (pgaudit) are applied.
+    let rds17 = of("RDS-17");
+    assert_eq!(rds17["verdict"], "PASS", "{rds17}");
+    assert!(
+        rds17["observed"].as_str().unwrap().contains("(in-sync)"),
+        "{rds17}"
+    );
     let evidence = std::fs::read_to_string(&report_path).unwrap();
     assert!(
         evidence.contains("| true (from the configuration: rds.deletion_protection) |"),

@@ -79,6 +79,18 @@ pub fn performance_insights_supported(class: &str) -> bool {
         || ["db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"].contains(&class))
 }
 
+/// A key of the Present `create` returns, read by `wait_ready`: the
+/// instance was made by this run (never recorded: `wait_ready`'s Present
+/// is built anew).
+const MADE_NOW: &str = "made_now";
+
+/// Whether a parameter group of `db` waits for a reboot to apply.
+fn waits_for_reboot(db: &DbInstance) -> bool {
+    db.db_parameter_groups()
+        .iter()
+        .any(|g| g.parameter_apply_status() == Some("pending-reboot"))
+}
+
 impl Instance {
     fn name(cx: &Context) -> String {
         cx.env.names.db_instance()
@@ -120,6 +132,37 @@ impl Instance {
             Err(e) if e.class() == ErrorClass::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// RebootDBInstance, then waits until the instance is available with
+    /// its parameter groups applied.
+    ///
+    /// IAM: rds:RebootDBInstance, rds:DescribeDBInstances.
+    async fn reboot_until_applied(&self, cx: &Context) -> Result<DbInstance, ResourceError> {
+        let name = Self::name(cx);
+        retrying(&[rules::RDS_INSTANCE_BUSY], || async {
+            self.aws
+                .rds
+                .reboot_db_instance()
+                .db_instance_identifier(&name)
+                .send()
+                .await
+                .or_resource(&self.id, "RebootDBInstance")
+        })
+        .await?;
+        cx.poll_until(
+            "the new database to reboot with its parameters applied",
+            "available, in-sync",
+            self.spec.wait_budget(),
+            || async {
+                let db = self.describe(cx).await?.ok_or_else(|| {
+                    ResourceError::unexpected(&self.id, "the instance disappeared while rebooting")
+                })?;
+                let ready = db.db_instance_status() == Some("available") && !waits_for_reboot(&db);
+                Ok(ready.then_some(db))
+            },
+        )
+        .await
     }
 
     fn present(db: &DbInstance) -> Present {
@@ -274,12 +317,25 @@ impl Instance {
                     .unwrap_or("apply status unreported")
             })
             .collect();
-        d.check(
-            InstanceProperty::ParameterGroup,
-            pgs.join(",") == pg,
-            pg,
-            format!("{} ({})", pgs.join(","), status.join(",")),
-        );
+        if pgs.join(",") == pg && waits_for_reboot(db) {
+            // Not something `up` changes on a database in use: said, with
+            // what to run, and never a pass.
+            d.deviation(
+                InstanceProperty::ParameterGroup,
+                format!(
+                    "{pg} is attached but its static parameters (shared_preload_libraries: pgaudit) wait for a reboot ({}); reboot in a maintenance window: aws rds reboot-db-instance --db-instance-identifier {}",
+                    status.join(","),
+                    db.db_instance_identifier().unwrap_or_default()
+                ),
+            );
+        } else {
+            d.check(
+                InstanceProperty::ParameterGroup,
+                pgs.join(",") == pg,
+                pg,
+                format!("{} ({})", pgs.join(","), status.join(",")),
+            );
+        }
         let pi_supported = performance_insights_supported(&self.spec.instance_class);
         if pi_supported {
             d.equal(
@@ -435,7 +491,10 @@ impl Resource for Instance {
         let db = db.ok_or_else(|| {
             ResourceError::unexpected(&self.id, "CreateDBInstance returned no instance")
         })?;
-        Ok(Self::present(&db))
+        // Made by this run: its readiness wait may reboot it (see there).
+        let mut p = Self::present(&db);
+        p.attrs.insert(MADE_NOW.into(), "true".into());
+        Ok(p)
     }
 
     async fn repair(
@@ -521,6 +580,17 @@ impl Resource for Instance {
         {
             tracing::warn!(resource = %self.id, "the instance reports no secondary availability zone; Multi-AZ may not be in effect");
         }
+        // A new instance whose group's static parameters (pgaudit's
+        // shared_preload_libraries) did not make it into its first boot
+        // (RDS asks to wait 5 minutes after changing a group before
+        // creating an instance with it) reads `pending-reboot`: rebooted
+        // now, which costs a database nobody uses yet nothing, so it
+        // starts with what its group says.
+        let db = if present.attrs.contains_key(MADE_NOW) && waits_for_reboot(&db) {
+            self.reboot_until_applied(cx).await?
+        } else {
+            db
+        };
         let mut p = Self::present(&db);
         p.attrs.extend(
             present

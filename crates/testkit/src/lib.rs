@@ -21,6 +21,7 @@ mod dns_firewall;
 mod lambda_releases;
 pub mod model;
 pub mod moto;
+mod rds_reboot;
 pub mod rules;
 mod s3_regions;
 mod trust;

@@ -17,6 +17,7 @@
 //! | AssumeRole trust | STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller (its account, role or ARN; `sts:ExternalId` when it requires one), is refused with AWS's `AccessDenied` ([`crate::trust`]) |
 //! | DNS Firewall | names with trailing dots, asynchronous association updates, mutation protection ([`crate::dns_firewall`]) |
 //! | S3 buckets by region | a request for a bucket signed for another region is `301 PermanentRedirect` with `x-amz-bucket-region` ([`crate::s3_regions`]) |
+//! | static parameters wait for a reboot | an instance made within `rds_parameter_settle` of its parameter group's last change reads `pending-reboot` until RebootDBInstance ([`crate::rds_reboot`]) |
 //! | Lambda releases | an update in progress for a while, PublishVersion's `CodeSha256`, an alias holding its version ([`crate::lambda_releases`]) |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
@@ -61,6 +62,10 @@ pub struct Rules {
     /// `UPDATING` ([`crate::dns_firewall`]), with the names' trailing dots
     /// under the same switch (`dns_firewall_mutation_protection`).
     pub dns_association_update_time: Duration,
+    /// How long after a DB parameter group's create or change an instance
+    /// made with it comes up `pending-reboot` ([`crate::rds_reboot`]);
+    /// zero: not modelled.
+    pub rds_parameter_settle: Duration,
     /// A bucket is served from its own region only: another region's
     /// request is `301 PermanentRedirect` ([`crate::s3_regions`]).
     pub s3_bucket_regions: bool,
@@ -136,6 +141,8 @@ impl Rules {
             dns_firewall_mutation_protection: true,
             dns_association_update_time: Duration::from_millis(1500),
             s3_bucket_regions: true,
+            // RDS's word: "wait 5 minutes".
+            rds_parameter_settle: Duration::from_secs(300),
             encrypted_snapshots_private: true,
             assume_role_trust: true,
             confirming_recipients: Some(Vec::new()),
@@ -162,6 +169,7 @@ impl Rules {
             dns_firewall_mutation_protection: false,
             dns_association_update_time: Duration::ZERO,
             s3_bucket_regions: false,
+            rds_parameter_settle: Duration::ZERO,
             encrypted_snapshots_private: false,
             assume_role_trust: false,
             confirming_recipients: None,
@@ -195,6 +203,10 @@ pub(crate) struct Memory {
     pub(crate) dns_associations: HashMap<String, crate::dns_firewall::Association>,
     /// Subscription ARN -> the confirmation it waits for.
     pub(crate) pending: HashMap<String, Confirmation>,
+    /// DB parameter group -> when it was last created or changed.
+    pub(crate) parameter_groups_changed: HashMap<String, Instant>,
+    /// DB instances whose static parameters wait for a reboot.
+    pub(crate) pending_reboot: std::collections::HashSet<String>,
     /// Bucket -> the region it lives in (asked of the emulator once).
     pub(crate) bucket_regions: HashMap<String, String>,
     /// Function name -> until when its last update is in progress.
@@ -1055,6 +1067,9 @@ pub(crate) fn after(
     }
     if rules.s3_bucket_regions {
         crate::s3_regions::after(&mut m, call);
+    }
+    if let Some(rewritten) = crate::rds_reboot::after(rules, &mut m, call, head, body) {
+        return Some(rewritten);
     }
     if let Some(rewritten) = crate::lambda_releases::after(rules, &mut m, call, head, body) {
         return Some(rewritten);

@@ -1,0 +1,157 @@
+//! Static parameters apply at boot: RDS asks to wait 5 minutes after
+//! creating or modifying a DB parameter group before creating an instance
+//! with it (CreateDBParameterGroup and ModifyDBParameterGroup, API
+//! reference), and a static parameter (`shared_preload_libraries`, which
+//! loads pgaudit) applies only at the next reboot, seen as the group's
+//! `ParameterApplyStatus` `pending-reboot`. moto answers `in-sync` always.
+//! `docs/real-aws.md`, "static parameters wait for a reboot".
+//!
+//! The proxy: an instance created within `rds_parameter_settle` of its
+//! group's last modification reads `pending-reboot` until
+//! RebootDBInstance.
+
+use tokio::time::Instant;
+
+use crate::rules::{form, form_get, Call, Memory, Rules};
+
+/// Notes what a successful call changed; returns DescribeDBInstances'
+/// answer rewritten for instances that wait for a reboot.
+pub(crate) fn after(
+    rules: &Rules,
+    m: &mut Memory,
+    call: &Call<'_>,
+    head: &str,
+    body: &str,
+) -> Option<Vec<u8>> {
+    if rules.rds_parameter_settle.is_zero() {
+        return None;
+    }
+    let now = Instant::now();
+    let pairs = form(call.body);
+    match call.signature {
+        "CreateDBParameterGroup" | "ModifyDBParameterGroup" => {
+            if let Some(group) = form_get(&pairs, "DBParameterGroupName") {
+                m.parameter_groups_changed.insert(group, now);
+            }
+            None
+        }
+        "CreateDBInstance" => {
+            let (Some(id), Some(group)) = (
+                form_get(&pairs, "DBInstanceIdentifier"),
+                form_get(&pairs, "DBParameterGroupName"),
+            ) else {
+                return None;
+            };
+            let young = m
+                .parameter_groups_changed
+                .get(&group)
+                .is_some_and(|t| now.duration_since(*t) < rules.rds_parameter_settle);
+            if young {
+                m.pending_reboot.insert(id);
+            }
+            None
+        }
+        "RebootDBInstance" | "DeleteDBInstance" => {
+            if let Some(id) = form_get(&pairs, "DBInstanceIdentifier") {
+                m.pending_reboot.remove(&id);
+            }
+            None
+        }
+        "DescribeDBInstances" if !m.pending_reboot.is_empty() => {
+            let mut out = String::with_capacity(body.len());
+            let mut changed = false;
+            for (i, chunk) in body.split("<DBInstance>").enumerate() {
+                if i > 0 {
+                    out.push_str("<DBInstance>");
+                }
+                let id = crate::wire::between(
+                    chunk,
+                    "<DBInstanceIdentifier>",
+                    "</DBInstanceIdentifier>",
+                );
+                if id.is_some_and(|id| m.pending_reboot.contains(id)) {
+                    let rewritten = chunk.replace(
+                        "<ParameterApplyStatus>in-sync</ParameterApplyStatus>",
+                        "<ParameterApplyStatus>pending-reboot</ParameterApplyStatus>",
+                    );
+                    changed |= rewritten != chunk;
+                    out.push_str(&rewritten);
+                } else {
+                    out.push_str(chunk);
+                }
+            }
+            if !changed {
+                return None;
+            }
+            let head: String = head
+                .lines()
+                .filter(|l| {
+                    let l = l.to_ascii_lowercase();
+                    !l.starts_with("content-length:") && !l.starts_with("connection:")
+                })
+                .map(|l| format!("{l}\r\n"))
+                .collect();
+            Some(crate::with_body(&head, &out))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn call<'a>(signature: &'a str, body: &'a str) -> Call<'a> {
+        Call {
+            head: "",
+            body,
+            signature,
+            ec2: false,
+        }
+    }
+
+    #[test]
+    fn an_instance_made_right_after_its_group_waits_for_a_reboot() {
+        let rules = Rules {
+            rds_parameter_settle: Duration::from_secs(60),
+            ..Rules::aws()
+        };
+        let mut m = Memory::default();
+        after(
+            &rules,
+            &mut m,
+            &call("ModifyDBParameterGroup", "DBParameterGroupName=pg"),
+            "",
+            "",
+        );
+        after(
+            &rules,
+            &mut m,
+            &call(
+                "CreateDBInstance",
+                "DBInstanceIdentifier=db1&DBParameterGroupName=pg",
+            ),
+            "",
+            "",
+        );
+        let answer = "<DBInstances><DBInstance><DBInstanceIdentifier>db1</DBInstanceIdentifier><DBParameterGroups><DBParameterGroup><ParameterApplyStatus>in-sync</ParameterApplyStatus></DBParameterGroup></DBParameterGroups></DBInstance></DBInstances>";
+        let out = after(
+            &rules,
+            &mut m,
+            &call("DescribeDBInstances", ""),
+            "HTTP/1.1 200 OK\r\n",
+            answer,
+        )
+        .unwrap();
+        assert!(String::from_utf8(out).unwrap().contains("pending-reboot"));
+        after(
+            &rules,
+            &mut m,
+            &call("RebootDBInstance", "DBInstanceIdentifier=db1"),
+            "",
+            "",
+        );
+        assert!(after(&rules, &mut m, &call("DescribeDBInstances", ""), "", answer).is_none());
+    }
+}
