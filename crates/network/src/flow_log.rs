@@ -156,8 +156,8 @@ impl Resource for FlowLog {
         );
         // Whether AWS can deliver (PCI DSS 10.7.2: a logging failure is
         // detected): FAILED comes with its reason (the role cannot be
-        // assumed, the group or bucket refuses). Repair recreates the flow
-        // log; a cause outside it keeps failing until fixed.
+        // assumed, the group or bucket refuses). `verify` fails it; `up`
+        // does not recreate the flow log for it (see `repair`).
         let status = f.deliver_logs_status().unwrap_or("unreported");
         checks.check(
             FlowLogProperty::DeliveryStatus,
@@ -249,8 +249,28 @@ impl Resource for FlowLog {
         // A flow log's settings cannot be changed in place: anything but
         // its tags is repaired by making it again.
         let drifted = FlowLogProperty::drifted(&self.id, drift)?;
-        if drifted.iter().all(|(p, _)| *p == FlowLogProperty::Tags) {
-            ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?;
+        let settings = drifted
+            .iter()
+            .filter(|(p, _)| !matches!(p, FlowLogProperty::Tags | FlowLogProperty::DeliveryStatus))
+            .count();
+        if settings == 0 {
+            if drifted.iter().any(|(p, _)| *p == FlowLogProperty::Tags) {
+                ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?;
+            }
+            // A delivery failure is outside the flow log (the role's trust
+            // or permissions, the destination's policy or key): making it
+            // again fixes nothing and leaves a gap in the logs each time.
+            // Said, with AWS's reason; `verify` keeps failing LOG-6.
+            if let Some((_, d)) = drifted
+                .iter()
+                .find(|(p, _)| *p == FlowLogProperty::DeliveryStatus)
+            {
+                tracing::warn!(
+                    "{}: AWS reports the flow log not delivering ({}); fix the delivery role's trust and permissions or the destination's policy and key: the flow log itself is as configured and is left as it is",
+                    self.id,
+                    d.actual
+                );
+            }
             return Ok(present.clone());
         }
         self.delete(cx, present).await?;
