@@ -584,3 +584,43 @@ async fn lambda_updates_take_time_publish_checks_code_and_aliases_hold_versions(
         .unwrap();
     aws.iam.delete_role().role_name(&name).send().await.unwrap();
 }
+
+/// A quota never adjusted is not in GetServiceQuota's answers
+/// (`NoSuchResourceException`); GetAWSDefaultServiceQuota gives its
+/// default. paysec's preflight falls back to it, as Terraform's data
+/// source does, instead of reporting the quota unreadable.
+#[tokio::test]
+async fn a_quota_never_adjusted_is_read_from_its_default() {
+    let aws = aws().await;
+    let err = aws
+        .quotas
+        .get_service_quota()
+        .service_code("kms")
+        .quota_code("L-C2F1777E")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_service_error()
+            .is_some_and(|e| e.is_no_such_resource_exception()),
+        "{err:?}"
+    );
+    let default = aws
+        .quotas
+        .get_aws_default_service_quota()
+        .service_code("kms")
+        .quota_code("L-C2F1777E")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(default.quota().and_then(|q| q.value()), Some(100_000.0));
+    let p = crate::support::Paysec::new("quota");
+    let plan = p.run(&["plan"]).success();
+    assert!(
+        plan.stderr()
+            .lines()
+            .any(|l| l.contains("quota: KMS keys") && l.contains("quota 100000")),
+        "{}",
+        plan.stderr()
+    );
+}

@@ -555,31 +555,20 @@ fn keys(config: &Config) -> usize {
 /// own; not asked when there are none).
 async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize, endpoints: usize, keys: usize) {
     let emulator = aws.tolerates(Gap::CatalogReadsMissing);
-    let quota = |service: &'static str, code: &'static str| {
-        aws.quotas
-            .get_service_quota()
-            .service_code(service)
-            .quota_code(code)
-            .customize()
-            .config_override(
-                servicequotas::config::Builder::default().retry_config(aws.retry_for_checks()),
-            )
-            .send()
-    };
     let (vpc_quota, vpcs, key_quota, endpoint_quota) = tokio::join!(
-        quota("vpc", "L-F678F1CE"),
+        quota_value(aws, "vpc", "L-F678F1CE"),
         aws.ec2.describe_vpcs().send(),
-        quota("kms", "L-C2F1777E"),
+        quota_value(aws, "kms", "L-C2F1777E"),
         async {
             if endpoints == 0 {
                 return None;
             }
-            Some(quota("vpc", "L-29B6F2EB").await)
+            Some(quota_value(aws, "vpc", "L-29B6F2EB").await)
         },
     );
     match endpoint_quota {
         None => {}
-        Some(Ok(q)) => match q.quota().and_then(|q| q.value()) {
+        Some(Ok(value)) => match value {
             // The VPC is new: nothing in it yet.
             Some(value) => match quota_room(
                 "interface endpoints per VPC",
@@ -600,14 +589,11 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize, endpoints: us
         Some(Err(e)) => p.push(
             "quota: endpoints",
             Verdict::unanswered(emulator, Verdict::Warning),
-            format!(
-                "GetServiceQuota vpc/L-29B6F2EB: {}",
-                paysec_aws::classify::one_line(&e)
-            ),
+            e,
         ),
     }
     match (vpc_quota, vpcs) {
-        (Ok(q), Ok(v)) => match q.quota().and_then(|q| q.value()) {
+        (Ok(value), Ok(v)) => match value {
             Some(value) => match quota_room(
                 "VPCs in the region",
                 "vpc/L-F678F1CE",
@@ -627,10 +613,7 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize, endpoints: us
         (Err(e), _) => p.push(
             "quota: VPCs",
             Verdict::unanswered(emulator, Verdict::Warning),
-            format!(
-                "GetServiceQuota vpc/L-F678F1CE: {}",
-                paysec_aws::classify::one_line(&e)
-            ),
+            e,
         ),
         (_, Err(e)) => p.push(
             "quota: VPCs",
@@ -639,7 +622,7 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize, endpoints: us
         ),
     }
     match key_quota {
-        Ok(q) => match q.quota().and_then(|q| q.value()) {
+        Ok(value) => match value {
             // Keys are counted only when the quota is near reach: listing
             // every key of a large account costs more than it tells.
             Some(value) if value < 1000.0 => {
@@ -673,11 +656,54 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize, endpoints: us
         Err(e) => p.push(
             "quota: KMS keys",
             Verdict::unanswered(emulator, Verdict::Warning),
-            format!(
-                "GetServiceQuota kms/L-C2F1777E: {}",
-                paysec_aws::classify::one_line(&e)
-            ),
+            e,
         ),
+    }
+}
+
+/// A quota's value in this account: GetServiceQuota, or, for a quota
+/// never adjusted, which it answers `NoSuchResourceException`,
+/// GetAWSDefaultServiceQuota (as Terraform's `aws_servicequotas_service_quota`
+/// data source falls back). `Err` is the failed call, one line.
+///
+/// IAM: servicequotas:GetServiceQuota, servicequotas:GetAWSDefaultServiceQuota.
+async fn quota_value(aws: &Aws, service: &str, code: &str) -> Result<Option<f64>, String> {
+    let checks = || servicequotas::config::Builder::default().retry_config(aws.retry_for_checks());
+    let adjusted = aws
+        .quotas
+        .get_service_quota()
+        .service_code(service)
+        .quota_code(code)
+        .customize()
+        .config_override(checks())
+        .send()
+        .await;
+    match adjusted {
+        Ok(q) => Ok(q.quota().and_then(|q| q.value())),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_resource_exception()) =>
+        {
+            aws.quotas
+                .get_aws_default_service_quota()
+                .service_code(service)
+                .quota_code(code)
+                .customize()
+                .config_override(checks())
+                .send()
+                .await
+                .map(|q| q.quota().and_then(|q| q.value()))
+                .map_err(|e| {
+                    format!(
+                        "GetAWSDefaultServiceQuota {service}/{code}: {}",
+                        paysec_aws::classify::one_line(&e)
+                    )
+                })
+        }
+        Err(e) => Err(format!(
+            "GetServiceQuota {service}/{code}: {}",
+            paysec_aws::classify::one_line(&e)
+        )),
     }
 }
 

@@ -49,6 +49,11 @@ pub struct Rules {
     /// Service Quotas' answers: (service, quota code, value). moto knows
     /// only VPC quotas, at their defaults.
     pub service_quotas: Vec<(&'static str, &'static str, f64)>,
+    /// AWS's defaults, GetAWSDefaultServiceQuota's answers; a quota among
+    /// them but not in `service_quotas` was never adjusted, and
+    /// GetServiceQuota answers it `NoSuchResourceException`, as AWS does.
+    /// Empty: not modelled.
+    pub default_quotas: Vec<(&'static str, &'static str, f64)>,
     /// RDS parameters' apply types, (name, `dynamic`|`static`); empty:
     /// not modelled.
     pub rds_parameter_types: Vec<(&'static str, &'static str)>,
@@ -97,6 +102,15 @@ pub struct Confirmation {
     pub token: String,
 }
 
+/// AWS's default quotas for what the preflight reads (Service Quotas
+/// console): VPCs per region, interface endpoints per VPC, customer
+/// managed KMS keys.
+pub const DEFAULT_QUOTAS: &[(&str, &str, f64)] = &[
+    ("vpc", "L-F678F1CE", 5.0),
+    ("vpc", "L-29B6F2EB", 50.0),
+    ("kms", "L-C2F1777E", 100_000.0),
+];
+
 /// Apply types RDS states for PostgreSQL 16 and 17 (DescribeDBParameters
 /// of a `postgres16` group): the ones paysec sets, and static ones a
 /// change could add.
@@ -129,13 +143,11 @@ impl Rules {
             ),
             iam_permission_propagation: Duration::from_secs(5),
             // The suite runs many environments in one account at once: its
-            // VPC quota is raised, as such an account's would be; KMS at
-            // AWS's default.
-            service_quotas: vec![
-                ("vpc", "L-F678F1CE", 1000.0),
-                ("vpc", "L-29B6F2EB", 50.0),
-                ("kms", "L-C2F1777E", 100_000.0),
-            ],
+            // VPC quota is raised, as such an account's would be. The
+            // others were never adjusted: GetServiceQuota has nothing for
+            // them, and their defaults come from GetAWSDefaultServiceQuota.
+            service_quotas: vec![("vpc", "L-F678F1CE", 1000.0)],
+            default_quotas: DEFAULT_QUOTAS.to_vec(),
             rds_parameter_types: POSTGRES_PARAMETER_TYPES.to_vec(),
             endpoint_private_dns: true,
             dns_firewall_mutation_protection: true,
@@ -164,6 +176,7 @@ impl Rules {
             rds_engine_versions: None,
             iam_permission_propagation: Duration::ZERO,
             service_quotas: Vec::new(),
+            default_quotas: Vec::new(),
             rds_parameter_types: Vec::new(),
             endpoint_private_dns: false,
             dns_firewall_mutation_protection: false,
@@ -661,21 +674,39 @@ pub(crate) async fn before(
         }
         return None;
     }
-    if call.signature == "GetServiceQuota" {
+    if matches!(
+        call.signature,
+        "GetServiceQuota" | "GetAWSDefaultServiceQuota"
+    ) {
         let body = serde_json::from_str::<Value>(call.body).unwrap_or(Value::Null);
         let (service, code) = (
             body["ServiceCode"].as_str().unwrap_or_default(),
             body["QuotaCode"].as_str().unwrap_or_default(),
         );
-        if let Some((_, _, value)) = rules
-            .service_quotas
-            .iter()
-            .find(|(s, c, _)| *s == service && *c == code)
-        {
+        let of = |list: &[(&'static str, &'static str, f64)]| {
+            list.iter()
+                .find(|(s, c, _)| *s == service && *c == code)
+                .map(|(_, _, v)| *v)
+        };
+        let quota = |value: f64| {
             let quota = serde_json::json!({
                 "Quota": { "ServiceCode": service, "QuotaCode": code, "Value": value, "Unit": "None", "Adjustable": true }
             });
-            return Some(answer(AWS_JSON_OK, &quota.to_string()));
+            answer(AWS_JSON_OK, &quota.to_string())
+        };
+        let adjusted = of(&rules.service_quotas);
+        let default = of(&rules.default_quotas);
+        match (call.signature, adjusted, default) {
+            ("GetServiceQuota", Some(v), _) => return Some(quota(v)),
+            ("GetServiceQuota", None, Some(_)) => {
+                return Some(Verdict::Refuse(
+                    400,
+                    "NoSuchResourceException",
+                    format!("The request failed because the specified quota {service}/{code} has not been adjusted in this account; its default applies"),
+                ))
+            }
+            ("GetAWSDefaultServiceQuota", _, Some(v)) => return Some(quota(v)),
+            _ => {}
         }
     }
     if let Some(limit) = rules.lambda_concurrency_limit {
