@@ -984,3 +984,31 @@ async fn a_public_snapshot_fails_and_up_makes_it_private() {
     assert!(!f["observed"].as_str().unwrap().contains(&old), "{f}");
     p.run_with(&no_function, &["down", "--yes"]).success();
 }
+
+/// The account's Lambda settings unreadable (GetAccountSettings denied to
+/// this caller): the reservation is tried, and Lambda's refusal for lack
+/// of room (a new account's limit, the rules layer's) is the warning a
+/// readable account gets, not a failed `up`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reservation_refused_for_lack_of_room_is_a_warning() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    proxy.script(Scripted {
+        operation: "GET /2016-08-19/account-settings".into(),
+        times: 1000,
+        status: 403,
+        code: "AccessDeniedException".into(),
+        message: "User: arn:aws:sts::123456789012:assumed-role/ci/run is not authorized to perform: lambda:GetAccountSettings".into(),
+    });
+    let p = Paysec::new("noroom");
+    let core = [("PAYSEC_RDS_ENABLED", "false")];
+    let up = p.run_with(&core, &["--endpoint-url", &proxy.url(), "up", "--yes"]);
+    assert_eq!(up.code(), 0, "{}", up.stderr());
+    assert!(
+        up.stderr()
+            .contains("reserved concurrency not set: Lambda refused 10")
+            && up.stderr().contains("below its minimum value"),
+        "{}",
+        up.stderr()
+    );
+    p.run_with(&core, &["down", "--yes"]).success();
+}

@@ -239,7 +239,7 @@ impl Function {
             tracing::warn!("{}: reserved concurrency not set: {why}", self.id);
             return Ok(());
         }
-        retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
+        let put = retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
             self.aws
                 .lambda
                 .put_function_concurrency()
@@ -249,8 +249,24 @@ impl Function {
                 .await
                 .or_resource(&self.id, "PutFunctionConcurrency")
         })
-        .await?;
-        Ok(())
+        .await;
+        match put {
+            Ok(_) => Ok(()),
+            // No room, found only now (the account's settings could not
+            // be read first): the same warning as when they could.
+            Err(e)
+                if e.code() == Some("InvalidParameterValueException")
+                    && e.message().contains("UnreservedConcurrentExecution") =>
+            {
+                tracing::warn!(
+                    "{}: reserved concurrency not set: Lambda refused {wanted} ({}); request a higher \"Concurrent executions\" quota (Service Quotas), lower lambda.reserved_concurrency, or set it to \"none\"",
+                    self.id,
+                    e.message()
+                );
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn present(cfg: &FunctionConfiguration, live: Option<&release::Live>) -> Present {

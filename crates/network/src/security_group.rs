@@ -65,8 +65,9 @@ impl SecurityGroup {
     }
 
     /// Resources that must outlive this group on `down`: the Lambda
-    /// execution role has to exist until the function's ENIs, which hold
-    /// this group, are released (AWS deletes them with that role).
+    /// execution role and the policy granting it ec2:DeleteNetworkInterface
+    /// have to exist until the function's ENIs, which hold this group, are
+    /// released (Lambda deletes them with that role's permissions).
     /// How long `down` waits for Lambda's network interfaces to release
     /// this group (`network.eni_drain_minutes`).
     pub fn draining_up_to(mut self, budget: Duration) -> Self {

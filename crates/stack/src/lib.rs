@@ -425,6 +425,44 @@ mod tests {
         assert!(!built.contains(&ids::ALARM_ENCRYPTION.to_owned()));
     }
 
+    /// `down` deletes a resource once everything depending on it is gone:
+    /// the Lambda role and the policy that lets Lambda delete the
+    /// function's network interfaces go only after the group those
+    /// interfaces hold.
+    #[tokio::test]
+    async fn the_lambda_role_and_its_policy_outlive_the_functions_group() {
+        let aws = Aws::connect(&paysec_aws::AwsSettings {
+            region: Some("us-east-1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let config = Config::default();
+        let resolved = Preflight::unresolved(&config);
+        let inputs = Inputs {
+            aws: &aws,
+            config: &config,
+            key_admins: &[],
+            resolved: &resolved,
+            code: &Arc::new(paysec_lambda::Code::example()),
+            releases: &Default::default(),
+        };
+        let env = paysec_core::naming::EnvName::parse("t-1").unwrap();
+        let graph = whole_blueprint(&inputs, &paysec_core::naming::Names::new(&env)).unwrap();
+        let sg = (0..graph.len())
+            .find(|&i| graph.node(i).id().as_str() == ids::SG_LAMBDA)
+            .unwrap();
+        let deps: Vec<String> = graph
+            .node(sg)
+            .dependencies()
+            .iter()
+            .map(|d| d.target().to_string())
+            .collect();
+        for id in [ids::ROLE_LAMBDA, ids::POLICY_LAMBDA] {
+            assert!(deps.contains(&id.to_owned()), "{id} in {deps:?}");
+        }
+    }
+
     #[tokio::test]
     async fn every_id_and_kind_fits_its_column() {
         let (ids, _) = built_and_left_out(&Config::default()).await;

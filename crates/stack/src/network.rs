@@ -65,7 +65,10 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             "lambda",
             "paysec payment function",
         )
-        .outlived_by(vec![id(ids::ROLE_LAMBDA)])
+        // Lambda deletes the function's network interfaces with its role's
+        // permissions (ec2:DeleteNetworkInterface, in the role's policy):
+        // both stay until the group, which those interfaces hold, is gone.
+        .outlived_by(vec![id(ids::ROLE_LAMBDA), id(ids::POLICY_LAMBDA)])
         .draining_up_to(drain),
     ));
     nodes.push(Arc::new(
