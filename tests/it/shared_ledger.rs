@@ -504,3 +504,39 @@ async fn a_ledger_made_in_one_region_is_used_from_a_run_in_another() {
     assert_eq!(clean.code(), 0, "{}", clean.stdout());
     p.run(&["down", "--yes"]).success();
 }
+
+/// A ledger object removed while a run holds it (by hand, by a lifecycle
+/// rule): S3 answers the run's `If-Match` write 404. The run stops naming
+/// the object and how to restore it, without writing a new ledger over
+/// the gap.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ledger_removed_under_a_run_is_named_and_not_overwritten() {
+    let setup = Paysec::new("removed-setup");
+    let bucket = state_bucket(&setup);
+    let p = on_ledger("removed", &format!("s3://{bucket}/gone"));
+    p.run(&["up", "--yes"]).success();
+    let proxy = paysec_testkit::FaultProxy::start(&crate::support::endpoint())
+        .await
+        .unwrap();
+    proxy.script(paysec_testkit::Scripted {
+        operation: format!("PUT /{bucket}/gone/{}.json", p.env),
+        times: 1000,
+        status: 404,
+        code: "NoSuchKey".into(),
+        message: "The specified key does not exist.".into(),
+    });
+    let url = proxy.url();
+    // A full read repairs nothing here; a changed tag makes the run write.
+    let run = p.run_with(
+        &[("PAYSEC_TAGS", "team=payments")],
+        &["--endpoint-url", &url, "up", "--yes"],
+    );
+    assert_ne!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("was removed since this run read it")
+            && run.stderr().contains("ledger history"),
+        "{}",
+        run.stderr()
+    );
+    p.run(&["down", "--yes", "--purge-audit-logs"]).success();
+}

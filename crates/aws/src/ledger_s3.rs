@@ -170,6 +170,12 @@ impl S3Ledgers {
                 match put.send().await {
                     Ok(out) => return Ok(out.e_tag().unwrap_or_default().to_owned()),
                     Err(e) if status(&e) == Some(412) => return Err(StoreError::Conflict),
+                    // `If-Match` on an object that is gone: S3 answers 404.
+                    Err(e) if status(&e) == Some(404) && matches!(condition, Condition::At(_)) => {
+                        return Err(StoreError::Other(format!(
+                            "s3://{bucket}/{key} was removed since this run read it (deleted by hand, or by a lifecycle rule); this run stopped without writing it. Restore its last version (`paysec ledger history` lists them; the bucket is versioned), then run again"
+                        )))
+                    }
                     Err(e) if status(&e) == Some(409) && attempt < CONFLICT_ATTEMPTS => {
                         tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
                     }
