@@ -781,6 +781,28 @@ async fn check_logs_and_alarms(aws: &Aws, l: &Value) {
             a.alarm_name()
         );
     }
+    // The function's errors as callers meet them: through the alias `live`.
+    let errors = alarms
+        .metric_alarms()
+        .iter()
+        .find(|a| a.alarm_name() == Some(format!("{prefix}lambda-errors").as_str()))
+        .unwrap();
+    let function = attr(l, "lambda.function", "name");
+    let dims: Vec<(String, String)> = errors
+        .dimensions()
+        .iter()
+        .map(|d| {
+            (
+                d.name().unwrap_or_default().to_owned(),
+                d.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        dims.contains(&("FunctionName".into(), function.to_owned()))
+            && dims.contains(&("Resource".into(), format!("{function}:live"))),
+        "{dims:?}"
+    );
 }
 
 async fn check_rds_and_lambda(aws: &Aws, l: &Value) {

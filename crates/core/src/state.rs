@@ -63,6 +63,9 @@ pub enum Attr {
     CodeSha256,
     /// The alias `live`'s ARN (what callers invoke).
     AliasArn,
+    /// `FUNCTION:live`: CloudWatch's `Resource` dimension of the alias's
+    /// Lambda metrics.
+    AliasResource,
     /// A database's resource id (`db-...`), which IAM database
     /// authentication's `rds-db:connect` ARN names.
     DbiResourceId,
@@ -93,6 +96,7 @@ impl Attr {
             Self::Version => "version",
             Self::CodeSha256 => "code_sha256",
             Self::AliasArn => "alias_arn",
+            Self::AliasResource => "alias_resource",
             Self::DbiResourceId => "dbi_resource_id",
         }
     }

@@ -285,7 +285,8 @@ impl Function {
             p = p
                 .with(Attr::Version, &live.version)
                 .with(Attr::CodeSha256, &live.code_sha256)
-                .with(Attr::AliasArn, &live.alias_arn);
+                .with(Attr::AliasArn, &live.alias_arn)
+                .with(Attr::AliasResource, format!("{name}:{}", release::ALIAS));
         }
         p
     }
@@ -697,7 +698,8 @@ impl Resource for Function {
                     present = present
                         .with(Attr::Version, version)
                         .with(Attr::CodeSha256, sha256)
-                        .with(Attr::AliasArn, alias_arn);
+                        .with(Attr::AliasArn, alias_arn)
+                        .with(Attr::AliasResource, format!("{name}:{}", release::ALIAS));
                 }
             }
             // A new release: `$LATEST` gets the configured code (if it
@@ -717,7 +719,8 @@ impl Resource for Function {
                     present = present
                         .with(Attr::Version, published)
                         .with(Attr::CodeSha256, sha256)
-                        .with(Attr::AliasArn, alias_arn);
+                        .with(Attr::AliasArn, alias_arn)
+                        .with(Attr::AliasResource, format!("{name}:{}", release::ALIAS));
                 }
             }
         }

@@ -216,11 +216,19 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             description: "Payment function errors",
             namespace: Some("AWS/Lambda"),
             metric: "Errors",
-            dimensions: vec![Dimension {
-                name: "FunctionName",
-                resource: id(ids::FUNCTION),
-                attribute: Attr::Name,
-            }],
+            // The errors of what callers invoke: the alias `live`.
+            dimensions: vec![
+                Dimension {
+                    name: "FunctionName",
+                    resource: id(ids::FUNCTION),
+                    attribute: Attr::Name,
+                },
+                Dimension {
+                    name: "Resource",
+                    resource: id(ids::FUNCTION),
+                    attribute: Attr::AliasResource,
+                },
+            ],
             statistic: Statistic::Sum,
             threshold: 1.0,
             period_seconds: 300,
