@@ -629,15 +629,18 @@ async fn a_flow_log_aws_cannot_deliver_fails_with_its_reason() {
     }
     // `up` does not make them again: that fixes nothing outside them and
     // leaves a gap in the logs each time. It says why, with AWS's reason.
-    let before: Vec<String> = ["network.flow-log-s3", "network.flow-log-cloudwatch"]
-        .iter()
-        .map(|id| {
-            p.ledger()["resources"][id]["physical_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let flow_logs = || -> Vec<String> {
+        ["network.flow-log-s3", "network.flow-log-cloudwatch"]
+            .iter()
+            .map(|id| {
+                p.ledger()["resources"][id]["physical_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let before = flow_logs();
     let up = p.run_with(&core, &["--endpoint-url", &url, "up", "--yes"]);
     assert_eq!(up.code(), 0, "{}", up.stderr());
     assert!(
@@ -647,16 +650,7 @@ async fn a_flow_log_aws_cannot_deliver_fails_with_its_reason() {
         "{}",
         up.stderr()
     );
-    let after: Vec<String> = ["network.flow-log-s3", "network.flow-log-cloudwatch"]
-        .iter()
-        .map(|id| {
-            p.ledger()["resources"][id]["physical_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    assert_eq!(before, after, "the flow logs are the same ones");
+    assert_eq!(before, flow_logs(), "the flow logs are the same ones");
     assert!(
         !proxy.log().iter().any(|c| c == "DeleteFlowLogs"),
         "no flow log deleted"

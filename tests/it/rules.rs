@@ -17,6 +17,24 @@ use crate::support::{aws, env_name, sso, SSO_ROLE};
 /// Longer than the suite's `ec2_visibility`.
 const SETTLED: Duration = Duration::from_millis(1300);
 
+/// A role Lambda may assume, made now (its permissions young).
+async fn lambda_role(
+    aws: &paysec_aws::Aws,
+    name: &str,
+) -> paysec_aws::sdk::iam::operation::create_role::CreateRoleOutput {
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
+    });
+    aws.iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
 fn key_policy(account: &str, admin: &str) -> String {
     json!({
         "Version": "2012-10-17",
@@ -198,18 +216,7 @@ async fn retired_engine_minors_are_refused_and_the_catalog_answers() {
 async fn a_role_given_policies_moments_ago_cannot_yet_reach_the_dlq() {
     let aws = aws().await;
     let name = env_name("young-role");
-    let trust = json!({
-        "Version": "2012-10-17",
-        "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
-    });
-    let role = aws
-        .iam
-        .create_role()
-        .role_name(&name)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    let role = lambda_role(&aws, &name).await;
     let err = aws
         .lambda
         .create_function()
@@ -444,18 +451,7 @@ async fn a_role_is_assumed_only_as_its_trust_policy_allows() {
 async fn lambda_updates_take_time_publish_checks_code_and_aliases_hold_versions() {
     let aws = aws().await;
     let name = env_name("releases");
-    let trust = json!({
-        "Version": "2012-10-17",
-        "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
-    });
-    let role = aws
-        .iam
-        .create_role()
-        .role_name(&name)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    let role = lambda_role(&aws, &name).await;
     let one = paysec_lambda::Code::example();
     let created = aws
         .lambda

@@ -355,8 +355,12 @@ mod tests {
         assert_ne!(desired_state(&retained, &role("Deployer"), "code-a"), base);
     }
 
-    /// The blueprint's ids with `config`, and what it leaves out.
-    async fn built_and_left_out(config: &Config) -> (Vec<String>, Vec<LeftOut>) {
+    /// `f` given the blueprint's inputs for `config` (the example handler,
+    /// no releases, nothing resolved) and environment `t-1`'s names.
+    async fn with_inputs<R>(
+        config: &Config,
+        f: impl FnOnce(&Inputs<'_>, &paysec_core::naming::Names) -> R,
+    ) -> R {
         let aws = Aws::connect(&paysec_aws::AwsSettings {
             region: Some("us-east-1".into()),
             ..Default::default()
@@ -373,12 +377,19 @@ mod tests {
             releases: &Default::default(),
         };
         let env = paysec_core::naming::EnvName::parse("t-1").unwrap();
-        let names = paysec_core::naming::Names::new(&env);
-        let graph = blueprint(&inputs, &names).expect("a valid graph");
-        let ids = (0..graph.len())
-            .map(|i| graph.node(i).id().to_string())
-            .collect();
-        (ids, left_out(&inputs, &names).unwrap())
+        f(&inputs, &paysec_core::naming::Names::new(&env))
+    }
+
+    /// The blueprint's ids with `config`, and what it leaves out.
+    async fn built_and_left_out(config: &Config) -> (Vec<String>, Vec<LeftOut>) {
+        with_inputs(config, |inputs, names| {
+            let graph = blueprint(inputs, names).expect("a valid graph");
+            let ids = (0..graph.len())
+                .map(|i| graph.node(i).id().to_string())
+                .collect();
+            (ids, left_out(inputs, names).unwrap())
+        })
+        .await
     }
 
     #[tokio::test]
@@ -431,24 +442,10 @@ mod tests {
     /// interfaces hold.
     #[tokio::test]
     async fn the_lambda_role_and_its_policy_outlive_the_functions_group() {
-        let aws = Aws::connect(&paysec_aws::AwsSettings {
-            region: Some("us-east-1".into()),
-            ..Default::default()
+        let graph = with_inputs(&Config::default(), |inputs, names| {
+            whole_blueprint(inputs, names).unwrap()
         })
-        .await
-        .unwrap();
-        let config = Config::default();
-        let resolved = Preflight::unresolved(&config);
-        let inputs = Inputs {
-            aws: &aws,
-            config: &config,
-            key_admins: &[],
-            resolved: &resolved,
-            code: &Arc::new(paysec_lambda::Code::example()),
-            releases: &Default::default(),
-        };
-        let env = paysec_core::naming::EnvName::parse("t-1").unwrap();
-        let graph = whole_blueprint(&inputs, &paysec_core::naming::Names::new(&env)).unwrap();
+        .await;
         let sg = (0..graph.len())
             .find(|&i| graph.node(i).id().as_str() == ids::SG_LAMBDA)
             .unwrap();
@@ -469,24 +466,10 @@ mod tests {
         let longest = ids.iter().map(String::len).max().unwrap();
         assert!(longest <= ID_WIDTH, "an id of {longest} characters");
         assert_eq!(longest, ID_WIDTH, "no wider than needed");
-        let aws = Aws::connect(&paysec_aws::AwsSettings {
-            region: Some("us-east-1".into()),
-            ..Default::default()
+        let graph = with_inputs(&Config::default(), |inputs, names| {
+            blueprint(inputs, names).unwrap()
         })
-        .await
-        .unwrap();
-        let config = Config::default();
-        let resolved = Preflight::unresolved(&config);
-        let inputs = Inputs {
-            aws: &aws,
-            config: &config,
-            key_admins: &[],
-            resolved: &resolved,
-            code: &Arc::new(paysec_lambda::Code::example()),
-            releases: &Default::default(),
-        };
-        let env = paysec_core::naming::EnvName::parse("t-1").unwrap();
-        let graph = blueprint(&inputs, &paysec_core::naming::Names::new(&env)).unwrap();
+        .await;
         let widest = (0..graph.len())
             .map(|i| graph.node(i).kind().len())
             .max()

@@ -103,7 +103,7 @@ pub(crate) fn after(
                     changed = true;
                 }
             }
-            changed.then(|| rewritten(head, &v))
+            changed.then(|| crate::with_new_body(head, &v.to_string()))
         }
         "AssociateFirewallRuleGroup" | "UpdateFirewallRuleGroupAssociation" => {
             let answer: Value = serde_json::from_str(body).ok()?;
@@ -142,7 +142,7 @@ pub(crate) fn after(
             if a.pending.is_some() {
                 shown.insert("Status".into(), Value::from("UPDATING"));
             }
-            Some(rewritten(head, &v))
+            Some(crate::with_new_body(head, &v.to_string()))
         }
         "DisassociateFirewallRuleGroup" => {
             if let Some(id) = association_id(call) {
@@ -152,18 +152,6 @@ pub(crate) fn after(
         }
         _ => None,
     }
-}
-
-fn rewritten(head: &str, v: &Value) -> Vec<u8> {
-    let head: String = head
-        .lines()
-        .filter(|l| {
-            let l = l.to_ascii_lowercase();
-            !l.starts_with("content-length:") && !l.starts_with("connection:")
-        })
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    crate::with_body(&head, &v.to_string())
 }
 
 #[cfg(test)]

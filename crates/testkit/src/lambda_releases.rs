@@ -191,15 +191,7 @@ fn in_progress(head: &str, body: &str, nested: bool) -> Option<Vec<u8>> {
     };
     let cfg = cfg.as_object_mut()?;
     cfg.insert("LastUpdateStatus".into(), Value::from("InProgress"));
-    let head: String = head
-        .lines()
-        .filter(|l| {
-            let l = l.to_ascii_lowercase();
-            !l.starts_with("content-length:") && !l.starts_with("connection:")
-        })
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    Some(crate::with_body(&head, &v.to_string()))
+    Some(crate::with_new_body(head, &v.to_string()))
 }
 
 #[cfg(test)]

@@ -668,6 +668,20 @@ const OK_XML: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nx-amzn-Reques
 
 /// A whole answer: `head` (status line and headers, each ending in CRLF)
 /// plus a body with its length.
+/// An emulator's answer with another body: its head without the length and
+/// connection headers `with_body` writes anew.
+fn with_new_body(head: &str, body: &str) -> Vec<u8> {
+    let head: String = head
+        .lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            !l.starts_with("content-length:") && !l.starts_with("connection:")
+        })
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    with_body(&head, body)
+}
+
 fn with_body(head: &str, body: &str) -> Vec<u8> {
     format!(
         "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",

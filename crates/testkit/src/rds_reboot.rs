@@ -83,15 +83,7 @@ pub(crate) fn after(
             if !changed {
                 return None;
             }
-            let head: String = head
-                .lines()
-                .filter(|l| {
-                    let l = l.to_ascii_lowercase();
-                    !l.starts_with("content-length:") && !l.starts_with("connection:")
-                })
-                .map(|l| format!("{l}\r\n"))
-                .collect();
-            Some(crate::with_body(&head, &out))
+            Some(crate::with_new_body(head, &out))
         }
         _ => None,
     }

@@ -1071,15 +1071,7 @@ pub(crate) fn after(
     let now = Instant::now();
     if let Some(confirming) = &rules.confirming_recipients {
         if let Some(body) = subscriptions(&mut m, confirming, call, body) {
-            let head: String = head
-                .lines()
-                .filter(|l| {
-                    let l = l.to_ascii_lowercase();
-                    !l.starts_with("content-length:") && !l.starts_with("connection:")
-                })
-                .map(|l| format!("{l}\r\n"))
-                .collect();
-            return Some(crate::with_body(&head, &body));
+            return Some(crate::with_new_body(head, &body));
         }
     }
     if call.ec2 {
