@@ -160,12 +160,7 @@ mod tests {
     use std::time::Duration;
 
     fn call<'a>(signature: &'a str, body: &'a str) -> Call<'a> {
-        Call {
-            head: "",
-            body,
-            signature,
-            ec2: false,
-        }
+        Call::of(signature, body)
     }
 
     #[test]

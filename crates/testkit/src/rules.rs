@@ -234,6 +234,19 @@ pub(crate) struct Call<'a> {
     pub ec2: bool,
 }
 
+#[cfg(test)]
+impl<'a> Call<'a> {
+    /// A call of the given signature and body, for unit tests.
+    pub(crate) fn of(signature: &'a str, body: &'a str) -> Self {
+        Self {
+            head: "",
+            body,
+            signature,
+            ec2: false,
+        }
+    }
+}
+
 /// A refusal or an answer of the rules' own: (status, code, message) or a
 /// whole HTTP answer.
 pub(crate) enum Verdict {
@@ -406,25 +419,12 @@ pub(crate) async fn ask(
     body: &str,
     account: Option<&str>,
 ) -> Option<(bool, String)> {
-    let Scope { key, region, .. } = credential_scope(head)?;
-    let token = header(head, "x-amz-security-token")
-        .map(|t| format!("X-Amz-Security-Token: {t}\r\n"))
-        .unwrap_or_default();
     let as_account = account
         .map(|a| format!("x-moto-account-id: {a}\r\n"))
         .unwrap_or_default();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n{token}{as_account}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut conn = TcpStream::connect(upstream).await.ok()?;
-    conn.write_all(request.as_bytes()).await.ok()?;
-    let mut answer = Vec::new();
-    conn.read_to_end(&mut answer).await.ok()?;
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let ok = crate::wire::succeeded(&answer);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-    Some((ok, body))
+    let headers =
+        format!("Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n{as_account}");
+    send_as_caller(upstream, head, service, "POST", "/", &headers, body).await
 }
 
 /// One REST call (Lambda's, S3's) to the emulator as the request's own
@@ -437,12 +437,28 @@ pub(crate) async fn ask_rest(
     method: &str,
     path: &str,
 ) -> Option<(bool, String)> {
+    send_as_caller(upstream, head, service, method, path, "", "").await
+}
+
+/// One request to the emulator signed with the caller's access key (the
+/// emulator checks no signature; it maps the key to an account); whether
+/// it succeeded, and the answer's body.
+async fn send_as_caller(
+    upstream: SocketAddr,
+    head: &str,
+    service: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Option<(bool, String)> {
     let Scope { key, region, .. } = credential_scope(head)?;
     let token = header(head, "x-amz-security-token")
         .map(|t| format!("X-Amz-Security-Token: {t}\r\n"))
         .unwrap_or_default();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {upstream}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n{token}Content-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {upstream}\r\n{headers}Authorization: AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n{token}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
     let mut conn = TcpStream::connect(upstream).await.ok()?;
     conn.write_all(request.as_bytes()).await.ok()?;

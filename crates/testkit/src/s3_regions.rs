@@ -106,12 +106,7 @@ mod tests {
     use super::*;
 
     fn call(signature: &str) -> Call<'_> {
-        Call {
-            head: "",
-            body: "",
-            signature,
-            ec2: false,
-        }
+        Call::of(signature, "")
     }
 
     #[test]
