@@ -226,11 +226,20 @@ pub enum LedgerCommand {
     /// own (versioning, SSE-KMS, public access blocked, bucket owner
     /// enforced, TLS-only policy); refused if it exists and is not
     #[command(
-        after_help = "Examples:\n  paysec ledger init s3://team-paysec-state\n  paysec ledger init s3://team-paysec-state --output json"
+        after_help = "Examples:\n  paysec ledger init s3://team-paysec-state\n  paysec ledger init s3://team-paysec-state --kms-key arn:aws:kms:eu-west-1:111122223333:key/…   # a CI role in another account can use it\n  paysec ledger init s3://team-paysec-state --output json"
     )]
     Init {
         /// s3://BUCKET (a prefix is ignored: it is chosen by --ledger)
         url: String,
+        /// A customer managed KMS key (ARN) for the bucket's default
+        /// encryption, instead of the account's `aws/s3` key, which a role
+        /// of another account (a CI runner's) cannot use
+        #[arg(long, value_name = "ARN")]
+        kms_key: Option<String>,
+        /// Days the ledger's earlier versions are kept (its history, for
+        /// `ledger history` and restores) before S3 expires them
+        #[arg(long, value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(i32).range(1..=36500))]
+        noncurrent_days: i32,
     },
     /// Move an environment's ledger to another place (a directory or
     /// s3://BUCKET[/PREFIX]) under both places' locks; the old one is

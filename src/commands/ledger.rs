@@ -12,7 +12,12 @@ use crate::printer::Printer;
 use crate::settings::{self, Settings};
 
 /// `paysec ledger init s3://BUCKET`.
-pub async fn init(settings: &Settings, printer: &Printer, url: &str) -> Result<u8, Failure> {
+pub async fn init(
+    settings: &Settings,
+    printer: &Printer,
+    url: &str,
+    options: &ledger_s3::InitOptions,
+) -> Result<u8, Failure> {
     let url = match S3Url::parse(url) {
         Some(parsed) => parsed.map_err(Failure::Usage)?,
         None => {
@@ -25,7 +30,14 @@ pub async fn init(settings: &Settings, printer: &Printer, url: &str) -> Result<u
     let caller = aws.identity().await?;
     // An existing bucket is checked where it lives.
     let aws = aws.in_bucket_region(&url.bucket).await;
-    let outcome = ledger_s3::init_bucket(&aws, &url.bucket, &caller.partition)
+    if let Some(key) = &options.kms_key {
+        if !ledger_s3::is_kms_key_arn(key) {
+            return Err(Failure::Usage(format!(
+                "--kms-key {key}: not a KMS key's ARN (arn:aws:kms:REGION:ACCOUNT:key/ID, or an alias's ARN)"
+            )));
+        }
+    }
+    let outcome = ledger_s3::init_bucket(&aws, &url.bucket, &caller.partition, options)
         .await
         .map_err(Failure::Usage)?;
     let what = if outcome.created {

@@ -45,9 +45,18 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
     }
     // The state bucket is named by the command itself, not by --ledger,
     // and serves every environment.
-    if let Command::Ledger(crate::cli::LedgerCommand::Init { url }) = &cli.command {
+    if let Command::Ledger(crate::cli::LedgerCommand::Init {
+        url,
+        kms_key,
+        noncurrent_days,
+    }) = &cli.command
+    {
         let settings = settings::resolve_without_env(&cli.global)?;
-        return ledger::init(&settings, printer, url).await;
+        let options = paysec_aws::ledger_s3::InitOptions {
+            kms_key: kms_key.clone(),
+            noncurrent_days: *noncurrent_days,
+        };
+        return ledger::init(&settings, printer, url, &options).await;
     }
     let mut settings = settings::resolve(&cli.global)?;
     // The commands that ship or compare the team's code build its package

@@ -540,3 +540,92 @@ async fn a_ledger_removed_under_a_run_is_named_and_not_overwritten() {
     );
     p.run(&["down", "--yes", "--purge-audit-logs"]).success();
 }
+
+/// `ledger init --kms-key ARN --noncurrent-days N`: the bucket's default
+/// encryption uses that customer managed key (a CI role in another account
+/// can be granted it; `aws/s3` cannot be), and the ledger's earlier
+/// versions expire after N days (365 by default) instead of never.
+#[tokio::test]
+async fn the_state_bucket_takes_a_customer_managed_key_and_expires_old_versions() {
+    let p = Paysec::new("init-cmk");
+    let aws = aws().await;
+    let key = aws
+        .kms
+        .create_key()
+        .description("paysec test: the state bucket's key")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let bucket = format!("state-{}", env_name("k"));
+    let url = format!("s3://{bucket}");
+    let bad = p.run(&["ledger", "init", &url, "--kms-key", "my-key"]);
+    assert_eq!(bad.code(), 2, "{}", bad.stderr());
+    assert!(
+        bad.stderr().contains("not a KMS key's ARN"),
+        "{}",
+        bad.stderr()
+    );
+    let init = p.run(&[
+        "ledger",
+        "init",
+        &url,
+        "--kms-key",
+        &key,
+        "--noncurrent-days",
+        "90",
+    ]);
+    assert_eq!(init.code(), 0, "{}", init.stderr());
+    let sse = aws
+        .s3
+        .get_bucket_encryption()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let default = sse
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().first())
+        .and_then(|r| r.apply_server_side_encryption_by_default())
+        .cloned()
+        .unwrap();
+    assert_eq!(default.kms_master_key_id(), Some(key.as_str()));
+    let lifecycle = aws
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = lifecycle
+        .rules()
+        .iter()
+        .find(|r| r.id() == Some("paysec-ledger-history"))
+        .unwrap();
+    assert_eq!(
+        rule.noncurrent_version_expiration()
+            .and_then(|n| n.noncurrent_days()),
+        Some(90)
+    );
+    // The default, on another bucket: a year.
+    let other = format!("state-{}", env_name("d"));
+    p.run(&["ledger", "init", &format!("s3://{other}")])
+        .success();
+    let lifecycle = aws
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lifecycle.rules()[0]
+            .noncurrent_version_expiration()
+            .and_then(|n| n.noncurrent_days()),
+        Some(365)
+    );
+}

@@ -361,6 +361,34 @@ impl RemoteStore for S3Ledgers {
     }
 }
 
+/// How `ledger init` makes a new state bucket.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// A customer managed key for the default encryption (else `aws/s3`,
+    /// which only the bucket's own account can use).
+    pub kms_key: Option<String>,
+    /// Days earlier ledger versions are kept before they expire.
+    pub noncurrent_days: i32,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        Self {
+            kms_key: None,
+            noncurrent_days: 365,
+        }
+    }
+}
+
+/// `arn:PARTITION:kms:REGION:ACCOUNT:key/ID` or `...:alias/NAME`.
+pub fn is_kms_key_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", p, "kms", region, account, resource]
+        if !p.is_empty() && !region.is_empty() && account.len() == 12
+            && (resource.strip_prefix("key/").is_some_and(|k| !k.is_empty())
+                || resource.strip_prefix("alias/").is_some_and(|k| !k.is_empty())))
+}
+
 /// What `paysec ledger init` did.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Init {
@@ -393,7 +421,16 @@ fn tls_only_policy(partition: &str, bucket: &str) -> String {
 /// does not change a bucket it did not make. Over a plain-HTTP endpoint
 /// (an emulator) the TLS-only policy is left out, since it would refuse
 /// every request made there; the outcome says so.
-pub async fn init_bucket(aws: &crate::Aws, bucket: &str, partition: &str) -> Result<Init, String> {
+pub async fn init_bucket(
+    aws: &crate::Aws,
+    bucket: &str,
+    partition: &str,
+    options: &InitOptions,
+) -> Result<Init, String> {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
+        NoncurrentVersionExpiration,
+    };
     use aws_sdk_s3::types::{
         BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
         ObjectOwnership, ServerSideEncryption, ServerSideEncryptionByDefault,
@@ -460,6 +497,7 @@ pub async fn init_bucket(aws: &crate::Aws, bucket: &str, partition: &str) -> Res
         .apply_server_side_encryption_by_default(
             ServerSideEncryptionByDefault::builder()
                 .sse_algorithm(ServerSideEncryption::AwsKms)
+                .set_kms_master_key_id(options.kms_key.clone())
                 .build()
                 .map_err(|e| e.to_string())?,
         )
@@ -476,6 +514,31 @@ pub async fn init_bucket(aws: &crate::Aws, bucket: &str, partition: &str) -> Res
         .send()
         .await
         .map_err(|e| fail("PutBucketEncryption", one_line(&e)))?;
+    // The ledger's history (every version, who wrote it) kept as long as
+    // asked, then expired: a bucket versioned for ever grows for ever.
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(
+                    LifecycleRule::builder()
+                        .id("paysec-ledger-history")
+                        .status(ExpirationStatus::Enabled)
+                        .filter(LifecycleRuleFilter::builder().prefix("").build())
+                        .noncurrent_version_expiration(
+                            NoncurrentVersionExpiration::builder()
+                                .noncurrent_days(options.noncurrent_days)
+                                .build(),
+                        )
+                        .build()
+                        .map_err(|e| e.to_string())?,
+                )
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| fail("PutBucketLifecycleConfiguration", one_line(&e)))?;
     if !plain_http(aws) {
         s3.put_bucket_policy()
             .bucket(bucket)
