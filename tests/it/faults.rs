@@ -1006,3 +1006,53 @@ async fn a_reservation_refused_for_lack_of_room_is_a_warning() {
     );
     p.run_with(&core, &["down", "--yes"]).success();
 }
+
+/// A flow log whose settings drifted is made again by `up`'s repair, with
+/// a client token of its own: the first create's token would make EC2
+/// answer with the flow log just deleted (the rules layer replays a
+/// token's first answer, as EC2 does), and nothing would be made. The
+/// drift is scripted (flow logs cannot be changed in place).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flow_log_made_again_by_a_repair_is_a_new_one() {
+    let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    let url = proxy.url();
+    let p = Paysec::new("remade");
+    let core = [
+        ("PAYSEC_RDS_ENABLED", "false"),
+        ("PAYSEC_LAMBDA_ENABLED", "false"),
+    ];
+    p.run_with(&core, &["--endpoint-url", &url, "up", "--yes"])
+        .success();
+    let id_of = |p: &Paysec| {
+        p.ledger()["resources"]["network.flow-log-s3"]["physical_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = id_of(&p);
+    proxy.rewrite_answers(
+        "DescribeFlowLogs",
+        "<trafficType>ALL</trafficType>",
+        "<trafficType>REJECT</trafficType>",
+    );
+    let up = p.run_with(
+        &core,
+        &["--endpoint-url", &url, "up", "--yes", "--output", "json"],
+    );
+    assert_eq!(up.code(), 0, "{}", up.stderr());
+    assert_eq!(up.json()["outcomes"]["network.flow-log-s3"], "repaired");
+    let second = id_of(&p);
+    assert_ne!(second, first, "made again");
+    // Read past the rewriting proxy: the flow log the ledger names exists.
+    let aws = crate::support::aws().await;
+    let found = aws
+        .ec2
+        .describe_flow_logs()
+        .flow_log_ids(&second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.flow_logs().len(), 1, "{second} exists");
+    p.run_with(&core, &["down", "--yes", "--purge-audit-logs"])
+        .success();
+}
