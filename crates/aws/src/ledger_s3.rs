@@ -427,10 +427,7 @@ pub async fn init_bucket(
     partition: &str,
     options: &InitOptions,
 ) -> Result<Init, String> {
-    use aws_sdk_s3::types::{
-        BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
-        NoncurrentVersionExpiration,
-    };
+    use aws_sdk_s3::types::BucketLifecycleConfiguration;
     use aws_sdk_s3::types::{
         BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
         ObjectOwnership, ServerSideEncryption, ServerSideEncryptionByDefault,
@@ -516,23 +513,15 @@ pub async fn init_bucket(
         .map_err(|e| fail("PutBucketEncryption", one_line(&e)))?;
     // The ledger's history (every version, who wrote it) kept as long as
     // asked, then expired: a bucket versioned for ever grows for ever.
+    // IAM: s3:PutLifecycleConfiguration.
     s3.put_bucket_lifecycle_configuration()
         .bucket(bucket)
         .lifecycle_configuration(
             BucketLifecycleConfiguration::builder()
-                .rules(
-                    LifecycleRule::builder()
-                        .id("paysec-ledger-history")
-                        .status(ExpirationStatus::Enabled)
-                        .filter(LifecycleRuleFilter::builder().prefix("").build())
-                        .noncurrent_version_expiration(
-                            NoncurrentVersionExpiration::builder()
-                                .noncurrent_days(options.noncurrent_days)
-                                .build(),
-                        )
-                        .build()
-                        .map_err(|e| e.to_string())?,
-                )
+                .rules(crate::s3_hardening::noncurrent_versions_expire(
+                    "paysec-ledger-history",
+                    options.noncurrent_days,
+                ))
                 .build()
                 .map_err(|e| e.to_string())?,
         )

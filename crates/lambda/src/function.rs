@@ -291,7 +291,11 @@ impl Function {
         p
     }
 
-    /// The settings UpdateFunctionConfiguration sets, all in one call.
+    /// The settings UpdateFunctionConfiguration sets, all in one call,
+    /// then waits for the update to finish.
+    ///
+    /// IAM: lambda:UpdateFunctionConfiguration, iam:PassRole (the
+    /// execution role), lambda:GetFunctionConfiguration.
     async fn put_configuration(&self, cx: &Context) -> Result<(), ResourceError> {
         let name = Self::name(cx);
         let req = self
@@ -326,7 +330,9 @@ impl Function {
     }
 
     /// The configured package into `$LATEST`, built for the configured
-    /// architecture.
+    /// architecture, then waits for the update to finish.
+    ///
+    /// IAM: lambda:UpdateFunctionCode, lambda:GetFunctionConfiguration.
     async fn put_code(&self, cx: &Context) -> Result<(), ResourceError> {
         let name = Self::name(cx);
         retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
@@ -606,6 +612,8 @@ impl Resource for Function {
             .tracing_config(TracingConfig::builder().mode(TracingMode::Active).build())
             .environment(self.environment(cx)?)
             // Version 1, the first release: `live` points to it below.
+            // IAM: lambda:CreateFunction, lambda:TagResource, iam:PassRole;
+            // then lambda:CreateAlias (`release::point_live`).
             .publish(true)
             .set_tags(Some(tags));
         let created = retrying(&PROPAGATION, || async {

@@ -348,26 +348,6 @@ pub async fn deploy(
     })
 }
 
-/// The code a version runs (GetFunctionConfiguration of the version).
-///
-/// IAM: lambda:GetFunctionConfiguration.
-pub async fn version_sha256(
-    aws: &paysec_aws::Aws,
-    id: &LogicalId,
-    function: &str,
-    version: &str,
-) -> Result<String, ResourceError> {
-    let cfg = aws
-        .lambda
-        .get_function_configuration()
-        .function_name(function)
-        .qualifier(version)
-        .send()
-        .await
-        .or_resource(id, "GetFunctionConfiguration")?;
-    Ok(cfg.code_sha256().unwrap_or_default().to_owned())
-}
-
 /// Deletes old versions (never `$LATEST`, never one an alias points to:
 /// Lambda refuses that with ResourceConflictException). A version
 /// already gone counts as deleted.

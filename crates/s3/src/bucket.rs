@@ -169,16 +169,12 @@ impl Bucket {
                         .build(),
                 )
                 .abort_incomplete_multipart_upload(abort),
-            Lifecycle::Data { noncurrent_days } => LifecycleRule::builder()
-                .id("paysec-noncurrent-versions")
-                .status(ExpirationStatus::Enabled)
-                .filter(all())
-                .noncurrent_version_expiration(
-                    NoncurrentVersionExpiration::builder()
-                        .noncurrent_days(noncurrent_days)
-                        .build(),
-                )
-                .abort_incomplete_multipart_upload(abort),
+            Lifecycle::Data { noncurrent_days } => {
+                return vec![paysec_aws::s3_hardening::noncurrent_versions_expire(
+                    "paysec-noncurrent-versions",
+                    noncurrent_days,
+                )];
+            }
         };
         rule.build().into_iter().collect()
     }

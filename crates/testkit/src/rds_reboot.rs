@@ -8,11 +8,37 @@
 //!
 //! The proxy: an instance created within `rds_parameter_settle` of its
 //! group's last modification reads `pending-reboot` until
-//! RebootDBInstance.
+//! RebootDBInstance. A reboot takes a while: the instance reads
+//! `rebooting` for `rds_reboot_time`, and RDS reboots only an available
+//! instance (another RebootDBInstance meanwhile is
+//! `InvalidDBInstanceState`); moto stays `available` throughout.
+
+use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::rules::{form, form_get, Call, Memory, Rules};
+use crate::rules::{form, form_get, Call, Memory, Rules, Verdict};
+
+/// How long a reboot shows `rebooting`.
+fn reboot_time(rules: &Rules) -> Duration {
+    rules.rds_parameter_settle.min(Duration::from_secs(1))
+}
+
+/// Refuses a reboot of an instance that is rebooting, as RDS does.
+pub(crate) fn before(rules: &Rules, m: &mut Memory, call: &Call<'_>) -> Option<Verdict> {
+    if rules.rds_parameter_settle.is_zero() || call.signature != "RebootDBInstance" {
+        return None;
+    }
+    let id = form_get(&form(call.body), "DBInstanceIdentifier")?;
+    let until = *m.rebooting.get(&id)?;
+    (Instant::now() < until).then(|| {
+        Verdict::Refuse(
+            400,
+            "InvalidDBInstanceState",
+            format!("Database instance {id} is not in available state (rebooting)."),
+        )
+    })
+}
 
 /// Notes what a successful call changed; returns DescribeDBInstances'
 /// answer rewritten for instances that wait for a reboot.
@@ -54,10 +80,15 @@ pub(crate) fn after(
         "RebootDBInstance" | "DeleteDBInstance" => {
             if let Some(id) = form_get(&pairs, "DBInstanceIdentifier") {
                 m.pending_reboot.remove(&id);
+                if call.signature == "RebootDBInstance" {
+                    m.rebooting.insert(id, now + reboot_time(rules));
+                } else {
+                    m.rebooting.remove(&id);
+                }
             }
             None
         }
-        "DescribeDBInstances" if !m.pending_reboot.is_empty() => {
+        "DescribeDBInstances" if !m.pending_reboot.is_empty() || !m.rebooting.is_empty() => {
             let mut out = String::with_capacity(body.len());
             let mut changed = false;
             for (i, chunk) in body.split("<DBInstance>").enumerate() {
@@ -69,16 +100,21 @@ pub(crate) fn after(
                     "<DBInstanceIdentifier>",
                     "</DBInstanceIdentifier>",
                 );
+                let mut rewritten = chunk.to_owned();
                 if id.is_some_and(|id| m.pending_reboot.contains(id)) {
-                    let rewritten = chunk.replace(
+                    rewritten = rewritten.replace(
                         "<ParameterApplyStatus>in-sync</ParameterApplyStatus>",
                         "<ParameterApplyStatus>pending-reboot</ParameterApplyStatus>",
                     );
-                    changed |= rewritten != chunk;
-                    out.push_str(&rewritten);
-                } else {
-                    out.push_str(chunk);
                 }
+                if id.is_some_and(|id| m.rebooting.get(id).is_some_and(|t| now < *t)) {
+                    rewritten = rewritten.replace(
+                        "<DBInstanceStatus>available</DBInstanceStatus>",
+                        "<DBInstanceStatus>rebooting</DBInstanceStatus>",
+                    );
+                }
+                changed |= rewritten != chunk;
+                out.push_str(&rewritten);
             }
             if !changed {
                 return None;
@@ -92,7 +128,6 @@ pub(crate) fn after(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn call<'a>(signature: &'a str, body: &'a str) -> Call<'a> {
         Call::of(signature, body)

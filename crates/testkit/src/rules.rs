@@ -17,7 +17,7 @@
 //! | AssumeRole trust | STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller (its account, role or ARN; `sts:ExternalId` when it requires one), is refused with AWS's `AccessDenied` ([`crate::trust`]) |
 //! | DNS Firewall | names with trailing dots, asynchronous association updates, mutation protection ([`crate::dns_firewall`]) |
 //! | S3 buckets by region | a request for a bucket signed for another region is `301 PermanentRedirect` with `x-amz-bucket-region` ([`crate::s3_regions`]) |
-//! | static parameters wait for a reboot | an instance made within `rds_parameter_settle` of its parameter group's last change reads `pending-reboot` until RebootDBInstance ([`crate::rds_reboot`]) |
+//! | static parameters wait for a reboot | an instance made within `rds_parameter_settle` of its parameter group's last change reads `pending-reboot` until RebootDBInstance, then `rebooting` for a moment, refusing another reboot ([`crate::rds_reboot`]) |
 //! | Lambda releases | an update in progress for a while, PublishVersion's `CodeSha256`, an alias holding its version ([`crate::lambda_releases`]) |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
@@ -220,6 +220,8 @@ pub(crate) struct Memory {
     pub(crate) parameter_groups_changed: HashMap<String, Instant>,
     /// DB instances whose static parameters wait for a reboot.
     pub(crate) pending_reboot: std::collections::HashSet<String>,
+    /// DB instance -> until when it reboots.
+    pub(crate) rebooting: HashMap<String, Instant>,
     /// Bucket -> the region it lives in (asked of the emulator once).
     pub(crate) bucket_regions: HashMap<String, String>,
     /// Function name -> until when its last update is in progress.
@@ -655,6 +657,9 @@ pub(crate) async fn before(
         return Some(confirm(&mut m, &form(call.body)));
     }
     if let Some(refusal) = crate::dns_firewall::before(rules, &mut m, call) {
+        return Some(refusal);
+    }
+    if let Some(refusal) = crate::rds_reboot::before(rules, &mut m, call) {
         return Some(refusal);
     }
     if call.ec2 {
