@@ -8,6 +8,7 @@
 mod support;
 
 mod accounts;
+mod api;
 mod both_emulators;
 mod cli;
 mod crash;

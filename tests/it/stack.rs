@@ -1225,10 +1225,12 @@ async fn the_whole_stack_passes_verify_is_idempotent_and_fully_removed() {
     let kept = p.ledger()["kept"].as_array().unwrap().clone();
     assert_eq!(
         kept.len(),
-        12,
-        "the ledger says what was kept: 4 keys, the final snapshot, the account's RDSOSMetrics log group, the 2 log buckets and 4 log groups: {kept:?}"
+        14,
+        "the ledger says what was kept: 4 keys, the final snapshot, the account's RDSOSMetrics log group, API Gateway's account logging role, the 2 log buckets and 5 log groups: {kept:?}"
     );
     for audit in [
+        "api.account-logging",
+        "logs.api-access",
         "s3.access-logs",
         "s3.flow-logs",
         "logs.flow-logs",

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use paysec_core::naming::{EnvName, NameError};
 
+mod api;
 mod lambda;
+pub use api::{Api, SECURITY_POLICIES};
 pub use lambda::{
     runtime_problem, secret_problem, Lambda, ReservedConcurrency, Runtime, EXAMPLE_HANDLER,
     RUNTIMES,
@@ -78,6 +80,7 @@ pub struct StackSettings {
     pub s3: S3,
     pub rds: Rds,
     pub lambda: Lambda,
+    pub api: Api,
     pub monitoring: Monitoring,
 }
 
@@ -111,6 +114,7 @@ struct File {
     s3: S3,
     rds: Rds,
     lambda: Lambda,
+    api: Api,
     monitoring: Monitoring,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     environments: BTreeMap<String, EnvironmentAccess>,
@@ -141,6 +145,7 @@ impl From<File> for Config {
                 s3: f.s3,
                 rds: f.rds,
                 lambda: f.lambda,
+                api: f.api,
                 monitoring: f.monitoring,
             },
         }
@@ -172,6 +177,7 @@ impl From<Config> for File {
             s3,
             rds,
             lambda,
+            api,
             monitoring,
         } = stack;
         Self {
@@ -193,6 +199,7 @@ impl From<Config> for File {
             s3,
             rds,
             lambda,
+            api,
             monitoring,
             environments,
         }
@@ -663,7 +670,8 @@ impl StackSettings {
         self.network.validate()?;
         self.s3.validate()?;
         self.rds.validate()?;
-        self.lambda.validate()
+        self.lambda.validate()?;
+        self.api.validate()
     }
 }
 
@@ -1142,6 +1150,7 @@ mod tests {
             "s3": c.stack.s3,
             "rds": c.stack.rds,
             "lambda": c.stack.lambda,
+            "api": c.stack.api,
             "monitoring": c.stack.monitoring,
         })
         .to_string();

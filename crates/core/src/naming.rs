@@ -155,6 +155,16 @@ impl Names {
         format!("{}-{purpose}", self.prefix)
     }
 
+    /// The private REST API's name.
+    pub fn api(&self) -> String {
+        format!("{}-api", self.prefix)
+    }
+
+    /// The REST API's access log group.
+    pub fn api_access_log_group(&self) -> String {
+        format!("/aws/apigateway/{}-api-access", self.prefix)
+    }
+
     /// Every derived name whose length AWS caps, with the cap.
     fn length_checked(&self, account: &str) -> Vec<(&'static str, String, usize)> {
         vec![

@@ -215,6 +215,22 @@ pub mod rules {
         message: Some("invalid principal"),
         budget: minutes(2),
     };
+    /// Two changes to one REST API at once: "Unable to complete operation
+    /// due to concurrent modification. Please try again later." (the
+    /// Terraform provider retries it for every API Gateway call).
+    pub const APIGATEWAY_CONCURRENT_MODIFICATION: Rule = Rule {
+        code: Some("ConflictException"),
+        message: Some("try again later"),
+        budget: minutes(2),
+    };
+    /// UpdateAccount naming a CloudWatch role made moments ago: "The role
+    /// ARN does not have required permissions set to API Gateway" until
+    /// IAM propagates it (the provider's aws_api_gateway_account).
+    pub const APIGATEWAY_ROLE_NOT_YET_USABLE: Rule = Rule {
+        code: Some("BadRequestException"),
+        message: Some("does not have required permissions"),
+        budget: minutes(2),
+    };
 }
 
 /// Throttling and transient server errors get this budget on top of the

@@ -362,6 +362,9 @@ pub struct InterfaceEndpoint {
     service: &'static str,
     wait: Duration,
     policy: PolicyFn,
+    /// What the policy names besides the network (the API the
+    /// `execute-api` endpoint serves).
+    policy_subjects: Vec<LogicalId>,
 }
 
 /// An interface endpoint's policy when none is given: calls only by this
@@ -403,6 +406,7 @@ impl InterfaceEndpoint {
             service,
             wait: DEFAULT_WAIT,
             policy: Box::new(same_account_policy),
+            policy_subjects: Vec::new(),
         }
     }
 
@@ -416,6 +420,13 @@ impl InterfaceEndpoint {
     /// A narrower endpoint policy than [`same_account_policy`].
     pub fn with_policy(mut self, policy: PolicyFn) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// A policy naming `subjects` (their ids), which must exist first.
+    pub fn with_policy_naming(mut self, subjects: Vec<LogicalId>, policy: PolicyFn) -> Self {
+        self.policy = policy;
+        self.policy_subjects = subjects;
         self
     }
 }
@@ -439,6 +450,7 @@ impl Resource for InterfaceEndpoint {
         std::iter::once(&self.vpc)
             .chain(&self.subnets)
             .chain(std::iter::once(&self.security_group))
+            .chain(&self.policy_subjects)
             .cloned()
             .map(Dependency::Identity)
             .collect()

@@ -230,6 +230,11 @@ pub enum Peer {
     Group(LogicalId),
     /// The VPC's own CIDR.
     VpcCidr,
+    /// A configured IPv4 block (`[api] allowed_cidrs`).
+    Cidr(String),
+    /// A configured security group of the account, not the stack's
+    /// (`[api] allowed_security_groups`).
+    ForeignGroup(String),
 }
 
 /// One allowed flow: on `group`, inbound or outbound, TCP on `port`.
@@ -282,6 +287,7 @@ impl SecurityGroupRules {
         Ok(match p {
             Peer::Group(g) => cx.physical_id(g)?.to_owned(),
             Peer::VpcCidr => cx.attr(&self.vpc, Attr::Cidr)?.to_owned(),
+            Peer::Cidr(c) | Peer::ForeignGroup(c) => c.clone(),
         })
     }
 

@@ -4,7 +4,8 @@
 //! the cross-account audit role is built only when an auditor is trusted
 //! (`iam.audit_trusted_account` or `iam.audit_trusted_role_arn`), so no
 //! role trusts anyone by default; the DNS firewall (`[network]
-//! dns_firewall`) can be left out where the endpoint lacks it (moto). The rest (network, buckets, flow logs,
+//! dns_firewall`) can be left out where the endpoint lacks it (moto); the
+//! private API entry (`[api] enabled`) goes with the function. The rest (network, buckets, flow logs,
 //! the Logs and S3 keys, the alarm topic) is the stack's core and always
 //! built. The table is `docs/components.md`.
 
@@ -19,14 +20,16 @@ pub enum Component {
     Lambda,
     AuditRole,
     DnsFirewall,
+    Api,
 }
 
 impl Component {
-    pub const ALL: [Component; 4] = [
+    pub const ALL: [Component; 5] = [
         Component::Rds,
         Component::Lambda,
         Component::AuditRole,
         Component::DnsFirewall,
+        Component::Api,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Component {
             Self::Lambda => "lambda",
             Self::AuditRole => "audit role",
             Self::DnsFirewall => "dns firewall",
+            Self::Api => "api",
         }
     }
 
@@ -47,6 +51,8 @@ impl Component {
                 "neither iam.audit_trusted_account nor iam.audit_trusted_role_arn set"
             }
             Self::DnsFirewall => "network.dns_firewall = false",
+            // The API calls the function: without it there is nothing to enter.
+            Self::Api => "api.enabled = false, or lambda.enabled = false",
         }
     }
 
@@ -60,6 +66,7 @@ impl Component {
                     || config.stack.iam.audit_trusted_role_arn.is_some()
             }
             Self::DnsFirewall => config.stack.network.dns_firewall,
+            Self::Api => config.stack.api.enabled && config.stack.lambda.enabled,
         }
     }
 
@@ -127,10 +134,25 @@ pub fn of(id: &str) -> Option<Component> {
         ids::ALARM_LAMBDA_ERRORS,
         ids::ALARM_DLQ,
     ];
+    const API: &[&str] = &[
+        ids::API_ACCOUNT,
+        ids::API,
+        ids::API_POLICY,
+        ids::API_STAGE,
+        ids::API_PERMISSION,
+        ids::LOG_API_ACCESS,
+        ids::SG_API,
+        ids::ENDPOINT_API,
+        ids::FILTER_API_THROTTLED,
+        ids::ALARM_API_5XX,
+        ids::ALARM_API_THROTTLED,
+    ];
     if RDS.contains(&id) {
         Some(Component::Rds)
     } else if LAMBDA.contains(&id) {
         Some(Component::Lambda)
+    } else if API.contains(&id) {
+        Some(Component::Api)
     } else if id == ids::ROLE_AUDIT {
         Some(Component::AuditRole)
     } else if [
@@ -175,5 +197,6 @@ pub fn everything(config: &Config) -> Config {
     all.stack.rds.enabled = true;
     all.stack.lambda.enabled = true;
     all.stack.network.dns_firewall = true;
+    all.stack.api.enabled = true;
     all
 }

@@ -10,6 +10,7 @@ use paysec_config::Config;
 use paysec_core::{Graph, GraphError, Ledger, LogicalId, Resource};
 use paysec_kms::{KeyUser, KmsKey};
 
+mod api;
 mod app;
 pub mod components;
 mod iam;
@@ -75,6 +76,17 @@ pub mod ids {
     pub const ALARM_ENCRYPTION: &str = "monitoring.alarm-encryption-violations";
     pub const ALARM_LAMBDA_ERRORS: &str = "monitoring.alarm-lambda-errors";
     pub const ALARM_DLQ: &str = "monitoring.alarm-dlq-not-empty";
+    pub const API_ACCOUNT: &str = "api.account-logging";
+    pub const API: &str = "api.rest-api";
+    pub const API_POLICY: &str = "api.resource-policy";
+    pub const API_STAGE: &str = "api.stage";
+    pub const API_PERMISSION: &str = "api.invoke-permission";
+    pub const LOG_API_ACCESS: &str = "logs.api-access";
+    pub const SG_API: &str = "network.sg-api";
+    pub const ENDPOINT_API: &str = "network.endpoint-execute-api";
+    pub const FILTER_API_THROTTLED: &str = "monitoring.filter-api-throttled";
+    pub const ALARM_API_5XX: &str = "monitoring.alarm-api-5xx";
+    pub const ALARM_API_THROTTLED: &str = "monitoring.alarm-api-throttled";
 }
 
 /// Columns wide enough for every logical id and kind of the whole stack
@@ -189,6 +201,7 @@ fn nodes(inputs: &Inputs<'_>, names: &paysec_core::naming::Names) -> Vec<Arc<dyn
                     (ids::LOG_LAMBDA, names.lambda_log_group()),
                     (ids::LOG_RDS_POSTGRESQL, names.rds_log_group("*")),
                     (ids::LOG_RDS_OS_METRICS, logs::RDS_OS_METRICS.to_owned()),
+                    (ids::LOG_API_ACCESS, names.api_access_log_group()),
                 ]
                 .into_iter()
                 .filter(|(id, _)| components::builds(inputs.config, id))
@@ -212,6 +225,7 @@ fn nodes(inputs: &Inputs<'_>, names: &paysec_core::naming::Names) -> Vec<Arc<dyn
     logs::add(&mut nodes, inputs, names);
     network::add(&mut nodes, inputs);
     app::add(&mut nodes, inputs);
+    api::add(&mut nodes, inputs);
     nodes
 }
 
@@ -284,6 +298,10 @@ const OUTPUTS: &[(&str, &str, Field, &str)] = &[
     ("lambda_live_alias_arn", ids::FUNCTION, Field::Attr(Attr::AliasArn), "The alias `live`: what callers invoke"),
     ("lambda_live_version", ids::FUNCTION, Field::Attr(Attr::Version), "The version `live` points to (see `paysec releases`)"),
     ("lambda_live_code_sha256", ids::FUNCTION, Field::Attr(Attr::CodeSha256), "CodeSha256 of the code `live` runs"),
+    ("api_id", ids::API, Field::Id, "The payment API (REST, PRIVATE): reachable only through PrivateLink"),
+    ("api_invoke_url", ids::API_STAGE, Field::Attr(Attr::Url), "Invoke URL of stage v1, resolved by the execute-api endpoint's private DNS inside the VPC (and by allowed consumer endpoints)"),
+    ("api_endpoint_id", ids::ENDPOINT_API, Field::Id, "The execute-api interface endpoint callers in this VPC reach the API through"),
+    ("api_access_log_group_name", ids::LOG_API_ACCESS, Field::Attr(Attr::Name), "CloudWatch log group of the API's access logs"),
     ("dlq_url", ids::DLQ, Field::Attr(Attr::Url), "Dead-letter queue of the function"),
     ("alarm_topic_arn", ids::TOPIC, Field::Attr(Attr::Arn), "SNS topic every alarm notifies (subscribe to it)"),
     ("vpc_id", ids::VPC, Field::Id, "VPC (private subnets only, no internet gateway)"),
@@ -398,7 +416,7 @@ mod tests {
         all.stack.iam.audit_trusted_account = Some("210987654321".into());
         let (whole, none) = built_and_left_out(&all).await;
         assert!(none.is_empty(), "{none:?}");
-        for mask in 1..16u8 {
+        for mask in 1..32u8 {
             let mut config = all.clone();
             config.stack.rds.enabled = mask & 1 == 0;
             config.stack.lambda.enabled = mask & 2 == 0;
@@ -406,14 +424,15 @@ mod tests {
                 config.stack.iam.audit_trusted_account = None;
             }
             config.stack.network.dns_firewall = mask & 8 == 0;
+            config.stack.api.enabled = mask & 16 == 0;
             let (built, left) = built_and_left_out(&config).await;
             let left_ids: Vec<String> = left.iter().map(|l| l.id.to_string()).collect();
-            assert_eq!(built.len() + left.len(), whole.len(), "switches {mask:04b}");
+            assert_eq!(built.len() + left.len(), whole.len(), "switches {mask:05b}");
             for id in &whole {
                 assert_ne!(built.contains(id), left_ids.contains(id), "{id} once");
                 let serving = components::serving(id);
                 let wanted = serving.is_empty() || serving.iter().any(|c| c.enabled_in(&config));
-                assert_eq!(built.contains(id), wanted, "{id} with switches {mask:04b}");
+                assert_eq!(built.contains(id), wanted, "{id} with switches {mask:05b}");
             }
             for l in &left {
                 for c in components::serving(l.id.as_str()) {
@@ -538,6 +557,10 @@ mod tests {
             ids::DB,
             ids::FUNCTION,
             ids::DLQ,
+            ids::API,
+            ids::API_STAGE,
+            ids::ENDPOINT_API,
+            ids::LOG_API_ACCESS,
             ids::TOPIC,
             ids::VPC,
             ids::SG_LAMBDA,

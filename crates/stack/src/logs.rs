@@ -36,6 +36,11 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>, names
             names.rds_log_group("upgrade"),
             Writer::OnEvent("RDS writes during an engine upgrade"),
         ),
+        (
+            ids::LOG_API_ACCESS,
+            names.api_access_log_group(),
+            Writer::OnEvent("API Gateway writes one line per request to the payment API"),
+        ),
     ] {
         nodes.push(Arc::new(LogGroup::new(
             LogicalId::new(id),

@@ -103,6 +103,18 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         )
         .draining_up_to(drain),
     ));
+    // The API's endpoint has a group of its own: it admits the callers the
+    // configuration names, and nothing else.
+    nodes.push(Arc::new(
+        SecurityGroup::new(
+            id(ids::SG_API),
+            aws(),
+            id(ids::VPC),
+            "api",
+            "paysec payment API interface endpoint",
+        )
+        .draining_up_to(drain),
+    ));
     // The DNS firewall: two domain lists, the rule group, its association.
     nodes.push(Arc::new(DomainList::new(
         id(ids::DNS_ALLOWED),
@@ -133,11 +145,17 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     // The flows between the groups the configuration builds: a rule stays
     // when both its group and its peer group are built.
     let built = |g: &LogicalId| crate::components::builds(cfg, g.as_str());
-    let groups: Vec<LogicalId> = [ids::SG_LAMBDA, ids::SG_DB, ids::SG_ENDPOINTS, ids::SG_XRAY]
-        .into_iter()
-        .map(id)
-        .filter(built)
-        .collect();
+    let groups: Vec<LogicalId> = [
+        ids::SG_LAMBDA,
+        ids::SG_DB,
+        ids::SG_ENDPOINTS,
+        ids::SG_XRAY,
+        ids::SG_API,
+    ]
+    .into_iter()
+    .map(id)
+    .filter(built)
+    .collect();
     let rules: Vec<Rule> = vec![
         Rule {
             group: id(ids::SG_LAMBDA),
@@ -177,6 +195,27 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         },
     ]
     .into_iter()
+    // The API's callers: 443 from the configured blocks and groups.
+    .chain(
+        cfg.stack
+            .api
+            .allowed_cidrs
+            .iter()
+            .map(|c| Peer::Cidr(c.clone()))
+            .chain(
+                cfg.stack
+                    .api
+                    .allowed_security_groups
+                    .iter()
+                    .map(|g| Peer::ForeignGroup(g.clone())),
+            )
+            .map(|peer| Rule {
+                group: id(ids::SG_API),
+                egress: false,
+                port: 443,
+                peer,
+            }),
+    )
     .filter(|r| {
         built(&r.group)
             && match &r.peer {
@@ -253,6 +292,22 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             id(ids::SG_XRAY),
             "xray",
         )
+        .waiting_up_to(endpoint_wait),
+    ));
+
+    // execute-api: the callers' way in, its policy allowing only this
+    // stack's API (the API's own policy then admits only this endpoint
+    // and the configured consumer endpoints).
+    nodes.push(Arc::new(
+        InterfaceEndpoint::new(
+            id(ids::ENDPOINT_API),
+            aws(),
+            id(ids::VPC),
+            subnets.clone(),
+            id(ids::SG_API),
+            "execute-api",
+        )
+        .with_policy_naming(vec![id(ids::API)], Box::new(api_endpoint_policy))
         .waiting_up_to(endpoint_wait),
     ));
 
@@ -336,5 +391,24 @@ fn rds_endpoint_policy(cx: &paysec_core::Context) -> serde_json::Value {
                 "Condition": { "StringEquals": { "aws:PrincipalAccount": account } }
             }
         ]
+    })
+}
+
+/// The `execute-api` endpoint's policy: invoking this stack's API, and
+/// nothing else, through it.
+fn api_endpoint_policy(cx: &paysec_core::Context) -> serde_json::Value {
+    let api = cx
+        .physical_id(&LogicalId::new(ids::API))
+        .map(|api| paysec_api::execute_api_arn(cx, api))
+        .unwrap_or_default();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "OnlyThisStacksApi",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": format!("{api}/*")
+        }]
     })
 }

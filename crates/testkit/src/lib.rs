@@ -17,6 +17,7 @@
 //! account, the proxy sending each account's role sessions to its own
 //! ([`FaultProxy::serve_account`]).
 
+mod apigateway;
 mod dns_firewall;
 mod lambda_releases;
 pub mod model;

@@ -91,6 +91,8 @@ pub struct Rules {
     /// PublishVersion checks `CodeSha256`, an alias holds its version
     /// against DeleteFunction ([`crate::lambda_releases`]).
     pub lambda_release_rules: bool,
+    /// API Gateway's REST API rules ([`crate::apigateway`]).
+    pub apigateway_rules: bool,
 }
 
 /// A confirmation SNS would have sent: to whom, for which topic, and the
@@ -160,6 +162,7 @@ impl Rules {
             confirming_recipients: Some(Vec::new()),
             lambda_update_time: Duration::from_millis(1500),
             lambda_release_rules: true,
+            apigateway_rules: true,
         }
     }
 }
@@ -188,6 +191,7 @@ impl Rules {
             confirming_recipients: None,
             lambda_update_time: Duration::ZERO,
             lambda_release_rules: false,
+            apigateway_rules: false,
         }
     }
 }
@@ -226,6 +230,8 @@ pub(crate) struct Memory {
     pub(crate) bucket_regions: HashMap<String, String>,
     /// Function name -> until when its last update is in progress.
     pub(crate) lambda_updates: HashMap<String, Instant>,
+    /// REST API id -> its security policy and endpoint access mode.
+    pub(crate) api_tls: HashMap<String, (Option<String>, Option<String>)>,
 }
 
 /// The request as the rules see it.
@@ -650,6 +656,9 @@ pub(crate) async fn before(
         return Some(verdict);
     }
     if let Some(verdict) = crate::s3_regions::before(rules, memory, upstream, call).await {
+        return Some(verdict);
+    }
+    if let Some(verdict) = crate::apigateway::before(rules, upstream, call).await {
         return Some(verdict);
     }
     let mut m = memory.lock().unwrap_or_else(|p| p.into_inner());
@@ -1116,6 +1125,9 @@ pub(crate) fn after(
         return Some(rewritten);
     }
     if let Some(rewritten) = crate::lambda_releases::after(rules, &mut m, call, head, body) {
+        return Some(rewritten);
+    }
+    if let Some(rewritten) = crate::apigateway::after(rules, &mut m, call, head, body) {
         return Some(rewritten);
     }
     if let Some(name) =

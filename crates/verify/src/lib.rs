@@ -14,6 +14,7 @@ pub use prerequisites::{PrerequisiteFinding, PrerequisiteSummary, Status};
 pub use sarif::sarif;
 
 // The service crates' property enums, which the catalog names.
+use paysec_api as api;
 use paysec_iam as iam;
 use paysec_kms as kms;
 use paysec_lambda as lambda;
@@ -67,9 +68,9 @@ controls! {
     "NET-10" "security_group_rules" network::security_group::RulesProperty::Rules ["1.2.1", "1.3.1", "1.3.2"] "security groups allow only the stack's flows; no 0.0.0.0/0";
     "NET-11" "vpc_endpoint_gateway" network::endpoint::GatewayEndpointProperty::Policy ["1.3.2"] "S3 endpoint policy scoped to the stack's buckets";
     "NET-12" "vpc_endpoint_gateway" network::endpoint::GatewayEndpointProperty::RouteTables ["1.3.2"] "S3 gateway endpoint on the private route table";
-    "NET-13" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::PrivateDnsEnabled ["1.3.2"] "interface endpoint (RDS, X-Ray) with private DNS";
-    "NET-14" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::Subnets ["1.3.2"] "interface endpoint (RDS, X-Ray) in the three private subnets";
-    "NET-15" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::Policy ["1.3.2", "7.2.1"] "interface endpoint (RDS, X-Ray) policy limited to this account's principals; through the RDS one, changes only to this stack's database";
+    "NET-13" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::PrivateDnsEnabled ["1.3.2"] "interface endpoint (RDS, X-Ray, execute-api) with private DNS";
+    "NET-14" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::Subnets ["1.3.2"] "interface endpoint (RDS, X-Ray, execute-api) in the three private subnets";
+    "NET-15" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::Policy ["1.3.2", "7.2.1"] "interface endpoint policy: RDS and X-Ray limited to this account's principals (through the RDS one, changes only to this stack's database); execute-api limited to invoking this stack's API";
     "NET-21" "vpc" network::vpc::VpcProperty::Gateways ["1.3.1", "1.3.2", "1.4.1"] "no internet, egress-only internet, NAT or virtual private gateway attached to the VPC (whoever made it)";
     "NET-22" "vpc" network::vpc::VpcProperty::Connections ["1.3.1", "1.3.2", "12.5.2"] "no VPC peering connection (either side) or transit gateway attachment on the VPC";
     "NET-23" "vpc" network::vpc::VpcProperty::RouteTables ["1.3.1", "1.3.2", "1.4.1"] "every route table in the VPC, not only paysec's, routes only inside it or to a gateway endpoint (each quoted)";
@@ -149,6 +150,18 @@ controls! {
     "MON-5" "cloudwatch_alarm" monitoring::alarm::AlarmProperty::AlarmActions ["10.4.1.1", "10.4.3"] "alarm notifies the encrypted topic";
     "MON-6" "cloudwatch_alarm" monitoring::alarm::AlarmProperty::Threshold ["10.4.1", "10.4.1.1"] "alarm fires on the first event";
     "MON-7" "cloudwatch_alarm" monitoring::alarm::AlarmProperty::Metric ["10.4.1", "10.4.1.1"] "alarm watches the right metric";
+    "API-1" "api_gateway_rest_api" api::rest_api::RestApiProperty::EndpointType ["1.3.1", "1.4.1"] "the payment API's endpoint type is PRIVATE: reachable only through interface endpoints, never from the internet";
+    "API-2" "api_gateway_rest_api" api::rest_api::RestApiProperty::SecurityPolicy ["4.2.1"] "the API's TLS security policy is the configured one (TLS 1.2 or later; STRICT endpoint access with an enhanced policy)";
+    "API-3" "api_gateway_rest_api" api::rest_api::RestApiProperty::Authorization ["7.2.1", "7.2.2", "8.2.1"] "every method is authorized with AWS IAM (SigV4): no anonymous call";
+    "API-4" "api_gateway_rest_api" api::rest_api::RestApiProperty::Integration ["6.5.1"] "every method is a Lambda proxy integration with the function's alias live (the release paysec records as in service)";
+    "API-12" "api_gateway_rest_api" api::rest_api::RestApiProperty::RequestValidation ["6.2.4"] "the request body is validated against the API's JSON model before the function runs";
+    "API-5" "api_gateway_policy" api::policy::ApiPolicyProperty::Policy ["1.3.1", "1.3.2", "7.2.1"] "the resource policy denies every call not arriving through this stack's execute-api endpoint or a configured consumer endpoint, and allows only the configured principals";
+    "API-6" "api_gateway_stage" api::stage::StageProperty::Deployment ["6.5.1"] "the stage serves a deployment of the current definition and policy (its description carries their digest)";
+    "API-7" "api_gateway_stage" api::stage::StageProperty::AccessLogs ["10.2.1", "10.2.2"] "access logs of every request (request id, caller, source endpoint, status, latency; never the body) to the KMS-encrypted log group";
+    "API-8" "api_gateway_stage" api::stage::StageProperty::Tracing ["10.2.1"] "X-Ray tracing of the stage";
+    "API-9" "api_gateway_stage" api::stage::StageProperty::Throttling ["6.4.2"] "stage-wide throttling at the configured rate and burst";
+    "API-10" "lambda_permission" api::permission::PermissionProperty::Statement ["7.2.1"] "API Gateway may invoke the alias live only for this API's stage (AWS:SourceArn)";
+    "API-11" "api_gateway_account" api::account::AccountProperty::CloudWatchRole ["10.2.1"] "API Gateway's account setting names an existing CloudWatch role, so access logs are written";
     "INV-1" "*" paysec_core::property::Common::Tags ["12.5.1"] "tagged with its environment and logical id (inventory)";
 }
 
@@ -236,6 +249,12 @@ pub const CONFIGURED_BY: &[(&str, &[&str])] = &[
     ("LAM-12", &["lambda.environment"]),
     ("LAM-8", &["lambda.reserved_concurrency"]),
     ("MON-8", &["monitoring.alarm_emails"]),
+    ("API-2", &["api.security_policy"]),
+    (
+        "API-5",
+        &["api.allowed_principals", "api.allowed_vpc_endpoints"],
+    ),
+    ("API-9", &["api.rate_limit", "api.burst_limit"]),
     ("INV-1", &["tags"]),
 ];
 
@@ -265,6 +284,8 @@ const TAG_CHECKED: &[&str] = &[
     "dns_domain_list",
     "dns_rule_group",
     "dns_rule_group_assoc",
+    "api_gateway_rest_api",
+    "api_gateway_stage",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
