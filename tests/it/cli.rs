@@ -476,6 +476,30 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         ),
         ("PAYSEC_LAMBDA_DB_USER", "payments", Some("Postgres")),
         ("PAYSEC_LAMBDA_KEEP_VERSIONS", "5", Some("1")),
+        ("PAYSEC_API_ENABLED", "off", Some("sometimes")),
+        (
+            "PAYSEC_API_ALLOWED_CIDRS",
+            "10.40.0.0/16,10.41.0.0/16",
+            Some("everyone"),
+        ),
+        (
+            "PAYSEC_API_ALLOWED_SECURITY_GROUPS",
+            "sg-0123456789abcdef0",
+            Some("sg-nope"),
+        ),
+        (
+            "PAYSEC_API_ALLOWED_VPC_ENDPOINTS",
+            "vpce-0a1b2c3d4e5f60718",
+            Some("vpc-0a1b2c3d"),
+        ),
+        (
+            "PAYSEC_API_ALLOWED_PRINCIPALS",
+            "arn:aws:iam::210987654321:role/checkout",
+            Some("*"),
+        ),
+        ("PAYSEC_API_RATE_LIMIT", "25.5", Some("fast")),
+        ("PAYSEC_API_BURST_LIMIT", "50", Some("0")),
+        ("PAYSEC_API_SECURITY_POLICY", "TLS_1_2", Some("TLS_1_0")),
         ("PAYSEC_TAGS", "team=payments, cost-center=42", Some("team")),
         (
             "PAYSEC_MONITORING_ALARM_EMAILS",
