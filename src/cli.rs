@@ -150,15 +150,27 @@ pub enum Command {
     },
     /// Send a test payment through the deployed function
     #[command(
-        after_help = "Examples:\n  paysec invoke                       # the example payment\n  paysec invoke --payload '{\"body\": \"{\\\"transaction_id\\\": \\\"t-2\\\", \\\"amount\\\": 5}\"}'\n  paysec invoke --payload-file event.json"
+        after_help = "Examples:\n  paysec invoke                       # the example payment\n  paysec invoke --payload '{\"body\": \"{\\\"transaction_id\\\": \\\"t-2\\\", \\\"amount\\\": 5}\"}'\n  paysec invoke --payload-file event.json\n  paysec invoke --api --path /payments --payload '{\"amount\": 5}'   # from inside the VPC"
     )]
     Invoke {
-        /// The event, as JSON (default: an example payment, transaction test-001 of 99.99)
+        /// The event, as JSON (default: an example payment, transaction test-001 of 99.99); with --api, the request's body
         #[arg(long, conflicts_with = "payload_file")]
         payload: Option<String>,
         /// A file holding the event
         #[arg(long, value_name = "F")]
         payload_file: Option<PathBuf>,
+        /// Call the payment API (POST, SigV4-signed) instead of the function:
+        /// works where the caller reaches the API's VPC endpoint
+        #[arg(long)]
+        api: bool,
+        /// With --api: the path under the stage
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "/payments",
+            requires = "api"
+        )]
+        path: String,
     },
     /// Ship the configured code only: package, upload, publish a version, move `live` to it
     #[command(

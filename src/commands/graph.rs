@@ -28,6 +28,7 @@ pub async fn run(
         resolved: &paysec_stack::Preflight::unresolved(&settings.config),
         code: &settings.code,
         releases: &Default::default(),
+        recorded: &[],
     };
     let names = paysec_core::naming::Names::new(&settings.env);
     let graph =

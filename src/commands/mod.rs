@@ -126,6 +126,13 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         Command::Invoke {
             payload,
             payload_file,
+            api: true,
+            path,
+        } => invoke::api(&settings, printer, payload, payload_file, &path).await,
+        Command::Invoke {
+            payload,
+            payload_file,
+            ..
         } => invoke::run(&settings, printer, payload, payload_file).await,
         Command::Graph { format } => graph::run(&settings, printer, format).await,
         Command::Deploy { yes } => release::deploy(&settings, printer, yes).await,
@@ -263,15 +270,19 @@ pub fn for_env(
 /// The stack the configuration builds (its components switched as set),
 /// with the function's releases as `ledger` records them.
 pub fn graph(settings: &Settings, c: &Connected, ledger: &Ledger) -> Result<Graph, Failure> {
-    paysec_stack::blueprint(&inputs(settings, c, ledger.releases()), &c.env.names)
+    paysec_stack::blueprint(&inputs(settings, c, ledger.releases(), &[]), &c.env.names)
         .map_err(invalid_blueprint)
 }
 
 /// The whole stack, every component on: what `down` removes (what the
 /// ledger records, whatever the switches say now).
 pub fn whole_graph(settings: &Settings, c: &Connected, ledger: &Ledger) -> Result<Graph, Failure> {
-    paysec_stack::whole_blueprint(&inputs(settings, c, ledger.releases()), &c.env.names)
-        .map_err(invalid_blueprint)
+    let recorded: Vec<paysec_core::LogicalId> = ledger.records().keys().cloned().collect();
+    paysec_stack::whole_blueprint(
+        &inputs(settings, c, ledger.releases(), &recorded),
+        &c.env.names,
+    )
+    .map_err(invalid_blueprint)
 }
 
 fn invalid_blueprint(e: paysec_core::graph::GraphError) -> Failure {
@@ -282,6 +293,7 @@ fn inputs<'a>(
     settings: &'a Settings,
     c: &'a Connected,
     releases: &'a paysec_core::releases::Releases,
+    recorded: &'a [paysec_core::LogicalId],
 ) -> paysec_stack::Inputs<'a> {
     paysec_stack::Inputs {
         aws: &c.aws,
@@ -290,13 +302,14 @@ fn inputs<'a>(
         resolved: &c.resolved,
         code: &settings.code,
         releases,
+        recorded,
     }
 }
 
 /// The resources a disabled component leaves out.
 pub fn left_out(settings: &Settings, c: &Connected) -> Result<Vec<paysec_stack::LeftOut>, Failure> {
     let none = paysec_core::releases::Releases::default();
-    paysec_stack::left_out(&inputs(settings, c, &none), &c.env.names)
+    paysec_stack::left_out(&inputs(settings, c, &none, &[]), &c.env.names)
         .map_err(|e| Failure::Internal(format!("the stack blueprint is invalid: {e}")))
 }
 

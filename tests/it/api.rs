@@ -11,7 +11,9 @@ use crate::support::{aws, finding, Paysec};
 const CONFIG: &str = "[rds]\nenabled = false\n\n[api]\nallowed_cidrs = [\"10.40.0.0/16\"]\nallowed_vpc_endpoints = [\"vpce-0a1b2c3d4e5f60718\"]\nallowed_principals = [\"arn:aws:iam::123456789012:role/checkout\"]\nrate_limit = 20.0\nburst_limit = 40\n";
 
 /// The API's policy as paysec reads it (GetRestApi answers it escaped).
-fn policy_of(api: &aws_sdk_apigateway::operation::get_rest_api::GetRestApiOutput) -> Value {
+fn policy_of(
+    api: &paysec_aws::sdk::apigateway::operation::get_rest_api::GetRestApiOutput,
+) -> Value {
     paysec_api::parse_policy(api.policy().unwrap_or_default(), "")
 }
 
@@ -184,6 +186,33 @@ async fn the_private_api_is_built_read_back_repaired_and_removed() {
         url.contains(&format!("https://{api_id}.execute-api.")),
         "{url}"
     );
+    // `invoke --api` sends a signed POST to the stage (under the emulator,
+    // its route to the stage; moto serves no invocation in server mode,
+    // so the answer is an error, reported with its status: exit 3).
+    let fault_proxy = paysec_testkit::FaultProxy::start(&crate::support::endpoint())
+        .await
+        .unwrap();
+    let proxy_url = fault_proxy.url();
+    let call = p.run(&[
+        "--endpoint-url",
+        &proxy_url,
+        "invoke",
+        "--api",
+        "--path",
+        "/payments",
+    ]);
+    let sent = format!("POST /restapis/{api_id}/v1/_user_request_/payments");
+    assert!(
+        fault_proxy.log().iter().any(|l| l.starts_with(&sent)),
+        "{sent} in {:?}",
+        fault_proxy.log()
+    );
+    assert_eq!(call.code(), 3, "{}", call.stderr());
+    assert!(
+        call.stderr().contains("the API answered HTTP"),
+        "{}",
+        call.stderr()
+    );
 
     let report = p.run(&["verify", "--output", "json"]).json();
     for control in [
@@ -197,8 +226,8 @@ async fn the_private_api_is_built_read_back_repaired_and_removed() {
     // Tampering: a method opened to anyone, a policy allowing every
     // caller, tracing off, throttling raised.
     let patch = |op: &str, path: &str, value: &str| {
-        aws_sdk_apigateway::types::PatchOperation::builder()
-            .op(aws_sdk_apigateway::types::Op::from(op))
+        paysec_aws::sdk::apigateway::types::PatchOperation::builder()
+            .op(paysec_aws::sdk::apigateway::types::Op::from(op))
             .path(path)
             .value(value)
             .build()
@@ -294,4 +323,165 @@ async fn the_private_api_is_built_read_back_repaired_and_removed() {
         })
         .unwrap_or(0);
     assert_eq!(left, 0, "down removes the execute-api endpoint");
+}
+
+/// The code's ways out: an interface endpoint per AWS service it calls
+/// (Secrets Manager brought by `lambda.secrets`), one to a partner's
+/// PrivateLink service, all behind a group admitting only the function;
+/// an endpoint the configuration stops naming is still removed by `down`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_code_s_ways_out_are_named_endpoints_only() {
+    let p = Paysec::new("egress");
+    let aws = aws().await;
+    let partner = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0";
+    let config = format!(
+        "[rds]\nenabled = false\n\n[api]\nenabled = false\n\n[lambda]\nsecrets = [\"arn:aws:secretsmanager:us-east-1:123456789012:secret:acquirer-AbCdEf\"]\n\n[network]\nservice_endpoints = [\"kms\"]\nprivate_services = [\"{partner}\"]\nprivate_service_port = 8443\nallowed_domains = [\"api.processor.example\"]\n"
+    );
+    std::fs::write(p.dir.path().join("paysec.toml"), &config).unwrap();
+    p.run(&["up", "--yes", "--output", "json"]).success();
+    let l = p.ledger();
+    let physical = |id: &str| {
+        l["resources"][id]["physical_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} recorded"))
+            .to_owned()
+    };
+    let kms = physical("network.endpoint-svc-kms");
+    let secrets = physical("network.endpoint-svc-secretsmanager");
+    let processor = physical("network.endpoint-partner-01234567");
+    let group = physical("network.sg-services");
+    let function_group = physical("network.sg-lambda");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let out = aws
+        .ec2
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(&kms)
+        .vpc_endpoint_ids(&secrets)
+        .vpc_endpoint_ids(&processor)
+        .send()
+        .await
+        .unwrap();
+    for e in out.vpc_endpoints() {
+        let id = e.vpc_endpoint_id().unwrap();
+        let service = e.service_name().unwrap();
+        assert_eq!(e.subnet_ids().len(), 3, "{id}: the three private subnets");
+        assert_eq!(
+            e.groups()
+                .iter()
+                .filter_map(|g| g.group_id())
+                .collect::<Vec<_>>(),
+            [group.as_str()],
+            "{id}: behind the services' group only"
+        );
+        if id == processor {
+            assert_eq!(service, partner);
+            assert_eq!(
+                e.private_dns_enabled(),
+                Some(false),
+                "a partner's names come from the DNS Firewall list"
+            );
+        } else {
+            assert!(
+                service.ends_with(".kms") || service.ends_with(".secretsmanager"),
+                "{service}"
+            );
+            assert_eq!(e.private_dns_enabled(), Some(true));
+            let policy = e.policy_document().unwrap();
+            assert!(policy.contains("aws:PrincipalAccount"), "{id}: {policy}");
+        }
+    }
+    assert_eq!(out.vpc_endpoints().len(), 3);
+    // The group admits the function only: 443 for AWS's services, 8443
+    // for the partner's; the function may go to it on those ports.
+    let groups = aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(&group)
+        .group_ids(&function_group)
+        .send()
+        .await
+        .unwrap();
+    let rules = |g: &paysec_aws::sdk::ec2::types::SecurityGroup, egress: bool| {
+        let perms = if egress {
+            g.ip_permissions_egress()
+        } else {
+            g.ip_permissions()
+        };
+        let mut r: Vec<String> = perms
+            .iter()
+            .flat_map(|p| {
+                let port = p.from_port().unwrap_or(-1);
+                p.user_id_group_pairs()
+                    .iter()
+                    .filter_map(move |u| u.group_id().map(|g| format!("{port} {g}")))
+                    .chain(
+                        p.ip_ranges()
+                            .iter()
+                            .filter_map(move |c| c.cidr_ip().map(|c| format!("{port} {c}"))),
+                    )
+            })
+            .collect();
+        r.sort();
+        r
+    };
+    let services_group = groups
+        .security_groups()
+        .iter()
+        .find(|g| g.group_id() == Some(group.as_str()))
+        .unwrap();
+    assert_eq!(
+        rules(services_group, false),
+        [
+            format!("443 {function_group}"),
+            format!("8443 {function_group}")
+        ]
+    );
+    let lambda_group = groups
+        .security_groups()
+        .iter()
+        .find(|g| g.group_id() == Some(function_group.as_str()))
+        .unwrap();
+    let out_rules = rules(lambda_group, true);
+    for wanted in [format!("443 {group}"), format!("8443 {group}")] {
+        assert!(out_rules.contains(&wanted), "{wanted} in {out_rules:?}");
+    }
+    let report = p.run(&["verify", "--output", "json"]).json();
+    for f in report["findings"].as_array().unwrap() {
+        let control = f["control"].as_str().unwrap_or_default();
+        if ["NET-13", "NET-14", "NET-15"].contains(&control) {
+            assert!(
+                ["PASS", "NOT_APPLICABLE"].contains(&f["verdict"].as_str().unwrap()),
+                "{f}"
+            );
+        }
+    }
+    // No longer named: left as is by `up` (as a component switched off),
+    // removed by `down` from the ledger's record.
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        config.replace("service_endpoints = [\"kms\"]", "service_endpoints = []"),
+    )
+    .unwrap();
+    p.run(&["up", "--yes"]).success();
+    p.run(&["down", "--yes"]).success();
+    let left = aws
+        .ec2
+        .describe_vpc_endpoints()
+        .set_filters(Some(vec![paysec_aws::sdk::ec2::types::Filter::builder()
+            .name("tag:paysec:environment")
+            .values(p.env.as_str())
+            .build()]))
+        .send()
+        .await
+        .unwrap();
+    let standing: Vec<&str> = left
+        .vpc_endpoints()
+        .iter()
+        .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
+        .filter_map(|e| e.vpc_endpoint_id())
+        .collect();
+    assert!(
+        standing.is_empty(),
+        "down removes every endpoint: {standing:?}"
+    );
 }

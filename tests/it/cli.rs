@@ -449,6 +449,22 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         ("PAYSEC_RDS_PORT", "5433", Some("postgres")),
         ("PAYSEC_RDS_ENABLED", "false", Some("off-ish")),
         ("PAYSEC_NETWORK_DNS_FIREWALL", "true", Some("mostly")),
+        (
+            "PAYSEC_NETWORK_SERVICE_ENDPOINTS",
+            "secretsmanager,kms",
+            Some("s3"),
+        ),
+        (
+            "PAYSEC_NETWORK_PRIVATE_SERVICES",
+            "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0",
+            Some("vpce-svc-0123456789abcdef0"),
+        ),
+        ("PAYSEC_NETWORK_PRIVATE_SERVICE_PORT", "8443", Some("https")),
+        (
+            "PAYSEC_NETWORK_ALLOWED_DOMAINS",
+            "api.processor.example",
+            Some("*.com"),
+        ),
         ("PAYSEC_RDS_WAIT_MINUTES", "90", Some("x")),
         ("PAYSEC_RDS_MONITORING_INTERVAL_SECONDS", "30", Some("x")),
         ("PAYSEC_LAMBDA_ENABLED", "no", Some("perhaps")),

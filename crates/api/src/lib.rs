@@ -11,6 +11,7 @@
 //! Every call names its IAM action where it is made.
 
 pub mod account;
+pub mod call;
 pub mod permission;
 pub mod policy;
 pub mod rest_api;

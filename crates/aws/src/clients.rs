@@ -284,6 +284,24 @@ impl Aws {
         &self.sdk
     }
 
+    /// The run's credentials, as the clients sign with: for the one
+    /// request paysec signs itself (`paysec invoke --api`).
+    pub async fn credentials(&self) -> Result<aws_credential_types::Credentials, SetupError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let provider = self
+            .sdk
+            .credentials_provider()
+            .ok_or_else(|| SetupError::Credentials {
+                detail: "no credentials provider is configured".into(),
+            })?;
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|e| SetupError::Credentials {
+                detail: DisplayErrorContext(&e).to_string(),
+            })
+    }
+
     /// These clients with S3's in the region `bucket` lives in: a request
     /// for a bucket sent to another region's endpoint is answered `301
     /// PermanentRedirect`, which the SDK does not follow, so a shared

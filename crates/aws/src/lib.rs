@@ -21,6 +21,7 @@ pub use tagged::tagged_arns;
 
 /// The SDK crates, re-exported so tests and callers use the same versions.
 pub mod sdk {
+    pub use aws_sdk_apigateway as apigateway;
     pub use aws_sdk_cloudtrail as cloudtrail;
     pub use aws_sdk_cloudwatchlogs as logs;
     pub use aws_sdk_config as config;

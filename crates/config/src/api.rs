@@ -178,37 +178,35 @@ mod tests {
     #[test]
     fn the_defaults_pass_and_each_bad_value_names_its_key() {
         Api::default().validate().unwrap();
-        let cases: Vec<(Box<dyn Fn(&mut Api)>, &str)> = vec![
+        let cases: Vec<(fn(&mut Api), &str)> = vec![
             (
-                Box::new(|a| a.allowed_cidrs = vec!["10.0.0.0".into()]),
+                (|a| a.allowed_cidrs = vec!["10.0.0.0".into()]),
                 "api.allowed_cidrs",
             ),
             (
-                Box::new(|a| a.allowed_cidrs = vec!["0.0.0.0/0".into()]),
+                (|a| a.allowed_cidrs = vec!["0.0.0.0/0".into()]),
                 "api.allowed_cidrs",
             ),
             (
-                Box::new(|a| a.allowed_security_groups = vec!["sg-xyz".into()]),
+                (|a| a.allowed_security_groups = vec!["sg-xyz".into()]),
                 "api.allowed_security_groups",
             ),
             (
-                Box::new(|a| a.allowed_vpc_endpoints = vec!["vpc-0123456789abcdef0".into()]),
+                (|a| a.allowed_vpc_endpoints = vec!["vpc-0123456789abcdef0".into()]),
                 "api.allowed_vpc_endpoints",
             ),
             (
-                Box::new(|a| a.allowed_principals = vec!["*".into()]),
+                (|a| a.allowed_principals = vec!["*".into()]),
                 "api.allowed_principals",
             ),
             (
-                Box::new(|a| {
-                    a.allowed_principals = vec!["arn:aws:iam::123456789012:role/*".into()]
-                }),
+                (|a| a.allowed_principals = vec!["arn:aws:iam::123456789012:role/*".into()]),
                 "api.allowed_principals",
             ),
-            (Box::new(|a| a.rate_limit = 0.0), "api.rate_limit"),
-            (Box::new(|a| a.burst_limit = 0), "api.burst_limit"),
+            ((|a| a.rate_limit = 0.0), "api.rate_limit"),
+            ((|a| a.burst_limit = 0), "api.burst_limit"),
             (
-                Box::new(|a| a.security_policy = "TLS_1_0".into()),
+                (|a| a.security_policy = "TLS_1_0".into()),
                 "api.security_policy",
             ),
         ];

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use paysec_core::naming::{EnvName, NameError};
 
 mod api;
+pub mod egress;
 mod lambda;
 pub use api::{Api, SECURITY_POLICIES};
 pub use lambda::{
@@ -269,6 +270,19 @@ pub struct Network {
     /// A Route 53 Resolver DNS Firewall on the VPC that resolves only the
     /// names the stack needs (against DNS tunnelling).
     pub dns_firewall: bool,
+    /// AWS services the function's code calls, each reached through an
+    /// interface endpoint of its own (`secretsmanager`, `kms`, `sqs`...;
+    /// [`egress::SERVICE_ENDPOINTS`]).
+    pub service_endpoints: Vec<String>,
+    /// PrivateLink endpoint services of a processor or partner
+    /// (`com.amazonaws.vpce.<region>.vpce-svc-...`), each reached through
+    /// an interface endpoint.
+    pub private_services: Vec<String>,
+    /// The TCP port the partner services listen on.
+    pub private_service_port: i32,
+    /// Names the DNS Firewall must also resolve: the partner services'
+    /// (e.g. `api.processor.example`, `*.pay.processor.example`).
+    pub allowed_domains: Vec<String>,
 }
 
 impl Default for Network {
@@ -279,6 +293,10 @@ impl Default for Network {
             endpoint_wait_minutes: 10,
             eni_drain_minutes: 45,
             dns_firewall: true,
+            service_endpoints: Vec::new(),
+            private_services: Vec::new(),
+            private_service_port: 443,
+            allowed_domains: Vec::new(),
         }
     }
 }
@@ -812,7 +830,7 @@ impl Network {
         }
         within_a_day("network.endpoint_wait_minutes", self.endpoint_wait_minutes)?;
         within_a_day("network.eni_drain_minutes", self.eni_drain_minutes)?;
-        Ok(())
+        egress::validate(self)
     }
 }
 

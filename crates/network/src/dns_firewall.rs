@@ -39,11 +39,13 @@ const SETTING: &str = "network.endpoint_wait_minutes";
 /// The names a workload in the stack's VPC resolves, for `region`: the
 /// AWS APIs it reaches through its endpoints (private DNS answers the
 /// services' own names), S3 through the gateway endpoint, the database's
-/// endpoint, the endpoints' own names, and the VPC's internal host names.
-/// Everything else is blocked.
+/// endpoint, the payment API's name (callers in the VPC reach it through
+/// the `execute-api` endpoint's private DNS), the endpoints' own names,
+/// and the VPC's internal host names. Everything else is blocked.
 pub fn allowed_domains(region: &str) -> Vec<String> {
     let mut d: Vec<String> = [
         format!("xray.{region}.amazonaws.com"),
+        format!("*.execute-api.{region}.amazonaws.com"),
         format!("rds.{region}.amazonaws.com"),
         format!("*.{region}.rds.amazonaws.com"),
         format!("s3.{region}.amazonaws.com"),
@@ -60,25 +62,42 @@ pub fn allowed_domains(region: &str) -> Vec<String> {
 }
 
 /// Which domain list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Domains {
-    /// [`allowed_domains`] of the stack's region.
-    Allowed,
+    /// [`allowed_domains`] of the stack's region, and what the
+    /// configuration adds: the AWS services the code reaches through
+    /// interface endpoints (`services`: their regional API names) and the
+    /// names a partner's PrivateLink service answers to (`names`).
+    Allowed {
+        services: Vec<String>,
+        names: Vec<String>,
+    },
     /// `*`: every name.
     Everything,
 }
 
 impl Domains {
-    fn wanted(self, region: &str) -> Vec<String> {
+    fn wanted(&self, region: &str) -> Vec<String> {
         match self {
-            Self::Allowed => allowed_domains(region),
+            Self::Allowed { services, names } => {
+                let mut d = allowed_domains(region);
+                d.extend(
+                    services
+                        .iter()
+                        .map(|s| format!("{s}.{region}.amazonaws.com")),
+                );
+                d.extend(names.iter().cloned());
+                d.sort();
+                d.dedup();
+                d
+            }
             Self::Everything => vec!["*".to_owned()],
         }
     }
 
-    fn purpose(self) -> &'static str {
+    fn purpose(&self) -> &'static str {
         match self {
-            Self::Allowed => "dns-allowed",
+            Self::Allowed { .. } => "dns-allowed",
             Self::Everything => "dns-everything",
         }
     }
@@ -1132,6 +1151,30 @@ impl Resource for Association {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_allowed_list_adds_the_code_s_services_and_partner_names() {
+        let d = Domains::Allowed {
+            services: vec!["secretsmanager".into(), "kms".into()],
+            names: vec!["api.processor.example".into()],
+        }
+        .wanted("eu-west-3");
+        for name in [
+            "secretsmanager.eu-west-3.amazonaws.com",
+            "kms.eu-west-3.amazonaws.com",
+            "api.processor.example",
+            "*.execute-api.eu-west-3.amazonaws.com",
+            "xray.eu-west-3.amazonaws.com",
+        ] {
+            assert!(d.contains(&name.to_owned()), "{name} in {d:?}");
+        }
+        let plain = Domains::Allowed {
+            services: vec![],
+            names: vec![],
+        }
+        .wanted("eu-west-3");
+        assert_eq!(plain, allowed_domains("eu-west-3"));
+    }
 
     #[test]
     fn the_allowed_names_are_the_stacks_services_in_its_region_only() {

@@ -1,7 +1,9 @@
 //! VPC endpoints: S3 as a gateway on the route table, with a policy limited
-//! to the stack's buckets; RDS as an interface in the three subnets with
-//! private DNS. Both take a client token, so a retried create after a crash
-//! returns the same endpoint.
+//! to the stack's buckets; interface endpoints in the three subnets, to AWS
+//! services with private DNS and a policy (RDS, X-Ray, execute-api, the
+//! services the code calls) or to a partner's PrivateLink service. Each
+//! takes a client token, so a retried create after a crash returns the
+//! same endpoint.
 
 use paysec_core::Attr;
 use paysec_core::Property;
@@ -353,13 +355,27 @@ paysec_core::properties! {
     }
 }
 
+/// What an interface endpoint connects to.
+#[derive(Clone, Debug)]
+pub enum EndpointService {
+    /// An AWS service by its short name (`rds`, `secretsmanager`...): its
+    /// region's service name, private DNS on, an endpoint policy.
+    Aws(String),
+    /// A PrivateLink endpoint service offered by another account (a
+    /// payment processor): its full name as given, private DNS only if
+    /// its provider offers a private name (the names it answers go in
+    /// the DNS Firewall's list instead), no endpoint policy (those are
+    /// for AWS services).
+    Partner(String),
+}
+
 pub struct InterfaceEndpoint {
     id: LogicalId,
     aws: paysec_aws::Aws,
     vpc: LogicalId,
     subnets: Vec<LogicalId>,
     security_group: LogicalId,
-    service: &'static str,
+    service: EndpointService,
     wait: Duration,
     policy: PolicyFn,
     /// What the policy names besides the network (the API the
@@ -395,7 +411,26 @@ impl InterfaceEndpoint {
         vpc: LogicalId,
         subnets: Vec<LogicalId>,
         security_group: LogicalId,
-        service: &'static str,
+        service: &str,
+    ) -> Self {
+        Self::to(
+            id,
+            aws,
+            vpc,
+            subnets,
+            security_group,
+            EndpointService::Aws(service.to_owned()),
+        )
+    }
+
+    /// An endpoint to `service`, AWS's or a partner's.
+    pub fn to(
+        id: LogicalId,
+        aws: paysec_aws::Aws,
+        vpc: LogicalId,
+        subnets: Vec<LogicalId>,
+        security_group: LogicalId,
+        service: EndpointService,
     ) -> Self {
         Self {
             id,
@@ -415,6 +450,18 @@ impl InterfaceEndpoint {
     pub fn waiting_up_to(mut self, wait: Duration) -> Self {
         self.wait = wait;
         self
+    }
+
+    /// Private DNS (and an endpoint policy) for AWS's services only.
+    fn private_dns(&self) -> bool {
+        matches!(self.service, EndpointService::Aws(_))
+    }
+
+    fn service_name(&self, cx: &Context) -> String {
+        match &self.service {
+            EndpointService::Aws(s) => service_name(cx, s),
+            EndpointService::Partner(name) => name.clone(),
+        }
     }
 
     /// A narrower endpoint policy than [`same_account_policy`].
@@ -471,7 +518,7 @@ impl Resource for InterfaceEndpoint {
         let mut checks = Checks::default();
         checks.equal(
             InterfaceEndpointProperty::PrivateDnsEnabled,
-            true,
+            self.private_dns(),
             e.private_dns_enabled().unwrap_or(false),
         );
         for s in &self.subnets {
@@ -485,15 +532,22 @@ impl Resource for InterfaceEndpoint {
                 if ok { subnet } else { &have },
             );
         }
-        let policy = e
-            .policy_document()
-            .map(policy_doc::parse)
-            .unwrap_or(Value::Null);
-        checks.policy(
-            InterfaceEndpointProperty::Policy,
-            &(self.policy)(cx),
-            &policy,
-        );
+        if self.private_dns() {
+            let policy = e
+                .policy_document()
+                .map(policy_doc::parse)
+                .unwrap_or(Value::Null);
+            checks.policy(
+                InterfaceEndpointProperty::Policy,
+                &(self.policy)(cx),
+                &policy,
+            );
+        } else {
+            checks.not_applicable(
+                InterfaceEndpointProperty::Policy,
+                "an endpoint to a partner's PrivateLink service: endpoint policies are for AWS services; the partner's service decides whom it accepts",
+            );
+        }
         ec2::check_tags(&mut checks, cx, e.tags());
         Ok(checks.observed(
             Present::new(e.vpc_endpoint_id().unwrap_or_default()).with(Attr::State, state(&e)),
@@ -506,19 +560,21 @@ impl Resource for InterfaceEndpoint {
             .iter()
             .map(|s| cx.physical_id(s).map(str::to_owned))
             .collect::<Result<Vec<_>, _>>()?;
-        let req = self
+        let mut req = self
             .aws
             .ec2
             .create_vpc_endpoint()
             .vpc_id(cx.physical_id(&self.vpc)?)
             .vpc_endpoint_type(VpcEndpointType::Interface)
-            .service_name(service_name(cx, self.service))
+            .service_name(self.service_name(cx))
             .set_subnet_ids(Some(subnets))
             .security_group_ids(cx.physical_id(&self.security_group)?)
-            .private_dns_enabled(true)
-            .policy_document((self.policy)(cx).to_string())
+            .private_dns_enabled(self.private_dns())
             .client_token(cx.create_token())
             .tag_specifications(ec2::tag_spec(cx, ResourceType::VpcEndpoint));
+        if self.private_dns() {
+            req = req.policy_document((self.policy)(cx).to_string());
+        }
         let out = ec2::send_after_create!(req, &self.id, "CreateVpcEndpoint").await?;
         Ok(Present::new(created_id(&self.id, &out)?))
     }
@@ -536,7 +592,9 @@ impl Resource for InterfaceEndpoint {
             .vpc_endpoint_id(&present.physical_id);
         for (p, _) in InterfaceEndpointProperty::drifted(&self.id, drift)? {
             match p {
-                InterfaceEndpointProperty::PrivateDnsEnabled => req = req.private_dns_enabled(true),
+                InterfaceEndpointProperty::PrivateDnsEnabled => {
+                    req = req.private_dns_enabled(self.private_dns())
+                }
                 InterfaceEndpointProperty::Policy => {
                     req = req.policy_document((self.policy)(cx).to_string())
                 }

@@ -23,7 +23,7 @@ pub mod vpc;
 mod ec2;
 
 pub use default_hardening::DefaultHardening;
-pub use endpoint::{GatewayEndpoint, InterfaceEndpoint};
+pub use endpoint::{EndpointService, GatewayEndpoint, InterfaceEndpoint};
 pub use flow_log::{FlowLog, FlowLogDestination};
 pub use nacl::NetworkAcl;
 pub use route_table::RouteTable;

@@ -151,6 +151,12 @@ pub fn of(id: &str) -> Option<Component> {
         Some(Component::Rds)
     } else if LAMBDA.contains(&id) {
         Some(Component::Lambda)
+    } else if id == ids::SG_SERVICES
+        || id.starts_with(ids::ENDPOINT_SERVICE_PREFIX)
+        || id.starts_with(ids::ENDPOINT_PARTNER_PREFIX)
+    {
+        // The ways out of what the code calls serve only the function.
+        Some(Component::Lambda)
     } else if API.contains(&id) {
         Some(Component::Api)
     } else if id == ids::ROLE_AUDIT {

@@ -13,6 +13,7 @@ use paysec_kms::{KeyUser, KmsKey};
 mod api;
 mod app;
 pub mod components;
+mod egress;
 mod iam;
 mod logs;
 mod network;
@@ -83,6 +84,11 @@ pub mod ids {
     pub const API_PERMISSION: &str = "api.invoke-permission";
     pub const LOG_API_ACCESS: &str = "logs.api-access";
     pub const SG_API: &str = "network.sg-api";
+    pub const SG_SERVICES: &str = "network.sg-services";
+    /// `network.endpoint-svc-<service>`: the AWS services the code calls.
+    pub const ENDPOINT_SERVICE_PREFIX: &str = "network.endpoint-svc-";
+    /// `network.endpoint-partner-<8 hex>`: a partner's PrivateLink service.
+    pub const ENDPOINT_PARTNER_PREFIX: &str = "network.endpoint-partner-";
     pub const ENDPOINT_API: &str = "network.endpoint-execute-api";
     pub const FILTER_API_THROTTLED: &str = "monitoring.filter-api-throttled";
     pub const ALARM_API_5XX: &str = "monitoring.alarm-api-5xx";
@@ -109,6 +115,9 @@ pub struct Inputs<'a> {
     /// The function's releases as the ledger records them (a rollback
     /// that holds decides where `live` must point).
     pub releases: &'a paysec_core::releases::Releases,
+    /// The ids the ledger records (for `down`'s whole stack: an endpoint
+    /// to a service the configuration no longer names is still removed).
+    pub recorded: &'a [LogicalId],
 }
 
 /// The keys' administrators: the config's, else the IAM principal behind
@@ -224,6 +233,7 @@ fn nodes(inputs: &Inputs<'_>, names: &paysec_core::naming::Names) -> Vec<Arc<dyn
     iam::add(&mut nodes, inputs);
     logs::add(&mut nodes, inputs, names);
     network::add(&mut nodes, inputs);
+    egress::add(&mut nodes, inputs);
     app::add(&mut nodes, inputs);
     api::add(&mut nodes, inputs);
     nodes
@@ -393,6 +403,7 @@ mod tests {
             resolved: &resolved,
             code: &Arc::new(paysec_lambda::Code::example()),
             releases: &Default::default(),
+            recorded: &[],
         };
         let env = paysec_core::naming::EnvName::parse("t-1").unwrap();
         f(&inputs, &paysec_core::naming::Names::new(&env))

@@ -115,11 +115,37 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         )
         .draining_up_to(drain),
     ));
+    // The endpoints of what the code calls (AWS services, partners'
+    // PrivateLink services) share a group admitting only the function.
+    let services_group = crate::egress::has_group(inputs);
+    if services_group {
+        nodes.push(Arc::new(
+            SecurityGroup::new(
+                id(ids::SG_SERVICES),
+                aws(),
+                id(ids::VPC),
+                "services",
+                "paysec endpoints of the services the payment code calls",
+            )
+            .draining_up_to(drain),
+        ));
+    }
     // The DNS firewall: two domain lists, the rule group, its association.
     nodes.push(Arc::new(DomainList::new(
         id(ids::DNS_ALLOWED),
         aws(),
-        Domains::Allowed,
+        // What the code calls, while there is code.
+        if cfg.stack.lambda.enabled {
+            Domains::Allowed {
+                services: crate::egress::services(cfg),
+                names: cfg.stack.network.allowed_domains.clone(),
+            }
+        } else {
+            Domains::Allowed {
+                services: Vec::new(),
+                names: Vec::new(),
+            }
+        },
         endpoint_wait,
     )));
     nodes.push(Arc::new(DomainList::new(
@@ -144,13 +170,17 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     let port = cfg.stack.rds.port;
     // The flows between the groups the configuration builds: a rule stays
     // when both its group and its peer group are built.
-    let built = |g: &LogicalId| crate::components::builds(cfg, g.as_str());
+    let built = |g: &LogicalId| {
+        crate::components::builds(cfg, g.as_str())
+            && (g.as_str() != ids::SG_SERVICES || services_group)
+    };
     let groups: Vec<LogicalId> = [
         ids::SG_LAMBDA,
         ids::SG_DB,
         ids::SG_ENDPOINTS,
         ids::SG_XRAY,
         ids::SG_API,
+        ids::SG_SERVICES,
     ]
     .into_iter()
     .map(id)
@@ -195,6 +225,33 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         },
     ]
     .into_iter()
+    // The function to the endpoints of what it calls: 443 for AWS's
+    // services, the partners' port for theirs.
+    .chain(
+        std::iter::once(443)
+            .chain(
+                (!cfg.stack.network.private_services.is_empty())
+                    .then_some(cfg.stack.network.private_service_port),
+            )
+            .collect::<std::collections::BTreeSet<i32>>()
+            .into_iter()
+            .flat_map(|port| {
+                [
+                    Rule {
+                        group: id(ids::SG_LAMBDA),
+                        egress: true,
+                        port,
+                        peer: Peer::Group(id(ids::SG_SERVICES)),
+                    },
+                    Rule {
+                        group: id(ids::SG_SERVICES),
+                        egress: false,
+                        port,
+                        peer: Peer::Group(id(ids::SG_LAMBDA)),
+                    },
+                ]
+            }),
+    )
     // The API's callers: 443 from the configured blocks and groups.
     .chain(
         cfg.stack

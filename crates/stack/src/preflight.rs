@@ -503,13 +503,18 @@ fn trust_outside(config: &Config, caller_arn: &str, key_admins: &[String]) -> (V
 }
 
 /// The interface endpoints the stack puts in its VPC (by service): the
-/// RDS API's with the database, X-Ray's with the function.
+/// RDS API's with the database, X-Ray's with the function, execute-api's
+/// with the API.
 fn interface_endpoints(config: &Config) -> Vec<&'static str> {
-    [("rds", Component::Rds), ("xray", Component::Lambda)]
-        .into_iter()
-        .filter(|(_, c)| c.enabled_in(config))
-        .map(|(service, _)| service)
-        .collect()
+    [
+        ("rds", Component::Rds),
+        ("xray", Component::Lambda),
+        ("execute-api", Component::Api),
+    ]
+    .into_iter()
+    .filter(|(_, c)| c.enabled_in(config))
+    .map(|(service, _)| service)
+    .collect()
 }
 
 #[cfg(test)]

@@ -68,9 +68,9 @@ controls! {
     "NET-10" "security_group_rules" network::security_group::RulesProperty::Rules ["1.2.1", "1.3.1", "1.3.2"] "security groups allow only the stack's flows; no 0.0.0.0/0";
     "NET-11" "vpc_endpoint_gateway" network::endpoint::GatewayEndpointProperty::Policy ["1.3.2"] "S3 endpoint policy scoped to the stack's buckets";
     "NET-12" "vpc_endpoint_gateway" network::endpoint::GatewayEndpointProperty::RouteTables ["1.3.2"] "S3 gateway endpoint on the private route table";
-    "NET-13" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::PrivateDnsEnabled ["1.3.2"] "interface endpoint (RDS, X-Ray, execute-api) with private DNS";
-    "NET-14" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::Subnets ["1.3.2"] "interface endpoint (RDS, X-Ray, execute-api) in the three private subnets";
-    "NET-15" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::Policy ["1.3.2", "7.2.1"] "interface endpoint policy: RDS and X-Ray limited to this account's principals (through the RDS one, changes only to this stack's database); execute-api limited to invoking this stack's API";
+    "NET-13" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::PrivateDnsEnabled ["1.3.2"] "interface endpoint private DNS as wanted: on for AWS services (RDS, X-Ray, execute-api, the services the code calls), off for a partner's PrivateLink service (its names are in the DNS Firewall's list)";
+    "NET-14" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::Subnets ["1.3.2"] "interface endpoint in the three private subnets";
+    "NET-15" "vpc_endpoint_interface" network::endpoint::InterfaceEndpointProperty::Policy ["1.3.2", "7.2.1"] "interface endpoint policy: AWS services' limited to this account's principals and resources (through the RDS one, changes only to this stack's database); execute-api's to invoking this stack's API";
     "NET-21" "vpc" network::vpc::VpcProperty::Gateways ["1.3.1", "1.3.2", "1.4.1"] "no internet, egress-only internet, NAT or virtual private gateway attached to the VPC (whoever made it)";
     "NET-22" "vpc" network::vpc::VpcProperty::Connections ["1.3.1", "1.3.2", "12.5.2"] "no VPC peering connection (either side) or transit gateway attachment on the VPC";
     "NET-23" "vpc" network::vpc::VpcProperty::RouteTables ["1.3.1", "1.3.2", "1.4.1"] "every route table in the VPC, not only paysec's, routes only inside it or to a gateway endpoint (each quoted)";
