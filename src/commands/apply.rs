@@ -40,7 +40,8 @@ pub async fn up(
     let mut c = connect(settings).await?;
     // A ledger of another account or region stops `up` before the preflight.
     ledger.bind_account(&c.env.account, &c.env.region)?;
-    preflight(settings, printer, &mut c).await?;
+    super::keep_recorded_key_admins(settings, &ledger, &mut c);
+    preflight(settings, printer, &mut c, &ledger).await?;
     let graph = graph(settings, &c, &ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
@@ -370,12 +371,15 @@ pub async fn fleet(
         }))
         .await?;
     if creating {
-        futures_util::future::try_join_all(
-            connected
-                .iter_mut()
-                .zip(&places)
-                .map(|(c, (_, envs))| super::preflight_for(settings, printer, c, envs.len())),
-        )
+        futures_util::future::try_join_all(connected.iter_mut().zip(&places).map(
+            |(c, (_, envs))| {
+                let creates = envs
+                    .iter()
+                    .map(|&i| super::creates(settings, &ledgers[i]))
+                    .fold(Default::default(), paysec_stack::preflight::Creates::and);
+                super::preflight_for(settings, printer, c, creates)
+            },
+        ))
         .await?;
     }
     let mut place_of = vec![0; settings.fleet.len()];
@@ -402,6 +406,7 @@ pub async fn fleet(
         );
         c.resolved = first.resolved.clone();
         ledger.bind_account(&c.env.account, &c.env.region)?;
+        super::keep_recorded_key_admins(settings, &ledger, &mut c);
         let purge = matches!(verb, Verb::Down { purge: true, .. });
         let unprotect = matches!(
             verb,

@@ -214,6 +214,37 @@ pub async fn connect_reading(settings: &Settings) -> Result<Connected, Failure> 
     .await
 }
 
+/// The key administrators the ledger recorded for the environment's keys
+/// (the same for every key: one setting builds them all).
+pub(crate) fn recorded_key_admins(ledger: &Ledger) -> Option<Vec<String>> {
+    ledger
+        .records()
+        .values()
+        .filter(|r| r.kind == "kms_key")
+        .find_map(|r| r.attrs.get(paysec_core::Attr::KeyAdministrators.as_str()))
+        .map(|joined| {
+            joined
+                .split(',')
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+}
+
+/// The keys' administrators an environment keeps. With
+/// `kms.admin_principals` unset they are fixed by the first `up` (its
+/// caller's role) and recorded with the keys; every later run keeps them,
+/// whoever runs it, so a colleague's or a CI role's `plan` of an
+/// unchanged environment shows nothing to do and its `up` takes key
+/// administration from nobody. Configured ones always win.
+pub fn keep_recorded_key_admins(settings: &Settings, ledger: &Ledger, c: &mut Connected) {
+    if settings.config.stack.kms.admin_principals.is_empty() {
+        if let Some(recorded) = recorded_key_admins(ledger) {
+            c.key_admins = recorded;
+        }
+    }
+}
+
 /// The configured key administrators, else the caller's principal, asked
 /// of IAM only when needed (an assumed role's ARN has a path the session
 /// ARN does not show).
@@ -357,25 +388,36 @@ pub async fn preflight(
     settings: &Settings,
     printer: &Printer,
     c: &mut Connected,
+    ledger: &Ledger,
 ) -> Result<(), Failure> {
-    preflight_for(settings, printer, c, 1).await
+    preflight_for(settings, printer, c, creates(settings, ledger)).await
 }
 
-/// [`preflight`] for `environments` environments going into `c`'s
-/// account and region at once (a fleet's share there: the quotas must
-/// hold them all).
+/// What an environment's run creates that the account's quotas count:
+/// what its ledger does not record yet.
+pub fn creates(settings: &Settings, ledger: &Ledger) -> paysec_stack::preflight::Creates {
+    paysec_stack::preflight::Creates::of(&settings.config, |id| {
+        ledger
+            .record(&paysec_core::LogicalId::new(id))
+            .is_some_and(|r| r.physical_id.is_some())
+    })
+}
+
+/// [`preflight`] for environments going into `c`'s account and region at
+/// once (a fleet's share there: the quotas must hold what they all
+/// create).
 pub async fn preflight_for(
     settings: &Settings,
     printer: &Printer,
     c: &mut Connected,
-    environments: usize,
+    creates: paysec_stack::preflight::Creates,
 ) -> Result<(), Failure> {
     let p = paysec_stack::preflight::run(
         &c.aws,
         &settings.config,
         &c.caller.arn,
         &c.key_admins,
-        environments.max(1),
+        creates,
     )
     .await;
     if !printer.is_json() {

@@ -36,8 +36,9 @@ pub async fn run(settings: &Settings, printer: &Printer, options: Options) -> Re
     // preflight: a ledger of another account or region stops it at once.
     let mut probe = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
+    super::keep_recorded_key_admins(settings, &ledger, &mut c);
     if !destroy {
-        preflight(settings, printer, &mut c).await?;
+        preflight(settings, printer, &mut c, &ledger).await?;
     }
     if let Some(held) = ledger.releases().held(&settings.code.sha256) {
         if settings.code.sha256 != held.code_sha256 && !destroy {

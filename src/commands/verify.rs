@@ -93,7 +93,7 @@ pub async fn run(
     // whoever runs `verify`: an auditor must not make KMS-3 fail, nor
     // someone who made themselves administrator make it pass.
     if settings.config.stack.kms.admin_principals.is_empty() {
-        if let Some(recorded) = recorded_key_admins(&ledger) {
+        if let Some(recorded) = super::recorded_key_admins(&ledger) {
             if recorded != c.key_admins {
                 printer.note(format!(
                     "key administrators: {} (as the last `up` set them), not the caller {}",
@@ -347,23 +347,6 @@ fn write_report(
             .map_err(|e| Failure::Usage(format!("cannot write the report {}: {e}", p.display())))?;
     }
     Ok(())
-}
-
-/// The key administrators the ledger recorded for the environment's keys
-/// (the same for every key: one setting builds them all).
-fn recorded_key_admins(ledger: &Ledger) -> Option<Vec<String>> {
-    ledger
-        .records()
-        .values()
-        .filter(|r| r.kind == "kms_key")
-        .find_map(|r| r.attrs.get(paysec_core::Attr::KeyAdministrators.as_str()))
-        .map(|joined| {
-            joined
-                .split(',')
-                .filter(|a| !a.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
 }
 
 /// Cuts a long observed value (a tag list, a set of rules) for the terminal;

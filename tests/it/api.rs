@@ -268,8 +268,57 @@ async fn the_private_api_is_built_read_back_repaired_and_removed() {
         .send()
         .await
         .unwrap();
+    // And the rest: the endpoint type, the TLS policy, the access logs,
+    // the function's permission, the account's logging role.
+    aws.apigateway
+        .update_rest_api()
+        .rest_api_id(&api_id)
+        .patch_operations(patch(
+            "replace",
+            "/endpointConfiguration/types/0",
+            "REGIONAL",
+        ))
+        .patch_operations(patch("replace", "/securityPolicy", "TLS_1_2"))
+        .send()
+        .await
+        .unwrap();
+    aws.apigateway
+        .update_stage()
+        .rest_api_id(&api_id)
+        .stage_name("v1")
+        .patch_operations(
+            paysec_aws::sdk::apigateway::types::PatchOperation::builder()
+                .op(paysec_aws::sdk::apigateway::types::Op::Remove)
+                .path("/accessLogSettings")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    aws.lambda
+        .remove_permission()
+        .function_name(&function)
+        .qualifier("live")
+        .statement_id("paysec-api-invoke")
+        .send()
+        .await
+        .unwrap();
+    aws.apigateway
+        .update_account()
+        .patch_operations(patch(
+            "replace",
+            "/cloudwatchRoleArn",
+            "arn:aws:iam::123456789012:role/no-such-role",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let all = [
+        "API-1", "API-2", "API-3", "API-4", "API-5", "API-7", "API-8", "API-9", "API-10", "API-11",
+        "API-12",
+    ];
     let report = p.run(&["verify", "--output", "json"]).json();
-    for control in ["API-3", "API-5", "API-8", "API-9"] {
+    for control in all {
         assert_eq!(
             finding(&report, control, None)["verdict"],
             "FAIL",
@@ -277,11 +326,18 @@ async fn the_private_api_is_built_read_back_repaired_and_removed() {
         );
     }
     let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
-    for id in ["api.rest-api", "api.resource-policy", "api.stage"] {
+    for id in [
+        "api.rest-api",
+        "api.resource-policy",
+        "api.stage",
+        "api.account-logging",
+    ] {
         assert_eq!(up["outcomes"][id], "repaired", "{id}: {up}");
     }
+    // A statement taken away is made again.
+    assert_eq!(up["outcomes"]["api.invoke-permission"], "created", "{up}");
     let report = p.run(&["verify", "--output", "json"]).json();
-    for control in ["API-3", "API-5", "API-6", "API-8", "API-9"] {
+    for control in all.into_iter().chain(["API-6"]) {
         assert_eq!(
             finding(&report, control, None)["verdict"],
             "PASS",

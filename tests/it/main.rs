@@ -12,6 +12,7 @@ mod api;
 mod both_emulators;
 mod cli;
 mod crash;
+mod day_two;
 mod faults;
 mod kms;
 mod plans;

@@ -175,10 +175,13 @@ impl Api {
 mod tests {
     use super::*;
 
+    /// One change to the defaults.
+    type Edit = fn(&mut Api);
+
     #[test]
     fn the_defaults_pass_and_each_bad_value_names_its_key() {
         Api::default().validate().unwrap();
-        let cases: Vec<(fn(&mut Api), &str)> = vec![
+        let cases: Vec<(Edit, &str)> = vec![
             (
                 (|a| a.allowed_cidrs = vec!["10.0.0.0".into()]),
                 "api.allowed_cidrs",

@@ -43,23 +43,27 @@ fn partner_id(name: &str) -> LogicalId {
     ))
 }
 
-/// The endpoints: (id, what they connect to), the configured ones and,
-/// for `down`'s whole stack, those the ledger records that the
-/// configuration no longer names.
-pub(crate) fn endpoints(inputs: &Inputs<'_>) -> Vec<(LogicalId, EndpointService)> {
-    let mut out: Vec<(LogicalId, EndpointService)> = services(inputs.config)
+/// The endpoints the configuration names: (id, what it connects to).
+pub(crate) fn configured(config: &Config) -> Vec<(LogicalId, EndpointService)> {
+    services(config)
         .into_iter()
         .map(|s| (service_id(&s), EndpointService::Aws(s)))
         .chain(
-            inputs
-                .config
+            config
                 .stack
                 .network
                 .private_services
                 .iter()
                 .map(|p| (partner_id(p), EndpointService::Partner(p.clone()))),
         )
-        .collect();
+        .collect()
+}
+
+/// The endpoints: (id, what they connect to), the configured ones and,
+/// for `down`'s whole stack, those the ledger records that the
+/// configuration no longer names.
+pub(crate) fn endpoints(inputs: &Inputs<'_>) -> Vec<(LogicalId, EndpointService)> {
+    let mut out = configured(inputs.config);
     for id in inputs.recorded {
         if out.iter().any(|(known, _)| known == id) {
             continue;

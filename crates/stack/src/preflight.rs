@@ -154,15 +154,70 @@ pub fn choose_zones(
     Ok(usable[..3].to_vec())
 }
 
-/// Runs every check. Reads only.
-/// `environments`: how many this run creates (a fleet's size), each with
-/// its own VPC and four keys.
+/// What a run creates that the account's quotas count: its
+/// environments' resources their ledgers do not record yet. An existing
+/// environment's no-op `up` creates nothing and needs no room.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Creates {
+    /// New VPCs (one per environment without one).
+    pub vpcs: usize,
+    /// New customer managed KMS keys.
+    pub keys: usize,
+    /// Interface endpoints already in the fullest environment's VPC, and
+    /// the ones the run adds there (each environment has its own VPC, so
+    /// the quota per VPC is checked against the fullest).
+    pub endpoints_existing: usize,
+    pub endpoints_new: usize,
+}
+
+impl Creates {
+    /// One environment's, given whether its ledger records an id.
+    pub fn of(config: &Config, recorded: impl Fn(&str) -> bool) -> Self {
+        use crate::ids;
+        let keys = [
+            (ids::KMS_S3, true),
+            (ids::KMS_LOGS, true),
+            (ids::KMS_RDS, Component::Rds.enabled_in(config)),
+            (ids::KMS_LAMBDA, Component::Lambda.enabled_in(config)),
+        ];
+        let endpoints: Vec<String> = interface_endpoint_ids(config);
+        Self {
+            vpcs: usize::from(!recorded(ids::VPC)),
+            keys: keys
+                .iter()
+                .filter(|(id, built)| *built && !recorded(id))
+                .count(),
+            endpoints_existing: endpoints.iter().filter(|id| recorded(id)).count(),
+            endpoints_new: endpoints.iter().filter(|id| !recorded(id)).count(),
+        }
+    }
+
+    /// Two environments' together (in one account and region).
+    pub fn and(self, other: Self) -> Self {
+        let fullest = if other.endpoints_existing + other.endpoints_new
+            > self.endpoints_existing + self.endpoints_new
+        {
+            other
+        } else {
+            self
+        };
+        Self {
+            vpcs: self.vpcs + other.vpcs,
+            keys: self.keys + other.keys,
+            endpoints_existing: fullest.endpoints_existing,
+            endpoints_new: fullest.endpoints_new,
+        }
+    }
+}
+
+/// Runs every check. Reads only. `creates`: what the run makes that the
+/// quotas count ([`Creates`]).
 pub async fn run(
     aws: &Aws,
     config: &Config,
     caller_arn: &str,
     key_admins: &[String],
-    environments: usize,
+    creates: Creates,
 ) -> Preflight {
     let mut p = Preflight::unresolved(config);
     let emulator = aws.tolerates(Gap::CatalogReadsMissing);
@@ -188,11 +243,13 @@ pub async fn run(
     let partition = caller_arn.split(':').nth(1).unwrap_or("aws");
     let rds_on = Component::Rds.enabled_in(config);
     let lambda_on = Component::Lambda.enabled_in(config);
-    let interface_endpoints = interface_endpoints(config);
-    let endpoint_services: Vec<String> = interface_endpoints
+    let endpoint_services: Vec<String> = interface_endpoints(config)
         .iter()
-        .map(|service| {
-            paysec_core::environment::endpoint_service_name(partition, aws.region(), service)
+        .map(|service| match service {
+            paysec_network::EndpointService::Aws(s) => {
+                paysec_core::environment::endpoint_service_name(partition, aws.region(), s)
+            }
+            paysec_network::EndpointService::Partner(name) => name.clone(),
         })
         .collect();
     // A disabled component's questions are not asked.
@@ -429,14 +486,7 @@ pub async fn run(
         }
     }
 
-    quotas(
-        aws,
-        &mut p,
-        environments,
-        interface_endpoints.len(),
-        keys(config),
-    )
-    .await;
+    quotas(aws, &mut p, creates).await;
     p
 }
 
@@ -502,10 +552,11 @@ fn trust_outside(config: &Config, caller_arn: &str, key_admins: &[String]) -> (V
     }
 }
 
-/// The interface endpoints the stack puts in its VPC (by service): the
-/// RDS API's with the database, X-Ray's with the function, execute-api's
-/// with the API.
-fn interface_endpoints(config: &Config) -> Vec<&'static str> {
+/// The interface endpoints the stack puts in its VPC: the RDS API's with
+/// the database, X-Ray's with the function, execute-api's with the API,
+/// and those of what the code calls (`crate::egress`).
+fn interface_endpoints(config: &Config) -> Vec<paysec_network::EndpointService> {
+    use paysec_network::EndpointService::Aws;
     [
         ("rds", Component::Rds),
         ("xray", Component::Lambda),
@@ -513,7 +564,42 @@ fn interface_endpoints(config: &Config) -> Vec<&'static str> {
     ]
     .into_iter()
     .filter(|(_, c)| c.enabled_in(config))
-    .map(|(service, _)| service)
+    .map(|(service, _)| Aws(service.to_owned()))
+    .chain(
+        code_endpoints(config)
+            .into_iter()
+            .map(|(_, service)| service),
+    )
+    .collect()
+}
+
+/// The endpoints of what the code calls, while there is code.
+fn code_endpoints(
+    config: &Config,
+) -> Vec<(paysec_core::LogicalId, paysec_network::EndpointService)> {
+    if Component::Lambda.enabled_in(config) {
+        crate::egress::configured(config)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Their logical ids, in the same order.
+fn interface_endpoint_ids(config: &Config) -> Vec<String> {
+    use crate::ids;
+    [
+        (ids::ENDPOINT_RDS, Component::Rds),
+        (ids::ENDPOINT_XRAY, Component::Lambda),
+        (ids::ENDPOINT_API, Component::Api),
+    ]
+    .into_iter()
+    .filter(|(_, c)| c.enabled_in(config))
+    .map(|(id, _)| id.to_owned())
+    .chain(
+        code_endpoints(config)
+            .into_iter()
+            .map(|(id, _)| id.to_string()),
+    )
     .collect()
 }
 
@@ -545,20 +631,17 @@ mod trust_tests {
     }
 }
 
-/// The customer managed keys one environment makes: S3's and Logs', and
-/// the database's and the function's when built.
-fn keys(config: &Config) -> usize {
-    2 + [Component::Rds, Component::Lambda]
-        .iter()
-        .filter(|c| c.enabled_in(config))
-        .count()
-}
-
 /// The account's quotas the stack draws on, where Service Quotas answers:
-/// VPCs per region (it makes one), customer managed KMS keys (`keys` per
-/// environment), interface endpoints per VPC (`endpoints`, in a VPC of its
-/// own; not asked when there are none).
-async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize, endpoints: usize, keys: usize) {
+/// VPCs per region, customer managed KMS keys, interface endpoints per
+/// VPC; each counted against what the run creates (`creates`), and not
+/// asked when it creates none.
+async fn quotas(aws: &Aws, p: &mut Preflight, creates: Creates) {
+    let Creates {
+        vpcs: environments,
+        keys,
+        endpoints_existing,
+        endpoints_new: endpoints,
+    } = creates;
     let emulator = aws.tolerates(Gap::CatalogReadsMissing);
     let (vpc_quota, vpcs, key_quota, endpoint_quota) = tokio::join!(
         quota_value(aws, "vpc", "L-F678F1CE"),
@@ -574,11 +657,10 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize, endpoints: us
     match endpoint_quota {
         None => {}
         Some(Ok(value)) => match value {
-            // The VPC is new: nothing in it yet.
             Some(value) => match quota_room(
                 "interface endpoints per VPC",
                 "vpc/L-29B6F2EB",
-                0,
+                endpoints_existing,
                 endpoints,
                 value,
             ) {
@@ -630,19 +712,18 @@ async fn quotas(aws: &Aws, p: &mut Preflight, environments: usize, endpoints: us
         Ok(value) => match value {
             // Keys are counted only when the quota is near reach: listing
             // every key of a large account costs more than it tells.
+            Some(value) if keys == 0 => p.push(
+                "quota: KMS keys",
+                Verdict::Ok,
+                format!("quota {value} customer managed keys; this run makes none"),
+            ),
             Some(value) if value < 1000.0 => {
                 let mut used = 0;
                 let mut pages = aws.kms.list_keys().into_paginator().send();
                 while let Some(Ok(page)) = pages.next().await {
                     used += page.keys().len();
                 }
-                match quota_room(
-                    "KMS keys",
-                    "kms/L-C2F1777E",
-                    used,
-                    keys * environments,
-                    value,
-                ) {
+                match quota_room("KMS keys", "kms/L-C2F1777E", used, keys, value) {
                     Ok(detail) => p.push("quota: KMS keys", Verdict::Ok, detail),
                     Err(why) => p.push("quota: KMS keys", Verdict::Fail, why),
                 }
