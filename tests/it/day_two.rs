@@ -59,3 +59,62 @@ async fn key_administrators_stay_with_whoever_ran_the_first_up() {
     assert!(!after.contains("PaysecColleague"), "{after}");
     p.run(&["down", "--yes"]).success();
 }
+
+/// In a region at its VPC quota, an environment that exists needs no new
+/// VPC: its `plan` passes the preflight; a new one's is refused (issue
+/// 37: "5 of 5 VPCs ... this run needs 1 more" for an existing one).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quota_preflight_counts_only_what_the_run_creates() {
+    const ACCOUNT: &str = "888888888888";
+    let role = crate::accounts::deploy_role(ACCOUNT).await;
+    let p = Paysec::new("quota")
+        .with_var("PAYSEC_RDS_ENABLED", "false")
+        .with_var("PAYSEC_LAMBDA_ENABLED", "false");
+    let existing = crate::support::env_name("quota");
+    let fresh = crate::support::env_name("quota");
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        format!(
+            "[environments.{existing}]\nrole_arn = \"{role}\"\n\n[environments.{fresh}]\nrole_arn = \"{role}\"\n"
+        ),
+    )
+    .unwrap();
+    p.run(&["--env", &existing, "up", "--yes"]).success();
+    // The account's VPCs now fill its quota.
+    let owner = crate::support::identity_in_account(ACCOUNT, "AccountOwner").await;
+    let ec2 = paysec_aws::sdk::ec2::Client::new(&crate::support::sdk_config_as(&owner).await);
+    let vpcs = ec2.describe_vpcs().send().await.unwrap().vpcs().len();
+    let proxy = paysec_testkit::FaultProxy::start(&crate::support::endpoint())
+        .await
+        .unwrap();
+    proxy.set_rules(paysec_testkit::Rules {
+        service_quotas: vec![("vpc", "L-F678F1CE", vpcs as f64)],
+        ..paysec_testkit::Rules::off()
+    });
+    let url = proxy.url();
+    let again = p.run(&[
+        "--endpoint-url",
+        &url,
+        "--env",
+        &existing,
+        "plan",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(
+        again.code(),
+        0,
+        "an existing environment needs no new VPC: {}{}",
+        again.stdout(),
+        again.stderr()
+    );
+    let new = p.run(&["--endpoint-url", &url, "--env", &fresh, "plan"]);
+    assert_eq!(new.code(), 2, "{}{}", new.stdout(), new.stderr());
+    assert!(
+        new.stderr()
+            .contains("VPCs in the region are used and this run needs 1 more"),
+        "{}",
+        new.stderr()
+    );
+    p.run(&["--env", &existing, "down", "--yes", "--purge-audit-logs"])
+        .success();
+}
