@@ -103,3 +103,33 @@ impl Failure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every `kind` the code can give is listed in `docs/json.md` (and
+    /// the list names no other): scripts match on them.
+    #[test]
+    fn json_md_lists_every_error_kind() {
+        let source = include_str!("exit.rs");
+        let body = &source[source.find("pub fn kind").unwrap()..];
+        let body = &body[..body.find("\n    }\n").unwrap()];
+        let mut kinds: Vec<&str> = body
+            .split("=> \"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap())
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let doc = include_str!("../docs/json.md");
+        let listed = &doc[doc.find("`kind`: ").unwrap()..];
+        let listed = &listed[..listed.find("(see").unwrap()];
+        let mut documented: Vec<&str> = listed
+            .trim_start_matches("`kind`: ")
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        documented.sort_unstable();
+        assert_eq!(documented, kinds);
+    }
+}

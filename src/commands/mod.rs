@@ -240,7 +240,15 @@ pub(crate) fn recorded_key_admins(ledger: &Ledger) -> Option<Vec<String>> {
 pub fn keep_recorded_key_admins(settings: &Settings, ledger: &Ledger, c: &mut Connected) {
     if settings.config.stack.kms.admin_principals.is_empty() {
         if let Some(recorded) = recorded_key_admins(ledger) {
-            c.key_admins = recorded;
+            if recorded != c.key_admins {
+                // What the desired state is fingerprinted from, too: the
+                // same for every caller.
+                let mut env = (*c.env).clone();
+                env.desired_state =
+                    paysec_stack::desired_state(&settings.config, &recorded, &settings.code.sha256);
+                c.env = Arc::new(env);
+                c.key_admins = recorded;
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `paysec plan`: what `up` (or `down --destroy`) would do, reading but
 //! changing nothing.
 
+use paysec_core::policy_doc;
 use paysec_stack::{ID_WIDTH, KIND_WIDTH};
 use std::sync::{Arc, Mutex};
 
@@ -132,16 +133,44 @@ pub fn print(printer: &Printer, changes: &[PlannedChange]) {
                 )
             }
             Planned::Repair { physical_id, drift } => {
+                // A policy reads as the statements that change, one line
+                // each (the whole documents are in `--output json`).
+                let policies: Vec<(&str, Vec<String>)> = drift
+                    .iter()
+                    .filter_map(|d| {
+                        let live = policy_doc::unquote(&d.actual)?;
+                        let wanted = policy_doc::unquote(&d.expected)?;
+                        Some((
+                            d.property.as_str(),
+                            policy_doc::statement_changes(&live, &wanted),
+                        ))
+                    })
+                    .collect();
                 let what: Vec<String> = drift
                     .iter()
-                    .map(|d| format!("{}: {} -> {}", d.property, d.actual, d.expected))
+                    .map(|d| match policies.iter().find(|(p, _)| *p == d.property) {
+                        Some((_, changes)) => format!(
+                            "{}: {} statement change{} below",
+                            d.property,
+                            changes.len(),
+                            if changes.len() == 1 { "" } else { "s" }
+                        ),
+                        None => format!("{}: {} -> {}", d.property, d.actual, d.expected),
+                    })
                     .collect();
-                format!(
+                let mut line = format!(
                     "  ~ {:<ID_WIDTH$} {:<KIND_WIDTH$} repair {physical_id} ({})",
                     c.id,
                     c.kind,
                     what.join("; ")
-                )
+                );
+                for (property, changes) in &policies {
+                    line.push_str(&format!("\n      {property}:"));
+                    for change in changes {
+                        line.push_str(&format!("\n        {change}"));
+                    }
+                }
+                line
             }
             Planned::NoChange { physical_id, .. } => {
                 format!(

@@ -444,6 +444,13 @@ async fn the_code_s_ways_out_are_named_endpoints_only() {
             assert_eq!(e.private_dns_enabled(), Some(true));
             let policy = e.policy_document().unwrap();
             assert!(policy.contains("aws:PrincipalAccount"), "{id}: {policy}");
+            if id == secrets {
+                assert!(
+                    policy.contains("TheListedSecretsOnly")
+                        && policy.contains("secret:acquirer-AbCdEf"),
+                    "the listed secrets only: {policy}"
+                );
+            }
         }
     }
     assert_eq!(out.vpc_endpoints().len(), 3);

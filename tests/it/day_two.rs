@@ -57,6 +57,23 @@ async fn key_administrators_stay_with_whoever_ran_the_first_up() {
     let after = policy(aws.clone(), key).await;
     assert_eq!(after, before, "the key policy names the first caller still");
     assert!(!after.contains("PaysecColleague"), "{after}");
+    // Handed over in the configuration: the plan says which statement
+    // changes, in lines a person reads (issue 37, item 4).
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        format!(
+            "{CORE_ONLY}\n[kms]\nadmin_principals = [\"{}\"]\n",
+            colleague.role_arn
+        ),
+    )
+    .unwrap();
+    let plan = p.run(&["plan"]).success().stdout();
+    assert!(
+        plan.contains("~ KeyAdministrationOnly: Principal") && plan.contains("PaysecColleague"),
+        "{plan}"
+    );
+    let longest = plan.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 400, "a line of {longest} characters: {plan}");
     p.run(&["down", "--yes"]).success();
 }
 
@@ -117,4 +134,165 @@ async fn the_quota_preflight_counts_only_what_the_run_creates() {
     );
     p.run(&["--env", &existing, "down", "--yes", "--purge-audit-logs"])
         .success();
+}
+
+/// A changed setting applies: the plan names the change and when it
+/// applies, `up` modifies the database, `verify` quotes the new value; a
+/// change RDS cannot make in place (shrinking storage) is refused with
+/// what to do, the database untouched (issue 37, item 1).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_database_setting_is_planned_applied_or_refused() {
+    let p = Paysec::new("change");
+    let base = "[rds]\ndeletion_protection = false\nfinal_snapshot = false\nmulti_az = false\n\n[lambda]\nenabled = false\n";
+    std::fs::write(p.dir.path().join("paysec.toml"), base).unwrap();
+    p.run(&["up", "--yes"]).success();
+    let aws = aws().await;
+    let name = p.ledger()["resources"]["rds.instance"]["physical_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let live = |aws: paysec_aws::Aws, name: String| async move {
+        let out = aws
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(&name)
+            .send()
+            .await
+            .unwrap();
+        let db = out.db_instances()[0].clone();
+        (
+            db.db_instance_class().unwrap_or_default().to_owned(),
+            db.allocated_storage().unwrap_or_default(),
+        )
+    };
+    assert_eq!(
+        live(aws.clone(), name.clone()).await,
+        ("db.t3.micro".into(), 20)
+    );
+
+    let bigger = base.replace(
+        "multi_az = false\n",
+        "multi_az = false\ninstance_class = \"db.t3.small\"\nallocated_storage_gb = 30\n",
+    );
+    std::fs::write(p.dir.path().join("paysec.toml"), &bigger).unwrap();
+    let plan = p.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code(), 8, "{}{}", plan.stdout(), plan.stderr());
+    let text = plan.stdout();
+    assert!(
+        text.contains(
+            "instance_class: db.t3.micro -> db.t3.small (applied in the next maintenance window"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("allocated_storage: 20 GB -> 30 GB"), "{text}");
+    let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    assert_eq!(up["outcomes"]["rds.instance"], "repaired", "{up}");
+    assert_eq!(
+        live(aws.clone(), name.clone()).await,
+        ("db.t3.small".into(), 30)
+    );
+    let report = p.run(&["verify", "--output", "json"]).json();
+    let class = crate::support::finding(&report, "RDS-27", None);
+    assert_eq!(class["verdict"], "PASS", "{class}");
+    assert!(
+        class["observed"].as_str().unwrap().contains("db.t3.small"),
+        "{class}"
+    );
+
+    // Smaller storage: RDS cannot shrink it; refused, nothing changed.
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        bigger.replace("allocated_storage_gb = 30", "allocated_storage_gb = 25"),
+    )
+    .unwrap();
+    let refused = p.run(&["up", "--yes"]);
+    assert_eq!(
+        refused.code(),
+        3,
+        "{}{}",
+        refused.stdout(),
+        refused.stderr()
+    );
+    assert!(
+        refused.stderr().contains("RDS cannot shrink storage")
+            && refused.stderr().contains("rds.allocated_storage_gb = 30"),
+        "{}",
+        refused.stderr()
+    );
+    assert_eq!(live(aws.clone(), name.clone()).await.1, 30);
+    std::fs::write(p.dir.path().join("paysec.toml"), &bigger).unwrap();
+    p.run(&["down", "--yes"]).success();
+}
+
+/// `examples/ci-review.sh` (the steps of `examples/github-actions-review.yml`)
+/// against the emulator: a change planned by a read-only role (exit 8 is
+/// "there are changes", not a failure), applied with the deployer's role
+/// from the saved plan (the caller does not change what is built, so the
+/// plan holds), then verified into a JUnit report (exit 10 is a warning).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ci_review_example_plans_applies_and_verifies_across_roles() {
+    let p = Paysec::new("review");
+    std::fs::write(p.dir.path().join("paysec.toml"), CORE_ONLY).unwrap();
+    p.run(&["up", "--yes"]).success();
+    // The change to review.
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        format!("tags = {{ team = \"payments\" }}\n{CORE_ONLY}"),
+    )
+    .unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci-review.sh");
+    let step = |who: Option<&crate::support::Sso>, args: &[&str]| {
+        let paysec = p.command();
+        let mut c = std::process::Command::new("bash");
+        c.env_clear().current_dir(p.dir.path());
+        for (k, v) in paysec.get_envs() {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+        }
+        if let Some(who) = who {
+            c.env("AWS_ACCESS_KEY_ID", &who.access_key_id)
+                .env("AWS_SECRET_ACCESS_KEY", &who.secret_access_key)
+                .env("AWS_SESSION_TOKEN", &who.session_token);
+        }
+        c.env("PAYSEC_BIN", env!("CARGO_BIN_EXE_paysec"))
+            .arg(&script)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let reviewer = other_identity("PaysecPlanner").await;
+    let plan = step(Some(&reviewer), &["plan", &p.env]);
+    let out = String::from_utf8_lossy(&plan.stdout).to_string();
+    assert!(
+        plan.status.success() && out.contains("changes=true"),
+        "{out}{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    assert!(p.dir.path().join("plan.json").exists());
+    let apply = step(None, &["apply", &p.env]);
+    assert!(
+        apply.status.success(),
+        "the deployer applies the reviewer's plan: {}{}",
+        String::from_utf8_lossy(&apply.stdout),
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    let verify = step(Some(&reviewer), &["verify", &p.env]);
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let junit = std::fs::read_to_string(p.dir.path().join("report.junit.xml")).unwrap();
+    assert!(junit.contains("<testsuite"), "{junit}");
+    // Nothing left to do: the next plan says so with exit 0.
+    let again = step(Some(&reviewer), &["plan", &p.env]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("changes=false"),
+        "{}{}",
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr)
+    );
+    p.run(&["down", "--yes"]).success();
 }

@@ -361,6 +361,11 @@ pub struct Rds {
     pub wait_minutes: u64,
     /// Seconds between enhanced-monitoring samples (1, 5, 10, 15, 30, 60).
     pub monitoring_interval_seconds: i32,
+    /// Apply a change of class, storage, engine version or port now (a
+    /// restart, minutes of unavailability for a single-AZ instance)
+    /// rather than in the next maintenance window. Security settings are
+    /// always applied at once.
+    pub apply_immediately: bool,
 }
 
 impl Default for Rds {
@@ -381,6 +386,7 @@ impl Default for Rds {
             port: 5432,
             wait_minutes: 60,
             monitoring_interval_seconds: 60,
+            apply_immediately: false,
         }
     }
 }
@@ -473,6 +479,10 @@ pub enum ConfigError {
         value: String,
         expected: &'static str,
     },
+    /// A `PAYSEC_*` variable one typo away from a setting's: ignoring it
+    /// would silently build with the default instead.
+    #[error("{var} is not a paysec setting; did you mean {closest}? Fix its name or unset it")]
+    UnknownVariable { var: String, closest: String },
     #[error("config key `{key}` = {value}: {reason}")]
     Invalid {
         key: &'static str,
@@ -1057,6 +1067,50 @@ fn env_keys() -> Vec<(String, String, Kind)> {
     out
 }
 
+/// paysec's variables that are not settings (`docs/configuration.md`):
+/// the config file's path, the emulator switch, and the ones the function
+/// is given (a developer may export them to run the code locally).
+const OTHER_VARIABLES: &[&str] = &[
+    "PAYSEC_CONFIG",
+    "PAYSEC_EMULATOR",
+    "PAYSEC_ENVIRONMENT",
+    "PAYSEC_DB_HOST",
+    "PAYSEC_DB_PORT",
+    "PAYSEC_DB_NAME",
+    "PAYSEC_DB_USER",
+];
+
+/// The setting's variable `name` is a typo of (two edits or fewer), when
+/// `name` is a `PAYSEC_` variable that is neither a setting's nor one of
+/// paysec's others. Further names are left alone: they may be the user's
+/// own (a password variable `rds.master_password_env` names, the tests').
+fn near_miss(name: &str, keys: &[(String, String, Kind)]) -> Option<String> {
+    if !name.starts_with("PAYSEC_") || OTHER_VARIABLES.contains(&name) {
+        return None;
+    }
+    keys.iter()
+        .map(|(_, var, _)| (edit_distance(name, var), var))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, var)| var.clone())
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// Applies `PAYSEC_*` variables onto the parsed file; returns the names of
 /// those applied, for error messages. Each value is read by its setting's
 /// type, as a user types it in a shell: a string setting as written
@@ -1072,6 +1126,9 @@ fn apply_env(
     let mut applied = Vec::new();
     for (name, raw) in vars {
         let Some((dotted, _, kind)) = keys.iter().find(|(_, v, _)| *v == name) else {
+            if let Some(closest) = near_miss(&name, &keys) {
+                return Err(ConfigError::UnknownVariable { var: name, closest });
+            }
             continue;
         };
         let bad = |expected: &'static str| ConfigError::EnvValue {
@@ -1236,6 +1293,26 @@ mod tests {
             Some(&path),
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
         )
+    }
+
+    #[test]
+    fn a_variable_one_typo_from_a_setting_is_refused_naming_it() {
+        let err = load_str("", &[("PAYSEC_RDS_INSTANCE_CLAS", "db.t3.small")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "PAYSEC_RDS_INSTANCE_CLAS is not a paysec setting; did you mean PAYSEC_RDS_INSTANCE_CLASS? Fix its name or unset it"
+        );
+        // The user's own variables (a password's), paysec's others: left alone.
+        load_str(
+            "",
+            &[
+                ("PAYSEC_DB_PASSWORD", "x"),
+                ("PAYSEC_CONFIG", "p.toml"),
+                ("PAYSEC_UNRELATED", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

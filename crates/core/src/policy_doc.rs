@@ -109,6 +109,85 @@ pub fn strings(v: &Value) -> Vec<String> {
     }
 }
 
+/// The document of a [`quote`] (`sha256:<hex> <canonical JSON>`), if
+/// `text` is one.
+pub fn unquote(text: &str) -> Option<Value> {
+    let (digest, doc) = text.split_once(' ')?;
+    digest.strip_prefix("sha256:")?;
+    let v: Value = serde_json::from_str(doc).ok()?;
+    v.get("Statement").is_some().then_some(v)
+}
+
+/// What changed from policy `before` to `after`, statement by statement
+/// (by `Sid`; a statement without one by its place, `#1`...), as
+/// Terraform shows a JSON diff: `+ Sid` added, `- Sid` removed, `~ Sid:
+/// Field old -> new` for each field that differs; the documents' other
+/// keys (`Version`, `Id`) as `~ Id: old -> new`.
+pub fn statement_changes(before: &Value, after: &Value) -> Vec<String> {
+    fn statements(doc: &Value) -> Vec<(String, Value)> {
+        let list = match doc.get("Statement") {
+            Some(Value::Array(a)) => a.clone(),
+            Some(one) => vec![one.clone()],
+            None => vec![],
+        };
+        list.into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let sid = s
+                    .get("Sid")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("#{}", i + 1), str::to_owned);
+                (sid, normalize(&s))
+            })
+            .collect()
+    }
+    let mut out = Vec::new();
+    for key in ["Version", "Id"] {
+        let (b, a) = (before.get(key), after.get(key));
+        if b.is_some() && a.is_some() && b != a {
+            out.push(format!(
+                "~ {key}: {} -> {}",
+                b.map_or("none".into(), canonical),
+                a.map_or("none".into(), canonical)
+            ));
+        }
+    }
+    let (old, new) = (statements(before), statements(after));
+    for (sid, s) in &old {
+        match new.iter().find(|(n, _)| n == sid) {
+            None => out.push(format!("- {sid}: {}", canonical(s))),
+            Some((_, t)) if t != s => {
+                let fields = |v: &Value| -> Vec<String> {
+                    v.as_object()
+                        .map(|m| m.keys().cloned().collect())
+                        .unwrap_or_default()
+                };
+                let mut keys = fields(s);
+                keys.extend(fields(t));
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    let (b, a) = (s.get(&k), t.get(&k));
+                    if b != a {
+                        out.push(format!(
+                            "~ {sid}: {k} {} -> {}",
+                            b.map_or("none".into(), canonical),
+                            a.map_or("none".into(), canonical)
+                        ));
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for (sid, t) in &new {
+        if !old.iter().any(|(o, _)| o == sid) {
+            out.push(format!("+ {sid}: {}", canonical(t)));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -123,6 +202,34 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_policy_change_reads_as_the_statements_that_changed() {
+        let before = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Admins", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:role/Alice"}, "Action": "kms:*", "Resource": "*"},
+            {"Sid": "Old", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+            {"Sid": "Same", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*"}
+        ]});
+        let after = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Admins", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:role/Bob"}, "Action": ["kms:*"], "Resource": "*"},
+            {"Sid": "Same", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*"},
+            {"Sid": "New", "Effect": "Allow", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*"}
+        ]});
+        let changes = statement_changes(&before, &after);
+        assert_eq!(
+            changes,
+            [
+                r#"~ Admins: Principal {"AWS":"arn:aws:iam::1:role/Alice"} -> {"AWS":"arn:aws:iam::1:role/Bob"}"#,
+                r#"- Old: {"Action":"kms:Decrypt","Effect":"Allow","Principal":"*","Resource":"*","Sid":"Old"}"#,
+                r#"+ New: {"Action":"kms:Encrypt","Effect":"Allow","Principal":"*","Resource":"*","Sid":"New"}"#,
+            ]
+        );
+        assert_eq!(
+            unquote(&quote(&before)).unwrap()["Statement"][0]["Sid"],
+            "Admins"
+        );
+        assert!(unquote("enabled").is_none());
+    }
 
     #[test]
     fn decodes_url_encoded_documents() {

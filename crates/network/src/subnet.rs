@@ -20,6 +20,8 @@ paysec_core::properties! {
     /// What a subnet's read compares (NET-3, INV-1).
     pub enum SubnetProperty {
         MapPublicIpOnLaunch = "map_public_ip_on_launch",
+        /// The configured zone (`network.availability_zones`), when one is.
+        AvailabilityZone = "availability_zone",
         Tags = "tags",
     }
 }
@@ -32,6 +34,8 @@ pub struct Subnet {
     /// Zone names from the config; else the region's available zones in
     /// name order, this subnet taking the `index`-th.
     zones: Vec<String>,
+    /// The zone the configuration names for this subnet, if it names them.
+    configured_zone: Option<String>,
     drain: Duration,
 }
 
@@ -49,8 +53,16 @@ impl Subnet {
             vpc,
             index,
             zones,
+            configured_zone: None,
             drain: rules::EC2_DEPENDENCY_VIOLATION.budget,
         }
+    }
+
+    /// The configuration names the zones: a built subnet elsewhere is
+    /// drift (refused: a subnet cannot move), not silently kept.
+    pub fn in_configured_zone(mut self, zone: Option<String>) -> Self {
+        self.configured_zone = zone;
+        self
     }
 
     /// How long `down` waits for Lambda's network interfaces to release
@@ -145,6 +157,20 @@ impl Resource for Subnet {
             false,
             s.map_public_ip_on_launch().unwrap_or(false),
         );
+        match &self.configured_zone {
+            Some(zone) => checks.equal(
+                SubnetProperty::AvailabilityZone,
+                zone,
+                s.availability_zone().unwrap_or("unknown"),
+            ),
+            None => checks.not_applicable(
+                SubnetProperty::AvailabilityZone,
+                format!(
+                    "network.availability_zones is not set: {} was chosen by the first `up` (the region's first zones offering the stack's services)",
+                    s.availability_zone().unwrap_or("its zone")
+                ),
+            ),
+        }
         ec2::check_tags(&mut checks, cx, s.tags());
         Ok(checks.observed(Self::present(
             s.subnet_id().unwrap_or_default(),
@@ -204,6 +230,16 @@ impl Resource for Subnet {
                 }
                 SubnetProperty::Tags => {
                     ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?
+                }
+                SubnetProperty::AvailabilityZone => {
+                    return Err(ResourceError::unexpected(
+                        &self.id,
+                        format!(
+                            "subnet {} is in another zone than network.availability_zones names ({}), and a subnet cannot move: restore the setting to the zones the environment was built in, or run `paysec down` and `up` again",
+                            present.physical_id,
+                            self.configured_zone.as_deref().unwrap_or("?")
+                        ),
+                    ))
                 }
             }
         }

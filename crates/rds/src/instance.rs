@@ -43,6 +43,9 @@ pub struct InstanceSpec {
     pub password: Password,
     pub port: i32,
     pub monitoring_interval_seconds: i32,
+    /// Changes of capacity (class, storage, engine version, port) now,
+    /// not in the maintenance window (`rds.apply_immediately`).
+    pub apply_immediately: bool,
     /// Budget of the waits for `available` and for deletion
     /// (`rds.wait_minutes`).
     pub wait: Duration,
@@ -234,6 +237,7 @@ impl Instance {
             self.spec.multi_az.to_string(),
             db.multi_az().unwrap_or(false).to_string(),
         );
+        self.check_capacity(db, &mut d);
         d.equal(
             InstanceProperty::StorageEncrypted,
             "true",
@@ -705,7 +709,43 @@ paysec_core::properties! {
         Snapshots = "snapshots",
         /// The master secret's rotation (RDS-26).
         MasterSecretRotation = "master_secret_rotation",
+        InstanceClass = "instance_class",
+        AllocatedStorage = "allocated_storage",
+        EngineVersion = "engine_version",
+        Port = "port",
     }
+}
+
+impl InstanceProperty {
+    /// A change of capacity: applied as `rds.apply_immediately` says (a
+    /// restart), where the others are applied at once.
+    fn is_capacity(self) -> bool {
+        matches!(
+            self,
+            Self::InstanceClass | Self::AllocatedStorage | Self::EngineVersion | Self::Port
+        )
+    }
+}
+
+/// The major version of `v` (`16` of `16.9`).
+fn major(v: &str) -> &str {
+    v.split('.').next().unwrap_or(v)
+}
+
+/// Whether a database at `live` meets the configured `wanted`: a major
+/// alone is met by any of its minors, a minor by it or a later one of the
+/// same major.
+fn version_meets(live: &str, wanted: &str) -> bool {
+    if major(live) != major(wanted) {
+        return false;
+    }
+    let minor = |v: &str| -> Vec<u32> {
+        v.split('.')
+            .skip(1)
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    minor(live) >= minor(wanted)
 }
 
 /// Days between rotations `up` sets when rotation is off: RDS's own
@@ -730,13 +770,29 @@ impl Instance {
         key: &str,
         drifted: &[InstanceProperty],
     ) -> Result<(), ResourceError> {
+        let capacity: Vec<InstanceProperty> = drifted
+            .iter()
+            .copied()
+            .filter(|p| p.is_capacity())
+            .collect();
+        let security: Vec<InstanceProperty> = drifted
+            .iter()
+            .copied()
+            .filter(|p| !p.is_capacity())
+            .collect();
+        if !capacity.is_empty() {
+            self.modify_capacity(cx, &capacity).await?;
+        }
+        if security.is_empty() {
+            return Ok(());
+        }
         let mut req = self
             .aws
             .rds
             .modify_db_instance()
             .db_instance_identifier(Self::name(cx))
             .apply_immediately(true);
-        for p in drifted {
+        for p in &security {
             req = match p {
                 InstanceProperty::MultiAz => req.multi_az(self.spec.multi_az),
                 InstanceProperty::MasterUserSecret => req.manage_master_user_password(true).master_user_secret_kms_key_id(key),
@@ -767,6 +823,11 @@ impl Instance {
                 }
                 // Repaired apart, after the instance's own settings.
                 InstanceProperty::Snapshots | InstanceProperty::MasterSecretRotation => req,
+                // Applied above, as `rds.apply_immediately` says.
+                InstanceProperty::InstanceClass
+                | InstanceProperty::AllocatedStorage
+                | InstanceProperty::EngineVersion
+                | InstanceProperty::Port => req,
             };
         }
         let busy_or_young = [
@@ -774,6 +835,156 @@ impl Instance {
             rules::RDS_KMS_KEY_NOT_YET_ACCESSIBLE,
         ];
         retrying(&busy_or_young, || async {
+            req.clone()
+                .send()
+                .await
+                .or_resource(&self.id, "ModifyDBInstance")
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The configured capacity against the live one. A value RDS holds as
+    /// a pending modification (`rds.apply_immediately = false`) is the
+    /// wanted one, waiting for the maintenance window: said, not drift.
+    /// What RDS cannot do in place (shrink storage, go back a version,
+    /// change the major version) is drift whose repair refuses with what
+    /// to do: paysec never replaces a database.
+    fn check_capacity(&self, db: &DbInstance, d: &mut Checks) {
+        let pending = db.pending_modified_values();
+        let when = if self.spec.apply_immediately {
+            "now (rds.apply_immediately)"
+        } else {
+            "in the next maintenance window (rds.apply_immediately = true applies it now)"
+        };
+        let mut capacity =
+            |p: InstanceProperty, wanted: String, live: String, pending: Option<String>| {
+                if live == wanted {
+                    d.check(p, true, wanted, live);
+                } else if pending.as_deref() == Some(wanted.as_str()) {
+                    d.check(
+                        p,
+                        true,
+                        wanted.clone(),
+                        format!("{live}, {wanted} pending {when}"),
+                    );
+                } else {
+                    d.check(p, false, format!("{wanted} (applied {when})"), live);
+                }
+            };
+        capacity(
+            InstanceProperty::InstanceClass,
+            self.spec.instance_class.clone(),
+            db.db_instance_class().unwrap_or("unknown").to_owned(),
+            pending
+                .and_then(|p| p.db_instance_class())
+                .map(str::to_owned),
+        );
+        capacity(
+            InstanceProperty::AllocatedStorage,
+            format!("{} GB", self.spec.allocated_storage_gb),
+            format!("{} GB", db.allocated_storage().unwrap_or(0)),
+            pending
+                .and_then(|p| p.allocated_storage())
+                .map(|g| format!("{g} GB")),
+        );
+        capacity(
+            InstanceProperty::Port,
+            self.spec.port.to_string(),
+            db.endpoint()
+                .and_then(|e| e.port())
+                .or(db.db_instance_port())
+                .unwrap_or(0)
+                .to_string(),
+            pending.and_then(|p| p.port()).map(|p| p.to_string()),
+        );
+        // The engine: a configured major ("16") is met by any minor of it
+        // (RDS upgrades minors itself); a configured minor by it or a later
+        // one.
+        let live = db.engine_version().unwrap_or("unknown");
+        let wanted = &self.spec.engine_version;
+        let ok = version_meets(live, wanted);
+        let pending_version = pending.and_then(|p| p.engine_version());
+        if ok {
+            d.check(InstanceProperty::EngineVersion, true, wanted.clone(), live);
+        } else if pending_version.is_some_and(|v| version_meets(v, wanted)) {
+            d.check(
+                InstanceProperty::EngineVersion,
+                true,
+                wanted.clone(),
+                format!(
+                    "{live}, {} pending {when}",
+                    pending_version.unwrap_or_default()
+                ),
+            );
+        } else {
+            d.check(
+                InstanceProperty::EngineVersion,
+                false,
+                format!("{wanted} (applied {when})"),
+                live,
+            );
+        }
+    }
+
+    /// ModifyDBInstance with the capacity that drifted, applied as
+    /// `rds.apply_immediately` says; what RDS cannot change in place is
+    /// refused, naming the way.
+    async fn modify_capacity(
+        &self,
+        cx: &Context,
+        drifted: &[InstanceProperty],
+    ) -> Result<(), ResourceError> {
+        let db = self.describe(cx).await?;
+        let mut req = self
+            .aws
+            .rds
+            .modify_db_instance()
+            .db_instance_identifier(Self::name(cx))
+            .apply_immediately(self.spec.apply_immediately);
+        for p in drifted {
+            req = match p {
+                InstanceProperty::InstanceClass => req.db_instance_class(&self.spec.instance_class),
+                InstanceProperty::AllocatedStorage => {
+                    let live = db.as_ref().and_then(|d| d.allocated_storage()).unwrap_or(0);
+                    if self.spec.allocated_storage_gb < live {
+                        return Err(ResourceError::unexpected(
+                            &self.id,
+                            format!(
+                                "rds.allocated_storage_gb is {} but the database has {live} GB, and RDS cannot shrink storage (it would take a new instance, which paysec never makes in place of a database): set rds.allocated_storage_gb = {live} or more",
+                                self.spec.allocated_storage_gb
+                            ),
+                        ));
+                    }
+                    req.allocated_storage(self.spec.allocated_storage_gb)
+                }
+                InstanceProperty::Port => req.db_port_number(self.spec.port),
+                InstanceProperty::EngineVersion => {
+                    let live = db
+                        .as_ref()
+                        .and_then(|d| d.engine_version())
+                        .unwrap_or("unknown")
+                        .to_owned();
+                    let wanted = &self.spec.engine_version;
+                    if major(&live) != major(wanted) {
+                        return Err(ResourceError::unexpected(
+                            &self.id,
+                            format!(
+                                "the database runs PostgreSQL {live} and rds.engine_version is {wanted}: a major version change is an upgrade you plan (snapshot, a parameter group of the new family, rds.parameter_group_family, testing), not a setting paysec applies; keep rds.engine_version = \"{}\" or upgrade with `aws rds modify-db-instance --engine-version ... --allow-major-version-upgrade` first",
+                                major(&live)
+                            ),
+                        ));
+                    }
+                    if version_meets(&live, wanted) {
+                        req
+                    } else {
+                        req.engine_version(wanted)
+                    }
+                }
+                _ => req,
+            };
+        }
+        retrying(&[rules::RDS_INSTANCE_BUSY], || async {
             req.clone()
                 .send()
                 .await
@@ -1110,6 +1321,7 @@ mod requests {
                 password: Password::Managed,
                 port: 5432,
                 monitoring_interval_seconds: 60,
+                apply_immediately: false,
                 wait: Duration::from_secs(60),
             },
             parameter_group: LogicalId::new("rds.parameters"),

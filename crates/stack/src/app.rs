@@ -64,6 +64,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             password,
             port: cfg.stack.rds.port,
             monitoring_interval_seconds: cfg.stack.rds.monitoring_interval_seconds,
+            apply_immediately: cfg.stack.rds.apply_immediately,
             wait: Duration::from_secs(cfg.stack.rds.wait_minutes * 60),
         },
         parameter_group: id(ids::DB_PARAMETERS),

@@ -100,17 +100,41 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     let id = |s: &str| LogicalId::new(s);
     let wait =
         std::time::Duration::from_secs(inputs.config.stack.network.endpoint_wait_minutes * 60);
+    let secrets = inputs.config.stack.lambda.secrets.clone();
     for (eid, service) in endpoints(inputs) {
-        nodes.push(Arc::new(
-            InterfaceEndpoint::to(
-                eid,
-                inputs.aws.clone(),
-                id(ids::VPC),
-                ids::SUBNETS.iter().map(|s| id(s)).collect(),
-                id(ids::SG_SERVICES),
-                service,
-            )
-            .waiting_up_to(wait),
-        ));
+        let narrow = matches!(&service, EndpointService::Aws(s) if s == "secretsmanager")
+            && !secrets.is_empty();
+        let mut endpoint = InterfaceEndpoint::to(
+            eid,
+            inputs.aws.clone(),
+            id(ids::VPC),
+            ids::SUBNETS.iter().map(|s| id(s)).collect(),
+            id(ids::SG_SERVICES),
+            service,
+        )
+        .waiting_up_to(wait);
+        if narrow {
+            let secrets = secrets.clone();
+            endpoint = endpoint.with_policy(Box::new(move |cx| listed_secrets_only(cx, &secrets)));
+        }
+        nodes.push(Arc::new(endpoint));
     }
+}
+
+/// The Secrets Manager endpoint's policy when the function has secrets:
+/// reading exactly the listed ones, by this account's principals (what the
+/// function's role may read, `lambda.secrets`; nothing else passes the
+/// endpoint).
+fn listed_secrets_only(cx: &paysec_core::Context, secrets: &[String]) -> serde_json::Value {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "TheListedSecretsOnly",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": secrets,
+            "Condition": { "StringEquals": { "aws:PrincipalAccount": cx.env.account } }
+        }]
+    })
 }

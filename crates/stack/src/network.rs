@@ -37,6 +37,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                 i,
                 inputs.resolved.zones.clone(),
             )
+            .in_configured_zone(cfg.stack.network.availability_zones.get(i).cloned())
             .draining_up_to(drain),
         ));
     }

@@ -59,6 +59,7 @@ controls! {
     "NET-1" "vpc" network::vpc::VpcProperty::EnableDnsSupport [] "VPC DNS support on (private endpoint DNS)";
     "NET-2" "vpc" network::vpc::VpcProperty::EnableDnsHostnames [] "VPC DNS hostnames on";
     "NET-3" "subnet" network::subnet::SubnetProperty::MapPublicIpOnLaunch ["1.3.1", "1.4.1"] "no public IP auto-assignment";
+    "NET-25" "subnet" network::subnet::SubnetProperty::AvailabilityZone [] "subnet in the zone network.availability_zones names (checked when it names them)";
     "NET-4" "route_table" network::route_table::RouteTableProperty::Routes ["1.3.1", "1.3.2", "1.4.1"] "no route to the internet (no IGW, no NAT)";
     "NET-5" "route_table" network::route_table::RouteTableProperty::Associations ["1.3.1"] "private subnets use the private route table";
     "NET-6" "network_acl" network::nacl::AclProperty::Entries ["1.3.1", "1.3.2"] "network ACL admits only VPC-internal traffic";
@@ -113,6 +114,10 @@ controls! {
     "RDS-6" "db_instance" rds::instance::InstanceProperty::StorageEncrypted ["3.5.1"] "storage encrypted";
     "RDS-7" "db_instance" rds::instance::InstanceProperty::KmsKey ["3.5.1", "3.6.1"] "encrypted with the RDS key";
     "RDS-8" "db_instance" rds::instance::InstanceProperty::PubliclyAccessible ["1.3.1", "1.4.1", "1.4.4"] "not publicly accessible";
+    "RDS-27" "db_instance" rds::instance::InstanceProperty::InstanceClass [] "instance class as configured (a change is applied as rds.apply_immediately says; one pending for the maintenance window is quoted as such)";
+    "RDS-28" "db_instance" rds::instance::InstanceProperty::AllocatedStorage [] "allocated storage as configured (RDS grows storage in place and never shrinks it)";
+    "RDS-29" "db_instance" rds::instance::InstanceProperty::EngineVersion ["6.3.3"] "engine version as configured, or a later minor of the same major (RDS applies minor upgrades itself)";
+    "RDS-30" "db_instance" rds::instance::InstanceProperty::Port [] "port as configured (the database's security group admits it)";
     "RDS-9" "db_instance" rds::instance::InstanceProperty::BackupRetentionDays ["12.10.1"] "automated backups kept as configured (7 to 35 days)";
     "RDS-10" "db_instance" rds::instance::InstanceProperty::CopyTagsToSnapshot ["12.5.1"] "snapshots carry the inventory tags";
     "RDS-11" "db_instance" rds::instance::InstanceProperty::AutoMinorVersionUpgrade ["6.3.3"] "automatic minor version upgrades on (pending maintenance not read)";
@@ -232,6 +237,14 @@ pub const CONFIGURED_BY: &[(&str, &[&str])] = &[
     ),
     ("RDS-5", &["rds.multi_az"]),
     ("RDS-9", &["rds.backup_retention_days"]),
+    ("NET-25", &["network.availability_zones"]),
+    ("RDS-27", &["rds.instance_class", "rds.apply_immediately"]),
+    (
+        "RDS-28",
+        &["rds.allocated_storage_gb", "rds.apply_immediately"],
+    ),
+    ("RDS-29", &["rds.engine_version", "rds.apply_immediately"]),
+    ("RDS-30", &["rds.port", "rds.apply_immediately"]),
     ("RDS-12", &["rds.deletion_protection"]),
     ("RDS-14", &["rds.monitoring_interval_seconds"]),
     ("RDS-19", &["rds.master_username"]),
@@ -1106,9 +1119,36 @@ fn applies_to(c: &Control) -> String {
 
 /// The catalog as text lines, one per control: id, requirement(s), the
 /// resources it applies to, what it checks.
+/// The catalog as people read it: by service in the catalog's order,
+/// then by number (KMS-4 before KMS-5, NET-16 before NET-21), whatever
+/// order the lines were added in.
+pub fn in_order() -> Vec<&'static Control> {
+    let prefix = |id: &str| id.rsplit_once('-').map_or(id, |(p, _)| p).to_owned();
+    let number = |id: &str| {
+        id.rsplit_once('-')
+            .and_then(|(_, n)| n.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let mut services: Vec<String> = Vec::new();
+    for c in CONTROLS {
+        let p = prefix(c.id);
+        if !services.contains(&p) {
+            services.push(p);
+        }
+    }
+    let mut all: Vec<&'static Control> = CONTROLS.iter().collect();
+    all.sort_by_key(|c| {
+        (
+            services.iter().position(|s| *s == prefix(c.id)),
+            number(c.id),
+        )
+    });
+    all
+}
+
 pub fn catalog_lines() -> Vec<String> {
-    CONTROLS
-        .iter()
+    in_order()
+        .into_iter()
         .map(|c| {
             format!(
                 "{:<7} {:<22} {:<24} {}",
@@ -1140,8 +1180,8 @@ pub fn catalog_lines() -> Vec<String> {
 /// The catalog as JSON: each control with the kinds it applies to.
 pub fn catalog_json() -> serde_json::Value {
     serde_json::Value::Array(
-        CONTROLS
-            .iter()
+        in_order()
+            .into_iter()
             .map(|c| {
                 serde_json::json!({
                     "id": c.id,
@@ -1182,7 +1222,7 @@ pub fn catalog_markdown() -> String {
          | control | requirement(s) | applies to | property read | checks | expected value set by |\n\
          |---|---|---|---|---|---|\n",
     );
-    for c in CONTROLS {
+    for c in in_order() {
         let keys = configured_by(c.id);
         out.push_str(&format!(
             "| {} | {} | {} | `{}` | {} | {} |\n",
