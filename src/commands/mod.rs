@@ -79,8 +79,12 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
             )),
             Command::Up(a) => apply::fleet(&settings, printer, apply::Verb::Up { quick: a.refresh.quick_checks_only(), adopt: a.adopt }, a.approve.yes, a.approve.concurrency).await,
             Command::Down(a) => apply::fleet(&settings, printer, apply::Verb::Down { purge: a.purge_audit_logs, unprotect: a.disable_deletion_protection }, a.approve.yes, a.approve.concurrency).await,
+            Command::Plan { out: Some(_), .. } => Err(Failure::Usage(
+                "--out saves one environment's plan; plan a fleet without it, or each environment with its own --out".into(),
+            )),
+            Command::Plan { destroy, refresh, detailed_exitcode, out } => plan::fleet(&settings, printer, plan::Options { destroy, quick: refresh.quick_checks_only(), detailed_exitcode, out }).await,
             _ => Err(Failure::Usage(
-                "several --env are for `up` and `down` (a fleet run); other commands take one environment"
+                "several --env are for `plan`, `up` and `down` (a fleet); other commands take one environment"
                     .into(),
             )),
         };

@@ -1,5 +1,6 @@
 //! `paysec plan`: what `up` (or `down --destroy`) would do, reading but
-//! changing nothing.
+//! changing nothing; for one environment, or for a fleet (several
+//! `--env`), each planned in turn.
 
 use paysec_core::policy_doc;
 use paysec_stack::{ID_WIDTH, KIND_WIDTH};
@@ -9,12 +10,13 @@ use paysec_core::scheduler::{Planned, PlannedChange};
 use paysec_core::{Ledger, LogicalId, ResourceError};
 
 use super::saved_plan::SavedPlan;
-use super::{connect, graph, preflight, reading_scheduler};
+use super::{connect_as, graph, preflight, reading_scheduler};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
 
 /// What `paysec plan` was asked for.
+#[derive(Clone)]
 pub struct Options {
     pub destroy: bool,
     /// `--no-refresh`: quick checks for what converged before.
@@ -25,17 +27,62 @@ pub struct Options {
 }
 
 pub async fn run(settings: &Settings, printer: &Printer, options: Options) -> Result<u8, Failure> {
+    let (code, doc) = one(settings, &settings.env, printer, options).await?;
+    if let Some(doc) = doc {
+        printer.json(&doc);
+    }
+    Ok(code)
+}
+
+/// A fleet's plan (several `--env`): each environment's in turn, in its
+/// own account and region, as `up` would apply them; text under a header
+/// per environment, or one JSON document keyed by environment. With
+/// `--detailed-exitcode`, 8 when any environment has changes. A saved
+/// plan (`--out`) is one environment's: refused before this.
+pub async fn fleet(
+    settings: &Settings,
+    printer: &Printer,
+    options: Options,
+) -> Result<u8, Failure> {
+    let mut docs = serde_json::Map::new();
+    let mut code = exit::OK;
+    for env in &settings.fleet {
+        if !printer.is_json() {
+            printer.line(format!("== environment {env}"));
+        }
+        let (c, doc) = one(settings, env, printer, options.clone()).await?;
+        if let Some(doc) = doc {
+            docs.insert(env.to_string(), doc);
+        }
+        if c == exit::PLAN_HAS_CHANGES {
+            code = c;
+        }
+    }
+    if printer.is_json() {
+        printer.json(&serde_json::json!({ "command": "plan", "environments": docs }));
+    }
+    Ok(code)
+}
+
+/// One environment's plan: printed in text, or returned as its JSON
+/// document.
+async fn one(
+    settings: &Settings,
+    env: &paysec_core::naming::EnvName,
+    printer: &Printer,
+    options: Options,
+) -> Result<(u8, Option<serde_json::Value>), Failure> {
     let Options {
         destroy,
         quick,
         detailed_exitcode,
         out,
     } = options;
-    let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
-    let mut c = connect(settings).await?;
+    let ledger = Ledger::open_read_only(&settings.ledger, env)?;
+    let mut c = connect_as(settings, &settings.aws_for(env), env, true).await?;
     // Checked on a copy (plan never writes the ledger), before the
     // preflight: a ledger of another account or region stops it at once.
-    let mut probe = Ledger::open_read_only(&settings.ledger, &settings.env)?;
+    let mut probe = Ledger::open_read_only(&settings.ledger, env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
     super::keep_recorded_key_admins(settings, &ledger, &mut c);
     if !destroy {
@@ -58,17 +105,18 @@ pub async fn run(settings: &Settings, printer: &Printer, options: Options) -> Re
     } else {
         s.plan_up().await.map_err(read_failure)?
     };
-    if printer.is_json() {
-        printer.json(&serde_json::json!({
-            "environment": settings.env.as_str(),
+    let doc = if printer.is_json() {
+        Some(serde_json::json!({
+            "environment": env.as_str(),
             "destroy": destroy,
             "preflight": c.resolved.checks,
             "changes": changes,
             "summary": counts(&changes),
-        }));
+        }))
     } else {
         print(printer, &changes);
-    }
+        None
+    };
     if let Some(path) = &out {
         SavedPlan::new(&c.env, &probe, &changes, !quick).write(path)?;
         printer.note(format!(
@@ -80,11 +128,12 @@ pub async fn run(settings: &Settings, printer: &Printer, options: Options) -> Re
     let has_changes = changes
         .iter()
         .any(|c| !matches!(c.planned, Planned::NoChange { .. }));
-    Ok(if detailed_exitcode && has_changes {
+    let code = if detailed_exitcode && has_changes {
         exit::PLAN_HAS_CHANGES
     } else {
         exit::OK
-    })
+    };
+    Ok((code, doc))
 }
 
 pub fn read_failure(errors: Vec<(LogicalId, ResourceError)>) -> Failure {

@@ -269,7 +269,7 @@ async fn the_private_api_is_built_read_back_repaired_and_removed() {
         .await
         .unwrap();
     // And the rest: the endpoint type, the TLS policy, the access logs,
-    // the function's permission, the account's logging role.
+    // the function's permission.
     aws.apigateway
         .update_rest_api()
         .rest_api_id(&api_id)
@@ -303,19 +303,10 @@ async fn the_private_api_is_built_read_back_repaired_and_removed() {
         .send()
         .await
         .unwrap();
-    aws.apigateway
-        .update_account()
-        .patch_operations(patch(
-            "replace",
-            "/cloudwatchRoleArn",
-            "arn:aws:iam::123456789012:role/no-such-role",
-        ))
-        .send()
-        .await
-        .unwrap();
+    // (The account's logging role is the whole account's: tampered with
+    // in an account of its own, below, not under the suite's other tests.)
     let all = [
-        "API-1", "API-2", "API-3", "API-4", "API-5", "API-7", "API-8", "API-9", "API-10", "API-11",
-        "API-12",
+        "API-1", "API-2", "API-3", "API-4", "API-5", "API-7", "API-8", "API-9", "API-10", "API-12",
     ];
     let report = p.run(&["verify", "--output", "json"]).json();
     for control in all {
@@ -326,12 +317,7 @@ async fn the_private_api_is_built_read_back_repaired_and_removed() {
         );
     }
     let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
-    for id in [
-        "api.rest-api",
-        "api.resource-policy",
-        "api.stage",
-        "api.account-logging",
-    ] {
+    for id in ["api.rest-api", "api.resource-policy", "api.stage"] {
         assert_eq!(up["outcomes"][id], "repaired", "{id}: {up}");
     }
     // A statement taken away is made again.
@@ -547,4 +533,57 @@ async fn the_code_s_ways_out_are_named_endpoints_only() {
         standing.is_empty(),
         "down removes every endpoint: {standing:?}"
     );
+}
+
+/// API Gateway's CloudWatch role is one setting of the account and
+/// region: pointed at a role that does not exist, API-11 fails and a
+/// plain `up` sets paysec's role again. In an account of its own, since
+/// every environment of an account shares the setting.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_s_logging_role_is_checked_and_set_again() {
+    const ACCOUNT: &str = "999999999999";
+    let role = crate::accounts::deploy_role(ACCOUNT).await;
+    let p = Paysec::new("apiacct");
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        format!(
+            "[rds]\nenabled = false\n\n[environments.{}]\nrole_arn = \"{role}\"\n",
+            p.env
+        ),
+    )
+    .unwrap();
+    p.run(&["up", "--yes"]).success();
+    let owner = crate::support::identity_in_account(ACCOUNT, "AccountOwner").await;
+    let apigateway =
+        paysec_aws::sdk::apigateway::Client::new(&crate::support::sdk_config_as(&owner).await);
+    let set = apigateway.get_account().send().await.unwrap();
+    assert_eq!(
+        set.cloudwatch_role_arn(),
+        Some(format!("arn:aws:iam::{ACCOUNT}:role/paysec-apigateway-cloudwatch").as_str()),
+        "set where none was"
+    );
+    apigateway
+        .update_account()
+        .patch_operations(
+            paysec_aws::sdk::apigateway::types::PatchOperation::builder()
+                .op(paysec_aws::sdk::apigateway::types::Op::Replace)
+                .path("/cloudwatchRoleArn")
+                .value(format!("arn:aws:iam::{ACCOUNT}:role/no-such-role"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let report = p.run(&["verify", "--output", "json"]).json();
+    let f = finding(&report, "API-11", None);
+    assert_eq!(f["verdict"], "FAIL", "{f}");
+    assert!(
+        f["observed"].as_str().unwrap().contains("no such role"),
+        "{f}"
+    );
+    let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    assert_eq!(up["outcomes"]["api.account-logging"], "repaired", "{up}");
+    let report = p.run(&["verify", "--output", "json"]).json();
+    assert_eq!(finding(&report, "API-11", None)["verdict"], "PASS");
+    p.run(&["down", "--yes"]).success();
 }

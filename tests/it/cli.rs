@@ -330,6 +330,20 @@ fn fleet_arguments_are_checked_before_any_aws_call() {
     let run = p.run(&[&offline[..], &["--env", "a-1", "--env", "a-2", "down"]].concat());
     assert_eq!(run.code(), 7, "{}", run.stderr());
     assert!(run.stderr().contains("--yes"), "{}", run.stderr());
+    let run = p.run(
+        &[
+            &offline[..],
+            &["--env", "a-1", "--env", "a-2", "plan", "--out", "p.json"],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("--out saves one environment's plan"),
+        "{}",
+        run.stderr()
+    );
+    assert_one_clean_line(&run.stderr());
 }
 
 #[test]
@@ -360,6 +374,31 @@ fn a_fleet_comes_up_and_goes_down_in_one_command() {
     for e in [&a, &b] {
         assert_eq!(up["environments"][e]["ok"], true, "{up}");
         assert_eq!(up["environments"][e]["changed"], resources, "{up}");
+    }
+    // The fleet reviewed in one command: nothing to do for either.
+    let plan = p.run(&["--env", &a, "--env", &b, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code(), 0, "{}{}", plan.stdout(), plan.stderr());
+    for e in [&a, &b] {
+        assert!(
+            plan.stdout().contains(&format!("== environment {e}")),
+            "{}",
+            plan.stdout()
+        );
+    }
+    let planned = p
+        .run(&["--env", &a, "--env", &b, "plan", "--output", "json"])
+        .success()
+        .json();
+    for e in [&a, &b] {
+        assert_eq!(
+            planned["environments"][e]["environment"],
+            e.as_str(),
+            "{planned}"
+        );
+        assert_eq!(
+            planned["environments"][e]["summary"]["create"], 0,
+            "{planned}"
+        );
     }
     let down = p
         .run(&[

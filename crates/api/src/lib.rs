@@ -57,6 +57,28 @@ pub(crate) async fn get_rest_api(
     )
 }
 
+/// Puts this environment's tags on the API Gateway resource at `path`
+/// (`/restapis/<id>`, `.../stages/v1`): `apigateway:PUT` on `/tags/<arn>`.
+pub(crate) async fn retag(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    cx: &Context,
+    path: &str,
+) -> Result<(), ResourceError> {
+    let arn = format!(
+        "arn:{}:apigateway:{}::{path}",
+        cx.env.partition, cx.env.region
+    );
+    aws.apigateway
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(cx.tags().into_iter().collect()))
+        .send()
+        .await
+        .or_resource(id, "TagResource")?;
+    Ok(())
+}
+
 /// A resource policy as GetRestApi returns it: a JSON string whose quotes
 /// (and slashes) are backslash-escaped, and whose `execute-api:/...`
 /// shorthand is expanded to the API's ARN. Parsed into the document it

@@ -509,19 +509,7 @@ impl Resource for RestApi {
                 | RestApiProperty::Integration
                 | RestApiProperty::RequestValidation => definition = true,
                 RestApiProperty::Tags => {
-                    // apigateway:PUT on /tags/<arn>
-                    let arn = format!(
-                        "arn:{}:apigateway:{}::/restapis/{api_id}",
-                        cx.env.partition, cx.env.region
-                    );
-                    self.aws
-                        .apigateway
-                        .tag_resource()
-                        .resource_arn(arn)
-                        .set_tags(Some(cx.tags().into_iter().collect()))
-                        .send()
-                        .await
-                        .or_resource(&self.id, "TagResource")?;
+                    crate::retag(&self.aws, &self.id, cx, &format!("/restapis/{api_id}")).await?
                 }
             }
         }

@@ -366,19 +366,13 @@ impl Resource for Stage {
                     settings = true
                 }
                 StageProperty::Tags => {
-                    // apigateway:PUT on /tags/<stage arn>
-                    let arn = format!(
-                        "arn:{}:apigateway:{}::/restapis/{api_id}/stages/{STAGE}",
-                        cx.env.partition, cx.env.region
-                    );
-                    self.aws
-                        .apigateway
-                        .tag_resource()
-                        .resource_arn(arn)
-                        .set_tags(Some(cx.tags().into_iter().collect()))
-                        .send()
-                        .await
-                        .or_resource(&self.id, "TagResource")?;
+                    crate::retag(
+                        &self.aws,
+                        &self.id,
+                        cx,
+                        &format!("/restapis/{api_id}/stages/{STAGE}"),
+                    )
+                    .await?
                 }
             }
         }
