@@ -130,7 +130,8 @@ impl AccountLogging {
         Ok(arn)
     }
 
-    /// Sets the account's role (apigateway:PATCH on /account), waiting
+    /// Sets the account's role (apigateway:PATCH on /account, with
+    /// iam:PassRole on the role to apigateway.amazonaws.com), waiting
     /// out IAM's propagation of a role made moments ago.
     async fn set(&self, cx: &Context) -> Result<Present, ResourceError> {
         let arn = self.ensure_role(cx).await?;

@@ -53,7 +53,8 @@ pub fn url(api_id: &str, region: &str, emulator: Option<&str>, path: &str) -> St
 }
 
 /// POSTs `body` (JSON) to `url`, signed for `execute-api` in `region`
-/// with the run's credentials.
+/// with the run's credentials. IAM: execute-api:Invoke on the API (the
+/// caller's own policy, and the API's resource policy, must allow it).
 pub async fn post(
     aws: &paysec_aws::Aws,
     url: &str,

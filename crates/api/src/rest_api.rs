@@ -120,7 +120,9 @@ impl RestApi {
 
     /// What the definition holds: the proxy resource's id, the validator's
     /// id and, per method, (authorization, integration type and URI,
-    /// validator id, JSON model).
+    /// validator id, JSON model). IAM: apigateway:GET on
+    /// /restapis/<id>/resources, .../requestvalidators, .../models and
+    /// .../resources/<id>/methods/<verb>.
     async fn definition(&self, api_id: &str) -> Result<Definition, ResourceError> {
         let resources = self
             .aws

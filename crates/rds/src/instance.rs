@@ -929,7 +929,8 @@ impl Instance {
 
     /// ModifyDBInstance with the capacity that drifted, applied as
     /// `rds.apply_immediately` says; what RDS cannot change in place is
-    /// refused, naming the way.
+    /// refused, naming the way. IAM: rds:ModifyDBInstance (and
+    /// rds:DescribeDBInstances for the live values).
     async fn modify_capacity(
         &self,
         cx: &Context,
