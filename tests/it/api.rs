@@ -370,7 +370,9 @@ async fn the_private_api_is_built_read_back_repaired_and_removed() {
 /// The code's ways out: an interface endpoint per AWS service it calls
 /// (Secrets Manager brought by `lambda.secrets`), one to a partner's
 /// PrivateLink service, all behind a group admitting only the function;
-/// an endpoint the configuration stops naming is still removed by `down`.
+/// the partner's endpoint waits for its provider's acceptance (said by
+/// `up`, NET-26 FAIL until accepted); an endpoint the configuration stops
+/// naming is still removed by `down`.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_code_s_ways_out_are_named_endpoints_only() {
     let p = Paysec::new("egress");
@@ -380,7 +382,13 @@ async fn the_code_s_ways_out_are_named_endpoints_only() {
         "[rds]\nenabled = false\n\n[api]\nenabled = false\n\n[lambda]\nsecrets = [\"arn:aws:secretsmanager:us-east-1:123456789012:secret:acquirer-AbCdEf\"]\n\n[network]\nservice_endpoints = [\"kms\"]\nprivate_services = [\"{partner}\"]\nprivate_service_port = 8443\nallowed_domains = [\"api.processor.example\"]\n"
     );
     std::fs::write(p.dir.path().join("paysec.toml"), &config).unwrap();
-    p.run(&["up", "--yes", "--output", "json"]).success();
+    let up = p.run(&["up", "--yes", "--output", "json"]).success();
+    assert!(
+        up.stderr()
+            .contains("waits for its provider to accept the connection (pendingAcceptance)"),
+        "up ends at pendingAcceptance and says so: {}",
+        up.stderr()
+    );
     let l = p.ledger();
     let physical = |id: &str| {
         l["resources"][id]["physical_id"]
@@ -417,6 +425,11 @@ async fn the_code_s_ways_out_are_named_endpoints_only() {
         );
         if id == processor {
             assert_eq!(service, partner);
+            assert_eq!(
+                e.state().map(|s| s.as_str()),
+                Some("pendingAcceptance"),
+                "until its provider accepts"
+            );
             assert_eq!(
                 e.private_dns_enabled(),
                 Some(false),
@@ -495,9 +508,24 @@ async fn the_code_s_ways_out_are_named_endpoints_only() {
         assert!(out_rules.contains(&wanted), "{wanted} in {out_rules:?}");
     }
     let report = p.run(&["verify", "--output", "json"]).json();
+    let waiting = finding(&report, "NET-26", Some("network.endpoint-partner-01234567"));
+    assert_eq!(waiting["verdict"], "FAIL", "{waiting}");
+    assert!(
+        waiting["observed"]
+            .as_str()
+            .unwrap()
+            .contains("pendingAcceptance"),
+        "AWS's state quoted: {waiting}"
+    );
+    assert_eq!(
+        finding(&report, "NET-26", Some("network.endpoint-svc-kms"))["verdict"],
+        "PASS"
+    );
+    crate::support::accept_endpoint_connection(&processor);
+    let report = p.run(&["verify", "--output", "json"]).json();
     for f in report["findings"].as_array().unwrap() {
         let control = f["control"].as_str().unwrap_or_default();
-        if ["NET-13", "NET-14", "NET-15"].contains(&control) {
+        if ["NET-13", "NET-14", "NET-15", "NET-26"].contains(&control) {
             assert!(
                 ["PASS", "NOT_APPLICABLE"].contains(&f["verdict"].as_str().unwrap()),
                 "{f}"

@@ -137,9 +137,13 @@ async fn the_quota_preflight_counts_only_what_the_run_creates() {
 }
 
 /// A changed setting applies: the plan names the change and when it
-/// applies, `up` modifies the database, `verify` quotes the new value; a
-/// change RDS cannot make in place (shrinking storage) is refused with
-/// what to do, the database untouched (issue 37, item 1).
+/// applies, `up` modifies the database (held by RDS for the maintenance
+/// window, which `plan` and `verify` take as the change made), `verify`
+/// quotes the new value; a security repair applies the pending values
+/// with it and says so; a storage change while RDS optimizes the last,
+/// and one RDS cannot make in place (shrinking storage), are refused with
+/// what to do, the database untouched (issue 37, item 1; issue 32's
+/// ModifyDBInstance rules).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_database_setting_is_planned_applied_or_refused() {
     let p = Paysec::new("change");
@@ -151,6 +155,8 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
         .as_str()
         .unwrap()
         .to_owned();
+    // (class, storage GB, status, the values pending for the maintenance
+    // window).
     let live = |aws: paysec_aws::Aws, name: String| async move {
         let out = aws
             .rds
@@ -160,16 +166,27 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
             .await
             .unwrap();
         let db = out.db_instances()[0].clone();
+        let pending = db.pending_modified_values().map(|p| {
+            (
+                p.db_instance_class().map(str::to_owned),
+                p.allocated_storage(),
+            )
+        });
         (
             db.db_instance_class().unwrap_or_default().to_owned(),
             db.allocated_storage().unwrap_or_default(),
+            db.db_instance_status().unwrap_or_default().to_owned(),
+            pending,
         )
     };
+    let (class, storage, _, pending) = live(aws.clone(), name.clone()).await;
     assert_eq!(
-        live(aws.clone(), name.clone()).await,
-        ("db.t3.micro".into(), 20)
+        (class.as_str(), storage, pending),
+        ("db.t3.micro", 20, None)
     );
 
+    // Bigger, in the maintenance window (rds.apply_immediately = false):
+    // RDS holds the values as pending; that is the change made, not drift.
     let bigger = base.replace(
         "multi_az = false\n",
         "multi_az = false\ninstance_class = \"db.t3.small\"\nallocated_storage_gb = 30\n",
@@ -187,17 +204,79 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
     assert!(text.contains("allocated_storage: 20 GB -> 30 GB"), "{text}");
     let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
     assert_eq!(up["outcomes"]["rds.instance"], "repaired", "{up}");
+    let (class, storage, _, pending) = live(aws.clone(), name.clone()).await;
     assert_eq!(
-        live(aws.clone(), name.clone()).await,
-        ("db.t3.small".into(), 30)
+        (class.as_str(), storage, pending),
+        (
+            "db.t3.micro",
+            20,
+            Some((Some("db.t3.small".into()), Some(30)))
+        ),
+        "held for the maintenance window"
+    );
+    let again = p.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        again.code(),
+        0,
+        "pending is what was asked: {}{}",
+        again.stdout(),
+        again.stderr()
     );
     let report = p.run(&["verify", "--output", "json"]).json();
     let class = crate::support::finding(&report, "RDS-27", None);
     assert_eq!(class["verdict"], "PASS", "{class}");
     assert!(
-        class["observed"].as_str().unwrap().contains("db.t3.small"),
+        class["observed"]
+            .as_str()
+            .unwrap()
+            .contains("db.t3.micro, db.t3.small pending in the next maintenance window"),
         "{class}"
     );
+
+    // A security repair is made at once, and RDS applies what was pending
+    // with it: said by `up`.
+    aws.rds
+        .modify_db_instance()
+        .db_instance_identifier(&name)
+        .backup_retention_period(1)
+        .apply_immediately(false)
+        .send()
+        .await
+        .unwrap();
+    let repair = p.run(&["up", "--yes"]).success();
+    assert!(
+        repair.stderr().contains(
+            "now also applies the changes waiting for the maintenance window (instance_class db.t3.small, allocated_storage 30 GB)"
+        ),
+        "{}",
+        repair.stderr()
+    );
+    let (class, storage, status, _) = live(aws.clone(), name.clone()).await;
+    assert_eq!(
+        (class.as_str(), storage, status.as_str()),
+        ("db.t3.small", 30, "storage-optimization"),
+        "applied; `up` took the optimizing database as in service"
+    );
+
+    // Another storage change while RDS optimizes the last: refused by RDS,
+    // said with what to do, nothing changed.
+    let more = bigger.replace("allocated_storage_gb = 30", "allocated_storage_gb = 40");
+    std::fs::write(p.dir.path().join("paysec.toml"), &more).unwrap();
+    let refused = p.run(&["up", "--yes"]);
+    assert_eq!(
+        refused.code(),
+        3,
+        "{}{}",
+        refused.stdout(),
+        refused.stderr()
+    );
+    assert!(
+        refused.stderr().contains("takes no other for 6 hours")
+            && refused.stderr().contains("rds.allocated_storage_gb = 30"),
+        "{}",
+        refused.stderr()
+    );
+    assert_eq!(live(aws.clone(), name.clone()).await.1, 30);
 
     // Smaller storage: RDS cannot shrink it; refused, nothing changed.
     std::fs::write(

@@ -62,6 +62,9 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
     let account = "123456789012";
     let bucket = format!("PUT /paysec-{}-data-{account}", p.env);
     let versioning = format!("PUT /paysec-{}-flowlogs-{account}/?versioning", p.env);
+    let add_permission = format!("POST /2015-03-31/functions/paysec-{}-payment/policy", p.env);
+    let busy_api =
+        "Unable to complete operation due to concurrent modification. Please try again later.";
     for (op, times, status, code, message) in [
         ("CreateKey", 2, 400, "MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."),
         ("CreateRole", 2, 400, "MalformedPolicyDocument", "Invalid principal in policy: \\\"AWS\\\":\\\"arn:aws:iam::123456789012:role/x\\\""),
@@ -77,6 +80,12 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
         ("CreateQueue", 1, 400, "AWS.SimpleQueueService.QueueDeletedRecently", "You must wait 60 seconds after deleting a queue before you can create another with the same name."),
         ("POST /2015-03-31/functions", 1, 400, "InvalidParameterValueException", "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant."),
         (versioning.as_str(), 1, 404, "NoSuchBucket", "The specified bucket does not exist"),
+        // API Gateway: another change to the API in flight (PutMethod,
+        // PutIntegration; UpdateRestApi or UpdateStage); Lambda: the
+        // function updating while the API's permission is added.
+        ("PUT /restapis/", 2, 409, "ConflictException", busy_api),
+        ("PATCH /restapis/", 1, 409, "ConflictException", busy_api),
+        (add_permission.as_str(), 1, 409, "ResourceConflictException", "The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:us-east-1:123456789012:function:x"),
     ] {
         proxy.script(Scripted { operation: op.into(), times, status, code: code.into(), message: message.into() });
     }
@@ -115,6 +124,12 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
             "One or more database instances are still members of this parameter group.",
         ),
         (
+            "DELETE /restapis/",
+            2,
+            "ConflictException",
+            "Unable to complete operation due to concurrent modification. Please try again later.",
+        ),
+        (
             "DeleteDBSubnetGroup",
             1,
             "InvalidDBSubnetGroupStateFault",
@@ -151,11 +166,16 @@ async fn eventual_consistency_errors_are_retried_within_their_budget() {
 /// A create AWS acted on but whose answer was lost (the SDK then retries
 /// it): subnets and security groups get a conflict (CIDR, name) and adopt
 /// the first copy, as the function does (Lambda's ResourceConflictException,
-/// matched by its type); VPCs, route tables, network ACLs and keys, which
-/// AWS would duplicate, have the second copy found by its tags and deleted.
+/// matched by its type), and so does the API's invoke permission (its
+/// statement id exists: adopted at once, not waited on as a busy
+/// function); VPCs, route tables, network ACLs and keys, which AWS would
+/// duplicate, have the second copy found by its tags and deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_whose_answer_was_lost_leaves_no_second_copy() {
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
+    let p = Paysec::new("lost");
+    let add_permission = format!("POST /2015-03-31/functions/paysec-{}-payment/policy", p.env);
+    proxy.lose_answers(&add_permission, 1);
     for op in [
         "CreateVpc",
         "CreateSubnet",
@@ -168,7 +188,6 @@ async fn a_create_whose_answer_was_lost_leaves_no_second_copy() {
     ] {
         proxy.lose_answers(op, 1);
     }
-    let p = Paysec::new("lost");
     let url = proxy.url();
     p.run(&["--endpoint-url", &url, "up", "--yes"]).success();
     let creates = |op: &str| proxy.log().iter().filter(|s| s.as_str() == op).count();
@@ -177,6 +196,31 @@ async fn a_create_whose_answer_was_lost_leaves_no_second_copy() {
             && creates("CreateKey") >= 5
             && creates("POST /2015-03-31/functions") >= 2,
         "the lost creates were repeated by the SDK"
+    );
+    let adds = proxy
+        .log()
+        .iter()
+        .filter(|s| s.starts_with(&add_permission))
+        .count();
+    assert_eq!(
+        adds, 2,
+        "the lost AddPermission, then its conflict (the statement exists), adopted"
+    );
+    let policy = aws()
+        .await
+        .lambda
+        .get_policy()
+        .function_name(format!("paysec-{}-payment", p.env))
+        .qualifier("live")
+        .send()
+        .await
+        .unwrap();
+    let statements: serde_json::Value =
+        serde_json::from_str(policy.policy().unwrap_or_default()).unwrap();
+    assert_eq!(
+        statements["Statement"].as_array().map(Vec::len),
+        Some(1),
+        "one invoke statement: {statements}"
     );
     let by_id = tagged_by_logical_id(&p.env).await;
     assert_eq!(duplicates(&by_id), vec![], "no second copy is left");

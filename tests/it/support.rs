@@ -524,6 +524,12 @@ pub const ALARM_EMAIL: &str = "security-alarms@example.com";
 
 /// The confirmations SNS "emailed" that no one followed yet (the rules
 /// layer keeps other addresses' subscriptions pending until then).
+/// The provider of a partner's PrivateLink service accepting endpoint
+/// `id` (the rules hold it `pendingAcceptance` until then).
+pub fn accept_endpoint_connection(id: &str) {
+    suite().proxy.accept_endpoint_connection(id);
+}
+
 pub fn mailbox() -> Vec<paysec_testkit::Confirmation> {
     suite().proxy.mailbox()
 }

@@ -397,14 +397,17 @@ impl Resource for Stage {
         }
         // apigateway:DELETE on /restapis/<id>/stages/v1
         paysec_core::error::not_found_is_none(
-            self.aws
-                .apigateway
-                .delete_stage()
-                .rest_api_id(api_id)
-                .stage_name(STAGE)
-                .send()
-                .await
-                .or_resource(&self.id, "DeleteStage"),
+            retrying(&[rules::APIGATEWAY_CONCURRENT_MODIFICATION], || async {
+                self.aws
+                    .apigateway
+                    .delete_stage()
+                    .rest_api_id(api_id)
+                    .stage_name(STAGE)
+                    .send()
+                    .await
+                    .or_resource(&self.id, "DeleteStage")
+            })
+            .await,
         )?;
         Ok(DeleteOutcome::default())
     }

@@ -185,10 +185,15 @@ pub mod rules {
         message: Some("KMS key is invalid for CreateGrant"),
         budget: minutes(2),
     };
-    /// Calls while a function is Pending or being updated.
+    /// Calls while a function is Pending or being updated: "The operation
+    /// cannot be performed at this time. An update is in progress for
+    /// resource: ..." or "...The function is currently in the following
+    /// state: Pending". Lambda's other conflicts (a statement id or an
+    /// alias that exists, a version an alias holds) share the code and
+    /// never clear by waiting, so the message decides.
     pub const LAMBDA_FUNCTION_BUSY: Rule = Rule {
         code: Some("ResourceConflictException"),
-        message: None,
+        message: Some("cannot be performed at this time"),
         budget: minutes(5),
     };
     /// A DNS Firewall association being created or updated (UPDATING):

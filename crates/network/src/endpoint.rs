@@ -346,11 +346,12 @@ impl Resource for GatewayEndpoint {
 }
 
 paysec_core::properties! {
-    /// What an interface endpoint's read compares (NET-13..15, INV-1).
+    /// What an interface endpoint's read compares (NET-13..15, NET-26, INV-1).
     pub enum InterfaceEndpointProperty {
         PrivateDnsEnabled = "private_dns_enabled",
         Subnets = "subnets",
         Policy = "policy",
+        State = "state",
         Tags = "tags",
     }
 }
@@ -548,10 +549,23 @@ impl Resource for InterfaceEndpoint {
                 "an endpoint to a partner's PrivateLink service: endpoint policies are for AWS services; the partner's service decides whom it accepts",
             );
         }
+        // In service: a partner's endpoint stays `pendingAcceptance` until
+        // its provider accepts the connection, which paysec cannot do.
+        let now = state(&e);
+        // Quoted as AWS spells it (`pendingAcceptance`).
+        let quoted = e.state().map(|s| s.as_str()).unwrap_or("unreported");
+        checks.check(
+            InterfaceEndpointProperty::State,
+            now == "available",
+            "available",
+            match e.last_error().and_then(|l| l.message()) {
+                Some(why) if now != "available" => format!("{quoted}: {why}"),
+                _ => quoted.to_owned(),
+            },
+        );
         ec2::check_tags(&mut checks, cx, e.tags());
-        Ok(checks.observed(
-            Present::new(e.vpc_endpoint_id().unwrap_or_default()).with(Attr::State, state(&e)),
-        ))
+        Ok(checks
+            .observed(Present::new(e.vpc_endpoint_id().unwrap_or_default()).with(Attr::State, now)))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
@@ -590,7 +604,12 @@ impl Resource for InterfaceEndpoint {
             .ec2
             .modify_vpc_endpoint()
             .vpc_endpoint_id(&present.physical_id);
+        let mut modify = false;
         for (p, _) in InterfaceEndpointProperty::drifted(&self.id, drift)? {
+            modify |= !matches!(
+                p,
+                InterfaceEndpointProperty::Tags | InterfaceEndpointProperty::State
+            );
             match p {
                 InterfaceEndpointProperty::PrivateDnsEnabled => {
                     req = req.private_dns_enabled(self.private_dns())
@@ -603,46 +622,86 @@ impl Resource for InterfaceEndpoint {
                         req = req.add_subnet_ids(cx.physical_id(s)?);
                     }
                 }
+                // Not paysec's to change: the wait below says what to do.
+                InterfaceEndpointProperty::State => {}
                 InterfaceEndpointProperty::Tags => {
                     ec2::retag(&self.aws, cx, &self.id, &present.physical_id).await?
                 }
             }
         }
-        req.send()
-            .await
-            .or_resource(&self.id, "ModifyVpcEndpoint")?;
+        if modify {
+            // ec2:ModifyVpcEndpoint
+            req.send()
+                .await
+                .or_resource(&self.id, "ModifyVpcEndpoint")?;
+        }
         Ok(present.clone())
     }
 
-    /// Available, or still pending after the budget.
+    /// Available; or, for a partner's service that accepts connections by
+    /// hand, `pendingAcceptance`, which is where AWS leaves it until the
+    /// provider accepts (the Terraform provider's wait ends there too):
+    /// said, since the code cannot reach the service until then. Still
+    /// pending after the budget is an error naming the setting.
     async fn wait_ready(&self, cx: &Context, present: Present) -> Result<Present, ResourceError> {
         let created = Instant::now();
-        cx.poll_until(
-            "the endpoint to become available",
-            "available",
-            WaitBudget {
-                limit: self.wait,
-                setting: SETTING,
-            },
-            || async {
-                let e = describe_any(&self.aws, &self.id, cx, Some(&present)).await?;
-                match e.as_ref().map(state).as_deref() {
-                    Some("available") => Ok(Some(())),
-                    // Just created: EC2 may not show it yet (eventual
-                    // consistency), which is not "gone".
-                    None if created.elapsed() < rules::EC2_NOT_YET_VISIBLE[0].budget => Ok(None),
-                    Some("failed" | "rejected" | "deleting") | None => {
-                        Err(ResourceError::unexpected(
+        let partner = !self.private_dns();
+        let settled = cx
+            .poll_until(
+                "the endpoint to become available",
+                "available",
+                WaitBudget {
+                    limit: self.wait,
+                    setting: SETTING,
+                },
+                || async {
+                    // ec2:DescribeVpcEndpoints
+                    let e = describe_any(&self.aws, &self.id, cx, Some(&present)).await?;
+                    let why = || {
+                        e.as_ref()
+                            .and_then(|e| e.last_error())
+                            .and_then(|l| l.message())
+                            .map(|m| format!(" ({m})"))
+                            .unwrap_or_default()
+                    };
+                    match e.as_ref().map(state).as_deref() {
+                        Some("available") => Ok(Some("available")),
+                        Some("pendingacceptance") if partner => Ok(Some("pendingAcceptance")),
+                        Some("rejected") => Err(ResourceError::unexpected(
                             &self.id,
-                            "the endpoint failed or disappeared while being created",
-                        ))
+                            format!(
+                                "the provider of {} rejected the connection of endpoint {}{}: ask them to accept it, or remove the service from network.private_services, then run `paysec up` again",
+                                self.service_name(cx),
+                                present.physical_id,
+                                why()
+                            ),
+                        )),
+                        // Just created: EC2 may not show it yet (eventual
+                        // consistency), which is not "gone".
+                        None if created.elapsed() < rules::EC2_NOT_YET_VISIBLE[0].budget => {
+                            Ok(None)
+                        }
+                        Some("failed" | "deleting") | None => Err(ResourceError::unexpected(
+                            &self.id,
+                            format!(
+                                "the endpoint failed or disappeared while being created{}",
+                                why()
+                            ),
+                        )),
+                        _ => Ok(None),
                     }
-                    _ => Ok(None),
-                }
-            },
-        )
-        .await?;
-        Ok(present.with(Attr::State, "available"))
+                },
+            )
+            .await?;
+        if settled == "pendingAcceptance" {
+            tracing::warn!(
+                "{}: endpoint {} to {} waits for its provider to accept the connection (pendingAcceptance); the function cannot reach the service until they do: send them the endpoint id; `paysec verify` fails NET-26 until then",
+                self.id,
+                present.physical_id,
+                self.service_name(cx)
+            );
+        }
+        Ok(present.with(Attr::State, settled))
     }
 
     async fn delete(&self, cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {

@@ -567,7 +567,10 @@ impl Resource for Instance {
                         ResourceError::unexpected(&self.id, "the instance disappeared while being created")
                     })?;
                     match db.db_instance_status().unwrap_or_default() {
-                        "available" => Ok(Some(db)),
+                        // After a storage change RDS optimizes the volume
+                        // for hours, the database in service meanwhile
+                        // (the Terraform provider's wait ends there too).
+                        "available" | "storage-optimization" => Ok(Some(db)),
                         s @ ("failed" | "deleting" | "incompatible-restore" | "incompatible-parameters" | "incompatible-network" | "storage-full") => {
                             Err(ResourceError::unexpected(
                                 &self.id,
@@ -727,6 +730,21 @@ impl InstanceProperty {
     }
 }
 
+/// The capacity RDS holds for the maintenance window, as `name value`.
+fn pending_capacity(p: &aws_sdk_rds::types::PendingModifiedValues) -> Vec<String> {
+    [
+        ("instance_class", p.db_instance_class().map(str::to_owned)),
+        (
+            "allocated_storage",
+            p.allocated_storage().map(|g| format!("{g} GB")),
+        ),
+        ("engine_version", p.engine_version().map(str::to_owned)),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.map(|v| format!("{name} {v}")))
+    .collect()
+}
+
 /// The major version of `v` (`16` of `16.9`).
 fn major(v: &str) -> &str {
     v.split('.').next().unwrap_or(v)
@@ -785,6 +803,27 @@ impl Instance {
         }
         if security.is_empty() {
             return Ok(());
+        }
+        // The security settings are repaired now; RDS then applies what
+        // waits for the maintenance window too: said.
+        if !self.spec.apply_immediately {
+            let waiting = self
+                .describe(cx)
+                .await?
+                .and_then(|db| db.pending_modified_values().map(pending_capacity))
+                .unwrap_or_default();
+            if !waiting.is_empty() {
+                tracing::warn!(
+                    "{}: repairing {} now also applies the changes waiting for the maintenance window ({}): RDS applies every pending modification with an immediate one; the instance may restart",
+                    self.id,
+                    security
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    waiting.join(", ")
+                );
+            }
         }
         let mut req = self
             .aws
@@ -847,9 +886,13 @@ impl Instance {
     /// The configured capacity against the live one. A value RDS holds as
     /// a pending modification (`rds.apply_immediately = false`) is the
     /// wanted one, waiting for the maintenance window: said, not drift.
-    /// What RDS cannot do in place (shrink storage, go back a version,
-    /// change the major version) is drift whose repair refuses with what
-    /// to do: paysec never replaces a database.
+    /// With `rds.apply_immediately = true` it is drift, applied now (RDS
+    /// applies an immediate change together with what was pending). The
+    /// port is never pending: RDS changes it at once, with a reboot,
+    /// whatever `ApplyImmediately` says. What RDS cannot do in place
+    /// (shrink storage, go back a version, change the major version) is
+    /// drift whose repair refuses with what to do: paysec never replaces a
+    /// database.
     fn check_capacity(&self, db: &DbInstance, d: &mut Checks) {
         let pending = db.pending_modified_values();
         let when = if self.spec.apply_immediately {
@@ -857,11 +900,17 @@ impl Instance {
         } else {
             "in the next maintenance window (rds.apply_immediately = true applies it now)"
         };
+        let deferred = !self.spec.apply_immediately;
         let mut capacity =
             |p: InstanceProperty, wanted: String, live: String, pending: Option<String>| {
+                let when = if p == InstanceProperty::Port {
+                    "now, with a reboot: RDS changes the port whatever rds.apply_immediately says"
+                } else {
+                    when
+                };
                 if live == wanted {
                     d.check(p, true, wanted, live);
-                } else if pending.as_deref() == Some(wanted.as_str()) {
+                } else if deferred && pending.as_deref() == Some(wanted.as_str()) {
                     d.check(
                         p,
                         true,
@@ -907,7 +956,7 @@ impl Instance {
         let pending_version = pending.and_then(|p| p.engine_version());
         if ok {
             d.check(InstanceProperty::EngineVersion, true, wanted.clone(), live);
-        } else if pending_version.is_some_and(|v| version_meets(v, wanted)) {
+        } else if deferred && pending_version.is_some_and(|v| version_meets(v, wanted)) {
             d.check(
                 InstanceProperty::EngineVersion,
                 true,
@@ -985,14 +1034,29 @@ impl Instance {
                 _ => req,
             };
         }
-        retrying(&[rules::RDS_INSTANCE_BUSY], || async {
+        let sent = retrying(&[rules::RDS_INSTANCE_BUSY], || async {
             req.clone()
                 .send()
                 .await
                 .or_resource(&self.id, "ModifyDBInstance")
         })
-        .await?;
-        Ok(())
+        .await;
+        match sent {
+            Err(e)
+                if e.code() == Some("InvalidParameterCombination")
+                    && e.message().contains("being optimized") =>
+            {
+                Err(ResourceError::unexpected(
+                    &self.id,
+                    format!(
+                        "RDS refused the storage change ({}): after a storage change RDS takes no other for 6 hours or until it has optimized the volume, whichever is longer; nothing was changed: run `paysec up` again later, or keep rds.allocated_storage_gb = {} until then",
+                        e.message(),
+                        db.as_ref().and_then(|d| d.allocated_storage()).unwrap_or(0)
+                    ),
+                ))
+            }
+            other => other.map(|_| ()),
+        }
     }
 
     /// The master password's secret (managed by RDS) rotates: Secrets

@@ -8,20 +8,103 @@
 //! | the policy comes back escaped | GetRestApi's `policy` is the document with its quotes and slashes backslash-escaped, as API Gateway returns it; moto returns it as stored |
 //! | a private API needs a policy to deploy | CreateDeployment of a PRIVATE API without a resource policy is refused with `BadRequestException`; moto deploys it |
 //! | access logs need the account's role | a stage update or create with `accessLogSettings` while the account has no `cloudwatchRoleArn` is refused with `BadRequestException`; moto accepts it |
+//! | a new logging role is not usable at once | UpdateAccount naming a `cloudwatchRoleArn` whose role was created or given policies less than `iam_permission_propagation` ago is refused with `BadRequestException` "The role ARN does not have required permissions set to API Gateway"; moto accepts it |
+//! | control-plane rates | per account, CreateRestApi once per 3 s, CreateDeployment once per 5 s, DeleteRestApi once per 30 s, UpdateAccount once per 20 s (AWS's figures; the suite divides them by ten); a call sooner is refused with HTTP 429 `TooManyRequestsException`; moto has no rates |
 //!
 //! Sources: API Gateway API reference (CreateRestApi, UpdateStage,
 //! CreateDeployment, GetAccount); developer guide, "Security policies for
 //! REST APIs" (endpoint access mode); terraform-provider-aws
 //! `aws_api_gateway_rest_api` (`flattenAPIPolicy`: "The API returns
 //! policy as an escaped JSON string") and its issues on private API
-//! deployments without a policy.
+//! deployments without a policy; `aws_api_gateway_account` (UpdateAccount
+//! retried while "The role ARN does not have required permissions");
+//! API Gateway developer guide, "Amazon API Gateway quotas" (the
+//! management operations' per-account rates).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde_json::Value;
+use tokio::time::Instant;
 
-use crate::rules::{ask_rest, Call, Memory, Rules, Verdict};
+use crate::rules::{ask_rest, caller_account, Call, Memory, Rules, Verdict};
 use crate::wire::credential_scope;
+
+/// API Gateway's per-account rates for the management operations paysec
+/// calls that have one of their own (the others share the account's
+/// 10 requests per second, which the SDK's retries absorb).
+pub const RATE_LIMITS: &[(&str, Duration)] = &[
+    ("CreateRestApi", Duration::from_secs(3)),
+    ("CreateDeployment", Duration::from_secs(5)),
+    ("DeleteRestApi", Duration::from_secs(30)),
+    ("UpdateAccount", Duration::from_secs(20)),
+];
+
+/// The rated operation a call is, if it is one.
+fn rated(method: &str, path: &[&str]) -> Option<&'static str> {
+    match (method, path) {
+        ("POST", ["restapis"]) => Some("CreateRestApi"),
+        ("POST", ["restapis", _, "deployments"]) => Some("CreateDeployment"),
+        ("DELETE", ["restapis", _]) => Some("DeleteRestApi"),
+        ("PATCH", ["account"]) => Some("UpdateAccount"),
+        _ => None,
+    }
+}
+
+/// A rated operation called sooner than its rate allows in the caller's
+/// account is refused; one let through starts the next interval.
+async fn over_rate(
+    rules: &Rules,
+    memory: &std::sync::Mutex<Memory>,
+    upstream: SocketAddr,
+    call: &Call<'_>,
+    operation: &'static str,
+) -> Option<Verdict> {
+    let every = rules
+        .apigateway_rate_limits
+        .iter()
+        .find(|(op, _)| *op == operation)?
+        .1;
+    let account = caller_account(memory, upstream, call.head).await?;
+    let mut m = memory.lock().unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    let key = (account, operation);
+    if m.api_rates
+        .get(&key)
+        .is_some_and(|last| now.duration_since(*last) < every)
+    {
+        return Some(Verdict::Refuse(
+            429,
+            "TooManyRequestsException",
+            "Too Many Requests".into(),
+        ));
+    }
+    m.api_rates.insert(key, now);
+    None
+}
+
+/// UpdateAccount naming a role whose permissions have not propagated.
+fn young_logging_role(
+    rules: &Rules,
+    memory: &std::sync::Mutex<Memory>,
+    body: &Value,
+) -> Option<Verdict> {
+    let role = body["patchOperations"]
+        .as_array()?
+        .iter()
+        .find(|op| op["path"] == "/cloudwatchRoleArn")?["value"]
+        .as_str()?
+        .rsplit('/')
+        .next()?
+        .to_owned();
+    let young = memory
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .permissions
+        .get(&role)
+        .is_some_and(|t| t.elapsed() < rules.iam_permission_propagation);
+    young.then(|| bad_request("The role ARN does not have required permissions set to API Gateway"))
+}
 
 /// An API Gateway call's method and path segments, query left out.
 fn route<'a>(call: &'a Call<'_>) -> Option<(&'a str, Vec<&'a str>)> {
@@ -47,15 +130,22 @@ fn bad_request(message: &str) -> Verdict {
 /// Decides an API Gateway call before it reaches the emulator.
 pub(crate) async fn before(
     rules: &Rules,
+    memory: &std::sync::Mutex<Memory>,
     upstream: SocketAddr,
     call: &Call<'_>,
 ) -> Option<Verdict> {
+    let (method, path) = route(call)?;
+    if let Some(operation) = rated(method, &path) {
+        if let Some(refusal) = over_rate(rules, memory, upstream, call, operation).await {
+            return Some(refusal);
+        }
+    }
     if !rules.apigateway_rules {
         return None;
     }
-    let (method, path) = route(call)?;
     let body: Value = serde_json::from_str(call.body).unwrap_or(Value::Null);
     match (method, path.as_slice()) {
+        ("PATCH", ["account"]) => young_logging_role(rules, memory, &body),
         ("POST", ["restapis"]) => {
             let enhanced = body["securityPolicy"]
                 .as_str()
@@ -210,5 +300,50 @@ mod tests {
         show(&m, &mut api);
         assert_eq!(api["securityPolicy"], "SecurityPolicy_TLS13_1_3_2025_09");
         assert_eq!(api["endpointAccessMode"], "STRICT");
+    }
+
+    #[test]
+    fn only_the_rated_operations_are_rated() {
+        assert_eq!(rated("POST", &["restapis"]), Some("CreateRestApi"));
+        assert_eq!(
+            rated("POST", &["restapis", "a1", "deployments"]),
+            Some("CreateDeployment")
+        );
+        assert_eq!(rated("DELETE", &["restapis", "a1"]), Some("DeleteRestApi"));
+        assert_eq!(rated("PATCH", &["account"]), Some("UpdateAccount"));
+        assert_eq!(rated("PATCH", &["restapis", "a1"]), None);
+        assert_eq!(rated("GET", &["account"]), None);
+    }
+
+    #[test]
+    fn a_logging_role_is_refused_until_its_permissions_propagate() {
+        let rules = Rules::aws();
+        let memory = std::sync::Mutex::new(Memory::default());
+        let body = serde_json::json!({"patchOperations": [
+            {"op": "replace", "path": "/cloudwatchRoleArn", "value": "arn:aws:iam::1:role/logs"}
+        ]});
+        assert!(
+            young_logging_role(&rules, &memory, &body).is_none(),
+            "a role the layer never saw made is taken as old"
+        );
+        memory
+            .lock()
+            .unwrap()
+            .permissions
+            .insert("logs".into(), Instant::now());
+        let Some(Verdict::Refuse(400, code, message)) = young_logging_role(&rules, &memory, &body)
+        else {
+            panic!("a role given policies just now is refused");
+        };
+        assert_eq!(code, "BadRequestException");
+        assert!(message.contains("does not have required permissions"));
+        memory.lock().unwrap().permissions.insert(
+            "logs".into(),
+            Instant::now() - rules.iam_permission_propagation,
+        );
+        assert!(
+            young_logging_role(&rules, &memory, &body).is_none(),
+            "propagated"
+        );
     }
 }

@@ -6,11 +6,16 @@
 //! | an update takes time | after UpdateFunctionCode or UpdateFunctionConfiguration, for `lambda_update_time`, `$LATEST` reads `LastUpdateStatus: InProgress` and another update or PublishVersion is refused with `ResourceConflictException` ("An update is in progress"); moto answers `Successful` at once |
 //! | PublishVersion's `CodeSha256` | a PublishVersion whose `CodeSha256` is not `$LATEST`'s is refused with `PreconditionFailedException`; moto ignores the parameter |
 //! | an alias holds its version | DeleteFunction of a version an alias points to is refused with `ResourceConflictException`; moto deletes it |
+//! | permissions wait for an update | AddPermission and RemovePermission during an update in progress are refused with `ResourceConflictException` ("The operation cannot be performed at this time"); moto accepts them |
+//! | a statement id is unique | AddPermission with a `StatementId` the function's (or qualifier's) policy already holds is refused with `ResourceConflictException` ("The statement id (...) provided already exists"); moto appends a second statement of that id |
 //!
 //! Sources: Lambda API reference (UpdateFunctionCode, PublishVersion,
-//! DeleteFunction); Lambda developer guide, "Lambda function states"
-//! (`LastUpdateStatus`); terraform-provider-aws `aws_lambda_function`
-//! (`waitFunctionUpdated` after every code or configuration update).
+//! DeleteFunction, AddPermission, RemovePermission); Lambda developer
+//! guide, "Lambda function states" (`LastUpdateStatus`);
+//! terraform-provider-aws `aws_lambda_function` (`waitFunctionUpdated`
+//! after every code or configuration update) and `aws_lambda_permission`
+//! (AddPermission retried on `ResourceConflictException` while the
+//! function updates).
 
 use std::net::SocketAddr;
 
@@ -47,17 +52,53 @@ fn qualifier(query: &str) -> Option<String> {
         .map(percent_decode)
 }
 
-/// A call that changes `$LATEST` or publishes it.
+/// A call that changes `$LATEST`, publishes it, or changes a policy of
+/// the function: each refused while an update is in progress.
 fn changes_function(call: &Call<'_>) -> Option<String> {
     if let Some((name, tail, _)) = target(call.signature, "PUT") {
         if tail == "/code" || tail == "/configuration" {
             return Some(name);
         }
     }
+    if let Some((name, tail, _)) = target(call.signature, "DELETE") {
+        if tail.starts_with("/policy/") {
+            return Some(name);
+        }
+    }
     match target(call.signature, "POST") {
-        Some((name, "/versions", _)) => Some(name),
+        Some((name, "/versions" | "/policy", _)) => Some(name),
         _ => None,
     }
+}
+
+/// AddPermission naming a statement id the policy already holds: AWS's
+/// refusal (moto appends a second statement of that id).
+async fn duplicate_statement(upstream: SocketAddr, call: &Call<'_>) -> Option<Verdict> {
+    let (name, "/policy", query) = target(call.signature, "POST")? else {
+        return None;
+    };
+    let sid = serde_json::from_str::<Value>(call.body).ok()?["StatementId"]
+        .as_str()?
+        .to_owned();
+    let path = match qualifier(query) {
+        Some(q) => format!("{FUNCTIONS}{name}/policy?Qualifier={q}"),
+        None => format!("{FUNCTIONS}{name}/policy"),
+    };
+    let (ok, body) = ask_rest(upstream, call.head, "lambda", "GET", &path).await?;
+    let answer: Value = serde_json::from_str(&body).ok()?;
+    let policy: Value = serde_json::from_str(answer["Policy"].as_str()?).ok()?;
+    let held = policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| s["Sid"].as_str() == Some(sid.as_str()));
+    (ok && held).then(|| {
+        Verdict::Refuse(
+            409,
+            "ResourceConflictException",
+            format!("The statement id ({sid}) provided already exists. Please specify a new statement id, or remove the existing statement."),
+        )
+    })
 }
 
 /// Decides a Lambda call before it reaches the emulator.
@@ -85,6 +126,9 @@ pub(crate) async fn before(
         }
     }
     if rules.lambda_release_rules {
+        if let Some(refusal) = duplicate_statement(upstream, call).await {
+            return Some(refusal);
+        }
         if let Some((name, "/versions", _)) = target(call.signature, "POST") {
             let wanted = serde_json::from_str::<Value>(call.body)
                 .ok()
@@ -210,6 +254,23 @@ mod tests {
         );
         assert_eq!(qualifier("Qualifier=%24LATEST"), Some("$LATEST".into()));
         assert_eq!(target("GET /2015-03-31/functions/pay/code", "PUT"), None);
+    }
+
+    #[test]
+    fn permission_changes_wait_for_an_update_but_reads_do_not() {
+        let changes = |sig| changes_function(&Call::of(sig, ""));
+        for sig in [
+            "POST /2015-03-31/functions/pay/policy?Qualifier=live",
+            "DELETE /2015-03-31/functions/pay/policy/paysec-api?Qualifier=live",
+            "PUT /2015-03-31/functions/pay/code",
+            "POST /2015-03-31/functions/pay/versions",
+        ] {
+            assert_eq!(changes(sig), Some("pay".into()), "{sig}");
+        }
+        assert_eq!(
+            changes("GET /2015-03-31/functions/pay/policy?Qualifier=live"),
+            None
+        );
     }
 
     #[test]

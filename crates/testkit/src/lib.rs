@@ -19,9 +19,11 @@
 
 mod apigateway;
 mod dns_firewall;
+mod endpoint_acceptance;
 mod lambda_releases;
 pub mod model;
 pub mod moto;
+mod rds_pending;
 mod rds_reboot;
 pub mod rules;
 mod s3_regions;
@@ -245,6 +247,15 @@ impl FaultProxy {
             .collect()
     }
 
+    /// The provider of a partner's PrivateLink service accepting endpoint
+    /// `id` (the rules' `endpoint_acceptance`): from now on it reads
+    /// `available`, as after AcceptVpcEndpointConnections in their account.
+    pub fn accept_endpoint_connection(&self, id: &str) {
+        let mut m = self.state.memory.lock().unwrap_or_else(|p| p.into_inner());
+        m.awaiting_acceptance.remove(id);
+        m.accepted_endpoints.insert(id.to_owned());
+    }
+
     pub fn set_rules(&self, rules: Rules) {
         *self.state.rules.lock().unwrap_or_else(|p| p.into_inner()) = Some(rules);
     }
@@ -374,18 +385,20 @@ async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Resul
             parts.next().unwrap_or(""),
             parts.next().unwrap_or("")
         );
-        // REST-JSON services version their paths by date: /2015-03-31/...
+        // REST-JSON services version their paths by date (Lambda:
+        // /2015-03-31/...), or are API Gateway's, which does not.
         let path = sig.split(' ').nth(1).unwrap_or("");
         let b = path.as_bytes();
-        let lambda = b.len() > 12
+        let dated = b.len() > 12
             && b[0] == b'/'
             && b[5] == b'-'
             && b[8] == b'-'
             && b[11] == b'/'
             && b[1..5].iter().all(u8::is_ascii_digit);
+        let apigateway = wire::credential_scope(&head).is_some_and(|s| s.service == "apigateway");
         (
             sig,
-            if lambda {
+            if dated || apigateway {
                 Protocol::RestJson
             } else {
                 Protocol::S3

@@ -309,7 +309,7 @@ impl Clock {
                     .filter_map(|(k, _)| k.strip_prefix("vpce:"))
                     .filter(|id| answer.contains(*id))
                     .collect();
-                (!pending.is_empty()).then(|| pending_endpoints(answer, &pending))
+                (!pending.is_empty()).then(|| endpoints_in_state(answer, &pending, "pending"))
             }
             s if s.starts_with("GET /2015-03-31/functions/") => {
                 let name = s
@@ -338,9 +338,9 @@ fn replace_between(text: &str, open: &str, close: &str, with: &str) -> String {
     }
 }
 
-/// Sets `<state>` to `pending` in the items of a DescribeVpcEndpoints
-/// answer whose id is listed.
-fn pending_endpoints(answer: &str, pending: &[&str]) -> String {
+/// Sets `<state>` to `state` in the items of a DescribeVpcEndpoints (or
+/// CreateVpcEndpoint) answer whose id is listed and which are available.
+pub(crate) fn endpoints_in_state(answer: &str, listed: &[&str], state: &str) -> String {
     let mut out = String::with_capacity(answer.len());
     let mut rest = answer;
     while let Some(at) = rest.find("<vpcEndpointId>") {
@@ -352,8 +352,11 @@ fn pending_endpoints(answer: &str, pending: &[&str]) -> String {
             .map_or(from_id.len(), |n| n + 1);
         let (item, after) = from_id.split_at(next);
         let id = between(item, "<vpcEndpointId>", "</vpcEndpointId>").unwrap_or_default();
-        if pending.contains(&id) {
-            out.push_str(&item.replace("<state>available</state>", "<state>pending</state>"));
+        if listed.contains(&id) {
+            out.push_str(&item.replace(
+                "<state>available</state>",
+                &format!("<state>{state}</state>"),
+            ));
         } else {
             out.push_str(item);
         }
@@ -403,7 +406,7 @@ mod tests {
     #[test]
     fn only_the_pending_endpoint_is_rewritten() {
         let answer = "<item><vpcEndpointId>vpce-1</vpcEndpointId><state>available</state></item><item><vpcEndpointId>vpce-2</vpcEndpointId><state>available</state></item>";
-        let out = pending_endpoints(answer, &["vpce-2"]);
+        let out = endpoints_in_state(answer, &["vpce-2"], "pending");
         assert_eq!(out, "<item><vpcEndpointId>vpce-1</vpcEndpointId><state>available</state></item><item><vpcEndpointId>vpce-2</vpcEndpointId><state>pending</state></item>");
     }
 

@@ -19,6 +19,8 @@
 //! | S3 buckets by region | a request for a bucket signed for another region is `301 PermanentRedirect` with `x-amz-bucket-region` ([`crate::s3_regions`]) |
 //! | static parameters wait for a reboot | an instance made within `rds_parameter_settle` of its parameter group's last change reads `pending-reboot` until RebootDBInstance, then `rebooting` for a moment, refusing another reboot ([`crate::rds_reboot`]) |
 //! | Lambda releases | an update in progress for a while, PublishVersion's `CodeSha256`, an alias holding its version ([`crate::lambda_releases`]) |
+//! | RDS pending modifications | capacity changes without `ApplyImmediately` wait for the maintenance window; an immediate change takes them along ([`crate::rds_pending`]) |
+//! | PrivateLink acceptance | an endpoint to a partner's service stays `pendingAcceptance` until its provider accepts ([`crate::endpoint_acceptance`]) |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
 use std::collections::HashMap;
@@ -60,6 +62,10 @@ pub struct Rules {
     /// Interface endpoints with private DNS need the VPC's DNS support and
     /// DNS hostnames on.
     pub endpoint_private_dns: bool,
+    /// An endpoint to a partner's PrivateLink service stays
+    /// `pendingAcceptance` until its provider accepts
+    /// ([`crate::endpoint_acceptance`]).
+    pub endpoint_acceptance: bool,
     /// A DNS Firewall association with mutation protection on cannot be
     /// disassociated (LocalStack lets it go).
     pub dns_firewall_mutation_protection: bool,
@@ -74,6 +80,14 @@ pub struct Rules {
     /// A bucket is served from its own region only: another region's
     /// request is `301 PermanentRedirect` ([`crate::s3_regions`]).
     pub s3_bucket_regions: bool,
+    /// A capacity change without `ApplyImmediately` waits for the
+    /// maintenance window, shown as pending; an immediate change takes the
+    /// pending ones along ([`crate::rds_pending`]).
+    pub rds_pending_modifications: bool,
+    /// How long an instance optimizes its storage after a storage change
+    /// (`storage-optimization`, refusing another), under
+    /// `rds_pending_modifications`. AWS: 6 hours or more.
+    pub rds_storage_optimization: Duration,
     /// An encrypted DB snapshot cannot be made public (moto lets it).
     pub encrypted_snapshots_private: bool,
     /// STS AssumeRole needs the role to exist and its trust policy to allow
@@ -93,6 +107,10 @@ pub struct Rules {
     pub lambda_release_rules: bool,
     /// API Gateway's REST API rules ([`crate::apigateway`]).
     pub apigateway_rules: bool,
+    /// API Gateway's per-account control-plane rates: (operation, one
+    /// call per this long), refused with `TooManyRequestsException`
+    /// beyond ([`crate::apigateway`]); empty: not modelled.
+    pub apigateway_rate_limits: Vec<(&'static str, Duration)>,
 }
 
 /// A confirmation SNS would have sent: to whom, for which topic, and the
@@ -152,17 +170,25 @@ impl Rules {
             default_quotas: DEFAULT_QUOTAS.to_vec(),
             rds_parameter_types: POSTGRES_PARAMETER_TYPES.to_vec(),
             endpoint_private_dns: true,
+            endpoint_acceptance: true,
             dns_firewall_mutation_protection: true,
             dns_association_update_time: Duration::from_millis(1500),
             s3_bucket_regions: true,
             // RDS's word: "wait 5 minutes".
             rds_parameter_settle: Duration::from_secs(300),
             encrypted_snapshots_private: true,
+            rds_pending_modifications: true,
+            // Longer than any test: the suite sees the state, not its end.
+            rds_storage_optimization: Duration::from_secs(3600),
             assume_role_trust: true,
             confirming_recipients: Some(Vec::new()),
             lambda_update_time: Duration::from_millis(1500),
             lambda_release_rules: true,
             apigateway_rules: true,
+            apigateway_rate_limits: crate::apigateway::RATE_LIMITS
+                .iter()
+                .map(|(op, every)| (*op, *every / 10))
+                .collect(),
         }
     }
 }
@@ -182,16 +208,20 @@ impl Rules {
             default_quotas: Vec::new(),
             rds_parameter_types: Vec::new(),
             endpoint_private_dns: false,
+            endpoint_acceptance: false,
             dns_firewall_mutation_protection: false,
             dns_association_update_time: Duration::ZERO,
             s3_bucket_regions: false,
             rds_parameter_settle: Duration::ZERO,
             encrypted_snapshots_private: false,
+            rds_pending_modifications: false,
+            rds_storage_optimization: Duration::ZERO,
             assume_role_trust: false,
             confirming_recipients: None,
             lambda_update_time: Duration::ZERO,
             lambda_release_rules: false,
             apigateway_rules: false,
+            apigateway_rate_limits: Vec::new(),
         }
     }
 }
@@ -213,7 +243,7 @@ pub(crate) struct Memory {
     /// Function name -> reserved concurrency.
     reserved: HashMap<String, i32>,
     /// Role name -> when its permissions last changed.
-    permissions: HashMap<String, Instant>,
+    pub(crate) permissions: HashMap<String, Instant>,
     /// Access key -> the caller's account (asked of the emulator once).
     accounts: HashMap<String, String>,
     /// DNS Firewall association id -> its protection and update.
@@ -224,6 +254,11 @@ pub(crate) struct Memory {
     pub(crate) parameter_groups_changed: HashMap<String, Instant>,
     /// DB instances whose static parameters wait for a reboot.
     pub(crate) pending_reboot: std::collections::HashSet<String>,
+    /// DB instance -> its modifications waiting for the maintenance
+    /// window, (parameter, value).
+    pub(crate) rds_pending: HashMap<String, Vec<(String, String)>>,
+    /// DB instance -> until when it optimizes its storage.
+    pub(crate) storage_optimizing: HashMap<String, Instant>,
     /// DB instance -> until when it reboots.
     pub(crate) rebooting: HashMap<String, Instant>,
     /// Bucket -> the region it lives in (asked of the emulator once).
@@ -232,6 +267,12 @@ pub(crate) struct Memory {
     pub(crate) lambda_updates: HashMap<String, Instant>,
     /// REST API id -> its security policy and endpoint access mode.
     pub(crate) api_tls: HashMap<String, (Option<String>, Option<String>)>,
+    /// Endpoints to partners' services whose provider has not accepted
+    /// them yet, and those accepted.
+    pub(crate) awaiting_acceptance: std::collections::HashSet<String>,
+    pub(crate) accepted_endpoints: std::collections::HashSet<String>,
+    /// (account, API Gateway operation) -> when it was last let through.
+    pub(crate) api_rates: HashMap<(String, &'static str), Instant>,
 }
 
 /// The request as the rules see it.
@@ -478,14 +519,12 @@ async fn send_as_caller(
     Some((ok, body))
 }
 
-/// The first principal of `policies` that AWS would refuse: an IAM role or
-/// user of the caller's own account that does not exist with exactly that
-/// ARN. Principals of other accounts cannot be seen from here and pass.
-async fn invalid_principal(
+/// The account of the caller whose request `head` is (asked of the
+/// emulator once per access key).
+pub(crate) async fn caller_account(
     memory: &std::sync::Mutex<Memory>,
     upstream: SocketAddr,
     head: &str,
-    policies: &[Value],
 ) -> Option<String> {
     let key = credential_scope(head)?.key.to_owned();
     let known = memory
@@ -516,6 +555,19 @@ async fn invalid_principal(
             account
         }
     };
+    Some(account)
+}
+
+/// The first principal of `policies` that AWS would refuse: an IAM role or
+/// user of the caller's own account that does not exist with exactly that
+/// ARN. Principals of other accounts cannot be seen from here and pass.
+async fn invalid_principal(
+    memory: &std::sync::Mutex<Memory>,
+    upstream: SocketAddr,
+    head: &str,
+    policies: &[Value],
+) -> Option<String> {
+    let account = caller_account(memory, upstream, head).await?;
     for principal in policies.iter().flat_map(aws_principals) {
         let Some((owner, kind, name)) = iam_identity(&principal) else {
             continue;
@@ -607,7 +659,8 @@ const JSON_OK: &str =
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-amzn-RequestId: rules\r\n";
 const AWS_JSON_OK: &str =
     "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: rules\r\n";
-const XML_OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nx-amzn-RequestId: rules\r\n";
+pub(crate) const XML_OK: &str =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nx-amzn-RequestId: rules\r\n";
 
 fn answer(head: &str, body: &str) -> Verdict {
     Verdict::Answer(crate::with_body(head, body))
@@ -652,13 +705,16 @@ pub(crate) async fn before(
             return Some(verdict);
         }
     }
+    if let Some(verdict) = crate::rds_pending::before(rules, memory, upstream, call).await {
+        return Some(verdict);
+    }
     if let Some(verdict) = crate::lambda_releases::before(rules, memory, upstream, call).await {
         return Some(verdict);
     }
     if let Some(verdict) = crate::s3_regions::before(rules, memory, upstream, call).await {
         return Some(verdict);
     }
-    if let Some(verdict) = crate::apigateway::before(rules, upstream, call).await {
+    if let Some(verdict) = crate::apigateway::before(rules, memory, upstream, call).await {
         return Some(verdict);
     }
     let mut m = memory.lock().unwrap_or_else(|p| p.into_inner());
@@ -1116,12 +1172,15 @@ pub(crate) fn after(
         if let Some(id) = created_ec2_id(call.signature, body) {
             m.young_ids.insert(id, now);
         }
-        return None;
+        return crate::endpoint_acceptance::after(rules, &mut m, call, head, body);
     }
     if rules.s3_bucket_regions {
         crate::s3_regions::after(&mut m, call);
     }
     if let Some(rewritten) = crate::rds_reboot::after(rules, &mut m, call, head, body) {
+        return Some(rewritten);
+    }
+    if let Some(rewritten) = crate::rds_pending::after(rules, &mut m, call, head, body) {
         return Some(rewritten);
     }
     if let Some(rewritten) = crate::lambda_releases::after(rules, &mut m, call, head, body) {
