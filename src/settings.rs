@@ -14,6 +14,7 @@ use paysec_lambda::Code;
 use crate::cli::Global;
 use crate::exit::Failure;
 
+#[derive(Clone)]
 pub struct Settings {
     pub config: Config,
     pub env: EnvName,
@@ -36,6 +37,9 @@ pub struct Settings {
     /// builds the configured one (only the commands that ship or compare
     /// code do, so `down` and `status` work without the team's tree).
     pub code: Arc<Code>,
+    /// Whether [`Settings::load_code`] ran (an environment of a fleet
+    /// with a package of its own then builds that one).
+    code_loaded: bool,
 }
 
 impl Settings {
@@ -47,7 +51,25 @@ impl Settings {
         if let Some(path) = &lambda.package {
             self.code = Arc::new(Code::load(path, &lambda.runtime, &lambda.handler)?);
         }
+        self.code_loaded = true;
         Ok(())
+    }
+
+    /// The run as `name`, one environment of its fleet, sees it: what it
+    /// builds is its own (`[environments.NAME.SECTION]` over the file's),
+    /// and so is its package when its sections name another.
+    pub fn for_environment(&self, name: &EnvName) -> Result<Settings, Failure> {
+        let mut own = self.clone();
+        own.config = self.config.for_environment(name.as_str());
+        own.env = name.clone();
+        let (file, mine) = (&self.config.stack.lambda, &own.config.stack.lambda);
+        let other_package = (&file.package, &file.runtime, &file.handler)
+            != (&mine.package, &mine.runtime, &mine.handler);
+        if self.code_loaded && other_package {
+            own.code = Arc::new(Code::example());
+            own.load_code()?;
+        }
+        Ok(own)
     }
 
     /// The fleet's environments grouped by where they run (indices into
@@ -183,6 +205,11 @@ fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
         None if !needs_env => EnvName::parse("none")?,
         suffix => EnvName::parse(suffix.unwrap_or_default())?,
     };
+    // One environment builds what its own sections say; a fleet's take
+    // theirs one by one (`Settings::for_environment`).
+    if global.env.len() <= 1 {
+        config = config.for_environment(env.as_str());
+    }
     let mut fleet = Vec::new();
     if global.env.len() > 1 {
         for e in &global.env {
@@ -267,6 +294,7 @@ fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
         role_flag,
         config,
         code: Arc::new(Code::example()),
+        code_loaded: false,
     })
 }
 
@@ -298,6 +326,7 @@ mod tests {
             region_flag: false,
             role_flag: None,
             code: Arc::new(Code::example()),
+            code_loaded: false,
         }
     }
 

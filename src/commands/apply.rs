@@ -395,16 +395,31 @@ pub async fn fleet(
         .collect();
     let stop = stop_on_signal(printer.is_json());
     let mut runs = tokio::task::JoinSet::new();
-    for ((name, mut ledger), place) in settings.fleet.iter().zip(ledgers).zip(&place_of) {
+    let file = settings;
+    for ((name, mut ledger), place) in file.fleet.iter().zip(ledgers).zip(&place_of) {
+        // What this environment builds: its own sections over the file's.
+        let settings = &file.for_environment(name)?;
+        let own = settings.config.stack != file.config.stack;
         let first = &places[*place].1;
+        let key_admins = if settings.config.stack.kms == file.config.stack.kms {
+            first.key_admins.clone()
+        } else {
+            super::key_admins(settings, &first.aws, &first.caller).await?
+        };
         let mut c = for_env(
             settings,
             first.aws.clone(),
             first.caller.clone(),
-            first.key_admins.clone(),
+            key_admins,
             name,
         );
         c.resolved = first.resolved.clone();
+        if creating && own {
+            // Its engine version, zones and capacity are its own to check
+            // and resolve (the place's preflight counted the file's).
+            super::preflight_for(settings, printer, &mut c, super::creates(settings, &ledger))
+                .await?;
+        }
         ledger.bind_account(&c.env.account, &c.env.region)?;
         super::keep_recorded_key_admins(settings, &ledger, &mut c);
         let purge = matches!(verb, Verb::Down { purge: true, .. });

@@ -50,7 +50,14 @@ pub async fn fleet(
         if !printer.is_json() {
             printer.line(format!("== environment {env}"));
         }
-        let (c, doc) = one(settings, env, printer, options.clone()).await?;
+        // Each with what it builds: its own sections over the file's.
+        let (c, doc) = one(
+            &settings.for_environment(env)?,
+            env,
+            printer,
+            options.clone(),
+        )
+        .await?;
         if let Some(doc) = doc {
             docs.insert(env.to_string(), doc);
         }

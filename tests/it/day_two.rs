@@ -375,3 +375,69 @@ async fn the_ci_review_example_plans_applies_and_verifies_across_roles() {
     );
     p.run(&["down", "--yes"]).success();
 }
+
+/// One file, several environments: `[environments.NAME.SECTION]` sets
+/// keys for one environment over the file's. A fleet `up` builds each
+/// with its own (a VPC block and a tag of its own for the second); a
+/// plan of either alone has nothing to do (issue 37, settings per
+/// environment).
+#[tokio::test(flavor = "multi_thread")]
+async fn each_environment_of_one_file_builds_with_its_own_settings() {
+    let p = Paysec::new("perenv");
+    let other = crate::support::env_name("perenv");
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        format!(
+            "{CORE_ONLY}\n[environments.{other}.network]\nvpc_cidr = \"10.77.0.0/16\"\n\n[environments.{other}.tags]\ntier = \"production\"\n"
+        ),
+    )
+    .unwrap();
+    let fleet = ["--env", p.env.as_str(), "--env", other.as_str()];
+    p.run(&[&fleet[..], &["up", "--yes"]].concat()).success();
+    let aws = aws().await;
+    let vpc_of = |env: String| {
+        let aws = aws.clone();
+        async move {
+            let out = aws
+                .ec2
+                .describe_vpcs()
+                .filters(
+                    paysec_aws::sdk::ec2::types::Filter::builder()
+                        .name("tag:paysec:environment")
+                        .values(env)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let vpc = out.vpcs()[0].clone();
+            let tier = vpc
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some("tier"))
+                .and_then(|t| t.value().map(str::to_owned));
+            (vpc.cidr_block().unwrap_or_default().to_owned(), tier)
+        }
+    };
+    assert_eq!(
+        vpc_of(p.env.clone()).await,
+        ("10.20.0.0/16".to_owned(), None),
+        "the file's settings"
+    );
+    assert_eq!(
+        vpc_of(other.clone()).await,
+        ("10.77.0.0/16".to_owned(), Some("production".to_owned())),
+        "its own"
+    );
+    for env in [p.env.as_str(), other.as_str()] {
+        let plan = p.run(&["--env", env, "plan", "--detailed-exitcode"]);
+        assert_eq!(
+            plan.code(),
+            0,
+            "{env} alone: nothing to do\n{}{}",
+            plan.stdout(),
+            plan.stderr()
+        );
+    }
+    p.run(&[&fleet[..], &["down", "--yes"]].concat()).success();
+}

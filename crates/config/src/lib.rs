@@ -36,6 +36,11 @@ pub const LOG_RETENTION_DAYS: &[i32] = &[
 pub struct Config {
     pub run: RunSettings,
     pub stack: StackSettings,
+    /// What an environment with sections of its own builds
+    /// (`[environments.NAME.rds]`...): the file's settings with its
+    /// sections' keys over them, then the `PAYSEC_*` variables. Made and
+    /// validated by [`Config::load`]; [`Config::stack_for`] reads it.
+    environment_stacks: BTreeMap<String, StackSettings>,
 }
 
 /// How paysec runs: where, as whom, how fast, and where it keeps its
@@ -137,6 +142,7 @@ impl From<File> for Config {
                 calls_per_service: f.calls_per_service,
                 environments: f.environments,
             },
+            environment_stacks: BTreeMap::new(),
             stack: StackSettings {
                 tags: f.tags,
                 kms: f.kms,
@@ -155,7 +161,13 @@ impl From<File> for Config {
 
 impl From<Config> for File {
     fn from(c: Config) -> Self {
-        let Config { run, stack } = c;
+        // What environments build is in their own sections, kept in
+        // `run.environments`.
+        let Config {
+            run,
+            stack,
+            environment_stacks: _,
+        } = c;
         let RunSettings {
             environment_suffix,
             region,
@@ -215,18 +227,92 @@ impl Default for File {
 
 /// An environment's account and region: a role paysec assumes there (the
 /// SDK's assume-role provider, refreshed for runs longer than a session),
-/// and the region, each falling back to the run's own.
+/// and the region, each falling back to the run's own; and the sections
+/// whose keys it sets for itself (`[environments.prod.rds]`), over the
+/// file's.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(try_from = "toml::Table", into = "toml::Table")]
 pub struct EnvironmentAccess {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_session_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Section name -> the keys this environment sets in it.
+    pub sections: BTreeMap<String, toml::Table>,
+}
+
+/// The sections an environment may set keys of (`[environments.NAME.SECTION]`).
+pub const ENVIRONMENT_SECTIONS: &[&str] = &[
+    "tags",
+    "kms",
+    "logs",
+    "iam",
+    "network",
+    "s3",
+    "rds",
+    "lambda",
+    "api",
+    "monitoring",
+];
+
+impl TryFrom<toml::Table> for EnvironmentAccess {
+    type Error = String;
+
+    fn try_from(table: toml::Table) -> Result<Self, String> {
+        let mut access = Self::default();
+        for (key, value) in table {
+            let text = |value: toml::Value| match value {
+                toml::Value::String(s) => Ok(Some(s)),
+                other => Err(format!(
+                    "`{key}` must be a string, not {}",
+                    other.type_str()
+                )),
+            };
+            match key.as_str() {
+                "role_arn" => access.role_arn = text(value)?,
+                "external_id" => access.external_id = text(value)?,
+                "role_session_name" => access.role_session_name = text(value)?,
+                "region" => access.region = text(value)?,
+                section if ENVIRONMENT_SECTIONS.contains(&section) => match value {
+                    toml::Value::Table(keys) => {
+                        access.sections.insert(key, keys);
+                    }
+                    _ => {
+                        return Err(format!(
+                            "`{key}` is a section: write its keys under [environments.NAME.{key}]"
+                        ))
+                    }
+                },
+                _ => {
+                    return Err(format!(
+                        "unknown field `{key}`, expected `role_arn`, `external_id`, `role_session_name`, `region` or a section whose keys the environment sets for itself ({})",
+                        ENVIRONMENT_SECTIONS.join(", ")
+                    ))
+                }
+            }
+        }
+        Ok(access)
+    }
+}
+
+impl From<EnvironmentAccess> for toml::Table {
+    fn from(a: EnvironmentAccess) -> Self {
+        let mut t = toml::Table::new();
+        for (key, value) in [
+            ("role_arn", a.role_arn),
+            ("external_id", a.external_id),
+            ("role_session_name", a.role_session_name),
+            ("region", a.region),
+        ] {
+            if let Some(v) = value {
+                t.insert(key.to_owned(), toml::Value::String(v));
+            }
+        }
+        for (section, keys) in a.sections {
+            t.insert(section, toml::Value::Table(keys));
+        }
+        t
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -544,16 +630,18 @@ impl Config {
         };
         toml::from_str::<Config>(&text).map_err(in_file)?;
         let mut table: toml::Table = toml::from_str(&text).map_err(in_file)?;
-        let applied = apply_env(&mut table, vars)?;
+        let file = table.clone();
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let applied = apply_env(&mut table, vars.iter().cloned())?;
         // Re-parsing the merged document as text keeps the key in the error.
         let merged = toml::to_string(&table).unwrap_or_default();
-        let config: Config =
+        let mut config: Config =
             toml::from_str(&merged).map_err(|e: toml::de::Error| ConfigError::Parse {
                 origin: format!("{origin} with {}", applied.join(", ")),
                 detail: e.message().trim_end().to_owned(),
             })?;
         // A value a variable set is named by that variable too.
-        config.validate().map_err(|e| match e {
+        let named = |e: ConfigError| match e {
             ConfigError::Invalid { key, value, reason } if applied.contains(&env_name(key)) => {
                 ConfigError::Invalid {
                     key,
@@ -562,8 +650,24 @@ impl Config {
                 }
             }
             other => other,
-        })?;
+        };
+        config.validate().map_err(named)?;
+        config.environment_stacks = environment_stacks(&config, &file, &vars, &origin)?;
         Ok(config)
+    }
+
+    /// What `env` builds: its own sections' keys over the file's, when it
+    /// has any (`[environments.NAME.SECTION]`), else the file's.
+    pub fn stack_for(&self, env: &str) -> &StackSettings {
+        self.environment_stacks.get(env).unwrap_or(&self.stack)
+    }
+
+    /// This configuration as `env` sees it: [`Config::stack_for`] as its
+    /// stack.
+    pub fn for_environment(&self, env: &str) -> Config {
+        let mut c = self.clone();
+        c.stack = self.stack_for(env).clone();
+        c
     }
 
     /// Range checks the type system cannot express: each part checks its
@@ -578,6 +682,53 @@ impl Config {
     pub fn env_vars() -> Vec<(String, String)> {
         env_keys().into_iter().map(|(k, v, _)| (k, v)).collect()
     }
+}
+
+/// The stack of each environment with sections of its own: the file
+/// (without the variables), its sections' keys set over the file's
+/// (tags added to), then the variables, which win as they do for the
+/// file; each parsed and validated, an error naming the environment.
+fn environment_stacks(
+    config: &Config,
+    file: &toml::Table,
+    vars: &[(String, String)],
+    origin: &str,
+) -> Result<BTreeMap<String, StackSettings>, ConfigError> {
+    let mut stacks = BTreeMap::new();
+    for (name, access) in &config.run.environments {
+        if access.sections.is_empty() {
+            continue;
+        }
+        let mut table = file.clone();
+        for (section, keys) in &access.sections {
+            let entry = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = entry {
+                for (k, v) in keys {
+                    t.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        apply_env(&mut table, vars.iter().cloned())?;
+        let merged = toml::to_string(&table).unwrap_or_default();
+        let in_environment = format!("{origin}, [environments.{name}]");
+        let own: Config =
+            toml::from_str(&merged).map_err(|e: toml::de::Error| ConfigError::Parse {
+                origin: in_environment.clone(),
+                detail: e.message().trim_end().to_owned(),
+            })?;
+        own.stack.validate().map_err(|e| match e {
+            ConfigError::Invalid { key, value, reason } => ConfigError::Invalid {
+                key,
+                value,
+                reason: format!("{reason} (in {in_environment})"),
+            },
+            other => other,
+        })?;
+        stacks.insert(name.clone(), own.stack);
+    }
+    Ok(stacks)
 }
 
 /// A setting that cannot be: its key, its value and why.
@@ -1039,6 +1190,7 @@ fn env_keys() -> Vec<(String, String, Kind)> {
             },
             ..StackSettings::default()
         },
+        environment_stacks: BTreeMap::new(),
     };
     let value = toml::Value::try_from(&full).unwrap_or(toml::Value::Table(toml::Table::new()));
     let mut out = Vec::new();
@@ -1358,6 +1510,47 @@ mod tests {
         ] {
             let err = load_str(text, &[]).unwrap_err().to_string();
             assert!(err.contains(named), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_environment_sets_keys_of_its_own_over_the_file_s() {
+        let text = "[rds]\ninstance_class = \"db.t3.micro\"\nallocated_storage_gb = 30\n\n[tags]\nteam = \"payments\"\n\n[environments.prod]\nrole_arn = \"arn:aws:iam::222222222222:role/PaysecDeployer\"\n\n[environments.prod.rds]\ninstance_class = \"db.r6g.large\"\n\n[environments.prod.network]\nvpc_cidr = \"10.42.0.0/16\"\n\n[environments.prod.tags]\ntier = \"production\"\n";
+        let c = load_str(text, &[]).unwrap();
+        let prod = c.stack_for("prod");
+        assert_eq!(prod.rds.instance_class, "db.r6g.large");
+        assert_eq!(
+            prod.rds.allocated_storage_gb, 30,
+            "the file's other keys stay"
+        );
+        assert_eq!(prod.network.vpc_cidr, "10.42.0.0/16");
+        assert_eq!(prod.tags["team"], "payments");
+        assert_eq!(prod.tags["tier"], "production");
+        assert_eq!(c.stack_for("dev").rds.instance_class, "db.t3.micro");
+        assert_eq!(c.stack, *c.stack_for("dev"), "others build the file's");
+        assert_ne!(
+            c.for_environment("prod").desired_state(),
+            c.desired_state(),
+            "what prod builds is its own"
+        );
+        // A variable wins over the environment's key, as over the file's.
+        let c = load_str(text, &[("PAYSEC_RDS_INSTANCE_CLASS", "db.m7g.large")]).unwrap();
+        assert_eq!(c.stack_for("prod").rds.instance_class, "db.m7g.large");
+        // Errors name the environment and the key.
+        for (bad, named) in [
+            (
+                "[environments.prod.rds]\ninstance_clas = \"x\"\n",
+                "instance_clas",
+            ),
+            (
+                "[environments.prod.logs]\nretention_days = 3\n",
+                "environments.prod",
+            ),
+            ("[environments.prod]\nrds = 1\n", "[environments.NAME.rds]"),
+            ("[environments.prod.colour]\nx = 1\n", "colour"),
+        ] {
+            let err = load_str(bad, &[]).unwrap_err().to_string();
+            assert!(err.contains(named), "{bad}: {err}");
         }
     }
 
