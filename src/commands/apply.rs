@@ -45,6 +45,17 @@ pub async fn up(
     let graph = graph(settings, &c, &ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
+    let removal = super::Removal::of(&graph, settings, &c, &ledger, |whole| {
+        scheduler(
+            settings,
+            &c,
+            whole,
+            ledger.clone(),
+            printer.reporter(),
+            concurrency,
+            stop.clone(),
+        )
+    })?;
     let s = scheduler(
         settings,
         &c,
@@ -56,9 +67,13 @@ pub async fn up(
     )
     .quick_checks(quick)
     .adopting_unrecorded(adopt);
+    if let Some(note) = removal.held_note() {
+        tracing::warn!("{note}");
+    }
     if let Some((path, plan)) = &saved {
         // Planned again now: applied only if it is the same plan.
-        let changes = s.plan_up().await.map_err(plan::read_failure)?;
+        let mut changes = s.plan_up().await.map_err(plan::read_failure)?;
+        changes.extend(removal.plan());
         let now = {
             let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
             SavedPlan::new(&c.env, &l, &changes, !quick)
@@ -78,7 +93,8 @@ pub async fn up(
     }
     let mut s = s;
     if !yes {
-        let changes = s.plan_up().await.map_err(plan::read_failure)?;
+        let mut changes = s.plan_up().await.map_err(plan::read_failure)?;
+        changes.extend(removal.plan());
         plan::print(printer, &changes);
         // Found by name or tag, never recorded as created: a lost ledger,
         // or someone else's resource made to look like ours. Said and
@@ -121,8 +137,11 @@ pub async fn up(
     ));
     let total = s.resource_count();
     let s = s.reporting_to(printer.progress("up", total));
-    let summary = s.up().await;
+    let mut summary = s.up().await;
     printer.finish_progress();
+    if summary.ok() && !removal.ids.is_empty() {
+        summary.absorb(removal.scheduler.remove(&removal.ids).await);
+    }
     super::release::after_up(
         &ledger,
         &c.aws,
@@ -442,6 +461,27 @@ pub async fn fleet(
             Verb::Down { .. } => whole_graph(settings, &c, &ledger)?,
         };
         let ledger = Arc::new(Mutex::new(ledger));
+        // After `up`: what the configuration no longer builds goes.
+        let removal = match verb {
+            Verb::Up { .. } => {
+                let removal = super::Removal::of(&graph, settings, &c, &ledger, |whole| {
+                    scheduler(
+                        settings,
+                        &c,
+                        whole,
+                        ledger.clone(),
+                        printer.reporter_for(name.as_str()),
+                        concurrency,
+                        stop.clone(),
+                    )
+                })?;
+                if let Some(note) = removal.held_note() {
+                    tracing::warn!("{name}: {note}");
+                }
+                Some(removal)
+            }
+            Verb::Down { .. } => None,
+        };
         let s = scheduler(
             settings,
             &c,
@@ -466,10 +506,13 @@ pub async fn fleet(
             settings.config.stack.lambda.keep_versions,
         );
         runs.spawn(async move {
-            let summary = match verb {
+            let mut summary = match verb {
                 Verb::Up { .. } => s.up().await,
                 Verb::Down { .. } => s.down().await,
             };
+            if let Some(removal) = removal.filter(|r| summary.ok() && !r.ids.is_empty()) {
+                summary.absorb(removal.scheduler.remove(&removal.ids).await);
+            }
             let released = match verb {
                 Verb::Up { .. } => {
                     super::release::after_up(&ledger, &aws, &name, &caller, &source, keep).await

@@ -106,11 +106,20 @@ async fn one(
     }
     let graph = graph(settings, &c, &ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
+    let removal = super::Removal::of(&graph, settings, &c, &ledger, |whole| {
+        reading_scheduler(settings, &c, whole, ledger.clone(), printer.reporter())
+    })?;
     let s = reading_scheduler(settings, &c, graph, ledger, printer.reporter()).quick_checks(quick);
     let changes = if destroy {
         s.plan_down()
     } else {
-        s.plan_up().await.map_err(read_failure)?
+        // Then what the configuration no longer builds goes.
+        if let Some(note) = removal.held_note() {
+            tracing::warn!("{note}");
+        }
+        let mut changes = s.plan_up().await.map_err(read_failure)?;
+        changes.extend(removal.plan());
+        changes
     };
     let doc = if printer.is_json() {
         Some(serde_json::json!({

@@ -372,7 +372,7 @@ async fn the_private_api_is_built_read_back_repaired_and_removed() {
 /// PrivateLink service, all behind a group admitting only the function;
 /// the partner's endpoint waits for its provider's acceptance (said by
 /// `up`, NET-26 FAIL until accepted); an endpoint the configuration stops
-/// naming is still removed by `down`.
+/// naming is removed by `up`.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_code_s_ways_out_are_named_endpoints_only() {
     let p = Paysec::new("egress");
@@ -532,14 +532,22 @@ async fn the_code_s_ways_out_are_named_endpoints_only() {
             );
         }
     }
-    // No longer named: left as is by `up` (as a component switched off),
-    // removed by `down` from the ledger's record.
+    // No longer named: removed by `up` (what left the configuration
+    // goes), the others untouched; `down` removes the rest.
     std::fs::write(
         p.dir.path().join("paysec.toml"),
         config.replace("service_endpoints = [\"kms\"]", "service_endpoints = []"),
     )
     .unwrap();
-    p.run(&["up", "--yes"]).success();
+    let removed = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    assert_eq!(
+        removed["outcomes"]["network.endpoint-svc-kms"], "deleted",
+        "{removed}"
+    );
+    assert_eq!(
+        removed["outcomes"]["network.endpoint-svc-secretsmanager"], "unchanged",
+        "{removed}"
+    );
     p.run(&["down", "--yes"]).success();
     let left = aws
         .ec2

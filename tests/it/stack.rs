@@ -1382,19 +1382,24 @@ async fn two_environments_side_by_side_do_not_collide() {
     b.run(&["down", "--yes"]).success();
 }
 
-/// A component switched off after `up` is left as it is (and said so);
-/// `down` removes it all the same: the ledger knows it.
+/// A component switched off after `up` is planned and applied as the
+/// deletes of exactly what only served it (issue 37): the function and
+/// the API entry go, the core stays untouched; the database is never
+/// deleted by `up` (said, with what it stands on); `down` removes the rest.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_component_switched_off_after_up_stays_until_down_removes_it() {
+async fn a_component_switched_off_after_up_is_removed_but_the_database_stays() {
     let p = Paysec::new("switch");
     let aws = aws().await;
-    let rds_off = [("PAYSEC_RDS_ENABLED", "false")];
+    let disposable = [
+        ("PAYSEC_RDS_DELETION_PROTECTION", "false"),
+        ("PAYSEC_RDS_FINAL_SNAPSHOT", "false"),
+    ];
     let up = p
-        .run_with(&rds_off, &["up", "--yes", "--output", "json"])
+        .run_with(&disposable, &["up", "--yes", "--output", "json"])
         .success()
         .json();
     assert_eq!(up["outcomes"]["lambda.function"], "created");
-    assert!(up["outcomes"].get("rds.instance").is_none());
+    assert_eq!(up["outcomes"]["rds.instance"], "created");
     assert!(
         up["outcomes"].get("iam.audit").is_none(),
         "no audit role while no auditor is trusted: {}",
@@ -1409,7 +1414,7 @@ async fn a_component_switched_off_after_up_stays_until_down_removes_it() {
         original.replace(&format!("\"{function}\""), "\"payments-prod\""),
     )
     .unwrap();
-    let invoke = p.run_with(&rds_off, &["invoke"]);
+    let invoke = p.run_with(&disposable, &["invoke"]);
     assert_eq!(invoke.code(), 5, "{}", invoke.stderr());
     assert!(
         invoke.stderr().contains(&format!(
@@ -1422,24 +1427,75 @@ async fn a_component_switched_off_after_up_stays_until_down_removes_it() {
     std::fs::write(p.ledger_path(), original).unwrap();
 
     let both_off = [
+        disposable[0],
+        disposable[1],
         ("PAYSEC_RDS_ENABLED", "false"),
         ("PAYSEC_LAMBDA_ENABLED", "false"),
     ];
-    let again = p.run_with(&both_off, &["up", "--yes"]).success();
-    assert!(
-        again.stderr().contains(
-            "the ledger holds lambda.function, which lambda.enabled = false leaves out; left as is"
-        ),
-        "{}",
-        again.stderr()
+    let plan = p.run_with(
+        &both_off,
+        &["plan", "--detailed-exitcode", "--output", "json"],
     );
-    aws.lambda
-        .get_function()
-        .function_name(&function)
+    assert_eq!(plan.code(), 8, "{}", plan.stderr());
+    let planned = plan.json();
+    let deletes: Vec<&str> = planned["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "delete")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "lambda.function",
+        "api.rest-api",
+        "network.sg-lambda",
+        "monitoring.alarm-db-connection-failures",
+    ] {
+        assert!(deletes.contains(&id), "{id} in {deletes:?}");
+    }
+    for id in ["rds.instance", "rds.subnet-group", "network.vpc", "kms.s3"] {
+        assert!(!deletes.contains(&id), "{id} stays: {deletes:?}");
+    }
+    assert!(
+        plan.stderr()
+            .contains("rds.enabled = false leaves the database in place"),
+        "{}",
+        plan.stderr()
+    );
+    let again = p
+        .run_with(&both_off, &["up", "--yes", "--output", "json"])
+        .success();
+    let outcomes = &again.json()["outcomes"];
+    assert_eq!(outcomes["lambda.function"], "deleted", "{outcomes}");
+    assert_eq!(outcomes["network.vpc"], "unchanged", "{outcomes}");
+    assert!(
+        aws.lambda
+            .get_function()
+            .function_name(&function)
+            .send()
+            .await
+            .is_err(),
+        "the function is gone"
+    );
+    assert!(p.ledger()["resources"].get("lambda.function").is_none());
+    let db = p.ledger()["resources"]["rds.instance"]["physical_id"]
+        .as_str()
+        .expect("the database stays recorded")
+        .to_owned();
+    aws.rds
+        .describe_db_instances()
+        .db_instance_identifier(&db)
         .send()
         .await
-        .expect("the function is left as it is");
-    assert!(p.ledger()["resources"]["lambda.function"].is_object());
+        .expect("the database stays");
+    let settled = p.run_with(&both_off, &["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        settled.code(),
+        0,
+        "{}{}",
+        settled.stdout(),
+        settled.stderr()
+    );
 
     p.run_with(&both_off, &["down", "--yes"]).success();
     assert!(p.ledger()["resources"].as_object().unwrap().is_empty());

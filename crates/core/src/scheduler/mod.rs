@@ -77,6 +77,17 @@ impl RunSummary {
     pub fn count(&self, outcome: Outcome) -> usize {
         self.outcomes.iter().filter(|(_, o)| *o == outcome).count()
     }
+
+    /// A second phase of the same run (the removal after `up`): its
+    /// outcomes and failures added, its unknown records the ones left.
+    pub fn absorb(&mut self, then: RunSummary) {
+        self.outcomes.extend(then.outcomes);
+        self.failures.extend(then.failures);
+        self.skipped.extend(then.skipped);
+        self.unknown.retain(|id| then.unknown.contains(id));
+        self.interrupted |= then.interrupted;
+        self.elapsed += then.elapsed;
+    }
 }
 
 /// Runs a graph against one environment and its ledger.
@@ -330,6 +341,20 @@ impl Scheduler {
 
     /// Deletes everything the ledger holds, dependents first.
     pub async fn down(&self) -> RunSummary {
+        self.delete_where(|_| true).await
+    }
+
+    /// Deletes the resources `ids` names that the ledger holds, their
+    /// dependents among them first (a component switched off: what only
+    /// served it). The rest of the graph is left as it is.
+    pub async fn remove(&self, ids: &[LogicalId]) -> RunSummary {
+        let mut summary = self.delete_where(|id| ids.contains(id)).await;
+        summary.unknown.retain(|id| !ids.contains(id));
+        summary
+    }
+
+    /// Deletes, dependents first, what the ledger holds and `chosen` takes.
+    async fn delete_where(&self, chosen: impl Fn(&LogicalId) -> bool) -> RunSummary {
         let started = Instant::now();
         let mut summary = RunSummary {
             unknown: self.unknown_records(),
@@ -338,9 +363,12 @@ impl Scheduler {
         let state: Vec<State> = {
             let ledger = lock(&self.ledger);
             (0..self.graph.len())
-                .map(|i| match ledger.record(self.graph.node(i).id()) {
-                    Some(_) => State::Waiting,
-                    None => State::Done,
+                .map(|i| {
+                    let id = self.graph.node(i).id();
+                    match ledger.record(id) {
+                        Some(_) if chosen(id) => State::Waiting,
+                        _ => State::Done,
+                    }
                 })
                 .collect()
         };

@@ -244,11 +244,21 @@ impl Scheduler {
 
     /// What `down` would delete: everything the ledger holds, in order.
     pub fn plan_down(&self) -> Vec<PlannedChange> {
+        self.plan_delete_where(|_| true)
+    }
+
+    /// What [`Scheduler::remove`] would delete, dependents first.
+    pub fn plan_remove(&self, ids: &[LogicalId]) -> Vec<PlannedChange> {
+        self.plan_delete_where(|id| ids.contains(id))
+    }
+
+    fn plan_delete_where(&self, chosen: impl Fn(&LogicalId) -> bool) -> Vec<PlannedChange> {
         let ledger = lock(&self.ledger);
         self.graph
             .order()
             .iter()
             .rev()
+            .filter(|&&i| chosen(self.graph.node(i).id()))
             .filter_map(|&i| {
                 let node = self.graph.node(i);
                 ledger.record(node.id()).map(|r| PlannedChange {
