@@ -598,18 +598,30 @@ async fn the_account_s_logging_role_is_checked_and_set_again() {
         Some(format!("arn:aws:iam::{ACCOUNT}:role/paysec-apigateway-cloudwatch").as_str()),
         "set where none was"
     );
-    apigateway
-        .update_account()
-        .patch_operations(
-            paysec_aws::sdk::apigateway::types::PatchOperation::builder()
-                .op(paysec_aws::sdk::apigateway::types::Op::Replace)
-                .path("/cloudwatchRoleArn")
-                .value(format!("arn:aws:iam::{ACCOUNT}:role/no-such-role"))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    // UpdateAccount is rated per account (the rules layer's tenth of
+    // AWS's once per 20 s): tried again, as a person would, while refused.
+    let mut tries = 0;
+    loop {
+        let sent = apigateway
+            .update_account()
+            .patch_operations(
+                paysec_aws::sdk::apigateway::types::PatchOperation::builder()
+                    .op(paysec_aws::sdk::apigateway::types::Op::Replace)
+                    .path("/cloudwatchRoleArn")
+                    .value(format!("arn:aws:iam::{ACCOUNT}:role/no-such-role"))
+                    .build(),
+            )
+            .send()
+            .await;
+        match sent {
+            Ok(_) => break,
+            Err(e) if tries < 20 && format!("{e:?}").contains("TooManyRequestsException") => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
     let report = p.run(&["verify", "--output", "json"]).json();
     let f = finding(&report, "API-11", None);
     assert_eq!(f["verdict"], "FAIL", "{f}");

@@ -267,8 +267,9 @@ pub struct Shipped {
 
 /// `paysec deploy`: the package into `$LATEST` and published in the same
 /// call, the new version waited for until Active, `live` moved to it:
-/// UpdateFunctionCode (Publish), GetFunctionConfiguration until ready,
-/// UpdateAlias. Nothing else is read or written.
+/// UpdateFunctionCode (Publish), GetFunctionConfiguration until ready
+/// (only when the publish's answer does not already say Active and
+/// Successful), UpdateAlias. Nothing else is read or written.
 ///
 /// IAM: lambda:UpdateFunctionCode, lambda:GetFunctionConfiguration,
 /// lambda:UpdateAlias (lambda:CreateAlias when there is no alias yet).
@@ -311,6 +312,33 @@ pub async fn deploy(
             ),
         ));
     }
+    // The answer is the new version's configuration: already Active with
+    // its update ended, it needs no poll (an update still in progress, or
+    // a version still Pending, is polled as Terraform's wait does).
+    let settled = out.state() == Some(&State::Active)
+        && out.last_update_status() == Some(&LastUpdateStatus::Successful);
+    if !settled {
+        wait_version_active(aws, cx, id, function, &version, wait).await?;
+    }
+    let alias_arn = point_live(aws, id, function, &version).await?;
+    Ok(Shipped {
+        version,
+        code_sha256: shipped,
+        alias_arn,
+    })
+}
+
+/// Polls version `version` until it is Active with its update ended.
+///
+/// IAM: lambda:GetFunctionConfiguration.
+async fn wait_version_active(
+    aws: &paysec_aws::Aws,
+    cx: &Context,
+    id: &LogicalId,
+    function: &str,
+    version: &str,
+    wait: Duration,
+) -> Result<(), ResourceError> {
     cx.poll_until(
         "the new version to become Active",
         "Active",
@@ -323,7 +351,7 @@ pub async fn deploy(
                 .lambda
                 .get_function_configuration()
                 .function_name(function)
-                .qualifier(&version)
+                .qualifier(version)
                 .send()
                 .await
                 .or_resource(id, "GetFunctionConfiguration")?;
@@ -339,13 +367,7 @@ pub async fn deploy(
             }
         },
     )
-    .await?;
-    let alias_arn = point_live(aws, id, function, &version).await?;
-    Ok(Shipped {
-        version,
-        code_sha256: shipped,
-        alias_arn,
-    })
+    .await
 }
 
 /// Deletes old versions (never `$LATEST`, never one an alias points to:
