@@ -180,8 +180,27 @@ pub fn resolve_without_env(global: &Global) -> Result<Settings, Failure> {
     resolve_for(global, false)
 }
 
+/// The process's variables that are text. A `PAYSEC_` one that is not is
+/// refused by name (its value could be a setting); any other is none of
+/// paysec's business (`std::env::vars` would panic on it).
+fn utf8_vars() -> Result<Vec<(String, String)>, Failure> {
+    let mut vars = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        match (name.into_string(), value.into_string()) {
+            (Ok(n), Ok(v)) => vars.push((n, v)),
+            (Ok(n), Err(_)) if n.starts_with("PAYSEC_") => {
+                return Err(Failure::Usage(format!(
+                    "{n} is not valid UTF-8 text; fix or unset it"
+                )))
+            }
+            _ => {}
+        }
+    }
+    Ok(vars)
+}
+
 fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
-    let mut config = Config::load(global.config.as_deref(), std::env::vars())?;
+    let mut config = Config::load(global.config.as_deref(), utf8_vars()?)?;
     if let Some(e) = global.env.first() {
         config.run.environment_suffix = Some(e.clone());
     }

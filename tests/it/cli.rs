@@ -680,6 +680,89 @@ fn a_plain_http_endpoint_on_another_host_is_refused() {
     assert!(!p.ledger_path().exists());
 }
 
+/// An endpoint that reads as this machine but is not: a user part before
+/// `@` (`http://localhost:1@evil.example/` connects to `evil.example`),
+/// another scheme: refused before any call (exit 2, `bad_endpoint`),
+/// whatever --allow-http-endpoint says (issue 34, item 1b).
+#[test]
+fn an_endpoint_with_a_user_part_is_refused_before_any_call() {
+    let p = Paysec::new("userinfo");
+    for url in [
+        "http://localhost:1@evil.example/",
+        "https://user:secret@kms.us-east-1.amazonaws.com",
+    ] {
+        let run = p.run(&["--endpoint-url", url, "--output", "json", "plan"]);
+        assert_eq!(run.code(), 2, "{url}: {}", run.stderr());
+        let err: serde_json::Value = serde_json::from_str(run.stderr().trim()).unwrap();
+        assert_eq!(err["error"]["kind"], "bad_endpoint", "{err}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("user name or password"),
+            "{err}"
+        );
+    }
+    let run = p.run(&[
+        "--endpoint-url",
+        "http://localhost:1@evil.example/",
+        "--allow-http-endpoint",
+        "plan",
+    ]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert_one_clean_line(&run.stderr());
+    assert!(!p.ledger_path().exists());
+}
+
+/// Only a missing `./paysec.toml` means the defaults: one that is not
+/// UTF-8 is an error naming it (a shared ledger it names would otherwise
+/// silently become a local one). A variable that is not UTF-8 does not
+/// crash paysec; a `PAYSEC_` one is refused by name (issue 34, config).
+#[test]
+fn an_unreadable_config_file_or_variable_is_an_error_not_the_defaults() {
+    use std::os::unix::ffi::OsStrExt;
+    let p = Paysec::offline("unreadable");
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        b"ledger = \"s3://team-\xff\"\n",
+    )
+    .unwrap();
+    let run = p.run(&["plan"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("cannot read config file paysec.toml"),
+        "{}",
+        run.stderr()
+    );
+    assert_one_clean_line(&run.stderr());
+    std::fs::remove_file(p.dir.path().join("paysec.toml")).unwrap();
+    let not_text = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    let other = p
+        .command()
+        .env("LANG_NOTE", not_text)
+        .args(["graph"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        other.status.code(),
+        Some(0),
+        "another variable is not paysec's business: {}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+    let ours = p
+        .command()
+        .env("PAYSEC_RDS_INSTANCE_CLASS", not_text)
+        .args(["plan"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&ours.stderr);
+    assert_eq!(ours.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("PAYSEC_RDS_INSTANCE_CLASS is not valid UTF-8"),
+        "{stderr}"
+    );
+}
+
 /// A symbolic link where paysec writes (the ledger, its lock, a report)
 /// is refused, not followed; a ledger directory others can write is
 /// refused.

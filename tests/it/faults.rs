@@ -1100,3 +1100,52 @@ async fn a_flow_log_made_again_by_a_repair_is_a_new_one() {
     p.run_with(&core, &["down", "--yes", "--purge-audit-logs"])
         .success();
 }
+
+/// `down` deletes exactly what it proved this environment's: a ledger
+/// edited to name a neighbour's dead-letter queue (environment `NAME-2`,
+/// whose names start with `NAME`'s prefix) leaves that queue, and the
+/// failed events it holds, alone; the ownership read examines the queue
+/// the delete would act on, its whole name and its tags (issue 34, item 3).
+#[tokio::test(flavor = "multi_thread")]
+async fn down_never_deletes_a_neighbour_s_queue_named_in_an_edited_ledger() {
+    let ours = Paysec::new("nbr");
+    let mut theirs = Paysec::new("nbr");
+    theirs.env = format!("{}-2", ours.env);
+    let core = [
+        ("PAYSEC_RDS_ENABLED", "false"),
+        ("PAYSEC_API_ENABLED", "false"),
+    ];
+    ours.run_with(&core, &["up", "--yes"]).success();
+    theirs.run_with(&core, &["up", "--yes"]).success();
+    let url = |p: &Paysec| {
+        p.ledger()["resources"]["lambda.dlq"]["physical_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (our_queue, their_queue) = (url(&ours), url(&theirs));
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(ours.ledger_path()).unwrap();
+        std::fs::write(ours.ledger_path(), text.replace(from, to)).unwrap();
+    };
+    edit(&our_queue, &their_queue);
+    let down = ours.run_with(&core, &["down", "--yes"]);
+    assert_ne!(down.code(), 0, "{}", down.stderr());
+    assert!(
+        down.stderr().contains("not deleting it")
+            && down.stderr().contains("not this environment's"),
+        "{}",
+        down.stderr()
+    );
+    let aws = aws().await;
+    aws.sqs
+        .get_queue_attributes()
+        .queue_url(&their_queue)
+        .send()
+        .await
+        .expect("the neighbour's queue stays");
+    // The ledger put right, both go.
+    edit(&their_queue, &our_queue);
+    ours.run_with(&core, &["down", "--yes"]).success();
+    theirs.run_with(&core, &["down", "--yes"]).success();
+}

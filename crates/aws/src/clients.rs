@@ -52,6 +52,8 @@ pub struct CallerIdentity {
 pub enum SetupError {
     #[error("the endpoint {endpoint} is plain HTTP to another host: every request, signed with your credentials, would cross the network unencrypted; use https://, a loopback address (127.0.0.1, localhost) for a local emulator, or pass --allow-http-endpoint (PAYSEC_ALLOW_HTTP_ENDPOINT=true) for an emulator on another host")]
     PlainHttpEndpoint { endpoint: String },
+    #[error("the endpoint {endpoint} is not usable: {why}; give it as https://HOST[:PORT] (or http://127.0.0.1:PORT for a local emulator)")]
+    BadEndpoint { endpoint: String, why: String },
     #[error("no AWS region is configured; pass --region, set AWS_REGION, or set region in the config file or AWS profile")]
     NoRegion,
     #[error("`{region}` is not an AWS region name (like us-east-1 or eu-west-3); check --region, AWS_REGION and the profile's region")]
@@ -170,18 +172,18 @@ impl Aws {
             loader = loader.endpoint_url(e);
         }
         let sdk = loader.load().await;
-        let endpoint = sdk.endpoint_url().map(str::to_owned);
+        let endpoint = sdk.endpoint_url().map(parse_endpoint).transpose()?;
         if let Some(url) = &endpoint {
-            if url.starts_with("http://") && !is_loopback(url) && !settings.allow_http_endpoint {
+            if url.scheme() == "http" && !is_loopback(url) && !settings.allow_http_endpoint {
                 return Err(SetupError::PlainHttpEndpoint {
-                    endpoint: url.clone(),
+                    endpoint: sdk.endpoint_url().unwrap_or_default().to_owned(),
                 });
             }
         }
         // Emulator allowances only for an emulator: on this machine, or on
         // a host the user declared with --allow-http-endpoint.
         let emulator_endpoint = endpoint
-            .as_deref()
+            .as_ref()
             .is_some_and(|u| is_loopback(u) || settings.allow_http_endpoint);
         let Some(region) = sdk.region() else {
             return Err(SetupError::NoRegion);
@@ -228,9 +230,10 @@ impl Aws {
             .filter(|e| !e.is_empty() && emulator_endpoint);
         let mut s3control = aws_sdk_s3control::config::Builder::from(&sdk)
             .http_client(PerService::new("s3control", https.clone(), limit));
-        if let (Some(_), Some(url)) = (&emulator, &endpoint) {
-            s3control = s3control
-                .endpoint_resolver(crate::emulator::S3ControlOnEmulator { url: url.clone() });
+        if let (Some(_), Some(url)) = (&emulator, sdk.endpoint_url()) {
+            s3control = s3control.endpoint_resolver(crate::emulator::S3ControlOnEmulator {
+                url: url.to_owned(),
+            });
         }
         Ok(Self {
             emulator,
@@ -522,20 +525,38 @@ impl Aws {
     }
 }
 
-/// Whether an endpoint URL names this machine (127.0.0.0/8, ::1,
-/// localhost).
-fn is_loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let host_port = rest.split('/').next().unwrap_or_default();
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
+/// An endpoint URL parsed as the HTTP client will read it: `http` or
+/// `https`, a host, and no user name or password, since
+/// `http://localhost:1@evil.example/` reads as this machine to a careless
+/// eye and connects to `evil.example`.
+fn parse_endpoint(endpoint: &str) -> Result<url::Url, SetupError> {
+    let bad = |why: &str| SetupError::BadEndpoint {
+        endpoint: endpoint.to_owned(),
+        why: why.to_owned(),
     };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    let url = url::Url::parse(endpoint).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("only http:// and https:// endpoints are used"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            "it carries a user name or password before `@`, so the connection would go to the host after it",
+        ));
+    }
+    if url.host().is_none() {
+        return Err(bad("it names no host"));
+    }
+    Ok(url)
+}
+
+/// Whether an endpoint names this machine (127.0.0.0/8, ::1, localhost).
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// What went wrong loading credentials, in a few words: an expired or
@@ -615,17 +636,19 @@ pub fn region_name_is_valid(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{caller_kind, is_loopback, region_name_is_valid, CallerKind};
+    use super::{caller_kind, is_loopback, parse_endpoint, region_name_is_valid, CallerKind};
 
     #[test]
     fn loopback_endpoints_are_this_machine_only() {
+        let loopback = |u: &str| is_loopback(&parse_endpoint(u).unwrap());
         for url in [
             "http://127.0.0.1:5000",
             "http://localhost:4566/",
+            "http://LOCALHOST:4566/",
             "http://[::1]:4566",
             "http://127.1.2.3",
         ] {
-            assert!(is_loopback(url), "{url}");
+            assert!(loopback(url), "{url}");
         }
         for url in [
             "http://10.1.2.3:4566",
@@ -633,8 +656,29 @@ mod tests {
             "http://127.0.0.1.evil.example",
             "https://kms.us-east-1.amazonaws.com",
         ] {
-            assert!(!is_loopback(url), "{url}");
+            assert!(!loopback(url), "{url}");
         }
+    }
+
+    #[test]
+    fn an_endpoint_with_a_user_part_or_another_scheme_is_refused() {
+        for (url, why) in [
+            ("http://localhost:1@evil.example/", "user name or password"),
+            ("http://user:pw@127.0.0.1:5000", "user name or password"),
+            ("ftp://127.0.0.1", "only http:// and https://"),
+            ("127.0.0.1:5000", "not a URL"),
+            ("not a url", "not a URL"),
+        ] {
+            let err = parse_endpoint(url).unwrap_err().to_string();
+            assert!(err.contains(why), "{url}: {err}");
+        }
+        assert_eq!(
+            parse_endpoint("http://localhost:1@evil.example/")
+                .err()
+                .map(|e| e.to_string().contains("evil.example")),
+            Some(true),
+            "the message quotes the endpoint as given"
+        );
     }
 
     #[test]

@@ -599,9 +599,20 @@ impl Config {
                     })
                 }
             },
+            // Only a missing file means the defaults: one that cannot be
+            // read (its mode, not UTF-8) is an error, or a shared ledger it
+            // names would silently become a local one.
             None => match std::fs::read_to_string(DEFAULT_FILE) {
                 Ok(t) => (t, DEFAULT_FILE.to_owned()),
-                Err(_) => (String::new(), "defaults".to_owned()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    (String::new(), "defaults".to_owned())
+                }
+                Err(source) => {
+                    return Err(ConfigError::Io {
+                        path: PathBuf::from(DEFAULT_FILE),
+                        source,
+                    })
+                }
             },
         };
         // Parse the file alone first, so its errors point at its own lines

@@ -8,7 +8,8 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use paysec_aws::AwsResultExt;
 use paysec_core::error::not_found_is_none;
 use paysec_core::resource::{
-    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Present, QuickCheck, Resource,
+    Checks, Comparison, Context, DeleteOutcome, Dependency, Observed, Ownership, Present,
+    QuickCheck, Resource,
 };
 use paysec_core::retry::{retrying, rules};
 use paysec_core::{policy_doc, ErrorClass, LogicalId, Property, ResourceError};
@@ -240,6 +241,46 @@ impl Resource for Queue {
             .await
             .or_resource(&self.id, "SetQueueAttributes")?;
         Ok(present.clone())
+    }
+
+    /// Exactly the queue `delete` acts on, the ledger's URL: its name must
+    /// be this environment's queue's, whole (a prefix would let
+    /// `paysec-dev-` match environment `dev-2`'s queue), and its tags must
+    /// name this environment and logical id. The read by name would judge
+    /// another queue than the one deleted.
+    ///
+    /// IAM: sqs:GetQueueAttributes, sqs:ListQueueTags.
+    async fn ownership(&self, cx: &Context, known: &Present) -> Result<Ownership, ResourceError> {
+        let present = match self.present(&known.physical_id).await {
+            Ok((p, _)) => p,
+            Err(e) if e.class() == ErrorClass::NotFound => return Ok(Ownership::Gone),
+            Err(e) => return Err(e),
+        };
+        let name = present
+            .attrs
+            .get(Attr::Name.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let wanted = cx.env.names.queue(self.purpose);
+        if name != wanted {
+            return Ok(Ownership::Unproven(format!(
+                "{} is queue {name:?}, not this environment's {wanted}",
+                known.physical_id
+            )));
+        }
+        let tags = self
+            .aws
+            .sqs
+            .list_queue_tags()
+            .queue_url(&known.physical_id)
+            .send()
+            .await
+            .or_resource(&self.id, "ListQueueTags")?;
+        let tags: Vec<(String, String)> = tags
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        Ok(Ownership::from_tags(cx, &known.physical_id, &tags))
     }
 
     async fn delete(&self, _cx: &Context, known: &Present) -> Result<DeleteOutcome, ResourceError> {
