@@ -258,45 +258,29 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
         "applied; `up` took the optimizing database as in service"
     );
 
+    // Refused with `needles` said, nothing changed (exit 3).
+    let refused = |config: String, needles: &[&str]| {
+        std::fs::write(p.dir.path().join("paysec.toml"), config).unwrap();
+        let run = p.run(&["up", "--yes"]);
+        assert_eq!(run.code(), 3, "{}{}", run.stdout(), run.stderr());
+        for needle in needles {
+            assert!(run.stderr().contains(needle), "{needle}: {}", run.stderr());
+        }
+    };
     // Another storage change while RDS optimizes the last: refused by RDS,
-    // said with what to do, nothing changed.
-    let more = bigger.replace("allocated_storage_gb = 30", "allocated_storage_gb = 40");
-    std::fs::write(p.dir.path().join("paysec.toml"), &more).unwrap();
-    let refused = p.run(&["up", "--yes"]);
-    assert_eq!(
-        refused.code(),
-        3,
-        "{}{}",
-        refused.stdout(),
-        refused.stderr()
-    );
-    assert!(
-        refused.stderr().contains("takes no other for 6 hours")
-            && refused.stderr().contains("rds.allocated_storage_gb = 30"),
-        "{}",
-        refused.stderr()
+    // said with what to do.
+    refused(
+        bigger.replace("allocated_storage_gb = 30", "allocated_storage_gb = 40"),
+        &[
+            "takes no other for 6 hours",
+            "rds.allocated_storage_gb = 30",
+        ],
     );
     assert_eq!(live(aws.clone(), name.clone()).await.1, 30);
-
-    // Smaller storage: RDS cannot shrink it; refused, nothing changed.
-    std::fs::write(
-        p.dir.path().join("paysec.toml"),
+    // Smaller storage: RDS cannot shrink it.
+    refused(
         bigger.replace("allocated_storage_gb = 30", "allocated_storage_gb = 25"),
-    )
-    .unwrap();
-    let refused = p.run(&["up", "--yes"]);
-    assert_eq!(
-        refused.code(),
-        3,
-        "{}{}",
-        refused.stdout(),
-        refused.stderr()
-    );
-    assert!(
-        refused.stderr().contains("RDS cannot shrink storage")
-            && refused.stderr().contains("rds.allocated_storage_gb = 30"),
-        "{}",
-        refused.stderr()
+        &["RDS cannot shrink storage", "rds.allocated_storage_gb = 30"],
     );
     assert_eq!(live(aws.clone(), name.clone()).await.1, 30);
     std::fs::write(p.dir.path().join("paysec.toml"), &bigger).unwrap();

@@ -198,16 +198,7 @@ pub(crate) fn after(
             None
         }
         "DescribeDBInstances" => {
-            let mut out = String::with_capacity(body.len());
-            let mut rest = body;
-            let mut changed = false;
-            while let Some(at) = rest.find("<DBInstance>") {
-                let open = at + "<DBInstance>".len();
-                let Some(len) = rest[open..].find("</DBInstance>") else {
-                    break;
-                };
-                let instance = &rest[open..open + len];
-                out.push_str(&rest[..open]);
+            let out = crate::wire::rewrite_elements(body, "DBInstance", |instance| {
                 let id = between(
                     instance,
                     "<DBInstanceIdentifier>",
@@ -223,12 +214,9 @@ pub(crate) fn after(
                         "<DBInstanceStatus>storage-optimization</DBInstanceStatus>",
                     );
                 }
-                changed |= shown != instance;
-                out.push_str(&shown);
-                rest = &rest[open + len..];
-            }
-            out.push_str(rest);
-            changed.then(|| crate::with_new_body(head, &out))
+                shown
+            })?;
+            Some(crate::with_new_body(head, &out))
         }
         _ => None,
     }

@@ -89,18 +89,13 @@ pub(crate) fn after(
             None
         }
         "DescribeDBInstances" if !m.pending_reboot.is_empty() || !m.rebooting.is_empty() => {
-            let mut out = String::with_capacity(body.len());
-            let mut changed = false;
-            for (i, chunk) in body.split("<DBInstance>").enumerate() {
-                if i > 0 {
-                    out.push_str("<DBInstance>");
-                }
+            let out = crate::wire::rewrite_elements(body, "DBInstance", |instance| {
                 let id = crate::wire::between(
-                    chunk,
+                    instance,
                     "<DBInstanceIdentifier>",
                     "</DBInstanceIdentifier>",
                 );
-                let mut rewritten = chunk.to_owned();
+                let mut rewritten = instance.to_owned();
                 if id.is_some_and(|id| m.pending_reboot.contains(id)) {
                     rewritten = rewritten.replace(
                         "<ParameterApplyStatus>in-sync</ParameterApplyStatus>",
@@ -113,12 +108,8 @@ pub(crate) fn after(
                         "<DBInstanceStatus>rebooting</DBInstanceStatus>",
                     );
                 }
-                changed |= rewritten != chunk;
-                out.push_str(&rewritten);
-            }
-            if !changed {
-                return None;
-            }
+                rewritten
+            })?;
             Some(crate::with_new_body(head, &out))
         }
         _ => None,

@@ -1,6 +1,6 @@
 //! What a raw HTTP request or answer says, read the one way the proxy, the
 //! rules and the model all use: a header, the SigV4 credential scope, the
-//! text of an XML element.
+//! text of an XML element, each element of a list rewritten.
 
 /// The value of header `name` (any case) in a request or answer head.
 pub(crate) fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
@@ -45,6 +45,34 @@ pub(crate) fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a 
     Some(&text[start..end])
 }
 
+/// `body` with the text inside each `<tag>...</tag>` (elements of a list,
+/// not nested in one another) passed through `rewrite`; `None` when
+/// nothing changed.
+pub(crate) fn rewrite_elements(
+    body: &str,
+    tag: &str,
+    mut rewrite: impl FnMut(&str) -> String,
+) -> Option<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    let mut changed = false;
+    while let Some(at) = rest.find(&open) {
+        let start = at + open.len();
+        let Some(len) = rest[start..].find(&close) else {
+            break;
+        };
+        let inner = &rest[start..start + len];
+        let new = rewrite(inner);
+        changed |= new != inner;
+        out.push_str(&rest[..start]);
+        out.push_str(&new);
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +92,15 @@ mod tests {
         assert_eq!(credential_scope("GET / HTTP/1.1\r\n"), None);
         assert_eq!(between("<a><b>x</b></a>", "<b>", "</b>"), Some("x"));
         assert!(succeeded(b"HTTP/1.1 201 Created\r\n") && !succeeded(b"HTTP/1.1 409 Conflict\r\n"));
+    }
+
+    #[test]
+    fn each_element_of_a_list_is_rewritten_and_the_rest_kept() {
+        let body = "<L><I>a</I><I>b</I></L>";
+        assert_eq!(
+            rewrite_elements(body, "I", |i| i.replace('b', "B")).as_deref(),
+            Some("<L><I>a</I><I>B</I></L>")
+        );
+        assert_eq!(rewrite_elements(body, "I", str::to_owned), None);
     }
 }
