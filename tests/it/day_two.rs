@@ -185,6 +185,27 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
         ("db.t3.micro", 20, None)
     );
 
+    // Less than 10% more: RDS would round it up, so refused before any
+    // call, naming the least it takes.
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        base.replace(
+            "multi_az = false\n",
+            "multi_az = false\nallocated_storage_gb = 21\n",
+        ),
+    )
+    .unwrap();
+    let small = p.run(&["up", "--yes"]);
+    assert_eq!(small.code(), 3, "{}{}", small.stdout(), small.stderr());
+    assert!(
+        small
+            .stderr()
+            .contains("rds.allocated_storage_gb = 22 or more"),
+        "{}",
+        small.stderr()
+    );
+    assert_eq!(live(aws.clone(), name.clone()).await.1, 20);
+
     // Bigger, in the maintenance window (rds.apply_immediately = false):
     // RDS holds the values as pending; that is the change made, not drift.
     let bigger = base.replace(

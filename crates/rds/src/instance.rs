@@ -1006,6 +1006,20 @@ impl Instance {
                             ),
                         ));
                     }
+                    // RDS grows storage by at least 10% and rounds a smaller
+                    // increase up (ModifyDBInstance, AllocatedStorage): the
+                    // database would then hold more than configured, which
+                    // reads as a shrink on every later run.
+                    let least = (live * 11 + 9) / 10;
+                    if self.spec.allocated_storage_gb < least {
+                        return Err(ResourceError::unexpected(
+                            &self.id,
+                            format!(
+                                "rds.allocated_storage_gb is {} and the database has {live} GB: RDS grows storage by at least 10% and would round this up to {least} GB, more than configured; nothing was changed: set rds.allocated_storage_gb = {least} or more (or keep {live})",
+                                self.spec.allocated_storage_gb
+                            ),
+                        ));
+                    }
                     req.allocated_storage(self.spec.allocated_storage_gb)
                 }
                 InstanceProperty::Port => req.db_port_number(self.spec.port),
