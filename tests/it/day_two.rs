@@ -208,9 +208,10 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
 
     // Bigger, in the maintenance window (rds.apply_immediately = false):
     // RDS holds the values as pending; that is the change made, not drift.
+    // 400 GiB of gp3 has provisioned IOPS, which the change must carry.
     let bigger = base.replace(
         "multi_az = false\n",
-        "multi_az = false\ninstance_class = \"db.t3.small\"\nallocated_storage_gb = 30\n",
+        "multi_az = false\ninstance_class = \"db.t3.small\"\nallocated_storage_gb = 400\n",
     );
     std::fs::write(p.dir.path().join("paysec.toml"), &bigger).unwrap();
     let plan = p.run(&["plan", "--detailed-exitcode"]);
@@ -222,7 +223,10 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
         ),
         "{text}"
     );
-    assert!(text.contains("allocated_storage: 20 GB -> 30 GB"), "{text}");
+    assert!(
+        text.contains("allocated_storage: 20 GB -> 400 GB"),
+        "{text}"
+    );
     let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
     assert_eq!(up["outcomes"]["rds.instance"], "repaired", "{up}");
     let (class, storage, _, pending) = live(aws.clone(), name.clone()).await;
@@ -231,7 +235,7 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
         (
             "db.t3.micro",
             20,
-            Some((Some("db.t3.small".into()), Some(30)))
+            Some((Some("db.t3.small".into()), Some(400)))
         ),
         "held for the maintenance window"
     );
@@ -267,7 +271,7 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
     let repair = p.run(&["up", "--yes"]).success();
     assert!(
         repair.stderr().contains(
-            "now also applies the changes waiting for the maintenance window (instance_class db.t3.small, allocated_storage 30 GB)"
+            "now also applies the changes waiting for the maintenance window (instance_class db.t3.small, allocated_storage 400 GB)"
         ),
         "{}",
         repair.stderr()
@@ -275,7 +279,7 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
     let (class, storage, status, _) = live(aws.clone(), name.clone()).await;
     assert_eq!(
         (class.as_str(), storage, status.as_str()),
-        ("db.t3.small", 30, "storage-optimization"),
+        ("db.t3.small", 400, "storage-optimization"),
         "applied; `up` took the optimizing database as in service"
     );
 
@@ -291,19 +295,22 @@ async fn a_changed_database_setting_is_planned_applied_or_refused() {
     // Another storage change while RDS optimizes the last: refused by RDS,
     // said with what to do.
     refused(
-        bigger.replace("allocated_storage_gb = 30", "allocated_storage_gb = 40"),
+        bigger.replace("allocated_storage_gb = 400", "allocated_storage_gb = 440"),
         &[
             "takes no other for 6 hours",
-            "rds.allocated_storage_gb = 30",
+            "rds.allocated_storage_gb = 400",
         ],
     );
-    assert_eq!(live(aws.clone(), name.clone()).await.1, 30);
+    assert_eq!(live(aws.clone(), name.clone()).await.1, 400);
     // Smaller storage: RDS cannot shrink it.
     refused(
-        bigger.replace("allocated_storage_gb = 30", "allocated_storage_gb = 25"),
-        &["RDS cannot shrink storage", "rds.allocated_storage_gb = 30"],
+        bigger.replace("allocated_storage_gb = 400", "allocated_storage_gb = 300"),
+        &[
+            "RDS cannot shrink storage",
+            "rds.allocated_storage_gb = 400",
+        ],
     );
-    assert_eq!(live(aws.clone(), name.clone()).await.1, 30);
+    assert_eq!(live(aws.clone(), name.clone()).await.1, 400);
     std::fs::write(p.dir.path().join("paysec.toml"), &bigger).unwrap();
     p.run(&["down", "--yes"]).success();
 }

@@ -30,6 +30,11 @@ pub enum Password {
     File(std::path::PathBuf),
 }
 
+/// From this size (GiB) a PostgreSQL gp3 volume has provisioned IOPS,
+/// starting at [`GP3_LEAST_IOPS`] (RDS user guide, "gp3 storage").
+const GP3_IOPS_FROM_GB: i32 = 400;
+const GP3_LEAST_IOPS: i32 = 12_000;
+
 #[derive(Clone, Debug)]
 pub struct InstanceSpec {
     pub engine_version: String,
@@ -1020,7 +1025,17 @@ impl Instance {
                             ),
                         ));
                     }
-                    req.allocated_storage(self.spec.allocated_storage_gb)
+                    let req = req.allocated_storage(self.spec.allocated_storage_gb);
+                    // From 400 GiB a PostgreSQL gp3 volume has provisioned
+                    // IOPS (12,000 at least) and RDS takes a storage change
+                    // only with `Iops`; under 400 GiB it refuses `Iops`.
+                    // paysec keeps what the volume has, or the baseline.
+                    if self.spec.allocated_storage_gb >= GP3_IOPS_FROM_GB {
+                        let live_iops = db.as_ref().and_then(|d| d.iops()).unwrap_or(0);
+                        req.iops(live_iops.max(GP3_LEAST_IOPS))
+                    } else {
+                        req
+                    }
                 }
                 InstanceProperty::Port => req.db_port_number(self.spec.port),
                 InstanceProperty::EngineVersion => {

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | capacity waits for the maintenance window | ModifyDBInstance without `ApplyImmediately` that changes only the instance class, allocated storage or engine version is answered by the proxy: nothing changes, and DescribeDBInstances shows the values under `PendingModifiedValues` until they are applied |
 //! | an immediate change takes the pending ones along | ModifyDBInstance with `ApplyImmediately=true` of an instance with pending values is sent to the emulator with those values added, and they stop being pending: RDS applies "the changes in this request and any pending modifications" at once |
+//! | gp3's IOPS follow its size (PostgreSQL) | a storage change of a gp3 instance to 400 GiB or more must carry `Iops`, at least the 12,000 that size starts from; under 400 GiB `Iops` is refused ("You can't specify IOPS or storage throughput for engine postgres and a storage size less than 400.") |
 //! | storage is optimized after a change | once a storage change is applied, the instance reads `storage-optimization` (in service) for `rds_storage_optimization`, and another storage change meanwhile is refused with `InvalidParameterCombination` "You can't currently modify the storage of this DB instance because the previous storage change is being optimized." (AWS: 6 hours or until optimized, whichever is longer) |
 //!
 //! A request mixing deferred values with others is passed on whole
@@ -19,7 +20,13 @@
 //! terraform-provider-aws `aws_db_instance` (`apply_immediately`; its
 //! waits end at `available` or `storage-optimization`) and its issue
 //! #12493 (the storage refusal's words); RDS user guide, "Increasing DB
-//! instance storage capacity" (the 6 hours).
+//! instance storage capacity" (the 6 hours); RDS user guide, "gp3
+//! storage" (for PostgreSQL, 3,000 IOPS below 400 GiB, 12,000 from 400
+//! GiB; provisioned IOPS only from 400 GiB), and the provider's
+//! `dbInstancePopulateModify`, which sends `Iops` with every storage change
+//! unless gp3 stays under that size. RDS's words for a missing `Iops` are
+//! those it gives any instance with provisioned IOPS; the words for too few
+//! are the proxy's own.
 
 use std::net::SocketAddr;
 
@@ -30,7 +37,17 @@ use crate::wire::between;
 
 /// ModifyDBInstance's parameters that wait for the maintenance window,
 /// which are also their names under `PendingModifiedValues`.
-const DEFERRED: &[&str] = &["DBInstanceClass", "AllocatedStorage", "EngineVersion"];
+const DEFERRED: &[&str] = &[
+    "DBInstanceClass",
+    "AllocatedStorage",
+    "Iops",
+    "EngineVersion",
+];
+
+/// From this size (GiB) a PostgreSQL gp3 volume has provisioned IOPS,
+/// starting at [`GP3_LEAST_IOPS`].
+const GP3_IOPS_FROM_GB: i64 = 400;
+const GP3_LEAST_IOPS: i64 = 12_000;
 
 /// Parameters that say which instance and how, not what changes.
 const ADDRESSING: &[&str] = &[
@@ -57,6 +74,9 @@ pub(crate) async fn before(
     }
     let pairs = form(call.body);
     let id = form_get(&pairs, "DBInstanceIdentifier")?;
+    if let Some(refusal) = gp3_iops(upstream, call, &pairs, &id).await {
+        return Some(refusal);
+    }
     let immediate = form_get(&pairs, "ApplyImmediately").as_deref() == Some("true");
     let optimizing = memory
         .lock()
@@ -139,6 +159,53 @@ pub(crate) async fn before(
         crate::rules::XML_OK,
         &response(&format!("<DBInstance>{shown}</DBInstance>")),
     )))
+}
+
+/// A gp3 storage change's `Iops`, checked against the size it asks for
+/// (the live size when it asks none).
+async fn gp3_iops(
+    upstream: SocketAddr,
+    call: &Call<'_>,
+    pairs: &[(String, String)],
+    id: &str,
+) -> Option<Verdict> {
+    let size = form_get(pairs, "AllocatedStorage").and_then(|s| s.parse::<i64>().ok());
+    let iops = form_get(pairs, "Iops").and_then(|s| s.parse::<i64>().ok());
+    if size.is_none() && iops.is_none() {
+        return None;
+    }
+    let (ok, described) = ask(
+        upstream,
+        call.head,
+        "rds",
+        &format!("Action=DescribeDBInstances&Version=2014-10-31&DBInstanceIdentifier={id}"),
+        None,
+    )
+    .await?;
+    let gp3 = between(&described, "<StorageType>", "</StorageType>") == Some("gp3");
+    let postgres = between(&described, "<Engine>", "</Engine>") == Some("postgres");
+    if !ok || !gp3 || !postgres {
+        return None;
+    }
+    let size = size.or_else(|| {
+        between(&described, "<AllocatedStorage>", "</AllocatedStorage>")?
+            .parse()
+            .ok()
+    })?;
+    let refuse =
+        |message: String| Some(Verdict::Refuse(400, "InvalidParameterCombination", message));
+    match iops {
+        Some(_) if size < GP3_IOPS_FROM_GB => refuse(
+            "You can't specify IOPS or storage throughput for engine postgres and a storage size less than 400.".into(),
+        ),
+        None if size >= GP3_IOPS_FROM_GB => refuse(
+            "You must specify both the storage size and iops when modifying the storage size or iops on a DB instance that has iops.".into(),
+        ),
+        Some(iops) if size >= GP3_IOPS_FROM_GB && iops < GP3_LEAST_IOPS => refuse(format!(
+            "Iops {iops} is below the {GP3_LEAST_IOPS} a gp3 volume of {size} GiB starts from."
+        )),
+        _ => None,
+    }
 }
 
 /// One instance's XML with its pending values shown.
