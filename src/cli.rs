@@ -222,6 +222,24 @@ pub enum Command {
     /// Shared ledgers: create the state bucket, move a ledger, list its versions
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The IAM policy documents a principal needs to run paysec here:
+    /// exact actions, resources scoped to the environment(s)
+    #[command(
+        after_help = "Built from the permission rows of every AWS call paysec makes, for the\nconfigured environment(s), account, region, ledger and components. Each\nstatement's Sid says what it serves; documents over IAM's 6,144-character\nlimit are split. See docs/iam-policy.md.\n\nExamples:\n  paysec iam-policy --for deploy --env prod-001\n  paysec iam-policy --for verify --env prod-001 --out-dir policies/\n  paysec iam-policy --for deploy --env dev --env prod --account 111122223333 --output json"
+    )]
+    IamPolicy {
+        /// Whose policy: `deploy` (plan, up, down, deploy, the ledger) or
+        /// `verify` (plan and verify: reads only)
+        #[arg(long = "for", value_enum, value_name = "PRINCIPAL")]
+        principal: PolicyFor,
+        /// The account the environment lives in (else asked of STS)
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// Write each document to DIR/NAME.json, ready for `aws iam
+        /// create-policy --policy-document file://...`
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// Shell completion script
     #[command(
         after_help = "Examples:\n  paysec completions bash > /etc/bash_completion.d/paysec\n  paysec completions zsh > \"${fpath[1]}/_paysec\"\n  paysec completions fish > ~/.config/fish/completions/paysec.fish"
@@ -230,6 +248,15 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// Whose policy `paysec iam-policy` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFor {
+    /// plan, up, down, deploy, rollback, invoke and the ledger
+    Deploy,
+    /// plan and verify: reads only
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

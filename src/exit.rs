@@ -49,6 +49,11 @@ pub enum Failure {
     /// One or more resources failed; details were reported per resource.
     #[error("{0}")]
     Run(String),
+    /// AWS refused a call for want of a permission: the line names the
+    /// operation, AWS's words (the action and resource) and the statement
+    /// of `paysec iam-policy` that grants it.
+    #[error("{0}")]
+    AccessDenied(String),
     /// `up --plan FILE` refused: the plan no longer applies.
     #[error("{0}")]
     PlanStale(String),
@@ -71,6 +76,7 @@ impl Failure {
             Self::Confirmation(_) => CONFIRMATION,
             Self::Preflight(_) => USAGE,
             Self::Run(_) => AWS_FAILED,
+            Self::AccessDenied(_) => AWS_UNREACHABLE,
             Self::PlanStale(_) => PLAN_STALE,
             Self::Interrupted => INTERRUPTED,
             Self::Internal(_) => INTERNAL,
@@ -99,6 +105,7 @@ impl Failure {
             Self::Confirmation(_) => "confirmation_required",
             Self::Preflight(_) => "preflight",
             Self::Run(_) => "run_failed",
+            Self::AccessDenied(_) => "access_denied",
             Self::PlanStale(_) => "plan_stale",
             Self::Interrupted => "interrupted",
             Self::Internal(_) => "internal",

@@ -19,6 +19,9 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     init_tracing(cli.global.verbose, cli.global.quiet);
+    // Every call is checked against the permission table (a missing row
+    // fails a debug build's call; see `paysec_aws::permissions`).
+    paysec_aws::permissions::install(commands::iam_policy::all());
     let printer = printer::Printer::new(cli.global.output, cli.global.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -587,8 +587,17 @@ pub async fn fleet(
                 printer.problem(format!("{name}: error: {e}"));
             }
         }
+        let refused = super::iam_policy::denied(
+            summary.failures.iter().filter_map(|(_, e)| match e {
+                paysec_core::scheduler::RunError::Resource(e) => Some(e),
+                _ => None,
+            }),
+            crate::cli::PolicyFor::Deploy,
+        );
         if summary.interrupted {
             worst = Err(Failure::Interrupted);
+        } else if let (Some(refused), true) = (refused, worst.is_ok()) {
+            worst = Err(refused);
         } else if (!summary.ok() || stored.is_some()) && worst.is_ok() {
             worst = Err(Failure::Run(format!(
                 "environment {name} did not finish; the ledgers record what was done. Fix the cause and run the same command again to resume"
@@ -711,6 +720,15 @@ where
             for (_, e) in &summary.failures {
                 printer.problem(format!("error: {e}"));
             }
+        }
+        if let Some(refused) = super::iam_policy::denied(
+            summary.failures.iter().filter_map(|(_, e)| match e {
+                paysec_core::scheduler::RunError::Resource(e) => Some(e),
+                _ => None,
+            }),
+            crate::cli::PolicyFor::Deploy,
+        ) {
+            return Err(refused);
         }
         return Err(Failure::Run(format!(
             "{} resource(s) failed, {} not started; the ledger records what was done. Fix the cause and run `paysec {command}` again to resume",

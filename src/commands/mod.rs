@@ -3,6 +3,7 @@
 
 mod apply;
 mod graph;
+pub mod iam_policy;
 mod invoke;
 mod ledger;
 mod output;
@@ -72,6 +73,21 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         settings.load_code()?;
     }
     settings::resolve_ledger(&mut settings).await?;
+    if let Command::IamPolicy {
+        principal,
+        account,
+        out_dir,
+    } = &cli.command
+    {
+        return iam_policy::run(
+            &settings,
+            printer,
+            *principal,
+            account.as_deref(),
+            out_dir.as_deref(),
+        )
+        .await;
+    }
     if !settings.fleet.is_empty() {
         return match cli.command {
             Command::Up(a) if a.plan.is_some() => Err(Failure::Usage(
@@ -152,7 +168,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
         }
         Command::Ledger(crate::cli::LedgerCommand::History) => ledger::history(&settings, printer),
         Command::Ledger(crate::cli::LedgerCommand::Init { .. }) => Ok(exit::OK),
-        Command::Completions { .. } => Ok(exit::OK),
+        Command::Completions { .. } | Command::IamPolicy { .. } => Ok(exit::OK),
     }
 }
 

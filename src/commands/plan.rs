@@ -153,6 +153,11 @@ async fn one(
 }
 
 pub fn read_failure(errors: Vec<(LogicalId, ResourceError)>) -> Failure {
+    if let Some(refused) =
+        super::iam_policy::denied(errors.iter().map(|(_, e)| e), crate::cli::PolicyFor::Verify)
+    {
+        return refused;
+    }
     let lines: Vec<String> = errors.iter().map(|(_, e)| e.to_string()).collect();
     Failure::Run(format!(
         "could not read the live state:\n  {}",

@@ -15,6 +15,7 @@ mod crash;
 mod day_two;
 mod faults;
 mod kms;
+mod least_privilege;
 mod plans;
 mod releases;
 mod rules;

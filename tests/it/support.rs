@@ -323,7 +323,7 @@ async fn sso_session(endpoint: &str) -> Sso {
 }
 
 /// A session of `role_arn`, named `session`.
-async fn assume(aws: &Aws, role_arn: String, session: &str) -> Sso {
+pub async fn assume(aws: &Aws, role_arn: String, session: &str) -> Sso {
     let creds = aws
         .sts
         .assume_role()
@@ -432,6 +432,23 @@ pub async fn sdk_config_as(who: &Sso) -> aws_config::SdkConfig {
         ))
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint())
+        .load()
+        .await
+}
+
+/// An SDK configuration as `who`, pointed at `endpoint` (an emulator of
+/// a test's own).
+pub async fn sdk_config_on(who: &Sso, endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .credentials_provider(paysec_aws::sdk::s3::config::Credentials::new(
+            &who.access_key_id,
+            &who.secret_access_key,
+            Some(who.session_token.clone()),
+            None,
+            "test",
+        ))
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
         .load()
         .await
 }

@@ -11,6 +11,7 @@
 //! calls behind every prerequisite.
 
 mod data_events;
+pub mod permissions;
 
 use aws_sdk_iam::types::SummaryKeyType;
 use aws_sdk_s3control::operation::get_public_access_block::GetPublicAccessBlockError;

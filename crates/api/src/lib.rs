@@ -13,6 +13,7 @@
 pub mod account;
 pub mod call;
 pub mod permission;
+pub mod permissions;
 pub mod policy;
 pub mod rest_api;
 pub mod stage;

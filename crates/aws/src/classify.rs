@@ -127,6 +127,10 @@ where
             match se.err().code() {
                 Some(code) => classify_code(code, status),
                 None if status == 404 => ErrorClass::NotFound,
+                // A refusal whose body the SDK could not read: S3's HEAD
+                // answers carry none; an answer in another protocol's
+                // shape (moto's IAM refusals) has no code the parser found.
+                None if status == 403 => ErrorClass::AccessDenied,
                 None => classify_code("", status),
             }
         }
@@ -163,9 +167,23 @@ where
                     .map(|t| t.trim_start_matches(':').trim().to_owned())
                     .unwrap_or(text)
             }
-            // Unmodelled and without metadata: the whole chain is the only
-            // useful text (e.g. a response the SDK could not parse).
-            (None, None) => format!("{}", DisplayErrorContext(err)),
+            // Unmodelled and without metadata: an XML `<Message>` the
+            // parser missed (an answer in another protocol's shape), else
+            // the whole chain is the only useful text.
+            (None, None) => match err {
+                SdkError::ServiceError(se) => se
+                    .raw()
+                    .body()
+                    .bytes()
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .and_then(|t| {
+                        let start = t.find("<Message>")? + "<Message>".len();
+                        let end = t[start..].find("</Message>")? + start;
+                        Some(t[start..end].to_owned())
+                    })
+                    .unwrap_or_else(|| format!("{}", DisplayErrorContext(err))),
+                _ => format!("{}", DisplayErrorContext(err)),
+            },
         },
         None => format!("{}", DisplayErrorContext(err)),
     }

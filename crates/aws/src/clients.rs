@@ -221,6 +221,7 @@ impl Aws {
                 $krate::Client::from_conf(
                     $krate::config::Builder::from(&sdk)
                         .http_client(PerService::new($name, https.clone(), limit))
+                        .interceptor(crate::permissions::Guard)
                         .build(),
                 )
             };
@@ -229,7 +230,8 @@ impl Aws {
             .ok()
             .filter(|e| !e.is_empty() && emulator_endpoint);
         let mut s3control = aws_sdk_s3control::config::Builder::from(&sdk)
-            .http_client(PerService::new("s3control", https.clone(), limit));
+            .http_client(PerService::new("s3control", https.clone(), limit))
+            .interceptor(crate::permissions::Guard);
         if let (Some(_), Some(url)) = (&emulator, sdk.endpoint_url()) {
             s3control = s3control.endpoint_resolver(crate::emulator::S3ControlOnEmulator {
                 url: url.to_owned(),
@@ -246,6 +248,7 @@ impl Aws {
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(&sdk)
                     .http_client(PerService::new("s3", https.clone(), limit))
+                    .interceptor(crate::permissions::Guard)
                     .force_path_style(
                         sdk.endpoint_url().is_some()
                             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),

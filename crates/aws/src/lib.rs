@@ -11,6 +11,7 @@ pub mod tagged;
 
 pub mod emulator;
 pub mod ledger_s3;
+pub mod permissions;
 pub mod s3_hardening;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -4,6 +4,7 @@
 //! inline policy, only managed ones; customer-managed policies scoped to the
 //! stack's own ARNs.
 
+pub mod permissions;
 pub mod policy;
 pub mod role;
 

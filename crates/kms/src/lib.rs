@@ -3,6 +3,7 @@
 //! policy separating administration from use (PCI DSS 3.5.1, 3.6, 3.7.4).
 
 pub mod key;
+pub mod permissions;
 pub mod policy;
 
 pub use key::{KeyProperty, KmsKey};

@@ -8,6 +8,7 @@
 mod exposure;
 pub mod function;
 pub mod package;
+pub mod permissions;
 pub mod queue;
 pub mod release;
 

@@ -5,6 +5,8 @@
 //! whose source never falls silent is receiving events (PCI DSS 10.7.2:
 //! a failed audit-logging mechanism is detected).
 
+pub mod permissions;
+
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::{LogGroup as LiveGroup, OrderBy};
 use paysec_aws::emulator::Gap;

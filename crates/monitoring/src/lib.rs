@@ -5,6 +5,7 @@
 
 pub mod alarm;
 pub mod metric_filter;
+pub mod permissions;
 pub mod topic;
 
 pub use alarm::{Alarm, AlarmSpec, Dimension};

@@ -15,6 +15,7 @@ pub mod dns_firewall;
 pub mod endpoint;
 pub mod flow_log;
 pub mod nacl;
+pub mod permissions;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;

@@ -6,6 +6,7 @@
 
 pub mod groups;
 pub mod instance;
+pub mod permissions;
 
 pub use groups::{DbParameter, ParameterGroup, SubnetGroup};
 pub use instance::{Instance, InstanceSpec, Password};

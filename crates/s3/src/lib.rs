@@ -5,6 +5,7 @@
 //! rules keeping logs 12 months, and server access logs.
 
 pub mod bucket;
+pub mod permissions;
 pub mod policy;
 
 pub use bucket::{Bucket, BucketProperty, Lifecycle};

@@ -17,6 +17,7 @@ mod egress;
 mod iam;
 mod logs;
 mod network;
+pub mod permissions;
 pub mod preflight;
 
 pub use components::Component;

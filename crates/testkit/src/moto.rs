@@ -52,7 +52,7 @@ impl Moto {
     /// `MOTO_ACCOUNT_ID`), whatever key signed it: the process stands for
     /// one account of a landing zone.
     pub fn start(server: &str, dir: &Path, account: Option<&str>) -> std::io::Result<Self> {
-        Self::launch(server, dir, account, false)
+        Self::launch(server, dir, account, None)
     }
 
     /// As [`Moto::start`], but a symmetric or HMAC KMS key's RSA key pair,
@@ -64,14 +64,34 @@ impl Moto {
     /// keys made twenty seconds of two cores' time that AWS's side of a
     /// real run does not take from the machine paysec runs on.
     pub fn start_lean(server: &str, dir: &Path, account: Option<&str>) -> std::io::Result<Self> {
-        Self::launch(server, dir, account, true)
+        Self::launch(
+            server,
+            dir,
+            account,
+            Some(("moto-lean", include_str!("moto_lazy_key_pairs.py"))),
+        )
     }
 
+    /// A server for IAM enforcement (`/moto-api/reset-auth`): permissions
+    /// checked, signatures not (`moto_permissions_only.py` says why).
+    pub fn start_enforcing(server: &str, dir: &Path) -> std::io::Result<Self> {
+        Self::launch(
+            server,
+            dir,
+            None,
+            Some((
+                "moto-permissions-only",
+                include_str!("moto_permissions_only.py"),
+            )),
+        )
+    }
+
+    /// `sitecustomize`: (a folder of `dir` for it, its text).
     fn launch(
         server: &str,
         dir: &Path,
         account: Option<&str>,
-        lean: bool,
+        sitecustomize: Option<(&str, &str)>,
     ) -> std::io::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -99,13 +119,10 @@ while kill -0 "$3" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done"#,
         if let Some(account) = account {
             command.env("MOTO_ACCOUNT_ID", account);
         }
-        if lean {
-            let site = dir.join("moto-lean");
+        if let Some((folder, text)) = sitecustomize {
+            let site = dir.join(folder);
             std::fs::create_dir_all(&site)?;
-            std::fs::write(
-                site.join("sitecustomize.py"),
-                include_str!("moto_lazy_key_pairs.py"),
-            )?;
+            std::fs::write(site.join("sitecustomize.py"), text)?;
             command.env("PYTHONPATH", site);
         }
         let watchdog = command.spawn()?;

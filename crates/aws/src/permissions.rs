@@ -1,0 +1,454 @@
+//! The IAM permissions behind every AWS call paysec makes: one row per
+//! SDK operation (and per resource scope it needs), kept by the crate that
+//! makes the call in its own `permissions.rs`, and gathered by the binary
+//! into `paysec iam-policy`'s documents.
+//!
+//! The rows are also the check that none is missing: the binary installs
+//! them ([`install`]) and every client carries [`Guard`], which, in a debug
+//! build (every test), refuses a call whose operation has no row, naming
+//! it. So a new call without a policy entry fails the suite, not a user.
+//! A release build only logs it.
+//!
+//! An `AccessDenied` from AWS is matched to its row ([`statement_for`]) so
+//! the error names the action, and the statement of `paysec iam-policy`
+//! that grants it.
+
+use std::sync::OnceLock;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Who needs a permission: every principal that reads (`plan`,
+/// `verify`), or only the one that changes (`up`, `down`, `deploy`,
+/// `ledger init`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    Read,
+    Write,
+}
+
+/// The resources a permission is granted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// `*`: the action has no resource-level permission (IAM's service
+    /// authorization reference lists none for it), or reads an
+    /// account-wide setting.
+    Any,
+    /// ARN templates: `{partition}`, `{region}`, `{account}` and
+    /// `{prefix}` (`paysec-<env>`) are filled in for the environment.
+    Arns(&'static [&'static str]),
+    /// `*` with `aws:ResourceTag/paysec:environment` equal to the
+    /// environment: resources with generated ids (EC2, KMS keys), which
+    /// paysec tags at creation.
+    Tagged,
+    /// `*` with `aws:RequestTag/paysec:environment` equal to the
+    /// environment: creates that carry their tags (tag on create).
+    Requested,
+    /// The shared ledger's bucket (`{bucket}`) and its objects under the
+    /// ledger's prefix; dropped when the ledger is a local file.
+    Ledger(&'static [&'static str]),
+    /// `iam:PassRole` of the roles `role` names (an ARN template) to the
+    /// service `to` (`iam:PassedToService`).
+    PassRole {
+        role: &'static str,
+        to: &'static str,
+    },
+    /// `iam:CreateServiceLinkedRole` for one service (`iam:AWSServiceName`).
+    ServiceLinkedRole(&'static str),
+}
+
+/// One SDK operation's permissions on one scope.
+#[derive(Clone, Copy, Debug)]
+pub struct Permission {
+    /// The service as the SDK names it in the operation's metadata
+    /// (`EC2`, `CloudWatch Logs`, `API Gateway`).
+    pub service: &'static str,
+    /// The operation (`CreateVpc`).
+    pub operation: &'static str,
+    /// The IAM actions: the operation's own (which differs from its name
+    /// in places: S3, API Gateway) and those it needs beside (tag on
+    /// create, `iam:PassRole`). Empty: the call needs no permission
+    /// (`sts:GetCallerIdentity`).
+    pub actions: &'static [&'static str],
+    pub need: Need,
+    pub scope: Scope,
+    /// What the statement serves: the start of its `Sid` (`Network`,
+    /// `Database`, `Ledger`).
+    pub serves: &'static str,
+}
+
+/// A row that reads (`Describe*`, `Get*`, `List*`, `Head*` and the like).
+pub const fn read(
+    serves: &'static str,
+    service: &'static str,
+    operation: &'static str,
+    actions: &'static [&'static str],
+    scope: Scope,
+) -> Permission {
+    Permission {
+        service,
+        operation,
+        actions,
+        need: Need::Read,
+        scope,
+        serves,
+    }
+}
+
+/// A row that changes something.
+pub const fn write(
+    serves: &'static str,
+    service: &'static str,
+    operation: &'static str,
+    actions: &'static [&'static str],
+    scope: Scope,
+) -> Permission {
+    Permission {
+        service,
+        operation,
+        actions,
+        need: Need::Write,
+        scope,
+        serves,
+    }
+}
+
+/// The stack's own roles, as [`Scope::PassRole`] names them.
+pub const STACK_ROLES: &str = "arn:{partition}:iam::{account}:role/{prefix}-*";
+
+static INSTALLED: OnceLock<Vec<Permission>> = OnceLock::new();
+
+/// Installs every crate's rows, once per process; later calls are
+/// ignored. Until then [`Guard`] checks nothing (the library crates'
+/// own tests make calls without the binary's tables).
+pub fn install(rows: Vec<Permission>) {
+    let _ = INSTALLED.set(rows);
+}
+
+/// The installed rows.
+pub fn installed() -> &'static [Permission] {
+    INSTALLED.get().map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// The rows of one operation.
+pub fn rows_for<'a>(
+    rows: &'a [Permission],
+    service: &str,
+    operation: &str,
+) -> impl Iterator<Item = &'a Permission> {
+    let service = service.to_owned();
+    let operation = operation.to_owned();
+    rows.iter()
+        .filter(move |p| p.service == service && p.operation == operation)
+}
+
+/// The statement id that grants `operation` (by the installed rows), as
+/// `paysec iam-policy` names it; `None` when no row has it.
+pub fn statement_for(operation: &str) -> Option<(String, &'static Permission)> {
+    let p = installed()
+        .iter()
+        .find(|p| p.operation == operation && !p.actions.is_empty())?;
+    Some((sid(p.serves, p.need, &p.scope), p))
+}
+
+/// A statement's id: what it serves, whether it reads or writes, and how
+/// its resources are scoped (IAM allows only letters and digits).
+pub fn sid(serves: &str, need: Need, scope: &Scope) -> String {
+    let need = match need {
+        Need::Read => "Read",
+        Need::Write => "Write",
+    };
+    let scope = match scope {
+        Scope::Any => "AnyResource",
+        Scope::Arns(_) => "Named",
+        Scope::Tagged => "Tagged",
+        Scope::Requested => "TaggedOnCreate",
+        Scope::Ledger(_) => "",
+        Scope::PassRole { .. } => "PassRole",
+        Scope::ServiceLinkedRole(_) => "ServiceLinkedRole",
+    };
+    format!("{serves}{need}{scope}")
+}
+
+/// The IAM prefix of a service as the SDK names it (`CloudWatch Logs` is
+/// `logs`); `None` for a service paysec does not call.
+pub fn iam_prefix(service: &str) -> Option<&'static str> {
+    Some(match service {
+        "API Gateway" => "apigateway",
+        "CloudTrail" => "cloudtrail",
+        "CloudWatch" => "cloudwatch",
+        "CloudWatch Logs" => "logs",
+        "Config Service" => "config",
+        "EC2" => "ec2",
+        "GuardDuty" => "guardduty",
+        "IAM" => "iam",
+        "KMS" => "kms",
+        "Lambda" => "lambda",
+        "RDS" => "rds",
+        "Resource Groups Tagging API" => "tag",
+        "Route53Resolver" => "route53resolver",
+        "S3" | "S3 Control" => "s3",
+        "Secrets Manager" => "secretsmanager",
+        "Service Quotas" => "servicequotas",
+        "SNS" => "sns",
+        "SQS" => "sqs",
+        "STS" => "sts",
+        _ => return None,
+    })
+}
+
+impl Permission {
+    /// Whether this row grants the operation's own action (its first),
+    /// rather than one the operation needs beside (`iam:PassRole`, a key's
+    /// grant, the log delivery of flow logs).
+    pub fn is_own(&self) -> bool {
+        let prefix = self.actions.first().and_then(|a| a.split(':').next());
+        prefix.is_some() && prefix == iam_prefix(self.service)
+    }
+}
+
+/// Checks each call against the installed rows: in a debug build a call
+/// with no row is refused before it is sent; in a release build it is
+/// logged.
+#[derive(Clone, Debug, Default)]
+pub struct Guard;
+
+impl Intercept for Guard {
+    fn name(&self) -> &'static str {
+        "paysec permission table"
+    }
+
+    // Not `read_before_execution`: a client's interceptors see the bag
+    // there before the operation's metadata is in it.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let rows = installed();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let Some(meta) = cfg.load::<Metadata>() else {
+            return Ok(());
+        };
+        if rows_for(rows, meta.service(), meta.name()).next().is_some() {
+            return Ok(());
+        }
+        let what = format!(
+            "paysec calls {} {} but no permission row names it: add one to the permissions.rs of the crate making the call, so `paysec iam-policy` grants it",
+            meta.service(),
+            meta.name()
+        );
+        if cfg!(debug_assertions) {
+            Err(what.into())
+        } else {
+            tracing::warn!("{what}");
+            Ok(())
+        }
+    }
+}
+
+const LEDGER: &str = "Ledger";
+const IDENTITY: &str = "Identity";
+
+/// The shared ledger's bucket and its objects under the ledger's prefix.
+const LEDGER_BUCKET: Scope = Scope::Ledger(&["arn:{partition}:s3:::{bucket}"]);
+const LEDGER_OBJECTS: Scope = Scope::Ledger(&["arn:{partition}:s3:::{bucket}/{key_prefix}*"]);
+
+/// This crate's calls: the shared ledger (`ledger_s3`) and the caller's
+/// identity (`clients`).
+pub const PERMISSIONS: &[Permission] = &[
+    // Who is calling: STS answers everyone; no permission applies.
+    read(IDENTITY, "STS", "GetCallerIdentity", &[], Scope::Any),
+    // The caller's own role, named in the key policies as its real ARN
+    // (an SSO role's path is not in the session's ARN).
+    read(
+        IDENTITY,
+        "IAM",
+        "GetRole",
+        &["iam:GetRole"],
+        Scope::Arns(&["arn:{partition}:iam::{account}:role/*"]),
+    ),
+    read(
+        IDENTITY,
+        "EC2",
+        "DescribeAvailabilityZones",
+        &["ec2:DescribeAvailabilityZones"],
+        Scope::Any,
+    ),
+    // What carries the environment's tags, where a ledger lost a record
+    // (`tagged`): the Resource Groups Tagging API's action prefix is `tag`.
+    read(
+        IDENTITY,
+        "Resource Groups Tagging API",
+        "GetResources",
+        &["tag:GetResources"],
+        Scope::Any,
+    ),
+    // The ledger: read by every command, written by those that change.
+    read(
+        LEDGER,
+        "S3",
+        "HeadBucket",
+        &["s3:ListBucket"],
+        LEDGER_BUCKET,
+    ),
+    read(
+        LEDGER,
+        "S3",
+        "ListObjectVersions",
+        &["s3:ListBucketVersions"],
+        LEDGER_BUCKET,
+    ),
+    read(LEDGER, "S3", "GetObject", &["s3:GetObject"], LEDGER_OBJECTS),
+    read(
+        LEDGER,
+        "S3",
+        "HeadObject",
+        &["s3:GetObject"],
+        LEDGER_OBJECTS,
+    ),
+    write(LEDGER, "S3", "PutObject", &["s3:PutObject"], LEDGER_OBJECTS),
+    write(
+        LEDGER,
+        "S3",
+        "DeleteObject",
+        &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        LEDGER_OBJECTS,
+    ),
+    // `paysec ledger init`: the bucket, hardened, and the checks of one
+    // that exists.
+    write(
+        LEDGER,
+        "S3",
+        "CreateBucket",
+        &["s3:CreateBucket"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "PutBucketEncryption",
+        &["s3:PutEncryptionConfiguration"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "PutPublicAccessBlock",
+        &["s3:PutBucketPublicAccessBlock"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "PutBucketVersioning",
+        &["s3:PutBucketVersioning"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "PutBucketLifecycleConfiguration",
+        &["s3:PutLifecycleConfiguration"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "PutBucketPolicy",
+        &["s3:PutBucketPolicy"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "PutBucketTagging",
+        &["s3:PutBucketTagging"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "GetBucketVersioning",
+        &["s3:GetBucketVersioning"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "GetBucketEncryption",
+        &["s3:GetEncryptionConfiguration"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "GetPublicAccessBlock",
+        &["s3:GetBucketPublicAccessBlock"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "GetBucketOwnershipControls",
+        &["s3:GetBucketOwnershipControls"],
+        LEDGER_BUCKET,
+    ),
+    write(
+        LEDGER,
+        "S3",
+        "GetBucketPolicy",
+        &["s3:GetBucketPolicy"],
+        LEDGER_BUCKET,
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A call whose operation has no row is refused before it is sent, in
+    /// a debug build, naming it; one with a row goes out.
+    #[tokio::test]
+    async fn a_call_without_a_row_is_refused_naming_it() {
+        install(vec![read(
+            "Test",
+            "STS",
+            "GetCallerIdentity",
+            &[],
+            Scope::Any,
+        )]);
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+        let aws = crate::Aws::connect(&crate::AwsSettings {
+            // Nothing listens here: a call that goes out fails to connect.
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            region: Some("us-east-1".into()),
+            max_attempts: 1,
+            ..crate::AwsSettings::default()
+        })
+        .await
+        .expect("SDK config");
+        let err = aws.kms.list_aliases().send().await.expect_err("refused");
+        let text = format!("{:?}", err);
+        assert!(
+            text.contains("KMS ListAliases but no permission row names it"),
+            "{text}"
+        );
+        let err = aws
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .expect_err("no server");
+        let text = format!("{:?}", err);
+        assert!(!text.contains("no permission row"), "{text}");
+    }
+}
