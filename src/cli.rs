@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "paysec",
     version,
     about = "Build and tear down an AWS environment for payment APIs designed to support PCI DSS v4.0.1 requirements, directly through the AWS SDK",
-    after_help = "Examples:\n  paysec --env dev-001 plan\n  paysec up --env dev-001 --yes\n  paysec output rds_endpoint --raw\n  paysec down --env dev-001 --yes\n\nExit codes: 0 ok, 1 internal error, 2 usage/config, 3 AWS operation failed,\n4 AWS unreachable/credentials, 5 ledger locked/corrupt, 6 controls failing,\n7 confirmation required, 8 plan has changes (--detailed-exitcode), 9 saved plan stale,\n10 controls not checked, 130 interrupted. See docs/exit-codes.md."
+    after_help = "Examples:\n  paysec --env dev-001 plan\n  paysec up --env dev-001 --yes\n  paysec output rds_endpoint --raw\n  paysec down --env dev-001 --yes\n\nExit codes: 0 ok, 1 internal error, 2 usage/config, 3 AWS operation failed,\n4 AWS unreachable/credentials/permission refused, 5 ledger locked/corrupt, 6 controls failing,\n7 confirmation required, 8 plan has changes (--detailed-exitcode), 9 saved plan stale,\n10 controls not checked, 130 interrupted. See docs/exit-codes.md."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -231,7 +231,9 @@ fn policies(p: &Paysec, endpoint: &str, principal: &str) -> Vec<(String, Value)>
 async fn paysec_runs_with_only_the_policies_it_generates() {
     let e = Enforced::start().await;
     let endpoint = e.proxy.url();
-    let p = Paysec::new("least");
+    // With an auditor: the deployer also makes the audit role and its
+    // policies (what verify reads).
+    let p = Paysec::new("least").with_var("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321");
     std::fs::write(
         p.dir.path().join("paysec.toml"),
         "[rds]\ndeletion_protection = false\nfinal_snapshot = false\nmulti_az = false\n",

@@ -159,7 +159,7 @@ pub fn of(id: &str) -> Option<Component> {
         Some(Component::Lambda)
     } else if API.contains(&id) {
         Some(Component::Api)
-    } else if id == ids::ROLE_AUDIT {
+    } else if id == ids::ROLE_AUDIT || ids::AUDIT_POLICIES.iter().any(|(p, _)| *p == id) {
         Some(Component::AuditRole)
     } else if [
         ids::DNS_ALLOWED,

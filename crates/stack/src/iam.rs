@@ -5,6 +5,7 @@
 use paysec_core::Attr;
 use std::sync::Arc;
 
+use paysec_aws::permissions::{installed, statements, Permission, Target};
 use paysec_core::{LogicalId, Resource};
 use paysec_iam::{Auditor, ManagedPolicy, Role, Trust};
 use serde_json::json;
@@ -63,8 +64,54 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             },
             external_id: inputs.config.stack.iam.audit_external_id.clone(),
         },
-        vec!["SecurityAudit"],
+        vec![],
     )));
+    // What the auditor's role may do is what `paysec verify` reads, from
+    // the same permission rows as `paysec iam-policy --for verify` (the
+    // shared ledger's aside: an auditor brings the ledger they were
+    // handed), in two managed policies so long names stay under IAM's
+    // size limit.
+    let database = inputs.config.stack.rds.enabled;
+    let function = inputs.config.stack.lambda.enabled;
+    let api = inputs.config.stack.api.enabled;
+    for (n, (policy_id, purpose)) in ids::AUDIT_POLICIES.iter().enumerate() {
+        nodes.push(Arc::new(ManagedPolicy::new(
+            id(policy_id),
+            aws(),
+            purpose,
+            "paysec: what verify reads, for the auditor's role",
+            vec![id(ids::ROLE_AUDIT)],
+            vec![],
+            Box::new(move |cx| {
+                let rows: Vec<Permission> = installed()
+                    .iter()
+                    .filter(|p| p.serves != "Ledger" && audit_part(p.serves) == n)
+                    .copied()
+                    .collect();
+                if rows.is_empty() {
+                    return Err(paysec_core::ResourceError::unexpected(
+                        &LogicalId::new(*policy_id),
+                        "no permission rows are installed (paysec_aws::permissions::install)",
+                    ));
+                }
+                let target = Target {
+                    partition: cx.env.partition.clone(),
+                    region: cx.env.region.clone(),
+                    account: cx.env.account.clone(),
+                    env: cx.env.name.clone(),
+                    ledger: None,
+                    database,
+                    function,
+                    api,
+                };
+                let statements: Vec<serde_json::Value> = statements(&rows, false, &[target])
+                    .into_iter()
+                    .map(|s| s.json)
+                    .collect();
+                Ok(json!({ "Version": "2012-10-17", "Statement": statements }))
+            }),
+        )));
+    }
 
     // What the team's code may read besides its own resources: the
     // secrets the configuration lists and its one database user.
@@ -226,4 +273,13 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             }))
         }),
     )));
+}
+
+/// Which of the audit role's two policies holds the reads of what a row
+/// serves: about half the statements each.
+fn audit_part(serves: &str) -> usize {
+    match serves {
+        "AccountChecks" | "Api" | "Buckets" | "Database" | "DnsFirewall" | "Function" => 0,
+        _ => 1,
+    }
 }

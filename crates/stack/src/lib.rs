@@ -34,6 +34,11 @@ pub mod ids {
     pub const ROLE_RDS_MONITORING: &str = "iam.rds-monitoring";
     pub const ROLE_FLOW_LOGS: &str = "iam.flow-logs";
     pub const ROLE_AUDIT: &str = "iam.audit";
+    /// The audit role's policies (logical id, purpose): what verify reads.
+    pub const AUDIT_POLICIES: [(&str, &str); 2] = [
+        ("iam.audit-policy-1", "audit-1"),
+        ("iam.audit-policy-2", "audit-2"),
+    ];
     pub const POLICY_LAMBDA: &str = "iam.lambda-exec-policy";
     pub const POLICY_FLOW_LOGS: &str = "iam.flow-logs-policy";
     pub const LOG_FLOW_LOGS: &str = "logs.flow-logs";
