@@ -168,3 +168,173 @@ pub fn denied<'a>(
         code.as_deref().unwrap_or("AccessDenied")
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paysec_core::naming::Names;
+
+    /// IAM's wildcard match (`*` any run of characters, `?` one).
+    fn matches(pattern: &str, arn: &str) -> bool {
+        fn go(p: &[u8], s: &[u8]) -> bool {
+            match (p.first(), s.first()) {
+                (None, None) => true,
+                (Some(b'*'), _) => go(&p[1..], s) || (!s.is_empty() && go(p, &s[1..])),
+                (Some(b'?'), Some(_)) => go(&p[1..], &s[1..]),
+                (Some(a), Some(b)) if a == b => go(&p[1..], &s[1..]),
+                _ => false,
+            }
+        }
+        go(pattern.as_bytes(), arn.as_bytes())
+    }
+
+    /// Every resource paysec names is inside the deploy policy's named
+    /// statements, and no statement that changes reaches another
+    /// environment's:
+    /// the scoping matches the names `paysec_core::naming` gives.
+    #[test]
+    fn the_named_statements_cover_what_paysec_names_and_change_nothing_of_another_environment() {
+        let env = EnvName::parse("prod-001").unwrap();
+        let target = Target {
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+            account: "111122223333".into(),
+            env: env.clone(),
+            ledger: Some(("team-state".into(), "paysec/".into())),
+            database: true,
+            function: true,
+            api: true,
+        };
+        let docs = documents(statements(&all(), true, &[target]), "t");
+        let resources: Vec<String> = docs
+            .iter()
+            .flat_map(|d| d.policy["Statement"].as_array().unwrap().clone())
+            .flat_map(|s| s["Resource"].as_array().unwrap().clone())
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .filter(|r| r != "*")
+            .collect();
+        let covered = |arn: &str| resources.iter().any(|r| matches(r, arn));
+        // What may change: reads may reach wider (the caller's own role,
+        // whatever its name, is read for the key policies).
+        let written: Vec<String> = docs
+            .iter()
+            .flat_map(|d| d.policy["Statement"].as_array().unwrap().clone())
+            .filter(|s| s["Sid"].as_str().unwrap().contains("Write"))
+            .flat_map(|s| s["Resource"].as_array().unwrap().clone())
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .filter(|r| r != "*")
+            .collect();
+        let writable = |arn: &str| written.iter().any(|r| matches(r, arn));
+        let n = Names::new(&env);
+        let a = "arn:aws";
+        let own = [
+            format!("{a}:iam::111122223333:role/{}", n.role("lambda-exec")),
+            format!("{a}:iam::111122223333:policy/{}", n.policy("lambda-exec")),
+            format!(
+                "{a}:lambda:eu-west-1:111122223333:function:{}",
+                n.lambda_function()
+            ),
+            format!(
+                "{a}:lambda:eu-west-1:111122223333:function:{}:live",
+                n.lambda_function()
+            ),
+            format!("{a}:sqs:eu-west-1:111122223333:{}", n.queue("payment-dlq")),
+            format!("{a}:sns:eu-west-1:111122223333:{}", n.topic("alarms")),
+            format!("{a}:rds:eu-west-1:111122223333:db:{}", n.db_instance()),
+            format!("{a}:s3:::{}", n.bucket("flowlogs", "111122223333")),
+            format!(
+                "{a}:s3:::{}/AWSLogs/x",
+                n.bucket("flowlogs", "111122223333")
+            ),
+            format!(
+                "{a}:logs:eu-west-1:111122223333:log-group:{}",
+                n.lambda_log_group()
+            ),
+            format!(
+                "{a}:logs:eu-west-1:111122223333:log-group:{}:*",
+                n.flow_log_group()
+            ),
+            format!(
+                "{a}:logs:eu-west-1:111122223333:log-group:{}",
+                n.rds_log_group("postgresql")
+            ),
+            format!(
+                "{a}:logs:eu-west-1:111122223333:log-group:{}",
+                n.api_access_log_group()
+            ),
+            format!("{a}:kms:eu-west-1:111122223333:{}", n.kms_alias("rds")),
+            format!(
+                "{a}:cloudwatch:eu-west-1:111122223333:alarm:{}-lambda-errors",
+                n.prefix()
+            ),
+            format!("{a}:s3:::team-state/paysec/prod-001.json"),
+        ];
+        for arn in &own {
+            assert!(covered(arn), "{arn} is not covered by {resources:#?}");
+        }
+        let other = Names::new(&EnvName::parse("test-001").unwrap());
+        let theirs = [
+            format!("{a}:iam::111122223333:role/{}", other.role("lambda-exec")),
+            format!(
+                "{a}:lambda:eu-west-1:111122223333:function:{}",
+                other.lambda_function()
+            ),
+            format!("{a}:rds:eu-west-1:111122223333:db:{}", other.db_instance()),
+            format!("{a}:s3:::{}", other.bucket("data", "111122223333")),
+            format!("{a}:s3:::team-state/other/test-001.json"),
+            format!(
+                "{a}:logs:eu-west-1:111122223333:log-group:{}",
+                other.lambda_log_group()
+            ),
+        ];
+        for arn in &theirs {
+            assert!(
+                !writable(arn),
+                "{arn} of another environment may be changed"
+            );
+        }
+    }
+
+    /// Every document fits IAM's managed-policy limit, every statement
+    /// has a unique Sid of letters and digits, and verify's hold no write.
+    #[test]
+    fn documents_are_valid_managed_policies() {
+        let target = Target {
+            partition: "aws-us-gov".into(),
+            region: "us-gov-west-1".into(),
+            account: "111122223333".into(),
+            env: EnvName::parse("a-rather-long-environment-name").unwrap(),
+            ledger: Some((
+                "a-shared-state-bucket-name".into(),
+                "teams/payments/".into(),
+            )),
+            database: true,
+            function: true,
+            api: true,
+        };
+        for writes in [true, false] {
+            let docs = documents(
+                statements(&all(), writes, std::slice::from_ref(&target)),
+                "t",
+            );
+            let mut sids = std::collections::BTreeSet::new();
+            for d in &docs {
+                let size = d
+                    .policy
+                    .to_string()
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .count();
+                assert!(size <= MANAGED_POLICY_LIMIT, "{}: {size}", d.name);
+                for s in d.policy["Statement"].as_array().unwrap() {
+                    let sid = s["Sid"].as_str().unwrap();
+                    assert!(sid.chars().all(|c| c.is_ascii_alphanumeric()), "{sid}");
+                    assert!(sids.insert(sid.to_owned()), "{sid} twice");
+                    if !writes {
+                        assert!(sid.contains("Read"), "verify's {sid} writes");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -327,7 +327,16 @@ async fn a_non_retryable_error_fails_fast_with_the_aws_code_and_message() {
     let p = Paysec::new("denied");
     let started = Instant::now();
     let run = p.run(&["--endpoint-url", &proxy.url(), "up", "--yes"]);
-    assert_eq!(run.code(), 3, "{}", run.stderr());
+    // Refused for want of a permission: exit 4, naming the statement of
+    // `paysec iam-policy` that grants it (issue 33).
+    assert_eq!(run.code(), 4, "{}", run.stderr());
+    assert!(
+        run.stderr().contains(
+            "statement KeysWriteTaggedOnCreate of `paysec iam-policy --for deploy` grants it"
+        ),
+        "{}",
+        run.stderr()
+    );
     assert!(
         run.stderr().contains("AccessDeniedException"),
         "the AWS code: {}",
