@@ -156,10 +156,11 @@ pub fn denied<'a>(
         PolicyFor::Verify => "verify",
     };
     let grant = match paysec_aws::permissions::statement_for(operation) {
-        Some((sid, row)) => format!(
-            "the caller lacks {} ({}): statement {sid} of `paysec iam-policy --for {which}` grants it",
+        Some((sids, row)) => format!(
+            "the caller lacks {} ({}): statement {} of `paysec iam-policy --for {which}` grants it",
             row.actions.join(", "),
-            row.service
+            row.service,
+            sids.join(" or ")
         ),
         None => format!("the caller lacks the permission for {operation}: see `paysec iam-policy --for {which}`"),
     };

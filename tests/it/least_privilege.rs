@@ -319,14 +319,14 @@ async fn paysec_runs_with_only_the_policies_it_generates() {
     let iam = paysec_aws::sdk::iam::Client::new(&as_tamperer);
     let (name, document) = deploy
         .iter()
-        .find(|(_, d)| d.to_string().contains("\"MonitoringWriteNamed\""))
-        .expect("a policy with MonitoringWriteNamed")
+        .find(|(_, d)| d.to_string().contains("\"MonitoringWriteCloudwatchAlarm\""))
+        .expect("a policy with MonitoringWriteCloudwatchAlarm")
         .clone();
     let mut without = document.clone();
     without["Statement"]
         .as_array_mut()
         .unwrap()
-        .retain(|s| s["Sid"] != "MonitoringWriteNamed");
+        .retain(|s| s["Sid"] != "MonitoringWriteCloudwatchAlarm");
     let policy_arn = format!("arn:aws:iam::123456789012:policy/Deployer-{name}");
     iam.create_policy_version()
         .policy_arn(&policy_arn)
@@ -339,8 +339,9 @@ async fn paysec_runs_with_only_the_policies_it_generates() {
     let down = run_as(&p, &deployer, &endpoint, &["down", "--yes"]);
     assert_eq!(down.code(), 4, "{}{}", down.stdout(), down.stderr());
     assert!(
-        down.stderr()
-            .contains("statement MonitoringWriteNamed of `paysec iam-policy --for deploy`"),
+        down.stderr().contains(
+            "statement MonitoringWriteCloudwatchAlarm of `paysec iam-policy --for deploy`"
+        ),
         "{}",
         down.stderr()
     );

@@ -146,32 +146,96 @@ pub fn rows_for<'a>(
         .filter(move |p| p.service == service && p.operation == operation)
 }
 
-/// The statement id that grants `operation` (by the installed rows), as
-/// `paysec iam-policy` names it; `None` when no row has it.
-pub fn statement_for(operation: &str) -> Option<(String, &'static Permission)> {
-    let p = installed()
+/// The statements that grant `operation` (by the installed rows), as
+/// `paysec iam-policy` names them, with the first row's actions; `None`
+/// when no row has it.
+pub fn statement_for(operation: &str) -> Option<(Vec<String>, &'static Permission)> {
+    let rows: Vec<&'static Permission> = installed()
         .iter()
-        .find(|p| p.operation == operation && !p.actions.is_empty())?;
-    Some((sid(p.serves, p.need, &p.scope), p))
+        .filter(|p| p.operation == operation && !p.actions.is_empty())
+        .collect();
+    let first = *rows.first()?;
+    let mut sids: Vec<String> = rows
+        .iter()
+        .map(|p| sid(p.serves, p.need, &p.scope))
+        .collect();
+    sids.dedup();
+    Some((sids, first))
 }
 
 /// A statement's id: what it serves, whether it reads or writes, and how
-/// its resources are scoped (IAM allows only letters and digits).
+/// its resources are scoped, down to the kind of resource its ARNs name
+/// (`ApiReadApigatewayAccount`, `RolesWriteIamRolePolicy`); IAM allows
+/// only letters and digits.
 pub fn sid(serves: &str, need: Need, scope: &Scope) -> String {
     let need = match need {
         Need::Read => "Read",
         Need::Write => "Write",
     };
     let scope = match scope {
-        Scope::Any => "AnyResource",
-        Scope::Arns(_) => "Named",
-        Scope::Tagged => "Tagged",
-        Scope::Requested => "TaggedOnCreate",
-        Scope::Ledger(_) => "",
-        Scope::PassRole { .. } => "PassRole",
-        Scope::ServiceLinkedRole(_) => "ServiceLinkedRole",
+        Scope::Any => "AnyResource".to_owned(),
+        Scope::Arns(arns) | Scope::Ledger(arns) => arn_kinds(arns),
+        Scope::Tagged => "Tagged".to_owned(),
+        Scope::Requested => "TaggedOnCreate".to_owned(),
+        Scope::PassRole { to, .. } => {
+            format!("PassRoleTo{}", camel(to.split('.').next().unwrap_or(to)))
+        }
+        Scope::ServiceLinkedRole(service) => {
+            format!(
+                "ServiceLinkedRole{}",
+                camel(service.split('.').next().unwrap_or(service))
+            )
+        }
     };
     format!("{serves}{need}{scope}")
+}
+
+/// `log-group` as `LogGroup`.
+fn camel(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The services and kinds of resource ARN templates name, each once, in
+/// order: `IamRolePolicy` for a role's and a policy's ARNs.
+fn arn_kinds(arns: &[&str]) -> String {
+    let mut out = String::new();
+    let mut last_service = "";
+    let mut kinds: Vec<String> = Vec::new();
+    for arn in arns {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let service = parts.get(2).copied().unwrap_or_default();
+        let resource = parts.get(5).copied().unwrap_or_default();
+        let kind = match service {
+            "s3" if resource.contains('/') => "object".to_owned(),
+            "s3" => "bucket".to_owned(),
+            "sqs" => "queue".to_owned(),
+            "sns" => "topic".to_owned(),
+            _ => resource
+                .trim_start_matches('/')
+                .split(['/', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        if service != last_service {
+            out.push_str(&camel(service));
+            last_service = service;
+            kinds.clear();
+        }
+        if !kinds.contains(&kind) {
+            out.push_str(&camel(&kind));
+            kinds.push(kind);
+        }
+    }
+    out
 }
 
 /// The IAM prefix of a service as the SDK names it (`CloudWatch Logs` is

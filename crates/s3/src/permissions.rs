@@ -94,11 +94,17 @@ pub const PERMISSIONS: &[Permission] = &[
         BUCKETS,
     ),
     write(B, "S3", "DeleteBucket", &["s3:DeleteBucket"], BUCKETS),
+    // `down --purge-audit-logs` empties the flow-log bucket past its
+    // governance-mode retention.
     write(
         B,
         "S3",
         "DeleteObjects",
-        &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        &[
+            "s3:DeleteObject",
+            "s3:DeleteObjectVersion",
+            "s3:BypassGovernanceRetention",
+        ],
         OBJECTS,
     ),
     read(B, "S3", "HeadBucket", &["s3:ListBucket"], BUCKETS),
