@@ -23,29 +23,14 @@ use serde_json::{json, Value};
 
 use crate::support::{moto_server, Paysec, Sso, ALARM_EMAIL};
 
-/// moto's IAM prefix for a service as the SDK names it: its signing name.
+/// moto's IAM prefix for a service as the SDK names it: its signing
+/// name, which is IAM's prefix but for CloudWatch and the tagging API.
 fn signing_name(service: &str) -> &'static str {
     match service {
-        "API Gateway" => "apigateway",
-        "CloudTrail" => "cloudtrail",
         "CloudWatch" => "monitoring",
-        "CloudWatch Logs" => "logs",
-        "Config Service" => "config",
-        "EC2" => "ec2",
-        "GuardDuty" => "guardduty",
-        "IAM" => "iam",
-        "KMS" => "kms",
-        "Lambda" => "lambda",
-        "RDS" => "rds",
         "Resource Groups Tagging API" => "tagging",
-        "Route53Resolver" => "route53resolver",
-        "S3" | "S3 Control" => "s3",
-        "Secrets Manager" => "secretsmanager",
-        "Service Quotas" => "servicequotas",
-        "SNS" => "sns",
-        "SQS" => "sqs",
-        "STS" => "sts",
-        other => panic!("no signing name known for {other}"),
+        other => paysec_aws::permissions::iam_prefix(other)
+            .unwrap_or_else(|| panic!("no signing name known for {other}")),
     }
 }
 

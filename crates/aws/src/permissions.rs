@@ -89,14 +89,7 @@ pub const fn read(
     actions: &'static [&'static str],
     scope: Scope,
 ) -> Permission {
-    Permission {
-        service,
-        operation,
-        actions,
-        need: Need::Read,
-        scope,
-        serves,
-    }
+    row(Need::Read, serves, service, operation, actions, scope)
 }
 
 /// A row that changes something.
@@ -107,11 +100,22 @@ pub const fn write(
     actions: &'static [&'static str],
     scope: Scope,
 ) -> Permission {
+    row(Need::Write, serves, service, operation, actions, scope)
+}
+
+const fn row(
+    need: Need,
+    serves: &'static str,
+    service: &'static str,
+    operation: &'static str,
+    actions: &'static [&'static str],
+    scope: Scope,
+) -> Permission {
     Permission {
         service,
         operation,
         actions,
-        need: Need::Write,
+        need,
         scope,
         serves,
     }

@@ -135,14 +135,7 @@ pub(crate) async fn before(
     if deferred.is_empty() || !only_deferred {
         return None;
     }
-    let (ok, described) = ask(
-        upstream,
-        call.head,
-        "rds",
-        &format!("Action=DescribeDBInstances&Version=2014-10-31&DBInstanceIdentifier={id}"),
-        None,
-    )
-    .await?;
+    let (ok, described) = describe(upstream, call, &id).await?;
     if !ok {
         // Not there: the emulator answers the request with its refusal.
         return None;
@@ -161,6 +154,19 @@ pub(crate) async fn before(
     )))
 }
 
+/// DescribeDBInstances of `id`, as the caller: whether it answered, and
+/// the answer.
+async fn describe(upstream: SocketAddr, call: &Call<'_>, id: &str) -> Option<(bool, String)> {
+    ask(
+        upstream,
+        call.head,
+        "rds",
+        &format!("Action=DescribeDBInstances&Version=2014-10-31&DBInstanceIdentifier={id}"),
+        None,
+    )
+    .await
+}
+
 /// A gp3 storage change's `Iops`, checked against the size it asks for
 /// (the live size when it asks none).
 async fn gp3_iops(
@@ -174,14 +180,7 @@ async fn gp3_iops(
     if size.is_none() && iops.is_none() {
         return None;
     }
-    let (ok, described) = ask(
-        upstream,
-        call.head,
-        "rds",
-        &format!("Action=DescribeDBInstances&Version=2014-10-31&DBInstanceIdentifier={id}"),
-        None,
-    )
-    .await?;
+    let (ok, described) = describe(upstream, call, id).await?;
     let gp3 = between(&described, "<StorageType>", "</StorageType>") == Some("gp3");
     let postgres = between(&described, "<Engine>", "</Engine>") == Some("postgres");
     if !ok || !gp3 || !postgres {
