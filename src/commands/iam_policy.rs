@@ -6,7 +6,9 @@
 
 use std::path::Path;
 
-use paysec_aws::permissions::{documents, statements, Permission, Target, MANAGED_POLICY_LIMIT};
+use paysec_aws::permissions::{
+    documents, policy_size, statements, Permission, Target, MANAGED_POLICY_LIMIT,
+};
 use paysec_core::naming::EnvName;
 use paysec_core::{ErrorClass, ResourceError};
 use serde_json::{json, Value};
@@ -117,12 +119,7 @@ pub async fn run(
         printer.json(&json!({ "for": which, "policies": list }));
     } else if out_dir.is_none() {
         for d in &docs {
-            let size = d
-                .policy
-                .to_string()
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .count();
+            let size = policy_size(&d.policy);
             printer.line(format!(
                 "# {} ({size} of {MANAGED_POLICY_LIMIT} characters): aws iam create-policy --policy-name {} --policy-document file://{}.json",
                 d.name, d.name, d.name
@@ -320,12 +317,7 @@ mod tests {
             );
             let mut sids = std::collections::BTreeSet::new();
             for d in &docs {
-                let size = d
-                    .policy
-                    .to_string()
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .count();
+                let size = policy_size(&d.policy);
                 assert!(size <= MANAGED_POLICY_LIMIT, "{}: {size}", d.name);
                 for s in d.policy["Statement"].as_array().unwrap() {
                     let sid = s["Sid"].as_str().unwrap();

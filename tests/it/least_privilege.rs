@@ -241,7 +241,7 @@ async fn paysec_runs_with_only_the_policies_it_generates() {
 
     // Enforcement is on: a key moto's IAM does not know is refused.
     let stranger = Sso {
-        access_key_id: "AKIAUNKNOWNKEY000000".into(),
+        access_key_id: "unknown-to-moto".into(),
         secret_access_key: "x".into(),
         session_token: String::new(),
         role_arn: String::new(),

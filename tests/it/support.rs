@@ -422,18 +422,7 @@ pub async fn identity_in_account(account: &str, name: &str) -> Sso {
 /// An SDK configuration as the SDK clients of `who`, pointed at the
 /// emulator (behind the AWS rules).
 pub async fn sdk_config_as(who: &Sso) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .credentials_provider(paysec_aws::sdk::s3::config::Credentials::new(
-            &who.access_key_id,
-            &who.secret_access_key,
-            Some(who.session_token.clone()),
-            None,
-            "test",
-        ))
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .load()
-        .await
+    sdk_config_on(who, &endpoint()).await
 }
 
 /// An SDK configuration as `who`, pointed at `endpoint` (an emulator of

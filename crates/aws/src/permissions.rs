@@ -633,10 +633,20 @@ pub fn statements(rows: &[Permission], writes: bool, targets: &[Target]) -> Vec<
         .collect()
 }
 
+/// A policy's (or statement's) size as IAM counts it against
+/// [`MANAGED_POLICY_LIMIT`]: its characters but white space.
+pub fn policy_size(policy: &Value) -> usize {
+    policy
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
 /// Packs statements into as few documents as IAM's size limit allows,
 /// named `paysec-<envs>-<for>[-N]`.
 pub fn documents(statements: Vec<Statement>, stem: &str) -> Vec<Document> {
-    let size = |s: &Value| s.to_string().chars().filter(|c| !c.is_whitespace()).count();
+    let size = policy_size;
     // `{"Version":"2012-10-17","Statement":[` ... `]}` and the commas.
     let frame = 40;
     let mut packs: Vec<Vec<Statement>> = Vec::new();

@@ -121,13 +121,6 @@ pub const PERMISSIONS: &[Permission] = &[
     write(
         F,
         "Lambda",
-        "AddPermission",
-        &["lambda:AddPermission"],
-        FUNCTIONS,
-    ),
-    write(
-        F,
-        "Lambda",
         "DeleteFunction",
         &["lambda:DeleteFunction"],
         FUNCTIONS,
