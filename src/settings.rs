@@ -156,17 +156,32 @@ pub async fn resolve_ledger(settings: &mut Settings) -> Result<(), Failure> {
     let Some(url) = settings.ledger_url.clone() else {
         return Ok(());
     };
-    settings.ledger = shared_store(&settings.aws, url).await?;
+    settings.ledger = shared_store(
+        &settings.aws,
+        url,
+        settings.config.run.ledger_owner.as_deref(),
+    )
+    .await?;
     Ok(())
 }
 
 /// The shared store at `url`.
-pub async fn shared_store(aws: &AwsSettings, url: S3Url) -> Result<Location, Failure> {
+pub async fn shared_store(
+    aws: &AwsSettings,
+    url: S3Url,
+    owner: Option<&str>,
+) -> Result<Location, Failure> {
     let aws = paysec_aws::Aws::connect(aws).await?;
-    let who = aws.identity().await?.arn;
+    let caller = aws.identity().await?;
+    // Every call names the bucket's expected owner: the configured one, else
+    // the caller's own account. S3 refuses a call to a bucket of another
+    // account, so a ledger is never read from, or written to, someone
+    // else's bucket.
+    let owner = owner.unwrap_or(&caller.account).to_owned();
     // The state bucket may live in another region than the run.
     let aws = aws.in_bucket_region(&url.bucket).await;
-    let store = S3Ledgers::new(url, aws.s3.clone(), who).map_err(Failure::Internal)?;
+    let store =
+        S3Ledgers::new(url, aws.s3.clone(), caller.arn, owner).map_err(Failure::Internal)?;
     Ok(Location::Remote(std::sync::Arc::new(store)))
 }
 

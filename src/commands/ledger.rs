@@ -37,7 +37,13 @@ pub async fn init(
             )));
         }
     }
-    let outcome = ledger_s3::init_bucket(&aws, &url.bucket, &caller.partition, options)
+    let owner = settings
+        .config
+        .run
+        .ledger_owner
+        .clone()
+        .unwrap_or_else(|| caller.account.clone());
+    let outcome = ledger_s3::init_bucket(&aws, &url.bucket, &caller.partition, &owner, options)
         .await
         .map_err(Failure::Usage)?;
     let what = if outcome.created {
@@ -74,7 +80,14 @@ pub async fn init(
 /// retires the source.
 pub async fn migrate(settings: &Settings, printer: &Printer, to: &str) -> Result<u8, Failure> {
     let destination = match settings::ledger_spec(to)? {
-        (_, Some(url)) => settings::shared_store(&settings.aws, url).await?,
+        (_, Some(url)) => {
+            settings::shared_store(
+                &settings.aws,
+                url,
+                settings.config.run.ledger_owner.as_deref(),
+            )
+            .await?
+        }
         (dir, None) => dir,
     };
     if same_place(&settings.ledger, &destination) {

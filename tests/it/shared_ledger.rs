@@ -629,3 +629,88 @@ async fn the_state_bucket_takes_a_customer_managed_key_and_expires_old_versions(
         Some(365)
     );
 }
+
+/// The state bucket must be the team's: every ledger call names its
+/// expected owner (the caller's account unless `ledger_owner` says
+/// otherwise), so a bucket of that name held by another account, even
+/// one letting everybody in, is refused by S3 (the rules layer models it:
+/// moto serves any account's bucket to any caller) before a ledger is
+/// read from or written to it; and `ledger init` refuses a bucket whose
+/// policy grants anyone outside the owner's account.
+#[tokio::test]
+async fn a_state_bucket_of_another_account_or_shared_outside_it_is_refused() {
+    let stranger = crate::support::identity_in_account("777777777777", "bucket-maker").await;
+    let p = on_ledger("owner", "unused");
+    let bucket = format!("state-{}", env_name("o"));
+    let as_stranger = [
+        ("AWS_ACCESS_KEY_ID", stranger.access_key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", stranger.secret_access_key.as_str()),
+        ("AWS_SESSION_TOKEN", stranger.session_token.as_str()),
+    ];
+    // The stranger's bucket, hardened as paysec hardens one.
+    let made = p.run_with(&as_stranger, &["ledger", "init", &format!("s3://{bucket}")]);
+    assert_eq!(made.code(), 0, "{}", made.stderr());
+    let refused = p.run(&["ledger", "init", &format!("s3://{bucket}")]);
+    assert_eq!(
+        refused.code(),
+        2,
+        "{}{}",
+        refused.stdout(),
+        refused.stderr()
+    );
+    assert!(
+        refused
+            .stderr()
+            .contains("is not account 123456789012's to use"),
+        "{}",
+        refused.stderr()
+    );
+    let url = format!("s3://{bucket}/team");
+    let plan = p.run_with(&[("PAYSEC_LEDGER", &url)], &["plan"]);
+    assert_ne!(plan.code(), 0, "{}", plan.stdout());
+    assert!(
+        plan.stderr()
+            .contains("is not owned by account 123456789012"),
+        "{}",
+        plan.stderr()
+    );
+    let stranger_s3 =
+        paysec_aws::sdk::s3::Client::new(&crate::support::sdk_config_as(&stranger).await);
+    let objects = stranger_s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(objects.key_count(), Some(0), "nothing written there");
+    // The team's own bucket, then shared with another account by policy.
+    let own = state_bucket(&p);
+    let grant = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "PartnerReads",
+            "Effect": "Allow",
+            "Principal": { "AWS": "arn:aws:iam::444455556666:root" },
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{own}/*")
+        }]
+    });
+    aws()
+        .await
+        .s3
+        .put_bucket_policy()
+        .bucket(&own)
+        .policy(grant.to_string())
+        .send()
+        .await
+        .unwrap();
+    let shared = p.run(&["ledger", "init", &format!("s3://{own}")]);
+    assert_eq!(shared.code(), 2, "{}{}", shared.stdout(), shared.stderr());
+    assert!(
+        shared.stderr().contains(
+            "its policy allows arn:aws:iam::444455556666:root, outside account 123456789012"
+        ),
+        "{}",
+        shared.stderr()
+    );
+}

@@ -74,6 +74,9 @@ pub struct S3Ledgers {
     url: S3Url,
     client: aws_sdk_s3::Client,
     who: String,
+    /// The account that must own the bucket, sent as `ExpectedBucketOwner`
+    /// on every call: S3 refuses the call when another account owns it.
+    owner: String,
     rt: Option<tokio::runtime::Runtime>,
 }
 
@@ -98,14 +101,38 @@ fn status<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
     e.raw_response().map(|r| r.status().as_u16())
 }
 
+/// A failed call's error; a 403 says the bucket may be another account's
+/// (S3's answer to a wrong `ExpectedBucketOwner`) as well as a missing
+/// permission.
+fn other<
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+>(
+    e: &SdkError<E, HttpResponse>,
+    bucket: &str,
+    owner: &str,
+) -> StoreError {
+    if status(e) == Some(403) {
+        return StoreError::Other(format!(
+            "s3://{bucket}: access denied ({}): either the bucket is not owned by account {owner} (the expected owner: `ledger_owner`, else the caller's account), or this identity lacks the S3 permission (`paysec iam-policy` lists it). Set `ledger_owner` to the state bucket's account if it is another one of yours; never use a bucket another party owns",
+            one_line(e)
+        ));
+    }
+    StoreError::Other(one_line(e))
+}
+
 /// Attempts for a write S3 answers `409 ConditionalRequestConflict`
 /// (another conditional write to the key in flight).
 const CONFLICT_ATTEMPTS: u32 = 5;
 
 impl S3Ledgers {
     /// The store for `url`, writing as `who` (the caller's ARN) with
-    /// `client`.
-    pub fn new(url: S3Url, client: aws_sdk_s3::Client, who: String) -> Result<Self, String> {
+    /// `client`, in a bucket `owner` (an account id) owns.
+    pub fn new(
+        url: S3Url,
+        client: aws_sdk_s3::Client,
+        who: String,
+        owner: String,
+    ) -> Result<Self, String> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("paysec-ledger")
@@ -116,6 +143,7 @@ impl S3Ledgers {
             url,
             client,
             who,
+            owner,
             rt: Some(rt),
         })
     }
@@ -150,6 +178,7 @@ impl S3Ledgers {
     ) -> Result<String, StoreError> {
         let client = self.client.clone();
         let bucket = self.url.bucket.clone();
+        let owner = self.owner.clone();
         self.block(async move {
             let mut attempt = 0;
             loop {
@@ -157,6 +186,7 @@ impl S3Ledgers {
                 let mut put = client
                     .put_object()
                     .bucket(&bucket)
+                    .expected_bucket_owner(&owner)
                     .key(&key)
                     .content_type("application/json")
                     .body(ByteStream::from(text.clone().into_bytes()));
@@ -180,7 +210,7 @@ impl S3Ledgers {
                         tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
                     }
                     Err(e) if status(&e) == Some(409) => return Err(StoreError::Conflict),
-                    Err(e) => return Err(StoreError::Other(one_line(&e))),
+                    Err(e) => return Err(other(&e, &bucket, &owner)),
                 }
             }
         })
@@ -190,13 +220,21 @@ impl S3Ledgers {
     fn get(&self, key: String) -> Result<Option<Stored>, StoreError> {
         let client = self.client.clone();
         let bucket = self.url.bucket.clone();
+        let owner = self.owner.clone();
         self.block(async move {
-            let out = match client.get_object().bucket(&bucket).key(&key).send().await {
+            let out = match client
+                .get_object()
+                .bucket(&bucket)
+                .expected_bucket_owner(&owner)
+                .key(&key)
+                .send()
+                .await
+            {
                 Ok(out) => out,
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
                     return Ok(None)
                 }
-                Err(e) => return Err(StoreError::Other(one_line(&e))),
+                Err(e) => return Err(other(&e, &bucket, &owner)),
             };
             let version = out.e_tag().unwrap_or_default().to_owned();
             let bytes = out
@@ -216,6 +254,7 @@ impl S3Ledgers {
     fn delete(&self, key: String, etag: String) -> Result<(), StoreError> {
         let client = self.client.clone();
         let bucket = self.url.bucket.clone();
+        let owner = self.owner.clone();
         self.block(async move {
             let mut attempt = 0;
             loop {
@@ -223,6 +262,7 @@ impl S3Ledgers {
                 match client
                     .delete_object()
                     .bucket(&bucket)
+                    .expected_bucket_owner(&owner)
                     .key(&key)
                     .if_match(&etag)
                     .send()
@@ -233,7 +273,7 @@ impl S3Ledgers {
                     Err(e) if status(&e) == Some(409) && attempt < CONFLICT_ATTEMPTS => {
                         tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
                     }
-                    Err(e) => return Err(StoreError::Other(one_line(&e))),
+                    Err(e) => return Err(other(&e, &bucket, &owner)),
                 }
             }
         })
@@ -307,6 +347,7 @@ impl RemoteStore for S3Ledgers {
     fn history(&self, env: &EnvName) -> Result<Vec<Revision>, StoreError> {
         let client = self.client.clone();
         let bucket = self.url.bucket.clone();
+        let owner = self.owner.clone();
         let key = self.key(env, "json");
         self.block(async move {
             let mut revisions = Vec::new();
@@ -316,12 +357,13 @@ impl RemoteStore for S3Ledgers {
                 let page = client
                     .list_object_versions()
                     .bucket(&bucket)
+                    .expected_bucket_owner(&owner)
                     .prefix(&key)
                     .set_key_marker(key_marker.clone())
                     .set_version_id_marker(version_marker.clone())
                     .send()
                     .await
-                    .map_err(|e| StoreError::Other(one_line(&e)))?;
+                    .map_err(|e| other(&e, &bucket, &owner))?;
                 for v in page
                     .versions()
                     .iter()
@@ -331,6 +373,7 @@ impl RemoteStore for S3Ledgers {
                     let writer = client
                         .head_object()
                         .bucket(&bucket)
+                        .expected_bucket_owner(&owner)
                         .key(&key)
                         .version_id(&version_id)
                         .send()
@@ -425,6 +468,7 @@ pub async fn init_bucket(
     aws: &crate::Aws,
     bucket: &str,
     partition: &str,
+    owner: &str,
     options: &InitOptions,
 ) -> Result<Init, String> {
     use aws_sdk_s3::types::BucketLifecycleConfiguration;
@@ -436,9 +480,10 @@ pub async fn init_bucket(
     };
     let s3 = &aws.s3;
     let fail = |what: &str, e: String| format!("{what} of s3://{bucket}: {e}");
-    match s3.head_bucket().bucket(bucket).send().await {
+    match s3.head_bucket().bucket(bucket)
+        .expected_bucket_owner(owner).send().await {
         Ok(_) => {
-            let missing = hardening_missing(aws, bucket).await?;
+            let missing = hardening_missing(aws, bucket, owner).await?;
             if missing.is_empty() {
                 return Ok(Init {
                     created: false,
@@ -450,10 +495,19 @@ pub async fn init_bucket(
                 missing.join("; ")
             ));
         }
-        Err(e) if status(&e) == Some(404) => {}
+        Err(e) if status(&e) == Some(404) => {
+            // A bucket made now is the caller's account's: another
+            // expected owner could never use it.
+            let caller = aws.identity().await.map_err(|e| e.to_string())?.account;
+            if caller != owner {
+                return Err(format!(
+                    "s3://{bucket} does not exist, and `ledger init` would make it in account {caller}, not {owner} (`ledger_owner`): run it with credentials of account {owner}, or unset `ledger_owner`"
+                ));
+            }
+        }
         Err(e) if status(&e) == Some(403) => {
             return Err(format!(
-                "s3://{bucket} exists and this identity cannot read it (HTTP 403): it belongs to another account, or s3:ListBucket is missing; choose another bucket name or ask for access"
+                "s3://{bucket} exists and is not account {owner}'s to use (HTTP 403): another account owns it, or this identity lacks s3:ListBucket; a state bucket must be owned by the expected account (`ledger_owner`, else the caller's). Choose another bucket name, or ask for access"
             ))
         }
         Err(e) => return Err(fail("HeadBucket", one_line(&e))),
@@ -476,12 +530,14 @@ pub async fn init_bucket(
         .map_err(|e| fail("CreateBucket", one_line(&e)))?;
     s3.put_public_access_block()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .public_access_block_configuration(crate::s3_hardening::all_public_access_blocked())
         .send()
         .await
         .map_err(|e| fail("PutPublicAccessBlock", one_line(&e)))?;
     s3.put_bucket_versioning()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .versioning_configuration(
             VersioningConfiguration::builder()
                 .status(BucketVersioningStatus::Enabled)
@@ -502,6 +558,7 @@ pub async fn init_bucket(
         .build();
     s3.put_bucket_encryption()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .server_side_encryption_configuration(
             ServerSideEncryptionConfiguration::builder()
                 .rules(rule)
@@ -516,6 +573,7 @@ pub async fn init_bucket(
     // IAM: s3:PutLifecycleConfiguration.
     s3.put_bucket_lifecycle_configuration()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .lifecycle_configuration(
             BucketLifecycleConfiguration::builder()
                 .rules(crate::s3_hardening::noncurrent_versions_expire(
@@ -531,6 +589,7 @@ pub async fn init_bucket(
     if !plain_http(aws) {
         s3.put_bucket_policy()
             .bucket(bucket)
+            .expected_bucket_owner(owner)
             .policy(tls_only_policy(partition, bucket))
             .send()
             .await
@@ -538,6 +597,7 @@ pub async fn init_bucket(
     }
     s3.put_bucket_tagging()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .tagging(
             Tagging::builder()
                 .tag_set(
@@ -560,11 +620,21 @@ pub async fn init_bucket(
 }
 
 /// What an existing bucket lacks of the state bucket's hardening.
-async fn hardening_missing(aws: &crate::Aws, bucket: &str) -> Result<Vec<String>, String> {
+async fn hardening_missing(
+    aws: &crate::Aws,
+    bucket: &str,
+    owner: &str,
+) -> Result<Vec<String>, String> {
     use aws_sdk_s3::types::{ObjectOwnership, ServerSideEncryption};
     let s3 = &aws.s3;
     let mut missing = Vec::new();
-    let versioning = match s3.get_bucket_versioning().bucket(bucket).send().await {
+    let versioning = match s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .send()
+        .await
+    {
         Ok(v) => v.status().map(|s| s.as_str().to_owned()),
         Err(e) => match aws
             .tolerates(crate::emulator::Gap::VersioningAnswerWrapped)
@@ -589,6 +659,7 @@ async fn hardening_missing(aws: &crate::Aws, bucket: &str) -> Result<Vec<String>
     let encrypted = s3
         .get_bucket_encryption()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .send()
         .await
         .ok()
@@ -610,6 +681,7 @@ async fn hardening_missing(aws: &crate::Aws, bucket: &str) -> Result<Vec<String>
     let blocked = s3
         .get_public_access_block()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .send()
         .await
         .ok()
@@ -626,6 +698,7 @@ async fn hardening_missing(aws: &crate::Aws, bucket: &str) -> Result<Vec<String>
     let enforced = s3
         .get_bucket_ownership_controls()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .send()
         .await
         .ok()
@@ -638,19 +711,71 @@ async fn hardening_missing(aws: &crate::Aws, bucket: &str) -> Result<Vec<String>
     if !enforced {
         missing.push("object ownership is not BucketOwnerEnforced (ACLs on)".into());
     }
-    let tls_only = s3
+    let policy = s3
         .get_bucket_policy()
         .bucket(bucket)
+        .expected_bucket_owner(owner)
         .send()
         .await
         .ok()
         .and_then(|p| p.policy().map(str::to_owned))
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .is_some_and(|doc| denies_plain_http(&doc));
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let tls_only = policy.as_ref().is_some_and(denies_plain_http);
     if !tls_only && !plain_http(aws) {
         missing.push("no policy statement denies aws:SecureTransport = false".into());
     }
+    if let Some(doc) = &policy {
+        for outsider in outside_grants(doc, owner) {
+            missing.push(format!(
+                "its policy allows {outsider}, outside account {owner} (the ledgers hold create tokens and external ids: only the owner's account may reach them)"
+            ));
+        }
+    }
     Ok(missing)
+}
+
+/// The principals an `Allow` statement of a bucket policy names outside
+/// account `owner`: `*` (anyone), another account's root or ARN, a
+/// service. Conditions are not read: a grant to anyone is refused even if
+/// a condition narrows it, since only the owner's account may reach the
+/// ledgers.
+fn outside_grants(doc: &serde_json::Value, owner: &str) -> Vec<String> {
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(a) => a.clone(),
+        one => vec![one.clone()],
+    };
+    let mut outside = Vec::new();
+    for s in statements.iter().filter(|s| s["Effect"] == "Allow") {
+        let principals: Vec<String> = match &s["Principal"] {
+            serde_json::Value::String(p) => vec![p.clone()],
+            serde_json::Value::Object(kinds) => kinds
+                .iter()
+                .flat_map(|(kind, v)| {
+                    let values = match v {
+                        serde_json::Value::Array(a) => a.clone(),
+                        one => vec![one.clone()],
+                    };
+                    values.into_iter().map(move |p| {
+                        let p = p.as_str().unwrap_or_default().to_owned();
+                        if kind == "AWS" {
+                            p
+                        } else {
+                            format!("{kind} {p}")
+                        }
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for p in principals {
+            let in_account =
+                p == owner || p.split(':').nth(4).is_some_and(|account| account == owner);
+            if !in_account && !outside.contains(&p) {
+                outside.push(p);
+            }
+        }
+    }
+    outside
 }
 
 /// Whether a bucket policy has a Deny on `aws:SecureTransport` false.
@@ -687,6 +812,26 @@ mod tests {
         );
         assert!(S3Url::parse("s3://Team_State/x").unwrap().is_err());
         assert!(S3Url::parse("s3://").unwrap().is_err());
+    }
+
+    #[test]
+    fn a_grant_outside_the_owner_s_account_is_named() {
+        let doc = serde_json::json!({"Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:*"},
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/deployer"}, "Action": "s3:GetObject"},
+            {"Effect": "Allow", "Principal": {"AWS": ["111122223333", "arn:aws:iam::444455556666:root"]}, "Action": "s3:*"},
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"},
+            {"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject"}
+        ]});
+        assert_eq!(
+            outside_grants(&doc, "111122223333"),
+            [
+                "arn:aws:iam::444455556666:root",
+                "*",
+                "Service logging.s3.amazonaws.com"
+            ]
+        );
+        assert!(outside_grants(&serde_json::json!({"Statement": []}), "111122223333").is_empty());
     }
 
     #[test]

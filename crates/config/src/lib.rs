@@ -61,6 +61,9 @@ pub struct RunSettings {
     pub ledger: Option<String>,
     /// The ledgers' directory, when `ledger` is unset.
     pub ledger_dir: PathBuf,
+    /// The account that must own a shared ledger's bucket
+    /// (`PAYSEC_LEDGER_OWNER`); the caller's account when unset.
+    pub ledger_owner: Option<String>,
     /// How many resource operations run at once.
     pub concurrency: usize,
     /// SDK attempts per AWS call.
@@ -109,6 +112,8 @@ struct File {
     #[serde(skip_serializing_if = "Option::is_none")]
     ledger: Option<String>,
     ledger_dir: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ledger_owner: Option<String>,
     concurrency: usize,
     max_attempts: u32,
     calls_per_service: usize,
@@ -137,6 +142,7 @@ impl From<File> for Config {
                 allow_http_endpoint: f.allow_http_endpoint,
                 ledger: f.ledger,
                 ledger_dir: f.ledger_dir,
+                ledger_owner: f.ledger_owner,
                 concurrency: f.concurrency,
                 max_attempts: f.max_attempts,
                 calls_per_service: f.calls_per_service,
@@ -176,6 +182,7 @@ impl From<Config> for File {
             allow_http_endpoint,
             ledger,
             ledger_dir,
+            ledger_owner,
             concurrency,
             max_attempts,
             calls_per_service,
@@ -201,6 +208,7 @@ impl From<Config> for File {
             allow_http_endpoint,
             ledger,
             ledger_dir,
+            ledger_owner,
             concurrency,
             max_attempts,
             calls_per_service,
@@ -519,6 +527,7 @@ impl Default for RunSettings {
             allow_http_endpoint: false,
             ledger: None,
             ledger_dir: PathBuf::from(".paysec"),
+            ledger_owner: None,
             concurrency: 16,
             max_attempts: 10,
             calls_per_service: 10,
@@ -765,6 +774,15 @@ impl RunSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         if let Some(env) = &self.environment_suffix {
             EnvName::parse(env)?;
+        }
+        if let Some(owner) = &self.ledger_owner {
+            if owner.len() != 12 || !owner.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(
+                    "ledger_owner",
+                    owner,
+                    "an AWS account id, 12 digits (the account that owns the shared ledger's bucket)",
+                ));
+            }
         }
         for (name, access) in &self.environments {
             EnvName::parse(name)?;

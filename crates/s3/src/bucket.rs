@@ -199,6 +199,7 @@ impl Bucket {
                 BucketProperty::Ownership => s3
                     .put_bucket_ownership_controls()
                     .bucket(&name)
+                    .expected_bucket_owner(&cx.env.account)
                     .ownership_controls(
                         OwnershipControls::builder()
                             .rules(
@@ -217,6 +218,7 @@ impl Bucket {
                 BucketProperty::PublicAccessBlock => s3
                     .put_public_access_block()
                     .bucket(&name)
+                    .expected_bucket_owner(&cx.env.account)
                     .public_access_block_configuration(
                         paysec_aws::s3_hardening::all_public_access_blocked(),
                     )
@@ -238,6 +240,7 @@ impl Bucket {
                     .map_err(|e| ResourceError::unexpected(id, e.to_string()))?;
                     s3.put_bucket_encryption()
                         .bucket(&name)
+                        .expected_bucket_owner(&cx.env.account)
                         .server_side_encryption_configuration(
                             ServerSideEncryptionConfiguration::builder()
                                 .rules(
@@ -257,6 +260,7 @@ impl Bucket {
                 BucketProperty::Versioning => s3
                     .put_bucket_versioning()
                     .bucket(&name)
+                    .expected_bucket_owner(&cx.env.account)
                     .versioning_configuration(
                         VersioningConfiguration::builder()
                             .status(BucketVersioningStatus::Enabled)
@@ -276,6 +280,7 @@ impl Bucket {
                         .build();
                     s3.put_object_lock_configuration()
                         .bucket(&name)
+                        .expected_bucket_owner(&cx.env.account)
                         .object_lock_configuration(
                             ObjectLockConfiguration::builder()
                                 .object_lock_enabled(ObjectLockEnabled::Enabled)
@@ -294,6 +299,7 @@ impl Bucket {
                 BucketProperty::Lifecycle => s3
                     .put_bucket_lifecycle_configuration()
                     .bucket(&name)
+                    .expected_bucket_owner(&cx.env.account)
                     .lifecycle_configuration(
                         BucketLifecycleConfiguration::builder()
                             .set_rules(Some(self.lifecycle_rules()))
@@ -312,6 +318,7 @@ impl Bucket {
                         .collect();
                     s3.put_bucket_tagging()
                         .bucket(&name)
+                        .expected_bucket_owner(&cx.env.account)
                         .tagging(
                             Tagging::builder()
                                 .set_tag_set(Some(tags))
@@ -326,6 +333,7 @@ impl Bucket {
                 BucketProperty::Policy => s3
                     .put_bucket_policy()
                     .bucket(&name)
+                    .expected_bucket_owner(&cx.env.account)
                     .policy(self.policy(cx, &name)?.to_string())
                     .send()
                     .await
@@ -342,6 +350,7 @@ impl Bucket {
                         .map_err(|e| ResourceError::unexpected(id, e.to_string()))?;
                     s3.put_bucket_logging()
                         .bucket(&name)
+                        .expected_bucket_owner(&cx.env.account)
                         .bucket_logging_status(
                             BucketLoggingStatus::builder()
                                 .logging_enabled(enabled)
@@ -367,6 +376,7 @@ impl Bucket {
         let own = absent_is_none(
             s3.get_bucket_ownership_controls()
                 .bucket(&name)
+                .expected_bucket_owner(&cx.env.account)
                 .send()
                 .await
                 .or_resource(id, "GetBucketOwnershipControls"),
@@ -393,6 +403,7 @@ impl Bucket {
         let pab = absent_is_none(
             s3.get_public_access_block()
                 .bucket(&name)
+                .expected_bucket_owner(&cx.env.account)
                 .send()
                 .await
                 .or_resource(id, "GetPublicAccessBlock"),
@@ -431,6 +442,7 @@ impl Bucket {
         let enc = absent_is_none(
             s3.get_bucket_encryption()
                 .bucket(&name)
+                .expected_bucket_owner(&cx.env.account)
                 .send()
                 .await
                 .or_resource(id, "GetBucketEncryption"),
@@ -473,7 +485,13 @@ impl Bucket {
                 .unwrap_or_else(|| "none".into()),
         );
 
-        let status = match s3.get_bucket_versioning().bucket(&name).send().await {
+        let status = match s3
+            .get_bucket_versioning()
+            .bucket(&name)
+            .expected_bucket_owner(&cx.env.account)
+            .send()
+            .await
+        {
             Ok(v) => v.status().map(|s| s.as_str().to_owned()),
             Err(e) => match paysec_aws::emulator::versioning_status_of_wrapped_answer(&e)
                 .filter(|_| self.aws.tolerates(Gap::VersioningAnswerWrapped))
@@ -496,6 +514,7 @@ impl Bucket {
             let lock = absent_is_none(
                 s3.get_object_lock_configuration()
                     .bucket(&name)
+                    .expected_bucket_owner(&cx.env.account)
                     .send()
                     .await
                     .or_resource(id, "GetObjectLockConfiguration"),
@@ -531,6 +550,7 @@ impl Bucket {
         let lc = absent_is_none(
             s3.get_bucket_lifecycle_configuration()
                 .bucket(&name)
+                .expected_bucket_owner(&cx.env.account)
                 .send()
                 .await
                 .or_resource(id, "GetBucketLifecycleConfiguration"),
@@ -577,6 +597,7 @@ impl Bucket {
         let tags = absent_is_none(
             s3.get_bucket_tagging()
                 .bucket(&name)
+                .expected_bucket_owner(&cx.env.account)
                 .send()
                 .await
                 .or_resource(id, "GetBucketTagging"),
@@ -595,6 +616,7 @@ impl Bucket {
         let pol = absent_is_none(
             s3.get_bucket_policy()
                 .bucket(&name)
+                .expected_bucket_owner(&cx.env.account)
                 .send()
                 .await
                 .or_resource(id, "GetBucketPolicy"),
@@ -620,6 +642,7 @@ impl Bucket {
             let log = s3
                 .get_bucket_logging()
                 .bucket(&name)
+                .expected_bucket_owner(&cx.env.account)
                 .send()
                 .await
                 .or_resource(id, "GetBucketLogging")?;
@@ -639,7 +662,7 @@ impl Bucket {
     }
 
     /// Deletes every object version and delete marker, 1000 at a time.
-    async fn empty(&self, name: &str) -> Result<usize, ResourceError> {
+    async fn empty(&self, name: &str, owner: &str) -> Result<usize, ResourceError> {
         let mut removed = 0;
         loop {
             let out = self
@@ -647,6 +670,7 @@ impl Bucket {
                 .s3
                 .list_object_versions()
                 .bucket(name)
+                .expected_bucket_owner(owner)
                 .max_keys(1000)
                 .send()
                 .await
@@ -682,6 +706,7 @@ impl Bucket {
                 .s3
                 .delete_objects()
                 .bucket(name)
+                .expected_bucket_owner(owner)
                 .delete(del)
                 // `down --purge-audit-logs` removes locked log versions: a
                 // governance lock gives way to a caller allowed
@@ -736,6 +761,7 @@ impl Resource for Bucket {
             .s3
             .head_bucket()
             .bucket(self.name(cx))
+            .expected_bucket_owner(&cx.env.account)
             .send()
             .await
             .or_resource(&self.id, "HeadBucket");
@@ -753,6 +779,7 @@ impl Resource for Bucket {
             .s3
             .head_bucket()
             .bucket(&name)
+            .expected_bucket_owner(&cx.env.account)
             .send()
             .await
             .or_resource(&self.id, "HeadBucket")
@@ -833,6 +860,7 @@ impl Resource for Bucket {
             .s3
             .get_bucket_tagging()
             .bucket(self.name(cx))
+            .expected_bucket_owner(&cx.env.account)
             .send()
             .await
             .or_resource(&self.id, "GetBucketTagging")
@@ -885,6 +913,7 @@ impl Resource for Bucket {
             .s3
             .delete_bucket_policy()
             .bucket(&name)
+            .expected_bucket_owner(&cx.env.account)
             .send()
             .await
             .or_resource(&self.id, "DeleteBucketPolicy")
@@ -896,12 +925,13 @@ impl Resource for Bucket {
         // S3 delivers logs late (best effort, sometimes hours): an object
         // can land between emptying and deleting. Empty again and retry.
         let deleted = retrying(&[rules::S3_BUCKET_NOT_EMPTY], || async {
-            let removed = self.empty(&name).await?;
+            let removed = self.empty(&name, &cx.env.account).await?;
             tracing::info!(bucket = %name, removed, "emptied bucket");
             self.aws
                 .s3
                 .delete_bucket()
                 .bucket(&name)
+                .expected_bucket_owner(&cx.env.account)
                 .send()
                 .await
                 .or_resource(&self.id, "DeleteBucket")

@@ -26,6 +26,7 @@ pub mod moto;
 mod rds_pending;
 mod rds_reboot;
 pub mod rules;
+mod s3_owner;
 mod s3_regions;
 mod trust;
 mod wire;

@@ -16,6 +16,7 @@
 //! | SNS subscription confirmation | an email/HTTP subscription stays `PendingConfirmation` (in ListSubscriptionsByTopic/ListSubscriptions; Subscribe answers `pending confirmation` unless `ReturnSubscriptionArn`) until ConfirmSubscription brings the token SNS "sent" (`FaultProxy::mailbox`); a wrong token is refused; addresses in `confirming_recipients` confirm at once, as a recipient following the link would |
 //! | AssumeRole trust | STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller (its account, role or ARN; `sts:ExternalId` when it requires one), is refused with AWS's `AccessDenied` ([`crate::trust`]) |
 //! | DNS Firewall | names with trailing dots, asynchronous association updates, mutation protection ([`crate::dns_firewall`]) |
+//! | S3 expected bucket owner | a request whose `x-amz-expected-bucket-owner` is not its bucket's owner is `403 AccessDenied` ([`crate::s3_owner`]) |
 //! | S3 buckets by region | a request for a bucket signed for another region is `301 PermanentRedirect` with `x-amz-bucket-region` ([`crate::s3_regions`]) |
 //! | static parameters wait for a reboot | an instance made within `rds_parameter_settle` of its parameter group's last change reads `pending-reboot` until RebootDBInstance, then `rebooting` for a moment, refusing another reboot ([`crate::rds_reboot`]) |
 //! | Lambda releases | an update in progress for a while, PublishVersion's `CodeSha256`, an alias holding its version ([`crate::lambda_releases`]) |
@@ -80,6 +81,9 @@ pub struct Rules {
     /// A bucket is served from its own region only: another region's
     /// request is `301 PermanentRedirect` ([`crate::s3_regions`]).
     pub s3_bucket_regions: bool,
+    /// A request naming another account as its bucket's expected owner is
+    /// refused `403 AccessDenied` ([`crate::s3_owner`]).
+    pub s3_expected_owner: bool,
     /// A capacity change without `ApplyImmediately` waits for the
     /// maintenance window, shown as pending; an immediate change takes the
     /// pending ones along ([`crate::rds_pending`]).
@@ -174,6 +178,7 @@ impl Rules {
             dns_firewall_mutation_protection: true,
             dns_association_update_time: Duration::from_millis(1500),
             s3_bucket_regions: true,
+            s3_expected_owner: true,
             // RDS's word: "wait 5 minutes".
             rds_parameter_settle: Duration::from_secs(300),
             encrypted_snapshots_private: true,
@@ -212,6 +217,7 @@ impl Rules {
             dns_firewall_mutation_protection: false,
             dns_association_update_time: Duration::ZERO,
             s3_bucket_regions: false,
+            s3_expected_owner: false,
             rds_parameter_settle: Duration::ZERO,
             encrypted_snapshots_private: false,
             rds_pending_modifications: false,
@@ -263,6 +269,8 @@ pub(crate) struct Memory {
     pub(crate) rebooting: HashMap<String, Instant>,
     /// Bucket -> the region it lives in (asked of the emulator once).
     pub(crate) bucket_regions: HashMap<String, String>,
+    /// (bucket, account) pairs known to be owner and owned.
+    pub(crate) bucket_owners: std::collections::HashSet<(String, String)>,
     /// Function name -> until when its last update is in progress.
     pub(crate) lambda_updates: HashMap<String, Instant>,
     /// REST API id -> its security policy and endpoint access mode.
@@ -489,6 +497,19 @@ pub(crate) async fn ask_rest(
     send_as_caller(upstream, head, service, method, path, "", "").await
 }
 
+/// [`ask_rest`] as `account` (moto's `x-moto-account-id`).
+pub(crate) async fn ask_rest_as(
+    upstream: SocketAddr,
+    head: &str,
+    service: &str,
+    method: &str,
+    path: &str,
+    account: &str,
+) -> Option<(bool, String)> {
+    let headers = format!("x-moto-account-id: {account}\r\n");
+    send_as_caller(upstream, head, service, method, path, &headers, "").await
+}
+
 /// One request to the emulator signed with the caller's access key (the
 /// emulator checks no signature; it maps the key to an account); whether
 /// it succeeded, and the answer's body.
@@ -712,6 +733,9 @@ pub(crate) async fn before(
         return Some(verdict);
     }
     if let Some(verdict) = crate::s3_regions::before(rules, memory, upstream, call).await {
+        return Some(verdict);
+    }
+    if let Some(verdict) = crate::s3_owner::before(rules, memory, upstream, call).await {
         return Some(verdict);
     }
     if let Some(verdict) = crate::apigateway::before(rules, memory, upstream, call).await {
@@ -1176,6 +1200,9 @@ pub(crate) fn after(
     }
     if rules.s3_bucket_regions {
         crate::s3_regions::after(&mut m, call);
+    }
+    if rules.s3_expected_owner {
+        crate::s3_owner::after(&mut m, call);
     }
     if let Some(rewritten) = crate::rds_reboot::after(rules, &mut m, call, head, body) {
         return Some(rewritten);
