@@ -288,12 +288,22 @@ fn refuse_protected(settings: &Settings, ledger: &Ledger, unprotect: bool) -> Re
 
 /// `down --purge-audit-logs`: what an earlier `down` kept of the audit
 /// logs (log buckets, log groups) goes back into the ledger, to be deleted
-/// with the rest.
+/// with the rest, and so do the keys kept only because those logs were
+/// encrypted with them: a key is kept exactly while something kept is
+/// encrypted with it (a final snapshot keeps the RDS key).
 fn reinstate_audit_logs(printer: &Printer, ledger: &mut Ledger) -> Result<(), Failure> {
-    let back = ledger.reinstate_kept(|k| k.kind == "s3_bucket" || k.kind == "log_group")?;
+    let mut back = ledger.reinstate_kept(|k| k.kind == "s3_bucket" || k.kind == "log_group")?;
+    let still_encrypted: Vec<String> = ledger
+        .kept()
+        .iter()
+        .filter_map(|k| k.encrypted_with.clone())
+        .collect();
+    back.extend(ledger.reinstate_kept(|k| {
+        k.kind == "kms_key" && !still_encrypted.iter().any(|key| is_key(key, &k.physical_id))
+    })?);
     if !back.is_empty() {
         printer.note(format!(
-            "Deleting the audit logs an earlier `down` kept: {}",
+            "Deleting the audit logs an earlier `down` kept, and the keys kept for them: {}",
             back.iter()
                 .map(|id| id.as_str())
                 .collect::<Vec<_>>()
@@ -301,6 +311,12 @@ fn reinstate_audit_logs(printer: &Printer, ledger: &mut Ledger) -> Result<(), Fa
         ));
     }
     Ok(())
+}
+
+/// Whether `named` (a key's id or ARN, as a kept thing records the key it
+/// is encrypted with) is the key whose id is `key_id`.
+fn is_key(named: &str, key_id: &str) -> bool {
+    named == key_id || named.ends_with(&format!(":key/{key_id}"))
 }
 
 /// A `down` whose ledger lists nothing: looks for the stack by name and tag

@@ -243,8 +243,43 @@ async fn the_core_stack_converges_verifies_plans_clean_and_leaves_nothing() {
         kept_buckets.iter().all(|b| b.contains("logs-")),
         "{kept_buckets:?}"
     );
+    let kept_keys: Vec<(String, String)> = p.ledger()["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kind"] == "kms_key")
+        .map(|k| {
+            (
+                k["id"].as_str().unwrap().to_owned(),
+                k["physical_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
     p.run_with(CORE_ONLY, &["down", "--yes", "--purge-audit-logs"])
         .success();
+    // The keys kept for the purged logs go with them: scheduled for
+    // deletion, and no note says they still protect anything.
+    for (id, key) in &kept_keys {
+        let state = aws
+            .kms
+            .describe_key()
+            .key_id(key)
+            .send()
+            .await
+            .unwrap()
+            .key_metadata()
+            .and_then(|m| m.key_state().cloned());
+        assert_eq!(
+            state.as_ref().map(|s| s.as_str()),
+            Some("PendingDeletion"),
+            "{id} ({key}) after the purge on {emulator}"
+        );
+    }
+    let notes = p.ledger()["kept"].to_string();
+    assert!(
+        !notes.contains("it encrypts what was kept"),
+        "no key is said to protect purged logs on {emulator}: {notes}"
+    );
     let left = tagged_by_logical_id(&p.env).await;
     assert!(
         left.is_empty(),
