@@ -42,7 +42,8 @@ pub struct Global {
     /// the config's `[environments.NAME] role_arn`
     #[arg(long, global = true, value_name = "ARN")]
     pub role_arn: Option<String>,
-    /// The external id the role's trust policy asks for
+    /// The external id the role's trust policy asks for (with --role-arn;
+    /// PAYSEC_EXTERNAL_ID keeps it out of the process list)
     #[arg(long, global = true, value_name = "ID", requires = "role_arn")]
     pub external_id: Option<String>,
     /// The assumed role's session name (default paysec-ENV; CloudTrail

@@ -95,7 +95,7 @@ impl LiveView {
         let mut err = std::io::stderr().lock();
         Self::clear(&mut err, st.drawn);
         if let Some(l) = line {
-            let _ = writeln!(err, "{l}");
+            let _ = writeln!(err, "{}", paysec_core::shown::for_terminal(&l));
         }
         let finished = st.done + st.failed + st.skipped;
         let width = 30;
@@ -119,7 +119,7 @@ impl LiveView {
             ));
         }
         for l in &lines {
-            let _ = writeln!(err, "{l}");
+            let _ = writeln!(err, "{}", paysec_core::shown::for_terminal(l));
         }
         let _ = err.flush();
         st.drawn = lines.len();

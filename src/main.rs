@@ -105,9 +105,8 @@ fn usage_error(e: clap::Error) -> ExitCode {
 /// The SDK's configuration warnings (the instance metadata service gave no
 /// region or credentials: every run off EC2 without them) are left to
 /// `-vv`: when nothing is found at all, paysec's own error says what to set.
-/// Colour only on a terminal, and never with `NO_COLOR`.
+/// Plain lines (no colour), external ids and control characters shown safely.
 fn init_tracing(verbose: u8, quiet: bool) {
-    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
@@ -119,8 +118,30 @@ fn init_tracing(verbose: u8, quiet: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_writer(|| ShownStderr)
+        // No colour: every log line goes through `shown::for_terminal`,
+        // which shows escape sequences (an AWS name's, or colour codes) as
+        // text.
+        .with_ansi(false)
         .with_target(verbose > 1)
         .try_init();
+}
+
+/// Standard error for log lines: external ids shown as their digest,
+/// control characters escaped (`paysec_core::shown`). The formatter writes
+/// each event in one call.
+struct ShownStderr;
+
+impl std::io::Write for ShownStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr()
+            .lock()
+            .write_all(paysec_core::shown::for_terminal(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use paysec_core::report::{Event, Reporter};
+use paysec_core::shown;
 use serde::Serialize;
 
 use crate::cli::OutputFormat;
@@ -40,13 +41,25 @@ impl Printer {
     /// A result line on stdout (text mode).
     pub fn line(&self, text: impl AsRef<str>) {
         let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", shown::for_terminal(text.as_ref()));
+    }
+
+    /// The one line that shows an external id as it is: `paysec output
+    /// audit_role_external_id`, the hand-over to the auditor. Everything
+    /// else shows external ids as their digest (`paysec_core::shown`).
+    pub fn handover_line(&self, text: impl AsRef<str>) {
+        let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", text.as_ref());
     }
 
     /// A note on stderr (text mode, not quiet).
     pub fn note(&self, text: impl AsRef<str>) {
         if !self.quiet && !self.is_json() {
-            let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{}",
+                shown::for_terminal(text.as_ref())
+            );
         }
     }
 
@@ -54,15 +67,19 @@ impl Printer {
     /// means only errors, not none.
     pub fn problem(&self, text: impl AsRef<str>) {
         if !self.is_json() {
-            let _ = writeln!(std::io::stderr().lock(), "{}", text.as_ref());
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{}",
+                shown::for_terminal(text.as_ref())
+            );
         }
     }
 
     /// The command's result document on stdout (JSON mode).
     pub fn json(&self, value: &impl Serialize) {
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
         let mut out = std::io::stdout().lock();
-        let _ = serde_json::to_writer_pretty(&mut out, value);
-        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", shown::for_terminal(&text));
     }
 
     pub fn error(&self, failure: &Failure) {
@@ -75,9 +92,9 @@ impl Printer {
                     "message": failure.to_string(),
                 }
             });
-            let _ = writeln!(err, "{doc}");
+            let _ = writeln!(err, "{}", shown::for_terminal(&doc.to_string()));
         } else {
-            let _ = writeln!(err, "error: {failure}");
+            let _ = writeln!(err, "error: {}", shown::for_terminal(&failure.to_string()));
         }
     }
 
@@ -216,6 +233,6 @@ impl Reporter for LineReporter {
             (Some(env), false) => format!("{env:<12} {line}"),
             _ => line,
         };
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        let _ = writeln!(std::io::stderr().lock(), "{}", shown::for_terminal(&line));
     }
 }

@@ -264,8 +264,16 @@ fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
             )));
         }
     }
-    if let Some(why) = global
+    // The flag, else the variable (which stays out of the process list);
+    // either goes with --role-arn.
+    let external_id = global
         .external_id
+        .clone()
+        .or_else(|| std::env::var("PAYSEC_EXTERNAL_ID").ok());
+    if let Some(id) = &external_id {
+        paysec_core::shown::hide(id);
+    }
+    if let Some(why) = external_id
         .as_deref()
         .and_then(paysec_config::external_id_problem)
     {
@@ -285,7 +293,7 @@ fn resolve_for(global: &Global, needs_env: bool) -> Result<Settings, Failure> {
         }
         Some(arn) => Some(AssumeRole {
             arn: arn.clone(),
-            external_id: global.external_id.clone(),
+            external_id,
             session_name: global.role_session_name.clone().unwrap_or_else(|| {
                 format!(
                     "paysec-{}",

@@ -299,7 +299,10 @@ fn reinstate_audit_logs(printer: &Printer, ledger: &mut Ledger) -> Result<(), Fa
         .filter_map(|k| k.encrypted_with.clone())
         .collect();
     back.extend(ledger.reinstate_kept(|k| {
-        k.kind == "kms_key" && !still_encrypted.iter().any(|key| is_key(key, &k.physical_id))
+        k.kind == "kms_key"
+            && !still_encrypted
+                .iter()
+                .any(|key| is_key(key, &k.physical_id))
     })?);
     if !back.is_empty() {
         printer.note(format!(

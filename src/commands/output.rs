@@ -7,6 +7,9 @@ use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
 
+/// The output that hands the audit role's external id to the auditor.
+const HANDOVER: &str = "audit_role_external_id";
+
 pub fn run(
     settings: &Settings,
     printer: &Printer,
@@ -29,12 +32,19 @@ pub fn run(
                 settings.env
             )));
         };
-        if raw {
-            printer.line(value);
+        let text = if raw {
+            value.clone()
         } else if printer.is_json() {
-            printer.json(&serde_json::json!({ name: value }));
+            serde_json::to_string_pretty(&serde_json::json!({ name: value })).unwrap_or_default()
         } else {
-            printer.line(format!("{name} = {value}"));
+            format!("{name} = {value}")
+        };
+        // The hand-over to the auditor: the one place an external id is
+        // shown as it is (elsewhere, its digest: `paysec_core::shown`).
+        if name == HANDOVER {
+            printer.handover_line(text);
+        } else {
+            printer.line(text);
         }
         return Ok(exit::OK);
     }

@@ -66,7 +66,7 @@ impl SavedPlan {
                 .map(|c| SavedChange {
                     id: c.id.to_string(),
                     kind: c.kind.clone(),
-                    planned: c.planned.clone(),
+                    planned: shown(&c.planned),
                 })
                 .collect(),
         }
@@ -165,4 +165,15 @@ fn describe(c: &SavedChange) -> String {
 fn ledger_fingerprint(ledger: &Ledger) -> String {
     let records = serde_json::to_string(ledger.records()).unwrap_or_default();
     desired::hash([records.as_str()])
+}
+
+/// A planned change as a plan file holds it: external ids (a trust
+/// policy's drift) as their digest (`paysec_core::shown`). A plan made at
+/// apply time goes through the same, so the two still compare.
+fn shown(planned: &Planned) -> Planned {
+    serde_json::to_string(planned)
+        .ok()
+        .map(|text| paysec_core::shown::redacted(&text).into_owned())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| planned.clone())
 }

@@ -320,6 +320,18 @@ async fn a_role_that_refuses_the_caller_stops_the_run_before_any_change() {
         "plan",
     ]);
     assert_eq!(plan.code(), 0, "{}\n{}", plan.stdout(), plan.stderr());
+    // From a variable, out of the process list; and shown nowhere, even
+    // with every log line.
+    let plan = p.run_with(
+        &[("PAYSEC_EXTERNAL_ID", external_id)],
+        &["-vv", "--role-arn", &role("NeedsExternalId"), "plan"],
+    );
+    assert_eq!(plan.code(), 0, "{}\n{}", plan.stdout(), plan.stderr());
+    assert!(
+        !(plan.stdout() + &plan.stderr()).contains(external_id),
+        "{}",
+        plan.stderr()
+    );
 }
 
 /// A run outlasting its role session: here every session STS hands out has

@@ -844,3 +844,28 @@ fn assume_role_flags_sts_would_refuse_are_named() {
         }
     }
 }
+
+/// A config file's parse error quotes its line, but never an external id
+/// on it: the id shows as its digest (`paysec_core::shown`), as it does
+/// everywhere but the auditor's hand-over.
+#[test]
+fn a_parse_error_on_an_external_id_s_line_does_not_show_the_id() {
+    let p = Paysec::offline("xidparse");
+    let id = "partner-external-id-0001";
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        format!(
+            "[iam]\naudit_trusted_account = \"210987654321\"\naudit_external_id = \"{id}\" extra\n"
+        ),
+    )
+    .unwrap();
+    let run = p.run(&["plan"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("line 3"), "{}", run.stderr());
+    assert!(!run.stderr().contains(id), "{}", run.stderr());
+    assert!(
+        run.stderr().contains(&paysec_core::shown::digest_of(id)),
+        "{}",
+        run.stderr()
+    );
+}

@@ -714,3 +714,45 @@ async fn a_state_bucket_of_another_account_or_shared_outside_it_is_refused() {
         shared.stderr()
     );
 }
+
+/// A lock object anyone with write access to the bucket can write: its
+/// holder's text reaches the `force-unlock` question. Control characters
+/// and bidirectional overrides in it are shown as `\uXXXX`, so it can
+/// neither clear the screen nor reorder the words the reader answers.
+#[tokio::test]
+async fn a_crafted_lock_holder_cannot_drive_the_force_unlock_question() {
+    let p = on_ledger("crafted", "unused");
+    let bucket = state_bucket(&p);
+    let p = p.with_var("PAYSEC_LEDGER", &format!("s3://{bucket}/team"));
+    let holder = serde_json::json!({
+        "pid": 7,
+        "host": "ci\u{1b}[2J\u{1b}[Hrunner",
+        "command": "up \u{202e}kcol",
+        "since": "2026-12-07T00:00:00Z",
+        "id": "crafted-lock-1",
+        "who": "arn:aws:sts::123456789012:assumed-role/x/\u{7}y"
+    });
+    aws()
+        .await
+        .s3
+        .put_object()
+        .bucket(&bucket)
+        .key(format!("team/{}.lock", p.env))
+        .body(holder.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let asked = p.run_at_terminal("no\n", &["force-unlock", "crafted-lock-1"]);
+    assert_eq!(asked.code(), 7, "{}", asked.stdout());
+    let shown = asked.stdout();
+    assert!(shown.contains("Remove environment"), "{shown}");
+    assert!(shown.contains("ci\\u001b[2J\\u001b[Hrunner"), "{shown}");
+    assert!(shown.contains("up \\u202ekcol"), "{shown}");
+    assert!(shown.contains("x/\\u0007y"), "{shown}");
+    for raw in ["\u{1b}[2J", "\u{202e}", "\u{7}"] {
+        assert!(
+            !shown.contains(raw),
+            "{raw:?} reached the terminal: {shown:?}"
+        );
+    }
+}

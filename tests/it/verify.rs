@@ -1750,3 +1750,94 @@ async fn an_alarm_address_counts_once_its_recipient_confirms() {
     assert_eq!(verdict, "PASS", "{observed}");
     assert_eq!(observed, format!("confirmed: email:{address}"));
 }
+
+/// External ids are shown only by the hand-over to the auditor (`paysec
+/// output audit_role_external_id`); everywhere else (`up -v`, `plan`'s
+/// drift lines and `--out` file, `verify`'s JSON and report files, its raw
+/// answers, `output` of every output, `status`) they are replaced by a
+/// digest, the same for the same id, so a changed id still shows as
+/// changed.
+#[tokio::test]
+async fn external_ids_are_shown_only_by_the_hand_over() {
+    let p = Paysec::new("xid")
+        .with_var("PAYSEC_RDS_ENABLED", "false")
+        .with_var("PAYSEC_LAMBDA_ENABLED", "false")
+        .with_var("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321");
+    let up = p.run(&["-v", "up", "--yes"]);
+    assert_eq!(up.code(), 0, "{}", up.stderr());
+    let id = p
+        .run(&["output", "audit_role_external_id", "--raw"])
+        .success()
+        .stdout()
+        .trim()
+        .to_owned();
+    assert!(id.len() >= 16, "the hand-over shows the id: {id:?}");
+    let digest = paysec_core::shown::digest_of(&id);
+    // Someone swaps the id in AWS for one they know: drift, shown by
+    // digests on both sides.
+    let known = "tampered-external-id-0001";
+    let role = attr(&p.ledger(), "iam.audit", "physical_id");
+    let aws = aws().await;
+    let trust = aws
+        .iam
+        .get_role()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .assume_role_policy_document()
+        .unwrap()
+        .to_owned();
+    let trust = decoded_policy(&trust).replace(&id, known);
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(&role)
+        .policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("plan.json");
+    let plan = p.run(&["-v", "plan", "--out", plan_file.to_str().unwrap()]);
+    let report = dir.path().join("evidence.md");
+    let verify = p.run(&["verify", "--report", report.to_str().unwrap()]);
+    let verify_json = p.run(&["--output", "json", "verify"]);
+    let mut shown = vec![
+        ("up -v", up.stdout() + &up.stderr()),
+        ("plan -v", plan.stdout() + &plan.stderr()),
+        ("verify", verify.stdout() + &verify.stderr()),
+        ("verify --output json", verify_json.stdout()),
+        ("output", p.run(&["output"]).stdout()),
+        (
+            "output json",
+            p.run(&["--output", "json", "output"]).stdout(),
+        ),
+        ("status", p.run(&["status"]).stdout()),
+    ];
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        shown.push(("a file", std::fs::read_to_string(&path).unwrap()));
+    }
+    for (what, text) in &shown {
+        assert!(!text.contains(&id), "{what} shows the external id: {text}");
+        assert!(!text.contains(known), "{what} shows the swapped id: {text}");
+    }
+    let all: String = shown.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(
+        all.contains(&digest),
+        "the id's digest stands for it: {all}"
+    );
+    assert!(
+        all.contains(&paysec_core::shown::digest_of(known)),
+        "the swapped id shows as another digest"
+    );
+    p.run(&["up", "--yes"]).success();
+    p.run(&["down", "--yes", "--purge-audit-logs"]).success();
+}
+
+/// IAM answers policy documents URL-encoded.
+fn decoded_policy(s: &str) -> String {
+    paysec_core::policy_doc::parse(s).to_string()
+}

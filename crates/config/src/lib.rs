@@ -648,10 +648,16 @@ impl Config {
                 },
             }
         };
+        hide_external_ids(&text);
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        for (name, value) in &vars {
+            if name.ends_with("EXTERNAL_ID") {
+                paysec_core::shown::hide(value);
+            }
+        }
         toml::from_str::<Config>(&text).map_err(in_file)?;
         let mut table: toml::Table = toml::from_str(&text).map_err(in_file)?;
         let file = table.clone();
-        let vars: Vec<(String, String)> = vars.into_iter().collect();
         let applied = apply_env(&mut table, vars.iter().cloned())?;
         // Re-parsing the merged document as text keeps the key in the error.
         let merged = toml::to_string(&table).unwrap_or_default();
@@ -1153,6 +1159,26 @@ pub fn external_id_problem(id: &str) -> Option<&'static str> {
         .then_some("must be 2 to 1224 characters of letters, digits and _+=,.@:/- (STS ExternalId)")
 }
 
+/// Registers every `*external_id = "..."` value of the file's text, before
+/// it is parsed: a parse error quotes its line, and an external id must
+/// not show there (`paysec_core::shown`).
+fn hide_external_ids(text: &str) {
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim().trim_matches('"').ends_with("external_id") {
+            // The first string on the line (quoted, or up to a comment).
+            let value = value.trim_start();
+            let value = match value.chars().next() {
+                Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or_default(),
+                _ => value.split('#').next().unwrap_or_default().trim(),
+            };
+            paysec_core::shown::hide(value);
+        }
+    }
+}
+
 /// Maps a dotted key to its variable: `kms.deletion_window_days` →
 /// `PAYSEC_KMS_DELETION_WINDOW_DAYS`; `environment_suffix` → `PAYSEC_ENV`.
 fn env_name(dotted: &str) -> String {
@@ -1199,6 +1225,7 @@ fn env_keys() -> Vec<(String, String, Kind)> {
             profile: Some(String::new()),
             endpoint_url: Some(String::new()),
             ledger: Some(String::new()),
+            ledger_owner: Some(String::new()),
             ..RunSettings::default()
         },
         stack: StackSettings {
@@ -1253,6 +1280,7 @@ fn env_keys() -> Vec<(String, String, Kind)> {
 /// is given (a developer may export them to run the code locally).
 const OTHER_VARIABLES: &[&str] = &[
     "PAYSEC_CONFIG",
+    "PAYSEC_EXTERNAL_ID",
     "PAYSEC_EMULATOR",
     "PAYSEC_ENVIRONMENT",
     "PAYSEC_DB_HOST",

@@ -25,6 +25,7 @@ pub mod resource;
 pub mod retry;
 pub mod scheduler;
 pub mod secret_file;
+pub mod shown;
 pub mod state;
 pub mod tags;
 #[cfg(any(test, feature = "testing"))]

@@ -369,6 +369,7 @@ impl Resource for Role {
                 format!("cannot draw a random external id from the operating system: {e}"),
             )
         })?;
+        paysec_core::shown::hide(&fresh);
         let trust_doc = self.trust_policy(cx, Some(&fresh));
         let trust = trust_doc.to_string();
         let created = retrying(&[rules::IAM_INVALID_PRINCIPAL], || async {
@@ -551,12 +552,16 @@ impl Resource for Role {
 }
 
 /// The `sts:ExternalId` a trust policy requires, if any.
+/// The external id a trust policy requires, registered to be shown only
+/// as its digest from now on (`paysec_core::shown`).
 fn external_id_of(trust: &Value) -> Option<String> {
-    trust["Statement"].as_array()?.iter().find_map(|s| {
+    let id = trust["Statement"].as_array()?.iter().find_map(|s| {
         s["Condition"]["StringEquals"]["sts:ExternalId"]
             .as_str()
             .map(str::to_owned)
-    })
+    })?;
+    paysec_core::shown::hide(&id);
+    Some(id)
 }
 
 /// What a role's calls send and what its read makes of AWS's answers, with
