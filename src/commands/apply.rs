@@ -242,7 +242,12 @@ pub async fn down(
         .to_vec();
     if summary.ok() && !printer.is_json() {
         for k in &kept {
-            printer.note(format!("kept: {} ({}): {}", k.id, k.kind, k.note));
+            printer.note(format!(
+                "kept: {} ({}): {}",
+                k.id,
+                k.kind,
+                k.note.replace('\n', "\n    ")
+            ));
         }
     }
     finish(printer, "down", &summary, Vec::new)

@@ -243,6 +243,26 @@ async fn the_core_stack_converges_verifies_plans_clean_and_leaves_nothing() {
         kept_buckets.iter().all(|b| b.contains("logs-")),
         "{kept_buckets:?}"
     );
+    // A kept key's note says, one line each, what it still protects.
+    let kept_entries = p.ledger()["kept"].as_array().unwrap().clone();
+    for key in kept_entries.iter().filter(|k| k["kind"] == "kms_key") {
+        let key_id = key["physical_id"].as_str().unwrap();
+        let protected = kept_entries
+            .iter()
+            .filter(|k| {
+                k["encrypted_with"]
+                    .as_str()
+                    .is_some_and(|e| e == key_id || e.ends_with(&format!(":key/{key_id}")))
+            })
+            .count();
+        let note = key["note"].as_str().unwrap();
+        assert!(protected > 0, "{key} kept for nothing on {emulator}");
+        assert_eq!(
+            note.lines().filter(|l| l.starts_with("- ")).count(),
+            protected,
+            "{note}"
+        );
+    }
     let kept_keys: Vec<(String, String)> = p.ledger()["kept"]
         .as_array()
         .unwrap()

@@ -487,15 +487,17 @@ impl KmsKey {
             .send()
             .await
             .or_resource(&self.id, "UntagResource")?;
+        // One line per kept thing, then what deletes the key: a reader sees
+        // at a glance what it still protects.
         Ok(DeleteOutcome {
             kept: Some(format!(
-                "KMS key {key_id} kept (enabled, tagged {}): {} Once that data is deleted, `aws kms schedule-key-deletion --key-id {key_id} --pending-window-in-days 30`",
+                "KMS key {key_id} kept (enabled, tagged {}): it encrypts what was kept:\n{}\nIt goes when that does: `paysec down --purge-audit-logs` deletes the kept audit logs and then schedules the deletion of a key that protects nothing else; otherwise, once that data is deleted, `aws kms schedule-key-deletion --key-id {key_id} --pending-window-in-days 30`",
                 paysec_core::tags::KEPT,
                 cx.kept_data()
                     .iter()
-                    .map(|note| format!("it encrypts what was kept: {note}"))
+                    .map(|note| format!("- {note}"))
                     .collect::<Vec<_>>()
-                    .join(" ")
+                    .join("\n")
             )),
             encrypted_with: None,
         })
