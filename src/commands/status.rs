@@ -67,7 +67,11 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<u8, Failure> {
         ));
     }
     for k in ledger.kept() {
-        printer.line(format!("  kept {}: {}", k.id, k.note.replace('\n', "\n    ")));
+        printer.line(format!(
+            "  kept {}: {}",
+            k.id,
+            k.note.replace('\n', "\n    ")
+        ));
     }
     printer.line(format!(
         "{} resource(s) in the ledger.",

@@ -185,10 +185,7 @@ pub async fn run(
         at: &at,
         version: env!("CARGO_PKG_VERSION"),
         scope: Scope {
-            endpoint: c.aws.endpoint_url().map_or_else(
-                || format!("AWS's endpoints for {}", c.env.region),
-                str::to_owned,
-            ),
+            endpoint: c.aws.endpoints().describe(&c.env.region),
             emulator: c.aws.emulator().map(str::to_owned),
             caller_arn: c.caller.arn.clone(),
             started,

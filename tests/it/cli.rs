@@ -456,6 +456,7 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         ("PAYSEC_ALLOW_HTTP_ENDPOINT", "true", Some("sometimes")),
         ("PAYSEC_LEDGER_DIR", "state", None),
         ("PAYSEC_LEDGER", "team-state", Some("s3://Not_A_Bucket")),
+        ("PAYSEC_LEDGER_OWNER", "111122223333", Some("team-account")),
         ("PAYSEC_CONCURRENCY", "8", Some("eight")),
         ("PAYSEC_MAX_ATTEMPTS", "5", Some("5x")),
         ("PAYSEC_CALLS_PER_SERVICE", "20", Some("many")),
@@ -868,4 +869,55 @@ fn a_parse_error_on_an_external_id_s_line_does_not_show_the_id() {
         "{}",
         run.stderr()
     );
+}
+
+/// A service's own endpoint setting (`AWS_ENDPOINT_URL_S3`, a profile's
+/// `services` section) wins over the global one in the SDK, even over an
+/// endpoint the loader is given: each is vetted as the global one is (plain
+/// HTTP to another host refused, naming the service and the setting), and
+/// an explicit `--endpoint-url` is what every client uses.
+#[test]
+fn every_service_s_endpoint_is_vetted_and_an_explicit_one_wins() {
+    let p = Paysec::new("svcendpoint");
+    let run = p.run_with(
+        &[("AWS_ENDPOINT_URL_S3", "http://10.1.2.3:4566")],
+        &["plan"],
+    );
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("http://10.1.2.3:4566 (the S3 endpoint, from AWS_ENDPOINT_URL_S3) is plain HTTP to another host"),
+        "{}",
+        run.stderr()
+    );
+    assert_one_clean_line(&run.stderr());
+    // A profile's services section, with no variable above it.
+    let aws_dir = p.dir.path().join(".aws");
+    std::fs::create_dir_all(&aws_dir).unwrap();
+    std::fs::write(
+        aws_dir.join("config"),
+        "[profile svc]\nregion = us-east-1\nservices = svc-endpoints\n\n[services svc-endpoints]\nsts =\n  endpoint_url = http://sts.evil.example:4566\n",
+    )
+    .unwrap();
+    let from_profile = p
+        .command()
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("AWS_PROFILE", "svc")
+        .env("AWS_CONFIG_FILE", aws_dir.join("config"))
+        .args(["plan"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&from_profile.stderr);
+    assert_eq!(from_profile.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("(the STS endpoint, from the AWS profile"),
+        "{stderr}"
+    );
+    // Explicit wins: STS's own variable points at a closed port, yet every
+    // call goes to --endpoint-url.
+    let explicit = p.run_with(
+        &[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")],
+        &["--endpoint-url", &crate::support::endpoint(), "plan"],
+    );
+    assert_eq!(explicit.code(), 0, "{}", explicit.stderr());
 }

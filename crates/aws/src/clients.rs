@@ -84,6 +84,8 @@ pub enum SetupError {
 pub struct Aws {
     sdk: SdkConfig,
     emulator: Option<String>,
+    /// Each client's endpoint, as vetted.
+    endpoints: crate::endpoints::Endpoints,
     /// The role every call runs as, when one is assumed.
     assumed_role: Option<String>,
     pub kms: aws_sdk_kms::Client,
@@ -127,6 +129,7 @@ impl Aws {
         Self {
             sdk: self.sdk.clone(),
             emulator: self.emulator.clone(),
+            endpoints: self.endpoints.clone(),
             assumed_role: self.assumed_role.clone(),
             kms: with_log!(self.kms, aws_sdk_kms),
             sts: with_log!(self.sts, aws_sdk_sts),
@@ -172,19 +175,24 @@ impl Aws {
             loader = loader.endpoint_url(e);
         }
         let sdk = loader.load().await;
-        let endpoint = sdk.endpoint_url().map(parse_endpoint).transpose()?;
-        if let Some(url) = &endpoint {
-            if url.scheme() == "http" && !is_loopback(url) && !settings.allow_http_endpoint {
-                return Err(SetupError::PlainHttpEndpoint {
-                    endpoint: sdk.endpoint_url().unwrap_or_default().to_owned(),
-                });
-            }
-        }
-        // Emulator allowances only for an emulator: on this machine, or on
-        // a host the user declared with --allow-http-endpoint.
-        let emulator_endpoint = endpoint
-            .as_ref()
-            .is_some_and(|u| is_loopback(u) || settings.allow_http_endpoint);
+        // Every client's endpoint, decided and vetted here (a service's own
+        // setting would otherwise win unchecked), then pinned: the clients
+        // use exactly these.
+        let endpoints = crate::endpoints::Endpoints::decide(
+            settings.endpoint_url.as_deref(),
+            sdk.service_config(),
+        );
+        endpoints.vet(settings.allow_http_endpoint)?;
+        let mut pinned = sdk.to_builder();
+        pinned.set_endpoint_url(endpoints.common().map(str::to_owned));
+        let sdk = pinned
+            .service_config(crate::endpoints::Pinned(endpoints.clone()))
+            .build();
+        // Emulator allowances only for an emulator: every client on this
+        // machine, or on a host the user declared with --allow-http-endpoint.
+        let emulator_endpoint = endpoints.all(|e| {
+            parse_endpoint(e).is_ok_and(|u| is_loopback(&u) || settings.allow_http_endpoint)
+        });
         let Some(region) = sdk.region() else {
             return Err(SetupError::NoRegion);
         };
@@ -232,13 +240,15 @@ impl Aws {
         let mut s3control = aws_sdk_s3control::config::Builder::from(&sdk)
             .http_client(PerService::new("s3control", https.clone(), limit))
             .interceptor(crate::permissions::Guard);
-        if let (Some(_), Some(url)) = (&emulator, sdk.endpoint_url()) {
+        if let (Some(_), Some(url)) = (&emulator, endpoints.of("S3 Control")) {
             s3control = s3control.endpoint_resolver(crate::emulator::S3ControlOnEmulator {
                 url: url.to_owned(),
             });
         }
+        let path_style = endpoints.of("S3").is_some();
         Ok(Self {
             emulator,
+            endpoints,
             assumed_role: settings.role.as_ref().map(|r| r.arn.clone()),
             kms: client!(aws_sdk_kms, "kms"),
             sts: client!(aws_sdk_sts, "sts"),
@@ -249,10 +259,7 @@ impl Aws {
                 aws_sdk_s3::config::Builder::from(&sdk)
                     .http_client(PerService::new("s3", https.clone(), limit))
                     .interceptor(crate::permissions::Guard)
-                    .force_path_style(
-                        sdk.endpoint_url().is_some()
-                            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),
-                    )
+                    .force_path_style(path_style)
                     .build(),
             ),
             iam: client!(aws_sdk_iam, "iam"),
@@ -364,9 +371,14 @@ impl Aws {
         self.emulator.as_deref()
     }
 
-    /// The endpoint override, when one is in use (emulators).
+    /// The endpoint every client uses, when they share one (an emulator).
     pub fn endpoint_url(&self) -> Option<&str> {
-        self.sdk.endpoint_url()
+        self.endpoints.common()
+    }
+
+    /// Each client's endpoint, as vetted.
+    pub fn endpoints(&self) -> &crate::endpoints::Endpoints {
+        &self.endpoints
     }
 
     /// Who we are. Fails in seconds, not minutes, when the endpoint is
@@ -532,7 +544,7 @@ impl Aws {
 /// `https`, a host, and no user name or password, since
 /// `http://localhost:1@evil.example/` reads as this machine to a careless
 /// eye and connects to `evil.example`.
-fn parse_endpoint(endpoint: &str) -> Result<url::Url, SetupError> {
+pub(crate) fn parse_endpoint(endpoint: &str) -> Result<url::Url, SetupError> {
     let bad = |why: &str| SetupError::BadEndpoint {
         endpoint: endpoint.to_owned(),
         why: why.to_owned(),
@@ -553,7 +565,7 @@ fn parse_endpoint(endpoint: &str) -> Result<url::Url, SetupError> {
 }
 
 /// Whether an endpoint names this machine (127.0.0.0/8, ::1, localhost).
-fn is_loopback(url: &url::Url) -> bool {
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -445,7 +445,9 @@ pub struct Init {
 /// Whether requests go over plain HTTP (a local emulator's endpoint: paysec
 /// refuses plain HTTP to any other host unless told it is an emulator).
 fn plain_http(aws: &crate::Aws) -> bool {
-    aws.endpoint_url().is_some_and(|u| u.starts_with("http://"))
+    aws.endpoints()
+        .of("S3")
+        .is_some_and(|u| u.starts_with("http://"))
 }
 
 /// The state bucket's policy: TLS only, 1.2 or later.

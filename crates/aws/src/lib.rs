@@ -10,6 +10,7 @@ mod limit;
 pub mod tagged;
 
 pub mod emulator;
+pub mod endpoints;
 pub mod ledger_s3;
 pub mod permissions;
 pub mod s3_hardening;
