@@ -39,11 +39,17 @@ impl Ownership {
     /// The verdict of a full read of `known`: the read's tag comparison must
     /// find this environment's and this logical id's tags (a difference in
     /// the user's own tags or the create token does not matter); a kind
-    /// whose read compares no tags must carry the environment's name prefix
-    /// in its physical id.
+    /// whose read compares no tags must be exactly what the read examined
+    /// (the read goes by the name this environment gives it, so the
+    /// ledger's id must be that name, not merely share its prefix:
+    /// `paysec-dev-` is also the start of environment `dev-2`'s names) and
+    /// carry the environment's name prefix.
     pub fn from_read(observed: &Observed, cx: &Context, known: &Present) -> Self {
         let Observed::Present {
-            drift, evidence, ..
+            present,
+            drift,
+            evidence,
+            ..
         } = observed
         else {
             return Self::Gone;
@@ -61,13 +67,18 @@ impl Ownership {
             return Self::Proven;
         }
         let prefix = format!("{}-", cx.env.names.prefix());
-        if known.physical_id.contains(&prefix) {
-            Self::Proven
-        } else {
+        if !known.physical_id.contains(&prefix) {
             Self::Unproven(format!(
                 "{} is not named with this environment's prefix {prefix}",
                 known.physical_id
             ))
+        } else if present.physical_id != known.physical_id {
+            Self::Unproven(format!(
+                "{} is not {}, the name this environment gives it",
+                known.physical_id, present.physical_id
+            ))
+        } else {
+            Self::Proven
         }
     }
 }
@@ -221,6 +232,30 @@ mod tests {
             polls += 1;
         }
         assert!((90..130).contains(&polls), "{polls}");
+    }
+
+    #[test]
+    fn a_tagless_kind_is_this_environment_s_only_under_its_exact_name() {
+        let cx = crate::testing::context("monitoring.filter", &[]);
+        // The read goes by the name this environment gives the resource.
+        let read = |name: &str| Checks::default().observed(Present::new(name));
+        let own = Present::new("paysec-test-001-denied-calls");
+        assert_eq!(
+            Ownership::from_read(&read("paysec-test-001-denied-calls"), &cx, &own),
+            Ownership::Proven
+        );
+        // Environment `test-001-2`'s filter shares the prefix, not the name.
+        let neighbour = Present::new("paysec-test-001-2-denied-calls");
+        let verdict = Ownership::from_read(&read("paysec-test-001-denied-calls"), &cx, &neighbour);
+        assert!(
+            matches!(&verdict, Ownership::Unproven(why) if why.contains("is not paysec-test-001-denied-calls")),
+            "{verdict:?}"
+        );
+        let foreign = Present::new("someone-elses");
+        assert!(matches!(
+            Ownership::from_read(&read("someone-elses"), &cx, &foreign),
+            Ownership::Unproven(_)
+        ));
     }
 
     crate::properties! {
