@@ -293,7 +293,11 @@ pub enum LedgerCommand {
         #[arg(long, value_name = "URL")]
         to: String,
     },
-    /// The versions of an environment's shared ledger: when, by whom
+    /// The versions of an environment's shared ledger: when (S3's time),
+    /// and the writer each version names. The writer and a lock's holder
+    /// are claims the writing run made about itself: the authenticated
+    /// writer of each version is in CloudTrail's S3 data events for the
+    /// bucket (PutObject), which record the caller AWS verified
     #[command(
         after_help = "Examples:\n  paysec ledger history --env prod-001 --ledger s3://team-paysec-state/paysec"
     )]

@@ -176,7 +176,7 @@ pub async fn run(
     .await;
     let result = paysec_verify::evaluate(&changes, &unknowable, &not_built)
         .with_prerequisites(prerequisites)
-        .with_calls(calls.calls());
+        .with_calls(shown_calls(calls.calls()));
     let at = now();
     let header = Header {
         environment: settings.env.as_str(),
@@ -309,6 +309,20 @@ fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// The calls as the evidence keeps them: external ids in an answer (a
+/// trust policy's) as their digest (`paysec_core::shown`), every read
+/// having registered the ids it met; each answer's SHA-256 in the report
+/// is then the hash of the answer as the side file holds it.
+fn shown_calls(calls: Vec<paysec_aws::calls::Call>) -> Vec<paysec_aws::calls::Call> {
+    calls
+        .into_iter()
+        .map(|mut c| {
+            c.body = paysec_core::shown::redacted(&c.body).into_owned();
+            c
+        })
+        .collect()
 }
 
 /// Writes the report, its side file of raw answers

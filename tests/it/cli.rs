@@ -921,3 +921,16 @@ fn every_service_s_endpoint_is_vetted_and_an_explicit_one_wins() {
     );
     assert_eq!(explicit.code(), 0, "{}", explicit.stderr());
 }
+
+/// `ledger history`'s writers and a lock's holder are what the writing run
+/// said of itself; its help says so and where the authenticated writer is.
+#[test]
+fn ledger_history_says_its_writers_are_claims() {
+    let help = Paysec::offline("historyhelp")
+        .run(&["ledger", "history", "--help"])
+        .success()
+        .stdout();
+    for words in ["claims the writing run made", "CloudTrail", "data events"] {
+        assert!(help.contains(words), "{words:?} in {help}");
+    }
+}

@@ -1,7 +1,7 @@
 //! A record of the AWS calls a command made: for each, the resource whose
 //! read made it (`paysec_core::reading`), the service and operation, the
 //! request id AWS gave it, the HTTP status, when, and the response body as
-//! AWS sent it. `verify` keeps it as the raw evidence behind its findings,
+//! AWS sent it (`verify` writes external ids in it as their digest). `verify` keeps it as the raw evidence behind its findings,
 //! so an assessor can match each finding to the calls that read it and
 //! find those calls in AWS's own logs (CloudTrail) by request id.
 //!

@@ -363,28 +363,58 @@ fn io_err_at(path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError + '_ {
     }
 }
 
-/// Writes a file only the user can read (mode 0600 when created), never
-/// through a symbolic link: for what paysec writes beside the ledger
-/// (`verify --report`, `plan --out`). A link in its place is refused with
-/// a message saying so.
+/// Writes a file only the user can read, never through a symbolic link:
+/// for what paysec writes beside the ledger (`verify --report`, `plan
+/// --out`). A link in its place is refused with a message saying so; a
+/// file already there (made by someone else, with their mode) is replaced,
+/// never written into: see [`replace_privately`].
 pub fn write_private(path: &Path, text: &str) -> Result<(), String> {
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)?;
-        f.write_all(text.as_bytes())
-    };
-    write().map_err(|e| {
+    let link = "it is a symbolic link, which paysec does not follow for what it writes";
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(link.to_owned());
+    }
+    replace_privately(path, text).map_err(|e| {
         if e.raw_os_error() == Some(libc::ELOOP) {
-            "it is a symbolic link, which paysec does not follow for what it writes".to_owned()
+            link.to_owned()
         } else {
             e.to_string()
         }
     })
+}
+
+/// Puts `text` at `path` atomically: written to a fresh random name beside
+/// it (created exclusively, mode 0600, never through a link), synced, then
+/// renamed over `path`, and the directory synced. Nothing planted there
+/// beforehand receives the text or lends it its mode or owner.
+fn replace_privately(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("paysec"),
+        crate::id::random_token()?
+    ));
+    let written = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        // The rename is durable only once the directory entry is.
+        File::open(dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Refuses a ledger directory another user owns, or that group or others
@@ -1102,36 +1132,14 @@ impl Ledger {
             self.exists_on_disk = true;
             return Ok(());
         }
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        // A fresh random name, created exclusively and never through a
-        // link: nothing planted beside the ledger can receive its writes.
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            self.path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("ledger"),
-            crate::id::random_token().map_err(io_err(&self.path))?
-        ));
         let mut text = serde_json::to_string_pretty(&self.data).map_err(|e| LedgerError::Io {
             path: self.path.clone(),
             source: std::io::Error::other(e),
         })?;
         text.push('\n');
-        let write = || -> std::io::Result<()> {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, &self.path)?;
-            // The rename is durable only once the directory entry is.
-            File::open(dir)?.sync_all()
-        };
-        write().map_err(io_err(&self.path))?;
+        // A fresh random name, created exclusively and never through a
+        // link: nothing planted beside the ledger can receive its writes.
+        replace_privately(&self.path, &text).map_err(io_err(&self.path))?;
         self.exists_on_disk = true;
         Ok(())
     }
@@ -1141,6 +1149,26 @@ impl Ledger {
 mod tests {
     use super::*;
     use crate::state::Attr;
+
+    #[test]
+    fn a_report_over_a_file_planted_beforehand_is_the_user_s_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("evidence.md");
+        fs::write(&path, "planted").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+        write_private(&path, "the report").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "the report");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file left");
+        let link = dir.path().join("link.md");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let refused = write_private(&link, "x").unwrap_err();
+        assert!(refused.contains("symbolic link"), "{refused}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "the report");
+    }
 
     fn env() -> EnvName {
         EnvName::parse("t-1").unwrap()

@@ -720,8 +720,33 @@ pub struct Scope {
 /// What no configuration read can show: said in every report.
 pub const NOT_COVERED: &str = "This report does not cover: the documentation and interview test steps; what the owner must do and show (docs/pci-mapping.md, owner duties: field-level protection of PAN in the database, what happens to data after authorization, change control, people and access reviews, segmentation testing, incident response, and the rest listed there); the account-wide services outside the stack as controls (CloudTrail, GuardDuty, AWS Config, the account's S3 public access block and the root user are read as owner prerequisites, in their own section, met or not, never counted with the controls); and AWS's own share, which its Attestation of Compliance and responsibility summary (AWS Artifact) cover.";
 
+/// A table cell of text from outside (AWS's answers, names, request ids):
+/// nothing in it can end the cell or the row, start a link, code or HTML,
+/// or escape the escaping. Line breaks become spaces; `|`, `` ` ``, `[`,
+/// `]` and `\` are backslash-escaped (CommonMark shows them as they are);
+/// `<`, `>` and `&` become entities.
 fn escape_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '\\' | '|' | '`' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A cell holding paysec's own command text in a code span: only `|`
+/// needs escaping there (GitHub's tables read it even inside code).
+fn code_cell(text: &str) -> String {
+    format!("`{}`", text.replace('|', "\\|"))
 }
 
 /// The evidence report, Markdown: scope, summary, a section per
@@ -753,7 +778,7 @@ pub fn markdown(report: &Report, h: &Header<'_>) -> String {
                 "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 f.control,
                 f.resource,
-                f.physical_id.as_deref().unwrap_or("-"),
+                escape_cell(f.physical_id.as_deref().unwrap_or("-")),
                 f.title,
                 f.verdict.label(),
                 escape_cell(&f.expected_shown()),
@@ -777,8 +802,7 @@ pub fn markdown(report: &Report, h: &Header<'_>) -> String {
                 p.title,
                 p.status.label(),
                 escape_cell(&p.observed),
-                p.fix
-                    .map_or_else(|| "-".to_owned(), |f| format!("`{}`", escape_cell(f))),
+                p.fix.map_or_else(|| "-".to_owned(), code_cell),
                 if reads.is_empty() {
                     "-".to_owned()
                 } else {
@@ -796,7 +820,7 @@ pub fn markdown(report: &Report, h: &Header<'_>) -> String {
                 c.resource.as_deref().unwrap_or("-"),
                 c.service,
                 c.operation,
-                c.request_id.as_deref().unwrap_or("-"),
+                escape_cell(c.request_id.as_deref().unwrap_or("-")),
                 c.status,
                 c.at,
                 paysec_core::digest::sha256_hex(c.body.as_bytes())
@@ -1527,6 +1551,26 @@ mod tests {
         assert_eq!(json["prerequisites"][0]["status"], "NOT_MET");
         assert_eq!(json["prerequisites_summary"]["not_met"], 1);
         assert_eq!(json["summary"]["fail"], 0);
+    }
+
+    #[test]
+    fn a_cell_from_outside_cannot_end_the_table_or_start_markup() {
+        let hostile =
+            "stream|x\r\n| FAKE | row |\n<script>alert(1)</script> [link](http://evil) `code` \\|";
+        let cell = escape_cell(hostile);
+        assert!(!cell.contains('\n') && !cell.contains('\r'), "{cell}");
+        assert!(!cell.contains("<script>"), "{cell}");
+        // Every `|` is escaped: none can end the cell.
+        let unescaped = cell
+            .char_indices()
+            .filter(|(i, c)| *c == '|' && !cell[..*i].ends_with('\\'))
+            .count();
+        assert_eq!(unescaped, 0, "{cell}");
+        assert!(cell.contains("\\[link\\]"), "{cell}");
+        assert!(cell.contains("\\`code\\`"), "{cell}");
+        // A backslash of its own is escaped too, so it cannot undo an escape.
+        assert!(cell.contains("\\\\\\|"), "{cell}");
+        assert_eq!(code_cell("aws x | y"), "`aws x \\| y`");
     }
 
     fn finding<'a>(report: &'a Report, control: &str) -> &'a Finding {
