@@ -1,12 +1,19 @@
 """Example payment-processing function deployed by paysec.
 
 Validates a payment request and answers with a clear status. It never logs
-or returns a card number (PCI DSS 3.3, 3.4, 10.2): a field holding 13 or
-more digits in all (a PAN is 13-19, whatever separates them) is refused
-without being echoed, and any run of 13 or more digits that still reaches a
-log line or a response, whatever the separators between them (spaces,
-dashes, dots, underscores, slashes, several at once) and however long, is
-masked to its last four digits.
+or returns a card number (PCI DSS 3.3, 3.4, 10.2):
+
+- the whole decoded body is walked (keys, strings, numbers, nested objects
+  and lists, without recursion): a top-level field holding more than 12
+  digits in all, however written (ASCII or any other script's digits,
+  full-width included, with any separators, spread over a nested list), is
+  refused, and the refusal names no field;
+- every log line is masked as a whole once formatted (a logging filter), and
+  every response body too: any run of 13 or more digits, whatever separates
+  them, shows only its last four;
+- any failure to read the body (bad JSON, nesting deep enough to exhaust
+  the parser) is a 400 answered here, so the event never reaches the
+  dead-letter queue with a card number in it.
 """
 
 import json
@@ -15,14 +22,11 @@ import os
 import re
 from decimal import Decimal, InvalidOperation
 
-LOGGER = logging.getLogger()
-LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
-
 CURRENCIES = {"USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF"}
 TRANSACTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-# 13 or more digits, each separated from the next by up to three characters
-# that are neither digits nor letters.
-PAN_LIKE = re.compile(r"(?<![0-9])[0-9](?:[^0-9A-Za-z]{0,3}[0-9]){12,}(?![0-9])")
+# 13 or more digits (of any script), each separated from the next by up to
+# three characters that are neither digits nor letters.
+PAN_LIKE = re.compile(r"(?<!\d)\d(?:(?:[^\w]|_){0,3}\d){12,}(?!\d)")
 # A field with this many digits in all could hold a card number.
 MAX_DIGITS = 12
 MAX_AMOUNT = Decimal("1000000")
@@ -38,9 +42,51 @@ def mask_pans(text):
     return PAN_LIKE.sub(_mask, text)
 
 
+class MaskingFilter(logging.Filter):
+    """Masks a log record's whole formatted message, arguments included."""
+
+    def filter(self, record):
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not format
+            message = str(record.msg)
+        record.msg = mask_pans(message)
+        record.args = ()
+        return True
+
+
+LOGGER = logging.getLogger()
+LOGGER.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+_MASK = MaskingFilter()
+LOGGER.addFilter(_MASK)
+# The runtime's handlers too: a record logged by another module's logger
+# reaches them without passing the root logger's own filters.
+for _h in LOGGER.handlers:
+    _h.addFilter(_MASK)
+
+
 def digit_count(text):
-    """How many digits `text` holds, wherever they are."""
+    """How many digits `text` holds, of any script."""
     return sum(ch.isdigit() for ch in text)
+
+
+def field_digits(value):
+    """Digits in a field's whole value: every key, string and number in it,
+    nested objects and lists included (walked without recursion)."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                total += digit_count(str(key))
+                stack.append(inner)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, bool) or item is None:
+            continue
+        else:
+            total += digit_count(str(item))
+    return total
 
 
 def _response(status, body):
@@ -60,9 +106,10 @@ def validate(payment):
     if not isinstance(payment, dict):
         return None, "the body must be a JSON object"
     for field, value in payment.items():
-        if isinstance(value, str) and digit_count(value) > MAX_DIGITS:
+        if digit_count(str(field)) + field_digits(value) > MAX_DIGITS:
+            # The field is not named: its name could be the card number.
             return None, (
-                f"{mask_pans(str(field))} must not hold more than {MAX_DIGITS} digits "
+                f"a field must not hold more than {MAX_DIGITS} digits "
                 "(it could be a card number, which this API never accepts)"
             )
     txn = payment.get("transaction_id")
@@ -92,13 +139,16 @@ def handler(event, context):
     body = event.get("body") if isinstance(event, dict) else None
     if body is None:
         body = event
-    if isinstance(body, str):
-        try:
+    try:
+        if isinstance(body, str):
             body = json.loads(body)
-        except (ValueError, TypeError):
-            LOGGER.info("rejected payment: body is not JSON")
-            return _error(400, "the body is not valid JSON")
-    payment, problem = validate(body)
+        payment, problem = validate(body)
+    except Exception:  # noqa: BLE001 - whatever the body does, answer here
+        # Bad JSON, a body nested deep enough to exhaust the parser: a 400,
+        # never an exception that would send the event (and whatever it
+        # holds) to the dead-letter queue.
+        LOGGER.info("rejected payment: the body could not be read")
+        return _error(400, "the body is not valid JSON")
     if problem:
         LOGGER.info("rejected payment: %s", mask_pans(problem))
         return _error(400, problem)

@@ -117,5 +117,113 @@ class CardNumbersNeverLeak(unittest.TestCase):
         self.assertNotIn("1111 1111", out["body"])
 
 
+# Digits of other scripts a card number can be written in: ASCII,
+# full-width, Arabic-Indic, Devanagari.
+DIGIT_SCRIPTS = [0x30, 0xFF10, 0x660, 0x966]
+
+
+def ascii_digits(text):
+    """The digits of `text`, of any script, as ASCII."""
+    import unicodedata
+
+    return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit())
+
+
+class PropertiesOverTheWholeBody(unittest.TestCase):
+    """Property-based: many random bodies, each with a card number written
+    some way somewhere, generated from a fixed seed (reproducible)."""
+
+    CASES = 400
+
+    def written(self, rng, digits):
+        script = rng.choice(DIGIT_SCRIPTS)
+        sep = rng.choice(["", " ", "-", ".", "_", "/", " - ", "\u3000", "\u00a0"])
+        chars = [chr(script + int(d)) for d in digits]
+        groups, rest = [], chars
+        while rest:
+            size = rng.randint(1, 5)
+            groups.append("".join(rest[:size]))
+            rest = rest[size:]
+        return sep.join(groups), groups
+
+    def placed(self, rng, value, groups):
+        """A body with `value` somewhere: a key, a string, a number, a
+        list (the groups spread over it), nested a few levels down."""
+        where = rng.choice(["key", "string", "number", "list", "nested"])
+        if where == "key":
+            inner = {value: "x"}
+        elif where == "string":
+            inner = value
+        elif where == "number":
+            inner = int("9" + ascii_digits(value))
+        elif where == "list":
+            inner = list(groups)
+        else:
+            inner = {"a": [{"b": value}]}
+        for _ in range(rng.randint(0, 3)):
+            inner = rng.choice([{"meta": inner}, [inner]])
+        return {"transaction_id": "t-1", "amount": 5, rng.choice(["note", "meta", "x"]): inner}
+
+    def test_a_card_number_anywhere_however_written_is_refused_and_never_shown(self):
+        rng = random.Random(5454)
+        for _ in range(self.CASES):
+            digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(13, 19)))
+            value, groups = self.written(rng, digits)
+            body = self.placed(rng, value, groups)
+            with self.assertLogs(level=logging.INFO) as logs:
+                out = handler.handler({"body": json.dumps(body, ensure_ascii=rng.random() < 0.5)}, None)
+            self.assertEqual(out["statusCode"], 400, (body, out))
+            shown = out["body"] + "\n".join(logs.output)
+            self.assertNotIn(value, shown)
+            self.assertNotIn(digits[:8], ascii_digits(json.loads(out["body"])["error"]) + ascii_digits(shown))
+
+    def test_no_field_name_is_echoed(self):
+        rng = random.Random(7)
+        for _ in range(100):
+            name = "".join(rng.choice("abcdefghij") for _ in range(8))
+            out = call({"transaction_id": "t", "amount": 1, name: "1" * 13})
+            self.assertEqual(out["statusCode"], 400)
+            self.assertNotIn(name, out["body"])
+
+    def test_no_body_however_nested_or_broken_raises(self):
+        bodies = [
+            "[" * 100000,
+            "{\"a\":" * 5000 + "1" + "}" * 5000,
+            json.dumps(json.loads("[" * 500 + "]" * 500)),
+            "\ud800",
+            "null",
+            "",
+            "1e999999",
+        ]
+        for body in bodies:
+            out = handler.handler({"body": body}, None)
+            self.assertEqual(out["statusCode"], 400, body[:40])
+        deep = {"transaction_id": "t", "amount": 1}
+        node = deep
+        for _ in range(3000):
+            node["n"] = {}
+            node = node["n"]
+        out = handler.handler(deep, None)
+        self.assertIn(out["statusCode"], (200, 400))
+
+    def test_a_formatted_log_line_is_masked_as_a_whole(self):
+        pan = "4111 1111 1111 1111"
+        with self.assertLogs(level=logging.INFO) as logs:
+            logging.getLogger().info("card %s%s", pan[:9], pan[9:])
+        self.assertNotIn("4111 1111 1111 1111", "\n".join(logs.output))
+        self.assertIn("****1111", "\n".join(logs.output))
+        # Any handler carrying the filter masks records from other loggers.
+        import io
+
+        stream = io.StringIO()
+        h = logging.StreamHandler(stream)
+        h.addFilter(handler.MaskingFilter())
+        other = logging.getLogger("payments.other")
+        other.addHandler(h)
+        other.warning("card %s", "\uff14\uff11\uff11\uff11" * 4)
+        other.removeHandler(h)
+        self.assertNotIn("\uff14\uff11\uff11\uff11" * 2, stream.getvalue())
+
+
 if __name__ == "__main__":
     unittest.main()
