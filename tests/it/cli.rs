@@ -499,6 +499,11 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         ("PAYSEC_RDS_MASTER_PASSWORD_FILE", "/run/secrets/db", None),
         ("PAYSEC_RDS_PORT", "5433", Some("postgres")),
         ("PAYSEC_RDS_ENABLED", "false", Some("off-ish")),
+        (
+            "PAYSEC_RDS_SNAPSHOT_RESTORERS",
+            "210987654321",
+            Some("[unclosed"),
+        ),
         ("PAYSEC_NETWORK_DNS_FIREWALL", "true", Some("mostly")),
         (
             "PAYSEC_NETWORK_SERVICE_ENDPOINTS",

@@ -1029,6 +1029,71 @@ async fn a_public_snapshot_fails_and_up_makes_it_private() {
     let (_, f) = rds21();
     assert_eq!(f["verdict"], "PASS", "{f}");
     assert!(!f["observed"].as_str().unwrap().contains(&old), "{f}");
+    // Shared with an account the configuration does not name: a failure,
+    // which `up` takes off; named in rds.snapshot_restorers: a deviation,
+    // quoted, never a pass.
+    let shared = format!("{db}-shared");
+    rds.create_db_snapshot()
+        .db_instance_identifier(&db)
+        .db_snapshot_identifier(&shared)
+        .send()
+        .await
+        .unwrap();
+    rds.modify_db_snapshot_attribute()
+        .db_snapshot_identifier(&shared)
+        .attribute_name("restore")
+        .values_to_add("210987654321")
+        .send()
+        .await
+        .unwrap();
+    let (code, f) = rds21();
+    assert_eq!((code, f["verdict"].as_str()), (6, Some("FAIL")), "{f}");
+    assert!(
+        f["observed"]
+            .as_str()
+            .unwrap()
+            .contains("restorable by 210987654321 (not named in rds.snapshot_restorers)"),
+        "{f}"
+    );
+    let named = p.run_with(
+        &[
+            no_function[0],
+            ("PAYSEC_RDS_SNAPSHOT_RESTORERS", "210987654321"),
+        ],
+        &["verify", "--allow-unknown", "--output", "json"],
+    );
+    let f = finding(&named.json(), "RDS-21", None);
+    assert_eq!(f["verdict"], "DEVIATION", "{f}");
+    assert!(
+        f["observed"]
+            .as_str()
+            .unwrap()
+            .contains("restorable by 210987654321"),
+        "{f}"
+    );
+    p.run_with(&no_function, &["up", "--yes"]).success();
+    let attributes = rds
+        .describe_db_snapshot_attributes()
+        .db_snapshot_identifier(&shared)
+        .send()
+        .await
+        .unwrap();
+    let restore: Vec<String> = attributes
+        .db_snapshot_attributes_result()
+        .unwrap()
+        .db_snapshot_attributes()
+        .iter()
+        .filter(|a| a.attribute_name() == Some("restore"))
+        .flat_map(|a| a.attribute_values().to_vec())
+        .collect();
+    assert!(restore.is_empty(), "the share is taken off: {restore:?}");
+    let (_, f) = rds21();
+    assert_eq!(f["verdict"], "PASS", "{f}");
+    rds.delete_db_snapshot()
+        .db_snapshot_identifier(&shared)
+        .send()
+        .await
+        .unwrap();
     p.run_with(&no_function, &["down", "--yes"]).success();
 }
 

@@ -182,15 +182,39 @@ async fn check_network(aws: &Aws, l: &Value) {
         .iter()
         .find(|st| st["Sid"] == "ThisStacksDatabaseOnly")
         .expect("a statement for changes");
+    let rds_arn = |what: &str| {
+        format!(
+            "arn:aws:rds:us-east-1:{}:{what}",
+            l["account"].as_str().unwrap()
+        )
+    };
+    let env = l["environment"].as_str().unwrap();
     assert_eq!(
         changes["Resource"],
-        format!(
-            "arn:aws:rds:us-east-1:{}:*:paysec-{}-*",
-            l["account"].as_str().unwrap(),
-            l["environment"].as_str().unwrap()
-        ),
-        "RDS endpoint: changes only to this stack's database: {rpol}"
+        serde_json::json!([
+            rds_arn(&format!("db:paysec-{env}-db")),
+            rds_arn(&format!("pg:paysec-{env}-postgres16")),
+            rds_arn(&format!("subgrp:paysec-{env}-db-subnets")),
+        ]),
+        "RDS endpoint: changes only to this stack's database, named exactly: {rpol}"
     );
+    let no_leak = rpol["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["Sid"] == "NoSnapshotLeavesThroughTheEndpoint")
+        .expect("a deny for snapshots");
+    assert_eq!(no_leak["Effect"], "Deny", "{rpol}");
+    for action in ["rds:ModifyDBSnapshotAttribute", "rds:CopyDBSnapshot"] {
+        assert!(
+            no_leak["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == action),
+            "{action}: {rpol}"
+        );
+    }
     // X-Ray: an interface endpoint for the function's traces, private DNS,
     // this account's policy, its own group (checked with the groups below).
     let xrayep = eps

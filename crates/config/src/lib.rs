@@ -460,6 +460,11 @@ pub struct Rds {
     /// rather than in the next maintenance window. Security settings are
     /// always applied at once.
     pub apply_immediately: bool,
+    /// Accounts allowed to restore the database's snapshots (shared by
+    /// their owner): a share with one of them is a deviation this names;
+    /// any other share, or a public snapshot, fails RDS-21 and `up` takes
+    /// it off.
+    pub snapshot_restorers: Vec<String>,
 }
 
 impl Default for Rds {
@@ -481,6 +486,7 @@ impl Default for Rds {
             wait_minutes: 60,
             monitoring_interval_seconds: 60,
             apply_immediately: false,
+            snapshot_restorers: Vec::new(),
         }
     }
 }
@@ -1061,6 +1067,17 @@ impl S3 {
 impl Rds {
     /// Range checks of `[rds]` the type system cannot express.
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(bad) = self
+            .snapshot_restorers
+            .iter()
+            .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid(
+                "rds.snapshot_restorers",
+                bad,
+                "AWS account ids, 12 digits each (`all`, a public snapshot, is never allowed)",
+            ));
+        }
         if !(7..=35).contains(&self.backup_retention_days) {
             return Err(invalid(
                 "rds.backup_retention_days",

@@ -130,6 +130,15 @@ impl Names {
         format!("{}-db", self.prefix)
     }
 
+    /// The DB parameter group of `family` (`postgres16`).
+    pub fn db_parameter_group(&self, family: &str) -> String {
+        format!("{}-{family}", self.prefix)
+    }
+
+    pub fn db_subnet_group(&self) -> String {
+        format!("{}-db-subnets", self.prefix)
+    }
+
     pub fn lambda_function(&self) -> String {
         format!("{}-payment", self.prefix)
     }

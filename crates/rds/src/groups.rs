@@ -98,7 +98,7 @@ impl ParameterGroup {
     }
 
     fn name(&self, cx: &Context) -> String {
-        format!("{}-{}", cx.env.names.prefix(), self.family)
+        cx.env.names.db_parameter_group(&self.family)
     }
 
     /// The group's full listing (the engine's defaults and RDS's fixed
@@ -277,7 +277,7 @@ impl SubnetGroup {
     }
 
     fn name(cx: &Context) -> String {
-        format!("{}-db-subnets", cx.env.names.prefix())
+        cx.env.names.db_subnet_group()
     }
 
     fn subnet_ids(&self, cx: &Context) -> Result<Vec<String>, ResourceError> {

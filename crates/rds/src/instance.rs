@@ -51,6 +51,9 @@ pub struct InstanceSpec {
     /// Changes of capacity (class, storage, engine version, port) now,
     /// not in the maintenance window (`rds.apply_immediately`).
     pub apply_immediately: bool,
+    /// Accounts the configuration lets restore the snapshots
+    /// (`rds.snapshot_restorers`).
+    pub snapshot_restorers: Vec<String>,
     /// Budget of the waits for `available` and for deletion
     /// (`rds.wait_minutes`).
     pub wait: Duration,
@@ -432,7 +435,7 @@ impl Resource for Instance {
         let mut checks = self.checks(cx, &db)?;
         let key = cx.attr(&self.kms_key, Attr::Arn)?;
         let snapshots = self.snapshots(cx).await?;
-        check_snapshots(&mut checks, key, &snapshots);
+        check_snapshots(&mut checks, key, &snapshots, &self.spec.snapshot_restorers);
         self.check_secret_rotation(&db, &mut checks).await?;
         Ok(checks.observed(Self::present(&db)))
     }
@@ -1253,22 +1256,29 @@ impl Instance {
         Ok(found)
     }
 
-    /// Takes `all` off every public snapshot of the instance (shares with
-    /// named accounts are someone's decision, quoted, not undone). An
-    /// unencrypted snapshot cannot be fixed in place.
+    /// Takes `all`, and every account `rds.snapshot_restorers` does not
+    /// name, off each snapshot of the instance. An unencrypted snapshot
+    /// cannot be fixed in place.
     async fn unpublish_snapshots(&self, cx: &Context, key: &str) -> Result<(), ResourceError> {
         let snapshots = self.snapshots(cx).await?;
-        // Public first: only an unencrypted snapshot can be public at all
+        // Shares first: only an unencrypted snapshot can be public at all
         // (RDS refuses `all` on an encrypted one), and it must not stay so
         // while its owner copies it.
         for snap in &snapshots {
-            if snap.restorable_by.iter().any(|v| v == "all") {
+            let off: Vec<String> = snap
+                .restorable_by
+                .iter()
+                .filter(|v| *v == "all" || !self.spec.snapshot_restorers.contains(v))
+                .cloned()
+                .collect();
+            if !off.is_empty() {
+                // IAM: rds:ModifyDBSnapshotAttribute.
                 self.aws
                     .rds
                     .modify_db_snapshot_attribute()
                     .db_snapshot_identifier(&snap.id)
                     .attribute_name("restore")
-                    .values_to_remove("all")
+                    .set_values_to_remove(Some(off))
                     .send()
                     .await
                     .or_resource(&self.id, "ModifyDBSnapshotAttribute")?;
@@ -1291,16 +1301,25 @@ impl Instance {
     }
 }
 
-/// Records the snapshots: each encrypted with the RDS key and none public.
-fn check_snapshots(checks: &mut Checks, key: &str, snapshots: &[Snapshot]) {
+/// Records the snapshots: each encrypted with the RDS key, none public, and
+/// none restorable by an account the configuration does not name. A share
+/// with a named account (`rds.snapshot_restorers`) is a deviation, quoted,
+/// never a pass.
+fn check_snapshots(checks: &mut Checks, key: &str, snapshots: &[Snapshot], allowed: &[String]) {
     let wrong: Vec<String> = snapshots
         .iter()
         .filter_map(|s| {
             let public = s.restorable_by.iter().any(|v| v == "all");
             let encrypted = s.encrypted_with.as_deref() == Some(key);
-            (public || !encrypted).then(|| {
+            let strangers: Vec<&str> = s
+                .restorable_by
+                .iter()
+                .filter(|v| *v != "all" && !allowed.contains(v))
+                .map(String::as_str)
+                .collect();
+            (public || !encrypted || !strangers.is_empty()).then(|| {
                 format!(
-                    "{} ({}{}{})",
+                    "{} ({}{}{}{})",
                     s.id,
                     s.kind,
                     if public { ", public" } else { "" },
@@ -1308,29 +1327,49 @@ fn check_snapshots(checks: &mut Checks, key: &str, snapshots: &[Snapshot]) {
                         None => ", unencrypted".to_owned(),
                         Some(k) if k != key => format!(", encrypted with {k}"),
                         Some(_) => String::new(),
+                    },
+                    if strangers.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", restorable by {} (not named in rds.snapshot_restorers)",
+                            strangers.join(" ")
+                        )
                     }
                 )
             })
         })
         .collect();
+    let each: Vec<String> = snapshots
+        .iter()
+        .map(|s| {
+            let shared: Vec<&str> = s.restorable_by.iter().map(String::as_str).collect();
+            if shared.is_empty() {
+                format!("{} ({})", s.id, s.kind)
+            } else {
+                format!("{} ({}, restorable by {})", s.id, s.kind, shared.join(" "))
+            }
+        })
+        .collect();
+    let shared = snapshots.iter().any(|s| !s.restorable_by.is_empty());
+    if wrong.is_empty() && shared {
+        checks.deviation(
+            InstanceProperty::Snapshots,
+            format!(
+                "shared with accounts rds.snapshot_restorers names; {} snapshots, each encrypted with {key}: {}",
+                snapshots.len(),
+                each.join(", ")
+            ),
+        );
+        return;
+    }
     let actual = if !wrong.is_empty() {
         wrong.join("; ")
     } else if snapshots.is_empty() {
         "no snapshot".to_owned()
     } else {
-        let each: Vec<String> = snapshots
-            .iter()
-            .map(|s| {
-                let shared: Vec<&str> = s.restorable_by.iter().map(String::as_str).collect();
-                if shared.is_empty() {
-                    format!("{} ({})", s.id, s.kind)
-                } else {
-                    format!("{} ({}, restorable by {})", s.id, s.kind, shared.join(" "))
-                }
-            })
-            .collect();
         format!(
-            "{} snapshots, each encrypted with {key}, none public: {}",
+            "{} snapshots, each encrypted with {key}, none shared: {}",
             snapshots.len(),
             each.join(", ")
         )
@@ -1338,7 +1377,7 @@ fn check_snapshots(checks: &mut Checks, key: &str, snapshots: &[Snapshot]) {
     checks.check(
         InstanceProperty::Snapshots,
         wrong.is_empty(),
-        format!("every snapshot encrypted with {key}, none public"),
+        format!("every snapshot encrypted with {key}, none public, none shared but with rds.snapshot_restorers"),
         actual,
     );
 }
@@ -1346,6 +1385,7 @@ fn check_snapshots(checks: &mut Checks, key: &str, snapshots: &[Snapshot]) {
 #[cfg(test)]
 mod tests {
     use super::{check_snapshots, Checks, Snapshot};
+    use paysec_core::Observed;
 
     #[test]
     fn a_snapshot_fails_when_public_or_not_under_the_key() {
@@ -1356,16 +1396,37 @@ mod tests {
             restorable_by: restore.iter().map(|s| s.to_string()).collect(),
         };
         let mut c = Checks::default();
-        check_snapshots(&mut c, "k", &[snap("a", Some("k"), &["210987654321"])]);
-        assert!(
-            c.drift().is_empty(),
-            "shared with one account: quoted, not failed"
+        check_snapshots(&mut c, "k", &[snap("a", Some("k"), &["210987654321"])], &[]);
+        assert_eq!(
+            c.drift()[0].actual,
+            "a (manual, restorable by 210987654321 (not named in rds.snapshot_restorers))",
+            "shared with an account the configuration does not name: a failure"
         );
         let mut c = Checks::default();
         check_snapshots(
             &mut c,
             "k",
+            &[snap("a", Some("k"), &["210987654321"])],
+            &["210987654321".to_owned()],
+        );
+        assert!(c.drift().is_empty(), "named: not a failure");
+        let Observed::Present {
+            not_applicable,
+            evidence,
+            ..
+        } = c.observed(paysec_core::Present::new("db"))
+        else {
+            panic!("present")
+        };
+        assert!(evidence.is_empty(), "and not a pass");
+        assert!(not_applicable[0].deviation, "{not_applicable:?}");
+        assert!(not_applicable[0].why.contains("restorable by 210987654321"));
+        let mut c = Checks::default();
+        check_snapshots(
+            &mut c,
+            "k",
             &[snap("a", Some("k"), &["all"]), snap("b", None, &[])],
+            &[],
         );
         assert_eq!(
             c.drift()[0].actual,
@@ -1416,6 +1477,7 @@ mod requests {
                 port: 5432,
                 monitoring_interval_seconds: 60,
                 apply_immediately: false,
+                snapshot_restorers: Vec::new(),
                 wait: Duration::from_secs(60),
             },
             parameter_group: LogicalId::new("rds.parameters"),

@@ -65,6 +65,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             port: cfg.stack.rds.port,
             monitoring_interval_seconds: cfg.stack.rds.monitoring_interval_seconds,
             apply_immediately: cfg.stack.rds.apply_immediately,
+            snapshot_restorers: cfg.stack.rds.snapshot_restorers.clone(),
             wait: Duration::from_secs(cfg.stack.rds.wait_minutes * 60),
         },
         parameter_group: id(ids::DB_PARAMETERS),

@@ -335,7 +335,10 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             id(ids::SG_ENDPOINTS),
             "rds",
         )
-        .with_policy(Box::new(rds_endpoint_policy))
+        .with_policy({
+            let family = inputs.config.stack.rds.parameter_group_family.clone();
+            Box::new(move |cx| rds_endpoint_policy(cx, &family))
+        })
         .waiting_up_to(endpoint_wait),
     ));
     // X-Ray: with active tracing, the function's SDK calls to the X-Ray API
@@ -423,9 +426,15 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
 }
 
 /// The RDS API endpoint's policy (see where it is built): this account's
-/// reads, and changes to this stack's own RDS resources only.
-fn rds_endpoint_policy(cx: &paysec_core::Context) -> serde_json::Value {
+/// reads; changes only to this environment's own database, parameter group
+/// and subnet group, named exactly (a `paysec-<env>-*` pattern would also
+/// match environment `<env>-2`'s); and never a snapshot shared, copied or
+/// exported through the endpoint, whoever allows it elsewhere.
+fn rds_endpoint_policy(cx: &paysec_core::Context, family: &str) -> serde_json::Value {
     let account = &cx.env.account;
+    let names = &cx.env.names;
+    let arn =
+        |kind: &str, name: String| cx.env.arn("rds", &cx.env.region, &format!("{kind}:{name}"));
     json!({
         "Version": "2012-10-17",
         "Statement": [
@@ -445,8 +454,25 @@ fn rds_endpoint_policy(cx: &paysec_core::Context) -> serde_json::Value {
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": "rds:*",
-                "Resource": cx.env.arn("rds", &cx.env.region, &format!("*:{}-*", cx.env.names.prefix())),
+                "Resource": [
+                    arn("db", names.db_instance()),
+                    arn("pg", names.db_parameter_group(family)),
+                    arn("subgrp", names.db_subnet_group()),
+                ],
                 "Condition": { "StringEquals": { "aws:PrincipalAccount": account } }
+            },
+            {
+                "Sid": "NoSnapshotLeavesThroughTheEndpoint",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": [
+                    "rds:ModifyDBSnapshotAttribute",
+                    "rds:ModifyDBClusterSnapshotAttribute",
+                    "rds:CopyDBSnapshot",
+                    "rds:CopyDBClusterSnapshot",
+                    "rds:StartExportTask"
+                ],
+                "Resource": "*"
             }
         ]
     })

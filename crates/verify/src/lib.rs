@@ -130,7 +130,7 @@ controls! {
     "RDS-17" "db_instance" rds::instance::InstanceProperty::ParameterGroup ["4.2.1", "2.2.7"] "uses the TLS-only parameter group, its parameters applied (in-sync, not pending-reboot)";
     "RDS-19" "db_instance" rds::instance::InstanceProperty::MasterUsername ["2.2.2"] "master user is not an engine default name (postgres, admin, root, rdsadmin, master, administrator, sa)";
     "RDS-20" "db_instance" rds::instance::InstanceProperty::MasterUserSecret ["8.3.2"] "master password managed by RDS in Secrets Manager, encrypted with the RDS key (rotation: RDS-26)";
-    "RDS-21" "db_instance" rds::instance::InstanceProperty::Snapshots ["1.4.4", "3.5.1"] "every DB snapshot of the instance encrypted with the RDS key and none public (each listed)";
+    "RDS-21" "db_instance" rds::instance::InstanceProperty::Snapshots ["1.4.4", "3.5.1"] "every DB snapshot of the instance encrypted with the RDS key, none public, none restorable by an account `rds.snapshot_restorers` does not name (a share with a named one: a deviation; each listed)";
     "RDS-26" "db_instance" rds::instance::InstanceProperty::MasterSecretRotation ["8.6.3"] "master password rotated by Secrets Manager (rotation on; its period, last and next rotation quoted)";
     "RDS-18" "db_instance" rds::instance::InstanceProperty::PerformanceInsights ["3.5.1"] "Performance Insights data encrypted with the RDS key (the key is read)";
     "LAM-1" "lambda_function" lambda::function::FunctionProperty::KmsKey ["3.5.1"] "environment encrypted with the Lambda key";
@@ -253,6 +253,7 @@ pub const CONFIGURED_BY: &[(&str, &[&str])] = &[
         "RDS-20",
         &["rds.master_password_env", "rds.master_password_file"],
     ),
+    ("RDS-21", &["rds.snapshot_restorers"]),
     (
         "RDS-26",
         &["rds.master_password_env", "rds.master_password_file"],
