@@ -302,6 +302,34 @@ async fn what_the_ledger_never_created_is_adopted_only_when_asked() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_recorded_create_adopts_only_what_carries_its_token() {
+    let cloud = Arc::new(Cloud::default());
+    let rig = Rig::new();
+    // The ledger recorded a create of `a` that never answered; what is
+    // found carries our tags but not that create's token.
+    rig.ledger
+        .lock()
+        .unwrap()
+        .set_creating(&LogicalId::new("a"), "fake")
+        .unwrap();
+    cloud.live.lock().unwrap().insert("a".into(), "ok".into());
+    let mut nodes = chain(&cloud);
+    let mut a = Fake::build("a", &[], &cloud);
+    a.planted = true;
+    nodes[2] = Arc::new(a);
+    let summary = rig.scheduler(nodes, 8).up().await;
+    let (failed, why) = &summary.failures[0];
+    assert_eq!(failed.as_str(), "a");
+    assert!(
+        why.to_string().contains("without the token of the create"),
+        "{why}"
+    );
+    // Carrying the token (the create's own): adopted.
+    let summary = rig.scheduler(chain(&cloud), 8).up().await;
+    assert!(summary.ok(), "{summary:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn drift_is_repaired_not_recreated() {
     let cloud = Arc::new(Cloud::default());
     let rig = Rig::new();

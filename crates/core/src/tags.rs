@@ -44,10 +44,50 @@ pub fn for_resource(
 }
 
 /// Which of `expected` are missing or different in `actual`, as drift lines.
+/// For a resource found by name or tag while the ledger holds a create's
+/// intent with `token`: whether its tags prove it is *not* that create's,
+/// from the wanted tags its read found missing (`missing`, as
+/// [`missing`] gives them). paysec writes all its tags in one call (at
+/// creation where the service allows, else right after), so a resource
+/// carrying this environment's and this logical id's tags without this
+/// create's token was tagged like ours by someone else; one carrying none
+/// of them may be ours, stopped between create and tagging.
+pub fn tagged_by_another(missing: &[String], env: &str, id: &str, token: &str) -> bool {
+    let lacks = |k: &str, v: &str| missing.iter().any(|m| m == &format!("{k}={v}"));
+    lacks(CREATE_TOKEN, token) && !lacks(ENVIRONMENT, env) && !lacks(LOGICAL_ID, id)
+}
+
 pub fn missing(expected: &[(String, String)], actual: &[(String, String)]) -> Vec<String> {
     expected
         .iter()
         .filter(|(k, v)| !actual.iter().any(|(ak, av)| ak == k && av == v))
         .map(|(k, v)| format!("{k}={v}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_tags_without_this_create_s_token_are_someone_else_s() {
+        let m = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let token = "paysec:create-token=t1";
+        // Every tag but the token: tagged like ours by someone else.
+        assert!(tagged_by_another(&m(&[token]), "dev", "kms.s3", "t1"));
+        // None of paysec's tags: maybe ours, stopped before tagging.
+        assert!(!tagged_by_another(
+            &m(&[
+                "paysec:environment=dev",
+                "paysec:logical-id=kms.s3",
+                "paysec:managed-by=paysec",
+                token
+            ]),
+            "dev",
+            "kms.s3",
+            "t1"
+        ));
+        // The token there: this create's.
+        assert!(!tagged_by_another(&m(&[]), "dev", "kms.s3", "t1"));
+    }
 }

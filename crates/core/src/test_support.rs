@@ -81,6 +81,9 @@ pub struct Fake {
     /// Its live tags name another environment (what an edited ledger may
     /// point `down` at).
     pub foreign: bool,
+    /// Tagged as this environment's by someone else: every tag of ours
+    /// but a create's token.
+    pub planted: bool,
 }
 
 impl Fake {
@@ -106,6 +109,7 @@ impl Fake {
             kept: None,
             encrypted_with: None,
             foreign: false,
+            planted: false,
         }
     }
 }
@@ -153,6 +157,11 @@ impl Resource for Fake {
                 checks.equal(FakeProperty::Value, "ok", v);
                 let tags = if self.foreign {
                     vec![(crate::tags::ENVIRONMENT.to_owned(), "prod".to_owned())]
+                } else if self.planted {
+                    cx.tags()
+                        .into_iter()
+                        .filter(|(k, _)| k != crate::tags::CREATE_TOKEN)
+                        .collect()
                 } else {
                     cx.tags()
                 };

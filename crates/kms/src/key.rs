@@ -594,6 +594,19 @@ impl Resource for KmsKey {
         let Some(meta) = meta else {
             return Ok(Observed::Missing);
         };
+        // A key of another account (a ledger edited to name one, a key
+        // policy that lets this caller read it) is never this environment's
+        // to adopt, manage or delete.
+        if let Some(other) = meta.aws_account_id().filter(|a| *a != cx.env.account) {
+            return Err(ResourceError::unexpected(
+                &self.id,
+                format!(
+                    "KMS key {} is in account {other}, not this environment's account {}: paysec manages only keys of the environment's own account; remove it from the ledger's record (or let `up` create this environment's key)",
+                    meta.arn().unwrap_or(meta.key_id()),
+                    cx.env.account
+                ),
+            ));
+        }
         let arn = meta.arn().unwrap_or_default().to_owned();
         let checks = self.checks(cx, &meta).await?;
         Ok(checks.observed(self.present(cx, meta.key_id(), &arn)))
@@ -819,6 +832,33 @@ mod tests {
     /// A `down` that died after ScheduleKeyDeletion: KMS refuses the
     /// second one (KMSInvalidStateException, matched by its type), and
     /// the key's deletion date is read instead.
+    #[tokio::test]
+    async fn a_key_of_another_account_is_never_taken_for_the_environment_s() {
+        let described = mock!(Client::describe_key).then_output(|| {
+            DescribeKeyOutput::builder()
+                .key_metadata(
+                    KeyMetadata::builder()
+                        .key_id(KEY_ID)
+                        .aws_account_id("999999999999")
+                        .arn(format!("arn:aws:kms:eu-west-1:999999999999:key/{KEY_ID}"))
+                        .key_state(KeyState::Enabled)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let key = key(mocked_client!(aws_sdk_kms, [&described])).await;
+        let cx = context("kms.rds", &[]);
+        let known = Present::new(KEY_ID).with(Attr::KeyId, KEY_ID);
+        let refused = key.read(&cx, Some(&known)).await.unwrap_err().to_string();
+        assert!(
+            refused.contains(
+                "is in account 999999999999, not this environment's account 123456789012"
+            ),
+            "{refused}"
+        );
+    }
+
     #[tokio::test]
     async fn a_key_already_pending_deletion_is_reported_with_its_date() {
         let alias =

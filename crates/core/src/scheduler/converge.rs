@@ -108,6 +108,34 @@ impl Converge {
                             ),
                         )));
                     }
+                    // The ledger recorded a create: what was found must be
+                    // that create's, carrying its token wherever it carries
+                    // paysec's tags at all.
+                    if let (Some(token), Observed::Present { drift, .. }) = (intent, &observed) {
+                        let missing: Vec<String> = drift
+                            .iter()
+                            .filter(|d| d.property == crate::property::TAGS)
+                            .flat_map(|d| d.expected.split(',').map(str::to_owned))
+                            .collect();
+                        if !adopt_unrecorded
+                            && node.adoption_needs_proof()
+                            && crate::tags::tagged_by_another(
+                                &missing,
+                                cx.env.name.as_str(),
+                                id.as_str(),
+                                token,
+                            )
+                        {
+                            return Err(RunError::from(ResourceError::unexpected(
+                                &id,
+                                format!(
+                                    "found {} tagged as this environment's {id}, but without the token of the create the ledger recorded ({}); it is not the one paysec made, and paysec adopts only what it can prove it made: remove it (or its paysec:* tags) and run again",
+                                    present.physical_id,
+                                    crate::tags::CREATE_TOKEN
+                                ),
+                            )));
+                        }
+                    }
                 }
                 Ok(match observed {
                     Observed::Missing => {
