@@ -92,18 +92,21 @@ pub async fn run(
     // gave them (the configured ones, or its caller's role), not with
     // whoever runs `verify`: an auditor must not make KMS-3 fail, nor
     // someone who made themselves administrator make it pass.
-    if settings.config.stack.kms.admin_principals.is_empty() {
-        if let Some(recorded) = super::recorded_key_admins(&ledger) {
-            if recorded != c.key_admins {
-                printer.note(format!(
-                    "key administrators: {} (as the last `up` set them), not the caller {}",
-                    recorded.join(", "),
-                    c.caller.arn
-                ));
-            }
-            c.key_admins = recorded;
-        }
-    }
+    // Where they come from is said, in the report's scope too: only the
+    // configuration is out of the ledger's writers' reach.
+    let admins_from = if !settings.config.stack.kms.admin_principals.is_empty() {
+        "from kms.admin_principals (the configuration)".to_owned()
+    } else if let Some(recorded) = super::recorded_key_admins(&ledger) {
+        c.key_admins = recorded;
+        "as the last `up` recorded them in the ledger, which its writers can change: set kms.admin_principals for a source they cannot".to_owned()
+    } else {
+        format!(
+            "the caller's role ({}), as no `up` recorded any: set kms.admin_principals",
+            c.caller.arn
+        )
+    };
+    let key_administrators = format!("{}, {admins_from}", c.key_admins.join(", "));
+    printer.note(format!("key administrators: {key_administrators}"));
     let mut probe = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
     // Every call the reads make, with its request id and answer: the raw
@@ -186,6 +189,7 @@ pub async fn run(
         version: env!("CARGO_PKG_VERSION"),
         scope: Scope {
             endpoint: c.aws.endpoints().describe(&c.env.region),
+            key_administrators,
             emulator: c.aws.emulator().map(str::to_owned),
             caller_arn: c.caller.arn.clone(),
             started,

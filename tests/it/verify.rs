@@ -132,6 +132,14 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         !kms3["observed"].as_str().unwrap().contains("PaysecAuditor"),
         "{kms3}"
     );
+    // Where the expected administrators came from is said: here the
+    // ledger's record, which its writers could change.
+    let from = audited["scope"]["key_administrators"].as_str().unwrap();
+    assert!(
+        from.contains("as the last `up` recorded them in the ledger")
+            && from.contains("set kms.admin_principals"),
+        "{from}"
+    );
     assert!(
         clean["summary"]["total"].as_u64().unwrap() > 150,
         "every control checked: {}",

@@ -677,7 +677,10 @@ impl Header<'_> {
                 "answered by",
                 match &sc.emulator {
                     Some(e) => format!("a local emulator ({e}), not AWS"),
-                    None => "AWS".to_owned(),
+                    // AWS's own endpoints only: any other (a per-service
+                    // setting, a proxy) is not AWS answering for itself.
+                    None if sc.endpoint.starts_with("AWS's endpoints") => "AWS".to_owned(),
+                    None => "the endpoints below, which are not AWS's own".to_owned(),
                 },
             ),
             ("endpoint", sc.endpoint.clone()),
@@ -688,6 +691,7 @@ impl Header<'_> {
             ("paysec", format!("{} (commit {})", self.version, sc.commit)),
             ("command line", sc.command_line.clone()),
             ("configuration digest", sc.config_digest.clone()),
+            ("key administrators (KMS-3 expects)", sc.key_administrators.clone()),
         ]
     }
 }
@@ -698,6 +702,9 @@ impl Header<'_> {
 pub struct Scope {
     /// Where the calls went: an endpoint URL, or AWS's own endpoints.
     pub endpoint: String,
+    /// The key administrators KMS-3 compares the key policies with, and
+    /// where they came from (the configuration, or the ledger's record).
+    pub key_administrators: String,
     /// The local emulator that answered, if one did (not AWS).
     pub emulator: Option<String>,
     pub caller_arn: String,
