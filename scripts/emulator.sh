@@ -41,14 +41,21 @@ log() { echo "emulator: $*" >&2; }
 ls_venv="${PAYSEC_LOCALSTACK_VENV:-$state/localstack-venv}"
 
 install_localstack() {
-  if [ -x "$ls_venv/bin/localstack" ] && cmp -s "$locks/localstack.txt" "$ls_venv/installed-lock.txt"; then
+  local wanted; wanted="$(cat "$locks/build-tools.txt" "$locks/localstack.txt")"
+  if [ -x "$ls_venv/bin/localstack" ] && [ "$wanted" = "$(cat "$ls_venv/installed-lock.txt" 2>/dev/null)" ]; then
     return
   fi
   log "installing localstack-core==$LOCALSTACK_VERSION into $ls_venv"
   python3 -m venv "$ls_venv"
+  # Four of its packages exist only as sources: they are built with the
+  # locked setuptools, installed first, and no build isolation (which would
+  # fetch whatever build tools are newest, unhashed). No find-links: only
+  # the index, with every file's hash checked.
   "$ls_venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
-    -r "$locks/localstack.txt"
-  cp "$locks/localstack.txt" "$ls_venv/installed-lock.txt"
+    -r "$locks/build-tools.txt"
+  "$ls_venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+    --no-build-isolation -r "$locks/localstack.txt"
+  printf '%s' "$wanted" > "$ls_venv/installed-lock.txt"
 }
 
 # Runs LocalStack in the foreground on 127.0.0.1:$1 with its state under
@@ -79,10 +86,12 @@ lock() {
   local tools="$state/pip-tools"
   python3 -m venv "$tools"
   "$tools/bin/pip" install --quiet --disable-pip-version-check "pip-tools==7.6.2"
-  for name in moto localstack; do
+  for name in moto localstack build-tools; do
     log "locking $name"
+    # No find-links: a machine's own wheel directory must not reach a
+    # committed lock.
     (cd "$locks" && "$tools/bin/pip-compile" --quiet --generate-hashes --allow-unsafe \
-      --strip-extras --no-header -o "$name.txt" "$name.in")
+      --strip-extras --no-header --no-emit-find-links -o "$name.txt" "$name.in")
   done
 }
 

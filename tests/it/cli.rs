@@ -939,3 +939,54 @@ fn ledger_history_says_its_writers_are_claims() {
         assert!(help.contains(words), "{words:?} in {help}");
     }
 }
+
+/// What the emulators' venvs and the example workflows run is pinned to
+/// the byte: no lock names a machine's own wheel directory or another
+/// index; the LocalStack lock's source-only packages build with the locked
+/// setuptools, installed first, without build isolation (which would fetch
+/// unpinned build tools); every action of the example workflows is pinned
+/// by commit.
+#[test]
+fn the_supply_chain_is_pinned_to_the_byte() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let locks = root.join("scripts/emulator-locks");
+    for lock in ["moto.txt", "localstack.txt", "build-tools.txt"] {
+        let text = std::fs::read_to_string(locks.join(lock)).unwrap();
+        for line in text.lines().map(str::trim) {
+            assert!(
+                !(line.starts_with("--find-links")
+                    || line.starts_with("-f ")
+                    || line.starts_with("--extra-index-url")
+                    || line.starts_with("--index-url")
+                    || line.starts_with('/')),
+                "{lock}: {line}"
+            );
+        }
+    }
+    let build_tools = std::fs::read_to_string(locks.join("build-tools.txt")).unwrap();
+    assert!(build_tools.contains("setuptools==") && build_tools.contains("--hash=sha256:"));
+    let script = std::fs::read_to_string(root.join("scripts/emulator.sh")).unwrap();
+    let tools = script
+        .find("-r \"$locks/build-tools.txt\"")
+        .expect("build tools installed");
+    let localstack = script
+        .find("--no-build-isolation -r \"$locks/localstack.txt\"")
+        .expect("LocalStack installed without build isolation");
+    assert!(tools < localstack, "the build tools first");
+    assert!(script.contains("--no-emit-find-links"));
+    for example in ["github-actions-review.yml", "github-actions-fleet.yml"] {
+        let text = std::fs::read_to_string(root.join("examples").join(example)).unwrap();
+        for uses in text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- uses: "))
+        {
+            let pinned = uses
+                .split_once('@')
+                .map(|(_, r)| r.split_whitespace().next().unwrap_or(""));
+            assert!(
+                pinned.is_some_and(|r| r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit())),
+                "{example}: {uses} is not pinned by commit"
+            );
+        }
+    }
+}
