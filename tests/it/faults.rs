@@ -1004,20 +1004,7 @@ async fn a_public_snapshot_fails_and_up_makes_it_private() {
     let (_, f) = rds21();
     assert_eq!(f["verdict"], "FAIL", "{f}");
     assert_eq!(f["observed"], format!("{old} (manual, unencrypted)"), "{f}");
-    let shared = rds
-        .describe_db_snapshot_attributes()
-        .db_snapshot_identifier(&old)
-        .send()
-        .await
-        .unwrap();
-    let restore: Vec<String> = shared
-        .db_snapshot_attributes_result()
-        .unwrap()
-        .db_snapshot_attributes()
-        .iter()
-        .filter(|a| a.attribute_name() == Some("restore"))
-        .flat_map(|a| a.attribute_values().to_vec())
-        .collect();
+    let restore = restorers(&rds, &old).await;
     assert!(restore.is_empty(), "{restore:?}");
     // The owner copies it under the RDS key (not needed here) and deletes
     // the original: RDS-21 passes, quoting what RDS listed.
@@ -1072,20 +1059,7 @@ async fn a_public_snapshot_fails_and_up_makes_it_private() {
         "{f}"
     );
     p.run_with(&no_function, &["up", "--yes"]).success();
-    let attributes = rds
-        .describe_db_snapshot_attributes()
-        .db_snapshot_identifier(&shared)
-        .send()
-        .await
-        .unwrap();
-    let restore: Vec<String> = attributes
-        .db_snapshot_attributes_result()
-        .unwrap()
-        .db_snapshot_attributes()
-        .iter()
-        .filter(|a| a.attribute_name() == Some("restore"))
-        .flat_map(|a| a.attribute_values().to_vec())
-        .collect();
+    let restore = restorers(&rds, &shared).await;
     assert!(restore.is_empty(), "the share is taken off: {restore:?}");
     let (_, f) = rds21();
     assert_eq!(f["verdict"], "PASS", "{f}");
@@ -1095,6 +1069,22 @@ async fn a_public_snapshot_fails_and_up_makes_it_private() {
         .await
         .unwrap();
     p.run_with(&no_function, &["down", "--yes"]).success();
+}
+
+/// Who may restore `snapshot`, as RDS lists it (`all`: anyone).
+async fn restorers(rds: &paysec_aws::sdk::rds::Client, snapshot: &str) -> Vec<String> {
+    rds.describe_db_snapshot_attributes()
+        .db_snapshot_identifier(snapshot)
+        .send()
+        .await
+        .unwrap()
+        .db_snapshot_attributes_result()
+        .unwrap()
+        .db_snapshot_attributes()
+        .iter()
+        .filter(|a| a.attribute_name() == Some("restore"))
+        .flat_map(|a| a.attribute_values().to_vec())
+        .collect()
 }
 
 /// The account's Lambda settings unreadable (GetAccountSettings denied to

@@ -114,8 +114,19 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     );
     assert_eq!(p.run(&["verify", "--allow-unknown"]).code(), 0);
     // Run by an auditor (another role of the account): the key policies are
-    // compared with the administrators `up` gave them, not the auditor.
+    // compared with the administrators `up` gave them, not the auditor, and
+    // taken from the keys' own tag: a ledger edited to name the auditor
+    // changes nothing.
     let auditor = crate::support::other_identity("PaysecAuditor").await;
+    let ledger_path = p.ledger_path();
+    let original = std::fs::read_to_string(&ledger_path).unwrap();
+    let mut edited: Value = serde_json::from_str(&original).unwrap();
+    for (_, r) in edited["resources"].as_object_mut().unwrap() {
+        if r["kind"] == "kms_key" {
+            r["attrs"]["key_administrators"] = Value::from(auditor.role_arn.as_str());
+        }
+    }
+    std::fs::write(&ledger_path, edited.to_string()).unwrap();
     let audited = p.run_with(
         &[
             ("AWS_ACCESS_KEY_ID", auditor.access_key_id.as_str()),
@@ -132,14 +143,14 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
         !kms3["observed"].as_str().unwrap().contains("PaysecAuditor"),
         "{kms3}"
     );
-    // Where the expected administrators came from is said: here the
-    // ledger's record, which its writers could change.
+    // Where the expected administrators came from is said: the keys' tag.
     let from = audited["scope"]["key_administrators"].as_str().unwrap();
     assert!(
-        from.contains("as the last `up` recorded them in the ledger")
-            && from.contains("set kms.admin_principals"),
+        from.contains("from the keys' own tag paysec:key-admins")
+            && !from.contains("PaysecAuditor"),
         "{from}"
     );
+    std::fs::write(&ledger_path, original).unwrap();
     assert!(
         clean["summary"]["total"].as_u64().unwrap() > 150,
         "every control checked: {}",
@@ -571,28 +582,13 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     // tamperer knows (the ledger recorded the generated one).
     let recorded_external_id = attr(&l, "iam.audit", "external_id");
     let audit_role = attr(&l, "iam.audit", "physical_id");
-    let trust = aws
-        .iam
-        .get_role()
-        .role_name(&audit_role)
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .assume_role_policy_document()
-        .unwrap()
-        .to_owned();
-    let trust = paysec_core::policy_doc::parse(&trust)
-        .to_string()
-        .replace(&recorded_external_id, "known-to-the-tamperer");
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(&audit_role)
-        .policy_document(trust)
-        .send()
-        .await
-        .unwrap();
+    swap_in_trust_policy(
+        &aws,
+        &audit_role,
+        &recorded_external_id,
+        "known-to-the-tamperer",
+    )
+    .await;
     // 9c. IAM: AdministratorAccess on the function's role (least
     // privilege), and the function's policy given to a user.
     aws.iam
@@ -1785,27 +1781,7 @@ async fn external_ids_are_shown_only_by_the_hand_over() {
     // digests on both sides.
     let known = "tampered-external-id-0001";
     let role = attr(&p.ledger(), "iam.audit", "physical_id");
-    let aws = aws().await;
-    let trust = aws
-        .iam
-        .get_role()
-        .role_name(&role)
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .assume_role_policy_document()
-        .unwrap()
-        .to_owned();
-    let trust = decoded_policy(&trust).replace(&id, known);
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(&role)
-        .policy_document(trust)
-        .send()
-        .await
-        .unwrap();
+    swap_in_trust_policy(&aws().await, &role, &id, known).await;
     let dir = tempfile::tempdir().unwrap();
     let plan_file = dir.path().join("plan.json");
     let plan = p.run(&["-v", "plan", "--out", plan_file.to_str().unwrap()]);
@@ -1845,7 +1821,29 @@ async fn external_ids_are_shown_only_by_the_hand_over() {
     p.run(&["down", "--yes", "--purge-audit-logs"]).success();
 }
 
-/// IAM answers policy documents URL-encoded.
-fn decoded_policy(s: &str) -> String {
-    paysec_core::policy_doc::parse(s).to_string()
+/// `from` replaced by `to` in `role`'s trust policy, as someone allowed to
+/// change it would (IAM answers the document URL-encoded).
+async fn swap_in_trust_policy(aws: &paysec_aws::Aws, role: &str, from: &str, to: &str) {
+    let trust = aws
+        .iam
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .assume_role_policy_document()
+        .unwrap()
+        .to_owned();
+    let trust = paysec_core::policy_doc::parse(&trust)
+        .to_string()
+        .replace(from, to);
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(role)
+        .policy_document(trust)
+        .send()
+        .await
+        .unwrap();
 }

@@ -18,6 +18,29 @@ pub const MANAGED_BY: &str = "paysec:managed-by";
 /// recorded in the ledger with the create's intent: the proof that this
 /// ledger's paysec made it (anyone can copy the other tags).
 pub const CREATE_TOKEN: &str = "paysec:create-token";
+/// Tag key on each KMS key holding its administrators (space-separated
+/// ARNs), set with the key: where `verify` takes KMS-3's expected
+/// administrators from when `kms.admin_principals` is unset. Only what may
+/// tag the key can change it (its administrators, or IAM principals allowed
+/// `kms:TagResource` on it), not the ledger's writers.
+pub const KEY_ADMINS: &str = "paysec:key-admins";
+
+/// The [`KEY_ADMINS`] tag's value for `admins`, if a KMS tag can hold it
+/// (at most 256 characters of letters, digits, spaces and `_.:/=+-@`).
+pub fn key_admins_value(admins: &[String]) -> Option<String> {
+    let value = admins.join(" ");
+    let fits = !value.is_empty()
+        && value.chars().count() <= 256
+        && value
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c));
+    fits.then_some(value)
+}
+
+/// The administrators a [`KEY_ADMINS`] tag names.
+pub fn key_admins_of(value: &str) -> Vec<String> {
+    value.split_whitespace().map(str::to_owned).collect()
+}
 
 /// The tags for one resource: paysec's three, the create's token when the
 /// ledger recorded one, then the user's own from the config (which may not
@@ -68,6 +91,28 @@ pub fn missing(expected: &[(String, String)], actual: &[(String, String)]) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_administrators_fit_a_tag_or_are_left_to_the_ledger() {
+        let one = vec![
+            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev_0123"
+                .to_owned(),
+        ];
+        let value = key_admins_value(&one).unwrap();
+        assert_eq!(key_admins_of(&value), one);
+        let two = vec![
+            "arn:aws:iam::123456789012:role/a".to_owned(),
+            "arn:aws:iam::123456789012:role/b".to_owned(),
+        ];
+        assert_eq!(key_admins_of(&key_admins_value(&two).unwrap()), two);
+        // A comma (allowed in IAM names, not in KMS tags), or too long.
+        assert_eq!(
+            key_admins_value(&["arn:aws:iam::1:role/a,b".to_owned()]),
+            None
+        );
+        assert_eq!(key_admins_value(&vec!["a".repeat(100); 3]), None);
+        assert_eq!(key_admins_value(&[]), None);
+    }
 
     #[test]
     fn our_tags_without_this_create_s_token_are_someone_else_s() {

@@ -344,7 +344,7 @@ impl KmsKey {
             live,
         );
         let actual = self.live_tags(key_id).await?;
-        checks.tags(&cx.tags(), &actual);
+        checks.tags(&self.wanted_tags(cx), &actual);
         Ok(checks)
     }
 
@@ -391,8 +391,18 @@ impl KmsKey {
         })
     }
 
-    fn kms_tags(cx: &Context) -> Vec<Tag> {
-        cx.tags()
+    /// The key's tags: the environment's, and its administrators (where a
+    /// tag can hold them), which `verify` reads as KMS-3's expectation.
+    fn wanted_tags(&self, cx: &Context) -> Vec<(String, String)> {
+        let mut tags = cx.tags();
+        if let Some(admins) = paysec_core::tags::key_admins_value(&self.admins) {
+            tags.push((paysec_core::tags::KEY_ADMINS.to_owned(), admins));
+        }
+        tags
+    }
+
+    fn kms_tags(&self, cx: &Context) -> Vec<Tag> {
+        self.wanted_tags(cx)
             .into_iter()
             .filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok())
             .collect()
@@ -627,7 +637,7 @@ impl Resource for KmsKey {
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
         let policy = self.desired_policy(cx)?.to_string();
-        let tags = Self::kms_tags(cx);
+        let tags = self.kms_tags(cx);
         let out = retrying(&[rules::KMS_POLICY_NEW_PRINCIPAL], || async {
             self.aws
                 .kms
@@ -719,7 +729,7 @@ impl Resource for KmsKey {
                         .kms
                         .tag_resource()
                         .key_id(key_id)
-                        .set_tags(Some(Self::kms_tags(cx)))
+                        .set_tags(Some(self.kms_tags(cx)))
                         .send()
                         .await
                         .or_resource(&self.id, "TagResource")?;

@@ -16,6 +16,7 @@
 //! | SNS subscription confirmation | an email/HTTP subscription stays `PendingConfirmation` (in ListSubscriptionsByTopic/ListSubscriptions; Subscribe answers `pending confirmation` unless `ReturnSubscriptionArn`) until ConfirmSubscription brings the token SNS "sent" (`FaultProxy::mailbox`); a wrong token is refused; addresses in `confirming_recipients` confirm at once, as a recipient following the link would |
 //! | AssumeRole trust | STS AssumeRole of a role that does not exist, or whose trust policy does not allow the caller (its account, role or ARN; `sts:ExternalId` when it requires one), is refused with AWS's `AccessDenied` ([`crate::trust`]) |
 //! | DNS Firewall | names with trailing dots, asynchronous association updates, mutation protection ([`crate::dns_firewall`]) |
+//! | KMS tag values | CreateKey and TagResource with a tag value over 256 characters, or with a character KMS does not take (letters, digits, spaces and `_.:/=+-@` only), are refused `TagException` |
 //! | S3 expected bucket owner | a request whose `x-amz-expected-bucket-owner` is not its bucket's owner is `403 AccessDenied` ([`crate::s3_owner`]) |
 //! | S3 buckets by region | a request for a bucket signed for another region is `301 PermanentRedirect` with `x-amz-bucket-region` ([`crate::s3_regions`]) |
 //! | static parameters wait for a reboot | an instance made within `rds_parameter_settle` of its parameter group's last change reads `pending-reboot` until RebootDBInstance, then `rebooting` for a moment, refusing another reboot ([`crate::rds_reboot`]) |
@@ -84,6 +85,9 @@ pub struct Rules {
     /// A request naming another account as its bucket's expected owner is
     /// refused `403 AccessDenied` ([`crate::s3_owner`]).
     pub s3_expected_owner: bool,
+    /// KMS tag values: at most 256 characters of letters, digits, spaces
+    /// and `_.:/=+-@` (moto takes any).
+    pub kms_tag_values: bool,
     /// A capacity change without `ApplyImmediately` waits for the
     /// maintenance window, shown as pending; an immediate change takes the
     /// pending ones along ([`crate::rds_pending`]).
@@ -179,6 +183,7 @@ impl Rules {
             dns_association_update_time: Duration::from_millis(1500),
             s3_bucket_regions: true,
             s3_expected_owner: true,
+            kms_tag_values: true,
             // RDS's word: "wait 5 minutes".
             rds_parameter_settle: Duration::from_secs(300),
             encrypted_snapshots_private: true,
@@ -218,6 +223,7 @@ impl Rules {
             dns_association_update_time: Duration::ZERO,
             s3_bucket_regions: false,
             s3_expected_owner: false,
+            kms_tag_values: false,
             rds_parameter_settle: Duration::ZERO,
             encrypted_snapshots_private: false,
             rds_pending_modifications: false,
@@ -403,6 +409,34 @@ pub(crate) fn iam_identity(principal: &str) -> Option<(String, &'static str, Str
     };
     let name = parts[5].rsplit('/').next()?.to_owned();
     Some((parts[4].to_owned(), kind, name))
+}
+
+/// KMS's refusal of a CreateKey or TagResource whose tag value KMS does not
+/// take: over 256 characters, or a character outside letters, digits,
+/// spaces and `_.:/=+-@` (KMS API reference, `Tag`: `TagValue`).
+fn kms_tag_refusal(call: &Call<'_>) -> Option<Verdict> {
+    if !matches!(call.signature, "CreateKey" | "TagResource")
+        || credential_scope(call.head).is_some_and(|s| s.service != "kms")
+    {
+        return None;
+    }
+    let body: Value = serde_json::from_str(call.body).ok()?;
+    let tags = body["Tags"].as_array()?;
+    for (n, tag) in tags.iter().enumerate() {
+        let value = tag["TagValue"].as_str().unwrap_or_default();
+        let takes = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+        if value.chars().count() > 256 || !value.chars().all(takes) {
+            return Some(Verdict::Refuse(
+                400,
+                "TagException",
+                format!(
+                    "1 validation error detected: Value at 'tags.{}.member.tagValue' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]*)$ and length at most 256",
+                    n + 1
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// The policy documents a request sets, with the words its service refuses
@@ -704,6 +738,11 @@ pub(crate) async fn before(
                 };
                 return Some(Verdict::Refuse(status, code, message));
             }
+        }
+    }
+    if rules.kms_tag_values {
+        if let Some(refusal) = kms_tag_refusal(call) {
+            return Some(refusal);
         }
     }
     if rules.endpoint_private_dns && call.ec2 && call.signature == "CreateVpcEndpoint" {
@@ -1349,6 +1388,25 @@ fn fingerprint(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kms_refuses_a_tag_value_it_cannot_hold() {
+        let body = |v: &str| {
+            serde_json::json!({"Tags": [{"TagKey": "k", "TagValue": "ok"}, {"TagKey": "paysec:key-admins", "TagValue": v}]}).to_string()
+        };
+        let refused = |v: &str| {
+            let b = body(v);
+            matches!(
+                kms_tag_refusal(&Call::of("TagResource", &b)),
+                Some(Verdict::Refuse(400, "TagException", m)) if m.contains("tags.2.member.tagValue")
+            )
+        };
+        assert!(refused("arn:aws:iam::1:role/a,arn:aws:iam::1:role/b"));
+        assert!(refused(&"a".repeat(257)));
+        assert!(!refused("arn:aws:iam::1:role/a arn:aws:iam::1:role/b"));
+        let b = body("x,y");
+        assert!(kms_tag_refusal(&Call::of("CreateRole", &b)).is_none());
+    }
 
     #[test]
     fn an_email_subscription_waits_for_its_token() {
