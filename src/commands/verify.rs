@@ -389,14 +389,14 @@ fn write_report(
         path.with_file_name(name)
     };
     let responses_path = beside(".responses.json");
-    // External ids (in the command line, a trust policy's answer) are
-    // written as their digest, as everywhere but the hand-over
-    // (`paysec_core::shown`); the manifest hashes what is written.
+    // External ids (in the command line) are written as their digest, as
+    // everywhere but the hand-over (`paysec_core::shown`; the answers were
+    // redacted with the calls, `shown_calls`); the manifest hashes what is
+    // written.
     let text = paysec_core::shown::redacted(text);
     let text = text.as_ref();
     let responses =
         serde_json::to_string_pretty(&paysec_verify::responses(result)).unwrap_or_default();
-    let responses = paysec_core::shown::redacted(&responses).into_owned();
     let name = |p: &std::path::Path| {
         p.file_name()
             .unwrap_or_default()

@@ -742,32 +742,24 @@ async fn hardening_missing(
 /// a condition narrows it, since only the owner's account may reach the
 /// ledgers.
 fn outside_grants(doc: &serde_json::Value, owner: &str) -> Vec<String> {
-    let statements = match &doc["Statement"] {
-        serde_json::Value::Array(a) => a.clone(),
-        one => vec![one.clone()],
-    };
     let mut outside = Vec::new();
-    for s in statements.iter().filter(|s| s["Effect"] == "Allow") {
+    for s in statements(doc).iter().filter(|s| s["Effect"] == "Allow") {
         let principals: Vec<String> = match &s["Principal"] {
-            serde_json::Value::String(p) => vec![p.clone()],
             serde_json::Value::Object(kinds) => kinds
                 .iter()
                 .flat_map(|(kind, v)| {
-                    let values = match v {
-                        serde_json::Value::Array(a) => a.clone(),
-                        one => vec![one.clone()],
-                    };
-                    values.into_iter().map(move |p| {
-                        let p = p.as_str().unwrap_or_default().to_owned();
-                        if kind == "AWS" {
-                            p
-                        } else {
-                            format!("{kind} {p}")
-                        }
-                    })
+                    paysec_core::policy_doc::strings(v)
+                        .into_iter()
+                        .map(move |p| {
+                            if kind == "AWS" {
+                                p
+                            } else {
+                                format!("{kind} {p}")
+                            }
+                        })
                 })
                 .collect(),
-            _ => Vec::new(),
+            one => paysec_core::policy_doc::strings(one),
         };
         for p in principals {
             let in_account =
@@ -780,13 +772,17 @@ fn outside_grants(doc: &serde_json::Value, owner: &str) -> Vec<String> {
     outside
 }
 
-/// Whether a bucket policy has a Deny on `aws:SecureTransport` false.
-fn denies_plain_http(doc: &serde_json::Value) -> bool {
-    let statements = match &doc["Statement"] {
+/// A policy's statements, whether it holds a list or one.
+fn statements(doc: &serde_json::Value) -> Vec<serde_json::Value> {
+    match &doc["Statement"] {
         serde_json::Value::Array(a) => a.clone(),
         one => vec![one.clone()],
-    };
-    statements.iter().any(|s| {
+    }
+}
+
+/// Whether a bucket policy has a Deny on `aws:SecureTransport` false.
+fn denies_plain_http(doc: &serde_json::Value) -> bool {
+    statements(doc).iter().any(|s| {
         s["Effect"] == "Deny"
             && s["Condition"]["Bool"]["aws:SecureTransport"]
                 .as_str()

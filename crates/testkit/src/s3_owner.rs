@@ -86,12 +86,8 @@ async fn bucket_exists(upstream: SocketAddr, head: &str, bucket: &str) -> bool {
 
 /// Forgets a deleted bucket's owner (its name may come back elsewhere).
 pub(crate) fn after(m: &mut Memory, call: &Call<'_>) {
-    if let Some(("DELETE", target)) = call.signature.split_once(' ') {
-        let path = target.split('?').next().unwrap_or_default();
-        let bucket = path.trim_start_matches('/');
-        if !bucket.is_empty() && !bucket.contains('/') {
-            m.bucket_owners.retain(|(b, _)| b != bucket);
-        }
+    if let Some(bucket) = crate::s3_regions::deleted_bucket(call) {
+        m.bucket_owners.retain(|(b, _)| b != bucket);
     }
 }
 

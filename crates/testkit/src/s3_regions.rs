@@ -92,13 +92,18 @@ pub(crate) async fn before(
 
 /// Forgets a deleted bucket's region (its name may come back elsewhere).
 pub(crate) fn after(m: &mut Memory, call: &Call<'_>) {
-    if let Some(("DELETE", target)) = call.signature.split_once(' ') {
-        let path = target.split('?').next().unwrap_or_default();
-        let bucket = path.trim_start_matches('/');
-        if !bucket.is_empty() && !bucket.contains('/') {
-            m.bucket_regions.remove(bucket);
-        }
+    if let Some(bucket) = deleted_bucket(call) {
+        m.bucket_regions.remove(bucket);
     }
+}
+
+/// The bucket a DeleteBucket (`DELETE /BUCKET`) names.
+pub(crate) fn deleted_bucket<'a>(call: &Call<'a>) -> Option<&'a str> {
+    let ("DELETE", target) = call.signature.split_once(' ')? else {
+        return None;
+    };
+    let bucket = target.split('?').next()?.trim_start_matches('/');
+    (!bucket.is_empty() && !bucket.contains('/')).then_some(bucket)
 }
 
 #[cfg(test)]
