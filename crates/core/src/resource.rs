@@ -54,12 +54,12 @@ impl Ownership {
         else {
             return Self::Gone;
         };
-        if let Some(tags) = drift.iter().find(|d| d.property == TAGS) {
-            // The tags drift lists the wanted tags the resource lacks.
+        if drift.iter().any(|d| d.property == TAGS) {
+            let lacking = crate::tags::missing_in(drift);
             let proving = Self::proving_tags(cx);
             let missing: Vec<&String> = proving
                 .iter()
-                .filter(|t| tags.expected.split(',').any(|m| m == t.as_str()))
+                .filter(|t| lacking.contains(&t.as_str()))
                 .collect();
             return Self::of_missing(&known.physical_id, &missing);
         }

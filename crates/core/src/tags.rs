@@ -75,9 +75,20 @@ pub fn for_resource(
 /// carrying this environment's and this logical id's tags without this
 /// create's token was tagged like ours by someone else; one carrying none
 /// of them may be ours, stopped between create and tagging.
-pub fn tagged_by_another(missing: &[String], env: &str, id: &str, token: &str) -> bool {
-    let lacks = |k: &str, v: &str| missing.iter().any(|m| m == &format!("{k}={v}"));
+pub fn tagged_by_another(missing: &[&str], env: &str, id: &str, token: &str) -> bool {
+    let lacks = |k: &str, v: &str| missing.iter().any(|m| *m == format!("{k}={v}"));
     lacks(CREATE_TOKEN, token) && !lacks(ENVIRONMENT, env) && !lacks(LOGICAL_ID, id)
+}
+
+/// The wanted tags a read found missing (`k=v` each), from its drift: the
+/// tags comparison lists them, comma-separated, as its expected side
+/// (`Checks::tags`).
+pub fn missing_in(drift: &[crate::state::Comparison]) -> Vec<&str> {
+    drift
+        .iter()
+        .filter(|d| d.property == crate::property::TAGS)
+        .flat_map(|d| d.expected.split(','))
+        .collect()
 }
 
 pub fn missing(expected: &[(String, String)], actual: &[(String, String)]) -> Vec<String> {
@@ -116,7 +127,7 @@ mod tests {
 
     #[test]
     fn our_tags_without_this_create_s_token_are_someone_else_s() {
-        let m = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let m = |v: &[&'static str]| v.to_vec();
         let token = "paysec:create-token=t1";
         // Every tag but the token: tagged like ours by someone else.
         assert!(tagged_by_another(&m(&[token]), "dev", "kms.s3", "t1"));

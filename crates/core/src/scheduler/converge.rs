@@ -112,11 +112,7 @@ impl Converge {
                     // that create's, carrying its token wherever it carries
                     // paysec's tags at all.
                     if let (Some(token), Observed::Present { drift, .. }) = (intent, &observed) {
-                        let missing: Vec<String> = drift
-                            .iter()
-                            .filter(|d| d.property == crate::property::TAGS)
-                            .flat_map(|d| d.expected.split(',').map(str::to_owned))
-                            .collect();
+                        let missing = crate::tags::missing_in(drift);
                         if !adopt_unrecorded
                             && node.adoption_needs_proof()
                             && crate::tags::tagged_by_another(
