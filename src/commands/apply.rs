@@ -40,7 +40,7 @@ pub async fn up(
     let mut c = connect(settings).await?;
     // A ledger of another account or region stops `up` before the preflight.
     ledger.bind_account(&c.env.account, &c.env.region)?;
-    super::keep_recorded_key_admins(settings, &ledger, &mut c);
+    super::keep_recorded_key_admins(settings, &ledger, &mut c).await;
     preflight(settings, printer, &mut c, &ledger).await?;
     let graph = graph(settings, &c, &ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
@@ -464,7 +464,7 @@ pub async fn fleet(
                 .await?;
         }
         ledger.bind_account(&c.env.account, &c.env.region)?;
-        super::keep_recorded_key_admins(settings, &ledger, &mut c);
+        super::keep_recorded_key_admins(settings, &ledger, &mut c).await;
         let purge = matches!(verb, Verb::Down { purge: true, .. });
         let unprotect = matches!(
             verb,

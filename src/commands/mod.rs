@@ -251,15 +251,62 @@ pub(crate) fn recorded_key_admins(ledger: &Ledger) -> Option<Vec<String>> {
         })
 }
 
+/// The administrators this environment's keys carry in their
+/// `paysec:key-admins` tag (set with them by `up`), read from the first key
+/// the ledger names that carries this environment's and its logical id's
+/// tags; `None` when no key carries one (made before the tag, or admins a
+/// tag cannot hold).
+pub(crate) async fn admins_tagged_on_keys(
+    aws: &paysec_aws::Aws,
+    ledger: &Ledger,
+    env: &paysec_core::naming::EnvName,
+) -> Option<Vec<String>> {
+    use paysec_core::tags::{key_admins_of, ENVIRONMENT, KEY_ADMINS, LOGICAL_ID};
+    for (id, record) in ledger.records().iter().filter(|(_, r)| r.kind == "kms_key") {
+        let Some(key) = record
+            .attrs
+            .get(paysec_core::Attr::KeyId.as_str())
+            .or(record.physical_id.as_ref())
+        else {
+            continue;
+        };
+        // IAM: kms:ListResourceTags.
+        let Ok(out) = aws.kms.list_resource_tags().key_id(key).send().await else {
+            continue;
+        };
+        let tag = |name: &str| {
+            out.tags()
+                .iter()
+                .find(|t| t.tag_key() == name)
+                .map(|t| t.tag_value().to_owned())
+        };
+        if tag(ENVIRONMENT).as_deref() == Some(env.as_str())
+            && tag(LOGICAL_ID).as_deref() == Some(id.as_str())
+        {
+            if let Some(admins) = tag(KEY_ADMINS) {
+                return Some(key_admins_of(&admins));
+            }
+        }
+    }
+    None
+}
+
 /// The keys' administrators an environment keeps. With
 /// `kms.admin_principals` unset they are fixed by the first `up` (its
 /// caller's role) and recorded with the keys; every later run keeps them,
 /// whoever runs it, so a colleague's or a CI role's `plan` of an
 /// unchanged environment shows nothing to do and its `up` takes key
 /// administration from nobody. Configured ones always win.
-pub fn keep_recorded_key_admins(settings: &Settings, ledger: &Ledger, c: &mut Connected) {
+pub async fn keep_recorded_key_admins(settings: &Settings, ledger: &Ledger, c: &mut Connected) {
     if settings.config.stack.kms.admin_principals.is_empty() {
-        if let Some(recorded) = recorded_key_admins(ledger) {
+        // The keys' own tag first: the ledger's writers cannot change it,
+        // so an edited ledger cannot hand a key to someone else.
+        let name = c.env.name.clone();
+        let recorded = match admins_tagged_on_keys(&c.aws, ledger, &name).await {
+            Some(tagged) => Some(tagged),
+            None => recorded_key_admins(ledger),
+        };
+        if let Some(recorded) = recorded {
             if recorded != c.key_admins {
                 // What the desired state is fingerprinted from, too: the
                 // same for every caller.

@@ -91,7 +91,7 @@ async fn one(
     // preflight: a ledger of another account or region stops it at once.
     let mut probe = Ledger::open_read_only(&settings.ledger, env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
-    super::keep_recorded_key_admins(settings, &ledger, &mut c);
+    super::keep_recorded_key_admins(settings, &ledger, &mut c).await;
     if !destroy {
         preflight(settings, printer, &mut c, &ledger).await?;
     }

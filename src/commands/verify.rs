@@ -96,7 +96,8 @@ pub async fn run(
     // configuration is out of the ledger's writers' reach.
     let admins_from = if !settings.config.stack.kms.admin_principals.is_empty() {
         "from kms.admin_principals (the configuration)".to_owned()
-    } else if let Some(tagged) = admins_tagged_on_keys(&c.aws, &ledger, &settings.env).await {
+    } else if let Some(tagged) = super::admins_tagged_on_keys(&c.aws, &ledger, &settings.env).await
+    {
         c.key_admins = tagged;
         format!(
             "from the keys' own tag {}, which the ledger's writers cannot change (only the keys' administrators, or IAM principals allowed kms:TagResource on them, can)",
@@ -319,46 +320,6 @@ fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// The administrators this environment's keys carry in their
-/// `paysec:key-admins` tag (set with them by `up`), read from the first key
-/// the ledger names that carries this environment's and its logical id's
-/// tags; `None` when no key carries one (made before the tag, or admins a
-/// tag cannot hold).
-async fn admins_tagged_on_keys(
-    aws: &paysec_aws::Aws,
-    ledger: &Ledger,
-    env: &paysec_core::naming::EnvName,
-) -> Option<Vec<String>> {
-    use paysec_core::tags::{key_admins_of, ENVIRONMENT, KEY_ADMINS, LOGICAL_ID};
-    for (id, record) in ledger.records().iter().filter(|(_, r)| r.kind == "kms_key") {
-        let Some(key) = record
-            .attrs
-            .get(paysec_core::Attr::KeyId.as_str())
-            .or(record.physical_id.as_ref())
-        else {
-            continue;
-        };
-        // IAM: kms:ListResourceTags.
-        let Ok(out) = aws.kms.list_resource_tags().key_id(key).send().await else {
-            continue;
-        };
-        let tag = |name: &str| {
-            out.tags()
-                .iter()
-                .find(|t| t.tag_key() == name)
-                .map(|t| t.tag_value().to_owned())
-        };
-        if tag(ENVIRONMENT).as_deref() == Some(env.as_str())
-            && tag(LOGICAL_ID).as_deref() == Some(id.as_str())
-        {
-            if let Some(admins) = tag(KEY_ADMINS) {
-                return Some(key_admins_of(&admins));
-            }
-        }
-    }
-    None
 }
 
 /// The calls as the evidence keeps them: external ids in an answer (a

@@ -150,6 +150,16 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
             && !from.contains("PaysecAuditor"),
         "{from}"
     );
+    // Nor does the deployer's next `up` hand the keys to whom the edited
+    // ledger names: it keeps the administrators of the keys' tag.
+    p.run(&["up", "--yes"]).success();
+    let after = p.run(&["verify", "--allow-unknown", "--output", "json"]);
+    let kms3 = crate::support::finding(&after.json(), "KMS-3", Some("kms.s3"));
+    assert_eq!(kms3["verdict"], "PASS", "{kms3}");
+    assert!(
+        !kms3["observed"].as_str().unwrap().contains("PaysecAuditor"),
+        "{kms3}"
+    );
     std::fs::write(&ledger_path, original).unwrap();
     assert!(
         clean["summary"]["total"].as_u64().unwrap() > 150,
