@@ -180,6 +180,14 @@ pub async fn shared_store(
     let owner = owner.unwrap_or(&caller.account).to_owned();
     // The state bucket may live in another region than the run.
     let aws = aws.in_bucket_region(&url.bucket).await;
+    paysec_aws::ledger_s3::refuse_outside_grants(&aws.s3, &url.bucket, &owner)
+        .await
+        .map_err(|detail| {
+            Failure::Ledger(paysec_core::ledger::LedgerError::Remote {
+                url: url.base(),
+                detail,
+            })
+        })?;
     let store =
         S3Ledgers::new(url, aws.s3.clone(), caller.arn, owner).map_err(Failure::Internal)?;
     Ok(Location::Remote(std::sync::Arc::new(store)))

@@ -635,8 +635,8 @@ async fn the_state_bucket_takes_a_customer_managed_key_and_expires_old_versions(
 /// otherwise), so a bucket of that name held by another account, even
 /// one letting everybody in, is refused by S3 (the rules layer models it:
 /// moto serves any account's bucket to any caller) before a ledger is
-/// read from or written to it; and `ledger init` refuses a bucket whose
-/// policy grants anyone outside the owner's account.
+/// read from or written to it; and `ledger init`, then every run, refuse
+/// a bucket whose policy grants anyone outside the owner's account.
 #[tokio::test]
 async fn a_state_bucket_of_another_account_or_shared_outside_it_is_refused() {
     let stranger = crate::support::identity_in_account("777777777777", "bucket-maker").await;
@@ -713,6 +713,29 @@ async fn a_state_bucket_of_another_account_or_shared_outside_it_is_refused() {
         "{}",
         shared.stderr()
     );
+    // Not only at `ledger init`: every run reads the policy first, so a
+    // grant added after the bucket was made stops the next run before it
+    // reads or writes a ledger.
+    let url = format!("s3://{own}/team");
+    let plan = p.run_with(&[("PAYSEC_LEDGER", &url)], &["plan"]);
+    assert_eq!(plan.code(), 5, "{}{}", plan.stdout(), plan.stderr());
+    assert!(
+        plan.stderr().contains(&format!(
+            "cannot use the ledger s3://{own}/team: s3://{own}: its policy allows arn:aws:iam::444455556666:root, outside account 123456789012"
+        )),
+        "{}",
+        plan.stderr()
+    );
+    let objects = aws()
+        .await
+        .s3
+        .list_objects_v2()
+        .bucket(&own)
+        .prefix("team/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(objects.key_count(), Some(0), "no ledger written there");
 }
 
 /// A lock object anyone with write access to the bucket can write: its

@@ -713,27 +713,81 @@ async fn hardening_missing(
     if !enforced {
         missing.push("object ownership is not BucketOwnerEnforced (ACLs on)".into());
     }
-    let policy = s3
-        .get_bucket_policy()
-        .bucket(bucket)
-        .expected_bucket_owner(owner)
-        .send()
-        .await
-        .ok()
-        .and_then(|p| p.policy().map(str::to_owned))
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let policy = bucket_policy(s3, bucket, owner).await.ok().flatten();
     let tls_only = policy.as_ref().is_some_and(denies_plain_http);
     if !tls_only && !plain_http(aws) {
         missing.push("no policy statement denies aws:SecureTransport = false".into());
     }
     if let Some(doc) = &policy {
         for outsider in outside_grants(doc, owner) {
-            missing.push(format!(
-                "its policy allows {outsider}, outside account {owner} (the ledgers hold create tokens and external ids: only the owner's account may reach them)"
-            ));
+            missing.push(outside_grant_text(&outsider, owner));
         }
     }
     Ok(missing)
+}
+
+/// The state bucket's policy, if it has one. A policy that is not JSON
+/// is an error: its grants cannot be read.
+async fn bucket_policy(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: &str,
+) -> Result<Option<serde_json::Value>, String> {
+    // IAM: s3:GetBucketPolicy
+    match s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .send()
+        .await
+    {
+        Ok(answer) => answer
+            .policy()
+            .map(|text| {
+                serde_json::from_str(text)
+                    .map_err(|e| format!("s3://{bucket}: its policy is not JSON ({e})"))
+            })
+            .transpose(),
+        // NoSuchBucketPolicy: no policy, so no grant.
+        Err(e) if status(&e) == Some(404) => Ok(None),
+        Err(e) if status(&e) == Some(403) => Err(other(&e, bucket, owner).to_string()),
+        Err(e) => Err(format!(
+            "GetBucketPolicy of s3://{bucket}: {}",
+            one_line(&e)
+        )),
+    }
+}
+
+/// Refuses a state bucket whose policy grants anyone outside account
+/// `owner`, on every run and not only at `ledger init`: a grant added
+/// later would hand the ledgers' create tokens and external ids to that
+/// party. Each grant is named, as `ledger init` names it.
+pub async fn refuse_outside_grants(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    owner: &str,
+) -> Result<(), String> {
+    let Some(doc) = bucket_policy(s3, bucket, owner).await? else {
+        return Ok(());
+    };
+    let outsiders: Vec<String> = outside_grants(&doc, owner)
+        .into_iter()
+        .map(|outsider| outside_grant_text(&outsider, owner))
+        .collect();
+    if outsiders.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "s3://{bucket}: {}. Not reading or writing a ledger there: remove those grants from the bucket policy, or move the ledgers to a bucket only account {owner} reaches",
+        outsiders.join("; ")
+    ))
+}
+
+/// One outside grant, in the words both checks use.
+fn outside_grant_text(outsider: &str, owner: &str) -> String {
+    format!(
+        "its policy allows {outsider}, outside account {owner} (the ledgers hold create tokens and external ids: only the owner's account may reach them)"
+    )
 }
 
 /// The principals an `Allow` statement of a bucket policy names outside

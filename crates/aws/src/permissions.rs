@@ -375,6 +375,15 @@ pub const PERMISSIONS: &[Permission] = &[
         LEDGER_BUCKET,
     ),
     read(LEDGER, "S3", "GetObject", &["s3:GetObject"], LEDGER_OBJECTS),
+    // Every run checks that the state bucket's policy grants no one
+    // outside its owner's account (and `ledger init` reads it too).
+    read(
+        LEDGER,
+        "S3",
+        "GetBucketPolicy",
+        &["s3:GetBucketPolicy"],
+        LEDGER_BUCKET,
+    ),
     read(
         LEDGER,
         "S3",
@@ -467,13 +476,6 @@ pub const PERMISSIONS: &[Permission] = &[
         "S3",
         "GetBucketOwnershipControls",
         &["s3:GetBucketOwnershipControls"],
-        LEDGER_BUCKET,
-    ),
-    write(
-        LEDGER,
-        "S3",
-        "GetBucketPolicy",
-        &["s3:GetBucketPolicy"],
         LEDGER_BUCKET,
     ),
 ];
