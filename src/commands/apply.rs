@@ -41,7 +41,14 @@ pub async fn up(
     // A ledger of another account or region stops `up` before the preflight.
     ledger.bind_account(&c.env.account, &c.env.region)?;
     super::keep_recorded_key_admins(settings, &ledger, &mut c).await;
-    preflight(settings, printer, &mut c, &ledger).await?;
+    preflight(
+        settings,
+        printer,
+        &mut c,
+        &ledger,
+        crate::cli::PolicyFor::Deploy,
+    )
+    .await?;
     let graph = graph(settings, &c, &ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
@@ -420,7 +427,7 @@ pub async fn fleet(
                     .iter()
                     .map(|&i| super::creates(settings, &ledgers[i]))
                     .fold(Default::default(), paysec_stack::preflight::Creates::and);
-                super::preflight_for(settings, printer, c, creates)
+                super::preflight_for(settings, printer, c, creates, crate::cli::PolicyFor::Deploy)
             },
         ))
         .await?;
@@ -460,8 +467,14 @@ pub async fn fleet(
         if creating && own {
             // Its engine version, zones and capacity are its own to check
             // and resolve (the place's preflight counted the file's).
-            super::preflight_for(settings, printer, &mut c, super::creates(settings, &ledger))
-                .await?;
+            super::preflight_for(
+                settings,
+                printer,
+                &mut c,
+                super::creates(settings, &ledger),
+                crate::cli::PolicyFor::Deploy,
+            )
+            .await?;
         }
         ledger.bind_account(&c.env.account, &c.env.region)?;
         super::keep_recorded_key_admins(settings, &ledger, &mut c).await;

@@ -82,6 +82,7 @@ pub async fn run(
             database: stack.rds.enabled,
             function: stack.lambda.enabled,
             api: stack.api.enabled,
+            dns_firewall: stack.network.dns_firewall,
         });
     }
     let rows = all();
@@ -148,11 +149,77 @@ pub fn denied<'a>(
         } => Some((resource, *operation, code, message)),
         _ => None,
     })?;
+    Some(refused(
+        &resource.to_string(),
+        operation,
+        code.as_deref(),
+        message,
+        principal,
+        "Nothing else was changed after it; the ledger records what was done",
+    ))
+}
+
+/// A preflight read AWS refused for want of a permission, as [`denied`]
+/// words a refused call of the run; `None` when none was refused.
+pub fn preflight_denied(
+    preflight: &paysec_stack::preflight::Preflight,
+    principal: PolicyFor,
+) -> Option<Failure> {
+    let first = preflight.refused.first()?;
+    Some(refused(
+        "preflight",
+        first.operation,
+        first.code.as_deref(),
+        &first.message,
+        principal,
+        "Nothing was changed",
+    ))
+}
+
+/// The first call of `calls` AWS refused for want of a permission (HTTP
+/// 403 naming an action, or an `AccessDenied` code), as [`denied`] words a
+/// refused call: `verify` keeps reading past a refusal (what it could not
+/// read is UNKNOWN in its report), then stops with this line.
+pub fn refused_call(calls: &[paysec_aws::calls::Call], principal: PolicyFor) -> Option<Failure> {
+    let call = calls.iter().find(|c| {
+        c.status == 403
+            && (c.body.contains("not authorized to perform") || c.body.contains("AccessDenied"))
+    })?;
+    let message = call
+        .body
+        .split_once("User: ")
+        .map(|(_, rest)| {
+            let end = rest
+                .find(['<', '"'])
+                .unwrap_or(rest.len());
+            format!("User: {}", &rest[..end])
+        })
+        .unwrap_or_else(|| format!("HTTP {}", call.status));
+    Some(refused(
+        call.resource.as_deref().unwrap_or("verify"),
+        &call.operation,
+        None,
+        &message,
+        principal,
+        "The report marks what could not be read UNKNOWN",
+    ))
+}
+
+/// One line: what AWS refused, the actions missing and the statement of
+/// `paysec iam-policy` that grants them, then what became of the run.
+fn refused(
+    what: &str,
+    operation: &str,
+    code: Option<&str>,
+    message: &str,
+    principal: PolicyFor,
+    after: &str,
+) -> Failure {
     let which = match principal {
         PolicyFor::Deploy => "deploy",
         PolicyFor::Verify => "verify",
     };
-    let grant = match paysec_aws::permissions::statement_for(operation) {
+    let grant = match paysec_aws::permissions::statement_for(operation, message) {
         Some((sids, row)) => format!(
             "the caller lacks {} ({}): statement {} of `paysec iam-policy --for {which}` grants it",
             row.actions.join(", "),
@@ -161,16 +228,31 @@ pub fn denied<'a>(
         ),
         None => format!("the caller lacks the permission for {operation}: see `paysec iam-policy --for {which}`"),
     };
-    Some(Failure::AccessDenied(format!(
-        "{resource}: AWS refused {operation} ({}: {message}); {grant}. Nothing else was changed after it; the ledger records what was done",
-        code.as_deref().unwrap_or("AccessDenied")
-    )))
+    Failure::AccessDenied(format!(
+        "{what}: AWS refused {operation} ({}: {message}); {grant}. {after}",
+        code.unwrap_or("AccessDenied")
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use paysec_core::naming::Names;
+
+    /// Two services' `ListAliases`: the refusal's action picks the row.
+    #[test]
+    fn a_refusal_is_matched_to_the_statement_granting_the_action_it_names() {
+        let kms = "User: arn:aws:sts::123456789012:assumed-role/D/d is not authorized to perform: kms:ListAliases on resource: *";
+        let rows = all();
+        let (sids, row) =
+            paysec_aws::permissions::statement_in(&rows, "ListAliases", kms).expect("a row");
+        assert_eq!(row.actions[0], "kms:ListAliases");
+        assert!(sids.iter().all(|s| s.starts_with("Keys")), "{sids:?}");
+        assert_eq!(
+            paysec_aws::permissions::refused_action("Access Denied"),
+            None
+        );
+    }
 
     /// IAM's wildcard match (`*` any run of characters, `?` one).
     fn matches(pattern: &str, arn: &str) -> bool {
@@ -202,6 +284,7 @@ mod tests {
             database: true,
             function: true,
             api: true,
+            dns_firewall: true,
         };
         let docs = documents(statements(&all(), true, &[target]), "t");
         let resources: Vec<String> = docs
@@ -309,6 +392,7 @@ mod tests {
             database: true,
             function: true,
             api: true,
+            dns_firewall: true,
         };
         for writes in [true, false] {
             let docs = documents(

@@ -538,15 +538,17 @@ pub fn reading_scheduler(
 
 /// Checks before the first write (`plan`, `up`): shown in text (JSON
 /// callers print `c.resolved.checks` themselves), a failed one refuses the
-/// run with its message; what it resolved (engine version, zones) is kept
+/// run with its message (a read AWS refused for want of a permission, as
+/// `principal`'s policy names it: exit 4); what it resolved (engine version, zones) is kept
 /// for the blueprint.
 pub async fn preflight(
     settings: &Settings,
     printer: &Printer,
     c: &mut Connected,
     ledger: &Ledger,
+    principal: crate::cli::PolicyFor,
 ) -> Result<(), Failure> {
-    preflight_for(settings, printer, c, creates(settings, ledger)).await
+    preflight_for(settings, printer, c, creates(settings, ledger), principal).await
 }
 
 /// What an environment's run creates that the account's quotas count:
@@ -567,6 +569,7 @@ pub async fn preflight_for(
     printer: &Printer,
     c: &mut Connected,
     creates: paysec_stack::preflight::Creates,
+    principal: crate::cli::PolicyFor,
 ) -> Result<(), Failure> {
     let p = paysec_stack::preflight::run(
         &c.aws,
@@ -586,6 +589,11 @@ pub async fn preflight_for(
                 check.detail
             ));
         }
+    }
+    // A read refused for want of a permission is named as a refused call
+    // of the run is (exit 4), whatever the check made of it.
+    if let Some(refused) = iam_policy::preflight_denied(&p, principal) {
+        return Err(refused);
     }
     let failed: Vec<String> = p
         .failures()

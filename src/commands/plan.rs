@@ -93,7 +93,14 @@ async fn one(
     probe.bind_account(&c.env.account, &c.env.region)?;
     super::keep_recorded_key_admins(settings, &ledger, &mut c).await;
     if !destroy {
-        preflight(settings, printer, &mut c, &ledger).await?;
+        preflight(
+            settings,
+            printer,
+            &mut c,
+            &ledger,
+            crate::cli::PolicyFor::Verify,
+        )
+        .await?;
     }
     if let Some(held) = ledger.releases().held(&settings.code.sha256) {
         if settings.code.sha256 != held.code_sha256 && !destroy {

@@ -9,6 +9,7 @@ use paysec_core::Ledger;
 use paysec_verify::{Header, Scope, Verdict};
 
 use super::{graph, left_out, plan, reading_scheduler};
+use crate::cli::PolicyFor;
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -301,6 +302,11 @@ pub async fn run(
         if let Some(path) = &report {
             printer.note(format!("evidence report written to {}", path.display()));
         }
+    }
+    // A read refused for want of a permission names the statement that
+    // grants it (exit 4), once the report of what could be read is out.
+    if let Some(refused) = super::iam_policy::refused_call(&calls.calls(), PolicyFor::Verify) {
+        return Err(refused);
     }
     if !result.ok() {
         Ok(exit::CONTROLS_FAILING)

@@ -40,4 +40,8 @@ pub mod sdk {
     pub use aws_sdk_secretsmanager as secretsmanager;
     pub use aws_sdk_servicequotas as servicequotas;
     pub use aws_sdk_sqs as sqs;
+    /// Any SDK call's error, for code generic over operations.
+    pub use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    pub use aws_smithy_runtime_api::client::result::SdkError;
+    pub use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 }

@@ -152,12 +152,29 @@ pub fn rows_for<'a>(
 
 /// The statements that grant `operation` (by the installed rows), as
 /// `paysec iam-policy` names them, with the first row's actions; `None`
-/// when no row has it.
-pub fn statement_for(operation: &str) -> Option<(Vec<String>, &'static Permission)> {
-    let rows: Vec<&'static Permission> = installed()
+/// when no row has it. Operations of two services can share a name
+/// (KMS's and Lambda's `ListAliases`): AWS's refusal names the action it
+/// refused ("not authorized to perform: kms:ListAliases"), and `refusal`,
+/// AWS's message, picks the rows granting that action when it does.
+pub fn statement_for(operation: &str, refusal: &str) -> Option<(Vec<String>, &'static Permission)> {
+    statement_in(installed(), operation, refusal)
+}
+
+/// [`statement_for`] among `rows`.
+pub fn statement_in<'a>(
+    rows: &'a [Permission],
+    operation: &str,
+    refusal: &str,
+) -> Option<(Vec<String>, &'a Permission)> {
+    let mut rows: Vec<&'a Permission> = rows
         .iter()
         .filter(|p| p.operation == operation && !p.actions.is_empty())
         .collect();
+    if let Some(action) = refused_action(refusal) {
+        if rows.iter().any(|p| p.actions.contains(&action)) {
+            rows.retain(|p| p.actions.contains(&action));
+        }
+    }
     let first = *rows.first()?;
     let mut sids: Vec<String> = rows
         .iter()
@@ -165,6 +182,16 @@ pub fn statement_for(operation: &str) -> Option<(Vec<String>, &'static Permissio
         .collect();
     sids.dedup();
     Some((sids, first))
+}
+
+/// The action an AWS refusal names: "... is not authorized to perform:
+/// kms:ListAliases on resource: ..." gives `kms:ListAliases`.
+pub fn refused_action(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once("to perform: ")?;
+    let action = rest
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+        .next()?;
+    action.contains(':').then_some(action)
 }
 
 /// A statement's id: what it serves, whether it reads or writes, and how
@@ -505,6 +532,7 @@ pub struct Target {
     pub database: bool,
     pub function: bool,
     pub api: bool,
+    pub dns_firewall: bool,
 }
 
 impl Target {
@@ -525,6 +553,7 @@ impl Target {
             "Database" => self.database,
             "Function" => self.function,
             "Api" => self.api && self.function,
+            "DnsFirewall" => self.dns_firewall,
             "Ledger" => self.ledger.is_some(),
             _ => true,
         }

@@ -74,6 +74,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     let database = inputs.config.stack.rds.enabled;
     let function = inputs.config.stack.lambda.enabled;
     let api = inputs.config.stack.api.enabled;
+    let dns_firewall = inputs.config.stack.network.dns_firewall;
     for (n, (policy_id, purpose)) in ids::AUDIT_POLICIES.iter().enumerate() {
         nodes.push(Arc::new(ManagedPolicy::new(
             id(policy_id),
@@ -103,6 +104,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                     database,
                     function,
                     api,
+                    dns_firewall,
                 };
                 let statements: Vec<serde_json::Value> = statements(&rows, false, &[target])
                     .into_iter()

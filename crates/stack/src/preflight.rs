@@ -8,8 +8,10 @@
 
 use paysec_aws::emulator::Gap;
 use paysec_aws::sdk::{lambda, rds, servicequotas};
+use paysec_aws::sdk::{HttpResponse, ProvideErrorMetadata, SdkError};
 use paysec_aws::Aws;
 use paysec_config::Config;
+use paysec_core::ErrorClass;
 
 use crate::Component;
 use serde::Serialize;
@@ -55,10 +57,25 @@ pub struct Check {
     pub detail: String,
 }
 
+/// A check's call AWS refused for want of a permission: kept so the
+/// command stops naming the policy statement that grants it, as a refused
+/// call of the run does, rather than as a failed check.
+#[derive(Clone, Debug, Serialize)]
+pub struct Refused {
+    /// The operation (`DescribeDBEngineVersions`), as the permission
+    /// table names it.
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+}
+
 /// The checks, and what they resolved for the blueprint.
 #[derive(Clone, Debug, Serialize)]
 pub struct Preflight {
     pub checks: Vec<Check>,
+    /// The calls AWS refused for want of a permission, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refused>,
     /// The engine version to create the database with.
     pub engine_version: String,
     /// The three zones for the subnets (and so the database).
@@ -71,6 +88,7 @@ impl Preflight {
     pub fn unresolved(config: &Config) -> Self {
         Self {
             checks: Vec::new(),
+            refused: Vec::new(),
             engine_version: config.stack.rds.engine_version.clone(),
             zones: config.stack.network.availability_zones.clone(),
         }
@@ -80,6 +98,16 @@ impl Preflight {
         self.checks.iter().filter(|c| c.verdict == Verdict::Fail)
     }
 
+    /// Keeps `e` if it is a refusal for want of a permission.
+    fn note_refusal<E>(&mut self, operation: &'static str, e: &SdkError<E, HttpResponse>)
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        if let Some(refused) = refusal(operation, e) {
+            self.refused.push(refused);
+        }
+    }
+
     fn push(&mut self, name: &'static str, verdict: Verdict, detail: impl Into<String>) {
         self.checks.push(Check {
             name,
@@ -87,6 +115,21 @@ impl Preflight {
             detail: detail.into(),
         });
     }
+}
+
+/// `e` as a [`Refused`], if AWS refused the call for want of a permission.
+fn refusal<E>(operation: &'static str, e: &SdkError<E, HttpResponse>) -> Option<Refused>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    (paysec_aws::classify::classify(e) == ErrorClass::AccessDenied).then(|| Refused {
+        operation,
+        code: e.code().map(str::to_owned),
+        message: e
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| paysec_aws::classify::one_line(e)),
+    })
 }
 
 /// A PostgreSQL version's parts, for ordering minors numerically.
@@ -302,6 +345,9 @@ pub async fn run(
     );
     // Zones every interface endpoint service of the stack is offered in
     // (unknown when a service is not listed).
+    if let Some(Err(e)) = &endpoint_zones {
+        p.note_refusal("DescribeVpcEndpointServices", e);
+    }
     let endpoint_zones = endpoint_zones.and_then(Result::ok).and_then(|out| {
         let per_service: Vec<Vec<String>> = endpoint_services
             .iter()
@@ -343,16 +389,19 @@ pub async fn run(
                 Err(why) => p.push("rds engine version", Verdict::Fail, why),
             }
         }
-        Some(Err(e)) if emulator => p.push(
+        Some(Err(e)) if emulator && refusal("", &e).is_none() => p.push(
             "rds engine version",
             Verdict::NotChecked,
             format!("the emulator does not answer DescribeDBEngineVersions ({}); using {configured} as configured", paysec_aws::classify::one_line(&e)),
         ),
-        Some(Err(e)) => p.push(
-            "rds engine version",
-            Verdict::Fail,
-            format!("DescribeDBEngineVersions: {}", paysec_aws::classify::one_line(&e)),
-        ),
+        Some(Err(e)) => {
+            p.note_refusal("DescribeDBEngineVersions", &e);
+            p.push(
+                "rds engine version",
+                Verdict::Fail,
+                format!("DescribeDBEngineVersions: {}", paysec_aws::classify::one_line(&e)),
+            )
+        }
     }
 
     // The instance class, in which zones, Multi-AZ.
@@ -405,14 +454,17 @@ pub async fn run(
                     class_zones = Some(zones);
                 }
             }
-            Err(e) => p.push(
-                "rds instance class",
-                Verdict::unanswered(emulator, Verdict::Fail),
-                format!(
-                    "DescribeOrderableDBInstanceOptions: {}",
-                    paysec_aws::classify::one_line(&e)
-                ),
-            ),
+            Err(e) => {
+                p.note_refusal("DescribeOrderableDBInstanceOptions", &e);
+                p.push(
+                    "rds instance class",
+                    Verdict::unanswered(emulator, Verdict::Fail),
+                    format!(
+                        "DescribeOrderableDBInstanceOptions: {}",
+                        paysec_aws::classify::one_line(&e)
+                    ),
+                )
+            }
         }
     }
 
@@ -432,14 +484,17 @@ pub async fn run(
                 Err(why) => p.push("zones", Verdict::Fail, why),
             }
         }
-        Err(e) => p.push(
-            "zones",
-            Verdict::Fail,
-            format!(
-                "DescribeAvailabilityZones: {}",
-                paysec_aws::classify::one_line(&e)
-            ),
-        ),
+        Err(e) => {
+            p.note_refusal("DescribeAvailabilityZones", &e);
+            p.push(
+                "zones",
+                Verdict::Fail,
+                format!(
+                    "DescribeAvailabilityZones: {}",
+                    paysec_aws::classify::one_line(&e)
+                ),
+            )
+        }
     }
 
     // Room for the function's reserved concurrency.
@@ -478,11 +533,14 @@ pub async fn run(
                     "GetAccountSettings gave no account limit",
                 ),
             },
-            Err(e) => p.push(
-                "lambda concurrency",
-                Verdict::unanswered(emulator, Verdict::Warning),
-                format!("GetAccountSettings: {}", paysec_aws::classify::one_line(&e)),
-            ),
+            Err(e) => {
+                p.note_refusal("GetAccountSettings", &e);
+                p.push(
+                    "lambda concurrency",
+                    Verdict::unanswered(emulator, Verdict::Warning),
+                    format!("GetAccountSettings: {}", paysec_aws::classify::one_line(&e)),
+                )
+            }
         }
     }
 
@@ -673,11 +731,14 @@ async fn quotas(aws: &Aws, p: &mut Preflight, creates: Creates) {
                 "Service Quotas gave no value",
             ),
         },
-        Some(Err(e)) => p.push(
-            "quota: endpoints",
-            Verdict::unanswered(emulator, Verdict::Warning),
-            e,
-        ),
+        Some(Err(e)) => {
+            p.refused.extend(e.refused);
+            p.push(
+                "quota: endpoints",
+                Verdict::unanswered(emulator, Verdict::Warning),
+                e.text,
+            )
+        }
     }
     match (vpc_quota, vpcs) {
         (Ok(value), Ok(v)) => match value {
@@ -697,16 +758,22 @@ async fn quotas(aws: &Aws, p: &mut Preflight, creates: Creates) {
                 "Service Quotas gave no value",
             ),
         },
-        (Err(e), _) => p.push(
-            "quota: VPCs",
-            Verdict::unanswered(emulator, Verdict::Warning),
-            e,
-        ),
-        (_, Err(e)) => p.push(
-            "quota: VPCs",
-            Verdict::Warning,
-            format!("DescribeVpcs: {}", paysec_aws::classify::one_line(&e)),
-        ),
+        (Err(e), _) => {
+            p.refused.extend(e.refused);
+            p.push(
+                "quota: VPCs",
+                Verdict::unanswered(emulator, Verdict::Warning),
+                e.text,
+            )
+        }
+        (_, Err(e)) => {
+            p.note_refusal("DescribeVpcs", &e);
+            p.push(
+                "quota: VPCs",
+                Verdict::Warning,
+                format!("DescribeVpcs: {}", paysec_aws::classify::one_line(&e)),
+            )
+        }
     }
     match key_quota {
         Ok(value) => match value {
@@ -720,8 +787,14 @@ async fn quotas(aws: &Aws, p: &mut Preflight, creates: Creates) {
             Some(value) if value < 1000.0 => {
                 let mut used = 0;
                 let mut pages = aws.kms.list_keys().into_paginator().send();
-                while let Some(Ok(page)) = pages.next().await {
-                    used += page.keys().len();
+                while let Some(page) = pages.next().await {
+                    match page {
+                        Ok(page) => used += page.keys().len(),
+                        Err(e) => {
+                            p.note_refusal("ListKeys", &e);
+                            break;
+                        }
+                    }
                 }
                 match quota_room("KMS keys", "kms/L-C2F1777E", used, keys, value) {
                     Ok(detail) => p.push("quota: KMS keys", Verdict::Ok, detail),
@@ -739,11 +812,14 @@ async fn quotas(aws: &Aws, p: &mut Preflight, creates: Creates) {
                 "Service Quotas gave no value",
             ),
         },
-        Err(e) => p.push(
-            "quota: KMS keys",
-            Verdict::unanswered(emulator, Verdict::Warning),
-            e,
-        ),
+        Err(e) => {
+            p.refused.extend(e.refused);
+            p.push(
+                "quota: KMS keys",
+                Verdict::unanswered(emulator, Verdict::Warning),
+                e.text,
+            )
+        }
     }
 }
 
@@ -753,7 +829,7 @@ async fn quotas(aws: &Aws, p: &mut Preflight, creates: Creates) {
 /// data source falls back). `Err` is the failed call, one line.
 ///
 /// IAM: servicequotas:GetServiceQuota, servicequotas:GetAWSDefaultServiceQuota.
-async fn quota_value(aws: &Aws, service: &str, code: &str) -> Result<Option<f64>, String> {
+async fn quota_value(aws: &Aws, service: &str, code: &str) -> Result<Option<f64>, Unread> {
     let checks = || servicequotas::config::Builder::default().retry_config(aws.retry_for_checks());
     let adjusted = aws
         .quotas
@@ -779,18 +855,29 @@ async fn quota_value(aws: &Aws, service: &str, code: &str) -> Result<Option<f64>
                 .send()
                 .await
                 .map(|q| q.quota().and_then(|q| q.value()))
-                .map_err(|e| {
-                    format!(
+                .map_err(|e| Unread {
+                    text: format!(
                         "GetAWSDefaultServiceQuota {service}/{code}: {}",
                         paysec_aws::classify::one_line(&e)
-                    )
+                    ),
+                    refused: refusal("GetAWSDefaultServiceQuota", &e),
                 })
         }
-        Err(e) => Err(format!(
-            "GetServiceQuota {service}/{code}: {}",
-            paysec_aws::classify::one_line(&e)
-        )),
+        Err(e) => Err(Unread {
+            text: format!(
+                "GetServiceQuota {service}/{code}: {}",
+                paysec_aws::classify::one_line(&e)
+            ),
+            refused: refusal("GetServiceQuota", &e),
+        }),
     }
+}
+
+/// A quota that could not be read: the failed call in one line, and the
+/// refusal if AWS refused it for want of a permission.
+struct Unread {
+    text: String,
+    refused: Option<Refused>,
 }
 
 #[cfg(test)]
