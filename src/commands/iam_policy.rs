@@ -189,9 +189,7 @@ pub fn refused_call(calls: &[paysec_aws::calls::Call], principal: PolicyFor) -> 
         .body
         .split_once("User: ")
         .map(|(_, rest)| {
-            let end = rest
-                .find(['<', '"'])
-                .unwrap_or(rest.len());
+            let end = rest.find(['<', '"']).unwrap_or(rest.len());
             format!("User: {}", &rest[..end])
         })
         .unwrap_or_else(|| format!("HTTP {}", call.status));
