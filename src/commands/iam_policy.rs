@@ -250,6 +250,12 @@ mod tests {
             paysec_aws::permissions::refused_action("Access Denied"),
             None
         );
+        // Named otherwise than IAM names it: the service's own row, not
+        // the pass-role one beside it.
+        let moto = "User: x is not authorized to perform: apigateway:UpdateAccount";
+        let (sids, _) =
+            paysec_aws::permissions::statement_in(&rows, "UpdateAccount", moto).expect("a row");
+        assert_eq!(sids, ["ApiWriteApigatewayAccount"]);
     }
 
     /// IAM's wildcard match (`*` any run of characters, `?` one).

@@ -165,6 +165,35 @@ impl Enforced {
     }
 }
 
+/// An environment of this test: with an auditor (the deployer also makes
+/// the audit role and its policies, what verify reads), a single-AZ
+/// database that `down` may delete.
+fn least_environment(prefix: &str) -> Paysec {
+    let p = Paysec::new(prefix).with_var("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321");
+    std::fs::write(
+        p.dir.path().join("paysec.toml"),
+        "[rds]\ndeletion_protection = false\nfinal_snapshot = false\nmulti_az = false\n",
+    )
+    .unwrap();
+    p
+}
+
+/// [`run_as`] off the test's runtime threads, so several run at once.
+async fn run_as_async(p: &Paysec, who: &Sso, endpoint: &str, args: &[&str]) -> crate::support::Run {
+    let mut c = p.command();
+    c.envs([
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", who.access_key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", who.secret_access_key.as_str()),
+        ("AWS_SESSION_TOKEN", who.session_token.as_str()),
+    ])
+    .args(args);
+    let output = tokio::task::spawn_blocking(move || c.output().expect("run paysec"))
+        .await
+        .expect("the run's thread");
+    crate::support::Run { output }
+}
+
 /// Runs `args` as `who` against `endpoint`.
 fn run_as(p: &Paysec, who: &Sso, endpoint: &str, args: &[&str]) -> crate::support::Run {
     p.run_with(
@@ -218,12 +247,7 @@ async fn paysec_runs_with_only_the_policies_it_generates() {
     let endpoint = e.proxy.url();
     // With an auditor: the deployer also makes the audit role and its
     // policies (what verify reads).
-    let p = Paysec::new("least").with_var("PAYSEC_IAM_AUDIT_TRUSTED_ACCOUNT", "210987654321");
-    std::fs::write(
-        p.dir.path().join("paysec.toml"),
-        "[rds]\ndeletion_protection = false\nfinal_snapshot = false\nmulti_az = false\n",
-    )
-    .unwrap();
+    let p = least_environment("least");
     let deploy = policies(&p, &endpoint, "deploy");
     let verify = policies(&p, &endpoint, "verify");
     assert!(
@@ -237,6 +261,22 @@ async fn paysec_runs_with_only_the_policies_it_generates() {
         "Statement": [{ "Effect": "Allow", "Action": "*", "Resource": "*" }]
     });
     let tamperer = e.role("Tamperer", &[("all".into(), admin)]).await;
+    // The write statements are taken away on environments of their own,
+    // WORKERS at once (each a deployer role of its own, since a policy's
+    // default version is the role's for all its runs).
+    let mut workers = Vec::new();
+    for k in 0..WORKERS {
+        let w = least_environment(&format!("lpw{k}"));
+        let documents = policies(&w, &endpoint, "deploy");
+        let role = format!("Writer{k}");
+        let who = e.role(&role, &documents).await;
+        workers.push(Worker {
+            p: w,
+            who,
+            role,
+            documents,
+        });
+    }
     e.enforce();
 
     // Enforcement is on: a key moto's IAM does not know is refused.
@@ -302,6 +342,14 @@ async fn paysec_runs_with_only_the_policies_it_generates() {
     let iam = paysec_aws::sdk::iam::Client::new(&as_tamperer);
     each_read_statement_taken_away_fails_a_run_naming_it(&p, &deployer, &endpoint, &iam, &deploy)
         .await;
+    let apigateway = paysec_aws::sdk::apigateway::Client::new(&as_tamperer);
+    each_write_statement_taken_away_fails_up_or_down_naming_it(
+        &workers,
+        &endpoint,
+        &iam,
+        &apigateway,
+    )
+    .await;
 
     // A statement taken away: the run stops on the first call it served,
     // naming the statement (exit 4), the ledger intact.
@@ -364,51 +412,12 @@ async fn each_read_statement_taken_away_fails_a_run_naming_it(
     iam: &paysec_aws::sdk::iam::Client,
     deploy: &[(String, Value)],
 ) {
-    let actions = |st: &Value| -> BTreeSet<String> {
-        st["Action"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let all: Vec<(String, Value)> = deploy
-        .iter()
-        .flat_map(|(name, d)| {
-            d["Statement"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(move |st| (name.clone(), st.clone()))
-        })
-        .collect();
-    let (mut failed, mut overlapping, mut unnamed) = (Vec::new(), Vec::new(), Vec::new());
-    for (name, st) in &all {
+    let (statements, overlapping) = statements_of(deploy, "Read");
+    let (mut failed, mut unnamed) = (Vec::new(), Vec::new());
+    for (name, st) in &statements {
         let sid = st["Sid"].as_str().unwrap().to_owned();
-        if !sid.contains("Read") {
-            continue;
-        }
-        let own = actions(st);
-        let elsewhere: BTreeSet<String> = all
-            .iter()
-            .filter(|(_, other)| other["Sid"] != st["Sid"] && other["Resource"] == st["Resource"])
-            .flat_map(|(_, other)| actions(other))
-            .collect();
-        if own
-            .iter()
-            .all(|a| elsewhere.contains(a) || elsewhere.contains("s3:*"))
-        {
-            overlapping.push(sid);
-            continue;
-        }
         let document = &deploy.iter().find(|(n, _)| n == name).unwrap().1;
-        let mut without = document.clone();
-        without["Statement"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|s| s["Sid"] != st["Sid"]);
+        let without = without_statement(document, &sid);
         let policy_arn = format!("arn:aws:iam::123456789012:policy/Deployer-{name}");
         set_default_version(iam, &policy_arn, &without).await;
         let plan = run_as(p, deployer, endpoint, &["plan"]);
@@ -435,6 +444,180 @@ async fn each_read_statement_taken_away_fails_a_run_naming_it(
         failed.len() >= 10,
         "failed: {failed:?}, overlapping: {overlapping:?}"
     );
+}
+
+/// Environments taking write statements away at once.
+const WORKERS: usize = 3;
+
+/// What empties a worker's environment, what `down` keeps included.
+const EMPTYING: [&str; 3] = ["down", "--yes", "--purge-audit-logs"];
+
+/// Write statements whose removal cannot fail a run here: taken away,
+/// `up` and the purging `down` complete. Each says why.
+const ONLY_WHEN: [(&str, &str); 3] = [
+    (
+        "BucketsWriteS3Object",
+        "DeleteObjects (the purge): moto authorizes it on the bucket's ARN, which the bucket statement grants in moto's terms (s3:* on the bucket)",
+    ),
+    (
+        "DatabaseWriteSecretsmanagerSecret",
+        "RotateSecret: moto does not report a managed secret's rotation, so it is never found off",
+    ),
+    (
+        "RolesWriteAnyResource",
+        "DetachUserPolicy/DetachGroupPolicy: only when a policy paysec made was attached to a user or group out of band",
+    ),
+];
+
+/// An environment of its own and a deployer role holding its policies.
+struct Worker {
+    p: Paysec,
+    who: Sso,
+    role: String,
+    documents: Vec<(String, Value)>,
+}
+
+/// The statements of `documents` whose Sid contains `need` (`Read`,
+/// `Write`), each with its document's name; and those skipped because
+/// every operation they grant another statement grants too in moto's terms
+/// (which cannot tell resources apart but S3's).
+fn statements_of(documents: &[(String, Value)], need: &str) -> (Vec<(String, Value)>, Vec<String>) {
+    let actions = |st: &Value| -> BTreeSet<String> {
+        st["Action"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let all: Vec<(String, Value)> = documents
+        .iter()
+        .flat_map(|(name, d)| {
+            d["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |st| (name.clone(), st.clone()))
+        })
+        .collect();
+    let (mut kept, mut overlapping) = (Vec::new(), Vec::new());
+    for (name, st) in &all {
+        let sid = st["Sid"].as_str().unwrap().to_owned();
+        if !sid.contains(need) {
+            continue;
+        }
+        let elsewhere: BTreeSet<String> = all
+            .iter()
+            .filter(|(_, other)| other["Sid"] != st["Sid"] && other["Resource"] == st["Resource"])
+            .flat_map(|(_, other)| actions(other))
+            .collect();
+        if actions(st)
+            .iter()
+            .all(|a| elsewhere.contains(a) || elsewhere.contains("s3:*"))
+        {
+            overlapping.push(sid);
+        } else {
+            kept.push((name.clone(), st.clone()));
+        }
+    }
+    (kept, overlapping)
+}
+
+/// `document` without the statement `sid`.
+fn without_statement(document: &Value, sid: &str) -> Value {
+    let mut without = document.clone();
+    without["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["Sid"] != sid);
+    without
+}
+
+/// Each write statement of the deploy policies taken away in turn, on an
+/// empty environment: `up` stops with exit 4 naming it, or, for one only
+/// `down` uses (the deletes), `up` completes and `down --purge-audit-logs`
+/// stops so; [`ONLY_WHEN`]'s complete. The environment is then emptied
+/// with the whole policy. The statements are
+/// shared among [`WORKERS`] environments running at once.
+async fn each_write_statement_taken_away_fails_up_or_down_naming_it(
+    workers: &[Worker],
+    endpoint: &str,
+    iam: &paysec_aws::sdk::iam::Client,
+    apigateway: &paysec_aws::sdk::apigateway::Client,
+) {
+    let (statements, overlapping) = statements_of(&workers[0].documents, "Write");
+    let sids: Vec<String> = statements
+        .iter()
+        .map(|(_, st)| st["Sid"].as_str().unwrap().to_owned())
+        .collect();
+    let runs = workers.iter().enumerate().map(|(k, w)| {
+        let mine: Vec<String> = sids.iter().skip(k).step_by(WORKERS).cloned().collect();
+        async move {
+            let (mut named, mut unnamed) = (Vec::new(), Vec::new());
+            for sid in mine {
+                // The worker's own documents name its own environment.
+                let (name, document) = w
+                    .documents
+                    .iter()
+                    .find(|(_, d)| {
+                        d["Statement"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|s| s["Sid"] == sid.as_str())
+                    })
+                    .expect("the statement's document");
+                let policy_arn = format!("arn:aws:iam::123456789012:policy/{}-{name}", w.role);
+                set_default_version(iam, &policy_arn, &without_statement(document, &sid)).await;
+                if sid == "ApiWriteApigatewayAccount" {
+                    // The region's API Gateway logging role is set once for
+                    // the account (by the first environment): cleared, the
+                    // next `up` sets it again.
+                    apigateway
+                        .update_account()
+                        .patch_operations(
+                            paysec_aws::sdk::apigateway::types::PatchOperation::builder()
+                                .op(paysec_aws::sdk::apigateway::types::Op::Replace)
+                                .path("/cloudwatchRoleArn")
+                                .value("")
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .expect("the account's logging role cleared");
+                }
+                set_default_version(iam, &policy_arn, &without_statement(document, &sid)).await;
+                let up = run_as_async(&w.p, &w.who, endpoint, &["up", "--yes"]).await;
+                // A statement only `down` uses; the purge takes what plain
+                // `down` keeps (log groups, buckets with their objects).
+                let run = if up.code() == 0 {
+                    run_as_async(&w.p, &w.who, endpoint, &EMPTYING).await
+                } else {
+                    up
+                };
+                set_default_version(iam, &policy_arn, document).await;
+                let wanted = format!("statement {sid} of `paysec iam-policy --for deploy`");
+                match run.code() {
+                    4 if run.stderr().contains(&wanted) => named.push(sid),
+                    0 if ONLY_WHEN.iter().any(|(s, _)| *s == sid) => {}
+                    code => unnamed.push(format!("{sid}: exit {code}, {}", run.stderr())),
+                }
+                let down = run_as_async(&w.p, &w.who, endpoint, &EMPTYING).await;
+                assert_eq!(down.code(), 0, "emptying after {name}: {}", down.stderr());
+            }
+            (named, unnamed)
+        }
+    });
+    let results = futures_util::future::join_all(runs).await;
+    let named: Vec<String> = results.iter().flat_map(|(n, _)| n.clone()).collect();
+    let unnamed: Vec<String> = results.iter().flat_map(|(_, u)| u.clone()).collect();
+    assert!(
+        unnamed.is_empty(),
+        "write statements taken away without a failure naming them: {unnamed:#?} (named: {named:?}, skipped as overlapping: {overlapping:?})"
+    );
+    assert!(named.len() >= 10, "named: {named:?}");
 }
 
 /// Makes `document` the default version of `policy_arn`, deleting the

@@ -173,6 +173,20 @@ pub fn statement_in<'a>(
     if let Some(action) = refused_action(refusal) {
         if rows.iter().any(|p| p.actions.contains(&action)) {
             rows.retain(|p| p.actions.contains(&action));
+        } else {
+            // An action named otherwise than IAM names it (an emulator's
+            // `apigateway:UpdateAccount` for IAM's `apigateway:PATCH`):
+            // the rows of its service, not those of actions needed beside
+            // (`iam:PassRole`).
+            let service = action.split(':').next().unwrap_or_default();
+            let of_service = |p: &&Permission| {
+                p.actions
+                    .first()
+                    .is_some_and(|a| a.split(':').next() == Some(service))
+            };
+            if rows.iter().any(of_service) {
+                rows.retain(of_service);
+            }
         }
     }
     let first = *rows.first()?;
