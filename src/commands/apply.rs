@@ -13,6 +13,7 @@ use super::{
     confirm, connect, for_env, graph, plan, preflight, require_terminal_or_yes, scheduler,
     stop_on_signal, whole_graph,
 };
+use crate::cli::PolicyFor;
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -41,14 +42,7 @@ pub async fn up(
     // A ledger of another account or region stops `up` before the preflight.
     ledger.bind_account(&c.env.account, &c.env.region)?;
     super::keep_recorded_key_admins(settings, &ledger, &mut c).await;
-    preflight(
-        settings,
-        printer,
-        &mut c,
-        &ledger,
-        crate::cli::PolicyFor::Deploy,
-    )
-    .await?;
+    preflight(settings, printer, &mut c, &ledger, PolicyFor::Deploy).await?;
     let graph = graph(settings, &c, &ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
     let stop = stop_on_signal(printer.is_json());
@@ -427,7 +421,7 @@ pub async fn fleet(
                     .iter()
                     .map(|&i| super::creates(settings, &ledgers[i]))
                     .fold(Default::default(), paysec_stack::preflight::Creates::and);
-                super::preflight_for(settings, printer, c, creates, crate::cli::PolicyFor::Deploy)
+                super::preflight_for(settings, printer, c, creates, PolicyFor::Deploy)
             },
         ))
         .await?;
@@ -472,7 +466,7 @@ pub async fn fleet(
                 printer,
                 &mut c,
                 super::creates(settings, &ledger),
-                crate::cli::PolicyFor::Deploy,
+                PolicyFor::Deploy,
             )
             .await?;
         }
@@ -617,8 +611,13 @@ pub async fn fleet(
                 summary.failures.len(),
                 summary.skipped.len()
             ));
-            for (_, e) in &summary.failures {
-                printer.problem(format!("{name}: error: {e}"));
+            // This environment's first refusal closes the run only if
+            // nothing before it did.
+            let closing = worst.is_ok() && !summary.interrupted;
+            for line in
+                super::iam_policy::failure_lines(&summary.failures, PolicyFor::Deploy, closing)
+            {
+                printer.problem(format!("{name}: error: {line}"));
             }
             if let Some(e) = &stored {
                 printer.problem(format!("{name}: error: {e}"));
@@ -629,7 +628,7 @@ pub async fn fleet(
                 paysec_core::scheduler::RunError::Resource(e) => Some(e),
                 _ => None,
             }),
-            crate::cli::PolicyFor::Deploy,
+            PolicyFor::Deploy,
         );
         if summary.interrupted {
             worst = Err(Failure::Interrupted);
@@ -754,8 +753,9 @@ where
     }
     if !summary.failures.is_empty() {
         if !printer.is_json() {
-            for (_, e) in &summary.failures {
-                printer.problem(format!("error: {e}"));
+            for line in super::iam_policy::failure_lines(&summary.failures, PolicyFor::Deploy, true)
+            {
+                printer.problem(format!("error: {line}"));
             }
         }
         if let Some(refused) = super::iam_policy::denied(
@@ -763,7 +763,7 @@ where
                 paysec_core::scheduler::RunError::Resource(e) => Some(e),
                 _ => None,
             }),
-            crate::cli::PolicyFor::Deploy,
+            PolicyFor::Deploy,
         ) {
             return Err(refused);
         }

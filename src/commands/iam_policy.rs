@@ -159,6 +159,36 @@ pub fn denied<'a>(
     ))
 }
 
+/// The lines a run's failures are shown as before its closing error: a
+/// refusal for want of a permission names its statement, as [`denied`]
+/// does; when `closing` (the run ends with [`denied`]'s line), the refusal
+/// that line names is left to it, so each refusal is said once.
+pub fn failure_lines(
+    failures: &[(paysec_core::LogicalId, paysec_core::scheduler::RunError)],
+    principal: PolicyFor,
+    closing: bool,
+) -> Vec<String> {
+    let mut closing_left_out = !closing;
+    failures
+        .iter()
+        .filter_map(|(_, e)| {
+            let paysec_core::scheduler::RunError::Resource(refusal) = e else {
+                return Some(e.to_string());
+            };
+            if refusal.class() != ErrorClass::AccessDenied {
+                return Some(e.to_string());
+            }
+            if !closing_left_out {
+                closing_left_out = true;
+                return None;
+            }
+            denied(std::iter::once(refusal), principal)
+                .map(|f| f.to_string())
+                .or_else(|| Some(e.to_string()))
+        })
+        .collect()
+}
+
 /// A preflight read AWS refused for want of a permission, as [`denied`]
 /// words a refused call of the run; `None` when none was refused.
 pub fn preflight_denied(

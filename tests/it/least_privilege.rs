@@ -381,6 +381,23 @@ async fn paysec_runs_with_only_the_policies_it_generates() {
         "{}",
         down.stderr()
     );
+    // Each refusal is said once among the closing errors (the progress
+    // lines above them report each resource's failure as it happens), and
+    // each time with its statement.
+    let stderr = down.stderr();
+    let refusals: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error:") && l.contains("not authorized to perform"))
+        .collect();
+    assert!(!refusals.is_empty(), "{}", down.stderr());
+    for line in &refusals {
+        assert!(
+            line.contains("of `paysec iam-policy --for deploy` grants it"),
+            "a refusal without its statement: {line}"
+        );
+    }
+    let said: BTreeSet<&&str> = refusals.iter().collect();
+    assert_eq!(said.len(), refusals.len(), "said twice: {refusals:#?}");
     assert_ne!(
         std::fs::read_to_string(p.ledger_path()).unwrap(),
         "",
