@@ -1087,19 +1087,20 @@ async fn restorers(rds: &paysec_aws::sdk::rds::Client, snapshot: &str) -> Vec<St
         .collect()
 }
 
-/// The account's Lambda settings unreadable (GetAccountSettings denied to
-/// this caller): the reservation is tried, and Lambda's refusal for lack
-/// of room (a new account's limit, the rules layer's) is the warning a
-/// readable account gets, not a failed `up`.
+/// The account's Lambda settings unanswered (GetAccountSettings failing
+/// with Lambda's `ServiceException`; a refusal for want of a permission
+/// would stop the run naming its statement): the reservation is tried,
+/// and Lambda's refusal for lack of room (a new account's limit, the rules
+/// layer's) is the warning a readable account gets, not a failed `up`.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reservation_refused_for_lack_of_room_is_a_warning() {
     let proxy = FaultProxy::start(&endpoint()).await.unwrap();
     proxy.script(Scripted {
         operation: "GET /2016-08-19/account-settings".into(),
         times: 1000,
-        status: 403,
-        code: "AccessDeniedException".into(),
-        message: "User: arn:aws:sts::123456789012:assumed-role/ci/run is not authorized to perform: lambda:GetAccountSettings".into(),
+        status: 500,
+        code: "ServiceException".into(),
+        message: "The service encountered an internal error.".into(),
     });
     let p = Paysec::new("noroom");
     let core = [("PAYSEC_RDS_ENABLED", "false")];
