@@ -620,3 +620,315 @@ async fn a_quota_never_adjusted_is_read_from_its_default() {
         plan.stderr()
     );
 }
+
+/// Code signing as AWS holds it (neither emulator signs, moto keeps no
+/// code signing configuration): a job signs a versioned object into the
+/// destination at `prefix + jobId + ".zip"` after a while in progress, the
+/// same token answering the first job; a configuration that enforces
+/// refuses unsigned code and code another profile signed, a package
+/// altered after signing is refused under any policy, what Lambda verified
+/// names its signer, and a configuration in use cannot be deleted.
+#[tokio::test]
+async fn code_signing_signs_versioned_objects_and_lambda_enforces_it() {
+    use aws_sdk_lambda::error::ProvideErrorMetadata as _;
+    let aws = aws().await;
+    let config = crate::support::sdk_config_as(sso()).await;
+    let signer = aws_sdk_signer::Client::new(&config);
+    let name = env_name("signing");
+    let profile_name = name.replace('-', "_");
+    let profile = signer
+        .put_signing_profile()
+        .profile_name(&profile_name)
+        .platform_id("AWSLambda-SHA384-ECDSA")
+        .send()
+        .await
+        .unwrap();
+    let version_arn = profile.profile_version_arn().unwrap().to_owned();
+    let bucket = format!("paysec-{name}-releases");
+    aws.s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let package = paysec_lambda::Code::example().zip;
+    let put = |key: &'static str| {
+        aws.s3
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(package.clone().into())
+            .send()
+    };
+    let unversioned = put("unsigned.zip").await.unwrap();
+    let start = |version: String, token: &'static str| {
+        signer
+            .start_signing_job()
+            .profile_name(&profile_name)
+            .client_request_token(token)
+            .source(
+                aws_sdk_signer::types::Source::builder()
+                    .s3(aws_sdk_signer::types::S3Source::builder()
+                        .bucket_name(&bucket)
+                        .key("unsigned.zip")
+                        .version(version)
+                        .build()
+                        .unwrap())
+                    .build(),
+            )
+            .destination(
+                aws_sdk_signer::types::Destination::builder()
+                    .s3(aws_sdk_signer::types::S3Destination::builder()
+                        .bucket_name(&bucket)
+                        .prefix("signed/")
+                        .build())
+                    .build(),
+            )
+            .send()
+    };
+    let describe = |id: String| signer.describe_signing_job().job_id(id).send();
+    // Without versioning the job fails, saying why.
+    let failed = start(unversioned.version_id().unwrap_or("null").to_owned(), "t-1")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let job = describe(failed.job_id().unwrap().to_owned()).await.unwrap();
+    assert_eq!(job.status().map(|s| s.as_str()), Some("Failed"));
+    assert!(
+        job.status_reason().unwrap().contains("versioning"),
+        "{job:?}"
+    );
+
+    aws.s3
+        .put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            paysec_aws::sdk::s3::types::VersioningConfiguration::builder()
+                .status(paysec_aws::sdk::s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let version = put("unsigned.zip")
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_owned();
+    let started = start(version.clone(), "t-2").await.unwrap();
+    let id = started.job_id().unwrap().to_owned();
+    let again = start(version, "t-2").await.unwrap();
+    assert_eq!(
+        again.job_id(),
+        Some(id.as_str()),
+        "the same token, the same job"
+    );
+    let job = describe(id.clone()).await.unwrap();
+    assert_eq!(job.status().map(|s| s.as_str()), Some("InProgress"));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let job = describe(id.clone()).await.unwrap();
+    assert_eq!(
+        job.status().map(|s| s.as_str()),
+        Some("Succeeded"),
+        "{job:?}"
+    );
+    let signed_key = job
+        .signed_object()
+        .unwrap()
+        .s3()
+        .unwrap()
+        .key()
+        .unwrap()
+        .to_owned();
+    assert_eq!(signed_key, format!("signed/{id}.zip"));
+    let signed = aws
+        .s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&signed_key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes()
+        .to_vec();
+    assert_ne!(signed, package, "the signed package carries its signature");
+    let unknown = profile_name.replace("signing", "nobody");
+    let refused = signer
+        .start_signing_job()
+        .profile_name(&unknown)
+        .source(
+            aws_sdk_signer::types::Source::builder()
+                .s3(aws_sdk_signer::types::S3Source::builder()
+                    .bucket_name(&bucket)
+                    .key("unsigned.zip")
+                    .version("v")
+                    .build()
+                    .unwrap())
+                .build(),
+        )
+        .destination(
+            aws_sdk_signer::types::Destination::builder()
+                .s3(aws_sdk_signer::types::S3Destination::builder()
+                    .bucket_name(&bucket)
+                    .build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_signer::error::ProvideErrorMetadata::code(&refused),
+        Some("ResourceNotFoundException")
+    );
+
+    // A configuration: at least one publisher; Enforce.
+    let none = aws
+        .lambda
+        .create_code_signing_config()
+        .allowed_publishers(
+            aws_sdk_lambda::types::AllowedPublishers::builder()
+                .set_signing_profile_version_arns(Some(vec![]))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(none.code(), Some("InvalidParameterValueException"));
+    let csc = aws
+        .lambda
+        .create_code_signing_config()
+        .allowed_publishers(
+            aws_sdk_lambda::types::AllowedPublishers::builder()
+                .signing_profile_version_arns(&version_arn)
+                .build()
+                .unwrap(),
+        )
+        .code_signing_policies(
+            aws_sdk_lambda::types::CodeSigningPolicies::builder()
+                .untrusted_artifact_on_deployment(aws_sdk_lambda::types::CodeSigningPolicy::Enforce)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let csc_arn = csc
+        .code_signing_config()
+        .unwrap()
+        .code_signing_config_arn()
+        .to_owned();
+    let role = lambda_role(&aws, &name).await;
+    let create = |code: FunctionCode| {
+        aws.lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(Runtime::Python313)
+            .handler("handler.handler")
+            .role(role.role().unwrap().arn())
+            .code_signing_config_arn(&csc_arn)
+            .code(code)
+            .send()
+    };
+    let unsigned = create(
+        FunctionCode::builder()
+            .zip_file(Blob::new(package.clone()))
+            .build(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(unsigned.code(), Some("CodeVerificationFailedException"));
+    // IAM's propagation of the new role, as the suite models it.
+    let mut created = None;
+    for _ in 0..20 {
+        match create(
+            FunctionCode::builder()
+                .s3_bucket(&bucket)
+                .s3_key(&signed_key)
+                .build(),
+        )
+        .await
+        {
+            Ok(c) => {
+                created = Some(c);
+                break;
+            }
+            Err(e) if e.code() == Some("InvalidParameterValueException") => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    let created = created.expect("created from the signed package");
+    assert_eq!(
+        created.code_sha256(),
+        Some(paysec_lambda::package::code_sha256(&signed).as_str())
+    );
+    let read = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.signing_profile_version_arn(),
+        Some(version_arn.as_str())
+    );
+    assert!(read
+        .signing_job_arn()
+        .unwrap()
+        .ends_with(&format!("/signing-jobs/{id}")));
+    let attached = aws
+        .lambda
+        .get_function_code_signing_config()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.code_signing_config_arn(), csc_arn.as_str());
+
+    // Unsigned code, then a signed package altered: refused, nothing changed.
+    let update = |zip: Vec<u8>| {
+        aws.lambda
+            .update_function_code()
+            .function_name(&name)
+            .zip_file(Blob::new(zip))
+            .send()
+    };
+    let e = update(package.clone()).await.unwrap_err();
+    assert_eq!(e.code(), Some("CodeVerificationFailedException"));
+    let mut altered = signed.clone();
+    altered[40] ^= 1;
+    let e = update(altered).await.unwrap_err();
+    assert_eq!(e.code(), Some("InvalidCodeSignatureException"));
+    let still = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.code_sha256(), created.code_sha256());
+
+    // In use, a configuration stays.
+    let e = aws
+        .lambda
+        .delete_code_signing_config()
+        .code_signing_config_arn(&csc_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ResourceConflictException"));
+    aws.lambda
+        .delete_function()
+        .function_name(&name)
+        .send()
+        .await
+        .unwrap();
+    aws.lambda
+        .delete_code_signing_config()
+        .code_signing_config_arn(&csc_arn)
+        .send()
+        .await
+        .unwrap();
+}

@@ -18,6 +18,7 @@
 //! ([`FaultProxy::serve_account`]).
 
 mod apigateway;
+mod code_signing;
 mod dns_firewall;
 mod endpoint_acceptance;
 mod lambda_releases;
@@ -396,7 +397,9 @@ async fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Resul
             && b[8] == b'-'
             && b[11] == b'/'
             && b[1..5].iter().all(u8::is_ascii_digit);
-        let apigateway = wire::credential_scope(&head).is_some_and(|s| s.service == "apigateway");
+        // API Gateway's paths and Signer's carry no date.
+        let apigateway = wire::credential_scope(&head)
+            .is_some_and(|s| s.service == "apigateway" || s.service == "signer");
         (
             sig,
             if dated || apigateway {

@@ -23,6 +23,7 @@
 //! | Lambda releases | an update in progress for a while, PublishVersion's `CodeSha256`, an alias holding its version ([`crate::lambda_releases`]) |
 //! | RDS pending modifications | capacity changes without `ApplyImmediately` wait for the maintenance window; an immediate change takes them along ([`crate::rds_pending`]) |
 //! | PrivateLink acceptance | an endpoint to a partner's service stays `pendingAcceptance` until its provider accepts ([`crate::endpoint_acceptance`]) |
+//! | code signing | Signer's jobs and Lambda's code signing configurations answered as AWS does, and a configuration's policy enforced on CreateFunction and UpdateFunctionCode ([`crate::code_signing`]) |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
 use std::collections::HashMap;
@@ -115,6 +116,11 @@ pub struct Rules {
     pub lambda_release_rules: bool,
     /// API Gateway's REST API rules ([`crate::apigateway`]).
     pub apigateway_rules: bool,
+    /// Signer's jobs, Lambda's code signing configurations and their
+    /// policy, answered by the proxy ([`crate::code_signing`]).
+    pub code_signing: bool,
+    /// How long a signing job reads `InProgress`.
+    pub signing_time: Duration,
     /// API Gateway's per-account control-plane rates: (operation, one
     /// call per this long), refused with `TooManyRequestsException`
     /// beyond ([`crate::apigateway`]); empty: not modelled.
@@ -195,6 +201,8 @@ impl Rules {
             lambda_update_time: Duration::from_millis(1500),
             lambda_release_rules: true,
             apigateway_rules: true,
+            code_signing: true,
+            signing_time: Duration::from_millis(300),
             apigateway_rate_limits: crate::apigateway::RATE_LIMITS
                 .iter()
                 .map(|(op, every)| (*op, *every / 10))
@@ -233,6 +241,8 @@ impl Rules {
             lambda_update_time: Duration::ZERO,
             lambda_release_rules: false,
             apigateway_rules: false,
+            code_signing: false,
+            signing_time: Duration::ZERO,
             apigateway_rate_limits: Vec::new(),
         }
     }
@@ -287,6 +297,9 @@ pub(crate) struct Memory {
     pub(crate) accepted_endpoints: std::collections::HashSet<String>,
     /// (account, API Gateway operation) -> when it was last let through.
     pub(crate) api_rates: HashMap<(String, &'static str), Instant>,
+    /// Signing jobs, code signing configurations and what Lambda verified
+    /// ([`crate::code_signing`]).
+    pub(crate) signing: crate::code_signing::Signing,
 }
 
 /// The request as the rules see it.
@@ -324,12 +337,17 @@ pub(crate) fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(v) => {
+            // Read as bytes: a body that is not text (an S3 object) may
+            // hold `%` before a character of several bytes.
+            b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            {
+                Some(v) => {
                     out.push(v);
                     i += 3;
                 }
-                Err(_) => {
+                None => {
                     out.push(b'%');
                     i += 1;
                 }
@@ -769,6 +787,9 @@ pub(crate) async fn before(
         return Some(verdict);
     }
     if let Some(verdict) = crate::lambda_releases::before(rules, memory, upstream, call).await {
+        return Some(verdict);
+    }
+    if let Some(verdict) = crate::code_signing::before(rules, memory, upstream, call).await {
         return Some(verdict);
     }
     if let Some(verdict) = crate::s3_regions::before(rules, memory, upstream, call).await {
@@ -1249,8 +1270,15 @@ pub(crate) fn after(
     if let Some(rewritten) = crate::rds_pending::after(rules, &mut m, call, head, body) {
         return Some(rewritten);
     }
+    // A read of a signed version names its signer, and may be shown
+    // updating too.
+    let signed = crate::code_signing::after(rules, &mut m, call, body);
+    let body = signed.as_deref().unwrap_or(body);
     if let Some(rewritten) = crate::lambda_releases::after(rules, &mut m, call, head, body) {
         return Some(rewritten);
+    }
+    if let Some(signed) = &signed {
+        return Some(crate::with_new_body(head, signed));
     }
     if let Some(rewritten) = crate::apigateway::after(rules, &mut m, call, head, body) {
         return Some(rewritten);
@@ -1388,6 +1416,14 @@ fn fingerprint(text: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body that is not text (an S3 object read as text) may hold `%`
+    /// before a character of several bytes: kept, not a panic.
+    #[test]
+    fn percent_decoding_survives_a_body_that_is_not_text() {
+        assert_eq!(percent_decode("a%2Fb+c"), "a/b c");
+        assert_eq!(percent_decode("x%\u{fffd}y%e"), "x%\u{fffd}y%e");
+    }
 
     #[test]
     fn kms_refuses_a_tag_value_it_cannot_hold() {
