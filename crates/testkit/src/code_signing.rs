@@ -38,6 +38,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::lambda_releases::{qualifier, target};
 use crate::rules::{ask_rest, caller_account, percent_decode, Call, Memory, Rules, Verdict};
 use crate::wire::{credential_scope, header};
 
@@ -529,8 +530,8 @@ async fn lambda(
         }
         return None;
     }
-    if let Some(rest) = path.strip_prefix(FUNCTIONS) {
-        return functions(memory, upstream, call, method, rest, query).await;
+    if path.starts_with(FUNCTIONS) {
+        return functions(memory, upstream, call).await;
     }
     None
 }
@@ -751,49 +752,35 @@ async fn functions(
     memory: &std::sync::Mutex<Memory>,
     upstream: SocketAddr,
     call: &Call<'_>,
-    method: &str,
-    rest: &str,
-    query: &str,
 ) -> Option<Verdict> {
-    let rest = rest.trim_start_matches('/');
-    let (name, tail) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    let name = percent_decode(name)
-        .rsplit(':')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    match (method, tail) {
-        ("POST", "") if name.is_empty() => {
-            let body: Value = serde_json::from_str(call.body).ok()?;
-            let name = body["FunctionName"].as_str()?.to_owned();
-            let arn = body["CodeSigningConfigArn"].as_str()?.to_owned();
-            if !signing(memory, |s| s.configs.contains_key(&arn)) {
-                return Some(Verdict::Refuse(
-                    404,
-                    "CodeSigningConfigNotFoundException",
-                    format!("The code signing configuration cannot be found. Check that the provided configuration is not deleted: {arn}."),
-                ));
-            }
-            let refused = verify(memory, upstream, call, &body["Code"], &arn, &name).await;
-            if refused.is_none() {
-                signing(memory, |s| s.functions.insert(name, arn));
-            }
-            refused
+    if call.signature == format!("POST {FUNCTIONS}") {
+        let body: Value = serde_json::from_str(call.body).ok()?;
+        let name = body["FunctionName"].as_str()?.to_owned();
+        let arn = body["CodeSigningConfigArn"].as_str()?.to_owned();
+        if !signing(memory, |s| s.configs.contains_key(&arn)) {
+            return Some(Verdict::Refuse(
+                404,
+                "CodeSigningConfigNotFoundException",
+                format!("The code signing configuration cannot be found. Check that the provided configuration is not deleted: {arn}."),
+            ));
         }
-        ("PUT", "/code") => {
-            let arn = signing(memory, |s| s.functions.get(&name).cloned())?;
-            let body: Value = serde_json::from_str(call.body).ok()?;
-            verify(memory, upstream, call, &body, &arn, &name).await
+        let refused = verify(memory, upstream, call, &body["Code"], &arn, &name).await;
+        if refused.is_none() {
+            signing(memory, |s| s.functions.insert(name, arn));
         }
-        ("DELETE", "") if !query.contains("Qualifier=") => {
-            signing(memory, |s| s.functions.remove(&name));
-            None
-        }
-        _ => None,
+        return refused;
     }
+    if let Some((name, "/code", _)) = target(call.signature, "PUT") {
+        let arn = signing(memory, |s| s.functions.get(&name).cloned())?;
+        let body: Value = serde_json::from_str(call.body).ok()?;
+        return verify(memory, upstream, call, &body, &arn, &name).await;
+    }
+    if let Some((name, "", query)) = target(call.signature, "DELETE") {
+        if qualifier(query).is_none() {
+            signing(memory, |s| s.functions.remove(&name));
+        }
+    }
+    None
 }
 
 /// A successful read of a function (GetFunction, GetFunctionConfiguration,

@@ -29,7 +29,7 @@ const FUNCTIONS: &str = "/2015-03-31/functions/";
 /// The function a Lambda REST call names, and what follows its name
 /// (`""`, `"/code"`, `"/configuration"`, `"/versions"`...), with its
 /// query string, for `method`.
-fn target<'a>(signature: &'a str, method: &str) -> Option<(String, &'a str, &'a str)> {
+pub(crate) fn target<'a>(signature: &'a str, method: &str) -> Option<(String, &'a str, &'a str)> {
     let rest = signature.strip_prefix(method)?.strip_prefix(' ')?;
     let rest = rest.strip_prefix(FUNCTIONS)?;
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -45,7 +45,7 @@ fn target<'a>(signature: &'a str, method: &str) -> Option<(String, &'a str, &'a 
     (!name.is_empty()).then_some((name, tail, query))
 }
 
-fn qualifier(query: &str) -> Option<String> {
+pub(crate) fn qualifier(query: &str) -> Option<String> {
     query
         .split('&')
         .find_map(|kv| kv.strip_prefix("Qualifier="))
