@@ -180,6 +180,15 @@ fn least_environment(prefix: &str) -> Paysec {
 
 /// [`run_as`] off the test's runtime threads, so several run at once.
 async fn run_as_async(p: &Paysec, who: &Sso, endpoint: &str, args: &[&str]) -> crate::support::Run {
+    let mut c = command_as(p, who, endpoint, args);
+    let output = tokio::task::spawn_blocking(move || c.output().expect("run paysec"))
+        .await
+        .expect("the run's thread");
+    crate::support::Run { output }
+}
+
+/// The command running `args` as `who` against `endpoint`.
+fn command_as(p: &Paysec, who: &Sso, endpoint: &str, args: &[&str]) -> std::process::Command {
     let mut c = p.command();
     c.envs([
         ("AWS_ENDPOINT_URL", endpoint),
@@ -188,23 +197,16 @@ async fn run_as_async(p: &Paysec, who: &Sso, endpoint: &str, args: &[&str]) -> c
         ("AWS_SESSION_TOKEN", who.session_token.as_str()),
     ])
     .args(args);
-    let output = tokio::task::spawn_blocking(move || c.output().expect("run paysec"))
-        .await
-        .expect("the run's thread");
-    crate::support::Run { output }
+    c
 }
 
 /// Runs `args` as `who` against `endpoint`.
 fn run_as(p: &Paysec, who: &Sso, endpoint: &str, args: &[&str]) -> crate::support::Run {
-    p.run_with(
-        &[
-            ("AWS_ENDPOINT_URL", endpoint),
-            ("AWS_ACCESS_KEY_ID", &who.access_key_id),
-            ("AWS_SECRET_ACCESS_KEY", &who.secret_access_key),
-            ("AWS_SESSION_TOKEN", &who.session_token),
-        ],
-        args,
-    )
+    crate::support::Run {
+        output: command_as(p, who, endpoint, args)
+            .output()
+            .expect("run paysec"),
+    }
 }
 
 /// The generated documents for `principal`, in moto's terms, by name.

@@ -656,10 +656,10 @@ async fn code_signing_signs_versioned_objects_and_lambda_enforces_it() {
             .send()
     };
     let unversioned = put("unsigned.zip").await.unwrap();
-    let start = |version: String, token: &'static str| {
+    let start_as = |profile: &str, version: String, token: &'static str| {
         signer
             .start_signing_job()
-            .profile_name(&profile_name)
+            .profile_name(profile)
             .client_request_token(token)
             .source(
                 aws_sdk_signer::types::Source::builder()
@@ -681,6 +681,7 @@ async fn code_signing_signs_versioned_objects_and_lambda_enforces_it() {
             )
             .send()
     };
+    let start = |version: String, token: &'static str| start_as(&profile_name, version, token);
     let describe = |id: String| signer.describe_signing_job().job_id(id).send();
     // Without versioning the job fails, saying why.
     let failed = start(unversioned.version_id().unwrap_or("null").to_owned(), "t-1")
@@ -753,29 +754,7 @@ async fn code_signing_signs_versioned_objects_and_lambda_enforces_it() {
         .to_vec();
     assert_ne!(signed, package, "the signed package carries its signature");
     let unknown = profile_name.replace("signing", "nobody");
-    let refused = signer
-        .start_signing_job()
-        .profile_name(&unknown)
-        .source(
-            aws_sdk_signer::types::Source::builder()
-                .s3(aws_sdk_signer::types::S3Source::builder()
-                    .bucket_name(&bucket)
-                    .key("unsigned.zip")
-                    .version("v")
-                    .build()
-                    .unwrap())
-                .build(),
-        )
-        .destination(
-            aws_sdk_signer::types::Destination::builder()
-                .s3(aws_sdk_signer::types::S3Destination::builder()
-                    .bucket_name(&bucket)
-                    .build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let refused = start_as(&unknown, "v".into(), "t-3").await.unwrap_err();
     assert_eq!(
         aws_sdk_signer::error::ProvideErrorMetadata::code(&refused),
         Some("ResourceNotFoundException")

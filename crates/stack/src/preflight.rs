@@ -389,11 +389,16 @@ pub async fn run(
                 Err(why) => p.push("rds engine version", Verdict::Fail, why),
             }
         }
-        Some(Err(e)) if emulator && refusal("", &e).is_none() => p.push(
+        Some(Err(e))
+            if emulator
+                && paysec_aws::classify::classify(&e) != ErrorClass::AccessDenied =>
+        {
+            p.push(
             "rds engine version",
             Verdict::NotChecked,
             format!("the emulator does not answer DescribeDBEngineVersions ({}); using {configured} as configured", paysec_aws::classify::one_line(&e)),
-        ),
+        )
+        }
         Some(Err(e)) => {
             p.note_refusal("DescribeDBEngineVersions", &e);
             p.push(
