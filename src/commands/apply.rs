@@ -148,7 +148,7 @@ pub async fn up(
         &c.aws,
         &settings.env,
         &c.caller.arn,
-        &settings.code.source,
+        &settings.code,
         settings.config.stack.lambda.keep_versions,
     )
     .await?;
@@ -532,8 +532,8 @@ pub async fn fleet(
         }
         let name = name.clone();
         let (aws, caller) = (c.aws.clone(), c.caller.arn.clone());
-        let (source, keep) = (
-            settings.code.source.clone(),
+        let (code, keep) = (
+            settings.code.clone(),
             settings.config.stack.lambda.keep_versions,
         );
         runs.spawn(async move {
@@ -546,7 +546,7 @@ pub async fn fleet(
             }
             let released = match verb {
                 Verb::Up { .. } => {
-                    super::release::after_up(&ledger, &aws, &name, &caller, &source, keep).await
+                    super::release::after_up(&ledger, &aws, &name, &caller, &code, keep).await
                 }
                 Verb::Down { .. } => Ok(()),
             };

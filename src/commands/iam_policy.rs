@@ -83,6 +83,7 @@ pub async fn run(
             function: stack.lambda.enabled,
             api: stack.api.enabled,
             dns_firewall: stack.network.dns_firewall,
+            code_signing: stack.lambda.signing_profile.is_some(),
         });
     }
     let rows = all();
@@ -319,6 +320,7 @@ mod tests {
             function: true,
             api: true,
             dns_firewall: true,
+            code_signing: true,
         };
         let docs = documents(statements(&all(), true, &[target]), "t");
         let resources: Vec<String> = docs
@@ -427,6 +429,7 @@ mod tests {
             function: true,
             api: true,
             dns_firewall: true,
+            code_signing: true,
         };
         for writes in [true, false] {
             let docs = documents(

@@ -69,14 +69,15 @@ fn note_live(ledger: &mut Ledger, version: &str, sha256: &str) -> Result<(), Fai
 
 /// After `up`: the release `live` points to, as the function's record
 /// says, recorded if it is new (published by this run; a rollback the
-/// configured package has moved past ends), then the versions beyond
-/// `keep` pruned. The ledger is not held across the calls.
+/// configured package has moved past ends), with the Signer job that
+/// signed it when signing is on; then the versions beyond `keep` pruned.
+/// The ledger is not held across the calls.
 pub async fn after_up(
     ledger: &Mutex<Ledger>,
     aws: &paysec_aws::Aws,
     env: &EnvName,
     caller: &str,
-    source: &str,
+    code: &paysec_lambda::Code,
     keep: usize,
 ) -> Result<(), Failure> {
     let (function, doomed) = {
@@ -89,8 +90,15 @@ pub async fn after_up(
         ) else {
             return Ok(());
         };
+        let job = attrs.get(Attr::SigningJobArn.as_str());
         l.update_releases(|r, now| {
-            r.put_in_service(version, sha256, caller, How::Up, source, now);
+            let new = r.release(version).is_none();
+            r.put_in_service(version, sha256, caller, How::Up, &code.source, now);
+            // A version `up` published runs the configured package: its
+            // signed copy when a job signed `$LATEST`.
+            if let (true, Some(job)) = (new, job) {
+                r.note_signed(version, &code.sha256, job);
+            }
         })?;
         let Ok(function) = recorded_function(env, &l) else {
             return Ok(());
@@ -139,6 +147,37 @@ async fn prune(
     Ok(gone)
 }
 
+/// The release bucket's name, once the ledger shows it was made here with
+/// paysec's name for this environment and the function's account (the
+/// same proof as the function's: the ledger alone names nothing).
+fn recorded_release_bucket(
+    env: &EnvName,
+    ledger: &Ledger,
+    function_arn: &str,
+) -> Result<String, Failure> {
+    let id = LogicalId::new(paysec_stack::ids::BUCKET_RELEASES);
+    let Some(recorded) = ledger
+        .record(&id)
+        .and_then(|r| r.attrs.get(Attr::Name.as_str()).cloned())
+    else {
+        return Err(Failure::Usage(format!(
+            "environment {env} signs its releases (lambda.signing_profile) but has no release bucket yet: run `paysec up` first"
+        )));
+    };
+    let account = function_arn.split(':').nth(4).unwrap_or_default();
+    let expected = paysec_core::naming::Names::new(env).bucket("releases", account);
+    if recorded != expected {
+        return Err(Failure::Ledger(paysec_core::LedgerError::ForeignName {
+            path: ledger.path().to_owned(),
+            env: env.to_string(),
+            what: "the release bucket",
+            found: recorded,
+            expected,
+        }));
+    }
+    Ok(recorded)
+}
+
 /// The function's ARN as the ledger records it, once it names paysec's
 /// function: calls made with it reach only that account and region, so
 /// credentials for another account are refused by Lambda instead of
@@ -175,10 +214,18 @@ pub async fn deploy(settings: &Settings, printer: &Printer, yes: bool) -> Result
     let function = recorded_function(&settings.env, &ledger)?;
     let arn = recorded_arn(&ledger, &function)?;
     let releases = ledger.releases().clone();
+    let signing = settings.config.stack.lambda.signing_profile.as_deref();
+    let bucket = match signing {
+        Some(_) => Some(recorded_release_bucket(&settings.env, &ledger, &arn)?),
+        None => None,
+    };
+    // The package's digest as Lambda runs it (its signed copy's, once one
+    // shipped).
+    let shipped_digest = releases.shipped_digest(&code.sha256).to_owned();
     if releases.rollback.is_none()
         && releases
             .current()
-            .is_some_and(|r| r.code_sha256 == code.sha256)
+            .is_some_and(|r| r.code_sha256 == shipped_digest)
     {
         let current = releases
             .current()
@@ -233,7 +280,17 @@ pub async fn deploy(settings: &Settings, printer: &Printer, yes: bool) -> Result
     // the function's ARN already pins the account and region.
     let (caller, shipped) = tokio::join!(
         aws.identity(),
-        release::deploy(&aws, &cx, &id, &arn, &code, wait)
+        release::deploy(
+            &aws,
+            &cx,
+            &id,
+            &arn,
+            &code,
+            signing
+                .zip(bucket.as_deref())
+                .map(|(profile, bucket)| { release::SignWith { profile, bucket } }),
+            wait
+        )
     );
     let shipped = shipped.map_err(|e| Failure::Run(e.to_string()))?;
     let caller = caller?;
@@ -247,6 +304,9 @@ pub async fn deploy(settings: &Settings, printer: &Printer, yes: bool) -> Result
             &code.source,
             now,
         );
+        if let Some(job) = &shipped.signing_job {
+            r.note_signed(&shipped.version, &code.sha256, job);
+        }
     })?;
     note_live(&mut ledger, &shipped.version, &shipped.code_sha256)?;
     let pruned = prune(settings, &aws, &mut ledger, &arn).await?;
@@ -256,14 +316,20 @@ pub async fn deploy(settings: &Settings, printer: &Printer, yes: bool) -> Result
             "command": "deploy", "ok": true, "changed": true,
             "version": shipped.version, "code_sha256": shipped.code_sha256,
             "alias_arn": shipped.alias_arn, "pruned": pruned,
+            "signing_job": shipped.signing_job, "source_sha256": code.sha256,
         }));
     } else {
         printer.line(format!(
-            "Deployed: {function}:{} -> version {} (CodeSha256 {}), from {}.",
+            "Deployed: {function}:{} -> version {} (CodeSha256 {}), from {}{}.",
             release::ALIAS,
             shipped.version,
             shipped.code_sha256,
-            code.source
+            code.source,
+            shipped
+                .signing_job
+                .as_deref()
+                .map(|job| format!(" (CodeSha256 {}) signed by Signer job {job}", code.sha256))
+                .unwrap_or_default()
         ));
         if !pruned.is_empty() {
             printer.line(format!(

@@ -549,6 +549,11 @@ fn every_paysec_variable_takes_its_natural_form_and_names_itself_when_wrong() {
         ),
         ("PAYSEC_LAMBDA_DB_USER", "payments", Some("Postgres")),
         ("PAYSEC_LAMBDA_KEEP_VERSIONS", "5", Some("1")),
+        (
+            "PAYSEC_LAMBDA_SIGNING_PROFILE",
+            "payments_release",
+            Some("payments-release"),
+        ),
         ("PAYSEC_API_ENABLED", "off", Some("sometimes")),
         (
             "PAYSEC_API_ALLOWED_CIDRS",

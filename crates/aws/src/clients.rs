@@ -104,6 +104,8 @@ pub struct Aws {
     pub quotas: aws_sdk_servicequotas::Client,
     pub resolver: aws_sdk_route53resolver::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// AWS Signer: signs the function's releases (`lambda.signing_profile`).
+    pub signer: aws_sdk_signer::Client,
     /// The account-wide services `verify` reads as owner prerequisites.
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub guardduty: aws_sdk_guardduty::Client,
@@ -147,6 +149,7 @@ impl Aws {
             quotas: with_log!(self.quotas, aws_sdk_servicequotas),
             resolver: with_log!(self.resolver, aws_sdk_route53resolver),
             secrets: with_log!(self.secrets, aws_sdk_secretsmanager),
+            signer: with_log!(self.signer, aws_sdk_signer),
             cloudtrail: with_log!(self.cloudtrail, aws_sdk_cloudtrail),
             guardduty: with_log!(self.guardduty, aws_sdk_guardduty),
             config: with_log!(self.config, aws_sdk_config),
@@ -273,6 +276,7 @@ impl Aws {
             quotas: client!(aws_sdk_servicequotas, "servicequotas"),
             resolver: client!(aws_sdk_route53resolver, "route53resolver"),
             secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
+            signer: client!(aws_sdk_signer, "signer"),
             cloudtrail: client!(aws_sdk_cloudtrail, "cloudtrail"),
             guardduty: client!(aws_sdk_guardduty, "guardduty"),
             config: client!(aws_sdk_config, "config"),

@@ -43,6 +43,7 @@ pub const SERVICE_IDS: &[&str] = &[
     "SQS",
     "Secrets Manager",
     "Service Quotas",
+    "signer",
     "STS",
 ];
 

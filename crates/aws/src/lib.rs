@@ -39,6 +39,7 @@ pub mod sdk {
     pub use aws_sdk_s3control as s3control;
     pub use aws_sdk_secretsmanager as secretsmanager;
     pub use aws_sdk_servicequotas as servicequotas;
+    pub use aws_sdk_signer as signer;
     pub use aws_sdk_sqs as sqs;
     /// Any SDK call's error, for code generic over operations.
     pub use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

@@ -547,6 +547,8 @@ pub struct Target {
     pub function: bool,
     pub api: bool,
     pub dns_firewall: bool,
+    /// The function's releases are signed (`lambda.signing_profile`).
+    pub code_signing: bool,
 }
 
 impl Target {
@@ -568,6 +570,7 @@ impl Target {
             "Function" => self.function,
             "Api" => self.api && self.function,
             "DnsFirewall" => self.dns_firewall,
+            "CodeSigning" => self.code_signing && self.function,
             "Ledger" => self.ledger.is_some(),
             _ => true,
         }

@@ -131,6 +131,13 @@ pub struct Lambda {
     /// Releases kept in Lambda (older versions are deleted; never the one
     /// in service nor the rollback target).
     pub keep_versions: usize,
+    /// An AWS Signer signing profile of the account (platform
+    /// `AWSLambda-SHA384-ECDSA`, status Active): the function gets a code
+    /// signing configuration that refuses unsigned code (Enforce), and
+    /// every release is signed with the profile before it ships. Unset:
+    /// no code signing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_profile: Option<String>,
     pub memory_mb: i32,
     pub timeout_seconds: i32,
     /// Concurrency reserved for the function (a ceiling on what it can
@@ -153,6 +160,7 @@ impl Default for Lambda {
             secrets: Vec::new(),
             db_user: "app".into(),
             keep_versions: 10,
+            signing_profile: None,
             memory_mb: 256,
             timeout_seconds: 30,
             reserved_concurrency: ReservedConcurrency::Executions(10),
@@ -264,6 +272,16 @@ fn holds_card_number(value: &str) -> bool {
     })
 }
 
+/// Why `name` cannot be a Signer signing profile's name, if it cannot
+/// (Signer API reference, SigningProfile: 2 to 64 of `[a-zA-Z0-9_]`).
+pub fn signing_profile_problem(name: &str) -> Option<&'static str> {
+    let ok = (2..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    (!ok).then_some(
+        "a Signer signing profile's name: 2 to 64 letters, digits and underscores (`aws signer list-signing-profiles` lists the account's)",
+    )
+}
+
 /// `lambda.reserved_concurrency`: a number of executions, or `"none"`
 /// (validated: any other word is refused).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -349,6 +367,11 @@ impl Lambda {
                 &self.keep_versions,
                 "must be 2 to 100 (the release in service and one to roll back to, at least)",
             ));
+        }
+        if let Some(profile) = &self.signing_profile {
+            if let Some(why) = signing_profile_problem(profile) {
+                return Err(invalid("lambda.signing_profile", profile, why));
+            }
         }
         if !(128..=10240).contains(&self.memory_mb) {
             return Err(invalid(

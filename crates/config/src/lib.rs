@@ -1259,6 +1259,7 @@ fn env_keys() -> Vec<(String, String, Kind)> {
             },
             lambda: Lambda {
                 package: Some(PathBuf::new()),
+                signing_profile: Some(String::new()),
                 ..Lambda::default()
             },
             ..StackSettings::default()

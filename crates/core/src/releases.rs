@@ -41,6 +41,14 @@ pub struct Release {
     pub how: How,
     /// The package it was built from (a path, or the example handler).
     pub source: String,
+    /// The package's own digest when what Lambda runs is a signed copy of
+    /// it (`lambda.signing_profile`): `code_sha256` is then the signed
+    /// copy's, which differs from the package's by its signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_sha256: Option<String>,
+    /// The Signer job that signed it (its ARN), when signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_job: Option<String>,
     /// When `keep_versions` pruned the version from Lambda (kept here as
     /// history).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,7 +117,8 @@ impl Releases {
 
     /// Where `up` must keep `live`, given the configured package's digest:
     /// a rollback's version while the package is still the one it rolled
-    /// back from, else a version of the configured code.
+    /// back from, else a version of the configured code (its signed copy
+    /// when one was shipped: [`Releases::shipped_digest`]).
     pub fn target(&self, configured_sha256: &str) -> Target {
         if let Some(r) = self.held(configured_sha256) {
             return Target::Held {
@@ -118,7 +127,28 @@ impl Releases {
             };
         }
         Target::Configured {
-            sha256: configured_sha256.to_owned(),
+            sha256: self.shipped_digest(configured_sha256).to_owned(),
+        }
+    }
+
+    /// The `CodeSha256` Lambda reports for the package of digest
+    /// `package_sha256`: that of its newest signed copy the ledger records
+    /// as shipped, else the package's own. Each signing gives other bytes
+    /// (the signature holds its time), so only the record can tell.
+    pub fn shipped_digest<'a>(&'a self, package_sha256: &'a str) -> &'a str {
+        self.history
+            .iter()
+            .rev()
+            .find(|r| r.source_sha256.as_deref() == Some(package_sha256))
+            .map_or(package_sha256, |r| r.code_sha256.as_str())
+    }
+
+    /// Notes that `version`'s code is a copy of the package of digest
+    /// `source_sha256` signed by Signer job `job`.
+    pub fn note_signed(&mut self, version: &str, source_sha256: &str, job: &str) {
+        for r in self.history.iter_mut().filter(|r| r.version == version) {
+            r.source_sha256 = Some(source_sha256.to_owned());
+            r.signing_job = Some(job.to_owned());
         }
     }
 
@@ -151,6 +181,8 @@ impl Releases {
                 by: by.to_owned(),
                 how,
                 source: source.to_owned(),
+                source_sha256: None,
+                signing_job: None,
                 pruned_at: None,
             });
         }
@@ -319,6 +351,29 @@ mod tests {
             Target::Configured {
                 sha256: "ccc".into()
             }
+        );
+    }
+
+    #[test]
+    fn a_signed_release_stands_for_its_package() {
+        let mut r = three();
+        r.put_in_service("4", "signed-ddd", "me", How::Up, "app", "t4");
+        r.note_signed("4", "ddd", "arn:aws:signer:r:1:/signing-jobs/j");
+        assert_eq!(r.shipped_digest("ddd"), "signed-ddd");
+        assert_eq!(r.shipped_digest("eee"), "eee");
+        assert_eq!(
+            r.target("ddd"),
+            Target::Configured {
+                sha256: "signed-ddd".into()
+            }
+        );
+        // Signed again later (another signature, other bytes): the newest.
+        r.put_in_service("5", "signed-ddd-2", "me", How::Deploy, "app", "t5");
+        r.note_signed("5", "ddd", "arn:aws:signer:r:1:/signing-jobs/k");
+        assert_eq!(r.shipped_digest("ddd"), "signed-ddd-2");
+        assert_eq!(
+            r.release("5").unwrap().signing_job.as_deref(),
+            Some("arn:aws:signer:r:1:/signing-jobs/k")
         );
     }
 

@@ -196,6 +196,16 @@ pub mod rules {
         message: Some("cannot be performed at this time"),
         budget: minutes(5),
     };
+    /// A code signing configuration a function still uses: Lambda refuses
+    /// its delete with `ResourceConflictException` (the only conflict
+    /// DeleteCodeSigningConfig has) until the function detaches it, as
+    /// the function's repair does in the same run when signing is
+    /// switched off.
+    pub const LAMBDA_CODE_SIGNING_IN_USE: Rule = Rule {
+        code: Some("ResourceConflictException"),
+        message: None,
+        budget: minutes(5),
+    };
     /// A DNS Firewall association being created or updated (UPDATING):
     /// another update or a disassociation is a `ConflictException` until
     /// it is COMPLETE (Route 53 Resolver API reference; Terraform waits

@@ -69,6 +69,8 @@ pub enum Attr {
     /// A database's resource id (`db-...`), which IAM database
     /// authentication's `rds-db:connect` ARN names.
     DbiResourceId,
+    /// The Signer job that signed the function's `$LATEST` code.
+    SigningJobArn,
 }
 
 impl Attr {
@@ -97,6 +99,7 @@ impl Attr {
             Self::CodeSha256 => "code_sha256",
             Self::AliasArn => "alias_arn",
             Self::AliasResource => "alias_resource",
+            Self::SigningJobArn => "signing_job_arn",
             Self::DbiResourceId => "dbi_resource_id",
         }
     }

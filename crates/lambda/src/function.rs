@@ -30,6 +30,7 @@ use paysec_core::retry::{retrying, rules};
 use paysec_core::{ErrorClass, LogicalId, Property, ResourceError};
 
 use crate::package::Code;
+use crate::signing::{self, Signed, Signing};
 use crate::{exposure, release};
 
 #[derive(Clone, Debug)]
@@ -41,6 +42,13 @@ pub struct FunctionSpec {
     pub architecture: String,
     /// The package to run: the configured one (or the example handler).
     pub code: Arc<Code>,
+    /// The `CodeSha256` Lambda reports for `code`: its own digest, or,
+    /// once a signed copy shipped, the copy's as the ledger records it
+    /// (`Releases::shipped_digest`).
+    pub configured_sha256: String,
+    /// Code signing (`lambda.signing_profile`): every release signed, the
+    /// function bound to the configuration that refuses unsigned code.
+    pub signing: Option<Signing>,
     /// Where `live` must point: a version of `code`, or the version a
     /// rollback holds in service.
     pub target: Target,
@@ -91,6 +99,10 @@ paysec_core::properties! {
         Environment = "environment",
         /// The version `live` points to and its code.
         Release = "release",
+        /// The code signing configuration the function uses (LAM-13).
+        CodeSigning = "code_signing",
+        /// Who signed the code of the version `live` points to (LAM-14).
+        Signature = "signature",
         /// Who can reach it without AWS credentials (`crate::exposure`).
         PublicEntry = "public_entry",
     }
@@ -270,11 +282,17 @@ impl Function {
     }
 
     fn present(cfg: &FunctionConfiguration, live: Option<&release::Live>) -> Present {
-        Self::present_of(
+        let p = Self::present_of(
             cfg.function_name().unwrap_or_default(),
             cfg.function_arn().unwrap_or_default(),
             live,
-        )
+        );
+        // The job that signed `$LATEST`'s code: what a version published
+        // from it runs (the release record names it).
+        match cfg.signing_job_arn() {
+            Some(job) => p.with(Attr::SigningJobArn, job),
+            None => p,
+        }
     }
 
     fn present_of(name: &str, arn: &str, live: Option<&release::Live>) -> Present {
@@ -329,25 +347,169 @@ impl Function {
         release::wait_updated(&self.aws, cx, &self.id, &name, self.spec.wait).await
     }
 
-    /// The configured package into `$LATEST`, built for the configured
-    /// architecture, then waits for the update to finish.
+    /// The configured package into `$LATEST` (its signed copy when
+    /// signing is on), built for the configured architecture, then waits
+    /// for the update to finish; returns the `CodeSha256` Lambda reports
+    /// and the signing.
     ///
-    /// IAM: lambda:UpdateFunctionCode, lambda:GetFunctionConfiguration.
-    async fn put_code(&self, cx: &Context) -> Result<(), ResourceError> {
+    /// IAM: lambda:UpdateFunctionCode, lambda:GetFunctionConfiguration
+    /// (with signing, also s3:GetObject on the signed copy and what
+    /// `signing::sign` needs).
+    async fn put_code(&self, cx: &Context) -> Result<(String, Option<Signed>), ResourceError> {
         let name = Self::name(cx);
-        retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
-            self.aws
+        let signed = self.sign(cx).await?;
+        let out = retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
+            let req = self
+                .aws
                 .lambda
                 .update_function_code()
                 .function_name(&name)
-                .zip_file(Blob::new(self.spec.code.zip.clone()))
-                .architectures(self.architecture())
-                .send()
-                .await
-                .or_resource(&self.id, "UpdateFunctionCode")
+                .architectures(self.architecture());
+            match &signed {
+                Some(s) => req.s3_bucket(&s.bucket).s3_key(&s.key),
+                None => req.zip_file(Blob::new(self.spec.code.zip.clone())),
+            }
+            .send()
+            .await
+            .or_resource(&self.id, "UpdateFunctionCode")
         })
         .await?;
-        release::wait_updated(&self.aws, cx, &self.id, &name, self.spec.wait).await
+        release::wait_updated(&self.aws, cx, &self.id, &name, self.spec.wait).await?;
+        Ok((out.code_sha256().unwrap_or_default().to_owned(), signed))
+    }
+
+    /// The configured package signed (`None` without signing).
+    async fn sign(&self, cx: &Context) -> Result<Option<Signed>, ResourceError> {
+        let Some(signing) = &self.spec.signing else {
+            return Ok(None);
+        };
+        let bucket = cx.physical_id(&signing.bucket)?.to_owned();
+        signing::sign(
+            &self.aws,
+            cx,
+            &self.id,
+            &signing.profile,
+            &bucket,
+            &self.spec.code,
+            self.spec.wait,
+        )
+        .await
+        .map(Some)
+    }
+
+    /// The code signing configuration the function uses (`None`: none).
+    ///
+    /// IAM: lambda:GetFunctionCodeSigningConfig.
+    async fn code_signing_config(&self, name: &str) -> Result<Option<String>, ResourceError> {
+        let out = self
+            .aws
+            .lambda
+            .get_function_code_signing_config()
+            .function_name(name)
+            .send()
+            .await
+            .or_resource(&self.id, "GetFunctionCodeSigningConfig")?;
+        Ok(Some(out.code_signing_config_arn().to_owned()).filter(|a| !a.is_empty()))
+    }
+
+    /// Binds the function to the configuration, or unbinds it when signing
+    /// is off.
+    ///
+    /// IAM: lambda:PutFunctionCodeSigningConfig,
+    /// lambda:DeleteFunctionCodeSigningConfig.
+    async fn put_code_signing(&self, cx: &Context) -> Result<(), ResourceError> {
+        let name = Self::name(cx);
+        match &self.spec.signing {
+            Some(signing) => {
+                let arn = cx.attr(&signing.config, Attr::Arn)?.to_owned();
+                retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
+                    self.aws
+                        .lambda
+                        .put_function_code_signing_config()
+                        .function_name(&name)
+                        .code_signing_config_arn(&arn)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "PutFunctionCodeSigningConfig")
+                })
+                .await?;
+            }
+            None => {
+                retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
+                    self.aws
+                        .lambda
+                        .delete_function_code_signing_config()
+                        .function_name(&name)
+                        .send()
+                        .await
+                        .or_resource(&self.id, "DeleteFunctionCodeSigningConfig")
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records `CodeSigning` and `Signature`: the function bound to the
+    /// stack's configuration, and the code `live` runs signed by the
+    /// configured profile (the version ARN and job Lambda reports,
+    /// quoted).
+    async fn check_signing(
+        &self,
+        cx: &Context,
+        checks: &mut Checks,
+        name: &str,
+        live: Option<&release::Live>,
+    ) -> Result<(), ResourceError> {
+        let bound = self.code_signing_config(name).await?;
+        let Some(signing) = &self.spec.signing else {
+            match bound {
+                // Left from when signing was on: taken off.
+                Some(arn) => checks.equal(
+                    FunctionProperty::CodeSigning,
+                    "none (lambda.signing_profile is unset)",
+                    arn,
+                ),
+                None => checks.not_applicable(
+                    FunctionProperty::CodeSigning,
+                    "lambda.signing_profile is unset: no code signing",
+                ),
+            }
+            checks.not_applicable(
+                FunctionProperty::Signature,
+                "lambda.signing_profile is unset: no code signing",
+            );
+            return Ok(());
+        };
+        let wanted = cx.attr(&signing.config, Attr::Arn)?;
+        checks.equal(
+            FunctionProperty::CodeSigning,
+            wanted,
+            bound.as_deref().unwrap_or("none"),
+        );
+        let profile = cx.env.arn(
+            "signer",
+            &cx.env.region,
+            &format!("/signing-profiles/{}", signing.profile),
+        );
+        let cfg = live.map(|l| &l.configuration);
+        let version_arn = cfg.and_then(|c| c.signing_profile_version_arn());
+        let job = cfg.and_then(|c| c.signing_job_arn());
+        checks.check(
+            FunctionProperty::Signature,
+            signing::signed_by_profile(version_arn, &profile) && job.is_some(),
+            format!("live's code signed by a version of {profile}"),
+            match (live, version_arn) {
+                (None, _) => "no alias live".to_owned(),
+                (Some(l), Some(v)) => format!(
+                    "version {} signed by {v} (job {})",
+                    l.version,
+                    job.unwrap_or("unreported")
+                ),
+                (Some(l), None) => format!("version {} is unsigned", l.version),
+            },
+        );
+        Ok(())
     }
 }
 
@@ -380,6 +542,12 @@ impl Resource for Function {
         .cloned()
         .map(Dependency::Identity)
         .collect();
+        // The release bucket holds the signed code; the configuration is
+        // named on create.
+        if let Some(signing) = &self.spec.signing {
+            deps.push(Dependency::Identity(signing.bucket.clone()));
+            deps.push(Dependency::Identity(signing.config.clone()));
+        }
         // Its address exists once the instance is available.
         if let Some(db) = &self.spec.database {
             deps.push(Dependency::Ready(db.instance.clone()));
@@ -571,13 +739,15 @@ impl Resource for Function {
         // digest the same bytes.
         checks.equal(
             FunctionProperty::Code,
-            format!("$LATEST CodeSha256 {}", self.spec.code.sha256),
+            format!("$LATEST CodeSha256 {}", self.spec.configured_sha256),
             format!(
                 "$LATEST CodeSha256 {}",
                 latest.code_sha256().unwrap_or("unreported")
             ),
         );
         release::check(&mut checks, &self.spec.target, live.as_ref());
+        self.check_signing(cx, &mut checks, &name, live.as_ref())
+            .await?;
         let exposure = exposure::read(&self.aws, &self.id, &name).await?;
         exposure::check(&mut checks, FunctionProperty::PublicEntry, &exposure);
         Ok(checks.observed(Self::present(latest, live.as_ref())))
@@ -585,6 +755,18 @@ impl Resource for Function {
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
         let tags: HashMap<String, String> = cx.tags().into_iter().collect();
+        // Signed code comes from the release bucket, and the function is
+        // bound to the configuration from its first version.
+        let signed = self.sign(cx).await?;
+        let code = match &signed {
+            Some(s) => FunctionCode::builder().s3_bucket(&s.bucket).s3_key(&s.key),
+            None => FunctionCode::builder().zip_file(Blob::new(self.spec.code.zip.clone())),
+        }
+        .build();
+        let config_arn = match &self.spec.signing {
+            Some(signing) => Some(cx.attr(&signing.config, Attr::Arn)?.to_owned()),
+            None => None,
+        };
         let req = self
             .aws
             .lambda
@@ -595,11 +777,8 @@ impl Resource for Function {
             .architectures(self.architecture())
             .role(cx.attr(&self.role, Attr::Arn)?)
             .handler(&self.spec.handler)
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(self.spec.code.zip.clone()))
-                    .build(),
-            )
+            .code(code)
+            .set_code_signing_config_arn(config_arn)
             .memory_size(self.spec.memory_mb)
             .timeout(self.spec.timeout_seconds)
             .vpc_config(self.vpc(cx)?)
@@ -645,11 +824,15 @@ impl Resource for Function {
             alias_arn,
             configuration: FunctionConfiguration::builder().build(),
         };
-        Ok(Self::present_of(
+        let present = Self::present_of(
             cfg.function_name().unwrap_or_default(),
             cfg.function_arn().unwrap_or_default(),
             Some(&live),
-        ))
+        );
+        Ok(match signed {
+            Some(s) => present.with(Attr::SigningJobArn, s.job_arn),
+            None => present,
+        })
     }
 
     async fn repair(
@@ -665,9 +848,16 @@ impl Resource for Function {
             let found = exposure::read(&self.aws, &self.id, &name).await?;
             exposure::close(&self.aws, &self.id, &name, &found).await?;
         }
-        // What a new version is made of: code (built for an architecture)
-        // and the settings UpdateFunctionConfiguration sets.
-        let code = has(FunctionProperty::Code) || has(FunctionProperty::Architecture);
+        // Bound before any code ships: the configuration then checks it.
+        if has(FunctionProperty::CodeSigning) {
+            self.put_code_signing(cx).await?;
+        }
+        // What a new version is made of: code (built for an architecture;
+        // signed again when `live`'s signature is not the profile's) and
+        // the settings UpdateFunctionConfiguration sets.
+        let code = has(FunctionProperty::Code)
+            || has(FunctionProperty::Architecture)
+            || has(FunctionProperty::Signature);
         let configuration = drifted.iter().any(|(p, _)| match p {
             FunctionProperty::Runtime
             | FunctionProperty::Handler
@@ -682,6 +872,8 @@ impl Resource for Function {
             | FunctionProperty::Subnets => true,
             FunctionProperty::Code
             | FunctionProperty::Architecture
+            | FunctionProperty::CodeSigning
+            | FunctionProperty::Signature
             | FunctionProperty::Release
             | FunctionProperty::ReservedConcurrency
             | FunctionProperty::PublicEntry => false,
@@ -695,7 +887,10 @@ impl Resource for Function {
             // from is never shipped again.
             Target::Held { version, sha256 } => {
                 if code {
-                    self.put_code(cx).await?;
+                    let (_, signed) = self.put_code(cx).await?;
+                    if let Some(s) = signed {
+                        present = present.with(Attr::SigningJobArn, s.job_arn);
+                    }
                 }
                 if configuration {
                     self.put_configuration(cx).await?;
@@ -717,16 +912,23 @@ impl Resource for Function {
             // configured package's, and `live` moves to it.
             Target::Configured { sha256 } => {
                 if code || configuration || release_drift {
+                    // A signed copy is new bytes each time: what `$LATEST`
+                    // holds now is what Lambda says it took.
+                    let mut sha256 = sha256.clone();
                     if code {
-                        self.put_code(cx).await?;
+                        let (shipped, signed) = self.put_code(cx).await?;
+                        if let Some(s) = signed {
+                            sha256 = shipped;
+                            present = present.with(Attr::SigningJobArn, s.job_arn);
+                        }
                     }
                     self.put_configuration(cx).await?;
-                    let published = release::publish(&self.aws, &self.id, &name, sha256).await?;
+                    let published = release::publish(&self.aws, &self.id, &name, &sha256).await?;
                     let alias_arn =
                         release::point_live(&self.aws, &self.id, &name, &published).await?;
                     present = present
                         .with(Attr::Version, published)
-                        .with(Attr::CodeSha256, sha256)
+                        .with(Attr::CodeSha256, &sha256)
                         .with(Attr::AliasArn, alias_arn)
                         .with(Attr::AliasResource, format!("{name}:{}", release::ALIAS));
                 }

@@ -5,16 +5,20 @@
 //! memory); every change is released as a version behind the alias
 //! `live` (`release`).
 
+pub mod code_signing;
 mod exposure;
 pub mod function;
 pub mod package;
 pub mod permissions;
 pub mod queue;
 pub mod release;
+pub mod signing;
 
+pub use code_signing::CodeSigningConfig;
 pub use function::{Database, Function, FunctionSpec};
 pub use package::{Code, PackageError};
 pub use queue::Queue;
+pub use signing::Signing;
 
 pub mod invoke;
 pub use invoke::{invoke, Invocation, EXAMPLE_PAYLOAD};

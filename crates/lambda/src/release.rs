@@ -263,13 +263,26 @@ pub struct Shipped {
     pub version: String,
     pub code_sha256: String,
     pub alias_arn: String,
+    /// The Signer job that signed it, when signing is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_job: Option<String>,
+}
+
+/// Where `deploy` signs: the Signer profile and the release bucket.
+#[derive(Clone, Copy, Debug)]
+pub struct SignWith<'a> {
+    pub profile: &'a str,
+    pub bucket: &'a str,
 }
 
 /// `paysec deploy`: the package into `$LATEST` and published in the same
 /// call, the new version waited for until Active, `live` moved to it:
 /// UpdateFunctionCode (Publish), GetFunctionConfiguration until ready
 /// (only when the publish's answer does not already say Active and
-/// Successful), UpdateAlias. Nothing else is read or written.
+/// Successful), UpdateAlias. Nothing else is read or written. With
+/// signing, the package is first signed (`crate::signing::sign`: one
+/// upload, one job started, its status polled) and shipped from the
+/// signed copy.
 ///
 /// IAM: lambda:UpdateFunctionCode, lambda:GetFunctionConfiguration,
 /// lambda:UpdateAlias (lambda:CreateAlias when there is no alias yet).
@@ -279,17 +292,26 @@ pub async fn deploy(
     id: &LogicalId,
     function: &str,
     code: &crate::package::Code,
+    sign_with: Option<SignWith<'_>>,
     wait: Duration,
 ) -> Result<Shipped, ResourceError> {
+    let signed = match sign_with {
+        Some(s) => Some(crate::signing::sign(aws, cx, id, s.profile, s.bucket, code, wait).await?),
+        None => None,
+    };
     let out = retrying(&[rules::LAMBDA_FUNCTION_BUSY], || async {
-        aws.lambda
+        let req = aws
+            .lambda
             .update_function_code()
             .function_name(function)
-            .zip_file(Blob::new(code.zip.clone()))
-            .publish(true)
-            .send()
-            .await
-            .or_resource(id, "UpdateFunctionCode")
+            .publish(true);
+        match &signed {
+            Some(s) => req.s3_bucket(&s.bucket).s3_key(&s.key),
+            None => req.zip_file(Blob::new(code.zip.clone())),
+        }
+        .send()
+        .await
+        .or_resource(id, "UpdateFunctionCode")
     })
     .await?;
     let version = out
@@ -303,7 +325,22 @@ pub async fn deploy(
         })?
         .to_owned();
     let shipped = out.code_sha256().unwrap_or_default().to_owned();
-    if shipped != code.sha256 {
+    // Signed: Lambda must name the job that signed this package (its
+    // digest is the signed copy's, new with each signature). Unsigned:
+    // the digest must be the package's.
+    if let Some(s) = &signed {
+        if out.signing_job_arn() != Some(s.job_arn.as_str()) {
+            return Err(ResourceError::unexpected(
+                id,
+                format!(
+                    "Lambda reports version {version} signed by job {}, not {} that signed {}; `live` was not moved",
+                    out.signing_job_arn().unwrap_or("none"),
+                    s.job_arn,
+                    code.source
+                ),
+            ));
+        }
+    } else if shipped != code.sha256 {
         return Err(ResourceError::unexpected(
             id,
             format!(
@@ -325,6 +362,7 @@ pub async fn deploy(
         version,
         code_sha256: shipped,
         alias_arn,
+        signing_job: signed.map(|s| s.job_arn),
     })
 }
 

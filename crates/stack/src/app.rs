@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use aws_sdk_cloudwatch::types::Statistic;
 use paysec_core::{Attr, LogicalId, Resource};
-use paysec_lambda::{Database, Function, FunctionSpec, Queue};
+use paysec_lambda::{CodeSigningConfig, Database, Function, FunctionSpec, Queue, Signing};
 use paysec_monitoring::{Alarm, AlarmSpec, Dimension, MetricFilter, Topic};
 use paysec_rds::{DbParameter, Instance, InstanceSpec, ParameterGroup, Password, SubnetGroup};
+use paysec_s3::{Bucket, Delivery, Lifecycle};
 
 use crate::{ids, Inputs};
 
@@ -86,6 +87,26 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         "payment-dlq",
         id(ids::KMS_LAMBDA),
     )));
+    // Code signing: the packages' versioned bucket, and the configuration
+    // that refuses code the release profile did not sign.
+    if let Some(profile) = &cfg.stack.lambda.signing_profile {
+        nodes.push(Arc::new(Bucket::new(
+            id(ids::BUCKET_RELEASES),
+            aws(),
+            "releases",
+            id(ids::KMS_S3),
+            Delivery::None,
+            Lifecycle::Data {
+                noncurrent_days: cfg.stack.s3.data_noncurrent_days,
+            },
+            Some(id(ids::BUCKET_ACCESS_LOGS)),
+        )));
+        nodes.push(Arc::new(CodeSigningConfig {
+            id: id(ids::CODE_SIGNING),
+            aws: aws(),
+            profile: profile.clone(),
+        }));
+    }
     nodes.push(Arc::new(Function {
         id: id(ids::FUNCTION),
         aws: aws(),
@@ -94,6 +115,20 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
             handler: cfg.stack.lambda.handler.clone(),
             architecture: cfg.stack.lambda.architecture.clone(),
             code: inputs.code.clone(),
+            configured_sha256: inputs
+                .releases
+                .shipped_digest(&inputs.code.sha256)
+                .to_owned(),
+            signing: cfg
+                .stack
+                .lambda
+                .signing_profile
+                .as_ref()
+                .map(|profile| Signing {
+                    profile: profile.clone(),
+                    bucket: id(ids::BUCKET_RELEASES),
+                    config: id(ids::CODE_SIGNING),
+                }),
             target: inputs.releases.target(&inputs.code.sha256),
             variables: cfg.stack.lambda.environment.clone(),
             database: cfg.stack.rds.enabled.then(|| Database {

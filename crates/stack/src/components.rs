@@ -21,15 +21,18 @@ pub enum Component {
     AuditRole,
     DnsFirewall,
     Api,
+    /// The release bucket and the code signing configuration.
+    CodeSigning,
 }
 
 impl Component {
-    pub const ALL: [Component; 5] = [
+    pub const ALL: [Component; 6] = [
         Component::Rds,
         Component::Lambda,
         Component::AuditRole,
         Component::DnsFirewall,
         Component::Api,
+        Component::CodeSigning,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Component {
             Self::AuditRole => "audit role",
             Self::DnsFirewall => "dns firewall",
             Self::Api => "api",
+            Self::CodeSigning => "code signing",
         }
     }
 
@@ -53,6 +57,7 @@ impl Component {
             Self::DnsFirewall => "network.dns_firewall = false",
             // The API calls the function: without it there is nothing to enter.
             Self::Api => "api.enabled = false, or lambda.enabled = false",
+            Self::CodeSigning => "lambda.signing_profile unset, or lambda.enabled = false",
         }
     }
 
@@ -67,6 +72,9 @@ impl Component {
             }
             Self::DnsFirewall => config.stack.network.dns_firewall,
             Self::Api => config.stack.api.enabled && config.stack.lambda.enabled,
+            Self::CodeSigning => {
+                config.stack.lambda.signing_profile.is_some() && config.stack.lambda.enabled
+            }
         }
     }
 
@@ -147,6 +155,9 @@ pub fn of(id: &str) -> Option<Component> {
         ids::ALARM_API_5XX,
         ids::ALARM_API_THROTTLED,
     ];
+    if [ids::BUCKET_RELEASES, ids::CODE_SIGNING].contains(&id) {
+        return Some(Component::CodeSigning);
+    }
     if RDS.contains(&id) {
         Some(Component::Rds)
     } else if LAMBDA.contains(&id) {
@@ -204,5 +215,11 @@ pub fn everything(config: &Config) -> Config {
     all.stack.lambda.enabled = true;
     all.stack.network.dns_firewall = true;
     all.stack.api.enabled = true;
+    // The whole stack deletes the configuration and the bucket without
+    // asking Signer anything: a name stands in for an unset profile.
+    all.stack
+        .lambda
+        .signing_profile
+        .get_or_insert_with(|| "unset".to_owned());
     all
 }

@@ -75,6 +75,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     let function = inputs.config.stack.lambda.enabled;
     let api = inputs.config.stack.api.enabled;
     let dns_firewall = inputs.config.stack.network.dns_firewall;
+    let code_signing = inputs.config.stack.lambda.signing_profile.is_some();
     for (n, (policy_id, purpose)) in ids::AUDIT_POLICIES.iter().enumerate() {
         nodes.push(Arc::new(ManagedPolicy::new(
             id(policy_id),
@@ -105,6 +106,7 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
                     function,
                     api,
                     dns_firewall,
+                    code_signing,
                 };
                 let statements: Vec<serde_json::Value> = statements(&rows, false, &[target])
                     .into_iter()

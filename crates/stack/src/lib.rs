@@ -68,6 +68,9 @@ pub mod ids {
     pub const BUCKET_ACCESS_LOGS: &str = "s3.access-logs";
     pub const BUCKET_FLOW_LOGS: &str = "s3.flow-logs";
     pub const BUCKET_DATA: &str = "s3.data";
+    /// The team's packages and their signed copies (code signing).
+    pub const BUCKET_RELEASES: &str = "s3.releases";
+    pub const CODE_SIGNING: &str = "lambda.code-signing";
     pub const DB_PARAMETERS: &str = "rds.parameters";
     pub const DB_SUBNETS: &str = "rds.subnet-group";
     pub const DB: &str = "rds.instance";
@@ -331,6 +334,8 @@ const OUTPUTS: &[(&str, &str, Field, &str)] = &[
     ("xray_endpoint_id", ids::ENDPOINT_XRAY, Field::Id, "X-Ray interface endpoint (the function's traces)"),
     ("flow_logs_bucket", ids::BUCKET_FLOW_LOGS, Field::Attr(Attr::Name), "S3 bucket of the VPC flow logs"),
     ("data_bucket", ids::BUCKET_DATA, Field::Attr(Attr::Name), "S3 bucket for application data"),
+    ("release_bucket", ids::BUCKET_RELEASES, Field::Attr(Attr::Name), "S3 bucket of the function's packages and their signed copies (code signing)"),
+    ("code_signing_config_arn", ids::CODE_SIGNING, Field::Attr(Attr::Arn), "Lambda code signing configuration (only the release profile's code runs)"),
     ("access_logs_bucket", ids::BUCKET_ACCESS_LOGS, Field::Attr(Attr::Name), "S3 bucket of the server access logs"),
     ("flow_log_group_name", ids::LOG_FLOW_LOGS, Field::Attr(Attr::Name), "CloudWatch log group of the VPC flow logs"),
     ("lambda_log_group_name", ids::LOG_LAMBDA, Field::Attr(Attr::Name), "CloudWatch log group of the payment function"),
@@ -431,9 +436,10 @@ mod tests {
     async fn a_disabled_component_leaves_out_exactly_what_serves_it() {
         let mut all = Config::default();
         all.stack.iam.audit_trusted_account = Some("210987654321".into());
+        all.stack.lambda.signing_profile = Some("release".into());
         let (whole, none) = built_and_left_out(&all).await;
         assert!(none.is_empty(), "{none:?}");
-        for mask in 1..32u8 {
+        for mask in 1..64u8 {
             let mut config = all.clone();
             config.stack.rds.enabled = mask & 1 == 0;
             config.stack.lambda.enabled = mask & 2 == 0;
@@ -442,14 +448,17 @@ mod tests {
             }
             config.stack.network.dns_firewall = mask & 8 == 0;
             config.stack.api.enabled = mask & 16 == 0;
+            if mask & 32 != 0 {
+                config.stack.lambda.signing_profile = None;
+            }
             let (built, left) = built_and_left_out(&config).await;
             let left_ids: Vec<String> = left.iter().map(|l| l.id.to_string()).collect();
-            assert_eq!(built.len() + left.len(), whole.len(), "switches {mask:05b}");
+            assert_eq!(built.len() + left.len(), whole.len(), "switches {mask:06b}");
             for id in &whole {
                 assert_ne!(built.contains(id), left_ids.contains(id), "{id} once");
                 let serving = components::serving(id);
                 let wanted = serving.is_empty() || serving.iter().any(|c| c.enabled_in(&config));
-                assert_eq!(built.contains(id), wanted, "{id} with switches {mask:05b}");
+                assert_eq!(built.contains(id), wanted, "{id} with switches {mask:06b}");
             }
             for l in &left {
                 for c in components::serving(l.id.as_str()) {
@@ -587,6 +596,8 @@ mod tests {
             ids::ENDPOINT_XRAY,
             ids::BUCKET_FLOW_LOGS,
             ids::BUCKET_DATA,
+            ids::BUCKET_RELEASES,
+            ids::CODE_SIGNING,
             ids::BUCKET_ACCESS_LOGS,
             ids::LOG_FLOW_LOGS,
             ids::LOG_LAMBDA,

@@ -144,6 +144,10 @@ controls! {
     "LAM-9" "lambda_function" lambda::function::FunctionProperty::Release ["6.5.1", "6.5.2"] "the version the alias live points to runs the release that must be in service: the configured package, or the release a rollback holds (both CodeSha256 quoted)";
     "LAM-11" "lambda_function" lambda::function::FunctionProperty::Code ["6.5.1"] "$LATEST holds the configured package (CodeSha256 equal to its SHA-256): no code changed out of band waits to be published";
     "LAM-12" "lambda_function" lambda::function::FunctionProperty::Environment ["3.5.1", "8.3.2"] "the function's variables are the configured ones and paysec's (names quoted, values by digest; none looks like a secret, checked before deploy)";
+    "LAM-13" "lambda_function" lambda::function::FunctionProperty::CodeSigning ["6.5.1"] "the function uses the stack's code signing configuration, so Lambda checks every new deployment's signature (with lambda.signing_profile)";
+    "LAM-14" "lambda_function" lambda::function::FunctionProperty::Signature ["6.5.1"] "the code of the version the alias live points to was verified by Lambda as signed by the configured Signer profile (profile version and signing job quoted)";
+    "LAM-15" "lambda_code_signing" lambda::code_signing::CodeSigningProperty::UntrustedArtifactPolicy ["6.5.1"] "Lambda refuses code no allowed profile signed (UntrustedArtifactOnDeployment Enforce, not Warn)";
+    "LAM-16" "lambda_code_signing" lambda::code_signing::CodeSigningProperty::AllowedPublishers ["6.5.1"] "only the configured Signer profile's current version may sign the function's code";
     "LAM-10" "lambda_function" lambda::function::FunctionProperty::PublicEntry ["1.3.1", "1.4.1"] "no public entry: no resource-policy statement open to every principal (the function's, each version's and alias's), no function URL without authentication (each quoted)";
     "SQS-1" "sqs_queue" lambda::queue::QueueProperty::KmsMasterKeyId ["3.5.1"] "DLQ encrypted with KMS";
     "SQS-2" "sqs_queue" lambda::queue::QueueProperty::Policy ["4.2.1"] "DLQ policy denies requests without TLS";
@@ -262,6 +266,10 @@ pub const CONFIGURED_BY: &[(&str, &[&str])] = &[
     ("LAM-9", &["lambda.package"]),
     ("LAM-11", &["lambda.package"]),
     ("LAM-12", &["lambda.environment"]),
+    ("LAM-13", &["lambda.signing_profile"]),
+    ("LAM-14", &["lambda.signing_profile"]),
+    ("LAM-15", &["lambda.signing_profile"]),
+    ("LAM-16", &["lambda.signing_profile"]),
     ("LAM-8", &["lambda.reserved_concurrency"]),
     ("MON-8", &["monitoring.alarm_emails"]),
     ("API-2", &["api.security_policy"]),
@@ -301,6 +309,7 @@ const TAG_CHECKED: &[&str] = &[
     "dns_rule_group_assoc",
     "api_gateway_rest_api",
     "api_gateway_stage",
+    "lambda_code_signing",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
