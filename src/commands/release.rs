@@ -92,7 +92,7 @@ pub async fn after_up(
         };
         let job = attrs.get(Attr::SigningJobArn.as_str());
         l.update_releases(|r, now| {
-            let new = r.release(version).is_none();
+            let new = !r.in_lambda(version);
             r.put_in_service(version, sha256, caller, How::Up, &code.source, now);
             // A version `up` published runs the configured package: its
             // signed copy when a job signed `$LATEST`.

@@ -11,6 +11,7 @@ mod accounts;
 mod api;
 mod both_emulators;
 mod cli;
+mod code_signing;
 mod crash;
 mod day_two;
 mod faults;

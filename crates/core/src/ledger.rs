@@ -1063,6 +1063,10 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         self.data.unswept.remove(id);
         if let Some(r) = self.data.resources.remove(id) {
+            // Its versions went with the function.
+            if r.kind == "lambda_function" {
+                self.data.releases.function_deleted(&now());
+            }
             if let (Some(note), Some(physical_id)) = (kept, r.physical_id) {
                 // Kept again after a re-`up` adopted it: one entry.
                 self.data

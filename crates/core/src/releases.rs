@@ -49,8 +49,9 @@ pub struct Release {
     /// The Signer job that signed it (its ARN), when signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_job: Option<String>,
-    /// When `keep_versions` pruned the version from Lambda (kept here as
-    /// history).
+    /// When the version left Lambda: pruned by `keep_versions`, or
+    /// deleted with the function (kept here as history; a function made
+    /// again numbers its versions from 1 anew).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pruned_at: Option<String>,
 }
@@ -106,8 +107,31 @@ impl Releases {
         self.history.is_empty() && self.in_service.is_none() && self.rollback.is_none()
     }
 
+    /// The release `version` names: the one still in Lambda, else the
+    /// newest of that number in the history.
     pub fn release(&self, version: &str) -> Option<&Release> {
-        self.history.iter().rev().find(|r| r.version == version)
+        let mut of_version = self.history.iter().rev().filter(|r| r.version == version);
+        of_version
+            .clone()
+            .find(|r| r.pruned_at.is_none())
+            .or_else(|| of_version.next())
+    }
+
+    /// Whether the ledger records `version` as a release still in Lambda.
+    pub fn in_lambda(&self, version: &str) -> bool {
+        self.history
+            .iter()
+            .any(|r| r.version == version && r.pruned_at.is_none())
+    }
+
+    /// The function was deleted, and every version with it: its releases
+    /// stay as history, none is in service.
+    pub fn function_deleted(&mut self, at: &str) {
+        for r in self.history.iter_mut().filter(|r| r.pruned_at.is_none()) {
+            r.pruned_at = Some(at.to_owned());
+        }
+        self.in_service = None;
+        self.rollback = None;
     }
 
     /// The release in service, when the ledger records one.
@@ -146,7 +170,11 @@ impl Releases {
     /// Notes that `version`'s code is a copy of the package of digest
     /// `source_sha256` signed by Signer job `job`.
     pub fn note_signed(&mut self, version: &str, source_sha256: &str, job: &str) {
-        for r in self.history.iter_mut().filter(|r| r.version == version) {
+        for r in self
+            .history
+            .iter_mut()
+            .filter(|r| r.version == version && r.pruned_at.is_none())
+        {
             r.source_sha256 = Some(source_sha256.to_owned());
             r.signing_job = Some(job.to_owned());
         }
@@ -173,7 +201,9 @@ impl Releases {
         at: &str,
     ) -> bool {
         let before = self.clone();
-        if self.release(version).is_none() {
+        // A version in Lambda is recorded once; a number seen before only
+        // in the history belongs to a function since deleted.
+        if !self.in_lambda(version) {
             self.history.push(Release {
                 version: version.to_owned(),
                 code_sha256: code_sha256.to_owned(),
@@ -222,7 +252,7 @@ impl Releases {
         let at = self
             .history
             .iter()
-            .position(|r| r.version == cur.version)
+            .rposition(|r| r.version == cur.version && r.pruned_at.is_none())
             .unwrap_or(self.history.len());
         self.history[..at]
             .iter()
@@ -282,7 +312,11 @@ impl Releases {
     }
 
     pub fn mark_pruned(&mut self, version: &str, at: &str) {
-        for r in self.history.iter_mut().filter(|r| r.version == version) {
+        for r in self
+            .history
+            .iter_mut()
+            .filter(|r| r.version == version && r.pruned_at.is_none())
+        {
             r.pruned_at = Some(at.to_owned());
         }
     }
@@ -375,6 +409,20 @@ mod tests {
             r.release("5").unwrap().signing_job.as_deref(),
             Some("arn:aws:signer:r:1:/signing-jobs/k")
         );
+    }
+
+    #[test]
+    fn a_function_made_again_starts_its_releases_anew() {
+        let mut r = three();
+        r.function_deleted("t9");
+        assert_eq!(r.in_service, None);
+        assert!(r.history.iter().all(|x| x.pruned_at.is_some()));
+        // Version 1 of the new function is a new release.
+        assert!(r.put_in_service("1", "new", "me", How::Up, "app", "t10"));
+        assert_eq!(r.history.len(), 4);
+        assert_eq!(r.current().unwrap().code_sha256, "new");
+        assert_eq!(r.release("1").unwrap().code_sha256, "new");
+        assert!(r.to_prune(1).is_empty());
     }
 
     #[test]

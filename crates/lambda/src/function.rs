@@ -481,7 +481,11 @@ impl Function {
             );
             return Ok(());
         };
-        let wanted = cx.attr(&signing.config, Attr::Arn)?;
+        // Not made yet (a plan before the first signed `up`), or not this
+        // run's (`down` reads with the whole stack's settings).
+        let wanted = cx
+            .attr(&signing.config, Attr::Arn)
+            .unwrap_or("the stack's code signing configuration, not made yet");
         checks.equal(
             FunctionProperty::CodeSigning,
             wanted,

@@ -9,9 +9,10 @@
 //! |---|---|
 //! | StartSigningJob | a profile name outside `[a-zA-Z0-9_]{2,64}` is `ValidationException`, an unknown profile `ResourceNotFoundException` ("profile with name X does not exist"); the same `clientRequestToken` answers the first job again; the job reads `InProgress` for `signing_time`, then `Failed` (a source bucket without versioning, a missing object version, a profile not `Active`, a package already signed or not a zip) or `Succeeded`, the signed package at the destination's `prefix + jobId + ".zip"` |
 //! | DescribeSigningJob | the job as it stands; an unknown id is `ResourceNotFoundException` |
+//! | GetSigningProfile | an unknown profile is `ResourceNotFoundException` (moto: HTTP 500) |
 //! | code signing configurations | Create (1 to 20 profile version ARNs, `Warn` or `Enforce`, `Warn` by default; 201), Get, Update, List, tags, Delete (`ResourceConflictException` while a function uses it); a function's Put (the configuration checked first, `CodeSigningConfigNotFoundException`, then the function), Get (an empty answer without one), Delete |
 //! | Enforce | CreateFunction or UpdateFunctionCode of a function whose configuration enforces, with a package not signed by one of its profile versions, is refused `CodeVerificationFailedException` and nothing changes; a signed package altered after signing is refused `InvalidCodeSignatureException` under either policy |
-//! | what runs is signed | a function's configuration whose `CodeSha256` is a package Lambda verified names its `SigningProfileVersionArn` and `SigningJobArn` (GetFunction, GetFunctionConfiguration, ListVersionsByFunction) |
+//! | what runs is signed | a function's configuration whose `CodeSha256` is a package Lambda verified names its `SigningProfileVersionArn` and `SigningJobArn` (GetFunction, GetFunctionConfiguration, ListVersionsByFunction, and the configuration CreateFunction and UpdateFunctionCode answer) |
 //!
 //! A signature here is a claim in the package's zip comment (the profile
 //! version, the job and the SHA-256 of the package before signing), so a
@@ -281,6 +282,22 @@ async fn signer(
                     answer(200, &described)
                 }
             }))
+        }
+        // moto answers an unknown profile with HTTP 500; AWS with
+        // ResourceNotFoundException (Signer API reference,
+        // GetSigningProfile: Errors), which a caller must be able to tell
+        // from a failure.
+        ("GET", p)
+            if p.starts_with("/signing-profiles/")
+                && !p["/signing-profiles/".len()..].contains('/') =>
+        {
+            let name = percent_decode(&p["/signing-profiles/".len()..]);
+            match ask_rest(upstream, call.head, "signer", "GET", p).await {
+                Some((true, _)) => None,
+                _ => Some(not_found(format!(
+                    "profile with name {name} does not exist"
+                ))),
+            }
         }
         _ => None,
     }
@@ -743,16 +760,23 @@ async fn functions(
 }
 
 /// A successful read of a function (GetFunction, GetFunctionConfiguration,
-/// ListVersionsByFunction) with what Lambda verified of each version's
+/// ListVersionsByFunction), or the configuration CreateFunction and
+/// UpdateFunctionCode answer, with what Lambda verified of each version's
 /// package: the answer's new body, if it changed.
 pub(crate) fn after(rules: &Rules, m: &mut Memory, call: &Call<'_>, body: &str) -> Option<String> {
     if !rules.code_signing || m.signing.verified.is_empty() {
         return None;
     }
-    let target = call.signature.strip_prefix("GET ")?;
+    let (method, target) = call.signature.split_once(' ')?;
     let path = target.split_once('?').map_or(target, |(p, _)| p);
     let rest = path.strip_prefix(FUNCTIONS)?.trim_start_matches('/');
     let tail = rest.find('/').map_or("", |i| &rest[i..]);
+    let tail = match (method, rest, tail) {
+        ("GET", _, t) => t,
+        // CreateFunction and UpdateFunctionCode answer the configuration.
+        ("POST", "", _) | ("PUT", _, "/code") => "/configuration",
+        _ => return None,
+    };
     let mut read: Value = serde_json::from_str(body).ok()?;
     let verified = &m.signing.verified;
     let mut changed = false;

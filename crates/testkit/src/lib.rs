@@ -28,6 +28,7 @@ mod rds_pending;
 mod rds_reboot;
 pub mod rules;
 mod s3_owner;
+mod s3_policy;
 mod s3_regions;
 mod trust;
 mod wire;

@@ -18,6 +18,7 @@
 //! | DNS Firewall | names with trailing dots, asynchronous association updates, mutation protection ([`crate::dns_firewall`]) |
 //! | KMS tag values | CreateKey and TagResource with a tag value over 256 characters, or with a character KMS does not take (letters, digits, spaces and `_.:/=+-@` only), are refused `TagException` |
 //! | S3 expected bucket owner | a request whose `x-amz-expected-bucket-owner` is not its bucket's owner is `403 AccessDenied` ([`crate::s3_owner`]) |
+//! | S3 bucket-policy conditions | a policy's conditional Deny statements are judged on object calls as AWS judges them (TLS, the encryption headers), not applied unconditionally as moto does ([`crate::s3_policy`]) |
 //! | S3 buckets by region | a request for a bucket signed for another region is `301 PermanentRedirect` with `x-amz-bucket-region` ([`crate::s3_regions`]) |
 //! | static parameters wait for a reboot | an instance made within `rds_parameter_settle` of its parameter group's last change reads `pending-reboot` until RebootDBInstance, then `rebooting` for a moment, refusing another reboot ([`crate::rds_reboot`]) |
 //! | Lambda releases | an update in progress for a while, PublishVersion's `CodeSha256`, an alias holding its version ([`crate::lambda_releases`]) |
@@ -86,6 +87,9 @@ pub struct Rules {
     /// A request naming another account as its bucket's expected owner is
     /// refused `403 AccessDenied` ([`crate::s3_owner`]).
     pub s3_expected_owner: bool,
+    /// Bucket-policy Deny statements with conditions are judged as AWS
+    /// judges them on object calls ([`crate::s3_policy`]).
+    pub s3_policy_conditions: bool,
     /// KMS tag values: at most 256 characters of letters, digits, spaces
     /// and `_.:/=+-@` (moto takes any).
     pub kms_tag_values: bool,
@@ -189,6 +193,7 @@ impl Rules {
             dns_association_update_time: Duration::from_millis(1500),
             s3_bucket_regions: true,
             s3_expected_owner: true,
+            s3_policy_conditions: true,
             kms_tag_values: true,
             // RDS's word: "wait 5 minutes".
             rds_parameter_settle: Duration::from_secs(300),
@@ -231,6 +236,7 @@ impl Rules {
             dns_association_update_time: Duration::ZERO,
             s3_bucket_regions: false,
             s3_expected_owner: false,
+            s3_policy_conditions: false,
             kms_tag_values: false,
             rds_parameter_settle: Duration::ZERO,
             encrypted_snapshots_private: false,
@@ -287,6 +293,9 @@ pub(crate) struct Memory {
     pub(crate) bucket_regions: HashMap<String, String>,
     /// (bucket, account) pairs known to be owner and owned.
     pub(crate) bucket_owners: std::collections::HashSet<(String, String)>,
+    /// Bucket -> its policy as put (moto holds it without the conditional
+    /// Deny statements: [`crate::s3_policy`]).
+    pub(crate) bucket_policies: HashMap<String, serde_json::Value>,
     /// Function name -> until when its last update is in progress.
     pub(crate) lambda_updates: HashMap<String, Instant>,
     /// REST API id -> its security policy and endpoint access mode.
@@ -562,6 +571,18 @@ pub(crate) async fn ask_rest_as(
     send_as_caller(upstream, head, service, method, path, &headers, "").await
 }
 
+/// A REST request with a body to the emulator, as the caller.
+pub(crate) async fn send_rest(
+    upstream: SocketAddr,
+    head: &str,
+    service: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Option<(bool, String)> {
+    send_as_caller(upstream, head, service, method, path, "", body).await
+}
+
 /// One request to the emulator signed with the caller's access key (the
 /// emulator checks no signature; it maps the key to an account); whether
 /// it succeeded, and the answer's body.
@@ -796,6 +817,9 @@ pub(crate) async fn before(
         return Some(verdict);
     }
     if let Some(verdict) = crate::s3_owner::before(rules, memory, upstream, call).await {
+        return Some(verdict);
+    }
+    if let Some(verdict) = crate::s3_policy::before(rules, memory, upstream, call).await {
         return Some(verdict);
     }
     if let Some(verdict) = crate::apigateway::before(rules, memory, upstream, call).await {

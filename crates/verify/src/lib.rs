@@ -1652,6 +1652,7 @@ mod tests {
         stack.rds.master_password_env = Some("PW".into());
         stack.rds.master_password_file = Some("pw".into());
         stack.lambda.package = Some("api".into());
+        stack.lambda.signing_profile = Some("release".into());
         let settings = serde_json::to_value(stack).unwrap();
         for (control, keys) in CONFIGURED_BY {
             assert!(
