@@ -34,7 +34,9 @@
 //! - `deploy` (new code only) and `rollback` at the model's per-call
 //!   latency, against the three calls a deploy needs in sequence and the
 //!   one a rollback needs (goal: deploy within 1.2x; alone with
-//!   `PAYSEC_BENCH_ONLY=deploy`);
+//!   `PAYSEC_BENCH_ONLY=deploy`); and a signed `deploy`
+//!   (`lambda.signing_profile`, through the rules layer's Signer, a job
+//!   taking `SIGNING_TIME`) against its six calls and the job's time;
 //! - cold `status`/`output` wall time and RSS on a full ledger, and cold
 //!   `plan` (full, and `--no-refresh`) at the model's call latency, with
 //!   the full one's ratio to the quick one (goal: within 1.5x).
@@ -874,6 +876,119 @@ fn print_deploy_bench(b: &DeployBench, model: &Model) {
     );
 }
 
+/// How long the rules layer's Signer takes to sign one package in the
+/// signed deploy figure (AWS documents no figure; its waiter polls every
+/// 20 s, paysec every 500 ms at first).
+const SIGNING_TIME: Duration = Duration::from_millis(1500);
+
+/// A signed `deploy` (`lambda.signing_profile`) four times on environment
+/// `env`, made for it with signing on: each uploads the package, starts a
+/// Signer job, polls it, and ships the signed copy.
+fn signed_deploy_bench(
+    rt: &tokio::runtime::Runtime,
+    proxy: &FaultProxy,
+    dir: &Path,
+    url: &str,
+    env: &str,
+    (quick, model): (Model, Model),
+) -> (Vec<Measured>, usize) {
+    proxy.set_rules(Rules {
+        service_quotas: vec![("vpc", "L-F678F1CE", 1000.0)],
+        code_signing: true,
+        signing_time: SIGNING_TIME,
+        // The release bucket's policy, as AWS judges it (moto applies its
+        // conditional Deny statements to every object call).
+        s3_policy_conditions: true,
+        ..Rules::off()
+    });
+    let profile = env.replace('-', "_");
+    rt.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .credentials_provider(paysec_aws::sdk::s3::config::Credentials::new(
+                "test", "test", None, None, "bench",
+            ))
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(url)
+            .load()
+            .await;
+        aws_sdk_signer::Client::new(&config)
+            .put_signing_profile()
+            .profile_name(&profile)
+            .platform_id("AWSLambda-SHA384-ECDSA")
+            .send()
+            .await
+            .expect("a signing profile");
+    });
+    let write = |k: usize| {
+        let package = dir.join(format!("signed-{}", k % 2));
+        std::fs::create_dir_all(&package).expect("package dir");
+        std::fs::write(
+            package.join("handler.py"),
+            format!("def handler(event, context):\n    return {k}\n"),
+        )
+        .expect("package");
+        let config = dir.join(format!("signed-{k}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[lambda]\npackage = \"{}\"\nsigning_profile = \"{profile}\"\n",
+                package.display()
+            ),
+        )
+        .expect("config");
+        config.display().to_string()
+    };
+    proxy.set_model(quick);
+    let first = write(0);
+    paysec(
+        dir,
+        url,
+        &["--env", env, "--config", &first, "-q", "up", "--yes"],
+    );
+    proxy.set_model(model);
+    let before = proxy.calls();
+    let deploys = (1..5)
+        .map(|k| {
+            let config = write(k);
+            paysec(
+                dir,
+                url,
+                &["--env", env, "--config", &config, "-q", "deploy", "--yes"],
+            )
+        })
+        .collect();
+    let calls = proxy.calls() - before;
+    proxy.set_model(quick);
+    paysec(
+        dir,
+        url,
+        &["--env", env, "--config", &first, "-q", "down", "--yes"],
+    );
+    proxy.set_model(model);
+    (deploys, calls)
+}
+
+/// The signed deploy figure: its median against its six calls in
+/// sequence (PutObject, StartSigningJob, the last DescribeSigningJob,
+/// UpdateFunctionCode, GetFunctionConfiguration, UpdateAlias) plus the
+/// job's time.
+#[allow(clippy::print_stdout)] // a benchmark's output is its figures
+fn print_signed_deploy_bench(deploys: &[Measured], calls: usize, model: &Model) {
+    let mut walls: Vec<f64> = deploys.iter().map(|m| m.wall.as_secs_f64()).collect();
+    walls.sort_by(f64::total_cmp);
+    let median = walls.get(walls.len() / 2).copied().unwrap_or_default();
+    let per_call = model.call_latency.as_secs_f64();
+    let bound = 6.0 * per_call + SIGNING_TIME.as_secs_f64();
+    println!(
+        "signed deploy (lambda.signing_profile), at {:.0} ms per call and {:.1} s per Signer job: median {median:.2} s against its six calls and the job's {bound:.2} s: {:.2}x; {calls} calls for {} deploys (the job's polls included); {} failed",
+        per_call * 1000.0,
+        SIGNING_TIME.as_secs_f64(),
+        median / bound,
+        deploys.len(),
+        deploys.iter().filter(|m| !m.ok).count(),
+    );
+}
+
 #[allow(clippy::print_stdout)] // a benchmark's output is its figures
 fn main() {
     let upstream = std::env::var("PAYSEC_TEST_ENDPOINT")
@@ -921,6 +1036,15 @@ fn main() {
         proxy.set_model(quick);
         paysec(dir.path(), &url, &["--env", &env, "-q", "down", "--yes"]);
         print_deploy_bench(&deploy, &model);
+        let (signed, calls) = signed_deploy_bench(
+            &rt,
+            &proxy,
+            dir.path(),
+            &url,
+            &format!("bench-{id}-signed"),
+            (quick, model),
+        );
+        print_signed_deploy_bench(&signed, calls, &model);
         return;
     }
     if std::env::var("PAYSEC_BENCH_ONLY").as_deref() == Ok("accounts") {
@@ -1044,6 +1168,14 @@ fn main() {
     let deploy = deploy_bench(&proxy, dir.path(), &url, &env_s);
     proxy.set_model(quick);
     paysec(dir.path(), &url, &["--env", &env_s, "-q", "down", "--yes"]);
+    let signed = signed_deploy_bench(
+        &rt,
+        &proxy,
+        dir.path(),
+        &url,
+        &format!("bench-{id}-signed"),
+        (quick, model),
+    );
     let median = |v: &mut Vec<Measured>| {
         v.sort_by_key(|m| m.wall);
         (
@@ -1186,6 +1318,7 @@ fn main() {
         s(plan_wall) / s(quick_wall)
     );
     print_deploy_bench(&deploy, &model);
+    print_signed_deploy_bench(&signed.0, signed.1, &model);
     if let Some(f) = &across {
         print_accounts_fleet(f);
     }
