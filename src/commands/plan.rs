@@ -103,7 +103,7 @@ async fn one(
         .await?;
     }
     if let Some(held) = ledger.releases().held(&settings.code.sha256) {
-        if settings.code.sha256 != held.code_sha256 && !destroy {
+        if settings.code.sha256 != held.package_sha256() && !destroy {
             // Not drift: the rollback is the decision in force.
             printer.note(format!(
                 "A rollback holds version {} (CodeSha256 {}) in service; the configured package {} (CodeSha256 {}) differs and ships with the next `paysec deploy`, or with `up` once the package changes.",

@@ -240,6 +240,20 @@ async fn releases_are_signed_and_lambda_refuses_unsigned_code() {
         "the same package is not signed twice"
     );
 
+    // A rollback goes to the other package's signed release (not to the
+    // unsigned release of the first package, nor to another signing of
+    // this one) and holds: `up` changes nothing, `plan` is clean.
+    let back = p
+        .run(&["rollback", "--yes", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(back["code_sha256"], signed_sha.as_str(), "{back}");
+    let held = p.run(&["up", "--yes", "--output", "json"]).success().json();
+    assert_eq!(held["outcomes"]["lambda.function"], "unchanged", "{held}");
+    let clean = p.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(clean.code(), 0, "{}\n{}", clean.stdout(), clean.stderr());
+    p.run(&["deploy", "--yes"]).success();
+
     // Switched off: the function is unbound and the configuration goes.
     write_config(None);
     p.run(&["up", "--yes"]).success();

@@ -56,6 +56,15 @@ pub struct Release {
     pub pruned_at: Option<String>,
 }
 
+impl Release {
+    /// The digest of the package it was built from: its own, or, for a
+    /// signed copy, the package's (two signings of one package are one
+    /// package).
+    pub fn package_sha256(&self) -> &str {
+        self.source_sha256.as_deref().unwrap_or(&self.code_sha256)
+    }
+}
+
 /// A rollback in force: `live` points to `version` on purpose, and `up`
 /// keeps it there while the configured package is still the one rolled
 /// back from (`configured_sha256`).
@@ -257,7 +266,7 @@ impl Releases {
         self.history[..at]
             .iter()
             .rev()
-            .find(|r| r.pruned_at.is_none() && r.code_sha256 != cur.code_sha256)
+            .find(|r| r.pruned_at.is_none() && r.package_sha256() != cur.package_sha256())
             .ok_or_else(|| {
                 format!(
                     "there is no earlier release to roll back to (releases: {}); name one with --to VERSION",
@@ -409,6 +418,18 @@ mod tests {
             r.release("5").unwrap().signing_job.as_deref(),
             Some("arn:aws:signer:r:1:/signing-jobs/k")
         );
+    }
+
+    #[test]
+    fn a_rollback_goes_to_other_code_not_another_signing_of_the_same_package() {
+        let mut r = Releases::default();
+        r.put_in_service("1", "aaa", "me", How::Up, "app", "t1");
+        r.put_in_service("2", "signed-bbb", "me", How::Deploy, "app", "t2");
+        r.note_signed("2", "bbb", "job-2");
+        // The same package signed again (signing's profile re-versioned).
+        r.put_in_service("3", "signed-bbb-2", "me", How::Up, "app", "t3");
+        r.note_signed("3", "bbb", "job-3");
+        assert_eq!(r.rollback_target(None).unwrap().version, "1");
     }
 
     #[test]

@@ -71,6 +71,8 @@ pub enum Attr {
     DbiResourceId,
     /// The Signer job that signed the function's `$LATEST` code.
     SigningJobArn,
+    /// The code signing configuration the function is bound to.
+    CodeSigningConfigArn,
 }
 
 impl Attr {
@@ -100,6 +102,7 @@ impl Attr {
             Self::AliasArn => "alias_arn",
             Self::AliasResource => "alias_resource",
             Self::SigningJobArn => "signing_job_arn",
+            Self::CodeSigningConfigArn => "code_signing_config_arn",
             Self::DbiResourceId => "dbi_resource_id",
         }
     }

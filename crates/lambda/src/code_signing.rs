@@ -200,7 +200,19 @@ impl Resource for CodeSigningConfig {
             return Ok(Observed::Missing);
         };
         let mut checks = Checks::default();
-        let wanted = self.wanted_publisher().await?;
+        // A profile Signer no longer finds (canceled long ago, or the
+        // placeholder of `down`'s whole stack) leaves nothing to allow:
+        // the configuration is still found, and still deleted by `down`.
+        let wanted = match self.wanted_publisher().await {
+            Ok(v) => v,
+            Err(e) if e.class() == ErrorClass::NotFound => {
+                format!(
+                    "a version of profile {}, which Signer does not find",
+                    self.profile
+                )
+            }
+            Err(e) => return Err(e),
+        };
         checks.equal(
             CodeSigningProperty::AllowedPublishers,
             &wanted,

@@ -295,6 +295,18 @@ impl Function {
         }
     }
 
+    /// `present` naming the job that signed `$LATEST`'s code, or none when
+    /// the code just put there is unsigned.
+    fn with_job(mut present: Present, signed: Option<Signed>) -> Present {
+        match signed {
+            Some(s) => present.with(Attr::SigningJobArn, s.job_arn),
+            None => {
+                present.attrs.remove(Attr::SigningJobArn.as_str());
+                present
+            }
+        }
+    }
+
     fn present_of(name: &str, arn: &str, live: Option<&release::Live>) -> Present {
         let mut p = Present::new(name)
             .with(Attr::Name, name)
@@ -452,18 +464,35 @@ impl Function {
 
     /// Records `CodeSigning` and `Signature`: the function bound to the
     /// stack's configuration, and the code `live` runs signed by the
-    /// configured profile (the version ARN and job Lambda reports,
-    /// quoted).
+    /// configured profile's current version (the version ARN and job
+    /// Lambda reports, quoted). Lambda checks a signature only when code
+    /// is deployed, so code signed by an older profile version keeps
+    /// running until a new release: that is drift, and `up` signs and
+    /// ships again; while a rollback holds, a deviation (the rollback is
+    /// the decision in force). Returns the configuration bound, for the
+    /// record.
+    ///
+    /// IAM: lambda:GetFunctionCodeSigningConfig, signer:GetSigningProfile.
     async fn check_signing(
         &self,
         cx: &Context,
         checks: &mut Checks,
         name: &str,
         live: Option<&release::Live>,
-    ) -> Result<(), ResourceError> {
-        let bound = self.code_signing_config(name).await?;
+    ) -> Result<Option<String>, ResourceError> {
         let Some(signing) = &self.spec.signing else {
-            match bound {
+            // Only a function the ledger records bound (signing switched
+            // off since) is asked: the call is not offered where Signer is
+            // not, and a deployer's older policy may not grant it.
+            let bound = match cx.recorded_attr(Attr::CodeSigningConfigArn) {
+                Some(_) => match self.code_signing_config(name).await {
+                    Ok(bound) => bound,
+                    Err(e) if e.class() == ErrorClass::AccessDenied => None,
+                    Err(e) => return Err(e),
+                },
+                None => None,
+            };
+            match &bound {
                 // Left from when signing was on: taken off.
                 Some(arn) => checks.equal(
                     FunctionProperty::CodeSigning,
@@ -479,8 +508,9 @@ impl Function {
                 FunctionProperty::Signature,
                 "lambda.signing_profile is unset: no code signing",
             );
-            return Ok(());
+            return Ok(bound);
         };
+        let bound = self.code_signing_config(name).await?;
         // Not made yet (a plan before the first signed `up`), or not this
         // run's (`down` reads with the whole stack's settings).
         let wanted = cx
@@ -491,29 +521,44 @@ impl Function {
             wanted,
             bound.as_deref().unwrap_or("none"),
         );
-        let profile = cx.env.arn(
-            "signer",
-            &cx.env.region,
-            &format!("/signing-profiles/{}", signing.profile),
-        );
+        let current = match signing::profile(&self.aws, &self.id, &signing.profile).await {
+            Ok(p) => Some(p.version_arn),
+            Err(e) if e.class() == ErrorClass::NotFound => None,
+            Err(e) => return Err(e),
+        };
         let cfg = live.map(|l| &l.configuration);
         let version_arn = cfg.and_then(|c| c.signing_profile_version_arn());
         let job = cfg.and_then(|c| c.signing_job_arn());
-        checks.check(
-            FunctionProperty::Signature,
-            signing::signed_by_profile(version_arn, &profile) && job.is_some(),
-            format!("live's code signed by a version of {profile}"),
-            match (live, version_arn) {
-                (None, _) => "no alias live".to_owned(),
-                (Some(l), Some(v)) => format!(
-                    "version {} signed by {v} (job {})",
-                    l.version,
-                    job.unwrap_or("unreported")
+        let expected = match &current {
+            Some(v) => format!(
+                "live's code signed by {v}, profile {}'s current version",
+                signing.profile
+            ),
+            None => format!(
+                "live's code signed by profile {}, which Signer does not find",
+                signing.profile
+            ),
+        };
+        let actual = match (live, version_arn) {
+            (None, _) => "no alias live".to_owned(),
+            (Some(l), Some(v)) => format!(
+                "version {} signed by {v} (job {})",
+                l.version,
+                job.unwrap_or("unreported")
+            ),
+            (Some(l), None) => format!("version {} is unsigned", l.version),
+        };
+        let ok = current.is_some() && version_arn == current.as_deref() && job.is_some();
+        match &self.spec.target {
+            Target::Held { version, .. } if !ok => checks.deviation(
+                FunctionProperty::Signature,
+                format!(
+                    "a rollback holds version {version} in service ({actual}); the next `paysec deploy` ships a release signed by the profile's current version"
                 ),
-                (Some(l), None) => format!("version {} is unsigned", l.version),
-            },
-        );
-        Ok(())
+            ),
+            _ => checks.check(FunctionProperty::Signature, ok, expected, actual),
+        }
+        Ok(bound)
     }
 }
 
@@ -741,20 +786,49 @@ impl Resource for Function {
         // configured package's: code changed out of band is drift, and
         // the reviewed code wins. The same size proves nothing, the same
         // digest the same bytes.
-        checks.equal(
-            FunctionProperty::Code,
-            format!("$LATEST CodeSha256 {}", self.spec.configured_sha256),
-            format!(
-                "$LATEST CodeSha256 {}",
-                latest.code_sha256().unwrap_or("unreported")
-            ),
-        );
+        // With signing, each signature gives other bytes: `$LATEST` holds
+        // the configured code when Signer signed it from the configured
+        // package (the job's source object is the package's own key), even
+        // if no release recorded that copy (a rollback holds).
+        let latest_sha = latest.code_sha256().unwrap_or("unreported");
+        let signed_from_package = match (&self.spec.signing, latest.signing_job_arn()) {
+            (Some(_), Some(job)) if latest_sha != self.spec.configured_sha256 => {
+                signing::job_source_key(&self.aws, &self.id, job).await?
+                    == Some(signing::package_key(&self.spec.code))
+            }
+            _ => false,
+        };
+        if signed_from_package {
+            checks.check(
+                FunctionProperty::Code,
+                true,
+                format!(
+                    "$LATEST: the configured package (CodeSha256 {}), signed",
+                    self.spec.code.sha256
+                ),
+                format!(
+                    "$LATEST CodeSha256 {latest_sha}, signed by job {} from the configured package",
+                    latest.signing_job_arn().unwrap_or_default()
+                ),
+            );
+        } else {
+            checks.equal(
+                FunctionProperty::Code,
+                format!("$LATEST CodeSha256 {}", self.spec.configured_sha256),
+                format!("$LATEST CodeSha256 {latest_sha}"),
+            );
+        }
         release::check(&mut checks, &self.spec.target, live.as_ref());
-        self.check_signing(cx, &mut checks, &name, live.as_ref())
+        let bound = self
+            .check_signing(cx, &mut checks, &name, live.as_ref())
             .await?;
         let exposure = exposure::read(&self.aws, &self.id, &name).await?;
         exposure::check(&mut checks, FunctionProperty::PublicEntry, &exposure);
-        Ok(checks.observed(Self::present(latest, live.as_ref())))
+        let present = Self::present(latest, live.as_ref());
+        Ok(checks.observed(match bound {
+            Some(arn) => present.with(Attr::CodeSigningConfigArn, arn),
+            None => present,
+        }))
     }
 
     async fn create(&self, cx: &Context) -> Result<Present, ResourceError> {
@@ -833,10 +907,14 @@ impl Resource for Function {
             cfg.function_arn().unwrap_or_default(),
             Some(&live),
         );
-        Ok(match signed {
-            Some(s) => present.with(Attr::SigningJobArn, s.job_arn),
+        let present = match self.spec.signing.as_ref() {
+            Some(signing) => present.with(
+                Attr::CodeSigningConfigArn,
+                cx.attr(&signing.config, Attr::Arn)?,
+            ),
             None => present,
-        })
+        };
+        Ok(Self::with_job(present, signed))
     }
 
     async fn repair(
@@ -852,9 +930,21 @@ impl Resource for Function {
             let found = exposure::read(&self.aws, &self.id, &name).await?;
             exposure::close(&self.aws, &self.id, &name, &found).await?;
         }
+        let mut present = present.clone();
         // Bound before any code ships: the configuration then checks it.
         if has(FunctionProperty::CodeSigning) {
             self.put_code_signing(cx).await?;
+            match &self.spec.signing {
+                Some(signing) => {
+                    present = present.with(
+                        Attr::CodeSigningConfigArn,
+                        cx.attr(&signing.config, Attr::Arn)?,
+                    )
+                }
+                None => {
+                    present.attrs.remove(Attr::CodeSigningConfigArn.as_str());
+                }
+            }
         }
         // What a new version is made of: code (built for an architecture;
         // signed again when `live`'s signature is not the profile's) and
@@ -883,7 +973,6 @@ impl Resource for Function {
             | FunctionProperty::PublicEntry => false,
         });
         let release_drift = has(FunctionProperty::Release);
-        let mut present = present.clone();
         match &self.spec.target {
             // A rollback holds: `$LATEST` is put right for the next
             // release, and `live` stays on (or goes back to) the held
@@ -892,9 +981,7 @@ impl Resource for Function {
             Target::Held { version, sha256 } => {
                 if code {
                     let (_, signed) = self.put_code(cx).await?;
-                    if let Some(s) = signed {
-                        present = present.with(Attr::SigningJobArn, s.job_arn);
-                    }
+                    present = Self::with_job(present, signed);
                 }
                 if configuration {
                     self.put_configuration(cx).await?;
@@ -921,10 +1008,10 @@ impl Resource for Function {
                     let mut sha256 = sha256.clone();
                     if code {
                         let (shipped, signed) = self.put_code(cx).await?;
-                        if let Some(s) = signed {
+                        if signed.is_some() {
                             sha256 = shipped;
-                            present = present.with(Attr::SigningJobArn, s.job_arn);
                         }
+                        present = Self::with_job(present, signed);
                     }
                     self.put_configuration(cx).await?;
                     let published = release::publish(&self.aws, &self.id, &name, &sha256).await?;

@@ -313,7 +313,19 @@ pub async fn deploy(
         .await
         .or_resource(id, "UpdateFunctionCode")
     })
-    .await?;
+    .await
+    .map_err(|e| match (&signed, e.code()) {
+        // The configuration allows the profile version it named when `up`
+        // last ran; a profile re-versioned since signs what it refuses.
+        (Some(_), Some("CodeVerificationFailedException")) => ResourceError::unexpected(
+            id,
+            format!(
+                "Lambda refused the signed package ({}): the function's code signing configuration does not allow the signing profile's current version (re-versioned since the last `paysec up`?); run `paysec up` to update the configuration, then deploy again",
+                e.message()
+            ),
+        ),
+        _ => e,
+    })?;
     let version = out
         .version()
         .filter(|v| *v != "$LATEST")
@@ -330,6 +342,9 @@ pub async fn deploy(
     // the digest must be the package's.
     if let Some(s) = &signed {
         if out.signing_job_arn() != Some(s.job_arn.as_str()) {
+            // The version was published: taken back out, so no version
+            // the ledger does not record is left behind.
+            prune(aws, id, function, std::slice::from_ref(&version)).await?;
             return Err(ResourceError::unexpected(
                 id,
                 format!(

@@ -122,8 +122,7 @@ pub async fn sign(
     code: &Code,
     wait: Duration,
 ) -> Result<Signed, ResourceError> {
-    let hex = hex(&Sha256::digest(&code.zip));
-    let key = format!("{UNSIGNED}{hex}.zip");
+    let key = package_key(code);
     let put = aws
         .s3
         .put_object()
@@ -219,6 +218,41 @@ pub async fn sign(
             env.partition, env.region, env.account
         ),
     })
+}
+
+/// Where a package waits for signing in the release bucket: named by its
+/// own SHA-256, so a signing job's source names the package it signed.
+pub fn package_key(code: &Code) -> String {
+    format!("{UNSIGNED}{}.zip", hex(&Sha256::digest(&code.zip)))
+}
+
+/// The key of the object Signer job `job_arn` signed (`None`: the job is
+/// not found, or not one of this account's).
+///
+/// IAM: signer:DescribeSigningJob.
+pub async fn job_source_key(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    job_arn: &str,
+) -> Result<Option<String>, ResourceError> {
+    let Some((_, job)) = job_arn.split_once(":/signing-jobs/") else {
+        return Ok(None);
+    };
+    match aws
+        .signer
+        .describe_signing_job()
+        .job_id(job)
+        .send()
+        .await
+        .or_resource(id, "DescribeSigningJob")
+    {
+        Ok(out) => Ok(out
+            .source()
+            .and_then(|s| s.s3())
+            .map(|s| s.key().to_owned())),
+        Err(e) if e.class() == paysec_core::ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether a version's signature is the profile's: Lambda names the

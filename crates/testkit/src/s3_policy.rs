@@ -4,9 +4,11 @@
 //! a hardened bucket (deny without TLS, deny TLS below 1.2, deny a wrong
 //! encryption header) refuses every PutObject and GetObject, which AWS
 //! serves. The proxy keeps each policy put through it, gives moto the
-//! policy without its conditional Deny statements, answers
-//! GetBucketPolicy with the policy as put, and judges those statements
-//! itself on each object call: `403 AccessDenied` when one applies.
+//! policy without its conditional Deny statements for every principal
+//! (those naming a narrower principal, `NotAction` or `NotResource` stay
+//! with moto), answers GetBucketPolicy with the policy as put, and judges
+//! those statements itself on each object call: `403 AccessDenied` when
+//! one applies.
 //!
 //! The request context is AWS's for the same SDK call on its HTTPS
 //! endpoint (the emulator is reached over plain HTTP only because it is
@@ -116,14 +118,31 @@ fn holds(condition: &Value, context: &dyn Fn(&str) -> Option<String>) -> bool {
     })
 }
 
-/// The policy moto is given: without the Deny statements it cannot
-/// judge (those with a condition).
+/// Whether the proxy judges statement `s` in moto's place: a Deny with a
+/// condition, for every principal, naming its actions and resources (a
+/// `NotAction`, `NotResource` or narrower principal stays with moto).
+fn judged_here(s: &Value) -> bool {
+    let everyone = s["Principal"] == "*" || s["Principal"]["AWS"] == "*";
+    s["Effect"] == "Deny"
+        && s.get("Condition").is_some()
+        && everyone
+        && s.get("Action").is_some()
+        && s.get("Resource").is_some()
+}
+
+/// The policy moto is given: without the statements judged here.
 fn for_moto(policy: &Value) -> Value {
     let mut out = policy.clone();
     if let Some(statements) = out["Statement"].as_array_mut() {
-        statements.retain(|s| !(s["Effect"] == "Deny" && s.get("Condition").is_some()));
+        statements.retain(|s| !judged_here(s));
     }
     out
+}
+
+/// An S3 ARN without its partition (`bucket/key`), so a policy written
+/// for any partition matches.
+fn s3_part(arn: &str) -> &str {
+    arn.split_once(":s3:::").map_or(arn, |(_, rest)| rest)
 }
 
 /// Why AWS would deny `action` on `resource` under `policy`, if it would:
@@ -137,10 +156,12 @@ fn denied_by(
     policy["Statement"]
         .as_array()?
         .iter()
-        .filter(|s| s["Effect"] == "Deny" && s.get("Condition").is_some())
+        .filter(|s| judged_here(s))
         .find(|s| {
             as_list(&s["Action"]).iter().any(|a| glob(a, action))
-                && as_list(&s["Resource"]).iter().any(|r| glob(r, resource))
+                && as_list(&s["Resource"])
+                    .iter()
+                    .any(|r| glob(s3_part(r), s3_part(resource)))
                 && holds(&s["Condition"], context)
         })
         .map(|s| s["Sid"].as_str().unwrap_or("a Deny statement").to_owned())
@@ -207,10 +228,16 @@ pub(crate) async fn before(
     }
     let (bucket, key) = object_of(call)?;
     let policy = remembered(memory, bucket)?;
-    let action = match method {
-        "PUT" | "POST" => "s3:PutObject",
-        "GET" | "HEAD" => "s3:GetObject",
-        "DELETE" => "s3:DeleteObject",
+    let versioned = call
+        .signature
+        .split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|p| p.starts_with("versionId=")));
+    let action = match (method, versioned) {
+        ("PUT" | "POST", _) => "s3:PutObject",
+        ("GET" | "HEAD", false) => "s3:GetObject",
+        ("GET" | "HEAD", true) => "s3:GetObjectVersion",
+        ("DELETE", false) => "s3:DeleteObject",
+        ("DELETE", true) => "s3:DeleteObjectVersion",
         _ => return None,
     };
     let resource = format!("arn:aws:s3:::{bucket}/{key}");
@@ -250,7 +277,8 @@ mod tests {
             {"Sid": "DenyWrongEncryptionHeader", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:PutObject",
              "Resource": "arn:aws:s3:::b/*", "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
              "Null": {"s3:x-amz-server-side-encryption": "false"}}},
-            {"Sid": "Unconditional", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:DeleteBucket", "Resource": "arn:aws:s3:::b"}
+            {"Sid": "Unconditional", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:DeleteBucket", "Resource": "arn:aws:s3:::b"},
+            {"Sid": "OneRole", "Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::1:role/r"}, "Action": "s3:*", "Resource": "arn:aws:s3:::b/*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
         ]})
     }
 
@@ -292,10 +320,21 @@ mod tests {
             denied_by(&policy, "s3:GetObject", "arn:aws:s3:::b/k", &plain).as_deref(),
             Some("DenyInsecureTransport")
         );
-        // moto keeps what it can judge.
+        // moto keeps what is not judged here: the unconditional Deny, and
+        // one for a narrower principal (the proxy knows no caller's ARN).
         let kept = for_moto(&policy);
-        assert_eq!(kept["Statement"].as_array().unwrap().len(), 1);
-        assert_eq!(kept["Statement"][0]["Sid"], "Unconditional");
+        let sids: Vec<&Value> = kept["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["Sid"])
+            .collect();
+        assert_eq!(sids, ["Unconditional", "OneRole"]);
+        // Another partition's ARN matches the same bucket.
+        assert_eq!(
+            denied_by(&policy, "s3:GetObject", "arn:aws-cn:s3:::b/k", &plain).as_deref(),
+            Some("DenyInsecureTransport")
+        );
     }
 
     #[test]
