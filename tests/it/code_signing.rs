@@ -34,8 +34,47 @@ fn config(profile: Option<&str>) -> String {
     format!("[rds]\nenabled = false\n\n[lambda]\npackage = \"api\"\nhandler = \"main.handle\"\n{signing}")
 }
 
-fn releases(p: &Paysec) -> Value {
-    p.run(&["releases", "--output", "json"]).success().json()
+/// The newest release `paysec releases` lists.
+fn last_release(p: &Paysec) -> Value {
+    let r = p.run(&["releases", "--output", "json"]).success().json();
+    r["releases"].as_array().unwrap().last().unwrap().clone()
+}
+
+/// An attribute of a resource as the ledger records it.
+fn recorded(p: &Paysec, id: &str, attr: &str) -> String {
+    p.ledger()["resources"][id]["attrs"][attr]
+        .as_str()
+        .unwrap_or_else(|| panic!("{id} records no {attr}"))
+        .to_owned()
+}
+
+/// The code signing configuration `function` is bound to ("" for none).
+async fn bound_to(aws: &paysec_aws::Aws, function: &str) -> String {
+    aws.lambda
+        .get_function_code_signing_config()
+        .function_name(function)
+        .send()
+        .await
+        .unwrap()
+        .code_signing_config_arn()
+        .to_owned()
+}
+
+/// Lambda answers the configuration `arn` is not found.
+async fn assert_gone(aws: &paysec_aws::Aws, arn: &str) {
+    let gone = aws
+        .lambda
+        .get_code_signing_config()
+        .code_signing_config_arn(arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Some("ResourceNotFoundException"), "{gone:?}");
+}
+
+fn assert_clean_plan(p: &Paysec) {
+    let plan = p.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code(), 0, "{}\n{}", plan.stdout(), plan.stderr());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -90,20 +129,14 @@ async fn releases_are_signed_and_lambda_refuses_unsigned_code() {
     // An unsigned release first, then signing switched on.
     write_config(None);
     p.run(&["up", "--yes"]).success();
-    let function = p.ledger()["resources"]["lambda.function"]["attrs"]["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let function = recorded(&p, "lambda.function", "name");
     write_config(Some(&profile_name));
     let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
     assert_eq!(up["outcomes"]["s3.releases"], "created", "{up}");
     assert_eq!(up["outcomes"]["lambda.code-signing"], "created", "{up}");
     assert_eq!(up["outcomes"]["lambda.function"], "repaired", "{up}");
 
-    let csc_arn = p.ledger()["resources"]["lambda.code-signing"]["attrs"]["arn"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let csc_arn = recorded(&p, "lambda.code-signing", "arn");
     let csc = aws
         .lambda
         .get_code_signing_config()
@@ -135,18 +168,8 @@ async fn releases_are_signed_and_lambda_refuses_unsigned_code() {
         tags.tags().and_then(|t| t.get("paysec:environment")),
         Some(&p.env)
     );
-    let bound = aws
-        .lambda
-        .get_function_code_signing_config()
-        .function_name(&function)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bound.code_signing_config_arn(), csc_arn);
-    let bucket = p.ledger()["resources"]["s3.releases"]["attrs"]["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    assert_eq!(bound_to(&aws, &function).await, csc_arn);
+    let bucket = recorded(&p, "s3.releases", "name");
 
     let live = |aws: &paysec_aws::Aws| {
         let (aws, function) = (aws.clone(), function.clone());
@@ -168,15 +191,13 @@ async fn releases_are_signed_and_lambda_refuses_unsigned_code() {
     let job = signed.signing_job_arn().unwrap().to_owned();
     let signed_sha = signed.code_sha256().unwrap().to_owned();
     assert_ne!(signed_sha, first, "Lambda runs the signed copy");
-    let r = releases(&p);
-    let last = r["releases"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["code_sha256"], signed_sha.as_str(), "{r}");
-    assert_eq!(last["source_sha256"], first.as_str(), "{r}");
-    assert_eq!(last["signing_job"], job.as_str(), "{r}");
+    let last = last_release(&p);
+    assert_eq!(last["code_sha256"], signed_sha.as_str(), "{last}");
+    assert_eq!(last["source_sha256"], first.as_str(), "{last}");
+    assert_eq!(last["signing_job"], job.as_str(), "{last}");
 
     // The signed release stands for the package: nothing to do.
-    let clean = p.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(clean.code(), 0, "{}\n{}", clean.stdout(), clean.stderr());
+    assert_clean_plan(&p);
     let report = p.run(&["verify", "--output", "json"]).json();
     for control in ["LAM-9", "LAM-11", "LAM-13", "LAM-14", "LAM-15", "LAM-16"] {
         let f = finding(&report, control, None);
@@ -225,12 +246,10 @@ async fn releases_are_signed_and_lambda_refuses_unsigned_code() {
     assert_eq!(now.signing_job_arn(), Some(deployed_job.as_str()));
     assert_eq!(now.code_sha256(), deployed["code_sha256"].as_str());
     assert_ne!(now.code_sha256(), Some(second.as_str()));
-    let r = releases(&p);
-    let last = r["releases"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["source_sha256"], second.as_str(), "{r}");
+    let last = last_release(&p);
+    assert_eq!(last["source_sha256"], second.as_str(), "{last}");
     assert_eq!(last["how"], "deploy");
-    let clean = p.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(clean.code(), 0, "{}\n{}", clean.stdout(), clean.stderr());
+    assert_clean_plan(&p);
     let again = p
         .run(&["deploy", "--yes", "--output", "json"])
         .success()
@@ -250,31 +269,15 @@ async fn releases_are_signed_and_lambda_refuses_unsigned_code() {
     assert_eq!(back["code_sha256"], signed_sha.as_str(), "{back}");
     let held = p.run(&["up", "--yes", "--output", "json"]).success().json();
     assert_eq!(held["outcomes"]["lambda.function"], "unchanged", "{held}");
-    let clean = p.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(clean.code(), 0, "{}\n{}", clean.stdout(), clean.stderr());
+    assert_clean_plan(&p);
     p.run(&["deploy", "--yes"]).success();
 
     // Switched off: the function is unbound and the configuration goes.
     write_config(None);
     p.run(&["up", "--yes"]).success();
-    let unbound = aws
-        .lambda
-        .get_function_code_signing_config()
-        .function_name(&function)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unbound.code_signing_config_arn(), "");
-    let gone = aws
-        .lambda
-        .get_code_signing_config()
-        .code_signing_config_arn(&csc_arn)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(gone.code(), Some("ResourceNotFoundException"), "{gone:?}");
-    let clean = p.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(clean.code(), 0, "{}\n{}", clean.stdout(), clean.stderr());
+    assert_eq!(bound_to(&aws, &function).await, "");
+    assert_gone(&aws, &csc_arn).await;
+    assert_clean_plan(&p);
 
     // A function made with signing on is bound and signed from its first
     // version; `down` then removes the configuration and the bucket.
@@ -282,41 +285,22 @@ async fn releases_are_signed_and_lambda_refuses_unsigned_code() {
     write_config(Some(&profile_name));
     let up = p.run(&["up", "--yes", "--output", "json"]).success().json();
     assert_eq!(up["outcomes"]["lambda.function"], "created", "{up}");
-    let csc_arn = p.ledger()["resources"]["lambda.code-signing"]["attrs"]["arn"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let bound = aws
-        .lambda
-        .get_function_code_signing_config()
-        .function_name(&function)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bound.code_signing_config_arn(), csc_arn);
+    let csc_arn = recorded(&p, "lambda.code-signing", "arn");
+    assert_eq!(bound_to(&aws, &function).await, csc_arn);
     let first_version = live(&aws).await;
     assert_eq!(
         first_version.signing_profile_version_arn(),
         Some(version_arn.as_str())
     );
-    let r = releases(&p);
-    let last = r["releases"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["source_sha256"], second.as_str(), "{r}");
+    let last = last_release(&p);
+    assert_eq!(last["source_sha256"], second.as_str(), "{last}");
     assert_eq!(
         last["signing_job"].as_str(),
         first_version.signing_job_arn(),
-        "{r}"
+        "{last}"
     );
-    let clean = p.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(clean.code(), 0, "{}\n{}", clean.stdout(), clean.stderr());
+    assert_clean_plan(&p);
     p.run(&["down", "--yes"]).success();
-    let gone = aws
-        .lambda
-        .get_code_signing_config()
-        .code_signing_config_arn(&csc_arn)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(gone.code(), Some("ResourceNotFoundException"), "{gone:?}");
+    assert_gone(&aws, &csc_arn).await;
     assert!(aws.s3.head_bucket().bucket(&bucket).send().await.is_err());
 }

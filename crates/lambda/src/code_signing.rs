@@ -41,8 +41,10 @@ paysec_core::properties! {
 pub struct CodeSigningConfig {
     pub id: LogicalId,
     pub aws: paysec_aws::Aws,
-    /// The Signer signing profile's name (`lambda.signing_profile`).
-    pub profile: String,
+    /// The Signer signing profile's name (`lambda.signing_profile`);
+    /// `None` in the whole stack of a configuration without one, where
+    /// the configuration is only found and deleted.
+    pub profile: Option<String>,
 }
 
 /// What a configuration is, as compared.
@@ -153,7 +155,13 @@ impl CodeSigningConfig {
 
     /// The profile version Lambda must allow: the profile's current one.
     async fn wanted_publisher(&self) -> Result<String, ResourceError> {
-        Ok(signing::profile(&self.aws, &self.id, &self.profile)
+        let Some(profile) = &self.profile else {
+            return Err(ResourceError::unexpected(
+                &self.id,
+                "lambda.signing_profile is unset: there is no profile to allow; set it, or let `up` delete the configuration",
+            ));
+        };
+        Ok(signing::profile(&self.aws, &self.id, profile)
             .await?
             .version_arn)
     }
@@ -203,15 +211,15 @@ impl Resource for CodeSigningConfig {
         // A profile Signer no longer finds (canceled long ago, or the
         // placeholder of `down`'s whole stack) leaves nothing to allow:
         // the configuration is still found, and still deleted by `down`.
-        let wanted = match self.wanted_publisher().await {
-            Ok(v) => v,
-            Err(e) if e.class() == ErrorClass::NotFound => {
-                format!(
-                    "a version of profile {}, which Signer does not find",
-                    self.profile
-                )
-            }
-            Err(e) => return Err(e),
+        let wanted = match &self.profile {
+            None => "no profile (lambda.signing_profile is unset)".to_owned(),
+            Some(profile) => match self.wanted_publisher().await {
+                Ok(v) => v,
+                Err(e) if e.class() == ErrorClass::NotFound => {
+                    format!("a version of profile {profile}, which Signer does not find")
+                }
+                Err(e) => return Err(e),
+            },
         };
         checks.equal(
             CodeSigningProperty::AllowedPublishers,

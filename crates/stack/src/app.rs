@@ -88,25 +88,27 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         id(ids::KMS_LAMBDA),
     )));
     // Code signing: the packages' versioned bucket, and the configuration
-    // that refuses code the release profile did not sign.
-    if let Some(profile) = &cfg.stack.lambda.signing_profile {
-        nodes.push(Arc::new(Bucket::new(
-            id(ids::BUCKET_RELEASES),
-            aws(),
-            "releases",
-            id(ids::KMS_S3),
-            Delivery::None,
-            Lifecycle::Data {
-                noncurrent_days: cfg.stack.s3.data_noncurrent_days,
-            },
-            Some(id(ids::BUCKET_ACCESS_LOGS)),
-        )));
-        nodes.push(Arc::new(CodeSigningConfig {
-            id: id(ids::CODE_SIGNING),
-            aws: aws(),
-            profile: profile.clone(),
-        }));
-    }
+    // that refuses code the release profile did not sign. Always in the
+    // whole stack (what `down` removes); the blueprint keeps them only
+    // with `lambda.signing_profile` set (`components`), and only then
+    // does the function depend on them: `down` without a ledger finds the
+    // function whether or not they exist.
+    nodes.push(Arc::new(Bucket::new(
+        id(ids::BUCKET_RELEASES),
+        aws(),
+        "releases",
+        id(ids::KMS_S3),
+        Delivery::None,
+        Lifecycle::Data {
+            noncurrent_days: cfg.stack.s3.data_noncurrent_days,
+        },
+        Some(id(ids::BUCKET_ACCESS_LOGS)),
+    )));
+    nodes.push(Arc::new(CodeSigningConfig {
+        id: id(ids::CODE_SIGNING),
+        aws: aws(),
+        profile: cfg.stack.lambda.signing_profile.clone(),
+    }));
     nodes.push(Arc::new(Function {
         id: id(ids::FUNCTION),
         aws: aws(),

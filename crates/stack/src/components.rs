@@ -215,11 +215,5 @@ pub fn everything(config: &Config) -> Config {
     all.stack.lambda.enabled = true;
     all.stack.network.dns_firewall = true;
     all.stack.api.enabled = true;
-    // The whole stack deletes the configuration and the bucket without
-    // asking Signer anything: a name stands in for an unset profile.
-    all.stack
-        .lambda
-        .signing_profile
-        .get_or_insert_with(|| "unset".to_owned());
     all
 }
