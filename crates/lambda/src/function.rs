@@ -870,7 +870,10 @@ impl Resource for Function {
             .environment(self.environment(cx)?)
             // Version 1, the first release: `live` points to it below.
             // IAM: lambda:CreateFunction, lambda:TagResource, iam:PassRole;
-            // then lambda:CreateAlias (`release::point_live`).
+            // with signing, s3:GetObject and s3:GetObjectVersion on the
+            // signed copy (Lambda reads it as the caller) and what
+            // `signing::sign` needs before; then lambda:CreateAlias
+            // (`release::point_live`).
             .publish(true)
             .set_tags(Some(tags));
         let created = retrying(&PROPAGATION, || async {

@@ -24,7 +24,7 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
-use crate::rules::{Call, Memory, Rules, Verdict};
+use crate::rules::{strings, Call, Memory, Rules, Verdict};
 use crate::wire::{credential_scope, header};
 
 /// The bucket and key of a path-style object request.
@@ -45,17 +45,6 @@ fn policy_bucket<'a>(call: &Call<'a>) -> Option<&'a str> {
         && !bucket.is_empty()
         && !bucket.contains('/'))
     .then_some(bucket)
-}
-
-fn as_list(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// `*` and `?` wildcards, as IAM matches actions, resources and
@@ -91,7 +80,7 @@ fn holds(condition: &Value, context: &dyn Fn(&str) -> Option<String>) -> bool {
     ops.iter().all(|(op, keys)| {
         keys.as_object().is_none_or(|keys| {
             keys.iter().all(|(key, wanted)| {
-                let wanted = as_list(wanted);
+                let wanted = strings(wanted);
                 let have = context(key);
                 let any = |f: &dyn Fn(&str, &str) -> bool| {
                     have.as_deref()
@@ -158,8 +147,8 @@ fn denied_by(
         .iter()
         .filter(|s| judged_here(s))
         .find(|s| {
-            as_list(&s["Action"]).iter().any(|a| glob(a, action))
-                && as_list(&s["Resource"])
+            strings(&s["Action"]).iter().any(|a| glob(a, action))
+                && strings(&s["Resource"])
                     .iter()
                     .any(|r| glob(s3_part(r), s3_part(resource)))
                 && holds(&s["Condition"], context)
