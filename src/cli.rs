@@ -199,6 +199,20 @@ pub enum Command {
         after_help = "Examples:\n  paysec releases --env prod-001\n  paysec releases --output json"
     )]
     Releases,
+    /// The PCI DSS 1.2.3 network diagram or 1.2.4 data-flow diagram, read from the live environment
+    #[command(
+        after_help = "Read only, like `verify`: the survey of every resource, then the VPC's own listings\n(subnets, groups and rules, interfaces, endpoints, routes, ACLs, gateways). SVG is\nlaid out by Graphviz's `dot` (apt-get install graphviz); DOT and Mermaid need nothing.\n\nExamples:\n  paysec diagram --env prod-001 --kind network > network.svg\n  paysec diagram --env prod-001 --kind data-flow --format mermaid\n  paysec diagram --env prod-001 --kind network --format dot --out network.dot"
+    )]
+    Diagram {
+        /// Which diagram: the network (1.2.3) or the data flows (1.2.4)
+        #[arg(long, value_enum)]
+        kind: DiagramKind,
+        #[arg(long, value_enum, default_value_t = DiagramFormat::Svg)]
+        format: DiagramFormat,
+        /// Write it to FILE instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// The resource graph, colored by ledger status
     #[command(
         after_help = "Examples:\n  paysec graph | dot -Tsvg > stack.svg\n  paysec graph --format mermaid"
@@ -302,6 +316,19 @@ pub enum LedgerCommand {
         after_help = "Examples:\n  paysec ledger history --env prod-001 --ledger s3://team-paysec-state/paysec"
     )]
     History,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiagramKind {
+    Network,
+    DataFlow,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiagramFormat {
+    Svg,
+    Dot,
+    Mermaid,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -2,6 +2,7 @@
 //! connecting to AWS, building the stack, confirmation and interrupts.
 
 mod apply;
+mod diagram;
 mod graph;
 pub mod iam_policy;
 mod invoke;
@@ -155,6 +156,9 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
             ..
         } => invoke::run(&settings, printer, payload, payload_file).await,
         Command::Graph { format } => graph::run(&settings, printer, format).await,
+        Command::Diagram { kind, format, out } => {
+            diagram::run(&settings, printer, kind, format, out).await
+        }
         Command::Deploy { yes } => release::deploy(&settings, printer, yes).await,
         Command::Rollback { to, yes } => {
             release::rollback(&settings, printer, to.as_deref(), yes).await

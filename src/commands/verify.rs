@@ -185,8 +185,20 @@ pub async fn run(
         },
     )
     .await;
+    // The diagrams of a Markdown or HTML report, drawn from the same read
+    // (their own listings of the VPC follow in the evidence).
+    let figures = match format {
+        Some(Format::Markdown | Format::Html) => {
+            super::diagram::figures(settings, &c, &changes, started.clone()).await
+        }
+        _ => paysec_verify::Figures::default(),
+    };
+    if let Some(why) = &figures.not_drawn {
+        printer.problem(format!("the report's diagrams were not drawn: {why}"));
+    }
     let result = paysec_verify::evaluate(&changes, &unknowable, &not_built)
         .with_prerequisites(prerequisites)
+        .with_figures(figures)
         .with_calls(shown_calls(calls.calls()));
     let at = now();
     let header = Header {
@@ -214,14 +226,14 @@ pub async fn run(
     };
     if let (Some(path), Some(format)) = (&report, format) {
         let text = match format {
-            Format::Markdown => paysec_verify::markdown(&result, &header),
+            Format::Markdown => paysec_verify::markdown(&result, &header, &file_name(path)),
             Format::Json => paysec_verify::json(&result, &header).to_string(),
             Format::Junit => paysec_verify::junit(&result, &header),
             Format::Html => paysec_verify::html(&result, &header, &picture),
             Format::Sarif => serde_json::to_string_pretty(&paysec_verify::sarif(&result, &header))
                 .unwrap_or_default(),
         };
-        write_report(path, &text, &result)?;
+        write_report(path, &text, &result, format == Format::Markdown)?;
     }
     if printer.is_json() {
         // The same document as a `.json` report.
@@ -322,7 +334,7 @@ pub async fn run(
     }
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -342,13 +354,23 @@ fn shown_calls(calls: Vec<paysec_aws::calls::Call>) -> Vec<paysec_aws::calls::Ca
         .collect()
 }
 
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Writes the report, its side file of raw answers
-/// (`REPORT.responses.json`) and a SHA-256 manifest of both
-/// (`REPORT.sha256`, checked by `sha256sum -c` in the report's directory).
+/// (`REPORT.responses.json`), for Markdown its diagrams
+/// (`REPORT.network.svg`, `REPORT.data-flow.svg`), and a SHA-256 manifest
+/// of them all (`REPORT.sha256`, checked by `sha256sum -c` in the report's
+/// directory).
 fn write_report(
     path: &std::path::Path,
     text: &str,
     result: &paysec_verify::Report,
+    diagrams_beside: bool,
 ) -> Result<(), Failure> {
     let beside = |suffix: &str| {
         let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -364,19 +386,29 @@ fn write_report(
     let text = text.as_ref();
     let responses =
         serde_json::to_string_pretty(&paysec_verify::responses(result)).unwrap_or_default();
-    let name = |p: &std::path::Path| {
-        p.file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned()
-    };
-    let manifest =
-        paysec_verify::manifest(&[(&name(path), text), (&name(&responses_path), &responses)]);
-    for (p, contents) in [
+    let name = file_name;
+    let mut files: Vec<(std::path::PathBuf, &str)> = vec![
         (path.to_path_buf(), text),
         (responses_path.clone(), responses.as_str()),
-        (beside(".sha256"), manifest.as_str()),
-    ] {
+    ];
+    if diagrams_beside {
+        for f in &result.figures.drawn {
+            let svg_name = paysec_verify::Figures::file_name(&name(path), f);
+            files.push((path.with_file_name(svg_name), f.svg.as_str()));
+        }
+    }
+    let names: Vec<String> = files.iter().map(|(p, _)| name(p)).collect();
+    let listed: Vec<(&str, &str)> = names
+        .iter()
+        .zip(&files)
+        .map(|(n, (_, contents))| (n.as_str(), *contents))
+        .collect();
+    let manifest = paysec_verify::manifest(&listed);
+    for (p, contents) in files
+        .iter()
+        .map(|(p, c)| (p.clone(), *c))
+        .chain([(beside(".sha256"), manifest.as_str())])
+    {
         paysec_core::ledger::write_private(&p, contents)
             .map_err(|e| Failure::Usage(format!("cannot write the report {}: {e}", p.display())))?;
     }

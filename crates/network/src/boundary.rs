@@ -39,6 +39,7 @@ pub(crate) async fn check<P: Property>(
         route_tables(aws, id, vpc_id),
         public_interfaces(aws, id, vpc_id),
     )?;
+    let (gateways, connections) = (found(gateways), found(connections));
     checks.check(
         sides.gateways,
         gateways.is_empty(),
@@ -90,6 +91,42 @@ pub(crate) fn refusal(id: &LogicalId, what: &str, found: &str) -> ResourceError 
     )
 }
 
+/// One listing of the boundary: the operation, what it asked for, and the
+/// offending things it found (none when clean). The network diagram quotes
+/// a clean one as the proof that something is absent.
+#[derive(Clone, Debug)]
+pub struct BoundaryRead {
+    pub operation: &'static str,
+    pub asked: String,
+    pub found: Vec<String>,
+}
+
+impl BoundaryRead {
+    fn new(operation: &'static str, filter: &str, vpc_id: &str, found: Vec<String>) -> Self {
+        Self {
+            operation,
+            asked: format!("{filter}={vpc_id}"),
+            found,
+        }
+    }
+}
+
+fn found(reads: Vec<BoundaryRead>) -> Vec<String> {
+    reads.into_iter().flat_map(|r| r.found).collect()
+}
+
+/// The gateways and connections of `vpc_id`, one entry per listing: what
+/// the network diagram draws, or quotes as absent.
+pub(crate) async fn reads(
+    aws: &paysec_aws::Aws,
+    id: &LogicalId,
+    vpc_id: &str,
+) -> Result<Vec<BoundaryRead>, ResourceError> {
+    let (gateways, connections) =
+        tokio::try_join!(gateways(aws, id, vpc_id), connections(aws, id, vpc_id))?;
+    Ok([gateways, connections].concat())
+}
+
 fn listed(found: &[String]) -> String {
     if found.is_empty() {
         "none".to_owned()
@@ -108,7 +145,7 @@ async fn gateways(
     aws: &paysec_aws::Aws,
     id: &LogicalId,
     vpc_id: &str,
-) -> Result<Vec<String>, ResourceError> {
+) -> Result<Vec<BoundaryRead>, ResourceError> {
     let internet = async {
         let mut found = Vec::new();
         let mut pages = aws
@@ -128,7 +165,12 @@ async fn gateways(
                 }
             }
         }
-        Ok::<_, ResourceError>(found)
+        Ok::<_, ResourceError>(BoundaryRead::new(
+            "DescribeInternetGateways",
+            "attachment.vpc-id",
+            vpc_id,
+            found,
+        ))
     };
     // No VPC filter for egress-only gateways: filtered on their attachments.
     let egress_only = async {
@@ -149,7 +191,12 @@ async fn gateways(
                 }
             }
         }
-        Ok(found)
+        Ok(BoundaryRead::new(
+            "DescribeEgressOnlyInternetGateways",
+            "all, matched on attachments.vpc-id",
+            vpc_id,
+            found,
+        ))
     };
     let nat = async {
         let mut found = Vec::new();
@@ -171,7 +218,12 @@ async fn gateways(
                 }
             }
         }
-        Ok(found)
+        Ok(BoundaryRead::new(
+            "DescribeNatGateways",
+            "vpc-id",
+            vpc_id,
+            found,
+        ))
     };
     // DescribeVpnGateways has no pagination.
     let vpn = async {
@@ -198,10 +250,15 @@ async fn gateways(
                 ));
             }
         }
-        Ok(found)
+        Ok(BoundaryRead::new(
+            "DescribeVpnGateways",
+            "attachment.vpc-id",
+            vpc_id,
+            found,
+        ))
     };
     let (a, b, c, d) = tokio::try_join!(internet, egress_only, nat, vpn)?;
-    Ok([a, b, c, d].concat())
+    Ok(vec![a, b, c, d])
 }
 
 /// Peering connections on either side of the VPC and transit gateway
@@ -210,7 +267,7 @@ async fn connections(
     aws: &paysec_aws::Aws,
     id: &LogicalId,
     vpc_id: &str,
-) -> Result<Vec<String>, ResourceError> {
+) -> Result<Vec<BoundaryRead>, ResourceError> {
     let mut found = Vec::new();
     for side in ["requester-vpc-info.vpc-id", "accepter-vpc-info.vpc-id"] {
         let mut pages = aws
@@ -242,6 +299,12 @@ async fn connections(
             }
         }
     }
+    let peering = BoundaryRead::new(
+        "DescribeVpcPeeringConnections",
+        "requester-vpc-info.vpc-id|accepter-vpc-info.vpc-id",
+        vpc_id,
+        std::mem::take(&mut found),
+    );
     let mut pages = aws
         .ec2
         .describe_transit_gateway_vpc_attachments()
@@ -264,7 +327,15 @@ async fn connections(
             }
         }
     }
-    Ok(found)
+    Ok(vec![
+        peering,
+        BoundaryRead::new(
+            "DescribeTransitGatewayVpcAttachments",
+            "vpc-id",
+            vpc_id,
+            found,
+        ),
+    ])
 }
 
 /// Every route table in the VPC (the main one included): each quoted with
@@ -300,7 +371,7 @@ async fn route_tables(
     Ok((tables, leaving))
 }
 
-fn destination(r: &Route) -> &str {
+pub(crate) fn destination(r: &Route) -> &str {
     r.destination_cidr_block()
         .or(r.destination_ipv6_cidr_block())
         .or(r.destination_prefix_list_id())
@@ -308,7 +379,7 @@ fn destination(r: &Route) -> &str {
 }
 
 /// A route's target, as its id (`local` for the VPC's own range).
-fn target(r: &Route) -> String {
+pub(crate) fn target(r: &Route) -> String {
     [
         r.gateway_id(),
         r.nat_gateway_id(),

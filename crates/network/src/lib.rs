@@ -14,6 +14,7 @@ pub mod default_hardening;
 pub mod dns_firewall;
 pub mod endpoint;
 pub mod flow_log;
+pub mod map;
 pub mod nacl;
 pub mod permissions;
 pub mod route_table;

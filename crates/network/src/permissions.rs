@@ -256,6 +256,14 @@ pub const PERMISSIONS: &[Permission] = &[
         &["ec2:DescribeSecurityGroups"],
         Any,
     ),
+    // The network diagram's rules, each with its own id.
+    read(
+        N,
+        "EC2",
+        "DescribeSecurityGroupRules",
+        &["ec2:DescribeSecurityGroupRules"],
+        Any,
+    ),
     read(
         N,
         "EC2",

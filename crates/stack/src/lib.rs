@@ -17,6 +17,7 @@ mod egress;
 mod iam;
 mod logs;
 mod network;
+pub use network::security_group_rules;
 pub mod permissions;
 pub mod preflight;
 

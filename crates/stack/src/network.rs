@@ -168,7 +168,6 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
         id(ids::VPC),
         endpoint_wait,
     )));
-    let port = cfg.stack.rds.port;
     // The flows between the groups the configuration builds: a rule stays
     // when both its group and its peer group are built.
     let built = |g: &LogicalId| {
@@ -187,101 +186,16 @@ pub(crate) fn add(nodes: &mut Vec<Arc<dyn Resource>>, inputs: &Inputs<'_>) {
     .map(id)
     .filter(built)
     .collect();
-    let rules: Vec<Rule> = vec![
-        Rule {
-            group: id(ids::SG_LAMBDA),
-            egress: true,
-            port,
-            peer: Peer::Group(id(ids::SG_DB)),
-        },
-        Rule {
-            group: id(ids::SG_LAMBDA),
-            egress: true,
-            port: 443,
-            peer: Peer::Group(id(ids::SG_ENDPOINTS)),
-        },
-        Rule {
-            group: id(ids::SG_DB),
-            egress: false,
-            port,
-            peer: Peer::Group(id(ids::SG_LAMBDA)),
-        },
-        Rule {
-            group: id(ids::SG_ENDPOINTS),
-            egress: false,
-            port: 443,
-            peer: Peer::VpcCidr,
-        },
-        Rule {
-            group: id(ids::SG_LAMBDA),
-            egress: true,
-            port: 443,
-            peer: Peer::Group(id(ids::SG_XRAY)),
-        },
-        Rule {
-            group: id(ids::SG_XRAY),
-            egress: false,
-            port: 443,
-            peer: Peer::Group(id(ids::SG_LAMBDA)),
-        },
-    ]
-    .into_iter()
-    // The function to the endpoints of what it calls: 443 for AWS's
-    // services, the partners' port for theirs.
-    .chain(
-        std::iter::once(443)
-            .chain(
-                (!cfg.stack.network.private_services.is_empty())
-                    .then_some(cfg.stack.network.private_service_port),
-            )
-            .collect::<std::collections::BTreeSet<i32>>()
-            .into_iter()
-            .flat_map(|port| {
-                [
-                    Rule {
-                        group: id(ids::SG_LAMBDA),
-                        egress: true,
-                        port,
-                        peer: Peer::Group(id(ids::SG_SERVICES)),
-                    },
-                    Rule {
-                        group: id(ids::SG_SERVICES),
-                        egress: false,
-                        port,
-                        peer: Peer::Group(id(ids::SG_LAMBDA)),
-                    },
-                ]
-            }),
-    )
-    // The API's callers: 443 from the configured blocks and groups.
-    .chain(
-        cfg.stack
-            .api
-            .allowed_cidrs
-            .iter()
-            .map(|c| Peer::Cidr(c.clone()))
-            .chain(
-                cfg.stack
-                    .api
-                    .allowed_security_groups
-                    .iter()
-                    .map(|g| Peer::ForeignGroup(g.clone())),
-            )
-            .map(|peer| Rule {
-                group: id(ids::SG_API),
-                egress: false,
-                port: 443,
-                peer,
-            }),
-    )
-    .filter(|r| {
-        built(&r.group)
-            && match &r.peer {
-                Peer::Group(g) => built(g),
-                _ => true,
-            }
-    })
-    .collect();
+    let rules: Vec<Rule> = security_group_rules(cfg)
+        .into_iter()
+        .filter(|r| {
+            built(&r.group)
+                && match &r.peer {
+                    Peer::Group(g) => built(g),
+                    _ => true,
+                }
+        })
+        .collect();
     if !groups.is_empty() {
         nodes.push(Arc::new(SecurityGroupRules::new(
             id(ids::SG_RULES),
@@ -495,4 +409,101 @@ fn api_endpoint_policy(cx: &paysec_core::Context) -> serde_json::Value {
             "Resource": format!("{api}/*")
         }]
     })
+}
+
+/// Every flow the stack's security groups allow, whether or not the
+/// configuration builds both ends (`add` keeps the rules whose groups it
+/// builds; the network diagram tells the stack's rules from others by
+/// them).
+pub fn security_group_rules(cfg: &paysec_config::Config) -> Vec<Rule> {
+    let id = |s: &str| LogicalId::new(s);
+    let port = cfg.stack.rds.port;
+    vec![
+        Rule {
+            group: id(ids::SG_LAMBDA),
+            egress: true,
+            port,
+            peer: Peer::Group(id(ids::SG_DB)),
+        },
+        Rule {
+            group: id(ids::SG_LAMBDA),
+            egress: true,
+            port: 443,
+            peer: Peer::Group(id(ids::SG_ENDPOINTS)),
+        },
+        Rule {
+            group: id(ids::SG_DB),
+            egress: false,
+            port,
+            peer: Peer::Group(id(ids::SG_LAMBDA)),
+        },
+        Rule {
+            group: id(ids::SG_ENDPOINTS),
+            egress: false,
+            port: 443,
+            peer: Peer::VpcCidr,
+        },
+        Rule {
+            group: id(ids::SG_LAMBDA),
+            egress: true,
+            port: 443,
+            peer: Peer::Group(id(ids::SG_XRAY)),
+        },
+        Rule {
+            group: id(ids::SG_XRAY),
+            egress: false,
+            port: 443,
+            peer: Peer::Group(id(ids::SG_LAMBDA)),
+        },
+    ]
+    .into_iter()
+    // The function to the endpoints of what it calls: 443 for AWS's
+    // services, the partners' port for theirs.
+    .chain(
+        std::iter::once(443)
+            .chain(
+                (!cfg.stack.network.private_services.is_empty())
+                    .then_some(cfg.stack.network.private_service_port),
+            )
+            .collect::<std::collections::BTreeSet<i32>>()
+            .into_iter()
+            .flat_map(|port| {
+                [
+                    Rule {
+                        group: id(ids::SG_LAMBDA),
+                        egress: true,
+                        port,
+                        peer: Peer::Group(id(ids::SG_SERVICES)),
+                    },
+                    Rule {
+                        group: id(ids::SG_SERVICES),
+                        egress: false,
+                        port,
+                        peer: Peer::Group(id(ids::SG_LAMBDA)),
+                    },
+                ]
+            }),
+    )
+    // The API's callers: 443 from the configured blocks and groups.
+    .chain(
+        cfg.stack
+            .api
+            .allowed_cidrs
+            .iter()
+            .map(|c| Peer::Cidr(c.clone()))
+            .chain(
+                cfg.stack
+                    .api
+                    .allowed_security_groups
+                    .iter()
+                    .map(|g| Peer::ForeignGroup(g.clone())),
+            )
+            .map(|peer| Rule {
+                group: id(ids::SG_API),
+                egress: false,
+                port: 443,
+                peer,
+            }),
+    )
+    .collect()
 }

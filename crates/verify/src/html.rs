@@ -163,6 +163,21 @@ pub fn html(report: &Report, h: &Header<'_>, picture: &Picture) -> String {
     out.push_str("<h2>The environment</h2>\n<p class=\"legend\"><span style=\"background:#b7e4c7\">all pass</span><span style=\"background:#f28482\">a control fails</span><span style=\"background:#ffd6a5\">a control could not be checked</span><span style=\"background:#e7c6ff\">a deviation by configuration</span><span style=\"background:#e9ecef\">not applicable</span> Each line joins a resource (left) to one that depends on it (right).</p>\n<div class=\"picture\">\n");
     out.push_str(&svg(picture, &by_resource));
     out.push_str("</div>\n");
+    // The diagrams (1.2.3, 1.2.4): Graphviz's SVG, embedded whole.
+    for f in &report.figures.drawn {
+        out.push_str(&format!(
+            "<h2 id=\"diagram-{kind}\">{title}</h2>\n<div class=\"picture diagram\" data-diagram=\"{kind}\">\n{svg}</div>\n",
+            kind = f.kind,
+            title = escape(f.title),
+            svg = crate::figures::svg_element(&f.svg),
+        ));
+    }
+    if let Some(why) = &report.figures.not_drawn {
+        out.push_str(&format!(
+            "<p id=\"diagrams-not-drawn\">The network and data-flow diagrams were not drawn: {}</p>\n",
+            escape(why)
+        ));
+    }
     for req in requirements(report) {
         out.push_str(&format!(
             "<h2 id=\"req-{r}\">{h}</h2>\n<table><tr><th>control</th><th>resource</th><th>physical id</th><th>check</th><th>verdict</th><th>expected</th><th>observed (what AWS returned)</th></tr>\n",
@@ -252,6 +267,7 @@ mod tests {
             },
             calls: Vec::new(),
             prerequisites: Vec::new(),
+            figures: Default::default(),
         };
         let picture = Picture {
             nodes: vec![

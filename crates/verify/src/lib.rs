@@ -5,10 +5,12 @@
 //! evidence report for an assessment (configuration evidence: paysec
 //! supports the requirements; only an assessment attests compliance).
 
+pub mod figures;
 mod html;
 pub mod prerequisites;
 mod sarif;
 
+pub use figures::{Figure, Figures};
 pub use html::{html, Picture};
 pub use prerequisites::{PrerequisiteFinding, PrerequisiteSummary, Status};
 pub use sarif::sarif;
@@ -413,6 +415,10 @@ pub struct Report {
     /// The owner prerequisites as read: apart from the findings and
     /// their summary, never changing [`Report::ok`].
     pub prerequisites: Vec<PrerequisiteFinding>,
+    /// The network and data-flow diagrams, for the Markdown and HTML
+    /// reports.
+    #[serde(skip)]
+    pub figures: figures::Figures,
 }
 
 impl Report {
@@ -450,6 +456,12 @@ impl Report {
     /// which points them at their calls).
     pub fn with_prerequisites(mut self, prerequisites: Vec<PrerequisiteFinding>) -> Self {
         self.prerequisites = prerequisites;
+        self
+    }
+
+    /// Adds the diagrams drawn from the same read.
+    pub fn with_figures(mut self, figures: figures::Figures) -> Self {
+        self.figures = figures;
         self
     }
 
@@ -625,6 +637,7 @@ pub fn evaluate(
         summary,
         calls: Vec::new(),
         prerequisites: Vec::new(),
+        figures: figures::Figures::default(),
     }
 }
 
@@ -770,7 +783,9 @@ fn code_cell(text: &str) -> String {
 /// requirement (each finding with the calls it was read from), and an
 /// appendix of those calls with their request ids and the SHA-256 of each
 /// answer (the answers themselves: [`responses`]).
-pub fn markdown(report: &Report, h: &Header<'_>) -> String {
+/// The evidence as Markdown; `report_name` is the report's file name, beside
+/// which its diagrams are written.
+pub fn markdown(report: &Report, h: &Header<'_>, report_name: &str) -> String {
     let s = &report.summary;
     let sc = &h.scope;
     let mut rows = h.scope_rows();
@@ -828,6 +843,7 @@ pub fn markdown(report: &Report, h: &Header<'_>) -> String {
             ));
         }
     }
+    out.push_str(&report.figures.markdown(report_name));
     if !report.calls.is_empty() {
         out.push_str("\n## Appendix A: the API calls read\n\n| # | resource | service | operation | request id | HTTP | answered at | answer SHA-256 |\n|---|---|---|---|---|---|---|---|\n");
         for c in &report.calls {
@@ -1372,7 +1388,7 @@ mod tests {
             .findings
             .iter()
             .all(|f| f.verdict == Verdict::Deviation));
-        let md = markdown(&report, &header());
+        let md = markdown(&report, &header(), "evidence.md");
         assert!(
             md.contains("| DEVIATION |") && md.contains("| #1 #3 |"),
             "{md}"
@@ -1557,7 +1573,7 @@ mod tests {
         );
         assert_eq!(report.prerequisites[0].reads, vec![1]);
         assert!(report.prerequisites[1].reads.is_empty());
-        let md = markdown(&report, &header());
+        let md = markdown(&report, &header(), "evidence.md");
         assert!(
             md.contains("## Owner prerequisites (1 met, 1 NOT MET)"),
             "{md}"
@@ -1812,7 +1828,7 @@ mod tests {
         };
         let sarif = serde_json::to_string(&sarif(&report, &h)).unwrap();
         for (format, text) in [
-            ("markdown", markdown(&report, &h)),
+            ("markdown", markdown(&report, &h, "evidence.md")),
             ("json", json(&report, &h).to_string()),
             ("junit", junit(&report, &h)),
             (
@@ -1835,7 +1851,7 @@ mod tests {
                 "{format}: {text}"
             );
         }
-        assert!(markdown(&report, &h).contains("\"multi_az\": true"));
+        assert!(markdown(&report, &h, "evidence.md").contains("\"multi_az\": true"));
     }
 
     #[test]
@@ -1895,6 +1911,6 @@ mod tests {
         );
         let reqs = requirements(&report);
         assert_eq!(reqs.first().map(String::as_str), Some("3.5.1"));
-        assert!(markdown(&report, &header()).contains("## Requirement 3.6.1"));
+        assert!(markdown(&report, &header(), "evidence.md").contains("## Requirement 3.6.1"));
     }
 }

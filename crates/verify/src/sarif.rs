@@ -180,6 +180,7 @@ mod tests {
             },
             calls: Vec::new(),
             prerequisites: Vec::new(),
+            figures: Default::default(),
         };
         let h = Header {
             environment: "dev-1",

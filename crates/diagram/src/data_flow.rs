@@ -1,0 +1,512 @@
+//! The data-flow diagram (PCI DSS 1.2.4): where account data can go, from
+//! the survey's live reads (each store's key and retention as AWS reported
+//! them) and the flows the stack configures: caller to the API entry (where
+//! built) to the function (`live` alias), to the database and the
+//! dead-letter queue; logs and metrics to their log groups and the
+//! flow-log bucket; the alarms to the topic; the auditor's read-only path.
+//! Each arrow says its protocol and encryption, each store its key and
+//! retention.
+
+use std::collections::BTreeMap;
+
+use paysec_core::scheduler::{Planned, PlannedChange};
+use paysec_stack::ids;
+
+use crate::{controls_of, Diagram, Edge, Kind, Node, Origin, Shape};
+
+/// What the data-flow diagram is drawn from.
+pub struct Inputs<'a> {
+    pub header: Vec<(String, String)>,
+    /// The survey: each resource's physical id and what its read quoted.
+    pub changes: &'a [PlannedChange],
+    /// Who may call the API, as configured (blocks, groups, endpoints).
+    pub callers: Vec<String>,
+    /// The account or role the audit role trusts, as configured.
+    pub auditor: Option<String>,
+}
+
+struct Facts<'a> {
+    by_id: BTreeMap<&'a str, &'a PlannedChange>,
+    /// KMS key id to its alias, from the keys' reads.
+    aliases: Vec<(String, String)>,
+}
+
+impl<'a> Facts<'a> {
+    fn new(changes: &'a [PlannedChange]) -> Self {
+        let by_id: BTreeMap<&str, &PlannedChange> = changes
+            .iter()
+            .filter(|c| !matches!(c.planned, Planned::Create | Planned::Delete { .. }))
+            .map(|c| (c.id.as_str(), c))
+            .collect();
+        let aliases = changes
+            .iter()
+            .filter(|c| c.kind == "kms_key")
+            .filter_map(|c| {
+                let key = c.planned.physical_id()?.to_owned();
+                let alias = live_of(c, paysec_kms::key::KeyProperty::Alias.as_str())?;
+                Some((key, alias.to_owned()))
+            })
+            .collect();
+        Self { by_id, aliases }
+    }
+
+    fn physical(&self, id: &str) -> Option<&'a str> {
+        self.by_id.get(id).and_then(|c| c.planned.physical_id())
+    }
+
+    fn kind(&self, id: &str) -> Option<&'a str> {
+        self.by_id.get(id).map(|c| c.kind.as_str())
+    }
+
+    fn live(&self, id: &str, property: &str) -> Option<&'a str> {
+        self.by_id.get(id).and_then(|c| live_of(c, property))
+    }
+
+    /// A key's alias where the value names a key paysec read, else the
+    /// value as AWS gave it.
+    fn key(&self, value: &str) -> String {
+        self.aliases
+            .iter()
+            .find(|(key, _)| value.contains(key.as_str()))
+            .map_or_else(|| value.to_owned(), |(_, alias)| alias.clone())
+    }
+}
+
+/// The live value a read quoted for `property` (matched or not).
+fn live_of<'a>(c: &'a PlannedChange, property: &str) -> Option<&'a str> {
+    let drift = match &c.planned {
+        Planned::Repair { drift, .. } => drift.as_slice(),
+        _ => &[],
+    };
+    c.evidence
+        .iter()
+        .chain(drift)
+        .find(|cmp| cmp.property == property)
+        .map(|cmp| cmp.actual.as_str())
+}
+
+/// Cuts a long value (a policy, a list) to a label's width.
+fn short(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(MAX - 1).collect::<String>())
+    }
+}
+
+struct Builder<'a> {
+    facts: Facts<'a>,
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+    legend: Vec<String>,
+}
+
+impl Builder<'_> {
+    /// A resource of the survey as an element: its physical id, logical
+    /// id, the lines given, and its kind's controls. None when it was not
+    /// found live.
+    fn resource(
+        &mut self,
+        logical: &str,
+        what: &str,
+        lines: Vec<String>,
+        shape: Shape,
+    ) -> Option<String> {
+        let Some(physical) = self.facts.physical(logical) else {
+            self.legend.push(format!(
+                "{what} ({logical}): not found live (not built, or not read), not drawn"
+            ));
+            return None;
+        };
+        let mut all = vec![format!("{what} ({logical})"), short(physical)];
+        all.extend(lines);
+        self.nodes.push(Node {
+            id: physical.to_owned(),
+            lines: all,
+            controls: self
+                .facts
+                .kind(logical)
+                .map(controls_of)
+                .unwrap_or_default(),
+            origin: Origin::Paysec,
+            shape,
+        });
+        Some(physical.to_owned())
+    }
+
+    fn party(&mut self, id: &str, lines: Vec<String>) -> String {
+        self.nodes.push(Node {
+            id: id.to_owned(),
+            lines,
+            controls: Vec::new(),
+            origin: Origin::Outside,
+            shape: Shape::Party,
+        });
+        id.to_owned()
+    }
+
+    fn flow(&mut self, from: &Option<String>, to: &Option<String>, lines: Vec<String>) {
+        if let (Some(from), Some(to)) = (from, to) {
+            self.edges.push(Edge {
+                id: format!("flow-{from}-{to}"),
+                from: from.clone(),
+                to: to.clone(),
+                lines,
+                controls: Vec::new(),
+                origin: Origin::Paysec,
+            });
+        }
+    }
+
+    /// A log group as a store: its key and retention as read.
+    fn log_group(&mut self, logical: &str, what: &str) -> Option<String> {
+        use paysec_logs::GroupProperty as G;
+        let key = self
+            .facts
+            .live(logical, G::KmsKey.as_str())
+            .map(|k| self.facts.key(k));
+        let days = self.facts.live(logical, G::RetentionDays.as_str());
+        self.resource(
+            logical,
+            what,
+            vec![
+                format!("key {}", key.unwrap_or_else(|| "not read".into())),
+                format!("retention {} days", days.unwrap_or("not read")),
+            ],
+            Shape::Store,
+        )
+    }
+
+    fn bucket(&mut self, logical: &str, what: &str) -> Option<String> {
+        use paysec_s3::BucketProperty as B;
+        let enc = self
+            .facts
+            .live(logical, B::Encryption.as_str())
+            .map(|e| self.facts.key(e));
+        let life = self.facts.live(logical, B::Lifecycle.as_str());
+        self.resource(
+            logical,
+            what,
+            vec![
+                format!(
+                    "encryption {}",
+                    short(&enc.unwrap_or_else(|| "not read".into()))
+                ),
+                format!("retention {}", short(life.unwrap_or("not read"))),
+            ],
+            Shape::Store,
+        )
+    }
+}
+
+/// Draws the data flows.
+pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
+    let mut b = Builder {
+        facts: Facts::new(inputs.changes),
+        nodes: Vec::new(),
+        edges: Vec::new(),
+        legend: Vec::new(),
+    };
+    let tls = "TLS, through the VPC endpoint";
+
+    // The function at the centre: what runs is the `live` alias.
+    let function = {
+        use paysec_lambda::function::FunctionProperty as F;
+        let release = b.facts.live(ids::FUNCTION, F::Release.as_str()).map(short);
+        let key = b
+            .facts
+            .live(ids::FUNCTION, F::KmsKey.as_str())
+            .map(|k| b.facts.key(k));
+        b.resource(
+            ids::FUNCTION,
+            "payment function, alias live",
+            vec![
+                format!("runs {}", release.unwrap_or_else(|| "not read".into())),
+                format!(
+                    "environment encrypted with {}",
+                    key.unwrap_or_else(|| "not read".into())
+                ),
+            ],
+            Shape::Box,
+        )
+    };
+
+    // The way in.
+    let api = {
+        use paysec_api::rest_api::RestApiProperty as R;
+        let endpoint = b.facts.live(ids::API, R::EndpointType.as_str()).map(short);
+        let policy = b
+            .facts
+            .live(ids::API, R::SecurityPolicy.as_str())
+            .map(short);
+        b.resource(
+            ids::API,
+            "API entry (REST API)",
+            vec![
+                format!("endpoint {}", endpoint.unwrap_or_else(|| "not read".into())),
+                format!("TLS policy {}", policy.unwrap_or_else(|| "not read".into())),
+            ],
+            Shape::Box,
+        )
+    };
+    let callers = Some(
+        b.party(
+            "callers",
+            std::iter::once("callers".to_owned())
+                .chain(inputs.callers.iter().map(|c| short(c)))
+                .collect(),
+        ),
+    );
+    if api.is_some() {
+        let endpoint = b.facts.physical(ids::ENDPOINT_API).map(str::to_owned);
+        b.flow(
+            &callers,
+            &api,
+            vec![
+                "HTTPS (TLS) to the private API".to_owned(),
+                format!(
+                    "through endpoint {}",
+                    endpoint.unwrap_or_else(|| "not found".into())
+                ),
+            ],
+        );
+        b.flow(
+            &api,
+            &function,
+            vec!["Lambda invoke (AWS_PROXY), SigV4 over TLS".to_owned()],
+        );
+        let access = b.log_group(ids::LOG_API_ACCESS, "API access log");
+        b.flow(&api, &access, vec!["access log records".to_owned()]);
+    } else {
+        b.flow(
+            &callers,
+            &function,
+            vec!["lambda:Invoke, SigV4 over TLS (no API entry built)".to_owned()],
+        );
+    }
+
+    // The database.
+    let db = {
+        use paysec_rds::instance::InstanceProperty as I;
+        let encrypted = b
+            .facts
+            .live(ids::DB, I::StorageEncrypted.as_str())
+            .map(short);
+        let key = b
+            .facts
+            .live(ids::DB, I::KmsKey.as_str())
+            .map(|k| b.facts.key(k));
+        let backups = b
+            .facts
+            .live(ids::DB, I::BackupRetentionDays.as_str())
+            .map(short);
+        b.resource(
+            ids::DB,
+            "PostgreSQL database (cardholder data)",
+            vec![
+                format!(
+                    "storage encrypted {} with {}",
+                    encrypted.unwrap_or_else(|| "not read".into()),
+                    key.unwrap_or_else(|| "not read".into())
+                ),
+                format!(
+                    "backups kept {} days",
+                    backups.unwrap_or_else(|| "not read".into())
+                ),
+            ],
+            Shape::Store,
+        )
+    };
+    {
+        use paysec_rds::instance::InstanceProperty as I;
+        use paysec_rds::DbParameter as P;
+        let ssl = b
+            .facts
+            .live(ids::DB_PARAMETERS, P::ForceSsl.as_str())
+            .map(short);
+        let min = b
+            .facts
+            .live(ids::DB_PARAMETERS, P::SslMinProtocolVersion.as_str())
+            .map(short);
+        let iam = b
+            .facts
+            .live(ids::DB, I::IamDatabaseAuthentication.as_str())
+            .map(short);
+        let port = b.facts.live(ids::DB, I::Port.as_str()).map(short);
+        b.flow(
+            &function,
+            &db,
+            vec![
+                format!(
+                    "PostgreSQL, port {}",
+                    port.unwrap_or_else(|| "not read".into())
+                ),
+                format!(
+                    "TLS required: rds.force_ssl {}, minimum {}",
+                    ssl.unwrap_or_else(|| "not read".into()),
+                    min.unwrap_or_else(|| "not read".into())
+                ),
+                format!(
+                    "IAM authentication {}",
+                    iam.unwrap_or_else(|| "not read".into())
+                ),
+            ],
+        );
+    }
+
+    // The dead-letter queue.
+    let dlq = {
+        use paysec_lambda::queue::QueueProperty as Q;
+        let key = b
+            .facts
+            .live(ids::DLQ, Q::KmsMasterKeyId.as_str())
+            .map(|k| b.facts.key(k));
+        let seconds = b.facts.live(ids::DLQ, Q::MessageRetentionPeriod.as_str());
+        b.resource(
+            ids::DLQ,
+            "dead-letter queue (SQS)",
+            vec![
+                format!("key {}", key.unwrap_or_else(|| "not read".into())),
+                format!("retention {} seconds", seconds.unwrap_or("not read")),
+            ],
+            Shape::Store,
+        )
+    };
+    b.flow(
+        &function,
+        &dlq,
+        vec![
+            "failed asynchronous events".to_owned(),
+            format!("SQS, {tls}"),
+        ],
+    );
+
+    // Logs.
+    let lambda_logs = b.log_group(ids::LOG_LAMBDA, "function log");
+    b.flow(
+        &function,
+        &lambda_logs,
+        vec![format!("logs, CloudWatch Logs, {tls}")],
+    );
+    for (logical, what) in [
+        (ids::LOG_RDS_POSTGRESQL, "database log"),
+        (ids::LOG_RDS_UPGRADE, "database upgrade log"),
+    ] {
+        let group = b.log_group(logical, what);
+        b.flow(&db, &group, vec!["log export (RDS delivers)".to_owned()]);
+    }
+    let vpc = b.resource(ids::VPC, "VPC (all traffic)", Vec::new(), Shape::Box);
+    let flow_bucket = b.bucket(ids::BUCKET_FLOW_LOGS, "flow-log bucket");
+    let flow_group = b.log_group(ids::LOG_FLOW_LOGS, "flow-log group");
+    b.flow(
+        &vpc,
+        &flow_bucket,
+        vec!["flow log records (AWS delivers, TLS)".to_owned()],
+    );
+    b.flow(
+        &vpc,
+        &flow_group,
+        vec!["flow log records (AWS delivers, TLS)".to_owned()],
+    );
+    let access_logs = b.bucket(ids::BUCKET_ACCESS_LOGS, "S3 access-log bucket");
+    b.flow(
+        &flow_bucket,
+        &access_logs,
+        vec!["server access logs (S3 delivers)".to_owned()],
+    );
+    let data = b.bucket(ids::BUCKET_DATA, "application data bucket");
+    b.flow(
+        &data,
+        &access_logs,
+        vec!["server access logs (S3 delivers)".to_owned()],
+    );
+
+    // Alarms to the topic.
+    let topic = {
+        use paysec_monitoring::topic::TopicProperty as T;
+        let key = b
+            .facts
+            .live(ids::TOPIC, T::KmsMasterKeyId.as_str())
+            .map(|k| b.facts.key(k));
+        let subscribers = b.facts.live(ids::TOPIC, T::Subscribers.as_str()).map(short);
+        b.resource(
+            ids::TOPIC,
+            "alarm topic (SNS)",
+            vec![
+                format!("key {}", key.unwrap_or_else(|| "not read".into())),
+                format!(
+                    "subscribers {}",
+                    subscribers.unwrap_or_else(|| "not read".into())
+                ),
+            ],
+            Shape::Store,
+        )
+    };
+    let alarms: Vec<&str> = inputs
+        .changes
+        .iter()
+        .filter(|c| c.kind == "cloudwatch_alarm" && c.planned.physical_id().is_some())
+        .map(|c| c.id.as_str())
+        .collect();
+    if !alarms.is_empty() {
+        let id = b.party(
+            "alarms",
+            std::iter::once(format!("{} CloudWatch alarms", alarms.len()))
+                .chain(alarms.iter().map(|a| (*a).to_owned()))
+                .collect(),
+        );
+        // Alarms are the account's: drawn as the stack's, not a party.
+        if let Some(n) = b.nodes.iter_mut().find(|n| n.id == id) {
+            n.origin = Origin::Paysec;
+            n.shape = Shape::Box;
+            n.controls = controls_of("cloudwatch_alarm");
+        }
+        let alarms = Some(id);
+        b.flow(&lambda_logs, &alarms, vec!["metric filters".to_owned()]);
+        b.flow(&alarms, &topic, vec!["alarm notifications".to_owned()]);
+    }
+
+    // The auditor's read-only path.
+    let managed = b
+        .facts
+        .live(
+            ids::ROLE_AUDIT,
+            paysec_iam::role::RoleProperty::ManagedPolicies.as_str(),
+        )
+        .map(short);
+    let role = b.resource(
+        ids::ROLE_AUDIT,
+        "audit role (read-only)",
+        vec![managed.unwrap_or_else(|| "policies not read".into())],
+        Shape::Box,
+    );
+    if role.is_some() {
+        let auditor = Some(b.party(
+            "auditor",
+            vec![
+                "auditor".to_owned(),
+                inputs
+                    .auditor
+                    .clone()
+                    .unwrap_or_else(|| "the trusted principal".to_owned()),
+            ],
+        ));
+        b.flow(
+            &auditor,
+            &role,
+            vec!["sts:AssumeRole with external id, TLS".to_owned()],
+        );
+    }
+    b.legend.push(
+        "arrows: where account data and the records about it can go; each store with its key (KMS alias) and retention as read".to_owned(),
+    );
+    Diagram {
+        kind: Kind::DataFlow,
+        header: inputs.header.clone(),
+        nodes: b.nodes,
+        clusters: Vec::new(),
+        edges: b.edges,
+        legend: b.legend,
+    }
+}

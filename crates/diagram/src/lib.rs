@@ -1,0 +1,190 @@
+//! The diagrams an assessment asks for (PCI DSS v4.0.1 1.2.3, 1.2.4),
+//! drawn from what AWS answers rather than from the configuration: the
+//! network ([`network`]) from a read of the VPC, the data flows
+//! ([`data_flow`]) from the survey `verify` also makes. Both become one
+//! [`Diagram`]: nested boxes, elements and arrows, each element carrying its
+//! physical id and the controls that cover it; [`render`] writes it as DOT,
+//! Mermaid or (through Graphviz's `dot`) SVG.
+
+pub mod data_flow;
+pub mod network;
+pub mod placement;
+pub mod render;
+
+/// Which diagram (`--kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Network,
+    DataFlow,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Network => "network",
+            Self::DataFlow => "data-flow",
+        }
+    }
+
+    /// The requirement the diagram serves, for its title.
+    pub fn requirement(self) -> &'static str {
+        match self {
+            Self::Network => "PCI DSS v4.0.1 1.2.3: network diagram",
+            Self::DataFlow => "PCI DSS v4.0.1 1.2.4: data-flow diagram",
+        }
+    }
+}
+
+/// Who made an element, as far as the reads show: drawn differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Carries this environment's tags (or is a flow paysec configured).
+    Paysec,
+    /// Made by AWS with the VPC (default security group, main route
+    /// table, default network ACL) or for a service paysec made (an
+    /// endpoint's or a function's network interface).
+    Aws,
+    /// Found in the VPC with no proof paysec made it: highlighted.
+    Foreign,
+    /// Outside the account or the stack (callers, an auditor's account).
+    Outside,
+}
+
+impl Origin {
+    pub fn class(self) -> &'static str {
+        match self {
+            Self::Paysec => "paysec",
+            Self::Aws => "aws",
+            Self::Foreign => "foreign",
+            Self::Outside => "outside",
+        }
+    }
+}
+
+/// How an element is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Something that runs or routes (an interface, a function).
+    Box,
+    /// Where data rests (a database, a bucket, a log group, a queue).
+    Store,
+    /// A security group: the end of a rule's arrow.
+    Group,
+    /// A party outside (callers, an auditor, an address block).
+    Party,
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// The physical id (unique in the diagram; the SVG element's id).
+    pub id: String,
+    /// The first line is the element's name; the physical id follows
+    /// where it is not the name.
+    pub lines: Vec<String>,
+    pub controls: Vec<&'static str>,
+    pub origin: Origin,
+    pub shape: Shape,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub id: String,
+    pub lines: Vec<String>,
+    pub controls: Vec<&'static str>,
+    pub origin: Origin,
+    pub nodes: Vec<Node>,
+    pub clusters: Vec<Cluster>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Edge {
+    /// The rule's or flow's id (the SVG element's id).
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    pub lines: Vec<String>,
+    pub controls: Vec<&'static str>,
+    pub origin: Origin,
+}
+
+/// One diagram, ready to render.
+#[derive(Clone, Debug)]
+pub struct Diagram {
+    pub kind: Kind,
+    /// Where, when and by whom it was read (the report's scope rows).
+    pub header: Vec<(String, String)>,
+    /// Elements outside every box.
+    pub nodes: Vec<Node>,
+    pub clusters: Vec<Cluster>,
+    pub edges: Vec<Edge>,
+    /// What is absent and would matter, each quoting the read that showed
+    /// it; and what could not be read here, with why.
+    pub legend: Vec<String>,
+}
+
+impl Diagram {
+    /// Every node, in boxes or not.
+    pub fn all_nodes(&self) -> Vec<&Node> {
+        fn walk<'a>(c: &'a Cluster, out: &mut Vec<&'a Node>) {
+            out.extend(c.nodes.iter());
+            for inner in &c.clusters {
+                walk(inner, out);
+            }
+        }
+        let mut out: Vec<&Node> = self.nodes.iter().collect();
+        for c in &self.clusters {
+            walk(c, &mut out);
+        }
+        out
+    }
+}
+
+/// The controls of the catalog that check a resource of `kind`.
+pub fn controls_of(kind: &str) -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = paysec_verify::CONTROLS
+        .iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| c.id)
+        .collect();
+    ids.dedup();
+    ids
+}
+
+/// The value of this environment's tag `key` among `tags`.
+pub(crate) fn tag<'a>(tags: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// Whether `tags` prove the element is this environment's: paysec tags
+/// everything it makes with the environment and a logical id.
+pub(crate) fn ours(tags: &[(String, String)], environment: &str) -> bool {
+    tag(tags, paysec_core::tags::ENVIRONMENT) == Some(environment)
+        && tag(tags, paysec_core::tags::LOGICAL_ID).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_come_from_the_catalog() {
+        let sub = controls_of("subnet");
+        assert!(sub.contains(&"NET-3"), "{sub:?}");
+        assert!(controls_of("no_such_kind").is_empty());
+    }
+
+    #[test]
+    fn only_both_tags_of_this_environment_prove_an_element_ours() {
+        let t = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let env = paysec_core::tags::ENVIRONMENT;
+        let id = paysec_core::tags::LOGICAL_ID;
+        assert!(ours(&t(&[(env, "dev"), (id, "network.vpc")]), "dev"));
+        assert!(!ours(&t(&[(env, "prod"), (id, "network.vpc")]), "dev"));
+        assert!(!ours(&t(&[(env, "dev")]), "dev"));
+    }
+}
