@@ -207,6 +207,7 @@ pub enum Command {
         /// Which diagram: the network (1.2.3) or the data flows (1.2.4)
         #[arg(long, value_enum)]
         kind: DiagramKind,
+        /// SVG (laid out by Graphviz's `dot`), or the DOT or Mermaid text
         #[arg(long, value_enum, default_value_t = DiagramFormat::Svg)]
         format: DiagramFormat,
         /// Write it to FILE instead of standard output

@@ -14,6 +14,7 @@ mod cli;
 mod code_signing;
 mod crash;
 mod day_two;
+mod diagrams;
 mod faults;
 mod kms;
 mod least_privilege;

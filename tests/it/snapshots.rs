@@ -57,7 +57,7 @@ fn assert_snapshot(name: &str, actual: &str) {
 fn help_of_every_command() {
     let p = Paysec::offline("snap");
     for cmd in [
-        "", "up", "down", "plan", "status", "output", "verify", "invoke", "graph",
+        "", "up", "down", "plan", "status", "output", "verify", "invoke", "graph", "diagram",
     ] {
         let mut args: Vec<&str> = cmd.split_whitespace().collect();
         args.push("--help");

@@ -850,10 +850,35 @@ pub async fn deliver_log_event(group: &str, stream: &str, line: &str) {
         .expect("the event delivered");
 }
 
-/// A headless Chromium for the test that opens the HTML report: the one on
-/// the PATH, or Debian's package installed once per test run (as the
-/// emulator is), when this user may install packages (root, or `sudo`
-/// without a password). Elsewhere the test fails saying how to install it.
+/// Installs Debian's `package` with apt-get, once per test run, when this
+/// user may (root, or `sudo` without a password); `false` when it could
+/// not.
+fn apt_install(package: &str) -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let apt = |args: &[&str]| {
+        let mut c = if root {
+            Command::new("apt-get")
+        } else {
+            let mut s = Command::new("sudo");
+            s.args(["-n", "apt-get"]);
+            s
+        };
+        c.env("DEBIAN_FRONTEND", "noninteractive")
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let install = || apt(&["install", "-y", "-q", package]);
+    install() || (apt(&["update", "-q"]) && install())
+}
+
+/// A headless Chromium for the tests that open a page: the one on the
+/// PATH, or Debian's package installed once per test run (as the emulator
+/// is), when this user may install packages. Elsewhere the test fails
+/// saying how to install it.
 pub fn chromium() -> &'static str {
     static BROWSER: OnceLock<&'static str> = OnceLock::new();
     BROWSER.get_or_init(|| {
@@ -869,29 +894,29 @@ pub fn chromium() -> &'static str {
         if let Some(b) = found() {
             return b;
         }
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-        let apt = |args: &[&str]| {
-            let mut c = if root {
-                Command::new("apt-get")
-            } else {
-                let mut s = Command::new("sudo");
-                s.args(["-n", "apt-get"]);
-                s
-            };
-            c.env("DEBIAN_FRONTEND", "noninteractive")
-                .args(args)
-                .output()
-                .is_ok_and(|o| o.status.success())
-        };
-        let install = || apt(&["install", "-y", "-q", "chromium"]);
-        if !(install() || (apt(&["update", "-q"]) && install())) {
+        if !apt_install("chromium") {
             panic!("the HTML report is checked in headless Chromium, which is not installed and could not be (apt-get install chromium needs root or sudo): install Chromium (Debian/Ubuntu: apt-get install chromium) and run again");
         }
         found().expect("Chromium installed by apt-get is on the PATH")
     })
+}
+
+/// Graphviz's `dot`, which lays out paysec's SVG diagrams: on the PATH, or
+/// Debian's `graphviz` installed once per test run as Chromium is.
+pub fn graphviz() {
+    static PRESENT: OnceLock<()> = OnceLock::new();
+    PRESENT.get_or_init(|| {
+        let found = || {
+            Command::new("dot")
+                .arg("-V")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        let present = found() || (apt_install("graphviz") && found());
+        if !present {
+            panic!("paysec draws its diagrams' SVG with Graphviz's `dot`, which is not installed and could not be (apt-get install graphviz needs root or sudo): install Graphviz (Debian/Ubuntu: apt-get install graphviz) and run again");
+        }
+    });
 }
 
 /// The finding of `control` in a `verify --output json` report: on

@@ -1313,7 +1313,10 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
 /// Opens `page` in headless Chromium (Debian's `chromium`, installed by
 /// `.ci/run`): the DOM after rendering, and the size of a screenshot.
 /// Fails, saying how to install it, when there is no Chromium.
-fn headless_chromium(page: &std::path::Path, scratch: &std::path::Path) -> (String, u64) {
+pub(crate) fn headless_chromium(
+    page: &std::path::Path,
+    scratch: &std::path::Path,
+) -> (String, u64) {
     let browser = crate::support::chromium();
     let url = format!("file://{}", page.display());
     let profile = scratch.join("chromium-profile");

@@ -180,10 +180,16 @@ impl Builder<'_> {
 
     fn bucket(&mut self, logical: &str, what: &str) -> Option<String> {
         use paysec_s3::BucketProperty as B;
-        let enc = self
-            .facts
-            .live(logical, B::Encryption.as_str())
-            .map(|e| self.facts.key(e));
+        // SSE-KMS names its key; SSE-S3 (AES256) has none: a bucket that
+        // receives S3's server access logs cannot use a KMS key.
+        let enc =
+            self.facts
+                .live(logical, B::Encryption.as_str())
+                .map(|e| match self.facts.key(e) {
+                    alias if alias.starts_with("alias/") => format!("SSE-KMS with {alias}"),
+                    _ if e.trim() == "AES256" => "SSE-S3 (AES256)".to_owned(),
+                    other => other,
+                });
         let life = self.facts.live(logical, B::Lifecycle.as_str());
         self.resource(
             logical,
@@ -311,7 +317,7 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
                     key.unwrap_or_else(|| "not read".into())
                 ),
                 format!(
-                    "backups kept {} days",
+                    "backup retention {} days",
                     backups.unwrap_or_else(|| "not read".into())
                 ),
             ],
@@ -396,7 +402,17 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         let group = b.log_group(logical, what);
         b.flow(&db, &group, vec!["log export (RDS delivers)".to_owned()]);
     }
-    let vpc = b.resource(ids::VPC, "VPC (all traffic)", Vec::new(), Shape::Box);
+    let vpc = b
+        .resource(ids::VPC, "VPC (all traffic)", Vec::new(), Shape::Box)
+        .map(|vpc| {
+            // The network diagram's box has the VPC's id: a page holding
+            // both keeps each id once.
+            let id = format!("{vpc}-traffic");
+            if let Some(n) = b.nodes.iter_mut().find(|n| n.id == vpc) {
+                n.id.clone_from(&id);
+            }
+            id
+        });
     let flow_bucket = b.bucket(ids::BUCKET_FLOW_LOGS, "flow-log bucket");
     let flow_group = b.log_group(ids::LOG_FLOW_LOGS, "flow-log group");
     b.flow(
@@ -463,7 +479,36 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
             n.controls = controls_of("cloudwatch_alarm");
         }
         let alarms = Some(id);
-        b.flow(&lambda_logs, &alarms, vec!["metric filters".to_owned()]);
+        // What the alarms watch: log lines counted by metric filters, and
+        // the services' own metrics.
+        let filtered: BTreeMap<&str, usize> = [
+            (ids::FILTER_DB_CONNECTION_FAILURES, ids::LOG_RDS_POSTGRESQL),
+            (ids::FILTER_DB_AUTH_FAILURES, ids::LOG_RDS_POSTGRESQL),
+            (ids::FILTER_DB_ENCRYPTION, ids::LOG_RDS_POSTGRESQL),
+            (ids::FILTER_LAMBDA_KMS, ids::LOG_LAMBDA),
+            (ids::FILTER_API_THROTTLED, ids::LOG_API_ACCESS),
+        ]
+        .into_iter()
+        .filter(|(filter, _)| b.facts.physical(filter).is_some())
+        .fold(BTreeMap::new(), |mut m, (_, group)| {
+            *m.entry(group).or_default() += 1;
+            m
+        });
+        for (group, count) in filtered {
+            let from = b.facts.physical(group).map(str::to_owned);
+            b.flow(
+                &from,
+                &alarms,
+                vec![format!("{count} metric filter(s) on its log lines")],
+            );
+        }
+        for (source, metric) in [
+            (&function, "Errors metric"),
+            (&dlq, "queue depth metric"),
+            (&api, "5XX metric"),
+        ] {
+            b.flow(source, &alarms, vec![metric.to_owned()]);
+        }
         b.flow(&alarms, &topic, vec!["alarm notifications".to_owned()]);
     }
 
@@ -508,5 +553,6 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         clusters: Vec::new(),
         edges: b.edges,
         legend: b.legend,
+        above: Vec::new(),
     }
 }

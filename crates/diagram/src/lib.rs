@@ -94,6 +94,9 @@ pub struct Cluster {
     pub origin: Origin,
     pub nodes: Vec<Node>,
     pub clusters: Vec<Cluster>,
+    /// Its nodes one above the other, in order (a subnet's contents):
+    /// without arrows between them a layout would put them all in one row.
+    pub column: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +123,9 @@ pub struct Diagram {
     /// What is absent and would matter, each quoting the read that showed
     /// it; and what could not be read here, with why.
     pub legend: Vec<String>,
+    /// Layout only, not drawn: (above, below) pairs of element ids, so
+    /// that parts with no arrow between them stack rather than spread.
+    pub above: Vec<(String, String)>,
 }
 
 impl Diagram {

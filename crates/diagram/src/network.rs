@@ -160,10 +160,7 @@ fn subnet_nodes(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Node> {
         if origin == Origin::Foreign {
             lines.push(NOT_OURS.to_owned());
         }
-        lines.push(named(
-            &format!("endpoint {} ({})", e.id, short_service(&e.service)),
-            &e.tags,
-        ));
+        lines.push(format!("{} ({})", e.id, short_service(&e.service)));
         lines.push(match eni {
             Some(i) => format!("{} {}", i.id, i.private_ip),
             None => "no interface listed in this subnet".to_owned(),
@@ -189,8 +186,8 @@ fn subnet_nodes(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Node> {
         ] {
             if in_group && role_zone == Some(zone) {
                 let mut lines = vec![
-                    format!("database {role} {}", db.identifier),
-                    format!("{}:{}", db.endpoint, db.port),
+                    format!("database {role}"),
+                    format!("{} port {}", db.identifier, db.port),
                 ];
                 if !interfaces.is_empty() {
                     lines.push(interfaces.join(" "));
@@ -297,6 +294,7 @@ fn zones(inputs: &Inputs<'_>) -> Vec<Cluster> {
             origin,
             nodes: subnet_nodes(inputs, &s.id, &s.zone),
             clusters: Vec::new(),
+            column: true,
         });
     }
     by_zone
@@ -308,6 +306,7 @@ fn zones(inputs: &Inputs<'_>) -> Vec<Cluster> {
             origin: Origin::Aws,
             nodes: Vec::new(),
             clusters: subnets,
+            column: false,
         })
         .collect()
 }
@@ -420,6 +419,7 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         origin: Origin::Aws,
         nodes: map.groups.iter().map(|g| group_node(inputs, g)).collect(),
         clusters: Vec::new(),
+        column: false,
     };
     let stack_rules = stack_rule_ids(inputs);
     let in_vpc: BTreeSet<&str> = map.groups.iter().map(|g| g.id.as_str()).collect();
@@ -649,6 +649,20 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         "green: made by paysec (tagged with this environment); grey: made by AWS; red: NOT made by paysec, or a rule the stack does not define".to_owned(),
     );
 
+    // The zones side by side on top; under them the groups with their
+    // rules, and the route tables and what else the VPC holds.
+    let zones = zones(inputs);
+    let bottoms: Vec<String> = zones
+        .iter()
+        .flat_map(|z| &z.clusters)
+        .filter_map(|s| s.nodes.last().map(|n| n.id.clone()))
+        .collect();
+    let mut above = Vec::new();
+    for bottom in &bottoms {
+        for below in groups_cluster.nodes.iter().chain(vpc_nodes.first()) {
+            above.push((bottom.clone(), below.id.clone()));
+        }
+    }
     let vpc_origin = origin_of(&map.vpc_tags, env);
     let vpc = Cluster {
         id: map.vpc_id.clone(),
@@ -659,10 +673,11 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         controls: controls_of("vpc"),
         origin: vpc_origin,
         nodes: vpc_nodes,
-        clusters: zones(inputs)
+        clusters: zones
             .into_iter()
             .chain(std::iter::once(groups_cluster))
             .collect(),
+        column: true,
     };
     Diagram {
         kind: Kind::Network,
@@ -671,5 +686,6 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         clusters: vec![vpc],
         edges,
         legend,
+        above,
     }
 }

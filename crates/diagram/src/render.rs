@@ -44,9 +44,14 @@ fn html_text(s: &str) -> String {
 
 /// Lines for a label, with the controls as the last line.
 fn label_lines(lines: &[String], controls: &[&str]) -> Vec<String> {
+    // Eight ids a line: a database's two dozen stay within its box's width.
     let mut out = lines.to_vec();
-    if !controls.is_empty() {
-        out.push(format!("controls: {}", controls.join(" ")));
+    for (i, chunk) in controls.chunks(8).enumerate() {
+        out.push(format!(
+            "{}{}",
+            if i == 0 { "controls: " } else { "" },
+            chunk.join(" ")
+        ));
     }
     out
 }
@@ -110,6 +115,15 @@ fn dot_cluster(c: &Cluster, depth: usize, out: &mut String) {
     for n in &c.nodes {
         dot_node(n, &format!("{indent}  "), out);
     }
+    if c.column {
+        for pair in c.nodes.windows(2) {
+            out.push_str(&format!(
+                "{indent}  {} -> {} [style=invis]\n",
+                dot_string(&pair[0].id),
+                dot_string(&pair[1].id)
+            ));
+        }
+    }
     for inner in &c.clusters {
         dot_cluster(inner, depth + 1, out);
     }
@@ -146,13 +160,24 @@ fn dot_header(d: &Diagram) -> String {
             html_text(v)
         ));
     }
+    // The legend under the header, out of the layout's way: no arrow's
+    // label can land on it.
+    if !d.legend.is_empty() {
+        rows.push_str("<TR><TD ALIGN=\"LEFT\"><B>legend</B></TD></TR>");
+    }
+    for l in &d.legend {
+        rows.push_str(&format!(
+            "<TR><TD ALIGN=\"LEFT\">{}</TD></TR>",
+            html_text(l)
+        ));
+    }
     format!("<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\">{rows}</TABLE>>")
 }
 
 /// The diagram in Graphviz's language.
 pub fn dot(d: &Diagram) -> String {
     let mut out = format!(
-        "digraph {} {{\n  graph [id={} fontname={} fontsize=11 labelloc=t labeljust=l label={} rankdir=LR newrank=true nodesep=0.25 ranksep=0.6 size={} compound=true]\n  node [fontname={} fontsize=9 margin=\"0.12,0.06\"]\n  edge [fontname={} fontsize=8]\n",
+        "digraph {} {{\n  graph [id={} fontname={} fontsize=11 labelloc=t labeljust=l label={} rankdir=TB newrank=true nodesep=0.3 ranksep=0.35 size={} compound=true]\n  node [fontname={} fontsize=9 margin=\"0.12,0.06\"]\n  edge [fontname={} fontsize=8]\n",
         dot_string(d.kind.as_str()),
         dot_string(d.kind.as_str()),
         dot_string(FONT),
@@ -170,14 +195,11 @@ pub fn dot(d: &Diagram) -> String {
     for e in &d.edges {
         dot_edge(e, &mut out);
     }
-    if !d.legend.is_empty() {
-        let lines: String = d
-            .legend
-            .iter()
-            .map(|l| format!("{}\\l", l.replace('\\', "\\\\").replace('"', "\\\"")))
-            .collect();
+    for (above, below) in &d.above {
         out.push_str(&format!(
-            "  \"legend\" [id=\"legend\" class=\"legend\" shape=note style=filled fillcolor=\"#f1f3f5\" color=\"#868e96\" label=\"{lines}\"]\n"
+            "  {} -> {} [style=invis]\n",
+            dot_string(above),
+            dot_string(below)
         ));
     }
     out.push_str("}\n");
@@ -360,6 +382,7 @@ mod tests {
                 origin: Origin::Paysec,
                 nodes: vec![node("sg-2", Origin::Foreign)],
                 clusters: vec![],
+                column: false,
             }],
             edges: vec![Edge {
                 id: "sgr-1".into(),
@@ -370,6 +393,7 @@ mod tests {
                 origin: Origin::Foreign,
             }],
             legend: vec!["no internet gateway (DescribeInternetGateways: none)".into()],
+            above: vec![],
         }
     }
 
@@ -385,7 +409,9 @@ mod tests {
             d.contains("\"sg-1\" -> \"sg-2\" [id=\"sgr-1\" class=\"foreign\""),
             "{d}"
         );
-        assert!(d.contains("no internet gateway (DescribeInternetGateways: none)\\l"));
+        assert!(d.contains(
+            "<TD ALIGN=\"LEFT\">no internet gateway (DescribeInternetGateways: none)</TD>"
+        ));
         assert!(d.contains("<B>PCI DSS v4.0.1 1.2.3: network diagram</B>"));
     }
 

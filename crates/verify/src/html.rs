@@ -113,8 +113,8 @@ const STYLE: &str = "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,san
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #dee2e6;padding:4px 8px;text-align:left;vertical-align:top;font-size:13px}\
 th{background:#f1f3f5}.verdict{font-weight:bold;white-space:nowrap}\
 .v-PASS{color:#1b7f6e}.v-FAIL{color:#fff;background:#d62828}.v-UNKNOWN{color:#8a4b00;background:#ffe8cc}.v-NA{color:#6c757d}.v-DEVIATION{color:#5a189a;background:#e7c6ff}\
-.edge{stroke:#adb5bd;stroke-width:1}.node rect{stroke:#495057;stroke-width:1}.node text{font-size:12px;fill:#212529}\
-.node.pass rect{fill:#b7e4c7}.node.fail rect{fill:#f28482}.node.unknown rect{fill:#ffd6a5}.node.na rect{fill:#e9ecef}.node.deviation rect{fill:#e7c6ff}\
+#environment .edge{stroke:#adb5bd;stroke-width:1}#environment .node rect{stroke:#495057;stroke-width:1}#environment .node text{font-size:12px;fill:#212529}\
+#environment .node.pass rect{fill:#b7e4c7}#environment .node.fail rect{fill:#f28482}#environment .node.unknown rect{fill:#ffd6a5}#environment .node.na rect{fill:#e9ecef}#environment .node.deviation rect{fill:#e7c6ff}\
 .legend span{display:inline-block;padding:2px 8px;margin-right:6px;border:1px solid #495057}\
 #failing{font-size:1.2em;padding:.5em 1em;border-left:6px solid #d62828;background:#fff0f0}\
 #passing{font-size:1.2em;padding:.5em 1em;border-left:6px solid #2a9d8f;background:#effaf6}\
