@@ -333,6 +333,45 @@ async fn both_diagrams_show_every_element_by_id_and_what_paysec_did_not_make() {
         "{:?}",
         net[&out_of_band]
     );
+    // Lambda's and RDS's own interfaces (which the rules layer lists, as
+    // AWS does) are the function's and the database's, not strangers.
+    let function = physical(&l, "lambda.function");
+    let db = physical(&l, "rds.instance");
+    let services = aws
+        .ec2
+        .describe_network_interfaces()
+        .filters(filter("vpc-id", &vpc))
+        .filters(filter("requester-managed", "true"))
+        .send()
+        .await
+        .unwrap();
+    let mut held = 0;
+    for eni in services.network_interfaces() {
+        let id = eni.network_interface_id().unwrap();
+        let holder = if eni.description() == Some("RDSNetworkInterface") {
+            format!("{db}@primary")
+        } else if eni.interface_type().map(|t| t.as_str()) == Some("lambda") {
+            format!("{function}@{}", eni.subnet_id().unwrap())
+        } else {
+            continue;
+        };
+        held += 1;
+        let e = net
+            .get(&holder)
+            .unwrap_or_else(|| panic!("{holder} holds {id}: {:?}", net.keys()));
+        assert!(e.text().contains(id), "{holder} names {id}: {e:?}");
+    }
+    assert_eq!(held, 4, "three of Lambda's interfaces and RDS's one");
+    let strangers: Vec<&String> = net
+        .iter()
+        .filter(|(_, e)| e.class.ends_with("foreign") && !e.class.starts_with("edge"))
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        strangers,
+        [&foreign_group],
+        "only the added group is foreign"
+    );
     let foreign = &net[&foreign_group];
     assert_eq!(foreign.class, "node foreign", "{foreign:?}");
     assert!(foreign.text().contains("NOT MADE BY PAYSEC"), "{foreign:?}");
@@ -408,8 +447,6 @@ async fn both_diagrams_show_every_element_by_id_and_what_paysec_did_not_make() {
         assert!(e.text().contains(key), "{store}'s key: {e:?}");
         assert!(e.text().contains("retention"), "{store}'s retention: {e:?}");
     }
-    let function = physical(&l, "lambda.function");
-    let db = physical(&l, "rds.instance");
     let to_db = &flow[&format!("flow-{function}-{db}")];
     assert!(to_db.text().contains("TLS required"), "{to_db:?}");
     let api = physical(&l, "api.rest-api");

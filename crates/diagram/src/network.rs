@@ -116,12 +116,13 @@ fn holder(inputs: &Inputs<'_>, eni: &InterfaceFacts) -> Holder {
         return Holder::Endpoint;
     }
     if let Some(f) = inputs.function {
-        // Lambda's interfaces: typed `lambda`, described as the function's
-        // (EC2 user guide, requester-managed interfaces).
-        let described = eni
-            .description
-            .starts_with(&format!("AWS Lambda VPC ENI-{}", f.name));
-        if eni.interface_type == "lambda" || described {
+        // Lambda's interfaces: typed `lambda` and described `AWS Lambda VPC
+        // ENI-…` (EC2 user guide, requester-managed interfaces). One is
+        // shared by the functions of a subnet and group set and named
+        // after the first, so the function's groups decide, not the name.
+        let lambdas =
+            eni.interface_type == "lambda" || eni.description.starts_with("AWS Lambda VPC ENI");
+        if lambdas && eni.groups.iter().any(|g| f.groups.contains(g)) {
             return Holder::Function;
         }
     }

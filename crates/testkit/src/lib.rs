@@ -22,6 +22,7 @@ mod code_signing;
 mod dns_firewall;
 mod endpoint_acceptance;
 mod lambda_releases;
+mod managed_interfaces;
 pub mod model;
 pub mod moto;
 mod rds_pending;

@@ -24,6 +24,7 @@
 //! | Lambda releases | an update in progress for a while, PublishVersion's `CodeSha256`, an alias holding its version ([`crate::lambda_releases`]) |
 //! | RDS pending modifications | capacity changes without `ApplyImmediately` wait for the maintenance window; an immediate change takes them along ([`crate::rds_pending`]) |
 //! | PrivateLink acceptance | an endpoint to a partner's service stays `pendingAcceptance` until its provider accepts ([`crate::endpoint_acceptance`]) |
+//! | services' network interfaces | DescribeNetworkInterfaces lists the interfaces Lambda makes for a function in a VPC and RDS for an instance, which moto never makes ([`crate::managed_interfaces`]) |
 //! | code signing | Signer's jobs and Lambda's code signing configurations answered as AWS does, and a configuration's policy enforced on CreateFunction and UpdateFunctionCode ([`crate::code_signing`]) |
 //! | IAM permission propagation | for `iam_permission_propagation` after a role is created or given policies, CreateFunction/UpdateFunctionConfiguration with it answers "The provided execution role does not have permissions to call SendMessage on SQS" (with a DLQ) or "...CreateNetworkInterface on EC2" (in a VPC) |
 
@@ -70,6 +71,9 @@ pub struct Rules {
     /// `pendingAcceptance` until its provider accepts
     /// ([`crate::endpoint_acceptance`]).
     pub endpoint_acceptance: bool,
+    /// DescribeNetworkInterfaces lists the interfaces Lambda and RDS make
+    /// for a VPC function and a DB instance ([`crate::managed_interfaces`]).
+    pub managed_interfaces: bool,
     /// A DNS Firewall association with mutation protection on cannot be
     /// disassociated (LocalStack lets it go).
     pub dns_firewall_mutation_protection: bool,
@@ -189,6 +193,7 @@ impl Rules {
             rds_parameter_types: POSTGRES_PARAMETER_TYPES.to_vec(),
             endpoint_private_dns: true,
             endpoint_acceptance: true,
+            managed_interfaces: true,
             dns_firewall_mutation_protection: true,
             dns_association_update_time: Duration::from_millis(1500),
             s3_bucket_regions: true,
@@ -232,6 +237,7 @@ impl Rules {
             rds_parameter_types: Vec::new(),
             endpoint_private_dns: false,
             endpoint_acceptance: false,
+            managed_interfaces: false,
             dns_firewall_mutation_protection: false,
             dns_association_update_time: Duration::ZERO,
             s3_bucket_regions: false,
@@ -309,6 +315,9 @@ pub(crate) struct Memory {
     /// Signing jobs, code signing configurations and what Lambda verified
     /// ([`crate::code_signing`]).
     pub(crate) signing: crate::code_signing::Signing,
+    /// What places Lambda's and RDS's interfaces in a VPC
+    /// ([`crate::managed_interfaces`]).
+    pub(crate) placements: crate::managed_interfaces::Placements,
 }
 
 /// The request as the rules see it.
@@ -1280,8 +1289,13 @@ pub(crate) fn after(
         if let Some(id) = created_ec2_id(call.signature, body) {
             m.young_ids.insert(id, now);
         }
+        crate::managed_interfaces::note(rules, &mut m, call, body);
+        if let Some(listed) = crate::managed_interfaces::after_ec2(rules, &m, call, head, body) {
+            return Some(listed);
+        }
         return crate::endpoint_acceptance::after(rules, &mut m, call, head, body);
     }
+    crate::managed_interfaces::note(rules, &mut m, call, body);
     if rules.s3_bucket_regions {
         crate::s3_regions::after(&mut m, call);
     }
