@@ -45,6 +45,23 @@ echo "== paysec verify" >&2
 "$paysec" --env "$env_name" verify --allow-unknown
 echo "== paysec status" >&2
 "$paysec" --env "$env_name" status
+echo "== paysec diagram (PCI DSS 1.2.3 network, 1.2.4 data flows)" >&2
+# SVG is laid out by Graphviz's dot: Debian's package, installed when this
+# user may (root, or sudo without a password), else said how.
+if ! command -v dot >/dev/null; then
+  apt=(apt-get); [ "$(id -u)" = 0 ] || apt=(sudo -n apt-get)
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q graphviz >/dev/null 2>&1 \
+    || { DEBIAN_FRONTEND=noninteractive "${apt[@]}" update -q >/dev/null 2>&1 \
+         && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -q graphviz >/dev/null 2>&1; } || true
+fi
+if command -v dot >/dev/null; then
+  mkdir -p target/try-local
+  for kind in network data-flow; do
+    "$paysec" --env "$env_name" diagram --kind "$kind" --out "target/try-local/$kind.svg"
+  done
+else
+  echo "Graphviz is not installed, so the diagrams were not drawn: apt-get install graphviz (macOS: brew install graphviz), or: $paysec --env $env_name diagram --kind network --format mermaid" >&2
+fi
 
 cat >&2 <<EOT
 

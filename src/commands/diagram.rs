@@ -28,8 +28,8 @@ pub struct Drawn {
 /// The scope rows a diagram's header carries: the report's (where, by
 /// whom, from which endpoint), without the rows about the report itself;
 /// "read at" is now, when the reads are done.
-pub fn header(settings: &Settings, c: &Connected, started: String) -> Vec<(String, String)> {
-    let at = super::verify::now();
+fn header(settings: &Settings, c: &Connected, started: String) -> Vec<(String, String)> {
+    let at = super::now();
     let header = paysec_verify::Header {
         environment: settings.env.as_str(),
         account: &c.env.account,
@@ -74,7 +74,7 @@ pub async fn draw(
     settings: &Settings,
     c: &Connected,
     changes: &[PlannedChange],
-    header: Vec<(String, String)>,
+    started: String,
 ) -> Result<Drawn, Failure> {
     let physical: std::collections::BTreeMap<String, String> = changes
         .iter()
@@ -136,6 +136,8 @@ pub async fn draw(
             )),
         },
     };
+    // The reads are done: the header's "read at" is now.
+    let header = header(settings, c, started);
     let stack_rules = paysec_stack::security_group_rules(&settings.config);
     let network = paysec_diagram::network::diagram(&paysec_diagram::network::Inputs {
         environment: settings.env.as_str(),
@@ -192,7 +194,7 @@ pub async fn figures(
     if !render::graphviz_present() {
         return not_drawn(render::RenderError::GraphvizMissing.to_string());
     }
-    let drawn = match draw(settings, c, changes, header(settings, c, started)).await {
+    let drawn = match draw(settings, c, changes, started).await {
         Ok(d) => d,
         Err(e) => return not_drawn(e.to_string()),
     };
@@ -232,7 +234,7 @@ pub async fn run(
             render::RenderError::GraphvizMissing.to_string(),
         ));
     }
-    let started = super::verify::now();
+    let started = super::now();
     let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     let c = super::connect_reading(settings).await?;
     let graph = graph(settings, &c, &ledger)?;
@@ -244,7 +246,7 @@ pub async fn run(
         printer.reporter(),
     );
     let changes = s.plan_up().await.map_err(plan::read_failure)?;
-    let drawn = draw(settings, &c, &changes, header(settings, &c, started)).await?;
+    let drawn = draw(settings, &c, &changes, started).await?;
     let diagram = match kind {
         DiagramKind::Network => &drawn.network,
         DiagramKind::DataFlow => &drawn.data_flow,

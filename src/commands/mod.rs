@@ -685,3 +685,10 @@ pub fn stop_on_signal(printer_json: bool) -> watch::Receiver<bool> {
     });
     rx
 }
+
+/// Now, as the reports and diagrams write it (RFC 3339, UTC).
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use paysec_core::Ledger;
 use paysec_verify::{Header, Scope, Verdict};
 
-use super::{graph, left_out, plan, reading_scheduler};
+use super::{graph, left_out, now, plan, reading_scheduler};
 use crate::cli::PolicyFor;
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
@@ -332,12 +332,6 @@ pub async fn run(
         ));
         Ok(exit::CONTROLS_UNKNOWN)
     }
-}
-
-pub(super) fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// The calls as the evidence keeps them: external ids in an answer (a

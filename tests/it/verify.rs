@@ -54,6 +54,8 @@ fn failing(report: &Value) -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn verify_detects_each_tampering_and_up_repairs_it() {
+    // The reports carry the diagrams, which Graphviz lays out.
+    crate::support::graphviz();
     // A protected environment (the suite's default is unprotected).
     let p = Paysec::new("verify")
         .with_var("PAYSEC_RDS_DELETION_PROTECTION", "true")
@@ -353,14 +355,17 @@ async fn verify_detects_each_tampering_and_up_repairs_it() {
     let calls = clean["calls"].as_array().unwrap();
     let prerequisites = clean["prerequisites"].as_array().unwrap().len();
     assert!(evidence.contains("\n## Owner prerequisites ("));
+    // ... and the diagrams: a section, no table (the pictures are files
+    // beside the report).
+    assert!(evidence.contains("\n## Diagrams (PCI DSS 1.2.3, 1.2.4)"));
     assert_eq!(
         counts,
         [
-            sections + 3,
+            sections + 4,
             sections + 3,
             header_rows + sections + rows + 1 + prerequisites + 1 + calls.len()
         ],
-        "the Markdown report parses as a section and a table per requirement, the prerequisites', the calls' appendix and the configuration's"
+        "the Markdown report parses as a section and a table per requirement, the prerequisites', the diagrams', the calls' appendix and the configuration's"
     );
     assert!(
         evidence.contains("## Appendix B: the configuration")

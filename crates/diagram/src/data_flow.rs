@@ -146,17 +146,20 @@ impl Builder<'_> {
         id.to_owned()
     }
 
-    fn flow(&mut self, from: &Option<String>, to: &Option<String>, lines: Vec<String>) {
-        if let (Some(from), Some(to)) = (from, to) {
-            self.edges.push(Edge {
-                id: format!("flow-{from}-{to}"),
-                from: from.clone(),
-                to: to.clone(),
-                lines,
-                controls: Vec::new(),
-                origin: Origin::Paysec,
-            });
-        }
+    /// Draws a flow when both ends were found live; says whether it did.
+    fn flow(&mut self, from: &Option<String>, to: &Option<String>, lines: Vec<String>) -> bool {
+        let (Some(from), Some(to)) = (from, to) else {
+            return false;
+        };
+        self.edges.push(Edge {
+            id: format!("flow-{from}-{to}"),
+            from: from.clone(),
+            to: to.clone(),
+            lines,
+            controls: Vec::new(),
+            origin: Origin::Paysec,
+        });
+        true
     }
 
     /// A log group as a store: its key and retention as read.
@@ -283,7 +286,11 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
             vec!["Lambda invoke (AWS_PROXY), SigV4 over TLS".to_owned()],
         );
         let access = b.log_group(ids::LOG_API_ACCESS, "API access log");
-        b.flow(&api, &access, vec!["access log records".to_owned()]);
+        b.flow(
+            &api,
+            &access,
+            vec!["access log records (API Gateway delivers)".to_owned()],
+        );
     } else {
         b.flow(
             &callers,
@@ -340,7 +347,7 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
             .live(ids::DB, I::IamDatabaseAuthentication.as_str())
             .map(short);
         let port = b.facts.live(ids::DB, I::Port.as_str()).map(short);
-        b.flow(
+        let drawn = b.flow(
             &function,
             &db,
             vec![
@@ -359,6 +366,10 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
                 ),
             ],
         );
+        // The transport's own controls: the parameter group's TLS ones.
+        if let (true, Some(e)) = (drawn, b.edges.last_mut()) {
+            e.controls = controls_of("db_parameter_group");
+        }
     }
 
     // The dead-letter queue.
@@ -400,7 +411,11 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         (ids::LOG_RDS_UPGRADE, "database upgrade log"),
     ] {
         let group = b.log_group(logical, what);
-        b.flow(&db, &group, vec!["log export (RDS delivers)".to_owned()]);
+        b.flow(
+            &db,
+            &group,
+            vec!["log export (RDS delivers, within AWS)".to_owned()],
+        );
     }
     let vpc = b
         .resource(ids::VPC, "VPC (all traffic)", Vec::new(), Shape::Box)
@@ -509,7 +524,11 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         ] {
             b.flow(source, &alarms, vec![metric.to_owned()]);
         }
-        b.flow(&alarms, &topic, vec!["alarm notifications".to_owned()]);
+        b.flow(
+            &alarms,
+            &topic,
+            vec!["alarm notifications (CloudWatch publishes, SNS over TLS)".to_owned()],
+        );
     }
 
     // The auditor's read-only path.
@@ -553,6 +572,12 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         clusters: Vec::new(),
         edges: b.edges,
         legend: b.legend,
-        above: Vec::new(),
+        // The records about the network (flow logs, access logs) under the
+        // account data's path rather than beside it: half as wide, which
+        // an A4 landscape page needs.
+        above: match (topic, vpc) {
+            (Some(topic), Some(vpc)) => vec![(topic, vpc)],
+            _ => Vec::new(),
+        },
     }
 }

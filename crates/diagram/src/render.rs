@@ -149,29 +149,36 @@ fn dot_edge(e: &Edge, out: &mut String) {
 /// The header (title and scope rows) as an HTML-like label: one text per
 /// row, left-aligned.
 fn dot_header(d: &Diagram) -> String {
-    let mut rows = format!(
-        "<TR><TD ALIGN=\"LEFT\"><B>{}</B></TD></TR>",
-        html_text(d.kind.requirement())
-    );
-    for (k, v) in &d.header {
-        rows.push_str(&format!(
-            "<TR><TD ALIGN=\"LEFT\">{}: {}</TD></TR>",
-            html_text(k),
-            html_text(v)
-        ));
-    }
-    // The legend under the header, out of the layout's way: no arrow's
-    // label can land on it.
-    if !d.legend.is_empty() {
-        rows.push_str("<TR><TD ALIGN=\"LEFT\"><B>legend</B></TD></TR>");
-    }
-    for l in &d.legend {
-        rows.push_str(&format!(
-            "<TR><TD ALIGN=\"LEFT\">{}</TD></TR>",
-            html_text(l)
-        ));
-    }
-    format!("<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\">{rows}</TABLE>>")
+    // Two columns, the scope on the left and the legend on the right, out
+    // of the layout's way (no arrow's label can land on them) and half as
+    // tall as one: a page's height is what an A4 sheet runs out of first.
+    let cell = |text: String| format!("<TD ALIGN=\"LEFT\" BALIGN=\"LEFT\">{text}</TD>");
+    let left: Vec<String> = std::iter::once(format!("<B>{}</B>", html_text(d.kind.requirement())))
+        .chain(
+            d.header
+                .iter()
+                .map(|(k, v)| format!("{}: {}", html_text(k), html_text(v))),
+        )
+        .collect();
+    let right: Vec<String> = if d.legend.is_empty() {
+        Vec::new()
+    } else {
+        std::iter::once("<B>legend</B>".to_owned())
+            .chain(d.legend.iter().map(|l| html_text(l)))
+            .collect()
+    };
+    let rows: String = (0..left.len().max(right.len()))
+        .map(|i| {
+            format!(
+                "<TR>{}{}</TR>",
+                cell(left.get(i).cloned().unwrap_or_default()),
+                cell(right.get(i).cloned().unwrap_or_default())
+            )
+        })
+        .collect();
+    format!(
+        "<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"1\">{rows}</TABLE>>"
+    )
 }
 
 /// The diagram in Graphviz's language.
@@ -409,9 +416,11 @@ mod tests {
             d.contains("\"sg-1\" -> \"sg-2\" [id=\"sgr-1\" class=\"foreign\""),
             "{d}"
         );
-        assert!(d.contains(
-            "<TD ALIGN=\"LEFT\">no internet gateway (DescribeInternetGateways: none)</TD>"
-        ));
+        // The header left, the legend right, a row each.
+        assert!(
+            d.contains("<TR><TD ALIGN=\"LEFT\" BALIGN=\"LEFT\">account: 123456789012</TD><TD ALIGN=\"LEFT\" BALIGN=\"LEFT\">no internet gateway (DescribeInternetGateways: none)</TD></TR>"),
+            "{d}"
+        );
         assert!(d.contains("<B>PCI DSS v4.0.1 1.2.3: network diagram</B>"));
     }
 
