@@ -4,7 +4,6 @@
 //! --report` uses to put both beside its evidence.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use paysec_core::scheduler::PlannedChange;
 use paysec_core::{Ledger, LogicalId};
@@ -13,7 +12,7 @@ use paysec_diagram::render::{self, Format};
 use paysec_diagram::{Diagram, Kind};
 use paysec_stack::ids;
 
-use super::{graph, left_out, plan, reading_scheduler, Connected};
+use super::{left_out, plan, Connected};
 use crate::cli::{DiagramFormat, DiagramKind};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
@@ -237,15 +236,7 @@ pub async fn run(
     let started = super::now();
     let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
     let c = super::connect_reading(settings).await?;
-    let graph = graph(settings, &c, &ledger)?;
-    let s = reading_scheduler(
-        settings,
-        &c,
-        graph,
-        Arc::new(Mutex::new(ledger)),
-        printer.reporter(),
-    );
-    let changes = s.plan_up().await.map_err(plan::read_failure)?;
+    let changes = super::survey(settings, &c, ledger, printer.reporter()).await?;
     let drawn = draw(settings, &c, &changes, started).await?;
     let diagram = match kind {
         DiagramKind::Network => &drawn.network,

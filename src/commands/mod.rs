@@ -540,6 +540,22 @@ pub fn reading_scheduler(
     )
 }
 
+/// Every resource the configuration builds, read live and compared with
+/// the desired state, nothing changed (`verify`, `diagram`): the survey
+/// `plan` makes, its planned actions the evidence.
+pub async fn survey(
+    settings: &Settings,
+    c: &Connected,
+    ledger: Ledger,
+    reporter: Arc<dyn paysec_core::Reporter>,
+) -> Result<Vec<paysec_core::scheduler::PlannedChange>, Failure> {
+    let graph = graph(settings, c, &ledger)?;
+    reading_scheduler(settings, c, graph, Arc::new(Mutex::new(ledger)), reporter)
+        .plan_up()
+        .await
+        .map_err(plan::read_failure)
+}
+
 /// Checks before the first write (`plan`, `up`): shown in text (JSON
 /// callers print `c.resolved.checks` themselves), a failed one refuses the
 /// run with its message (a read AWS refused for want of a permission, as

@@ -3,12 +3,11 @@
 
 use paysec_stack::ID_WIDTH;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use paysec_core::Ledger;
 use paysec_verify::{Header, Scope, Verdict};
 
-use super::{graph, left_out, now, plan, reading_scheduler};
+use super::{graph, left_out, now};
 use crate::cli::PolicyFor;
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
@@ -121,17 +120,9 @@ pub async fn run(
     // evidence behind each finding.
     let calls = paysec_aws::calls::CallLog::default();
     c.aws = c.aws.recording(&calls);
-    let graph = graph(settings, &c, &ledger)?;
-    let picture = picture_of(&graph);
-    let s = reading_scheduler(
-        settings,
-        &c,
-        graph,
-        Arc::new(Mutex::new(ledger)),
-        printer.reporter(),
-    );
+    let picture = picture_of(&graph(settings, &c, &ledger)?);
     // Reads every resource live; nothing is changed.
-    let changes = s.plan_up().await.map_err(plan::read_failure)?;
+    let changes = super::survey(settings, &c, ledger, printer.reporter()).await?;
     let mut unknowable = Vec::new();
     if c.aws
         .tolerates(paysec_aws::emulator::Gap::DeadLetterConfigNotReturned)

@@ -24,4 +24,5 @@ mod rules;
 mod shared_ledger;
 mod snapshots;
 mod stack;
+mod structure;
 mod verify;

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
-use crate::clients::SetupError;
+use crate::setup::{is_loopback, parse_endpoint, SetupError};
 
 /// The SDK service ids of the clients paysec builds (the names
 /// `AWS_ENDPOINT_URL_<ID>` and a profile's `services` section use).
@@ -97,8 +97,8 @@ impl Endpoints {
         for (id, value) in &self.by_service {
             let Some(value) = value else { continue };
             let from = &self.source[id];
-            let url = crate::clients::parse_endpoint(value).map_err(|e| named(e, id, from))?;
-            if url.scheme() == "http" && !crate::clients::is_loopback(&url) && !allow_http {
+            let url = parse_endpoint(value).map_err(|e| named(e, id, from))?;
+            if url.scheme() == "http" && !is_loopback(&url) && !allow_http {
                 return Err(named(
                     SetupError::PlainHttpEndpoint {
                         endpoint: value.clone(),

@@ -14,11 +14,13 @@ pub mod endpoints;
 pub mod ledger_s3;
 pub mod permissions;
 pub mod s3_hardening;
+mod setup;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use classify::{classify, AwsResultExt, ServiceErrorExt};
-pub use clients::{AssumeRole, Aws, AwsSettings, CallerIdentity, SetupError};
+pub use clients::{AssumeRole, Aws, AwsSettings, CallerIdentity};
+pub use setup::SetupError;
 pub use tagged::tagged_arns;
 
 /// The SDK crates, re-exported so tests and callers use the same versions.

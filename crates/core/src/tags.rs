@@ -83,7 +83,7 @@ pub fn tagged_by_another(missing: &[&str], env: &str, id: &str, token: &str) -> 
 /// The wanted tags a read found missing (`k=v` each), from its drift: the
 /// tags comparison lists them, comma-separated, as its expected side
 /// (`Checks::tags`).
-pub fn missing_in(drift: &[crate::state::Comparison]) -> Vec<&str> {
+pub fn missing_in(drift: &[crate::property::Comparison]) -> Vec<&str> {
     drift
         .iter()
         .filter(|d| d.property == crate::property::TAGS)

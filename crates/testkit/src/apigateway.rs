@@ -22,23 +22,14 @@
 //! management operations' per-account rates).
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::rules::{ask_rest, caller_account, Call, Memory, Rules, Verdict};
+use crate::exchange::{ask_rest, caller_account, Call, Verdict};
+use crate::memory::Memory;
+use crate::ruleset::Rules;
 use crate::wire::credential_scope;
-
-/// API Gateway's per-account rates for the management operations paysec
-/// calls that have one of their own (the others share the account's
-/// 10 requests per second, which the SDK's retries absorb).
-pub const RATE_LIMITS: &[(&str, Duration)] = &[
-    ("CreateRestApi", Duration::from_secs(3)),
-    ("CreateDeployment", Duration::from_secs(5)),
-    ("DeleteRestApi", Duration::from_secs(30)),
-    ("UpdateAccount", Duration::from_secs(20)),
-];
 
 /// The rated operation a call is, if it is one.
 fn rated(method: &str, path: &[&str]) -> Option<&'static str> {

@@ -30,7 +30,6 @@
 //! The message of DeleteCodeSigningConfig's refusal is not documented:
 //! its code is the one the API names for a resource in use.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use serde_json::{json, Value};
@@ -39,8 +38,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::exchange::{ask_rest, caller_account, percent_decode, Call, Verdict};
 use crate::lambda_releases::{qualifier, target};
-use crate::rules::{ask_rest, caller_account, percent_decode, Call, Memory, Rules, Verdict};
+use crate::memory::{Job, Memory, Signing};
+use crate::ruleset::Rules;
 use crate::wire::{credential_scope, header};
 
 /// The start of a signature in a package's zip comment.
@@ -52,35 +53,6 @@ const CONFIGS: &str = "/2020-04-22/code-signing-configs";
 const FUNCTIONS_2020: &str = "/2020-06-30/functions/";
 const FUNCTIONS: &str = "/2015-03-31/functions";
 const TAGS: &str = "/2017-03-31/tags/";
-
-/// What the proxy remembers of code signing.
-#[derive(Default)]
-pub(crate) struct Signing {
-    /// Job id -> the job.
-    jobs: HashMap<String, Job>,
-    /// `clientRequestToken` -> the job it started.
-    tokens: HashMap<String, String>,
-    /// Configuration ARN -> the configuration, as Lambda answers it.
-    configs: HashMap<String, Value>,
-    /// Configuration ARN -> its tags.
-    tags: HashMap<String, serde_json::Map<String, Value>>,
-    /// Function name -> the configuration it uses.
-    functions: HashMap<String, String>,
-    /// `CodeSha256` of a package Lambda verified -> (profile version ARN,
-    /// job ARN).
-    verified: HashMap<String, (String, String)>,
-    /// Ids handed out so far.
-    made: u64,
-}
-
-struct Job {
-    /// DescribeSigningJob's answer, its status aside.
-    described: Value,
-    /// The signed object (bucket, key), or why the job failed.
-    outcome: Result<(String, String), String>,
-    /// Until when the job reads `InProgress`.
-    done_at: Instant,
-}
 
 /// The position of a zip's end-of-central-directory record.
 fn end_record(zip: &[u8]) -> Option<usize> {

@@ -17,16 +17,9 @@
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::rules::{Call, Memory, Rules, Verdict};
-
-/// An association as the rules know it.
-#[derive(Clone, Debug)]
-pub(crate) struct Association {
-    /// Its mutation protection as AWS applies it.
-    protected: bool,
-    /// An update in progress: the protection it sets, and when it is done.
-    pending: Option<(bool, Instant)>,
-}
+use crate::exchange::{Call, Verdict};
+use crate::memory::{Association, Memory};
+use crate::ruleset::Rules;
 
 impl Association {
     /// Applies a finished update.

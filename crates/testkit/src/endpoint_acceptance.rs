@@ -13,7 +13,9 @@
 //! `available` or `pendingAcceptance`; `auto_accept` only for a service of
 //! the same account).
 
-use crate::rules::{form, form_get, Call, Memory, Rules};
+use crate::exchange::{form, form_get, Call};
+use crate::memory::Memory;
+use crate::ruleset::Rules;
 use crate::wire::between;
 
 /// Whether a service name is an endpoint service offered by an account

@@ -22,7 +22,9 @@ use std::net::SocketAddr;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::rules::{ask_rest, percent_decode, Call, Memory, Rules, Verdict};
+use crate::exchange::{ask_rest, percent_decode, Call, Verdict};
+use crate::memory::Memory;
+use crate::ruleset::Rules;
 
 const FUNCTIONS: &str = "/2015-03-31/functions/";
 

@@ -21,21 +21,25 @@ mod apigateway;
 mod code_signing;
 mod dns_firewall;
 mod endpoint_acceptance;
+mod exchange;
 mod lambda_releases;
 mod managed_interfaces;
+mod memory;
 pub mod model;
 pub mod moto;
 mod rds_pending;
 mod rds_reboot;
 pub mod rules;
+mod ruleset;
 mod s3_owner;
 mod s3_policy;
 mod s3_regions;
 mod trust;
 mod wire;
 
+pub use memory::Confirmation;
 pub use model::Model;
-pub use rules::{Confirmation, Rules};
+pub use ruleset::Rules;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -69,7 +73,7 @@ struct State {
     model: Mutex<Option<Model>>,
     clock: Mutex<model::Clock>,
     rules: Mutex<Option<Rules>>,
-    memory: Mutex<rules::Memory>,
+    memory: Mutex<memory::Memory>,
     /// Requests the model refused (IAM or KMS propagation) or answered itself.
     modelled: AtomicUsize,
     /// Requests the rules refused or answered themselves.
@@ -240,7 +244,7 @@ impl FaultProxy {
     /// The subscription confirmations SNS would have sent and no one has
     /// acted on yet (the rules' `confirming_recipients`): each one's token
     /// confirms it through ConfirmSubscription, as the link in the email.
-    pub fn mailbox(&self) -> Vec<rules::Confirmation> {
+    pub fn mailbox(&self) -> Vec<memory::Confirmation> {
         self.state
             .memory
             .lock()
@@ -606,7 +610,7 @@ async fn serve(
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
-            let call = rules::Call {
+            let call = exchange::Call {
                 head: &req.head,
                 body: &body_text,
                 signature: &req.signature,
@@ -616,10 +620,10 @@ async fn serve(
                 if let Some(verdict) = rules::before(rules, &state.memory, upstream, &call).await {
                     state.ruled.fetch_add(1, Ordering::SeqCst);
                     let bytes = match verdict {
-                        rules::Verdict::Refuse(status, code, message) => {
+                        exchange::Verdict::Refuse(status, code, message) => {
                             error_response(req.protocol, status, code, &message)
                         }
-                        rules::Verdict::Answer(bytes) => bytes,
+                        exchange::Verdict::Answer(bytes) => bytes,
                     };
                     conn.write_all(&bytes).await?;
                     conn.shutdown().await?;

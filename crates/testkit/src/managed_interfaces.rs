@@ -20,25 +20,12 @@
 //! leftover interfaces by the description `AWS Lambda VPC ENI*`, as
 //! paysec's drain does.
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
-use crate::rules::{form, form_get, Call, Memory, Rules};
+use crate::exchange::{form, form_get, Call};
+use crate::memory::{Memory, Placements};
+use crate::ruleset::Rules;
 use crate::wire::between;
-
-/// What places the services' interfaces, as the proxy saw it made.
-#[derive(Debug, Default)]
-pub(crate) struct Placements {
-    /// Subnet -> (VPC, zone, range).
-    subnets: HashMap<String, (String, String, String)>,
-    /// Function name -> (subnets, groups).
-    functions: HashMap<String, (Vec<String>, Vec<String>)>,
-    /// DB subnet group -> subnets.
-    subnet_groups: HashMap<String, Vec<String>>,
-    /// DB instance -> (subnet group, groups, zone).
-    instances: HashMap<String, (String, Vec<String>, String)>,
-}
 
 /// One interface the proxy lists.
 #[derive(Debug, PartialEq)]
@@ -285,7 +272,7 @@ pub(crate) fn note(rules: &Rules, m: &mut Memory, call: &Call<'_>, body: &str) {
                 .map(str::to_owned)
                 .or_else(|| {
                     rest.trim_start_matches('/').split('/').next().map(|n| {
-                        crate::rules::percent_decode(n)
+                        crate::exchange::percent_decode(n)
                             .rsplit(':')
                             .next()
                             .unwrap_or_default()
@@ -453,8 +440,10 @@ mod tests {
     #[test]
     fn the_answer_gains_the_interfaces_once() {
         let rules = Rules::aws();
-        let mut m = Memory::default();
-        m.placements = placed();
+        let m = Memory {
+            placements: placed(),
+            ..Default::default()
+        };
         let call = Call {
             head: "",
             body: "Action=DescribeNetworkInterfaces&Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-1",

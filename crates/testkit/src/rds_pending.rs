@@ -32,7 +32,9 @@ use std::net::SocketAddr;
 
 use tokio::time::Instant;
 
-use crate::rules::{ask, form, form_get, Call, Memory, Rules, Verdict};
+use crate::exchange::{ask, form, form_get, Call, Verdict};
+use crate::memory::Memory;
+use crate::ruleset::Rules;
 use crate::wire::between;
 
 /// ModifyDBInstance's parameters that wait for the maintenance window,
@@ -120,7 +122,7 @@ pub(crate) async fn before(
                 .insert(id, Instant::now() + rules.rds_storage_optimization);
         }
         return Some(Verdict::Answer(crate::with_body(
-            crate::rules::XML_OK,
+            crate::exchange::XML_OK,
             &answer,
         )));
     }
@@ -149,7 +151,7 @@ pub(crate) async fn before(
     let instance = between(&described, "<DBInstance>", "</DBInstance>")?;
     let shown = with_pending(instance, pending);
     Some(Verdict::Answer(crate::with_body(
-        crate::rules::XML_OK,
+        crate::exchange::XML_OK,
         &response(&format!("<DBInstance>{shown}</DBInstance>")),
     )))
 }

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::rules::{form, form_get, Call, Memory, Rules, Verdict};
+use crate::exchange::{form, form_get, Call, Verdict};
+use crate::memory::Memory;
+use crate::ruleset::Rules;
 
 /// How long a reboot shows `rebooting`.
 fn reboot_time(rules: &Rules) -> Duration {

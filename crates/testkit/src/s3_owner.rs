@@ -9,7 +9,9 @@
 
 use std::net::SocketAddr;
 
-use crate::rules::{Call, Memory, Rules, Verdict};
+use crate::exchange::{Call, Verdict};
+use crate::memory::Memory;
+use crate::ruleset::Rules;
 use crate::wire::{credential_scope, header};
 
 /// The bucket a path-style S3 request names, if any (ListBuckets names
@@ -26,7 +28,8 @@ fn bucket_of<'a>(call: &Call<'a>) -> Option<&'a str> {
 /// Whether `account` owns `bucket`: it is among the buckets the emulator
 /// lists for that account (moto's `x-moto-account-id`).
 async fn owns(upstream: SocketAddr, head: &str, account: &str, bucket: &str) -> Option<bool> {
-    let (ok, body) = crate::rules::ask_rest_as(upstream, head, "s3", "GET", "/", account).await?;
+    let (ok, body) =
+        crate::exchange::ask_rest_as(upstream, head, "s3", "GET", "/", account).await?;
     ok.then(|| body.contains(&format!("<Name>{bucket}</Name>")))
 }
 
@@ -79,7 +82,7 @@ pub(crate) async fn before(
 /// Whether the bucket exists for anyone (HeadBucket as the caller: moto
 /// serves any account's bucket).
 async fn bucket_exists(upstream: SocketAddr, head: &str, bucket: &str) -> bool {
-    crate::rules::ask_rest(upstream, head, "s3", "HEAD", &format!("/{bucket}"))
+    crate::exchange::ask_rest(upstream, head, "s3", "HEAD", &format!("/{bucket}"))
         .await
         .is_some_and(|(ok, _)| ok)
 }

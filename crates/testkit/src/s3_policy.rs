@@ -24,7 +24,9 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
-use crate::rules::{strings, Call, Memory, Rules, Verdict};
+use crate::exchange::{strings, Call, Verdict};
+use crate::memory::Memory;
+use crate::ruleset::Rules;
 use crate::wire::{credential_scope, header};
 
 /// The bucket and key of a path-style object request.
@@ -183,7 +185,7 @@ pub(crate) async fn before(
                 let path = format!("/{bucket}?policy");
                 let stripped = for_moto(&policy).to_string();
                 let (ok, body) =
-                    crate::rules::send_rest(upstream, call.head, "s3", "PUT", &path, &stripped)
+                    crate::exchange::send_rest(upstream, call.head, "s3", "PUT", &path, &stripped)
                         .await?;
                 if !ok {
                     return Some(Verdict::Refuse(400, "MalformedPolicy", body));

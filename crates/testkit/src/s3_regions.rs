@@ -9,7 +9,9 @@
 
 use std::net::SocketAddr;
 
-use crate::rules::{ask_rest, Call, Memory, Rules, Verdict};
+use crate::exchange::{ask_rest, Call, Verdict};
+use crate::memory::Memory;
+use crate::ruleset::Rules;
 use crate::wire::{between, credential_scope};
 
 /// The bucket an S3 request names (path-style, as against an emulator),

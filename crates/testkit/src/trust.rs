@@ -24,8 +24,8 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
-use crate::rules::{ask, form, form_get, iam_identity, percent_decode, statements, strings};
-use crate::rules::{Call, Verdict};
+use crate::exchange::{ask, form, form_get, iam_identity, percent_decode, statements, strings};
+use crate::exchange::{Call, Verdict};
 use crate::wire::between;
 
 /// AWS's refusal of this AssumeRole, or `None` where AWS would allow it
