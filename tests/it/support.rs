@@ -854,6 +854,10 @@ pub async fn deliver_log_event(group: &str, stream: &str, line: &str) {
 /// user may (root, or `sudo` without a password); `false` when it could
 /// not.
 fn apt_install(package: &str) -> bool {
+    // One apt-get at a time in this process (two tests may each need a
+    // package), and each waits for dpkg's lock rather than failing on it.
+    static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = APT.lock().unwrap_or_else(|p| p.into_inner());
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -867,6 +871,7 @@ fn apt_install(package: &str) -> bool {
             s
         };
         c.env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["-o", "DPkg::Lock::Timeout=300"])
             .args(args)
             .output()
             .is_ok_and(|o| o.status.success())
