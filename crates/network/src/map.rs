@@ -318,8 +318,8 @@ async fn rules(
     if groups.is_empty() {
         return Ok(found);
     }
-    // AWS caps a filter's values at 200: a VPC holds fewer groups than
-    // that per request only if cut into pieces.
+    // Asked 200 groups at a time, to keep one request's filter bounded
+    // (the API reference states no limit on this filter's values).
     for chunk in groups.chunks(200) {
         let mut pages = aws
             .ec2
