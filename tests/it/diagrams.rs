@@ -28,46 +28,104 @@ impl Element {
     }
 }
 
-/// Every node, edge and box of an SVG document, and the diagram itself
+/// Every node, edge and box of an SVG document, the rows of a node's table
+/// (class `row` and the origin its tooltip says), and the diagram itself
 /// (its header and legend), by id.
 fn elements(svg: &str) -> BTreeMap<String, Element> {
+    const XLINK: &str = "http://www.w3.org/1999/xlink";
     let doc = roxmltree::Document::parse(svg).expect("the diagram is well-formed SVG");
+    let texts_of = |g: roxmltree::Node| -> Vec<String> {
+        g.descendants()
+            .filter(|t| t.has_tag_name("text"))
+            .filter(|t| {
+                // Texts of nested nodes, boxes or rows belong to them.
+                t.ancestors()
+                    .take_while(|a| *a != g)
+                    .filter(|a| a.has_tag_name("g"))
+                    .all(|a| {
+                        a.attribute("class").is_none()
+                            && !a.attribute("id").is_some_and(|id| id.starts_with("a_"))
+                    })
+            })
+            .filter_map(|t| t.text())
+            .map(str::to_owned)
+            .collect()
+    };
     doc.descendants()
         .filter(|n| n.has_tag_name("g"))
         .filter_map(|g| {
+            let id = g.attribute("id")?;
+            if let Some(row) = id.strip_prefix("a_") {
+                // Graphviz writes a cell's id on its link: `a_` and the id,
+                // the tooltip on the link inside.
+                let said = g
+                    .children()
+                    .find(|c| c.has_tag_name("a"))
+                    .and_then(|a| a.attribute((XLINK, "title")))?;
+                let origin = match said.rsplit(": ").next()? {
+                    "made by paysec" => "paysec",
+                    "made by AWS" => "aws",
+                    "NOT MADE BY PAYSEC" => "foreign",
+                    _ => "outside",
+                };
+                return Some((
+                    row.to_owned(),
+                    Element {
+                        class: format!("row {origin}"),
+                        texts: texts_of(g),
+                    },
+                ));
+            }
             let class = g.attribute("class")?;
             let kind = class.split(' ').next()?;
             if !matches!(kind, "node" | "edge" | "cluster" | "graph") {
                 return None;
             }
-            // A box's own texts: not those of the elements inside it.
-            let texts = g
-                .children()
-                .filter(|c| c.has_tag_name("text") || c.has_tag_name("g"))
-                .flat_map(|c| {
-                    c.descendants()
-                        .filter(|t| t.has_tag_name("text"))
-                        .filter(|t| {
-                            // Texts of nested nodes or boxes belong to them.
-                            t.ancestors()
-                                .take_while(|a| *a != g)
-                                .filter(|a| a.has_tag_name("g"))
-                                .all(|a| a.attribute("class").is_none())
-                        })
-                        .filter_map(|t| t.text())
-                        .map(str::to_owned)
-                        .collect::<Vec<_>>()
-                })
-                .collect();
             Some((
-                g.attribute("id")?.to_owned(),
+                id.to_owned(),
                 Element {
                     class: class.to_owned(),
-                    texts,
+                    texts: texts_of(g),
                 },
             ))
         })
         .collect()
+}
+
+/// How large the diagram's smallest text prints when its page is printed
+/// on A4 landscape, in points; panics when the page is not A4 landscape
+/// or smaller. Graphviz writes the page's size and the scale it fitted
+/// the drawing to on the SVG element and its first group.
+fn printed_on_a4(svg: &str) -> f64 {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    let root = doc.root_element();
+    let points = |name: &str| -> f64 {
+        root.attribute(name)
+            .and_then(|v| v.strip_suffix("pt"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("the page's {name} in points"))
+    };
+    let (width, height) = (points("width"), points("height"));
+    assert!(
+        width <= 842.0 && height <= 595.5,
+        "{width}x{height} pt is not within A4 landscape (842x595 pt)"
+    );
+    let transform = root
+        .descendants()
+        .find(|n| n.has_tag_name("g"))
+        .and_then(|g| g.attribute("transform"))
+        .unwrap();
+    let scale: f64 = transform
+        .strip_prefix("scale(")
+        .and_then(|t| t.split([' ', ')']).next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("a scale in {transform}"));
+    let smallest = root
+        .descendants()
+        .filter(|n| n.has_tag_name("text") && n.text().is_some_and(|t| !t.trim().is_empty()))
+        .filter_map(|t| t.attribute("font-size")?.parse::<f64>().ok())
+        .fold(f64::INFINITY, f64::min);
+    scale * smallest
 }
 
 fn filter(name: &str, value: &str) -> Filter {
@@ -110,6 +168,29 @@ for (const div of document.querySelectorAll('div.diagram')) {
       .filter(t => t.closest('g.node, g.edge, g.cluster, g.graph') === g)
       .filter(t => t.textContent.trim() !== '').map(box);
     out.push({diagram: div.dataset.diagram, id: g.id, kind, shape: shape ? box(shape) : null, texts});
+  }
+}
+// Each arrow's path, sampled every two pixels on screen, against every
+// node's shape but those of its own two ends: the nodes it crosses.
+for (const div of document.querySelectorAll('div.diagram')) {
+  const shapes = [...div.querySelectorAll('g.node')].map(g => {
+    const s = g.querySelector(':scope > polygon, :scope > ellipse, :scope > path');
+    return s ? {name: g.querySelector(':scope > title').textContent, box: box(s)} : null;
+  }).filter(s => s);
+  for (const g of div.querySelectorAll('g.edge')) {
+    const [from, to] = g.querySelector(':scope > title').textContent.split('->');
+    const path = g.querySelector(':scope > path');
+    if (!path) continue;
+    const m = path.getScreenCTM(), length = path.getTotalLength(), crossed = new Set();
+    for (let at = 0; at <= length; at += 2) {
+      const p = new DOMPoint(path.getPointAtLength(at).x, path.getPointAtLength(at).y).matrixTransform(m);
+      for (const s of shapes) {
+        if (s.name === from || s.name === to) continue;
+        const [l, t, r, b] = s.box;
+        if (p.x > l + 2 && p.x < r - 2 && p.y > t + 2 && p.y < b - 2) crossed.add(s.name);
+      }
+    }
+    out.push({diagram: div.dataset.diagram, id: g.id, kind: 'crossing', shape: null, texts: [], crosses: [...crossed]});
   }
 }
 document.getElementById('boxes').textContent = JSON.stringify(out);
@@ -297,11 +378,12 @@ async fn both_diagrams_show_every_element_by_id_and_what_paysec_did_not_make() {
         net_path.to_str().unwrap(),
     ])
     .success();
-    let net = elements(&std::fs::read_to_string(&net_path).unwrap());
+    let net_svg = std::fs::read_to_string(&net_path).unwrap();
+    let net = elements(&net_svg);
     for s in subnets.subnets() {
         let id = s.subnet_id().unwrap();
         let e = net.get(id).unwrap_or_else(|| panic!("subnet {id} drawn"));
-        assert!(e.class.starts_with("cluster"), "{id}: {e:?}");
+        assert!(e.class.starts_with("node"), "{id}: {e:?}");
         assert!(e.text().contains(s.cidr_block().unwrap()), "{id}: {e:?}");
         assert!(e.text().contains("controls: NET-3"), "{id}: {e:?}");
     }
@@ -387,12 +469,25 @@ async fn both_diagrams_show_every_element_by_id_and_what_paysec_did_not_make() {
             .collect();
         assert!(!drawn.is_empty(), "endpoint {id} drawn");
         for (eid, el) in &drawn {
-            assert_eq!(el.class, "node paysec", "{id} as {eid}: {el:?}");
+            assert!(!el.class.ends_with("foreign"), "{id} as {eid}: {el:?}");
         }
-        // An interface endpoint is drawn in each of its subnets, named by
-        // its interface there.
-        for eni in e.network_interface_ids() {
-            assert!(net.contains_key(eni.as_str()), "{id}'s {eni}");
+        // An interface endpoint is a row in each of its subnets, named by
+        // its interface there; a gateway endpoint a row of the VPC's
+        // routing.
+        let rows: Vec<&str> = if e.network_interface_ids().is_empty() {
+            vec![id]
+        } else {
+            e.network_interface_ids()
+                .iter()
+                .map(String::as_str)
+                .collect()
+        };
+        for row in rows {
+            let drawn = net
+                .get(row)
+                .unwrap_or_else(|| panic!("{id}'s row {row}: {:?}", net.keys()));
+            assert_eq!(drawn.class, "row paysec", "{id}'s {row}: {drawn:?}");
+            assert!(drawn.text().contains(id), "{id}'s {row}: {drawn:?}");
         }
     }
     // The legend is under the header, in the diagram's own label.
@@ -420,6 +515,14 @@ async fn both_diagrams_show_every_element_by_id_and_what_paysec_did_not_make() {
         .run(&["diagram", "--kind", "data-flow"])
         .success()
         .stdout();
+    // Printed on A4 landscape, no text is smaller than 6 points.
+    for (kind, svg) in [("network", &net_svg), ("data-flow", &flow)] {
+        let printed = printed_on_a4(svg);
+        assert!(
+            printed >= 6.0,
+            "{kind}: the smallest text prints at {printed:.2} pt on A4"
+        );
+    }
     let flow = elements(&flow);
     for store in [
         "rds.instance",
@@ -507,6 +610,20 @@ async fn both_diagrams_show_every_element_by_id_and_what_paysec_did_not_make() {
         assert!(drawn > 10, "{diagram}: {drawn} nodes rendered");
         let found = overlaps(&probe, diagram);
         assert!(found.is_empty(), "{diagram}: {found:#?}\n{}", svgs[diagram]);
+        // No arrow runs through an element it does not start or end at.
+        let crossings: Vec<String> = probe
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["diagram"] == diagram && i["kind"] == "crossing")
+            .filter(|i| !i["crosses"].as_array().unwrap().is_empty())
+            .map(|i| format!("{} through {}", i["id"], i["crosses"]))
+            .collect();
+        assert!(
+            crossings.is_empty(),
+            "{diagram}: {crossings:#?}\n{}",
+            svgs[diagram]
+        );
     }
     assert!(screenshot > 20_000, "a rendered page: {screenshot} bytes");
 

@@ -7,7 +7,7 @@
 //! Each arrow says its protocol and encryption, each store its key and
 //! retention.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use paysec_core::scheduler::{Planned, PlannedChange};
 use paysec_stack::ids;
@@ -87,7 +87,9 @@ fn live_of<'a>(c: &'a PlannedChange, property: &str) -> Option<&'a str> {
 
 /// Cuts a long value (a policy, a list) to a label's width.
 fn short(s: &str) -> String {
-    const MAX: usize = 60;
+    // Labels wrap; past this a value (a policy list) would only make its
+    // box taller than the page.
+    const MAX: usize = 100;
     if s.chars().count() <= MAX {
         s.to_owned()
     } else {
@@ -131,6 +133,7 @@ impl Builder<'_> {
                 .unwrap_or_default(),
             origin: Origin::Paysec,
             shape,
+            rows: Vec::new(),
         });
         Some(physical.to_owned())
     }
@@ -142,6 +145,7 @@ impl Builder<'_> {
             controls: Vec::new(),
             origin: Origin::Outside,
             shape: Shape::Party,
+            rows: Vec::new(),
         });
         id.to_owned()
     }
@@ -158,6 +162,7 @@ impl Builder<'_> {
             lines,
             controls: Vec::new(),
             origin: Origin::Paysec,
+            upward: false,
         });
         true
     }
@@ -480,23 +485,11 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         .filter(|c| c.kind == "cloudwatch_alarm" && c.planned.physical_id().is_some())
         .map(|c| c.id.as_str())
         .collect();
-    if !alarms.is_empty() {
-        let id = b.party(
-            "alarms",
-            std::iter::once(format!("{} CloudWatch alarms", alarms.len()))
-                .chain(alarms.iter().map(|a| (*a).to_owned()))
-                .collect(),
-        );
-        // Alarms are the account's: drawn as the stack's, not a party.
-        if let Some(n) = b.nodes.iter_mut().find(|n| n.id == id) {
-            n.origin = Origin::Paysec;
-            n.shape = Shape::Box;
-            n.controls = controls_of("cloudwatch_alarm");
-        }
-        let alarms = Some(id);
+    let alarms = (!alarms.is_empty()).then(|| {
         // What the alarms watch: log lines counted by metric filters, and
-        // the services' own metrics.
-        let filtered: BTreeMap<&str, usize> = [
+        // the services' own metrics. Said in the element rather than drawn
+        // as six arrows from all over the page into one box.
+        let filters: Vec<(&str, &str)> = [
             (ids::FILTER_DB_CONNECTION_FAILURES, ids::LOG_RDS_POSTGRESQL),
             (ids::FILTER_DB_AUTH_FAILURES, ids::LOG_RDS_POSTGRESQL),
             (ids::FILTER_DB_ENCRYPTION, ids::LOG_RDS_POSTGRESQL),
@@ -505,31 +498,52 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         ]
         .into_iter()
         .filter(|(filter, _)| b.facts.physical(filter).is_some())
-        .fold(BTreeMap::new(), |mut m, (_, group)| {
-            *m.entry(group).or_default() += 1;
-            m
-        });
-        for (group, count) in filtered {
-            let from = b.facts.physical(group).map(str::to_owned);
-            b.flow(
-                &from,
-                &alarms,
-                vec![format!("{count} metric filter(s) on its log lines")],
-            );
+        .collect();
+        let mut watched: Vec<String> = Vec::new();
+        if !filters.is_empty() {
+            let groups: BTreeSet<&str> = filters.iter().map(|(_, group)| *group).collect();
+            watched.push(format!(
+                "{} metric filters on {} log groups",
+                filters.len(),
+                groups.len()
+            ));
         }
         for (source, metric) in [
-            (&function, "Errors metric"),
-            (&dlq, "queue depth metric"),
-            (&api, "5XX metric"),
+            (&function, "the function's Errors"),
+            (&dlq, "the queue's depth"),
+            (&api, "the API's 5XX"),
         ] {
-            b.flow(source, &alarms, vec![metric.to_owned()]);
+            if source.is_some() {
+                watched.push(metric.to_owned());
+            }
         }
-        b.flow(
-            &alarms,
-            &topic,
-            vec!["alarm notifications (CloudWatch publishes, SNS over TLS)".to_owned()],
+        let mut lines = vec![format!(
+            "{} CloudWatch alarms (monitoring.alarm-…)",
+            alarms.len()
+        )];
+        lines.push(
+            alarms
+                .iter()
+                .map(|a| a.trim_start_matches("monitoring.alarm-"))
+                .collect::<Vec<_>>()
+                .join(", "),
         );
-    }
+        lines.push(format!("watching {}", watched.join(", ")));
+        b.nodes.push(Node {
+            id: "alarms".to_owned(),
+            lines,
+            controls: controls_of("cloudwatch_alarm"),
+            origin: Origin::Paysec,
+            shape: Shape::Box,
+            rows: Vec::new(),
+        });
+        "alarms".to_owned()
+    });
+    b.flow(
+        &alarms,
+        &topic,
+        vec!["alarm notifications (CloudWatch publishes, SNS over TLS)".to_owned()],
+    );
 
     // The auditor's read-only path.
     let managed = b
@@ -545,8 +559,9 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         vec![managed.unwrap_or_else(|| "policies not read".into())],
         Shape::Box,
     );
+    let mut auditor = None;
     if role.is_some() {
-        let auditor = Some(b.party(
+        auditor = Some(b.party(
             "auditor",
             vec![
                 "auditor".to_owned(),
@@ -572,12 +587,19 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         clusters: Vec::new(),
         edges: b.edges,
         legend: b.legend,
-        // The records about the network (flow logs, access logs) under the
-        // account data's path rather than beside it: half as wide, which
-        // an A4 landscape page needs.
-        above: match (topic, vpc) {
-            (Some(topic), Some(vpc)) => vec![(topic, vpc)],
-            _ => Vec::new(),
-        },
+        above: Vec::new(),
+        // The parts with no arrow between them side by side rather than
+        // each under the last (an A4 landscape page runs out of height
+        // first): the records about the network start at the top beside
+        // the callers; the alarms and the auditor's path sit beside the
+        // database, below the API's narrow top. Of the placements tried
+        // on the example environment, the one that printed largest.
+        level: vec![
+            [Some(&callers), Some(&vpc), Some(&data)],
+            [Some(&db), Some(&alarms), Some(&auditor)],
+        ]
+        .into_iter()
+        .map(|set| set.into_iter().flatten().flatten().cloned().collect())
+        .collect(),
     }
 }

@@ -59,6 +59,16 @@ impl Origin {
             Self::Outside => "outside",
         }
     }
+
+    /// Who made it, in words (a row's tooltip).
+    pub fn said(self) -> &'static str {
+        match self {
+            Self::Paysec => "made by paysec",
+            Self::Aws => "made by AWS",
+            Self::Foreign => "NOT MADE BY PAYSEC",
+            Self::Outside => "outside the account",
+        }
+    }
 }
 
 /// How an element is drawn.
@@ -84,6 +94,21 @@ pub struct Node {
     pub controls: Vec<&'static str>,
     pub origin: Origin,
     pub shape: Shape,
+    /// Elements drawn inside this one as rows of a table (what holds an
+    /// interface in a subnet): a box of boxes would take three times the
+    /// page.
+    pub rows: Vec<Row>,
+}
+
+/// An element drawn as a row of its node's table: its id is the SVG
+/// element's (`a_` and the id, as Graphviz writes a cell's), its origin
+/// said in its colour and its tooltip.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub id: String,
+    pub lines: Vec<String>,
+    pub controls: Vec<&'static str>,
+    pub origin: Origin,
 }
 
 #[derive(Clone, Debug)]
@@ -108,6 +133,10 @@ pub struct Edge {
     pub lines: Vec<String>,
     pub controls: Vec<&'static str>,
     pub origin: Origin,
+    /// Laid out from `to` up to `from`, its head still at `to`: an arrow
+    /// from a block outside into the VPC, so that the block sits below the
+    /// groups it reaches rather than above the whole VPC.
+    pub upward: bool,
 }
 
 /// One diagram, ready to render.
@@ -126,6 +155,10 @@ pub struct Diagram {
     /// Layout only, not drawn: (above, below) pairs of element ids, so
     /// that parts with no arrow between them stack rather than spread.
     pub above: Vec<(String, String)>,
+    /// Layout only: sets of element ids drawn at one height, so that parts
+    /// with no arrow between them sit side by side in the page's width
+    /// rather than each in its own band.
+    pub level: Vec<Vec<String>>,
 }
 
 impl Diagram {

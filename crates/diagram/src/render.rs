@@ -42,11 +42,134 @@ fn html_text(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Lines for a label, with the controls as the last line.
+/// The controls as runs, each prefix's in number order: `NET-13–15` for
+/// NET-13, NET-14 and NET-15 (three or more in a row), so that a
+/// database's two dozen take a line rather than three.
+pub fn control_runs(controls: &[&str]) -> Vec<String> {
+    let mut prefixes: Vec<(&str, Vec<u32>)> = Vec::new();
+    let mut odd: Vec<String> = Vec::new();
+    for c in controls {
+        match c
+            .rsplit_once('-')
+            .and_then(|(p, n)| Some((p, n.parse::<u32>().ok()?)))
+        {
+            Some((prefix, n)) => match prefixes.iter_mut().find(|(p, _)| *p == prefix) {
+                Some((_, ns)) => ns.push(n),
+                None => prefixes.push((prefix, vec![n])),
+            },
+            None => odd.push((*c).to_owned()),
+        }
+    }
+    let mut out = Vec::new();
+    for (prefix, mut ns) in prefixes {
+        ns.sort_unstable();
+        ns.dedup();
+        let mut i = 0;
+        while i < ns.len() {
+            let mut j = i;
+            while j + 1 < ns.len() && ns[j + 1] == ns[j] + 1 {
+                j += 1;
+            }
+            if j - i >= 2 {
+                out.push(format!("{prefix}-{}\u{2013}{}", ns[i], ns[j]));
+            } else {
+                out.extend(ns[i..=j].iter().map(|n| format!("{prefix}-{n}")));
+            }
+            i = j + 1;
+        }
+    }
+    out.extend(odd);
+    out
+}
+
+/// The widest line of an element's label, in characters; longer ones wrap
+/// at spaces (an id is never split). A4 has room for about three such
+/// boxes side by side at a printable size.
+const LINE: usize = 40;
+
+/// An arrow's widest label line: a label sits between the boxes, so it
+/// widens the row it crosses.
+const EDGE_LINE: usize = 30;
+
+/// The legend's widest line.
+const HEADER_LINE: usize = 64;
+
+/// The scope's widest line: an SSO caller's ARN takes two, not three.
+const SCOPE_LINE: usize = 80;
+
+/// `line` broken at spaces into lines of at most `width` characters; a
+/// longer word (a URL, an ARN) breaks after a `/`, `:` or `,` instead.
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in line.split(' ').flat_map(|w| pieces(w, width)) {
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(&word);
+    }
+    out.push(current);
+    out
+}
+
+/// A word cut into pieces of at most `width` characters: after a `/`, `:`
+/// or `,` where it has them (an ARN, a URL), else after a `-`, else
+/// anywhere (a hash). A piece is a line of its own but the last.
+fn pieces(word: &str, width: usize) -> Vec<String> {
+    let mut out = vec![word.to_owned()];
+    for separators in [&['/', ':', ','][..], &['-'][..], &[][..]] {
+        out = out
+            .into_iter()
+            .flat_map(|w| {
+                if w.chars().count() <= width {
+                    vec![w]
+                } else {
+                    cut(&w, width, separators)
+                }
+            })
+            .collect();
+    }
+    out
+}
+
+/// `word` cut after `separators` (after any character when there are
+/// none) into pieces of at most `width` characters where it can be.
+fn cut(word: &str, width: usize, separators: &[char]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut piece = String::new();
+    let mut since_cut = String::new();
+    let fits =
+        |piece: &String, more: &String| piece.chars().count() + more.chars().count() <= width;
+    for c in word.chars() {
+        since_cut.push(c);
+        if separators.is_empty() || separators.contains(&c) {
+            if !fits(&piece, &since_cut) && !piece.is_empty() {
+                out.push(std::mem::take(&mut piece));
+            }
+            piece.push_str(&std::mem::take(&mut since_cut));
+        }
+    }
+    if !fits(&piece, &since_cut) && !piece.is_empty() {
+        out.push(std::mem::take(&mut piece));
+    }
+    piece.push_str(&since_cut);
+    out.push(piece);
+    out
+}
+
+/// Lines for a label, wrapped, with the controls as the last line(s).
 fn label_lines(lines: &[String], controls: &[&str]) -> Vec<String> {
-    // Eight ids a line: a database's two dozen stay within its box's width.
-    let mut out = lines.to_vec();
-    for (i, chunk) in controls.chunks(8).enumerate() {
+    label_lines_within(lines, controls, LINE)
+}
+
+/// [`label_lines`] at most `width` characters wide.
+fn label_lines_within(lines: &[String], controls: &[&str], width: usize) -> Vec<String> {
+    // Six runs a line: a box stays as narrow as its name.
+    let mut out: Vec<String> = lines.iter().flat_map(|l| wrap(l, width)).collect();
+    for (i, chunk) in control_runs(controls).chunks(6).enumerate() {
         out.push(format!(
             "{}{}",
             if i == 0 { "controls: " } else { "" },
@@ -58,12 +181,62 @@ fn label_lines(lines: &[String], controls: &[&str]) -> Vec<String> {
 
 /// A DOT label of centred lines.
 fn dot_label(lines: &[String], controls: &[&str]) -> String {
-    let joined = label_lines(lines, controls)
+    dot_label_within(lines, controls, LINE)
+}
+
+/// [`dot_label`] at most `width` characters wide.
+fn dot_label_within(lines: &[String], controls: &[&str], width: usize) -> String {
+    let joined = label_lines_within(lines, controls, width)
         .iter()
         .map(|l| l.replace('\\', "\\\\").replace('"', "\\\""))
         .collect::<Vec<_>>()
         .join("\\n");
     format!("\"{joined}\"")
+}
+
+/// Lines as HTML-like label text (its cell's `BALIGN` aligns them).
+fn html_lines(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| html_text(l))
+        .collect::<Vec<_>>()
+        .join("<BR/>")
+}
+
+/// A node with rows: its own lines on top, then each row as a cell with a
+/// line above it, carrying the row's id (Graphviz writes a cell's id only
+/// on a link, so each row links to itself) and its origin as a tooltip.
+fn dot_table(n: &Node) -> String {
+    let mut cells = format!(
+        "<TR><TD ALIGN=\"LEFT\" BALIGN=\"LEFT\">{}</TD></TR>",
+        html_lines(&label_lines(&n.lines, &n.controls))
+    );
+    for r in &n.rows {
+        let (fill, font) = match r.origin {
+            Origin::Foreign => (" BGCOLOR=\"#ffe3e3\"", "#9b1c1c"),
+            _ => ("", "#000000"),
+        };
+        cells.push_str(&format!(
+            "<TR><TD ALIGN=\"LEFT\" BALIGN=\"LEFT\" BORDER=\"1\" SIDES=\"T\" COLOR=\"{}\"{fill} ID={} HREF={} TOOLTIP={}><FONT COLOR=\"{font}\">{}</FONT></TD></TR>",
+            border(r.origin),
+            dot_string(&r.id),
+            dot_string(&format!("#{}", r.id)),
+            dot_string(&format!("{}: {}", r.id, r.origin.said())),
+            html_lines(&label_lines(&r.lines, &r.controls)),
+        ));
+    }
+    format!(
+        "<<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"3\">{cells}</TABLE>>"
+    )
+}
+
+fn border(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Paysec => "#2b8a3e",
+        Origin::Aws => "#868e96",
+        Origin::Foreign => "#c92a2a",
+        Origin::Outside => "#495057",
+    }
 }
 
 fn style(origin: Origin) -> &'static str {
@@ -92,7 +265,11 @@ fn dot_node(n: &Node, indent: &str, out: &mut String) {
         dot_string(&n.id),
         dot_string(&n.id),
         n.origin.class(),
-        dot_label(&n.lines, &n.controls),
+        if n.rows.is_empty() {
+            dot_label(&n.lines, &n.controls)
+        } else {
+            dot_table(n)
+        },
         shape(n.shape),
         style(n.origin),
     ));
@@ -136,44 +313,69 @@ fn dot_edge(e: &Edge, out: &mut String) {
         Origin::Paysec => "color=\"#2b8a3e\"",
         _ => "color=\"#495057\"",
     };
+    let (tail, head, dir) = if e.upward {
+        (&e.to, &e.from, " dir=back")
+    } else {
+        (&e.from, &e.to, "")
+    };
     out.push_str(&format!(
-        "  {} -> {} [id={} class=\"{}\" label={} {colour}]\n",
-        dot_string(&e.from),
-        dot_string(&e.to),
+        "  {} -> {} [id={} class=\"{}\" label={} {colour}{dir}]\n",
+        dot_string(tail),
+        dot_string(head),
         dot_string(&e.id),
         e.origin.class(),
-        dot_label(&e.lines, &e.controls),
+        dot_label_within(&e.lines, &e.controls, EDGE_LINE),
     ));
 }
 
 /// The header (title and scope rows) as an HTML-like label: one text per
 /// row, left-aligned.
 fn dot_header(d: &Diagram) -> String {
-    // Two columns, the scope on the left and the legend on the right, out
-    // of the layout's way (no arrow's label can land on them) and half as
-    // tall as one: a page's height is what an A4 sheet runs out of first.
+    // Columns: the scope, then the legend in as many columns as keep it no
+    // taller than the scope (at most two), out of the layout's way (no
+    // arrow's label can land on them): a page's height is what an A4 sheet
+    // runs out of first.
     let cell = |text: String| format!("<TD ALIGN=\"LEFT\" BALIGN=\"LEFT\">{text}</TD>");
-    let left: Vec<String> = std::iter::once(format!("<B>{}</B>", html_text(d.kind.requirement())))
+    let scope: Vec<String> = std::iter::once(format!("<B>{}</B>", html_text(d.kind.requirement())))
         .chain(
             d.header
                 .iter()
-                .map(|(k, v)| format!("{}: {}", html_text(k), html_text(v))),
+                .flat_map(|(k, v)| wrap(&format!("{k}: {v}"), SCOPE_LINE))
+                .map(|l| html_text(&l)),
         )
         .collect();
-    let right: Vec<String> = if d.legend.is_empty() {
-        Vec::new()
-    } else {
-        std::iter::once("<B>legend</B>".to_owned())
-            .chain(d.legend.iter().map(|l| html_text(l)))
-            .collect()
-    };
-    let rows: String = (0..left.len().max(right.len()))
+    // The legend's items, each as its wrapped lines: an item is never cut
+    // between two columns.
+    let items: Vec<Vec<String>> = d
+        .legend
+        .iter()
+        .map(|l| wrap(l, HEADER_LINE).iter().map(|l| html_text(l)).collect())
+        .collect();
+    let total: usize = 1 + items.iter().map(Vec::len).sum::<usize>();
+    let mut columns: Vec<Vec<String>> = vec![scope];
+    if !items.is_empty() {
+        let height = if total > columns[0].len() {
+            total.div_ceil(2).max(columns[0].len())
+        } else {
+            total
+        };
+        let mut column = vec!["<B>legend</B>".to_owned()];
+        for item in items {
+            if column.len() + item.len() > height && column.len() > 1 {
+                columns.push(std::mem::take(&mut column));
+            }
+            column.extend(item);
+        }
+        columns.push(column);
+    }
+    let tallest = columns.iter().map(Vec::len).max().unwrap_or(0);
+    let rows: String = (0..tallest)
         .map(|i| {
-            format!(
-                "<TR>{}{}</TR>",
-                cell(left.get(i).cloned().unwrap_or_default()),
-                cell(right.get(i).cloned().unwrap_or_default())
-            )
+            let cells: String = columns
+                .iter()
+                .map(|c| cell(c.get(i).cloned().unwrap_or_default()))
+                .collect();
+            format!("<TR>{cells}</TR>")
         })
         .collect();
     format!(
@@ -184,7 +386,7 @@ fn dot_header(d: &Diagram) -> String {
 /// The diagram in Graphviz's language.
 pub fn dot(d: &Diagram) -> String {
     let mut out = format!(
-        "digraph {} {{\n  graph [id={} fontname={} fontsize=11 labelloc=t labeljust=l label={} rankdir=TB newrank=true nodesep=0.3 ranksep=0.35 size={} compound=true]\n  node [fontname={} fontsize=9 margin=\"0.12,0.06\"]\n  edge [fontname={} fontsize=8]\n",
+        "digraph {} {{\n  graph [id={} fontname={} fontsize=9 labelloc=t labeljust=l label={} rankdir=TB newrank=true nodesep=0.2 ranksep=0.25 size={} compound=true]\n  node [fontname={} fontsize=9 margin=\"0.08,0.04\"]\n  edge [fontname={} fontsize=9]\n",
         dot_string(d.kind.as_str()),
         dot_string(d.kind.as_str()),
         dot_string(FONT),
@@ -208,6 +410,10 @@ pub fn dot(d: &Diagram) -> String {
             dot_string(above),
             dot_string(below)
         ));
+    }
+    for set in d.level.iter().filter(|s| s.len() > 1) {
+        let ids: Vec<String> = set.iter().map(|id| dot_string(id)).collect();
+        out.push_str(&format!("  {{rank=same; {}}}\n", ids.join("; ")));
     }
     out.push_str("}\n");
     out
@@ -235,7 +441,11 @@ fn mermaid_text(lines: &[String], controls: &[&str]) -> String {
 }
 
 fn mermaid_node(n: &Node, indent: &str, out: &mut String) {
-    let text = mermaid_text(&n.lines, &n.controls);
+    let mut text = mermaid_text(&n.lines, &n.controls);
+    for r in &n.rows {
+        text.push_str("<br/>- ");
+        text.push_str(&mermaid_text(&r.lines, &r.controls).replace("<br/>", "<br/>  "));
+    }
     let id = mermaid_id("n", &n.id);
     let shaped = match n.shape {
         Shape::Store => format!("{id}[(\"{text}\")]"),
@@ -368,7 +578,7 @@ pub fn rendered(d: &Diagram, format: Format) -> Result<String, RenderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Kind;
+    use crate::{Kind, Row};
 
     fn sample() -> Diagram {
         let node = |id: &str, origin| Node {
@@ -377,6 +587,7 @@ mod tests {
             controls: vec!["NET-3"],
             origin,
             shape: Shape::Box,
+            rows: Vec::new(),
         };
         Diagram {
             kind: Kind::Network,
@@ -398,9 +609,11 @@ mod tests {
                 lines: vec!["out tcp 5432".into()],
                 controls: vec!["NET-10"],
                 origin: Origin::Foreign,
+                upward: false,
             }],
             legend: vec!["no internet gateway (DescribeInternetGateways: none)".into()],
             above: vec![],
+            level: vec![],
         }
     }
 
@@ -422,6 +635,78 @@ mod tests {
             "{d}"
         );
         assert!(d.contains("<B>PCI DSS v4.0.1 1.2.3: network diagram</B>"));
+    }
+
+    #[test]
+    fn controls_run_together_only_when_three_follow_each_other() {
+        assert_eq!(
+            control_runs(&["NET-26", "NET-13", "NET-14", "NET-15", "RDS-1", "RDS-2", "X"]),
+            ["NET-13\u{2013}15", "NET-26", "RDS-1", "RDS-2", "X"]
+        );
+        assert_eq!(
+            control_runs(&["LAM-3", "LAM-1", "LAM-2", "LAM-3"]),
+            ["LAM-1\u{2013}3"]
+        );
+    }
+
+    #[test]
+    fn long_lines_wrap_at_spaces_and_long_ids_at_their_separators() {
+        assert_eq!(
+            wrap("retention 365 days and then some more", 16),
+            ["retention 365", "days and then", "some more"]
+        );
+        assert_eq!(
+            wrap("key arn:aws:kms:us-east-1:123456789012:key/abc", 24),
+            ["key", "arn:aws:kms:us-east-1:", "123456789012:key/abc"]
+        );
+        // Else after a dash, else anywhere.
+        assert_eq!(
+            wrap("paysec-prod-flowlogs-123456789012", 24),
+            ["paysec-prod-flowlogs-", "123456789012"]
+        );
+        assert_eq!(
+            wrap("CodeSha256 abcdefghij", 6),
+            ["CodeSh", "a256", "abcdef", "ghij"]
+        );
+    }
+
+    #[test]
+    fn a_node_with_rows_is_a_table_whose_cells_carry_their_ids() {
+        let mut d = sample();
+        d.nodes[0].rows.push(Row {
+            id: "eni-1".into(),
+            lines: vec!["vpce-1 (rds)".into(), "eni-1 10.0.0.5".into()],
+            controls: vec!["NET-13"],
+            origin: Origin::Foreign,
+        });
+        let dot = dot(&d);
+        assert!(
+            dot.contains("ID=\"eni-1\" HREF=\"#eni-1\" TOOLTIP=\"eni-1: NOT MADE BY PAYSEC\"><FONT COLOR=\"#9b1c1c\">vpce-1 (rds)<BR/>eni-1 10.0.0.5<BR/>controls: NET-13</FONT>"),
+            "{dot}"
+        );
+        let m = mermaid(&d);
+        assert!(
+            m.contains("<br/>- vpce-1 (rds)<br/>  eni-1 10.0.0.5"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn level_sets_and_upward_arrows_reach_the_layout() {
+        let mut d = sample();
+        d.level = vec![vec!["sg-1".into(), "sg-2".into()], vec!["alone".into()]];
+        d.edges[0].upward = true;
+        let dot = dot(&d);
+        assert!(dot.contains("{rank=same; \"sg-1\"; \"sg-2\"}"), "{dot}");
+        assert!(
+            !dot.contains("\"alone\""),
+            "a set of one says nothing: {dot}"
+        );
+        assert!(
+            dot.contains("\"sg-2\" -> \"sg-1\" [id=\"sgr-1\""),
+            "laid out upward: {dot}"
+        );
+        assert!(dot.contains("dir=back]"), "its head still at sg-2: {dot}");
     }
 
     #[test]

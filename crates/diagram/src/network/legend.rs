@@ -35,6 +35,7 @@ pub(super) fn legend(inputs: &Inputs<'_>, vpc_nodes: &mut Vec<Node>) -> Vec<Stri
             .concat(),
             origin: Origin::Paysec,
             shape: Shape::Box,
+            rows: Vec::new(),
         }),
         DnsFirewall::NotBuilt(why) => legend.push(format!("DNS Firewall: {why}")),
         DnsFirewall::NotRead(why) => legend.push(format!("DNS Firewall: not read here ({why})")),
@@ -57,6 +58,7 @@ pub(super) fn legend(inputs: &Inputs<'_>, vpc_nodes: &mut Vec<Node>) -> Vec<Stri
                     .collect(),
                 origin: Origin::Foreign,
                 shape: Shape::Box,
+                rows: Vec::new(),
             });
         }
     }

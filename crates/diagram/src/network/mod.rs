@@ -18,7 +18,7 @@ use paysec_network::map::NetworkMap;
 use paysec_network::security_group::Rule;
 
 use crate::placement::{Database, Function};
-use crate::{controls_of, ours, tag, Cluster, Diagram, Edge, Kind, Node, Origin, Shape};
+use crate::{controls_of, ours, tag, Cluster, Diagram, Kind, Node, Origin, Row, Shape};
 
 /// What the DNS Firewall's read (the survey's) showed.
 #[derive(Clone, Debug)]
@@ -73,14 +73,19 @@ fn short_service(service: &str) -> &str {
     service.rsplit('.').next().unwrap_or(service)
 }
 
-/// What the VPC holds outside its subnets: route tables, the gateway
-/// endpoint (with an arrow from each table routing to it), a network ACL
-/// no subnet uses, an interface in no subnet of the VPC.
-fn vpc_nodes(inputs: &Inputs<'_>, edges: &mut Vec<Edge>) -> Vec<Node> {
+/// What routes and filters for the whole VPC, one node with a row each:
+/// the route tables (every route), the gateway endpoints, a network ACL
+/// no subnet uses. Beside the zones, it costs the page no height.
+fn routing(inputs: &Inputs<'_>) -> Node {
     let map = inputs.map;
     let env = inputs.environment;
-    let mut vpc_nodes: Vec<Node> = Vec::new();
-    // Route tables and gateway endpoints.
+    let mut rows: Vec<Row> = Vec::new();
+    let foreign_first = |origin: Origin, mut lines: Vec<String>| {
+        if origin == Origin::Foreign {
+            lines.insert(0, NOT_OURS.to_owned());
+        }
+        lines
+    };
     for t in &map.route_tables {
         let origin = if ours(&t.tags, env) {
             Origin::Paysec
@@ -89,26 +94,21 @@ fn vpc_nodes(inputs: &Inputs<'_>, edges: &mut Vec<Edge>) -> Vec<Node> {
         } else {
             Origin::Foreign
         };
-        let mut lines = Vec::new();
-        if origin == Origin::Foreign {
-            lines.push(NOT_OURS.to_owned());
-        }
-        lines.push(named(
+        let mut lines = vec![named(
             &format!("{}route table {}", if t.main { "main " } else { "" }, t.id),
             &t.tags,
-        ));
-        if !t.subnets.is_empty() {
-            lines.push(format!("subnets {}", t.subnets.join(" ")));
-        }
-        for r in &t.routes {
-            lines.push(format!("{} -> {}", r.destination, r.target));
-        }
-        vpc_nodes.push(Node {
+        )];
+        lines.extend(t.subnets.iter().map(|s| format!("for subnet {s}")));
+        lines.extend(
+            t.routes
+                .iter()
+                .map(|r| format!("route {} -> {}", r.destination, r.target)),
+        );
+        rows.push(Row {
             id: t.id.clone(),
-            lines,
+            lines: foreign_first(origin, lines),
             controls: controls_of("route_table"),
             origin,
-            shape: Shape::Box,
         });
     }
     for e in map
@@ -117,31 +117,17 @@ fn vpc_nodes(inputs: &Inputs<'_>, edges: &mut Vec<Edge>) -> Vec<Node> {
         .filter(|e| e.endpoint_type.eq_ignore_ascii_case("gateway"))
     {
         let origin = origin_of(&e.tags, env);
-        let mut lines = Vec::new();
-        if origin == Origin::Foreign {
-            lines.push(NOT_OURS.to_owned());
-        }
-        lines.push(named(
+        let mut lines = vec![named(
             &format!("gateway endpoint {} ({})", e.id, short_service(&e.service)),
             &e.tags,
-        ));
-        vpc_nodes.push(Node {
+        )];
+        lines.extend(e.route_tables.iter().map(|t| format!("routed to by {t}")));
+        rows.push(Row {
             id: e.id.clone(),
-            lines,
+            lines: foreign_first(origin, lines),
             controls: controls_of("vpc_endpoint_gateway"),
             origin,
-            shape: Shape::Box,
         });
-        for t in &e.route_tables {
-            edges.push(Edge {
-                id: format!("{t}-{}", e.id),
-                from: t.clone(),
-                to: e.id.clone(),
-                lines: vec![format!("route to {}", short_service(&e.service))],
-                controls: Vec::new(),
-                origin,
-            });
-        }
     }
     // The default network ACL, when no subnet uses it (else it is in the
     // subnets' boxes).
@@ -151,21 +137,17 @@ fn vpc_nodes(inputs: &Inputs<'_>, edges: &mut Vec<Edge>) -> Vec<Node> {
         } else {
             origin_of(&a.tags, env)
         };
-        let mut lines = Vec::new();
-        if origin == Origin::Foreign {
-            lines.push(NOT_OURS.to_owned());
-        }
-        lines.push(named(
+        let lines = vec![named(
             &format!(
                 "{}network ACL {} (no subnet)",
                 if a.default { "default " } else { "" },
                 a.id
             ),
             &a.tags,
-        ));
-        vpc_nodes.push(Node {
+        )];
+        rows.push(Row {
             id: a.id.clone(),
-            lines,
+            lines: foreign_first(origin, lines),
             controls: if a.default {
                 controls_of("vpc_defaults")
                     .into_iter()
@@ -175,17 +157,25 @@ fn vpc_nodes(inputs: &Inputs<'_>, edges: &mut Vec<Edge>) -> Vec<Node> {
                 controls_of("network_acl")
             },
             origin,
-            shape: Shape::Box,
         });
     }
-    // Interfaces the VPC lists in no subnet it has (should not happen).
+    Node {
+        id: format!("routing-{}", map.vpc_id),
+        lines: vec!["routes and network ACLs of the VPC".to_owned()],
+        controls: Vec::new(),
+        origin: Origin::Aws,
+        shape: Shape::Box,
+        rows,
+    }
+}
+
+/// Interfaces the VPC lists in no subnet it has (should not happen).
+fn stray_interfaces(map: &NetworkMap) -> Vec<Node> {
     let subnets: BTreeSet<&str> = map.subnets.iter().map(|s| s.id.as_str()).collect();
-    for i in map
-        .interfaces
+    map.interfaces
         .iter()
         .filter(|i| !subnets.contains(i.subnet.as_str()))
-    {
-        vpc_nodes.push(Node {
+        .map(|i| Node {
             id: i.id.clone(),
             lines: vec![
                 NOT_OURS.to_owned(),
@@ -194,30 +184,38 @@ fn vpc_nodes(inputs: &Inputs<'_>, edges: &mut Vec<Edge>) -> Vec<Node> {
             controls: Vec::new(),
             origin: Origin::Foreign,
             shape: Shape::Box,
-        });
-    }
-
-    vpc_nodes
+            rows: Vec::new(),
+        })
+        .collect()
 }
 
 /// Draws the network.
 pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
     let map = inputs.map;
-    let (groups_cluster, outside, mut edges) = rules::groups_and_rules(inputs);
-    let mut vpc_nodes = vpc_nodes(inputs, &mut edges);
+    let (groups_cluster, outside, edges) = rules::groups_and_rules(inputs);
+    let mut vpc_nodes = vec![routing(inputs)];
+    vpc_nodes.extend(stray_interfaces(map));
     let legend = legend::legend(inputs, &mut vpc_nodes);
-    // The zones side by side on top; under them the groups with their
-    // rules, and the route tables and what else the VPC holds.
+    // The zones and the routing side by side on top; under them the groups
+    // with their rules; under those (the arrows in from them laid out
+    // upward) the blocks outside the VPC that rules name. A4 landscape is
+    // wide, not tall: the page's height runs out first.
     let zones = zones::zones(inputs);
-    let bottoms: Vec<String> = zones
-        .iter()
-        .flat_map(|z| &z.clusters)
-        .filter_map(|s| s.nodes.last().map(|n| n.id.clone()))
-        .collect();
     let mut above = Vec::new();
-    for bottom in &bottoms {
-        for below in groups_cluster.nodes.iter().chain(vpc_nodes.first()) {
-            above.push((bottom.clone(), below.id.clone()));
+    let tops: Vec<&Node> = zones
+        .iter()
+        .flat_map(|z| &z.nodes)
+        .chain(&vpc_nodes)
+        .collect();
+    for top in &tops {
+        for below in &groups_cluster.nodes {
+            above.push((top.id.clone(), below.id.clone()));
+        }
+    }
+    // Below every group, not beside the VPC at the lower groups' height.
+    for group in &groups_cluster.nodes {
+        for block in &outside {
+            above.push((group.id.clone(), block.id.clone()));
         }
     }
     let vpc_origin = origin_of(&map.vpc_tags, inputs.environment);
@@ -234,7 +232,7 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
             .into_iter()
             .chain(std::iter::once(groups_cluster))
             .collect(),
-        column: true,
+        column: false,
     };
     Diagram {
         kind: Kind::Network,
@@ -244,5 +242,6 @@ pub fn diagram(inputs: &Inputs<'_>) -> Diagram {
         edges,
         legend,
         above,
+        level: Vec::new(),
     }
 }

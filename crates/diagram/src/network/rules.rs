@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use paysec_network::map::{NetworkMap, RuleFacts, RulePeer};
 use paysec_network::security_group::Peer;
 
-use super::{named, Inputs, NOT_OURS};
+use super::{Inputs, NOT_OURS};
 use crate::{controls_of, ours, Cluster, Edge, Node, Origin, Shape};
 
 /// The live rules the stack's own rules account for.
@@ -61,14 +61,18 @@ fn group_node(inputs: &Inputs<'_>, g: &paysec_network::map::GroupFacts) -> Node 
     if origin == Origin::Foreign {
         lines.push(NOT_OURS.to_owned());
     }
-    lines.push(named(&format!("security group {}", g.name), &g.tags));
+    lines.push(format!("group {}", g.name));
     lines.push(g.id.clone());
+    if let Some(l) = super::logical(&g.tags) {
+        lines.push(format!("({l})"));
+    }
     Node {
         id: g.id.clone(),
         lines,
         controls,
         origin,
         shape: Shape::Group,
+        rows: Vec::new(),
     }
 }
 
@@ -92,10 +96,13 @@ fn peer_node(map: &NetworkMap, peer: &RulePeer) -> Node {
         controls: Vec::new(),
         origin: Origin::Outside,
         shape: Shape::Party,
+        rows: Vec::new(),
     }
 }
 
-fn rule_edge(r: &RuleFacts, peer: &str, origin: Origin) -> Edge {
+/// A rule's arrow; `inside` when its far end is a group of the VPC (an
+/// arrow in from outside is laid out upward).
+fn rule_edge(r: &RuleFacts, peer: &str, origin: Origin, inside: bool) -> Edge {
     let mut lines = Vec::new();
     if origin == Origin::Foreign {
         lines.push("NOT THE STACK'S RULE".to_owned());
@@ -118,6 +125,7 @@ fn rule_edge(r: &RuleFacts, peer: &str, origin: Origin) -> Edge {
         lines,
         controls: controls_of("security_group_rules"),
         origin,
+        upward: !inside && !r.egress,
     }
 }
 
@@ -138,15 +146,15 @@ pub(super) fn groups_and_rules(inputs: &Inputs<'_>) -> (Cluster, Vec<Node>, Vec<
     let stack_rules = stack_rule_ids(inputs);
     let in_vpc: BTreeSet<&str> = map.groups.iter().map(|g| g.id.as_str()).collect();
     for r in &map.rules {
-        let peer_id = match &r.peer {
-            RulePeer::Group(g) if in_vpc.contains(g.as_str()) => g.clone(),
+        let (peer_id, inside) = match &r.peer {
+            RulePeer::Group(g) if in_vpc.contains(g.as_str()) => (g.clone(), true),
             other => {
                 let n = peer_node(map, other);
                 let id = n.id.clone();
                 if !outside.iter().any(|o: &Node| o.id == id) {
                     outside.push(n);
                 }
-                id
+                (id, false)
             }
         };
         let origin = if stack_rules.contains(&r.id) {
@@ -154,7 +162,7 @@ pub(super) fn groups_and_rules(inputs: &Inputs<'_>) -> (Cluster, Vec<Node>, Vec<
         } else {
             Origin::Foreign
         };
-        edges.push(rule_edge(r, &peer_id, origin));
+        edges.push(rule_edge(r, &peer_id, origin, inside));
     }
     (groups, outside, edges)
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use paysec_network::map::InterfaceFacts;
 
 use super::{logical, named, origin_of, short_service, Inputs, NOT_OURS};
-use crate::{controls_of, Cluster, Node, Origin, Shape};
+use crate::{controls_of, Cluster, Node, Origin, Row, Shape};
 
 /// Whose interface this is: the endpoint holding it, the function, the
 /// database, or nobody paysec knows.
@@ -49,8 +49,8 @@ fn holder(inputs: &Inputs<'_>, eni: &InterfaceFacts) -> Holder {
     Holder::Unknown
 }
 
-/// The nodes in one subnet.
-fn subnet_nodes(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Node> {
+/// What holds an interface in one subnet, a row each.
+fn subnet_rows(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Row> {
     let env = inputs.environment;
     let mut nodes = Vec::new();
     let here: Vec<&InterfaceFacts> = inputs
@@ -75,12 +75,11 @@ fn subnet_nodes(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Node> {
             Some(i) => format!("{} {}", i.id, i.private_ip),
             None => "no interface listed in this subnet".to_owned(),
         });
-        nodes.push(Node {
+        nodes.push(Row {
             id: eni.map_or_else(|| format!("{}@{subnet}", e.id), |i| i.id.clone()),
             lines,
             controls: controls_of("vpc_endpoint_interface"),
             origin,
-            shape: Shape::Box,
         });
     }
     if let Some(db) = inputs.database {
@@ -102,12 +101,11 @@ fn subnet_nodes(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Node> {
                 if !interfaces.is_empty() {
                     lines.push(interfaces.join(" "));
                 }
-                nodes.push(Node {
+                nodes.push(Row {
                     id: format!("{}@{role}", db.identifier),
                     lines,
                     controls: controls_of("db_instance"),
                     origin: Origin::Paysec,
-                    shape: Shape::Store,
                 });
             }
         }
@@ -121,7 +119,7 @@ fn subnet_nodes(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Node> {
             .filter(|i| matches!(holder(inputs, i), Holder::Function))
             .map(|i| i.id.as_str())
             .collect();
-        nodes.push(Node {
+        nodes.push(Row {
             id: format!("{}@{subnet}", f.name),
             lines: vec![
                 format!("function {}", f.name),
@@ -133,7 +131,6 @@ fn subnet_nodes(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Node> {
             ],
             controls: controls_of("lambda_function"),
             origin: Origin::Paysec,
-            shape: Shape::Box,
         });
     }
     for i in here {
@@ -149,7 +146,7 @@ fn subnet_nodes(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Node> {
             if !i.public_ips.is_empty() {
                 lines.push(format!("public IP {}", i.public_ips.join(", ")));
             }
-            nodes.push(Node {
+            nodes.push(Row {
                 id: i.id.clone(),
                 lines,
                 controls: controls_of("vpc")
@@ -157,7 +154,6 @@ fn subnet_nodes(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Node> {
                     .filter(|c| *c == "NET-24")
                     .collect(),
                 origin: Origin::Foreign,
-                shape: Shape::Box,
             });
         }
     }
@@ -167,14 +163,15 @@ fn subnet_nodes(inputs: &Inputs<'_>, subnet: &str, zone: &str) -> Vec<Node> {
 /// The zones, each with its subnets, each with what sits in it.
 pub(super) fn zones(inputs: &Inputs<'_>) -> Vec<Cluster> {
     let env = inputs.environment;
-    let mut by_zone: BTreeMap<&str, Vec<Cluster>> = BTreeMap::new();
+    let mut by_zone: BTreeMap<&str, Vec<Node>> = BTreeMap::new();
     for s in &inputs.map.subnets {
         let origin = origin_of(&s.tags, env);
         let mut lines = Vec::new();
         if origin == Origin::Foreign {
             lines.push(NOT_OURS.to_owned());
         }
-        lines.push(named(&format!("subnet {} {}", s.id, s.cidr), &s.tags));
+        lines.push(named(&format!("subnet {}", s.id), &s.tags));
+        lines.push(format!("{} in {}", s.cidr, s.zone));
         let mut controls = controls_of("subnet");
         if let Some(acl) = inputs.map.acls.iter().find(|a| a.subnets.contains(&s.id)) {
             let summary = |egress: bool| {
@@ -197,14 +194,13 @@ pub(super) fn zones(inputs: &Inputs<'_>) -> Vec<Cluster> {
             lines.push(format!("out: {}", summary(true)));
             controls.extend(controls_of("network_acl"));
         }
-        by_zone.entry(&s.zone).or_default().push(Cluster {
+        by_zone.entry(&s.zone).or_default().push(Node {
             id: s.id.clone(),
             lines,
             controls,
             origin,
-            nodes: subnet_nodes(inputs, &s.id, &s.zone),
-            clusters: Vec::new(),
-            column: true,
+            shape: Shape::Box,
+            rows: subnet_rows(inputs, &s.id, &s.zone),
         });
     }
     by_zone
@@ -214,8 +210,8 @@ pub(super) fn zones(inputs: &Inputs<'_>) -> Vec<Cluster> {
             lines: vec![format!("availability zone {zone}")],
             controls: Vec::new(),
             origin: Origin::Aws,
-            nodes: Vec::new(),
-            clusters: subnets,
+            nodes: subnets,
+            clusters: Vec::new(),
             column: false,
         })
         .collect()
