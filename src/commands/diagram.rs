@@ -12,7 +12,7 @@ use paysec_diagram::render::{self, Format};
 use paysec_diagram::{Diagram, Kind};
 use paysec_stack::ids;
 
-use super::{left_out, plan, Connected};
+use super::session::{read_failure as refused_read, Session};
 use crate::cli::{DiagramFormat, DiagramKind};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
@@ -27,7 +27,8 @@ pub struct Drawn {
 /// The scope rows a diagram's header carries: the report's (where, by
 /// whom, from which endpoint), without the rows about the report itself;
 /// "read at" is now, when the reads are done.
-fn header(settings: &Settings, c: &Connected, started: String) -> Vec<(String, String)> {
+fn header(c: &Session<'_>, started: String) -> Vec<(String, String)> {
+    let settings = c.settings;
     let at = super::now();
     let header = paysec_verify::Header {
         environment: settings.env.as_str(),
@@ -64,17 +65,17 @@ fn header(settings: &Settings, c: &Connected, started: String) -> Vec<(String, S
 }
 
 fn read_failure(id: &str, e: paysec_core::ResourceError) -> Failure {
-    plan::read_failure(vec![(LogicalId::new(id), e)])
+    refused_read(vec![(LogicalId::new(id), e)])
 }
 
 /// Reads what the diagrams need beyond the survey (`changes`) and draws
 /// both.
 pub async fn draw(
-    settings: &Settings,
-    c: &Connected,
+    c: &Session<'_>,
     changes: &[PlannedChange],
     started: String,
 ) -> Result<Drawn, Failure> {
+    let settings = c.settings;
     let physical: std::collections::BTreeMap<String, String> = changes
         .iter()
         .filter(|ch| !matches!(ch.planned, paysec_core::scheduler::Planned::Create))
@@ -124,7 +125,8 @@ pub async fn draw(
                 .map(|cmp| cmp.actual.clone())
                 .unwrap_or_default(),
         },
-        None => match left_out(settings, c)?
+        None => match c
+            .left_out()?
             .into_iter()
             .find(|l| l.id.as_str() == ids::DNS_FIREWALL_VPC)
         {
@@ -136,7 +138,7 @@ pub async fn draw(
         },
     };
     // The reads are done: the header's "read at" is now.
-    let header = header(settings, c, started);
+    let header = header(c, started);
     let stack_rules = paysec_stack::security_group_rules(&settings.config);
     let network = paysec_diagram::network::diagram(&paysec_diagram::network::Inputs {
         environment: settings.env.as_str(),
@@ -181,8 +183,7 @@ pub async fn draw(
 /// Both diagrams as SVG for a report, or why they are not there: a report
 /// is still written without them (Graphviz missing, a read refused).
 pub async fn figures(
-    settings: &Settings,
-    c: &Connected,
+    c: &Session<'_>,
     changes: &[PlannedChange],
     started: String,
 ) -> paysec_verify::Figures {
@@ -193,7 +194,7 @@ pub async fn figures(
     if !render::graphviz_present() {
         return not_drawn(render::RenderError::GraphvizMissing.to_string());
     }
-    let drawn = match draw(settings, c, changes, started).await {
+    let drawn = match draw(c, changes, started).await {
         Ok(d) => d,
         Err(e) => return not_drawn(e.to_string()),
     };
@@ -235,9 +236,9 @@ pub async fn run(
     }
     let started = super::now();
     let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
-    let c = super::connect_reading(settings).await?;
-    let changes = super::survey(settings, &c, ledger, printer.reporter()).await?;
-    let drawn = draw(settings, &c, &changes, started).await?;
+    let c = Session::open_reading(settings).await?;
+    let changes = c.survey(ledger, printer.reporter()).await?;
+    let drawn = draw(&c, &changes, started).await?;
     let diagram = match kind {
         DiagramKind::Network => &drawn.network,
         DiagramKind::DataFlow => &drawn.data_flow,

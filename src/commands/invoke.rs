@@ -52,7 +52,7 @@ pub async fn run(
             expected: function,
         }));
     }
-    let c = super::connect_reading(settings).await?;
+    let c = super::session::Session::open_reading(settings).await?;
     let out = paysec_lambda::invoke(&c.aws, &id, &function, qualifier, &payload)
         .await
         .map_err(|e| Failure::Run(e.to_string()))?;
@@ -124,7 +124,7 @@ pub async fn api(
         }));
     }
     let api_id = record.physical_id.clone().unwrap_or_default();
-    let c = super::connect_reading(settings).await?;
+    let c = super::session::Session::open_reading(settings).await?;
     // Under an emulator, its route to the stage at the configured endpoint.
     let emulator_endpoint = c.aws.emulator().and(c.aws.sdk_config().endpoint_url());
     let url = paysec_api::call::url(&api_id, c.aws.region(), emulator_endpoint, path);

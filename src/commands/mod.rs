@@ -1,19 +1,20 @@
 //! One module per command; this one dispatches, and holds what every
-//! command shares beside connecting (`connection`) and the stack it works
-//! on (`stack`): confirmation, interrupts, the clock.
+//! command shares beside its session with the environment (`session`):
+//! confirmation, interrupts, the clock.
 
 mod apply;
-mod connection;
 mod diagram;
 mod graph;
 pub mod iam_policy;
 mod invoke;
+mod key_admins;
 mod ledger;
 mod output;
 mod plan;
 mod release;
+mod removal;
 mod saved_plan;
-mod stack;
+mod session;
 mod status;
 mod verify;
 
@@ -26,9 +27,6 @@ use crate::cli::{Cli, Command};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings;
-
-pub use connection::*;
-pub use stack::*;
 
 pub async fn run(cli: Cli, printer: &Printer) -> Result<u8, Failure> {
     if let Command::Completions { shell } = cli.command {

@@ -7,10 +7,11 @@ use paysec_stack::{ID_WIDTH, KIND_WIDTH};
 use std::sync::{Arc, Mutex};
 
 use paysec_core::scheduler::{Planned, PlannedChange};
-use paysec_core::{Ledger, LogicalId, ResourceError};
+use paysec_core::Ledger;
 
+use super::removal::Removal;
 use super::saved_plan::SavedPlan;
-use super::{connect_as, graph, preflight, reading_scheduler};
+use super::session::{read_failure, Session};
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -86,21 +87,15 @@ async fn one(
         out,
     } = options;
     let ledger = Ledger::open_read_only(&settings.ledger, env)?;
-    let mut c = connect_as(settings, &settings.aws_for(env), env, true).await?;
+    let mut c = Session::open_as(settings, &settings.aws_for(env), env, true).await?;
     // Checked on a copy (plan never writes the ledger), before the
     // preflight: a ledger of another account or region stops it at once.
     let mut probe = Ledger::open_read_only(&settings.ledger, env)?;
     probe.bind_account(&c.env.account, &c.env.region)?;
-    super::keep_recorded_key_admins(settings, &ledger, &mut c).await;
+    c.keep_recorded_key_admins(&ledger).await;
     if !destroy {
-        preflight(
-            settings,
-            printer,
-            &mut c,
-            &ledger,
-            crate::cli::PolicyFor::Verify,
-        )
-        .await?;
+        c.preflight(printer, &ledger, crate::cli::PolicyFor::Verify)
+            .await?;
     }
     if let Some(held) = ledger.releases().held(&settings.code.sha256) {
         if settings.code.sha256 != held.package_sha256() && !destroy {
@@ -111,12 +106,14 @@ async fn one(
             ));
         }
     }
-    let graph = graph(settings, &c, &ledger)?;
+    let graph = c.graph(&ledger)?;
     let ledger = Arc::new(Mutex::new(ledger));
-    let removal = super::Removal::of(&graph, settings, &c, &ledger, |whole| {
-        reading_scheduler(settings, &c, whole, ledger.clone(), printer.reporter())
+    let removal = Removal::of(&graph, &c, &ledger, |whole| {
+        c.reading_scheduler(whole, ledger.clone(), printer.reporter())
     })?;
-    let s = reading_scheduler(settings, &c, graph, ledger, printer.reporter()).quick_checks(quick);
+    let s = c
+        .reading_scheduler(graph, ledger, printer.reporter())
+        .quick_checks(quick);
     let changes = if destroy {
         s.plan_down()
     } else {
@@ -157,19 +154,6 @@ async fn one(
         exit::OK
     };
     Ok((code, doc))
-}
-
-pub fn read_failure(errors: Vec<(LogicalId, ResourceError)>) -> Failure {
-    if let Some(refused) =
-        super::iam_policy::denied(errors.iter().map(|(_, e)| e), crate::cli::PolicyFor::Verify)
-    {
-        return refused;
-    }
-    let lines: Vec<String> = errors.iter().map(|(_, e)| e.to_string()).collect();
-    Failure::Run(format!(
-        "could not read the live state:\n  {}",
-        lines.join("\n  ")
-    ))
 }
 
 fn counts(changes: &[PlannedChange]) -> serde_json::Value {

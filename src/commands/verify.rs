@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use paysec_core::Ledger;
 use paysec_verify::{Header, Scope, Verdict};
 
-use super::{graph, left_out, now};
+use super::key_admins::{admins_tagged_on_keys, recorded_key_admins};
+use super::now;
+use super::session::Session;
 use crate::cli::PolicyFor;
 use crate::exit::{self, Failure};
 use crate::printer::Printer;
@@ -87,7 +89,7 @@ pub async fn run(
     let format = report.as_deref().map(format_of).transpose()?;
     let started = now();
     let ledger = Ledger::open_read_only(&settings.ledger, &settings.env)?;
-    let mut c = super::connect_reading(settings).await?;
+    let mut c = Session::open_reading(settings).await?;
     // The key policies are compared with the administrators the last `up`
     // gave them (the configured ones, or its caller's role), not with
     // whoever runs `verify`: an auditor must not make KMS-3 fail, nor
@@ -96,14 +98,13 @@ pub async fn run(
     // configuration is out of the ledger's writers' reach.
     let admins_from = if !settings.config.stack.kms.admin_principals.is_empty() {
         "from kms.admin_principals (the configuration)".to_owned()
-    } else if let Some(tagged) = super::admins_tagged_on_keys(&c.aws, &ledger, &settings.env).await
-    {
+    } else if let Some(tagged) = admins_tagged_on_keys(&c.aws, &ledger, &settings.env).await {
         c.key_admins = tagged;
         format!(
             "from the keys' own tag {}, which the ledger's writers cannot change (only the keys' administrators, or IAM principals allowed kms:TagResource on them, can)",
             paysec_core::tags::KEY_ADMINS
         )
-    } else if let Some(recorded) = super::recorded_key_admins(&ledger) {
+    } else if let Some(recorded) = recorded_key_admins(&ledger) {
         c.key_admins = recorded;
         "as the last `up` recorded them in the ledger, which its writers can change: set kms.admin_principals for a source they cannot".to_owned()
     } else {
@@ -120,9 +121,9 @@ pub async fn run(
     // evidence behind each finding.
     let calls = paysec_aws::calls::CallLog::default();
     c.aws = c.aws.recording(&calls);
-    let picture = picture_of(&graph(settings, &c, &ledger)?);
+    let picture = picture_of(&c.graph(&ledger)?);
     // Reads every resource live; nothing is changed.
-    let changes = super::survey(settings, &c, ledger, printer.reporter()).await?;
+    let changes = c.survey(ledger, printer.reporter()).await?;
     let mut unknowable = Vec::new();
     if c.aws
         .tolerates(paysec_aws::emulator::Gap::DeadLetterConfigNotReturned)
@@ -151,7 +152,8 @@ pub async fn run(
             "the emulator delivers no service logs (flow logs, RDS exports): an empty group is not judged",
         ));
     }
-    let not_built: Vec<paysec_verify::NotBuilt> = left_out(settings, &c)?
+    let not_built: Vec<paysec_verify::NotBuilt> = c
+        .left_out()?
         .into_iter()
         .map(|l| paysec_verify::NotBuilt {
             resource: l.id.to_string(),
@@ -180,7 +182,7 @@ pub async fn run(
     // (their own listings of the VPC follow in the evidence).
     let figures = match format {
         Some(Format::Markdown | Format::Html) => {
-            super::diagram::figures(settings, &c, &changes, started.clone()).await
+            super::diagram::figures(&c, &changes, started.clone()).await
         }
         _ => paysec_verify::Figures::default(),
     };
