@@ -103,6 +103,31 @@ macro_rules! send_after_create {
 }
 pub(crate) use send_after_create;
 
+/// How every network resource finds itself: one EC2 describe, by its
+/// physical id when the ledger knows it, else by this environment's and
+/// logical id's tags (adoption, which `check_tags` then proves); the one
+/// element it lists, or `None` when AWS answers not-found or lists none.
+///
+/// `find!(self, cx, known, describe_vpcs, vpc_ids, set_filters, vpcs,
+/// "DescribeVpcs")`: the describe call, its id and filter setters, the
+/// answer's list, and the operation's name for errors.
+macro_rules! find {
+    ($resource:expr, $cx:expr, $known:expr, $describe:ident, $ids:ident, $filters:ident, $list:ident, $operation:literal) => {{
+        let req = $resource.aws.ec2.$describe();
+        let req = match $known {
+            Some(p) => req.$ids(&p.physical_id),
+            None => req.$filters(Some($crate::ec2::by_tags($cx))),
+        };
+        $crate::ec2::not_found_is_none(paysec_aws::AwsResultExt::or_resource(
+            req.send().await,
+            &$resource.id,
+            $operation,
+        ))?
+        .and_then(|out| out.$list().first().cloned())
+    }};
+}
+pub(crate) use find;
+
 /// Runs an EC2 call that names a resource created moments ago, by this
 /// step or by a dependency in this run. EC2 is eventually consistent: for a
 /// while it answers `Invalid<Kind>.NotFound` for an id it just returned.

@@ -127,14 +127,16 @@ impl Resource for FlowLog {
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
-        let req = self.aws.ec2.describe_flow_logs();
-        let req = match known {
-            Some(p) => req.flow_log_ids(&p.physical_id),
-            None => req.set_filter(Some(ec2::by_tags(cx))),
-        };
-        let out =
-            ec2::not_found_is_none(req.send().await.or_resource(&self.id, "DescribeFlowLogs"))?;
-        let Some(f) = out.as_ref().and_then(|o| o.flow_logs().first()) else {
+        let Some(f) = ec2::find!(
+            self,
+            cx,
+            known,
+            describe_flow_logs,
+            flow_log_ids,
+            set_filter,
+            flow_logs,
+            "DescribeFlowLogs"
+        ) else {
             return Ok(Observed::Missing);
         };
         let mut checks = Checks::default();

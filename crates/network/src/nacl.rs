@@ -173,17 +173,16 @@ impl Resource for NetworkAcl {
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
-        let req = self.aws.ec2.describe_network_acls();
-        let req = match known {
-            Some(p) => req.network_acl_ids(&p.physical_id),
-            None => req.set_filters(Some(ec2::by_tags(cx))),
-        };
-        let out = ec2::not_found_is_none(
-            req.send()
-                .await
-                .or_resource(&self.id, "DescribeNetworkAcls"),
-        )?;
-        let Some(acl) = out.as_ref().and_then(|o| o.network_acls().first()) else {
+        let Some(acl) = ec2::find!(
+            self,
+            cx,
+            known,
+            describe_network_acls,
+            network_acl_ids,
+            set_filters,
+            network_acls,
+            "DescribeNetworkAcls"
+        ) else {
             return Ok(Observed::Missing);
         };
         let cidr = cx.attr(&self.vpc, Attr::Cidr)?;

@@ -99,17 +99,16 @@ impl Resource for RouteTable {
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
-        let req = self.aws.ec2.describe_route_tables();
-        let req = match known {
-            Some(p) => req.route_table_ids(&p.physical_id),
-            None => req.set_filters(Some(ec2::by_tags(cx))),
-        };
-        let out = ec2::not_found_is_none(
-            req.send()
-                .await
-                .or_resource(&self.id, "DescribeRouteTables"),
-        )?;
-        let Some(rt) = out.as_ref().and_then(|o| o.route_tables().first()) else {
+        let Some(rt) = ec2::find!(
+            self,
+            cx,
+            known,
+            describe_route_tables,
+            route_table_ids,
+            set_filters,
+            route_tables,
+            "DescribeRouteTables"
+        ) else {
             return Ok(Observed::Missing);
         };
         let mut checks = Checks::default();

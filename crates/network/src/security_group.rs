@@ -126,17 +126,16 @@ impl Resource for SecurityGroup {
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
-        let req = self.aws.ec2.describe_security_groups();
-        let req = match known {
-            Some(p) => req.group_ids(&p.physical_id),
-            None => req.set_filters(Some(ec2::by_tags(cx))),
-        };
-        let out = ec2::not_found_is_none(
-            req.send()
-                .await
-                .or_resource(&self.id, "DescribeSecurityGroups"),
-        )?;
-        let Some(sg) = out.as_ref().and_then(|o| o.security_groups().first()) else {
+        let Some(sg) = ec2::find!(
+            self,
+            cx,
+            known,
+            describe_security_groups,
+            group_ids,
+            set_filters,
+            security_groups,
+            "DescribeSecurityGroups"
+        ) else {
             return Ok(Observed::Missing);
         };
         let mut checks = Checks::default();

@@ -141,14 +141,16 @@ impl Resource for Subnet {
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
-        let req = self.aws.ec2.describe_subnets();
-        let req = match known {
-            Some(p) => req.subnet_ids(&p.physical_id),
-            None => req.set_filters(Some(ec2::by_tags(cx))),
-        };
-        let out =
-            ec2::not_found_is_none(req.send().await.or_resource(&self.id, "DescribeSubnets"))?;
-        let Some(s) = out.as_ref().and_then(|o| o.subnets().first()) else {
+        let Some(s) = ec2::find!(
+            self,
+            cx,
+            known,
+            describe_subnets,
+            subnet_ids,
+            set_filters,
+            subnets,
+            "DescribeSubnets"
+        ) else {
             return Ok(Observed::Missing);
         };
         let mut checks = Checks::default();

@@ -135,13 +135,16 @@ impl Resource for Vpc {
     }
 
     async fn read(&self, cx: &Context, known: Option<&Present>) -> Result<Observed, ResourceError> {
-        let req = self.aws.ec2.describe_vpcs();
-        let req = match known {
-            Some(p) => req.vpc_ids(&p.physical_id),
-            None => req.set_filters(Some(ec2::by_tags(cx))),
-        };
-        let out = ec2::not_found_is_none(req.send().await.or_resource(&self.id, "DescribeVpcs"))?;
-        let Some(vpc) = out.as_ref().and_then(|o| o.vpcs().first()) else {
+        let Some(vpc) = ec2::find!(
+            self,
+            cx,
+            known,
+            describe_vpcs,
+            vpc_ids,
+            set_filters,
+            vpcs,
+            "DescribeVpcs"
+        ) else {
             return Ok(Observed::Missing);
         };
         let vpc_id = vpc.vpc_id().unwrap_or_default().to_owned();

@@ -133,32 +133,22 @@ impl DomainList {
             };
         }
         let name = self.name(cx);
+        // Every page: the SDK's paginator follows NextToken.
+        let mut pages = self
+            .aws
+            .resolver
+            .list_firewall_domain_lists()
+            .into_paginator()
+            .send();
         let mut named = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let out = self
-                .aws
-                .resolver
-                .list_firewall_domain_lists()
-                .set_next_token(next.take())
-                .send()
-                .await
-                .or_resource(&self.id, "ListFirewallDomainLists")?;
-            named.extend(
-                out.firewall_domain_lists()
+        while let Some(page) = pages.next().await {
+            let page = page.or_resource(&self.id, "ListFirewallDomainLists")?;
+            named.extend(super::named(
+                page.firewall_domain_lists()
                     .iter()
-                    .filter(|l| l.name() == Some(name.as_str()))
-                    .map(|l| {
-                        (
-                            l.id().unwrap_or_default().to_owned(),
-                            l.arn().unwrap_or_default().to_owned(),
-                        )
-                    }),
-            );
-            match out.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-                _ => break,
-            }
+                    .map(|l| (l.name(), l.id(), l.arn())),
+                &name,
+            ));
         }
         find_ours(&self.aws, cx, &self.id, named).await
     }

@@ -158,6 +158,23 @@ async fn live_tags(
     }
 }
 
+/// The `(id, ARN)` of each listed element (name, id, ARN) named `name`:
+/// the candidates [`find_ours`] proves by their tags.
+fn named<'a>(
+    listed: impl Iterator<Item = (Option<&'a str>, Option<&'a str>, Option<&'a str>)>,
+    name: &str,
+) -> Vec<(String, String)> {
+    listed
+        .filter(|(n, _, _)| *n == Some(name))
+        .map(|(_, id, arn)| {
+            (
+                id.unwrap_or_default().to_owned(),
+                arn.unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Of the resources named `name` (id, arn), the one whose tags name this
 /// environment and logical id (and the recorded create token, if any).
 async fn find_ours(

@@ -219,32 +219,22 @@ impl RuleGroup {
             };
         }
         let name = Self::name(cx);
+        // Every page: the SDK's paginator follows NextToken.
+        let mut pages = self
+            .aws
+            .resolver
+            .list_firewall_rule_groups()
+            .into_paginator()
+            .send();
         let mut named = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let out = self
-                .aws
-                .resolver
-                .list_firewall_rule_groups()
-                .set_next_token(next.take())
-                .send()
-                .await
-                .or_resource(&self.id, "ListFirewallRuleGroups")?;
-            named.extend(
-                out.firewall_rule_groups()
+        while let Some(page) = pages.next().await {
+            let page = page.or_resource(&self.id, "ListFirewallRuleGroups")?;
+            named.extend(super::named(
+                page.firewall_rule_groups()
                     .iter()
-                    .filter(|g| g.name() == Some(name.as_str()))
-                    .map(|g| {
-                        (
-                            g.id().unwrap_or_default().to_owned(),
-                            g.arn().unwrap_or_default().to_owned(),
-                        )
-                    }),
-            );
-            match out.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-                _ => break,
-            }
+                    .map(|g| (g.name(), g.id(), g.arn())),
+                &name,
+            ));
         }
         find_ours(&self.aws, cx, &self.id, named).await
     }
