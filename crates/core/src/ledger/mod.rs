@@ -9,88 +9,28 @@
 //! document it cannot understand is an error, never overwritten.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
 
 mod files;
+mod lock;
+mod open;
 mod records;
+mod schema;
+mod shared;
 mod writes;
 
 pub use files::write_private;
-use files::{check_directory, hostname, io_err, io_err_at, now, replace_privately};
+use files::{io_err, now, replace_privately};
 pub use records::{Kept, Record, Status, SCHEMA};
+use schema::LedgerFile;
+pub use shared::DurableChange;
+use shared::Remote;
 
 use crate::id::LogicalId;
-use crate::ledger_commit::{CommitError, Durable, GroupCommit};
 pub use crate::ledger_store::Holder;
-use crate::ledger_store::{Location, RemoteStore, StoreError};
-use crate::naming::EnvName;
 use crate::releases::Releases;
 use crate::state::Present;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LedgerFile {
-    schema: u32,
-    environment: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    account: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    region: Option<String>,
-    paysec_version: String,
-    updated_at: String,
-    resources: BTreeMap<LogicalId, Record>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    kept: Vec<Kept>,
-    /// Resources a run found with a create in flight from a run that died
-    /// (an intent without a result). AWS may still act on such a create
-    /// after later runs looked, so each is swept for second copies at the
-    /// end of the next run that completes; until then it stays listed.
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    unswept: BTreeSet<LogicalId>,
-    /// The payment function's releases (`crate::releases`).
-    #[serde(default, skip_serializing_if = "Releases::is_empty")]
-    releases: Releases,
-}
-
-impl Holder {
-    /// This process, running `command`.
-    fn this_process(command: &str) -> Self {
-        Self {
-            pid: std::process::id(),
-            host: hostname(),
-            command: command.to_owned(),
-            since: now(),
-            id: String::new(),
-            who: String::new(),
-        }
-    }
-
-    /// How long ago the lock was taken, in words ("3 min"), when its
-    /// time reads.
-    pub fn age(&self) -> String {
-        let Ok(since) = time::OffsetDateTime::parse(
-            &self.since,
-            &time::format_description::well_known::Rfc3339,
-        ) else {
-            return "an unknown time".into();
-        };
-        let secs = (time::OffsetDateTime::now_utc() - since)
-            .whole_seconds()
-            .max(0);
-        match secs {
-            s if s < 120 => format!("{s} s"),
-            s if s < 7200 => format!("{} min", s / 60),
-            s if s < 172_800 => format!("{} h", s / 3600),
-            s => format!("{} days", s / 86_400),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -168,237 +108,7 @@ pub struct Ledger {
     remote: Option<Remote>,
 }
 
-/// A ledger kept in a shared store.
-#[derive(Debug)]
-struct Remote {
-    store: std::sync::Arc<dyn RemoteStore>,
-    env: EnvName,
-    /// The stored version this run read or last wrote.
-    version: Option<String>,
-    /// The version of the lock object this run holds.
-    lock: Option<String>,
-    /// Noted on every write: who, where, which command.
-    writer: String,
-    /// The writer of a ledger opened for writing.
-    commit: Option<Arc<GroupCommit>>,
-    /// The number of the last change handed to the writer.
-    seq: u64,
-}
-
-impl Remote {
-    /// A store's refusal, named for this ledger.
-    fn store_error(&self, e: StoreError) -> LedgerError {
-        self.error(match e {
-            StoreError::Conflict => CommitError::Conflict,
-            StoreError::Other(detail) => CommitError::Other(detail),
-        })
-    }
-
-    fn error(&self, e: CommitError) -> LedgerError {
-        match e {
-            CommitError::Conflict => LedgerError::Conflict {
-                env: self.env.to_string(),
-                url: self.store.url(&self.env),
-            },
-            CommitError::Other(detail) => LedgerError::Remote {
-                url: self.store.url(&self.env),
-                detail,
-            },
-        }
-    }
-}
-
-/// A change's durability (see [`Ledger::durable`]).
-#[must_use = "a change that must be stored first is waited for"]
-pub struct DurableChange {
-    durable: Durable,
-    /// How a failure is named: (environment, URL).
-    names: Option<(String, String)>,
-}
-
-impl DurableChange {
-    /// Returns once the change is stored; fails if the store refused it.
-    pub async fn wait(self) -> Result<(), LedgerError> {
-        self.durable.wait().await.map_err(|e| {
-            let (env, url) = self.names.unwrap_or_default();
-            match e {
-                CommitError::Conflict => LedgerError::Conflict { env, url },
-                CommitError::Other(detail) => LedgerError::Remote { url, detail },
-            }
-        })
-    }
-}
-
-impl Drop for Ledger {
-    fn drop(&mut self) {
-        if let Some(r) = &mut self.remote {
-            if let Some(commit) = r.commit.take() {
-                if let Err(e) = commit.close() {
-                    tracing::warn!(
-                        "the last changes of {} were not stored: {}",
-                        r.store.url(&r.env),
-                        r.error(e)
-                    );
-                }
-            }
-            if let Some(version) = r.lock.take() {
-                if let Err(e) = r.store.unlock(&r.env, &version) {
-                    tracing::warn!(
-                        "could not remove the lock of {} ({e}); `paysec force-unlock` removes it",
-                        r.store.url(&r.env)
-                    );
-                }
-            }
-        }
-    }
-}
-
 impl Ledger {
-    pub fn path_for(dir: &Path, env: &EnvName) -> PathBuf {
-        dir.join(format!("{env}.json"))
-    }
-
-    fn lock_path(dir: &Path, env: &EnvName) -> PathBuf {
-        dir.join(format!("{env}.lock"))
-    }
-
-    /// Opens the ledger for a run that changes things: takes the lock, then
-    /// loads the ledger (or starts an empty one, written on first change).
-    pub fn open_for_write(
-        at: impl Into<Location>,
-        env: &EnvName,
-        command: &str,
-    ) -> Result<Self, LedgerError> {
-        match at.into() {
-            Location::Dir(dir) => {
-                check_directory(&dir)?;
-                let lock = Self::lock(&dir, env, command)?;
-                let mut ledger = Self::load(&dir, env)?;
-                ledger._lock = Some(lock);
-                Ok(ledger)
-            }
-            Location::Remote(store) => {
-                let mut holder = Holder::this_process(command);
-                holder.who = store.who();
-                holder.id =
-                    crate::id::random_token().map_err(io_err(Path::new(&store.url(env))))?;
-                let url = store.url(env);
-                let remote_err = |e: StoreError| LedgerError::Remote {
-                    url: url.clone(),
-                    detail: e.to_string(),
-                };
-                let lock = match store.lock(env, &holder) {
-                    Ok(version) => version,
-                    Err(StoreError::Conflict) => {
-                        return Err(match store.current_lock(env).map_err(remote_err)? {
-                            Some(held) => LedgerError::RemoteLocked {
-                                env: env.to_string(),
-                                url: url.clone(),
-                                base: store.base_url(),
-                                id: held.holder.id.clone(),
-                                age: held.holder.age(),
-                                holder: held.holder,
-                            },
-                            // Released between the two calls: a retry
-                            // takes it.
-                            None => LedgerError::Remote {
-                                url,
-                                detail: "its lock was released while this run tried to take it; run again".into(),
-                            },
-                        });
-                    }
-                    Err(e) => return Err(remote_err(e)),
-                };
-                let writer = format!(
-                    "{} on {} pid {} (paysec {command})",
-                    holder.who, holder.host, holder.pid
-                );
-                // The lock is ours from here: released on drop, even if
-                // the load fails.
-                let mut ledger = Self::empty(PathBuf::from(&url), env);
-                ledger.remote = Some(Remote {
-                    store: store.clone(),
-                    env: env.clone(),
-                    version: None,
-                    lock: Some(lock),
-                    writer: writer.clone(),
-                    commit: None,
-                    seq: 0,
-                });
-                ledger.load_remote()?;
-                if let Some(r) = &mut ledger.remote {
-                    r.commit = Some(GroupCommit::start(
-                        store.clone(),
-                        env.clone(),
-                        r.version.clone(),
-                        writer,
-                    ));
-                }
-                Ok(ledger)
-            }
-        }
-    }
-
-    /// Loads without locking, for commands that only read (`status`, `plan`).
-    pub fn open_read_only(at: impl Into<Location>, env: &EnvName) -> Result<Self, LedgerError> {
-        match at.into() {
-            Location::Dir(dir) => Self::load(&dir, env),
-            Location::Remote(store) => {
-                let mut ledger = Self::empty(PathBuf::from(store.url(env)), env);
-                ledger.remote = Some(Remote {
-                    store: store.clone(),
-                    env: env.clone(),
-                    version: None,
-                    lock: None,
-                    writer: String::new(),
-                    commit: None,
-                    seq: 0,
-                });
-                ledger.load_remote()?;
-                Ok(ledger)
-            }
-        }
-    }
-
-    /// An environment's ledger before anything is recorded.
-    fn empty(path: PathBuf, env: &EnvName) -> Self {
-        Self {
-            data: LedgerFile {
-                schema: SCHEMA,
-                environment: env.to_string(),
-                account: None,
-                region: None,
-                paysec_version: env!("CARGO_PKG_VERSION").to_owned(),
-                updated_at: now(),
-                resources: BTreeMap::new(),
-                kept: Vec::new(),
-                unswept: BTreeSet::new(),
-                releases: Releases::default(),
-            },
-            path,
-            exists_on_disk: false,
-            _lock: None,
-            remote: None,
-        }
-    }
-
-    /// Reads the shared ledger into this one (empty when there is none).
-    fn load_remote(&mut self) -> Result<(), LedgerError> {
-        let Some(r) = &mut self.remote else {
-            return Ok(());
-        };
-        let stored = r.store.read(&r.env).map_err(|e| LedgerError::Remote {
-            url: r.store.url(&r.env),
-            detail: e.to_string(),
-        })?;
-        if let Some(stored) = stored {
-            r.version = Some(stored.version);
-            self.data = Self::parse(&self.path, &r.env, &stored.text)?;
-            self.exists_on_disk = true;
-        }
-        Ok(())
-    }
-
     /// The shared store, when the ledger is kept in one.
     pub fn is_shared(&self) -> bool {
         self.remote.is_some()
@@ -416,41 +126,6 @@ impl Ledger {
         self.data = from.data.clone();
         self.save()?;
         self.flush()
-    }
-
-    /// The durability of every change made so far: a local ledger's is
-    /// stored already; a shared one's when its writer has stored it. Wait
-    /// for it before a call the change announces (an intent before its
-    /// create), after letting go of the ledger, so that the changes other
-    /// tasks make meanwhile share the write.
-    pub fn durable(&self) -> DurableChange {
-        match &self.remote {
-            Some(Remote {
-                commit: Some(c),
-                seq,
-                store,
-                env,
-                ..
-            }) => DurableChange {
-                durable: c.durable(*seq),
-                names: Some((env.to_string(), store.url(env))),
-            },
-            _ => DurableChange {
-                durable: Durable::now(),
-                names: None,
-            },
-        }
-    }
-
-    /// Blocks until every change is stored (a local ledger's already is).
-    pub fn flush(&self) -> Result<(), LedgerError> {
-        match &self.remote {
-            Some(r) => match &r.commit {
-                Some(c) => c.flush().map_err(|e| r.error(e)),
-                None => Ok(()),
-            },
-            None => Ok(()),
-        }
     }
 
     /// Retires this ledger after a migration moved its records: a file is
@@ -487,113 +162,6 @@ impl Ledger {
             self.path.display(),
             aside.display()
         ))
-    }
-
-    fn lock(dir: &Path, env: &EnvName, command: &str) -> Result<File, LedgerError> {
-        let path = Self::lock_path(dir, env);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(io_err_at(&path))?;
-        match file.try_lock() {
-            Ok(()) => {
-                let holder = Holder::this_process(command);
-                let text = serde_json::to_string(&holder).unwrap_or_default();
-                file.set_len(0).map_err(io_err(&path))?;
-                file.rewind().map_err(io_err(&path))?;
-                file.write_all(text.as_bytes()).map_err(io_err(&path))?;
-                file.sync_all().map_err(io_err(&path))?;
-                Ok(file)
-            }
-            Err(TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
-                let holder = serde_json::from_str(&text).unwrap_or_default();
-                Err(LedgerError::Locked {
-                    env: env.to_string(),
-                    holder,
-                    path,
-                })
-            }
-            Err(TryLockError::Error(source)) => Err(LedgerError::Io { path, source }),
-        }
-    }
-
-    fn load(dir: &Path, env: &EnvName) -> Result<Self, LedgerError> {
-        let path = Self::path_for(dir, env);
-        let read = || -> std::io::Result<String> {
-            let mut text = String::new();
-            OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&path)?
-                .read_to_string(&mut text)?;
-            Ok(text)
-        };
-        let text = match read() {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self::empty(path, env));
-            }
-            Err(source) => return Err(io_err_at(&path)(source)),
-        };
-        let data = Self::parse(&path, env, &text)?;
-        Ok(Self {
-            path,
-            data,
-            exists_on_disk: true,
-            _lock: None,
-            remote: None,
-        })
-    }
-
-    /// A ledger's text, checked: JSON, a paysec ledger, a schema this
-    /// paysec reads, of this environment.
-    fn parse(path: &Path, env: &EnvName, text: &str) -> Result<LedgerFile, LedgerError> {
-        let path = path.to_owned();
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| LedgerError::Corrupt {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?;
-        let schema = match value.get("schema") {
-            Some(s) => s.as_u64().ok_or_else(|| LedgerError::Corrupt {
-                path: path.clone(),
-                detail: "`schema` is not a number".into(),
-            })?,
-            None => return Err(LedgerError::NotALedger { path }),
-        };
-        if schema > u64::from(SCHEMA) {
-            return Err(LedgerError::FutureSchema {
-                path,
-                found: schema,
-                supported: SCHEMA,
-            });
-        }
-        let data: LedgerFile = serde_json::from_value(value).map_err(|e| LedgerError::Corrupt {
-            path: path.clone(),
-            detail: e.to_string(),
-        })?;
-        if data.environment != env.as_str() {
-            return Err(LedgerError::WrongEnvironment {
-                path,
-                found: data.environment,
-                expected: env.to_string(),
-            });
-        }
-        // The audit role's external id is kept here (the hand-over reads
-        // it): shown nowhere else but as its digest.
-        for record in data.resources.values() {
-            if let Some(id) = record.attrs.get(crate::Attr::ExternalId.as_str()) {
-                crate::shown::hide(id);
-            }
-        }
-        Ok(data)
     }
 
     pub fn path(&self) -> &Path {
@@ -683,6 +251,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+    use crate::naming::EnvName;
     use crate::state::Attr;
 
     #[test]
@@ -979,7 +548,8 @@ mod shared_tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::ledger_store::{Revision, Stored, StoredLock};
+    use crate::ledger_store::{Location, RemoteStore, Revision, StoreError, Stored, StoredLock};
+    use crate::naming::EnvName;
 
     #[derive(Debug, Default)]
     struct Memory {
