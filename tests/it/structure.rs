@@ -35,26 +35,78 @@ fn module_of(src: &Path, file: &Path) -> Module {
     parts
 }
 
+/// The paths a use tree starting at `text` names: `a::b`, and for
+/// `a::{b, c::{d, e}}` each of `a::b`, `a::c::d` and `a::c::e` (an import
+/// in braces names its module as surely as one on its own line).
+fn use_paths(text: &str) -> Vec<String> {
+    let path: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    let rest = &text[path.len()..];
+    if !(path.is_empty() || path.ends_with("::")) || !rest.starts_with('{') {
+        return vec![path];
+    }
+    let mut depth = 0;
+    let mut end = rest.len();
+    for (i, c) in rest.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let inner = &rest[1..end];
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&inner[start..]);
+    items
+        .into_iter()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .flat_map(|i| use_paths(i).into_iter().map(|p| format!("{path}{p}")))
+        .collect()
+}
+
 /// The modules `file` names through `crate::` and `super::` paths, outside
-/// comments: each path's longest prefix that is a module.
+/// comments, braced imports included: each path's longest prefix that is
+/// a module.
 fn references(modules: &BTreeSet<Module>, module: &Module, file: &Path) -> BTreeSet<Module> {
-    let text = std::fs::read_to_string(file).unwrap();
+    let text: String = std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut found = BTreeSet::new();
-    for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
-        for (prefix, base) in [
-            ("crate::", Vec::new()),
-            ("super::", {
-                let mut parent = module.clone();
-                parent.pop();
-                parent
-            }),
-        ] {
-            let mut rest = line;
-            while let Some(at) = rest.find(prefix) {
-                let path: String = rest[at + prefix.len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
-                    .collect();
+    for (prefix, base) in [
+        ("crate::", Vec::new()),
+        ("super::", {
+            let mut parent = module.clone();
+            parent.pop();
+            parent
+        }),
+    ] {
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(prefix) {
+            for path in use_paths(&rest[at + prefix.len()..]) {
                 let mut parts = base.clone();
                 parts.extend(
                     path.split("::")
@@ -68,11 +120,20 @@ fn references(modules: &BTreeSet<Module>, module: &Module, file: &Path) -> BTree
                 if !parts.is_empty() && !module.starts_with(&parts) {
                     found.insert(parts);
                 }
-                rest = &rest[at + prefix.len()..];
             }
+            rest = &rest[at + prefix.len()..];
         }
     }
     found
+}
+
+#[test]
+fn braced_imports_name_each_module_inside_them() {
+    assert_eq!(
+        use_paths("{exposure, release::{self, Release}, a as b};"),
+        ["exposure", "release::self", "release::Release", "a"]
+    );
+    assert_eq!(use_paths("release::failed;"), ["release::failed"]);
 }
 
 /// A circle of modules through `from`, if there is one.
