@@ -95,7 +95,7 @@ struct State {
     /// Operation signatures seen, in order (for assertions and reports).
     log: Mutex<Vec<String>>,
     /// One lock per object (host and path), held while a conditional S3
-    /// write to it is with the emulator ([`conditional_s3_write`]).
+    /// write to it is with the emulator ([`proxy::conditional`]).
     conditional_writes: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Accounts answered by an emulator process of their own
     /// ([`FaultProxy::serve_account`]): account -> that process.
